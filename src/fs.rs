@@ -1,0 +1,315 @@
+//! The one place that touches the filesystem: fs-err re-exports (every error names its path),
+//! atomic writes, content-addressed "persist unless present", symlink replacement, directory
+//! fsync and the advisory file lock used by the store and profiles.
+#![allow(clippy::disallowed_methods)]
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use fs_err::os::unix::fs::symlink;
+pub use fs_err::{
+    File, OpenOptions, canonicalize, copy, create_dir, create_dir_all, hard_link, metadata,
+    read, read_dir, read_link, read_to_string, remove_dir, remove_dir_all, remove_file, rename,
+    set_permissions, symlink_metadata, write,
+};
+pub use std::fs::{Metadata, Permissions};
+pub use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+/// A named temporary file in `dir` (same filesystem as its final place).
+pub fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| with_path(e, dir))
+}
+
+/// A temporary directory in `dir`, removed on drop unless kept with `TempDir::keep`.
+pub fn temp_dir_in(dir: &Path) -> io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempdir_in(dir)
+        .map_err(|e| with_path(e, dir))
+}
+
+/// A temporary directory anywhere (tests, scratch space outside the store).
+pub fn temp_dir() -> io::Result<tempfile::TempDir> {
+    tempfile::tempdir()
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{e} (in `{}`)", path.display()))
+}
+
+/// Whether `path` exists (a dangling symlink counts as existing). Errors other than "not
+/// found" are returned.
+pub fn exists(path: &Path) -> io::Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(with_path(e, path)),
+    }
+}
+
+/// fsync a directory so that renames and creations inside it are durable.
+pub fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Write `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync
+/// of the directory. Readers see the old or the new content, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_of(path);
+    let mut tmp = temp_file_in(dir)?;
+    tmp.write_all(bytes).map_err(|e| with_path(e, tmp.path()))?;
+    tmp.as_file()
+        .sync_data()
+        .map_err(|e| with_path(e, tmp.path()))?;
+    tmp.persist(path)
+        .map_err(|e| with_path(e.error, path))?;
+    fsync_dir(dir)
+}
+
+/// Move a finished temp file to its content-addressed name unless that name exists already.
+/// Returns `true` when this call created it; "already there" is success (same content).
+pub fn persist_noclobber(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<bool> {
+    match tmp.persist_noclobber(dest) {
+        Ok(_) => Ok(true),
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(with_path(e.error, dest)),
+    }
+}
+
+/// Rename a finished directory into place unless the destination exists already (another
+/// process built the same content-addressed tree first). Returns `true` when this call did it.
+pub fn rename_dir_noclobber(from: &Path, to: &Path) -> io::Result<bool> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(true),
+        Err(e)
+            if exists(to)?
+                && matches!(
+                    e.kind(),
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty
+                ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("failed to rename `{}` to `{}`: {e}", from.display(), to.display()),
+        )),
+    }
+}
+
+/// Point `link` at `target` atomically: a symlink under a temp name, `rename(2)` over `link`,
+/// then fsync of the directory. Readers always see the old or the new target.
+pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
+    let dir = parent_of(link);
+    let name = link.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    symlink(target, &tmp)?;
+    if let Err(e) = std::fs::rename(&tmp, link) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(with_path(e, link));
+    }
+    fsync_dir(dir)
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Make a file or directory read-only (keeping the executable bits).
+pub fn make_readonly(path: &Path, meta: &Metadata) -> io::Result<()> {
+    let mode = meta.permissions().mode() & 0o555;
+    set_permissions(path, Permissions::from_mode(mode))
+}
+
+/// Remove a tree that may contain read-only directories (store trees are made read-only).
+pub fn remove_tree(path: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(with_path(e, path)),
+        Ok(m) if !m.is_dir() => return remove_file(path),
+        Ok(_) => {}
+    }
+    make_writable_dirs(path)?;
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        r => r.map_err(|e| with_path(e, path)),
+    }
+}
+
+fn make_writable_dirs(dir: &Path) -> io::Result<()> {
+    set_permissions(dir, Permissions::from_mode(0o755))?;
+    for entry in read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            make_writable_dirs(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Shared (many readers) or exclusive (one writer) advisory lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    Shared,
+    Exclusive,
+}
+
+/// Failure to take a [`LockedFile`].
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("timed out after {}s waiting for the lock on `{}` ({what})", .waited.as_secs(), .path.display())]
+    Timeout {
+        path: PathBuf,
+        what: String,
+        waited: Duration,
+    },
+    #[error("failed to lock `{}`: {source}", .path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+impl crate::error::Hint for LockError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            LockError::Timeout { .. } => vec![
+                "another aibox process holds it; wait for it to finish, or raise `AIBOX_LOCK_TIMEOUT` (seconds)".into(),
+            ],
+            LockError::Io { .. } => vec![],
+        }
+    }
+}
+
+/// An open file holding an advisory `flock`; released on drop (and by the kernel when the
+/// process dies, so a `kill -9` never leaves a stale lock).
+#[derive(Debug)]
+pub struct LockedFile {
+    _file: File,
+    path: PathBuf,
+}
+
+impl LockedFile {
+    /// Take the lock on `path` (created if missing). If another process holds it, `on_wait`
+    /// is called once with a message, then the lock is polled until `timeout`.
+    pub fn acquire(
+        path: &Path,
+        mode: LockMode,
+        what: &str,
+        timeout: Duration,
+        on_wait: &dyn Fn(&str),
+    ) -> Result<Self, LockError> {
+        let io_err = |source| LockError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io_err)?;
+        let try_lock = |f: &File| match mode {
+            LockMode::Shared => f.file().try_lock_shared(),
+            LockMode::Exclusive => f.file().try_lock(),
+        };
+        let start = Instant::now();
+        let mut told = false;
+        loop {
+            match try_lock(&file) {
+                Ok(()) => {
+                    return Ok(LockedFile {
+                        _file: file,
+                        path: path.to_owned(),
+                    });
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
+            }
+            if !told {
+                on_wait(&format!(
+                    "Blocking: waiting for lock on `{}` ({what})",
+                    path.display()
+                ));
+                told = true;
+            }
+            if start.elapsed() >= timeout {
+                return Err(LockError::Timeout {
+                    path: path.to_owned(),
+                    what: what.to_owned(),
+                    waited: start.elapsed(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// How long to wait for a lock: `AIBOX_LOCK_TIMEOUT` seconds, default 300.
+pub fn lock_timeout() -> Duration {
+    std::env::var("AIBOX_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_content() {
+        let dir = temp_dir().unwrap();
+        let p = dir.path().join("f");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(read(&p).unwrap(), b"two");
+    }
+
+    #[test]
+    fn replace_symlink_switches_target() {
+        let dir = temp_dir().unwrap();
+        let link = dir.path().join("current");
+        replace_symlink(Path::new("a"), &link).unwrap();
+        replace_symlink(Path::new("b"), &link).unwrap();
+        assert_eq!(read_link(&link).unwrap(), Path::new("b"));
+    }
+
+    #[test]
+    fn exclusive_lock_blocks_until_timeout() {
+        let dir = temp_dir().unwrap();
+        let p = dir.path().join("lock");
+        let _held = LockedFile::acquire(&p, LockMode::Exclusive, "t", Duration::ZERO, &|_| {})
+            .unwrap();
+        let waited = std::cell::Cell::new(false);
+        let err = LockedFile::acquire(
+            &p,
+            LockMode::Shared,
+            "t",
+            Duration::from_millis(50),
+            &|_| waited.set(true),
+        )
+        .unwrap_err();
+        assert!(waited.get());
+        assert!(matches!(err, LockError::Timeout { .. }));
+    }
+
+    #[test]
+    fn shared_locks_coexist() {
+        let dir = temp_dir().unwrap();
+        let p = dir.path().join("lock");
+        let _a = LockedFile::acquire(&p, LockMode::Shared, "t", Duration::ZERO, &|_| {}).unwrap();
+        let _b = LockedFile::acquire(&p, LockMode::Shared, "t", Duration::ZERO, &|_| {}).unwrap();
+    }
+}

@@ -1,0 +1,97 @@
+//! `pack.toml`: the metadata at the root of every pack tree (name, version, kind, dependencies,
+//! what goes on PATH, environment). The same struct is carried as JSON in OCI config blobs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What a pack is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackKind {
+    /// A tool pack: files and executables put on PATH.
+    #[default]
+    Tool,
+    /// A plugin: provides an `aibox-plugin-<name>` executable, run as `aibox <name>`.
+    Plugin,
+    /// The aibox CLI itself.
+    Cli,
+}
+
+impl PackKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackKind::Tool => "tool",
+            PackKind::Plugin => "plugin",
+            PackKind::Cli => "cli",
+        }
+    }
+}
+
+/// The whole of a `pack.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PackManifest {
+    pub pack: PackSection,
+    /// Other packs this one needs: name → version request (`^1.6`, `1`, `*`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dependencies: BTreeMap<String, String>,
+    /// Executables put on PATH: command name → path inside the pack.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bin: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "EnvSection::is_empty")]
+    pub env: EnvSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PackSection {
+    pub name: String,
+    pub version: semver::Version,
+    #[serde(default)]
+    pub kind: PackKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    /// The aibox versions this pack works with (a semver request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_aibox: Option<String>,
+    /// Platforms this pack's files work on; absent = every platform (scripts, config).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platforms: Option<Vec<String>>,
+}
+
+/// `[env]`: plain `NAME = "value"` exports (with `${pack}` = the pack's store path), plus
+/// `[env.required]` (name → description) and `[env.optional]` (name → default/description).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EnvSection {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub required: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub optional: BTreeMap<String, OptionalVar>,
+    #[serde(flatten)]
+    pub vars: BTreeMap<String, String>,
+}
+
+impl EnvSection {
+    pub fn is_empty(&self) -> bool {
+        self.required.is_empty() && self.optional.is_empty() && self.vars.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionalVar {
+    pub default: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}

@@ -1,0 +1,51 @@
+//! Platform names (`linux-x86_64`, `macos-aarch64`, …) and the host's own.
+
+/// The platform aibox runs on, in aibox's spelling: `<os>-<arch>`.
+pub fn host() -> String {
+    let os = match std::env::consts::OS {
+        "macos" => "macos",
+        other => other,
+    };
+    format!("{os}-{}", std::env::consts::ARCH)
+}
+
+/// The platforms aibox knows how to name. Others are rejected in manifests with a hint.
+pub const KNOWN: &[&str] = &[
+    "linux-x86_64",
+    "linux-aarch64",
+    "macos-x86_64",
+    "macos-aarch64",
+    "windows-x86_64",
+];
+
+/// Map an aibox platform to OCI's `(os, architecture)` pair.
+pub fn to_oci(platform: &str) -> Option<(&'static str, &'static str)> {
+    Some(match platform {
+        "linux-x86_64" => ("linux", "amd64"),
+        "linux-aarch64" => ("linux", "arm64"),
+        "macos-x86_64" => ("darwin", "amd64"),
+        "macos-aarch64" => ("darwin", "arm64"),
+        "windows-x86_64" => ("windows", "amd64"),
+        _ => return None,
+    })
+}
+
+/// Map OCI's `(os, architecture)` back to an aibox platform.
+pub fn from_oci(os: &str, arch: &str) -> Option<&'static str> {
+    KNOWN
+        .iter()
+        .copied()
+        .find(|p| to_oci(p) == Some((os, arch)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn oci_round_trip() {
+        for p in super::KNOWN {
+            let (os, arch) = super::to_oci(p).unwrap();
+            assert_eq!(super::from_oci(os, arch), Some(*p));
+        }
+        assert!(super::KNOWN.contains(&super::host().as_str()));
+    }
+}

@@ -1,0 +1,304 @@
+//! Ingest: turn a directory or a tar stream into objects plus a [`Tree`], refusing anything
+//! that could escape the pack or that a platform cannot represent (absolute or escaping
+//! symlinks, `..`, hardlinks out of the tree, devices, duplicate entries, invalid names).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Component, Path};
+
+use super::tree::{Entry, Tree};
+use super::{IoContext, Store, StoreError};
+use crate::fs::{self, MetadataExt, PermissionsExt};
+
+/// Limits applied while reading an archive.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Total bytes of file content the archive may expand to.
+    pub max_bytes: u64,
+    /// Number of entries the archive may hold.
+    pub max_entries: u64,
+}
+
+impl Limits {
+    /// The default cap for an archive of `compressed` bytes: the larger of 512 MiB and 20×
+    /// the compressed size (overridable with `AIBOX_MAX_UNPACKED_BYTES`).
+    pub fn for_compressed(compressed: u64) -> Limits {
+        let configured = std::env::var("AIBOX_MAX_UNPACKED_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        Limits {
+            max_bytes: configured.unwrap_or((512 << 20).max(compressed.saturating_mul(20))),
+            max_entries: 1_000_000,
+        }
+    }
+}
+
+fn bad(entry: &str, reason: impl Into<String>) -> StoreError {
+    StoreError::BadEntry {
+        entry: entry.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Check one path component: UTF-8, not `.`/`..`, no `/`, NUL or control characters, at most
+/// 255 bytes, and no name Windows or macOS cannot hold either (`:` `\` `*` `?` `"` `<` `>` `|`).
+pub fn check_name(entry: &str, name: &str) -> Result<(), StoreError> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(bad(entry, "`.` and `..` are not allowed in pack paths"));
+    }
+    if name.len() > 255 {
+        return Err(bad(entry, "a name is longer than 255 bytes"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+    {
+        return Err(bad(
+            entry,
+            format!("the name contains {c:?}, which is not valid on every platform"),
+        ));
+    }
+    Ok(())
+}
+
+/// Check a symlink at `link_path` (components inside the pack) pointing at `target`: relative,
+/// valid names, and never leaving the pack when resolved lexically.
+pub fn check_symlink(link_path: &[&str], target: &str) -> Result<(), StoreError> {
+    let entry = link_path.join("/");
+    if target.is_empty() {
+        return Err(bad(&entry, "empty symlink target"));
+    }
+    if target.starts_with('/') {
+        return Err(bad(&entry, format!("absolute symlink to `{target}`")));
+    }
+    if target.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(bad(&entry, "symlink target contains a control character or `\\`"));
+    }
+    let mut depth = link_path.len() as i64 - 1;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(bad(&entry, format!("symlink to `{target}` leaves the pack")));
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Split an archive path into checked components (`./` prefixes allowed, nothing else odd).
+pub fn split_path(raw: &str) -> Result<Vec<String>, StoreError> {
+    if raw.starts_with('/') {
+        return Err(bad(raw, "absolute path"));
+    }
+    let mut parts = Vec::new();
+    for comp in Path::new(raw).components() {
+        match comp {
+            Component::CurDir => {}
+            Component::Normal(n) => {
+                let n = n
+                    .to_str()
+                    .ok_or_else(|| bad(raw, "the name is not valid UTF-8"))?;
+                check_name(raw, n)?;
+                parts.push(n.to_owned());
+            }
+            Component::ParentDir => return Err(bad(raw, "`..` in an archive path")),
+            Component::RootDir | Component::Prefix(_) => return Err(bad(raw, "absolute path")),
+        }
+    }
+    Ok(parts)
+}
+
+/// Insert `entry` at `parts`, creating parent directories; an existing entry at that path is
+/// a duplicate (except a directory met again as a directory).
+fn insert(root: &mut Tree, raw: &str, parts: &[String], entry: Entry) -> Result<(), StoreError> {
+    let (last, parents) = parts.split_last().ok_or_else(|| bad(raw, "empty path"))?;
+    let mut cur = root;
+    for p in parents {
+        let next = cur
+            .entries
+            .entry(p.clone())
+            .or_insert_with(|| Entry::Dir(Tree::default()));
+        cur = match next {
+            Entry::Dir(sub) => sub,
+            _ => return Err(bad(raw, format!("`{p}` is a file, not a directory"))),
+        };
+    }
+    match (cur.entries.get(last), &entry) {
+        (None, _) => {
+            cur.entries.insert(last.clone(), entry);
+            Ok(())
+        }
+        (Some(Entry::Dir(_)), Entry::Dir(_)) => Ok(()),
+        _ => Err(bad(raw, "duplicate entry")),
+    }
+}
+
+impl Store {
+    /// Ingest the directory `dir` (the pack root) into objects and return its tree.
+    pub fn ingest_dir(&self, dir: &Path) -> Result<Tree, StoreError> {
+        let mut links: HashMap<(u64, u64), (u64, u64)> = HashMap::new();
+        let tree = self.ingest_dir_inner(dir, &[], &mut links)?;
+        // A file with more links than the tree holds is linked from outside the pack.
+        if let Some(((_, ino), _)) = links.iter().find(|(_, (seen, nlink))| seen < nlink) {
+            return Err(bad(
+                &dir.display().to_string(),
+                format!("a file (inode {ino}) is hardlinked from outside the pack"),
+            ));
+        }
+        Ok(tree)
+    }
+
+    fn ingest_dir_inner(
+        &self,
+        dir: &Path,
+        prefix: &[&str],
+        links: &mut HashMap<(u64, u64), (u64, u64)>,
+    ) -> Result<Tree, StoreError> {
+        let mut tree = Tree::default();
+        let rd = fs::read_dir(dir).ctx(|| format!("cannot read `{}`", dir.display()))?;
+        let mut names = Vec::new();
+        for item in rd {
+            let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
+            names.push(item.file_name());
+        }
+        names.sort();
+        for os_name in names {
+            let path = dir.join(&os_name);
+            let shown = path.display().to_string();
+            let name = os_name
+                .to_str()
+                .ok_or_else(|| bad(&shown, "the name is not valid UTF-8"))?;
+            check_name(&shown, name)?;
+            let meta = fs::symlink_metadata(&path).ctx(|| format!("cannot stat `{shown}`"))?;
+            let ft = meta.file_type();
+            let entry = if ft.is_symlink() {
+                let target = fs::read_link(&path).ctx(|| format!("cannot read `{shown}`"))?;
+                let target = target
+                    .to_str()
+                    .ok_or_else(|| bad(&shown, "symlink target is not valid UTF-8"))?
+                    .to_owned();
+                let mut at: Vec<&str> = prefix.to_vec();
+                at.push(name);
+                check_symlink(&at, &target).map_err(|_| {
+                    bad(&shown, format!("symlink to `{target}` is absolute or leaves the pack"))
+                })?;
+                Entry::Symlink { target }
+            } else if ft.is_dir() {
+                let mut at: Vec<&str> = prefix.to_vec();
+                at.push(name);
+                Entry::Dir(self.ingest_dir_inner(&path, &at, links)?)
+            } else if ft.is_file() {
+                if meta.nlink() > 1 {
+                    let seen = links
+                        .entry((meta.dev(), meta.ino()))
+                        .or_insert((0, meta.nlink()));
+                    seen.0 += 1;
+                }
+                let executable = meta.permissions().mode() & 0o111 != 0;
+                let stored = self.add_file(&path, executable)?;
+                Entry::File {
+                    hash: stored.hash,
+                    size: stored.size,
+                    executable,
+                }
+            } else {
+                return Err(bad(&shown, "device files, FIFOs and sockets are not allowed"));
+            };
+            tree.entries.insert(name.to_owned(), entry);
+        }
+        Ok(tree)
+    }
+
+    /// Ingest an uncompressed tar stream. Entries are checked before anything is written;
+    /// file contents go straight to objects (hashed while streaming).
+    pub fn ingest_tar(&self, reader: impl Read, limits: Limits) -> Result<Tree, StoreError> {
+        let mut archive = tar::Archive::new(reader);
+        let mut root = Tree::default();
+        let mut files: BTreeMap<Vec<String>, Entry> = BTreeMap::new();
+        let mut total = 0u64;
+        let mut count = 0u64;
+        let entries = archive
+            .entries()
+            .ctx(|| "cannot read the archive".to_owned())?;
+        for item in entries {
+            let mut item = item.ctx(|| "cannot read the archive".to_owned())?;
+            count += 1;
+            if count > limits.max_entries {
+                return Err(bad("<archive>", "too many entries"));
+            }
+            let raw_path = item.path_bytes();
+            let raw = std::str::from_utf8(&raw_path)
+                .map_err(|_| bad(&String::from_utf8_lossy(&raw_path), "path is not valid UTF-8"))?
+                .to_owned();
+            let parts = split_path(&raw)?;
+            if parts.is_empty() {
+                continue; // "./" itself
+            }
+            let kind = item.header().entry_type();
+            let entry = match kind {
+                tar::EntryType::Directory => Entry::Dir(Tree::default()),
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    let executable = item.header().mode().unwrap_or(0o644) & 0o111 != 0;
+                    let left = limits.max_bytes.saturating_sub(total);
+                    let stored = self
+                        .add_reader(&mut item, executable, left)
+                        .map_err(|e| match e {
+                            StoreError::TooLarge { .. } => StoreError::TooLarge {
+                                limit: limits.max_bytes,
+                            },
+                            other => other,
+                        })?;
+                    total += stored.size;
+                    let e = Entry::File {
+                        hash: stored.hash,
+                        size: stored.size,
+                        executable,
+                    };
+                    files.insert(parts.clone(), e.clone());
+                    e
+                }
+                tar::EntryType::Symlink => {
+                    let target = item
+                        .link_name_bytes()
+                        .ok_or_else(|| bad(&raw, "symlink without a target"))?;
+                    let target = std::str::from_utf8(&target)
+                        .map_err(|_| bad(&raw, "symlink target is not valid UTF-8"))?
+                        .to_owned();
+                    let at: Vec<&str> = parts.iter().map(String::as_str).collect();
+                    check_symlink(&at, &target)?;
+                    Entry::Symlink { target }
+                }
+                tar::EntryType::Link => {
+                    let target = item
+                        .link_name_bytes()
+                        .ok_or_else(|| bad(&raw, "hardlink without a target"))?;
+                    let target = std::str::from_utf8(&target)
+                        .map_err(|_| bad(&raw, "hardlink target is not valid UTF-8"))?;
+                    let target_parts = split_path(target).map_err(|_| {
+                        bad(&raw, format!("hardlink to `{target}` leaves the pack"))
+                    })?;
+                    files.get(&target_parts).cloned().ok_or_else(|| {
+                        bad(
+                            &raw,
+                            format!("hardlink to `{target}`, which is not an earlier file of the archive"),
+                        )
+                    })?
+                }
+                tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => continue,
+                other => {
+                    return Err(bad(
+                        &raw,
+                        format!("entry type {other:?} is not allowed (only files, directories and links)"),
+                    ));
+                }
+            };
+            insert(&mut root, &raw, &parts, entry)?;
+        }
+        Ok(root)
+    }
+}

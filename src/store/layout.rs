@@ -1,0 +1,125 @@
+//! The only place store paths are built: `$AIBOX_HOME` and everything under it
+//! (store-format/SPEC.md §1).
+
+use std::path::{Path, PathBuf};
+
+use super::tree::Hash;
+
+/// The name of the versioned store directory. Bumped with any incompatible change.
+pub const STORE_DIR: &str = "store-v1";
+
+/// Paths under one `$AIBOX_HOME`.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    home: PathBuf,
+}
+
+impl Layout {
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Layout { home: home.into() }
+    }
+
+    /// `$AIBOX_HOME`, else `$XDG_DATA_HOME/aibox`, else `~/.local/share/aibox`.
+    pub fn default_home() -> Option<PathBuf> {
+        if let Some(h) = std::env::var_os("AIBOX_HOME").filter(|h| !h.is_empty()) {
+            return Some(PathBuf::from(h));
+        }
+        if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|h| !h.is_empty()) {
+            return Some(PathBuf::from(x).join("aibox"));
+        }
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|h| PathBuf::from(h).join(".local/share/aibox"))
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.home.join(STORE_DIR)
+    }
+
+    /// The store-wide lock: shared by builders, exclusive for gc and repair.
+    pub fn store_lock(&self) -> PathBuf {
+        self.store().join("lock")
+    }
+
+    pub fn objects(&self) -> PathBuf {
+        self.store().join("objects")
+    }
+
+    /// `objects/<first 2 hex>/<64 hex>` (`.x` suffix for executable content).
+    pub fn object(&self, hash: &Hash, executable: bool) -> PathBuf {
+        let hex = hash.hex();
+        let name = if executable { format!("{hex}.x") } else { hex };
+        self.objects().join(&name[..2]).join(name)
+    }
+
+    pub fn packs(&self) -> PathBuf {
+        self.store().join("packs")
+    }
+
+    pub fn pack(&self, dir_name: &str) -> PathBuf {
+        self.packs().join(dir_name)
+    }
+
+    /// `packs/<id>.tree.json`, the listing beside a pack tree.
+    pub fn pack_listing(&self, dir_name: &str) -> PathBuf {
+        self.packs().join(format!("{dir_name}.tree.json"))
+    }
+
+    pub fn tmp(&self) -> PathBuf {
+        self.store().join("tmp")
+    }
+
+    /// `link-mode`: how pack trees are made from objects on this filesystem.
+    pub fn link_mode(&self) -> PathBuf {
+        self.store().join("link-mode")
+    }
+
+    pub fn profiles(&self) -> PathBuf {
+        self.home.join("profiles")
+    }
+
+    pub fn profile(&self, name: &str) -> PathBuf {
+        self.profiles().join(name)
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.home.join("cache")
+    }
+
+    /// The global profile's own project directory (`aibox install` edits its manifest).
+    pub fn global_project(&self) -> PathBuf {
+        self.home.join("global")
+    }
+}
+
+/// Paths inside one profile directory.
+#[derive(Debug, Clone)]
+pub struct ProfilePaths {
+    pub dir: PathBuf,
+}
+
+impl ProfilePaths {
+    pub fn lock(&self) -> PathBuf {
+        self.dir.join("lock")
+    }
+    pub fn record(&self) -> PathBuf {
+        self.dir.join("profile.toml")
+    }
+    pub fn current(&self) -> PathBuf {
+        self.dir.join("current")
+    }
+    pub fn generations(&self) -> PathBuf {
+        self.dir.join("generations")
+    }
+    pub fn generation(&self, id: u64) -> PathBuf {
+        self.generations().join(id.to_string())
+    }
+    /// The relative target `current` points at.
+    pub fn current_target(id: u64) -> PathBuf {
+        PathBuf::from("generations").join(id.to_string())
+    }
+}

@@ -1,0 +1,131 @@
+//! The content-addressed store: read-only objects named by BLAKE3, read-only pack trees built
+//! from them, profiles with generations and an atomic `current` (store-format/SPEC.md).
+
+pub mod ingest;
+pub mod layout;
+pub mod objects;
+pub mod packs;
+pub mod tree;
+
+use std::path::{Path, PathBuf};
+
+use crate::fs::{self, LockMode, LockedFile};
+pub use layout::Layout;
+pub use packs::PackId;
+use tree::Hash;
+
+/// Everything that can go wrong in the store, with the path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("rejected entry `{entry}`: {reason}")]
+    BadEntry { entry: String, reason: String },
+    #[error("archive expands to more than {limit} bytes (decompression limit)")]
+    TooLarge { limit: u64 },
+    #[error("tree hash mismatch for `{what}`: expected {expected}, got {actual}")]
+    TreeMismatch {
+        what: String,
+        expected: Hash,
+        actual: Hash,
+    },
+    #[error("corrupt store entry `{}`: {reason}", .path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("generation {id} of profile `{profile}` does not exist")]
+    NoGeneration { profile: String, id: u64 },
+    #[error("profile `{profile}` has no generation to roll back to from generation {id}")]
+    NoParent { profile: String, id: u64 },
+    #[error("`{name}` is provided by both `{first}` and `{second}`")]
+    Conflict {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error("no aibox home: set `AIBOX_HOME` or `HOME`")]
+    NoHome,
+    #[error(transparent)]
+    Lock(#[from] fs::LockError),
+}
+
+impl crate::error::Hint for StoreError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            StoreError::Corrupt { .. } => {
+                vec!["run `aibox store verify --repair`, then `aibox sync` to rebuild".into()]
+            }
+            StoreError::NoGeneration { .. } | StoreError::NoParent { .. } => {
+                vec!["`aibox generations` lists the generations that are kept".into()]
+            }
+            StoreError::Conflict { .. } => {
+                vec!["remove one of the two packs, or ask its author to rename the command".into()]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Attach what was being done to an I/O error.
+pub(crate) trait IoContext<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, StoreError>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Io {
+            context: what(),
+            source,
+        })
+    }
+}
+
+/// An open store under one `$AIBOX_HOME`.
+#[derive(Debug)]
+pub struct Store {
+    layout: Layout,
+}
+
+impl Store {
+    /// Open (creating if needed) the store at `home`.
+    pub fn open(home: &Path) -> Result<Store, StoreError> {
+        let layout = Layout::new(home);
+        for dir in [
+            layout.objects(),
+            layout.packs(),
+            layout.tmp(),
+            layout.profiles(),
+        ] {
+            fs::create_dir_all(&dir)
+                .ctx(|| format!("cannot create the store directory `{}`", dir.display()))?;
+        }
+        Ok(Store { layout })
+    }
+
+    /// Open the store at the default home (`AIBOX_HOME`, …).
+    pub fn open_default() -> Result<Store, StoreError> {
+        Store::open(&Layout::default_home().ok_or(StoreError::NoHome)?)
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Take the store lock: shared for anything that adds to the store or switches
+    /// generations, exclusive for gc and repair.
+    pub fn lock(&self, mode: LockMode) -> Result<LockedFile, StoreError> {
+        let what = match mode {
+            LockMode::Shared => "store",
+            LockMode::Exclusive => "store, exclusive",
+        };
+        Ok(LockedFile::acquire(
+            &self.layout.store_lock(),
+            mode,
+            what,
+            fs::lock_timeout(),
+            &|msg| crate::printer::status("Waiting", msg),
+        )?)
+    }
+}
