@@ -12,3 +12,5 @@ pub mod printer;
 pub mod lockfile;
 pub mod registry;
 pub mod store;
+pub mod cli;
+pub mod ops;

@@ -1,6 +1,9 @@
 //! Where packs come from: `dir:` (pack source directories), `oci-layout:` (an OCI image
 //! layout directory) and `oci://` (any OCI registry), all behind the one [`Source`] trait.
 
+pub mod dir;
+
+use std::path::Path;
 use std::sync::Arc;
 
 use semver::Version;
@@ -113,4 +116,41 @@ impl crate::error::Hint for RegistryError {
             _ => Vec::new(),
         }
     }
+}
+
+/// The closest name to `name` among `names`, for "did you mean" (none if nothing is close).
+pub fn suggest<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    names
+        .into_iter()
+        .map(|n| (strsim::jaro_winkler(name, n), n))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n.to_owned())
+}
+
+/// How remote sources may use the network.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceOptions {
+    /// Use cached metadata only; never touch the network.
+    pub offline: bool,
+    /// Bypass cached tag lists.
+    pub refresh: bool,
+    /// Allow plain HTTP to a non-loopback registry.
+    pub insecure: bool,
+}
+
+/// Open the source a registry URL names; relative paths are resolved against `project_root`.
+pub fn open_source(
+    url: &str,
+    project_root: &Path,
+    _opts: &SourceOptions,
+) -> Result<Box<dyn Source>, RegistryError> {
+    if let Some(path) = url.strip_prefix("dir:") {
+        return Ok(Box::new(dir::DirSource::open(url, &project_root.join(path))?));
+    }
+    Err(RegistryError::BadUrl {
+        url: url.to_owned(),
+        message: "unknown scheme; use `dir:<path>`, `oci-layout:<path>` or `oci://<host>/<base>`"
+            .into(),
+    })
 }

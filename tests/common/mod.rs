@@ -1,0 +1,106 @@
+//! Shared helpers for integration tests: a sandbox with its own `AIBOX_HOME` and project
+//! directories, and a way to run the real `aibox` binary in it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// A temporary world: `home/` (AIBOX_HOME), and room for projects and pack dirs.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// `aibox` with this sandbox's home, run in `cwd`.
+    pub fn aibox(&self, cwd: &Path) -> Command {
+        let mut cmd = Command::cargo_bin("aibox").expect("binary built");
+        cmd.current_dir(cwd)
+            .env("AIBOX_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env("CI", "true")
+            .env_remove("AIBOX_LOCK_TIMEOUT");
+        cmd
+    }
+
+    /// Copy this repository's `packs/` into the sandbox and return its path.
+    pub fn repo_packs(&self) -> PathBuf {
+        let dest = self.dir.path().join("packs");
+        copy_tree(&repo_root().join("packs"), &dest);
+        dest
+    }
+
+    /// Write a project with the given `aibox.toml` text; returns its root.
+    pub fn project(&self, name: &str, manifest: &str) -> PathBuf {
+        let root = self.dir.path().join(name);
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("aibox.toml"), manifest).unwrap();
+        root
+    }
+}
+
+/// The repository root (where Cargo.toml is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Recursively copy a directory (keeping modes and symlinks).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let ft = e.file_type().unwrap();
+        let dest = to.join(e.file_name());
+        if ft.is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(e.path()).unwrap(), &dest).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// stdout and stderr of an output as strings.
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Write a pack source dir `<dir>/<name>-<version>/` with a pack.toml and files.
+pub fn write_pack(dir: &Path, pack_toml: &str, files: &[(&str, &str, bool)]) -> PathBuf {
+    let parsed: toml::Table = pack_toml.parse().expect("pack.toml parses");
+    let pack = parsed["pack"].as_table().unwrap();
+    let name = pack["name"].as_str().unwrap();
+    let version = pack["version"].as_str().unwrap();
+    let root = dir.join(format!("{name}-{version}"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("pack.toml"), pack_toml).unwrap();
+    for (path, content, exec) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        if *exec {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    root
+}
