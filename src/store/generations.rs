@@ -15,6 +15,9 @@ use super::{IoContext, Store, StoreError};
 use crate::fs;
 use crate::manifest::pack::{PackKind, PackManifest};
 
+/// The directories every generation has.
+pub const GENERATION_DIRS: [&str; 3] = ["bin", "plugins", "packs"];
+
 /// `generation.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -241,7 +244,7 @@ impl Store {
                 .collect(),
             env,
         };
-        self.write_generation(profile, &record, &links, &["bin", "plugins", "packs"])?;
+        self.write_generation(profile, &record, &links, &GENERATION_DIRS)?;
         self.switch(profile, id)?;
         Ok(record)
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::generations::GenerationRecord;
+use super::generations::{GENERATION_DIRS, GenerationRecord};
 use super::layout::ProfilePaths;
 use super::{IoContext, Store, StoreError};
 use crate::fs::{self, LockMode, LockedFile};
@@ -130,7 +130,7 @@ impl Store {
         fs::write_atomic(&profile.paths.record(), record.as_bytes())
             .ctx(|| format!("cannot write `{}`", profile.paths.record().display()))?;
         if !fs::exists(&profile.paths.generation(0)).unwrap_or(false) {
-            self.write_generation(&profile, &GenerationRecord::empty(), &[], &[])?;
+            self.write_generation(&profile, &GenerationRecord::empty(), &[], &GENERATION_DIRS)?;
         }
         fs::replace_symlink(&ProfilePaths::current_target(0), &profile.paths.current())
             .ctx(|| format!("cannot create `{}`", profile.paths.current().display()))?;
