@@ -2,7 +2,7 @@
 //! skipping what is there), read each pack's `pack.toml` from its tree, and switch the profile
 //! to a new generation — unless the current one already is exactly that.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -11,7 +11,7 @@ use crate::fs::{self, LockMode};
 use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::pack::PackManifest;
 use crate::printer;
-use crate::registry::{self, Source, SourceOptions};
+use crate::registry::{self, RegistryError, Source, SourceOptions};
 use crate::store::generations::{GenerationDiff, GenerationRecord, diff};
 use crate::store::profiles::Profile;
 use crate::store::{PackId, Store};
@@ -33,25 +33,32 @@ pub struct Installed {
 pub struct Sources<'a> {
     root: &'a Path,
     opts: SourceOptions,
+    /// URLs of registries the manifest marks `insecure`.
+    insecure: BTreeSet<String>,
     open: Mutex<BTreeMap<String, std::sync::Arc<dyn Source>>>,
 }
 
 impl<'a> Sources<'a> {
-    pub fn new(root: &'a Path, opts: SourceOptions) -> Self {
+    pub fn new(root: &'a Path, opts: SourceOptions, insecure: BTreeSet<String>) -> Self {
         Sources {
             root,
             opts,
+            insecure,
             open: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// The source for `url`, opened on first use.
-    pub fn get(&self, url: &str) -> Result<std::sync::Arc<dyn Source>> {
+    pub fn get(&self, url: &str) -> Result<std::sync::Arc<dyn Source>, RegistryError> {
         if let Some(s) = self.open.lock().expect("sources lock").get(url) {
             return Ok(s.clone());
         }
+        let opts = SourceOptions {
+            insecure: self.insecure.contains(url),
+            ..self.opts
+        };
         let source: std::sync::Arc<dyn Source> =
-            registry::open_source(url, self.root, &self.opts)?.into();
+            registry::open_source(url, self.root, &opts)?.into();
         self.open
             .lock()
             .expect("sources lock")

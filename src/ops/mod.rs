@@ -2,8 +2,11 @@
 //! store, resolver and registry layers, and return data for `cli` to print.
 
 pub mod generations;
+pub mod edit;
 pub mod install;
+pub mod lock;
 pub mod run;
+pub mod sync;
 pub mod maintenance;
 
 use std::path::{Path, PathBuf};
