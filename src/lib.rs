@@ -11,4 +11,5 @@ pub mod platform;
 pub mod printer;
 pub mod lockfile;
 pub mod registry;
+pub mod resolver;
 pub mod store;
