@@ -2,6 +2,7 @@
 //! [`PackIndex`] (pack metadata from any source), locked-version preferences, `requires-aibox`
 //! checks, cycle detection and conflict explanations in plain words.
 
+mod memory;
 mod provider;
 mod report;
 pub mod request;
@@ -15,6 +16,7 @@ use semver::Version;
 
 use crate::manifest::pack::PackManifest;
 use crate::registry::RegistryError;
+pub use memory::{MemoryIndex, minimal_manifest};
 pub use request::{PackSpec, Request, RequestError};
 
 /// Pack metadata the resolver reads. The ops layer implements it on top of
@@ -191,10 +193,15 @@ impl crate::error::Hint for ResolveError {
                 "update aibox with `aibox self update`, or install a version that matches `requires-aibox`".into(),
             ],
             ResolveError::NoMatchingVersion { name, available, .. } => {
-                match available.iter().rev().find(|v| v.pre.is_empty()).or(available.last()) {
-                    Some(v) => vec![format!(
-                        "change the request for `{name}` in `aibox.toml`, e.g. `{name} = \"{}\"`",
-                        v
+                let stable = available.iter().rev().find(|v| v.pre.is_empty());
+                let example = match (stable, available.last()) {
+                    (Some(v), _) if v.major > 0 => Some(v.major.to_string()),
+                    (Some(v), _) => Some(format!("0.{}", v.minor)),
+                    (None, last) => last.map(Version::to_string),
+                };
+                match example {
+                    Some(e) => vec![format!(
+                        "change the request for `{name}` in `aibox.toml`, e.g. `{name} = \"{e}\"`"
                     )],
                     None => vec![format!("`{name}` has no published versions yet")],
                 }

@@ -76,7 +76,7 @@ impl Words<'_, '_> {
         match inside.len() {
             0 => (format!("`{name}` {versions}"), false),
             1 => (format!("`{name} {}`", inside[0]), false),
-            n if n == all.len() => (format!("every version of `{name}`"), true),
+            n if n == all.len() => (format!("every version of `{name}`"), false),
             2 => (format!("`{name}` {} and {}", inside[0], inside[1]), true),
             _ => (
                 format!("`{name}` {} to {}", inside[0], inside[inside.len() - 1]),
@@ -198,14 +198,21 @@ fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mu
     };
     let conflict_hint = |dep: &str, group: &[usize]| {
         let names = dependents(group);
-        if names.is_empty() {
-            format!("change the request for `{dep}` in `aibox.toml`")
-        } else {
-            format!(
-                "request other versions of the packs that pull in {} in `aibox.toml`, or ask their authors to widen their range for `{dep}`",
-                join_and(&names)
-            )
+        let from_root = group
+            .iter()
+            .any(|&i| matches!(&facts[i], Fact::Needs { who: Pkg::Root, .. }));
+        let mut ways = Vec::new();
+        if !names.is_empty() {
+            ways.push(format!("request other versions of {} (or of the packs that pull them in)", join_and(&names)));
         }
+        if from_root {
+            ways.push(format!("change the request for `{dep}`"));
+        }
+        let mut hint = format!("{} in `aibox.toml`", ways.join(" or "));
+        if !names.is_empty() {
+            hint.push_str(&format!("; the authors of {} could also widen their range for `{dep}`", join_and(&names)));
+        }
+        hint
     };
     // Two requirements on one pack with no version in common.
     for (a, &(i, who_i, dep_i, range_i)) in needs.iter().enumerate() {
@@ -217,6 +224,9 @@ fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mu
             {
                 used[i] = true;
                 used[j] = true;
+                // Packs in name order, the project's own request last.
+                let order = |p: &Pkg| (matches!(p, Pkg::Root), p.to_string());
+                let (i, j) = if order(who_i) <= order(who_j) { (i, j) } else { (j, i) };
                 hints.push(conflict_hint(dep_i, &[i, j]));
                 return format!(
                     "{} but {}; no version of `{dep_i}` satisfies both",
@@ -249,9 +259,12 @@ fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mu
         used[i] = true;
         match words.provider.missing.borrow().get(&**dep) {
             Some(e) => hints.extend(crate::error::Hint::hints(e)),
-            None => hints.push(format!(
-                "the request for `{dep}` must match a published version; ask the authors of the pack that needs it to update, or request an older version of that pack"
-            )),
+            None => hints.push(match &facts[i] {
+                Fact::Needs { who: Pkg::Pack(who), .. } => format!(
+                    "request another version of `{who}` (or of the packs that pull it in) in `aibox.toml`, or ask its authors to update its dependency on `{dep}`"
+                ),
+                _ => format!("change the request for `{dep}` in `aibox.toml` to match a published version"),
+            }),
         }
         return words.needs(&facts[i]);
     }
