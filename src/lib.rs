@@ -11,6 +11,7 @@ pub mod platform;
 pub mod printer;
 pub mod lockfile;
 pub mod registry;
+pub mod resolver;
 pub mod store;
 pub mod cli;
 pub mod ops;
