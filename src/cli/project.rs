@@ -141,7 +141,7 @@ pub(super) fn run_sync(opts: &Options, target: Target, args: &SyncArgs) -> Resul
     };
     match ops::sync::sync(opts, target, policy)? {
         SyncOutcome::UpToDate { generation } => {
-            printer::status("Up to date", format!("generation {generation}"));
+            printer::status("Fresh", format!("generation {generation} already matches `aibox.lock`"));
         }
         SyncOutcome::Installed { installed, .. } => report_install(&installed),
     }
@@ -177,6 +177,6 @@ pub(super) fn report_install(installed: &Installed) {
             ),
         );
     } else {
-        printer::status("Up to date", format!("generation {}", g.id));
+        printer::status("Fresh", format!("generation {} already matches `aibox.lock`", g.id));
     }
 }
