@@ -56,6 +56,26 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// fsync many files or directories, several at a time (latency-bound work: a batch of small
+/// files is made durable in a fraction of the time a serial loop takes).
+pub fn fsync_many(paths: &[PathBuf]) -> io::Result<()> {
+    const PER_THREAD: usize = 64;
+    if paths.len() <= PER_THREAD {
+        return paths.iter().try_for_each(|p| File::open(p)?.sync_all());
+    }
+    let threads = paths.len().div_ceil(PER_THREAD).min(8);
+    let chunk = paths.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().try_for_each(|p| File::open(p)?.sync_all())))
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().expect("fsync thread panicked"))
+    })
+}
+
 /// Write `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync
 /// of the directory. Readers see the old or the new content, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -72,9 +92,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Move a finished temp file to its content-addressed name unless that name exists already.
 /// Returns `true` when this call created it; "already there" is success (same content).
-pub fn persist_noclobber(tmp: tempfile::NamedTempFile, dest: &Path) -> io::Result<bool> {
+pub fn persist_noclobber(tmp: tempfile::TempPath, dest: &Path) -> io::Result<bool> {
     match tmp.persist_noclobber(dest) {
-        Ok(_) => Ok(true),
+        Ok(()) => Ok(true),
         Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(with_path(e.error, dest)),
     }

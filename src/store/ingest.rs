@@ -7,6 +7,7 @@ use std::io::Read;
 use std::path::{Component, Path};
 
 use super::tree::{Entry, Tree};
+use super::objects::Batch;
 use super::{IoContext, Store, StoreError};
 use crate::fs::{self, MetadataExt, PermissionsExt};
 
@@ -142,7 +143,8 @@ fn insert(root: &mut Tree, raw: &str, parts: &[String], entry: Entry) -> Result<
 /// contents are stored as objects; without, they are only hashed (to compute a tree hash).
 pub fn tree_of_dir(dir: &Path, store: Option<&Store>) -> Result<Tree, StoreError> {
     let mut links: HashMap<(u64, u64), (u64, u64)> = HashMap::new();
-    let tree = walk_dir(dir, &[], store, &mut links)?;
+    let mut batch = store.map(Store::batch);
+    let tree = walk_dir(dir, &[], batch.as_mut(), &mut links)?;
     // A file with more links than the tree holds is linked from outside the pack.
     if let Some(((_, ino), _)) = links.iter().find(|(_, (seen, nlink))| seen < nlink) {
         return Err(bad(
@@ -150,13 +152,16 @@ pub fn tree_of_dir(dir: &Path, store: Option<&Store>) -> Result<Tree, StoreError
             format!("a file (inode {ino}) is hardlinked from outside the pack"),
         ));
     }
+    if let Some(batch) = batch {
+        batch.commit()?;
+    }
     Ok(tree)
 }
 
 fn walk_dir(
     dir: &Path,
     prefix: &[&str],
-    store: Option<&Store>,
+    mut batch: Option<&mut Batch>,
     links: &mut HashMap<(u64, u64), (u64, u64)>,
 ) -> Result<Tree, StoreError> {
     let mut tree = Tree::default();
@@ -190,7 +195,7 @@ fn walk_dir(
             })?;
             Entry::Symlink { target }
         } else if ft.is_dir() {
-            Entry::Dir(walk_dir(&path, &at, store, links)?)
+            Entry::Dir(walk_dir(&path, &at, batch.as_deref_mut(), links)?)
         } else if ft.is_file() {
             if meta.nlink() > 1 {
                 let seen = links
@@ -199,9 +204,9 @@ fn walk_dir(
                 seen.0 += 1;
             }
             let executable = meta.permissions().mode() & 0o111 != 0;
-            let (hash, size) = match store {
-                Some(store) => {
-                    let stored = store.add_file(&path, executable)?;
+            let (hash, size) = match batch.as_deref_mut() {
+                Some(batch) => {
+                    let stored = batch.add_file(&path, executable)?;
                     (stored.hash, stored.size)
                 }
                 None => (super::objects::hash_file(&path)?, meta.len()),
@@ -229,6 +234,7 @@ impl Store {
     /// file contents go straight to objects (hashed while streaming).
     pub fn ingest_tar(&self, reader: impl Read, limits: Limits) -> Result<Tree, StoreError> {
         let mut archive = tar::Archive::new(reader);
+        let mut batch = self.batch();
         let mut root = Tree::default();
         let mut files: BTreeMap<Vec<String>, Entry> = BTreeMap::new();
         let mut total = 0u64;
@@ -256,7 +262,7 @@ impl Store {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let executable = item.header().mode().unwrap_or(0o644) & 0o111 != 0;
                     let left = limits.max_bytes.saturating_sub(total);
-                    let stored = self
+                    let stored = batch
                         .add_reader(&mut item, executable, left)
                         .map_err(|e| match e {
                             StoreError::TooLarge { .. } => StoreError::TooLarge {
@@ -310,6 +316,7 @@ impl Store {
             };
             insert(&mut root, &raw, &parts, entry)?;
         }
+        batch.commit()?;
         Ok(root)
     }
 }

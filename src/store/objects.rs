@@ -1,8 +1,10 @@
-//! Objects: file contents named by their BLAKE3 hash, written once (temp file in the store's
-//! `tmp/`, fsync, no-clobber rename) and read-only forever after. "Already exists" is success.
+//! Objects: file contents named by their BLAKE3 hash, written once (temp files in the store's
+//! `tmp/`, fsynced together per batch, no-clobber renames) and read-only forever after. "Already
+//! exists" is success.
 
+use std::collections::{BTreeSet, HashSet};
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::tree::Hash;
 use super::{IoContext, Store, StoreError};
@@ -17,20 +19,49 @@ pub struct Stored {
     pub size: u64,
 }
 
+/// A set of objects being added together. Contents go to temp files under `tmp/`;
+/// [`Batch::commit`] fsyncs them (several at a time), renames each to its name (no-clobber)
+/// and fsyncs the object directories. Dropped uncommitted, the temp files are removed.
+pub struct Batch<'a> {
+    store: &'a Store,
+    pending: Vec<(tempfile::TempPath, PathBuf)>,
+    seen: HashSet<(Hash, bool)>,
+}
+
 impl Store {
+    /// Start a batch of new objects.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            store: self,
+            pending: Vec::new(),
+            seen: HashSet::new(),
+        }
+    }
+
     /// Whether the object exists.
     pub fn has_object(&self, hash: &Hash, executable: bool) -> bool {
         fs::exists(&self.layout().object(hash, executable)).unwrap_or(false)
     }
 
+    /// Re-hash an object; `Ok(false)` when its content no longer matches its name.
+    pub fn check_object(&self, path: &Path, hash: &Hash) -> Result<bool, StoreError> {
+        Ok(hash_file(path)? == *hash)
+    }
+}
+
+impl Batch<'_> {
+    fn known(&self, hash: &Hash, executable: bool) -> bool {
+        self.seen.contains(&(*hash, executable)) || self.store.has_object(hash, executable)
+    }
+
     /// Store the file at `path`: hash it first, and copy it only when the object is missing.
-    pub fn add_file(&self, path: &Path, executable: bool) -> Result<Stored, StoreError> {
+    pub fn add_file(&mut self, path: &Path, executable: bool) -> Result<Stored, StoreError> {
         let mut file = fs::File::open(path).ctx(|| format!("cannot read `{}`", path.display()))?;
         let mut hasher = blake3::Hasher::new();
         let size = std::io::copy(&mut file, &mut hasher)
             .ctx(|| format!("cannot read `{}`", path.display()))?;
         let hash: Hash = hasher.finalize().into();
-        if !self.has_object(&hash, executable) {
+        if !self.known(&hash, executable) {
             let file = fs::File::open(path).ctx(|| format!("cannot read `{}`", path.display()))?;
             let stored = self.add_reader(file, executable, u64::MAX)?;
             if stored.hash != hash {
@@ -46,12 +77,12 @@ impl Store {
     /// Store content read from `reader` (hashed while it is written to a temp file), reading at
     /// most `limit` bytes: more is [`StoreError::TooLarge`].
     pub fn add_reader(
-        &self,
+        &mut self,
         mut reader: impl Read,
         executable: bool,
         limit: u64,
     ) -> Result<Stored, StoreError> {
-        let tmp_dir = self.layout().tmp();
+        let tmp_dir = self.store.layout().tmp();
         let mut tmp = fs::temp_file_in(&tmp_dir)
             .ctx(|| format!("cannot create a file in `{}`", tmp_dir.display()))?;
         let mut hasher = blake3::Hasher::new();
@@ -73,39 +104,38 @@ impl Store {
                 .ctx(|| format!("cannot write to `{}`", tmp.path().display()))?;
         }
         let hash: Hash = hasher.finalize().into();
-        self.persist_object(tmp, &hash, executable)?;
+        if self.known(&hash, executable) {
+            return Ok(Stored { hash, size });
+        }
+        let mode = if executable { 0o555 } else { 0o444 };
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .ctx(|| format!("cannot set the mode of `{}`", tmp.path().display()))?;
+        self.seen.insert((hash, executable));
+        let dest = self.store.layout().object(&hash, executable);
+        self.pending.push((tmp.into_temp_path(), dest));
         Ok(Stored { hash, size })
     }
 
-    /// Make a finished temp file the object `hash`: read-only mode, fsync, no-clobber rename.
-    fn persist_object(
-        &self,
-        tmp: tempfile::NamedTempFile,
-        hash: &Hash,
-        executable: bool,
-    ) -> Result<(), StoreError> {
-        let dest = self.layout().object(hash, executable);
-        if fs::exists(&dest).ctx(|| format!("cannot stat `{}`", dest.display()))? {
+    /// Make every new object durable and give it its name.
+    pub fn commit(self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let mode = if executable { 0o555 } else { 0o444 };
-        let tmp_path = tmp.path().to_owned();
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(mode))
-            .ctx(|| format!("cannot set the mode of `{}`", tmp_path.display()))?;
-        tmp.as_file()
-            .sync_data()
-            .ctx(|| format!("cannot write `{}`", tmp_path.display()))?;
-        let parent = dest.parent().expect("objects have a parent");
-        fs::create_dir_all(parent).ctx(|| format!("cannot create `{}`", parent.display()))?;
-        fs::persist_noclobber(tmp, &dest)
-            .ctx(|| format!("cannot store object `{}`", dest.display()))?;
-        Ok(())
-    }
-
-    /// Re-hash an object; `Ok(false)` when its content no longer matches its name.
-    pub fn check_object(&self, path: &Path, hash: &Hash) -> Result<bool, StoreError> {
-        Ok(hash_file(path)? == *hash)
+        let temps: Vec<PathBuf> = self.pending.iter().map(|(t, _)| t.to_path_buf()).collect();
+        fs::fsync_many(&temps).ctx(|| "cannot flush new objects to disk".into())?;
+        let mut shards = BTreeSet::new();
+        for (tmp, dest) in self.pending {
+            let parent = dest.parent().expect("objects have a parent");
+            if shards.insert(parent.to_owned()) {
+                fs::create_dir_all(parent)
+                    .ctx(|| format!("cannot create `{}`", parent.display()))?;
+            }
+            fs::persist_noclobber(tmp, &dest)
+                .ctx(|| format!("cannot store object `{}`", dest.display()))?;
+        }
+        let shards: Vec<PathBuf> = shards.into_iter().collect();
+        fs::fsync_many(&shards).ctx(|| "cannot flush new objects to disk".into())
     }
 }
 

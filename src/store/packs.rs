@@ -129,8 +129,10 @@ impl Store {
             .ctx(|| format!("cannot create a staging directory in `{}`", self.layout().tmp().display()))?;
         let root = staging.path().join("tree");
         fs::create_dir(&root).ctx(|| format!("cannot create `{}`", root.display()))?;
-        self.materialize(tree, &root, mode)?;
+        let mut to_sync = vec![root.clone()];
+        self.materialize(tree, &root, mode, &mut to_sync)?;
         seal(&root)?;
+        fs::fsync_many(&to_sync).ctx(|| "cannot flush the pack tree to disk".into())?;
         let dir_name = id.dir_name();
         let listing = serde_json::to_vec(&tree.to_listing()).expect("listing serializes");
         let listing_path = self.layout().pack_listing(&dir_name);
@@ -160,13 +162,22 @@ impl Store {
         self.build_pack(name, version, &tree, expected)
     }
 
-    fn materialize(&self, tree: &Tree, dir: &Path, mode: LinkMode) -> Result<(), StoreError> {
+    /// Create `tree` under `dir`; `to_sync` collects what must be fsynced for durability (every
+    /// directory, and files whose data was copied).
+    fn materialize(
+        &self,
+        tree: &Tree,
+        dir: &Path,
+        mode: LinkMode,
+        to_sync: &mut Vec<PathBuf>,
+    ) -> Result<(), StoreError> {
         for (name, entry) in &tree.entries {
             let path = dir.join(name);
             match entry {
                 Entry::Dir(sub) => {
                     fs::create_dir(&path).ctx(|| format!("cannot create `{}`", path.display()))?;
-                    self.materialize(sub, &path, mode)?;
+                    to_sync.push(path.clone());
+                    self.materialize(sub, &path, mode, to_sync)?;
                 }
                 Entry::Symlink { target } => {
                     fs::symlink(target, &path)
@@ -182,7 +193,9 @@ impl Store {
                             reason: "object missing while building a pack tree".into(),
                         });
                     }
-                    link_file(&object, &path, mode, *executable)?;
+                    if !link_file(&object, &path, mode, *executable)? {
+                        to_sync.push(path);
+                    }
                 }
             }
         }
@@ -190,7 +203,13 @@ impl Store {
     }
 }
 
-fn link_file(object: &Path, dest: &Path, mode: LinkMode, executable: bool) -> Result<(), StoreError> {
+/// Place one object at `dest`; `Ok(true)` when it is a hardlink (no new data to sync).
+fn link_file(
+    object: &Path,
+    dest: &Path,
+    mode: LinkMode,
+    executable: bool,
+) -> Result<bool, StoreError> {
     let linked = match mode {
         LinkMode::Reflink => reflink_copy::reflink(object, dest).is_ok(),
         // EMLINK (too many links to one object) falls back to a copy.
@@ -204,7 +223,7 @@ fn link_file(object: &Path, dest: &Path, mode: LinkMode, executable: bool) -> Re
         let perm = fs::Permissions::from_mode(if executable { 0o555 } else { 0o444 });
         fs::set_permissions(dest, perm).ctx(|| format!("cannot set the mode of `{}`", dest.display()))?;
     }
-    Ok(())
+    Ok(mode == LinkMode::Hardlink && linked)
 }
 
 /// Make every directory of a finished tree read-only (children first).

@@ -1,0 +1,212 @@
+//! Faults against the real binary: `kill -9` at random points of sync (ingest, pack build,
+//! switch) and gc, a full disk, and a read-only aibox home. After each, the previous generation
+//! still works, `store verify` is clean and the next run completes.
+//!
+//! The disk tests mount small tmpfs filesystems, so this suite runs as root (as CI does); a
+//! failed mount fails the test with a message rather than skipping it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as Std, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Sandbox, text, write_pack};
+
+/// A pack `bulk` at `version` with `files` small files whose content depends on the version.
+fn bulk_pack(dir: &Path, version: &str, files: usize) {
+    let toml = format!("[pack]\nname = \"bulk\"\nversion = \"{version}\"\n[bin]\nbulk = \"bin/bulk\"\n");
+    let script = format!("#!/bin/sh\necho bulk {version}\n");
+    let root = write_pack(dir, &toml, &[("bin/bulk", &script, true)]);
+    for i in 0..files {
+        let sub = root.join(format!("data/{:02}", i % 32));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("f{i}")), format!("{version} file {i}\n").repeat(8)).unwrap();
+    }
+}
+
+fn manifest(version: &str) -> String {
+    format!("[registries]\ndefault = \"dir:../packs\"\n[packs]\nbulk = \"={version}\"\n")
+}
+
+fn bulk_output(root: &Path) -> String {
+    let out = Std::new(root.join(".aibox/current/bin/bulk")).output().unwrap();
+    assert!(out.status.success(), "the current generation's tool runs");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn verify_clean(sb: &Sandbox, cwd: &Path) {
+    let out = sb.aibox(cwd).args(["store", "verify"]).output().unwrap();
+    assert!(out.status.success(), "store verify after a crash:\n{}", text(&out).1);
+}
+
+/// A tiny deterministic generator (xorshift), seeded from the clock and printed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    for v in ["1.0.0", "2.0.0"] {
+        bulk_pack(&packs, v, 1500);
+    }
+    let root = sb.project("p", &manifest("1.0.0"));
+    let out = sb.aibox(&root).arg("sync").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(bulk_output(&root), "bulk 1.0.0\n");
+
+    // How long a full cold sync of the other version takes: kills land inside that window.
+    std::fs::write(root.join("aibox.toml"), manifest("2.0.0")).unwrap();
+    let start = Instant::now();
+    assert!(sb.aibox(&root).arg("sync").output().unwrap().status.success());
+    let window = start.elapsed().as_micros().max(2_000) as u64;
+    assert!(sb.aibox(&root).args(["rollback"]).output().unwrap().status.success());
+    assert!(sb.aibox(&root).args(["gc", "--keep", "1"]).output().unwrap().status.success());
+
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    eprintln!("seed {seed}, window {window} µs");
+    let mut rng = Rng(seed);
+    let bin = assert_cmd::cargo::cargo_bin("aibox");
+    let mut current = "1.0.0";
+    let mut killed = 0;
+    for i in 0..60 {
+        let target = if current == "1.0.0" { "2.0.0" } else { "1.0.0" };
+        std::fs::write(root.join("aibox.toml"), manifest(target)).unwrap();
+        let gc = i % 6 == 5;
+        let mut cmd = Std::new(&bin);
+        cmd.current_dir(&root)
+            .env("AIBOX_HOME", sb.home())
+            .env("CI", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if gc {
+            cmd.args(["gc", "--keep", "1"]);
+        } else {
+            cmd.arg("sync");
+        }
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(rng.next() % window));
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+
+        // Whatever was interrupted, the current generation works and is one of the two.
+        let seen = bulk_output(&root);
+        assert!(seen == "bulk 1.0.0\n" || seen == "bulk 2.0.0\n", "iteration {i}: {seen}");
+        verify_clean(&sb, &root);
+
+        // The next run completes without any help.
+        let out = sb.aibox(&root).arg("sync").output().unwrap();
+        assert!(out.status.success(), "iteration {i}: sync after kill:\n{}", text(&out).1);
+        assert_eq!(bulk_output(&root), format!("bulk {target}\n"), "iteration {i}");
+        current = target;
+        // Drop the other version so the next sync ingests again.
+        assert!(sb.aibox(&root).args(["gc", "--keep", "1"]).output().unwrap().status.success());
+    }
+    assert!(killed >= 20, "only {killed} of 60 runs were interrupted; the window is too short");
+    verify_clean(&sb, &root);
+    let tmp_left = std::fs::read_dir(sb.home().join("store-v1/tmp")).unwrap().count();
+    assert_eq!(tmp_left, 0, "gc removed every staging leftover");
+}
+
+/// A tmpfs mounted for the test's lifetime.
+struct Mount(PathBuf);
+impl Mount {
+    fn tmpfs(at: &Path, size: &str) -> Mount {
+        std::fs::create_dir_all(at).unwrap();
+        let out = Std::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "this test mounts a tmpfs and must run as root (CI does): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Mount(at.to_owned())
+    }
+    fn remount_ro(&self) {
+        let st = Std::new("mount").args(["-o", "remount,ro"]).arg(&self.0).status().unwrap();
+        assert!(st.success());
+    }
+}
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Std::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_clearly_and_keeps_the_current_generation() {
+    let sb = Sandbox::new();
+    let _mount = Mount::tmpfs(&sb.home(), "3m");
+    let packs = sb.path().join("packs");
+    write_pack(&packs, "[pack]\nname = \"small\"\nversion = \"1.0.0\"\n[bin]\nsmall = \"bin/small\"\n", &[("bin/small", "#!/bin/sh\necho small\n", true)]);
+    // 5 MiB of data that cannot fit in a 3 MiB home.
+    let big = write_pack(&packs, "[pack]\nname = \"big\"\nversion = \"1.0.0\"\n", &[]);
+    for i in 0..5 {
+        let data: Vec<u8> = (0..1u32 << 20).map(|j| (j.wrapping_mul(2654435761).wrapping_add(i) >> 13) as u8).collect();
+        std::fs::write(big.join(format!("blob{i}")), data).unwrap();
+    }
+    let root = sb.project("p", "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\n");
+    assert!(sb.aibox(&root).arg("sync").output().unwrap().status.success());
+
+    std::fs::write(root.join("aibox.toml"), "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\nbig = \"1\"\n").unwrap();
+    let out = sb.aibox(&root).arg("sync").output().unwrap();
+    let err = text(&out).1;
+    assert!(!out.status.success());
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains("hint: the disk is full"), "{err}");
+    let out = Std::new(root.join(".aibox/current/bin/small")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "small\n", "the current generation still works");
+    let gens = sb.aibox(&root).args(["generations", "--json"]).output().unwrap();
+    let gens: serde_json::Value = serde_json::from_slice(&gens.stdout).unwrap();
+    assert_eq!(gens.as_array().unwrap().len(), 2, "no generation was added");
+    verify_clean(&sb, &root);
+
+    // Freeing space (gc) and dropping the big pack heals.
+    std::fs::write(root.join("aibox.toml"), "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\n").unwrap();
+    assert!(sb.aibox(&root).arg("gc").output().unwrap().status.success());
+    let out = sb.aibox(&root).arg("sync").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+}
+
+#[test]
+fn a_read_only_home_fails_clearly_and_changes_nothing() {
+    let sb = Sandbox::new();
+    let mount = Mount::tmpfs(&sb.home(), "16m");
+    sb.repo_packs();
+    let root = sb.project("p", "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1.0\"\n");
+    assert!(sb.aibox(&root).arg("sync").output().unwrap().status.success());
+    mount.remount_ro();
+    std::fs::write(root.join("aibox.toml"), "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1.1\"\n").unwrap();
+    let out = sb.aibox(&root).arg("sync").output().unwrap();
+    let err = text(&out).1;
+    assert!(!out.status.success());
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert!(err.contains("hint:") && err.contains("AIBOX_HOME"), "{err}");
+    let out = sb.aibox(&root).args(["run", "--", "hello"]).output().unwrap();
+    assert!(text(&out).0.starts_with("Hello"), "the current generation still works: {}", text(&out).1);
+    // A home that cannot be created at all.
+    let out = sb
+        .aibox(&root)
+        .env("AIBOX_HOME", root.join("aibox.toml").join("home"))
+        .arg("sync")
+        .output()
+        .unwrap();
+    let err = text(&out).1;
+    assert!(!out.status.success());
+    assert!(err.contains("cannot create the store directory"), "{err}");
+}
