@@ -4,9 +4,11 @@
 //!
 //! Dependencies run one way: `cli → ops → {resolver, store, registry} → fs`.
 
+pub mod cli;
 pub mod error;
 pub mod fs;
 pub mod manifest;
+pub mod ops;
 pub mod platform;
 pub mod printer;
 pub mod lockfile;

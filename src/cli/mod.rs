@@ -1,0 +1,147 @@
+//! The command line: clap definitions, global flags, dispatch to `ops`, and the one place
+//! errors are printed (`error:` plus `hint:` lines on stderr; data on stdout).
+
+mod pack;
+mod search;
+mod vendor;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::Result;
+use crate::ops::Options;
+use crate::printer::{self, ColorChoice};
+
+/// A tool manager for teams: `aibox.toml` + `aibox.lock` → an exact, verified environment.
+#[derive(Debug, Parser)]
+#[command(
+    name = "aibox",
+    version,
+    about,
+    long_about = "aibox makes the environment a repository describes exist.\n\n\
+A project commits `aibox.toml` (what it needs) and `aibox.lock` (exactly what that resolved \
+to). `aibox sync` fetches the locked packs, verifies them, stores every file in a \
+content-addressed store and switches atomically to a new generation; `aibox rollback` \
+switches back.",
+    after_help = "Environment: AIBOX_HOME (store and profiles, default ~/.local/share/aibox), \
+AIBOX_LOCK_TIMEOUT (seconds to wait for a lock, default 300), NO_COLOR."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Print only errors and data.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Print more detail about what is done.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    /// Print data as JSON (where the output is data).
+    #[arg(long, global = true)]
+    json: bool,
+    /// When to color output.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    /// Use only cached registry data; never touch the network.
+    #[arg(long, global = true)]
+    offline: bool,
+    /// Refetch registry tag lists instead of using the cache.
+    #[arg(long, global = true)]
+    refresh: bool,
+    /// Path to `aibox.toml` (default: the nearest one at or above the current directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build, publish, push, pull and list packs (OCI artifacts).
+    #[command(subcommand)]
+    Pack(pack::PackCommand),
+    /// Search registries for packs by name, keyword and description.
+    Search(search::SearchArgs),
+    /// Show a pack: versions, description, dependencies, size, signature.
+    Info(search::InfoArgs),
+    /// Copy every locked pack into an OCI image layout for air-gapped `sync`.
+    Vendor(vendor::VendorArgs),
+}
+
+impl GlobalArgs {
+    fn options(&self) -> Options {
+        Options {
+            offline: self.offline,
+            refresh: self.refresh,
+            json: self.json,
+            manifest_path: self.manifest_path.clone(),
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let opts = cli.global.options();
+    match cli.command {
+        Command::Pack(c) => pack::run(&opts, c),
+        Command::Search(a) => search::search(&opts, a),
+        Command::Info(a) => search::info(&opts, a),
+        Command::Vendor(a) => vendor::run(&opts, a),
+    }
+}
+
+/// Parse the command line, run it, print any error; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    printer::init(
+        cli.global.quiet,
+        cli.global.verbose,
+        match cli.global.color {
+            Color::Auto => ColorChoice::Auto,
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+        },
+    );
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            printer::error(&e.render());
+            e.exit_code()
+        }
+    }
+}
+
+/// Print a value as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("output serializes")
+    );
+}
+
+/// Format a byte count for people (`1.5 MiB`).
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}

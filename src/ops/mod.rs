@@ -1,0 +1,73 @@
+//! One entry function per user operation. Ops take parsed options, do the work through the
+//! store, resolver and registry layers, and return data for `cli` to print.
+
+pub mod pack;
+pub mod search;
+pub mod vendor;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::fs;
+
+/// Options every operation may consult (from the global flags).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub offline: bool,
+    pub refresh: bool,
+    pub json: bool,
+    pub manifest_path: Option<PathBuf>,
+}
+
+/// The file name of a project manifest.
+pub const MANIFEST: &str = "aibox.toml";
+/// The file name of a project lock.
+pub const LOCKFILE: &str = "aibox.lock";
+
+/// A project: the directory holding `aibox.toml`.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Canonical absolute root.
+    pub root: PathBuf,
+}
+
+impl Project {
+    pub fn manifest_path(&self) -> PathBuf {
+        self.root.join(MANIFEST)
+    }
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join(LOCKFILE)
+    }
+}
+
+/// Find the project: `--manifest-path`, else the nearest `aibox.toml` at or above the current
+/// directory.
+pub fn find_project(opts: &Options) -> Result<Project> {
+    if let Some(path) = &opts.manifest_path {
+        let path = fs::canonicalize(path).map_err(|e| {
+            Error::msg(format!("cannot open the manifest `{}`: {e}", path.display()))
+        })?;
+        let root = path.parent().unwrap_or(Path::new("/")).to_owned();
+        return Ok(Project { root });
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+    let mut dir: &Path = &cwd;
+    loop {
+        if fs::exists(&dir.join(MANIFEST)).unwrap_or(false) {
+            let root = fs::canonicalize(dir)
+                .map_err(|e| Error::msg(format!("cannot resolve `{}`: {e}", dir.display())))?;
+            return Ok(Project { root });
+        }
+        match dir.parent() {
+            Some(p) => dir = p,
+            None => {
+                return Err(Error::msg(format!(
+                    "no `{MANIFEST}` in `{}` or any parent directory",
+                    cwd.display()
+                ))
+                .with_hint("run `aibox init` to create one, or pass `--manifest-path`"));
+            }
+        }
+    }
+}
