@@ -105,6 +105,15 @@ impl MetaCache {
         self.put_tags(repo, &r);
     }
 
+    /// Add a tag this process just pushed to a cached tag list (if one is cached).
+    pub fn add_tag(&self, repo: &str, tag: &str) {
+        let mut r = self.get_tags(repo);
+        if r.listed_at.is_some() && !r.tags.iter().any(|t| t == tag) {
+            r.tags.push(tag.into());
+            self.put_tags(repo, &r);
+        }
+    }
+
     /// Record what a tag points at now.
     pub fn set_tag_digest(&self, repo: &str, tag: &str, digest: &str) {
         let mut r = self.get_tags(repo);

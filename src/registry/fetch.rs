@@ -83,7 +83,7 @@ pub async fn download(
         }
     }
     Err(RegistryError::Network {
-        what: format!("blob {} of {what}", desc.digest),
+        what: format!("fetching blob {} of {what}", desc.digest),
         message: format!("{last} (gave up after {attempts} attempts)"),
     })
 }

@@ -109,7 +109,7 @@ pub enum RegistryError {
     Auth { what: String, message: String },
     #[error("registry error while {what}: {message}")]
     Remote { what: String, message: String },
-    #[error("network error while fetching {what}: {message}")]
+    #[error("network error while {what}: {message}")]
     Network { what: String, message: String },
     #[error("offline: {what} is not in the cache")]
     Offline { what: String },

@@ -71,6 +71,18 @@ pub fn map_error(e: OciDistributionError, what: &str) -> RegistryError {
                 RegistryError::Remote { what: what.into(), message: msg }
             }
         }
+        OciDistributionError::ServerError { code: code @ (401 | 403), url, .. } => {
+            RegistryError::Auth { what: what.into(), message: format!("the registry refused access to {url} ({code})") }
+        }
+        OciDistributionError::RequestError(r) => {
+            let mut message = r.to_string();
+            let mut source = std::error::Error::source(&r);
+            while let Some(s) = source {
+                message = format!("{message}: {s}");
+                source = s.source();
+            }
+            RegistryError::Network { what: what.into(), message }
+        }
         other => RegistryError::Remote { what: what.into(), message: other.to_string() },
     }
 }
@@ -287,6 +299,7 @@ impl OciSource {
             Ok::<(), RegistryError>(())
         })?;
         self.cache.set_tag_digest(&self.reg.repo(name), tag, &top.digest);
+        self.cache.add_tag(&self.reg.repo(name), tag);
         self.tags.lock().expect("tags lock").remove(name);
         Ok(top.digest.clone())
     }
