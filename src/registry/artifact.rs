@@ -350,10 +350,8 @@ pub fn build(store: &Store, dirs: &[PathBuf], opts: &BuildOptions) -> Result<Bui
                 entries.push(d);
             }
         }
-        entries.sort_by(|a, b| {
-            let key = |d: &Descriptor| d.platform.as_ref().map(|p| (p.os.clone(), p.architecture.clone()));
-            key(a).cmp(&key(b))
-        });
+        // Sorted by aibox platform name, so the index is the same for any directory order.
+        entries.sort_by_key(|d| d.platform.as_ref().and_then(|p| crate::platform::from_oci(&p.os, &p.architecture)));
         let mut ann = annotations(&pack, &Hash([0; 32]), opts);
         ann.remove(ANN_TREE);
         let index = Index {
@@ -493,8 +491,10 @@ pub fn pack_toml_layer<'a>(manifest: &'a Manifest, what: &str) -> Result<&'a Des
         .ok_or_else(|| invalid(what, "not an aibox pack: no aibox config and no `pack.toml` layer"))
 }
 
+/// Whether an ORAS layer is a directory archive: the `unpack` annotation (oras-go) or the
+/// `tar+gzip` media type (oras-py, which sets no annotation).
 fn is_unpack(d: &Descriptor) -> bool {
-    d.annotations.get(ANN_ORAS_UNPACK).is_some_and(|v| v == "true")
+    d.annotations.get(ANN_ORAS_UNPACK).is_some_and(|v| v == "true") || d.media_type == LAYER_TAR_GZIP
 }
 
 /// Ingest one tar layer (plain, gzip or zstd by media type) from a verified staging file.
@@ -518,8 +518,8 @@ pub fn ingest_layer(store: &Store, desc: &Descriptor, file: impl Read, what: &st
 }
 
 /// Build the tree of an ORAS per-file artifact: each layer is the file named by its title
-/// (executable when `pack.toml`'s `[bin]` names it), or a directory tar.gz (ORAS `unpack`)
-/// merged at the root. `open` gives each layer's verified content.
+/// (executable when `pack.toml`'s `[bin]` names it), or a directory tar.gz (ORAS `unpack`
+/// annotation or `tar+gzip` media type) whose entries (`<dir>/…`) are merged at the root. `open` gives each layer's verified content.
 pub fn oras_tree(
     store: &Store,
     manifest: &Manifest,
