@@ -7,10 +7,10 @@
 pub mod cli;
 pub mod error;
 pub mod fs;
+pub mod lockfile;
 pub mod manifest;
 pub mod ops;
 pub mod platform;
 pub mod printer;
-pub mod lockfile;
 pub mod registry;
 pub mod store;

@@ -15,17 +15,38 @@ fn sha(bytes: &[u8]) -> String {
 fn build_is_reproducible() {
     let env = Env::new();
     let dir = make_pack(&env.work(), "repro", "1.0.0", "");
-    let a = env.aibox().args(["pack", "build"]).arg(&dir).args(["-o", "a"]).output().unwrap();
+    let a = env
+        .aibox()
+        .args(["pack", "build"])
+        .arg(&dir)
+        .args(["-o", "a"])
+        .output()
+        .unwrap();
     assert!(a.status.success(), "{}", stderr(&a));
     // Different mtimes, a different store: the same digest.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    std::fs::write(dir.join("data.txt"), std::fs::read(dir.join("data.txt")).unwrap()).unwrap();
+    aibox::fs::write(
+        dir.join("data.txt"),
+        aibox::fs::read(dir.join("data.txt")).unwrap(),
+    )
+    .unwrap();
     let env2 = Env::new();
-    let b = env2.aibox().args(["pack", "build"]).arg(&dir).arg("-o").arg(env2.work().join("b")).output().unwrap();
+    let b = env2
+        .aibox()
+        .args(["pack", "build"])
+        .arg(&dir)
+        .arg("-o")
+        .arg(env2.work().join("b"))
+        .output()
+        .unwrap();
     assert_eq!(stdout(&a), stdout(&b));
-    let layout = std::fs::read_to_string(env.work().join("a/oci-layout")).unwrap();
+    let layout = aibox::fs::read_to_string(env.work().join("a/oci-layout")).unwrap();
     assert_eq!(layout, r#"{"imageLayoutVersion":"1.0.0"}"#);
-    let out = env.aibox().args(["pack", "list", "oci-layout:a", "--json"]).output().unwrap();
+    let out = env
+        .aibox()
+        .args(["pack", "list", "oci-layout:a", "--json"])
+        .output()
+        .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list[0]["name"], "repro");
 }
@@ -33,29 +54,107 @@ fn build_is_reproducible() {
 #[test]
 fn multi_platform_index_and_vendor() {
     let env = Env::new();
-    let x86 = make_pack(&env.work().join("x86"), "tool", "1.0.0", "platforms = [\"linux-x86_64\"]");
-    let arm = make_pack(&env.work().join("arm"), "tool", "1.0.0", "platforms = [\"linux-aarch64\", \"macos-aarch64\"]");
-    std::fs::write(arm.join("data.txt"), "arm build\n").unwrap();
-    let out = env.aibox().args(["pack", "build"]).arg(&x86).arg(&arm).args(["-o", "lay"]).output().unwrap();
+    let x86 = make_pack(
+        &env.work().join("x86"),
+        "tool",
+        "1.0.0",
+        "platforms = [\"linux-x86_64\"]",
+    );
+    let arm = make_pack(
+        &env.work().join("arm"),
+        "tool",
+        "1.0.0",
+        "platforms = [\"linux-aarch64\", \"macos-aarch64\"]",
+    );
+    aibox::fs::write(arm.join("data.txt"), "arm build\n").unwrap();
+    let out = env
+        .aibox()
+        .args(["pack", "build"])
+        .arg(&x86)
+        .arg(&arm)
+        .args(["-o", "lay"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = env.aibox().args(["info", "tool", "--registry", "oci-layout:lay", "--json"]).output().unwrap();
+    let out = env
+        .aibox()
+        .args(["info", "tool", "--registry", "oci-layout:lay", "--json"])
+        .output()
+        .unwrap();
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(info["platforms"], serde_json::json!(["linux-aarch64", "linux-x86_64", "macos-aarch64"]));
-    let out = env.aibox().args(["pack", "pull", "oci-layout:lay:tool:1.0.0", "--platform", "linux-aarch64", "-o", "a"]).output().unwrap();
+    assert_eq!(
+        info["platforms"],
+        serde_json::json!(["linux-aarch64", "linux-x86_64", "macos-aarch64"])
+    );
+    let out = env
+        .aibox()
+        .args([
+            "pack",
+            "pull",
+            "oci-layout:lay:tool:1.0.0",
+            "--platform",
+            "linux-aarch64",
+            "-o",
+            "a",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(env.work().join("a/data.txt")).unwrap(), "arm build\n");
-    let out = env.aibox().args(["pack", "pull", "oci-layout:lay:tool:1.0.0", "--platform", "windows-x86_64"]).output().unwrap();
-    assert!(stderr(&out).contains("no artifact for platform `windows-x86_64`"), "{}", stderr(&out));
+    assert_eq!(
+        aibox::fs::read_to_string(env.work().join("a/data.txt")).unwrap(),
+        "arm build\n"
+    );
+    let out = env
+        .aibox()
+        .args([
+            "pack",
+            "pull",
+            "oci-layout:lay:tool:1.0.0",
+            "--platform",
+            "windows-x86_64",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("no artifact for platform `windows-x86_64`"),
+        "{}",
+        stderr(&out)
+    );
 
     // Vendor copies the whole index into another layout.
-    let out = env.aibox().args(["vendor", "vend", "--pack", "oci-layout:lay:tool:1.0.0", "--json"]).output().unwrap();
+    let out = env
+        .aibox()
+        .args([
+            "vendor",
+            "vend",
+            "--pack",
+            "oci-layout:lay:tool:1.0.0",
+            "--json",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let done: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(done[0]["blobs"], 7, "index + 2 manifests + 2 configs + 2 layers: {done}");
-    std::fs::remove_dir_all(env.work().join("lay")).unwrap();
+    assert_eq!(
+        done[0]["blobs"], 7,
+        "index + 2 manifests + 2 configs + 2 layers: {done}"
+    );
+    aibox::fs::remove_dir_all(env.work().join("lay")).unwrap();
     let env2 = Env::new();
-    std::fs::rename(env.work().join("vend"), env2.work().join("vend")).unwrap();
-    let out = env2.aibox().args(["pack", "pull", "oci-layout:vend:tool:1.0.0", "--platform", "linux-x86_64", "-o", "x"]).output().unwrap();
+    aibox::fs::rename(env.work().join("vend"), env2.work().join("vend")).unwrap();
+    let out = env2
+        .aibox()
+        .args([
+            "pack",
+            "pull",
+            "oci-layout:vend:tool:1.0.0",
+            "--platform",
+            "linux-x86_64",
+            "-o",
+            "x",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -63,16 +162,29 @@ fn multi_platform_index_and_vendor() {
 fn corrupted_layout_blob_is_rejected() {
     let env = Env::new();
     let dir = make_pack(&env.work(), "tool", "1.0.0", "");
-    env.aibox().args(["pack", "build"]).arg(&dir).args(["-o", "lay"]).assert().success();
+    env.aibox()
+        .args(["pack", "build"])
+        .arg(&dir)
+        .args(["-o", "lay"])
+        .assert()
+        .success();
     // Corrupt the largest blob (the layer).
     let blobs = env.work().join("lay/blobs/sha256");
-    let layer = std::fs::read_dir(&blobs).unwrap().map(|e| e.unwrap().path()).max_by_key(|p| std::fs::metadata(p).unwrap().len()).unwrap();
-    let mut bytes = std::fs::read(&layer).unwrap();
+    let layer = aibox::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| aibox::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = aibox::fs::read(&layer).unwrap();
     bytes[10] ^= 1;
-    std::fs::write(&layer, bytes).unwrap();
+    aibox::fs::write(&layer, bytes).unwrap();
     let env2 = Env::new();
-    std::fs::rename(env.work().join("lay"), env2.work().join("lay")).unwrap();
-    let out = env2.aibox().args(["pack", "pull", "oci-layout:lay:tool:1.0.0"]).output().unwrap();
+    aibox::fs::rename(env.work().join("lay"), env2.work().join("lay")).unwrap();
+    let out = env2
+        .aibox()
+        .args(["pack", "pull", "oci-layout:lay:tool:1.0.0"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("digest mismatch"), "{}", stderr(&out));
     assert!(env2.store_packs().is_empty());
@@ -99,10 +211,10 @@ fn raw_entry(out: &mut Vec<u8>, name: &str, kind: tar::EntryType, link: &str, da
 /// Write a layout holding `evil:1.0.0` whose single layer is `layer` (of `media_type`).
 fn hostile_layout(dir: &std::path::Path, layer: &[u8], media_type: &str) {
     let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
+    aibox::fs::create_dir_all(&blobs).unwrap();
     let put = |b: &[u8]| {
         let d = sha(b);
-        std::fs::write(blobs.join(d.strip_prefix("sha256:").unwrap()), b).unwrap();
+        aibox::fs::write(blobs.join(d.strip_prefix("sha256:").unwrap()), b).unwrap();
         d
     };
     let config = serde_json::json!({
@@ -127,29 +239,89 @@ fn hostile_layout(dir: &std::path::Path, layer: &[u8], media_type: &str) {
         "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": manifest.len(),
                        "annotations": {"org.opencontainers.image.ref.name": "evil:1.0.0"}}],
     });
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    aibox::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    aibox::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
 }
 
 #[test]
 fn hostile_archives_from_a_layout_are_rejected() {
     use tar::EntryType::*;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("dotdot", { let mut t = Vec::new(); raw_entry(&mut t, "a/../../escape", Regular, "", b"x"); t }, "a/../../escape"),
-        ("absolute", { let mut t = Vec::new(); raw_entry(&mut t, "/etc/passwd", Regular, "", b"x"); t }, "/etc/passwd"),
-        ("symlink", { let mut t = Vec::new(); raw_entry(&mut t, "link", Symlink, "../../outside", b""); t }, "link"),
-        ("hardlink", { let mut t = Vec::new(); raw_entry(&mut t, "hl", Link, "/etc/shadow", b""); t }, "hl"),
-        ("device", { let mut t = Vec::new(); raw_entry(&mut t, "dev", Char, "", b""); t }, "dev"),
-        ("duplicate", { let mut t = Vec::new(); raw_entry(&mut t, "f", Regular, "", b"1"); raw_entry(&mut t, "f", Regular, "", b"2"); t }, "f"),
+        (
+            "dotdot",
+            {
+                let mut t = Vec::new();
+                raw_entry(&mut t, "a/../../escape", Regular, "", b"x");
+                t
+            },
+            "a/../../escape",
+        ),
+        (
+            "absolute",
+            {
+                let mut t = Vec::new();
+                raw_entry(&mut t, "/etc/passwd", Regular, "", b"x");
+                t
+            },
+            "/etc/passwd",
+        ),
+        (
+            "symlink",
+            {
+                let mut t = Vec::new();
+                raw_entry(&mut t, "link", Symlink, "../../outside", b"");
+                t
+            },
+            "link",
+        ),
+        (
+            "hardlink",
+            {
+                let mut t = Vec::new();
+                raw_entry(&mut t, "hl", Link, "/etc/shadow", b"");
+                t
+            },
+            "hl",
+        ),
+        (
+            "device",
+            {
+                let mut t = Vec::new();
+                raw_entry(&mut t, "dev", Char, "", b"");
+                t
+            },
+            "dev",
+        ),
+        (
+            "duplicate",
+            {
+                let mut t = Vec::new();
+                raw_entry(&mut t, "f", Regular, "", b"1");
+                raw_entry(&mut t, "f", Regular, "", b"2");
+                t
+            },
+            "f",
+        ),
     ];
     for (label, mut tar_bytes, entry) in cases {
         tar_bytes.extend_from_slice(&[0u8; 1024]);
         let env = Env::new();
-        hostile_layout(&env.work().join("lay"), &tar_bytes, "application/vnd.oci.image.layer.v1.tar");
-        let out = env.aibox().args(["pack", "pull", "oci-layout:lay:evil:1.0.0"]).output().unwrap();
+        hostile_layout(
+            &env.work().join("lay"),
+            &tar_bytes,
+            "application/vnd.oci.image.layer.v1.tar",
+        );
+        let out = env
+            .aibox()
+            .args(["pack", "pull", "oci-layout:lay:evil:1.0.0"])
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{label} was accepted");
         let err = stderr(&out);
-        assert!(err.contains(&format!("rejected entry `{entry}`")), "{label}: {err}");
+        assert!(
+            err.contains(&format!("rejected entry `{entry}`")),
+            "{label}: {err}"
+        );
         assert!(env.store_packs().is_empty(), "{label}: a pack was stored");
         assert!(!env.work().join("escape").exists() && !env.root.path().join("escape").exists());
     }
@@ -161,9 +333,22 @@ fn hostile_archives_from_a_layout_are_rejected() {
     let bomb = zstd::encode_all(&t[..], 19).unwrap();
     assert!(bomb.len() < 64 << 10);
     let env = Env::new();
-    hostile_layout(&env.work().join("lay"), &bomb, "application/vnd.oci.image.layer.v1.tar+zstd");
-    let out = env.aibox().env("AIBOX_MAX_UNPACKED_BYTES", (8u64 << 20).to_string()).args(["pack", "pull", "oci-layout:lay:evil:1.0.0"]).output().unwrap();
+    hostile_layout(
+        &env.work().join("lay"),
+        &bomb,
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+    );
+    let out = env
+        .aibox()
+        .env("AIBOX_MAX_UNPACKED_BYTES", (8u64 << 20).to_string())
+        .args(["pack", "pull", "oci-layout:lay:evil:1.0.0"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("decompression limit"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("decompression limit"),
+        "{}",
+        stderr(&out)
+    );
     assert!(env.store_packs().is_empty());
 }

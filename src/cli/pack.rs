@@ -112,36 +112,64 @@ pub struct NetArgs {
 
 pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
     match cmd {
-        PackCommand::Build { dirs, output, build } => {
+        PackCommand::Build {
+            dirs,
+            output,
+            build,
+        } => {
             let r = ops::pack::build(&dirs, &output, &build.options())?;
-            printer::status("Built", format!("{}@{} → {} ({})", r.name, r.version, r.location, r.digest));
+            printer::status(
+                "Built",
+                format!("{}@{} → {} ({})", r.name, r.version, r.location, r.digest),
+            );
             if opts.json {
                 super::print_json(&r);
             } else {
                 println!("{}", r.digest);
             }
         }
-        PackCommand::Publish { dirs, registry, build, net } => {
+        PackCommand::Publish {
+            dirs,
+            registry,
+            build,
+            net,
+        } => {
             let src = ops::pack::source_options(opts, net.insecure);
             let r = ops::pack::publish(&dirs, &registry, &build.options(), &src)?;
-            printer::status("Published", format!("{}@{} to {} ({})", r.name, r.version, r.location, r.digest));
+            printer::status(
+                "Published",
+                format!("{}@{} to {} ({})", r.name, r.version, r.location, r.digest),
+            );
             if opts.json {
                 super::print_json(&r);
             } else {
                 println!("{}", r.digest);
             }
         }
-        PackCommand::Push { layout, target, refs, net } => {
+        PackCommand::Push {
+            layout,
+            target,
+            refs,
+            net,
+        } => {
             let src = ops::pack::source_options(opts, net.insecure);
             let pushed = ops::pack::push(&layout, &target, &refs, &src)?;
             for p in &pushed {
-                printer::status("Pushed", format!("{}@{} to {} ({})", p.name, p.version, p.location, p.digest));
+                printer::status(
+                    "Pushed",
+                    format!("{}@{} to {} ({})", p.name, p.version, p.location, p.digest),
+                );
             }
             if opts.json {
                 super::print_json(&pushed);
             }
         }
-        PackCommand::Pull { reference, output, platform, net } => {
+        PackCommand::Pull {
+            reference,
+            output,
+            platform,
+            net,
+        } => {
             let src = ops::pack::source_options(opts, net.insecure);
             let r = crate::registry::PackRef::parse(&reference)?;
             let output = output.unwrap_or_else(|| match &r.version {
@@ -149,7 +177,16 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
                 None => PathBuf::from(&r.name),
             });
             let p = ops::pack::pull(&reference, Some(&output), &platform, &src)?;
-            printer::status("Pulled", format!("{}@{} ({}) into `{}`", p.name, p.version, p.tree, output.display()));
+            printer::status(
+                "Pulled",
+                format!(
+                    "{}@{} ({}) into `{}`",
+                    p.name,
+                    p.version,
+                    p.tree,
+                    output.display()
+                ),
+            );
             if opts.json {
                 super::print_json(&p);
             }

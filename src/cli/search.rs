@@ -39,9 +39,15 @@ pub fn search(opts: &Options, args: SearchArgs) -> Result<()> {
         return Ok(());
     }
     if hits.is_empty() {
-        return Err(Error::msg(format!("no pack matches `{}`", args.query)).with_exit_code(1).with_hint("try a shorter query, or another `--registry`"));
+        return Err(Error::msg(format!("no pack matches `{}`", args.query))
+            .with_exit_code(1)
+            .with_hint("try a shorter query, or another `--registry`"));
     }
-    let width = hits.iter().map(|h| h.name.len() + h.version.len() + 1).max().unwrap_or(0);
+    let width = hits
+        .iter()
+        .map(|h| h.name.len() + h.version.len() + 1)
+        .max()
+        .unwrap_or(0);
     for h in &hits {
         let id = format!("{}@{}", h.name, h.version);
         println!("{id:<width$}  {}", h.description.as_deref().unwrap_or(""));
@@ -74,15 +80,43 @@ pub fn info(opts: &Options, args: InfoArgs) -> Result<()> {
     if !i.keywords.is_empty() {
         println!("keywords:     {}", i.keywords.join(", "));
     }
-    let deps: Vec<String> = i.dependencies.iter().map(|(n, r)| format!("{n} {r}")).collect();
-    println!("dependencies: {}", if deps.is_empty() { "none".into() } else { deps.join(", ") });
+    let deps: Vec<String> = i
+        .dependencies
+        .iter()
+        .map(|(n, r)| format!("{n} {r}"))
+        .collect();
+    println!(
+        "dependencies: {}",
+        if deps.is_empty() {
+            "none".into()
+        } else {
+            deps.join(", ")
+        }
+    );
     if !i.bin.is_empty() {
-        println!("commands:     {}", i.bin.keys().cloned().collect::<Vec<_>>().join(", "));
+        println!(
+            "commands:     {}",
+            i.bin.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
     }
-    println!("platforms:    {}", if i.platforms.is_empty() { "any".into() } else { i.platforms.join(", ") });
+    println!(
+        "platforms:    {}",
+        if i.platforms.is_empty() {
+            "any".into()
+        } else {
+            i.platforms.join(", ")
+        }
+    );
     println!("size:         {}", super::human_bytes(i.size));
     println!("digest:       {}", i.digest);
-    println!("signed:       {}", if i.signed { "yes (cosign signature present, not verified here)" } else { "no" });
+    println!(
+        "signed:       {}",
+        if i.signed {
+            "yes (cosign signature present, not verified here)"
+        } else {
+            "no"
+        }
+    );
     println!("source:       {}", i.source);
     Ok(())
 }

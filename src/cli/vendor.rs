@@ -27,10 +27,19 @@ pub fn run(opts: &Options, args: VendorArgs) -> Result<()> {
     let mut items = Vec::new();
     for p in &args.packs {
         let r = PackRef::parse(p)?;
-        let version = r.version.ok_or_else(|| Error::msg(format!("`{p}` names no version")).with_hint("vendor exact versions: `<ref>:<version>`"))?;
-        items.push(VendorItem { source: r.source, name: r.name, version, digest: None });
+        let version = r.version.ok_or_else(|| {
+            Error::msg(format!("`{p}` names no version"))
+                .with_hint("vendor exact versions: `<ref>:<version>`")
+        })?;
+        items.push(VendorItem {
+            source: r.source,
+            name: r.name,
+            version,
+            digest: None,
+        });
     }
-    let cwd = std::env::current_dir().map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
     let src = ops::pack::source_options(opts, args.net.insecure);
     let done = ops::vendor::vendor(&items, &cwd, &args.dir, &src)?;
     if opts.json {

@@ -45,7 +45,10 @@ impl Project {
 pub fn find_project(opts: &Options) -> Result<Project> {
     if let Some(path) = &opts.manifest_path {
         let path = fs::canonicalize(path).map_err(|e| {
-            Error::msg(format!("cannot open the manifest `{}`: {e}", path.display()))
+            Error::msg(format!(
+                "cannot open the manifest `{}`: {e}",
+                path.display()
+            ))
         })?;
         let root = path.parent().unwrap_or(Path::new("/")).to_owned();
         return Ok(Project { root });

@@ -18,7 +18,12 @@ use crate::store::Store;
 
 /// Source options from the global options (plus `--insecure`).
 pub fn source_options(opts: &Options, insecure: bool) -> SourceOptions {
-    SourceOptions { offline: opts.offline, refresh: opts.refresh, insecure, home: None }
+    SourceOptions {
+        offline: opts.offline,
+        refresh: opts.refresh,
+        insecure,
+        home: None,
+    }
 }
 
 /// What `pack build` / `pack publish` made.
@@ -41,8 +46,13 @@ fn report(built: &BuiltPack, location: String) -> BuildReport {
         version: built.version.to_string(),
         digest: built.top.digest.clone(),
         location,
-        trees: built.trees.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
-        size: built.blobs.iter().map(|b| b.data.len() as u64).sum::<u64>() + built.top.data.len() as u64,
+        trees: built
+            .trees
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
+        size: built.blobs.iter().map(|b| b.data.len() as u64).sum::<u64>()
+            + built.top.data.len() as u64,
     }
 }
 
@@ -52,17 +62,33 @@ pub fn build(dirs: &[PathBuf], output: &Path, build: &BuildOptions) -> Result<Bu
     let built = artifact::build(&store, dirs, build)?;
     let layout = OciLayout::create(output)?;
     layout.add_pack(&built)?;
-    Ok(report(&built, format!("oci-layout:{}:{}", output.display(), ref_name(&built.name, &built.version))))
+    Ok(report(
+        &built,
+        format!(
+            "oci-layout:{}:{}",
+            output.display(),
+            ref_name(&built.name, &built.version)
+        ),
+    ))
 }
 
 /// Validate and build the pack in `dirs`, then push it to `registry` (`oci://host/base`).
-pub fn publish(dirs: &[PathBuf], registry: &str, build: &BuildOptions, src: &SourceOptions) -> Result<BuildReport> {
+pub fn publish(
+    dirs: &[PathBuf],
+    registry: &str,
+    build: &BuildOptions,
+    src: &SourceOptions,
+) -> Result<BuildReport> {
     let store = Store::open_default()?;
     let built = artifact::build(&store, dirs, build)?;
     let remote = OciSource::open(registry, src)?;
     if let Ok(tags) = remote.tags(&built.name)
         && tags.contains(&built.version.to_string())
-        && remote.resolve_digest(&built.name, &built.version).ok().as_deref() != Some(built.top.digest.as_str())
+        && remote
+            .resolve_digest(&built.name, &built.version)
+            .ok()
+            .as_deref()
+            != Some(built.top.digest.as_str())
     {
         return Err(Error::msg(format!(
             "`{}@{}` is already published in `{registry}` with different content",
@@ -71,7 +97,10 @@ pub fn publish(dirs: &[PathBuf], registry: &str, build: &BuildOptions, src: &Sou
         .with_hint("versions are immutable: bump `version` in pack.toml and publish again"));
     }
     remote.push(&built)?;
-    Ok(report(&built, format!("{registry}/{}:{}", built.name, built.version)))
+    Ok(report(
+        &built,
+        format!("{registry}/{}:{}", built.name, built.version),
+    ))
 }
 
 /// One ref pushed by `pack push`.
@@ -85,15 +114,23 @@ pub struct Pushed {
 
 /// Push packs of the layout `layout_dir` (all, or only `only` = `name:version` refs) to the
 /// registry `target` (`oci://host/base`).
-pub fn push(layout_dir: &Path, target: &str, only: &[String], src: &SourceOptions) -> Result<Vec<Pushed>> {
+pub fn push(
+    layout_dir: &Path,
+    target: &str,
+    only: &[String],
+    src: &SourceOptions,
+) -> Result<Vec<Pushed>> {
     let layout = OciLayout::open(layout_dir)?;
     let remote = OciSource::open(target, src)?;
     let mut out = Vec::new();
     let packs = layout.packs()?;
     for want in only {
         if !packs.iter().any(|(n, v, _)| &ref_name(n, v) == want) {
-            return Err(Error::msg(format!("no ref `{want}` in the layout `{}`", layout_dir.display()))
-                .with_hint("`aibox pack list oci-layout:<dir>` lists its packs"));
+            return Err(Error::msg(format!(
+                "no ref `{want}` in the layout `{}`",
+                layout_dir.display()
+            ))
+            .with_hint("`aibox pack list oci-layout:<dir>` lists its packs"));
         }
     }
     for (name, version, desc) in packs {
@@ -106,8 +143,16 @@ pub fn push(layout_dir: &Path, target: &str, only: &[String], src: &SourceOption
         let (top, children) = closure.split_last().expect("closure ends with its root");
         for (d, is_manifest) in children {
             let data = layout.read_blob(&d.digest, u64::MAX)?;
-            let blob = artifact::Blob { media_type: d.media_type.clone(), digest: d.digest.clone(), data };
-            if *is_manifest { manifests.push(blob) } else { blobs.push(blob) }
+            let blob = artifact::Blob {
+                media_type: d.media_type.clone(),
+                digest: d.digest.clone(),
+                data,
+            };
+            if *is_manifest {
+                manifests.push(blob)
+            } else {
+                blobs.push(blob)
+            }
         }
         let top = artifact::Blob {
             media_type: top.0.media_type.clone(),
@@ -115,10 +160,18 @@ pub fn push(layout_dir: &Path, target: &str, only: &[String], src: &SourceOption
             data: layout.read_blob(&top.0.digest, artifact::MAX_METADATA_BYTES)?,
         };
         let digest = remote.push_parts(&name, &version.to_string(), blobs, manifests, &top)?;
-        out.push(Pushed { name: name.clone(), version: version.to_string(), digest, location: format!("{target}/{name}:{version}") });
+        out.push(Pushed {
+            name: name.clone(),
+            version: version.to_string(),
+            digest,
+            location: format!("{target}/{name}:{version}"),
+        });
     }
     if out.is_empty() {
-        return Err(Error::msg(format!("the layout `{}` holds no packs", layout_dir.display())));
+        return Err(Error::msg(format!(
+            "the layout `{}` holds no packs",
+            layout_dir.display()
+        )));
     }
     Ok(out)
 }
@@ -135,27 +188,55 @@ pub struct Pulled {
 
 /// Fetch a pack (`oci://host/base/name:1.0.0` or `oci-layout:dir:name:1.0.0`; no version =
 /// newest) into the store, verified, and copy its tree to `output` if given.
-pub fn pull(reference: &str, output: Option<&Path>, platform: &str, src: &SourceOptions) -> Result<Pulled> {
+pub fn pull(
+    reference: &str,
+    output: Option<&Path>,
+    platform: &str,
+    src: &SourceOptions,
+) -> Result<Pulled> {
     let r = PackRef::parse(reference)?;
-    let cwd = std::env::current_dir().map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
     let source = read::open(&r.source, &cwd, src)?;
     let version = match r.version {
         Some(v) => v,
-        None => source.versions(&r.name)?.into_iter().filter(|v| v.pre.is_empty()).max().ok_or_else(|| {
-            Error::msg(format!("`{}` has only pre-release versions in `{}`", r.name, r.source)).with_hint("name the version: `<ref>:<version>`")
-        })?,
+        None => source
+            .versions(&r.name)?
+            .into_iter()
+            .filter(|v| v.pre.is_empty())
+            .max()
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "`{}` has only pre-release versions in `{}`",
+                    r.name, r.source
+                ))
+                .with_hint("name the version: `<ref>:<version>`")
+            })?,
     };
     let store = Store::open_default()?;
     let _lock = store.lock(fs::LockMode::Shared)?;
     let (id, _info) = read::fetch_any(source.as_ref(), &store, &r.name, &version, platform)?;
     let store_path = store.pack_path(&id);
     if let Some(out) = output {
-        if fs::exists(out).unwrap_or(false) && fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-            return Err(Error::msg(format!("`{}` exists and is not empty", out.display())).with_hint("choose another `--output` directory or remove it"));
+        if fs::exists(out).unwrap_or(false)
+            && fs::read_dir(out)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+        {
+            return Err(
+                Error::msg(format!("`{}` exists and is not empty", out.display()))
+                    .with_hint("choose another `--output` directory or remove it"),
+            );
         }
         copy_tree(&store_path, out)?;
     }
-    Ok(Pulled { name: r.name, version: version.to_string(), tree: id.tree.to_string(), store_path, output: output.map(Path::to_owned) })
+    Ok(Pulled {
+        name: r.name,
+        version: version.to_string(),
+        tree: id.tree.to_string(),
+        store_path,
+        output: output.map(Path::to_owned),
+    })
 }
 
 /// Copy a (read-only) store tree to a writable directory: files 0644/0755, symlinks as is.
@@ -178,7 +259,11 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             use fs::PermissionsExt;
             let exec = fs::metadata(&src).map_err(io(&src))?.permissions().mode() & 0o111 != 0;
             fs::copy(&src, &dst).map_err(io(&dst))?;
-            fs::set_permissions(&dst, fs::Permissions::from_mode(if exec { 0o755 } else { 0o644 })).map_err(io(&dst))?;
+            fs::set_permissions(
+                &dst,
+                fs::Permissions::from_mode(if exec { 0o755 } else { 0o644 }),
+            )
+            .map_err(io(&dst))?;
         }
     }
     Ok(())
@@ -193,7 +278,8 @@ pub struct Listed {
 
 /// Every pack and its versions in a source (`oci://host/base` or `oci-layout:<dir>`).
 pub fn list(source_url: &str, src: &SourceOptions) -> Result<Vec<Listed>> {
-    let cwd = std::env::current_dir().map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
     let source = read::open(source_url, &cwd, src)?;
     let mut out = Vec::new();
     for name in source.names()? {
@@ -203,7 +289,10 @@ pub fn list(source_url: &str, src: &SourceOptions) -> Result<Vec<Listed>> {
             Err(e) => return Err(e.into()),
         };
         versions.sort();
-        out.push(Listed { name, versions: versions.iter().map(ToString::to_string).collect() });
+        out.push(Listed {
+            name,
+            versions: versions.iter().map(ToString::to_string).collect(),
+        });
     }
     Ok(out)
 }

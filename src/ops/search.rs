@@ -23,7 +23,8 @@ pub struct Hit {
 
 /// The registries to search: `--registry` values, else the project's `[registries]`.
 pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::path::PathBuf)>> {
-    let cwd = std::env::current_dir().map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
     if !given.is_empty() {
         return Ok(given.iter().map(|g| (g.clone(), cwd.clone())).collect());
     }
@@ -31,12 +32,28 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::
         Error::msg("no registry to search").with_hint("pass `--registry oci://host/path` (or `oci-layout:<dir>`), or run inside a project whose `aibox.toml` has `[registries]`")
     };
     let project = super::find_project(opts).map_err(|_| none())?;
-    let text = fs::read_to_string(&project.manifest_path()).map_err(|e| Error::msg(format!("cannot read `{}`: {e}", project.manifest_path().display())))?;
-    let value: toml::Table = toml::from_str(&text).map_err(|e| Error::msg(format!("cannot parse `{}`: {e}", project.manifest_path().display())))?;
+    let text = fs::read_to_string(project.manifest_path()).map_err(|e| {
+        Error::msg(format!(
+            "cannot read `{}`: {e}",
+            project.manifest_path().display()
+        ))
+    })?;
+    let value: toml::Table = toml::from_str(&text).map_err(|e| {
+        Error::msg(format!(
+            "cannot parse `{}`: {e}",
+            project.manifest_path().display()
+        ))
+    })?;
     let urls: Vec<(String, std::path::PathBuf)> = value
         .get("registries")
         .and_then(|r| r.as_table())
-        .map(|t| t.values().filter_map(|v| v.as_str()).filter(|u| !u.starts_with("dir:")).map(|u| (u.to_owned(), project.root.clone())).collect())
+        .map(|t| {
+            t.values()
+                .filter_map(|v| v.as_str())
+                .filter(|u| !u.starts_with("dir:"))
+                .map(|u| (u.to_owned(), project.root.clone()))
+                .collect()
+        })
         .unwrap_or_default();
     if urls.is_empty() {
         return Err(none());
@@ -71,14 +88,22 @@ pub fn score(query: &str, name: &str, description: Option<&str>, keywords: &[Str
 }
 
 /// Search every source for `query`.
-pub fn search(query: &str, sources: &[(String, std::path::PathBuf)], src: &SourceOptions) -> Result<Vec<Hit>> {
+pub fn search(
+    query: &str,
+    sources: &[(String, std::path::PathBuf)],
+    src: &SourceOptions,
+) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     for (url, root) in sources {
         let source = read::open(url, root, src)?;
         let names = source.names()?;
         for name in names {
-            let Ok(versions) = source.versions(&name) else { continue };
-            let Some(newest) = newest(&versions) else { continue };
+            let Ok(versions) = source.versions(&name) else {
+                continue;
+            };
+            let Some(newest) = newest(&versions) else {
+                continue;
+            };
             let (description, keywords) = match source.manifest(&name, &newest) {
                 Ok(m) => (m.pack.description.clone(), m.pack.keywords.clone()),
                 Err(e) => {
@@ -88,7 +113,14 @@ pub fn search(query: &str, sources: &[(String, std::path::PathBuf)], src: &Sourc
             };
             let s = score(query, &name, description.as_deref(), &keywords);
             if s > 0 {
-                hits.push(Hit { name, version: newest.to_string(), description, keywords, source: url.clone(), score: s });
+                hits.push(Hit {
+                    name,
+                    version: newest.to_string(),
+                    description,
+                    keywords,
+                    source: url.clone(),
+                    score: s,
+                });
             }
         }
     }
@@ -97,7 +129,12 @@ pub fn search(query: &str, sources: &[(String, std::path::PathBuf)], src: &Sourc
 }
 
 fn newest(versions: &[Version]) -> Option<Version> {
-    versions.iter().filter(|v| v.pre.is_empty()).max().or_else(|| versions.iter().max()).cloned()
+    versions
+        .iter()
+        .filter(|v| v.pre.is_empty())
+        .max()
+        .or_else(|| versions.iter().max())
+        .cloned()
 }
 
 /// Everything `aibox info` shows.
@@ -124,9 +161,19 @@ pub struct Info {
 }
 
 /// Show `name` (or `name@version`) from the first source that has it.
-pub fn info(spec: &str, sources: &[(String, std::path::PathBuf)], src: &SourceOptions) -> Result<Info> {
+pub fn info(
+    spec: &str,
+    sources: &[(String, std::path::PathBuf)],
+    src: &SourceOptions,
+) -> Result<Info> {
     let (name, version) = match spec.split_once('@') {
-        Some((n, v)) => (n, Some(Version::parse(v).map_err(|e| Error::msg(format!("`{v}` is not a version: {e}")))?)),
+        Some((n, v)) => (
+            n,
+            Some(
+                Version::parse(v)
+                    .map_err(|e| Error::msg(format!("`{v}` is not a version: {e}")))?,
+            ),
+        ),
         None => (spec, None),
     };
     let mut last_err = None;
@@ -161,7 +208,11 @@ pub fn info(spec: &str, sources: &[(String, std::path::PathBuf)], src: &SourceOp
             dependencies: pinfo.pack.dependencies.clone(),
             bin: pinfo.pack.bin.clone(),
             platforms: match &resolved.top {
-                crate::registry::artifact::TopLevel::Index(_) => resolved.entries.iter().filter_map(|(p, _)| p.clone()).collect(),
+                crate::registry::artifact::TopLevel::Index(_) => resolved
+                    .entries
+                    .iter()
+                    .filter_map(|(p, _)| p.clone())
+                    .collect(),
                 _ => pinfo.platforms.clone(),
             },
             digest: resolved.digest.clone(),

@@ -30,7 +30,12 @@ pub struct VendorItem {
 pub fn items_from_lock(lock: &Lockfile) -> Vec<VendorItem> {
     lock.packages
         .iter()
-        .map(|p| VendorItem { source: p.source.clone(), name: p.name.clone(), version: p.version.clone(), digest: p.digest.clone() })
+        .map(|p| VendorItem {
+            source: p.source.clone(),
+            name: p.name.clone(),
+            version: p.version.clone(),
+            digest: p.digest.clone(),
+        })
         .collect()
 }
 
@@ -45,13 +50,24 @@ pub struct Vendored {
 }
 
 /// Copy `items` into the layout `out` (created if needed); sources relative to `root`.
-pub fn vendor(items: &[VendorItem], root: &Path, out: &Path, src: &SourceOptions) -> Result<Vec<Vendored>> {
+pub fn vendor(
+    items: &[VendorItem],
+    root: &Path,
+    out: &Path,
+    src: &SourceOptions,
+) -> Result<Vec<Vendored>> {
     let store = Store::open_default()?;
     let layout = OciLayout::create(out)?;
     let mut done = Vec::new();
     for item in items {
         if item.source.starts_with("dir:") {
-            crate::printer::status("Skipping", format!("`{}` (from a `dir:` source; its files are in the repository)", item.name));
+            crate::printer::status(
+                "Skipping",
+                format!(
+                    "`{}` (from a `dir:` source; its files are in the repository)",
+                    item.name
+                ),
+            );
             continue;
         }
         let source = read::open(&item.source, root, src)?;
@@ -89,12 +105,23 @@ pub fn vendor(items: &[VendorItem], root: &Path, out: &Path, src: &SourceOptions
             }
         }
         layout.write_blob(&digest, &top_bytes)?;
-        let mut desc = artifact::Blob { media_type: top.media_type().into(), digest: digest.clone(), data: Vec::new() }.descriptor();
+        let mut desc = artifact::Blob {
+            media_type: top.media_type().into(),
+            digest: digest.clone(),
+            data: Vec::new(),
+        }
+        .descriptor();
         desc.size = top_bytes.len() as u64;
         desc.artifact_type = Some(artifact::ARTIFACT_TYPE.into());
         layout.set_ref(&ref_name(&item.name, &item.version), desc)?;
         crate::printer::status("Vendored", format!("{what} ({digest})"));
-        done.push(Vendored { name: item.name.clone(), version: item.version.to_string(), digest, blobs, bytes });
+        done.push(Vendored {
+            name: item.name.clone(),
+            version: item.version.to_string(),
+            digest,
+            blobs,
+            bytes,
+        });
     }
     Ok(done)
 }
@@ -102,8 +129,11 @@ pub fn vendor(items: &[VendorItem], root: &Path, out: &Path, src: &SourceOptions
 /// Copy a verified staging file to its content-addressed place in the layout.
 fn copy_into(from: &Path, dest: &Path) -> Result<()> {
     let dir: PathBuf = dest.parent().map(Path::to_owned).unwrap_or_default();
-    let tmp = fs::temp_file_in(&dir).map_err(|e| Error::msg(format!("cannot write in `{}`: {e}", dir.display())))?;
-    fs::copy(from, tmp.path()).map_err(|e| Error::msg(format!("cannot copy to `{}`: {e}", dest.display())))?;
-    fs::persist_noclobber(tmp, dest).map_err(|e| Error::msg(format!("cannot write `{}`: {e}", dest.display())))?;
+    let tmp = fs::temp_file_in(&dir)
+        .map_err(|e| Error::msg(format!("cannot write in `{}`: {e}", dir.display())))?;
+    fs::copy(from, tmp.path())
+        .map_err(|e| Error::msg(format!("cannot copy to `{}`: {e}", dest.display())))?;
+    fs::persist_noclobber(tmp, dest)
+        .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", dest.display())))?;
     Ok(())
 }

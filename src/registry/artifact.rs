@@ -116,7 +116,8 @@ impl TopLevel {
         let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| invalid(what, format!("the manifest is not JSON: {e}")))?;
         let is_index = match value.get("mediaType").and_then(|m| m.as_str()) {
-            Some(INDEX_MEDIA_TYPE) | Some("application/vnd.docker.distribution.manifest.list.v2+json") => true,
+            Some(INDEX_MEDIA_TYPE)
+            | Some("application/vnd.docker.distribution.manifest.list.v2+json") => true,
             Some(_) => false,
             None => value.get("manifests").is_some(),
         };
@@ -152,7 +153,10 @@ pub fn parse_manifest(bytes: &[u8], what: &str) -> Result<Manifest, RegistryErro
     let m: Manifest = serde_json::from_slice(bytes)
         .map_err(|e| invalid(what, format!("malformed image manifest: {e}")))?;
     if m.schema_version != 2 {
-        return Err(invalid(what, format!("unsupported schemaVersion {}", m.schema_version)));
+        return Err(invalid(
+            what,
+            format!("unsupported schemaVersion {}", m.schema_version),
+        ));
     }
     if m.layers.len() > MAX_LAYERS {
         return Err(invalid(what, format!("more than {MAX_LAYERS} layers")));
@@ -187,7 +191,13 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 /// The hex part of a `sha256:` digest, checked (64 lowercase hex digits).
 pub fn digest_hex(digest: &str) -> Result<&str, RegistryError> {
     match digest.strip_prefix("sha256:") {
-        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => Ok(h),
+        Some(h)
+            if h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            Ok(h)
+        }
         _ => Err(RegistryError::Other(format!(
             "unsupported or malformed digest `{digest}` (only sha256 is accepted)"
         ))),
@@ -257,7 +267,11 @@ pub struct BuildOptions {
 /// Build the artifact of a pack from one source directory (platform-independent or one set
 /// of platforms), or from several directories of the same name and version, each declaring
 /// its `platforms` (an image index). Every directory is validated and ingested into `store`.
-pub fn build(store: &Store, dirs: &[PathBuf], opts: &BuildOptions) -> Result<BuiltPack, RegistryError> {
+pub fn build(
+    store: &Store,
+    dirs: &[PathBuf],
+    opts: &BuildOptions,
+) -> Result<BuiltPack, RegistryError> {
     let Some(first_dir) = dirs.first() else {
         return Err(RegistryError::Other("no pack directory given".into()));
     };
@@ -276,22 +290,38 @@ pub fn build(store: &Store, dirs: &[PathBuf], opts: &BuildOptions) -> Result<Bui
         let platforms = pack.pack.platforms.clone().unwrap_or_default();
         for p in &platforms {
             if crate::platform::to_oci(p).is_none() {
-                return Err(invalid(&toml_path.display().to_string(), format!("unknown platform `{p}`")));
-            }
-            if !seen_platforms.insert(p.clone()) {
-                return Err(invalid(&toml_path.display().to_string(), format!("platform `{p}` is built by two directories")));
-            }
-        }
-        if let Some(f) = &first {
-            if f.pack.name != pack.pack.name || f.pack.version != pack.pack.version {
                 return Err(invalid(
                     &toml_path.display().to_string(),
-                    format!("is `{}@{}`, but `{}` is `{}@{}`", pack.pack.name, pack.pack.version, first_dir.display(), f.pack.name, f.pack.version),
+                    format!("unknown platform `{p}`"),
+                ));
+            }
+            if !seen_platforms.insert(p.clone()) {
+                return Err(invalid(
+                    &toml_path.display().to_string(),
+                    format!("platform `{p}` is built by two directories"),
                 ));
             }
         }
+        if let Some(f) = &first
+            && (f.pack.name != pack.pack.name || f.pack.version != pack.pack.version)
+        {
+            return Err(invalid(
+                &toml_path.display().to_string(),
+                format!(
+                    "is `{}@{}`, but `{}` is `{}@{}`",
+                    pack.pack.name,
+                    pack.pack.version,
+                    first_dir.display(),
+                    f.pack.name,
+                    f.pack.version
+                ),
+            ));
+        }
         if dirs.len() > 1 && platforms.is_empty() {
-            return Err(invalid(&toml_path.display().to_string(), "several directories make a multi-platform pack: each `pack.toml` must list its `platforms`"));
+            return Err(invalid(
+                &toml_path.display().to_string(),
+                "several directories make a multi-platform pack: each `pack.toml` must list its `platforms`",
+            ));
         }
         let tree = store.ingest_dir(dir)?;
         let tar = deterministic_tar(dir)?;
@@ -302,10 +332,15 @@ pub fn build(store: &Store, dirs: &[PathBuf], opts: &BuildOptions) -> Result<Bui
                 dir.display()
             )));
         }
-        let file_name = format!("{}-{}.tar.{}", pack.pack.name, pack.pack.version, match opts.compression {
-            Compression::Zstd => "zst",
-            Compression::Gzip => "gz",
-        });
+        let file_name = format!(
+            "{}-{}.tar.{}",
+            pack.pack.name,
+            pack.pack.version,
+            match opts.compression {
+                Compression::Zstd => "zst",
+                Compression::Gzip => "gz",
+            }
+        );
         let (layer_type, compressed) = compress(&tar, opts.compression)?;
         let layer = Blob::new(layer_type, compressed);
         let mut layer_desc = layer.descriptor();
@@ -315,7 +350,10 @@ pub fn build(store: &Store, dirs: &[PathBuf], opts: &BuildOptions) -> Result<Bui
             tree: tree.hash(),
             platforms: platforms.clone(),
         };
-        let config = Blob::new(CONFIG_MEDIA_TYPE, serde_json::to_vec(&config).expect("config serializes"));
+        let config = Blob::new(
+            CONFIG_MEDIA_TYPE,
+            serde_json::to_vec(&config).expect("config serializes"),
+        );
         let manifest = Manifest {
             schema_version: 2,
             media_type: Some(MANIFEST_MEDIA_TYPE.into()),
@@ -324,7 +362,10 @@ pub fn build(store: &Store, dirs: &[PathBuf], opts: &BuildOptions) -> Result<Bui
             layers: vec![layer_desc],
             annotations: annotations(&pack, &tree.hash(), opts),
         };
-        let manifest_blob = Blob::new(MANIFEST_MEDIA_TYPE, serde_json::to_vec(&manifest).expect("manifest serializes"));
+        let manifest_blob = Blob::new(
+            MANIFEST_MEDIA_TYPE,
+            serde_json::to_vec(&manifest).expect("manifest serializes"),
+        );
         blobs.push(layer);
         blobs.push(config);
         if platforms.is_empty() {
@@ -346,12 +387,19 @@ pub fn build(store: &Store, dirs: &[PathBuf], opts: &BuildOptions) -> Result<Bui
                 let (os, architecture) = crate::platform::to_oci(p).expect("checked above");
                 let mut d = blob.descriptor();
                 d.artifact_type = Some(ARTIFACT_TYPE.into());
-                d.platform = Some(Platform { architecture: architecture.into(), os: os.into() });
+                d.platform = Some(Platform {
+                    architecture: architecture.into(),
+                    os: os.into(),
+                });
                 entries.push(d);
             }
         }
         // Sorted by aibox platform name, so the index is the same for any directory order.
-        entries.sort_by_key(|d| d.platform.as_ref().and_then(|p| crate::platform::from_oci(&p.os, &p.architecture)));
+        entries.sort_by_key(|d| {
+            d.platform
+                .as_ref()
+                .and_then(|p| crate::platform::from_oci(&p.os, &p.architecture))
+        });
         let mut ann = annotations(&pack, &Hash([0; 32]), opts);
         ann.remove(ANN_TREE);
         let index = Index {
@@ -364,7 +412,10 @@ pub fn build(store: &Store, dirs: &[PathBuf], opts: &BuildOptions) -> Result<Bui
         for (_, blob) in platform_manifests {
             blobs.push(blob);
         }
-        Blob::new(INDEX_MEDIA_TYPE, serde_json::to_vec(&index).expect("index serializes"))
+        Blob::new(
+            INDEX_MEDIA_TYPE,
+            serde_json::to_vec(&index).expect("index serializes"),
+        )
     };
     Ok(BuiltPack {
         name: pack.pack.name.clone(),
@@ -401,12 +452,17 @@ fn annotations(pack: &PackManifest, tree: &Hash, opts: &BuildOptions) -> BTreeMa
 }
 
 fn compress(tar: &[u8], c: Compression) -> Result<(&'static str, Vec<u8>), RegistryError> {
-    let io = |source| RegistryError::Io { context: "cannot compress the pack layer".into(), source };
+    let io = |source| RegistryError::Io {
+        context: "cannot compress the pack layer".into(),
+        source,
+    };
     match c {
         Compression::Zstd => Ok((LAYER_TAR_ZSTD, zstd::encode_all(tar, 19).map_err(io)?)),
         Compression::Gzip => {
             use std::io::Write;
-            let mut enc = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+            let mut enc = flate2::GzBuilder::new()
+                .mtime(0)
+                .write(Vec::new(), flate2::Compression::best());
             enc.write_all(tar).map_err(io)?;
             Ok((LAYER_TAR_GZIP, enc.finish().map_err(io)?))
         }
@@ -425,10 +481,17 @@ pub fn deterministic_tar(dir: &Path) -> Result<Vec<u8>, RegistryError> {
     })
 }
 
-fn append_dir(b: &mut tar::Builder<Vec<u8>>, dir: &Path, prefix: &str) -> Result<(), RegistryError> {
+fn append_dir(
+    b: &mut tar::Builder<Vec<u8>>,
+    dir: &Path,
+    prefix: &str,
+) -> Result<(), RegistryError> {
     let io = |what: &Path| {
         let what = what.display().to_string();
-        move |source| RegistryError::Io { context: format!("cannot read `{what}`"), source }
+        move |source| RegistryError::Io {
+            context: format!("cannot read `{what}`"),
+            source,
+        }
     };
     let mut names = Vec::new();
     for item in fs::read_dir(dir).map_err(io(dir))? {
@@ -437,14 +500,23 @@ fn append_dir(b: &mut tar::Builder<Vec<u8>>, dir: &Path, prefix: &str) -> Result
     names.sort();
     for name in names {
         let path = dir.join(&name);
-        let name = name.to_str().ok_or_else(|| invalid(&path.display().to_string(), "the name is not valid UTF-8"))?;
-        let rel = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}/{name}") };
+        let name = name
+            .to_str()
+            .ok_or_else(|| invalid(&path.display().to_string(), "the name is not valid UTF-8"))?;
+        let rel = if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
         let meta = fs::symlink_metadata(&path).map_err(io(&path))?;
         let mut h = tar::Header::new_gnu();
         h.set_mtime(0);
         h.set_uid(0);
         h.set_gid(0);
-        let tar_io = |source| RegistryError::Io { context: format!("cannot add `{rel}` to the tar"), source };
+        let tar_io = |source| RegistryError::Io {
+            context: format!("cannot add `{rel}` to the tar"),
+            source,
+        };
         if meta.file_type().is_symlink() {
             let target = fs::read_link(&path).map_err(io(&path))?;
             h.set_entry_type(tar::EntryType::Symlink);
@@ -455,7 +527,8 @@ fn append_dir(b: &mut tar::Builder<Vec<u8>>, dir: &Path, prefix: &str) -> Result
             h.set_entry_type(tar::EntryType::Directory);
             h.set_mode(0o755);
             h.set_size(0);
-            b.append_data(&mut h, format!("{rel}/"), std::io::empty()).map_err(tar_io)?;
+            b.append_data(&mut h, format!("{rel}/"), std::io::empty())
+                .map_err(tar_io)?;
             append_dir(b, &path, &rel)?;
         } else if meta.is_file() {
             use crate::fs::PermissionsExt;
@@ -466,7 +539,10 @@ fn append_dir(b: &mut tar::Builder<Vec<u8>>, dir: &Path, prefix: &str) -> Result
             let file = fs::File::open(&path).map_err(io(&path))?;
             b.append_data(&mut h, &rel, file).map_err(tar_io)?;
         } else {
-            return Err(invalid(&path.display().to_string(), "device files, FIFOs and sockets are not allowed in a pack"));
+            return Err(invalid(
+                &path.display().to_string(),
+                "device files, FIFOs and sockets are not allowed in a pack",
+            ));
         }
     }
     Ok(())
@@ -483,22 +559,38 @@ pub fn parse_config(bytes: &[u8], what: &str) -> Result<PackConfig, RegistryErro
 }
 
 /// The layer of an ORAS per-file artifact holding `pack.toml`.
-pub fn pack_toml_layer<'a>(manifest: &'a Manifest, what: &str) -> Result<&'a Descriptor, RegistryError> {
+pub fn pack_toml_layer<'a>(
+    manifest: &'a Manifest,
+    what: &str,
+) -> Result<&'a Descriptor, RegistryError> {
     manifest
         .layers
         .iter()
         .find(|l| l.title() == Some("pack.toml") && !is_unpack(l))
-        .ok_or_else(|| invalid(what, "not an aibox pack: no aibox config and no `pack.toml` layer"))
+        .ok_or_else(|| {
+            invalid(
+                what,
+                "not an aibox pack: no aibox config and no `pack.toml` layer",
+            )
+        })
 }
 
 /// Whether an ORAS layer is a directory archive: the `unpack` annotation (oras-go) or the
 /// `tar+gzip` media type (oras-py, which sets no annotation).
 fn is_unpack(d: &Descriptor) -> bool {
-    d.annotations.get(ANN_ORAS_UNPACK).is_some_and(|v| v == "true") || d.media_type == LAYER_TAR_GZIP
+    d.annotations
+        .get(ANN_ORAS_UNPACK)
+        .is_some_and(|v| v == "true")
+        || d.media_type == LAYER_TAR_GZIP
 }
 
 /// Ingest one tar layer (plain, gzip or zstd by media type) from a verified staging file.
-pub fn ingest_layer(store: &Store, desc: &Descriptor, file: impl Read, what: &str) -> Result<Tree, RegistryError> {
+pub fn ingest_layer(
+    store: &Store,
+    desc: &Descriptor,
+    file: impl Read,
+    what: &str,
+) -> Result<Tree, RegistryError> {
     let limits = ingest::Limits::for_compressed(desc.size);
     let mt = desc.media_type.as_str();
     let tree = if mt.ends_with("+zstd") || mt.ends_with(".zstd") {
@@ -507,12 +599,19 @@ pub fn ingest_layer(store: &Store, desc: &Descriptor, file: impl Read, what: &st
             source,
         })?;
         store.ingest_tar(dec, limits)?
-    } else if mt.ends_with("+gzip") || mt.ends_with(".gzip") || mt.ends_with("tar.gz") || is_unpack(desc) {
+    } else if mt.ends_with("+gzip")
+        || mt.ends_with(".gzip")
+        || mt.ends_with("tar.gz")
+        || is_unpack(desc)
+    {
         store.ingest_tar(flate2::read::GzDecoder::new(file), limits)?
     } else if mt == LAYER_TAR || mt.ends_with(".tar") || mt == "application/x-tar" {
         store.ingest_tar(file, limits)?
     } else {
-        return Err(invalid(what, format!("unsupported layer media type `{mt}`")));
+        return Err(invalid(
+            what,
+            format!("unsupported layer media type `{mt}`"),
+        ));
     };
     Ok(tree)
 }
@@ -527,12 +626,22 @@ pub fn oras_tree(
     what: &str,
     open: &mut dyn FnMut(&Descriptor) -> Result<fs::File, RegistryError>,
 ) -> Result<Tree, RegistryError> {
-    let executables: BTreeSet<&str> = pack.bin.values().map(|p| p.trim_start_matches("./")).collect();
+    let executables: BTreeSet<&str> = pack
+        .bin
+        .values()
+        .map(|p| p.trim_start_matches("./"))
+        .collect();
     let mut root = Tree::default();
     let mut total = 0u64;
-    let max = ingest::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum()).max_bytes;
+    let max =
+        ingest::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum()).max_bytes;
     for layer in &manifest.layers {
-        let title = layer.title().ok_or_else(|| invalid(what, format!("layer {} has no `{ANN_TITLE}` annotation", layer.digest)))?;
+        let title = layer.title().ok_or_else(|| {
+            invalid(
+                what,
+                format!("layer {} has no `{ANN_TITLE}` annotation", layer.digest),
+            )
+        })?;
         let file = open(layer)?;
         if is_unpack(layer) {
             let sub = ingest_layer(store, layer, file, what)?;
@@ -543,18 +652,30 @@ pub fn oras_tree(
         let exec = executables.contains(title);
         let stored = store.add_reader(file, exec, max.saturating_sub(total))?;
         total += stored.size;
-        let entry = Entry::File { hash: stored.hash, size: stored.size, executable: exec };
+        let entry = Entry::File {
+            hash: stored.hash,
+            size: stored.size,
+            executable: exec,
+        };
         insert(&mut root, title, &parts, entry)?;
     }
     Ok(root)
 }
 
 fn insert(root: &mut Tree, raw: &str, parts: &[String], entry: Entry) -> Result<(), RegistryError> {
-    let dup = || RegistryError::Store(crate::store::StoreError::BadEntry { entry: raw.into(), reason: "duplicate entry".into() });
+    let dup = || {
+        RegistryError::Store(crate::store::StoreError::BadEntry {
+            entry: raw.into(),
+            reason: "duplicate entry".into(),
+        })
+    };
     let (last, parents) = parts.split_last().ok_or_else(dup)?;
     let mut cur = root;
     for p in parents {
-        let next = cur.entries.entry(p.clone()).or_insert_with(|| Entry::Dir(Tree::default()));
+        let next = cur
+            .entries
+            .entry(p.clone())
+            .or_insert_with(|| Entry::Dir(Tree::default()));
         cur = match next {
             Entry::Dir(sub) => sub,
             _ => return Err(dup()),
@@ -587,30 +708,51 @@ fn merge(into: &mut Tree, from: Tree, raw: &str) -> Result<(), RegistryError> {
 
 /// Copy `reader` into a new staging file in `dir`, checking size and SHA-256 against `desc`
 /// while streaming; the file is returned rewound only when both match.
-pub fn stage_verified(mut reader: impl Read, desc: &Descriptor, dir: &Path, what: &str) -> Result<tempfile::NamedTempFile, RegistryError> {
+pub fn stage_verified(
+    mut reader: impl Read,
+    desc: &Descriptor,
+    dir: &Path,
+    what: &str,
+) -> Result<tempfile::NamedTempFile, RegistryError> {
     use std::io::Write;
     let want = digest_hex(&desc.digest)?.to_owned();
     let io = |context: String| move |source| RegistryError::Io { context, source };
-    let mut tmp = fs::temp_file_in(dir).map_err(io(format!("cannot create a staging file in `{}`", dir.display())))?;
+    let mut tmp = fs::temp_file_in(dir).map_err(io(format!(
+        "cannot create a staging file in `{}`",
+        dir.display()
+    )))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 << 10];
     let mut size = 0u64;
     loop {
-        let n = reader.read(&mut buf).map_err(io(format!("cannot read blob {} of {what}", desc.digest)))?;
+        let n = reader
+            .read(&mut buf)
+            .map_err(io(format!("cannot read blob {} of {what}", desc.digest)))?;
         if n == 0 {
             break;
         }
         size += n as u64;
         if size > desc.size {
-            return Err(RegistryError::DigestMismatch { what: what.into(), digest: desc.digest.clone(), actual: format!("more than the {} bytes its descriptor says", desc.size) });
+            return Err(RegistryError::DigestMismatch {
+                what: what.into(),
+                digest: desc.digest.clone(),
+                actual: format!("more than the {} bytes its descriptor says", desc.size),
+            });
         }
         hasher.update(&buf[..n]);
-        tmp.write_all(&buf[..n]).map_err(io(format!("cannot write `{}`", tmp.path().display())))?;
+        tmp.write_all(&buf[..n])
+            .map_err(io(format!("cannot write `{}`", tmp.path().display())))?;
     }
     let got = hex::encode(hasher.finalize());
     if size != desc.size || got != want {
-        return Err(RegistryError::DigestMismatch { what: what.into(), digest: desc.digest.clone(), actual: format!("sha256:{got} ({size} bytes)") });
+        return Err(RegistryError::DigestMismatch {
+            what: what.into(),
+            digest: desc.digest.clone(),
+            actual: format!("sha256:{got} ({size} bytes)"),
+        });
     }
-    tmp.as_file_mut().rewind().map_err(io("cannot rewind a staging file".into()))?;
+    tmp.as_file_mut()
+        .rewind()
+        .map_err(io("cannot rewind a staging file".into()))?;
     Ok(tmp)
 }

@@ -41,7 +41,10 @@ pub struct TagRecord {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Whether a time stamp is younger than the TTL.
@@ -50,13 +53,24 @@ pub fn fresh(at: u64) -> bool {
 }
 
 fn safe(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 impl MetaCache {
     /// The cache of `host` (`host[:port]`) under `cache_root` (`$AIBOX_HOME/cache`).
     pub fn new(cache_root: &Path, host: &str) -> MetaCache {
-        MetaCache { root: cache_root.join("oci-v1"), host: safe(host) }
+        MetaCache {
+            root: cache_root.join("oci-v1"),
+            host: safe(host),
+        }
     }
 
     fn blob_path(&self, digest: &str) -> Option<PathBuf> {
@@ -81,11 +95,17 @@ impl MetaCache {
     }
 
     fn tags_path(&self, repo: &str) -> PathBuf {
-        self.root.join("tags").join(&self.host).join(format!("{}.json", safe(repo)))
+        self.root
+            .join("tags")
+            .join(&self.host)
+            .join(format!("{}.json", safe(repo)))
     }
 
     pub fn get_tags(&self, repo: &str) -> TagRecord {
-        fs::read(self.tags_path(repo)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        fs::read(self.tags_path(repo))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
     fn put_tags(&self, repo: &str, record: &TagRecord) {
@@ -123,17 +143,28 @@ impl MetaCache {
 
     /// Record the repository list of the registry (`/v2/_catalog`).
     pub fn set_catalog(&self, repos: &[String]) {
-        let path = self.root.join("catalog").join(format!("{}.json", self.host));
+        let path = self
+            .root
+            .join("catalog")
+            .join(format!("{}.json", self.host));
         if let Some(dir) = path.parent()
             && fs::create_dir_all(dir).is_ok()
         {
-            let _ = fs::write_atomic(&path, &serde_json::to_vec(&(now(), repos)).expect("catalog serializes"));
+            let _ = fs::write_atomic(
+                &path,
+                &serde_json::to_vec(&(now(), repos)).expect("catalog serializes"),
+            );
         }
     }
 
     /// The cached repository list and when it was fetched.
     pub fn get_catalog(&self) -> Option<(u64, Vec<String>)> {
-        let path = self.root.join("catalog").join(format!("{}.json", self.host));
-        fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
+        let path = self
+            .root
+            .join("catalog")
+            .join(format!("{}.json", self.host));
+        fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
     }
 }

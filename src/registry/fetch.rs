@@ -19,14 +19,22 @@ use crate::fs;
 
 /// How many times a transient failure is retried (`AIBOX_FETCH_RETRIES`).
 pub fn max_attempts() -> u32 {
-    std::env::var("AIBOX_FETCH_RETRIES").ok().and_then(|s| s.parse().ok()).unwrap_or(5).max(1)
+    std::env::var("AIBOX_FETCH_RETRIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+        .max(1)
 }
 
 /// Whether an `oci-client` error is worth retrying.
 pub fn is_transient(e: &OciDistributionError) -> bool {
     match e {
-        OciDistributionError::ServerError { code, .. } => *code >= 500 || *code == 429 || *code == 408,
-        OciDistributionError::RequestError(r) => r.is_connect() || r.is_timeout() || r.is_request() || r.is_body(),
+        OciDistributionError::ServerError { code, .. } => {
+            *code >= 500 || *code == 429 || *code == 408
+        }
+        OciDistributionError::RequestError(r) => {
+            r.is_connect() || r.is_timeout() || r.is_request() || r.is_body()
+        }
         OciDistributionError::IoError(_) => true,
         _ => false,
     }
@@ -54,17 +62,34 @@ pub async fn download(
 ) -> Result<tempfile::NamedTempFile, RegistryError> {
     let hex = artifact::digest_hex(&desc.digest)?.to_owned();
     let io = |context: String| move |source| RegistryError::Io { context, source };
-    let mut tmp = fs::temp_file_in(tmp_dir).map_err(io(format!("cannot create a staging file in `{}`", tmp_dir.display())))?;
+    let mut tmp = fs::temp_file_in(tmp_dir).map_err(io(format!(
+        "cannot create a staging file in `{}`",
+        tmp_dir.display()
+    )))?;
     let mut hasher = Sha256::new();
     let mut have = 0u64;
     let attempts = max_attempts();
     let mut last = String::new();
     for attempt in 1..=attempts {
         if attempt > 1 {
-            crate::printer::verbose(format!("retrying {} of {what} from byte {have} ({last})", desc.digest));
+            crate::printer::verbose(format!(
+                "retrying {} of {what} from byte {have} ({last})",
+                desc.digest
+            ));
             tokio::time::sleep(backoff(attempt - 1)).await;
         }
-        match fetch_once(client, image, desc, &mut tmp, &mut hasher, &mut have, what, on_bytes).await {
+        match fetch_once(
+            client,
+            image,
+            desc,
+            &mut tmp,
+            &mut hasher,
+            &mut have,
+            what,
+            on_bytes,
+        )
+        .await
+        {
             Ok(()) => {
                 let got = hex::encode(hasher.finalize());
                 if have != desc.size || got != hex {
@@ -74,8 +99,12 @@ pub async fn download(
                         actual: format!("sha256:{got} ({have} bytes)"),
                     });
                 }
-                tmp.as_file_mut().flush().map_err(io("cannot write a staging file".into()))?;
-                tmp.as_file_mut().rewind().map_err(io("cannot rewind a staging file".into()))?;
+                tmp.as_file_mut()
+                    .flush()
+                    .map_err(io("cannot write a staging file".into()))?;
+                tmp.as_file_mut()
+                    .rewind()
+                    .map_err(io("cannot rewind a staging file".into()))?;
                 return Ok(tmp);
             }
             Err(Failure::Fatal(e)) => return Err(e),
@@ -105,21 +134,32 @@ async fn fetch_once(
         size: desc.size as i64,
         ..Default::default()
     };
-    let response = client.pull_blob_stream_partial(image, &layer, *have, None).await;
+    let response = client
+        .pull_blob_stream_partial(image, &layer, *have, None)
+        .await;
     let mut stream = match response {
         Ok(BlobResponse::Partial(s)) => s,
         Ok(BlobResponse::Full(s)) => {
             if *have > 0 {
                 // The registry ignored the Range request: start over.
-                tmp.as_file_mut().set_len(0).map_err(|e| Failure::Transient(e.to_string()))?;
-                tmp.as_file_mut().rewind().map_err(|e| Failure::Transient(e.to_string()))?;
+                tmp.as_file_mut()
+                    .set_len(0)
+                    .map_err(|e| Failure::Transient(e.to_string()))?;
+                tmp.as_file_mut()
+                    .rewind()
+                    .map_err(|e| Failure::Transient(e.to_string()))?;
                 *hasher = Sha256::new();
                 *have = 0;
             }
             s
         }
         Err(e) if is_transient(&e) => return Err(Failure::Transient(e.to_string())),
-        Err(e) => return Err(Failure::Fatal(super::oci::map_error(e, &format!("blob {} of {what}", desc.digest)))),
+        Err(e) => {
+            return Err(Failure::Fatal(super::oci::map_error(
+                e,
+                &format!("blob {} of {what}", desc.digest),
+            )));
+        }
     };
     while let Some(chunk) = stream.stream.next().await {
         let chunk = match chunk {
@@ -146,12 +186,18 @@ async fn fetch_once(
         }
         hasher.update(&chunk);
         tmp.write_all(&chunk).map_err(|source| {
-            Failure::Fatal(RegistryError::Io { context: format!("cannot write `{}`", tmp.path().display()), source })
+            Failure::Fatal(RegistryError::Io {
+                context: format!("cannot write `{}`", tmp.path().display()),
+                source,
+            })
         })?;
         on_bytes(chunk.len() as u64);
     }
     if *have < desc.size {
-        return Err(Failure::Transient(format!("the connection closed after {} of {} bytes", *have, desc.size)));
+        return Err(Failure::Transient(format!(
+            "the connection closed after {} of {} bytes",
+            *have, desc.size
+        )));
     }
     Ok(())
 }

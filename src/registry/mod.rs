@@ -1,5 +1,8 @@
 //! Where packs come from: `dir:` (pack source directories), `oci-layout:` (an OCI image
 //! layout directory) and `oci://` (any OCI registry), all behind the one [`Source`] trait.
+// `RegistryError` carries the lock's tree hashes and versions by value (it is matched on by
+// callers); errors are the cold path, so its size does not matter.
+#![allow(clippy::result_large_err)]
 
 pub mod artifact;
 pub mod auth;
@@ -78,7 +81,9 @@ pub enum RegistryError {
         version: Version,
         platform: String,
     },
-    #[error("pack `{name}@{version}` from `{source_url}` does not match the lock: expected tree {expected}, got {actual}")]
+    #[error(
+        "pack `{name}@{version}` from `{source_url}` does not match the lock: expected tree {expected}, got {actual}"
+    )]
     TreeMismatch {
         name: String,
         version: Version,
@@ -165,29 +170,43 @@ pub struct SourceOptions {
 
 /// Open the source a URL names: `oci-layout:<dir>` (relative to `project_root`) or
 /// `oci://host[:port]/base`.
-pub fn open_source(url: &str, project_root: &Path, opts: &SourceOptions) -> Result<Box<dyn Source>, RegistryError> {
+pub fn open_source(
+    url: &str,
+    project_root: &Path,
+    opts: &SourceOptions,
+) -> Result<Box<dyn Source>, RegistryError> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
         Some("oci-layout") => {
             let dir = layout_dir(url, project_root)?;
-            let home = opts.home.clone().or_else(crate::store::Layout::default_home);
+            let home = opts
+                .home
+                .clone()
+                .or_else(crate::store::Layout::default_home);
             Ok(Box::new(layout::LayoutSource::open(url, &dir, home)?))
         }
         Some("oci") => Ok(Box::new(oci::OciSource::open(url, opts)?)),
         _ => Err(RegistryError::BadUrl {
             url: url.into(),
-            message: "unknown scheme: expected `oci://host/path`, `oci-layout:<dir>` or `dir:<dir>`".into(),
+            message:
+                "unknown scheme: expected `oci://host/path`, `oci-layout:<dir>` or `dir:<dir>`"
+                    .into(),
         }),
     }
 }
 
 /// The directory of an `oci-layout:<dir>` URL, relative paths taken from `project_root`.
 pub fn layout_dir(url: &str, project_root: &Path) -> Result<PathBuf, RegistryError> {
-    let rest = url.strip_prefix("oci-layout:").ok_or_else(|| RegistryError::BadUrl {
-        url: url.into(),
-        message: "expected `oci-layout:<dir>`".into(),
-    })?;
+    let rest = url
+        .strip_prefix("oci-layout:")
+        .ok_or_else(|| RegistryError::BadUrl {
+            url: url.into(),
+            message: "expected `oci-layout:<dir>`".into(),
+        })?;
     if rest.is_empty() {
-        return Err(RegistryError::BadUrl { url: url.into(), message: "the layout directory is missing".into() });
+        return Err(RegistryError::BadUrl {
+            url: url.into(),
+            message: "the layout directory is missing".into(),
+        });
     }
     Ok(project_root.join(rest))
 }
@@ -205,7 +224,10 @@ pub struct PackRef {
 
 impl PackRef {
     pub fn parse(s: &str) -> Result<PackRef, RegistryError> {
-        let bad = |m: &str| RegistryError::BadUrl { url: s.into(), message: m.into() };
+        let bad = |m: &str| RegistryError::BadUrl {
+            url: s.into(),
+            message: m.into(),
+        };
         if let Some(rest) = s.strip_prefix("oci-layout:") {
             // oci-layout:<dir>:<name>[:<version>]: the last one or two `:` fields.
             let usage = "expected `oci-layout:<dir>:<name>[:<version>]`";
@@ -213,27 +235,47 @@ impl PackRef {
             if let Ok(version) = Version::parse(last)
                 && let Some((dir, name)) = head.rsplit_once(':')
             {
-                return Ok(PackRef { source: format!("oci-layout:{dir}"), name: name.into(), version: Some(version) });
+                return Ok(PackRef {
+                    source: format!("oci-layout:{dir}"),
+                    name: name.into(),
+                    version: Some(version),
+                });
             }
             if head.is_empty() || last.is_empty() {
                 return Err(bad(usage));
             }
-            return Ok(PackRef { source: format!("oci-layout:{head}"), name: last.into(), version: None });
+            return Ok(PackRef {
+                source: format!("oci-layout:{head}"),
+                name: last.into(),
+                version: None,
+            });
         }
         if s.starts_with("oci://") {
             let (path, version) = match s.rsplit_once(':') {
-                Some((p, v)) if !v.contains('/') && p.len() > "oci://".len() && p != "oci" => {
-                    (p, Some(Version::parse(v).map_err(|e| bad(&format!("`{v}` is not a version: {e}")))?))
-                }
+                Some((p, v)) if !v.contains('/') && p.len() > "oci://".len() && p != "oci" => (
+                    p,
+                    Some(
+                        Version::parse(v)
+                            .map_err(|e| bad(&format!("`{v}` is not a version: {e}")))?,
+                    ),
+                ),
                 _ => (s, None),
             };
-            let (source, name) = path.rsplit_once('/').ok_or_else(|| bad("expected `oci://host/path/<name>:<version>`"))?;
+            let (source, name) = path
+                .rsplit_once('/')
+                .ok_or_else(|| bad("expected `oci://host/path/<name>:<version>`"))?;
             if source == "oci:/" || name.is_empty() {
                 return Err(bad("expected `oci://host/path/<name>:<version>`"));
             }
-            return Ok(PackRef { source: source.into(), name: name.into(), version });
+            return Ok(PackRef {
+                source: source.into(),
+                name: name.into(),
+                version,
+            });
         }
-        Err(bad("expected `oci://host/path/<name>:<version>` or `oci-layout:<dir>:<name>:<version>`"))
+        Err(bad(
+            "expected `oci://host/path/<name>:<version>` or `oci-layout:<dir>:<name>:<version>`",
+        ))
     }
 }
 
@@ -244,14 +286,26 @@ mod tests {
     #[test]
     fn pack_refs() {
         let r = PackRef::parse("oci://127.0.0.1:5000/packs/java:21.0.2").unwrap();
-        assert_eq!((r.source.as_str(), r.name.as_str()), ("oci://127.0.0.1:5000/packs", "java"));
+        assert_eq!(
+            (r.source.as_str(), r.name.as_str()),
+            ("oci://127.0.0.1:5000/packs", "java")
+        );
         assert_eq!(r.version, Some(Version::new(21, 0, 2)));
         let r = PackRef::parse("oci://127.0.0.1:5000/java").unwrap();
-        assert_eq!((r.source.as_str(), r.name.as_str(), r.version.clone()), ("oci://127.0.0.1:5000", "java", None));
+        assert_eq!(
+            (r.source.as_str(), r.name.as_str(), r.version.clone()),
+            ("oci://127.0.0.1:5000", "java", None)
+        );
         let r = PackRef::parse("oci-layout:./vendor:jq:1.7.1").unwrap();
-        assert_eq!((r.source.as_str(), r.name.as_str()), ("oci-layout:./vendor", "jq"));
+        assert_eq!(
+            (r.source.as_str(), r.name.as_str()),
+            ("oci-layout:./vendor", "jq")
+        );
         assert_eq!(r.version, Some(Version::new(1, 7, 1)));
         let r = PackRef::parse("oci-layout:vendor:jq").unwrap();
-        assert_eq!((r.source.as_str(), r.name.as_str(), r.version.clone()), ("oci-layout:vendor", "jq", None));
+        assert_eq!(
+            (r.source.as_str(), r.name.as_str(), r.version.clone()),
+            ("oci-layout:vendor", "jq", None)
+        );
     }
 }

@@ -32,48 +32,101 @@ pub struct RegistryUrl {
 
 impl RegistryUrl {
     pub fn parse(url: &str) -> Result<RegistryUrl, RegistryError> {
-        let bad = |m: &str| RegistryError::BadUrl { url: url.into(), message: m.into() };
-        let rest = url.strip_prefix("oci://").ok_or_else(|| bad("expected `oci://host[:port]/path`"))?;
+        let bad = |m: &str| RegistryError::BadUrl {
+            url: url.into(),
+            message: m.into(),
+        };
+        let rest = url
+            .strip_prefix("oci://")
+            .ok_or_else(|| bad("expected `oci://host[:port]/path`"))?;
         let rest = rest.trim_end_matches('/');
         let (host, base) = rest.split_once('/').unwrap_or((rest, ""));
         if host.is_empty() {
             return Err(bad("the registry host is missing"));
         }
-        if base.split('/').any(|c| !c.is_empty() && !c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))) {
-            return Err(bad("repository paths are lowercase letters, digits, `.`, `_`, `-` and `/`"));
+        if base.split('/').any(|c| {
+            !c.is_empty()
+                && !c
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
+        }) {
+            return Err(bad(
+                "repository paths are lowercase letters, digits, `.`, `_`, `-` and `/`",
+            ));
         }
-        Ok(RegistryUrl { host: host.into(), base: base.into() })
+        Ok(RegistryUrl {
+            host: host.into(),
+            base: base.into(),
+        })
     }
 
     /// The repository of pack `name`.
     pub fn repo(&self, name: &str) -> String {
-        if self.base.is_empty() { name.to_owned() } else { format!("{}/{name}", self.base) }
+        if self.base.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.base)
+        }
     }
 
     /// Whether the host is a loopback address (plain HTTP allowed).
     pub fn is_loopback(&self) -> bool {
         let h = self.host.as_str();
-        let name = if let Some(rest) = h.strip_prefix('[') { rest.split(']').next().unwrap_or("") } else { h.rsplit_once(':').map_or(h, |(n, _)| n) };
-        name == "localhost" || name == "::1" || name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        let name = if let Some(rest) = h.strip_prefix('[') {
+            rest.split(']').next().unwrap_or("")
+        } else {
+            h.rsplit_once(':').map_or(h, |(n, _)| n)
+        };
+        name == "localhost"
+            || name == "::1"
+            || name
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 }
 
 /// Map an `oci-client` error to a typed error naming `what` was being done.
 pub fn map_error(e: OciDistributionError, what: &str) -> RegistryError {
     match e {
-        OciDistributionError::UnauthorizedError { url } => RegistryError::Auth { what: what.into(), message: format!("the registry refused access to {url} (401)") },
-        OciDistributionError::AuthenticationFailure(m) => RegistryError::Auth { what: what.into(), message: m },
+        OciDistributionError::UnauthorizedError { url } => RegistryError::Auth {
+            what: what.into(),
+            message: format!("the registry refused access to {url} (401)"),
+        },
+        OciDistributionError::AuthenticationFailure(m) => RegistryError::Auth {
+            what: what.into(),
+            message: m,
+        },
         OciDistributionError::RegistryError { envelope, .. } => {
-            let msg = envelope.errors.iter().map(|e| format!("{:?}: {}", e.code, e.message)).collect::<Vec<_>>().join("; ");
-            if envelope.errors.iter().any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied)) {
-                RegistryError::Auth { what: what.into(), message: msg }
+            let msg = envelope
+                .errors
+                .iter()
+                .map(|e| format!("{:?}: {}", e.code, e.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if envelope
+                .errors
+                .iter()
+                .any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+            {
+                RegistryError::Auth {
+                    what: what.into(),
+                    message: msg,
+                }
             } else {
-                RegistryError::Remote { what: what.into(), message: msg }
+                RegistryError::Remote {
+                    what: what.into(),
+                    message: msg,
+                }
             }
         }
-        OciDistributionError::ServerError { code: code @ (401 | 403), url, .. } => {
-            RegistryError::Auth { what: what.into(), message: format!("the registry refused access to {url} ({code})") }
-        }
+        OciDistributionError::ServerError {
+            code: code @ (401 | 403),
+            url,
+            ..
+        } => RegistryError::Auth {
+            what: what.into(),
+            message: format!("the registry refused access to {url} ({code})"),
+        },
         OciDistributionError::RequestError(r) => {
             let mut message = r.to_string();
             let mut source = std::error::Error::source(&r);
@@ -81,9 +134,15 @@ pub fn map_error(e: OciDistributionError, what: &str) -> RegistryError {
                 message = format!("{message}: {s}");
                 source = s.source();
             }
-            RegistryError::Network { what: what.into(), message }
+            RegistryError::Network {
+                what: what.into(),
+                message,
+            }
         }
-        other => RegistryError::Remote { what: what.into(), message: other.to_string() },
+        other => RegistryError::Remote {
+            what: what.into(),
+            message: other.to_string(),
+        },
     }
 }
 
@@ -92,7 +151,13 @@ fn is_not_found(e: &OciDistributionError) -> bool {
         OciDistributionError::ImageManifestNotFoundError(_) => true,
         OciDistributionError::ServerError { code, .. } => *code == 404,
         OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
-            matches!(e.code, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::BlobUnknown | OciErrorCode::NotFound)
+            matches!(
+                e.code,
+                OciErrorCode::ManifestUnknown
+                    | OciErrorCode::NameUnknown
+                    | OciErrorCode::BlobUnknown
+                    | OciErrorCode::NotFound
+            )
         }),
         _ => false,
     }
@@ -126,7 +191,11 @@ impl OciSource {
         let reg = RegistryUrl::parse(url)?;
         let http = reg.is_loopback() || opts.insecure;
         let config = ClientConfig {
-            protocol: if http { ClientProtocol::HttpsExcept(vec![reg.host.clone()]) } else { ClientProtocol::Https },
+            protocol: if http {
+                ClientProtocol::HttpsExcept(vec![reg.host.clone()])
+            } else {
+                ClientProtocol::Https
+            },
             connect_timeout: Some(Duration::from_secs(10)),
             read_timeout: Some(Duration::from_secs(60)),
             platform_resolver: None,
@@ -134,17 +203,35 @@ impl OciSource {
             user_agent: concat!("aibox/", env!("CARGO_PKG_VERSION")),
             ..Default::default()
         };
-        let client = Client::try_from(config).map_err(|e| RegistryError::Other(format!("cannot create the registry client: {e}")))?;
+        let client = Client::try_from(config)
+            .map_err(|e| RegistryError::Other(format!("cannot create the registry client: {e}")))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|source| RegistryError::Io { context: "cannot start the network runtime".into(), source })?;
+            .map_err(|source| RegistryError::Io {
+                context: "cannot start the network runtime".into(),
+                source,
+            })?;
         let (auth, origin) = auth::credentials(&reg.host);
         rt.block_on(client.store_auth_if_needed(&reg.host, &auth));
-        let home = opts.home.clone().or_else(crate::store::Layout::default_home).unwrap_or_else(|| PathBuf::from(".aibox-cache"));
+        let home = opts
+            .home
+            .clone()
+            .or_else(crate::store::Layout::default_home)
+            .unwrap_or_else(|| PathBuf::from(".aibox-cache"));
         let cache = MetaCache::new(&crate::store::Layout::new(home).cache(), &reg.host);
-        Ok(OciSource { url: url.into(), reg, client, auth, origin, rt, cache, opts: opts.clone(), tags: Mutex::new(HashMap::new()) })
+        Ok(OciSource {
+            url: url.into(),
+            reg,
+            client,
+            auth,
+            origin,
+            rt,
+            cache,
+            opts: opts.clone(),
+            tags: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn registry(&self) -> &RegistryUrl {
@@ -165,7 +252,10 @@ impl OciSource {
 
     fn auth_hint(&self, e: RegistryError) -> RegistryError {
         match e {
-            RegistryError::Auth { what, message } => RegistryError::Auth { what, message: format!("{message}; used {}", self.origin) },
+            RegistryError::Auth { what, message } => RegistryError::Auth {
+                what,
+                message: format!("{message}; used {}", self.origin),
+            },
             other => other,
         }
     }
@@ -177,7 +267,9 @@ impl OciSource {
         }
         let repo = self.reg.repo(name);
         let rec = self.cache.get_tags(&repo);
-        let cached = rec.listed_at.filter(|at| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
+        let cached = rec
+            .listed_at
+            .filter(|at| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
         let tags = if cached.is_some() {
             rec.tags
         } else if self.opts.offline {
@@ -189,10 +281,17 @@ impl OciSource {
                 let r = self.reference(name, "latest");
                 let page = self
                     .rt
-                    .block_on(self.client.list_tags(&r, &self.auth, Some(1000), last.as_deref()))
+                    .block_on(
+                        self.client
+                            .list_tags(&r, &self.auth, Some(1000), last.as_deref()),
+                    )
                     .map_err(|e| {
                         if is_not_found(&e) {
-                            RegistryError::NotFound { name: name.into(), source_url: self.url.clone(), suggestion: None }
+                            RegistryError::NotFound {
+                                name: name.into(),
+                                source_url: self.url.clone(),
+                                suggestion: None,
+                            }
                         } else {
                             self.auth_hint(map_error(e, &format!("listing the tags of `{repo}`")))
                         }
@@ -208,7 +307,10 @@ impl OciSource {
             all
         };
         let tags = Arc::new(tags);
-        self.tags.lock().expect("tags lock").insert(name.into(), tags.clone());
+        self.tags
+            .lock()
+            .expect("tags lock")
+            .insert(name.into(), tags.clone());
         Ok(tags)
     }
 
@@ -220,10 +322,15 @@ impl OciSource {
 
     /// Repositories under the base path (`/v2/_catalog`), as pack names.
     pub fn catalog(&self) -> Result<Vec<String>, RegistryError> {
-        let cached = self.cache.get_catalog().filter(|(at, _)| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
+        let cached = self
+            .cache
+            .get_catalog()
+            .filter(|(at, _)| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
         let repos = match cached {
             Some((_, repos)) => repos,
-            None if self.opts.offline => return Err(self.offline(format!("the repository list of {}", self.reg.host))),
+            None if self.opts.offline => {
+                return Err(self.offline(format!("the repository list of {}", self.reg.host)));
+            }
             None => {
                 let mut all = Vec::new();
                 let mut last: Option<String> = None;
@@ -231,8 +338,19 @@ impl OciSource {
                     let r = self.reference("_catalog", "latest");
                     let page = self
                         .rt
-                        .block_on(self.client.catalog(&r, &self.auth, Some(1000), last.as_deref()))
-                        .map_err(|e| self.auth_hint(map_error(e, &format!("listing the repositories of {} (`/v2/_catalog`)", self.reg.host))))?;
+                        .block_on(
+                            self.client
+                                .catalog(&r, &self.auth, Some(1000), last.as_deref()),
+                        )
+                        .map_err(|e| {
+                            self.auth_hint(map_error(
+                                e,
+                                &format!(
+                                    "listing the repositories of {} (`/v2/_catalog`)",
+                                    self.reg.host
+                                ),
+                            ))
+                        })?;
                     let n = page.repositories.len();
                     last = page.repositories.last().cloned();
                     all.extend(page.repositories);
@@ -244,7 +362,11 @@ impl OciSource {
                 all
             }
         };
-        let prefix = if self.reg.base.is_empty() { String::new() } else { format!("{}/", self.reg.base) };
+        let prefix = if self.reg.base.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.reg.base)
+        };
         let mut names: Vec<String> = repos
             .iter()
             .filter_map(|r| r.strip_prefix(&prefix))
@@ -268,44 +390,92 @@ impl OciSource {
                 blobs.push(b.clone());
             }
         }
-        self.push_parts(&built.name, &built.version.to_string(), blobs, manifests, &built.top)
+        self.push_parts(
+            &built.name,
+            &built.version.to_string(),
+            blobs,
+            manifests,
+            &built.top,
+        )
     }
 
     /// Push blobs and manifests, then tag `top` as `tag` in pack `name`'s repository.
-    pub fn push_parts(&self, name: &str, tag: &str, blobs: Vec<Blob>, manifests: Vec<Blob>, top: &Blob) -> Result<String, RegistryError> {
+    pub fn push_parts(
+        &self,
+        name: &str,
+        tag: &str,
+        blobs: Vec<Blob>,
+        manifests: Vec<Blob>,
+        top: &Blob,
+    ) -> Result<String, RegistryError> {
         if self.opts.offline {
             return Err(self.offline(format!("pushing `{name}:{tag}` to {}", self.reg.host)));
         }
         let image = self.reference(name, tag);
-        let what = format!("pushing `{}:{tag}` to {}", self.reg.repo(name), self.reg.host);
+        let what = format!(
+            "pushing `{}:{tag}` to {}",
+            self.reg.repo(name),
+            self.reg.host
+        );
         self.rt.block_on(async {
-            self.client.auth(&image, &self.auth, oci_client::RegistryOperation::Push).await.map_err(|e| self.auth_hint(map_error(e, &what)))?;
-            let bar = crate::printer::progress(blobs.iter().map(|b| b.data.len() as u64).sum(), "Pushing", true);
+            self.client
+                .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
+                .await
+                .map_err(|e| self.auth_hint(map_error(e, &what)))?;
+            let bar = crate::printer::progress(
+                blobs.iter().map(|b| b.data.len() as u64).sum(),
+                "Pushing",
+                true,
+            );
             for b in &blobs {
-                let exists = self.client.blob_exists(&image, &b.digest).await.unwrap_or(false);
+                let exists = self
+                    .client
+                    .blob_exists(&image, &b.digest)
+                    .await
+                    .unwrap_or(false);
                 if !exists {
-                    self.client.push_blob(&image, b.data.clone(), &b.digest).await.map_err(|e| self.auth_hint(map_error(e, &what)))?;
+                    self.client
+                        .push_blob(&image, b.data.clone(), &b.digest)
+                        .await
+                        .map_err(|e| self.auth_hint(map_error(e, &what)))?;
                 }
                 bar.inc(b.data.len() as u64);
             }
             bar.finish_and_clear();
             for m in &manifests {
                 let r = self.by_digest(name, &m.digest);
-                let ct = m.media_type.parse().map_err(|_| RegistryError::Other(format!("bad media type `{}`", m.media_type)))?;
-                self.client.push_manifest_raw(&r, m.data.clone(), ct).await.map_err(|e| self.auth_hint(map_error(e, &what)))?;
+                let ct = m.media_type.parse().map_err(|_| {
+                    RegistryError::Other(format!("bad media type `{}`", m.media_type))
+                })?;
+                self.client
+                    .push_manifest_raw(&r, m.data.clone(), ct)
+                    .await
+                    .map_err(|e| self.auth_hint(map_error(e, &what)))?;
             }
-            let ct = top.media_type.parse().map_err(|_| RegistryError::Other(format!("bad media type `{}`", top.media_type)))?;
-            self.client.push_manifest_raw(&image, top.data.clone(), ct).await.map_err(|e| self.auth_hint(map_error(e, &what)))?;
+            let ct = top.media_type.parse().map_err(|_| {
+                RegistryError::Other(format!("bad media type `{}`", top.media_type))
+            })?;
+            self.client
+                .push_manifest_raw(&image, top.data.clone(), ct)
+                .await
+                .map_err(|e| self.auth_hint(map_error(e, &what)))?;
             Ok::<(), RegistryError>(())
         })?;
-        self.cache.set_tag_digest(&self.reg.repo(name), tag, &top.digest);
+        self.cache
+            .set_tag_digest(&self.reg.repo(name), tag, &top.digest);
         self.cache.add_tag(&self.reg.repo(name), tag);
         self.tags.lock().expect("tags lock").remove(name);
         Ok(top.digest.clone())
     }
 
     /// Fetch a version's artifact for `platform` and build it (tree hash from its config).
-    pub fn pull(&self, name: &str, version: &Version, platform: &str, store: &Store) -> Result<(PackId, Arc<PackManifest>, String), RegistryError> {
+    pub fn pull(
+        &self,
+        name: &str,
+        version: &Version,
+        platform: &str,
+        store: &Store,
+    ) -> Result<(PackId, Arc<PackManifest>, String), RegistryError> {
         let (id, info) = read::fetch_any(self, store, name, version, platform)?;
         let digest = read::resolve(self, name, version)?.digest;
         Ok((id, info.pack, digest))
@@ -316,14 +486,39 @@ impl OciSource {
         Ok(self.tagged(name, version)?.1)
     }
 
-    fn download_small(&self, name: &str, desc: &Descriptor, max: u64, tmp: &std::path::Path) -> Result<Vec<u8>, RegistryError> {
+    fn download_small(
+        &self,
+        name: &str,
+        desc: &Descriptor,
+        max: u64,
+        tmp: &std::path::Path,
+    ) -> Result<Vec<u8>, RegistryError> {
         if desc.size > max {
-            return Err(artifact::invalid(&self.url, format!("blob {} is {} bytes, more than the {max} allowed", desc.digest, desc.size)));
+            return Err(artifact::invalid(
+                &self.url,
+                format!(
+                    "blob {} is {} bytes, more than the {max} allowed",
+                    desc.digest, desc.size
+                ),
+            ));
         }
         let image = self.by_digest(name, &desc.digest);
         let what = format!("`{}` on {}", self.reg.repo(name), self.reg.host);
-        let file = self.rt.block_on(super::fetch::download(&self.client, &image, desc, tmp, &what, &|_| {})).map_err(|e| self.auth_hint(e))?;
-        crate::fs::read(file.path()).map_err(|source| RegistryError::Io { context: "cannot read a staging file".into(), source })
+        let file = self
+            .rt
+            .block_on(super::fetch::download(
+                &self.client,
+                &image,
+                desc,
+                tmp,
+                &what,
+                &|_| {},
+            ))
+            .map_err(|e| self.auth_hint(e))?;
+        crate::fs::read(file.path()).map_err(|source| RegistryError::Io {
+            context: "cannot read a staging file".into(),
+            source,
+        })
     }
 }
 
@@ -343,25 +538,45 @@ impl Backend for OciSource {
             return Ok((bytes, digest.clone()));
         }
         if self.opts.offline {
-            return Err(self.offline(format!("the manifest of `{repo}:{tag}` on {}", self.reg.host)));
+            return Err(self.offline(format!(
+                "the manifest of `{repo}:{tag}` on {}",
+                self.reg.host
+            )));
         }
         let image = self.reference(name, &tag);
-        let (bytes, digest) = self.rt.block_on(self.client.pull_manifest_raw(&image, &self.auth, ACCEPT)).map_err(|e| {
-            if is_not_found(&e) {
-                match self.tags(name) {
-                    Ok(_) => RegistryError::NoSuchVersion { name: name.into(), version: version.clone(), source_url: self.url.clone() },
-                    Err(e) => e,
+        let (bytes, digest) = self
+            .rt
+            .block_on(self.client.pull_manifest_raw(&image, &self.auth, ACCEPT))
+            .map_err(|e| {
+                if is_not_found(&e) {
+                    match self.tags(name) {
+                        Ok(_) => RegistryError::NoSuchVersion {
+                            name: name.into(),
+                            version: version.clone(),
+                            source_url: self.url.clone(),
+                        },
+                        Err(e) => e,
+                    }
+                } else {
+                    self.auth_hint(map_error(
+                        e,
+                        &format!("fetching the manifest of `{repo}:{tag}`"),
+                    ))
                 }
-            } else {
-                self.auth_hint(map_error(e, &format!("fetching the manifest of `{repo}:{tag}`")))
-            }
-        })?;
+            })?;
         if bytes.len() as u64 > artifact::MAX_METADATA_BYTES {
-            return Err(artifact::invalid(&format!("{repo}:{tag}"), "the manifest is larger than 4 MiB"));
+            return Err(artifact::invalid(
+                &format!("{repo}:{tag}"),
+                "the manifest is larger than 4 MiB",
+            ));
         }
         let actual = artifact::sha256_digest(&bytes);
         if actual != digest {
-            return Err(RegistryError::DigestMismatch { what: format!("manifest of `{repo}:{tag}`"), digest, actual });
+            return Err(RegistryError::DigestMismatch {
+                what: format!("manifest of `{repo}:{tag}`"),
+                digest,
+                actual,
+            });
         }
         self.cache.put_blob(&digest, &bytes);
         self.cache.set_tag_digest(&repo, &tag, &digest);
@@ -378,29 +593,49 @@ impl Backend for OciSource {
         }
         let image = self.by_digest(name, digest);
         let what = format!("fetching manifest {digest} of `{}`", self.reg.repo(name));
-        let (bytes, _) = self.rt.block_on(self.client.pull_manifest_raw(&image, &self.auth, ACCEPT)).map_err(|e| self.auth_hint(map_error(e, &what)))?;
+        let (bytes, _) = self
+            .rt
+            .block_on(self.client.pull_manifest_raw(&image, &self.auth, ACCEPT))
+            .map_err(|e| self.auth_hint(map_error(e, &what)))?;
         let actual = artifact::sha256_digest(&bytes);
         if actual != digest {
-            return Err(RegistryError::DigestMismatch { what, digest: digest.into(), actual });
+            return Err(RegistryError::DigestMismatch {
+                what,
+                digest: digest.into(),
+                actual,
+            });
         }
         self.cache.put_blob(digest, &bytes);
         Ok(bytes.to_vec())
     }
 
-    fn small_blob(&self, name: &str, desc: &Descriptor, max: u64) -> Result<Vec<u8>, RegistryError> {
+    fn small_blob(
+        &self,
+        name: &str,
+        desc: &Descriptor,
+        max: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
         if let Some(bytes) = self.cache.get_blob(&desc.digest) {
             return Ok(bytes);
         }
         if self.opts.offline {
             return Err(self.offline(format!("blob {} of `{}`", desc.digest, self.reg.repo(name))));
         }
-        let tmp = crate::fs::temp_dir().map_err(|source| RegistryError::Io { context: "cannot create a temporary directory".into(), source })?;
+        let tmp = crate::fs::temp_dir().map_err(|source| RegistryError::Io {
+            context: "cannot create a temporary directory".into(),
+            source,
+        })?;
         let bytes = self.download_small(name, desc, max, tmp.path())?;
         self.cache.put_blob(&desc.digest, &bytes);
         Ok(bytes)
     }
 
-    fn stage_blob(&self, name: &str, desc: &Descriptor, store: &Store) -> Result<tempfile::NamedTempFile, RegistryError> {
+    fn stage_blob(
+        &self,
+        name: &str,
+        desc: &Descriptor,
+        store: &Store,
+    ) -> Result<tempfile::NamedTempFile, RegistryError> {
         if self.opts.offline {
             return Err(self.offline(format!("blob {} of `{}` (pack content is not cached; run `aibox sync` once online or use an `oci-layout:` mirror)", desc.digest, self.reg.repo(name))));
         }
@@ -409,7 +644,14 @@ impl Backend for OciSource {
         let bar = crate::printer::progress(desc.size, "Fetching", true);
         bar.set_message(name.to_owned());
         let on = |n: u64| bar.inc(n);
-        let r = self.rt.block_on(super::fetch::download(&self.client, &image, desc, &store.layout().tmp(), &what, &on));
+        let r = self.rt.block_on(super::fetch::download(
+            &self.client,
+            &image,
+            desc,
+            &store.layout().tmp(),
+            &what,
+            &on,
+        ));
         bar.finish_and_clear();
         r.map_err(|e| self.auth_hint(e))
     }
@@ -425,10 +667,18 @@ impl Source for OciSource {
     }
 
     fn versions(&self, name: &str) -> Result<Vec<Version>, RegistryError> {
-        let mut v: Vec<Version> = self.tags(name)?.iter().filter_map(|t| Version::parse(t).ok()).collect();
+        let mut v: Vec<Version> = self
+            .tags(name)?
+            .iter()
+            .filter_map(|t| Version::parse(t).ok())
+            .collect();
         v.sort();
         if v.is_empty() {
-            return Err(RegistryError::NotFound { name: name.into(), source_url: self.url.clone(), suggestion: None });
+            return Err(RegistryError::NotFound {
+                name: name.into(),
+                source_url: self.url.clone(),
+                suggestion: None,
+            });
         }
         Ok(v)
     }
@@ -450,12 +700,23 @@ impl Source for OciSource {
         }
     }
 
-    fn lock_entry(&self, name: &str, version: &Version, platforms: &[String]) -> Result<LockEntry, RegistryError> {
+    fn lock_entry(
+        &self,
+        name: &str,
+        version: &Version,
+        platforms: &[String],
+    ) -> Result<LockEntry, RegistryError> {
         let store = self.opts.home.as_deref().map(Store::open).transpose()?;
         read::lock_entry(self, store.as_ref(), name, version, platforms)
     }
 
-    fn fetch(&self, name: &str, version: &Version, locked: &LockedPlatform, store: &Store) -> Result<PackId, RegistryError> {
+    fn fetch(
+        &self,
+        name: &str,
+        version: &Version,
+        locked: &LockedPlatform,
+        store: &Store,
+    ) -> Result<PackId, RegistryError> {
         read::fetch(self, store, name, version, locked)
     }
 }

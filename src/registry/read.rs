@@ -24,9 +24,15 @@ pub trait Backend: Send + Sync {
     /// A manifest by digest (verified).
     fn manifest_by_digest(&self, name: &str, digest: &str) -> Result<Vec<u8>, RegistryError>;
     /// A small blob (config, `pack.toml`) by descriptor, verified, at most `max` bytes.
-    fn small_blob(&self, name: &str, desc: &Descriptor, max: u64) -> Result<Vec<u8>, RegistryError>;
+    fn small_blob(&self, name: &str, desc: &Descriptor, max: u64)
+    -> Result<Vec<u8>, RegistryError>;
     /// A blob copied into a verified staging file under the store's `tmp/`.
-    fn stage_blob(&self, name: &str, desc: &Descriptor, store: &Store) -> Result<tempfile::NamedTempFile, RegistryError>;
+    fn stage_blob(
+        &self,
+        name: &str,
+        desc: &Descriptor,
+        store: &Store,
+    ) -> Result<tempfile::NamedTempFile, RegistryError>;
 }
 
 /// What one platform manifest says about its pack.
@@ -70,11 +76,21 @@ pub fn resolve(b: &dyn Backend, name: &str, version: &Version) -> Result<Resolve
             })
             .collect(),
     };
-    Ok(Resolved { digest, top, entries })
+    Ok(Resolved {
+        digest,
+        top,
+        entries,
+    })
 }
 
 /// Read one platform manifest and its config (or ORAS `pack.toml` layer).
-pub fn platform_info(b: &dyn Backend, name: &str, version: &Version, digest: &str, top: Option<&TopLevel>) -> Result<PlatformInfo, RegistryError> {
+pub fn platform_info(
+    b: &dyn Backend,
+    name: &str,
+    version: &Version,
+    digest: &str,
+    top: Option<&TopLevel>,
+) -> Result<PlatformInfo, RegistryError> {
     let w = what(name, version, b.url());
     let manifest = match top {
         Some(TopLevel::Manifest(m)) => m.clone(),
@@ -87,32 +103,56 @@ pub fn platform_info(b: &dyn Backend, name: &str, version: &Version, digest: &st
     } else {
         let layer = artifact::pack_toml_layer(&manifest, &w)?;
         let bytes = b.small_blob(name, layer, artifact::MAX_PACK_TOML_BYTES)?;
-        let text = String::from_utf8(bytes).map_err(|_| artifact::invalid(&w, "`pack.toml` is not UTF-8"))?;
-        let pack = crate::manifest::parse_pack(&text, std::path::Path::new(&format!("{w}: pack.toml")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| artifact::invalid(&w, "`pack.toml` is not UTF-8"))?;
+        let pack =
+            crate::manifest::parse_pack(&text, std::path::Path::new(&format!("{w}: pack.toml")))?;
         let platforms = pack.pack.platforms.clone().unwrap_or_default();
         (pack, None, platforms)
     };
     if pack.pack.name != name || pack.pack.version != *version {
         return Err(artifact::invalid(
             &w,
-            format!("its pack.toml says `{}@{}`", pack.pack.name, pack.pack.version),
+            format!(
+                "its pack.toml says `{}@{}`",
+                pack.pack.name, pack.pack.version
+            ),
         ));
     }
-    Ok(PlatformInfo { digest: digest.to_owned(), manifest, pack: Arc::new(pack), tree, platforms })
+    Ok(PlatformInfo {
+        digest: digest.to_owned(),
+        manifest,
+        pack: Arc::new(pack),
+        tree,
+        platforms,
+    })
 }
 
 /// The `pack.toml` of a version (from its first platform manifest).
-pub fn manifest(b: &dyn Backend, name: &str, version: &Version) -> Result<(Resolved, PlatformInfo), RegistryError> {
+pub fn manifest(
+    b: &dyn Backend,
+    name: &str,
+    version: &Version,
+) -> Result<(Resolved, PlatformInfo), RegistryError> {
     let r = resolve(b, name, version)?;
     let (_, digest) = r.entries.first().cloned().ok_or_else(|| {
-        artifact::invalid(&what(name, version, b.url()), "the image index has no platform aibox knows")
+        artifact::invalid(
+            &what(name, version, b.url()),
+            "the image index has no platform aibox knows",
+        )
     })?;
     let info = platform_info(b, name, version, &digest, Some(&r.top))?;
     Ok((r, info))
 }
 
 /// The lock entry for `platforms`.
-pub fn lock_entry(b: &dyn Backend, store: Option<&Store>, name: &str, version: &Version, platforms: &[String]) -> Result<LockEntry, RegistryError> {
+pub fn lock_entry(
+    b: &dyn Backend,
+    store: Option<&Store>,
+    name: &str,
+    version: &Version,
+    platforms: &[String],
+) -> Result<LockEntry, RegistryError> {
     let r = resolve(b, name, version)?;
     let mut out = BTreeMap::new();
     let mut infos: BTreeMap<String, PlatformInfo> = BTreeMap::new();
@@ -131,42 +171,79 @@ pub fn lock_entry(b: &dyn Backend, store: Option<&Store>, name: &str, version: &
             infos.insert(digest.clone(), info);
         }
         let info = &infos[&digest];
-        if matches!(r.top, TopLevel::Manifest(_)) && !info.platforms.is_empty() && !info.platforms.contains(platform) {
+        if matches!(r.top, TopLevel::Manifest(_))
+            && !info.platforms.is_empty()
+            && !info.platforms.contains(platform)
+        {
             return Err(no_platform(name, version, platform));
         }
         let tree = match info.tree {
             Some(t) => t,
             None => {
                 let store = store.ok_or_else(|| {
-                    RegistryError::Other(format!("{}: an ORAS artifact's tree hash is known only after fetching it", what(name, version, b.url())))
+                    RegistryError::Other(format!(
+                        "{}: an ORAS artifact's tree hash is known only after fetching it",
+                        what(name, version, b.url())
+                    ))
                 })?;
                 tree_of(b, store, name, version, info)?.hash()
             }
         };
-        out.insert(platform.clone(), LockedPlatform { manifest: Some(digest), tree });
+        out.insert(
+            platform.clone(),
+            LockedPlatform {
+                manifest: Some(digest),
+                tree,
+            },
+        );
     }
-    Ok(LockEntry { digest: Some(r.digest), platforms: out })
+    Ok(LockEntry {
+        digest: Some(r.digest),
+        platforms: out,
+    })
 }
 
 fn no_platform(name: &str, version: &Version, platform: &str) -> RegistryError {
-    RegistryError::NoPlatform { name: name.into(), version: version.clone(), platform: platform.into() }
+    RegistryError::NoPlatform {
+        name: name.into(),
+        version: version.clone(),
+        platform: platform.into(),
+    }
 }
 
 /// Fetch the layers of a platform manifest into the store's objects and return the tree.
-pub fn tree_of(b: &dyn Backend, store: &Store, name: &str, version: &Version, info: &PlatformInfo) -> Result<Tree, RegistryError> {
+pub fn tree_of(
+    b: &dyn Backend,
+    store: &Store,
+    name: &str,
+    version: &Version,
+    info: &PlatformInfo,
+) -> Result<Tree, RegistryError> {
     let w = what(name, version, b.url());
     if artifact::is_aibox(&info.manifest) {
         let [layer] = info.manifest.layers.as_slice() else {
             return Err(artifact::invalid(&w, "an aibox pack has exactly one layer"));
         };
         let file = b.stage_blob(name, layer, store)?;
-        let reader = fs::File::from_parts(file.reopen().map_err(|source| RegistryError::Io { context: "cannot reopen a staging file".into(), source })?, file.path());
+        let reader = fs::File::from_parts(
+            file.reopen().map_err(|source| RegistryError::Io {
+                context: "cannot reopen a staging file".into(),
+                source,
+            })?,
+            file.path(),
+        );
         artifact::ingest_layer(store, layer, reader, &w)
     } else {
         let mut staged = Vec::new();
         let mut open = |d: &Descriptor| -> Result<fs::File, RegistryError> {
             let file = b.stage_blob(name, d, store)?;
-            let f = fs::File::from_parts(file.reopen().map_err(|source| RegistryError::Io { context: "cannot reopen a staging file".into(), source })?, file.path());
+            let f = fs::File::from_parts(
+                file.reopen().map_err(|source| RegistryError::Io {
+                    context: "cannot reopen a staging file".into(),
+                    source,
+                })?,
+                file.path(),
+            );
             staged.push(file);
             Ok(f)
         };
@@ -175,8 +252,18 @@ pub fn tree_of(b: &dyn Backend, store: &Store, name: &str, version: &Version, in
 }
 
 /// Fetch a locked platform artifact and build its pack (tree must equal `locked.tree`).
-pub fn fetch(b: &dyn Backend, store: &Store, name: &str, version: &Version, locked: &LockedPlatform) -> Result<PackId, RegistryError> {
-    let id = PackId { tree: locked.tree, name: name.into(), version: version.to_string() };
+pub fn fetch(
+    b: &dyn Backend,
+    store: &Store,
+    name: &str,
+    version: &Version,
+    locked: &LockedPlatform,
+) -> Result<PackId, RegistryError> {
+    let id = PackId {
+        tree: locked.tree,
+        name: name.into(),
+        version: version.to_string(),
+    };
     if store.has_pack(&id) {
         return Ok(id);
     }
@@ -188,17 +275,39 @@ pub fn fetch(b: &dyn Backend, store: &Store, name: &str, version: &Version, lock
     if let Some(t) = info.tree
         && t != locked.tree
     {
-        return Err(RegistryError::TreeMismatch { name: name.into(), version: version.clone(), source_url: b.url().into(), expected: locked.tree, actual: t });
+        return Err(RegistryError::TreeMismatch {
+            name: name.into(),
+            version: version.clone(),
+            source_url: b.url().into(),
+            expected: locked.tree,
+            actual: t,
+        });
     }
     let tree = tree_of(b, store, name, version, &info)?;
-    store.build_pack(name, &version.to_string(), &tree, Some(&locked.tree)).map_err(|e| match e {
-        StoreError::TreeMismatch { expected, actual, .. } => RegistryError::TreeMismatch { name: name.into(), version: version.clone(), source_url: b.url().into(), expected, actual },
-        other => other.into(),
-    })
+    store
+        .build_pack(name, &version.to_string(), &tree, Some(&locked.tree))
+        .map_err(|e| match e {
+            StoreError::TreeMismatch {
+                expected, actual, ..
+            } => RegistryError::TreeMismatch {
+                name: name.into(),
+                version: version.clone(),
+                source_url: b.url().into(),
+                expected,
+                actual,
+            },
+            other => other.into(),
+        })
 }
 
 /// Fetch whatever a version's first platform manifest holds and build it (for `pack pull`).
-pub fn fetch_any(b: &dyn Backend, store: &Store, name: &str, version: &Version, platform: &str) -> Result<(PackId, PlatformInfo), RegistryError> {
+pub fn fetch_any(
+    b: &dyn Backend,
+    store: &Store,
+    name: &str,
+    version: &Version,
+    platform: &str,
+) -> Result<(PackId, PlatformInfo), RegistryError> {
     let r = resolve(b, name, version)?;
     let digest = match &r.top {
         TopLevel::Manifest(_) => r.digest.clone(),
@@ -211,10 +320,20 @@ pub fn fetch_any(b: &dyn Backend, store: &Store, name: &str, version: &Version, 
     };
     let info = platform_info(b, name, version, &digest, Some(&r.top))?;
     let tree = tree_of(b, store, name, version, &info)?;
-    let id = store.build_pack(name, &version.to_string(), &tree, info.tree.as_ref()).map_err(|e| match e {
-        StoreError::TreeMismatch { expected, actual, .. } => RegistryError::TreeMismatch { name: name.into(), version: version.clone(), source_url: b.url().into(), expected, actual },
-        other => RegistryError::from(other),
-    })?;
+    let id = store
+        .build_pack(name, &version.to_string(), &tree, info.tree.as_ref())
+        .map_err(|e| match e {
+            StoreError::TreeMismatch {
+                expected, actual, ..
+            } => RegistryError::TreeMismatch {
+                name: name.into(),
+                version: version.clone(),
+                source_url: b.url().into(),
+                expected,
+                actual,
+            },
+            other => RegistryError::from(other),
+        })?;
     Ok((id, info))
 }
 
@@ -239,14 +358,26 @@ impl PackSource for super::oci::OciSource {
 }
 
 /// Open an `oci-layout:` or `oci://` URL as a [`PackSource`].
-pub fn open(url: &str, project_root: &std::path::Path, opts: &super::SourceOptions) -> Result<Box<dyn PackSource>, RegistryError> {
+pub fn open(
+    url: &str,
+    project_root: &std::path::Path,
+    opts: &super::SourceOptions,
+) -> Result<Box<dyn PackSource>, RegistryError> {
     if url.starts_with("oci-layout:") {
         let dir = super::layout_dir(url, project_root)?;
-        let home = opts.home.clone().or_else(crate::store::Layout::default_home);
-        Ok(Box::new(super::layout::LayoutSource::open(url, &dir, home)?))
+        let home = opts
+            .home
+            .clone()
+            .or_else(crate::store::Layout::default_home);
+        Ok(Box::new(super::layout::LayoutSource::open(
+            url, &dir, home,
+        )?))
     } else if url.starts_with("oci://") {
         Ok(Box::new(super::oci::OciSource::open(url, opts)?))
     } else {
-        Err(RegistryError::BadUrl { url: url.into(), message: "expected `oci://host/path` or `oci-layout:<dir>`".into() })
+        Err(RegistryError::BadUrl {
+            url: url.into(),
+            message: "expected `oci://host/path` or `oci-layout:<dir>`".into(),
+        })
     }
 }

@@ -19,7 +19,7 @@ impl Env {
     pub fn new() -> Env {
         let root = tempfile::tempdir().unwrap();
         for d in ["home", "user", "work"] {
-            std::fs::create_dir_all(root.path().join(d)).unwrap();
+            aibox::fs::create_dir_all(root.path().join(d)).unwrap();
         }
         Env { root }
     }
@@ -55,8 +55,11 @@ impl Env {
     /// Pack trees in this environment's store.
     pub fn store_packs(&self) -> Vec<String> {
         let dir = self.home().join("store-v1/packs");
-        let mut v: Vec<String> = std::fs::read_dir(&dir)
-            .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        let mut v: Vec<String> = aibox::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -65,8 +68,11 @@ impl Env {
     /// Objects in this environment's store.
     pub fn store_objects(&self) -> usize {
         let dir = self.home().join("store-v1/objects");
-        std::fs::read_dir(&dir)
-            .map(|rd| rd.map(|e| std::fs::read_dir(e.unwrap().path()).unwrap().count()).sum())
+        aibox::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.map(|e| aibox::fs::read_dir(e.unwrap().path()).unwrap().count())
+                    .sum()
+            })
             .unwrap_or(0)
     }
 }
@@ -74,8 +80,8 @@ impl Env {
 /// Write a pack source directory `<parent>/<name>-<version>` with a script and a data file.
 pub fn make_pack(parent: &Path, name: &str, version: &str, extra_toml: &str) -> PathBuf {
     let dir = parent.join(format!("{name}-{version}"));
-    std::fs::create_dir_all(dir.join("bin")).unwrap();
-    std::fs::write(
+    aibox::fs::create_dir_all(dir.join("bin")).unwrap();
+    aibox::fs::write(
         dir.join("pack.toml"),
         format!(
             "[pack]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"The {name} tool\"\nkeywords = [\"demo\", \"{name}-kw\"]\nlicense = \"MIT\"\n{extra_toml}\n[bin]\n{name} = \"bin/{name}\"\n\n[dependencies]\nbase = \"^1\"\n"
@@ -83,10 +89,10 @@ pub fn make_pack(parent: &Path, name: &str, version: &str, extra_toml: &str) -> 
     )
     .unwrap();
     let script = dir.join("bin").join(name);
-    std::fs::write(&script, format!("#!/bin/sh\necho {name} {version}\n")).unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(dir.join("data.txt"), format!("data of {name} {version}\n")).unwrap();
-    std::os::unix::fs::symlink(format!("bin/{name}"), dir.join("run")).unwrap();
+    aibox::fs::write(&script, format!("#!/bin/sh\necho {name} {version}\n")).unwrap();
+    aibox::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    aibox::fs::write(dir.join("data.txt"), format!("data of {name} {version}\n")).unwrap();
+    aibox::fs::symlink(format!("bin/{name}"), dir.join("run")).unwrap();
     dir
 }
 
@@ -101,7 +107,7 @@ pub fn add_random_file(dir: &Path, rel: &str, n: usize) {
         data.extend_from_slice(&x.to_le_bytes());
     }
     data.truncate(n);
-    std::fs::write(dir.join(rel), data).unwrap();
+    aibox::fs::write(dir.join(rel), data).unwrap();
 }
 
 pub fn stdout(o: &std::process::Output) -> String {
@@ -114,14 +120,31 @@ pub fn stderr(o: &std::process::Output) -> String {
 
 /// Fail loudly if a tool the test needs is missing.
 pub fn require_tool(cmd: &str, args: &[&str], package: &str) {
-    let ok = std::process::Command::new(cmd).args(args).output().map(|o| o.status.success()).unwrap_or(false);
-    assert!(ok, "`{cmd}` is missing or broken: install {package} (scripts/test does)");
+    let ok = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "`{cmd}` is missing or broken: install {package} (scripts/test does)"
+    );
 }
 
 /// Run Python code (for the oras-py client) and return stdout; panics with stderr on failure.
 pub fn python(code: &str, cwd: &Path) -> String {
-    let out = std::process::Command::new("python3").arg("-c").arg(code).current_dir(cwd).output().expect("python3 is missing");
-    assert!(out.status.success(), "python failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(code)
+        .current_dir(cwd)
+        .output()
+        .expect("python3 is missing");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -148,10 +171,13 @@ impl FlakyProxy {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
                 live.lock().unwrap().push(client.try_clone().unwrap());
                 let (cut_done, cuts, live) = (cut_done.clone(), c2.clone(), live.clone());
-                let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || {
                     let _ = std::io::copy(&mut c_read, &mut s_write);
                     let _ = s_write.shutdown(Shutdown::Write);

@@ -21,7 +21,11 @@ pub struct Registry {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Registry {
@@ -48,23 +52,27 @@ impl Registry {
         );
         if auth {
             let htpasswd = dir.path().join("htpasswd");
-            std::fs::write(&htpasswd, HTPASSWD).unwrap();
+            aibox::fs::write(&htpasswd, HTPASSWD).unwrap();
             config.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: aibox-test\n    path: {}\n",
                 htpasswd.display()
             ));
         }
         let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        aibox::fs::write(&config_path, config).unwrap();
+        let log = aibox::fs::File::create(dir.path().join("registry.log")).unwrap();
         let child = Command::new(bin)
             .arg("serve")
             .arg(&config_path)
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(log.into_parts().0)
             .spawn()
             .expect("cannot start docker-registry");
-        let mut reg = Registry { child: Some(child), port, dir };
+        let mut reg = Registry {
+            child: Some(child),
+            port,
+            dir,
+        };
         reg.wait_ready();
         reg
     }
@@ -83,13 +91,17 @@ impl Registry {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("docker-registry exited ({status}): {}", self.log());
             }
-            assert!(start.elapsed() < Duration::from_secs(20), "registry did not start: {}", self.log());
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "registry did not start: {}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+        aibox::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
     /// `127.0.0.1:<port>`.
