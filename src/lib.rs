@@ -13,4 +13,5 @@ pub mod ops;
 pub mod platform;
 pub mod printer;
 pub mod registry;
+pub mod resolver;
 pub mod store;

@@ -4,8 +4,8 @@
 
 mod common;
 
+use common::oci::{Env, make_pack, python, require_tool, stderr, stdout};
 use common::registry::Registry;
-use common::{Env, make_pack, python, require_tool, stderr, stdout};
 
 #[test]
 fn oras_per_file_artifact_is_a_pack() {

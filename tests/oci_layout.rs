@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, make_pack, stderr, stdout};
+use common::oci::{Env, make_pack, stderr, stdout};
 use sha2::Digest as _;
 
 fn sha(bytes: &[u8]) -> String {

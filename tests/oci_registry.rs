@@ -4,8 +4,8 @@
 
 mod common;
 
+use common::oci::{Env, FlakyProxy, add_random_file, make_pack, stderr, stdout};
 use common::registry::{self, Registry};
-use common::{Env, FlakyProxy, add_random_file, make_pack, stderr, stdout};
 
 #[test]
 fn publish_then_list_info_search_pull() {
@@ -138,7 +138,7 @@ fn signature_tag_is_reported() {
         .unwrap();
     let digest = stdout(&out).trim().replace(':', "-");
     aibox::fs::write(env.work().join("sig.txt"), "not a real signature").unwrap();
-    common::python(
+    common::oci::python(
         &format!(
             "import oras.client\nc = oras.client.OrasClient(insecure=True)\nc.push(target='{}/p/tool:{digest}.sig', files=['sig.txt'])",
             reg.host()

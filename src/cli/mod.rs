@@ -1,8 +1,13 @@
 //! The command line: clap definitions, global flags, dispatch to `ops`, and the one place
 //! errors are printed (`error:` plus `hint:` lines on stderr; data on stdout).
 
+mod env;
+mod generations;
+mod global;
 mod pack;
+mod project;
 mod search;
+mod store;
 mod vendor;
 
 use std::path::PathBuf;
@@ -69,6 +74,37 @@ enum Color {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create an `aibox.toml` in a directory.
+    Init(project::InitArgs),
+    /// Add packs to `aibox.toml`, lock them and sync.
+    Add(project::AddArgs),
+    /// Remove packs from `aibox.toml`, re-lock and sync.
+    Remove(project::RemoveArgs),
+    /// Resolve `aibox.toml` into `aibox.lock` (written only when it changes).
+    Lock(project::LockArgs),
+    /// Make the environment match `aibox.lock` (locking first if the manifest changed).
+    Sync(project::SyncArgs),
+    /// Run a command in the project's environment: `aibox run -- <cmd> [args…]`.
+    Run(env::RunArgs),
+    /// Print the project's environment as shell code (`eval "$(aibox env)"`) or JSON.
+    Env(env::EnvArgs),
+    /// Install packs into your global profile (on PATH via its `current/bin`).
+    Install(global::InstallArgs),
+    /// Remove packs from your global profile.
+    Uninstall(global::UninstallArgs),
+    /// List the packs of your global profile.
+    List,
+    /// List the generations of the project (or, with --global, the global profile).
+    Generations(generations::ListArgs),
+    /// Switch back to the previous generation (its parent), or to `--to N`.
+    Rollback(generations::RollbackArgs),
+    /// Show which packs were added, removed or changed between two generations.
+    Diff(generations::DiffArgs),
+    /// Remove from the store what no kept generation of a live profile uses.
+    Gc(store::GcArgs),
+    /// Inspect and repair the store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Build, publish, push, pull and list packs (OCI artifacts).
     #[command(subcommand)]
     Pack(pack::PackCommand),
@@ -76,7 +112,7 @@ enum Command {
     Search(search::SearchArgs),
     /// Show a pack: versions, description, dependencies, size, signature.
     Info(search::InfoArgs),
-    /// Copy every locked pack into an OCI image layout for air-gapped `sync`.
+    /// Copy packs into an OCI image layout for air-gapped `sync`.
     Vendor(vendor::VendorArgs),
 }
 
@@ -94,6 +130,21 @@ impl GlobalArgs {
 fn run(cli: Cli) -> Result<()> {
     let opts = cli.global.options();
     match cli.command {
+        Command::Init(a) => project::init(a),
+        Command::Add(a) => project::add(&opts, a),
+        Command::Remove(a) => project::remove(&opts, a),
+        Command::Lock(a) => project::lock(&opts, a),
+        Command::Sync(a) => project::sync(&opts, a),
+        Command::Run(a) => env::run(&opts, a),
+        Command::Env(a) => env::env(&opts, a),
+        Command::Install(a) => global::install(&opts, a),
+        Command::Uninstall(a) => global::uninstall(&opts, a),
+        Command::List => global::list(&opts),
+        Command::Generations(a) => generations::list(&opts, a),
+        Command::Rollback(a) => generations::rollback(&opts, a),
+        Command::Diff(a) => generations::diff(&opts, a),
+        Command::Gc(a) => store::gc(&opts, a),
+        Command::Store(c) => store::run(&opts, c),
         Command::Pack(c) => pack::run(&opts, c),
         Command::Search(a) => search::search(&opts, a),
         Command::Info(a) => search::info(&opts, a),

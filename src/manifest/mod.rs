@@ -1,9 +1,17 @@
 //! The files users write: `aibox.toml` (a project's needs) and `pack.toml` (a pack's metadata),
 //! parsed with errors that give file, line and column.
 
+pub mod edit;
 pub mod pack;
+pub mod project;
+mod spans;
+mod validate;
 
 use std::path::{Path, PathBuf};
+
+pub use edit::{Section, add_requirement, remove_requirement};
+pub use project::{ProjectManifest, RegistrySpec, Requirement, parse_project};
+pub use spans::{Part, locate};
 
 /// A manifest that could not be read or parsed: where, what, and how to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +55,69 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Parse a `pack.toml`.
+impl ManifestError {
+    /// An error at a byte offset of `text`.
+    pub fn at(path: &Path, text: &str, offset: usize, message: impl Into<String>) -> Self {
+        let (line, column) = line_col(text, offset);
+        ManifestError {
+            path: path.to_owned(),
+            line,
+            column,
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+}
+
+/// Parse and validate a `pack.toml`: TOML shape, then name syntax, dependency requests,
+/// `requires-aibox`, `bin` paths, platforms, and the plugin executable of `kind = "plugin"`.
 pub fn parse_pack(text: &str, path: &Path) -> Result<pack::PackManifest, ManifestError> {
-    toml::from_str(text).map_err(|e| ManifestError::from_toml(path, text, &e))
+    let manifest: pack::PackManifest =
+        toml::from_str(text).map_err(|e| ManifestError::from_toml(path, text, &e))?;
+    validate::validate_pack(&manifest, text, path)?;
+    Ok(manifest)
+}
+
+/// Check a pack name: `[a-z0-9][a-z0-9-]*`, at most 64 characters. The error is the reason.
+pub fn validate_pack_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the name is empty".into());
+    }
+    if name.len() > 64 {
+        return Err(format!(
+            "the name is {} characters long (at most 64)",
+            name.len()
+        ));
+    }
+    let first = name.as_bytes()[0];
+    if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+        return Err("it must start with a lowercase letter or a digit".into());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "`{bad}` is not allowed (use lowercase letters, digits and `-`)"
+        ));
+    }
+    Ok(())
+}
+
+/// The closest of `candidates` to `word`, if one is close enough to suggest.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, c)| c.to_owned())
 }

@@ -1,14 +1,23 @@
 //! One entry function per user operation. Ops take parsed options, do the work through the
 //! store, resolver and registry layers, and return data for `cli` to print.
 
+pub mod edit;
+pub mod generations;
+pub mod install;
+pub mod lock;
+pub mod maintenance;
 pub mod pack;
+pub mod run;
 pub mod search;
+pub mod sync;
 pub mod vendor;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fs;
+use crate::store::Store;
+use crate::store::profiles::Profile;
 
 /// Options every operation may consult (from the global flags).
 #[derive(Debug, Clone, Default)]
@@ -73,4 +82,23 @@ pub fn find_project(opts: &Options) -> Result<Project> {
             }
         }
     }
+}
+
+/// Which profile a command acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The project found from the current directory.
+    Project,
+    /// The user's global profile.
+    Global,
+}
+
+/// Open the store and the profile a command acts on.
+pub fn open_profile(opts: &Options, target: Target) -> Result<(Store, Profile)> {
+    let store = Store::open_default()?;
+    let profile = match target {
+        Target::Project => store.project_profile(&find_project(opts)?.root)?,
+        Target::Global => store.global_profile()?,
+    };
+    Ok((store, profile))
 }

@@ -22,7 +22,6 @@ pub fn source_options(opts: &Options, insecure: bool) -> SourceOptions {
         offline: opts.offline,
         refresh: opts.refresh,
         insecure,
-        home: None,
     }
 }
 

@@ -235,21 +235,14 @@ impl OciLayout {
 pub struct LayoutSource {
     url: String,
     layout: OciLayout,
-    /// The aibox home whose store computes ORAS artifacts' tree hashes for lock entries.
-    home: Option<PathBuf>,
 }
 
 impl LayoutSource {
     /// Open the layout at `dir` (`url` is the source as written, e.g. `oci-layout:./vendor`).
-    pub fn open(
-        url: &str,
-        dir: &Path,
-        home: Option<PathBuf>,
-    ) -> Result<LayoutSource, RegistryError> {
+    pub fn open(url: &str, dir: &Path) -> Result<LayoutSource, RegistryError> {
         Ok(LayoutSource {
             url: url.to_owned(),
             layout: OciLayout::open(dir)?,
-            home,
         })
     }
 
@@ -391,7 +384,11 @@ impl Source for LayoutSource {
         version: &Version,
         platforms: &[String],
     ) -> Result<LockEntry, RegistryError> {
-        let store = self.home.as_deref().map(Store::open).transpose()?;
+        // ORAS artifacts' tree hashes are computed by fetching into the default store.
+        let store = crate::store::Layout::default_home()
+            .as_deref()
+            .map(Store::open)
+            .transpose()?;
         read::lock_entry(self, store.as_ref(), name, version, platforms)
     }
 

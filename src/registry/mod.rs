@@ -7,6 +7,7 @@
 pub mod artifact;
 pub mod auth;
 pub mod cache;
+pub mod dir;
 pub mod fetch;
 pub mod layout;
 pub mod oci;
@@ -155,40 +156,51 @@ impl crate::error::Hint for RegistryError {
     }
 }
 
-/// How sources are opened (from the global flags).
-#[derive(Debug, Clone, Default)]
+/// The closest name to `name` among `names`, for "did you mean" (none if nothing is close).
+pub fn suggest<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    names
+        .into_iter()
+        .map(|n| (strsim::jaro_winkler(name, n), n))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n.to_owned())
+}
+
+/// How remote sources may use the network.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SourceOptions {
-    /// Use only cached metadata; fail naming what is missing.
+    /// Use cached metadata only; never touch the network; fail naming what is missing.
     pub offline: bool,
-    /// Ignore cached tag lists (metadata by digest is still used: it cannot change).
+    /// Bypass cached tag lists (metadata by digest is still used: it cannot change).
     pub refresh: bool,
     /// Allow plain HTTP to a non-loopback registry.
     pub insecure: bool,
-    /// The aibox home (cache, store for ORAS tree hashes); `None` = the default home.
-    pub home: Option<PathBuf>,
 }
 
-/// Open the source a URL names: `oci-layout:<dir>` (relative to `project_root`) or
-/// `oci://host[:port]/base`.
+/// Open the source a registry URL names; relative paths are resolved against `project_root`.
+/// Registry metadata is cached under the default aibox home (`AIBOX_HOME`).
 pub fn open_source(
     url: &str,
     project_root: &Path,
     opts: &SourceOptions,
 ) -> Result<Box<dyn Source>, RegistryError> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
+        Some("dir") => {
+            let path = url.strip_prefix("dir:").unwrap_or_default();
+            Ok(Box::new(dir::DirSource::open(
+                url,
+                &project_root.join(path),
+            )?))
+        }
         Some("oci-layout") => {
             let dir = layout_dir(url, project_root)?;
-            let home = opts
-                .home
-                .clone()
-                .or_else(crate::store::Layout::default_home);
-            Ok(Box::new(layout::LayoutSource::open(url, &dir, home)?))
+            Ok(Box::new(layout::LayoutSource::open(url, &dir)?))
         }
         Some("oci") => Ok(Box::new(oci::OciSource::open(url, opts)?)),
         _ => Err(RegistryError::BadUrl {
             url: url.into(),
             message:
-                "unknown scheme: expected `oci://host/path`, `oci-layout:<dir>` or `dir:<dir>`"
+                "unknown scheme; use `dir:<path>`, `oci-layout:<path>` or `oci://<host>/<base>`"
                     .into(),
         }),
     }

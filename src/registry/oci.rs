@@ -4,7 +4,6 @@
 //! by [`super::fetch`], and pushing built packs or layout refs.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -186,7 +185,7 @@ const ACCEPT: &[&str] = &[MANIFEST_MEDIA_TYPE, INDEX_MEDIA_TYPE];
 
 impl OciSource {
     /// Open `oci://host[:port]/base`. Plain HTTP is used only for loopback hosts or when
-    /// `opts.insecure`; the cache lives under `opts.home` (default home) `cache/`.
+    /// `opts.insecure`; the cache lives under the aibox home's `cache/`.
     pub fn open(url: &str, opts: &SourceOptions) -> Result<OciSource, RegistryError> {
         let reg = RegistryUrl::parse(url)?;
         let http = reg.is_loopback() || opts.insecure;
@@ -215,11 +214,7 @@ impl OciSource {
             })?;
         let (auth, origin) = auth::credentials(&reg.host);
         rt.block_on(client.store_auth_if_needed(&reg.host, &auth));
-        let home = opts
-            .home
-            .clone()
-            .or_else(crate::store::Layout::default_home)
-            .unwrap_or_else(|| PathBuf::from(".aibox-cache"));
+        let home = crate::store::Layout::default_home().ok_or(crate::store::StoreError::NoHome)?;
         let cache = MetaCache::new(&crate::store::Layout::new(home).cache(), &reg.host);
         Ok(OciSource {
             url: url.into(),
@@ -229,7 +224,7 @@ impl OciSource {
             origin,
             rt,
             cache,
-            opts: opts.clone(),
+            opts: *opts,
             tags: Mutex::new(HashMap::new()),
         })
     }
@@ -706,7 +701,11 @@ impl Source for OciSource {
         version: &Version,
         platforms: &[String],
     ) -> Result<LockEntry, RegistryError> {
-        let store = self.opts.home.as_deref().map(Store::open).transpose()?;
+        // ORAS artifacts' tree hashes are computed by fetching into the default store.
+        let store = crate::store::Layout::default_home()
+            .as_deref()
+            .map(Store::open)
+            .transpose()?;
         read::lock_entry(self, store.as_ref(), name, version, platforms)
     }
 

@@ -365,13 +365,7 @@ pub fn open(
 ) -> Result<Box<dyn PackSource>, RegistryError> {
     if url.starts_with("oci-layout:") {
         let dir = super::layout_dir(url, project_root)?;
-        let home = opts
-            .home
-            .clone()
-            .or_else(crate::store::Layout::default_home);
-        Ok(Box::new(super::layout::LayoutSource::open(
-            url, &dir, home,
-        )?))
+        Ok(Box::new(super::layout::LayoutSource::open(url, &dir)?))
     } else if url.starts_with("oci://") {
         Ok(Box::new(super::oci::OciSource::open(url, opts)?))
     } else {

@@ -143,86 +143,94 @@ fn insert(root: &mut Tree, raw: &str, parts: &[String], entry: Entry) -> Result<
     }
 }
 
+/// Walk the pack directory `dir` into a [`Tree`], checking every entry. With a store, file
+/// contents are stored as objects; without, they are only hashed (to compute a tree hash).
+pub fn tree_of_dir(dir: &Path, store: Option<&Store>) -> Result<Tree, StoreError> {
+    let mut links: HashMap<(u64, u64), (u64, u64)> = HashMap::new();
+    let tree = walk_dir(dir, &[], store, &mut links)?;
+    // A file with more links than the tree holds is linked from outside the pack.
+    if let Some(((_, ino), _)) = links.iter().find(|(_, (seen, nlink))| seen < nlink) {
+        return Err(bad(
+            &dir.display().to_string(),
+            format!("a file (inode {ino}) is hardlinked from outside the pack"),
+        ));
+    }
+    Ok(tree)
+}
+
+fn walk_dir(
+    dir: &Path,
+    prefix: &[&str],
+    store: Option<&Store>,
+    links: &mut HashMap<(u64, u64), (u64, u64)>,
+) -> Result<Tree, StoreError> {
+    let mut tree = Tree::default();
+    let rd = fs::read_dir(dir).ctx(|| format!("cannot read `{}`", dir.display()))?;
+    let mut names = Vec::new();
+    for item in rd {
+        let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
+        names.push(item.file_name());
+    }
+    names.sort();
+    for os_name in names {
+        let path = dir.join(&os_name);
+        let shown = path.display().to_string();
+        let name = os_name
+            .to_str()
+            .ok_or_else(|| bad(&shown, "the name is not valid UTF-8"))?;
+        check_name(&shown, name)?;
+        let meta = fs::symlink_metadata(&path).ctx(|| format!("cannot stat `{shown}`"))?;
+        let ft = meta.file_type();
+        let mut at: Vec<&str> = prefix.to_vec();
+        at.push(name);
+        let entry = if ft.is_symlink() {
+            let target = fs::read_link(&path).ctx(|| format!("cannot read `{shown}`"))?;
+            let target = target
+                .to_str()
+                .ok_or_else(|| bad(&shown, "symlink target is not valid UTF-8"))?
+                .to_owned();
+            check_symlink(&at, &target).map_err(|e| match e {
+                StoreError::BadEntry { reason, .. } => bad(&shown, reason),
+                other => other,
+            })?;
+            Entry::Symlink { target }
+        } else if ft.is_dir() {
+            Entry::Dir(walk_dir(&path, &at, store, links)?)
+        } else if ft.is_file() {
+            if meta.nlink() > 1 {
+                let seen = links
+                    .entry((meta.dev(), meta.ino()))
+                    .or_insert((0, meta.nlink()));
+                seen.0 += 1;
+            }
+            let executable = meta.permissions().mode() & 0o111 != 0;
+            let (hash, size) = match store {
+                Some(store) => {
+                    let stored = store.add_file(&path, executable)?;
+                    (stored.hash, stored.size)
+                }
+                None => (super::objects::hash_file(&path)?, meta.len()),
+            };
+            Entry::File {
+                hash,
+                size,
+                executable,
+            }
+        } else {
+            return Err(bad(
+                &shown,
+                "device files, FIFOs and sockets are not allowed",
+            ));
+        };
+        tree.entries.insert(name.to_owned(), entry);
+    }
+    Ok(tree)
+}
+
 impl Store {
     /// Ingest the directory `dir` (the pack root) into objects and return its tree.
     pub fn ingest_dir(&self, dir: &Path) -> Result<Tree, StoreError> {
-        let mut links: HashMap<(u64, u64), (u64, u64)> = HashMap::new();
-        let tree = self.ingest_dir_inner(dir, &[], &mut links)?;
-        // A file with more links than the tree holds is linked from outside the pack.
-        if let Some(((_, ino), _)) = links.iter().find(|(_, (seen, nlink))| seen < nlink) {
-            return Err(bad(
-                &dir.display().to_string(),
-                format!("a file (inode {ino}) is hardlinked from outside the pack"),
-            ));
-        }
-        Ok(tree)
-    }
-
-    fn ingest_dir_inner(
-        &self,
-        dir: &Path,
-        prefix: &[&str],
-        links: &mut HashMap<(u64, u64), (u64, u64)>,
-    ) -> Result<Tree, StoreError> {
-        let mut tree = Tree::default();
-        let rd = fs::read_dir(dir).ctx(|| format!("cannot read `{}`", dir.display()))?;
-        let mut names = Vec::new();
-        for item in rd {
-            let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
-            names.push(item.file_name());
-        }
-        names.sort();
-        for os_name in names {
-            let path = dir.join(&os_name);
-            let shown = path.display().to_string();
-            let name = os_name
-                .to_str()
-                .ok_or_else(|| bad(&shown, "the name is not valid UTF-8"))?;
-            check_name(&shown, name)?;
-            let meta = fs::symlink_metadata(&path).ctx(|| format!("cannot stat `{shown}`"))?;
-            let ft = meta.file_type();
-            let entry = if ft.is_symlink() {
-                let target = fs::read_link(&path).ctx(|| format!("cannot read `{shown}`"))?;
-                let target = target
-                    .to_str()
-                    .ok_or_else(|| bad(&shown, "symlink target is not valid UTF-8"))?
-                    .to_owned();
-                let mut at: Vec<&str> = prefix.to_vec();
-                at.push(name);
-                check_symlink(&at, &target).map_err(|_| {
-                    bad(
-                        &shown,
-                        format!("symlink to `{target}` is absolute or leaves the pack"),
-                    )
-                })?;
-                Entry::Symlink { target }
-            } else if ft.is_dir() {
-                let mut at: Vec<&str> = prefix.to_vec();
-                at.push(name);
-                Entry::Dir(self.ingest_dir_inner(&path, &at, links)?)
-            } else if ft.is_file() {
-                if meta.nlink() > 1 {
-                    let seen = links
-                        .entry((meta.dev(), meta.ino()))
-                        .or_insert((0, meta.nlink()));
-                    seen.0 += 1;
-                }
-                let executable = meta.permissions().mode() & 0o111 != 0;
-                let stored = self.add_file(&path, executable)?;
-                Entry::File {
-                    hash: stored.hash,
-                    size: stored.size,
-                    executable,
-                }
-            } else {
-                return Err(bad(
-                    &shown,
-                    "device files, FIFOs and sockets are not allowed",
-                ));
-            };
-            tree.entries.insert(name.to_owned(), entry);
-        }
-        Ok(tree)
+        tree_of_dir(dir, Some(self))
     }
 
     /// Ingest an uncompressed tar stream. Entries are checked before anything is written;

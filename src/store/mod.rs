@@ -1,11 +1,15 @@
 //! The content-addressed store: read-only objects named by BLAKE3, read-only pack trees built
 //! from them, profiles with generations and an atomic `current` (store-format/SPEC.md).
 
+pub mod gc;
+pub mod generations;
 pub mod ingest;
 pub mod layout;
 pub mod objects;
 pub mod packs;
+pub mod profiles;
 pub mod tree;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

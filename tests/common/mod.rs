@@ -1,220 +1,109 @@
-//! Shared test helpers: an isolated aibox environment (own `AIBOX_HOME`, `HOME`, working
-//! directory), pack directories, a flaky TCP proxy and the real-registry harness.
+//! Shared helpers for integration tests: a sandbox with its own `AIBOX_HOME` and project
+//! directories, and a way to run the real `aibox` binary in it.
 #![allow(dead_code)]
 
+pub mod oci;
 pub mod registry;
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::process::Output;
 
-pub struct Env {
-    pub root: tempfile::TempDir,
+use assert_cmd::Command;
+
+/// A temporary world: `home/` (AIBOX_HOME), and room for projects and pack dirs.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
 }
 
-impl Env {
-    pub fn new() -> Env {
-        let root = tempfile::tempdir().unwrap();
-        for d in ["home", "user", "work"] {
-            aibox::fs::create_dir_all(root.path().join(d)).unwrap();
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("tempdir"),
         }
-        Env { root }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
     }
 
     pub fn home(&self) -> PathBuf {
-        self.root.path().join("home")
+        self.dir.path().join("home")
     }
 
-    pub fn work(&self) -> PathBuf {
-        self.root.path().join("work")
-    }
-
-    /// The `HOME` of the aibox process (for `~/.docker/config.json`).
-    pub fn user_home(&self) -> PathBuf {
-        self.root.path().join("user")
-    }
-
-    pub fn aibox(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("aibox").unwrap();
-        c.current_dir(self.work())
+    /// `aibox` with this sandbox's home, run in `cwd`.
+    pub fn aibox(&self, cwd: &Path) -> Command {
+        let mut cmd = Command::cargo_bin("aibox").expect("binary built");
+        cmd.current_dir(cwd)
             .env("AIBOX_HOME", self.home())
-            .env("HOME", self.user_home())
-            .env("CI", "1")
             .env("NO_COLOR", "1")
-            .env("AIBOX_FETCH_RETRIES", "3")
-            .env_remove("DOCKER_CONFIG")
-            .env_remove("AIBOX_REGISTRY_USERNAME")
-            .env_remove("AIBOX_REGISTRY_PASSWORD")
-            .env_remove("XDG_DATA_HOME");
-        c
+            .env("CI", "true")
+            .env_remove("AIBOX_LOCK_TIMEOUT");
+        cmd
     }
 
-    /// Pack trees in this environment's store.
-    pub fn store_packs(&self) -> Vec<String> {
-        let dir = self.home().join("store-v1/packs");
-        let mut v: Vec<String> = aibox::fs::read_dir(&dir)
-            .map(|rd| {
-                rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
+    /// Copy this repository's `packs/` into the sandbox and return its path.
+    pub fn repo_packs(&self) -> PathBuf {
+        let dest = self.dir.path().join("packs");
+        copy_tree(&repo_root().join("packs"), &dest);
+        dest
     }
 
-    /// Objects in this environment's store.
-    pub fn store_objects(&self) -> usize {
-        let dir = self.home().join("store-v1/objects");
-        aibox::fs::read_dir(&dir)
-            .map(|rd| {
-                rd.map(|e| aibox::fs::read_dir(e.unwrap().path()).unwrap().count())
-                    .sum()
-            })
-            .unwrap_or(0)
+    /// Write a project with the given `aibox.toml` text; returns its root.
+    pub fn project(&self, name: &str, manifest: &str) -> PathBuf {
+        let root = self.dir.path().join(name);
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("aibox.toml"), manifest).unwrap();
+        root
     }
 }
 
-/// Write a pack source directory `<parent>/<name>-<version>` with a script and a data file.
-pub fn make_pack(parent: &Path, name: &str, version: &str, extra_toml: &str) -> PathBuf {
-    let dir = parent.join(format!("{name}-{version}"));
-    aibox::fs::create_dir_all(dir.join("bin")).unwrap();
-    aibox::fs::write(
-        dir.join("pack.toml"),
-        format!(
-            "[pack]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"The {name} tool\"\nkeywords = [\"demo\", \"{name}-kw\"]\nlicense = \"MIT\"\n{extra_toml}\n[bin]\n{name} = \"bin/{name}\"\n\n[dependencies]\nbase = \"^1\"\n"
-        ),
+/// The repository root (where Cargo.toml is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Recursively copy a directory (keeping modes and symlinks).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let ft = e.file_type().unwrap();
+        let dest = to.join(e.file_name());
+        if ft.is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(e.path()).unwrap(), &dest).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// stdout and stderr of an output as strings.
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-    .unwrap();
-    let script = dir.join("bin").join(name);
-    aibox::fs::write(&script, format!("#!/bin/sh\necho {name} {version}\n")).unwrap();
-    aibox::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    aibox::fs::write(dir.join("data.txt"), format!("data of {name} {version}\n")).unwrap();
-    aibox::fs::symlink(format!("bin/{name}"), dir.join("run")).unwrap();
-    dir
 }
 
-/// Add a file of `n` pseudo-random (incompressible) bytes to a pack directory.
-pub fn add_random_file(dir: &Path, rel: &str, n: usize) {
-    let mut x: u64 = 0x9E3779B97F4A7C15;
-    let mut data = Vec::with_capacity(n);
-    while data.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        data.extend_from_slice(&x.to_le_bytes());
+/// Write a pack source dir `<dir>/<name>-<version>/` with a pack.toml and files.
+pub fn write_pack(dir: &Path, pack_toml: &str, files: &[(&str, &str, bool)]) -> PathBuf {
+    let parsed: toml::Table = pack_toml.parse().expect("pack.toml parses");
+    let pack = parsed["pack"].as_table().unwrap();
+    let name = pack["name"].as_str().unwrap();
+    let version = pack["version"].as_str().unwrap();
+    let root = dir.join(format!("{name}-{version}"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("pack.toml"), pack_toml).unwrap();
+    for (path, content, exec) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        if *exec {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
     }
-    data.truncate(n);
-    aibox::fs::write(dir.join(rel), data).unwrap();
-}
-
-pub fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Fail loudly if a tool the test needs is missing.
-pub fn require_tool(cmd: &str, args: &[&str], package: &str) {
-    let ok = std::process::Command::new(cmd)
-        .args(args)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "`{cmd}` is missing or broken: install {package} (scripts/test does)"
-    );
-}
-
-/// Run Python code (for the oras-py client) and return stdout; panics with stderr on failure.
-pub fn python(code: &str, cwd: &Path) -> String {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(code)
-        .current_dir(cwd)
-        .output()
-        .expect("python3 is missing");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A TCP proxy to `upstream` on a free loopback port. The first connection whose responses
-/// exceed `cut_after` bytes is cut there; with `die_after_cut` the proxy then refuses
-/// every later connection (as if the registry died mid-download).
-pub struct FlakyProxy {
-    pub port: u16,
-    pub cuts: Arc<AtomicU64>,
-}
-
-impl FlakyProxy {
-    pub fn start(upstream: u16, cut_after: u64, die_after_cut: bool) -> FlakyProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let cuts = Arc::new(AtomicU64::new(0));
-        let cut_done = Arc::new(AtomicBool::new(false));
-        let c2 = cuts.clone();
-        let live: Arc<std::sync::Mutex<Vec<TcpStream>>> = Arc::default();
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if die_after_cut && cut_done.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                    continue;
-                };
-                live.lock().unwrap().push(client.try_clone().unwrap());
-                let (cut_done, cuts, live) = (cut_done.clone(), c2.clone(), live.clone());
-                let (mut c_read, mut s_write) =
-                    (client.try_clone().unwrap(), server.try_clone().unwrap());
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c_read, &mut s_write);
-                    let _ = s_write.shutdown(Shutdown::Write);
-                });
-                std::thread::spawn(move || {
-                    let (mut s_read, mut c_write) = (server, client);
-                    let mut sent = 0u64;
-                    let mut buf = [0u8; 16 << 10];
-                    loop {
-                        let n = match s_read.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        if !cut_done.load(Ordering::SeqCst) && sent + n as u64 > cut_after {
-                            let keep = (cut_after - sent) as usize;
-                            let _ = c_write.write_all(&buf[..keep]);
-                            cut_done.store(true, Ordering::SeqCst);
-                            cuts.fetch_add(1, Ordering::SeqCst);
-                            let _ = c_write.shutdown(Shutdown::Both);
-                            let _ = s_read.shutdown(Shutdown::Both);
-                            if die_after_cut {
-                                // The "registry" is gone: every open connection drops too.
-                                for s in live.lock().unwrap().iter() {
-                                    let _ = s.shutdown(Shutdown::Both);
-                                }
-                            }
-                            return;
-                        }
-                        sent += n as u64;
-                        if c_write.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                    }
-                    let _ = c_write.shutdown(Shutdown::Write);
-                });
-            }
-        });
-        FlakyProxy { port, cuts }
-    }
+    root
 }

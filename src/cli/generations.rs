@@ -1,0 +1,123 @@
+//! `aibox generations`, `aibox rollback`, `aibox diff`.
+
+use clap::Args;
+
+use crate::error::Result;
+use crate::ops::{self, Options, Target};
+use crate::printer;
+
+/// Which profile: the project's (default) or the global one.
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// Act on the global profile (`aibox install`) instead of the project.
+    #[arg(long)]
+    global: bool,
+}
+
+impl ProfileArg {
+    pub fn target(&self) -> Target {
+        if self.global {
+            Target::Global
+        } else {
+            Target::Project
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    profile: ProfileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    profile: ProfileArg,
+    /// Switch to generation N instead of the current generation's parent.
+    #[arg(long, value_name = "N")]
+    to: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    profile: ProfileArg,
+    /// The older generation (default: the parent of B).
+    a: Option<u64>,
+    /// The newer generation (default: the current one).
+    b: Option<u64>,
+}
+
+pub fn list(opts: &Options, args: ListArgs) -> Result<()> {
+    let (gens, current) = ops::generations::list(opts, args.profile.target())?;
+    if opts.json {
+        #[derive(serde::Serialize)]
+        struct Row<'a> {
+            current: bool,
+            #[serde(flatten)]
+            record: &'a crate::store::generations::GenerationRecord,
+        }
+        let rows: Vec<Row> = gens
+            .iter()
+            .map(|g| Row {
+                current: g.id == current,
+                record: g,
+            })
+            .collect();
+        super::print_json(&rows);
+        return Ok(());
+    }
+    println!(
+        "{:>2} {:>4}  {:<20}  {:>6}  {:>6}",
+        "", "ID", "CREATED", "PARENT", "PACKS"
+    );
+    for g in &gens {
+        let mark = if g.id == current { "*" } else { "" };
+        let parent = g.parent.map_or("-".to_owned(), |p| p.to_string());
+        println!(
+            "{mark:>2} {:>4}  {:<20}  {parent:>6}  {:>6}",
+            g.id,
+            g.created,
+            g.packs.len()
+        );
+    }
+    Ok(())
+}
+
+pub fn rollback(opts: &Options, args: RollbackArgs) -> Result<()> {
+    let (from, to) = ops::generations::rollback(opts, args.profile.target(), args.to)?;
+    printer::status(
+        "Switched",
+        format!("from generation {from} to generation {to}"),
+    );
+    Ok(())
+}
+
+pub fn diff(opts: &Options, args: DiffArgs) -> Result<()> {
+    let (a, b, d) = ops::generations::diff(opts, args.profile.target(), args.a, args.b)?;
+    if opts.json {
+        super::print_json(&serde_json::json!({
+            "from": a, "to": b, "added": d.added, "removed": d.removed, "changed": d.changed,
+        }));
+        return Ok(());
+    }
+    printer::status("Comparing", format!("generation {a} with generation {b}"));
+    for (name, v) in &d.added {
+        println!("+ {name} {v}");
+    }
+    for (name, v) in &d.removed {
+        println!("- {name} {v}");
+    }
+    for (name, old, new) in &d.changed {
+        if old == new {
+            println!("~ {name} {old} (content changed)");
+        } else {
+            println!("~ {name} {old} -> {new}");
+        }
+    }
+    if d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty() {
+        printer::status("Same", "no pack differs");
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! `aibox install`, `uninstall`, `list`: the user's global profile.
+
+use clap::Args;
+
+use crate::error::Result;
+use crate::ops::edit::AddOptions;
+use crate::ops::{self, Options, Target};
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Packs to install: `name`, `name@21`, `name@^1.2`, …
+    #[arg(required = true, value_name = "PACK[@REQ]")]
+    packs: Vec<String>,
+    /// The registry to install from (required the first time; then remembered).
+    #[arg(long, value_name = "URL")]
+    registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Packs to uninstall.
+    #[arg(required = true, value_name = "PACK")]
+    packs: Vec<String>,
+}
+
+pub fn install(opts: &Options, args: InstallArgs) -> Result<()> {
+    let outcome = ops::edit::install_global(
+        opts,
+        &args.packs,
+        args.registry.as_deref(),
+        &AddOptions::default(),
+    )?;
+    super::project::report_edit(&outcome);
+    let bin = crate::store::Store::open_default()?
+        .layout()
+        .profile("global")
+        .join("current/bin");
+    let on_path =
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
+    if !on_path {
+        crate::printer::warn(format!(
+            "`{}` is not on your PATH; add it to use installed commands directly",
+            bin.display()
+        ));
+    }
+    Ok(())
+}
+
+pub fn uninstall(opts: &Options, args: UninstallArgs) -> Result<()> {
+    let outcome = ops::edit::remove(opts, Target::Global, &args.packs, false)?;
+    super::project::report_edit(&outcome);
+    Ok(())
+}
+
+pub fn list(opts: &Options) -> Result<()> {
+    let packs = ops::edit::list_global()?;
+    if opts.json {
+        super::print_json(&packs);
+        return Ok(());
+    }
+    for p in &packs {
+        println!("{} {}", p.name, p.version);
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! `aibox init`, `add`, `remove`, `lock`, `sync`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::error::{Error, Result};
+use crate::ops::edit::{AddOptions, EditOutcome};
+use crate::ops::install::Installed;
+use crate::ops::lock::{LockPolicy, ProjectState, Upgrade, ensure_lock};
+use crate::ops::sync::{SyncOutcome, target_root};
+use crate::ops::{self, Options, Target};
+use crate::printer;
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to create `aibox.toml` in (default: the current directory).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The default registry: `oci://host/base`, `oci-layout:<dir>` or `dir:<dir>`.
+    #[arg(long, value_name = "URL")]
+    registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Packs to add: `name`, `name@21` (latest 21.x.x), `name@21.0.2`, `name@^1.2`, `name@latest`.
+    #[arg(required = true, value_name = "PACK[@REQ]")]
+    packs: Vec<String>,
+    /// Add to `[plugins]` instead of `[packs]`.
+    #[arg(long)]
+    plugin: bool,
+    /// Update `aibox.toml` and `aibox.lock` but do not sync the environment.
+    #[arg(long)]
+    no_sync: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Packs or plugins to remove.
+    #[arg(required = true, value_name = "PACK")]
+    packs: Vec<String>,
+    /// Update `aibox.toml` and `aibox.lock` but do not sync the environment.
+    #[arg(long)]
+    no_sync: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Move every pack to the newest version its request allows.
+    #[arg(long, conflicts_with = "upgrade_package")]
+    upgrade: bool,
+    /// Move this pack to the newest version its request allows (repeatable).
+    #[arg(long, short = 'P', value_name = "PACK")]
+    upgrade_package: Vec<String>,
+    /// Exit with an error (code 2) if `aibox.lock` is missing or out of date; write nothing.
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Fail (exit code 2) if `aibox.lock` is missing or would change.
+    #[arg(long, conflicts_with = "frozen")]
+    locked: bool,
+    /// Use `aibox.lock` as it is: never resolve, never write it.
+    #[arg(long)]
+    frozen: bool,
+}
+
+pub fn init(args: InitArgs) -> Result<()> {
+    ops::edit::init(&args.dir, args.registry.as_deref())
+}
+
+pub fn add(opts: &Options, args: AddArgs) -> Result<()> {
+    let how = AddOptions {
+        plugin: args.plugin,
+        no_sync: args.no_sync,
+    };
+    let outcome = ops::edit::add(opts, Target::Project, &args.packs, &how)?;
+    report_edit(&outcome);
+    Ok(())
+}
+
+pub fn remove(opts: &Options, args: RemoveArgs) -> Result<()> {
+    let outcome = ops::edit::remove(opts, Target::Project, &args.packs, args.no_sync)?;
+    report_edit(&outcome);
+    Ok(())
+}
+
+pub(super) fn report_edit(outcome: &EditOutcome) {
+    for c in &outcome.changed {
+        printer::verbose(format!("locked {c}"));
+    }
+    if let Some(installed) = &outcome.installed {
+        report_install(installed);
+    }
+}
+
+pub fn lock(opts: &Options, args: LockArgs) -> Result<()> {
+    let root = target_root(opts, Target::Project)?;
+    let state = ProjectState::read(&root)?;
+    let upgrade = if args.upgrade {
+        Upgrade::All
+    } else if !args.upgrade_package.is_empty() {
+        Upgrade::Packages(args.upgrade_package.clone())
+    } else {
+        Upgrade::None
+    };
+    let policy = if args.check {
+        LockPolicy::Locked
+    } else {
+        LockPolicy::Update
+    };
+    let outcome = ensure_lock(&state, opts, policy, &upgrade, true).map_err(|e| {
+        if args.check {
+            Error::msg(e.to_string().replace("`--locked`", "`--check`"))
+                .with_hint("run `aibox lock` and commit the updated `aibox.lock`")
+                .with_exit_code(2)
+        } else {
+            e
+        }
+    })?;
+    if !outcome.written {
+        printer::status("Unchanged", "`aibox.lock` is up to date");
+    }
+    Ok(())
+}
+
+pub fn sync(opts: &Options, args: SyncArgs) -> Result<()> {
+    run_sync(opts, Target::Project, &args)
+}
+
+pub(super) fn run_sync(opts: &Options, target: Target, args: &SyncArgs) -> Result<()> {
+    let policy = if args.frozen {
+        LockPolicy::Frozen
+    } else if args.locked {
+        LockPolicy::Locked
+    } else {
+        LockPolicy::Update
+    };
+    match ops::sync::sync(opts, target, policy)? {
+        SyncOutcome::UpToDate { generation } => {
+            printer::status(
+                "Fresh",
+                format!("generation {generation} already matches `aibox.lock`"),
+            );
+        }
+        SyncOutcome::Installed { installed, .. } => report_install(&installed),
+    }
+    Ok(())
+}
+
+pub(super) fn report_install(installed: &Installed) {
+    let g = &installed.generation;
+    if installed.fetched > 0 {
+        printer::status("Fetched", format!("{} packs", installed.fetched));
+    }
+    for (name, v) in &installed.diff.added {
+        printer::status("Added", format!("{name} {v}"));
+    }
+    for (name, v) in &installed.diff.removed {
+        printer::status("Removed", format!("{name} {v}"));
+    }
+    for (name, old, new) in &installed.diff.changed {
+        if old == new {
+            printer::status("Changed", format!("{name} {old} (new content)"));
+        } else {
+            printer::status("Updated", format!("{name} {old} -> {new}"));
+        }
+    }
+    if installed.switched {
+        printer::status(
+            "Switched",
+            format!(
+                "to generation {} ({} packs; previous: {})",
+                g.id,
+                g.packs.len(),
+                g.parent.map_or("none".into(), |p| p.to_string())
+            ),
+        );
+    } else {
+        printer::status(
+            "Fresh",
+            format!("generation {} already matches `aibox.lock`", g.id),
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! `aibox gc`, `aibox store verify`, `aibox store path`.
+
+use clap::{Args, Subcommand};
+
+use crate::error::{Error, Result};
+use crate::ops::{self, Options};
+use crate::printer;
+use crate::store::gc::GcOptions;
+
+use super::generations::ProfileArg;
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Keep only the newest N generations of each profile (the current one is always kept).
+    #[arg(long, value_name = "N")]
+    keep: Option<usize>,
+    /// Show what would be removed without removing anything.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Re-hash every object and pack tree; report (and with --repair remove) corrupt entries.
+    Verify {
+        /// Remove corrupt entries so the next `aibox sync` rebuilds them.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Print the store path of a pack in the current generation.
+    Path {
+        /// The pack name.
+        pack: String,
+        #[command(flatten)]
+        profile: ProfileArg,
+    },
+}
+
+pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
+    let report = ops::maintenance::gc(GcOptions {
+        keep: args.keep,
+        dry_run: args.dry_run,
+    })?;
+    if opts.json {
+        super::print_json(&report);
+        return Ok(());
+    }
+    let verb = if report.dry_run {
+        "Would remove"
+    } else {
+        "Removed"
+    };
+    for p in &report.profiles_removed {
+        printer::status(verb, format!("profile of `{p}` (project gone)"));
+    }
+    for (p, id) in &report.generations_removed {
+        printer::status(verb, format!("generation {id} of `{p}`"));
+    }
+    printer::status(
+        verb,
+        format!(
+            "{} pack trees, {} objects, {} freed",
+            report.packs_removed.len(),
+            report.objects_removed,
+            super::human_bytes(report.bytes_freed)
+        ),
+    );
+    printer::status(
+        "Kept",
+        format!(
+            "{} pack trees, {} objects",
+            report.packs_kept, report.objects_kept
+        ),
+    );
+    Ok(())
+}
+
+pub fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
+    match cmd {
+        StoreCommand::Verify { repair } => {
+            let report = ops::maintenance::verify(repair)?;
+            if opts.json {
+                super::print_json(&report);
+            } else {
+                for c in &report.corrupt {
+                    println!("corrupt: {}: {}", c.path.display(), c.reason);
+                }
+                printer::status(
+                    "Verified",
+                    format!(
+                        "{} objects, {} pack trees",
+                        report.objects_checked, report.packs_checked
+                    ),
+                );
+            }
+            if report.corrupt.is_empty() {
+                return Ok(());
+            }
+            if report.repaired {
+                printer::status(
+                    "Repaired",
+                    format!(
+                        "removed {} corrupt entries; run `aibox sync` to rebuild them",
+                        report.corrupt.len()
+                    ),
+                );
+                Ok(())
+            } else {
+                Err(
+                    Error::msg(format!("{} corrupt store entries", report.corrupt.len()))
+                        .with_hint("run `aibox store verify --repair`, then `aibox sync`"),
+                )
+            }
+        }
+        StoreCommand::Path { pack, profile } => {
+            let path = ops::maintenance::pack_path(opts, profile.target(), &pack)?;
+            println!("{}", path.display());
+            Ok(())
+        }
+    }
+}

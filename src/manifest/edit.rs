@@ -1,0 +1,172 @@
+//! Editing `aibox.toml` for `aibox add` / `aibox remove` while keeping the user's formatting,
+//! comments and key order (toml_edit).
+
+use std::path::Path;
+
+use toml_edit::{DocumentMut, Item, Table, Value};
+
+use super::{ManifestError, validate_pack_name};
+use crate::resolver::request::Request;
+
+/// Which table a requirement goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Packs,
+    Plugins,
+}
+
+impl Section {
+    pub fn key(self) -> &'static str {
+        match self {
+            Section::Packs => "packs",
+            Section::Plugins => "plugins",
+        }
+    }
+
+    fn other(self) -> Section {
+        match self {
+            Section::Packs => Section::Plugins,
+            Section::Plugins => Section::Packs,
+        }
+    }
+}
+
+fn document(text: &str) -> Result<DocumentMut, ManifestError> {
+    text.parse::<DocumentMut>().map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        ManifestError::at(
+            Path::new("aibox.toml"),
+            text,
+            offset,
+            e.message().trim_end().to_owned(),
+        )
+    })
+}
+
+/// Set `name = request` in `[packs]` or `[plugins]` (creating the table if needed) and return
+/// the new text. An existing entry keeps its place and, when it is a table, its `registry`;
+/// an entry of the same name in the other section is removed. If the section's keys were
+/// sorted, they stay sorted. The name and request are validated first.
+pub fn add_requirement(
+    text: &str,
+    section: Section,
+    name: &str,
+    request: &str,
+) -> Result<String, ManifestError> {
+    let path = Path::new("aibox.toml");
+    if let Err(reason) = validate_pack_name(name) {
+        return Err(ManifestError::at(
+            path,
+            text,
+            0,
+            format!("`{name}` is not a valid pack name: {reason}"),
+        ));
+    }
+    if let Err(e) = Request::parse(request) {
+        return Err(ManifestError::at(path, text, 0, e.to_string()));
+    }
+    let mut doc = document(text)?;
+    if let Some(other) = doc
+        .get_mut(section.other().key())
+        .and_then(Item::as_table_like_mut)
+    {
+        other.remove(name);
+    }
+    let item = doc
+        .entry(section.key())
+        .or_insert_with(|| Item::Table(Table::new()));
+    let Some(table) = item.as_table_like_mut() else {
+        return Err(ManifestError::at(
+            path,
+            text,
+            0,
+            format!("`{}` is not a table", section.key()),
+        ));
+    };
+    let was_sorted = {
+        let keys: Vec<&str> = table.iter().map(|(k, _)| k).collect();
+        keys.windows(2).all(|w| w[0] <= w[1])
+    };
+    match table.get_mut(name) {
+        Some(existing) => {
+            if let Some(inline) = existing.as_inline_table_mut() {
+                inline.insert("version", Value::from(request));
+            } else if let Some(t) = existing.as_table_mut() {
+                t.insert("version", toml_edit::value(request));
+            } else {
+                let decor = existing.as_value().map(|v| v.decor().clone());
+                let mut value = Value::from(request);
+                if let Some(decor) = decor {
+                    *value.decor_mut() = decor;
+                }
+                *existing = Item::Value(value);
+            }
+        }
+        None => {
+            table.insert(name, toml_edit::value(request));
+            if was_sorted {
+                table.sort_values();
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Remove `name` from `[packs]` and `[plugins]`; `None` when it is in neither (or the text does
+/// not parse).
+pub fn remove_requirement(text: &str, name: &str) -> Option<String> {
+    let mut doc = document(text).ok()?;
+    let mut removed = false;
+    for section in [Section::Packs, Section::Plugins] {
+        if let Some(table) = doc.get_mut(section.key()).and_then(Item::as_table_like_mut) {
+            removed |= table.remove(name).is_some();
+        }
+    }
+    removed.then(|| doc.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "# my project\nrequires-aibox = \">=0.1\"\n\n[registries]\ndefault = \"dir:./packs\" # local\n\n[packs]\nhello = \"1\"  # greet\nnode = { version = \"^20\", registry = \"default\" }\n";
+
+    #[test]
+    fn add_keeps_formatting_and_order() {
+        let out = add_requirement(TEXT, Section::Packs, "jq", "^1.6").unwrap();
+        assert_eq!(
+            out,
+            "# my project\nrequires-aibox = \">=0.1\"\n\n[registries]\ndefault = \"dir:./packs\" # local\n\n[packs]\nhello = \"1\"  # greet\njq = \"^1.6\"\nnode = { version = \"^20\", registry = \"default\" }\n"
+        );
+        let out = add_requirement(TEXT, Section::Packs, "node", "^21").unwrap();
+        assert!(out.contains("node = { version = \"^21\", registry = \"default\" }"));
+        let out = add_requirement(TEXT, Section::Packs, "hello", "2").unwrap();
+        assert!(out.contains("hello = \"2\"  # greet\n"), "{out}");
+        crate::manifest::parse_project(&out, Path::new("aibox.toml")).unwrap();
+    }
+
+    #[test]
+    fn add_creates_section_and_moves_between_sections() {
+        let out = add_requirement(TEXT, Section::Plugins, "hello", "^1.2").unwrap();
+        assert!(out.ends_with("[plugins]\nhello = \"^1.2\"\n"), "{out}");
+        assert!(!out.contains("hello = \"1\""));
+        let m = crate::manifest::parse_project(&out, Path::new("aibox.toml")).unwrap();
+        assert!(m.plugins.contains_key("hello") && !m.packs.contains_key("hello"));
+    }
+
+    #[test]
+    fn add_rejects_bad_input() {
+        assert!(add_requirement(TEXT, Section::Packs, "Bad", "1").is_err());
+        assert!(add_requirement(TEXT, Section::Packs, "ok", "^^1").is_err());
+        assert!(add_requirement("[packs", Section::Packs, "ok", "1").is_err());
+    }
+
+    #[test]
+    fn remove() {
+        let out = remove_requirement(TEXT, "hello").unwrap();
+        assert!(!out.contains("hello"));
+        assert!(out.contains("node = {"));
+        assert!(out.starts_with("# my project\n"));
+        assert_eq!(remove_requirement(TEXT, "nope"), None);
+    }
+}

@@ -1,0 +1,451 @@
+//! `aibox.toml`: a project's needs — `requires-aibox`, `[registries]`, `[packs]`, `[plugins]`,
+//! `[policy]` — parsed from the spanned TOML tree so every error has a line and column.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::spans::in_order;
+use super::{ManifestError, did_you_mean, validate_pack_name};
+use crate::resolver::Root;
+use crate::resolver::request::Request;
+
+/// The whole of an `aibox.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectManifest {
+    /// The aibox versions this project needs.
+    pub requires_aibox: Option<Request>,
+    /// Registry name → where packs come from.
+    pub registries: BTreeMap<String, RegistrySpec>,
+    /// `[packs]`: tool packs by name.
+    pub packs: BTreeMap<String, Requirement>,
+    /// `[plugins]`: plugin packs by name (never the same name as a pack).
+    pub plugins: BTreeMap<String, Requirement>,
+    pub policy: Policy,
+}
+
+/// One `[registries]` entry: `name = "url"` or `name = { url = "…", insecure = true }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrySpec {
+    /// `dir:<path>`, `oci-layout:<path>` or `oci://host/base`, as written.
+    pub url: String,
+    /// Plain HTTP / unverified TLS for this registry (local test registries).
+    pub insecure: bool,
+}
+
+/// One requested pack or plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    pub request: Request,
+    /// The registry (a key of [`ProjectManifest::registries`]) it comes from: the one named in
+    /// the manifest, else `default`, else the only registry.
+    pub registry: String,
+    /// Whether `registry` was written explicitly (`{ registry = "…" }`).
+    pub registry_explicit: bool,
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Accepted and stored; enforcement lives in the trust layer.
+    pub require_signed: bool,
+    /// Sorted, without duplicates; the host platform when absent.
+    pub platforms: Vec<String>,
+}
+
+impl ProjectManifest {
+    /// The resolver's roots: every pack and plugin with its request, sorted by name.
+    pub fn roots(&self) -> Vec<Root> {
+        let mut roots: Vec<Root> = self
+            .packs
+            .iter()
+            .chain(&self.plugins)
+            .map(|(name, req)| Root {
+                name: name.clone(),
+                request: req.request.clone(),
+            })
+            .collect();
+        roots.sort_by(|a, b| a.name.cmp(&b.name));
+        roots
+    }
+
+    /// The requirement for `name` in `[packs]` or `[plugins]`.
+    pub fn requirement(&self, name: &str) -> Option<&Requirement> {
+        self.packs.get(name).or_else(|| self.plugins.get(name))
+    }
+
+    /// The registry transitive dependencies come from: `default`, else the only registry.
+    pub fn default_registry(&self) -> Option<(&str, &RegistrySpec)> {
+        if let Some(spec) = self.registries.get("default") {
+            return Some(("default", spec));
+        }
+        if self.registries.len() == 1 {
+            return self.registries.iter().next().map(|(k, v)| (k.as_str(), v));
+        }
+        None
+    }
+
+    /// Where pack `name` comes from: its requirement's registry if it is requested, else the
+    /// default registry.
+    pub fn registry_for(&self, name: &str) -> Option<(&str, &RegistrySpec)> {
+        match self.requirement(name) {
+            Some(req) => self
+                .registries
+                .get_key_value(&req.registry)
+                .map(|(k, v)| (k.as_str(), v)),
+            None => self.default_registry(),
+        }
+    }
+}
+
+const TOP_KEYS: &[&str] = &["requires-aibox", "registries", "packs", "plugins", "policy"];
+const POLICY_KEYS: &[&str] = &["require-signed", "platforms"];
+const REGISTRY_KEYS: &[&str] = &["url", "insecure"];
+const REQUIREMENT_KEYS: &[&str] = &["version", "registry"];
+const SCHEMES: &[&str] = &["dir:", "oci-layout:", "oci://"];
+
+/// Parse and validate an `aibox.toml`.
+pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, ManifestError> {
+    let doc = DeTable::parse(text).map_err(|e| ManifestError::from_toml(path, text, &e))?;
+    let p = Parser { text, path };
+    let root = doc.get_ref();
+    for (key, _) in in_order(root) {
+        if !TOP_KEYS.contains(&key.get_ref().as_ref()) {
+            return Err(p.unknown_key(key, TOP_KEYS, "at the top of `aibox.toml`"));
+        }
+    }
+    let requires_aibox = match root.get("requires-aibox") {
+        Some(v) => Some(p.request(v, "requires-aibox")?),
+        None => None,
+    };
+    let registries = match root.get("registries") {
+        Some(v) => p.registries(v)?,
+        None => BTreeMap::new(),
+    };
+    let packs = match root.get("packs") {
+        Some(v) => p.requirements(v, "packs", &registries)?,
+        None => BTreeMap::new(),
+    };
+    let plugins = match root.get("plugins") {
+        Some(v) => p.requirements(v, "plugins", &registries)?,
+        None => BTreeMap::new(),
+    };
+    if let Some(table) = root.get("plugins").and_then(|v| v.get_ref().as_table()) {
+        for (key, _) in in_order(table) {
+            if packs.contains_key(key.get_ref().as_ref()) {
+                return Err(p
+                    .err(key.span(), format!("`{}` is in both `[packs]` and `[plugins]`", key.get_ref()))
+                    .with_hint("keep it in one of the two tables: `[plugins]` for plugin packs, `[packs]` for the others"));
+            }
+        }
+    }
+    let policy = match root.get("policy") {
+        Some(v) => p.policy(v)?,
+        None => Policy {
+            require_signed: false,
+            platforms: vec![crate::platform::host()],
+        },
+    };
+    Ok(ProjectManifest {
+        requires_aibox,
+        registries,
+        packs,
+        plugins,
+        policy,
+    })
+}
+
+type Key<'i> = Spanned<Cow<'i, str>>;
+type Value<'i> = Spanned<DeValue<'i>>;
+
+struct Parser<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Parser<'_> {
+    fn err(&self, span: Range<usize>, message: impl Into<String>) -> ManifestError {
+        ManifestError::at(self.path, self.text, span.start, message)
+    }
+
+    fn unknown_key(&self, key: &Key<'_>, allowed: &[&str], context: &str) -> ManifestError {
+        let name = key.get_ref();
+        let mut message = format!("unknown key `{name}` {context}");
+        if let Some(s) = did_you_mean(name, allowed.iter().copied()) {
+            message.push_str(&format!("; did you mean `{s}`?"));
+        }
+        let list: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+        self.err(key.span(), message)
+            .with_hint(format!("the keys allowed here are {}", list.join(", ")))
+    }
+
+    fn table<'v, 'i>(
+        &self,
+        v: &'v Value<'i>,
+        what: &str,
+    ) -> Result<&'v DeTable<'i>, ManifestError> {
+        v.get_ref().as_table().ok_or_else(|| {
+            self.err(
+                v.span(),
+                format!("`{what}` must be a table, found {}", v.get_ref().type_str()),
+            )
+            .with_hint(format!("write it as a `[{what}]` section"))
+        })
+    }
+
+    fn string<'v>(&self, v: &'v Value<'_>, what: &str) -> Result<&'v str, ManifestError> {
+        v.get_ref().as_str().ok_or_else(|| {
+            self.err(
+                v.span(),
+                format!(
+                    "`{what}` must be a string, found {}",
+                    v.get_ref().type_str()
+                ),
+            )
+        })
+    }
+
+    fn request(&self, v: &Value<'_>, what: &str) -> Result<Request, ManifestError> {
+        let text = match v.get_ref() {
+            DeValue::String(s) => s.as_ref(),
+            DeValue::Integer(i) => {
+                return Err(self
+                    .err(
+                        v.span(),
+                        format!("`{what}` must be a string, found the number {}", i.as_str()),
+                    )
+                    .with_hint(format!("quote it: `\"{}\"`", i.as_str())));
+            }
+            DeValue::Float(f) => {
+                return Err(self
+                    .err(
+                        v.span(),
+                        format!("`{what}` must be a string, found the number {}", f.as_str()),
+                    )
+                    .with_hint(format!("quote it: `\"{}\"`", f.as_str())));
+            }
+            other => {
+                return Err(self.err(
+                    v.span(),
+                    format!(
+                        "`{what}` must be a version request string, found {}",
+                        other.type_str()
+                    ),
+                ));
+            }
+        };
+        Request::parse(text).map_err(|e| {
+            self.err(v.span(), format!("`{what}`: {e}")).with_hint(
+                "write a version request like `1`, `1.2`, `1.2.3`, `^1.2`, `~1.2`, `>=1, <2`, `*` or `latest`",
+            )
+        })
+    }
+
+    fn registries(&self, v: &Value<'_>) -> Result<BTreeMap<String, RegistrySpec>, ManifestError> {
+        let mut out = BTreeMap::new();
+        for (key, value) in in_order(self.table(v, "registries")?) {
+            let name = key.get_ref().to_string();
+            let what = format!("registries.{name}");
+            let (url, url_span, insecure) = match value.get_ref() {
+                DeValue::String(s) => (s.to_string(), value.span(), false),
+                DeValue::Table(t) => {
+                    for (k, _) in in_order(t) {
+                        if !REGISTRY_KEYS.contains(&k.get_ref().as_ref()) {
+                            return Err(self.unknown_key(
+                                k,
+                                REGISTRY_KEYS,
+                                &format!("in registry `{name}`"),
+                            ));
+                        }
+                    }
+                    let Some(url) = t.get("url") else {
+                        return Err(self
+                            .err(value.span(), format!("registry `{name}` has no `url`"))
+                            .with_hint(format!(
+                                "write `{name} = {{ url = \"oci://host/base\" }}`"
+                            )));
+                    };
+                    let insecure = match t.get("insecure") {
+                        Some(b) => b.get_ref().as_bool().ok_or_else(|| {
+                            self.err(
+                                b.span(),
+                                format!("`{what}.insecure` must be `true` or `false`"),
+                            )
+                        })?,
+                        None => false,
+                    };
+                    (
+                        self.string(url, &format!("{what}.url"))?.to_owned(),
+                        url.span(),
+                        insecure,
+                    )
+                }
+                other => {
+                    return Err(self
+                        .err(value.span(), format!("`{what}` must be a URL string or a table, found {}", other.type_str()))
+                        .with_hint(format!("write `{name} = \"oci://host/base\"` or `{name} = {{ url = \"…\", insecure = true }}`")));
+                }
+            };
+            let rest = SCHEMES.iter().find_map(|s| url.strip_prefix(s));
+            if rest.is_none_or(|r| r.trim().is_empty()) {
+                return Err(self
+                    .err(url_span, format!("registry `{name}` has an unsupported URL `{url}`"))
+                    .with_hint("use `dir:<path>` (pack source directories), `oci-layout:<path>` (an OCI image layout) or `oci://host/base` (a registry)"));
+            }
+            out.insert(name, RegistrySpec { url, insecure });
+        }
+        Ok(out)
+    }
+
+    fn requirements(
+        &self,
+        v: &Value<'_>,
+        section: &str,
+        registries: &BTreeMap<String, RegistrySpec>,
+    ) -> Result<BTreeMap<String, Requirement>, ManifestError> {
+        let mut out = BTreeMap::new();
+        for (key, value) in in_order(self.table(v, section)?) {
+            let name = key.get_ref().to_string();
+            if let Err(reason) = validate_pack_name(&name) {
+                return Err(self
+                    .err(
+                        key.span(),
+                        format!("`{name}` is not a valid pack name: {reason}"),
+                    )
+                    .with_hint(
+                        "pack names use lowercase letters, digits and `-` (at most 64 characters)",
+                    ));
+            }
+            let what = format!("{section}.{name}");
+            let (request, registry) = match value.get_ref() {
+                DeValue::Table(t) => {
+                    for (k, _) in in_order(t) {
+                        if !REQUIREMENT_KEYS.contains(&k.get_ref().as_ref()) {
+                            return Err(self.unknown_key(
+                                k,
+                                REQUIREMENT_KEYS,
+                                &format!("in `{what}`"),
+                            ));
+                        }
+                    }
+                    let request = match t.get("version") {
+                        Some(v) => self.request(v, &format!("{what}.version"))?,
+                        None => Request::any(),
+                    };
+                    let registry = match t.get("registry") {
+                        Some(r) => Some((
+                            self.string(r, &format!("{what}.registry"))?.to_owned(),
+                            r.span(),
+                        )),
+                        None => None,
+                    };
+                    (request, registry)
+                }
+                _ => (self.request(value, &what)?, None),
+            };
+            let requirement = match registry {
+                Some((reg, span)) => {
+                    if !registries.contains_key(&reg) {
+                        let mut message = format!(
+                            "`{what}` names the registry `{reg}`, which `[registries]` does not define"
+                        );
+                        if let Some(s) = did_you_mean(&reg, registries.keys().map(String::as_str)) {
+                            message.push_str(&format!("; did you mean `{s}`?"));
+                        }
+                        return Err(self.err(span, message).with_hint(if registries.is_empty() {
+                            "add a `[registries]` table, e.g. `default = \"oci://ghcr.io/acme/packs\"`".to_owned()
+                        } else {
+                            let names: Vec<String> = registries.keys().map(|k| format!("`{k}`")).collect();
+                            format!("defined registries: {}", names.join(", "))
+                        }));
+                    }
+                    Requirement {
+                        request,
+                        registry: reg,
+                        registry_explicit: true,
+                    }
+                }
+                None => {
+                    let chosen = if registries.contains_key("default") {
+                        "default".to_owned()
+                    } else if registries.len() == 1 {
+                        registries.keys().next().cloned().unwrap_or_default()
+                    } else if registries.is_empty() {
+                        return Err(self
+                            .err(key.span(), format!("no registry to get `{name}` from: `aibox.toml` has no `[registries]`"))
+                            .with_hint("add `[registries]` with `default = \"oci://host/base\"` (or `dir:./packs` for local pack directories)"));
+                    } else {
+                        return Err(self
+                            .err(key.span(), format!("`{what}` does not say which registry it comes from, and none is named `default`"))
+                            .with_hint(format!("write `{name} = {{ version = \"…\", registry = \"…\" }}`, or name one registry `default`")));
+                    };
+                    Requirement {
+                        request,
+                        registry: chosen,
+                        registry_explicit: false,
+                    }
+                }
+            };
+            out.insert(name, requirement);
+        }
+        Ok(out)
+    }
+
+    fn policy(&self, v: &Value<'_>) -> Result<Policy, ManifestError> {
+        let table = self.table(v, "policy")?;
+        for (key, _) in in_order(table) {
+            if !POLICY_KEYS.contains(&key.get_ref().as_ref()) {
+                return Err(self.unknown_key(key, POLICY_KEYS, "in `[policy]`"));
+            }
+        }
+        let require_signed = match table.get("require-signed") {
+            Some(b) => b.get_ref().as_bool().ok_or_else(|| {
+                self.err(
+                    b.span(),
+                    "`policy.require-signed` must be `true` or `false`",
+                )
+            })?,
+            None => false,
+        };
+        let platforms = match table.get("platforms") {
+            None => vec![crate::platform::host()],
+            Some(list) => {
+                let Some(items) = list.get_ref().as_array() else {
+                    return Err(self
+                        .err(
+                            list.span(),
+                            "`policy.platforms` must be an array of platform names",
+                        )
+                        .with_hint("write `platforms = [\"linux-x86_64\", \"macos-aarch64\"]`"));
+                };
+                if items.is_empty() {
+                    return Err(self
+                        .err(list.span(), "`policy.platforms` is empty")
+                        .with_hint("name at least one platform, or remove the key to lock for this machine's platform only"));
+                }
+                let mut out = Vec::new();
+                for item in items.iter() {
+                    let p = self.string(item, "policy.platforms")?;
+                    if !crate::platform::KNOWN.contains(&p) {
+                        return Err(super::validate::unknown_platform(
+                            self.err(item.span(), ""),
+                            p,
+                        ));
+                    }
+                    out.push(p.to_owned());
+                }
+                out.sort();
+                out.dedup();
+                out
+            }
+        };
+        Ok(Policy {
+            require_signed,
+            platforms,
+        })
+    }
+}

@@ -1,0 +1,264 @@
+//! `init`, `add`, `remove` (a project's manifest) and `install`, `uninstall`, `list` (the
+//! global profile's). An edit is resolved before anything is written: a request that cannot
+//! be satisfied leaves `aibox.toml`, `aibox.lock` and the environment as they were.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::manifest::{Section, add_requirement, parse_project, remove_requirement};
+use crate::printer;
+use crate::resolver::PackSpec;
+use crate::store::Store;
+use crate::store::generations::GenerationPack;
+
+use super::install::Installed;
+use super::lock::{ProjectState, Upgrade, resolve_lock};
+use super::sync::{install, target_profile, target_root};
+use super::{LOCKFILE, MANIFEST, Options, Target};
+
+/// The text of a new manifest, with `registry` as the default registry if given.
+pub fn manifest_template(registry: Option<&str>) -> String {
+    let registries = match registry {
+        Some(url) => format!("[registries]\ndefault = {}\n", toml_string(url)),
+        None => "[registries]\n# default = \"oci://ghcr.io/acme/packs\"   # an OCI registry\n\
+                 # default = \"oci-layout:./vendor/packs\"   # an OCI image layout directory\n\
+                 # default = \"dir:./packs\"                 # a directory of pack sources\n"
+            .to_owned(),
+    };
+    format!(
+        "# What this project needs. `aibox add <pack>` adds a pack, `aibox sync` installs them.\n\
+         requires-aibox = \">={}\"\n\n{registries}\n[packs]\n",
+        super::lock::aibox_version()
+    )
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// `aibox init`: write `aibox.toml` in `dir`.
+pub fn init(dir: &Path, registry: Option<&str>) -> Result<()> {
+    let path = dir.join(MANIFEST);
+    if fs::exists(&path).unwrap_or(false) {
+        return Err(Error::msg(format!("`{}` already exists", path.display()))
+            .with_hint("edit it, or use `aibox add <pack>` to add packs"));
+    }
+    fs::write_atomic(&path, manifest_template(registry).as_bytes())
+        .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", path.display())))?;
+    printer::status("Created", format!("`{}`", path.display()));
+    Ok(())
+}
+
+/// How to add.
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    pub plugin: bool,
+    pub no_sync: bool,
+}
+
+/// What an edit did.
+#[derive(Debug)]
+pub struct EditOutcome {
+    /// `name@version` of each added pack as locked.
+    pub changed: Vec<String>,
+    pub installed: Option<Installed>,
+}
+
+/// `aibox add` (project) / `aibox install` (global): add requests, resolve, then write the
+/// manifest and lock and sync.
+pub fn add(
+    opts: &Options,
+    target: Target,
+    specs: &[String],
+    how: &AddOptions,
+) -> Result<EditOutcome> {
+    let root = target_root(opts, target)?;
+    let manifest_path = root.join(MANIFEST);
+    let original = read_manifest(&manifest_path)?;
+    let section = if how.plugin {
+        Section::Plugins
+    } else {
+        Section::Packs
+    };
+    let parsed: Vec<PackSpec> = specs
+        .iter()
+        .map(|s| PackSpec::parse(s))
+        .collect::<Result<_, _>>()?;
+    let mut text = original.clone();
+    for spec in &parsed {
+        let request = if spec.request.is_any() {
+            "*"
+        } else {
+            spec.request.as_str()
+        };
+        text = add_requirement(&text, section, &spec.name, request)?;
+    }
+    let mut state = state_with(&root, &text)?;
+    let upgrade = Upgrade::Packages(
+        parsed
+            .iter()
+            .filter(|s| {
+                state
+                    .lock
+                    .as_ref()
+                    .is_some_and(|(_, l)| l.package(&s.name).is_some())
+            })
+            .map(|s| s.name.clone())
+            .collect(),
+    );
+    let mut lock = resolve_lock(&state, &state.sources(opts), &upgrade)?;
+    // A bare name is written as `^<locked version>`, like `cargo add`.
+    for spec in parsed.iter().filter(|s| s.request.is_any()) {
+        if let Some(p) = lock.package(&spec.name) {
+            text = add_requirement(&text, section, &spec.name, &format!("^{}", p.version))?;
+        }
+    }
+    state = state_with(&root, &text)?;
+    lock.manifest_hash = crate::lockfile::manifest_hash(&state.manifest);
+    let changed = parsed
+        .iter()
+        .filter_map(|s| lock.package(&s.name))
+        .map(|p| format!("{}@{}", p.name, p.version))
+        .collect();
+    write_edit(&root, &text, &lock.render())?;
+    for spec in &parsed {
+        printer::status("Added", format!("`{}` to [{}]", spec.name, section.key()));
+    }
+    let installed = if how.no_sync {
+        None
+    } else {
+        Some(install_state(opts, target, &root)?)
+    };
+    Ok(EditOutcome { changed, installed })
+}
+
+/// `aibox remove` / `aibox uninstall`: drop requests, re-resolve, write, sync.
+pub fn remove(
+    opts: &Options,
+    target: Target,
+    names: &[String],
+    no_sync: bool,
+) -> Result<EditOutcome> {
+    let root = target_root(opts, target)?;
+    let manifest_path = root.join(MANIFEST);
+    let mut text = read_manifest(&manifest_path)?;
+    for name in names {
+        text = match remove_requirement(&text, name) {
+            Some(t) => t,
+            None => {
+                let manifest = parse_project(&text, &manifest_path)?;
+                let known = manifest.packs.keys().chain(manifest.plugins.keys());
+                let mut err = Error::msg(format!(
+                    "`{name}` is not in [packs] or [plugins] of `{}`",
+                    manifest_path.display()
+                ));
+                if let Some(s) = crate::registry::suggest(name, known.map(String::as_str)) {
+                    err = err.with_hint(format!("did you mean `{s}`?"));
+                }
+                return Err(err);
+            }
+        };
+    }
+    let state = state_with(&root, &text)?;
+    let lock = resolve_lock(&state, &state.sources(opts), &Upgrade::None)?;
+    write_edit(&root, &text, &lock.render())?;
+    for name in names {
+        printer::status("Removed", format!("`{name}`"));
+    }
+    let installed = if no_sync {
+        None
+    } else {
+        Some(install_state(opts, target, &root)?)
+    };
+    Ok(EditOutcome {
+        changed: names.to_vec(),
+        installed,
+    })
+}
+
+/// `aibox install`: like `add`, on the global profile, creating its manifest on first use.
+pub fn install_global(
+    opts: &Options,
+    specs: &[String],
+    registry: Option<&str>,
+    how: &AddOptions,
+) -> Result<EditOutcome> {
+    let store = Store::open_default()?;
+    let root = store.layout().global_project();
+    let path = root.join(MANIFEST);
+    let absolute = registry.map(|r| absolutize(r));
+    if !fs::exists(&path).unwrap_or(false) {
+        let url = absolute.as_deref().ok_or_else(|| {
+            Error::msg("the global profile has no registry yet")
+                .with_hint("pass `--registry <url>` the first time, e.g. `aibox install hello --registry oci://ghcr.io/acme/packs`")
+        })?;
+        fs::create_dir_all(&root)
+            .map_err(|e| Error::msg(format!("cannot create `{}`: {e}", root.display())))?;
+        fs::write_atomic(&path, manifest_template(Some(url)).as_bytes())
+            .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", path.display())))?;
+    } else if let Some(url) = &absolute {
+        let text = read_manifest(&path)?;
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e| Error::msg(format!("cannot edit `{}`: {e}", path.display())))?;
+        doc["registries"]["default"] = toml_edit::value(url.as_str());
+        fs::write_atomic(&path, doc.to_string().as_bytes())
+            .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", path.display())))?;
+    }
+    add(opts, Target::Global, specs, how)
+}
+
+/// `dir:` and `oci-layout:` URLs with relative paths, made absolute against the current
+/// directory (the global manifest lives elsewhere).
+fn absolutize(url: &str) -> String {
+    for scheme in ["dir:", "oci-layout:"] {
+        if let Some(path) = url.strip_prefix(scheme)
+            && Path::new(path).is_relative()
+            && let Ok(cwd) = std::env::current_dir()
+        {
+            return format!("{scheme}{}", cwd.join(path).display());
+        }
+    }
+    url.to_owned()
+}
+
+/// `aibox list`: the packs of the global profile's current generation.
+pub fn list_global() -> Result<Vec<GenerationPack>> {
+    let store = Store::open_default()?;
+    let profile = store.global_profile()?;
+    Ok(store.current(&profile)?.packs)
+}
+
+fn read_manifest(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|e| {
+        Error::msg(format!("cannot read `{}`: {e}", path.display()))
+            .with_hint("run `aibox init` to create a manifest")
+    })
+}
+
+/// The project state with manifest text `text` in place of the file's (lock from disk).
+fn state_with(root: &Path, text: &str) -> Result<ProjectState> {
+    let mut state = ProjectState::read(root)?;
+    state.manifest = parse_project(text, &root.join(MANIFEST))?;
+    Ok(state)
+}
+
+fn write_edit(root: &Path, manifest: &str, lock: &str) -> Result<()> {
+    for (name, text) in [(MANIFEST, manifest), (LOCKFILE, lock)] {
+        let path = root.join(name);
+        if fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            fs::write_atomic(&path, text.as_bytes())
+                .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", path.display())))?;
+        }
+    }
+    Ok(())
+}
+
+fn install_state(opts: &Options, target: Target, root: &Path) -> Result<Installed> {
+    let state = ProjectState::read(root)?;
+    let (bytes, lock) = state.lock.clone().expect("the lock was just written");
+    let store = Store::open_default()?;
+    let profile = target_profile(&store, target, root)?;
+    install(&store, &profile, &state, opts, &lock, &bytes)
+}

@@ -1,0 +1,211 @@
+//! Make a lock real: fetch every locked pack for this platform into the store (in parallel,
+//! skipping what is there), read each pack's `pack.toml` from its tree, and switch the profile
+//! to a new generation — unless the current one already is exactly that.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::fs::{self, LockMode};
+use crate::lockfile::{LockedPackage, Lockfile};
+use crate::manifest::pack::PackManifest;
+use crate::printer;
+use crate::registry::{self, RegistryError, Source, SourceOptions};
+use crate::store::generations::{GenerationDiff, GenerationRecord, diff};
+use crate::store::profiles::Profile;
+use crate::store::{PackId, Store};
+
+/// What an install did.
+#[derive(Debug)]
+pub struct Installed {
+    /// The generation now current.
+    pub generation: GenerationRecord,
+    /// Whether a new generation was made (false: the current one already matched).
+    pub switched: bool,
+    /// Packs fetched into the store by this run.
+    pub fetched: usize,
+    /// What changed against the previous generation.
+    pub diff: GenerationDiff,
+}
+
+/// Opened sources by URL, so each is opened (scanned, authenticated) once per run.
+pub struct Sources<'a> {
+    root: &'a Path,
+    opts: SourceOptions,
+    /// URLs of registries the manifest marks `insecure`.
+    insecure: BTreeSet<String>,
+    open: Mutex<BTreeMap<String, std::sync::Arc<dyn Source>>>,
+}
+
+impl<'a> Sources<'a> {
+    pub fn new(root: &'a Path, opts: SourceOptions, insecure: BTreeSet<String>) -> Self {
+        Sources {
+            root,
+            opts,
+            insecure,
+            open: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The source for `url`, opened on first use.
+    pub fn get(&self, url: &str) -> Result<std::sync::Arc<dyn Source>, RegistryError> {
+        if let Some(s) = self.open.lock().expect("sources lock").get(url) {
+            return Ok(s.clone());
+        }
+        let opts = SourceOptions {
+            insecure: self.insecure.contains(url),
+            ..self.opts
+        };
+        let source: std::sync::Arc<dyn Source> =
+            registry::open_source(url, self.root, &opts)?.into();
+        self.open
+            .lock()
+            .expect("sources lock")
+            .insert(url.to_owned(), source.clone());
+        Ok(source)
+    }
+}
+
+/// The PackId a locked package must have in the store on `platform`.
+fn expected_id(pkg: &LockedPackage, platform: &str) -> Result<PackId> {
+    let locked = pkg.platforms.get(platform).ok_or_else(|| {
+        Error::msg(format!(
+            "`{}@{}` is not locked for this platform (`{platform}`)",
+            pkg.name, pkg.version
+        ))
+        .with_hint(format!(
+            "add \"{platform}\" to `platforms` under `[policy]` in aibox.toml, then run `aibox lock`"
+        ))
+    })?;
+    Ok(PackId {
+        tree: locked.tree,
+        name: pkg.name.clone(),
+        version: pkg.version.to_string(),
+    })
+}
+
+/// Whether the profile's current generation is exactly `lock` (by lock hash) with every pack
+/// tree still present. This is the no-op check: a few stats, no hashing of packs.
+pub fn is_current(store: &Store, profile: &Profile, lock_hash: &str) -> bool {
+    let Ok(current) = store.current(profile) else {
+        return false;
+    };
+    current.lock_hash.as_deref() == Some(lock_hash)
+        && current
+            .packs
+            .iter()
+            .all(|p| fs::exists(&store.layout().pack(&p.store)).unwrap_or(false))
+}
+
+/// Fetch what is missing and switch `profile` to the environment `lock` describes.
+pub fn install_lock(
+    store: &Store,
+    profile: &Profile,
+    lock: &Lockfile,
+    lock_hash: &str,
+    sources: &Sources,
+) -> Result<Installed> {
+    let platform = crate::platform::host();
+    let _store_lock = store.lock(LockMode::Shared)?;
+
+    let mut wanted = Vec::new();
+    let mut missing = Vec::new();
+    for pkg in &lock.packages {
+        let id = expected_id(pkg, &platform)?;
+        if !store.has_pack(&id) {
+            missing.push(pkg);
+        }
+        wanted.push(id);
+    }
+
+    fetch_all(store, &missing, &platform, sources)?;
+
+    let mut packs = Vec::with_capacity(wanted.len());
+    for id in wanted {
+        let path = store.pack_path(&id).join("pack.toml");
+        let text = fs::read_to_string(&path).map_err(|e| {
+            Error::msg(format!("pack `{}` has no readable pack.toml: {e}", id.name))
+                .with_hint("run `aibox store verify --repair`, then `aibox sync`")
+        })?;
+        let manifest: PackManifest = crate::manifest::parse_pack(&text, &path)?;
+        packs.push((id, manifest));
+    }
+
+    let previous = store.current(profile)?;
+    let unchanged = previous.lock_hash.as_deref() == Some(lock_hash)
+        && previous.packs.len() == packs.len()
+        && packs
+            .iter()
+            .all(|(id, _)| previous.packs.iter().any(|p| p.store == id.dir_name()));
+    if unchanged {
+        return Ok(Installed {
+            diff: GenerationDiff::default(),
+            generation: previous,
+            switched: false,
+            fetched: missing.len(),
+        });
+    }
+    let generation = store.commit_generation(profile, Some(lock_hash.to_owned()), &packs)?;
+    Ok(Installed {
+        diff: diff(&previous, &generation),
+        generation,
+        switched: true,
+        fetched: missing.len(),
+    })
+}
+
+/// Fetch `packages` in parallel (bounded), stopping at the first error.
+fn fetch_all(
+    store: &Store,
+    packages: &[&LockedPackage],
+    platform: &str,
+    sources: &Sources,
+) -> Result<()> {
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let bar = printer::progress(packages.len() as u64, "Fetching", false);
+    let queue = Mutex::new(packages.iter().copied().collect::<Vec<_>>());
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let workers = packages.len().min(8);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    if failure.lock().expect("failure lock").is_some() {
+                        return;
+                    }
+                    let Some(pkg) = queue.lock().expect("queue lock").pop() else {
+                        return;
+                    };
+                    bar.set_message(pkg.name.clone());
+                    let result = fetch_one(store, pkg, platform, sources);
+                    match result {
+                        Ok(()) => {
+                            bar.inc(1);
+                            printer::verbose(format!("fetched {}@{}", pkg.name, pkg.version));
+                        }
+                        Err(e) => {
+                            failure.lock().expect("failure lock").get_or_insert(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    match failure.into_inner().expect("failure lock") {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn fetch_one(store: &Store, pkg: &LockedPackage, platform: &str, sources: &Sources) -> Result<()> {
+    let source = sources.get(&pkg.source)?;
+    let locked = &pkg.platforms[platform];
+    let id = source.fetch(&pkg.name, &pkg.version, locked, store)?;
+    debug_assert_eq!(id.tree, locked.tree);
+    Ok(())
+}

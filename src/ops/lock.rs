@@ -1,0 +1,295 @@
+//! `aibox lock`: resolve the manifest against its registries (keeping locked versions unless
+//! asked to upgrade) and write `aibox.lock` only when its bytes change. Also the shared
+//! "read the project" step every project operation starts with.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use semver::Version;
+
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::lockfile::{LockedPackage, Lockfile};
+use crate::manifest::pack::PackManifest;
+use crate::manifest::{ProjectManifest, parse_project};
+use crate::printer;
+use crate::registry::{Source, SourceOptions};
+use crate::resolver::{IndexError, PackIndex, ResolveOptions, resolve};
+
+use super::install::Sources;
+use super::{LOCKFILE, MANIFEST, Options};
+
+/// The running aibox's version.
+pub fn aibox_version() -> Version {
+    Version::parse(env!("CARGO_PKG_VERSION")).expect("the crate version is semver")
+}
+
+/// A project as read from disk: manifest text and model, and the lock if there is one.
+#[derive(Debug)]
+pub struct ProjectState {
+    pub root: PathBuf,
+    pub manifest: ProjectManifest,
+    /// The lock's bytes and model, when `aibox.lock` exists.
+    pub lock: Option<(Vec<u8>, Lockfile)>,
+}
+
+impl ProjectState {
+    /// Read `aibox.toml` and (if present) `aibox.lock` under `root`.
+    pub fn read(root: &Path) -> Result<ProjectState> {
+        let manifest_path = root.join(MANIFEST);
+        let text = fs::read_to_string(&manifest_path).map_err(|e| {
+            Error::msg(format!("cannot read `{}`: {e}", manifest_path.display()))
+                .with_hint("run `aibox init` to create a manifest")
+        })?;
+        let manifest = parse_project(&text, &manifest_path)?;
+        let lock_path = root.join(LOCKFILE);
+        let lock = match fs::read(&lock_path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let lock = Lockfile::parse(&text, &lock_path)?;
+                Some((bytes, lock))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(Error::msg(format!(
+                    "cannot read `{}`: {e}",
+                    lock_path.display()
+                )));
+            }
+        };
+        Ok(ProjectState {
+            root: root.to_owned(),
+            manifest,
+            lock,
+        })
+    }
+
+    /// Whether the lock exists and was made from this manifest.
+    pub fn lock_is_fresh(&self) -> bool {
+        self.lock
+            .as_ref()
+            .is_some_and(|(_, l)| l.satisfies(&self.manifest))
+    }
+
+    /// Sources for this project's registries (with their `insecure` flags).
+    pub fn sources(&self, opts: &Options) -> Sources<'_> {
+        let base = SourceOptions {
+            offline: opts.offline,
+            refresh: opts.refresh,
+            insecure: false,
+        };
+        let insecure = self
+            .manifest
+            .registries
+            .values()
+            .filter(|r| r.insecure)
+            .map(|r| r.url.clone())
+            .collect();
+        Sources::new(&self.root, base, insecure)
+    }
+}
+
+/// Which locked versions may change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Upgrade {
+    /// Keep every locked version that still satisfies the manifest.
+    #[default]
+    None,
+    /// Newest allowed versions of everything.
+    All,
+    /// Newest allowed versions of these packs; keep the rest.
+    Packages(Vec<String>),
+}
+
+/// The manifest's registries as the resolver's index.
+struct ManifestIndex<'a> {
+    manifest: &'a ProjectManifest,
+    sources: &'a Sources<'a>,
+}
+
+impl ManifestIndex<'_> {
+    fn source_for(&self, name: &str) -> Result<Arc<dyn Source>, IndexError> {
+        let (_, spec) = self.manifest.registry_for(name).ok_or_else(|| {
+            IndexError::Other(format!(
+                "no registry for `{name}`: add a `default` entry under `[registries]` in aibox.toml"
+            ))
+        })?;
+        Ok(self.sources.get(&spec.url)?)
+    }
+}
+
+impl PackIndex for ManifestIndex<'_> {
+    fn versions(&self, name: &str) -> Result<Vec<Version>, IndexError> {
+        Ok(self.source_for(name)?.versions(name)?)
+    }
+
+    fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, IndexError> {
+        Ok(self.source_for(name)?.manifest(name, version)?)
+    }
+
+    fn prefetch(&self, name: &str, versions: &[Version]) {
+        if let Ok(source) = self.source_for(name) {
+            source.prefetch(name, versions);
+        }
+    }
+}
+
+/// Resolve the project and build the lock it implies (nothing is written).
+pub fn resolve_lock(
+    state: &ProjectState,
+    sources: &Sources,
+    upgrade: &Upgrade,
+) -> Result<Lockfile> {
+    let manifest = &state.manifest;
+    let old = state.lock.as_ref().map(|(_, l)| l);
+    let mut options = ResolveOptions::for_manifest(manifest, aibox_version(), old);
+    match upgrade {
+        Upgrade::None => {}
+        Upgrade::All => options.preferences.clear(),
+        Upgrade::Packages(names) => {
+            for name in names {
+                if options.preferences.remove(name).is_none() {
+                    return Err(Error::msg(format!("`{name}` is not in `aibox.lock`"))
+                        .with_hint("`--upgrade-package` takes the name of a locked pack"));
+                }
+            }
+        }
+    }
+    let index = ManifestIndex { manifest, sources };
+    let resolution = resolve(&manifest.roots(), &index, &options)?;
+
+    let platforms = manifest.policy.platforms.clone();
+    let mut packages = Vec::with_capacity(resolution.packages.len());
+    for (name, resolved) in &resolution.packages {
+        let source = index.source_for(name)?;
+        let entry = source.lock_entry(name, &resolved.version, &platforms)?;
+        packages.push(LockedPackage {
+            name: name.clone(),
+            version: resolved.version.clone(),
+            kind: resolved.manifest.pack.kind,
+            source: source.url().to_owned(),
+            digest: entry.digest,
+            dependencies: resolved.dependencies.clone(),
+            platforms: entry.platforms,
+        });
+    }
+    let mut lock = Lockfile {
+        version: crate::lockfile::VERSION,
+        manifest_hash: crate::lockfile::manifest_hash(manifest),
+        platforms,
+        packages,
+    };
+    lock.canonicalize();
+    Ok(lock)
+}
+
+/// How `aibox lock`/`sync` may treat an out-of-date lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockPolicy {
+    /// Re-resolve and write the lock when it changes.
+    #[default]
+    Update,
+    /// Fail when the lock would change (`--locked`, `lock --check`).
+    Locked,
+    /// Use the lock as it is; never resolve, never write (`--frozen`).
+    Frozen,
+}
+
+/// The outcome of bringing the lock up to date.
+#[derive(Debug)]
+pub struct LockOutcome {
+    pub lock: Lockfile,
+    /// The lock's bytes as on disk after this step.
+    pub bytes: Vec<u8>,
+    /// Whether `aibox.lock` was (re)written.
+    pub written: bool,
+    /// Whether resolution ran.
+    pub resolved: bool,
+}
+
+/// Bring `aibox.lock` up to date under `policy`. With `force_resolve`, re-resolve even when the
+/// lock is fresh (`aibox lock`).
+pub fn ensure_lock(
+    state: &ProjectState,
+    opts: &Options,
+    policy: LockPolicy,
+    upgrade: &Upgrade,
+    force_resolve: bool,
+) -> Result<LockOutcome> {
+    let lock_path = state.root.join(LOCKFILE);
+    if policy == LockPolicy::Frozen {
+        let (bytes, lock) = state.lock.clone().ok_or_else(|| {
+            Error::msg(format!(
+                "`--frozen` needs `{}`, which does not exist",
+                lock_path.display()
+            ))
+            .with_hint("run `aibox lock` and commit `aibox.lock`")
+        })?;
+        if let Some(req) = &state.manifest.requires_aibox
+            && !req.matches(&aibox_version())
+        {
+            return Err(Error::msg(format!(
+                "this project requires aibox `{req}`, but this is aibox {}",
+                aibox_version()
+            ))
+            .with_hint("install a version of aibox that matches `requires-aibox`"));
+        }
+        return Ok(LockOutcome {
+            lock,
+            bytes,
+            written: false,
+            resolved: false,
+        });
+    }
+    if !force_resolve
+        && *upgrade == Upgrade::None
+        && let Some((bytes, lock)) = &state.lock
+        && lock.satisfies(&state.manifest)
+    {
+        return Ok(LockOutcome {
+            lock: lock.clone(),
+            bytes: bytes.clone(),
+            written: false,
+            resolved: false,
+        });
+    }
+    let sources = state.sources(opts);
+    let lock = resolve_lock(state, &sources, upgrade)?;
+    printer::status("Resolved", format!("{} packs", lock.packages.len()));
+    let text = lock.render();
+    let unchanged = state
+        .lock
+        .as_ref()
+        .is_some_and(|(bytes, _)| bytes.as_slice() == text.as_bytes());
+    if unchanged {
+        return Ok(LockOutcome {
+            lock,
+            bytes: text.into_bytes(),
+            written: false,
+            resolved: true,
+        });
+    }
+    if policy == LockPolicy::Locked {
+        let why = if state.lock.is_none() {
+            "`aibox.lock` does not exist".to_owned()
+        } else {
+            "`aibox.lock` is out of date with `aibox.toml`".to_owned()
+        };
+        return Err(
+            Error::msg(format!("{why}, but `--locked` forbids changing it"))
+                .with_hint(
+                    "run `aibox lock` and commit the updated `aibox.lock`, or drop `--locked`",
+                )
+                .with_exit_code(2),
+        );
+    }
+    fs::write_atomic(&lock_path, text.as_bytes())
+        .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", lock_path.display())))?;
+    printer::status("Locked", format!("`{}`", lock_path.display()));
+    Ok(LockOutcome {
+        lock,
+        bytes: text.into_bytes(),
+        written: true,
+        resolved: true,
+    })
+}

@@ -1,0 +1,41 @@
+//! Store maintenance: `gc`, `store verify` and `store path`.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::store::gc::{GcOptions, GcReport};
+use crate::store::verify::VerifyReport;
+
+use super::{Options, Target, open_profile};
+
+/// Collect garbage.
+pub fn gc(opts: GcOptions) -> Result<GcReport> {
+    Ok(Store::open_default()?.gc(opts)?)
+}
+
+/// Verify (and optionally repair) the store.
+pub fn verify(repair: bool) -> Result<VerifyReport> {
+    Ok(Store::open_default()?.verify(repair)?)
+}
+
+/// The store path of a pack in the current generation of the project (or global profile).
+pub fn pack_path(opts: &Options, target: Target, name: &str) -> Result<PathBuf> {
+    let (store, profile) = open_profile(opts, target)?;
+    let current = store.current(&profile)?;
+    match current.packs.iter().find(|p| p.name == name) {
+        Some(p) => Ok(store.layout().pack(&p.store)),
+        None => {
+            let names: Vec<&str> = current.packs.iter().map(|p| p.name.as_str()).collect();
+            let mut err = Error::msg(format!(
+                "no pack `{name}` in the current generation of `{}`",
+                profile.describe()
+            ));
+            if let Some(s) = crate::registry::suggest(name, names.iter().copied()) {
+                err = err.with_hint(format!("did you mean `{s}`?"));
+            }
+            Err(err
+                .with_hint("`aibox generations` and `aibox diff` show what each generation holds"))
+        }
+    }
+}

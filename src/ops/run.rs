@@ -1,0 +1,136 @@
+//! `aibox run` and `aibox env`: the environment of the current generation — its `bin/` first on
+//! PATH (through the stable `.aibox/current` link, so it follows later syncs), the packs'
+//! exports, optional defaults, and a check that required variables are set.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::store::generations::GenerationEnv;
+use crate::store::profiles::project_link;
+
+use super::{Options, Target, find_project, open_profile};
+
+/// The environment a generation asks for.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Environment {
+    /// Directories to put first on PATH.
+    pub path: Vec<PathBuf>,
+    /// Variables to set (exports and the defaults of unset optional variables).
+    pub vars: BTreeMap<String, String>,
+    /// Required variables that are not set: name → (pack, description).
+    pub missing: BTreeMap<String, (String, String)>,
+}
+
+/// Compute the environment of the current generation of the target profile.
+pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
+    let (store, profile) = open_profile(opts, target)?;
+    let current = store.current(&profile)?;
+    let bin_dir = match target {
+        Target::Project => project_link(&find_project(opts)?.root).join("bin"),
+        Target::Global => profile.paths.current().join("bin"),
+    };
+    let mut env = resolve_env(&current.env);
+    if target == Target::Project {
+        env.vars.insert(
+            "AIBOX_WORKSPACE".into(),
+            find_project(opts)?.root.display().to_string(),
+        );
+    }
+    env.path.push(bin_dir);
+    Ok(env)
+}
+
+fn resolve_env(gen_env: &GenerationEnv) -> Environment {
+    let mut vars = gen_env.vars.clone();
+    for (k, default) in &gen_env.optional {
+        if std::env::var_os(k).is_none_or(|v| v.is_empty()) {
+            vars.insert(k.clone(), default.clone());
+        }
+    }
+    let missing = gen_env
+        .required
+        .iter()
+        .filter(|(k, _)| std::env::var_os(k).is_none_or(|v| v.is_empty()))
+        .map(|(k, r)| (k.clone(), (r.pack.clone(), r.description.clone())))
+        .collect();
+    Environment {
+        path: Vec::new(),
+        vars,
+        missing,
+    }
+}
+
+/// Run `argv` in the environment (replacing this process). Returns only on failure.
+pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
+    let env = environment(opts, target)?;
+    if !env.missing.is_empty() {
+        let list: Vec<String> = env
+            .missing
+            .iter()
+            .map(|(k, (pack, d))| format!("`{k}` (needed by `{pack}`): {d}"))
+            .collect();
+        return Err(Error::msg(format!(
+            "required environment variables are not set:\n  {}",
+            list.join("\n  ")
+        ))
+        .with_hint("set them in your shell or CI secrets, then run the command again"));
+    }
+    let (program, args) = argv.split_first().ok_or_else(|| {
+        Error::msg("no command given").with_hint("usage: aibox run -- <command> [args...]")
+    })?;
+    let mut path = env.path.clone();
+    if let Some(old) = std::env::var_os("PATH") {
+        path.extend(std::env::split_paths(&old));
+    }
+    let joined = std::env::join_paths(path).map_err(|e| Error::msg(format!("bad PATH: {e}")))?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args).envs(&env.vars).env("PATH", &joined);
+    // Look the program up on the new PATH (Command uses the parent's PATH otherwise).
+    if !program.contains('/')
+        && let Some(found) = std::env::split_paths(&joined)
+            .map(|d| d.join(program))
+            .find(|p| crate::fs::metadata(p).is_ok_and(|m| m.is_file()))
+    {
+        cmd = std::process::Command::new(found);
+        cmd.args(args).envs(&env.vars).env("PATH", &joined);
+    }
+    use std::os::unix::process::CommandExt;
+    let err = cmd.exec();
+    Err(
+        Error::msg(format!("cannot run `{program}`: {err}")).with_hint(
+            "`aibox env` shows the environment; check that a synced pack provides the command",
+        ),
+    )
+}
+
+/// Quote `s` for POSIX shells and fish (single quotes).
+fn quote(s: &str, fish: bool) -> String {
+    if fish {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Render the environment as shell code (`bash`, `zsh`, `fish`) or JSON.
+pub fn render(env: &Environment, shell: &str) -> String {
+    let mut out = String::new();
+    let fish = shell == "fish";
+    for dir in &env.path {
+        let d = quote(&dir.display().to_string(), fish);
+        if fish {
+            out.push_str(&format!("set -gx PATH {d} $PATH\n"));
+        } else {
+            out.push_str(&format!("export PATH={d}\"${{PATH:+:$PATH}}\"\n"));
+        }
+    }
+    for (k, v) in &env.vars {
+        if fish {
+            out.push_str(&format!("set -gx {k} {}\n", quote(v, true)));
+        } else {
+            out.push_str(&format!("export {k}={}\n", quote(v, false)));
+        }
+    }
+    out
+}

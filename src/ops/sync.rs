@@ -1,0 +1,96 @@
+//! `aibox sync`: the no-op fast path (manifest hash, lock hash and the current generation's
+//! recorded lock hash agree, every pack tree present: done, no pack read, nothing hashed),
+//! else bring the lock up to date and install it as a new generation.
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::store::Store;
+use crate::store::profiles::Profile;
+
+use super::install::{Installed, install_lock, is_current};
+use super::lock::{LockPolicy, ProjectState, Upgrade, ensure_lock};
+use super::{Options, Target, find_project};
+
+/// What a sync did.
+#[derive(Debug)]
+pub enum SyncOutcome {
+    /// Nothing to do: the current generation is the lock.
+    UpToDate { generation: u64 },
+    /// Packs were installed (or the generation was already right after all).
+    Installed {
+        installed: Installed,
+        lock_written: bool,
+    },
+}
+
+/// `blake3:<hex>` of the lock's bytes, as generations record it.
+pub fn lock_hash(bytes: &[u8]) -> String {
+    format!("blake3:{}", blake3::hash(bytes).to_hex())
+}
+
+/// The directory holding the manifest of `target`.
+pub fn target_root(opts: &Options, target: Target) -> Result<PathBuf> {
+    match target {
+        Target::Project => Ok(find_project(opts)?.root),
+        Target::Global => {
+            let store = Store::open_default()?;
+            Ok(store.layout().global_project())
+        }
+    }
+}
+
+/// The profile of `target` rooted at `root`.
+pub fn target_profile(store: &Store, target: Target, root: &std::path::Path) -> Result<Profile> {
+    Ok(match target {
+        Target::Project => store.project_profile(root)?,
+        Target::Global => store.global_profile()?,
+    })
+}
+
+/// Make the target's environment match its manifest and lock.
+pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOutcome> {
+    let root = target_root(opts, target)?;
+    let state = ProjectState::read(&root)?;
+    let store = Store::open_default()?;
+    let profile = target_profile(&store, target, &root)?;
+
+    // The no-op fast path.
+    if let Some((bytes, _)) = &state.lock
+        && (policy == LockPolicy::Frozen || state.lock_is_fresh())
+    {
+        let hash = lock_hash(bytes);
+        if is_current(&store, &profile, &hash) {
+            return Ok(SyncOutcome::UpToDate {
+                generation: store.current_id(&profile)?,
+            });
+        }
+    }
+
+    let outcome = ensure_lock(&state, opts, policy, &Upgrade::None, false)?;
+    install(
+        &store,
+        &profile,
+        &state,
+        opts,
+        &outcome.lock,
+        &outcome.bytes,
+    )
+    .map(|installed| SyncOutcome::Installed {
+        installed,
+        lock_written: outcome.written,
+    })
+}
+
+/// Install a lock (given as its model and bytes) into `profile`.
+pub fn install(
+    store: &Store,
+    profile: &Profile,
+    state: &ProjectState,
+    opts: &Options,
+    lock: &crate::lockfile::Lockfile,
+    bytes: &[u8],
+) -> Result<Installed> {
+    let sources = state.sources(opts);
+    install_lock(store, profile, lock, &lock_hash(bytes), &sources)
+}

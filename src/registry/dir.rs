@@ -1,0 +1,205 @@
+//! The `dir:` source: a directory of pack source directories (`<dir>/<any>/pack.toml` or
+//! `<dir>/<any>/<any>/pack.toml`, so several versions of one pack can sit side by side).
+//! Used for development and for the packs shipped in this repository.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use semver::Version;
+
+use super::{LockEntry, RegistryError, Source};
+use crate::fs;
+use crate::lockfile::LockedPlatform;
+use crate::manifest::pack::PackManifest;
+use crate::store::{PackId, Store, StoreError, ingest};
+
+/// One pack version found in the directory.
+#[derive(Debug)]
+struct Found {
+    dir: PathBuf,
+    manifest: Arc<PackManifest>,
+}
+
+/// A directory of pack source directories, scanned once when opened.
+#[derive(Debug)]
+pub struct DirSource {
+    url: String,
+    root: PathBuf,
+    packs: BTreeMap<String, BTreeMap<Version, Found>>,
+}
+
+impl DirSource {
+    /// Scan `root` (the URL's path resolved against the project root).
+    pub fn open(url: &str, root: &Path) -> Result<DirSource, RegistryError> {
+        let io = |e: std::io::Error| RegistryError::Io {
+            context: format!(
+                "cannot read the pack directory `{}` (from `{url}`)",
+                root.display()
+            ),
+            source: e,
+        };
+        let mut packs: BTreeMap<String, BTreeMap<Version, Found>> = BTreeMap::new();
+        let mut candidates = Vec::new();
+        for item in fs::read_dir(root).map_err(io)? {
+            let item = item.map_err(io)?;
+            if !item.file_type().map_err(io)?.is_dir() {
+                continue;
+            }
+            let dir = item.path();
+            if fs::exists(&dir.join("pack.toml")).map_err(io)? {
+                candidates.push(dir);
+                continue;
+            }
+            for sub in fs::read_dir(&dir).map_err(io)? {
+                let sub = sub.map_err(io)?;
+                if sub.file_type().map_err(io)?.is_dir()
+                    && fs::exists(&sub.path().join("pack.toml")).map_err(io)?
+                {
+                    candidates.push(sub.path());
+                }
+            }
+        }
+        candidates.sort();
+        for dir in candidates {
+            let path = dir.join("pack.toml");
+            let text = fs::read_to_string(&path).map_err(io)?;
+            let manifest = crate::manifest::parse_pack(&text, &path)?;
+            let name = manifest.pack.name.clone();
+            let version = manifest.pack.version.clone();
+            let versions = packs.entry(name.clone()).or_default();
+            if let Some(other) = versions.get(&version) {
+                return Err(RegistryError::InvalidPack {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "`{name}@{version}` is also defined in `{}`",
+                        other.dir.join("pack.toml").display()
+                    ),
+                });
+            }
+            versions.insert(
+                version,
+                Found {
+                    dir,
+                    manifest: Arc::new(manifest),
+                },
+            );
+        }
+        Ok(DirSource {
+            url: url.to_owned(),
+            root: root.to_owned(),
+            packs,
+        })
+    }
+
+    fn found(&self, name: &str, version: &Version) -> Result<&Found, RegistryError> {
+        self.packs
+            .get(name)
+            .ok_or_else(|| self.not_found(name))?
+            .get(version)
+            .ok_or_else(|| RegistryError::NoSuchVersion {
+                name: name.to_owned(),
+                version: version.clone(),
+                source_url: self.url.clone(),
+            })
+    }
+
+    fn not_found(&self, name: &str) -> RegistryError {
+        RegistryError::NotFound {
+            name: name.to_owned(),
+            source_url: self.url.clone(),
+            suggestion: super::suggest(name, self.packs.keys().map(String::as_str)),
+        }
+    }
+
+    /// The directory this source reads.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The source directory of one pack version.
+    pub fn pack_dir(&self, name: &str, version: &Version) -> Result<&Path, RegistryError> {
+        Ok(&self.found(name, version)?.dir)
+    }
+}
+
+impl Source for DirSource {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn names(&self) -> Result<Vec<String>, RegistryError> {
+        Ok(self.packs.keys().cloned().collect())
+    }
+
+    fn versions(&self, name: &str) -> Result<Vec<Version>, RegistryError> {
+        Ok(self
+            .packs
+            .get(name)
+            .ok_or_else(|| self.not_found(name))?
+            .keys()
+            .cloned()
+            .collect())
+    }
+
+    fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, RegistryError> {
+        Ok(self.found(name, version)?.manifest.clone())
+    }
+
+    fn lock_entry(
+        &self,
+        name: &str,
+        version: &Version,
+        platforms: &[String],
+    ) -> Result<LockEntry, RegistryError> {
+        let found = self.found(name, version)?;
+        let tree = ingest::tree_of_dir(&found.dir, None)?.hash();
+        let mut out = BTreeMap::new();
+        for platform in platforms {
+            if let Some(supported) = &found.manifest.pack.platforms
+                && !supported.contains(platform)
+            {
+                return Err(RegistryError::NoPlatform {
+                    name: name.to_owned(),
+                    version: version.clone(),
+                    platform: platform.clone(),
+                });
+            }
+            out.insert(
+                platform.clone(),
+                LockedPlatform {
+                    manifest: None,
+                    tree,
+                },
+            );
+        }
+        Ok(LockEntry {
+            digest: None,
+            platforms: out,
+        })
+    }
+
+    fn fetch(
+        &self,
+        name: &str,
+        version: &Version,
+        locked: &LockedPlatform,
+        store: &Store,
+    ) -> Result<PackId, RegistryError> {
+        let found = self.found(name, version)?;
+        store
+            .add_pack_dir(name, &version.to_string(), &found.dir, Some(&locked.tree))
+            .map_err(|e| match e {
+                StoreError::TreeMismatch {
+                    expected, actual, ..
+                } => RegistryError::TreeMismatch {
+                    name: name.to_owned(),
+                    version: version.clone(),
+                    source_url: self.url.clone(),
+                    expected,
+                    actual,
+                },
+                other => other.into(),
+            })
+    }
+}

@@ -1,0 +1,343 @@
+//! Generations: a small tree per environment state — `bin/` and `plugins/` symlinks into pack
+//! trees, `packs/<name>` links and `generation.toml` — built under a temp name, renamed into
+//! place, then switched to by renaming a new `current` symlink over the old one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::layout::ProfilePaths;
+use super::packs::PackId;
+use super::profiles::Profile;
+use super::tree::Hash;
+use super::{IoContext, Store, StoreError};
+use crate::fs;
+use crate::manifest::pack::{PackKind, PackManifest};
+
+/// The directories every generation has.
+pub const GENERATION_DIRS: [&str; 3] = ["bin", "plugins", "packs"];
+
+/// `generation.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GenerationRecord {
+    pub id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u64>,
+    pub created: String,
+    /// BLAKE3 of the `aibox.lock` bytes this generation was built from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_hash: Option<String>,
+    #[serde(default, rename = "pack", skip_serializing_if = "Vec::is_empty")]
+    pub packs: Vec<GenerationPack>,
+    #[serde(default, skip_serializing_if = "GenerationEnv::is_empty")]
+    pub env: GenerationEnv,
+}
+
+/// One pack of a generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GenerationPack {
+    pub name: String,
+    pub version: String,
+    pub kind: PackKind,
+    pub tree: Hash,
+    /// The pack tree's directory name under `store-v1/packs/`.
+    pub store: String,
+}
+
+/// The environment a generation exports, `${pack}` already replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationEnv {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
+    /// Variable → (pack, description): must be set by the user at `aibox run`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub required: BTreeMap<String, RequiredVar>,
+    /// Variable → default used when the user has not set it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub optional: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredVar {
+    pub pack: String,
+    pub description: String,
+}
+
+impl GenerationEnv {
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty() && self.required.is_empty() && self.optional.is_empty()
+    }
+}
+
+impl GenerationRecord {
+    /// Generation 0: the empty environment every profile starts from.
+    pub fn empty() -> Self {
+        GenerationRecord {
+            id: 0,
+            parent: None,
+            created: now(),
+            lock_hash: None,
+            packs: Vec::new(),
+            env: GenerationEnv::default(),
+        }
+    }
+
+    /// The packs as `name → (version, tree)`, for comparisons.
+    pub fn pack_map(&self) -> BTreeMap<&str, (&str, &Hash)> {
+        self.packs
+            .iter()
+            .map(|p| (p.name.as_str(), (p.version.as_str(), &p.tree)))
+            .collect()
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// What changed between two generations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GenerationDiff {
+    pub added: Vec<(String, String)>,
+    pub removed: Vec<(String, String)>,
+    /// name, old version, new version (same version = same name and version, new content).
+    pub changed: Vec<(String, String, String)>,
+}
+
+/// Diff two generation records.
+pub fn diff(a: &GenerationRecord, b: &GenerationRecord) -> GenerationDiff {
+    let (ma, mb) = (a.pack_map(), b.pack_map());
+    let mut d = GenerationDiff::default();
+    for (name, (va, ta)) in &ma {
+        match mb.get(name) {
+            None => d.removed.push((name.to_string(), va.to_string())),
+            Some((vb, tb)) if va != vb || ta != tb => {
+                d.changed
+                    .push((name.to_string(), va.to_string(), vb.to_string()))
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, (vb, _)) in &mb {
+        if !ma.contains_key(name) {
+            d.added.push((name.to_string(), vb.to_string()));
+        }
+    }
+    d
+}
+
+impl Store {
+    /// Read one generation's record.
+    pub fn generation(&self, profile: &Profile, id: u64) -> Result<GenerationRecord, StoreError> {
+        let path = profile.paths.generation(id).join("generation.toml");
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NoGeneration {
+                    profile: profile.describe(),
+                    id,
+                });
+            }
+            Err(e) => {
+                return Err(StoreError::Io {
+                    context: format!("cannot read `{}`", path.display()),
+                    source: e,
+                });
+            }
+        };
+        toml::from_str(&text).map_err(|e| StoreError::Corrupt {
+            path,
+            reason: e.message().to_owned(),
+        })
+    }
+
+    /// The id `current` points at.
+    pub fn current_id(&self, profile: &Profile) -> Result<u64, StoreError> {
+        let link = profile.paths.current();
+        let target = fs::read_link(&link).ctx(|| format!("cannot read `{}`", link.display()))?;
+        target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt {
+                path: link,
+                reason: format!("points at `{}`, not a generation", target.display()),
+            })
+    }
+
+    /// The current generation's record.
+    pub fn current(&self, profile: &Profile) -> Result<GenerationRecord, StoreError> {
+        self.generation(profile, self.current_id(profile)?)
+    }
+
+    /// Ids of the generations kept for a profile, ascending.
+    pub fn generation_ids(&self, profile: &Profile) -> Result<Vec<u64>, StoreError> {
+        let dir = profile.paths.generations();
+        let mut ids: Vec<u64> = fs::read_dir(&dir)
+            .ctx(|| format!("cannot read `{}`", dir.display()))?
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Build a new generation from `packs` (each with its pack.toml) on top of the current
+    /// one and switch to it. The caller holds the store lock (shared); this takes the profile
+    /// lock. Returns the new record.
+    pub fn commit_generation(
+        &self,
+        profile: &Profile,
+        lock_hash: Option<String>,
+        packs: &[(PackId, PackManifest)],
+    ) -> Result<GenerationRecord, StoreError> {
+        let _guard = profile.lock()?;
+        let parent = self.current_id(profile)?;
+        let id = self.generation_ids(profile)?.last().copied().unwrap_or(0) + 1;
+        let mut sorted: Vec<&(PackId, PackManifest)> = packs.iter().collect();
+        sorted.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        let mut env = GenerationEnv::default();
+        let mut env_owners = BTreeMap::new();
+        let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut owners: BTreeMap<PathBuf, String> = BTreeMap::new();
+        for (pid, manifest) in &sorted {
+            let root = self.pack_path(pid);
+            for (cmd, rel) in &manifest.bin {
+                let dir =
+                    if manifest.pack.kind == PackKind::Plugin && cmd.starts_with("aibox-plugin-") {
+                        "plugins"
+                    } else {
+                        "bin"
+                    };
+                let link = Path::new(dir).join(cmd);
+                if let Some(first) = owners.insert(link.clone(), pid.name.clone()) {
+                    return Err(StoreError::Conflict {
+                        name: format!("{dir}/{cmd}"),
+                        first,
+                        second: pid.name.clone(),
+                    });
+                }
+                links.push((link, root.join(rel)));
+            }
+            links.push((Path::new("packs").join(&pid.name), root.clone()));
+            merge_env(&mut env, &mut env_owners, pid, manifest, &root)?;
+        }
+        let record = GenerationRecord {
+            id,
+            parent: Some(parent),
+            created: now(),
+            lock_hash,
+            packs: sorted
+                .iter()
+                .map(|(pid, m)| GenerationPack {
+                    name: pid.name.clone(),
+                    version: pid.version.clone(),
+                    kind: m.pack.kind,
+                    tree: pid.tree,
+                    store: pid.dir_name(),
+                })
+                .collect(),
+            env,
+        };
+        self.write_generation(profile, &record, &links, &GENERATION_DIRS)?;
+        self.switch(profile, id)?;
+        Ok(record)
+    }
+
+    /// Write `generations/<id>` whole: built under a temp name, then renamed into place.
+    pub(super) fn write_generation(
+        &self,
+        profile: &Profile,
+        record: &GenerationRecord,
+        links: &[(PathBuf, PathBuf)],
+        dirs: &[&str],
+    ) -> Result<(), StoreError> {
+        let gens = profile.paths.generations();
+        let tmp = fs::temp_dir_in(&gens).ctx(|| format!("cannot write in `{}`", gens.display()))?;
+        for d in dirs {
+            fs::create_dir(&tmp.path().join(d)).ctx(|| format!("cannot create `{d}`"))?;
+        }
+        for (link, target) in links {
+            let at = tmp.path().join(link);
+            fs::symlink(target, &at).ctx(|| format!("cannot create `{}`", link.display()))?;
+        }
+        let text = toml::to_string(record).expect("generation record serializes");
+        fs::write_atomic(&tmp.path().join("generation.toml"), text.as_bytes())
+            .ctx(|| "cannot write generation.toml".into())?;
+        let dest = profile.paths.generation(record.id);
+        let built = tmp.keep();
+        fs::rename(&built, &dest).ctx(|| format!("cannot create `{}`", dest.display()))?;
+        fs::fsync_dir(&gens).ctx(|| format!("cannot sync `{}`", gens.display()))
+    }
+
+    /// Point `current` at generation `id` (atomic rename of a new symlink).
+    pub fn switch(&self, profile: &Profile, id: u64) -> Result<(), StoreError> {
+        if !fs::exists(&profile.paths.generation(id)).unwrap_or(false) {
+            return Err(StoreError::NoGeneration {
+                profile: profile.describe(),
+                id,
+            });
+        }
+        fs::replace_symlink(&ProfilePaths::current_target(id), &profile.paths.current())
+            .ctx(|| format!("cannot switch `{}`", profile.paths.current().display()))
+    }
+
+    /// Switch to the current generation's parent, or to `to`. Returns `(from, to)`.
+    pub fn rollback(&self, profile: &Profile, to: Option<u64>) -> Result<(u64, u64), StoreError> {
+        let _guard = profile.lock()?;
+        let from = self.current_id(profile)?;
+        let target = match to {
+            Some(id) => id,
+            None => self
+                .generation(profile, from)?
+                .parent
+                .ok_or_else(|| StoreError::NoParent {
+                    profile: profile.describe(),
+                    id: from,
+                })?,
+        };
+        self.switch(profile, target)?;
+        Ok((from, target))
+    }
+}
+
+fn merge_env(
+    env: &mut GenerationEnv,
+    owners: &mut BTreeMap<String, String>,
+    pid: &PackId,
+    manifest: &PackManifest,
+    root: &Path,
+) -> Result<(), StoreError> {
+    let root_text = root.display().to_string();
+    for (k, v) in &manifest.env.vars {
+        let value = v.replace("${pack}", &root_text);
+        if let Some(old) = env.vars.get(k)
+            && *old != value
+        {
+            let first = owners.get(k).cloned().unwrap_or_default();
+            return Err(StoreError::Conflict {
+                name: format!("environment variable `{k}`"),
+                first,
+                second: pid.name.clone(),
+            });
+        }
+        env.vars.insert(k.clone(), value);
+        owners.insert(k.clone(), pid.name.clone());
+    }
+    for (k, description) in &manifest.env.required {
+        env.required.entry(k.clone()).or_insert(RequiredVar {
+            pack: pid.name.clone(),
+            description: description.clone(),
+        });
+    }
+    for (k, opt) in &manifest.env.optional {
+        env.optional
+            .entry(k.clone())
+            .or_insert_with(|| opt.default.replace("${pack}", &root_text));
+    }
+    Ok(())
+}

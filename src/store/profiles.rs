@@ -1,0 +1,172 @@
+//! Profiles: one environment each — a project (keyed by its root, with
+//! `<root>/.aibox/current` pointing at the profile's `current`), the user's `global` profile
+//! and `self` (the CLI). A profile is created with generation 0, the empty environment.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::generations::{GENERATION_DIRS, GenerationRecord};
+use super::layout::ProfilePaths;
+use super::{IoContext, Store, StoreError};
+use crate::fs::{self, LockMode, LockedFile};
+
+/// What a profile belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ProfileKind {
+    Project {
+        root: PathBuf,
+    },
+    Global,
+    #[serde(rename = "self")]
+    SelfCli,
+}
+
+/// An open profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub kind: ProfileKind,
+    pub paths: ProfilePaths,
+}
+
+/// The name of a project's profile: `project-` and 16 hex digits of BLAKE3 of its root path.
+pub fn project_profile_name(root: &Path) -> String {
+    let h = blake3::hash(root.as_os_str().as_encoded_bytes());
+    format!("project-{}", &h.to_hex()[..16])
+}
+
+/// `<root>/.aibox/current`, the project's view of its current generation.
+pub fn project_link(root: &Path) -> PathBuf {
+    root.join(".aibox").join("current")
+}
+
+impl Profile {
+    /// Take this profile's lock (one writer of generations at a time).
+    pub fn lock(&self) -> Result<LockedFile, StoreError> {
+        Ok(LockedFile::acquire(
+            &self.paths.lock(),
+            LockMode::Exclusive,
+            &format!("profile `{}`", self.name),
+            fs::lock_timeout(),
+            &|msg| crate::printer::status("Waiting", msg),
+        )?)
+    }
+
+    /// Whether gc should keep this profile: global and self always; a project while its root
+    /// exists and its `.aibox/current` still points here.
+    pub fn is_live(&self) -> bool {
+        match &self.kind {
+            ProfileKind::Global | ProfileKind::SelfCli => true,
+            ProfileKind::Project { root } => fs::read_link(project_link(root))
+                .map(|t| t == self.paths.current())
+                .unwrap_or(false),
+        }
+    }
+
+    /// A human name: the project root, `global` or `self`.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            ProfileKind::Project { root } => root.display().to_string(),
+            ProfileKind::Global => "global".into(),
+            ProfileKind::SelfCli => "self".into(),
+        }
+    }
+}
+
+impl Store {
+    /// Open or create the profile of the project at `root` (an absolute, canonical path).
+    pub fn project_profile(&self, root: &Path) -> Result<Profile, StoreError> {
+        let profile = self.open_profile(
+            &project_profile_name(root),
+            ProfileKind::Project {
+                root: root.to_owned(),
+            },
+        )?;
+        let link = project_link(root);
+        if fs::read_link(&link).ok().as_deref() != Some(profile.paths.current().as_path()) {
+            let dir = root.join(".aibox");
+            fs::create_dir_all(&dir).ctx(|| format!("cannot create `{}`", dir.display()))?;
+            let ignore = dir.join(".gitignore");
+            if !fs::exists(&ignore).unwrap_or(true) {
+                fs::write_atomic(
+                    &ignore,
+                    b"# Created by aibox: this directory is local state.\n*\n",
+                )
+                .ctx(|| format!("cannot write `{}`", ignore.display()))?;
+            }
+            fs::replace_symlink(&profile.paths.current(), &link)
+                .ctx(|| format!("cannot link `{}`", link.display()))?;
+        }
+        Ok(profile)
+    }
+
+    /// The user's global profile (`aibox install`).
+    pub fn global_profile(&self) -> Result<Profile, StoreError> {
+        self.open_profile("global", ProfileKind::Global)
+    }
+
+    /// The profile of the aibox CLI itself.
+    pub fn self_profile(&self) -> Result<Profile, StoreError> {
+        self.open_profile("self", ProfileKind::SelfCli)
+    }
+
+    fn open_profile(&self, name: &str, kind: ProfileKind) -> Result<Profile, StoreError> {
+        let paths = ProfilePaths {
+            dir: self.layout().profile(name),
+        };
+        let profile = Profile {
+            name: name.to_owned(),
+            kind,
+            paths,
+        };
+        if fs::exists(&profile.paths.current()).ctx(|| "cannot stat the profile".into())? {
+            return Ok(profile);
+        }
+        // First use: record, generation 0, current -> generations/0 (under the profile lock).
+        fs::create_dir_all(&profile.paths.generations())
+            .ctx(|| format!("cannot create `{}`", profile.paths.dir.display()))?;
+        let _guard = profile.lock()?;
+        if fs::exists(&profile.paths.current()).ctx(|| "cannot stat the profile".into())? {
+            return Ok(profile);
+        }
+        let record = toml::to_string(&profile.kind).expect("profile kind serializes");
+        fs::write_atomic(&profile.paths.record(), record.as_bytes())
+            .ctx(|| format!("cannot write `{}`", profile.paths.record().display()))?;
+        if !fs::exists(&profile.paths.generation(0)).unwrap_or(false) {
+            self.write_generation(&profile, &GenerationRecord::empty(), &[], &GENERATION_DIRS)?;
+        }
+        fs::replace_symlink(&ProfilePaths::current_target(0), &profile.paths.current())
+            .ctx(|| format!("cannot create `{}`", profile.paths.current().display()))?;
+        Ok(profile)
+    }
+
+    /// Every profile in the store (those whose record cannot be read are skipped with a
+    /// warning: they are never treated as dead, so gc keeps what they reference).
+    pub fn list_profiles(&self) -> Result<Vec<Profile>, StoreError> {
+        let dir = self.layout().profiles();
+        let mut out = Vec::new();
+        for item in fs::read_dir(&dir).ctx(|| format!("cannot read `{}`", dir.display()))? {
+            let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            let paths = ProfilePaths { dir: item.path() };
+            let kind = match fs::read_to_string(paths.record())
+                .ok()
+                .and_then(|t| toml::from_str::<ProfileKind>(&t).ok())
+            {
+                Some(kind) => kind,
+                None => {
+                    crate::printer::warn(format!(
+                        "profile `{}` has no readable profile.toml; kept as is",
+                        paths.dir.display()
+                    ));
+                    ProfileKind::Global
+                }
+            };
+            out.push(Profile { name, kind, paths });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+}

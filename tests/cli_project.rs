@@ -1,0 +1,521 @@
+//! The real `aibox` binary on projects that use this repository's packs through a `dir:`
+//! registry: lock, sync, run, env, rollback, add/remove, install, and the errors users meet.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Sandbox, text, write_pack};
+
+const QUICKSTART: &str = r#"
+[registries]
+default = "dir:../packs"
+
+[packs]
+hello = "1"
+ci-tools = "^1.0"
+editorconfig = "*"
+"#;
+
+fn snapshot_filters(sb: &Sandbox) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex_escape(&sb.path().display().to_string()), "[SANDBOX]");
+    s.add_filter(r"blake3:[0-9a-f]{64}", "blake3:[HASH]");
+    s.add_filter(r"aibox \d+\.\d+\.\d+", "aibox [VERSION]");
+    s
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+fn ok(sb: &Sandbox, cwd: &Path, args: &[&str]) -> (String, String) {
+    let out = sb.aibox(cwd).args(args).output().unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "aibox {args:?} failed:\n{e}");
+    (o, e)
+}
+
+fn fails(sb: &Sandbox, cwd: &Path, args: &[&str]) -> (i32, String) {
+    let out = sb.aibox(cwd).args(args).output().unwrap();
+    assert!(!out.status.success(), "aibox {args:?} should fail");
+    (out.status.code().unwrap_or(-1), text(&out).1)
+}
+
+fn hello(sb: &Sandbox, root: &Path) -> String {
+    ok(sb, root, &["run", "--", "hello", "team"]).0
+}
+
+#[test]
+fn sync_change_sync_rollback_restores_the_first_environment() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("app", QUICKSTART);
+    let (_, err) = ok(&sb, &root, &["sync"]);
+    assert!(err.contains("Switched to generation 1"), "{err}");
+    assert_eq!(hello(&sb, &root), "Hello, team! (hello 1.1.0)\n");
+    let first_bin: Vec<_> = std::fs::read_dir(root.join(".aibox/current/bin"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name(), std::fs::read_link(e.path()).unwrap())
+        })
+        .collect();
+
+    std::fs::write(
+        root.join("aibox.toml"),
+        QUICKSTART.replace("hello = \"1\"", "hello = \"=1.0.0\""),
+    )
+    .unwrap();
+    let (_, err) = ok(&sb, &root, &["sync"]);
+    assert!(err.contains("Updated hello 1.1.0 -> 1.0.0"), "{err}");
+    assert_eq!(hello(&sb, &root), "Hello, team!\n");
+
+    let (out, _) = ok(&sb, &root, &["diff"]);
+    assert_eq!(out, "~ hello 1.1.0 -> 1.0.0\n");
+
+    let (_, err) = ok(&sb, &root, &["rollback"]);
+    assert!(err.contains("from generation 2 to generation 1"), "{err}");
+    assert_eq!(hello(&sb, &root), "Hello, team! (hello 1.1.0)\n");
+    let mut again: Vec<_> = std::fs::read_dir(root.join(".aibox/current/bin"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name(), std::fs::read_link(e.path()).unwrap())
+        })
+        .collect();
+    let mut first = first_bin.clone();
+    first.sort();
+    again.sort();
+    assert_eq!(
+        first, again,
+        "rollback restores the first generation's bin/ exactly"
+    );
+
+    let (out, _) = ok(&sb, &root, &["generations"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[2].starts_with(" *    1"), "{out}");
+
+    ok(&sb, &root, &["rollback", "--to", "0"]);
+    assert_eq!(
+        std::fs::read_dir(root.join(".aibox/current/bin"))
+            .unwrap()
+            .count(),
+        0
+    );
+    let (code, err) = fails(&sb, &root, &["rollback"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no generation to roll back to"), "{err}");
+}
+
+#[test]
+fn second_sync_is_a_no_op() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("app", QUICKSTART);
+    ok(&sb, &root, &["sync"]);
+    let lock_before = std::fs::metadata(root.join("aibox.lock"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let (_, err) = ok(&sb, &root, &["sync"]);
+    assert!(err.contains("Fresh"), "{err}");
+    let (_, err) = ok(&sb, &root, &["sync", "--locked"]);
+    assert!(err.contains("Fresh"), "{err}");
+    assert_eq!(
+        std::fs::metadata(root.join("aibox.lock"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        lock_before
+    );
+    let (out, _) = ok(&sb, &root, &["generations", "--json"]);
+    let gens: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        gens.as_array().unwrap().len(),
+        2,
+        "no new generation for a no-op sync"
+    );
+}
+
+#[test]
+fn lock_is_byte_identical_across_homes_and_paths_and_never_rewritten() {
+    let a = Sandbox::new();
+    let b = Sandbox::new();
+    a.repo_packs();
+    b.repo_packs();
+    let ra = a.project("one", QUICKSTART);
+    let rb = b.project("elsewhere", QUICKSTART);
+    ok(&a, &ra, &["lock"]);
+    ok(&b, &rb, &["lock"]);
+    let la = std::fs::read(ra.join("aibox.lock")).unwrap();
+    assert_eq!(la, std::fs::read(rb.join("aibox.lock")).unwrap());
+    let (_, err) = ok(&a, &ra, &["lock"]);
+    assert!(err.contains("Unchanged"), "{err}");
+    assert_eq!(la, std::fs::read(ra.join("aibox.lock")).unwrap());
+    ok(&a, &ra, &["lock", "--check"]);
+    // Comments and formatting do not make the lock stale.
+    std::fs::write(
+        ra.join("aibox.toml"),
+        format!("# a comment\n{}", QUICKSTART.replace(" = ", "=")),
+    )
+    .unwrap();
+    ok(&a, &ra, &["lock", "--check"]);
+    let settings = snapshot_filters(&a);
+    settings.bind(|| insta::assert_snapshot!("quickstart_lock", String::from_utf8(la).unwrap()));
+}
+
+#[test]
+fn locked_and_check_fail_when_the_lock_would_change() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("app", QUICKSTART);
+    let (code, err) = fails(&sb, &root, &["sync", "--locked"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("does not exist") && err.contains("hint:"),
+        "{err}"
+    );
+    ok(&sb, &root, &["sync"]);
+    std::fs::write(
+        root.join("aibox.toml"),
+        QUICKSTART.replace("editorconfig = \"*\"\n", ""),
+    )
+    .unwrap();
+    let (code, err) = fails(&sb, &root, &["sync", "--locked"]);
+    assert_eq!(code, 2);
+    snapshot_filters(&sb).bind(|| insta::assert_snapshot!("locked_stale", err));
+    let (code, err) = fails(&sb, &root, &["lock", "--check"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--check"), "{err}");
+    // --frozen installs the lock as it is, without writing it.
+    let before = std::fs::read(root.join("aibox.lock")).unwrap();
+    ok(&sb, &root, &["sync", "--frozen"]);
+    assert_eq!(before, std::fs::read(root.join("aibox.lock")).unwrap());
+    assert!(root.join(".aibox/current/bin/editorconfig-init").exists());
+}
+
+#[test]
+fn pack_content_changed_after_lock_is_refused_and_nothing_switches() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let root = sb.project("app", QUICKSTART);
+    ok(&sb, &root, &["lock"]);
+    std::fs::write(
+        packs.join("hello/1.1.0/bin/hello"),
+        "#!/bin/sh\necho tampered\n",
+    )
+    .unwrap();
+    let (_, err) = fails(&sb, &root, &["sync", "--frozen"]);
+    assert!(
+        err.contains("does not match the lock") && err.contains("hint:"),
+        "{err}"
+    );
+    let (out, _) = ok(&sb, &root, &["generations", "--json"]);
+    let gens: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(gens.as_array().unwrap().len(), 1, "nothing was switched to");
+    assert!(
+        std::fs::read_dir(sb.home().join("store-v1/packs"))
+            .unwrap()
+            .all(|e| {
+                !e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains("hello-1.1.0")
+            })
+    );
+}
+
+#[test]
+fn manifest_errors_name_file_line_column_and_fix() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let cases = [
+        (
+            "unknown_key",
+            "[registries]\ndefault = \"dir:../packs\"\n[pakcs]\nhello = \"1\"\n",
+        ),
+        (
+            "syntax",
+            "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = 1.0.0\n",
+        ),
+        (
+            "bad_request",
+            "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \">>1\"\n",
+        ),
+        (
+            "unknown_registry",
+            "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = { version = \"1\", registry = \"defualt\" }\n",
+        ),
+    ];
+    for (name, manifest) in cases {
+        let root = sb.project(name, manifest);
+        let (code, err) = fails(&sb, &root, &["sync"]);
+        assert_eq!(code, 1);
+        assert!(err.contains("aibox.toml:"), "{err}");
+        snapshot_filters(&sb).bind(|| insta::assert_snapshot!(format!("manifest_{name}"), err));
+        assert!(!root.join("aibox.lock").exists());
+    }
+}
+
+#[test]
+fn unknown_pack_suggests_the_closest_name() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project(
+        "app",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhelo = \"1\"\n",
+    );
+    let (_, err) = fails(&sb, &root, &["sync"]);
+    snapshot_filters(&sb).bind(|| insta::assert_snapshot!("unknown_pack", err));
+}
+
+#[test]
+fn conflicts_are_explained_in_plain_words() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    write_pack(&packs, "[pack]\nname = \"lib\"\nversion = \"1.0.0\"\n", &[]);
+    write_pack(&packs, "[pack]\nname = \"lib\"\nversion = \"2.0.0\"\n", &[]);
+    write_pack(
+        &packs,
+        "[pack]\nname = \"app\"\nversion = \"1.0.0\"\n[dependencies]\nlib = \"^2\"\n",
+        &[],
+    );
+    write_pack(
+        &packs,
+        "[pack]\nname = \"tool\"\nversion = \"3.1.0\"\n[dependencies]\nlib = \"^1\"\n",
+        &[],
+    );
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\napp = \"1\"\ntool = \"3\"\n",
+    );
+    let (_, err) = fails(&sb, &root, &["lock"]);
+    assert!(err.contains("lib"), "{err}");
+    snapshot_filters(&sb).bind(|| insta::assert_snapshot!("conflict", err));
+    assert!(!root.join("aibox.lock").exists());
+}
+
+#[test]
+fn dependency_cycles_are_reported_with_their_path() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    write_pack(
+        &packs,
+        "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[dependencies]\nb = \"1\"\n",
+        &[],
+    );
+    write_pack(
+        &packs,
+        "[pack]\nname = \"b\"\nversion = \"1.0.0\"\n[dependencies]\nc = \"1\"\n",
+        &[],
+    );
+    write_pack(
+        &packs,
+        "[pack]\nname = \"c\"\nversion = \"1.0.0\"\n[dependencies]\na = \"1\"\n",
+        &[],
+    );
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\na = \"1\"\n",
+    );
+    let (_, err) = fails(&sb, &root, &["lock"]);
+    assert!(err.contains("a -> b -> c -> a"), "{err}");
+}
+
+#[test]
+fn required_and_optional_environment() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\ngreet-api = \"*\"\nshellkit = \"1\"\n",
+    );
+    ok(&sb, &root, &["sync"]);
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "greet-api"])
+        .env_remove("GREET_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out).1;
+    assert!(
+        err.contains("`GREET_TOKEN` (needed by `greet-api`)")
+            && err.contains("token for the greeting service"),
+        "{err}"
+    );
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "greet-api"])
+        .env("GREET_TOKEN", "secret")
+        .output()
+        .unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(o.starts_with(&"-".repeat(40)), "{o}");
+    assert!(o.contains("token of 6 characters"), "{o}");
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "greet-api"])
+        .env("GREET_TOKEN", "x")
+        .env("GREET_WIDTH", "3")
+        .output()
+        .unwrap();
+    assert!(text(&out).0.starts_with("---\n"));
+
+    let (json, _) = ok(&sb, &root, &["env", "--shell", "json"]);
+    let env: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        env["vars"]["SHELLKIT"]
+            .as_str()
+            .unwrap()
+            .ends_with("lib/shellkit.sh")
+    );
+    assert_eq!(env["vars"]["GREET_WIDTH"], "40");
+    let (bash, _) = ok(&sb, &root, &["env"]);
+    assert!(
+        bash.contains("export PATH='") && bash.contains(".aibox/current/bin'"),
+        "{bash}"
+    );
+    let script = format!("{bash}\nhello() {{ :; }}\n. \"$SHELLKIT\" && sk_log sourced");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sourced"));
+    let (fish, _) = ok(&sb, &root, &["env", "--shell", "fish"]);
+    assert!(fish.contains("set -gx PATH '"), "{fish}");
+}
+
+#[test]
+fn add_and_remove_edit_lock_and_sync_or_change_nothing() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project(
+        "p",
+        "# my project\n[registries]\ndefault = \"dir:../packs\"\n\n[packs]\n",
+    );
+    ok(&sb, &root, &["add", "hello", "json-pretty@0.3"]);
+    let manifest = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    assert!(manifest.starts_with("# my project\n"), "{manifest}");
+    assert!(manifest.contains("hello = \"^1.1.0\""), "{manifest}");
+    assert!(manifest.contains("json-pretty = \"0.3\""), "{manifest}");
+    assert!(root.join(".aibox/current/bin/hello").exists());
+
+    let before = (
+        std::fs::read(root.join("aibox.toml")).unwrap(),
+        std::fs::read(root.join("aibox.lock")).unwrap(),
+    );
+    let (_, err) = fails(&sb, &root, &["add", "jsonpretty"]);
+    assert!(err.contains("did you mean `json-pretty`"), "{err}");
+    let (_, err) = fails(&sb, &root, &["add", "hello@^7"]);
+    assert!(err.contains("no version of `hello` matches"), "{err}");
+    let after = (
+        std::fs::read(root.join("aibox.toml")).unwrap(),
+        std::fs::read(root.join("aibox.lock")).unwrap(),
+    );
+    assert_eq!(before, after, "a failed add changes nothing");
+
+    ok(&sb, &root, &["remove", "hello"]);
+    assert!(
+        !std::fs::read_to_string(root.join("aibox.toml"))
+            .unwrap()
+            .contains("hello")
+    );
+    assert!(!root.join(".aibox/current/bin/hello").exists());
+    assert!(
+        !std::fs::read_to_string(root.join("aibox.lock"))
+            .unwrap()
+            .contains("name = \"shellkit\"")
+    );
+    let (_, err) = fails(&sb, &root, &["remove", "jsn-pretty"]);
+    assert!(err.contains("did you mean `json-pretty`"), "{err}");
+}
+
+#[test]
+fn init_then_add() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.path().join("fresh");
+    std::fs::create_dir_all(&root).unwrap();
+    ok(&sb, &root, &["init", "--registry", "dir:../packs"]);
+    let (_, err) = fails(&sb, &root, &["init"]);
+    assert!(err.contains("already exists"), "{err}");
+    ok(&sb, &root, &["add", "todo-scan"]);
+    std::fs::write(root.join("notes.txt"), "TODO: write docs\n").unwrap();
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "todo-scan", "notes.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).0.contains("TODO: write docs"));
+}
+
+#[test]
+fn global_install_list_uninstall() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let cwd = sb.path();
+    let (_, err) = fails(&sb, cwd, &["install", "hello"]);
+    assert!(err.contains("--registry"), "{err}");
+    ok(
+        &sb,
+        cwd,
+        &[
+            "install",
+            "hello@1.0",
+            "--registry",
+            &format!("dir:{}", packs.display()),
+        ],
+    );
+    let (out, _) = ok(&sb, cwd, &["list"]);
+    assert_eq!(out, "hello 1.0.0\nshellkit 1.2.0\n");
+    let bin = sb.home().join("profiles/global/current/bin/hello");
+    let run = std::process::Command::new(&bin)
+        .env("SHELLKIT", packs.join("shellkit/lib/shellkit.sh"))
+        .arg("x")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "Hello, x!\n");
+    ok(&sb, cwd, &["uninstall", "hello"]);
+    assert_eq!(ok(&sb, cwd, &["list"]).0, "");
+    ok(&sb, cwd, &["rollback", "--global"]);
+    assert_eq!(ok(&sb, cwd, &["list"]).0, "hello 1.0.0\nshellkit 1.2.0\n");
+}
+
+#[test]
+fn gc_and_store_verify_from_the_cli() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("app", QUICKSTART);
+    ok(&sb, &root, &["sync"]);
+    std::fs::write(
+        root.join("aibox.toml"),
+        QUICKSTART.replace("hello = \"1\"", "hello = \"=1.0.0\""),
+    )
+    .unwrap();
+    ok(&sb, &root, &["sync"]);
+    let (_, err) = ok(&sb, &root, &["gc", "--keep", "1", "--dry-run"]);
+    assert!(err.contains("Would remove generation 1"), "{err}");
+    let (_, err) = ok(&sb, &root, &["gc", "--keep", "1"]);
+    assert!(err.contains("Removed 1 pack trees"), "{err}");
+    let (out, _) = ok(&sb, &root, &["store", "verify", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["corrupt"].as_array().unwrap().len(), 0);
+    let (path, _) = ok(&sb, &root, &["store", "path", "hello"]);
+    assert!(path.trim().ends_with("-hello-1.0.0"), "{path}");
+    let (_, err) = fails(&sb, &root, &["store", "path", "helo"]);
+    assert!(err.contains("did you mean `hello`"), "{err}");
+}
