@@ -1,4 +1,4 @@
-//! `aibox vendor <dir>`: clap arguments and output.
+//! `aibox vendor <dir>`: clap arguments and output (the project's `aibox.lock` by default).
 
 use std::path::PathBuf;
 
@@ -15,9 +15,9 @@ pub struct VendorArgs {
     /// The OCI layout directory to write (created if missing); use it as
     /// `oci-layout:<dir>` in `[registries]`.
     dir: PathBuf,
-    /// A pack to vendor: `oci://host/path/<name>:<version>` or
-    /// `oci-layout:<dir>:<name>:<version>` (repeatable).
-    #[arg(long = "pack", value_name = "REF", required = true)]
+    /// Vendor this pack instead of the project's locked packs: `oci://host/path/<name>:<version>`
+    /// or `oci-layout:<dir>:<name>:<version>` (repeatable).
+    #[arg(long = "pack", value_name = "REF")]
     packs: Vec<String>,
     #[command(flatten)]
     net: NetArgs,
@@ -38,10 +38,22 @@ pub fn run(opts: &Options, args: VendorArgs) -> Result<()> {
             digest: None,
         });
     }
-    let cwd = std::env::current_dir()
+    let mut root = std::env::current_dir()
         .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+    if items.is_empty() {
+        // Every locked pack of the project (sources are relative to the project root).
+        let project = ops::find_project(opts)?;
+        let path = project.lock_path();
+        let text = crate::fs::read_to_string(&path).map_err(|e| {
+            Error::msg(format!("cannot read `{}`: {e}", path.display()))
+                .with_hint("run `aibox lock` first, or name packs with `--pack`")
+        })?;
+        let lock = crate::lockfile::Lockfile::parse(&text, &path)?;
+        items = ops::vendor::items_from_lock(&lock);
+        root = project.root;
+    }
     let src = ops::pack::source_options(opts, args.net.insecure);
-    let done = ops::vendor::vendor(&items, &cwd, &args.dir, &src)?;
+    let done = ops::vendor::vendor(&items, &root, &args.dir, &src)?;
     if opts.json {
         super::print_json(&done);
     }
