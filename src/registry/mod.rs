@@ -11,7 +11,9 @@ pub mod dir;
 pub mod fetch;
 pub mod layout;
 pub mod oci;
+pub mod push;
 pub mod read;
+pub mod unpack;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -13,7 +13,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use semver::Version;
 
-use super::artifact::{self, Blob, BuiltPack, Descriptor, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
+use super::artifact::{self, Descriptor, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
 use super::auth::{self, CredentialOrigin};
 use super::cache::{self, MetaCache};
 use super::read::{self, Backend};
@@ -164,15 +164,15 @@ fn is_not_found(e: &OciDistributionError) -> bool {
 
 /// An `oci://` source.
 pub struct OciSource {
-    url: String,
-    reg: RegistryUrl,
-    client: Client,
-    auth: RegistryAuth,
-    origin: CredentialOrigin,
-    rt: tokio::runtime::Runtime,
-    cache: MetaCache,
-    opts: SourceOptions,
-    tags: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    pub(super) url: String,
+    pub(super) reg: RegistryUrl,
+    pub(super) client: Client,
+    pub(super) auth: RegistryAuth,
+    pub(super) origin: CredentialOrigin,
+    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) cache: MetaCache,
+    pub(super) opts: SourceOptions,
+    pub(super) tags: Mutex<HashMap<String, Arc<Vec<String>>>>,
 }
 
 impl std::fmt::Debug for OciSource {
@@ -233,19 +233,19 @@ impl OciSource {
         &self.reg
     }
 
-    fn reference(&self, name: &str, tag: &str) -> Reference {
+    pub(super) fn reference(&self, name: &str, tag: &str) -> Reference {
         Reference::with_tag(self.reg.host.clone(), self.reg.repo(name), tag.into())
     }
 
-    fn by_digest(&self, name: &str, digest: &str) -> Reference {
+    pub(super) fn by_digest(&self, name: &str, digest: &str) -> Reference {
         Reference::with_digest(self.reg.host.clone(), self.reg.repo(name), digest.into())
     }
 
-    fn offline(&self, what: String) -> RegistryError {
+    pub(super) fn offline(&self, what: String) -> RegistryError {
         RegistryError::Offline { what }
     }
 
-    fn auth_hint(&self, e: RegistryError) -> RegistryError {
+    pub(super) fn auth_hint(&self, e: RegistryError) -> RegistryError {
         match e {
             RegistryError::Auth { what, message } => RegistryError::Auth {
                 what,
@@ -371,96 +371,6 @@ impl OciSource {
         names.sort();
         names.dedup();
         Ok(names)
-    }
-
-    /// Push a built pack: blobs (skipping those present), platform manifests, then the
-    /// top-level manifest or index tagged with the version. Returns the top digest.
-    pub fn push(&self, built: &BuiltPack) -> Result<String, RegistryError> {
-        let mut manifests = Vec::new();
-        let mut blobs = Vec::new();
-        for b in &built.blobs {
-            if b.media_type == MANIFEST_MEDIA_TYPE || b.media_type == INDEX_MEDIA_TYPE {
-                manifests.push(b.clone());
-            } else {
-                blobs.push(b.clone());
-            }
-        }
-        self.push_parts(
-            &built.name,
-            &built.version.to_string(),
-            blobs,
-            manifests,
-            &built.top,
-        )
-    }
-
-    /// Push blobs and manifests, then tag `top` as `tag` in pack `name`'s repository.
-    pub fn push_parts(
-        &self,
-        name: &str,
-        tag: &str,
-        blobs: Vec<Blob>,
-        manifests: Vec<Blob>,
-        top: &Blob,
-    ) -> Result<String, RegistryError> {
-        if self.opts.offline {
-            return Err(self.offline(format!("pushing `{name}:{tag}` to {}", self.reg.host)));
-        }
-        let image = self.reference(name, tag);
-        let what = format!(
-            "pushing `{}:{tag}` to {}",
-            self.reg.repo(name),
-            self.reg.host
-        );
-        self.rt.block_on(async {
-            self.client
-                .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
-                .await
-                .map_err(|e| self.auth_hint(map_error(e, &what)))?;
-            let bar = crate::printer::progress(
-                blobs.iter().map(|b| b.data.len() as u64).sum(),
-                "Pushing",
-                true,
-            );
-            for b in &blobs {
-                let exists = self
-                    .client
-                    .blob_exists(&image, &b.digest)
-                    .await
-                    .unwrap_or(false);
-                if !exists {
-                    self.client
-                        .push_blob(&image, b.data.clone(), &b.digest)
-                        .await
-                        .map_err(|e| self.auth_hint(map_error(e, &what)))?;
-                }
-                bar.inc(b.data.len() as u64);
-            }
-            bar.finish_and_clear();
-            for m in &manifests {
-                let r = self.by_digest(name, &m.digest);
-                let ct = m.media_type.parse().map_err(|_| {
-                    RegistryError::Other(format!("bad media type `{}`", m.media_type))
-                })?;
-                self.client
-                    .push_manifest_raw(&r, m.data.clone(), ct)
-                    .await
-                    .map_err(|e| self.auth_hint(map_error(e, &what)))?;
-            }
-            let ct = top.media_type.parse().map_err(|_| {
-                RegistryError::Other(format!("bad media type `{}`", top.media_type))
-            })?;
-            self.client
-                .push_manifest_raw(&image, top.data.clone(), ct)
-                .await
-                .map_err(|e| self.auth_hint(map_error(e, &what)))?;
-            Ok::<(), RegistryError>(())
-        })?;
-        self.cache
-            .set_tag_digest(&self.reg.repo(name), tag, &top.digest);
-        self.cache.add_tag(&self.reg.repo(name), tag);
-        self.tags.lock().expect("tags lock").remove(name);
-        Ok(top.digest.clone())
     }
 
     /// Fetch a version's artifact for `platform` and build it (tree hash from its config).
