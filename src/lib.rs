@@ -4,14 +4,14 @@
 //!
 //! Dependencies run one way: `cli → ops → {resolver, store, registry} → fs`.
 
+pub mod cli;
 pub mod error;
 pub mod fs;
+pub mod lockfile;
 pub mod manifest;
+pub mod ops;
 pub mod platform;
 pub mod printer;
-pub mod lockfile;
 pub mod registry;
 pub mod resolver;
 pub mod store;
-pub mod cli;
-pub mod ops;

@@ -2,11 +2,7 @@
 
 /// The platform aibox runs on, in aibox's spelling: `<os>-<arch>`.
 pub fn host() -> String {
-    let os = match std::env::consts::OS {
-        "macos" => "macos",
-        other => other,
-    };
-    format!("{os}-{}", std::env::consts::ARCH)
+    format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
 }
 
 /// The platforms aibox knows how to name. Others are rejected in manifests with a hint.

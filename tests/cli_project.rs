@@ -27,7 +27,13 @@ fn snapshot_filters(sb: &Sandbox) -> insta::Settings {
 
 fn regex_escape(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '/' { c.to_string() } else { format!("\\{c}") })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
         .collect()
 }
 
@@ -64,7 +70,11 @@ fn sync_change_sync_rollback_restores_the_first_environment() {
         })
         .collect();
 
-    std::fs::write(root.join("aibox.toml"), QUICKSTART.replace("hello = \"1\"", "hello = \"=1.0.0\"")).unwrap();
+    std::fs::write(
+        root.join("aibox.toml"),
+        QUICKSTART.replace("hello = \"1\"", "hello = \"=1.0.0\""),
+    )
+    .unwrap();
     let (_, err) = ok(&sb, &root, &["sync"]);
     assert!(err.contains("Updated hello 1.1.0 -> 1.0.0"), "{err}");
     assert_eq!(hello(&sb, &root), "Hello, team!\n");
@@ -85,7 +95,10 @@ fn sync_change_sync_rollback_restores_the_first_environment() {
     let mut first = first_bin.clone();
     first.sort();
     again.sort();
-    assert_eq!(first, again, "rollback restores the first generation's bin/ exactly");
+    assert_eq!(
+        first, again,
+        "rollback restores the first generation's bin/ exactly"
+    );
 
     let (out, _) = ok(&sb, &root, &["generations"]);
     let lines: Vec<&str> = out.lines().collect();
@@ -93,7 +106,12 @@ fn sync_change_sync_rollback_restores_the_first_environment() {
     assert!(lines[2].starts_with(" *    1"), "{out}");
 
     ok(&sb, &root, &["rollback", "--to", "0"]);
-    assert_eq!(std::fs::read_dir(root.join(".aibox/current/bin")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(root.join(".aibox/current/bin"))
+            .unwrap()
+            .count(),
+        0
+    );
     let (code, err) = fails(&sb, &root, &["rollback"]);
     assert_eq!(code, 1);
     assert!(err.contains("no generation to roll back to"), "{err}");
@@ -105,15 +123,28 @@ fn second_sync_is_a_no_op() {
     sb.repo_packs();
     let root = sb.project("app", QUICKSTART);
     ok(&sb, &root, &["sync"]);
-    let lock_before = std::fs::metadata(root.join("aibox.lock")).unwrap().modified().unwrap();
+    let lock_before = std::fs::metadata(root.join("aibox.lock"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let (_, err) = ok(&sb, &root, &["sync"]);
     assert!(err.contains("Fresh"), "{err}");
     let (_, err) = ok(&sb, &root, &["sync", "--locked"]);
     assert!(err.contains("Fresh"), "{err}");
-    assert_eq!(std::fs::metadata(root.join("aibox.lock")).unwrap().modified().unwrap(), lock_before);
+    assert_eq!(
+        std::fs::metadata(root.join("aibox.lock"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        lock_before
+    );
     let (out, _) = ok(&sb, &root, &["generations", "--json"]);
     let gens: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(gens.as_array().unwrap().len(), 2, "no new generation for a no-op sync");
+    assert_eq!(
+        gens.as_array().unwrap().len(),
+        2,
+        "no new generation for a no-op sync"
+    );
 }
 
 #[test]
@@ -133,7 +164,11 @@ fn lock_is_byte_identical_across_homes_and_paths_and_never_rewritten() {
     assert_eq!(la, std::fs::read(ra.join("aibox.lock")).unwrap());
     ok(&a, &ra, &["lock", "--check"]);
     // Comments and formatting do not make the lock stale.
-    std::fs::write(ra.join("aibox.toml"), format!("# a comment\n{}", QUICKSTART.replace(" = ", "="))).unwrap();
+    std::fs::write(
+        ra.join("aibox.toml"),
+        format!("# a comment\n{}", QUICKSTART.replace(" = ", "=")),
+    )
+    .unwrap();
     ok(&a, &ra, &["lock", "--check"]);
     let settings = snapshot_filters(&a);
     settings.bind(|| insta::assert_snapshot!("quickstart_lock", String::from_utf8(la).unwrap()));
@@ -146,9 +181,16 @@ fn locked_and_check_fail_when_the_lock_would_change() {
     let root = sb.project("app", QUICKSTART);
     let (code, err) = fails(&sb, &root, &["sync", "--locked"]);
     assert_eq!(code, 2);
-    assert!(err.contains("does not exist") && err.contains("hint:"), "{err}");
+    assert!(
+        err.contains("does not exist") && err.contains("hint:"),
+        "{err}"
+    );
     ok(&sb, &root, &["sync"]);
-    std::fs::write(root.join("aibox.toml"), QUICKSTART.replace("editorconfig = \"*\"\n", "")).unwrap();
+    std::fs::write(
+        root.join("aibox.toml"),
+        QUICKSTART.replace("editorconfig = \"*\"\n", ""),
+    )
+    .unwrap();
     let (code, err) = fails(&sb, &root, &["sync", "--locked"]);
     assert_eq!(code, 2);
     snapshot_filters(&sb).bind(|| insta::assert_snapshot!("locked_stale", err));
@@ -168,15 +210,29 @@ fn pack_content_changed_after_lock_is_refused_and_nothing_switches() {
     let packs = sb.repo_packs();
     let root = sb.project("app", QUICKSTART);
     ok(&sb, &root, &["lock"]);
-    std::fs::write(packs.join("hello/1.1.0/bin/hello"), "#!/bin/sh\necho tampered\n").unwrap();
+    std::fs::write(
+        packs.join("hello/1.1.0/bin/hello"),
+        "#!/bin/sh\necho tampered\n",
+    )
+    .unwrap();
     let (_, err) = fails(&sb, &root, &["sync", "--frozen"]);
-    assert!(err.contains("does not match the lock") && err.contains("hint:"), "{err}");
+    assert!(
+        err.contains("does not match the lock") && err.contains("hint:"),
+        "{err}"
+    );
     let (out, _) = ok(&sb, &root, &["generations", "--json"]);
     let gens: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(gens.as_array().unwrap().len(), 1, "nothing was switched to");
-    assert!(std::fs::read_dir(sb.home().join("store-v1/packs")).unwrap().all(|e| {
-        !e.unwrap().file_name().to_string_lossy().contains("hello-1.1.0")
-    }));
+    assert!(
+        std::fs::read_dir(sb.home().join("store-v1/packs"))
+            .unwrap()
+            .all(|e| {
+                !e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains("hello-1.1.0")
+            })
+    );
 }
 
 #[test]
@@ -184,10 +240,22 @@ fn manifest_errors_name_file_line_column_and_fix() {
     let sb = Sandbox::new();
     sb.repo_packs();
     let cases = [
-        ("unknown_key", "[registries]\ndefault = \"dir:../packs\"\n[pakcs]\nhello = \"1\"\n"),
-        ("syntax", "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = 1.0.0\n"),
-        ("bad_request", "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \">>1\"\n"),
-        ("unknown_registry", "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = { version = \"1\", registry = \"defualt\" }\n"),
+        (
+            "unknown_key",
+            "[registries]\ndefault = \"dir:../packs\"\n[pakcs]\nhello = \"1\"\n",
+        ),
+        (
+            "syntax",
+            "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = 1.0.0\n",
+        ),
+        (
+            "bad_request",
+            "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \">>1\"\n",
+        ),
+        (
+            "unknown_registry",
+            "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = { version = \"1\", registry = \"defualt\" }\n",
+        ),
     ];
     for (name, manifest) in cases {
         let root = sb.project(name, manifest);
@@ -203,7 +271,10 @@ fn manifest_errors_name_file_line_column_and_fix() {
 fn unknown_pack_suggests_the_closest_name() {
     let sb = Sandbox::new();
     sb.repo_packs();
-    let root = sb.project("app", "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhelo = \"1\"\n");
+    let root = sb.project(
+        "app",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhelo = \"1\"\n",
+    );
     let (_, err) = fails(&sb, &root, &["sync"]);
     snapshot_filters(&sb).bind(|| insta::assert_snapshot!("unknown_pack", err));
 }
@@ -214,9 +285,20 @@ fn conflicts_are_explained_in_plain_words() {
     let packs = sb.path().join("packs");
     write_pack(&packs, "[pack]\nname = \"lib\"\nversion = \"1.0.0\"\n", &[]);
     write_pack(&packs, "[pack]\nname = \"lib\"\nversion = \"2.0.0\"\n", &[]);
-    write_pack(&packs, "[pack]\nname = \"app\"\nversion = \"1.0.0\"\n[dependencies]\nlib = \"^2\"\n", &[]);
-    write_pack(&packs, "[pack]\nname = \"tool\"\nversion = \"3.1.0\"\n[dependencies]\nlib = \"^1\"\n", &[]);
-    let root = sb.project("p", "[registries]\ndefault = \"dir:../packs\"\n[packs]\napp = \"1\"\ntool = \"3\"\n");
+    write_pack(
+        &packs,
+        "[pack]\nname = \"app\"\nversion = \"1.0.0\"\n[dependencies]\nlib = \"^2\"\n",
+        &[],
+    );
+    write_pack(
+        &packs,
+        "[pack]\nname = \"tool\"\nversion = \"3.1.0\"\n[dependencies]\nlib = \"^1\"\n",
+        &[],
+    );
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\napp = \"1\"\ntool = \"3\"\n",
+    );
     let (_, err) = fails(&sb, &root, &["lock"]);
     assert!(err.contains("lib"), "{err}");
     snapshot_filters(&sb).bind(|| insta::assert_snapshot!("conflict", err));
@@ -227,10 +309,25 @@ fn conflicts_are_explained_in_plain_words() {
 fn dependency_cycles_are_reported_with_their_path() {
     let sb = Sandbox::new();
     let packs = sb.path().join("packs");
-    write_pack(&packs, "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[dependencies]\nb = \"1\"\n", &[]);
-    write_pack(&packs, "[pack]\nname = \"b\"\nversion = \"1.0.0\"\n[dependencies]\nc = \"1\"\n", &[]);
-    write_pack(&packs, "[pack]\nname = \"c\"\nversion = \"1.0.0\"\n[dependencies]\na = \"1\"\n", &[]);
-    let root = sb.project("p", "[registries]\ndefault = \"dir:../packs\"\n[packs]\na = \"1\"\n");
+    write_pack(
+        &packs,
+        "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[dependencies]\nb = \"1\"\n",
+        &[],
+    );
+    write_pack(
+        &packs,
+        "[pack]\nname = \"b\"\nversion = \"1.0.0\"\n[dependencies]\nc = \"1\"\n",
+        &[],
+    );
+    write_pack(
+        &packs,
+        "[pack]\nname = \"c\"\nversion = \"1.0.0\"\n[dependencies]\na = \"1\"\n",
+        &[],
+    );
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\na = \"1\"\n",
+    );
     let (_, err) = fails(&sb, &root, &["lock"]);
     assert!(err.contains("a -> b -> c -> a"), "{err}");
 }
@@ -239,28 +336,63 @@ fn dependency_cycles_are_reported_with_their_path() {
 fn required_and_optional_environment() {
     let sb = Sandbox::new();
     sb.repo_packs();
-    let root = sb.project("p", "[registries]\ndefault = \"dir:../packs\"\n[packs]\ngreet-api = \"*\"\nshellkit = \"1\"\n");
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\ngreet-api = \"*\"\nshellkit = \"1\"\n",
+    );
     ok(&sb, &root, &["sync"]);
-    let out = sb.aibox(&root).args(["run", "--", "greet-api"]).env_remove("GREET_TOKEN").output().unwrap();
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "greet-api"])
+        .env_remove("GREET_TOKEN")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = text(&out).1;
-    assert!(err.contains("`GREET_TOKEN` (needed by `greet-api`)") && err.contains("token for the greeting service"), "{err}");
-    let out = sb.aibox(&root).args(["run", "--", "greet-api"]).env("GREET_TOKEN", "secret").output().unwrap();
+    assert!(
+        err.contains("`GREET_TOKEN` (needed by `greet-api`)")
+            && err.contains("token for the greeting service"),
+        "{err}"
+    );
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "greet-api"])
+        .env("GREET_TOKEN", "secret")
+        .output()
+        .unwrap();
     let (o, e) = text(&out);
     assert!(out.status.success(), "{e}");
     assert!(o.starts_with(&"-".repeat(40)), "{o}");
     assert!(o.contains("token of 6 characters"), "{o}");
-    let out = sb.aibox(&root).args(["run", "--", "greet-api"]).env("GREET_TOKEN", "x").env("GREET_WIDTH", "3").output().unwrap();
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "greet-api"])
+        .env("GREET_TOKEN", "x")
+        .env("GREET_WIDTH", "3")
+        .output()
+        .unwrap();
     assert!(text(&out).0.starts_with("---\n"));
 
     let (json, _) = ok(&sb, &root, &["env", "--shell", "json"]);
     let env: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert!(env["vars"]["SHELLKIT"].as_str().unwrap().ends_with("lib/shellkit.sh"));
+    assert!(
+        env["vars"]["SHELLKIT"]
+            .as_str()
+            .unwrap()
+            .ends_with("lib/shellkit.sh")
+    );
     assert_eq!(env["vars"]["GREET_WIDTH"], "40");
     let (bash, _) = ok(&sb, &root, &["env"]);
-    assert!(bash.contains("export PATH='") && bash.contains(".aibox/current/bin'"), "{bash}");
+    assert!(
+        bash.contains("export PATH='") && bash.contains(".aibox/current/bin'"),
+        "{bash}"
+    );
     let script = format!("{bash}\nhello() {{ :; }}\n. \"$SHELLKIT\" && sk_log sourced");
-    let out = std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("sourced"));
     let (fish, _) = ok(&sb, &root, &["env", "--shell", "fish"]);
     assert!(fish.contains("set -gx PATH '"), "{fish}");
@@ -270,7 +402,10 @@ fn required_and_optional_environment() {
 fn add_and_remove_edit_lock_and_sync_or_change_nothing() {
     let sb = Sandbox::new();
     sb.repo_packs();
-    let root = sb.project("p", "# my project\n[registries]\ndefault = \"dir:../packs\"\n\n[packs]\n");
+    let root = sb.project(
+        "p",
+        "# my project\n[registries]\ndefault = \"dir:../packs\"\n\n[packs]\n",
+    );
     ok(&sb, &root, &["add", "hello", "json-pretty@0.3"]);
     let manifest = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
     assert!(manifest.starts_with("# my project\n"), "{manifest}");
@@ -278,18 +413,32 @@ fn add_and_remove_edit_lock_and_sync_or_change_nothing() {
     assert!(manifest.contains("json-pretty = \"0.3\""), "{manifest}");
     assert!(root.join(".aibox/current/bin/hello").exists());
 
-    let before = (std::fs::read(root.join("aibox.toml")).unwrap(), std::fs::read(root.join("aibox.lock")).unwrap());
+    let before = (
+        std::fs::read(root.join("aibox.toml")).unwrap(),
+        std::fs::read(root.join("aibox.lock")).unwrap(),
+    );
     let (_, err) = fails(&sb, &root, &["add", "jsonpretty"]);
     assert!(err.contains("did you mean `json-pretty`"), "{err}");
     let (_, err) = fails(&sb, &root, &["add", "hello@^7"]);
     assert!(err.contains("no version of `hello` matches"), "{err}");
-    let after = (std::fs::read(root.join("aibox.toml")).unwrap(), std::fs::read(root.join("aibox.lock")).unwrap());
+    let after = (
+        std::fs::read(root.join("aibox.toml")).unwrap(),
+        std::fs::read(root.join("aibox.lock")).unwrap(),
+    );
     assert_eq!(before, after, "a failed add changes nothing");
 
     ok(&sb, &root, &["remove", "hello"]);
-    assert!(!std::fs::read_to_string(root.join("aibox.toml")).unwrap().contains("hello"));
+    assert!(
+        !std::fs::read_to_string(root.join("aibox.toml"))
+            .unwrap()
+            .contains("hello")
+    );
     assert!(!root.join(".aibox/current/bin/hello").exists());
-    assert!(!std::fs::read_to_string(root.join("aibox.lock")).unwrap().contains("name = \"shellkit\""));
+    assert!(
+        !std::fs::read_to_string(root.join("aibox.lock"))
+            .unwrap()
+            .contains("name = \"shellkit\"")
+    );
     let (_, err) = fails(&sb, &root, &["remove", "jsn-pretty"]);
     assert!(err.contains("did you mean `json-pretty`"), "{err}");
 }
@@ -305,7 +454,11 @@ fn init_then_add() {
     assert!(err.contains("already exists"), "{err}");
     ok(&sb, &root, &["add", "todo-scan"]);
     std::fs::write(root.join("notes.txt"), "TODO: write docs\n").unwrap();
-    let out = sb.aibox(&root).args(["run", "--", "todo-scan", "notes.txt"]).output().unwrap();
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "todo-scan", "notes.txt"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).0.contains("TODO: write docs"));
 }
@@ -317,11 +470,24 @@ fn global_install_list_uninstall() {
     let cwd = sb.path();
     let (_, err) = fails(&sb, cwd, &["install", "hello"]);
     assert!(err.contains("--registry"), "{err}");
-    ok(&sb, cwd, &["install", "hello@1.0", "--registry", &format!("dir:{}", packs.display())]);
+    ok(
+        &sb,
+        cwd,
+        &[
+            "install",
+            "hello@1.0",
+            "--registry",
+            &format!("dir:{}", packs.display()),
+        ],
+    );
     let (out, _) = ok(&sb, cwd, &["list"]);
     assert_eq!(out, "hello 1.0.0\nshellkit 1.2.0\n");
     let bin = sb.home().join("profiles/global/current/bin/hello");
-    let run = std::process::Command::new(&bin).env("SHELLKIT", packs.join("shellkit/lib/shellkit.sh")).arg("x").output().unwrap();
+    let run = std::process::Command::new(&bin)
+        .env("SHELLKIT", packs.join("shellkit/lib/shellkit.sh"))
+        .arg("x")
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&run.stdout), "Hello, x!\n");
     ok(&sb, cwd, &["uninstall", "hello"]);
     assert_eq!(ok(&sb, cwd, &["list"]).0, "");
@@ -335,7 +501,11 @@ fn gc_and_store_verify_from_the_cli() {
     sb.repo_packs();
     let root = sb.project("app", QUICKSTART);
     ok(&sb, &root, &["sync"]);
-    std::fs::write(root.join("aibox.toml"), QUICKSTART.replace("hello = \"1\"", "hello = \"=1.0.0\"")).unwrap();
+    std::fs::write(
+        root.join("aibox.toml"),
+        QUICKSTART.replace("hello = \"1\"", "hello = \"=1.0.0\""),
+    )
+    .unwrap();
     ok(&sb, &root, &["sync"]);
     let (_, err) = ok(&sb, &root, &["gc", "--keep", "1", "--dry-run"]);
     assert!(err.contains("Would remove generation 1"), "{err}");

@@ -18,7 +18,10 @@ fn store() -> (tempfile::TempDir, Store) {
 }
 
 fn limits() -> Limits {
-    Limits { max_bytes: 1 << 20, max_entries: 1000 }
+    Limits {
+        max_bytes: 1 << 20,
+        max_entries: 1000,
+    }
 }
 
 /// A tar entry with a raw (unchecked) path, so hostile names can be written.
@@ -52,8 +55,16 @@ fn assert_rejected(store: &Store, tar: Vec<u8>, entry: &str, reason: &str) {
     assert!(msg.contains(entry), "error `{msg}` should name `{entry}`");
     assert!(msg.contains(reason), "error `{msg}` should say `{reason}`");
     // Nothing became a pack, nothing left outside staging and objects.
-    assert_eq!(std::fs::read_dir(store.layout().packs()).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(store.layout().profiles()).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(store.layout().packs()).unwrap().count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(store.layout().profiles())
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -73,7 +84,13 @@ fn tar_hostile_entries_are_rejected() {
     assert_rejected(&s, finish(a), "ok/../../evil", "`..`");
 
     let mut a = Vec::new();
-    raw_entry(&mut a, "lib/link", T::Symlink, Some("../../etc/passwd"), b"");
+    raw_entry(
+        &mut a,
+        "lib/link",
+        T::Symlink,
+        Some("../../etc/passwd"),
+        b"",
+    );
     assert_rejected(&s, finish(a), "lib/link", "leaves the pack");
 
     let mut a = Vec::new();
@@ -120,7 +137,13 @@ fn tar_hostile_entries_are_rejected() {
 fn tar_expansion_is_capped() {
     let (_t, s) = store();
     let mut a = Vec::new();
-    raw_entry(&mut a, "big", tar::EntryType::Regular, None, &vec![0u8; 3 << 20]);
+    raw_entry(
+        &mut a,
+        "big",
+        tar::EntryType::Regular,
+        None,
+        &vec![0u8; 3 << 20],
+    );
     let err = s.ingest_tar(&finish(a)[..], limits()).unwrap_err();
     assert!(matches!(err, StoreError::TooLarge { .. }), "{err}");
     assert!(err.to_string().contains("decompression limit"));
@@ -131,17 +154,44 @@ fn tar_good_archive_round_trips() {
     let (_t, s) = store();
     let mut a = Vec::new();
     raw_entry(&mut a, "./bin/", tar::EntryType::Directory, None, b"");
-    raw_entry(&mut a, "./bin/tool", tar::EntryType::Regular, None, b"#!/bin/sh\n");
-    raw_entry(&mut a, "./bin/again", tar::EntryType::Link, Some("./bin/tool"), b"");
-    raw_entry(&mut a, "./alias", tar::EntryType::Symlink, Some("bin/tool"), b"");
+    raw_entry(
+        &mut a,
+        "./bin/tool",
+        tar::EntryType::Regular,
+        None,
+        b"#!/bin/sh\n",
+    );
+    raw_entry(
+        &mut a,
+        "./bin/again",
+        tar::EntryType::Link,
+        Some("./bin/tool"),
+        b"",
+    );
+    raw_entry(
+        &mut a,
+        "./alias",
+        tar::EntryType::Symlink,
+        Some("bin/tool"),
+        b"",
+    );
     let tree = s.ingest_tar(&finish(a)[..], limits()).unwrap();
     assert_eq!(tree.walk().len(), 4);
     let id = s.build_pack("t", "1.0.0", &tree, None).unwrap();
     let root = s.pack_path(&id);
-    assert_eq!(std::fs::read(root.join("bin/again")).unwrap(), b"#!/bin/sh\n");
-    assert_eq!(std::fs::read_link(root.join("alias")).unwrap(), Path::new("bin/tool"));
+    assert_eq!(
+        std::fs::read(root.join("bin/again")).unwrap(),
+        b"#!/bin/sh\n"
+    );
+    assert_eq!(
+        std::fs::read_link(root.join("alias")).unwrap(),
+        Path::new("bin/tool")
+    );
     // Read-only tree.
-    let mode = std::fs::metadata(root.join("bin")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(root.join("bin"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o222, 0);
 }
 
@@ -151,14 +201,21 @@ fn dir_rejects(setup: impl FnOnce(&Path), entry: &str, reason: &str) {
     std::fs::create_dir_all(&dir).unwrap();
     setup(&dir);
     let err = s.ingest_dir(&dir).unwrap_err().to_string();
-    assert!(err.contains(entry) && err.contains(reason), "`{err}` should name `{entry}` / `{reason}`");
+    assert!(
+        err.contains(entry) && err.contains(reason),
+        "`{err}` should name `{entry}` / `{reason}`"
+    );
     assert_eq!(std::fs::read_dir(s.layout().packs()).unwrap().count(), 0);
 }
 
 #[test]
 fn dir_hostile_entries_are_rejected() {
     use std::os::unix::fs::symlink;
-    dir_rejects(|d| symlink("/etc/passwd", d.join("abs")).unwrap(), "abs", "absolute");
+    dir_rejects(
+        |d| symlink("/etc/passwd", d.join("abs")).unwrap(),
+        "abs",
+        "absolute",
+    );
     dir_rejects(
         |d| {
             std::fs::create_dir(d.join("sub")).unwrap();
@@ -169,14 +226,25 @@ fn dir_hostile_entries_are_rejected() {
     );
     dir_rejects(
         |d| {
-            let st = std::process::Command::new("mkfifo").arg(d.join("pipe")).status().unwrap();
+            let st = std::process::Command::new("mkfifo")
+                .arg(d.join("pipe"))
+                .status()
+                .unwrap();
             assert!(st.success());
         },
         "pipe",
         "FIFOs",
     );
-    dir_rejects(|d| std::fs::write(d.join("bad\nname"), "x").unwrap(), "bad", "not valid on every platform");
-    dir_rejects(|d| std::fs::write(d.join("c:d"), "x").unwrap(), "c:d", "not valid on every platform");
+    dir_rejects(
+        |d| std::fs::write(d.join("bad\nname"), "x").unwrap(),
+        "bad",
+        "not valid on every platform",
+    );
+    dir_rejects(
+        |d| std::fs::write(d.join("c:d"), "x").unwrap(),
+        "c:d",
+        "not valid on every platform",
+    );
     dir_rejects(
         |d| {
             use std::os::unix::ffi::OsStrExt;
@@ -206,7 +274,10 @@ fn manifest(name: &str, bin: &[(&str, &str)]) -> PackManifest {
 }
 
 fn pack(s: &Store, dir: &Path, name: &str, content: &str) -> (PackId, PackManifest) {
-    let src = dir.join(format!("src-{name}-{}", blake3::hash(content.as_bytes()).to_hex()));
+    let src = dir.join(format!(
+        "src-{name}-{}",
+        blake3::hash(content.as_bytes()).to_hex()
+    ));
     std::fs::create_dir_all(src.join("bin")).unwrap();
     let tool = src.join("bin").join(name);
     std::fs::write(&tool, content).unwrap();
@@ -224,12 +295,20 @@ fn generations_switch_rollback_and_diff() {
     assert_eq!(s.current_id(&profile).unwrap(), 0);
     let a = pack(&s, t.path(), "alpha", "#!/bin/sh\necho a1\n");
     let b = pack(&s, t.path(), "beta", "#!/bin/sh\necho b\n");
-    let g1 = s.commit_generation(&profile, Some("h1".into()), &[a.clone()]).unwrap();
+    let g1 = s
+        .commit_generation(&profile, Some("h1".into()), &[a.clone()])
+        .unwrap();
     let a2 = pack(&s, t.path(), "alpha", "#!/bin/sh\necho a2\n");
-    let g2 = s.commit_generation(&profile, Some("h2".into()), &[a2, b]).unwrap();
+    let g2 = s
+        .commit_generation(&profile, Some("h2".into()), &[a2, b])
+        .unwrap();
     assert_eq!((g1.id, g2.id, g2.parent), (1, 2, Some(1)));
     let bin = root.join(".aibox/current/bin");
-    assert!(std::fs::read_to_string(bin.join("alpha")).unwrap().contains("a2"));
+    assert!(
+        std::fs::read_to_string(bin.join("alpha"))
+            .unwrap()
+            .contains("a2")
+    );
     assert!(bin.join("beta").exists());
 
     let d = aibox::store::generations::diff(&g1, &g2);
@@ -237,14 +316,26 @@ fn generations_switch_rollback_and_diff() {
     assert_eq!(d.changed.len(), 1);
 
     assert_eq!(s.rollback(&profile, None).unwrap(), (2, 1));
-    assert!(std::fs::read_to_string(bin.join("alpha")).unwrap().contains("a1"));
+    assert!(
+        std::fs::read_to_string(bin.join("alpha"))
+            .unwrap()
+            .contains("a1")
+    );
     assert!(!bin.join("beta").exists());
     assert_eq!(s.rollback(&profile, None).unwrap(), (1, 0));
-    assert_eq!(std::fs::read_dir(root.join(".aibox/current/bin")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(root.join(".aibox/current/bin"))
+            .unwrap()
+            .count(),
+        0
+    );
     let err = s.rollback(&profile, None).unwrap_err();
     assert!(matches!(err, StoreError::NoParent { .. }), "{err}");
     assert_eq!(s.rollback(&profile, Some(2)).unwrap(), (0, 2));
-    assert!(matches!(s.rollback(&profile, Some(9)).unwrap_err(), StoreError::NoGeneration { .. }));
+    assert!(matches!(
+        s.rollback(&profile, Some(9)).unwrap_err(),
+        StoreError::NoGeneration { .. }
+    ));
     // A new generation's parent is the one it was built on, not "id - 1".
     s.rollback(&profile, Some(1)).unwrap();
     let g3 = s.commit_generation(&profile, None, &[a]).unwrap();
@@ -259,7 +350,9 @@ fn conflicting_commands_are_refused_and_nothing_switches() {
     let (b, _) = pack(&s, t.path(), "two", "#!/bin/sh\necho 2\n");
     let m = manifest("x", &[("same", "bin/one")]);
     let m2 = manifest("y", &[("same", "bin/two")]);
-    let err = s.commit_generation(&profile, None, &[(a, m), (b, m2)]).unwrap_err();
+    let err = s
+        .commit_generation(&profile, None, &[(a, m), (b, m2)])
+        .unwrap_err();
     assert!(err.to_string().contains("bin/same"), "{err}");
     assert_eq!(s.current_id(&profile).unwrap(), 0);
 }
@@ -281,11 +374,24 @@ fn gc_keeps_roots_and_removes_dead_projects() {
     s.commit_generation(&dead, None, &[gone.clone()]).unwrap();
     std::fs::remove_dir_all(&dead_root).unwrap();
 
-    let dry = s.gc(GcOptions { keep: Some(1), dry_run: true }).unwrap();
+    let dry = s
+        .gc(GcOptions {
+            keep: Some(1),
+            dry_run: true,
+        })
+        .unwrap();
     assert_eq!(dry.packs_removed.len(), 2);
-    assert!(s.has_pack(&old.0) && s.has_pack(&gone.0), "dry run removes nothing");
+    assert!(
+        s.has_pack(&old.0) && s.has_pack(&gone.0),
+        "dry run removes nothing"
+    );
 
-    let report = s.gc(GcOptions { keep: Some(1), dry_run: false }).unwrap();
+    let report = s
+        .gc(GcOptions {
+            keep: Some(1),
+            dry_run: false,
+        })
+        .unwrap();
     assert_eq!(report.profiles_removed.len(), 1);
     assert_eq!(report.generations_removed.len(), 1);
     assert!(report.bytes_freed > 0);
@@ -304,7 +410,12 @@ fn verify_reports_and_repair_removes_corruption() {
     let object = s.pack_path(&id).join("bin/tool");
     let obj_path = std::fs::canonicalize(&object).unwrap();
     std::fs::set_permissions(&obj_path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::OpenOptions::new().append(true).open(&obj_path).unwrap().write_all(b"evil").unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&obj_path)
+        .unwrap()
+        .write_all(b"evil")
+        .unwrap();
     std::fs::set_permissions(&obj_path, std::fs::Permissions::from_mode(0o555)).unwrap();
     let report = s.verify(false).unwrap();
     assert!(!report.corrupt.is_empty());
@@ -335,7 +446,11 @@ fn concurrent_writers_beside_gc_stay_consistent() {
         let s2 = s.clone();
         scope.spawn(move || {
             for _ in 0..6 {
-                s2.gc(GcOptions { keep: Some(2), dry_run: false }).unwrap();
+                s2.gc(GcOptions {
+                    keep: Some(2),
+                    dry_run: false,
+                })
+                .unwrap();
             }
         });
     });
@@ -343,7 +458,11 @@ fn concurrent_writers_beside_gc_stay_consistent() {
     assert!(ids.len() >= 2);
     let current = s.current(&profile).unwrap();
     for p in &current.packs {
-        assert!(s.layout().pack(&p.store).exists(), "current pack {} exists", p.store);
+        assert!(
+            s.layout().pack(&p.store).exists(),
+            "current pack {} exists",
+            p.store
+        );
     }
     assert!(root.join(".aibox/current/bin/tool").exists());
     assert!(s.verify(false).unwrap().corrupt.is_empty());

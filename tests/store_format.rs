@@ -18,7 +18,11 @@ fn materialize(root: &Path, entries: &[serde_json::Value]) {
             "symlink" => std::os::unix::fs::symlink(e["target"].as_str().unwrap(), &path).unwrap(),
             "file" => {
                 std::fs::write(&path, e["content"].as_str().unwrap()).unwrap();
-                let mode = if e["executable"].as_bool().unwrap_or(false) { 0o755 } else { 0o644 };
+                let mode = if e["executable"].as_bool().unwrap_or(false) {
+                    0o755
+                } else {
+                    0o644
+                };
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
             }
             other => panic!("unknown kind {other}"),
@@ -47,11 +51,20 @@ fn tree_hash_vectors_replay() {
         assert_eq!(hashed.hash(), expected, "vector `{name}` (hash only)");
 
         let ingested = store.ingest_dir(&dir).unwrap();
-        assert_eq!(ingested, hashed, "vector `{name}`: ingest and hash-only agree");
-        let id = store.build_pack("vec", "1.0.0", &ingested, Some(&expected)).unwrap();
+        assert_eq!(
+            ingested, hashed,
+            "vector `{name}`: ingest and hash-only agree"
+        );
+        let id = store
+            .build_pack("vec", "1.0.0", &ingested, Some(&expected))
+            .unwrap();
         assert_eq!(id.tree, expected);
         let listing = store.pack_listing(&id.dir_name()).unwrap();
-        assert_eq!(Tree::from_listing(&listing).unwrap().hash(), expected, "vector `{name}` listing");
+        assert_eq!(
+            Tree::from_listing(&listing).unwrap().hash(),
+            expected,
+            "vector `{name}` listing"
+        );
     }
     assert!(store.verify(false).unwrap().corrupt.is_empty());
 }

@@ -42,7 +42,9 @@ pub fn run(opts: &Options, args: RunArgs) -> Result<()> {
 pub fn env(opts: &Options, args: EnvArgs) -> Result<()> {
     let env = ops::run::environment(opts, args.profile.target())?;
     for (name, (pack, description)) in &env.missing {
-        printer::warn(format!("`{name}` is required by `{pack}` and not set: {description}"));
+        printer::warn(format!(
+            "`{name}` is required by `{pack}` and not set: {description}"
+        ));
     }
     match args.shell {
         Shell::Json => super::print_json(&env),

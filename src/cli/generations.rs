@@ -68,7 +68,10 @@ pub fn list(opts: &Options, args: ListArgs) -> Result<()> {
         super::print_json(&rows);
         return Ok(());
     }
-    println!("{:>2} {:>4}  {:<20}  {:>6}  {:>6}", "", "ID", "CREATED", "PARENT", "PACKS");
+    println!(
+        "{:>2} {:>4}  {:<20}  {:>6}  {:>6}",
+        "", "ID", "CREATED", "PARENT", "PACKS"
+    );
     for g in &gens {
         let mark = if g.id == current { "*" } else { "" };
         let parent = g.parent.map_or("-".to_owned(), |p| p.to_string());
@@ -84,7 +87,10 @@ pub fn list(opts: &Options, args: ListArgs) -> Result<()> {
 
 pub fn rollback(opts: &Options, args: RollbackArgs) -> Result<()> {
     let (from, to) = ops::generations::rollback(opts, args.profile.target(), args.to)?;
-    printer::status("Switched", format!("from generation {from} to generation {to}"));
+    printer::status(
+        "Switched",
+        format!("from generation {from} to generation {to}"),
+    );
     Ok(())
 }
 

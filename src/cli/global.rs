@@ -24,14 +24,19 @@ pub struct UninstallArgs {
 }
 
 pub fn install(opts: &Options, args: InstallArgs) -> Result<()> {
-    let outcome = ops::edit::install_global(opts, &args.packs, args.registry.as_deref(), &AddOptions::default())?;
+    let outcome = ops::edit::install_global(
+        opts,
+        &args.packs,
+        args.registry.as_deref(),
+        &AddOptions::default(),
+    )?;
     super::project::report_edit(&outcome);
     let bin = crate::store::Store::open_default()?
         .layout()
         .profile("global")
         .join("current/bin");
-    let on_path = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
+    let on_path =
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
     if !on_path {
         crate::printer::warn(format!(
             "`{}` is not on your PATH; add it to use installed commands directly",

@@ -4,8 +4,11 @@
 mod env;
 mod generations;
 mod global;
+mod pack;
 mod project;
+mod search;
 mod store;
+mod vendor;
 
 use std::path::PathBuf;
 
@@ -102,6 +105,15 @@ enum Command {
     /// Inspect and repair the store.
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// Build, publish, push, pull and list packs (OCI artifacts).
+    #[command(subcommand)]
+    Pack(pack::PackCommand),
+    /// Search registries for packs by name, keyword and description.
+    Search(search::SearchArgs),
+    /// Show a pack: versions, description, dependencies, size, signature.
+    Info(search::InfoArgs),
+    /// Copy packs into an OCI image layout for air-gapped `sync`.
+    Vendor(vendor::VendorArgs),
 }
 
 impl GlobalArgs {
@@ -133,6 +145,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Diff(a) => generations::diff(&opts, a),
         Command::Gc(a) => store::gc(&opts, a),
         Command::Store(c) => store::run(&opts, c),
+        Command::Pack(c) => pack::run(&opts, c),
+        Command::Search(a) => search::search(&opts, a),
+        Command::Info(a) => search::info(&opts, a),
+        Command::Vendor(a) => vendor::run(&opts, a),
     }
 }
 

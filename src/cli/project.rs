@@ -141,7 +141,10 @@ pub(super) fn run_sync(opts: &Options, target: Target, args: &SyncArgs) -> Resul
     };
     match ops::sync::sync(opts, target, policy)? {
         SyncOutcome::UpToDate { generation } => {
-            printer::status("Fresh", format!("generation {generation} already matches `aibox.lock`"));
+            printer::status(
+                "Fresh",
+                format!("generation {generation} already matches `aibox.lock`"),
+            );
         }
         SyncOutcome::Installed { installed, .. } => report_install(&installed),
     }
@@ -177,6 +180,9 @@ pub(super) fn report_install(installed: &Installed) {
             ),
         );
     } else {
-        printer::status("Fresh", format!("generation {} already matches `aibox.lock`", g.id));
+        printer::status(
+            "Fresh",
+            format!("generation {} already matches `aibox.lock`", g.id),
+        );
     }
 }

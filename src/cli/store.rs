@@ -45,7 +45,11 @@ pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
         super::print_json(&report);
         return Ok(());
     }
-    let verb = if report.dry_run { "Would remove" } else { "Removed" };
+    let verb = if report.dry_run {
+        "Would remove"
+    } else {
+        "Removed"
+    };
     for p in &report.profiles_removed {
         printer::status(verb, format!("profile of `{p}` (project gone)"));
     }
@@ -63,7 +67,10 @@ pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
     );
     printer::status(
         "Kept",
-        format!("{} pack trees, {} objects", report.packs_kept, report.objects_kept),
+        format!(
+            "{} pack trees, {} objects",
+            report.packs_kept, report.objects_kept
+        ),
     );
     Ok(())
 }
@@ -80,7 +87,10 @@ pub fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
                 }
                 printer::status(
                     "Verified",
-                    format!("{} objects, {} pack trees", report.objects_checked, report.packs_checked),
+                    format!(
+                        "{} objects, {} pack trees",
+                        report.objects_checked, report.packs_checked
+                    ),
                 );
             }
             if report.corrupt.is_empty() {
@@ -89,12 +99,17 @@ pub fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
             if report.repaired {
                 printer::status(
                     "Repaired",
-                    format!("removed {} corrupt entries; run `aibox sync` to rebuild them", report.corrupt.len()),
+                    format!(
+                        "removed {} corrupt entries; run `aibox sync` to rebuild them",
+                        report.corrupt.len()
+                    ),
                 );
                 Ok(())
             } else {
-                Err(Error::msg(format!("{} corrupt store entries", report.corrupt.len()))
-                    .with_hint("run `aibox store verify --repair`, then `aibox sync`"))
+                Err(
+                    Error::msg(format!("{} corrupt store entries", report.corrupt.len()))
+                        .with_hint("run `aibox store verify --repair`, then `aibox sync`"),
+                )
             }
         }
         StoreCommand::Path { pack, profile } => {

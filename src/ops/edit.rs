@@ -67,25 +67,43 @@ pub struct EditOutcome {
 
 /// `aibox add` (project) / `aibox install` (global): add requests, resolve, then write the
 /// manifest and lock and sync.
-pub fn add(opts: &Options, target: Target, specs: &[String], how: &AddOptions) -> Result<EditOutcome> {
+pub fn add(
+    opts: &Options,
+    target: Target,
+    specs: &[String],
+    how: &AddOptions,
+) -> Result<EditOutcome> {
     let root = target_root(opts, target)?;
     let manifest_path = root.join(MANIFEST);
     let original = read_manifest(&manifest_path)?;
-    let section = if how.plugin { Section::Plugins } else { Section::Packs };
+    let section = if how.plugin {
+        Section::Plugins
+    } else {
+        Section::Packs
+    };
     let parsed: Vec<PackSpec> = specs
         .iter()
         .map(|s| PackSpec::parse(s))
         .collect::<Result<_, _>>()?;
     let mut text = original.clone();
     for spec in &parsed {
-        let request = if spec.request.is_any() { "*" } else { spec.request.as_str() };
+        let request = if spec.request.is_any() {
+            "*"
+        } else {
+            spec.request.as_str()
+        };
         text = add_requirement(&text, section, &spec.name, request)?;
     }
     let mut state = state_with(&root, &text)?;
     let upgrade = Upgrade::Packages(
         parsed
             .iter()
-            .filter(|s| state.lock.as_ref().is_some_and(|(_, l)| l.package(&s.name).is_some()))
+            .filter(|s| {
+                state
+                    .lock
+                    .as_ref()
+                    .is_some_and(|(_, l)| l.package(&s.name).is_some())
+            })
             .map(|s| s.name.clone())
             .collect(),
     );
@@ -116,7 +134,12 @@ pub fn add(opts: &Options, target: Target, specs: &[String], how: &AddOptions) -
 }
 
 /// `aibox remove` / `aibox uninstall`: drop requests, re-resolve, write, sync.
-pub fn remove(opts: &Options, target: Target, names: &[String], no_sync: bool) -> Result<EditOutcome> {
+pub fn remove(
+    opts: &Options,
+    target: Target,
+    names: &[String],
+    no_sync: bool,
+) -> Result<EditOutcome> {
     let root = target_root(opts, target)?;
     let manifest_path = root.join(MANIFEST);
     let mut text = read_manifest(&manifest_path)?;
@@ -155,7 +178,12 @@ pub fn remove(opts: &Options, target: Target, names: &[String], no_sync: bool) -
 }
 
 /// `aibox install`: like `add`, on the global profile, creating its manifest on first use.
-pub fn install_global(opts: &Options, specs: &[String], registry: Option<&str>, how: &AddOptions) -> Result<EditOutcome> {
+pub fn install_global(
+    opts: &Options,
+    specs: &[String],
+    registry: Option<&str>,
+    how: &AddOptions,
+) -> Result<EditOutcome> {
     let store = Store::open_default()?;
     let root = store.layout().global_project();
     let path = root.join(MANIFEST);
@@ -165,7 +193,8 @@ pub fn install_global(opts: &Options, specs: &[String], registry: Option<&str>, 
             Error::msg("the global profile has no registry yet")
                 .with_hint("pass `--registry <url>` the first time, e.g. `aibox install hello --registry oci://ghcr.io/acme/packs`")
         })?;
-        fs::create_dir_all(&root).map_err(|e| Error::msg(format!("cannot create `{}`: {e}", root.display())))?;
+        fs::create_dir_all(&root)
+            .map_err(|e| Error::msg(format!("cannot create `{}`: {e}", root.display())))?;
         fs::write_atomic(&path, manifest_template(Some(url)).as_bytes())
             .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", path.display())))?;
     } else if let Some(url) = &absolute {

@@ -135,12 +135,9 @@ pub fn install_lock(
     let previous = store.current(profile)?;
     let unchanged = previous.lock_hash.as_deref() == Some(lock_hash)
         && previous.packs.len() == packs.len()
-        && packs.iter().all(|(id, _)| {
-            previous
-                .packs
-                .iter()
-                .any(|p| p.store == id.dir_name())
-        });
+        && packs
+            .iter()
+            .all(|(id, _)| previous.packs.iter().any(|p| p.store == id.dir_name()));
     if unchanged {
         return Ok(Installed {
             diff: GenerationDiff::default(),
@@ -205,12 +202,7 @@ fn fetch_all(
     }
 }
 
-fn fetch_one(
-    store: &Store,
-    pkg: &LockedPackage,
-    platform: &str,
-    sources: &Sources,
-) -> Result<()> {
+fn fetch_one(store: &Store, pkg: &LockedPackage, platform: &str, sources: &Sources) -> Result<()> {
     let source = sources.get(&pkg.source)?;
     let locked = &pkg.platforms[platform];
     let id = source.fetch(&pkg.name, &pkg.version, locked, store)?;

@@ -51,7 +51,10 @@ impl ProjectState {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
-                return Err(Error::msg(format!("cannot read `{}`: {e}", lock_path.display())));
+                return Err(Error::msg(format!(
+                    "cannot read `{}`: {e}",
+                    lock_path.display()
+                )));
             }
         };
         Ok(ProjectState {
@@ -132,7 +135,11 @@ impl PackIndex for ManifestIndex<'_> {
 }
 
 /// Resolve the project and build the lock it implies (nothing is written).
-pub fn resolve_lock(state: &ProjectState, sources: &Sources, upgrade: &Upgrade) -> Result<Lockfile> {
+pub fn resolve_lock(
+    state: &ProjectState,
+    sources: &Sources,
+    upgrade: &Upgrade,
+) -> Result<Lockfile> {
     let manifest = &state.manifest;
     let old = state.lock.as_ref().map(|(_, l)| l);
     let mut options = ResolveOptions::for_manifest(manifest, aibox_version(), old);
@@ -212,8 +219,11 @@ pub fn ensure_lock(
     let lock_path = state.root.join(LOCKFILE);
     if policy == LockPolicy::Frozen {
         let (bytes, lock) = state.lock.clone().ok_or_else(|| {
-            Error::msg(format!("`--frozen` needs `{}`, which does not exist", lock_path.display()))
-                .with_hint("run `aibox lock` and commit `aibox.lock`")
+            Error::msg(format!(
+                "`--frozen` needs `{}`, which does not exist",
+                lock_path.display()
+            ))
+            .with_hint("run `aibox lock` and commit `aibox.lock`")
         })?;
         if let Some(req) = &state.manifest.requires_aibox
             && !req.matches(&aibox_version())
@@ -265,9 +275,13 @@ pub fn ensure_lock(
         } else {
             "`aibox.lock` is out of date with `aibox.toml`".to_owned()
         };
-        return Err(Error::msg(format!("{why}, but `--locked` forbids changing it"))
-            .with_hint("run `aibox lock` and commit the updated `aibox.lock`, or drop `--locked`")
-            .with_exit_code(2));
+        return Err(
+            Error::msg(format!("{why}, but `--locked` forbids changing it"))
+                .with_hint(
+                    "run `aibox lock` and commit the updated `aibox.lock`, or drop `--locked`",
+                )
+                .with_exit_code(2),
+        );
     }
     fs::write_atomic(&lock_path, text.as_bytes())
         .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", lock_path.display())))?;

@@ -34,7 +34,8 @@ pub fn pack_path(opts: &Options, target: Target, name: &str) -> Result<PathBuf> 
             if let Some(s) = crate::registry::suggest(name, names.iter().copied()) {
                 err = err.with_hint(format!("did you mean `{s}`?"));
             }
-            Err(err.with_hint("`aibox generations` and `aibox diff` show what each generation holds"))
+            Err(err
+                .with_hint("`aibox generations` and `aibox diff` show what each generation holds"))
         }
     }
 }

@@ -1,13 +1,16 @@
 //! One entry function per user operation. Ops take parsed options, do the work through the
 //! store, resolver and registry layers, and return data for `cli` to print.
 
-pub mod generations;
 pub mod edit;
+pub mod generations;
 pub mod install;
 pub mod lock;
-pub mod run;
-pub mod sync;
 pub mod maintenance;
+pub mod pack;
+pub mod run;
+pub mod search;
+pub mod sync;
+pub mod vendor;
 
 use std::path::{Path, PathBuf};
 
@@ -51,7 +54,10 @@ impl Project {
 pub fn find_project(opts: &Options) -> Result<Project> {
     if let Some(path) = &opts.manifest_path {
         let path = fs::canonicalize(path).map_err(|e| {
-            Error::msg(format!("cannot open the manifest `{}`: {e}", path.display()))
+            Error::msg(format!(
+                "cannot open the manifest `{}`: {e}",
+                path.display()
+            ))
         })?;
         let root = path.parent().unwrap_or(Path::new("/")).to_owned();
         return Ok(Project { root });

@@ -76,9 +76,9 @@ pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
         ))
         .with_hint("set them in your shell or CI secrets, then run the command again"));
     }
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| Error::msg("no command given").with_hint("usage: aibox run -- <command> [args...]"))?;
+    let (program, args) = argv.split_first().ok_or_else(|| {
+        Error::msg("no command given").with_hint("usage: aibox run -- <command> [args...]")
+    })?;
     let mut path = env.path.clone();
     if let Some(old) = std::env::var_os("PATH") {
         path.extend(std::env::split_paths(&old));
@@ -97,8 +97,11 @@ pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
     }
     use std::os::unix::process::CommandExt;
     let err = cmd.exec();
-    Err(Error::msg(format!("cannot run `{program}`: {err}"))
-        .with_hint("`aibox env` shows the environment; check that a synced pack provides the command"))
+    Err(
+        Error::msg(format!("cannot run `{program}`: {err}")).with_hint(
+            "`aibox env` shows the environment; check that a synced pack provides the command",
+        ),
+    )
 }
 
 /// Quote `s` for POSIX shells and fish (single quotes).

@@ -68,11 +68,17 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
     }
 
     let outcome = ensure_lock(&state, opts, policy, &Upgrade::None, false)?;
-    install(&store, &profile, &state, opts, &outcome.lock, &outcome.bytes).map(|installed| {
-        SyncOutcome::Installed {
-            installed,
-            lock_written: outcome.written,
-        }
+    install(
+        &store,
+        &profile,
+        &state,
+        opts,
+        &outcome.lock,
+        &outcome.bytes,
+    )
+    .map(|installed| SyncOutcome::Installed {
+        installed,
+        lock_written: outcome.written,
     })
 }
 

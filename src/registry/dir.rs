@@ -33,7 +33,10 @@ impl DirSource {
     /// Scan `root` (the URL's path resolved against the project root).
     pub fn open(url: &str, root: &Path) -> Result<DirSource, RegistryError> {
         let io = |e: std::io::Error| RegistryError::Io {
-            context: format!("cannot read the pack directory `{}` (from `{url}`)", root.display()),
+            context: format!(
+                "cannot read the pack directory `{}` (from `{url}`)",
+                root.display()
+            ),
             source: e,
         };
         let mut packs: BTreeMap<String, BTreeMap<Version, Found>> = BTreeMap::new();

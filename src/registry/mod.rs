@@ -1,9 +1,21 @@
 //! Where packs come from: `dir:` (pack source directories), `oci-layout:` (an OCI image
 //! layout directory) and `oci://` (any OCI registry), all behind the one [`Source`] trait.
+// `RegistryError` carries the lock's tree hashes and versions by value (it is matched on by
+// callers); errors are the cold path, so its size does not matter.
+#![allow(clippy::result_large_err)]
 
+pub mod artifact;
+pub mod auth;
+pub mod cache;
 pub mod dir;
+pub mod fetch;
+pub mod layout;
+pub mod oci;
+pub mod push;
+pub mod read;
+pub mod unpack;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use semver::Version;
@@ -72,7 +84,9 @@ pub enum RegistryError {
         version: Version,
         platform: String,
     },
-    #[error("pack `{name}@{version}` from `{source_url}` does not match the lock: expected tree {expected}, got {actual}")]
+    #[error(
+        "pack `{name}@{version}` from `{source_url}` does not match the lock: expected tree {expected}, got {actual}"
+    )]
     TreeMismatch {
         name: String,
         version: Version,
@@ -93,6 +107,20 @@ pub enum RegistryError {
         context: String,
         source: std::io::Error,
     },
+    #[error("digest mismatch for {what}: expected {digest}, got {actual}")]
+    DigestMismatch {
+        what: String,
+        digest: String,
+        actual: String,
+    },
+    #[error("authentication failed for {what}: {message}")]
+    Auth { what: String, message: String },
+    #[error("registry error while {what}: {message}")]
+    Remote { what: String, message: String },
+    #[error("network error while {what}: {message}")]
+    Network { what: String, message: String },
+    #[error("offline: {what} is not in the cache")]
+    Offline { what: String },
     #[error("{0}")]
     Other(String),
 }
@@ -113,6 +141,18 @@ impl crate::error::Hint for RegistryError {
             RegistryError::TreeMismatch { .. } => vec![
                 "the pack's content changed since it was locked; run `aibox lock` to accept the new content".into(),
             ],
+            RegistryError::DigestMismatch { .. } => vec![
+                "the registry or mirror served corrupted or tampered content; nothing was added to the store — report it to the registry's operator".into(),
+            ],
+            RegistryError::Auth { .. } => vec![
+                "log in with `docker login <host>` (aibox reads `~/.docker/config.json`) or set `AIBOX_REGISTRY_USERNAME` and `AIBOX_REGISTRY_PASSWORD`".into(),
+            ],
+            RegistryError::Network { .. } => vec![
+                "check that the registry is reachable and run the command again; a partly downloaded blob is resumed".into(),
+            ],
+            RegistryError::Offline { .. } => vec![
+                "run the command once without `--offline` to fill the cache, or use an `oci-layout:` mirror made by `aibox vendor`".into(),
+            ],
             _ => Vec::new(),
         }
     }
@@ -131,26 +171,155 @@ pub fn suggest<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Opti
 /// How remote sources may use the network.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SourceOptions {
-    /// Use cached metadata only; never touch the network.
+    /// Use cached metadata only; never touch the network; fail naming what is missing.
     pub offline: bool,
-    /// Bypass cached tag lists.
+    /// Bypass cached tag lists (metadata by digest is still used: it cannot change).
     pub refresh: bool,
     /// Allow plain HTTP to a non-loopback registry.
     pub insecure: bool,
 }
 
 /// Open the source a registry URL names; relative paths are resolved against `project_root`.
+/// Registry metadata is cached under the default aibox home (`AIBOX_HOME`).
 pub fn open_source(
     url: &str,
     project_root: &Path,
-    _opts: &SourceOptions,
+    opts: &SourceOptions,
 ) -> Result<Box<dyn Source>, RegistryError> {
-    if let Some(path) = url.strip_prefix("dir:") {
-        return Ok(Box::new(dir::DirSource::open(url, &project_root.join(path))?));
+    match url.split_once(':').map(|(scheme, _)| scheme) {
+        Some("dir") => {
+            let path = url.strip_prefix("dir:").unwrap_or_default();
+            Ok(Box::new(dir::DirSource::open(
+                url,
+                &project_root.join(path),
+            )?))
+        }
+        Some("oci-layout") => {
+            let dir = layout_dir(url, project_root)?;
+            Ok(Box::new(layout::LayoutSource::open(url, &dir)?))
+        }
+        Some("oci") => Ok(Box::new(oci::OciSource::open(url, opts)?)),
+        _ => Err(RegistryError::BadUrl {
+            url: url.into(),
+            message:
+                "unknown scheme; use `dir:<path>`, `oci-layout:<path>` or `oci://<host>/<base>`"
+                    .into(),
+        }),
     }
-    Err(RegistryError::BadUrl {
-        url: url.to_owned(),
-        message: "unknown scheme; use `dir:<path>`, `oci-layout:<path>` or `oci://<host>/<base>`"
-            .into(),
-    })
+}
+
+/// The directory of an `oci-layout:<dir>` URL, relative paths taken from `project_root`.
+pub fn layout_dir(url: &str, project_root: &Path) -> Result<PathBuf, RegistryError> {
+    let rest = url
+        .strip_prefix("oci-layout:")
+        .ok_or_else(|| RegistryError::BadUrl {
+            url: url.into(),
+            message: "expected `oci-layout:<dir>`".into(),
+        })?;
+    if rest.is_empty() {
+        return Err(RegistryError::BadUrl {
+            url: url.into(),
+            message: "the layout directory is missing".into(),
+        });
+    }
+    Ok(project_root.join(rest))
+}
+
+/// A reference to one pack version: `oci://host/base/name:1.0.0` or
+/// `oci-layout:<dir>:name:1.0.0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackRef {
+    /// The source URL (`oci://host/base` or `oci-layout:<dir>`).
+    pub source: String,
+    pub name: String,
+    /// `None` = the newest version.
+    pub version: Option<Version>,
+}
+
+impl PackRef {
+    pub fn parse(s: &str) -> Result<PackRef, RegistryError> {
+        let bad = |m: &str| RegistryError::BadUrl {
+            url: s.into(),
+            message: m.into(),
+        };
+        if let Some(rest) = s.strip_prefix("oci-layout:") {
+            // oci-layout:<dir>:<name>[:<version>]: the last one or two `:` fields.
+            let usage = "expected `oci-layout:<dir>:<name>[:<version>]`";
+            let (head, last) = rest.rsplit_once(':').ok_or_else(|| bad(usage))?;
+            if let Ok(version) = Version::parse(last)
+                && let Some((dir, name)) = head.rsplit_once(':')
+            {
+                return Ok(PackRef {
+                    source: format!("oci-layout:{dir}"),
+                    name: name.into(),
+                    version: Some(version),
+                });
+            }
+            if head.is_empty() || last.is_empty() {
+                return Err(bad(usage));
+            }
+            return Ok(PackRef {
+                source: format!("oci-layout:{head}"),
+                name: last.into(),
+                version: None,
+            });
+        }
+        if s.starts_with("oci://") {
+            let (path, version) = match s.rsplit_once(':') {
+                Some((p, v)) if !v.contains('/') && p.len() > "oci://".len() && p != "oci" => (
+                    p,
+                    Some(
+                        Version::parse(v)
+                            .map_err(|e| bad(&format!("`{v}` is not a version: {e}")))?,
+                    ),
+                ),
+                _ => (s, None),
+            };
+            let (source, name) = path
+                .rsplit_once('/')
+                .ok_or_else(|| bad("expected `oci://host/path/<name>:<version>`"))?;
+            if source == "oci:/" || name.is_empty() {
+                return Err(bad("expected `oci://host/path/<name>:<version>`"));
+            }
+            return Ok(PackRef {
+                source: source.into(),
+                name: name.into(),
+                version,
+            });
+        }
+        Err(bad(
+            "expected `oci://host/path/<name>:<version>` or `oci-layout:<dir>:<name>:<version>`",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_refs() {
+        let r = PackRef::parse("oci://127.0.0.1:5000/packs/java:21.0.2").unwrap();
+        assert_eq!(
+            (r.source.as_str(), r.name.as_str()),
+            ("oci://127.0.0.1:5000/packs", "java")
+        );
+        assert_eq!(r.version, Some(Version::new(21, 0, 2)));
+        let r = PackRef::parse("oci://127.0.0.1:5000/java").unwrap();
+        assert_eq!(
+            (r.source.as_str(), r.name.as_str(), r.version.clone()),
+            ("oci://127.0.0.1:5000", "java", None)
+        );
+        let r = PackRef::parse("oci-layout:./vendor:jq:1.7.1").unwrap();
+        assert_eq!(
+            (r.source.as_str(), r.name.as_str()),
+            ("oci-layout:./vendor", "jq")
+        );
+        assert_eq!(r.version, Some(Version::new(1, 7, 1)));
+        let r = PackRef::parse("oci-layout:vendor:jq").unwrap();
+        assert_eq!(
+            (r.source.as_str(), r.name.as_str(), r.version.clone()),
+            ("oci-layout:vendor", "jq", None)
+        );
+    }
 }

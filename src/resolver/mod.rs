@@ -262,7 +262,12 @@ fn find_cycle(resolution: &Resolution) -> Option<Vec<String>> {
     ) -> Option<Vec<String>> {
         marks.insert(name.to_owned(), Mark::Active);
         stack.push(name.to_owned());
-        for dep in res.packages.get(name).map(|r| &r.dependencies[..]).unwrap_or(&[]) {
+        for dep in res
+            .packages
+            .get(name)
+            .map(|r| &r.dependencies[..])
+            .unwrap_or(&[])
+        {
             match marks.get(dep).copied().unwrap_or(Mark::New) {
                 Mark::Active => {
                     let start = stack.iter().position(|n| n == dep).unwrap_or(0);

@@ -140,7 +140,11 @@ impl<'a> Provider<'a> {
         versions.iter().rev().find(|v| range.contains(*v)).cloned()
     }
 
-    fn manifest(&self, name: &Arc<str>, version: &Version) -> Result<Arc<PackManifest>, IndexError> {
+    fn manifest(
+        &self,
+        name: &Arc<str>,
+        version: &Version,
+    ) -> Result<Arc<PackManifest>, IndexError> {
         let key = (name.clone(), version.clone());
         if let Some(m) = self.manifests.borrow().get(&key) {
             return Ok(m.clone());
@@ -315,13 +319,14 @@ pub(crate) fn solve(
     let mut packages = BTreeMap::new();
     for (pkg, version) in selected {
         let Pkg::Pack(name) = pkg else { continue };
-        let manifest = provider
-            .manifest(&name, &version)
-            .map_err(|source| ResolveError::Metadata {
-                name: name.to_string(),
-                version: version.clone(),
-                source,
-            })?;
+        let manifest =
+            provider
+                .manifest(&name, &version)
+                .map_err(|source| ResolveError::Metadata {
+                    name: name.to_string(),
+                    version: version.clone(),
+                    source,
+                })?;
         let dependencies = manifest.dependencies.keys().cloned().collect();
         packages.insert(
             name.to_string(),

@@ -56,7 +56,9 @@ impl Store {
         // Pack trees no kept generation uses.
         let mut live_objects: BTreeSet<(Hash, bool)> = BTreeSet::new();
         let packs_dir = self.layout().packs();
-        for item in fs::read_dir(&packs_dir).ctx(|| format!("cannot read `{}`", packs_dir.display()))? {
+        for item in
+            fs::read_dir(&packs_dir).ctx(|| format!("cannot read `{}`", packs_dir.display()))?
+        {
             let item = item.ctx(|| format!("cannot read `{}`", packs_dir.display()))?;
             let name = item.file_name().to_string_lossy().into_owned();
             let dir_name = name.strip_suffix(".tree.json").unwrap_or(&name).to_owned();
@@ -83,7 +85,9 @@ impl Store {
 
         // Objects no kept pack uses.
         let objects = self.layout().objects();
-        for shard in fs::read_dir(&objects).ctx(|| format!("cannot read `{}`", objects.display()))? {
+        for shard in
+            fs::read_dir(&objects).ctx(|| format!("cannot read `{}`", objects.display()))?
+        {
             let shard = shard.ctx(|| format!("cannot read `{}`", objects.display()))?;
             for obj in fs::read_dir(shard.path()).ctx(|| "cannot read objects".into())? {
                 let obj = obj.ctx(|| "cannot read objects".into())?;

@@ -207,13 +207,12 @@ impl Store {
         for (pid, manifest) in &sorted {
             let root = self.pack_path(pid);
             for (cmd, rel) in &manifest.bin {
-                let dir = if manifest.pack.kind == PackKind::Plugin
-                    && cmd.starts_with("aibox-plugin-")
-                {
-                    "plugins"
-                } else {
-                    "bin"
-                };
+                let dir =
+                    if manifest.pack.kind == PackKind::Plugin && cmd.starts_with("aibox-plugin-") {
+                        "plugins"
+                    } else {
+                        "bin"
+                    };
                 let link = Path::new(dir).join(cmd);
                 if let Some(first) = owners.insert(link.clone(), pid.name.clone()) {
                     return Err(StoreError::Conflict {

@@ -50,10 +50,9 @@ pub fn check_name(entry: &str, name: &str) -> Result<(), StoreError> {
     if name.len() > 255 {
         return Err(bad(entry, "a name is longer than 255 bytes"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
-    {
+    if let Some(c) = name.chars().find(|c| {
+        c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+    }) {
         return Err(bad(
             entry,
             format!("the name contains {c:?}, which is not valid on every platform"),
@@ -73,7 +72,10 @@ pub fn check_symlink(link_path: &[&str], target: &str) -> Result<(), StoreError>
         return Err(bad(&entry, format!("absolute symlink to `{target}`")));
     }
     if target.chars().any(|c| c.is_control() || c == '\\') {
-        return Err(bad(&entry, "symlink target contains a control character or `\\`"));
+        return Err(bad(
+            &entry,
+            "symlink target contains a control character or `\\`",
+        ));
     }
     let mut depth = link_path.len() as i64 - 1;
     for part in target.split('/') {
@@ -82,7 +84,10 @@ pub fn check_symlink(link_path: &[&str], target: &str) -> Result<(), StoreError>
             ".." => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err(bad(&entry, format!("symlink to `{target}` leaves the pack")));
+                    return Err(bad(
+                        &entry,
+                        format!("symlink to `{target}` leaves the pack"),
+                    ));
                 }
             }
             _ => depth += 1,
@@ -217,7 +222,10 @@ fn walk_dir(
                 executable,
             }
         } else {
-            return Err(bad(&shown, "device files, FIFOs and sockets are not allowed"));
+            return Err(bad(
+                &shown,
+                "device files, FIFOs and sockets are not allowed",
+            ));
         };
         tree.entries.insert(name.to_owned(), entry);
     }
@@ -250,7 +258,12 @@ impl Store {
             }
             let raw_path = item.path_bytes();
             let raw = std::str::from_utf8(&raw_path)
-                .map_err(|_| bad(&String::from_utf8_lossy(&raw_path), "path is not valid UTF-8"))?
+                .map_err(|_| {
+                    bad(
+                        &String::from_utf8_lossy(&raw_path),
+                        "path is not valid UTF-8",
+                    )
+                })?
                 .to_owned();
             let parts = split_path(&raw)?;
             if parts.is_empty() {
@@ -310,7 +323,9 @@ impl Store {
                 other => {
                     return Err(bad(
                         &raw,
-                        format!("entry type {other:?} is not allowed (only files, directories and links)"),
+                        format!(
+                            "entry type {other:?} is not allowed (only files, directories and links)"
+                        ),
                     ));
                 }
             };

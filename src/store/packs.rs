@@ -125,8 +125,12 @@ impl Store {
             return Ok(id);
         }
         let mode = self.link_mode()?;
-        let staging = fs::temp_dir_in(&self.layout().tmp())
-            .ctx(|| format!("cannot create a staging directory in `{}`", self.layout().tmp().display()))?;
+        let staging = fs::temp_dir_in(&self.layout().tmp()).ctx(|| {
+            format!(
+                "cannot create a staging directory in `{}`",
+                self.layout().tmp().display()
+            )
+        })?;
         let root = staging.path().join("tree");
         fs::create_dir(&root).ctx(|| format!("cannot create `{}`", root.display()))?;
         let mut to_sync = vec![root.clone()];
@@ -221,7 +225,8 @@ fn link_file(
     }
     if mode != LinkMode::Hardlink || !linked {
         let perm = fs::Permissions::from_mode(if executable { 0o555 } else { 0o444 });
-        fs::set_permissions(dest, perm).ctx(|| format!("cannot set the mode of `{}`", dest.display()))?;
+        fs::set_permissions(dest, perm)
+            .ctx(|| format!("cannot set the mode of `{}`", dest.display()))?;
     }
     Ok(mode == LinkMode::Hardlink && linked)
 }

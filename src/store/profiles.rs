@@ -15,7 +15,9 @@ use crate::fs::{self, LockMode, LockedFile};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ProfileKind {
-    Project { root: PathBuf },
+    Project {
+        root: PathBuf,
+    },
     Global,
     #[serde(rename = "self")]
     SelfCli,
@@ -88,8 +90,11 @@ impl Store {
             fs::create_dir_all(&dir).ctx(|| format!("cannot create `{}`", dir.display()))?;
             let ignore = dir.join(".gitignore");
             if !fs::exists(&ignore).unwrap_or(true) {
-                fs::write_atomic(&ignore, b"# Created by aibox: this directory is local state.\n*\n")
-                    .ctx(|| format!("cannot write `{}`", ignore.display()))?;
+                fs::write_atomic(
+                    &ignore,
+                    b"# Created by aibox: this directory is local state.\n*\n",
+                )
+                .ctx(|| format!("cannot write `{}`", ignore.display()))?;
             }
             fs::replace_symlink(&profile.paths.current(), &link)
                 .ctx(|| format!("cannot link `{}`", link.display()))?;

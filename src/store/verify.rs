@@ -37,7 +37,9 @@ impl Store {
         let mut good_inodes: HashSet<(u64, u64)> = HashSet::new();
 
         let objects = self.layout().objects();
-        for shard in fs::read_dir(&objects).ctx(|| format!("cannot read `{}`", objects.display()))? {
+        for shard in
+            fs::read_dir(&objects).ctx(|| format!("cannot read `{}`", objects.display()))?
+        {
             let shard = shard.ctx(|| "cannot read objects".into())?;
             for obj in fs::read_dir(shard.path()).ctx(|| "cannot read objects".into())? {
                 let obj = obj.ctx(|| "cannot read objects".into())?;

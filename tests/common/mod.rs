@@ -2,6 +2,9 @@
 //! directories, and a way to run the real `aibox` binary in it.
 #![allow(dead_code)]
 
+pub mod oci;
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

@@ -1,0 +1,207 @@
+//! `aibox pack build | publish | push | pull | list`: clap arguments and output.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::error::Result;
+use crate::ops::{self, Options};
+use crate::printer;
+use crate::registry::artifact::{BuildOptions, Compression};
+
+#[derive(Debug, Subcommand)]
+pub enum PackCommand {
+    /// Build a pack directory into an OCI image layout (ref `<name>:<version>`).
+    Build {
+        /// The pack directory (with `pack.toml`); several = one per platform (an image index).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The OCI layout directory to write (created if missing).
+        #[arg(long, short, default_value = "oci-layout")]
+        output: PathBuf,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Validate, build and push a pack directory to a registry.
+    Publish {
+        /// The pack directory (with `pack.toml`); several = one per platform.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The registry: `oci://host[:port]/path` (the pack goes to `<path>/<name>:<version>`).
+        #[arg(long, env = "AIBOX_REGISTRY")]
+        registry: String,
+        #[command(flatten)]
+        build: BuildArgs,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Push the packs of an OCI layout to a registry.
+    Push {
+        /// The OCI layout directory.
+        layout: PathBuf,
+        /// The registry: `oci://host[:port]/path`.
+        target: String,
+        /// Push only these refs (`<name>:<version>`); default: every pack of the layout.
+        #[arg(long = "ref", value_name = "NAME:VERSION")]
+        refs: Vec<String>,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Fetch a pack, verify it, add it to the store and extract its files.
+    Pull {
+        /// `oci://host/path/<name>[:<version>]` or `oci-layout:<dir>:<name>[:<version>]`.
+        reference: String,
+        /// Extract the pack's files here (default: `<name>-<version>`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// The platform to pull from a multi-platform pack.
+        #[arg(long, default_value_t = crate::platform::host())]
+        platform: String,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// List the packs and versions of a registry or layout.
+    List {
+        /// `oci://host[:port]/path` or `oci-layout:<dir>`.
+        source: String,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Layer compression.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    compression: CompressionArg,
+    /// Source revision recorded as `org.opencontainers.image.revision`.
+    #[arg(long)]
+    revision: Option<String>,
+    /// Creation time recorded as `org.opencontainers.image.created` (RFC 3339; none by
+    /// default, so builds are reproducible).
+    #[arg(long)]
+    created: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CompressionArg {
+    Zstd,
+    Gzip,
+}
+
+impl BuildArgs {
+    fn options(&self) -> BuildOptions {
+        BuildOptions {
+            compression: match self.compression {
+                CompressionArg::Zstd => Compression::Zstd,
+                CompressionArg::Gzip => Compression::Gzip,
+            },
+            revision: self.revision.clone(),
+            created: self.created.clone(),
+        }
+    }
+}
+
+/// Network flags of registry commands.
+#[derive(Debug, Clone, Args)]
+pub struct NetArgs {
+    /// Allow plain HTTP to a registry that is not on loopback.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
+    match cmd {
+        PackCommand::Build {
+            dirs,
+            output,
+            build,
+        } => {
+            let r = ops::pack::build(&dirs, &output, &build.options())?;
+            printer::status(
+                "Built",
+                format!("{}@{} → {} ({})", r.name, r.version, r.location, r.digest),
+            );
+            if opts.json {
+                super::print_json(&r);
+            } else {
+                println!("{}", r.digest);
+            }
+        }
+        PackCommand::Publish {
+            dirs,
+            registry,
+            build,
+            net,
+        } => {
+            let src = ops::pack::source_options(opts, net.insecure);
+            let r = ops::pack::publish(&dirs, &registry, &build.options(), &src)?;
+            printer::status(
+                "Published",
+                format!("{}@{} to {} ({})", r.name, r.version, r.location, r.digest),
+            );
+            if opts.json {
+                super::print_json(&r);
+            } else {
+                println!("{}", r.digest);
+            }
+        }
+        PackCommand::Push {
+            layout,
+            target,
+            refs,
+            net,
+        } => {
+            let src = ops::pack::source_options(opts, net.insecure);
+            let pushed = ops::pack::push(&layout, &target, &refs, &src)?;
+            for p in &pushed {
+                printer::status(
+                    "Pushed",
+                    format!("{}@{} to {} ({})", p.name, p.version, p.location, p.digest),
+                );
+            }
+            if opts.json {
+                super::print_json(&pushed);
+            }
+        }
+        PackCommand::Pull {
+            reference,
+            output,
+            platform,
+            net,
+        } => {
+            let src = ops::pack::source_options(opts, net.insecure);
+            let r = crate::registry::PackRef::parse(&reference)?;
+            let output = output.unwrap_or_else(|| match &r.version {
+                Some(v) => PathBuf::from(format!("{}-{v}", r.name)),
+                None => PathBuf::from(&r.name),
+            });
+            let p = ops::pack::pull(&reference, Some(&output), &platform, &src)?;
+            printer::status(
+                "Pulled",
+                format!(
+                    "{}@{} ({}) into `{}`",
+                    p.name,
+                    p.version,
+                    p.tree,
+                    output.display()
+                ),
+            );
+            if opts.json {
+                super::print_json(&p);
+            }
+        }
+        PackCommand::List { source, net } => {
+            let src = ops::pack::source_options(opts, net.insecure);
+            let packs = ops::pack::list(&source, &src)?;
+            if opts.json {
+                super::print_json(&packs);
+            } else {
+                for p in &packs {
+                    println!("{} {}", p.name, p.versions.join(" "));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! `aibox search <query>` and `aibox info <pack>`: clap arguments and output.
+
+use clap::Args;
+
+use super::pack::NetArgs;
+use crate::error::{Error, Result};
+use crate::ops::{self, Options};
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to match against pack names, keywords and descriptions.
+    query: String,
+    /// Where to search (`oci://host/path` or `oci-layout:<dir>`; repeatable). Default: the
+    /// project's `[registries]`.
+    #[arg(long)]
+    registry: Vec<String>,
+    #[command(flatten)]
+    net: NetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The pack: `<name>` (newest version) or `<name>@<version>`.
+    pack: String,
+    /// Where to look (`oci://host/path` or `oci-layout:<dir>`; repeatable). Default: the
+    /// project's `[registries]`.
+    #[arg(long)]
+    registry: Vec<String>,
+    #[command(flatten)]
+    net: NetArgs,
+}
+
+pub fn search(opts: &Options, args: SearchArgs) -> Result<()> {
+    let sources = ops::search::registries(opts, &args.registry)?;
+    let src = ops::pack::source_options(opts, args.net.insecure);
+    let hits = ops::search::search(&args.query, &sources, &src)?;
+    if opts.json {
+        super::print_json(&hits);
+        return Ok(());
+    }
+    if hits.is_empty() {
+        return Err(Error::msg(format!("no pack matches `{}`", args.query))
+            .with_exit_code(1)
+            .with_hint("try a shorter query, or another `--registry`"));
+    }
+    let width = hits
+        .iter()
+        .map(|h| h.name.len() + h.version.len() + 1)
+        .max()
+        .unwrap_or(0);
+    for h in &hits {
+        let id = format!("{}@{}", h.name, h.version);
+        println!("{id:<width$}  {}", h.description.as_deref().unwrap_or(""));
+    }
+    Ok(())
+}
+
+pub fn info(opts: &Options, args: InfoArgs) -> Result<()> {
+    let sources = ops::search::registries(opts, &args.registry)?;
+    let src = ops::pack::source_options(opts, args.net.insecure);
+    let i = ops::search::info(&args.pack, &sources, &src)?;
+    if opts.json {
+        super::print_json(&i);
+        return Ok(());
+    }
+    println!("{} {} ({})", i.name, i.version, i.kind);
+    if let Some(d) = &i.description {
+        println!("{d}");
+    }
+    println!("versions:     {}", i.versions.join(", "));
+    if let Some(l) = &i.license {
+        println!("license:      {l}");
+    }
+    if let Some(h) = &i.homepage {
+        println!("homepage:     {h}");
+    }
+    if let Some(r) = &i.repository {
+        println!("repository:   {r}");
+    }
+    if !i.keywords.is_empty() {
+        println!("keywords:     {}", i.keywords.join(", "));
+    }
+    let deps: Vec<String> = i
+        .dependencies
+        .iter()
+        .map(|(n, r)| format!("{n} {r}"))
+        .collect();
+    println!(
+        "dependencies: {}",
+        if deps.is_empty() {
+            "none".into()
+        } else {
+            deps.join(", ")
+        }
+    );
+    if !i.bin.is_empty() {
+        println!(
+            "commands:     {}",
+            i.bin.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    println!(
+        "platforms:    {}",
+        if i.platforms.is_empty() {
+            "any".into()
+        } else {
+            i.platforms.join(", ")
+        }
+    );
+    println!("size:         {}", super::human_bytes(i.size));
+    println!("digest:       {}", i.digest);
+    println!(
+        "signed:       {}",
+        if i.signed {
+            "yes (cosign signature present, not verified here)"
+        } else {
+            "no"
+        }
+    );
+    println!("source:       {}", i.source);
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! Pack distribution operations: `pack build` (to an OCI layout), `pack publish` (build and
+//! push), `pack push` (layout → registry), `pack pull` (fetch, verify, extract) and
+//! `pack list`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Options;
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::registry::artifact::{self, BuildOptions, BuiltPack};
+use crate::registry::layout::{OciLayout, ref_name};
+use crate::registry::oci::OciSource;
+use crate::registry::{PackRef, SourceOptions, read};
+use crate::store::Store;
+
+/// Source options from the global options (plus `--insecure`).
+pub fn source_options(opts: &Options, insecure: bool) -> SourceOptions {
+    SourceOptions {
+        offline: opts.offline,
+        refresh: opts.refresh,
+        insecure,
+    }
+}
+
+/// What `pack build` / `pack publish` made.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    pub name: String,
+    pub version: String,
+    /// The digest of the manifest or index the version tag points at.
+    pub digest: String,
+    /// Where it went: a layout directory or `oci://…/name:version`.
+    pub location: String,
+    /// Tree hash per platform (`""` = platform-independent).
+    pub trees: BTreeMap<String, String>,
+    pub size: u64,
+}
+
+fn report(built: &BuiltPack, location: String) -> BuildReport {
+    BuildReport {
+        name: built.name.clone(),
+        version: built.version.to_string(),
+        digest: built.top.digest.clone(),
+        location,
+        trees: built
+            .trees
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
+        size: built.blobs.iter().map(|b| b.data.len() as u64).sum::<u64>()
+            + built.top.data.len() as u64,
+    }
+}
+
+/// Build the pack in `dirs` (one directory, or one per platform) into the OCI layout `output`.
+pub fn build(dirs: &[PathBuf], output: &Path, build: &BuildOptions) -> Result<BuildReport> {
+    let store = Store::open_default()?;
+    let built = artifact::build(&store, dirs, build)?;
+    let layout = OciLayout::create(output)?;
+    layout.add_pack(&built)?;
+    Ok(report(
+        &built,
+        format!(
+            "oci-layout:{}:{}",
+            output.display(),
+            ref_name(&built.name, &built.version)
+        ),
+    ))
+}
+
+/// Validate and build the pack in `dirs`, then push it to `registry` (`oci://host/base`).
+pub fn publish(
+    dirs: &[PathBuf],
+    registry: &str,
+    build: &BuildOptions,
+    src: &SourceOptions,
+) -> Result<BuildReport> {
+    let store = Store::open_default()?;
+    let built = artifact::build(&store, dirs, build)?;
+    let remote = OciSource::open(registry, src)?;
+    if let Ok(tags) = remote.tags(&built.name)
+        && tags.contains(&built.version.to_string())
+        && remote
+            .resolve_digest(&built.name, &built.version)
+            .ok()
+            .as_deref()
+            != Some(built.top.digest.as_str())
+    {
+        return Err(Error::msg(format!(
+            "`{}@{}` is already published in `{registry}` with different content",
+            built.name, built.version
+        ))
+        .with_hint("versions are immutable: bump `version` in pack.toml and publish again"));
+    }
+    remote.push(&built)?;
+    Ok(report(
+        &built,
+        format!("{registry}/{}:{}", built.name, built.version),
+    ))
+}
+
+/// One ref pushed by `pack push`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pushed {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+    pub location: String,
+}
+
+/// Push packs of the layout `layout_dir` (all, or only `only` = `name:version` refs) to the
+/// registry `target` (`oci://host/base`).
+pub fn push(
+    layout_dir: &Path,
+    target: &str,
+    only: &[String],
+    src: &SourceOptions,
+) -> Result<Vec<Pushed>> {
+    let layout = OciLayout::open(layout_dir)?;
+    let remote = OciSource::open(target, src)?;
+    let mut out = Vec::new();
+    let packs = layout.packs()?;
+    for want in only {
+        if !packs.iter().any(|(n, v, _)| &ref_name(n, v) == want) {
+            return Err(Error::msg(format!(
+                "no ref `{want}` in the layout `{}`",
+                layout_dir.display()
+            ))
+            .with_hint("`aibox pack list oci-layout:<dir>` lists its packs"));
+        }
+    }
+    for (name, version, desc) in packs {
+        if !only.is_empty() && !only.contains(&ref_name(&name, &version)) {
+            continue;
+        }
+        let mut blobs = Vec::new();
+        let mut manifests = Vec::new();
+        let closure = layout.closure(&desc)?;
+        let (top, children) = closure.split_last().expect("closure ends with its root");
+        for (d, is_manifest) in children {
+            let data = layout.read_blob(&d.digest, u64::MAX)?;
+            let blob = artifact::Blob {
+                media_type: d.media_type.clone(),
+                digest: d.digest.clone(),
+                data,
+            };
+            if *is_manifest {
+                manifests.push(blob)
+            } else {
+                blobs.push(blob)
+            }
+        }
+        let top = artifact::Blob {
+            media_type: top.0.media_type.clone(),
+            digest: top.0.digest.clone(),
+            data: layout.read_blob(&top.0.digest, artifact::MAX_METADATA_BYTES)?,
+        };
+        let digest = remote.push_parts(&name, &version.to_string(), blobs, manifests, &top)?;
+        out.push(Pushed {
+            name: name.clone(),
+            version: version.to_string(),
+            digest,
+            location: format!("{target}/{name}:{version}"),
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::msg(format!(
+            "the layout `{}` holds no packs",
+            layout_dir.display()
+        )));
+    }
+    Ok(out)
+}
+
+/// What `pack pull` fetched.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pulled {
+    pub name: String,
+    pub version: String,
+    pub tree: String,
+    pub store_path: PathBuf,
+    pub output: Option<PathBuf>,
+}
+
+/// Fetch a pack (`oci://host/base/name:1.0.0` or `oci-layout:dir:name:1.0.0`; no version =
+/// newest) into the store, verified, and copy its tree to `output` if given.
+pub fn pull(
+    reference: &str,
+    output: Option<&Path>,
+    platform: &str,
+    src: &SourceOptions,
+) -> Result<Pulled> {
+    let r = PackRef::parse(reference)?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+    let source = read::open(&r.source, &cwd, src)?;
+    let version = match r.version {
+        Some(v) => v,
+        None => source
+            .versions(&r.name)?
+            .into_iter()
+            .filter(|v| v.pre.is_empty())
+            .max()
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "`{}` has only pre-release versions in `{}`",
+                    r.name, r.source
+                ))
+                .with_hint("name the version: `<ref>:<version>`")
+            })?,
+    };
+    let store = Store::open_default()?;
+    let _lock = store.lock(fs::LockMode::Shared)?;
+    let (id, _info) = read::fetch_any(source.as_ref(), &store, &r.name, &version, platform)?;
+    let store_path = store.pack_path(&id);
+    if let Some(out) = output {
+        if fs::exists(out).unwrap_or(false)
+            && fs::read_dir(out)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+        {
+            return Err(
+                Error::msg(format!("`{}` exists and is not empty", out.display()))
+                    .with_hint("choose another `--output` directory or remove it"),
+            );
+        }
+        copy_tree(&store_path, out)?;
+    }
+    Ok(Pulled {
+        name: r.name,
+        version: version.to_string(),
+        tree: id.tree.to_string(),
+        store_path,
+        output: output.map(Path::to_owned),
+    })
+}
+
+/// Copy a (read-only) store tree to a writable directory: files 0644/0755, symlinks as is.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let io = |p: &Path| {
+        let p = p.display().to_string();
+        move |e: std::io::Error| Error::msg(format!("cannot copy to `{p}`: {e}"))
+    };
+    fs::create_dir_all(to).map_err(io(to))?;
+    for item in fs::read_dir(from).map_err(io(from))? {
+        let item = item.map_err(io(from))?;
+        let src = item.path();
+        let dst = to.join(item.file_name());
+        let ft = item.file_type().map_err(io(&src))?;
+        if ft.is_symlink() {
+            fs::symlink(fs::read_link(&src).map_err(io(&src))?, &dst).map_err(io(&dst))?;
+        } else if ft.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            use fs::PermissionsExt;
+            let exec = fs::metadata(&src).map_err(io(&src))?.permissions().mode() & 0o111 != 0;
+            fs::copy(&src, &dst).map_err(io(&dst))?;
+            fs::set_permissions(
+                &dst,
+                fs::Permissions::from_mode(if exec { 0o755 } else { 0o644 }),
+            )
+            .map_err(io(&dst))?;
+        }
+    }
+    Ok(())
+}
+
+/// One pack of `pack list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub versions: Vec<String>,
+}
+
+/// Every pack and its versions in a source (`oci://host/base` or `oci-layout:<dir>`).
+pub fn list(source_url: &str, src: &SourceOptions) -> Result<Vec<Listed>> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+    let source = read::open(source_url, &cwd, src)?;
+    let mut out = Vec::new();
+    for name in source.names()? {
+        let mut versions = match source.versions(&name) {
+            Ok(v) => v,
+            Err(crate::registry::RegistryError::NotFound { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        versions.sort();
+        out.push(Listed {
+            name,
+            versions: versions.iter().map(ToString::to_string).collect(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,229 @@
+//! `aibox search` and `aibox info`: find packs across registries and layouts (names from the
+//! catalog API or the layout's index, descriptions and keywords from each newest version's
+//! config) ranked by name match, keywords and description; show one pack in detail.
+
+use semver::Version;
+use serde::Serialize;
+
+use super::Options;
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::registry::{SourceOptions, read};
+
+/// One search result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub name: String,
+    pub version: String,
+    pub description: Option<String>,
+    pub keywords: Vec<String>,
+    pub source: String,
+    pub score: u32,
+}
+
+/// The registries to search: `--registry` values, else the project's `[registries]`.
+pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::path::PathBuf)>> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+    if !given.is_empty() {
+        return Ok(given.iter().map(|g| (g.clone(), cwd.clone())).collect());
+    }
+    let none = || {
+        Error::msg("no registry to search").with_hint("pass `--registry oci://host/path` (or `oci-layout:<dir>`), or run inside a project whose `aibox.toml` has `[registries]`")
+    };
+    let project = super::find_project(opts).map_err(|_| none())?;
+    let text = fs::read_to_string(project.manifest_path()).map_err(|e| {
+        Error::msg(format!(
+            "cannot read `{}`: {e}",
+            project.manifest_path().display()
+        ))
+    })?;
+    let value: toml::Table = toml::from_str(&text).map_err(|e| {
+        Error::msg(format!(
+            "cannot parse `{}`: {e}",
+            project.manifest_path().display()
+        ))
+    })?;
+    let urls: Vec<(String, std::path::PathBuf)> = value
+        .get("registries")
+        .and_then(|r| r.as_table())
+        .map(|t| {
+            t.values()
+                .filter_map(|v| v.as_str())
+                .filter(|u| !u.starts_with("dir:"))
+                .map(|u| (u.to_owned(), project.root.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if urls.is_empty() {
+        return Err(none());
+    }
+    Ok(urls)
+}
+
+/// Score how well a pack matches `query` (0 = not at all).
+pub fn score(query: &str, name: &str, description: Option<&str>, keywords: &[String]) -> u32 {
+    let q = query.to_lowercase();
+    let n = name.to_lowercase();
+    let mut s = if n == q {
+        100
+    } else if n.starts_with(&q) {
+        80
+    } else if n.contains(&q) {
+        60
+    } else if strsim::jaro_winkler(&n, &q) > 0.88 {
+        40
+    } else {
+        0
+    };
+    if keywords.iter().any(|k| k.to_lowercase() == q) {
+        s += 30;
+    } else if keywords.iter().any(|k| k.to_lowercase().contains(&q)) {
+        s += 15;
+    }
+    if description.is_some_and(|d| d.to_lowercase().contains(&q)) {
+        s += 20;
+    }
+    s
+}
+
+/// Search every source for `query`.
+pub fn search(
+    query: &str,
+    sources: &[(String, std::path::PathBuf)],
+    src: &SourceOptions,
+) -> Result<Vec<Hit>> {
+    let mut hits = Vec::new();
+    for (url, root) in sources {
+        let source = read::open(url, root, src)?;
+        let names = source.names()?;
+        for name in names {
+            let Ok(versions) = source.versions(&name) else {
+                continue;
+            };
+            let Some(newest) = newest(&versions) else {
+                continue;
+            };
+            let (description, keywords) = match source.manifest(&name, &newest) {
+                Ok(m) => (m.pack.description.clone(), m.pack.keywords.clone()),
+                Err(e) => {
+                    crate::printer::verbose(format!("skipping `{name}` in `{url}`: {e}"));
+                    continue;
+                }
+            };
+            let s = score(query, &name, description.as_deref(), &keywords);
+            if s > 0 {
+                hits.push(Hit {
+                    name,
+                    version: newest.to_string(),
+                    description,
+                    keywords,
+                    source: url.clone(),
+                    score: s,
+                });
+            }
+        }
+    }
+    hits.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.name.cmp(&b.name)));
+    Ok(hits)
+}
+
+fn newest(versions: &[Version]) -> Option<Version> {
+    versions
+        .iter()
+        .filter(|v| v.pre.is_empty())
+        .max()
+        .or_else(|| versions.iter().max())
+        .cloned()
+}
+
+/// Everything `aibox info` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Info {
+    pub name: String,
+    pub version: String,
+    pub versions: Vec<String>,
+    pub kind: String,
+    pub description: Option<String>,
+    pub license: Option<String>,
+    pub homepage: Option<String>,
+    pub repository: Option<String>,
+    pub keywords: Vec<String>,
+    pub dependencies: std::collections::BTreeMap<String, String>,
+    pub bin: std::collections::BTreeMap<String, String>,
+    pub platforms: Vec<String>,
+    pub digest: String,
+    /// Compressed size of the first platform's layers.
+    pub size: u64,
+    pub tree: Option<String>,
+    pub signed: bool,
+    pub source: String,
+}
+
+/// Show `name` (or `name@version`) from the first source that has it.
+pub fn info(
+    spec: &str,
+    sources: &[(String, std::path::PathBuf)],
+    src: &SourceOptions,
+) -> Result<Info> {
+    let (name, version) = match spec.split_once('@') {
+        Some((n, v)) => (
+            n,
+            Some(
+                Version::parse(v)
+                    .map_err(|e| Error::msg(format!("`{v}` is not a version: {e}")))?,
+            ),
+        ),
+        None => (spec, None),
+    };
+    let mut last_err = None;
+    for (url, root) in sources {
+        let source = read::open(url, root, src)?;
+        let mut versions = match source.versions(name) {
+            Ok(v) => v,
+            Err(e @ crate::registry::RegistryError::NotFound { .. }) => {
+                last_err = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        versions.sort();
+        let v = match &version {
+            Some(v) => v.clone(),
+            None => newest(&versions).expect("non-empty"),
+        };
+        let (resolved, pinfo) = read::manifest(source.as_ref(), name, &v)?;
+        let p = &pinfo.pack.pack;
+        let signed = source.is_signed(name, &resolved.digest)?;
+        return Ok(Info {
+            name: name.into(),
+            version: v.to_string(),
+            versions: versions.iter().map(ToString::to_string).collect(),
+            kind: p.kind.as_str().into(),
+            description: p.description.clone(),
+            license: p.license.clone(),
+            homepage: p.homepage.clone(),
+            repository: p.repository.clone(),
+            keywords: p.keywords.clone(),
+            dependencies: pinfo.pack.dependencies.clone(),
+            bin: pinfo.pack.bin.clone(),
+            platforms: match &resolved.top {
+                crate::registry::artifact::TopLevel::Index(_) => resolved
+                    .entries
+                    .iter()
+                    .filter_map(|(p, _)| p.clone())
+                    .collect(),
+                _ => pinfo.platforms.clone(),
+            },
+            digest: resolved.digest.clone(),
+            size: pinfo.manifest.layers.iter().map(|l| l.size).sum(),
+            tree: pinfo.tree.map(|t| t.to_string()),
+            signed,
+            source: url.clone(),
+        });
+    }
+    Err(match last_err {
+        Some(e) => e.into(),
+        None => Error::msg(format!("no source to look `{name}` up in")),
+    })
+}

@@ -1,0 +1,139 @@
+//! `aibox vendor <dir>`: copy every locked pack (its manifest or index, platform manifests,
+//! configs and layers, each digest-checked) into an OCI image layout, so `sync` works
+//! air-gapped from `oci-layout:<dir>`.
+
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::lockfile::Lockfile;
+use crate::registry::artifact::{self, TopLevel};
+use crate::registry::layout::{OciLayout, ref_name};
+use crate::registry::{SourceOptions, read};
+use crate::store::Store;
+
+/// One pack to vendor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorItem {
+    /// The source URL as locked (`oci://…` or `oci-layout:…`; `dir:` sources are skipped).
+    pub source: String,
+    pub name: String,
+    pub version: Version,
+    /// The locked top-level digest; the tag must still point at it.
+    pub digest: Option<String>,
+}
+
+/// The items of a lock (every package of an OCI source).
+pub fn items_from_lock(lock: &Lockfile) -> Vec<VendorItem> {
+    lock.packages
+        .iter()
+        .map(|p| VendorItem {
+            source: p.source.clone(),
+            name: p.name.clone(),
+            version: p.version.clone(),
+            digest: p.digest.clone(),
+        })
+        .collect()
+}
+
+/// What was vendored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vendored {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+    pub blobs: usize,
+    pub bytes: u64,
+}
+
+/// Copy `items` into the layout `out` (created if needed); sources relative to `root`.
+pub fn vendor(
+    items: &[VendorItem],
+    root: &Path,
+    out: &Path,
+    src: &SourceOptions,
+) -> Result<Vec<Vendored>> {
+    let store = Store::open_default()?;
+    let layout = OciLayout::create(out)?;
+    let mut done = Vec::new();
+    for item in items {
+        if item.source.starts_with("dir:") {
+            crate::printer::status(
+                "Skipping",
+                format!(
+                    "`{}` (from a `dir:` source; its files are in the repository)",
+                    item.name
+                ),
+            );
+            continue;
+        }
+        let source = read::open(&item.source, root, src)?;
+        let (mut top_bytes, mut digest) = source.tagged(&item.name, &item.version)?;
+        if let Some(locked) = &item.digest
+            && *locked != digest
+        {
+            // The tag moved since locking: vendor exactly what the lock names.
+            top_bytes = source.manifest_by_digest(&item.name, locked)?;
+            digest = locked.clone();
+        }
+        let what = format!("{}@{}", item.name, item.version);
+        let top = TopLevel::parse(&top_bytes, &what)?;
+        let mut manifests = Vec::new();
+        match &top {
+            TopLevel::Manifest(m) => manifests.push(m.clone()),
+            TopLevel::Index(i) => {
+                for d in &i.manifests {
+                    let bytes = source.manifest_by_digest(&item.name, &d.digest)?;
+                    layout.write_blob(&d.digest, &bytes)?;
+                    manifests.push(artifact::parse_manifest(&bytes, &what)?);
+                }
+            }
+        }
+        let (mut blobs, mut bytes) = (1usize, top_bytes.len() as u64);
+        for m in &manifests {
+            for d in std::iter::once(&m.config).chain(m.layers.iter()) {
+                let dest = layout.blob_path(&d.digest)?;
+                if !fs::exists(&dest).unwrap_or(false) {
+                    let staged = source.stage_blob(&item.name, d, &store)?;
+                    copy_into(staged.path(), &dest)?;
+                }
+                blobs += 1;
+                bytes += d.size;
+            }
+        }
+        layout.write_blob(&digest, &top_bytes)?;
+        let mut desc = artifact::Blob {
+            media_type: top.media_type().into(),
+            digest: digest.clone(),
+            data: Vec::new(),
+        }
+        .descriptor();
+        desc.size = top_bytes.len() as u64;
+        desc.artifact_type = Some(artifact::ARTIFACT_TYPE.into());
+        layout.set_ref(&ref_name(&item.name, &item.version), desc)?;
+        crate::printer::status("Vendored", format!("{what} ({digest})"));
+        done.push(Vendored {
+            name: item.name.clone(),
+            version: item.version.to_string(),
+            digest,
+            blobs,
+            bytes,
+        });
+    }
+    Ok(done)
+}
+
+/// Copy a verified staging file to its content-addressed place in the layout.
+fn copy_into(from: &Path, dest: &Path) -> Result<()> {
+    let dir: PathBuf = dest.parent().map(Path::to_owned).unwrap_or_default();
+    let tmp = fs::temp_file_in(&dir)
+        .map_err(|e| Error::msg(format!("cannot write in `{}`: {e}", dir.display())))?;
+    fs::copy(from, tmp.path())
+        .map_err(|e| Error::msg(format!("cannot copy to `{}`: {e}", dest.display())))?;
+    fs::persist_noclobber(tmp.into_temp_path(), dest)
+        .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", dest.display())))?;
+    Ok(())
+}

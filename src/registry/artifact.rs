@@ -1,0 +1,551 @@
+//! The pack artifact format (store-format/ARTIFACT.md): OCI JSON types, media types and
+//! annotations, the deterministic tar of a pack directory, building an artifact (blobs +
+//! manifest or index) from pack source directories, and reading a manifest's layers back into
+//! a tree — aibox's single tar layer or ORAS-style per-file layers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::RegistryError;
+pub use super::unpack::{
+    ingest_layer, is_aibox, oras_tree, pack_toml_layer, parse_config, stage_verified,
+};
+use crate::fs;
+use crate::manifest::pack::PackManifest;
+use crate::store::tree::Hash;
+use crate::store::{Store, ingest};
+
+pub const ARTIFACT_TYPE: &str = "application/vnd.aibox.pack.v1";
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.aibox.pack.config.v1+json";
+pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const LAYER_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const LAYER_TAR_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+pub const ANN_TITLE: &str = "org.opencontainers.image.title";
+pub const ANN_DESCRIPTION: &str = "org.opencontainers.image.description";
+pub const ANN_VERSION: &str = "org.opencontainers.image.version";
+pub const ANN_LICENSES: &str = "org.opencontainers.image.licenses";
+pub const ANN_SOURCE: &str = "org.opencontainers.image.source";
+pub const ANN_URL: &str = "org.opencontainers.image.url";
+pub const ANN_REVISION: &str = "org.opencontainers.image.revision";
+pub const ANN_CREATED: &str = "org.opencontainers.image.created";
+pub const ANN_REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub const ANN_TREE: &str = "dev.aibox.pack.tree";
+pub const ANN_NAME: &str = "dev.aibox.pack.name";
+pub const ANN_KEYWORDS: &str = "dev.aibox.pack.keywords";
+/// ORAS marks a directory pushed as a tar.gz with this annotation.
+pub const ANN_ORAS_UNPACK: &str = "io.deis.oras.content.unpack";
+
+/// Largest manifest, index or config blob accepted (bytes).
+pub const MAX_METADATA_BYTES: u64 = 4 << 20;
+/// Largest `pack.toml` layer of an ORAS artifact.
+pub const MAX_PACK_TOML_BYTES: u64 = 1 << 20;
+/// Most layers a pack manifest may have (ORAS per-file artifacts).
+pub const MAX_LAYERS: usize = 10_000;
+/// Most platform entries in an index.
+pub const MAX_INDEX_ENTRIES: usize = 256;
+
+/// An OCI content descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Descriptor {
+    pub fn title(&self) -> Option<&str> {
+        self.annotations.get(ANN_TITLE).map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    pub architecture: String,
+    pub os: String,
+}
+
+/// An OCI image manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    pub config: Descriptor,
+    pub layers: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An OCI image index (also the layout's `index.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    pub manifests: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A manifest or an index, as found behind a tag.
+#[derive(Debug, Clone)]
+pub enum TopLevel {
+    Manifest(Manifest),
+    Index(Index),
+}
+
+impl TopLevel {
+    /// Parse manifest bytes, telling index from manifest by `mediaType` or shape.
+    pub fn parse(bytes: &[u8], what: &str) -> Result<TopLevel, RegistryError> {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| invalid(what, format!("the manifest is not JSON: {e}")))?;
+        let is_index = match value.get("mediaType").and_then(|m| m.as_str()) {
+            Some(INDEX_MEDIA_TYPE)
+            | Some("application/vnd.docker.distribution.manifest.list.v2+json") => true,
+            Some(_) => false,
+            None => value.get("manifests").is_some(),
+        };
+        if is_index {
+            let index: Index = serde_json::from_value(value)
+                .map_err(|e| invalid(what, format!("malformed image index: {e}")))?;
+            if index.manifests.len() > MAX_INDEX_ENTRIES {
+                return Err(invalid(what, "the image index has too many entries"));
+            }
+            Ok(TopLevel::Index(index))
+        } else {
+            Ok(TopLevel::Manifest(parse_manifest(bytes, what)?))
+        }
+    }
+
+    pub fn media_type(&self) -> &'static str {
+        match self {
+            TopLevel::Manifest(_) => MANIFEST_MEDIA_TYPE,
+            TopLevel::Index(_) => INDEX_MEDIA_TYPE,
+        }
+    }
+
+    pub fn annotations(&self) -> &BTreeMap<String, String> {
+        match self {
+            TopLevel::Manifest(m) => &m.annotations,
+            TopLevel::Index(i) => &i.annotations,
+        }
+    }
+}
+
+/// Parse an image manifest and check its limits.
+pub fn parse_manifest(bytes: &[u8], what: &str) -> Result<Manifest, RegistryError> {
+    let m: Manifest = serde_json::from_slice(bytes)
+        .map_err(|e| invalid(what, format!("malformed image manifest: {e}")))?;
+    if m.schema_version != 2 {
+        return Err(invalid(
+            what,
+            format!("unsupported schemaVersion {}", m.schema_version),
+        ));
+    }
+    if m.layers.len() > MAX_LAYERS {
+        return Err(invalid(what, format!("more than {MAX_LAYERS} layers")));
+    }
+    Ok(m)
+}
+
+/// The config blob of an aibox pack artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackConfig {
+    /// `pack.toml`, as JSON.
+    pub pack: PackManifest,
+    /// The BLAKE3 tree hash of the layer's contents.
+    pub tree: Hash,
+    /// The platforms this artifact's files work on; empty = every platform.
+    #[serde(default)]
+    pub platforms: Vec<String>,
+}
+
+pub(crate) fn invalid(what: &str, message: impl Into<String>) -> RegistryError {
+    RegistryError::InvalidPack {
+        path: what.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// `sha256:<hex>` of bytes.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The hex part of a `sha256:` digest, checked (64 lowercase hex digits).
+pub fn digest_hex(digest: &str) -> Result<&str, RegistryError> {
+    match digest.strip_prefix("sha256:") {
+        Some(h)
+            if h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            Ok(h)
+        }
+        _ => Err(RegistryError::Other(format!(
+            "unsupported or malformed digest `{digest}` (only sha256 is accepted)"
+        ))),
+    }
+}
+
+/// One blob of a built artifact.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    pub media_type: String,
+    pub digest: String,
+    pub data: Vec<u8>,
+}
+
+impl Blob {
+    pub fn new(media_type: &str, data: Vec<u8>) -> Blob {
+        Blob {
+            media_type: media_type.to_owned(),
+            digest: sha256_digest(&data),
+            data,
+        }
+    }
+
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor {
+            media_type: self.media_type.clone(),
+            digest: self.digest.clone(),
+            size: self.data.len() as u64,
+            artifact_type: None,
+            platform: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+}
+
+/// A built pack artifact: every blob (configs, layers, platform manifests) and the top-level
+/// manifest or index that the version tag points at.
+#[derive(Debug, Clone)]
+pub struct BuiltPack {
+    pub name: String,
+    pub version: semver::Version,
+    pub manifest: PackManifest,
+    /// Blobs in push order: layers and configs, then platform manifests.
+    pub blobs: Vec<Blob>,
+    /// The manifest or index the tag points at.
+    pub top: Blob,
+    /// Per platform (empty key = platform-independent): tree hash.
+    pub trees: BTreeMap<String, Hash>,
+}
+
+/// Layer compression for `pack build`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    #[default]
+    Zstd,
+    Gzip,
+}
+
+/// Extra annotations a publisher may set (`revision`, `created`), never invented.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub compression: Compression,
+    pub revision: Option<String>,
+    pub created: Option<String>,
+}
+
+/// Build the artifact of a pack from one source directory (platform-independent or one set
+/// of platforms), or from several directories of the same name and version, each declaring
+/// its `platforms` (an image index). Every directory is validated and ingested into `store`.
+pub fn build(
+    store: &Store,
+    dirs: &[PathBuf],
+    opts: &BuildOptions,
+) -> Result<BuiltPack, RegistryError> {
+    let Some(first_dir) = dirs.first() else {
+        return Err(RegistryError::Other("no pack directory given".into()));
+    };
+    let mut blobs = Vec::new();
+    let mut platform_manifests = Vec::new();
+    let mut trees = BTreeMap::new();
+    let mut first: Option<PackManifest> = None;
+    let mut seen_platforms = BTreeSet::new();
+    for dir in dirs {
+        let toml_path = dir.join("pack.toml");
+        let text = fs::read_to_string(&toml_path).map_err(|source| RegistryError::Io {
+            context: format!("cannot read `{}`", toml_path.display()),
+            source,
+        })?;
+        let pack = crate::manifest::parse_pack(&text, &toml_path)?;
+        let platforms = pack.pack.platforms.clone().unwrap_or_default();
+        for p in &platforms {
+            if crate::platform::to_oci(p).is_none() {
+                return Err(invalid(
+                    &toml_path.display().to_string(),
+                    format!("unknown platform `{p}`"),
+                ));
+            }
+            if !seen_platforms.insert(p.clone()) {
+                return Err(invalid(
+                    &toml_path.display().to_string(),
+                    format!("platform `{p}` is built by two directories"),
+                ));
+            }
+        }
+        if let Some(f) = &first
+            && (f.pack.name != pack.pack.name || f.pack.version != pack.pack.version)
+        {
+            return Err(invalid(
+                &toml_path.display().to_string(),
+                format!(
+                    "is `{}@{}`, but `{}` is `{}@{}`",
+                    pack.pack.name,
+                    pack.pack.version,
+                    first_dir.display(),
+                    f.pack.name,
+                    f.pack.version
+                ),
+            ));
+        }
+        if dirs.len() > 1 && platforms.is_empty() {
+            return Err(invalid(
+                &toml_path.display().to_string(),
+                "several directories make a multi-platform pack: each `pack.toml` must list its `platforms`",
+            ));
+        }
+        let tree = store.ingest_dir(dir)?;
+        let tar = deterministic_tar(dir)?;
+        let check = store.ingest_tar(&tar[..], ingest::Limits::for_compressed(tar.len() as u64))?;
+        if check.hash() != tree.hash() {
+            return Err(RegistryError::Other(format!(
+                "internal error: the tar of `{}` does not reproduce its tree",
+                dir.display()
+            )));
+        }
+        let file_name = format!(
+            "{}-{}.tar.{}",
+            pack.pack.name,
+            pack.pack.version,
+            match opts.compression {
+                Compression::Zstd => "zst",
+                Compression::Gzip => "gz",
+            }
+        );
+        let (layer_type, compressed) = compress(&tar, opts.compression)?;
+        let layer = Blob::new(layer_type, compressed);
+        let mut layer_desc = layer.descriptor();
+        layer_desc.annotations.insert(ANN_TITLE.into(), file_name);
+        let config = PackConfig {
+            pack: pack.clone(),
+            tree: tree.hash(),
+            platforms: platforms.clone(),
+        };
+        let config = Blob::new(
+            CONFIG_MEDIA_TYPE,
+            serde_json::to_vec(&config).expect("config serializes"),
+        );
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(MANIFEST_MEDIA_TYPE.into()),
+            artifact_type: Some(ARTIFACT_TYPE.into()),
+            config: config.descriptor(),
+            layers: vec![layer_desc],
+            annotations: annotations(&pack, &tree.hash(), opts),
+        };
+        let manifest_blob = Blob::new(
+            MANIFEST_MEDIA_TYPE,
+            serde_json::to_vec(&manifest).expect("manifest serializes"),
+        );
+        blobs.push(layer);
+        blobs.push(config);
+        if platforms.is_empty() {
+            trees.insert(String::new(), tree.hash());
+        }
+        for p in &platforms {
+            trees.insert(p.clone(), tree.hash());
+        }
+        platform_manifests.push((platforms, manifest_blob));
+        first.get_or_insert(pack);
+    }
+    let pack = first.expect("at least one directory");
+    let top = if platform_manifests.len() == 1 {
+        platform_manifests.pop().expect("one manifest").1
+    } else {
+        let mut entries = Vec::new();
+        for (platforms, blob) in &platform_manifests {
+            for p in platforms {
+                let (os, architecture) = crate::platform::to_oci(p).expect("checked above");
+                let mut d = blob.descriptor();
+                d.artifact_type = Some(ARTIFACT_TYPE.into());
+                d.platform = Some(Platform {
+                    architecture: architecture.into(),
+                    os: os.into(),
+                });
+                entries.push(d);
+            }
+        }
+        // Sorted by aibox platform name, so the index is the same for any directory order.
+        entries.sort_by_key(|d| {
+            d.platform
+                .as_ref()
+                .and_then(|p| crate::platform::from_oci(&p.os, &p.architecture))
+        });
+        let mut ann = annotations(&pack, &Hash([0; 32]), opts);
+        ann.remove(ANN_TREE);
+        let index = Index {
+            schema_version: 2,
+            media_type: Some(INDEX_MEDIA_TYPE.into()),
+            artifact_type: Some(ARTIFACT_TYPE.into()),
+            manifests: entries,
+            annotations: ann,
+        };
+        for (_, blob) in platform_manifests {
+            blobs.push(blob);
+        }
+        Blob::new(
+            INDEX_MEDIA_TYPE,
+            serde_json::to_vec(&index).expect("index serializes"),
+        )
+    };
+    Ok(BuiltPack {
+        name: pack.pack.name.clone(),
+        version: pack.pack.version.clone(),
+        manifest: pack,
+        blobs,
+        top,
+        trees,
+    })
+}
+
+fn annotations(pack: &PackManifest, tree: &Hash, opts: &BuildOptions) -> BTreeMap<String, String> {
+    let p = &pack.pack;
+    let mut a = BTreeMap::new();
+    a.insert(ANN_TITLE.into(), p.name.clone());
+    a.insert(ANN_NAME.into(), p.name.clone());
+    a.insert(ANN_VERSION.into(), p.version.to_string());
+    a.insert(ANN_TREE.into(), tree.to_string());
+    let mut put = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            a.insert(k.into(), v.clone());
+        }
+    };
+    put(ANN_DESCRIPTION, &p.description);
+    put(ANN_LICENSES, &p.license);
+    put(ANN_SOURCE, &p.repository);
+    put(ANN_URL, &p.homepage);
+    put(ANN_REVISION, &opts.revision);
+    put(ANN_CREATED, &opts.created);
+    if !p.keywords.is_empty() {
+        a.insert(ANN_KEYWORDS.into(), p.keywords.join(","));
+    }
+    a
+}
+
+fn compress(tar: &[u8], c: Compression) -> Result<(&'static str, Vec<u8>), RegistryError> {
+    let io = |source| RegistryError::Io {
+        context: "cannot compress the pack layer".into(),
+        source,
+    };
+    match c {
+        Compression::Zstd => Ok((LAYER_TAR_ZSTD, zstd::encode_all(tar, 19).map_err(io)?)),
+        Compression::Gzip => {
+            use std::io::Write;
+            let mut enc = flate2::GzBuilder::new()
+                .mtime(0)
+                .write(Vec::new(), flate2::Compression::best());
+            enc.write_all(tar).map_err(io)?;
+            Ok((LAYER_TAR_GZIP, enc.finish().map_err(io)?))
+        }
+    }
+}
+
+/// The tar of a pack directory, byte-for-byte reproducible: entries sorted by name, parents
+/// first, mtime 0, uid/gid 0, no user/group names, modes 0755 (directories, executables) or
+/// 0644, GNU long-name records only when a path needs them, no pax records.
+pub fn deterministic_tar(dir: &Path) -> Result<Vec<u8>, RegistryError> {
+    let mut builder = tar::Builder::new(Vec::new());
+    append_dir(&mut builder, dir, "")?;
+    builder.into_inner().map_err(|source| RegistryError::Io {
+        context: format!("cannot write the tar of `{}`", dir.display()),
+        source,
+    })
+}
+
+fn append_dir(
+    b: &mut tar::Builder<Vec<u8>>,
+    dir: &Path,
+    prefix: &str,
+) -> Result<(), RegistryError> {
+    let io = |what: &Path| {
+        let what = what.display().to_string();
+        move |source| RegistryError::Io {
+            context: format!("cannot read `{what}`"),
+            source,
+        }
+    };
+    let mut names = Vec::new();
+    for item in fs::read_dir(dir).map_err(io(dir))? {
+        names.push(item.map_err(io(dir))?.file_name());
+    }
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let name = name
+            .to_str()
+            .ok_or_else(|| invalid(&path.display().to_string(), "the name is not valid UTF-8"))?;
+        let rel = if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let meta = fs::symlink_metadata(&path).map_err(io(&path))?;
+        let mut h = tar::Header::new_gnu();
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        let tar_io = |source| RegistryError::Io {
+            context: format!("cannot add `{rel}` to the tar"),
+            source,
+        };
+        if meta.file_type().is_symlink() {
+            let target = fs::read_link(&path).map_err(io(&path))?;
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_mode(0o777);
+            h.set_size(0);
+            b.append_link(&mut h, &rel, &target).map_err(tar_io)?;
+        } else if meta.is_dir() {
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            b.append_data(&mut h, format!("{rel}/"), std::io::empty())
+                .map_err(tar_io)?;
+            append_dir(b, &path, &rel)?;
+        } else if meta.is_file() {
+            use crate::fs::PermissionsExt;
+            let exec = meta.permissions().mode() & 0o111 != 0;
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(if exec { 0o755 } else { 0o644 });
+            h.set_size(meta.len());
+            let file = fs::File::open(&path).map_err(io(&path))?;
+            b.append_data(&mut h, &rel, file).map_err(tar_io)?;
+        } else {
+            return Err(invalid(
+                &path.display().to_string(),
+                "device files, FIFOs and sockets are not allowed in a pack",
+            ));
+        }
+    }
+    Ok(())
+}

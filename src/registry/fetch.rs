@@ -1,0 +1,203 @@
+//! Downloading blobs from a registry: streamed into a staging file under the store's `tmp/`
+//! with SHA-256 and size checked on the way, retried with exponential backoff on transient
+//! failures (5xx, connection errors, a stream cut short), resumed with an HTTP `Range` request
+//! where the registry honours it. Only a file whose digest matched is ever handed on.
+
+use std::io::{Seek, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use oci_client::client::BlobResponse;
+use oci_client::errors::OciDistributionError;
+use oci_client::{Client, Reference};
+use sha2::{Digest as _, Sha256};
+
+use super::RegistryError;
+use super::artifact::{self, Descriptor};
+use crate::fs;
+
+/// How many times a transient failure is retried (`AIBOX_FETCH_RETRIES`).
+pub fn max_attempts() -> u32 {
+    std::env::var("AIBOX_FETCH_RETRIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+        .max(1)
+}
+
+/// Whether an `oci-client` error is worth retrying.
+pub fn is_transient(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::ServerError { code, .. } => {
+            *code >= 500 || *code == 429 || *code == 408
+        }
+        OciDistributionError::RequestError(r) => {
+            r.is_connect() || r.is_timeout() || r.is_request() || r.is_body()
+        }
+        OciDistributionError::IoError(_) => true,
+        _ => false,
+    }
+}
+
+/// The wait before attempt `n` (1-based): 200 ms, 400 ms, 800 ms, … capped at 5 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((200u64 << attempt.saturating_sub(1).min(5)).min(5000))
+}
+
+enum Failure {
+    Transient(String),
+    Fatal(RegistryError),
+}
+
+/// Download `desc` from `image`'s repository into a verified staging file in `tmp_dir`.
+/// `on_bytes` is told how many new bytes arrived (for progress).
+pub async fn download(
+    client: &Client,
+    image: &Reference,
+    desc: &Descriptor,
+    tmp_dir: &Path,
+    what: &str,
+    on_bytes: &(dyn Fn(u64) + Send + Sync),
+) -> Result<tempfile::NamedTempFile, RegistryError> {
+    let hex = artifact::digest_hex(&desc.digest)?.to_owned();
+    let io = |context: String| move |source| RegistryError::Io { context, source };
+    let mut tmp = fs::temp_file_in(tmp_dir).map_err(io(format!(
+        "cannot create a staging file in `{}`",
+        tmp_dir.display()
+    )))?;
+    let mut hasher = Sha256::new();
+    let mut have = 0u64;
+    let attempts = max_attempts();
+    let mut last = String::new();
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            crate::printer::verbose(format!(
+                "retrying {} of {what} from byte {have} ({last})",
+                desc.digest
+            ));
+            tokio::time::sleep(backoff(attempt - 1)).await;
+        }
+        match fetch_once(
+            client,
+            image,
+            desc,
+            &mut tmp,
+            &mut hasher,
+            &mut have,
+            what,
+            on_bytes,
+        )
+        .await
+        {
+            Ok(()) => {
+                let got = hex::encode(hasher.finalize());
+                if have != desc.size || got != hex {
+                    return Err(RegistryError::DigestMismatch {
+                        what: what.into(),
+                        digest: desc.digest.clone(),
+                        actual: format!("sha256:{got} ({have} bytes)"),
+                    });
+                }
+                tmp.as_file_mut()
+                    .flush()
+                    .map_err(io("cannot write a staging file".into()))?;
+                tmp.as_file_mut()
+                    .rewind()
+                    .map_err(io("cannot rewind a staging file".into()))?;
+                return Ok(tmp);
+            }
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Transient(msg)) => last = msg,
+        }
+    }
+    Err(RegistryError::Network {
+        what: format!("fetching blob {} of {what}", desc.digest),
+        message: format!("{last} (gave up after {attempts} attempts)"),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fetch_once(
+    client: &Client,
+    image: &Reference,
+    desc: &Descriptor,
+    tmp: &mut tempfile::NamedTempFile,
+    hasher: &mut Sha256,
+    have: &mut u64,
+    what: &str,
+    on_bytes: &(dyn Fn(u64) + Send + Sync),
+) -> Result<(), Failure> {
+    let layer = oci_client::manifest::OciDescriptor {
+        media_type: desc.media_type.clone(),
+        digest: desc.digest.clone(),
+        size: desc.size as i64,
+        ..Default::default()
+    };
+    let response = client
+        .pull_blob_stream_partial(image, &layer, *have, None)
+        .await;
+    let mut stream = match response {
+        Ok(BlobResponse::Partial(s)) => s,
+        Ok(BlobResponse::Full(s)) => {
+            if *have > 0 {
+                // The registry ignored the Range request: start over.
+                tmp.as_file_mut()
+                    .set_len(0)
+                    .map_err(|e| Failure::Transient(e.to_string()))?;
+                tmp.as_file_mut()
+                    .rewind()
+                    .map_err(|e| Failure::Transient(e.to_string()))?;
+                *hasher = Sha256::new();
+                *have = 0;
+            }
+            s
+        }
+        Err(e) if is_transient(&e) => return Err(Failure::Transient(e.to_string())),
+        Err(e) => {
+            return Err(Failure::Fatal(super::oci::map_error(
+                e,
+                &format!("blob {} of {what}", desc.digest),
+            )));
+        }
+    };
+    while let Some(chunk) = stream.stream.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                // oci-client verifies whole-blob responses itself; a mismatch is never transient.
+                if e.to_string().to_lowercase().contains("digest") {
+                    return Err(Failure::Fatal(RegistryError::DigestMismatch {
+                        what: what.into(),
+                        digest: desc.digest.clone(),
+                        actual: e.to_string(),
+                    }));
+                }
+                return Err(Failure::Transient(e.to_string()));
+            }
+        };
+        *have += chunk.len() as u64;
+        if *have > desc.size {
+            return Err(Failure::Fatal(RegistryError::DigestMismatch {
+                what: what.into(),
+                digest: desc.digest.clone(),
+                actual: format!("more than the {} bytes its descriptor says", desc.size),
+            }));
+        }
+        hasher.update(&chunk);
+        tmp.write_all(&chunk).map_err(|source| {
+            Failure::Fatal(RegistryError::Io {
+                context: format!("cannot write `{}`", tmp.path().display()),
+                source,
+            })
+        })?;
+        on_bytes(chunk.len() as u64);
+    }
+    if *have < desc.size {
+        return Err(Failure::Transient(format!(
+            "the connection closed after {} of {} bytes",
+            *have, desc.size
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,631 @@
+//! Remote OCI registries (`oci://host[:port]/base`, pack `name` in repository `<base>/<name>`,
+//! tags = versions) through `oci-client` on an internal tokio runtime: metadata cached by
+//! digest forever and tags with a TTL, `--offline` served from the cache only, blobs fetched
+//! by [`super::fetch`], and pushing built packs or layout refs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use semver::Version;
+
+use super::artifact::{self, Descriptor, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
+use super::auth::{self, CredentialOrigin};
+use super::cache::{self, MetaCache};
+use super::read::{self, Backend};
+use super::{LockEntry, RegistryError, Source, SourceOptions};
+use crate::lockfile::LockedPlatform;
+use crate::manifest::pack::PackManifest;
+use crate::store::{PackId, Store};
+
+/// A parsed `oci://host[:port]/base` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryUrl {
+    pub host: String,
+    pub base: String,
+}
+
+impl RegistryUrl {
+    pub fn parse(url: &str) -> Result<RegistryUrl, RegistryError> {
+        let bad = |m: &str| RegistryError::BadUrl {
+            url: url.into(),
+            message: m.into(),
+        };
+        let rest = url
+            .strip_prefix("oci://")
+            .ok_or_else(|| bad("expected `oci://host[:port]/path`"))?;
+        let rest = rest.trim_end_matches('/');
+        let (host, base) = rest.split_once('/').unwrap_or((rest, ""));
+        if host.is_empty() {
+            return Err(bad("the registry host is missing"));
+        }
+        if base.split('/').any(|c| {
+            !c.is_empty()
+                && !c
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
+        }) {
+            return Err(bad(
+                "repository paths are lowercase letters, digits, `.`, `_`, `-` and `/`",
+            ));
+        }
+        Ok(RegistryUrl {
+            host: host.into(),
+            base: base.into(),
+        })
+    }
+
+    /// The repository of pack `name`.
+    pub fn repo(&self, name: &str) -> String {
+        if self.base.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.base)
+        }
+    }
+
+    /// Whether the host is a loopback address (plain HTTP allowed).
+    pub fn is_loopback(&self) -> bool {
+        let h = self.host.as_str();
+        let name = if let Some(rest) = h.strip_prefix('[') {
+            rest.split(']').next().unwrap_or("")
+        } else {
+            h.rsplit_once(':').map_or(h, |(n, _)| n)
+        };
+        name == "localhost"
+            || name == "::1"
+            || name
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+/// Map an `oci-client` error to a typed error naming `what` was being done.
+pub fn map_error(e: OciDistributionError, what: &str) -> RegistryError {
+    match e {
+        OciDistributionError::UnauthorizedError { url } => RegistryError::Auth {
+            what: what.into(),
+            message: format!("the registry refused access to {url} (401)"),
+        },
+        OciDistributionError::AuthenticationFailure(m) => RegistryError::Auth {
+            what: what.into(),
+            message: m,
+        },
+        OciDistributionError::RegistryError { envelope, .. } => {
+            let msg = envelope
+                .errors
+                .iter()
+                .map(|e| format!("{:?}: {}", e.code, e.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if envelope
+                .errors
+                .iter()
+                .any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+            {
+                RegistryError::Auth {
+                    what: what.into(),
+                    message: msg,
+                }
+            } else {
+                RegistryError::Remote {
+                    what: what.into(),
+                    message: msg,
+                }
+            }
+        }
+        OciDistributionError::ServerError {
+            code: code @ (401 | 403),
+            url,
+            ..
+        } => RegistryError::Auth {
+            what: what.into(),
+            message: format!("the registry refused access to {url} ({code})"),
+        },
+        OciDistributionError::RequestError(r) => {
+            let mut message = r.to_string();
+            let mut source = std::error::Error::source(&r);
+            while let Some(s) = source {
+                message = format!("{message}: {s}");
+                source = s.source();
+            }
+            RegistryError::Network {
+                what: what.into(),
+                message,
+            }
+        }
+        other => RegistryError::Remote {
+            what: what.into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+fn is_not_found(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::ServerError { code, .. } => *code == 404,
+        OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
+            matches!(
+                e.code,
+                OciErrorCode::ManifestUnknown
+                    | OciErrorCode::NameUnknown
+                    | OciErrorCode::BlobUnknown
+                    | OciErrorCode::NotFound
+            )
+        }),
+        _ => false,
+    }
+}
+
+/// An `oci://` source.
+pub struct OciSource {
+    pub(super) url: String,
+    pub(super) reg: RegistryUrl,
+    pub(super) client: Client,
+    pub(super) auth: RegistryAuth,
+    pub(super) origin: CredentialOrigin,
+    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) cache: MetaCache,
+    pub(super) opts: SourceOptions,
+    pub(super) tags: Mutex<HashMap<String, Arc<Vec<String>>>>,
+}
+
+impl std::fmt::Debug for OciSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OciSource").field("url", &self.url).finish()
+    }
+}
+
+const ACCEPT: &[&str] = &[MANIFEST_MEDIA_TYPE, INDEX_MEDIA_TYPE];
+
+impl OciSource {
+    /// Open `oci://host[:port]/base`. Plain HTTP is used only for loopback hosts or when
+    /// `opts.insecure`; the cache lives under the aibox home's `cache/`.
+    pub fn open(url: &str, opts: &SourceOptions) -> Result<OciSource, RegistryError> {
+        let reg = RegistryUrl::parse(url)?;
+        let http = reg.is_loopback() || opts.insecure;
+        let config = ClientConfig {
+            protocol: if http {
+                ClientProtocol::HttpsExcept(vec![reg.host.clone()])
+            } else {
+                ClientProtocol::Https
+            },
+            connect_timeout: Some(Duration::from_secs(10)),
+            read_timeout: Some(Duration::from_secs(60)),
+            platform_resolver: None,
+            max_concurrent_download: 8,
+            user_agent: concat!("aibox/", env!("CARGO_PKG_VERSION")),
+            ..Default::default()
+        };
+        let client = Client::try_from(config)
+            .map_err(|e| RegistryError::Other(format!("cannot create the registry client: {e}")))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|source| RegistryError::Io {
+                context: "cannot start the network runtime".into(),
+                source,
+            })?;
+        let (auth, origin) = auth::credentials(&reg.host);
+        rt.block_on(client.store_auth_if_needed(&reg.host, &auth));
+        let home = crate::store::Layout::default_home().ok_or(crate::store::StoreError::NoHome)?;
+        let cache = MetaCache::new(&crate::store::Layout::new(home).cache(), &reg.host);
+        Ok(OciSource {
+            url: url.into(),
+            reg,
+            client,
+            auth,
+            origin,
+            rt,
+            cache,
+            opts: *opts,
+            tags: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn registry(&self) -> &RegistryUrl {
+        &self.reg
+    }
+
+    pub(super) fn reference(&self, name: &str, tag: &str) -> Reference {
+        Reference::with_tag(self.reg.host.clone(), self.reg.repo(name), tag.into())
+    }
+
+    pub(super) fn by_digest(&self, name: &str, digest: &str) -> Reference {
+        Reference::with_digest(self.reg.host.clone(), self.reg.repo(name), digest.into())
+    }
+
+    pub(super) fn offline(&self, what: String) -> RegistryError {
+        RegistryError::Offline { what }
+    }
+
+    pub(super) fn auth_hint(&self, e: RegistryError) -> RegistryError {
+        match e {
+            RegistryError::Auth { what, message } => RegistryError::Auth {
+                what,
+                message: format!("{message}; used {}", self.origin),
+            },
+            other => other,
+        }
+    }
+
+    /// Every tag of pack `name`'s repository (cached with a TTL).
+    pub fn tags(&self, name: &str) -> Result<Arc<Vec<String>>, RegistryError> {
+        if let Some(t) = self.tags.lock().expect("tags lock").get(name) {
+            return Ok(t.clone());
+        }
+        let repo = self.reg.repo(name);
+        let rec = self.cache.get_tags(&repo);
+        let cached = rec
+            .listed_at
+            .filter(|at| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
+        let tags = if cached.is_some() {
+            rec.tags
+        } else if self.opts.offline {
+            return Err(self.offline(format!("the tag list of `{repo}` on {}", self.reg.host)));
+        } else {
+            let mut all = Vec::new();
+            let mut last: Option<String> = None;
+            loop {
+                let r = self.reference(name, "latest");
+                let page = self
+                    .rt
+                    .block_on(
+                        self.client
+                            .list_tags(&r, &self.auth, Some(1000), last.as_deref()),
+                    )
+                    .map_err(|e| {
+                        if is_not_found(&e) {
+                            RegistryError::NotFound {
+                                name: name.into(),
+                                source_url: self.url.clone(),
+                                suggestion: None,
+                            }
+                        } else {
+                            self.auth_hint(map_error(e, &format!("listing the tags of `{repo}`")))
+                        }
+                    })?;
+                let n = page.tags.len();
+                last = page.tags.last().cloned();
+                all.extend(page.tags);
+                if n < 1000 {
+                    break;
+                }
+            }
+            self.cache.set_tag_list(&repo, all.clone());
+            all
+        };
+        let tags = Arc::new(tags);
+        self.tags
+            .lock()
+            .expect("tags lock")
+            .insert(name.into(), tags.clone());
+        Ok(tags)
+    }
+
+    /// Whether a cosign signature tag (`sha256-<hex>.sig`) exists for `digest`.
+    pub fn is_signed(&self, name: &str, digest: &str) -> Result<bool, RegistryError> {
+        let tag = format!("{}.sig", digest.replace(':', "-"));
+        Ok(self.tags(name)?.contains(&tag))
+    }
+
+    /// Repositories under the base path (`/v2/_catalog`), as pack names.
+    pub fn catalog(&self) -> Result<Vec<String>, RegistryError> {
+        let cached = self
+            .cache
+            .get_catalog()
+            .filter(|(at, _)| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
+        let repos = match cached {
+            Some((_, repos)) => repos,
+            None if self.opts.offline => {
+                return Err(self.offline(format!("the repository list of {}", self.reg.host)));
+            }
+            None => {
+                let mut all = Vec::new();
+                let mut last: Option<String> = None;
+                loop {
+                    let r = self.reference("_catalog", "latest");
+                    let page = self
+                        .rt
+                        .block_on(
+                            self.client
+                                .catalog(&r, &self.auth, Some(1000), last.as_deref()),
+                        )
+                        .map_err(|e| {
+                            self.auth_hint(map_error(
+                                e,
+                                &format!(
+                                    "listing the repositories of {} (`/v2/_catalog`)",
+                                    self.reg.host
+                                ),
+                            ))
+                        })?;
+                    let n = page.repositories.len();
+                    last = page.repositories.last().cloned();
+                    all.extend(page.repositories);
+                    if n < 1000 {
+                        break;
+                    }
+                }
+                self.cache.set_catalog(&all);
+                all
+            }
+        };
+        let prefix = if self.reg.base.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.reg.base)
+        };
+        let mut names: Vec<String> = repos
+            .iter()
+            .filter_map(|r| r.strip_prefix(&prefix))
+            .filter(|n| !n.contains('/'))
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Fetch a version's artifact for `platform` and build it (tree hash from its config).
+    pub fn pull(
+        &self,
+        name: &str,
+        version: &Version,
+        platform: &str,
+        store: &Store,
+    ) -> Result<(PackId, Arc<PackManifest>, String), RegistryError> {
+        let (id, info) = read::fetch_any(self, store, name, version, platform)?;
+        let digest = read::resolve(self, name, version)?.digest;
+        Ok((id, info.pack, digest))
+    }
+
+    /// The resolved top-level digest of a version.
+    pub fn resolve_digest(&self, name: &str, version: &Version) -> Result<String, RegistryError> {
+        Ok(self.tagged(name, version)?.1)
+    }
+
+    fn download_small(
+        &self,
+        name: &str,
+        desc: &Descriptor,
+        max: u64,
+        tmp: &std::path::Path,
+    ) -> Result<Vec<u8>, RegistryError> {
+        if desc.size > max {
+            return Err(artifact::invalid(
+                &self.url,
+                format!(
+                    "blob {} is {} bytes, more than the {max} allowed",
+                    desc.digest, desc.size
+                ),
+            ));
+        }
+        let image = self.by_digest(name, &desc.digest);
+        let what = format!("`{}` on {}", self.reg.repo(name), self.reg.host);
+        let file = self
+            .rt
+            .block_on(super::fetch::download(
+                &self.client,
+                &image,
+                desc,
+                tmp,
+                &what,
+                &|_| {},
+            ))
+            .map_err(|e| self.auth_hint(e))?;
+        crate::fs::read(file.path()).map_err(|source| RegistryError::Io {
+            context: "cannot read a staging file".into(),
+            source,
+        })
+    }
+}
+
+impl Backend for OciSource {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn tagged(&self, name: &str, version: &Version) -> Result<(Vec<u8>, String), RegistryError> {
+        let repo = self.reg.repo(name);
+        let tag = version.to_string();
+        let rec = self.cache.get_tags(&repo);
+        if let Some((digest, at)) = rec.digests.get(&tag)
+            && (self.opts.offline || (!self.opts.refresh && cache::fresh(*at)))
+            && let Some(bytes) = self.cache.get_blob(digest)
+        {
+            return Ok((bytes, digest.clone()));
+        }
+        if self.opts.offline {
+            return Err(self.offline(format!(
+                "the manifest of `{repo}:{tag}` on {}",
+                self.reg.host
+            )));
+        }
+        let image = self.reference(name, &tag);
+        let (bytes, digest) = self
+            .rt
+            .block_on(self.client.pull_manifest_raw(&image, &self.auth, ACCEPT))
+            .map_err(|e| {
+                if is_not_found(&e) {
+                    match self.tags(name) {
+                        Ok(_) => RegistryError::NoSuchVersion {
+                            name: name.into(),
+                            version: version.clone(),
+                            source_url: self.url.clone(),
+                        },
+                        Err(e) => e,
+                    }
+                } else {
+                    self.auth_hint(map_error(
+                        e,
+                        &format!("fetching the manifest of `{repo}:{tag}`"),
+                    ))
+                }
+            })?;
+        if bytes.len() as u64 > artifact::MAX_METADATA_BYTES {
+            return Err(artifact::invalid(
+                &format!("{repo}:{tag}"),
+                "the manifest is larger than 4 MiB",
+            ));
+        }
+        let actual = artifact::sha256_digest(&bytes);
+        if actual != digest {
+            return Err(RegistryError::DigestMismatch {
+                what: format!("manifest of `{repo}:{tag}`"),
+                digest,
+                actual,
+            });
+        }
+        self.cache.put_blob(&digest, &bytes);
+        self.cache.set_tag_digest(&repo, &tag, &digest);
+        Ok((bytes.to_vec(), digest))
+    }
+
+    fn manifest_by_digest(&self, name: &str, digest: &str) -> Result<Vec<u8>, RegistryError> {
+        artifact::digest_hex(digest)?;
+        if let Some(bytes) = self.cache.get_blob(digest) {
+            return Ok(bytes);
+        }
+        if self.opts.offline {
+            return Err(self.offline(format!("manifest {digest} of `{}`", self.reg.repo(name))));
+        }
+        let image = self.by_digest(name, digest);
+        let what = format!("fetching manifest {digest} of `{}`", self.reg.repo(name));
+        let (bytes, _) = self
+            .rt
+            .block_on(self.client.pull_manifest_raw(&image, &self.auth, ACCEPT))
+            .map_err(|e| self.auth_hint(map_error(e, &what)))?;
+        let actual = artifact::sha256_digest(&bytes);
+        if actual != digest {
+            return Err(RegistryError::DigestMismatch {
+                what,
+                digest: digest.into(),
+                actual,
+            });
+        }
+        self.cache.put_blob(digest, &bytes);
+        Ok(bytes.to_vec())
+    }
+
+    fn small_blob(
+        &self,
+        name: &str,
+        desc: &Descriptor,
+        max: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        if let Some(bytes) = self.cache.get_blob(&desc.digest) {
+            return Ok(bytes);
+        }
+        if self.opts.offline {
+            return Err(self.offline(format!("blob {} of `{}`", desc.digest, self.reg.repo(name))));
+        }
+        let tmp = crate::fs::temp_dir().map_err(|source| RegistryError::Io {
+            context: "cannot create a temporary directory".into(),
+            source,
+        })?;
+        let bytes = self.download_small(name, desc, max, tmp.path())?;
+        self.cache.put_blob(&desc.digest, &bytes);
+        Ok(bytes)
+    }
+
+    fn stage_blob(
+        &self,
+        name: &str,
+        desc: &Descriptor,
+        store: &Store,
+    ) -> Result<tempfile::NamedTempFile, RegistryError> {
+        if self.opts.offline {
+            return Err(self.offline(format!("blob {} of `{}` (pack content is not cached; run `aibox sync` once online or use an `oci-layout:` mirror)", desc.digest, self.reg.repo(name))));
+        }
+        let image = self.by_digest(name, &desc.digest);
+        let what = format!("`{}` on {}", self.reg.repo(name), self.reg.host);
+        let bar = crate::printer::progress(desc.size, "Fetching", true);
+        bar.set_message(name.to_owned());
+        let on = |n: u64| bar.inc(n);
+        let r = self.rt.block_on(super::fetch::download(
+            &self.client,
+            &image,
+            desc,
+            &store.layout().tmp(),
+            &what,
+            &on,
+        ));
+        bar.finish_and_clear();
+        r.map_err(|e| self.auth_hint(e))
+    }
+}
+
+impl Source for OciSource {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn names(&self) -> Result<Vec<String>, RegistryError> {
+        self.catalog()
+    }
+
+    fn versions(&self, name: &str) -> Result<Vec<Version>, RegistryError> {
+        let mut v: Vec<Version> = self
+            .tags(name)?
+            .iter()
+            .filter_map(|t| Version::parse(t).ok())
+            .collect();
+        v.sort();
+        if v.is_empty() {
+            return Err(RegistryError::NotFound {
+                name: name.into(),
+                source_url: self.url.clone(),
+                suggestion: None,
+            });
+        }
+        Ok(v)
+    }
+
+    fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, RegistryError> {
+        Ok(read::manifest(self, name, version)?.1.pack)
+    }
+
+    fn prefetch(&self, name: &str, versions: &[Version]) {
+        // Warm the metadata cache with bounded concurrency (8 threads sharing the runtime).
+        for chunk in versions.chunks(8) {
+            std::thread::scope(|s| {
+                for v in chunk {
+                    s.spawn(move || {
+                        let _ = read::manifest(self, name, v);
+                    });
+                }
+            });
+        }
+    }
+
+    fn lock_entry(
+        &self,
+        name: &str,
+        version: &Version,
+        platforms: &[String],
+    ) -> Result<LockEntry, RegistryError> {
+        // ORAS artifacts' tree hashes are computed by fetching into the default store.
+        let store = crate::store::Layout::default_home()
+            .as_deref()
+            .map(Store::open)
+            .transpose()?;
+        read::lock_entry(self, store.as_ref(), name, version, platforms)
+    }
+
+    fn fetch(
+        &self,
+        name: &str,
+        version: &Version,
+        locked: &LockedPlatform,
+        store: &Store,
+    ) -> Result<PackId, RegistryError> {
+        read::fetch(self, store, name, version, locked)
+    }
+}

@@ -1,0 +1,377 @@
+//! Reading packs out of any OCI content source (an image layout or a registry) through one
+//! small [`Backend`] trait: tag → manifest or index → platform manifest → config, lock entries,
+//! and fetching a locked platform into the store from digest-verified blobs only.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use semver::Version;
+
+use super::artifact::{self, Descriptor, Manifest, TopLevel};
+use super::{LockEntry, RegistryError};
+use crate::fs;
+use crate::lockfile::LockedPlatform;
+use crate::manifest::pack::PackManifest;
+use crate::store::tree::{Hash, Tree};
+use crate::store::{PackId, Store, StoreError};
+
+/// Content access of one OCI source. Every byte returned has been checked against its digest.
+pub trait Backend: Send + Sync {
+    /// The source URL (for messages).
+    fn url(&self) -> &str;
+    /// The manifest or index the version tag of `name` points at, and its digest.
+    fn tagged(&self, name: &str, version: &Version) -> Result<(Vec<u8>, String), RegistryError>;
+    /// A manifest by digest (verified).
+    fn manifest_by_digest(&self, name: &str, digest: &str) -> Result<Vec<u8>, RegistryError>;
+    /// A small blob (config, `pack.toml`) by descriptor, verified, at most `max` bytes.
+    fn small_blob(&self, name: &str, desc: &Descriptor, max: u64)
+    -> Result<Vec<u8>, RegistryError>;
+    /// A blob copied into a verified staging file under the store's `tmp/`.
+    fn stage_blob(
+        &self,
+        name: &str,
+        desc: &Descriptor,
+        store: &Store,
+    ) -> Result<tempfile::NamedTempFile, RegistryError>;
+}
+
+/// What one platform manifest says about its pack.
+#[derive(Debug, Clone)]
+pub struct PlatformInfo {
+    pub digest: String,
+    pub manifest: Manifest,
+    pub pack: Arc<PackManifest>,
+    /// From the aibox config; `None` for ORAS per-file artifacts (known only after fetching).
+    pub tree: Option<Hash>,
+    /// The platforms this manifest serves; empty = all.
+    pub platforms: Vec<String>,
+}
+
+/// A resolved version: the top-level digest and its platform manifests.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub digest: String,
+    pub top: TopLevel,
+    /// `(aibox platform or None for a plain manifest, manifest digest)`.
+    pub entries: Vec<(Option<String>, String)>,
+}
+
+fn what(name: &str, version: &Version, url: &str) -> String {
+    format!("{name}@{version} in `{url}`")
+}
+
+/// Resolve the version tag of `name`.
+pub fn resolve(b: &dyn Backend, name: &str, version: &Version) -> Result<Resolved, RegistryError> {
+    let (bytes, digest) = b.tagged(name, version)?;
+    let top = TopLevel::parse(&bytes, &what(name, version, b.url()))?;
+    let entries = match &top {
+        TopLevel::Manifest(_) => vec![(None, digest.clone())],
+        TopLevel::Index(index) => index
+            .manifests
+            .iter()
+            .filter_map(|d| {
+                let p = d.platform.as_ref()?;
+                let aibox = crate::platform::from_oci(&p.os, &p.architecture)?;
+                Some((Some(aibox.to_owned()), d.digest.clone()))
+            })
+            .collect(),
+    };
+    Ok(Resolved {
+        digest,
+        top,
+        entries,
+    })
+}
+
+/// Read one platform manifest and its config (or ORAS `pack.toml` layer).
+pub fn platform_info(
+    b: &dyn Backend,
+    name: &str,
+    version: &Version,
+    digest: &str,
+    top: Option<&TopLevel>,
+) -> Result<PlatformInfo, RegistryError> {
+    let w = what(name, version, b.url());
+    let manifest = match top {
+        Some(TopLevel::Manifest(m)) => m.clone(),
+        _ => artifact::parse_manifest(&b.manifest_by_digest(name, digest)?, &w)?,
+    };
+    let (pack, tree, platforms) = if artifact::is_aibox(&manifest) {
+        let bytes = b.small_blob(name, &manifest.config, artifact::MAX_METADATA_BYTES)?;
+        let config = artifact::parse_config(&bytes, &w)?;
+        (config.pack, Some(config.tree), config.platforms)
+    } else {
+        let layer = artifact::pack_toml_layer(&manifest, &w)?;
+        let bytes = b.small_blob(name, layer, artifact::MAX_PACK_TOML_BYTES)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| artifact::invalid(&w, "`pack.toml` is not UTF-8"))?;
+        let pack =
+            crate::manifest::parse_pack(&text, std::path::Path::new(&format!("{w}: pack.toml")))?;
+        let platforms = pack.pack.platforms.clone().unwrap_or_default();
+        (pack, None, platforms)
+    };
+    if pack.pack.name != name || pack.pack.version != *version {
+        return Err(artifact::invalid(
+            &w,
+            format!(
+                "its pack.toml says `{}@{}`",
+                pack.pack.name, pack.pack.version
+            ),
+        ));
+    }
+    Ok(PlatformInfo {
+        digest: digest.to_owned(),
+        manifest,
+        pack: Arc::new(pack),
+        tree,
+        platforms,
+    })
+}
+
+/// The `pack.toml` of a version (from its first platform manifest).
+pub fn manifest(
+    b: &dyn Backend,
+    name: &str,
+    version: &Version,
+) -> Result<(Resolved, PlatformInfo), RegistryError> {
+    let r = resolve(b, name, version)?;
+    let (_, digest) = r.entries.first().cloned().ok_or_else(|| {
+        artifact::invalid(
+            &what(name, version, b.url()),
+            "the image index has no platform aibox knows",
+        )
+    })?;
+    let info = platform_info(b, name, version, &digest, Some(&r.top))?;
+    Ok((r, info))
+}
+
+/// The lock entry for `platforms`.
+pub fn lock_entry(
+    b: &dyn Backend,
+    store: Option<&Store>,
+    name: &str,
+    version: &Version,
+    platforms: &[String],
+) -> Result<LockEntry, RegistryError> {
+    let r = resolve(b, name, version)?;
+    let mut out = BTreeMap::new();
+    let mut infos: BTreeMap<String, PlatformInfo> = BTreeMap::new();
+    for platform in platforms {
+        let digest = match &r.top {
+            TopLevel::Manifest(_) => r.digest.clone(),
+            TopLevel::Index(_) => r
+                .entries
+                .iter()
+                .find(|(p, _)| p.as_deref() == Some(platform.as_str()))
+                .map(|(_, d)| d.clone())
+                .ok_or_else(|| no_platform(name, version, platform))?,
+        };
+        if !infos.contains_key(&digest) {
+            let info = platform_info(b, name, version, &digest, Some(&r.top))?;
+            infos.insert(digest.clone(), info);
+        }
+        let info = &infos[&digest];
+        if matches!(r.top, TopLevel::Manifest(_))
+            && !info.platforms.is_empty()
+            && !info.platforms.contains(platform)
+        {
+            return Err(no_platform(name, version, platform));
+        }
+        let tree = match info.tree {
+            Some(t) => t,
+            None => {
+                let store = store.ok_or_else(|| {
+                    RegistryError::Other(format!(
+                        "{}: an ORAS artifact's tree hash is known only after fetching it",
+                        what(name, version, b.url())
+                    ))
+                })?;
+                tree_of(b, store, name, version, info)?.hash()
+            }
+        };
+        out.insert(
+            platform.clone(),
+            LockedPlatform {
+                manifest: Some(digest),
+                tree,
+            },
+        );
+    }
+    Ok(LockEntry {
+        digest: Some(r.digest),
+        platforms: out,
+    })
+}
+
+fn no_platform(name: &str, version: &Version, platform: &str) -> RegistryError {
+    RegistryError::NoPlatform {
+        name: name.into(),
+        version: version.clone(),
+        platform: platform.into(),
+    }
+}
+
+/// Fetch the layers of a platform manifest into the store's objects and return the tree.
+pub fn tree_of(
+    b: &dyn Backend,
+    store: &Store,
+    name: &str,
+    version: &Version,
+    info: &PlatformInfo,
+) -> Result<Tree, RegistryError> {
+    let w = what(name, version, b.url());
+    if artifact::is_aibox(&info.manifest) {
+        let [layer] = info.manifest.layers.as_slice() else {
+            return Err(artifact::invalid(&w, "an aibox pack has exactly one layer"));
+        };
+        let file = b.stage_blob(name, layer, store)?;
+        let reader = fs::File::from_parts(
+            file.reopen().map_err(|source| RegistryError::Io {
+                context: "cannot reopen a staging file".into(),
+                source,
+            })?,
+            file.path(),
+        );
+        artifact::ingest_layer(store, layer, reader, &w)
+    } else {
+        let mut staged = Vec::new();
+        let mut open = |d: &Descriptor| -> Result<fs::File, RegistryError> {
+            let file = b.stage_blob(name, d, store)?;
+            let f = fs::File::from_parts(
+                file.reopen().map_err(|source| RegistryError::Io {
+                    context: "cannot reopen a staging file".into(),
+                    source,
+                })?,
+                file.path(),
+            );
+            staged.push(file);
+            Ok(f)
+        };
+        artifact::oras_tree(store, &info.manifest, &info.pack, &w, &mut open)
+    }
+}
+
+/// Fetch a locked platform artifact and build its pack (tree must equal `locked.tree`).
+pub fn fetch(
+    b: &dyn Backend,
+    store: &Store,
+    name: &str,
+    version: &Version,
+    locked: &LockedPlatform,
+) -> Result<PackId, RegistryError> {
+    let id = PackId {
+        tree: locked.tree,
+        name: name.into(),
+        version: version.to_string(),
+    };
+    if store.has_pack(&id) {
+        return Ok(id);
+    }
+    let digest = match &locked.manifest {
+        Some(d) => d.clone(),
+        None => manifest(b, name, version)?.1.digest,
+    };
+    let info = platform_info(b, name, version, &digest, None)?;
+    if let Some(t) = info.tree
+        && t != locked.tree
+    {
+        return Err(RegistryError::TreeMismatch {
+            name: name.into(),
+            version: version.clone(),
+            source_url: b.url().into(),
+            expected: locked.tree,
+            actual: t,
+        });
+    }
+    let tree = tree_of(b, store, name, version, &info)?;
+    store
+        .build_pack(name, &version.to_string(), &tree, Some(&locked.tree))
+        .map_err(|e| match e {
+            StoreError::TreeMismatch {
+                expected, actual, ..
+            } => RegistryError::TreeMismatch {
+                name: name.into(),
+                version: version.clone(),
+                source_url: b.url().into(),
+                expected,
+                actual,
+            },
+            other => other.into(),
+        })
+}
+
+/// Fetch whatever a version's first platform manifest holds and build it (for `pack pull`).
+pub fn fetch_any(
+    b: &dyn Backend,
+    store: &Store,
+    name: &str,
+    version: &Version,
+    platform: &str,
+) -> Result<(PackId, PlatformInfo), RegistryError> {
+    let r = resolve(b, name, version)?;
+    let digest = match &r.top {
+        TopLevel::Manifest(_) => r.digest.clone(),
+        TopLevel::Index(_) => r
+            .entries
+            .iter()
+            .find(|(p, _)| p.as_deref() == Some(platform))
+            .map(|(_, d)| d.clone())
+            .ok_or_else(|| no_platform(name, version, platform))?,
+    };
+    let info = platform_info(b, name, version, &digest, Some(&r.top))?;
+    let tree = tree_of(b, store, name, version, &info)?;
+    let id = store
+        .build_pack(name, &version.to_string(), &tree, info.tree.as_ref())
+        .map_err(|e| match e {
+            StoreError::TreeMismatch {
+                expected, actual, ..
+            } => RegistryError::TreeMismatch {
+                name: name.into(),
+                version: version.clone(),
+                source_url: b.url().into(),
+                expected,
+                actual,
+            },
+            other => RegistryError::from(other),
+        })?;
+    Ok((id, info))
+}
+
+/// An OCI-backed source with both faces: the [`super::Source`] trait and raw [`Backend`] access
+/// (for `pack pull`, `info`, `vendor`), plus signature discovery.
+pub trait PackSource: Backend + super::Source {
+    /// Whether a cosign signature (`sha256-<hex>.sig` tag or layout ref) exists for `digest`.
+    fn is_signed(&self, name: &str, digest: &str) -> Result<bool, RegistryError>;
+}
+
+impl PackSource for super::layout::LayoutSource {
+    fn is_signed(&self, name: &str, digest: &str) -> Result<bool, RegistryError> {
+        let tag = format!("{name}:{}.sig", digest.replace(':', "-"));
+        Ok(self.layout().find_ref(&tag)?.is_some())
+    }
+}
+
+impl PackSource for super::oci::OciSource {
+    fn is_signed(&self, name: &str, digest: &str) -> Result<bool, RegistryError> {
+        super::oci::OciSource::is_signed(self, name, digest)
+    }
+}
+
+/// Open an `oci-layout:` or `oci://` URL as a [`PackSource`].
+pub fn open(
+    url: &str,
+    project_root: &std::path::Path,
+    opts: &super::SourceOptions,
+) -> Result<Box<dyn PackSource>, RegistryError> {
+    if url.starts_with("oci-layout:") {
+        let dir = super::layout_dir(url, project_root)?;
+        Ok(Box::new(super::layout::LayoutSource::open(url, &dir)?))
+    } else if url.starts_with("oci://") {
+        Ok(Box::new(super::oci::OciSource::open(url, opts)?))
+    } else {
+        Err(RegistryError::BadUrl {
+            url: url.into(),
+            message: "expected `oci://host/path` or `oci-layout:<dir>`".into(),
+        })
+    }
+}

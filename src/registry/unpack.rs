@@ -1,0 +1,230 @@
+//! Reading a pack manifest's content back: the aibox config, its single tar layer (plain,
+//! gzip or zstd) or ORAS per-file layers into a store tree, and copying any blob into a
+//! staging file only when its size and SHA-256 match the descriptor.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Seek};
+use std::path::Path;
+
+use sha2::{Digest as _, Sha256};
+
+use super::RegistryError;
+use super::artifact::{
+    ANN_ORAS_UNPACK, ANN_TITLE, CONFIG_MEDIA_TYPE, Descriptor, LAYER_TAR, LAYER_TAR_GZIP, Manifest,
+    PackConfig, digest_hex, invalid,
+};
+use crate::fs;
+use crate::manifest::pack::PackManifest;
+use crate::store::tree::{Entry, Tree};
+use crate::store::{Store, ingest};
+
+/// Whether a manifest is an aibox pack (its config is an aibox pack config).
+pub fn is_aibox(manifest: &Manifest) -> bool {
+    manifest.config.media_type == CONFIG_MEDIA_TYPE
+}
+
+/// Parse an aibox config blob.
+pub fn parse_config(bytes: &[u8], what: &str) -> Result<PackConfig, RegistryError> {
+    serde_json::from_slice(bytes).map_err(|e| invalid(what, format!("malformed pack config: {e}")))
+}
+
+/// The layer of an ORAS per-file artifact holding `pack.toml`.
+pub fn pack_toml_layer<'a>(
+    manifest: &'a Manifest,
+    what: &str,
+) -> Result<&'a Descriptor, RegistryError> {
+    manifest
+        .layers
+        .iter()
+        .find(|l| l.title() == Some("pack.toml") && !is_unpack(l))
+        .ok_or_else(|| {
+            invalid(
+                what,
+                "not an aibox pack: no aibox config and no `pack.toml` layer",
+            )
+        })
+}
+
+/// Whether an ORAS layer is a directory archive: the `unpack` annotation (oras-go) or the
+/// `tar+gzip` media type (oras-py, which sets no annotation).
+fn is_unpack(d: &Descriptor) -> bool {
+    d.annotations
+        .get(ANN_ORAS_UNPACK)
+        .is_some_and(|v| v == "true")
+        || d.media_type == LAYER_TAR_GZIP
+}
+
+/// Ingest one tar layer (plain, gzip or zstd by media type) from a verified staging file.
+pub fn ingest_layer(
+    store: &Store,
+    desc: &Descriptor,
+    file: impl Read,
+    what: &str,
+) -> Result<Tree, RegistryError> {
+    let limits = ingest::Limits::for_compressed(desc.size);
+    let mt = desc.media_type.as_str();
+    let tree = if mt.ends_with("+zstd") || mt.ends_with(".zstd") {
+        let dec = zstd::stream::read::Decoder::new(file).map_err(|source| RegistryError::Io {
+            context: format!("cannot decompress the layer of {what}"),
+            source,
+        })?;
+        store.ingest_tar(dec, limits)?
+    } else if mt.ends_with("+gzip")
+        || mt.ends_with(".gzip")
+        || mt.ends_with("tar.gz")
+        || is_unpack(desc)
+    {
+        store.ingest_tar(flate2::read::GzDecoder::new(file), limits)?
+    } else if mt == LAYER_TAR || mt.ends_with(".tar") || mt == "application/x-tar" {
+        store.ingest_tar(file, limits)?
+    } else {
+        return Err(invalid(
+            what,
+            format!("unsupported layer media type `{mt}`"),
+        ));
+    };
+    Ok(tree)
+}
+
+/// Build the tree of an ORAS per-file artifact: each layer is the file named by its title
+/// (executable when `pack.toml`'s `[bin]` names it), or a directory tar.gz (ORAS `unpack`
+/// annotation or `tar+gzip` media type) whose entries (`<dir>/…`) are merged at the root. `open` gives each layer's verified content.
+pub fn oras_tree(
+    store: &Store,
+    manifest: &Manifest,
+    pack: &PackManifest,
+    what: &str,
+    open: &mut dyn FnMut(&Descriptor) -> Result<fs::File, RegistryError>,
+) -> Result<Tree, RegistryError> {
+    let executables: BTreeSet<&str> = pack
+        .bin
+        .values()
+        .map(|p| p.trim_start_matches("./"))
+        .collect();
+    let mut root = Tree::default();
+    let mut total = 0u64;
+    let mut batch = store.batch();
+    let max =
+        ingest::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum()).max_bytes;
+    for layer in &manifest.layers {
+        let title = layer.title().ok_or_else(|| {
+            invalid(
+                what,
+                format!("layer {} has no `{ANN_TITLE}` annotation", layer.digest),
+            )
+        })?;
+        let file = open(layer)?;
+        if is_unpack(layer) {
+            let sub = ingest_layer(store, layer, file, what)?;
+            merge(&mut root, sub, title)?;
+            continue;
+        }
+        let parts = ingest::split_path(title)?;
+        let exec = executables.contains(title);
+        let stored = batch.add_reader(file, exec, max.saturating_sub(total))?;
+        total += stored.size;
+        let entry = Entry::File {
+            hash: stored.hash,
+            size: stored.size,
+            executable: exec,
+        };
+        insert(&mut root, title, &parts, entry)?;
+    }
+    batch.commit()?;
+    Ok(root)
+}
+
+fn insert(root: &mut Tree, raw: &str, parts: &[String], entry: Entry) -> Result<(), RegistryError> {
+    let dup = || {
+        RegistryError::Store(crate::store::StoreError::BadEntry {
+            entry: raw.into(),
+            reason: "duplicate entry".into(),
+        })
+    };
+    let (last, parents) = parts.split_last().ok_or_else(dup)?;
+    let mut cur = root;
+    for p in parents {
+        let next = cur
+            .entries
+            .entry(p.clone())
+            .or_insert_with(|| Entry::Dir(Tree::default()));
+        cur = match next {
+            Entry::Dir(sub) => sub,
+            _ => return Err(dup()),
+        };
+    }
+    if cur.entries.contains_key(last) {
+        return Err(dup());
+    }
+    cur.entries.insert(last.clone(), entry);
+    Ok(())
+}
+
+fn merge(into: &mut Tree, from: Tree, raw: &str) -> Result<(), RegistryError> {
+    for (name, entry) in from.entries {
+        match (into.entries.get_mut(&name), entry) {
+            (None, e) => {
+                into.entries.insert(name, e);
+            }
+            (Some(Entry::Dir(a)), Entry::Dir(b)) => merge(a, b, raw)?,
+            _ => {
+                return Err(RegistryError::Store(crate::store::StoreError::BadEntry {
+                    entry: format!("{raw}: {name}"),
+                    reason: "duplicate entry".into(),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copy `reader` into a new staging file in `dir`, checking size and SHA-256 against `desc`
+/// while streaming; the file is returned rewound only when both match.
+pub fn stage_verified(
+    mut reader: impl Read,
+    desc: &Descriptor,
+    dir: &Path,
+    what: &str,
+) -> Result<tempfile::NamedTempFile, RegistryError> {
+    use std::io::Write;
+    let want = digest_hex(&desc.digest)?.to_owned();
+    let io = |context: String| move |source| RegistryError::Io { context, source };
+    let mut tmp = fs::temp_file_in(dir).map_err(io(format!(
+        "cannot create a staging file in `{}`",
+        dir.display()
+    )))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 << 10];
+    let mut size = 0u64;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(io(format!("cannot read blob {} of {what}", desc.digest)))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        if size > desc.size {
+            return Err(RegistryError::DigestMismatch {
+                what: what.into(),
+                digest: desc.digest.clone(),
+                actual: format!("more than the {} bytes its descriptor says", desc.size),
+            });
+        }
+        hasher.update(&buf[..n]);
+        tmp.write_all(&buf[..n])
+            .map_err(io(format!("cannot write `{}`", tmp.path().display())))?;
+    }
+    let got = hex::encode(hasher.finalize());
+    if size != desc.size || got != want {
+        return Err(RegistryError::DigestMismatch {
+            what: what.into(),
+            digest: desc.digest.clone(),
+            actual: format!("sha256:{got} ({size} bytes)"),
+        });
+    }
+    tmp.as_file_mut()
+        .rewind()
+        .map_err(io("cannot rewind a staging file".into()))?;
+    Ok(tmp)
+}
