@@ -12,7 +12,7 @@ use super::{LockEntry, RegistryError, Source};
 use crate::fs;
 use crate::lockfile::LockedPlatform;
 use crate::manifest::pack::PackManifest;
-use crate::store::{PackId, Store, StoreError, ingest};
+use crate::store::{PackId, Store, ingest};
 
 /// One pack version found in the directory.
 #[derive(Debug)]
@@ -189,17 +189,6 @@ impl Source for DirSource {
         let found = self.found(name, version)?;
         store
             .add_pack_dir(name, &version.to_string(), &found.dir, Some(&locked.tree))
-            .map_err(|e| match e {
-                StoreError::TreeMismatch {
-                    expected, actual, ..
-                } => RegistryError::TreeMismatch {
-                    name: name.to_owned(),
-                    version: version.clone(),
-                    source_url: self.url.clone(),
-                    expected,
-                    actual,
-                },
-                other => other.into(),
-            })
+            .map_err(|e| RegistryError::building(e, name, version, &self.url))
     }
 }

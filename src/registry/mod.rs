@@ -2,7 +2,6 @@
 //! layout directory) and `oci://` (any OCI registry), all behind the one [`Source`] trait.
 // `RegistryError` carries the lock's tree hashes and versions by value (it is matched on by
 // callers); errors are the cold path, so its size does not matter.
-#![allow(clippy::result_large_err)]
 
 pub mod artifact;
 pub mod auth;
@@ -85,15 +84,10 @@ pub enum RegistryError {
         platform: String,
     },
     #[error(
-        "pack `{name}@{version}` from `{source_url}` does not match the lock: expected tree {expected}, got {actual}"
+        "pack `{}@{}` from `{}` does not match the lock: expected tree {}, got {}",
+        .0.name, .0.version, .0.source_url, .0.expected, .0.actual
     )]
-    TreeMismatch {
-        name: String,
-        version: Version,
-        source_url: String,
-        expected: crate::store::tree::Hash,
-        actual: crate::store::tree::Hash,
-    },
+    TreeMismatch(Box<Mismatch>),
     #[error("invalid pack in `{}`: {message}", .path)]
     InvalidPack { path: String, message: String },
     #[error("invalid source `{url}`: {message}")]
@@ -125,6 +119,51 @@ pub enum RegistryError {
     Other(String),
 }
 
+/// A fetched tree that is not the one the lock (or the artifact) names.
+#[derive(Debug)]
+pub struct Mismatch {
+    pub name: String,
+    pub version: Version,
+    pub source_url: String,
+    pub expected: crate::store::tree::Hash,
+    pub actual: crate::store::tree::Hash,
+}
+
+impl RegistryError {
+    /// A tree mismatch of `name@version` from `source_url`.
+    pub fn mismatch(
+        name: &str,
+        version: &Version,
+        source_url: &str,
+        expected: crate::store::tree::Hash,
+        actual: crate::store::tree::Hash,
+    ) -> RegistryError {
+        RegistryError::TreeMismatch(Box::new(Mismatch {
+            name: name.to_owned(),
+            version: version.clone(),
+            source_url: source_url.to_owned(),
+            expected,
+            actual,
+        }))
+    }
+
+    /// A store error met while building `name@version` from `source_url`; a tree mismatch is
+    /// named after the pack.
+    pub fn building(
+        e: crate::store::StoreError,
+        name: &str,
+        version: &Version,
+        source_url: &str,
+    ) -> RegistryError {
+        match e {
+            crate::store::StoreError::TreeMismatch {
+                expected, actual, ..
+            } => RegistryError::mismatch(name, version, source_url, expected, actual),
+            other => other.into(),
+        }
+    }
+}
+
 fn did_you_mean(s: &Option<String>) -> String {
     match s {
         Some(s) => format!("; did you mean `{s}`?"),
@@ -138,7 +177,7 @@ impl crate::error::Hint for RegistryError {
             RegistryError::NotFound { .. } => {
                 vec!["check the name, or `aibox search <query>` to find packs".into()]
             }
-            RegistryError::TreeMismatch { .. } => vec![
+            RegistryError::TreeMismatch(_) => vec![
                 "the pack's content changed since it was locked; run `aibox lock` to accept the new content".into(),
             ],
             RegistryError::DigestMismatch { .. } => vec![

@@ -13,7 +13,7 @@ use crate::fs;
 use crate::lockfile::LockedPlatform;
 use crate::manifest::pack::PackManifest;
 use crate::store::tree::{Hash, Tree};
-use crate::store::{PackId, Store, StoreError};
+use crate::store::{PackId, Store};
 
 /// Content access of one OCI source. Every byte returned has been checked against its digest.
 pub trait Backend: Send + Sync {
@@ -275,29 +275,18 @@ pub fn fetch(
     if let Some(t) = info.tree
         && t != locked.tree
     {
-        return Err(RegistryError::TreeMismatch {
-            name: name.into(),
-            version: version.clone(),
-            source_url: b.url().into(),
-            expected: locked.tree,
-            actual: t,
-        });
+        return Err(RegistryError::mismatch(
+            name,
+            version,
+            b.url(),
+            locked.tree,
+            t,
+        ));
     }
     let tree = tree_of(b, store, name, version, &info)?;
     store
         .build_pack(name, &version.to_string(), &tree, Some(&locked.tree))
-        .map_err(|e| match e {
-            StoreError::TreeMismatch {
-                expected, actual, ..
-            } => RegistryError::TreeMismatch {
-                name: name.into(),
-                version: version.clone(),
-                source_url: b.url().into(),
-                expected,
-                actual,
-            },
-            other => other.into(),
-        })
+        .map_err(|e| RegistryError::building(e, name, version, b.url()))
 }
 
 /// Fetch whatever a version's first platform manifest holds and build it (for `pack pull`).
@@ -322,18 +311,7 @@ pub fn fetch_any(
     let tree = tree_of(b, store, name, version, &info)?;
     let id = store
         .build_pack(name, &version.to_string(), &tree, info.tree.as_ref())
-        .map_err(|e| match e {
-            StoreError::TreeMismatch {
-                expected, actual, ..
-            } => RegistryError::TreeMismatch {
-                name: name.into(),
-                version: version.clone(),
-                source_url: b.url().into(),
-                expected,
-                actual,
-            },
-            other => RegistryError::from(other),
-        })?;
+        .map_err(|e| RegistryError::building(e, name, version, b.url()))?;
     Ok((id, info))
 }
 
