@@ -31,7 +31,7 @@ fn name(i: usize) -> String {
 
 /// 20 versions per pack (majors 1–4 × minors 0–4); each version depends on 0–3 packs with a
 /// higher number (a DAG), with requests like `^2`, `>=1.2`, `~3.1` or `*`.
-fn synthetic() -> MemoryIndex {
+fn synthetic(hard: bool) -> MemoryIndex {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut index = MemoryIndex::new("dir:./bench");
     for i in 0..PACKS {
@@ -42,18 +42,29 @@ fn synthetic() -> MemoryIndex {
                     for _ in 0..rng.below(4) {
                         let span = (PACKS - i - 1) as u64;
                         let dep = i + 1 + rng.below(span.min(200)) as usize;
-                        let req = match rng.below(4) {
-                            0 => format!("^{}", 1 + rng.below(4)),
-                            1 => format!(">={}.{}", 1 + rng.below(3), rng.below(5)),
-                            2 => format!("~{}.{}", 1 + rng.below(4), rng.below(5)),
-                            _ => "*".to_owned(),
+                        let req = if hard {
+                            match rng.below(4) {
+                                0 => format!("^{}", 1 + rng.below(4)),
+                                1 => format!(">={}.{}", 1 + rng.below(3), rng.below(5)),
+                                2 => format!("~{}.{}", 1 + rng.below(4), rng.below(5)),
+                                _ => "*".to_owned(),
+                            }
+                        } else {
+                            // Like real registries: mostly caret requests on a recent major.
+                            match rng.below(20) {
+                                0..=13 => format!("^{}", 3 + rng.below(2)),
+                                14..=16 => format!(">={}.{}", 1 + rng.below(3), rng.below(5)),
+                                17 => format!("~{}.{}", 3 + rng.below(2), rng.below(5)),
+                                _ => "*".to_owned(),
+                            }
                         };
                         deps.push((name(dep), req));
                     }
                 }
                 deps.sort();
                 deps.dedup_by(|a, b| a.0 == b.0);
-                let deps: Vec<(&str, &str)> = deps.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let deps: Vec<(&str, &str)> =
+                    deps.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
                 index.add(&name(i), Version::new(major, minor, 0), &deps);
             }
         }
@@ -68,7 +79,12 @@ fn synthetic_roots() -> Vec<Root> {
     picked.dedup();
     picked
         .into_iter()
-        .map(|i| Root::new(name(i), Request::parse(if i % 3 == 0 { "*" } else { "^3" }).unwrap()))
+        .map(|i| {
+            Root::new(
+                name(i),
+                Request::parse(if i % 3 == 0 { "*" } else { "^3" }).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -82,7 +98,11 @@ fn adversarial(depth: usize, versions: u64, solvable: bool) -> (MemoryIndex, Vec
         for k in 1..=versions {
             let next = format!("c{}", link + 1);
             let req = format!("={k}.0.0");
-            index.add(&format!("c{link}"), Version::new(k, 0, 0), &[(next.as_str(), req.as_str())]);
+            index.add(
+                &format!("c{link}"),
+                Version::new(k, 0, 0),
+                &[(next.as_str(), req.as_str())],
+            );
         }
     }
     let first = if solvable { 1 } else { 2 };
@@ -91,7 +111,10 @@ fn adversarial(depth: usize, versions: u64, solvable: bool) -> (MemoryIndex, Vec
     }
     let roots = vec![
         Root::new("c0", Request::any()),
-        Root::new(format!("c{depth}"), Request::parse("=1.0.0").expect("valid request")),
+        Root::new(
+            format!("c{depth}"),
+            Request::parse("=1.0.0").expect("valid request"),
+        ),
     ];
     (index, roots)
 }

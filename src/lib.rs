@@ -6,10 +6,10 @@
 
 pub mod error;
 pub mod fs;
+pub mod lockfile;
 pub mod manifest;
 pub mod platform;
 pub mod printer;
-pub mod lockfile;
 pub mod registry;
 pub mod resolver;
 pub mod store;

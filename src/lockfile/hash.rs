@@ -46,9 +46,7 @@ pub fn manifest_hash(manifest: &ProjectManifest) -> String {
     crate::store::tree::Hash::of(&bytes).to_string()
 }
 
-fn requests(
-    m: &BTreeMap<String, crate::manifest::Requirement>,
-) -> BTreeMap<&str, (&str, &str)> {
+fn requests(m: &BTreeMap<String, crate::manifest::Requirement>) -> BTreeMap<&str, (&str, &str)> {
     m.iter()
         .map(|(k, r)| (k.as_str(), (r.request.as_str(), r.registry.as_str())))
         .collect()

@@ -91,7 +91,10 @@ pub fn validate_pack_name(name: &str) -> Result<(), String> {
         return Err("the name is empty".into());
     }
     if name.len() > 64 {
-        return Err(format!("the name is {} characters long (at most 64)", name.len()));
+        return Err(format!(
+            "the name is {} characters long (at most 64)",
+            name.len()
+        ));
     }
     let first = name.as_bytes()[0];
     if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
@@ -109,7 +112,10 @@ pub fn validate_pack_name(name: &str) -> Result<(), String> {
 }
 
 /// The closest of `candidates` to `word`, if one is close enough to suggest.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

@@ -183,16 +183,29 @@ impl Parser<'_> {
             .with_hint(format!("the keys allowed here are {}", list.join(", ")))
     }
 
-    fn table<'v, 'i>(&self, v: &'v Value<'i>, what: &str) -> Result<&'v DeTable<'i>, ManifestError> {
+    fn table<'v, 'i>(
+        &self,
+        v: &'v Value<'i>,
+        what: &str,
+    ) -> Result<&'v DeTable<'i>, ManifestError> {
         v.get_ref().as_table().ok_or_else(|| {
-            self.err(v.span(), format!("`{what}` must be a table, found {}", v.get_ref().type_str()))
-                .with_hint(format!("write it as a `[{what}]` section"))
+            self.err(
+                v.span(),
+                format!("`{what}` must be a table, found {}", v.get_ref().type_str()),
+            )
+            .with_hint(format!("write it as a `[{what}]` section"))
         })
     }
 
     fn string<'v>(&self, v: &'v Value<'_>, what: &str) -> Result<&'v str, ManifestError> {
         v.get_ref().as_str().ok_or_else(|| {
-            self.err(v.span(), format!("`{what}` must be a string, found {}", v.get_ref().type_str()))
+            self.err(
+                v.span(),
+                format!(
+                    "`{what}` must be a string, found {}",
+                    v.get_ref().type_str()
+                ),
+            )
         })
     }
 
@@ -201,18 +214,27 @@ impl Parser<'_> {
             DeValue::String(s) => s.as_ref(),
             DeValue::Integer(i) => {
                 return Err(self
-                    .err(v.span(), format!("`{what}` must be a string, found the number {}", i.as_str()))
+                    .err(
+                        v.span(),
+                        format!("`{what}` must be a string, found the number {}", i.as_str()),
+                    )
                     .with_hint(format!("quote it: `\"{}\"`", i.as_str())));
             }
             DeValue::Float(f) => {
                 return Err(self
-                    .err(v.span(), format!("`{what}` must be a string, found the number {}", f.as_str()))
+                    .err(
+                        v.span(),
+                        format!("`{what}` must be a string, found the number {}", f.as_str()),
+                    )
                     .with_hint(format!("quote it: `\"{}\"`", f.as_str())));
             }
             other => {
                 return Err(self.err(
                     v.span(),
-                    format!("`{what}` must be a version request string, found {}", other.type_str()),
+                    format!(
+                        "`{what}` must be a version request string, found {}",
+                        other.type_str()
+                    ),
                 ));
             }
         };
@@ -233,21 +255,34 @@ impl Parser<'_> {
                 DeValue::Table(t) => {
                     for (k, _) in in_order(t) {
                         if !REGISTRY_KEYS.contains(&k.get_ref().as_ref()) {
-                            return Err(self.unknown_key(k, REGISTRY_KEYS, &format!("in registry `{name}`")));
+                            return Err(self.unknown_key(
+                                k,
+                                REGISTRY_KEYS,
+                                &format!("in registry `{name}`"),
+                            ));
                         }
                     }
                     let Some(url) = t.get("url") else {
                         return Err(self
                             .err(value.span(), format!("registry `{name}` has no `url`"))
-                            .with_hint(format!("write `{name} = {{ url = \"oci://host/base\" }}`")));
+                            .with_hint(format!(
+                                "write `{name} = {{ url = \"oci://host/base\" }}`"
+                            )));
                     };
                     let insecure = match t.get("insecure") {
                         Some(b) => b.get_ref().as_bool().ok_or_else(|| {
-                            self.err(b.span(), format!("`{what}.insecure` must be `true` or `false`"))
+                            self.err(
+                                b.span(),
+                                format!("`{what}.insecure` must be `true` or `false`"),
+                            )
                         })?,
                         None => false,
                     };
-                    (self.string(url, &format!("{what}.url"))?.to_owned(), url.span(), insecure)
+                    (
+                        self.string(url, &format!("{what}.url"))?.to_owned(),
+                        url.span(),
+                        insecure,
+                    )
                 }
                 other => {
                     return Err(self
@@ -277,15 +312,24 @@ impl Parser<'_> {
             let name = key.get_ref().to_string();
             if let Err(reason) = validate_pack_name(&name) {
                 return Err(self
-                    .err(key.span(), format!("`{name}` is not a valid pack name: {reason}"))
-                    .with_hint("pack names use lowercase letters, digits and `-` (at most 64 characters)"));
+                    .err(
+                        key.span(),
+                        format!("`{name}` is not a valid pack name: {reason}"),
+                    )
+                    .with_hint(
+                        "pack names use lowercase letters, digits and `-` (at most 64 characters)",
+                    ));
             }
             let what = format!("{section}.{name}");
             let (request, registry) = match value.get_ref() {
                 DeValue::Table(t) => {
                     for (k, _) in in_order(t) {
                         if !REQUIREMENT_KEYS.contains(&k.get_ref().as_ref()) {
-                            return Err(self.unknown_key(k, REQUIREMENT_KEYS, &format!("in `{what}`")));
+                            return Err(self.unknown_key(
+                                k,
+                                REQUIREMENT_KEYS,
+                                &format!("in `{what}`"),
+                            ));
                         }
                     }
                     let request = match t.get("version") {
@@ -293,7 +337,10 @@ impl Parser<'_> {
                         None => Request::any(),
                     };
                     let registry = match t.get("registry") {
-                        Some(r) => Some((self.string(r, &format!("{what}.registry"))?.to_owned(), r.span())),
+                        Some(r) => Some((
+                            self.string(r, &format!("{what}.registry"))?.to_owned(),
+                            r.span(),
+                        )),
                         None => None,
                     };
                     (request, registry)
@@ -303,7 +350,9 @@ impl Parser<'_> {
             let requirement = match registry {
                 Some((reg, span)) => {
                     if !registries.contains_key(&reg) {
-                        let mut message = format!("`{what}` names the registry `{reg}`, which `[registries]` does not define");
+                        let mut message = format!(
+                            "`{what}` names the registry `{reg}`, which `[registries]` does not define"
+                        );
                         if let Some(s) = did_you_mean(&reg, registries.keys().map(String::as_str)) {
                             message.push_str(&format!("; did you mean `{s}`?"));
                         }
@@ -314,7 +363,11 @@ impl Parser<'_> {
                             format!("defined registries: {}", names.join(", "))
                         }));
                     }
-                    Requirement { request, registry: reg, registry_explicit: true }
+                    Requirement {
+                        request,
+                        registry: reg,
+                        registry_explicit: true,
+                    }
                 }
                 None => {
                     let chosen = if registries.contains_key("default") {
@@ -330,7 +383,11 @@ impl Parser<'_> {
                             .err(key.span(), format!("`{what}` does not say which registry it comes from, and none is named `default`"))
                             .with_hint(format!("write `{name} = {{ version = \"…\", registry = \"…\" }}`, or name one registry `default`")));
                     };
-                    Requirement { request, registry: chosen, registry_explicit: false }
+                    Requirement {
+                        request,
+                        registry: chosen,
+                        registry_explicit: false,
+                    }
                 }
             };
             out.insert(name, requirement);
@@ -346,10 +403,12 @@ impl Parser<'_> {
             }
         }
         let require_signed = match table.get("require-signed") {
-            Some(b) => b
-                .get_ref()
-                .as_bool()
-                .ok_or_else(|| self.err(b.span(), "`policy.require-signed` must be `true` or `false`"))?,
+            Some(b) => b.get_ref().as_bool().ok_or_else(|| {
+                self.err(
+                    b.span(),
+                    "`policy.require-signed` must be `true` or `false`",
+                )
+            })?,
             None => false,
         };
         let platforms = match table.get("platforms") {
@@ -357,7 +416,10 @@ impl Parser<'_> {
             Some(list) => {
                 let Some(items) = list.get_ref().as_array() else {
                     return Err(self
-                        .err(list.span(), "`policy.platforms` must be an array of platform names")
+                        .err(
+                            list.span(),
+                            "`policy.platforms` must be an array of platform names",
+                        )
                         .with_hint("write `platforms = [\"linux-x86_64\", \"macos-aarch64\"]`"));
                 };
                 if items.is_empty() {
@@ -369,7 +431,10 @@ impl Parser<'_> {
                 for item in items.iter() {
                     let p = self.string(item, "policy.platforms")?;
                     if !crate::platform::KNOWN.contains(&p) {
-                        return Err(super::validate::unknown_platform(self.err(item.span(), ""), p));
+                        return Err(super::validate::unknown_platform(
+                            self.err(item.span(), ""),
+                            p,
+                        ));
                     }
                     out.push(p.to_owned());
                 }
@@ -378,6 +443,9 @@ impl Parser<'_> {
                 out
             }
         };
-        Ok(Policy { require_signed, platforms })
+        Ok(Policy {
+            require_signed,
+            platforms,
+        })
     }
 }

@@ -39,7 +39,10 @@ pub(crate) fn locate_in(table: &DeTable<'_>, path: &[&str], part: Part) -> Optio
 /// The entries of a table in document order (by key position).
 pub(crate) fn in_order<'a, 'i>(
     table: &'a DeTable<'i>,
-) -> Vec<(&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>)> {
+) -> Vec<(
+    &'a Spanned<std::borrow::Cow<'i, str>>,
+    &'a Spanned<DeValue<'i>>,
+)> {
     let mut entries: Vec<_> = table.iter().collect();
     entries.sort_by_key(|(k, _)| k.span().start);
     entries

@@ -42,7 +42,10 @@ platforms = ["macos-aarch64", "linux-x86_64", "linux-x86_64"]
     assert_eq!(m.policy.platforms, ["linux-x86_64", "macos-aarch64"]);
     let roots: Vec<String> = m.roots().into_iter().map(|r| r.name).collect();
     assert_eq!(roots, ["any", "hello", "lint", "node"]);
-    assert_eq!(m.registry_for("node").unwrap().1.url, "oci://localhost:5000/packs");
+    assert_eq!(
+        m.registry_for("node").unwrap().1.url,
+        "oci://localhost:5000/packs"
+    );
     assert_eq!(m.registry_for("transitive").unwrap().0, "default");
 }
 
@@ -61,18 +64,48 @@ fn defaults_and_single_registry() {
 fn error_snapshots() {
     let cases: &[(&str, &str)] = &[
         ("syntax", "[packs]\nhello = \n"),
-        ("unknown_top_key", "[registries]\ndefault = \"dir:p\"\n[pakcs]\nhello = \"1\"\n"),
+        (
+            "unknown_top_key",
+            "[registries]\ndefault = \"dir:p\"\n[pakcs]\nhello = \"1\"\n",
+        ),
         ("unknown_policy_key", "[policy]\nrequire-signd = true\n"),
-        ("unknown_requirement_key", "[registries]\ndefault = \"dir:p\"\n[packs]\nnode = { verison = \"20\" }\n"),
-        ("unknown_registry", "[registries]\ndefault = \"dir:p\"\nmirror = \"oci-layout:./v\"\n[packs]\nnode = { version = \"20\", registry = \"mirorr\" }\n"),
+        (
+            "unknown_requirement_key",
+            "[registries]\ndefault = \"dir:p\"\n[packs]\nnode = { verison = \"20\" }\n",
+        ),
+        (
+            "unknown_registry",
+            "[registries]\ndefault = \"dir:p\"\nmirror = \"oci-layout:./v\"\n[packs]\nnode = { version = \"20\", registry = \"mirorr\" }\n",
+        ),
         ("no_registries", "[packs]\nhello = \"1\"\n"),
-        ("ambiguous_registry", "[registries]\na = \"dir:a\"\nb = \"dir:b\"\n[packs]\nhello = \"1\"\n"),
-        ("bad_url", "[registries]\ndefault = \"https://example.com\"\n"),
-        ("bad_request", "[registries]\ndefault = \"dir:p\"\n[packs]\nhello = \"^^1\"\n"),
-        ("number_request", "[registries]\ndefault = \"dir:p\"\n[packs]\njava = 21\n"),
-        ("bad_name", "[registries]\ndefault = \"dir:p\"\n[packs]\nHello = \"1\"\n"),
-        ("unknown_platform", "[policy]\nplatforms = [\"linux-x86_64\", \"macos-arm64\"]\n"),
-        ("pack_and_plugin", "[registries]\ndefault = \"dir:p\"\n[packs]\nlint = \"1\"\n[plugins]\nlint = \"1\"\n"),
+        (
+            "ambiguous_registry",
+            "[registries]\na = \"dir:a\"\nb = \"dir:b\"\n[packs]\nhello = \"1\"\n",
+        ),
+        (
+            "bad_url",
+            "[registries]\ndefault = \"https://example.com\"\n",
+        ),
+        (
+            "bad_request",
+            "[registries]\ndefault = \"dir:p\"\n[packs]\nhello = \"^^1\"\n",
+        ),
+        (
+            "number_request",
+            "[registries]\ndefault = \"dir:p\"\n[packs]\njava = 21\n",
+        ),
+        (
+            "bad_name",
+            "[registries]\ndefault = \"dir:p\"\n[packs]\nHello = \"1\"\n",
+        ),
+        (
+            "unknown_platform",
+            "[policy]\nplatforms = [\"linux-x86_64\", \"macos-arm64\"]\n",
+        ),
+        (
+            "pack_and_plugin",
+            "[registries]\ndefault = \"dir:p\"\n[packs]\nlint = \"1\"\n[plugins]\nlint = \"1\"\n",
+        ),
         ("bad_requires_aibox", "requires-aibox = \"new\"\n"),
         ("policy_not_table", "policy = 3\n"),
     ];

@@ -139,17 +139,41 @@ mod tests {
     #[test]
     fn rejects_bad_packs() {
         let cases = [
-            ("[pack]\nname = \"Java\"\nversion = \"1.0.0\"\n", "pack.toml:2:8: `Java` is not a valid pack name"),
-            ("[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[dependencies]\njq = \"^^1\"\n", "pack.toml:5:6: `^^1` is not a version request"),
-            ("[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[bin]\nx = \"../x\"\n", "pack.toml:5:5: `bin.x` = `../x` leaves the pack"),
-            ("[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[bin]\nx = \"/usr/bin/x\"\n", "is an absolute path"),
-            ("[pack]\nname = \"a\"\nversion = \"1.0.0\"\nplatforms = [\"linux-x86-64\"]\n", "unknown platform `linux-x86-64`; did you mean `linux-x86_64`?"),
-            ("[pack]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"plugin\"\n", "pack.toml:4:8: a plugin pack must provide the executable `aibox-plugin-a`"),
-            ("[pack]\nname = \"a\"\nversion = \"1.0.0\"\nrequires-aibox = \"soon\"\n", "pack.toml:4:18: `soon` is not a version request"),
+            (
+                "[pack]\nname = \"Java\"\nversion = \"1.0.0\"\n",
+                "pack.toml:2:8: `Java` is not a valid pack name",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[dependencies]\njq = \"^^1\"\n",
+                "pack.toml:5:6: `^^1` is not a version request",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[bin]\nx = \"../x\"\n",
+                "pack.toml:5:5: `bin.x` = `../x` leaves the pack",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[bin]\nx = \"/usr/bin/x\"\n",
+                "is an absolute path",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\nplatforms = [\"linux-x86-64\"]\n",
+                "unknown platform `linux-x86-64`; did you mean `linux-x86_64`?",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"plugin\"\n",
+                "pack.toml:4:8: a plugin pack must provide the executable `aibox-plugin-a`",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\nrequires-aibox = \"soon\"\n",
+                "pack.toml:4:18: `soon` is not a version request",
+            ),
         ];
         for (text, expected) in cases {
             let got = check(text).unwrap_err();
-            assert!(got.contains(expected), "{got:?} should contain {expected:?}");
+            assert!(
+                got.contains(expected),
+                "{got:?} should contain {expected:?}"
+            );
         }
     }
 }

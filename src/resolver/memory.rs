@@ -97,6 +97,11 @@ impl PackIndex for MemoryIndex {
             .get(name)
             .and_then(|v| v.get(version))
             .cloned()
-            .ok_or_else(|| IndexError::Other(format!("no version {version} of `{name}` in `{}`", self.source_url)))
+            .ok_or_else(|| {
+                IndexError::Other(format!(
+                    "no version {version} of `{name}` in `{}`",
+                    self.source_url
+                ))
+            })
     }
 }

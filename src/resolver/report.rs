@@ -21,7 +21,11 @@ enum Fact {
         range: VS,
     },
     /// Some versions of a pack cannot be used (`requires-aibox`, broken metadata).
-    Unusable { name: Arc<str>, versions: VS, reason: String },
+    Unusable {
+        name: Arc<str>,
+        versions: VS,
+        reason: String,
+    },
 }
 
 fn collect(tree: &DerivationTree<Pkg, VS, String>, out: &mut Vec<Fact>) {
@@ -100,12 +104,26 @@ impl Words<'_, '_> {
         {
             return text.clone();
         }
-        let inside: Vec<String> = self.known_in(dep, range).iter().map(|v| format!("={v}")).collect();
-        if inside.is_empty() { range.to_string() } else { inside.join(" or ") }
+        let inside: Vec<String> = self
+            .known_in(dep, range)
+            .iter()
+            .map(|v| format!("={v}"))
+            .collect();
+        if inside.is_empty() {
+            range.to_string()
+        } else {
+            inside.join(" or ")
+        }
     }
 
     fn needs(&self, fact: &Fact) -> String {
-        let Fact::Needs { who, versions, dep, range } = fact else {
+        let Fact::Needs {
+            who,
+            versions,
+            dep,
+            range,
+        } = fact
+        else {
             return self.unusable(fact);
         };
         let (subject, plural) = self.who(who, versions);
@@ -125,7 +143,12 @@ impl Words<'_, '_> {
     }
 
     fn unusable(&self, fact: &Fact) -> String {
-        let Fact::Unusable { name, versions, reason } = fact else {
+        let Fact::Unusable {
+            name,
+            versions,
+            reason,
+        } = fact
+        else {
             return self.needs(fact);
         };
         let (subject, _) = self.who(&Pkg::Pack(name.clone()), versions);
@@ -135,7 +158,11 @@ impl Words<'_, '_> {
 
 fn missing_words(e: &IndexError) -> String {
     match e {
-        IndexError::NotFound { name, source_url, suggestion } => {
+        IndexError::NotFound {
+            name,
+            source_url,
+            suggestion,
+        } => {
             let mut s = format!("there is no pack `{name}` in `{source_url}`");
             if let Some(sug) = suggestion {
                 s.push_str(&format!(" (did you mean `{sug}`?)"));
@@ -155,7 +182,10 @@ fn join_and(items: &[String]) -> String {
 }
 
 /// The explanation (message) and hints for a derivation tree.
-pub(crate) fn explain(tree: &DerivationTree<Pkg, VS, String>, provider: &Provider<'_>) -> (String, Vec<String>) {
+pub(crate) fn explain(
+    tree: &DerivationTree<Pkg, VS, String>,
+    provider: &Provider<'_>,
+) -> (String, Vec<String>) {
     let mut facts = Vec::new();
     collect(tree, &mut facts);
     let words = Words { provider };
@@ -176,12 +206,19 @@ pub(crate) fn explain(tree: &DerivationTree<Pkg, VS, String>, provider: &Provide
     (message, hints)
 }
 
-fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mut Vec<String>) -> String {
+fn headline(
+    facts: &[Fact],
+    words: &Words<'_, '_>,
+    used: &mut [bool],
+    hints: &mut Vec<String>,
+) -> String {
     let needs: Vec<(usize, &Pkg, &Arc<str>, &VS)> = facts
         .iter()
         .enumerate()
         .filter_map(|(i, f)| match f {
-            Fact::Needs { who, dep, range, .. } => Some((i, who, dep, range)),
+            Fact::Needs {
+                who, dep, range, ..
+            } => Some((i, who, dep, range)),
             Fact::Unusable { .. } => None,
         })
         .collect();
@@ -189,7 +226,9 @@ fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mu
         let mut names: Vec<String> = group
             .iter()
             .filter_map(|&i| match &facts[i] {
-                Fact::Needs { who: Pkg::Pack(n), .. } => Some(format!("`{n}`")),
+                Fact::Needs {
+                    who: Pkg::Pack(n), ..
+                } => Some(format!("`{n}`")),
                 _ => None,
             })
             .collect();
@@ -203,14 +242,20 @@ fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mu
             .any(|&i| matches!(&facts[i], Fact::Needs { who: Pkg::Root, .. }));
         let mut ways = Vec::new();
         if !names.is_empty() {
-            ways.push(format!("request other versions of {} (or of the packs that pull them in)", join_and(&names)));
+            ways.push(format!(
+                "request other versions of {} (or of the packs that pull them in)",
+                join_and(&names)
+            ));
         }
         if from_root {
             ways.push(format!("change the request for `{dep}`"));
         }
         let mut hint = format!("{} in `aibox.toml`", ways.join(" or "));
         if !names.is_empty() {
-            hint.push_str(&format!("; the authors of {} could also widen their range for `{dep}`", join_and(&names)));
+            hint.push_str(&format!(
+                "; the authors of {} could also widen their range for `{dep}`",
+                join_and(&names)
+            ));
         }
         hint
     };
@@ -220,13 +265,19 @@ fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mu
             if dep_i == dep_j
                 && who_i != who_j
                 && !words.known_in(dep_i, range_i).is_empty()
-                && words.known_in(dep_i, &range_i.intersection(range_j)).is_empty()
+                && words
+                    .known_in(dep_i, &range_i.intersection(range_j))
+                    .is_empty()
             {
                 used[i] = true;
                 used[j] = true;
                 // Packs in name order, the project's own request last.
                 let order = |p: &Pkg| (matches!(p, Pkg::Root), p.to_string());
-                let (i, j) = if order(who_i) <= order(who_j) { (i, j) } else { (j, i) };
+                let (i, j) = if order(who_i) <= order(who_j) {
+                    (i, j)
+                } else {
+                    (j, i)
+                };
                 hints.push(conflict_hint(dep_i, &[i, j]));
                 return format!(
                     "{} but {}; no version of `{dep_i}` satisfies both",
@@ -251,7 +302,10 @@ fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mu
                 used[i] = true;
             }
             hints.push(conflict_hint(dep, &group));
-            return format!("{}; no version of `{dep}` satisfies all of them", join_and(&parts));
+            return format!(
+                "{}; no version of `{dep}` satisfies all of them",
+                join_and(&parts)
+            );
         }
     }
     // A requirement nothing matches.
@@ -273,7 +327,10 @@ fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mu
         .filter(|&i| matches!(facts[i], Fact::Unusable { .. }))
         .collect();
     if !unusable.is_empty() {
-        let parts: Vec<String> = unusable.iter().map(|&i| words.unusable(&facts[i])).collect();
+        let parts: Vec<String> = unusable
+            .iter()
+            .map(|&i| words.unusable(&facts[i]))
+            .collect();
         let mut names: Vec<String> = unusable
             .iter()
             .filter_map(|&i| match &facts[i] {
@@ -298,7 +355,10 @@ fn headline(facts: &[Fact], words: &Words<'_, '_>, used: &mut [bool], hints: &mu
                 join_and(&names)
             ));
         } else {
-            hints.push(format!("ask the authors of {} to publish fixed versions, or request other versions", join_and(&names)));
+            hints.push(format!(
+                "ask the authors of {} to publish fixed versions, or request other versions",
+                join_and(&names)
+            ));
         }
         return text;
     }

@@ -34,9 +34,15 @@ fn str_map(value: Option<&toml::Value>) -> BTreeMap<String, String> {
 
 fn load(path: &Path) -> Fixture {
     let text = crate::fs::read_to_string(path).unwrap();
-    let doc: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc: toml::Table =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut index = MemoryIndex::new("dir:./packs");
-    for (name, versions) in doc.get("packs").and_then(|p| p.as_table()).into_iter().flatten() {
+    for (name, versions) in doc
+        .get("packs")
+        .and_then(|p| p.as_table())
+        .into_iter()
+        .flatten()
+    {
         match versions {
             toml::Value::Array(list) => {
                 for ver in list {
@@ -46,13 +52,15 @@ fn load(path: &Path) -> Fixture {
             toml::Value::Table(t) => {
                 for (ver, spec) in t {
                     let spec = spec.as_table().expect("version entry is a table");
-                    let full = spec.contains_key("dependencies") || spec.contains_key("requires-aibox");
+                    let full =
+                        spec.contains_key("dependencies") || spec.contains_key("requires-aibox");
                     let deps = if full {
                         str_map(spec.get("dependencies"))
                     } else {
                         str_map(Some(&toml::Value::Table(spec.clone())))
                     };
-                    let deps: Vec<(&str, &str)> = deps.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    let deps: Vec<(&str, &str)> =
+                        deps.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                     let requires = spec.get("requires-aibox").and_then(|r| r.as_str());
                     index.insert(minimal_manifest(name, v(ver), &deps, requires));
                 }
@@ -64,25 +72,41 @@ fn load(path: &Path) -> Fixture {
         .into_iter()
         .map(|(name, req)| Root::new(name, Request::parse(&req).unwrap()))
         .collect();
-    let mut opts = ResolveOptions::new(v(doc.get("aibox").and_then(|a| a.as_str()).unwrap_or("0.1.0")));
+    let mut opts = ResolveOptions::new(v(doc
+        .get("aibox")
+        .and_then(|a| a.as_str())
+        .unwrap_or("0.1.0")));
     opts.requires_aibox = doc
         .get("requires-aibox")
         .and_then(|r| r.as_str())
         .map(|r| Request::parse(r).unwrap());
-    opts.preferences = str_map(doc.get("preferences")).into_iter().map(|(k, ver)| (k, v(&ver))).collect();
-    let expect = doc.get("expect").and_then(|e| e.as_table()).expect("[expect] table");
+    opts.preferences = str_map(doc.get("preferences"))
+        .into_iter()
+        .map(|(k, ver)| (k, v(&ver)))
+        .collect();
+    let expect = doc
+        .get("expect")
+        .and_then(|e| e.as_table())
+        .expect("[expect] table");
     Fixture {
         index,
         roots,
         opts,
         solution: expect.get("solution").map(|s| str_map(Some(s))),
-        error: expect.get("error").and_then(|e| e.as_str()).map(str::to_owned),
+        error: expect
+            .get("error")
+            .and_then(|e| e.as_str())
+            .map(str::to_owned),
     }
 }
 
 fn outcome(result: &Result<Resolution, ResolveError>) -> Result<BTreeMap<String, String>, String> {
     match result {
-        Ok(res) => Ok(res.packages.iter().map(|(k, r)| (k.clone(), r.version.to_string())).collect()),
+        Ok(res) => Ok(res
+            .packages
+            .iter()
+            .map(|(k, r)| (k.clone(), r.version.to_string()))
+            .collect()),
         Err(e) => {
             let hints = crate::error::Hint::hints(e);
             let mut text = format!("error: {e}");
@@ -108,7 +132,11 @@ fn fixture_paths() -> Vec<PathBuf> {
 #[test]
 fn fixtures() {
     let paths = fixture_paths();
-    assert!(paths.len() >= 30, "expected at least 30 fixtures, found {}", paths.len());
+    assert!(
+        paths.len() >= 30,
+        "expected at least 30 fixtures, found {}",
+        paths.len()
+    );
     for path in paths {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let f = load(&path);
@@ -118,7 +146,10 @@ fn fixtures() {
         match (&f.solution, &f.error, first) {
             (Some(want), None, Ok(got)) => assert_eq!(&got, want, "{name}: wrong solution"),
             (None, Some(want), Err(got)) => {
-                assert!(got.contains(want.as_str()), "{name}: error should contain {want:?}:\n{got}");
+                assert!(
+                    got.contains(want.as_str()),
+                    "{name}: error should contain {want:?}:\n{got}"
+                );
                 insta::assert_snapshot!(format!("fixture_{name}"), got);
             }
             (_, _, got) => panic!("{name}: unexpected outcome {got:#?}"),
@@ -132,7 +163,12 @@ fn resolution_lists_sorted_dependencies_and_manifests() {
     index.add("app", v("1.0.0"), &[("zlib", "1"), ("alpha", "*")]);
     index.add("zlib", v("1.2.0"), &[]);
     index.add("alpha", v("0.3.0"), &[]);
-    let res = resolve(&[Root::new("app", Request::any())], &index, &ResolveOptions::new(v("0.1.0"))).unwrap();
+    let res = resolve(
+        &[Root::new("app", Request::any())],
+        &index,
+        &ResolveOptions::new(v("0.1.0")),
+    )
+    .unwrap();
     let app = &res.packages["app"];
     assert_eq!(app.dependencies, ["alpha", "zlib"]);
     assert_eq!(app.manifest.pack.name, "app");
@@ -147,35 +183,73 @@ fn prefetches_before_reading_manifests() {
         fn versions(&self, name: &str) -> Result<Vec<Version>, IndexError> {
             self.0.versions(name)
         }
-        fn manifest(&self, name: &str, v: &Version) -> Result<std::sync::Arc<crate::manifest::pack::PackManifest>, IndexError> {
+        fn manifest(
+            &self,
+            name: &str,
+            v: &Version,
+        ) -> Result<std::sync::Arc<crate::manifest::pack::PackManifest>, IndexError> {
             self.1.lock().unwrap().push(format!("manifest {name} {v}"));
             self.0.manifest(name, v)
         }
         fn prefetch(&self, name: &str, v: &[Version]) {
-            self.1.lock().unwrap().push(format!("prefetch {name} {}", v[0]));
+            self.1
+                .lock()
+                .unwrap()
+                .push(format!("prefetch {name} {}", v[0]));
         }
     }
     let mut index = MemoryIndex::new("dir:./packs");
     index.add("app", v("1.0.0"), &[("lib", "1")]);
     index.add("lib", v("1.1.0"), &[]);
     let rec = Recording(index, Mutex::default());
-    resolve(&[Root::new("app", Request::any())], &rec, &ResolveOptions::new(v("0.1.0"))).unwrap();
+    resolve(
+        &[Root::new("app", Request::any())],
+        &rec,
+        &ResolveOptions::new(v("0.1.0")),
+    )
+    .unwrap();
     let log = rec.1.lock().unwrap().clone();
-    let pos = |s: &str| log.iter().position(|l| l == s).unwrap_or_else(|| panic!("{s} missing in {log:?}"));
+    let pos = |s: &str| {
+        log.iter()
+            .position(|l| l == s)
+            .unwrap_or_else(|| panic!("{s} missing in {log:?}"))
+    };
     assert!(pos("prefetch app 1.0.0") < pos("manifest app 1.0.0"));
     assert!(pos("prefetch lib 1.1.0") < pos("manifest lib 1.1.0"));
 }
 
 // ---- property tests ----
 
-const REQUESTS: &[&str] = &["*", "^1", "~1.1", ">=1.0, <2", "=1.0.0", "1", "0", "2", "^0.1", ">=1.1"];
-const VERSIONS: &[&str] = &["0.1.0", "0.2.0", "1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.1.0-beta.1"];
+const REQUESTS: &[&str] = &[
+    "*",
+    "^1",
+    "~1.1",
+    ">=1.0, <2",
+    "=1.0.0",
+    "1",
+    "0",
+    "2",
+    "^0.1",
+    ">=1.1",
+];
+const VERSIONS: &[&str] = &[
+    "0.1.0",
+    "0.2.0",
+    "1.0.0",
+    "1.1.0",
+    "1.2.0",
+    "2.0.0",
+    "2.1.0-beta.1",
+];
 
 type Registry = Vec<Vec<(usize, Vec<(usize, usize)>)>>; // pack → versions (index into VERSIONS, deps (pack, request))
 
 fn registry() -> impl Strategy<Value = (Registry, Vec<(usize, usize)>)> {
     (2usize..6).prop_flat_map(|n| {
-        let version = (0..VERSIONS.len(), prop::collection::vec((0..n, 0..REQUESTS.len()), 0..3));
+        let version = (
+            0..VERSIONS.len(),
+            prop::collection::vec((0..n, 0..REQUESTS.len()), 0..3),
+        );
         let pack = prop::collection::vec(version, 1..4);
         (
             prop::collection::vec(pack, n),
@@ -209,13 +283,21 @@ fn satisfies(index: &MemoryIndex, roots: &[Root], choice: &BTreeMap<String, Vers
     roots.iter().all(|r| ok(&r.name, &r.request))
         && choice.iter().all(|(n, ver)| {
             let m = index.manifest(n, ver).unwrap();
-            m.dependencies.iter().all(|(d, r)| ok(d, &Request::parse(r).unwrap()))
+            m.dependencies
+                .iter()
+                .all(|(d, r)| ok(d, &Request::parse(r).unwrap()))
         })
 }
 
 /// Brute force: does any assignment (each pack absent or one version) satisfy everything?
 fn exists(index: &MemoryIndex, roots: &[Root], names: &[String]) -> bool {
-    fn go(index: &MemoryIndex, roots: &[Root], names: &[String], i: usize, choice: &mut BTreeMap<String, Version>) -> bool {
+    fn go(
+        index: &MemoryIndex,
+        roots: &[Root],
+        names: &[String],
+        i: usize,
+        choice: &mut BTreeMap<String, Version>,
+    ) -> bool {
         if i == names.len() {
             return satisfies(index, roots, choice);
         }
