@@ -30,7 +30,8 @@ fn name(i: usize) -> String {
 }
 
 /// 20 versions per pack (majors 1–4 × minors 0–4); each version depends on 0–3 packs with a
-/// higher number (a DAG), with requests like `^2`, `>=1.2`, `~3.1` or `*`.
+/// higher number (a DAG). Requests are mostly `^3`/`^4` (as in real registries); `hard` draws
+/// `^m`, `>=m.n`, `~m.n` and `*` evenly, which makes many conflicts to backtrack over.
 fn synthetic(hard: bool) -> MemoryIndex {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut index = MemoryIndex::new("dir:./bench");
@@ -122,20 +123,25 @@ fn adversarial(depth: usize, versions: u64, solvable: bool) -> (MemoryIndex, Vec
 fn bench(c: &mut Criterion) {
     let opts = ResolveOptions::new(Version::new(0, 1, 0));
 
-    let index = synthetic();
-    let roots = synthetic_roots();
-    let res = resolve(&roots, &index, &opts).expect("the synthetic index resolves");
-    eprintln!(
-        "synthetic: {} pack versions in the index, {} roots, {} packs chosen",
-        index.len(),
-        roots.len(),
-        res.packages.len()
-    );
     let mut group = c.benchmark_group("resolver");
     group.sample_size(10);
-    group.bench_function("synthetic_10k_x_20", |b| {
-        b.iter(|| resolve(black_box(&roots), &index, &opts).unwrap())
-    });
+    for (label, hard) in [
+        ("synthetic_10k_x_20", false),
+        ("synthetic_10k_x_20_hard", true),
+    ] {
+        let index = synthetic(hard);
+        let roots = synthetic_roots();
+        let res = resolve(&roots, &index, &opts).expect("the synthetic index resolves");
+        eprintln!(
+            "{label}: {} pack versions in the index, {} roots, {} packs chosen",
+            index.len(),
+            roots.len(),
+            res.packages.len()
+        );
+        group.bench_function(label, |b| {
+            b.iter(|| resolve(black_box(&roots), &index, &opts).unwrap())
+        });
+    }
 
     let (index, roots) = adversarial(30, 50, true);
     assert!(resolve(&roots, &index, &opts).is_ok());

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 pub use fs_err::os::unix::fs::symlink;
 pub use fs_err::{
-    File, OpenOptions, canonicalize, copy, create_dir, create_dir_all, hard_link, metadata,
-    read, read_dir, read_link, read_to_string, remove_dir, remove_dir_all, remove_file, rename,
+    File, OpenOptions, canonicalize, copy, create_dir, create_dir_all, hard_link, metadata, read,
+    read_dir, read_link, read_to_string, remove_dir, remove_dir_all, remove_file, rename,
     set_permissions, symlink_metadata, write,
 };
 pub use std::fs::{Metadata, Permissions};
@@ -65,8 +65,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp.as_file()
         .sync_data()
         .map_err(|e| with_path(e, tmp.path()))?;
-    tmp.persist(path)
-        .map_err(|e| with_path(e.error, path))?;
+    tmp.persist(path).map_err(|e| with_path(e.error, path))?;
     fsync_dir(dir)
 }
 
@@ -96,7 +95,11 @@ pub fn rename_dir_noclobber(from: &Path, to: &Path) -> io::Result<bool> {
         }
         Err(e) => Err(io::Error::new(
             e.kind(),
-            format!("failed to rename `{}` to `{}`: {e}", from.display(), to.display()),
+            format!(
+                "failed to rename `{}` to `{}`: {e}",
+                from.display(),
+                to.display()
+            ),
         )),
     }
 }
@@ -290,8 +293,8 @@ mod tests {
     fn exclusive_lock_blocks_until_timeout() {
         let dir = temp_dir().unwrap();
         let p = dir.path().join("lock");
-        let _held = LockedFile::acquire(&p, LockMode::Exclusive, "t", Duration::ZERO, &|_| {})
-            .unwrap();
+        let _held =
+            LockedFile::acquire(&p, LockMode::Exclusive, "t", Duration::ZERO, &|_| {}).unwrap();
         let waited = std::cell::Cell::new(false);
         let err = LockedFile::acquire(
             &p,

@@ -63,14 +63,22 @@ fn paint(code: &str, text: &str) -> String {
 /// A status line on stderr: `    Verb message` (cargo style), silenced by `--quiet`.
 pub fn status(verb: &str, message: impl AsRef<str>) {
     if !settings().quiet {
-        eprintln!("{} {}", paint("1;32", &format!("{verb:>12}")), message.as_ref());
+        eprintln!(
+            "{} {}",
+            paint("1;32", &format!("{verb:>12}")),
+            message.as_ref()
+        );
     }
 }
 
 /// A detail shown only with `--verbose`.
 pub fn verbose(message: impl AsRef<str>) {
     if settings().verbose {
-        eprintln!("{} {}", paint("2", &format!("{:>12}", "debug")), message.as_ref());
+        eprintln!(
+            "{} {}",
+            paint("2", &format!("{:>12}", "debug")),
+            message.as_ref()
+        );
     }
 }
 

@@ -69,7 +69,9 @@ pub enum RegistryError {
         version: Version,
         platform: String,
     },
-    #[error("pack `{name}@{version}` from `{source_url}` does not match the lock: expected tree {expected}, got {actual}")]
+    #[error(
+        "pack `{name}@{version}` from `{source_url}` does not match the lock: expected tree {expected}, got {actual}"
+    )]
     TreeMismatch {
         name: String,
         version: Version,

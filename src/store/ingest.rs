@@ -49,10 +49,9 @@ pub fn check_name(entry: &str, name: &str) -> Result<(), StoreError> {
     if name.len() > 255 {
         return Err(bad(entry, "a name is longer than 255 bytes"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
-    {
+    if let Some(c) = name.chars().find(|c| {
+        c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+    }) {
         return Err(bad(
             entry,
             format!("the name contains {c:?}, which is not valid on every platform"),
@@ -72,7 +71,10 @@ pub fn check_symlink(link_path: &[&str], target: &str) -> Result<(), StoreError>
         return Err(bad(&entry, format!("absolute symlink to `{target}`")));
     }
     if target.chars().any(|c| c.is_control() || c == '\\') {
-        return Err(bad(&entry, "symlink target contains a control character or `\\`"));
+        return Err(bad(
+            &entry,
+            "symlink target contains a control character or `\\`",
+        ));
     }
     let mut depth = link_path.len() as i64 - 1;
     for part in target.split('/') {
@@ -81,7 +83,10 @@ pub fn check_symlink(link_path: &[&str], target: &str) -> Result<(), StoreError>
             ".." => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err(bad(&entry, format!("symlink to `{target}` leaves the pack")));
+                    return Err(bad(
+                        &entry,
+                        format!("symlink to `{target}` leaves the pack"),
+                    ));
                 }
             }
             _ => depth += 1,
@@ -185,7 +190,10 @@ impl Store {
                 let mut at: Vec<&str> = prefix.to_vec();
                 at.push(name);
                 check_symlink(&at, &target).map_err(|_| {
-                    bad(&shown, format!("symlink to `{target}` is absolute or leaves the pack"))
+                    bad(
+                        &shown,
+                        format!("symlink to `{target}` is absolute or leaves the pack"),
+                    )
                 })?;
                 Entry::Symlink { target }
             } else if ft.is_dir() {
@@ -207,7 +215,10 @@ impl Store {
                     executable,
                 }
             } else {
-                return Err(bad(&shown, "device files, FIFOs and sockets are not allowed"));
+                return Err(bad(
+                    &shown,
+                    "device files, FIFOs and sockets are not allowed",
+                ));
             };
             tree.entries.insert(name.to_owned(), entry);
         }
@@ -233,7 +244,12 @@ impl Store {
             }
             let raw_path = item.path_bytes();
             let raw = std::str::from_utf8(&raw_path)
-                .map_err(|_| bad(&String::from_utf8_lossy(&raw_path), "path is not valid UTF-8"))?
+                .map_err(|_| {
+                    bad(
+                        &String::from_utf8_lossy(&raw_path),
+                        "path is not valid UTF-8",
+                    )
+                })?
                 .to_owned();
             let parts = split_path(&raw)?;
             if parts.is_empty() {
@@ -245,14 +261,14 @@ impl Store {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let executable = item.header().mode().unwrap_or(0o644) & 0o111 != 0;
                     let left = limits.max_bytes.saturating_sub(total);
-                    let stored = self
-                        .add_reader(&mut item, executable, left)
-                        .map_err(|e| match e {
-                            StoreError::TooLarge { .. } => StoreError::TooLarge {
-                                limit: limits.max_bytes,
-                            },
-                            other => other,
-                        })?;
+                    let stored =
+                        self.add_reader(&mut item, executable, left)
+                            .map_err(|e| match e {
+                                StoreError::TooLarge { .. } => StoreError::TooLarge {
+                                    limit: limits.max_bytes,
+                                },
+                                other => other,
+                            })?;
                     total += stored.size;
                     let e = Entry::File {
                         hash: stored.hash,
@@ -293,7 +309,9 @@ impl Store {
                 other => {
                     return Err(bad(
                         &raw,
-                        format!("entry type {other:?} is not allowed (only files, directories and links)"),
+                        format!(
+                            "entry type {other:?} is not allowed (only files, directories and links)"
+                        ),
                     ));
                 }
             };

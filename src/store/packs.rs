@@ -125,8 +125,12 @@ impl Store {
             return Ok(id);
         }
         let mode = self.link_mode()?;
-        let staging = fs::temp_dir_in(&self.layout().tmp())
-            .ctx(|| format!("cannot create a staging directory in `{}`", self.layout().tmp().display()))?;
+        let staging = fs::temp_dir_in(&self.layout().tmp()).ctx(|| {
+            format!(
+                "cannot create a staging directory in `{}`",
+                self.layout().tmp().display()
+            )
+        })?;
         let root = staging.path().join("tree");
         fs::create_dir(&root).ctx(|| format!("cannot create `{}`", root.display()))?;
         self.materialize(tree, &root, mode)?;
@@ -190,7 +194,12 @@ impl Store {
     }
 }
 
-fn link_file(object: &Path, dest: &Path, mode: LinkMode, executable: bool) -> Result<(), StoreError> {
+fn link_file(
+    object: &Path,
+    dest: &Path,
+    mode: LinkMode,
+    executable: bool,
+) -> Result<(), StoreError> {
     let linked = match mode {
         LinkMode::Reflink => reflink_copy::reflink(object, dest).is_ok(),
         // EMLINK (too many links to one object) falls back to a copy.
@@ -202,7 +211,8 @@ fn link_file(object: &Path, dest: &Path, mode: LinkMode, executable: bool) -> Re
     }
     if mode != LinkMode::Hardlink || !linked {
         let perm = fs::Permissions::from_mode(if executable { 0o555 } else { 0o444 });
-        fs::set_permissions(dest, perm).ctx(|| format!("cannot set the mode of `{}`", dest.display()))?;
+        fs::set_permissions(dest, perm)
+            .ctx(|| format!("cannot set the mode of `{}`", dest.display()))?;
     }
     Ok(())
 }
