@@ -3,6 +3,8 @@
 
 mod encode;
 mod hash;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 

@@ -5,6 +5,8 @@ pub mod edit;
 pub mod pack;
 pub mod project;
 mod spans;
+#[cfg(test)]
+mod tests;
 mod validate;
 
 use std::path::{Path, PathBuf};

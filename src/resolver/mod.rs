@@ -41,7 +41,7 @@ pub enum IndexError {
         suggestion: Option<String>,
     },
     #[error(transparent)]
-    Registry(RegistryError),
+    Registry(Box<RegistryError>),
     #[error("{0}")]
     Other(String),
 }
@@ -64,7 +64,7 @@ impl From<RegistryError> for IndexError {
                 source_url,
                 suggestion,
             },
-            other => IndexError::Registry(other),
+            other => IndexError::Registry(Box::new(other)),
         }
     }
 }
@@ -168,7 +168,7 @@ pub enum ResolveError {
     Metadata {
         name: String,
         version: Version,
-        source: IndexError,
+        source: Box<IndexError>,
     },
 }
 
@@ -211,9 +211,8 @@ impl crate::error::Hint for ResolveError {
                 "packs must not depend on each other in a circle; change the dependencies of `{}` (or request other versions)",
                 path.first().map(String::as_str).unwrap_or_default()
             )],
-            ResolveError::Index(e) | ResolveError::Metadata { source: e, .. } => {
-                crate::error::Hint::hints(e)
-            }
+            ResolveError::Index(e) => crate::error::Hint::hints(e),
+            ResolveError::Metadata { source, .. } => crate::error::Hint::hints(&**source),
         }
     }
 }

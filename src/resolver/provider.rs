@@ -38,6 +38,10 @@ impl fmt::Display for Pkg {
 }
 
 pub(crate) type VS = Ranges<Version>;
+/// A pack version.
+type VersionKey = (Arc<str>, Version);
+/// (dependent, its version, dependency name).
+pub(crate) type RequestKey = (Pkg, Version, Arc<str>);
 
 pub(crate) struct Provider<'a> {
     index: &'a dyn PackIndex,
@@ -45,11 +49,13 @@ pub(crate) struct Provider<'a> {
     opts: &'a ResolveOptions,
     /// Known versions per pack, sorted ascending; empty for packs the index does not have.
     versions: RefCell<HashMap<Arc<str>, Rc<[Version]>>>,
+    /// The order in which packs were first seen (breadth first from the roots).
+    discovered: RefCell<HashMap<Arc<str>, usize>>,
     /// Packs the index does not have, with the index's error (for the report).
     pub(crate) missing: RefCell<BTreeMap<String, IndexError>>,
-    manifests: RefCell<HashMap<(Arc<str>, Version), Arc<PackManifest>>>,
+    manifests: RefCell<HashMap<VersionKey, Arc<PackManifest>>>,
     /// (dependent, its version, dependency) → the request text, for the report.
-    pub(crate) requests: RefCell<HashMap<(Pkg, Version, Arc<str>), String>>,
+    pub(crate) requests: RefCell<HashMap<RequestKey, String>>,
 }
 
 impl<'a> Provider<'a> {
@@ -59,6 +65,7 @@ impl<'a> Provider<'a> {
             roots,
             opts,
             versions: RefCell::default(),
+            discovered: RefCell::default(),
             missing: RefCell::default(),
             manifests: RefCell::default(),
             requests: RefCell::default(),
@@ -89,6 +96,9 @@ impl<'a> Provider<'a> {
         self.versions
             .borrow_mut()
             .insert(name.clone(), list.clone());
+        let mut discovered = self.discovered.borrow_mut();
+        let next = discovered.len();
+        discovered.insert(name.clone(), next);
         Ok(list)
     }
 
@@ -196,18 +206,21 @@ impl DependencyProvider for Provider<'_> {
     fn prioritize(
         &self,
         package: &Pkg,
-        range: &VS,
+        _range: &VS,
         stats: &PackageResolutionStatistics,
     ) -> Self::Priority {
         match package {
             Pkg::Root => (u32::MAX, Reverse(0)),
+            // Packs that caused conflicts first, then breadth first (the order packs were
+            // discovered): measured to need far fewer manifests than fewest-versions-first.
             Pkg::Pack(name) => {
-                let count = self
-                    .known_versions(name)
-                    .iter()
-                    .filter(|v| range.contains(*v))
-                    .count();
-                (stats.conflict_count(), Reverse(count))
+                let order = self
+                    .discovered
+                    .borrow()
+                    .get(name)
+                    .copied()
+                    .unwrap_or(usize::MAX);
+                (stats.conflict_count(), Reverse(order))
             }
         }
     }
@@ -307,7 +320,7 @@ pub(crate) fn solve(
             return Err(ResolveError::Metadata {
                 name: name.to_string(),
                 version,
-                source,
+                source: Box::new(source),
             });
         }
         Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
@@ -325,7 +338,7 @@ pub(crate) fn solve(
                 .map_err(|source| ResolveError::Metadata {
                     name: name.to_string(),
                     version: version.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
         let dependencies = manifest.dependencies.keys().cloned().collect();
         packages.insert(
