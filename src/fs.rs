@@ -68,7 +68,9 @@ pub fn fsync_many(paths: &[PathBuf]) -> io::Result<()> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = paths
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().try_for_each(|p| File::open(p)?.sync_all())))
+            .map(|part| {
+                scope.spawn(move || part.iter().try_for_each(|p| File::open(p)?.sync_all()))
+            })
             .collect();
         handles
             .into_iter()

@@ -1,5 +1,7 @@
 //! The real `aibox` binary on projects that use this repository's packs through a `dir:`
 //! registry: lock, sync, run, env, rollback, add/remove, install, and the errors users meet.
+// Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //!
 //! The disk tests mount small tmpfs filesystems, so this suite runs as root (as CI does); a
 //! failed mount fails the test with a message rather than skipping it.
+// Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
@@ -15,13 +17,18 @@ use common::{Sandbox, text, write_pack};
 
 /// A pack `bulk` at `version` with `files` small files whose content depends on the version.
 fn bulk_pack(dir: &Path, version: &str, files: usize) {
-    let toml = format!("[pack]\nname = \"bulk\"\nversion = \"{version}\"\n[bin]\nbulk = \"bin/bulk\"\n");
+    let toml =
+        format!("[pack]\nname = \"bulk\"\nversion = \"{version}\"\n[bin]\nbulk = \"bin/bulk\"\n");
     let script = format!("#!/bin/sh\necho bulk {version}\n");
     let root = write_pack(dir, &toml, &[("bin/bulk", &script, true)]);
     for i in 0..files {
         let sub = root.join(format!("data/{:02}", i % 32));
         std::fs::create_dir_all(&sub).unwrap();
-        std::fs::write(sub.join(format!("f{i}")), format!("{version} file {i}\n").repeat(8)).unwrap();
+        std::fs::write(
+            sub.join(format!("f{i}")),
+            format!("{version} file {i}\n").repeat(8),
+        )
+        .unwrap();
     }
 }
 
@@ -30,14 +37,20 @@ fn manifest(version: &str) -> String {
 }
 
 fn bulk_output(root: &Path) -> String {
-    let out = Std::new(root.join(".aibox/current/bin/bulk")).output().unwrap();
+    let out = Std::new(root.join(".aibox/current/bin/bulk"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "the current generation's tool runs");
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn verify_clean(sb: &Sandbox, cwd: &Path) {
     let out = sb.aibox(cwd).args(["store", "verify"]).output().unwrap();
-    assert!(out.status.success(), "store verify after a crash:\n{}", text(&out).1);
+    assert!(
+        out.status.success(),
+        "store verify after a crash:\n{}",
+        text(&out).1
+    );
 }
 
 /// A tiny deterministic generator (xorshift), seeded from the clock and printed.
@@ -66,12 +79,37 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
     // How long a full cold sync of the other version takes: kills land inside that window.
     std::fs::write(root.join("aibox.toml"), manifest("2.0.0")).unwrap();
     let start = Instant::now();
-    assert!(sb.aibox(&root).arg("sync").output().unwrap().status.success());
+    assert!(
+        sb.aibox(&root)
+            .arg("sync")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     let window = start.elapsed().as_micros().max(2_000) as u64;
-    assert!(sb.aibox(&root).args(["rollback"]).output().unwrap().status.success());
-    assert!(sb.aibox(&root).args(["gc", "--keep", "1"]).output().unwrap().status.success());
+    assert!(
+        sb.aibox(&root)
+            .args(["rollback"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    assert!(
+        sb.aibox(&root)
+            .args(["gc", "--keep", "1"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
 
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     eprintln!("seed {seed}, window {window} µs");
     let mut rng = Rng(seed);
     let bin = assert_cmd::cargo::cargo_bin("aibox");
@@ -103,20 +141,43 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
 
         // Whatever was interrupted, the current generation works and is one of the two.
         let seen = bulk_output(&root);
-        assert!(seen == "bulk 1.0.0\n" || seen == "bulk 2.0.0\n", "iteration {i}: {seen}");
+        assert!(
+            seen == "bulk 1.0.0\n" || seen == "bulk 2.0.0\n",
+            "iteration {i}: {seen}"
+        );
         verify_clean(&sb, &root);
 
         // The next run completes without any help.
         let out = sb.aibox(&root).arg("sync").output().unwrap();
-        assert!(out.status.success(), "iteration {i}: sync after kill:\n{}", text(&out).1);
-        assert_eq!(bulk_output(&root), format!("bulk {target}\n"), "iteration {i}");
+        assert!(
+            out.status.success(),
+            "iteration {i}: sync after kill:\n{}",
+            text(&out).1
+        );
+        assert_eq!(
+            bulk_output(&root),
+            format!("bulk {target}\n"),
+            "iteration {i}"
+        );
         current = target;
         // Drop the other version so the next sync ingests again.
-        assert!(sb.aibox(&root).args(["gc", "--keep", "1"]).output().unwrap().status.success());
+        assert!(
+            sb.aibox(&root)
+                .args(["gc", "--keep", "1"])
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
     }
-    assert!(killed >= 15, "only {killed} of 50 runs were interrupted; the window is too short");
+    assert!(
+        killed >= 15,
+        "only {killed} of 50 runs were interrupted; the window is too short"
+    );
     verify_clean(&sb, &root);
-    let tmp_left = std::fs::read_dir(sb.home().join("store-v1/tmp")).unwrap().count();
+    let tmp_left = std::fs::read_dir(sb.home().join("store-v1/tmp"))
+        .unwrap()
+        .count();
     assert_eq!(tmp_left, 0, "gc removed every staging leftover");
 }
 
@@ -138,7 +199,11 @@ impl Mount {
         Mount(at.to_owned())
     }
     fn remount_ro(&self) {
-        let st = Std::new("mount").args(["-o", "remount,ro"]).arg(&self.0).status().unwrap();
+        let st = Std::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.0)
+            .status()
+            .unwrap();
         assert!(st.success());
     }
 }
@@ -153,31 +218,65 @@ fn a_full_disk_fails_clearly_and_keeps_the_current_generation() {
     let sb = Sandbox::new();
     let _mount = Mount::tmpfs(&sb.home(), "3m");
     let packs = sb.path().join("packs");
-    write_pack(&packs, "[pack]\nname = \"small\"\nversion = \"1.0.0\"\n[bin]\nsmall = \"bin/small\"\n", &[("bin/small", "#!/bin/sh\necho small\n", true)]);
+    write_pack(
+        &packs,
+        "[pack]\nname = \"small\"\nversion = \"1.0.0\"\n[bin]\nsmall = \"bin/small\"\n",
+        &[("bin/small", "#!/bin/sh\necho small\n", true)],
+    );
     // 5 MiB of data that cannot fit in a 3 MiB home.
     let big = write_pack(&packs, "[pack]\nname = \"big\"\nversion = \"1.0.0\"\n", &[]);
     for i in 0..5 {
-        let data: Vec<u8> = (0..1u32 << 20).map(|j| (j.wrapping_mul(2654435761).wrapping_add(i) >> 13) as u8).collect();
+        let data: Vec<u8> = (0..1u32 << 20)
+            .map(|j| (j.wrapping_mul(2654435761).wrapping_add(i) >> 13) as u8)
+            .collect();
         std::fs::write(big.join(format!("blob{i}")), data).unwrap();
     }
-    let root = sb.project("p", "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\n");
-    assert!(sb.aibox(&root).arg("sync").output().unwrap().status.success());
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\n",
+    );
+    assert!(
+        sb.aibox(&root)
+            .arg("sync")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
 
-    std::fs::write(root.join("aibox.toml"), "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\nbig = \"1\"\n").unwrap();
+    std::fs::write(
+        root.join("aibox.toml"),
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\nbig = \"1\"\n",
+    )
+    .unwrap();
     let out = sb.aibox(&root).arg("sync").output().unwrap();
     let err = text(&out).1;
     assert!(!out.status.success());
     assert!(err.contains("No space left on device"), "{err}");
     assert!(err.contains("hint: the disk is full"), "{err}");
-    let out = Std::new(root.join(".aibox/current/bin/small")).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "small\n", "the current generation still works");
-    let gens = sb.aibox(&root).args(["generations", "--json"]).output().unwrap();
+    let out = Std::new(root.join(".aibox/current/bin/small"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "small\n",
+        "the current generation still works"
+    );
+    let gens = sb
+        .aibox(&root)
+        .args(["generations", "--json"])
+        .output()
+        .unwrap();
     let gens: serde_json::Value = serde_json::from_slice(&gens.stdout).unwrap();
     assert_eq!(gens.as_array().unwrap().len(), 2, "no generation was added");
     verify_clean(&sb, &root);
 
     // Freeing space (gc) and dropping the big pack heals.
-    std::fs::write(root.join("aibox.toml"), "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\n").unwrap();
+    std::fs::write(
+        root.join("aibox.toml"),
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\n",
+    )
+    .unwrap();
     assert!(sb.aibox(&root).arg("gc").output().unwrap().status.success());
     let out = sb.aibox(&root).arg("sync").output().unwrap();
     assert!(out.status.success(), "{}", text(&out).1);
@@ -188,17 +287,39 @@ fn a_read_only_home_fails_clearly_and_changes_nothing() {
     let sb = Sandbox::new();
     let mount = Mount::tmpfs(&sb.home(), "16m");
     sb.repo_packs();
-    let root = sb.project("p", "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1.0\"\n");
-    assert!(sb.aibox(&root).arg("sync").output().unwrap().status.success());
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1.0\"\n",
+    );
+    assert!(
+        sb.aibox(&root)
+            .arg("sync")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     mount.remount_ro();
-    std::fs::write(root.join("aibox.toml"), "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1.1\"\n").unwrap();
+    std::fs::write(
+        root.join("aibox.toml"),
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1.1\"\n",
+    )
+    .unwrap();
     let out = sb.aibox(&root).arg("sync").output().unwrap();
     let err = text(&out).1;
     assert!(!out.status.success());
     assert!(err.contains("Read-only file system"), "{err}");
     assert!(err.contains("hint:") && err.contains("AIBOX_HOME"), "{err}");
-    let out = sb.aibox(&root).args(["run", "--", "hello"]).output().unwrap();
-    assert!(text(&out).0.starts_with("Hello"), "the current generation still works: {}", text(&out).1);
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "hello"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out).0.starts_with("Hello"),
+        "the current generation still works: {}",
+        text(&out).1
+    );
     // A home that cannot be created at all.
     let out = sb
         .aibox(&root)

@@ -1,5 +1,7 @@
 //! The store through its library API: hostile trees and archives, generations, rollback, diff,
 //! gc roots, verify/repair, and concurrent writers beside gc.
+// Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
+#![allow(clippy::disallowed_methods)]
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -296,7 +298,7 @@ fn generations_switch_rollback_and_diff() {
     let a = pack(&s, t.path(), "alpha", "#!/bin/sh\necho a1\n");
     let b = pack(&s, t.path(), "beta", "#!/bin/sh\necho b\n");
     let g1 = s
-        .commit_generation(&profile, Some("h1".into()), &[a.clone()])
+        .commit_generation(&profile, Some("h1".into()), std::slice::from_ref(&a))
         .unwrap();
     let a2 = pack(&s, t.path(), "alpha", "#!/bin/sh\necho a2\n");
     let g2 = s
@@ -369,9 +371,12 @@ fn gc_keeps_roots_and_removes_dead_projects() {
     let old = pack(&s, t.path(), "tool", "old");
     let new = pack(&s, t.path(), "tool", "new");
     let gone = pack(&s, t.path(), "other", "dead-only");
-    s.commit_generation(&live, None, &[old.clone()]).unwrap();
-    s.commit_generation(&live, None, &[new.clone()]).unwrap();
-    s.commit_generation(&dead, None, &[gone.clone()]).unwrap();
+    s.commit_generation(&live, None, std::slice::from_ref(&old))
+        .unwrap();
+    s.commit_generation(&live, None, std::slice::from_ref(&new))
+        .unwrap();
+    s.commit_generation(&dead, None, std::slice::from_ref(&gone))
+        .unwrap();
     std::fs::remove_dir_all(&dead_root).unwrap();
 
     let dry = s

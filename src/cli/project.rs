@@ -146,7 +146,7 @@ pub(super) fn run_sync(opts: &Options, target: Target, args: &SyncArgs) -> Resul
                 format!("generation {generation} already matches `aibox.lock`"),
             );
         }
-        SyncOutcome::Installed { installed, .. } => report_install(&installed),
+        SyncOutcome::Installed(installed) => report_install(&installed),
     }
     Ok(())
 }

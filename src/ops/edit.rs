@@ -187,7 +187,7 @@ pub fn install_global(
     let store = Store::open_default()?;
     let root = store.layout().global_project();
     let path = root.join(MANIFEST);
-    let absolute = registry.map(|r| absolutize(r));
+    let absolute = registry.map(absolutize);
     if !fs::exists(&path).unwrap_or(false) {
         let url = absolute.as_deref().ok_or_else(|| {
             Error::msg("the global profile has no registry yet")

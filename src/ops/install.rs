@@ -166,7 +166,7 @@ fn fetch_all(
         return Ok(());
     }
     let bar = printer::progress(packages.len() as u64, "Fetching", false);
-    let queue = Mutex::new(packages.iter().copied().collect::<Vec<_>>());
+    let queue = Mutex::new(packages.to_vec());
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let workers = packages.len().min(8);
     std::thread::scope(|scope| {

@@ -18,10 +18,7 @@ pub enum SyncOutcome {
     /// Nothing to do: the current generation is the lock.
     UpToDate { generation: u64 },
     /// Packs were installed (or the generation was already right after all).
-    Installed {
-        installed: Installed,
-        lock_written: bool,
-    },
+    Installed(Box<Installed>),
 }
 
 /// `blake3:<hex>` of the lock's bytes, as generations record it.
@@ -76,10 +73,7 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
         &outcome.lock,
         &outcome.bytes,
     )
-    .map(|installed| SyncOutcome::Installed {
-        installed,
-        lock_written: outcome.written,
-    })
+    .map(|installed| SyncOutcome::Installed(Box::new(installed)))
 }
 
 /// Install a lock (given as its model and bytes) into `profile`.

@@ -259,7 +259,7 @@ impl Store {
         let gens = profile.paths.generations();
         let tmp = fs::temp_dir_in(&gens).ctx(|| format!("cannot write in `{}`", gens.display()))?;
         for d in dirs {
-            fs::create_dir(&tmp.path().join(d)).ctx(|| format!("cannot create `{d}`"))?;
+            fs::create_dir(tmp.path().join(d)).ctx(|| format!("cannot create `{d}`"))?;
         }
         for (link, target) in links {
             let at = tmp.path().join(link);

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Component, Path};
 
-use super::tree::{Entry, Tree};
 use super::objects::Batch;
+use super::tree::{Entry, Tree};
 use super::{IoContext, Store, StoreError};
 use crate::fs::{self, MetadataExt, PermissionsExt};
 
@@ -275,14 +275,15 @@ impl Store {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let executable = item.header().mode().unwrap_or(0o644) & 0o111 != 0;
                     let left = limits.max_bytes.saturating_sub(total);
-                    let stored = batch
-                        .add_reader(&mut item, executable, left)
-                        .map_err(|e| match e {
-                            StoreError::TooLarge { .. } => StoreError::TooLarge {
-                                limit: limits.max_bytes,
-                            },
-                            other => other,
-                        })?;
+                    let stored =
+                        batch
+                            .add_reader(&mut item, executable, left)
+                            .map_err(|e| match e {
+                                StoreError::TooLarge { .. } => StoreError::TooLarge {
+                                    limit: limits.max_bytes,
+                                },
+                                other => other,
+                            })?;
                     total += stored.size;
                     let e = Entry::File {
                         hash: stored.hash,

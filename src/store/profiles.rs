@@ -125,7 +125,7 @@ impl Store {
             return Ok(profile);
         }
         // First use: record, generation 0, current -> generations/0 (under the profile lock).
-        fs::create_dir_all(&profile.paths.generations())
+        fs::create_dir_all(profile.paths.generations())
             .ctx(|| format!("cannot create `{}`", profile.paths.dir.display()))?;
         let _guard = profile.lock()?;
         if fs::exists(&profile.paths.current()).ctx(|| "cannot stat the profile".into())? {
