@@ -26,6 +26,9 @@ pub struct Batch<'a> {
     store: &'a Store,
     pending: Vec<(tempfile::TempPath, PathBuf)>,
     seen: HashSet<(Hash, bool)>,
+    /// The copy buffer, allocated once per batch (not once per object: a fresh 256 KiB
+    /// buffer per small file costs more than the file).
+    buf: Vec<u8>,
 }
 
 impl Store {
@@ -35,6 +38,7 @@ impl Store {
             store: self,
             pending: Vec::new(),
             seen: HashSet::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -86,11 +90,14 @@ impl Batch<'_> {
         let mut tmp = fs::temp_file_in(&tmp_dir)
             .ctx(|| format!("cannot create a file in `{}`", tmp_dir.display()))?;
         let mut hasher = blake3::Hasher::new();
-        let mut buf = vec![0u8; BUF];
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; BUF];
+        }
+        let buf = &mut self.buf;
         let mut size = 0u64;
         loop {
             let n = reader
-                .read(&mut buf)
+                .read(buf)
                 .ctx(|| "cannot read the content to store".to_owned())?;
             if n == 0 {
                 break;
