@@ -91,6 +91,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fsync_dir(dir)
 }
 
+/// Write `bytes` to `path` atomically but without making it durable: temp file in the same
+/// directory, rename. Readers see the old or the new content, never a mix; after a crash the
+/// file may be missing or empty. For caches whose content is checked on every read, where two
+/// fsyncs per entry would cost more than refetching a lost entry.
+pub fn write_replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = temp_file_in(parent_of(path))?;
+    tmp.write_all(bytes).map_err(|e| with_path(e, tmp.path()))?;
+    tmp.persist(path).map_err(|e| with_path(e.error, path))?;
+    Ok(())
+}
+
 /// Move a finished temp file to its content-addressed name unless that name exists already.
 /// Returns `true` when this call created it; "already there" is success (same content).
 pub fn persist_noclobber(tmp: tempfile::TempPath, dest: &Path) -> io::Result<bool> {

@@ -90,7 +90,7 @@ impl MetaCache {
             && let Some(dir) = path.parent()
             && fs::create_dir_all(dir).is_ok()
         {
-            let _ = fs::write_atomic(&path, bytes);
+            let _ = fs::write_replace(&path, bytes);
         }
     }
 
@@ -113,7 +113,7 @@ impl MetaCache {
         if let Some(dir) = path.parent()
             && fs::create_dir_all(dir).is_ok()
         {
-            let _ = fs::write_atomic(&path, &serde_json::to_vec(record).expect("tags serialize"));
+            let _ = fs::write_replace(&path, &serde_json::to_vec(record).expect("tags serialize"));
         }
     }
 
@@ -150,7 +150,7 @@ impl MetaCache {
         if let Some(dir) = path.parent()
             && fs::create_dir_all(dir).is_ok()
         {
-            let _ = fs::write_atomic(
+            let _ = fs::write_replace(
                 &path,
                 &serde_json::to_vec(&(now(), repos)).expect("catalog serializes"),
             );
