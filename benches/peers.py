@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Peer clients for the cold-sync comparison in scripts/bench.
+
+Subcommands:
+  curl-config LOCK OUTDIR
+      Read an aibox.lock, fetch each locked platform manifest from its (loopback) registry and
+      print a curl config that downloads every manifest, config and layer blob of those
+      artifacts into OUTDIR: the raw transfer aibox's cold sync is compared with.
+  oras-pull HOST BASE OUTDIR --version V --jobs J NAME...
+      Pull HOST/BASE/<name>:<V> for every NAME with oras-py (one client per worker thread,
+      J workers) into OUTDIR/<name>/.
+  skopeo-list HOST BASE OUTDIR --version V NAME...
+      Print one `docker://… oci:…` argument pair per line for `skopeo copy`.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+MANIFEST_TYPES = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"
+
+
+def locked_artifacts(lock_path):
+    with open(lock_path, "rb") as f:
+        lock = tomllib.load(f)
+    for pkg in lock.get("package", []):
+        src = pkg["source"]
+        if not src.startswith("oci://"):
+            continue
+        host, _, base = src[len("oci://") :].partition("/")
+        repo = f"{base}/{pkg['name']}" if base else pkg["name"]
+        for plat in pkg["platforms"].values():
+            yield host, repo, plat["manifest"]
+
+
+def cmd_curl_config(a):
+    lines = [f'header = "Accept: {MANIFEST_TYPES}"', "silent", "show-error", "fail"]
+    for host, repo, digest in locked_artifacts(a.lock):
+        base = f"http://{host}/v2/{repo}"
+        req = urllib.request.Request(f"{base}/manifests/{digest}", headers={"Accept": MANIFEST_TYPES})
+        manifest = json.load(urllib.request.urlopen(req))
+        urls = [f"{base}/manifests/{digest}"]
+        for blob in [manifest["config"], *manifest.get("layers", [])]:
+            urls.append(f"{base}/blobs/{blob['digest']}")
+        for url in urls:
+            out = os.path.join(a.outdir, url.split("/v2/", 1)[1].replace("/", "_").replace(":", "_"))
+            lines.append(f'url = "{url}"')
+            lines.append(f'output = "{out}"')
+    print("\n".join(lines))
+
+
+def cmd_oras_pull(a):
+    import oras.client
+
+    def pull(name):
+        client = oras.client.OrasClient(insecure=True)
+        return client.pull(
+            target=f"{a.host}/{a.base}/{name}:{a.version}",
+            outdir=os.path.join(a.outdir, name),
+        )
+
+    with ThreadPoolExecutor(max_workers=a.jobs) as pool:
+        for files in pool.map(pull, a.names):
+            if not files:
+                sys.exit("oras pull returned no files")
+
+
+def cmd_skopeo_list(a):
+    for name in a.names:
+        print(f"docker://{a.host}/{a.base}/{name}:{a.version}")
+        print(f"oci:{os.path.join(a.outdir, name)}:{name}:{a.version}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("curl-config")
+    s.add_argument("lock")
+    s.add_argument("outdir")
+    for cmd in ["oras-pull", "skopeo-list"]:
+        s = sub.add_parser(cmd)
+        s.add_argument("host")
+        s.add_argument("base")
+        s.add_argument("outdir")
+        s.add_argument("--version", default="1.0.0")
+        s.add_argument("--jobs", type=int, default=8)
+        s.add_argument("names", nargs="+")
+    a = p.parse_args()
+    {"curl-config": cmd_curl_config, "oras-pull": cmd_oras_pull, "skopeo-list": cmd_skopeo_list}[
+        a.cmd
+    ](a)
+
+
+if __name__ == "__main__":
+    main()
