@@ -45,7 +45,7 @@ def fmt(seconds):
 
 
 def cell(r):
-    return f"{fmt(r['mean'])} ± {fmt(r['stddev'] or 0)}" if r else "–"
+    return f"{fmt(r['median'])} ({fmt(r['mean'])} ± {fmt(r['stddev'] or 0)})" if r else "–"
 
 
 def verdict(ok):
@@ -63,11 +63,13 @@ class Report:
         self.lines.extend(lines)
 
     def table(self, rows, reference=None):
-        self.out("| command | mean ± σ | min | ratio |", "|---|---:|---:|---:|")
+        self.out(
+            "| command | median (mean ± σ) | min | ratio of medians |", "|---|---:|---:|---:|"
+        )
         for name, r in rows:
             ratio = ""
             if reference and r:
-                ratio = f"{r['mean'] / reference['mean']:.2f}×"
+                ratio = f"{r['median'] / reference['median']:.2f}×"
             self.out(f"| `{name}` | {cell(r)} | {fmt(r['min']) if r else '–'} | {ratio} |")
         self.out("")
 
@@ -103,9 +105,9 @@ class Report:
         )
         if a and u:
             self.out(
-                f"uv takes **{u['mean'] / a['mean']:.1f}×** as long as aibox "
-                f"(frozen: {uf['mean'] / af['mean']:.1f}×). Target ≤ 10 ms: "
-                f"{verdict(a['mean'] <= 0.010)} ({fmt(a['mean'])}).",
+                f"uv takes **{u['median'] / a['median']:.1f}×** as long as aibox "
+                f"(frozen: {uf['median'] / af['median']:.1f}×). Target ≤ 10 ms: "
+                f"{verdict(a['median'] <= 0.010)} ({fmt(a['median'])}).",
                 "",
             )
         pts = []
@@ -113,7 +115,7 @@ class Report:
             r = load(self.results, f"noop-{n}") if n != 200 else res
             key = f"aibox sync ({n} packs)" if n != 200 else "aibox sync"
             if r and key in r:
-                pts.append((n, r[key]["mean"]))
+                pts.append((n, r[key]["median"]))
         self.series[("sync", "aibox sync, no-op")] = pts
 
     def warm(self):
@@ -124,7 +126,7 @@ class Report:
             if r:
                 (v,) = r.values()
                 rows.append((v["command"], v))
-                pts.append((n, v["mean"]))
+                pts.append((n, v["median"]))
         if not rows:
             return
         self.out("### Warm sync (every pack in the store, a new generation each run)", "")
@@ -132,8 +134,8 @@ class Report:
         last = rows[-1][1]
         if "200" in rows[-1][0]:
             self.out(
-                f"200 packs / 20,000 files: {fmt(last['mean'])}. Target ≤ 300 ms: "
-                f"{verdict(last['mean'] <= 0.300)}.",
+                f"200 packs / 20,000 files: {fmt(last['median'])}. Target ≤ 300 ms: "
+                f"{verdict(last['median'] <= 0.300)}.",
                 "",
             )
         self.series[("sync", "aibox sync, warm")] = pts
@@ -149,9 +151,9 @@ class Report:
             rows += [(f"aibox rollback ({files} files)", a)]
             if n:
                 rows += [(f"nix-env --switch-generation ({files} files)", n)]
-                n_pts.append((files, n["mean"]))
-                ratios.append((files, n["mean"] / a["mean"]))
-            a_pts.append((files, a["mean"]))
+                n_pts.append((files, n["median"]))
+                ratios.append((files, n["median"] / a["median"]))
+            a_pts.append((files, a["median"]))
         if not rows:
             return
         self.out("### Rollback vs `nix-env --switch-generation`", "")
@@ -196,20 +198,20 @@ class Report:
         )
         if a and o and s and c:
             self.out(
-                f"oras-py takes {o['mean'] / a['mean']:.2f}× and skopeo {s['mean'] / a['mean']:.2f}× "
-                f"as long as aibox ({verdict(a['mean'] < o['mean'] and a['mean'] < s['mean'])}); "
-                f"aibox takes {a['mean'] / c['mean']:.2f}× the raw transfer "
-                f"(target ≤ 1.25×: {verdict(a['mean'] <= 1.25 * c['mean'])}).",
+                f"oras-py takes {o['median'] / a['median']:.2f}× and skopeo {s['median'] / a['median']:.2f}× "
+                f"as long as aibox ({verdict(a['median'] < o['median'] and a['median'] < s['median'])}); "
+                f"aibox takes {a['median'] / c['median']:.2f}× the raw transfer "
+                f"(target ≤ 1.25×: {verdict(a['median'] <= 1.25 * c['median'])}).",
                 "",
             )
         pts = []
         r10 = load(self.results, "cold-10")
         if r10:
             (v,) = r10.values()
-            pts.append((10, v["mean"]))
+            pts.append((10, v["median"]))
             self.out(f"Cold sync of 10 packs: {cell(v)}.", "")
         if a:
-            pts.append((50, a["mean"]))
+            pts.append((50, a["median"]))
         self.series[("sync", "aibox sync, cold (loopback registry)")] = pts
 
     def micro(self):
