@@ -521,3 +521,50 @@ fn gc_and_store_verify_from_the_cli() {
     let (_, err) = fails(&sb, &root, &["store", "path", "helo"]);
     assert!(err.contains("did you mean `hello`"), "{err}");
 }
+
+#[test]
+fn repo_packs_build_into_one_layout_and_sync_from_it_offline() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let mut dirs: Vec<String> = Vec::new();
+    for entry in walk_pack_dirs(&packs) {
+        dirs.push(entry.display().to_string());
+    }
+    assert!(dirs.len() >= 8, "{dirs:?}");
+    let mut args = vec!["pack", "build", "-o", "layout"];
+    args.extend(dirs.iter().map(String::as_str));
+    let (out, _) = ok(&sb, sb.path(), &args);
+    assert_eq!(out.lines().count(), dirs.len(), "one digest per pack version");
+    let (list, _) = ok(&sb, sb.path(), &["pack", "list", "oci-layout:layout"]);
+    assert!(list.contains("hello 1.0.0 1.1.0"), "{list}");
+
+    let root = sb.project("p", &QUICKSTART.replace("dir:../packs", "oci-layout:../layout"));
+    ok(&sb, &root, &["sync", "--offline"]);
+    assert_eq!(hello(&sb, &root), "Hello, team! (hello 1.1.0)\n");
+
+    // search and info read every kind of source, `dir:` included.
+    let dir_project = sb.project("d", QUICKSTART);
+    let (hits, _) = ok(&sb, &dir_project, &["search", "json"]);
+    assert!(hits.starts_with("json-pretty@0.3.0"), "{hits}");
+    let (info, _) = ok(&sb, &dir_project, &["info", "hello", "--json"]);
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["versions"], serde_json::json!(["1.0.0", "1.1.0"]));
+    assert!(info.get("digest").is_none(), "a dir: source has no OCI digest");
+    let (info, _) = ok(&sb, &root, &["info", "hello", "--json"]);
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert!(info["digest"].as_str().unwrap().starts_with("sha256:"));
+}
+
+fn walk_pack_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.join("pack.toml").exists() {
+            out.push(p);
+        } else if p.is_dir() {
+            out.extend(walk_pack_dirs(&p));
+        }
+    }
+    out.sort();
+    out
+}
