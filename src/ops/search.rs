@@ -192,7 +192,11 @@ pub fn info(
             let oci = read::open(url, root, src)?;
             let (resolved, pinfo) = read::manifest(oci.as_ref(), name, &v)?;
             if let crate::registry::artifact::TopLevel::Index(_) = &resolved.top {
-                platforms = resolved.entries.iter().filter_map(|(p, _)| p.clone()).collect();
+                platforms = resolved
+                    .entries
+                    .iter()
+                    .filter_map(|(p, _)| p.clone())
+                    .collect();
             }
             Some(ArtifactInfo {
                 signed: oci.is_signed(name, &resolved.digest)?,
