@@ -743,3 +743,47 @@ fn concurrent_syncs_of_two_projects_beside_gc_end_consistent() {
         ok(&sb, &a, &["store", "verify"]);
     }
 }
+
+/// The README's main job: the committed example lock is current for the repository's packs.
+#[test]
+fn quickstart_example_syncs_locked_from_a_copy_of_the_repository() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.path().join("examples/quickstart");
+    std::fs::create_dir_all(&root).unwrap();
+    for f in ["aibox.toml", "aibox.lock"] {
+        std::fs::copy(
+            common::repo_root().join("examples/quickstart").join(f),
+            root.join(f),
+        )
+        .unwrap();
+    }
+    let (_, err) = ok(
+        &sb,
+        sb.path(),
+        &[
+            "sync",
+            "--locked",
+            "--manifest-path",
+            "examples/quickstart/aibox.toml",
+        ],
+    );
+    assert!(err.contains("Switched to generation 1"), "{err}");
+    let out = sb
+        .aibox(sb.path())
+        .args([
+            "run",
+            "--manifest-path",
+            "examples/quickstart/aibox.toml",
+            "--",
+            "ci-check",
+            "examples",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(
+        std::fs::read(root.join("aibox.lock")).unwrap(),
+        std::fs::read(common::repo_root().join("examples/quickstart/aibox.lock")).unwrap()
+    );
+}
