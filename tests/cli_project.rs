@@ -787,3 +787,29 @@ fn quickstart_example_syncs_locked_from_a_copy_of_the_repository() {
         std::fs::read(common::repo_root().join("examples/quickstart/aibox.lock")).unwrap()
     );
 }
+
+#[test]
+fn vendor_builds_dir_packs_into_a_layout_that_syncs_the_same_trees() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("app", QUICKSTART);
+    ok(&sb, &root, &["lock"]);
+    let (_, err) = ok(&sb, &root, &["vendor", "../vendored"]);
+    assert_eq!(err.matches("Vendored").count(), 6, "{err}");
+    let offline = sb.project(
+        "offline",
+        &QUICKSTART.replace("dir:../packs", "oci-layout:../vendored"),
+    );
+    ok(&sb, &offline, &["lock"]);
+    let trees = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p.join("aibox.lock"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("tree = "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(trees(&root), trees(&offline));
+    ok(&sb, &offline, &["sync", "--offline"]);
+    assert_eq!(hello(&sb, &offline), "Hello, team! (hello 1.1.0)\n");
+}
