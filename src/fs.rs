@@ -270,7 +270,7 @@ impl LockedFile {
             }
             if !told {
                 on_wait(&format!(
-                    "Blocking: waiting for lock on `{}` ({what})",
+                    "waiting for lock on `{}` ({what})",
                     path.display()
                 ));
                 told = true;

@@ -521,3 +521,295 @@ fn gc_and_store_verify_from_the_cli() {
     let (_, err) = fails(&sb, &root, &["store", "path", "helo"]);
     assert!(err.contains("did you mean `hello`"), "{err}");
 }
+
+#[test]
+fn repo_packs_build_into_one_layout_and_sync_from_it_offline() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let mut dirs: Vec<String> = Vec::new();
+    for entry in walk_pack_dirs(&packs) {
+        dirs.push(entry.display().to_string());
+    }
+    assert!(dirs.len() >= 8, "{dirs:?}");
+    let mut args = vec!["pack", "build", "-o", "layout"];
+    args.extend(dirs.iter().map(String::as_str));
+    let (out, _) = ok(&sb, sb.path(), &args);
+    assert_eq!(
+        out.lines().count(),
+        dirs.len(),
+        "one digest per pack version"
+    );
+    let (list, _) = ok(&sb, sb.path(), &["pack", "list", "oci-layout:layout"]);
+    assert!(list.contains("hello 1.0.0 1.1.0"), "{list}");
+
+    let root = sb.project(
+        "p",
+        &QUICKSTART.replace("dir:../packs", "oci-layout:../layout"),
+    );
+    ok(&sb, &root, &["sync", "--offline"]);
+    assert_eq!(hello(&sb, &root), "Hello, team! (hello 1.1.0)\n");
+
+    // search and info read every kind of source, `dir:` included.
+    let dir_project = sb.project("d", QUICKSTART);
+    let (hits, _) = ok(&sb, &dir_project, &["search", "json"]);
+    assert!(hits.starts_with("json-pretty@0.3.0"), "{hits}");
+    let (info, _) = ok(&sb, &dir_project, &["info", "hello", "--json"]);
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["versions"], serde_json::json!(["1.0.0", "1.1.0"]));
+    assert!(
+        info.get("digest").is_none(),
+        "a dir: source has no OCI digest"
+    );
+    let (info, _) = ok(&sb, &root, &["info", "hello", "--json"]);
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert!(info["digest"].as_str().unwrap().starts_with("sha256:"));
+}
+
+fn walk_pack_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.join("pack.toml").exists() {
+            out.push(p);
+        } else if p.is_dir() {
+            out.extend(walk_pack_dirs(&p));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn plugins_belong_under_plugins_and_land_in_plugins_dir() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    write_pack(
+        &packs,
+        "[pack]\nname = \"lint\"\nversion = \"1.2.0\"\nkind = \"plugin\"\n[bin]\naibox-plugin-lint = \"bin/lint\"\n",
+        &[("bin/lint", "#!/bin/sh\necho linting\n", true)],
+    );
+    let wrong = sb.project(
+        "wrong",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nlint = \"1\"\n",
+    );
+    let (_, err) = fails(&sb, &wrong, &["sync"]);
+    assert!(
+        err.contains("is a plugin pack") && err.contains("move `lint` to [plugins]"),
+        "{err}"
+    );
+    let right = sb.project(
+        "right",
+        "[registries]\ndefault = \"dir:../packs\"\n[plugins]\nlint = \"^1.2\"\n",
+    );
+    ok(&sb, &right, &["sync"]);
+    let out = std::process::Command::new(right.join(".aibox/current/plugins/aibox-plugin-lint"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "linting\n");
+    assert!(!right.join(".aibox/current/bin/aibox-plugin-lint").exists());
+}
+
+#[test]
+fn lock_keeps_locked_versions_until_asked_to_upgrade() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    let lib = "[pack]\nname = \"lib\"\nversion = \"1.0.0\"\n";
+    write_pack(&packs, lib, &[]);
+    write_pack(
+        &packs,
+        "[pack]\nname = \"app\"\nversion = \"1.0.0\"\n[dependencies]\nlib = \"1\"\n",
+        &[],
+    );
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\napp = \"1\"\n",
+    );
+    ok(&sb, &root, &["lock"]);
+    write_pack(&packs, &lib.replace("1.0.0", "1.1.0"), &[]);
+    write_pack(
+        &packs,
+        "[pack]\nname = \"app\"\nversion = \"1.1.0\"\n[dependencies]\nlib = \"1\"\n",
+        &[],
+    );
+    let version_of = |name: &str| {
+        let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        lock["package"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"].as_str() == Some(name))
+            .unwrap()["version"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (_, err) = ok(&sb, &root, &["lock"]);
+    assert!(err.contains("Unchanged"), "{err}");
+    assert_eq!(
+        (version_of("app"), version_of("lib")),
+        ("1.0.0".into(), "1.0.0".into())
+    );
+    ok(&sb, &root, &["lock", "--upgrade-package", "lib"]);
+    assert_eq!(
+        (version_of("app"), version_of("lib")),
+        ("1.0.0".into(), "1.1.0".into())
+    );
+    ok(&sb, &root, &["lock", "--upgrade"]);
+    assert_eq!(version_of("app"), "1.1.0");
+    let (_, err) = fails(&sb, &root, &["lock", "-P", "nope"]);
+    assert!(err.contains("`nope` is not in `aibox.lock`"), "{err}");
+}
+
+#[test]
+fn a_held_lock_makes_others_wait_then_time_out_clearly() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("app", QUICKSTART);
+    ok(&sb, &root, &["sync"]);
+    std::fs::write(
+        root.join("aibox.toml"),
+        QUICKSTART.replace("hello = \"1\"", "hello = \"=1.0.0\""),
+    )
+    .unwrap();
+    // Another process (util-linux flock) holds the store lock exclusively, as gc would.
+    let mut holder = std::process::Command::new("flock")
+        .arg("-x")
+        .arg(sb.home().join("store-v1/lock"))
+        .args(["sleep", "30"])
+        .spawn()
+        .expect("flock (util-linux) is installed");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = sb
+        .aibox(&root)
+        .arg("sync")
+        .env("AIBOX_LOCK_TIMEOUT", "1")
+        .output()
+        .unwrap();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let err = text(&out).1;
+    assert!(!out.status.success());
+    assert!(err.contains("Blocking waiting for lock on"), "{err}");
+    assert!(
+        err.contains("timed out after") && err.contains("AIBOX_LOCK_TIMEOUT"),
+        "{err}"
+    );
+    assert_eq!(
+        hello(&sb, &root),
+        "Hello, team! (hello 1.1.0)\n",
+        "nothing switched"
+    );
+    ok(&sb, &root, &["sync"]);
+    assert_eq!(hello(&sb, &root), "Hello, team!\n");
+}
+
+#[test]
+fn concurrent_syncs_of_two_projects_beside_gc_end_consistent() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let a = sb.project("a", QUICKSTART);
+    let b = sb.project(
+        "b",
+        &QUICKSTART.replace("hello = \"1\"", "hello = \"=1.0.0\""),
+    );
+    for round in 0..6 {
+        let spawn = |root: &Path, args: &[&str]| {
+            let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("aibox"));
+            c.current_dir(root)
+                .env("AIBOX_HOME", sb.home())
+                .env("CI", "true")
+                .args(args);
+            c.stderr(std::process::Stdio::piped()).spawn().unwrap()
+        };
+        let children = vec![
+            spawn(&a, &["sync"]),
+            spawn(&b, &["sync"]),
+            spawn(&a, &["gc", "--keep", "1"]),
+            spawn(&b, &["sync"]),
+        ];
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(hello(&sb, &a), "Hello, team! (hello 1.1.0)\n");
+        assert_eq!(hello(&sb, &b), "Hello, team!\n");
+        ok(&sb, &a, &["store", "verify"]);
+    }
+}
+
+/// The README's main job: the committed example lock is current for the repository's packs.
+#[test]
+fn quickstart_example_syncs_locked_from_a_copy_of_the_repository() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.path().join("examples/quickstart");
+    std::fs::create_dir_all(&root).unwrap();
+    for f in ["aibox.toml", "aibox.lock"] {
+        std::fs::copy(
+            common::repo_root().join("examples/quickstart").join(f),
+            root.join(f),
+        )
+        .unwrap();
+    }
+    let (_, err) = ok(
+        &sb,
+        sb.path(),
+        &[
+            "sync",
+            "--locked",
+            "--manifest-path",
+            "examples/quickstart/aibox.toml",
+        ],
+    );
+    assert!(err.contains("Switched to generation 1"), "{err}");
+    let out = sb
+        .aibox(sb.path())
+        .args([
+            "run",
+            "--manifest-path",
+            "examples/quickstart/aibox.toml",
+            "--",
+            "ci-check",
+            "examples",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(
+        std::fs::read(root.join("aibox.lock")).unwrap(),
+        std::fs::read(common::repo_root().join("examples/quickstart/aibox.lock")).unwrap()
+    );
+}
+
+#[test]
+fn vendor_builds_dir_packs_into_a_layout_that_syncs_the_same_trees() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("app", QUICKSTART);
+    ok(&sb, &root, &["lock"]);
+    let (_, err) = ok(&sb, &root, &["vendor", "../vendored"]);
+    assert_eq!(err.matches("Vendored").count(), 6, "{err}");
+    let offline = sb.project(
+        "offline",
+        &QUICKSTART.replace("dir:../packs", "oci-layout:../vendored"),
+    );
+    ok(&sb, &offline, &["lock"]);
+    let trees = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p.join("aibox.lock"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("tree = "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(trees(&root), trees(&offline));
+    ok(&sb, &offline, &["sync", "--offline"]);
+    assert_eq!(hello(&sb, &offline), "Hello, team! (hello 1.1.0)\n");
+}

@@ -11,9 +11,10 @@ use crate::registry::artifact::{BuildOptions, Compression};
 
 #[derive(Debug, Subcommand)]
 pub enum PackCommand {
-    /// Build a pack directory into an OCI image layout (ref `<name>:<version>`).
+    /// Build pack directories into an OCI image layout (refs `<name>:<version>`).
     Build {
-        /// The pack directory (with `pack.toml`); several = one per platform (an image index).
+        /// Pack directories (each with `pack.toml`). Directories with the same name and version
+        /// are the platforms of one pack (an image index); others are packs of their own.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
         /// The OCI layout directory to write (created if missing).
@@ -22,9 +23,10 @@ pub enum PackCommand {
         #[command(flatten)]
         build: BuildArgs,
     },
-    /// Validate, build and push a pack directory to a registry.
+    /// Validate, build and push pack directories to a registry.
     Publish {
-        /// The pack directory (with `pack.toml`); several = one per platform.
+        /// Pack directories (each with `pack.toml`); the same name and version in several
+        /// directories = one pack with a platform each.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
         /// The registry: `oci://host[:port]/path` (the pack goes to `<path>/<name>:<version>`).
@@ -117,16 +119,14 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             output,
             build,
         } => {
-            let r = ops::pack::build(&dirs, &output, &build.options())?;
-            printer::status(
-                "Built",
-                format!("{}@{} → {} ({})", r.name, r.version, r.location, r.digest),
-            );
-            if opts.json {
-                super::print_json(&r);
-            } else {
-                println!("{}", r.digest);
+            let reports = ops::pack::build(&dirs, &output, &build.options())?;
+            for r in &reports {
+                printer::status(
+                    "Built",
+                    format!("{}@{} → {} ({})", r.name, r.version, r.location, r.digest),
+                );
             }
+            print_reports(opts, &reports);
         }
         PackCommand::Publish {
             dirs,
@@ -135,16 +135,14 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             net,
         } => {
             let src = ops::pack::source_options(opts, net.insecure);
-            let r = ops::pack::publish(&dirs, &registry, &build.options(), &src)?;
-            printer::status(
-                "Published",
-                format!("{}@{} to {} ({})", r.name, r.version, r.location, r.digest),
-            );
-            if opts.json {
-                super::print_json(&r);
-            } else {
-                println!("{}", r.digest);
+            let reports = ops::pack::publish(&dirs, &registry, &build.options(), &src)?;
+            for r in &reports {
+                printer::status(
+                    "Published",
+                    format!("{}@{} to {} ({})", r.name, r.version, r.location, r.digest),
+                );
             }
+            print_reports(opts, &reports);
         }
         PackCommand::Push {
             layout,
@@ -204,4 +202,15 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Digests on stdout, one per pack (with `--json`, a list of reports).
+fn print_reports(opts: &Options, reports: &[ops::pack::BuildReport]) {
+    if opts.json {
+        super::print_json(&reports);
+    } else {
+        for r in reports {
+            println!("{}", r.digest);
+        }
+    }
 }

@@ -107,16 +107,18 @@ pub fn info(opts: &Options, args: InfoArgs) -> Result<()> {
             i.platforms.join(", ")
         }
     );
-    println!("size:         {}", super::human_bytes(i.size));
-    println!("digest:       {}", i.digest);
-    println!(
-        "signed:       {}",
-        if i.signed {
-            "yes (cosign signature present, not verified here)"
-        } else {
-            "no"
-        }
-    );
+    if let Some(a) = &i.artifact {
+        println!("size:         {}", super::human_bytes(a.size));
+        println!("digest:       {}", a.digest);
+        println!(
+            "signed:       {}",
+            if a.signed {
+                "yes (cosign signature present, not verified here)"
+            } else {
+                "no"
+            }
+        );
+    }
     println!("source:       {}", i.source);
     Ok(())
 }

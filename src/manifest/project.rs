@@ -110,7 +110,11 @@ const SCHEMES: &[&str] = &["dir:", "oci-layout:", "oci://"];
 
 /// Parse and validate an `aibox.toml`.
 pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, ManifestError> {
-    let doc = DeTable::parse(text).map_err(|e| ManifestError::from_toml(path, text, &e))?;
+    let doc = DeTable::parse(text).map_err(|e| {
+        ManifestError::from_toml(path, text, &e).with_hint(
+            "this is not valid TOML: version requests and URLs are strings in double quotes, e.g. `hello = \"1.0.0\"`",
+        )
+    })?;
     let p = Parser { text, path };
     let root = doc.get_ref();
     for (key, _) in in_order(root) {

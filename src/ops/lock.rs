@@ -157,6 +157,7 @@ pub fn resolve_lock(
     }
     let index = ManifestIndex { manifest, sources };
     let resolution = resolve(&manifest.roots(), &index, &options)?;
+    check_sections(manifest, &resolution)?;
 
     let platforms = manifest.policy.platforms.clone();
     let mut packages = Vec::with_capacity(resolution.packages.len());
@@ -181,6 +182,31 @@ pub fn resolve_lock(
     };
     lock.canonicalize();
     Ok(lock)
+}
+
+/// Plugins are requested under `[plugins]`, every other pack under `[packs]`.
+fn check_sections(
+    manifest: &ProjectManifest,
+    resolution: &crate::resolver::Resolution,
+) -> Result<()> {
+    use crate::manifest::pack::PackKind;
+    for (name, resolved) in &resolution.packages {
+        let kind = resolved.manifest.pack.kind;
+        let (wrong, right) = if manifest.plugins.contains_key(name) && kind != PackKind::Plugin {
+            ("[plugins]", "[packs]")
+        } else if manifest.packs.contains_key(name) && kind == PackKind::Plugin {
+            ("[packs]", "[plugins]")
+        } else {
+            continue;
+        };
+        return Err(Error::msg(format!(
+            "`{name}` {} is a {} pack, but `aibox.toml` requests it under {wrong}",
+            resolved.version,
+            kind.as_str()
+        ))
+        .with_hint(format!("move `{name}` to {right} in `aibox.toml`")));
+    }
+    Ok(())
 }
 
 /// How `aibox lock`/`sync` may treat an out-of-date lock.

@@ -55,32 +55,66 @@ fn report(built: &BuiltPack, location: String) -> BuildReport {
     }
 }
 
-/// Build the pack in `dirs` (one directory, or one per platform) into the OCI layout `output`.
-pub fn build(dirs: &[PathBuf], output: &Path, build: &BuildOptions) -> Result<BuildReport> {
-    let store = Store::open_default()?;
-    let built = artifact::build(&store, dirs, build)?;
-    let layout = OciLayout::create(output)?;
-    layout.add_pack(&built)?;
-    Ok(report(
-        &built,
-        format!(
-            "oci-layout:{}:{}",
-            output.display(),
-            ref_name(&built.name, &built.version)
-        ),
-    ))
+/// Group pack directories into packs: directories whose `pack.toml` names the same name and
+/// version are the platforms of one pack; every other directory is a pack of its own.
+pub fn group_dirs(dirs: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>> {
+    let mut groups: BTreeMap<(String, semver::Version), Vec<PathBuf>> = BTreeMap::new();
+    for dir in dirs {
+        let path = dir.join("pack.toml");
+        let text = fs::read_to_string(&path).map_err(|e| {
+            Error::msg(format!("cannot read `{}`: {e}", path.display()))
+                .with_hint("a pack directory holds a `pack.toml` at its root")
+        })?;
+        let manifest = crate::manifest::parse_pack(&text, &path)?;
+        groups
+            .entry((manifest.pack.name, manifest.pack.version))
+            .or_default()
+            .push(dir.clone());
+    }
+    Ok(groups.into_values().collect())
 }
 
-/// Validate and build the pack in `dirs`, then push it to `registry` (`oci://host/base`).
+/// Build the packs in `dirs` (see [`group_dirs`]) into the OCI layout `output`.
+pub fn build(dirs: &[PathBuf], output: &Path, build: &BuildOptions) -> Result<Vec<BuildReport>> {
+    let store = Store::open_default()?;
+    let layout = OciLayout::create(output)?;
+    let mut reports = Vec::new();
+    for group in group_dirs(dirs)? {
+        let built = artifact::build(&store, &group, build)?;
+        layout.add_pack(&built)?;
+        reports.push(report(
+            &built,
+            format!(
+                "oci-layout:{}:{}",
+                output.display(),
+                ref_name(&built.name, &built.version)
+            ),
+        ));
+    }
+    Ok(reports)
+}
+
+/// Validate and build the packs in `dirs` (see [`group_dirs`]), then push them to `registry`
+/// (`oci://host/base`). Every pack is built before the first is pushed.
 pub fn publish(
     dirs: &[PathBuf],
     registry: &str,
     build: &BuildOptions,
     src: &SourceOptions,
-) -> Result<BuildReport> {
+) -> Result<Vec<BuildReport>> {
     let store = Store::open_default()?;
-    let built = artifact::build(&store, dirs, build)?;
+    let built: Vec<BuiltPack> = group_dirs(dirs)?
+        .iter()
+        .map(|group| artifact::build(&store, group, build))
+        .collect::<Result<_, _>>()?;
     let remote = OciSource::open(registry, src)?;
+    built
+        .iter()
+        .map(|b| publish_one(&remote, registry, b))
+        .collect()
+}
+
+fn publish_one(remote: &OciSource, registry: &str, built: &BuiltPack) -> Result<BuildReport> {
     if let Ok(tags) = remote.tags(&built.name)
         && tags.contains(&built.version.to_string())
         && remote
@@ -95,9 +129,9 @@ pub fn publish(
         ))
         .with_hint("versions are immutable: bump `version` in pack.toml and publish again"));
     }
-    remote.push(&built)?;
+    remote.push(built)?;
     Ok(report(
-        &built,
+        built,
         format!("{registry}/{}:{}", built.name, built.version),
     ))
 }

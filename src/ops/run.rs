@@ -32,10 +32,19 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
     };
     let mut env = resolve_env(&current.env);
     if target == Target::Project {
-        env.vars.insert(
-            "AIBOX_WORKSPACE".into(),
-            find_project(opts)?.root.display().to_string(),
-        );
+        let root = find_project(opts)?.root;
+        // A cheap staleness check: the lock's hash against the one the generation records.
+        let synced = crate::fs::read(root.join(super::LOCKFILE))
+            .map(|bytes| current.lock_hash.as_deref() == Some(&super::sync::lock_hash(&bytes)))
+            .unwrap_or(current.id != 0);
+        if !synced {
+            crate::printer::warn(format!(
+                "the environment (generation {}) does not match `aibox.lock`; run `aibox sync`",
+                current.id
+            ));
+        }
+        env.vars
+            .insert("AIBOX_WORKSPACE".into(), root.display().to_string());
     }
     env.path.push(bin_dir);
     Ok(env)

@@ -7,8 +7,7 @@ use serde::Serialize;
 
 use super::Options;
 use crate::error::{Error, Result};
-use crate::fs;
-use crate::registry::{SourceOptions, read};
+use crate::registry::{self, RegistryError, SourceOptions, read};
 
 /// One search result.
 #[derive(Debug, Clone, Serialize)]
@@ -21,7 +20,8 @@ pub struct Hit {
     pub score: u32,
 }
 
-/// The registries to search: `--registry` values, else the project's `[registries]`.
+/// The registries to search: `--registry` values, else every registry of the project's
+/// `aibox.toml`.
 pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::path::PathBuf)>> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
@@ -29,32 +29,15 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::
         return Ok(given.iter().map(|g| (g.clone(), cwd.clone())).collect());
     }
     let none = || {
-        Error::msg("no registry to search").with_hint("pass `--registry oci://host/path` (or `oci-layout:<dir>`), or run inside a project whose `aibox.toml` has `[registries]`")
+        Error::msg("no registry to search").with_hint("pass `--registry <url>` (`oci://host/path`, `oci-layout:<dir>` or `dir:<dir>`), or run inside a project whose `aibox.toml` has `[registries]`")
     };
     let project = super::find_project(opts).map_err(|_| none())?;
-    let text = fs::read_to_string(project.manifest_path()).map_err(|e| {
-        Error::msg(format!(
-            "cannot read `{}`: {e}",
-            project.manifest_path().display()
-        ))
-    })?;
-    let value: toml::Table = toml::from_str(&text).map_err(|e| {
-        Error::msg(format!(
-            "cannot parse `{}`: {e}",
-            project.manifest_path().display()
-        ))
-    })?;
-    let urls: Vec<(String, std::path::PathBuf)> = value
-        .get("registries")
-        .and_then(|r| r.as_table())
-        .map(|t| {
-            t.values()
-                .filter_map(|v| v.as_str())
-                .filter(|u| !u.starts_with("dir:"))
-                .map(|u| (u.to_owned(), project.root.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let manifest = super::lock::ProjectState::read(&project.root)?.manifest;
+    let urls: Vec<(String, std::path::PathBuf)> = manifest
+        .registries
+        .values()
+        .map(|r| (r.url.clone(), project.root.clone()))
+        .collect();
     if urls.is_empty() {
         return Err(none());
     }
@@ -95,7 +78,7 @@ pub fn search(
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     for (url, root) in sources {
-        let source = read::open(url, root, src)?;
+        let source = registry::open_source(url, root, src)?;
         let names = source.names()?;
         for name in names {
             let Ok(versions) = source.versions(&name) else {
@@ -152,12 +135,20 @@ pub struct Info {
     pub dependencies: std::collections::BTreeMap<String, String>,
     pub bin: std::collections::BTreeMap<String, String>,
     pub platforms: Vec<String>,
+    /// What only OCI sources (registries, layouts) have.
+    #[serde(flatten)]
+    pub artifact: Option<ArtifactInfo>,
+    pub source: String,
+}
+
+/// The OCI side of a pack version.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactInfo {
     pub digest: String,
     /// Compressed size of the first platform's layers.
     pub size: u64,
     pub tree: Option<String>,
     pub signed: bool,
-    pub source: String,
 }
 
 /// Show `name` (or `name@version`) from the first source that has it.
@@ -178,10 +169,10 @@ pub fn info(
     };
     let mut last_err = None;
     for (url, root) in sources {
-        let source = read::open(url, root, src)?;
+        let source = registry::open_source(url, root, src)?;
         let mut versions = match source.versions(name) {
             Ok(v) => v,
-            Err(e @ crate::registry::RegistryError::NotFound { .. }) => {
+            Err(e @ RegistryError::NotFound { .. }) => {
                 last_err = Some(e);
                 continue;
             }
@@ -192,9 +183,28 @@ pub fn info(
             Some(v) => v.clone(),
             None => newest(&versions).expect("non-empty"),
         };
-        let (resolved, pinfo) = read::manifest(source.as_ref(), name, &v)?;
-        let p = &pinfo.pack.pack;
-        let signed = source.is_signed(name, &resolved.digest)?;
+        let manifest = source.manifest(name, &v)?;
+        let p = &manifest.pack;
+        let mut platforms = p.platforms.clone().unwrap_or_default();
+        let artifact = if url.starts_with("dir:") {
+            None
+        } else {
+            let oci = read::open(url, root, src)?;
+            let (resolved, pinfo) = read::manifest(oci.as_ref(), name, &v)?;
+            if let crate::registry::artifact::TopLevel::Index(_) = &resolved.top {
+                platforms = resolved
+                    .entries
+                    .iter()
+                    .filter_map(|(p, _)| p.clone())
+                    .collect();
+            }
+            Some(ArtifactInfo {
+                signed: oci.is_signed(name, &resolved.digest)?,
+                digest: resolved.digest.clone(),
+                size: pinfo.manifest.layers.iter().map(|l| l.size).sum(),
+                tree: pinfo.tree.map(|t| t.to_string()),
+            })
+        };
         return Ok(Info {
             name: name.into(),
             version: v.to_string(),
@@ -205,20 +215,10 @@ pub fn info(
             homepage: p.homepage.clone(),
             repository: p.repository.clone(),
             keywords: p.keywords.clone(),
-            dependencies: pinfo.pack.dependencies.clone(),
-            bin: pinfo.pack.bin.clone(),
-            platforms: match &resolved.top {
-                crate::registry::artifact::TopLevel::Index(_) => resolved
-                    .entries
-                    .iter()
-                    .filter_map(|(p, _)| p.clone())
-                    .collect(),
-                _ => pinfo.platforms.clone(),
-            },
-            digest: resolved.digest.clone(),
-            size: pinfo.manifest.layers.iter().map(|l| l.size).sum(),
-            tree: pinfo.tree.map(|t| t.to_string()),
-            signed,
+            dependencies: manifest.dependencies.clone(),
+            bin: manifest.bin.clone(),
+            platforms,
+            artifact,
             source: url.clone(),
         });
     }

@@ -1,6 +1,6 @@
 //! `aibox vendor <dir>`: copy every locked pack (its manifest or index, platform manifests,
-//! configs and layers, each digest-checked) into an OCI image layout, so `sync` works
-//! air-gapped from `oci-layout:<dir>`.
+//! configs and layers, each digest-checked; packs of `dir:` sources are built) into an OCI
+//! image layout, so `sync` works air-gapped from `oci-layout:<dir>`.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,7 @@ use crate::store::Store;
 /// One pack to vendor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VendorItem {
-    /// The source URL as locked (`oci://…` or `oci-layout:…`; `dir:` sources are skipped).
+    /// The source URL as locked (`oci://…`, `oci-layout:…`, or `dir:…`, whose packs are built).
     pub source: String,
     pub name: String,
     pub version: Version,
@@ -61,13 +61,7 @@ pub fn vendor(
     let mut done = Vec::new();
     for item in items {
         if item.source.starts_with("dir:") {
-            crate::printer::status(
-                "Skipping",
-                format!(
-                    "`{}` (from a `dir:` source; its files are in the repository)",
-                    item.name
-                ),
-            );
+            done.push(vendor_dir_pack(item, root, &store, &layout)?);
             continue;
         }
         let source = read::open(&item.source, root, src)?;
@@ -124,6 +118,37 @@ pub fn vendor(
         });
     }
     Ok(done)
+}
+
+/// A pack from a `dir:` source has no artifact yet: build it (deterministically, the same
+/// tree the lock names) into the layout.
+fn vendor_dir_pack(
+    item: &VendorItem,
+    root: &Path,
+    store: &Store,
+    layout: &OciLayout,
+) -> Result<Vendored> {
+    let path = item.source.strip_prefix("dir:").unwrap_or_default();
+    let source = crate::registry::dir::DirSource::open(&item.source, &root.join(path))?;
+    let dir = source.pack_dir(&item.name, &item.version)?.to_owned();
+    let built = artifact::build(store, &[dir], &artifact::BuildOptions::default())?;
+    layout.add_pack(&built)?;
+    let what = format!("{}@{}", item.name, item.version);
+    crate::printer::status(
+        "Vendored",
+        format!(
+            "{what} ({}, built from `{}`)",
+            built.top.digest, item.source
+        ),
+    );
+    Ok(Vendored {
+        name: item.name.clone(),
+        version: item.version.to_string(),
+        digest: built.top.digest.clone(),
+        blobs: built.blobs.len() + 1,
+        bytes: built.blobs.iter().map(|b| b.data.len() as u64).sum::<u64>()
+            + built.top.data.len() as u64,
+    })
 }
 
 /// Copy a verified staging file to its content-addressed place in the layout.

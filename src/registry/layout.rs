@@ -384,12 +384,13 @@ impl Source for LayoutSource {
         version: &Version,
         platforms: &[String],
     ) -> Result<LockEntry, RegistryError> {
-        // ORAS artifacts' tree hashes are computed by fetching into the default store.
-        let store = crate::store::Layout::default_home()
-            .as_deref()
-            .map(Store::open)
-            .transpose()?;
-        read::lock_entry(self, store.as_ref(), name, version, platforms)
+        read::lock_entry(
+            self,
+            read::default_store()?.as_ref(),
+            name,
+            version,
+            platforms,
+        )
     }
 
     fn fetch(

@@ -13,6 +13,7 @@ pub mod oci;
 pub mod push;
 pub mod read;
 pub mod unpack;
+pub mod url;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -335,6 +335,15 @@ impl PackSource for super::oci::OciSource {
     }
 }
 
+/// The store at the default home, where the tree hashes of ORAS artifacts (which carry none)
+/// are computed by fetching them at lock time.
+pub fn default_store() -> Result<Option<Store>, RegistryError> {
+    Ok(crate::store::Layout::default_home()
+        .as_deref()
+        .map(Store::open)
+        .transpose()?)
+}
+
 /// Open an `oci-layout:` or `oci://` URL as a [`PackSource`].
 pub fn open(
     url: &str,

@@ -128,36 +128,10 @@ pub fn oras_tree(
             size: stored.size,
             executable: exec,
         };
-        insert(&mut root, title, &parts, entry)?;
+        ingest::insert(&mut root, title, &parts, entry)?;
     }
     batch.commit()?;
     Ok(root)
-}
-
-fn insert(root: &mut Tree, raw: &str, parts: &[String], entry: Entry) -> Result<(), RegistryError> {
-    let dup = || {
-        RegistryError::Store(crate::store::StoreError::BadEntry {
-            entry: raw.into(),
-            reason: "duplicate entry".into(),
-        })
-    };
-    let (last, parents) = parts.split_last().ok_or_else(dup)?;
-    let mut cur = root;
-    for p in parents {
-        let next = cur
-            .entries
-            .entry(p.clone())
-            .or_insert_with(|| Entry::Dir(Tree::default()));
-        cur = match next {
-            Entry::Dir(sub) => sub,
-            _ => return Err(dup()),
-        };
-    }
-    if cur.entries.contains_key(last) {
-        return Err(dup());
-    }
-    cur.entries.insert(last.clone(), entry);
-    Ok(())
 }
 
 fn merge(into: &mut Tree, from: Tree, raw: &str) -> Result<(), RegistryError> {

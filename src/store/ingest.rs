@@ -121,7 +121,12 @@ pub fn split_path(raw: &str) -> Result<Vec<String>, StoreError> {
 
 /// Insert `entry` at `parts`, creating parent directories; an existing entry at that path is
 /// a duplicate (except a directory met again as a directory).
-fn insert(root: &mut Tree, raw: &str, parts: &[String], entry: Entry) -> Result<(), StoreError> {
+pub fn insert(
+    root: &mut Tree,
+    raw: &str,
+    parts: &[String],
+    entry: Entry,
+) -> Result<(), StoreError> {
     let (last, parents) = parts.split_last().ok_or_else(|| bad(raw, "empty path"))?;
     let mut cur = root;
     for p in parents {

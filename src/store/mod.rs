@@ -64,6 +64,7 @@ impl crate::error::Hint for StoreError {
             StoreError::NoGeneration { .. } | StoreError::NoParent { .. } => {
                 vec!["`aibox generations` lists the generations that are kept".into()]
             }
+            StoreError::Lock(e) => e.hints(),
             StoreError::Conflict { .. } => {
                 vec!["remove one of the two packs, or ask its author to rename the command".into()]
             }
@@ -129,7 +130,7 @@ impl Store {
             mode,
             what,
             fs::lock_timeout(),
-            &|msg| crate::printer::status("Waiting", msg),
+            &|msg| crate::printer::status("Blocking", msg),
         )?)
     }
 }

@@ -50,7 +50,7 @@ impl Profile {
             LockMode::Exclusive,
             &format!("profile `{}`", self.name),
             fs::lock_timeout(),
-            &|msg| crate::printer::status("Waiting", msg),
+            &|msg| crate::printer::status("Blocking", msg),
         )?)
     }
 
@@ -77,15 +77,16 @@ impl Profile {
 
 impl Store {
     /// Open or create the profile of the project at `root` (an absolute, canonical path).
+    /// The project's `.aibox/current` link is made first, so that gc never sees the new profile
+    /// without the link that keeps it live.
     pub fn project_profile(&self, root: &Path) -> Result<Profile, StoreError> {
-        let profile = self.open_profile(
-            &project_profile_name(root),
-            ProfileKind::Project {
-                root: root.to_owned(),
-            },
-        )?;
+        let name = project_profile_name(root);
+        let current = ProfilePaths {
+            dir: self.layout().profile(&name),
+        }
+        .current();
         let link = project_link(root);
-        if fs::read_link(&link).ok().as_deref() != Some(profile.paths.current().as_path()) {
+        if fs::read_link(&link).ok().as_deref() != Some(current.as_path()) {
             let dir = root.join(".aibox");
             fs::create_dir_all(&dir).ctx(|| format!("cannot create `{}`", dir.display()))?;
             let ignore = dir.join(".gitignore");
@@ -96,10 +97,15 @@ impl Store {
                 )
                 .ctx(|| format!("cannot write `{}`", ignore.display()))?;
             }
-            fs::replace_symlink(&profile.paths.current(), &link)
+            fs::replace_symlink(&current, &link)
                 .ctx(|| format!("cannot link `{}`", link.display()))?;
         }
-        Ok(profile)
+        self.open_profile(
+            &name,
+            ProfileKind::Project {
+                root: root.to_owned(),
+            },
+        )
     }
 
     /// The user's global profile (`aibox install`).
@@ -142,8 +148,9 @@ impl Store {
         Ok(profile)
     }
 
-    /// Every profile in the store (those whose record cannot be read are skipped with a
-    /// warning: they are never treated as dead, so gc keeps what they reference).
+    /// Every profile in the store that has a `current` (one without is being created by
+    /// another process). A profile whose record cannot be read is kept as live with a warning,
+    /// so gc never removes what it references.
     pub fn list_profiles(&self) -> Result<Vec<Profile>, StoreError> {
         let dir = self.layout().profiles();
         let mut out = Vec::new();
@@ -151,6 +158,10 @@ impl Store {
             let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
             let name = item.file_name().to_string_lossy().into_owned();
             let paths = ProfilePaths { dir: item.path() };
+            if !fs::exists(&paths.current()).unwrap_or(true) {
+                // Being created by another process right now: nothing to read yet.
+                continue;
+            }
             let kind = match fs::read_to_string(paths.record())
                 .ok()
                 .and_then(|t| toml::from_str::<ProfileKind>(&t).ok())
