@@ -10,7 +10,7 @@ use common::registry::Registry;
 #[test]
 fn oras_per_file_artifact_is_a_pack() {
     require_tool(
-        "python3",
+        &common::oci::python3().display().to_string(),
         &["-c", "import oras.client"],
         "the PyPI package `oras`",
     );
@@ -64,7 +64,7 @@ fn oras_per_file_artifact_is_a_pack() {
 #[test]
 fn oras_pull_gets_the_titled_tar_and_skopeo_reads_the_artifact() {
     require_tool(
-        "python3",
+        &common::oci::python3().display().to_string(),
         &["-c", "import oras.client"],
         "the PyPI package `oras`",
     );

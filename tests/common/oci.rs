@@ -129,14 +129,28 @@ pub fn require_tool(cmd: &str, args: &[&str], package: &str) {
     );
 }
 
+/// The Python interpreter of the tests' venv (oras, cryptography, pynacl): `AIBOX_TEST_PYTHON`
+/// (set by scripts/test), else `target/test-venv/bin/python3`. Missing fails the test loudly.
+pub fn python3() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("AIBOX_TEST_PYTHON").filter(|p| !p.is_empty()) {
+        return p.into();
+    }
+    let venv = super::repo_root().join("target/test-venv/bin/python3");
+    assert!(
+        venv.exists(),
+        "no Python for the tests: run `scripts/test` once (it creates target/test-venv), or set AIBOX_TEST_PYTHON"
+    );
+    venv
+}
+
 /// Run Python code (for the oras-py client) and return stdout; panics with stderr on failure.
 pub fn python(code: &str, cwd: &Path) -> String {
-    let out = std::process::Command::new("python3")
+    let out = std::process::Command::new(python3())
         .arg("-c")
         .arg(code)
         .current_dir(cwd)
         .output()
-        .expect("python3 is missing");
+        .expect("the test Python cannot run");
     assert!(
         out.status.success(),
         "python failed:\n{}\n{}",
