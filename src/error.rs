@@ -3,10 +3,27 @@
 
 use std::fmt;
 
-/// Extra advice a typed error can offer the user ("what to do").
+/// The process exit codes (documented in `aibox --help` and the guide).
+pub mod exit {
+    /// The command did what was asked.
+    pub const SUCCESS: i32 = 0;
+    /// Any error.
+    pub const FAILURE: i32 = 1;
+    /// The command line could not be parsed (clap's usage errors).
+    pub const USAGE: i32 = 2;
+    /// `aibox.lock` is missing or out of date under `sync --locked` or `lock --check`; no other
+    /// failure uses this code.
+    pub const STALE_LOCK: i32 = 3;
+}
+
+/// Extra advice a typed error can offer the user ("what to do"), and its exit code.
 pub trait Hint {
     fn hints(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    fn exit_code(&self) -> i32 {
+        exit::FAILURE
     }
 }
 
@@ -30,13 +47,66 @@ impl fmt::Display for Message {
 
 impl std::error::Error for Message {}
 
+/// A message with its cause.
+#[derive(Debug)]
+struct WithSource {
+    context: String,
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl fmt::Display for WithSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.context)
+    }
+}
+
+impl std::error::Error for WithSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
 impl Error {
     /// An error from a plain message (for checks made at the operation level).
     pub fn msg(message: impl Into<String>) -> Self {
         Error {
             inner: Box::new(Message(message.into())),
             hints: Vec::new(),
-            exit_code: 1,
+            exit_code: exit::FAILURE,
+        }
+    }
+
+    /// An I/O failure while doing `context` ("cannot write `aibox.lock`"): the cause is kept
+    /// (shown as `caused by:`) and the hints for I/O failures users can act on (disk full,
+    /// permission denied) are added.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        let hints = io_hints(&source);
+        Error {
+            inner: Box::new(WithSource {
+                context: context.into(),
+                source: Box::new(source),
+            }),
+            hints,
+            exit_code: exit::FAILURE,
+        }
+    }
+
+    /// A message with a typed cause kept as its source.
+    pub fn with_source(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let mut hints = Vec::new();
+        if let Some(io) = find_io(&source) {
+            hints.extend(io_hints(io));
+        }
+        Error {
+            inner: Box::new(WithSource {
+                context: context.into(),
+                source: Box::new(source),
+            }),
+            hints,
+            exit_code: exit::FAILURE,
         }
     }
 
@@ -45,7 +115,7 @@ impl Error {
         self
     }
 
-    /// Use a different process exit code (e.g. 2 for `--check` style "would change").
+    /// Use a different process exit code (see [`exit`]).
     pub fn with_exit_code(mut self, code: i32) -> Self {
         self.exit_code = code;
         self
@@ -105,10 +175,11 @@ where
         if let Some(io) = find_io(&e) {
             hints.extend(io_hints(io));
         }
+        let exit_code = e.exit_code();
         Error {
             inner: Box::new(e),
             hints,
-            exit_code: 1,
+            exit_code,
         }
     }
 }
@@ -130,16 +201,25 @@ fn find_io<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::
     None
 }
 
-/// Advice for the I/O failures users can act on.
+/// Advice for the I/O failures users can act on wherever they happen. (Permission problems
+/// get their advice from the typed error that knows which file it was: the aibox home, a
+/// pack source, a project.)
 fn io_hints(e: &std::io::Error) -> Vec<String> {
-    use std::io::ErrorKind::*;
     match e.kind() {
-        StorageFull => vec![
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => vec![
             "the disk is full: free space (for example with `aibox gc`) and run the command again; the current generation was not changed".into(),
-        ],
-        PermissionDenied | ReadOnlyFilesystem => vec![
-            "check that the aibox home (`AIBOX_HOME`, default `~/.local/share/aibox`) is writable, or point `AIBOX_HOME` elsewhere".into(),
         ],
         _ => Vec::new(),
     }
+}
+
+/// The hint for a permission failure inside the aibox home.
+pub const HOME_NOT_WRITABLE: &str = "check that the aibox home (`AIBOX_HOME`, default `~/.local/share/aibox`) is writable by you, or point `AIBOX_HOME` elsewhere";
+
+/// Whether an I/O error means "not allowed to write here".
+pub fn is_permission(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
 }

@@ -32,6 +32,31 @@ pub fn temp_dir_in(dir: &Path) -> io::Result<tempfile::TempDir> {
         .map_err(|e| with_path(e, dir))
 }
 
+/// A staging directory in `dir` that is removed on drop even when it holds read-only
+/// directories (sealed pack trees), which [`tempfile::TempDir`] cannot remove as a user.
+#[derive(Debug)]
+pub struct StagingDir {
+    path: PathBuf,
+}
+
+impl StagingDir {
+    pub fn new_in(dir: &Path) -> io::Result<StagingDir> {
+        Ok(StagingDir {
+            path: temp_dir_in(dir)?.keep(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        let _ = remove_tree(&self.path);
+    }
+}
+
 /// A temporary directory anywhere (tests, scratch space outside the store).
 pub fn temp_dir() -> io::Result<tempfile::TempDir> {
     tempfile::tempdir()
@@ -79,10 +104,12 @@ pub fn fsync_many(paths: &[PathBuf]) -> io::Result<()> {
 }
 
 /// Write `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync
-/// of the directory. Readers see the old or the new content, never a mix.
+/// of the directory. Readers see the old or the new content, never a mix. A new file gets the
+/// mode the user's umask allows (like any file a program creates); an existing file keeps its
+/// mode.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = parent_of(path);
-    let mut tmp = temp_file_in(dir)?;
+    let mut tmp = user_temp_file(path)?;
     tmp.write_all(bytes).map_err(|e| with_path(e, tmp.path()))?;
     tmp.as_file()
         .sync_data()
@@ -91,12 +118,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fsync_dir(dir)
 }
 
+/// A temp file beside `path` that will replace it: the mode of the existing file, else
+/// 0666 less the umask.
+fn user_temp_file(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let dir = parent_of(path);
+    let existing = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Some(m.permissions().mode() & 0o7777),
+        _ => None,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(Permissions::from_mode(0o666))
+        .tempfile_in(dir)
+        .map_err(|e| with_path(e, dir))?;
+    if let Some(mode) = existing {
+        tmp.as_file()
+            .set_permissions(Permissions::from_mode(mode))
+            .map_err(|e| with_path(e, tmp.path()))?;
+    }
+    Ok(tmp)
+}
+
 /// Write `bytes` to `path` atomically but without making it durable: temp file in the same
 /// directory, rename. Readers see the old or the new content, never a mix; after a crash the
 /// file may be missing or empty. For caches whose content is checked on every read, where two
 /// fsyncs per entry would cost more than refetching a lost entry.
 pub fn write_replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut tmp = temp_file_in(parent_of(path))?;
+    let mut tmp = user_temp_file(path)?;
     tmp.write_all(bytes).map_err(|e| with_path(e, tmp.path()))?;
     tmp.persist(path).map_err(|e| with_path(e.error, path))?;
     Ok(())
@@ -207,8 +255,14 @@ pub enum LockError {
         what: String,
         waited: Duration,
     },
-    #[error("failed to lock `{}`: {source}", .path.display())]
-    Io { path: PathBuf, source: io::Error },
+    #[error("failed to lock `{}`", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`AIBOX_LOCK_TIMEOUT` is `{0}`, not a number of seconds ≥ 0")]
+    BadTimeout(String),
 }
 
 impl crate::error::Hint for LockError {
@@ -217,7 +271,13 @@ impl crate::error::Hint for LockError {
             LockError::Timeout { .. } => vec![
                 "another aibox process holds it; wait for it to finish, or raise `AIBOX_LOCK_TIMEOUT` (seconds)".into(),
             ],
+            LockError::Io { source, .. } if crate::error::is_permission(source) => {
+                vec![crate::error::HOME_NOT_WRITABLE.into()]
+            }
             LockError::Io { .. } => vec![],
+            LockError::BadTimeout(_) => vec![
+                "set `AIBOX_LOCK_TIMEOUT` to a number of seconds such as `30` or `0.5` (`inf` waits forever), or unset it for the default of 300".into(),
+            ],
         }
     }
 }
@@ -291,13 +351,23 @@ impl LockedFile {
     }
 }
 
-/// How long to wait for a lock: `AIBOX_LOCK_TIMEOUT` seconds, default 300.
-pub fn lock_timeout() -> Duration {
-    std::env::var("AIBOX_LOCK_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(300))
+/// How long to wait for a lock: `AIBOX_LOCK_TIMEOUT` seconds (a number ≥ 0, fractions allowed,
+/// `inf` = forever), default 300.
+pub fn lock_timeout() -> Result<Duration, LockError> {
+    match std::env::var("AIBOX_LOCK_TIMEOUT") {
+        Ok(text) if !text.trim().is_empty() => parse_timeout(&text).ok_or(LockError::BadTimeout(text)),
+        _ => Ok(Duration::from_secs(300)),
+    }
+}
+
+/// Seconds as a duration: `None` for negative numbers, NaN and non-numbers; anything too large
+/// to represent (including `inf`) waits forever.
+pub fn parse_timeout(text: &str) -> Option<Duration> {
+    let secs: f64 = text.trim().parse().ok()?;
+    if secs.is_nan() || secs < 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 #[cfg(test)]

@@ -182,7 +182,7 @@ fn locked_and_check_fail_when_the_lock_would_change() {
     sb.repo_packs();
     let root = sb.project("app", QUICKSTART);
     let (code, err) = fails(&sb, &root, &["sync", "--locked"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 3, "the stale-lock exit code");
     assert!(
         err.contains("does not exist") && err.contains("hint:"),
         "{err}"
@@ -194,10 +194,10 @@ fn locked_and_check_fail_when_the_lock_would_change() {
     )
     .unwrap();
     let (code, err) = fails(&sb, &root, &["sync", "--locked"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 3, "the stale-lock exit code");
     snapshot_filters(&sb).bind(|| insta::assert_snapshot!("locked_stale", err));
     let (code, err) = fails(&sb, &root, &["lock", "--check"]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 3, "the stale-lock exit code");
     assert!(err.contains("--check"), "{err}");
     // --frozen installs the lock as it is, without writing it.
     let before = std::fs::read(root.join("aibox.lock")).unwrap();
@@ -226,7 +226,7 @@ fn pack_content_changed_after_lock_is_refused_and_nothing_switches() {
     let gens: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(gens.as_array().unwrap().len(), 1, "nothing was switched to");
     assert!(
-        std::fs::read_dir(sb.home().join("store-v1/packs"))
+        std::fs::read_dir(sb.home().join("store-v2/packs"))
             .unwrap()
             .all(|e| {
                 !e.unwrap()
@@ -677,7 +677,7 @@ fn a_held_lock_makes_others_wait_then_time_out_clearly() {
     // Another process (util-linux flock) holds the store lock exclusively, as gc would.
     let mut holder = std::process::Command::new("flock")
         .arg("-x")
-        .arg(sb.home().join("store-v1/lock"))
+        .arg(sb.home().join("store-v2/lock"))
         .args(["sleep", "30"])
         .spawn()
         .expect("flock (util-linux) is installed");

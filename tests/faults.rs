@@ -2,8 +2,8 @@
 //! switch) and gc, a full disk, and a read-only aibox home. After each, the previous generation
 //! still works, `store verify` is clean and the next run completes.
 //!
-//! The disk tests mount small tmpfs filesystems, so this suite runs as root (as CI does); a
-//! failed mount fails the test with a message rather than skipping it.
+//! The disk tests mount small tmpfs filesystems inside user namespaces (no root needed; see
+//! tests/common/userns.rs); a failed mount fails the test with a message rather than skipping.
 // Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
 #![allow(clippy::disallowed_methods)]
 
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Stdio};
 use std::time::{Duration, Instant};
 
+use common::userns::SmallFs;
 use common::{Sandbox, text, write_pack};
 
 /// A pack `bulk` at `version` with `files` small files whose content depends on the version.
@@ -175,48 +176,16 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
         "only {killed} of 50 runs were interrupted; the window is too short"
     );
     verify_clean(&sb, &root);
-    let tmp_left = std::fs::read_dir(sb.home().join("store-v1/tmp"))
+    let tmp_left = std::fs::read_dir(sb.home().join("store-v2/tmp"))
         .unwrap()
         .count();
     assert_eq!(tmp_left, 0, "gc removed every staging leftover");
 }
 
-/// A tmpfs mounted for the test's lifetime.
-struct Mount(PathBuf);
-impl Mount {
-    fn tmpfs(at: &Path, size: &str) -> Mount {
-        std::fs::create_dir_all(at).unwrap();
-        let out = Std::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "this test mounts a tmpfs and must run as root (CI does): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Mount(at.to_owned())
-    }
-    fn remount_ro(&self) {
-        let st = Std::new("mount")
-            .args(["-o", "remount,ro"])
-            .arg(&self.0)
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-}
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Std::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_full_disk_fails_clearly_and_keeps_the_current_generation() {
     let sb = Sandbox::new();
-    let _mount = Mount::tmpfs(&sb.home(), "3m");
+    let fs = SmallFs::tmpfs(&sb.home(), "3m");
     let packs = sb.path().join("packs");
     write_pack(
         &packs,
@@ -235,26 +204,21 @@ fn a_full_disk_fails_clearly_and_keeps_the_current_generation() {
         "p",
         "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\n",
     );
-    assert!(
-        sb.aibox(&root)
-            .arg("sync")
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    let out = sb.aibox_in(&fs, &root).arg("sync").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
 
     std::fs::write(
         root.join("aibox.toml"),
         "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\nbig = \"1\"\n",
     )
     .unwrap();
-    let out = sb.aibox(&root).arg("sync").output().unwrap();
+    let out = sb.aibox_in(&fs, &root).arg("sync").output().unwrap();
     let err = text(&out).1;
     assert!(!out.status.success());
     assert!(err.contains("No space left on device"), "{err}");
     assert!(err.contains("hint: the disk is full"), "{err}");
-    let out = Std::new(root.join(".aibox/current/bin/small"))
+    let out = fs
+        .command(&root, root.join(".aibox/current/bin/small"))
         .output()
         .unwrap();
     assert_eq!(
@@ -263,13 +227,18 @@ fn a_full_disk_fails_clearly_and_keeps_the_current_generation() {
         "the current generation still works"
     );
     let gens = sb
-        .aibox(&root)
+        .aibox_in(&fs, &root)
         .args(["generations", "--json"])
         .output()
         .unwrap();
     let gens: serde_json::Value = serde_json::from_slice(&gens.stdout).unwrap();
     assert_eq!(gens.as_array().unwrap().len(), 2, "no generation was added");
-    verify_clean(&sb, &root);
+    let out = sb
+        .aibox_in(&fs, &root)
+        .args(["store", "verify"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "store verify: {}", text(&out).1);
 
     // Freeing space (gc) and dropping the big pack heals.
     std::fs::write(
@@ -277,41 +246,36 @@ fn a_full_disk_fails_clearly_and_keeps_the_current_generation() {
         "[registries]\ndefault = \"dir:../packs\"\n[packs]\nsmall = \"1\"\n",
     )
     .unwrap();
-    assert!(sb.aibox(&root).arg("gc").output().unwrap().status.success());
-    let out = sb.aibox(&root).arg("sync").output().unwrap();
+    let out = sb.aibox_in(&fs, &root).arg("gc").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    let out = sb.aibox_in(&fs, &root).arg("sync").output().unwrap();
     assert!(out.status.success(), "{}", text(&out).1);
 }
 
 #[test]
 fn a_read_only_home_fails_clearly_and_changes_nothing() {
     let sb = Sandbox::new();
-    let mount = Mount::tmpfs(&sb.home(), "16m");
+    let fs = SmallFs::tmpfs(&sb.home(), "16m");
     sb.repo_packs();
     let root = sb.project(
         "p",
         "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1.0\"\n",
     );
-    assert!(
-        sb.aibox(&root)
-            .arg("sync")
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    mount.remount_ro();
+    let out = sb.aibox_in(&fs, &root).arg("sync").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    fs.remount_ro();
     std::fs::write(
         root.join("aibox.toml"),
         "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1.1\"\n",
     )
     .unwrap();
-    let out = sb.aibox(&root).arg("sync").output().unwrap();
+    let out = sb.aibox_in(&fs, &root).arg("sync").output().unwrap();
     let err = text(&out).1;
     assert!(!out.status.success());
     assert!(err.contains("Read-only file system"), "{err}");
     assert!(err.contains("hint:") && err.contains("AIBOX_HOME"), "{err}");
     let out = sb
-        .aibox(&root)
+        .aibox_in(&fs, &root)
         .args(["run", "--", "hello"])
         .output()
         .unwrap();

@@ -317,14 +317,14 @@ fn generations_switch_rollback_and_diff() {
     assert_eq!(d.added, vec![("beta".to_string(), "1.0.0".to_string())]);
     assert_eq!(d.changed.len(), 1);
 
-    assert_eq!(s.rollback(&profile, None).unwrap(), (2, 1));
+    assert_eq!(s.rollback(&profile, None).unwrap(), (Some(2), 1));
     assert!(
         std::fs::read_to_string(bin.join("alpha"))
             .unwrap()
             .contains("a1")
     );
     assert!(!bin.join("beta").exists());
-    assert_eq!(s.rollback(&profile, None).unwrap(), (1, 0));
+    assert_eq!(s.rollback(&profile, None).unwrap(), (Some(1), 0));
     assert_eq!(
         std::fs::read_dir(root.join(".aibox/current/bin"))
             .unwrap()
@@ -333,7 +333,7 @@ fn generations_switch_rollback_and_diff() {
     );
     let err = s.rollback(&profile, None).unwrap_err();
     assert!(matches!(err, StoreError::NoParent { .. }), "{err}");
-    assert_eq!(s.rollback(&profile, Some(2)).unwrap(), (0, 2));
+    assert_eq!(s.rollback(&profile, Some(2)).unwrap(), (Some(0), 2));
     assert!(matches!(
         s.rollback(&profile, Some(9)).unwrap_err(),
         StoreError::NoGeneration { .. }

@@ -52,17 +52,15 @@ pub struct DiffArgs {
 pub fn list(opts: &Options, args: ListArgs) -> Result<()> {
     let (gens, current) = ops::generations::list(opts, args.profile.target())?;
     if opts.json {
-        #[derive(serde::Serialize)]
-        struct Row<'a> {
-            current: bool,
-            #[serde(flatten)]
-            record: &'a crate::store::generations::GenerationRecord,
-        }
-        let rows: Vec<Row> = gens
+        let rows: Vec<serde_json::Value> = gens
             .iter()
-            .map(|g| Row {
-                current: g.id == current,
-                record: g,
+            .map(|(id, g)| match g {
+                Ok(record) => {
+                    let mut v = serde_json::to_value(record).expect("record serializes");
+                    v["current"] = serde_json::Value::Bool(Some(*id) == current);
+                    v
+                }
+                Err(e) => serde_json::json!({ "id": id, "current": false, "error": e }),
             })
             .collect();
         super::print_json(&rows);
@@ -72,25 +70,31 @@ pub fn list(opts: &Options, args: ListArgs) -> Result<()> {
         "{:>2} {:>4}  {:<20}  {:>6}  {:>6}",
         "", "ID", "CREATED", "PARENT", "PACKS"
     );
-    for g in &gens {
-        let mark = if g.id == current { "*" } else { "" };
-        let parent = g.parent.map_or("-".to_owned(), |p| p.to_string());
-        println!(
-            "{mark:>2} {:>4}  {:<20}  {parent:>6}  {:>6}",
-            g.id,
-            g.created,
-            g.packs.len()
-        );
+    for (id, g) in &gens {
+        let mark = if Some(*id) == current { "*" } else { "" };
+        match g {
+            Ok(g) => {
+                let parent = g.parent.map_or("-".to_owned(), |p| p.to_string());
+                println!(
+                    "{mark:>2} {:>4}  {:<20}  {parent:>6}  {:>6}",
+                    g.id,
+                    g.created,
+                    g.packs.len()
+                );
+            }
+            Err(e) => println!("{mark:>2} {id:>4}  unreadable: {e}"),
+        }
     }
     Ok(())
 }
 
 pub fn rollback(opts: &Options, args: RollbackArgs) -> Result<()> {
     let (from, to) = ops::generations::rollback(opts, args.profile.target(), args.to)?;
-    printer::status(
-        "Switched",
-        format!("from generation {from} to generation {to}"),
-    );
+    let message = match from {
+        Some(from) => format!("from generation {from} to generation {to}"),
+        None => format!("to generation {to} (the broken `current` link is repaired)"),
+    };
+    printer::status("Switched", message);
     Ok(())
 }
 

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ops::edit::{AddOptions, EditOutcome};
 use crate::ops::install::Installed;
-use crate::ops::lock::{LockPolicy, ProjectState, Upgrade, ensure_lock};
+use crate::ops::lock::{LockPolicy, ProjectState, StaleLock, Upgrade, ensure_lock};
 use crate::ops::sync::{SyncOutcome, target_root};
 use crate::ops::{self, Options, Target};
 use crate::printer;
@@ -53,14 +53,14 @@ pub struct LockArgs {
     /// Move this pack to the newest version its request allows (repeatable).
     #[arg(long, short = 'P', value_name = "PACK")]
     upgrade_package: Vec<String>,
-    /// Exit with an error (code 2) if `aibox.lock` is missing or out of date; write nothing.
+    /// Exit with code 3 if `aibox.lock` is missing or out of date; write nothing.
     #[arg(long)]
     check: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Fail (exit code 2) if `aibox.lock` is missing or would change.
+    /// Fail (exit code 3) if `aibox.lock` is missing or would change.
     #[arg(long, conflicts_with = "frozen")]
     locked: bool,
     /// Use `aibox.lock` as it is: never resolve, never write it.
@@ -113,12 +113,14 @@ pub fn lock(opts: &Options, args: LockArgs) -> Result<()> {
         LockPolicy::Update
     };
     let outcome = ensure_lock(&state, opts, policy, &upgrade, true).map_err(|e| {
-        if args.check {
-            Error::msg(e.to_string().replace("`--locked`", "`--check`"))
-                .with_hint("run `aibox lock` and commit the updated `aibox.lock`")
-                .with_exit_code(2)
-        } else {
-            e
+        // Only the stale lock is reported as `--check`'s; other errors keep their own codes.
+        match e.downcast_ref::<StaleLock>() {
+            Some(stale) if args.check => StaleLock {
+                flag: "--check",
+                ..*stale
+            }
+            .into(),
+            _ => e,
         }
     })?;
     if !outcome.written {

@@ -39,13 +39,13 @@ pub fn run(opts: &Options, args: VendorArgs) -> Result<()> {
         });
     }
     let mut root = std::env::current_dir()
-        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+        .map_err(|e| Error::io("cannot read the current directory", e))?;
     if items.is_empty() {
         // Every locked pack of the project (sources are relative to the project root).
         let project = ops::find_project(opts)?;
         let path = project.lock_path();
         let text = crate::fs::read_to_string(&path).map_err(|e| {
-            Error::msg(format!("cannot read `{}`: {e}", path.display()))
+            Error::io(format!("cannot read `{}`", path.display()), e)
                 .with_hint("run `aibox lock` first, or name packs with `--pack`")
         })?;
         let lock = crate::lockfile::Lockfile::parse(&text, &path)?;

@@ -36,7 +36,7 @@ impl crate::error::Hint for LockfileError {
                 "the lock is written by aibox only; delete it and run `aibox lock` to write it again".into(),
             ],
             LockfileError::UnsupportedVersion { found, .. } if *found > i64::from(VERSION) => vec![
-                "it was written by a newer aibox: update aibox (`aibox self update`), or delete it and run `aibox lock`".into(),
+                "it was written by a newer aibox: install a newer aibox, or delete it and run `aibox lock`".into(),
             ],
             LockfileError::UnsupportedVersion { .. } => {
                 vec!["delete it and run `aibox lock` to write a version 1 lock".into()]

@@ -37,15 +37,29 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
-/// `aibox init`: write `aibox.toml` in `dir`.
+/// `aibox init`: write `aibox.toml` in `dir` (created if missing, as `cargo init` does).
 pub fn init(dir: &Path, registry: Option<&str>) -> Result<()> {
     let path = dir.join(MANIFEST);
     if fs::exists(&path).unwrap_or(false) {
         return Err(Error::msg(format!("`{}` already exists", path.display()))
             .with_hint("edit it, or use `aibox add <pack>` to add packs"));
     }
+    match fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::msg(format!(
+                "`{}` exists and is not a directory",
+                dir.display()
+            )));
+        }
+        Ok(_) => {}
+        Err(_) => {
+            fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create `{}`", dir.display()), e))?;
+            printer::status("Created", format!("directory `{}`", dir.display()));
+        }
+    }
     fs::write_atomic(&path, manifest_template(registry).as_bytes())
-        .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", path.display())))?;
+        .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
     printer::status("Created", format!("`{}`", path.display()));
     Ok(())
 }
@@ -194,17 +208,17 @@ pub fn install_global(
                 .with_hint("pass `--registry <url>` the first time, e.g. `aibox install hello --registry oci://ghcr.io/acme/packs`")
         })?;
         fs::create_dir_all(&root)
-            .map_err(|e| Error::msg(format!("cannot create `{}`: {e}", root.display())))?;
+            .map_err(|e| Error::io(format!("cannot create `{}`", root.display()), e))?;
         fs::write_atomic(&path, manifest_template(Some(url)).as_bytes())
-            .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", path.display())))?;
+            .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
     } else if let Some(url) = &absolute {
         let text = read_manifest(&path)?;
         let mut doc: toml_edit::DocumentMut = text
             .parse()
-            .map_err(|e| Error::msg(format!("cannot edit `{}`: {e}", path.display())))?;
+            .map_err(|e| Error::with_source(format!("cannot edit `{}`", path.display()), e))?;
         doc["registries"]["default"] = toml_edit::value(url.as_str());
         fs::write_atomic(&path, doc.to_string().as_bytes())
-            .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", path.display())))?;
+            .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
     }
     add(opts, Target::Global, specs, how)
 }
@@ -232,7 +246,7 @@ pub fn list_global() -> Result<Vec<GenerationPack>> {
 
 fn read_manifest(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| {
-        Error::msg(format!("cannot read `{}`: {e}", path.display()))
+        Error::io(format!("cannot read `{}`", path.display()), e)
             .with_hint("run `aibox init` to create a manifest")
     })
 }
@@ -249,7 +263,7 @@ fn write_edit(root: &Path, manifest: &str, lock: &str) -> Result<()> {
         let path = root.join(name);
         if fs::read_to_string(&path).ok().as_deref() != Some(text) {
             fs::write_atomic(&path, text.as_bytes())
-                .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", path.display())))?;
+                .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
         }
     }
     Ok(())

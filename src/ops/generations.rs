@@ -6,19 +6,32 @@ use crate::store::generations::{GenerationDiff, GenerationRecord, diff as diff_r
 
 use super::{Options, Target, open_profile};
 
-/// Every kept generation of the profile, oldest first, and the current id.
-pub fn list(opts: &Options, target: Target) -> Result<(Vec<GenerationRecord>, u64)> {
+/// One kept generation: its record, or why it cannot be read.
+pub type Listed = (u64, std::result::Result<GenerationRecord, String>);
+
+/// Every kept generation of the profile, oldest first, and the current id (`None` when the
+/// profile's `current` link is broken: reported, not fatal, so the listing shows what is left).
+pub fn list(opts: &Options, target: Target) -> Result<(Vec<Listed>, Option<u64>)> {
     let (store, profile) = open_profile(opts, target)?;
-    let current = store.current_id(&profile)?;
-    let mut out = Vec::new();
-    for id in store.generation_ids(&profile)? {
-        out.push(store.generation(&profile, id)?);
-    }
+    let current = match store.current(&profile) {
+        Ok(record) => Some(record.id),
+        Err(e) => {
+            crate::printer::warn(format!(
+                "the current generation cannot be read ({e}); `aibox sync` or `aibox rollback --to <N>` repairs it"
+            ));
+            None
+        }
+    };
+    let out = store
+        .generation_ids(&profile)?
+        .into_iter()
+        .map(|id| (id, store.generation(&profile, id).map_err(|e| e.to_string())))
+        .collect();
     Ok((out, current))
 }
 
 /// Switch to the parent of the current generation (or to `to`). Returns `(from, to)`.
-pub fn rollback(opts: &Options, target: Target, to: Option<u64>) -> Result<(u64, u64)> {
+pub fn rollback(opts: &Options, target: Target, to: Option<u64>) -> Result<(Option<u64>, u64)> {
     let (store, profile) = open_profile(opts, target)?;
     let _lock = store.lock(LockMode::Shared)?;
     Ok(store.rollback(&profile, to)?)

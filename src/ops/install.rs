@@ -125,14 +125,17 @@ pub fn install_lock(
     for id in wanted {
         let path = store.pack_path(&id).join("pack.toml");
         let text = fs::read_to_string(&path).map_err(|e| {
-            Error::msg(format!("pack `{}` has no readable pack.toml: {e}", id.name))
+            Error::io(format!("pack `{}` has no readable pack.toml", id.name), e)
                 .with_hint("run `aibox store verify --repair`, then `aibox sync`")
         })?;
         let manifest: PackManifest = crate::manifest::parse_pack(&text, &path)?;
         packs.push((id, manifest));
     }
 
-    let previous = store.current(profile)?;
+    // A broken `current` is repaired by the switch below (and reported there).
+    let previous = store
+        .current(profile)
+        .unwrap_or_else(|_| GenerationRecord::empty());
     let unchanged = previous.lock_hash.as_deref() == Some(lock_hash)
         && previous.packs.len() == packs.len()
         && packs

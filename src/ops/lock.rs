@@ -38,7 +38,7 @@ impl ProjectState {
     pub fn read(root: &Path) -> Result<ProjectState> {
         let manifest_path = root.join(MANIFEST);
         let text = fs::read_to_string(&manifest_path).map_err(|e| {
-            Error::msg(format!("cannot read `{}`: {e}", manifest_path.display()))
+            Error::io(format!("cannot read `{}`", manifest_path.display()), e)
                 .with_hint("run `aibox init` to create a manifest")
         })?;
         let manifest = parse_project(&text, &manifest_path)?;
@@ -51,10 +51,8 @@ impl ProjectState {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
-                return Err(Error::msg(format!(
-                    "cannot read `{}`: {e}",
-                    lock_path.display()
-                )));
+                return Err(Error::io(format!("cannot read `{}`",
+                    lock_path.display()), e));
             }
         };
         Ok(ProjectState {
@@ -209,6 +207,32 @@ fn check_sections(
     Ok(())
 }
 
+/// `aibox.lock` is missing or would change, and the user forbade changing it.
+#[derive(Debug, thiserror::Error)]
+#[error("`aibox.lock` {}, but `{flag}` forbids changing it", if *.missing { "does not exist" } else { "is out of date with `aibox.toml`" })]
+pub struct StaleLock {
+    pub missing: bool,
+    /// The flag that forbade it (`--locked`, `--check`).
+    pub flag: &'static str,
+}
+
+impl crate::error::Hint for StaleLock {
+    fn hints(&self) -> Vec<String> {
+        let also = if self.flag == "--locked" {
+            ", or drop `--locked`"
+        } else {
+            ""
+        };
+        vec![format!(
+            "run `aibox lock` and commit the updated `aibox.lock`{also}"
+        )]
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::STALE_LOCK
+    }
+}
+
 /// How `aibox lock`/`sync` may treat an out-of-date lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LockPolicy {
@@ -296,21 +320,14 @@ pub fn ensure_lock(
         });
     }
     if policy == LockPolicy::Locked {
-        let why = if state.lock.is_none() {
-            "`aibox.lock` does not exist".to_owned()
-        } else {
-            "`aibox.lock` is out of date with `aibox.toml`".to_owned()
-        };
-        return Err(
-            Error::msg(format!("{why}, but `--locked` forbids changing it"))
-                .with_hint(
-                    "run `aibox lock` and commit the updated `aibox.lock`, or drop `--locked`",
-                )
-                .with_exit_code(2),
-        );
+        return Err(StaleLock {
+            missing: state.lock.is_none(),
+            flag: "--locked",
+        }
+        .into());
     }
     fs::write_atomic(&lock_path, text.as_bytes())
-        .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", lock_path.display())))?;
+        .map_err(|e| Error::io(format!("cannot write `{}`", lock_path.display()), e))?;
     printer::status("Locked", format!("`{}`", lock_path.display()));
     Ok(LockOutcome {
         lock,

@@ -53,22 +53,15 @@ impl Project {
 /// directory.
 pub fn find_project(opts: &Options) -> Result<Project> {
     if let Some(path) = &opts.manifest_path {
-        let path = fs::canonicalize(path).map_err(|e| {
-            Error::msg(format!(
-                "cannot open the manifest `{}`: {e}",
-                path.display()
-            ))
-        })?;
-        let root = path.parent().unwrap_or(Path::new("/")).to_owned();
-        return Ok(Project { root });
+        return project_of_manifest_path(path);
     }
     let cwd = std::env::current_dir()
-        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+        .map_err(|e| Error::io("cannot read the current directory", e))?;
     let mut dir: &Path = &cwd;
     loop {
         if fs::exists(&dir.join(MANIFEST)).unwrap_or(false) {
             let root = fs::canonicalize(dir)
-                .map_err(|e| Error::msg(format!("cannot resolve `{}`: {e}", dir.display())))?;
+                .map_err(|e| Error::io(format!("cannot resolve `{}`", dir.display()), e))?;
             return Ok(Project { root });
         }
         match dir.parent() {
@@ -82,6 +75,34 @@ pub fn find_project(opts: &Options) -> Result<Project> {
             }
         }
     }
+}
+
+/// The project `--manifest-path` names: an `aibox.toml`, or a directory holding one.
+fn project_of_manifest_path(path: &Path) -> Result<Project> {
+    let usage = "`--manifest-path` takes the path of an `aibox.toml`, or of the directory holding it";
+    let meta = fs::metadata(path).map_err(|e| {
+        Error::io(format!("cannot open `{}`", path.display()), e).with_hint(usage)
+    })?;
+    let file = if meta.is_dir() {
+        let file = path.join(MANIFEST);
+        if !fs::exists(&file).unwrap_or(false) {
+            return Err(
+                Error::msg(format!("no `{MANIFEST}` in `{}`", path.display()))
+                    .with_hint("run `aibox init` there to create one"),
+            );
+        }
+        file
+    } else if path.file_name().is_some_and(|n| n == MANIFEST) {
+        path.to_owned()
+    } else {
+        return Err(
+            Error::msg(format!("`{}` is not an `{MANIFEST}`", path.display())).with_hint(usage),
+        );
+    };
+    let file = fs::canonicalize(&file)
+        .map_err(|e| Error::io(format!("cannot resolve `{}`", file.display()), e))?;
+    let root = file.parent().unwrap_or(Path::new("/")).to_owned();
+    Ok(Project { root })
 }
 
 /// Which profile a command acts on.

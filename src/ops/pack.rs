@@ -62,7 +62,7 @@ pub fn group_dirs(dirs: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>> {
     for dir in dirs {
         let path = dir.join("pack.toml");
         let text = fs::read_to_string(&path).map_err(|e| {
-            Error::msg(format!("cannot read `{}`: {e}", path.display()))
+            Error::io(format!("cannot read `{}`", path.display()), e)
                 .with_hint("a pack directory holds a `pack.toml` at its root")
         })?;
         let manifest = crate::manifest::parse_pack(&text, &path)?;
@@ -229,7 +229,7 @@ pub fn pull(
 ) -> Result<Pulled> {
     let r = PackRef::parse(reference)?;
     let cwd = std::env::current_dir()
-        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+        .map_err(|e| Error::io("cannot read the current directory", e))?;
     let source = read::open(&r.source, &cwd, src)?;
     let version = match r.version {
         Some(v) => v,
@@ -276,7 +276,7 @@ pub fn pull(
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     let io = |p: &Path| {
         let p = p.display().to_string();
-        move |e: std::io::Error| Error::msg(format!("cannot copy to `{p}`: {e}"))
+        move |e: std::io::Error| Error::io(format!("cannot copy to `{p}`"), e)
     };
     fs::create_dir_all(to).map_err(io(to))?;
     for item in fs::read_dir(from).map_err(io(from))? {
@@ -312,7 +312,7 @@ pub struct Listed {
 /// Every pack and its versions in a source (`oci://host/base` or `oci-layout:<dir>`).
 pub fn list(source_url: &str, src: &SourceOptions) -> Result<Vec<Listed>> {
     let cwd = std::env::current_dir()
-        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+        .map_err(|e| Error::io("cannot read the current directory", e))?;
     let source = read::open(source_url, &cwd, src)?;
     let mut out = Vec::new();
     for name in source.names()? {

@@ -24,7 +24,7 @@ pub struct Hit {
 /// `aibox.toml`.
 pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::path::PathBuf)>> {
     let cwd = std::env::current_dir()
-        .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?;
+        .map_err(|e| Error::io("cannot read the current directory", e))?;
     if !given.is_empty() {
         return Ok(given.iter().map(|g| (g.clone(), cwd.clone())).collect());
     }
@@ -162,7 +162,7 @@ pub fn info(
             n,
             Some(
                 Version::parse(v)
-                    .map_err(|e| Error::msg(format!("`{v}` is not a version: {e}")))?,
+                    .map_err(|e| Error::with_source(format!("`{v}` is not a version"), e))?,
             ),
         ),
         None => (spec, None),

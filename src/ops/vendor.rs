@@ -155,10 +155,10 @@ fn vendor_dir_pack(
 fn copy_into(from: &Path, dest: &Path) -> Result<()> {
     let dir: PathBuf = dest.parent().map(Path::to_owned).unwrap_or_default();
     let tmp = fs::temp_file_in(&dir)
-        .map_err(|e| Error::msg(format!("cannot write in `{}`: {e}", dir.display())))?;
+        .map_err(|e| Error::io(format!("cannot write in `{}`", dir.display()), e))?;
     fs::copy(from, tmp.path())
-        .map_err(|e| Error::msg(format!("cannot copy to `{}`: {e}", dest.display())))?;
+        .map_err(|e| Error::io(format!("cannot copy to `{}`", dest.display()), e))?;
     fs::persist_noclobber(tmp.into_temp_path(), dest)
-        .map_err(|e| Error::msg(format!("cannot write `{}`: {e}", dest.display())))?;
+        .map_err(|e| Error::io(format!("cannot write `{}`", dest.display()), e))?;
     Ok(())
 }

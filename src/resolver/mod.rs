@@ -190,7 +190,7 @@ impl crate::error::Hint for ResolveError {
     fn hints(&self) -> Vec<String> {
         match self {
             ResolveError::AiboxTooOld { .. } => vec![
-                "update aibox with `aibox self update`, or install a version that matches `requires-aibox`".into(),
+                "install a version of aibox that matches `requires-aibox`".into(),
             ],
             ResolveError::NoMatchingVersion { name, available, .. } => {
                 let stable = available.iter().rev().find(|v| v.pre.is_empty());

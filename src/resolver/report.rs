@@ -351,7 +351,7 @@ fn headline(
             let running = words.provider.aibox_version();
             text.push_str(&format!(" (this is aibox {running})"));
             hints.push(format!(
-                "update aibox with `aibox self update`, or request versions of {} that work with aibox {running}",
+                "install a newer aibox, or request versions of {} that work with aibox {running}",
                 join_and(&names)
             ));
         } else {

@@ -1,10 +1,14 @@
 //! Garbage collection. Roots are the kept generations of live profiles; everything they do not
 //! reach (pack trees, objects, staging leftovers) is removed. Runs under the exclusive store
-//! lock, so it never races a sync; when anything it needs is unreadable it keeps rather than
-//! guesses.
+//! lock, so it never races a sync. A pack tree is made invisible (listing removed, tree renamed
+//! into `trash/`) before it is deleted, so a `kill -9` never leaves a partial tree in `packs/`.
+//! When anything it needs is unreadable it keeps rather than guesses: a broken profile is
+//! skipped with a warning and everything its generations link to is kept.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
+use super::layout::OLD_STORE_DIRS;
 use super::profiles::Profile;
 use super::tree::{Hash, ListingKind};
 use super::{IoContext, Store, StoreError};
@@ -30,6 +34,16 @@ pub struct GcReport {
     pub bytes_freed: u64,
     pub packs_kept: u64,
     pub objects_kept: u64,
+    /// Profiles that could not be read; everything they link to was kept.
+    pub profiles_skipped: Vec<String>,
+}
+
+/// What the kept generations reach.
+#[derive(Default)]
+struct Roots {
+    packs: BTreeSet<String>,
+    /// Some profile could not be listed at all: remove no pack and no object.
+    keep_everything: bool,
 }
 
 impl Store {
@@ -40,7 +54,10 @@ impl Store {
             dry_run: opts.dry_run,
             ..GcReport::default()
         };
-        let mut roots: BTreeSet<String> = BTreeSet::new();
+        if !opts.dry_run {
+            self.empty_dir(&self.layout().trash())?;
+        }
+        let mut roots = Roots::default();
         for profile in self.list_profiles()? {
             if !profile.is_live() {
                 report.profiles_removed.push(profile.describe());
@@ -52,38 +69,75 @@ impl Store {
             }
             self.collect_profile(&profile, opts, &mut roots, &mut report)?;
         }
+        if roots.keep_everything {
+            crate::printer::warn("gc removed no pack and no object: a profile could not be read");
+            return Ok(report);
+        }
+        let live_objects = self.collect_packs(&roots.packs, opts, &mut report)?;
+        self.collect_objects(&live_objects, opts, &mut report)?;
+        if !opts.dry_run {
+            // Staging leftovers of interrupted runs and build locks: no run is active (we hold
+            // the exclusive lock), so nothing in them is in use.
+            self.empty_dir(&self.layout().tmp())?;
+            self.empty_dir(&self.layout().locks())?;
+            self.remove_old_stores()?;
+            self.empty_dir(&self.layout().trash())?;
+        }
+        Ok(report)
+    }
 
-        // Pack trees no kept generation uses.
-        let mut live_objects: BTreeSet<(Hash, bool)> = BTreeSet::new();
+    /// Pack trees (and stray listings) no kept generation uses; returns the objects the kept
+    /// trees use.
+    fn collect_packs(
+        &self,
+        roots: &BTreeSet<String>,
+        opts: GcOptions,
+        report: &mut GcReport,
+    ) -> Result<BTreeSet<(Hash, bool)>, StoreError> {
+        let mut live_objects = BTreeSet::new();
         let packs_dir = self.layout().packs();
+        let mut names = BTreeSet::new();
         for item in
             fs::read_dir(&packs_dir).ctx(|| format!("cannot read `{}`", packs_dir.display()))?
         {
             let item = item.ctx(|| format!("cannot read `{}`", packs_dir.display()))?;
             let name = item.file_name().to_string_lossy().into_owned();
-            let dir_name = name.strip_suffix(".tree.json").unwrap_or(&name).to_owned();
-            if roots.contains(&dir_name) {
-                if !name.ends_with(".tree.json") {
-                    report.packs_kept += 1;
-                    let listing = self.pack_listing(&dir_name)?;
-                    for e in listing.entries {
-                        if let (ListingKind::File, Some(h)) = (e.kind, e.hash) {
-                            live_objects.insert((h, e.executable));
-                        }
+            names.insert(name.strip_suffix(".tree.json").unwrap_or(&name).to_owned());
+        }
+        for dir_name in names {
+            let has_dir = fs::exists(&self.layout().pack(&dir_name)).unwrap_or(true);
+            let has_listing = fs::exists(&self.layout().pack_listing(&dir_name)).unwrap_or(true);
+            if roots.contains(&dir_name) && has_dir && has_listing {
+                report.packs_kept += 1;
+                for e in self.pack_listing(&dir_name)?.entries {
+                    if let (ListingKind::File, Some(h)) = (e.kind, e.hash) {
+                        live_objects.insert((h, e.executable));
                     }
                 }
                 continue;
             }
-            if !name.ends_with(".tree.json") {
+            if roots.contains(&dir_name) && has_dir {
+                // Used by a kept generation but uncommitted: keep it; `store verify` reports it.
+                report.packs_kept += 1;
+                continue;
+            }
+            if has_dir && has_listing {
                 report.packs_removed.push(dir_name.clone());
             }
             if !opts.dry_run {
-                fs::remove_tree(&item.path())
-                    .ctx(|| format!("cannot remove `{}`", item.path().display()))?;
+                self.discard_pack(&dir_name)?;
             }
         }
+        Ok(live_objects)
+    }
 
-        // Objects no kept pack uses.
+    /// Objects no kept pack tree uses.
+    fn collect_objects(
+        &self,
+        live: &BTreeSet<(Hash, bool)>,
+        opts: GcOptions,
+        report: &mut GcReport,
+    ) -> Result<(), StoreError> {
         let objects = self.layout().objects();
         for shard in
             fs::read_dir(&objects).ctx(|| format!("cannot read `{}`", objects.display()))?
@@ -96,9 +150,7 @@ impl Store {
                     Some(h) => (h, true),
                     None => (name.as_str(), false),
                 };
-                let keep = hex
-                    .parse::<Hash>()
-                    .is_ok_and(|h| live_objects.contains(&(h, exec)));
+                let keep = hex.parse::<Hash>().is_ok_and(|h| live.contains(&(h, exec)));
                 if keep {
                     report.objects_kept += 1;
                     continue;
@@ -112,36 +164,57 @@ impl Store {
                 }
             }
         }
-
-        // Staging leftovers of interrupted runs (no run is active: we hold the lock).
-        if !opts.dry_run {
-            let tmp = self.layout().tmp();
-            for item in fs::read_dir(&tmp).ctx(|| format!("cannot read `{}`", tmp.display()))? {
-                let item = item.ctx(|| format!("cannot read `{}`", tmp.display()))?;
-                fs::remove_tree(&item.path())
-                    .ctx(|| format!("cannot remove `{}`", item.path().display()))?;
-            }
-        }
-        Ok(report)
+        Ok(())
     }
 
     fn collect_profile(
         &self,
         profile: &Profile,
         opts: GcOptions,
-        roots: &mut BTreeSet<String>,
+        roots: &mut Roots,
         report: &mut GcReport,
     ) -> Result<(), StoreError> {
-        let current = self.current_id(profile)?;
-        let ids = self.generation_ids(profile)?;
+        let ids = match self.generation_ids(profile) {
+            Ok(ids) => ids,
+            Err(e) => {
+                crate::printer::warn(format!(
+                    "gc cannot list the generations of `{}` ({e}); nothing is removed",
+                    profile.describe()
+                ));
+                report.profiles_skipped.push(profile.describe());
+                roots.keep_everything = true;
+                return Ok(());
+            }
+        };
+        let current = match self.current_id(profile).and_then(|id| {
+            self.generation(profile, id)?;
+            Ok(id)
+        }) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                crate::printer::warn(format!(
+                    "skipping broken profile `{}`: {e}; gc keeps every generation of it (`aibox store verify --repair` repairs it)",
+                    profile.describe()
+                ));
+                report.profiles_skipped.push(profile.describe());
+                None
+            }
+        };
         let newest: BTreeSet<u64> = match opts.keep {
-            Some(n) => ids.iter().rev().take(n).copied().collect(),
-            None => ids.iter().copied().collect(),
+            Some(n) if current.is_some() => ids.iter().rev().take(n).copied().collect(),
+            _ => ids.iter().copied().collect(),
         };
         for id in ids {
-            if id == 0 || id == current || newest.contains(&id) {
-                for pack in self.generation(profile, id)?.packs {
-                    roots.insert(pack.store);
+            if id == 0 || Some(id) == current || newest.contains(&id) {
+                match self.generation(profile, id) {
+                    Ok(record) => roots.packs.extend(record.packs.into_iter().map(|p| p.store)),
+                    Err(e) => {
+                        crate::printer::warn(format!(
+                            "generation {id} of `{}` is unreadable ({e}); gc keeps what it links to",
+                            profile.describe()
+                        ));
+                        roots.packs.extend(self.linked_packs(&profile.paths.generation(id)));
+                    }
                 }
                 continue;
             }
@@ -164,4 +237,62 @@ impl Store {
         }
         Ok(())
     }
+
+    /// The pack directories a generation directory's links point into (for generations whose
+    /// record cannot be read).
+    fn linked_packs(&self, generation: &Path) -> BTreeSet<String> {
+        let packs = self.layout().packs();
+        link_targets(generation)
+            .iter()
+            .filter_map(|t| t.strip_prefix(&packs).ok()?.components().next())
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Remove everything inside `dir` (trash, staging, locks).
+    fn empty_dir(&self, dir: &Path) -> Result<(), StoreError> {
+        for item in fs::read_dir(dir).ctx(|| format!("cannot read `{}`", dir.display()))? {
+            let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
+            fs::remove_tree(&item.path())
+                .ctx(|| format!("cannot remove `{}`", item.path().display()))?;
+        }
+        Ok(())
+    }
+
+    /// Remove store directories of earlier formats once no generation links into them.
+    fn remove_old_stores(&self) -> Result<(), StoreError> {
+        for old in OLD_STORE_DIRS {
+            let dir = self.layout().home().join(old);
+            if !fs::exists(&dir).unwrap_or(false) || self.anything_links_into(&dir) {
+                continue;
+            }
+            fs::remove_tree(&dir).ctx(|| format!("cannot remove `{}`", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Whether a generation of any profile links below `dir`.
+    fn anything_links_into(&self, dir: &Path) -> bool {
+        let Ok(profiles) = self.list_profiles() else {
+            return true;
+        };
+        profiles.iter().any(|profile| match self.generation_ids(profile) {
+            Err(_) => true,
+            Ok(ids) => ids.into_iter().any(|id| {
+                link_targets(&profile.paths.generation(id))
+                    .iter()
+                    .any(|t| t.starts_with(dir))
+            }),
+        })
+    }
+}
+
+/// The targets of every link in a generation directory (`bin/`, `plugins/`, `packs/`).
+fn link_targets(generation: &Path) -> Vec<std::path::PathBuf> {
+    super::generations::GENERATION_DIRS
+        .iter()
+        .filter_map(|sub| fs::read_dir(generation.join(sub)).ok())
+        .flat_map(|items| items.flatten())
+        .filter_map(|item| fs::read_link(item.path()).ok())
+        .collect()
 }

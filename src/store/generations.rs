@@ -43,7 +43,7 @@ pub struct GenerationPack {
     pub version: String,
     pub kind: PackKind,
     pub tree: Hash,
-    /// The pack tree's directory name under `store-v1/packs/`.
+    /// The pack tree's directory name under `store-v2/packs/`.
     pub store: String,
 }
 
@@ -175,6 +175,26 @@ impl Store {
         self.generation(profile, self.current_id(profile)?)
     }
 
+    /// The current generation's id if `current` is sound (a link to a readable generation);
+    /// otherwise warn and return the newest readable generation, which the caller's switch
+    /// will repair `current` to follow (`sync`, `rollback --to`).
+    fn current_or_repairable(&self, profile: &Profile) -> Result<Option<u64>, StoreError> {
+        match self.current(profile) {
+            Ok(record) => Ok(Some(record.id)),
+            Err(e) => {
+                crate::printer::warn(format!(
+                    "the `current` link of `{}` was broken ({e}); switching repairs it",
+                    profile.describe()
+                ));
+                Ok(self
+                    .generation_ids(profile)?
+                    .into_iter()
+                    .rev()
+                    .find(|id| self.generation(profile, *id).is_ok()))
+            }
+        }
+    }
+
     /// Ids of the generations kept for a profile, ascending.
     pub fn generation_ids(&self, profile: &Profile) -> Result<Vec<u64>, StoreError> {
         let dir = profile.paths.generations();
@@ -196,7 +216,7 @@ impl Store {
         packs: &[(PackId, PackManifest)],
     ) -> Result<GenerationRecord, StoreError> {
         let _guard = profile.lock()?;
-        let parent = self.current_id(profile)?;
+        let parent = self.current_or_repairable(profile)?.unwrap_or(0);
         let id = self.generation_ids(profile)?.last().copied().unwrap_or(0) + 1;
         let mut sorted: Vec<&(PackId, PackManifest)> = packs.iter().collect();
         sorted.sort_by(|a, b| a.0.name.cmp(&b.0.name));
@@ -274,31 +294,41 @@ impl Store {
         fs::fsync_dir(&gens).ctx(|| format!("cannot sync `{}`", gens.display()))
     }
 
-    /// Point `current` at generation `id` (atomic rename of a new symlink).
+    /// Point `current` at generation `id` (atomic rename of a new symlink). A `current` that
+    /// is not a symlink at all (a damaged profile) is moved aside first.
     pub fn switch(&self, profile: &Profile, id: u64) -> Result<(), StoreError> {
-        if !fs::exists(&profile.paths.generation(id)).unwrap_or(false) {
-            return Err(StoreError::NoGeneration {
-                profile: profile.describe(),
-                id,
-            });
+        self.generation(profile, id)?;
+        let current = profile.paths.current();
+        if fs::symlink_metadata(&current).is_ok_and(|m| m.is_dir()) {
+            self.discard_path(&current)?;
         }
         fs::replace_symlink(&ProfilePaths::current_target(id), &profile.paths.current())
             .ctx(|| format!("cannot switch `{}`", profile.paths.current().display()))
     }
 
-    /// Switch to the current generation's parent, or to `to`. Returns `(from, to)`.
-    pub fn rollback(&self, profile: &Profile, to: Option<u64>) -> Result<(u64, u64), StoreError> {
+    /// Switch to the current generation's parent, or to `to`. Returns `(from, to)`; `from` is
+    /// `None` when `current` was broken (a switch with `to` repairs it).
+    pub fn rollback(
+        &self,
+        profile: &Profile,
+        to: Option<u64>,
+    ) -> Result<(Option<u64>, u64), StoreError> {
         let _guard = profile.lock()?;
-        let from = self.current_id(profile)?;
-        let target = match to {
-            Some(id) => id,
-            None => self
-                .generation(profile, from)?
-                .parent
-                .ok_or_else(|| StoreError::NoParent {
-                    profile: profile.describe(),
-                    id: from,
-                })?,
+        let from = match to {
+            Some(_) => self.current(profile).ok().map(|r| r.id),
+            None => Some(self.current(profile)?.id),
+        };
+        let target = match (to, from) {
+            (Some(id), _) => id,
+            (None, Some(from)) => {
+                self.generation(profile, from)?
+                    .parent
+                    .ok_or_else(|| StoreError::NoParent {
+                        profile: profile.describe(),
+                        id: from,
+                    })?
+            }
+            (None, None) => unreachable!("a rollback without `to` has read `current`"),
         };
         self.switch(profile, target)?;
         Ok((from, target))

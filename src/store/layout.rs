@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use super::tree::Hash;
 
 /// The name of the versioned store directory. Bumped with any incompatible change.
-pub const STORE_DIR: &str = "store-v1";
+pub const STORE_DIR: &str = "store-v2";
+
+/// Store directories of earlier formats, never read; gc removes them once no kept generation
+/// links into them (store-format/SPEC.md §9).
+pub const OLD_STORE_DIRS: &[&str] = &["store-v1"];
 
 /// Paths under one `$AIBOX_HOME`.
 #[derive(Debug, Clone)]
@@ -19,17 +23,23 @@ impl Layout {
         Layout { home: home.into() }
     }
 
-    /// `$AIBOX_HOME`, else `$XDG_DATA_HOME/aibox`, else `~/.local/share/aibox`.
+    /// `$AIBOX_HOME` (a relative path is taken from the current directory), else
+    /// `$XDG_DATA_HOME/aibox` (ignored unless absolute, as the XDG spec says), else
+    /// `~/.local/share/aibox`. Always absolute: generations link into it.
     pub fn default_home() -> Option<PathBuf> {
         if let Some(h) = std::env::var_os("AIBOX_HOME").filter(|h| !h.is_empty()) {
-            return Some(PathBuf::from(h));
+            return std::path::absolute(PathBuf::from(h)).ok();
         }
-        if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|h| !h.is_empty()) {
-            return Some(PathBuf::from(x).join("aibox"));
+        if let Some(x) = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|x| x.is_absolute())
+        {
+            return Some(x.join("aibox"));
         }
         std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(|h| PathBuf::from(h).join(".local/share/aibox"))
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute())
+            .map(|h| h.join(".local/share/aibox"))
     }
 
     pub fn home(&self) -> &Path {
@@ -71,6 +81,22 @@ impl Layout {
 
     pub fn tmp(&self) -> PathBuf {
         self.store().join("tmp")
+    }
+
+    /// `trash/`: what gc and repairs remove is renamed here first (invisible at once), then
+    /// deleted; leftovers of an interrupted deletion are emptied by the next gc.
+    pub fn trash(&self) -> PathBuf {
+        self.store().join("trash")
+    }
+
+    /// `locks/<pack dir>.lock`: held while that pack tree is built, so two processes never
+    /// build (or repair) the same tree at once.
+    pub fn pack_lock(&self, dir_name: &str) -> PathBuf {
+        self.store().join("locks").join(format!("{dir_name}.lock"))
+    }
+
+    pub fn locks(&self) -> PathBuf {
+        self.store().join("locks")
     }
 
     /// `link-mode`: how pack trees are made from objects on this filesystem.

@@ -51,6 +51,8 @@ pub enum StoreError {
     },
     #[error("no aibox home: set `AIBOX_HOME` or `HOME`")]
     NoHome,
+    #[error("refusing to use `{}`: {reason}", .path.display())]
+    ForeignStateDir { path: PathBuf, reason: String },
     #[error(transparent)]
     Lock(#[from] fs::LockError),
 }
@@ -65,6 +67,13 @@ impl crate::error::Hint for StoreError {
                 vec!["`aibox generations` lists the generations that are kept".into()]
             }
             StoreError::Lock(e) => e.hints(),
+            StoreError::ForeignStateDir { path, .. } => vec![format!(
+                "`.aibox` is aibox's local state for this project and is never committed: remove `{}` (and add `.aibox/` to `.gitignore`), then run the command again",
+                path.display()
+            )],
+            StoreError::Io { source, .. } if crate::error::is_permission(source) => {
+                vec![crate::error::HOME_NOT_WRITABLE.into()]
+            }
             StoreError::Conflict { .. } => {
                 vec!["remove one of the two packs, or ask its author to rename the command".into()]
             }
@@ -101,6 +110,8 @@ impl Store {
             layout.objects(),
             layout.packs(),
             layout.tmp(),
+            layout.trash(),
+            layout.locks(),
             layout.profiles(),
         ] {
             fs::create_dir_all(&dir)
@@ -129,7 +140,7 @@ impl Store {
             &self.layout.store_lock(),
             mode,
             what,
-            fs::lock_timeout(),
+            fs::lock_timeout()?,
             &|msg| crate::printer::status("Blocking", msg),
         )?)
     }

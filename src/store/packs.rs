@@ -1,6 +1,11 @@
 //! Pack trees: read-only directories `packs/<tree hash>-<name>-<version>` materialized from
 //! objects (reflink → hardlink → copy, chosen once per store), with a listing beside each.
-//! A pack tree becomes visible only complete and with the expected tree hash.
+//!
+//! The listing is the commit marker: a tree is renamed into `packs/` only complete and with
+//! the expected tree hash, and its listing is written after that. A directory without its
+//! listing is never trusted (it is replaced, or removed by gc); gc and repairs remove the
+//! listing first and rename the tree into `trash/` before deleting it, so a partly deleted tree
+//! is never visible. Building one tree is serialized by a per-tree lock file.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,9 +23,9 @@ pub struct PackId {
 }
 
 impl PackId {
-    /// The directory name: 32 hex digits of the tree hash, name, version.
+    /// The directory name: the whole tree hash (64 hex digits), name, version.
     pub fn dir_name(&self) -> String {
-        format!("{}-{}-{}", &self.tree.hex()[..32], self.name, self.version)
+        format!("{}-{}-{}", self.tree.hex(), self.name, self.version)
     }
 }
 
@@ -54,11 +59,45 @@ impl Store {
         self.layout().pack(&id.dir_name())
     }
 
-    /// Whether a pack tree is present (built completely: listing and directory).
+    /// Whether a pack tree is present: its directory (named by the whole tree hash) and its
+    /// listing, which is written only after the complete tree is in place.
     pub fn has_pack(&self, id: &PackId) -> bool {
         let dir = id.dir_name();
-        fs::exists(&self.layout().pack(&dir)).unwrap_or(false)
-            && fs::exists(&self.layout().pack_listing(&dir)).unwrap_or(false)
+        fs::exists(&self.layout().pack_listing(&dir)).unwrap_or(false)
+            && fs::exists(&self.layout().pack(&dir)).unwrap_or(false)
+    }
+
+    /// Make a pack tree invisible, then delete it: the listing goes first, the directory is
+    /// renamed into `trash/` (made writable first: a sealed directory cannot be moved), then
+    /// removed. Safe to interrupt at any point.
+    pub fn discard_pack(&self, dir_name: &str) -> Result<(), StoreError> {
+        let listing = self.layout().pack_listing(dir_name);
+        if fs::exists(&listing).unwrap_or(true) {
+            fs::remove_file(&listing).ctx(|| format!("cannot remove `{}`", listing.display()))?;
+            fs::fsync_dir(&self.layout().packs())
+                .ctx(|| format!("cannot sync `{}`", self.layout().packs().display()))?;
+        }
+        self.discard_path(&self.layout().pack(dir_name))
+    }
+
+    /// Rename `path` (a file or a tree) into `trash/`, then delete it there.
+    pub fn discard_path(&self, path: &Path) -> Result<(), StoreError> {
+        let meta = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).ctx(|| format!("cannot stat `{}`", path.display())),
+        };
+        if meta.is_dir() {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+                .ctx(|| format!("cannot make `{}` writable", path.display()))?;
+        }
+        let trash = self.layout().trash();
+        let slot = fs::temp_dir_in(&trash)
+            .ctx(|| format!("cannot create a directory in `{}`", trash.display()))?
+            .keep();
+        let dest = slot.join("x");
+        fs::rename(path, &dest).ctx(|| format!("cannot move `{}` to the trash", path.display()))?;
+        fs::remove_tree(&slot).ctx(|| format!("cannot remove `{}`", slot.display()))
     }
 
     /// Read a pack's listing.
@@ -124,33 +163,40 @@ impl Store {
         if self.has_pack(&id) {
             return Ok(id);
         }
+        let dir_name = id.dir_name();
+        let _building = fs::LockedFile::acquire(
+            &self.layout().pack_lock(&dir_name),
+            fs::LockMode::Exclusive,
+            &format!("building {name}@{version}"),
+            fs::lock_timeout()?,
+            &|msg| crate::printer::status("Blocking", msg),
+        )?;
+        if self.has_pack(&id) {
+            return Ok(id); // another process built it while we waited
+        }
         let mode = self.link_mode()?;
-        let staging = fs::temp_dir_in(&self.layout().tmp()).ctx(|| {
-            format!(
-                "cannot create a staging directory in `{}`",
-                self.layout().tmp().display()
-            )
-        })?;
+        let tmp = self.layout().tmp();
+        let staging = fs::StagingDir::new_in(&tmp)
+            .ctx(|| format!("cannot create a staging directory in `{}`", tmp.display()))?;
         let root = staging.path().join("tree");
         fs::create_dir(&root).ctx(|| format!("cannot create `{}`", root.display()))?;
         let mut to_sync = vec![root.clone()];
         self.materialize(tree, &root, mode, &mut to_sync)?;
-        seal(&root)?;
+        seal_children(&root)?;
         fs::fsync_many(&to_sync).ctx(|| "cannot flush the pack tree to disk".into())?;
-        let dir_name = id.dir_name();
+        let dest = self.pack_path(&id);
+        // Whatever sits at `dest` without a listing is an uncommitted leftover: never trusted.
+        self.discard_path(&dest)?;
+        fs::rename(&root, &dest)
+            .ctx(|| format!("cannot move the pack tree to `{}`", dest.display()))?;
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o555))
+            .ctx(|| format!("cannot set the mode of `{}`", dest.display()))?;
+        fs::fsync_dir(&dest).ctx(|| format!("cannot sync `{}`", dest.display()))?;
         let listing = serde_json::to_vec(&tree.to_listing()).expect("listing serializes");
         let listing_path = self.layout().pack_listing(&dir_name);
+        // The commit: write_atomic also makes the `packs/` directory durable.
         fs::write_atomic(&listing_path, &listing)
             .ctx(|| format!("cannot write `{}`", listing_path.display()))?;
-        let dest = self.pack_path(&id);
-        let moved = fs::rename_dir_noclobber(&root, &dest)
-            .ctx(|| format!("cannot move the pack tree to `{}`", dest.display()))?;
-        if !moved {
-            // Another process built the same tree first.
-            let _ = fs::remove_tree(&root);
-        }
-        fs::fsync_dir(&self.layout().packs())
-            .ctx(|| format!("cannot sync `{}`", self.layout().packs().display()))?;
         Ok(id)
     }
 
@@ -231,14 +277,18 @@ fn link_file(
     Ok(mode == LinkMode::Hardlink && linked)
 }
 
-/// Make every directory of a finished tree read-only (children first).
-fn seal(dir: &Path) -> Result<(), StoreError> {
+/// Make every directory below `dir` read-only (children first). `dir` itself stays writable
+/// until it has been renamed into place: moving a directory to another parent rewrites its
+/// `..` entry, which needs write permission on it.
+fn seal_children(dir: &Path) -> Result<(), StoreError> {
     for item in fs::read_dir(dir).ctx(|| format!("cannot read `{}`", dir.display()))? {
         let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
         if item.file_type().ctx(|| "cannot stat".into())?.is_dir() {
-            seal(&item.path())?;
+            let path = item.path();
+            seal_children(&path)?;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o555))
+                .ctx(|| format!("cannot set the mode of `{}`", path.display()))?;
         }
     }
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o555))
-        .ctx(|| format!("cannot set the mode of `{}`", dir.display()))
+    Ok(())
 }

@@ -49,7 +49,7 @@ impl Profile {
             &self.paths.lock(),
             LockMode::Exclusive,
             &format!("profile `{}`", self.name),
-            fs::lock_timeout(),
+            fs::lock_timeout()?,
             &|msg| crate::printer::status("Blocking", msg),
         )?)
     }
@@ -75,6 +75,44 @@ impl Profile {
     }
 }
 
+/// Refuse a `<project>/.aibox` that is not aibox's own state directory: a symlink (a committed
+/// `.aibox -> elsewhere` would make aibox write there), anything but a directory, a directory
+/// owned by someone else, or one whose `current` is not a symlink.
+fn check_state_dir(dir: &Path) -> Result<(), StoreError> {
+    use crate::fs::MetadataExt;
+    let foreign = |reason: String| StoreError::ForeignStateDir {
+        path: dir.to_owned(),
+        reason,
+    };
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).ctx(|| format!("cannot stat `{}`", dir.display())),
+    };
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(dir).map(|t| t.display().to_string()).unwrap_or_default();
+        return Err(foreign(format!("it is a symlink (to `{target}`)")));
+    }
+    if !meta.is_dir() {
+        return Err(foreign("it is not a directory".into()));
+    }
+    if meta.uid() != current_uid() {
+        return Err(foreign(format!("it belongs to another user (uid {})", meta.uid())));
+    }
+    match fs::symlink_metadata(dir.join("current")) {
+        Ok(m) if !m.file_type().is_symlink() => {
+            Err(foreign("its `current` is not a symlink".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The effective uid of this process (the owner of every file it creates).
+fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 impl Store {
     /// Open or create the profile of the project at `root` (an absolute, canonical path).
     /// The project's `.aibox/current` link is made first, so that gc never sees the new profile
@@ -86,9 +124,13 @@ impl Store {
         }
         .current();
         let link = project_link(root);
+        let dir = root.join(".aibox");
+        check_state_dir(&dir)?;
         if fs::read_link(&link).ok().as_deref() != Some(current.as_path()) {
-            let dir = root.join(".aibox");
-            fs::create_dir_all(&dir).ctx(|| format!("cannot create `{}`", dir.display()))?;
+            match fs::create_dir(&dir) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                r => r.ctx(|| format!("cannot create `{}`", dir.display()))?,
+            }
             let ignore = dir.join(".gitignore");
             if !fs::exists(&ignore).unwrap_or(true) {
                 fs::write_atomic(
@@ -179,5 +221,74 @@ impl Store {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+
+    /// What is wrong with a profile: `current` not a link to a readable generation, or a
+    /// generation whose `generation.toml` cannot be read.
+    pub fn check_profile(&self, profile: &Profile) -> Vec<super::verify::Corruption> {
+        let mut out = Vec::new();
+        let corrupt = |path: PathBuf, reason: String| super::verify::Corruption { path, reason };
+        match fs::read_to_string(profile.paths.record()) {
+            Ok(t) if toml::from_str::<ProfileKind>(&t).is_ok() => {}
+            _ => out.push(corrupt(
+                profile.paths.record(),
+                "no readable profile record".into(),
+            )),
+        }
+        let ids = match self.generation_ids(profile) {
+            Ok(ids) => ids,
+            Err(e) => {
+                out.push(corrupt(profile.paths.generations(), e.to_string()));
+                return out;
+            }
+        };
+        for id in &ids {
+            if let Err(e) = self.generation(profile, *id) {
+                out.push(corrupt(profile.paths.generation(*id), e.to_string()));
+            }
+        }
+        if let Err(e) = self
+            .current_id(profile)
+            .and_then(|id| self.generation(profile, id).map(|_| ()))
+        {
+            out.push(corrupt(profile.paths.current(), e.to_string()));
+        }
+        out
+    }
+
+    /// Repair a profile: remove generations whose record is unreadable (generation 0 is
+    /// rewritten empty instead), then point a broken `current` at the newest generation left.
+    pub fn repair_profile(&self, profile: &Profile) -> Result<(), StoreError> {
+        let _guard = profile.lock()?;
+        if fs::read_to_string(profile.paths.record())
+            .ok()
+            .and_then(|t| toml::from_str::<ProfileKind>(&t).ok())
+            .is_none()
+        {
+            let record = toml::to_string(&profile.kind).expect("profile kind serializes");
+            fs::write_atomic(&profile.paths.record(), record.as_bytes())
+                .ctx(|| format!("cannot write `{}`", profile.paths.record().display()))?;
+        }
+        fs::create_dir_all(profile.paths.generations())
+            .ctx(|| format!("cannot create `{}`", profile.paths.generations().display()))?;
+        for id in self.generation_ids(profile)? {
+            if self.generation(profile, id).is_ok() {
+                continue;
+            }
+            let dir = profile.paths.generation(id);
+            self.discard_path(&dir)?;
+        }
+        if !fs::exists(&profile.paths.generation(0)).unwrap_or(false) {
+            self.write_generation(profile, &GenerationRecord::empty(), &[], &GENERATION_DIRS)?;
+        }
+        let current_ok = self
+            .current_id(profile)
+            .and_then(|id| self.generation(profile, id).map(|_| ()))
+            .is_ok();
+        if !current_ok {
+            let newest = self.generation_ids(profile)?.last().copied().unwrap_or(0);
+            self.switch(profile, newest)?;
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,9 @@
-//! `store verify`: re-hash every object and every pack tree against its name and listing,
-//! report each corrupt entry, and with `repair` remove them so the next sync rebuilds them.
+//! `store verify`: re-hash every object against its name, check every path of every pack tree
+//! against its listing, find uncommitted trees and stray listings, and check every profile
+//! (`current` and each `generation.toml`). With `repair`, remove what is corrupt so the next
+//! sync rebuilds it, and point broken profiles at their newest readable generation.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::objects::hash_file;
@@ -21,9 +23,24 @@ pub struct Corruption {
 pub struct VerifyReport {
     pub objects_checked: u64,
     pub packs_checked: u64,
+    pub profiles_checked: u64,
     pub corrupt: Vec<Corruption>,
     pub repaired: bool,
 }
+
+/// What was found wrong, and how `--repair` fixes it.
+enum Fix {
+    /// A corrupt object: removed (packs still linking its content keep working; the next sync
+    /// that needs it stores it again).
+    Object(PathBuf),
+    /// A corrupt, partial or uncommitted pack tree (or a stray listing): removed.
+    Pack(String),
+    /// A broken profile: corrupt generations removed, `current` repointed.
+    Profile(super::profiles::Profile),
+}
+
+/// Object inode → the object it is (hash, executable), for objects whose content checked.
+type GoodInodes = HashMap<(u64, u64), (Hash, bool)>;
 
 impl Store {
     /// Verify the store; with `repair`, remove what is corrupt (exclusive lock).
@@ -34,8 +51,36 @@ impl Store {
             LockMode::Shared
         })?;
         let mut report = VerifyReport::default();
-        let mut good_inodes: HashSet<(u64, u64)> = HashSet::new();
+        let mut fixes = Vec::new();
+        let good = self.verify_objects(&mut report, &mut fixes)?;
+        self.verify_packs(&good, &mut report, &mut fixes)?;
+        for profile in self.list_profiles()? {
+            report.profiles_checked += 1;
+            let problems = self.check_profile(&profile);
+            if !problems.is_empty() {
+                report.corrupt.extend(problems);
+                fixes.push(Fix::Profile(profile));
+            }
+        }
+        if repair {
+            for fix in fixes {
+                match fix {
+                    Fix::Object(path) => self.discard_path(&path)?,
+                    Fix::Pack(dir_name) => self.discard_pack(&dir_name)?,
+                    Fix::Profile(profile) => self.repair_profile(&profile)?,
+                }
+            }
+            report.repaired = true;
+        }
+        Ok(report)
+    }
 
+    fn verify_objects(
+        &self,
+        report: &mut VerifyReport,
+        fixes: &mut Vec<Fix>,
+    ) -> Result<GoodInodes, StoreError> {
+        let mut good = GoodInodes::new();
         let objects = self.layout().objects();
         for shard in
             fs::read_dir(&objects).ctx(|| format!("cannot read `{}`", objects.display()))?
@@ -50,67 +95,71 @@ impl Store {
                     Some(h) => (h, true),
                     None => (name.as_str(), false),
                 };
-                let reason = match hex.parse::<Hash>() {
+                let problem = match hex.parse::<Hash>() {
                     Err(_) => Some("not an object name".to_owned()),
                     Ok(h) => match hash_file(&path) {
-                        Ok(actual) if actual == h => None,
-                        Ok(actual) => Some(format!("content hashes to {actual}")),
+                        Ok(actual) if actual != h => Some(format!("content hashes to {actual}")),
                         Err(e) => Some(e.to_string()),
+                        Ok(_) => {
+                            let meta = fs::symlink_metadata(&path).ctx(|| "cannot stat".into())?;
+                            if (meta.permissions().mode() & 0o111 != 0) != exec {
+                                Some("executable bit does not match the object name".into())
+                            } else {
+                                good.insert((meta.dev(), meta.ino()), (h, exec));
+                                None
+                            }
+                        }
                     },
                 };
-                match reason {
-                    None => {
-                        let meta = fs::symlink_metadata(&path).ctx(|| "cannot stat".into())?;
-                        let mode_ok = (meta.permissions().mode() & 0o111 != 0) == exec;
-                        if mode_ok {
-                            good_inodes.insert((meta.dev(), meta.ino()));
-                        } else {
-                            report.corrupt.push(Corruption {
-                                path,
-                                reason: "executable bit does not match the object name".into(),
-                            });
-                        }
-                    }
-                    Some(reason) => report.corrupt.push(Corruption { path, reason }),
+                if let Some(reason) = problem {
+                    report.corrupt.push(Corruption {
+                        path: path.clone(),
+                        reason,
+                    });
+                    fixes.push(Fix::Object(path));
                 }
             }
         }
+        Ok(good)
+    }
 
+    fn verify_packs(
+        &self,
+        good: &GoodInodes,
+        report: &mut VerifyReport,
+        fixes: &mut Vec<Fix>,
+    ) -> Result<(), StoreError> {
         let packs = self.layout().packs();
+        let mut names = std::collections::BTreeSet::new();
         for item in fs::read_dir(&packs).ctx(|| format!("cannot read `{}`", packs.display()))? {
             let item = item.ctx(|| "cannot read packs".into())?;
             let name = item.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".tree.json") {
-                continue;
-            }
-            report.packs_checked += 1;
-            if let Err(reason) = self.check_pack(&name, &good_inodes) {
-                report.corrupt.push(Corruption {
-                    path: item.path(),
-                    reason,
-                });
-            }
+            names.insert(name.strip_suffix(".tree.json").unwrap_or(&name).to_owned());
         }
-
-        if repair {
-            for c in &report.corrupt {
-                fs::remove_tree(&c.path).ctx(|| format!("cannot remove `{}`", c.path.display()))?;
-                if let Some(name) = c.path.file_name().and_then(|n| n.to_str())
-                    && c.path.parent() == Some(packs.as_path())
-                {
-                    let listing = self.layout().pack_listing(name);
-                    let _ = fs::remove_file(&listing);
+        for dir_name in names {
+            let dir = self.layout().pack(&dir_name);
+            let listing = self.layout().pack_listing(&dir_name);
+            let problem = match (fs::exists(&dir), fs::exists(&listing)) {
+                (Ok(true), Ok(true)) => {
+                    report.packs_checked += 1;
+                    self.check_pack(&dir_name, good).err()
                 }
+                (Ok(true), _) => Some("uncommitted pack tree (no listing beside it)".to_owned()),
+                (_, Ok(true)) => Some("listing without its pack tree".to_owned()),
+                _ => Some("unreadable".to_owned()),
+            };
+            if let Some(reason) = problem {
+                report.corrupt.push(Corruption { path: dir, reason });
+                fixes.push(Fix::Pack(dir_name));
             }
-            report.repaired = true;
         }
-        Ok(report)
+        Ok(())
     }
 
-    /// Check one pack tree against its listing and its name.
-    fn check_pack(&self, dir_name: &str, good: &HashSet<(u64, u64)>) -> Result<(), String> {
+    /// Check one pack tree against its listing and its name, path by path.
+    fn check_pack(&self, dir_name: &str, good: &GoodInodes) -> Result<(), String> {
         let listing = self.pack_listing(dir_name).map_err(|e| e.to_string())?;
-        if !dir_name.starts_with(&listing.tree.hex()[..32]) {
+        if !dir_name.starts_with(&format!("{}-", listing.tree.hex())) {
             return Err(format!("its listing describes tree {}", listing.tree));
         }
         if Tree::from_listing(&listing).is_none() {
@@ -119,27 +168,24 @@ impl Store {
         let root = self.layout().pack(dir_name);
         let mut on_disk = Vec::new();
         walk(&root, "", &mut on_disk).map_err(|e| e.to_string())?;
-        if on_disk.len() != listing.entries.len() {
-            return Err(format!(
-                "{} entries on disk, {} in its listing",
-                on_disk.len(),
-                listing.entries.len()
-            ));
-        }
         on_disk.sort();
         let mut expected: Vec<&ListingEntry> = listing.entries.iter().collect();
         expected.sort_by(|a, b| a.path.cmp(&b.path));
-        for (path, e) in on_disk.iter().zip(expected) {
-            if *path != e.path {
-                return Err(format!("unexpected entry `{path}`"));
-            }
-            check_entry(&root.join(path), e, good)?;
+        let listed: Vec<&str> = expected.iter().map(|e| e.path.as_str()).collect();
+        if let Some(extra) = on_disk.iter().find(|p| listed.binary_search(&p.as_str()).is_err()) {
+            return Err(format!("unexpected entry `{extra}`"));
+        }
+        if let Some(missing) = listed.iter().find(|p| on_disk.binary_search_by(|d| d.as_str().cmp(p)).is_err()) {
+            return Err(format!("`{missing}` is missing"));
+        }
+        for e in expected {
+            check_entry(&root.join(&e.path), e, good)?;
         }
         Ok(())
     }
 }
 
-fn check_entry(path: &Path, e: &ListingEntry, good: &HashSet<(u64, u64)>) -> Result<(), String> {
+fn check_entry(path: &Path, e: &ListingEntry, good: &GoodInodes) -> Result<(), String> {
     let meta = fs::symlink_metadata(path).map_err(|err| err.to_string())?;
     let ft = meta.file_type();
     let shown = &e.path;
@@ -157,11 +203,12 @@ fn check_entry(path: &Path, e: &ListingEntry, good: &HashSet<(u64, u64)>) -> Res
             if (meta.permissions().mode() & 0o111 != 0) != e.executable {
                 return Err(format!("`{shown}` has the wrong executable bit"));
             }
-            if good.contains(&(meta.dev(), meta.ino())) {
-                return Ok(()); // a hardlink of an object verified above
-            }
-            let actual = hash_file(path).map_err(|err| err.to_string())?;
-            if Some(actual) == e.hash && Some(meta.len()) == e.size {
+            // A hardlink of an object checked above is that object: it must be the listed one.
+            let matches = match good.get(&(meta.dev(), meta.ino())) {
+                Some((hash, _)) => Some(*hash) == e.hash,
+                None => Some(hash_file(path).map_err(|err| err.to_string())?) == e.hash,
+            };
+            if matches && Some(meta.len()) == e.size {
                 Ok(())
             } else {
                 Err(format!("`{shown}` does not match its listed content"))

@@ -6,6 +6,7 @@
 
 pub mod oci;
 pub mod registry;
+pub mod userns;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -37,6 +38,17 @@ impl Sandbox {
         let mut cmd = Command::cargo_bin("aibox").expect("binary built");
         cmd.current_dir(cwd)
             .env("AIBOX_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env("CI", "true")
+            .env_remove("AIBOX_LOCK_TIMEOUT");
+        cmd
+    }
+
+    /// `aibox` with this sandbox's home, run in `cwd` inside the namespace of `fs` (where its
+    /// small filesystem is visible).
+    pub fn aibox_in(&self, fs: &userns::SmallFs, cwd: &Path) -> std::process::Command {
+        let mut cmd = fs.command(cwd, assert_cmd::cargo::cargo_bin("aibox"));
+        cmd.env("AIBOX_HOME", self.home())
             .env("NO_COLOR", "1")
             .env("CI", "true")
             .env_remove("AIBOX_LOCK_TIMEOUT");

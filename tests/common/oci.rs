@@ -52,7 +52,7 @@ impl Env {
 
     /// Pack trees in this environment's store.
     pub fn store_packs(&self) -> Vec<String> {
-        let dir = self.home().join("store-v1/packs");
+        let dir = self.home().join("store-v2/packs");
         let mut v: Vec<String> = aibox::fs::read_dir(&dir)
             .map(|rd| {
                 rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -65,7 +65,7 @@ impl Env {
 
     /// Objects in this environment's store.
     pub fn store_objects(&self) -> usize {
-        let dir = self.home().join("store-v1/objects");
+        let dir = self.home().join("store-v2/objects");
         aibox::fs::read_dir(&dir)
             .map(|rd| {
                 rd.map(|e| aibox::fs::read_dir(e.unwrap().path()).unwrap().count())
