@@ -70,7 +70,7 @@ class Report:
             ratio = ""
             if reference and r:
                 ratio = f"{r['median'] / reference['median']:.2f}×"
-            self.out(f"| `{name}` | {cell(r)} | {fmt(r['min']) if r else '–'} | {ratio} |")
+            self.out(f"| {name} | {cell(r)} | {fmt(r['min']) if r else '–'} | {ratio} |")
         self.out("")
 
     def machine(self):
@@ -83,7 +83,7 @@ class Report:
             "",
             f"- {m['cpus']} CPUs ({m['cpu']}), {m['memory_mib']} MiB RAM, Linux {m['kernel']}",
             f"- work directory filesystem: `{m['filesystem']}`",
-            "- versions: " + ", ".join(f"{k} `{v}`" for k, v in m["versions"].items() if v),
+            "- versions: " + "; ".join(f"{k}: {v}" for k, v in m["versions"].items() if v),
             "",
         )
 

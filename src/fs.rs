@@ -355,7 +355,9 @@ impl LockedFile {
 /// `inf` = forever), default 300.
 pub fn lock_timeout() -> Result<Duration, LockError> {
     match std::env::var("AIBOX_LOCK_TIMEOUT") {
-        Ok(text) if !text.trim().is_empty() => parse_timeout(&text).ok_or(LockError::BadTimeout(text)),
+        Ok(text) if !text.trim().is_empty() => {
+            parse_timeout(&text).ok_or(LockError::BadTimeout(text))
+        }
         _ => Ok(Duration::from_secs(300)),
     }
 }

@@ -322,8 +322,49 @@ fn hostile_archives_from_a_layout_are_rejected() {
             err.contains(&format!("rejected entry `{entry}`")),
             "{label}: {err}"
         );
+        assert!(
+            err.contains("pack `evil@1.0.0` from `oci-layout:lay` was rejected")
+                && err.contains("hint: nothing from this pack was installed"),
+            "{label}: the error names the pack and its source: {err}"
+        );
         assert!(env.store_packs().is_empty(), "{label}: a pack was stored");
         assert!(!env.work().join("escape").exists() && !env.root.path().join("escape").exists());
+    }
+
+    // A pack whose tree lacks `pack.toml`, or carries another one than its config describes.
+    let cases: [(&str, &[u8], &str); 2] = [
+        ("missing", b"", "has no `pack.toml` file at its root"),
+        (
+            "different",
+            b"[pack]\nname = \"evil\"\nversion = \"1.0.0\"\n[env]\nLD_PRELOAD = \"x\"\n",
+            "differs from the pack metadata in its OCI config",
+        ),
+    ];
+    for (label, pack_toml, expected) in cases {
+        let mut t = Vec::new();
+        raw_entry(&mut t, "readme", Regular, "", b"hi");
+        if !pack_toml.is_empty() {
+            raw_entry(&mut t, "pack.toml", Regular, "", pack_toml);
+        }
+        t.extend_from_slice(&[0u8; 1024]);
+        let env = Env::new();
+        hostile_layout(
+            &env.work().join("lay"),
+            &t,
+            "application/vnd.oci.image.layer.v1.tar",
+        );
+        let out = env
+            .aibox()
+            .args(["pack", "pull", "oci-layout:lay:evil:1.0.0"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{label}");
+        assert!(
+            err.contains(expected) && !err.contains("store verify"),
+            "{label}: {err}"
+        );
+        assert!(env.store_packs().is_empty(), "{label}: a pack was stored");
     }
 
     // A decompression bomb: 64 MiB of zeros in a few KiB of zstd, over an 8 MiB cap.

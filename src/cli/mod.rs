@@ -30,7 +30,9 @@ to). `aibox sync` fetches the locked packs, verifies them, stores every file in 
 content-addressed store and switches atomically to a new generation; `aibox rollback` \
 switches back.",
     after_help = "Environment: AIBOX_HOME (store and profiles, default ~/.local/share/aibox), \
-AIBOX_LOCK_TIMEOUT (seconds to wait for a lock, default 300), NO_COLOR."
+AIBOX_LOCK_TIMEOUT (seconds to wait for a lock, default 300), NO_COLOR.\n\n\
+Exit status: 0 success; 1 error; 2 usage error (the command line could not be parsed); \
+3 `aibox.lock` is missing or out of date under `sync --locked` or `lock --check`."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -38,8 +38,8 @@ pub fn run(opts: &Options, args: VendorArgs) -> Result<()> {
             digest: None,
         });
     }
-    let mut root = std::env::current_dir()
-        .map_err(|e| Error::io("cannot read the current directory", e))?;
+    let mut root =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     if items.is_empty() {
         // Every locked pack of the project (sources are relative to the project root).
         let project = ops::find_project(opts)?;

@@ -14,7 +14,7 @@ pub enum PackKind {
     /// A tool pack: files and executables put on PATH.
     #[default]
     Tool,
-    /// A plugin: provides an `aibox-plugin-<name>` executable, run as `aibox <name>`.
+    /// A plugin: provides an `aibox-plugin-<name>` executable, which aibox runs as the subcommand `<name>`.
     Plugin,
     /// The aibox CLI itself.
     Cli,

@@ -25,7 +25,12 @@ pub fn list(opts: &Options, target: Target) -> Result<(Vec<Listed>, Option<u64>)
     let out = store
         .generation_ids(&profile)?
         .into_iter()
-        .map(|id| (id, store.generation(&profile, id).map_err(|e| e.to_string())))
+        .map(|id| {
+            (
+                id,
+                store.generation(&profile, id).map_err(|e| e.to_string()),
+            )
+        })
         .collect();
     Ok((out, current))
 }

@@ -51,8 +51,10 @@ impl ProjectState {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
-                return Err(Error::io(format!("cannot read `{}`",
-                    lock_path.display()), e));
+                return Err(Error::io(
+                    format!("cannot read `{}`", lock_path.display()),
+                    e,
+                ));
             }
         };
         Ok(ProjectState {

@@ -55,8 +55,8 @@ pub fn find_project(opts: &Options) -> Result<Project> {
     if let Some(path) = &opts.manifest_path {
         return project_of_manifest_path(path);
     }
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::io("cannot read the current directory", e))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     let mut dir: &Path = &cwd;
     loop {
         if fs::exists(&dir.join(MANIFEST)).unwrap_or(false) {
@@ -79,10 +79,10 @@ pub fn find_project(opts: &Options) -> Result<Project> {
 
 /// The project `--manifest-path` names: an `aibox.toml`, or a directory holding one.
 fn project_of_manifest_path(path: &Path) -> Result<Project> {
-    let usage = "`--manifest-path` takes the path of an `aibox.toml`, or of the directory holding it";
-    let meta = fs::metadata(path).map_err(|e| {
-        Error::io(format!("cannot open `{}`", path.display()), e).with_hint(usage)
-    })?;
+    let usage =
+        "`--manifest-path` takes the path of an `aibox.toml`, or of the directory holding it";
+    let meta = fs::metadata(path)
+        .map_err(|e| Error::io(format!("cannot open `{}`", path.display()), e).with_hint(usage))?;
     let file = if meta.is_dir() {
         let file = path.join(MANIFEST);
         if !fs::exists(&file).unwrap_or(false) {

@@ -228,8 +228,8 @@ pub fn pull(
     src: &SourceOptions,
 ) -> Result<Pulled> {
     let r = PackRef::parse(reference)?;
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::io("cannot read the current directory", e))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     let source = read::open(&r.source, &cwd, src)?;
     let version = match r.version {
         Some(v) => v,
@@ -311,8 +311,8 @@ pub struct Listed {
 
 /// Every pack and its versions in a source (`oci://host/base` or `oci-layout:<dir>`).
 pub fn list(source_url: &str, src: &SourceOptions) -> Result<Vec<Listed>> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::io("cannot read the current directory", e))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     let source = read::open(source_url, &cwd, src)?;
     let mut out = Vec::new();
     for name in source.names()? {

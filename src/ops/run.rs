@@ -92,7 +92,9 @@ pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
     if let Some(old) = std::env::var_os("PATH") {
         path.extend(std::env::split_paths(&old));
     }
-    let joined = std::env::join_paths(path).map_err(|e| Error::with_source("a directory of the environment cannot be put on PATH", e))?;
+    let joined = std::env::join_paths(path).map_err(|e| {
+        Error::with_source("a directory of the environment cannot be put on PATH", e)
+    })?;
     let mut cmd = std::process::Command::new(program);
     cmd.args(args).envs(&env.vars).env("PATH", &joined);
     // Look the program up on the new PATH (Command uses the parent's PATH otherwise).
@@ -106,11 +108,9 @@ pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
     }
     use std::os::unix::process::CommandExt;
     let err = cmd.exec();
-    Err(
-        Error::io(format!("cannot run `{program}`"), err).with_hint(
-            "`aibox env` shows the environment; check that a synced pack provides the command",
-        ),
-    )
+    Err(Error::io(format!("cannot run `{program}`"), err).with_hint(
+        "`aibox env` shows the environment; check that a synced pack provides the command",
+    ))
 }
 
 /// Quote `s` for POSIX shells and fish (single quotes).

@@ -23,8 +23,8 @@ pub struct Hit {
 /// The registries to search: `--registry` values, else every registry of the project's
 /// `aibox.toml`.
 pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::path::PathBuf)>> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::io("cannot read the current directory", e))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     if !given.is_empty() {
         return Ok(given.iter().map(|g| (g.clone(), cwd.clone())).collect());
     }

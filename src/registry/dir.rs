@@ -153,7 +153,9 @@ impl Source for DirSource {
         platforms: &[String],
     ) -> Result<LockEntry, RegistryError> {
         let found = self.found(name, version)?;
-        let tree = ingest::tree_of_dir(&found.dir, None)?.hash();
+        let tree = ingest::tree_of_dir(&found.dir, None)
+            .map_err(|e| RegistryError::building(e, name, version, &self.url))?
+            .hash();
         let mut out = BTreeMap::new();
         for platform in platforms {
             if let Some(supported) = &found.manifest.pack.platforms

@@ -91,6 +91,14 @@ pub enum RegistryError {
     TreeMismatch(Box<Mismatch>),
     #[error("invalid pack in `{}`: {message}", .path)]
     InvalidPack { path: String, message: String },
+    /// A pack whose content breaks a rule of the store (escaping links, devices, bombs, …).
+    #[error("pack `{pack}` from `{source_url}` was rejected")]
+    Rejected {
+        pack: String,
+        source_url: String,
+        #[source]
+        source: Box<crate::store::StoreError>,
+    },
     #[error("invalid source `{url}`: {message}")]
     BadUrl { url: String, message: String },
     #[error(transparent)]
@@ -148,19 +156,32 @@ impl RegistryError {
         }))
     }
 
-    /// A store error met while building `name@version` from `source_url`; a tree mismatch is
-    /// named after the pack.
+    /// A store error met while building `name@version` from `source_url`: a tree mismatch is
+    /// named after the pack, a rejected entry says which pack and source it came from.
     pub fn building(
         e: crate::store::StoreError,
         name: &str,
         version: &Version,
         source_url: &str,
     ) -> RegistryError {
-        match e {
-            crate::store::StoreError::TreeMismatch {
+        RegistryError::from(e).in_pack(name, version, source_url)
+    }
+
+    /// Name the pack and source of an error met while reading that pack's content.
+    pub fn in_pack(self, name: &str, version: &Version, source_url: &str) -> RegistryError {
+        use crate::store::StoreError;
+        match self {
+            RegistryError::Store(StoreError::TreeMismatch {
                 expected, actual, ..
-            } => RegistryError::mismatch(name, version, source_url, expected, actual),
-            other => other.into(),
+            }) => RegistryError::mismatch(name, version, source_url, expected, actual),
+            RegistryError::Store(
+                e @ (StoreError::BadEntry { .. } | StoreError::TooLarge { .. }),
+            ) => RegistryError::Rejected {
+                pack: format!("{name}@{version}"),
+                source_url: source_url.to_owned(),
+                source: Box::new(e),
+            },
+            other => other,
         }
     }
 }
@@ -190,6 +211,10 @@ impl crate::error::Hint for RegistryError {
             RegistryError::Network { .. } => vec![
                 "check that the registry is reachable and run the command again; a partly downloaded blob is resumed".into(),
             ],
+            RegistryError::Rejected { .. } => vec![
+                "nothing from this pack was installed; its publisher must fix it (`aibox pack build` reports the same problem)".into(),
+            ],
+            RegistryError::Store(e) => e.hints(),
             RegistryError::Offline { .. } => vec![
                 "run the command once without `--offline` to fill the cache, or use an `oci-layout:` mirror made by `aibox vendor`".into(),
             ],

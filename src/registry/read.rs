@@ -186,7 +186,9 @@ pub fn lock_entry(
                         what(name, version, b.url())
                     ))
                 })?;
-                tree_of(b, store, name, version, info)?.hash()
+                tree_of(b, store, name, version, info)
+                    .map_err(|e| e.in_pack(name, version, b.url()))?
+                    .hash()
             }
         };
         out.insert(
@@ -211,7 +213,9 @@ fn no_platform(name: &str, version: &Version, platform: &str) -> RegistryError {
     }
 }
 
-/// Fetch the layers of a platform manifest into the store's objects and return the tree.
+/// Fetch the layers of a platform manifest into the store's objects and return the tree. The
+/// tree must carry, at its root, the very `pack.toml` the artifact's metadata describes (what
+/// the resolver saw is what gets installed).
 pub fn tree_of(
     b: &dyn Backend,
     store: &Store,
@@ -220,6 +224,56 @@ pub fn tree_of(
     info: &PlatformInfo,
 ) -> Result<Tree, RegistryError> {
     let w = what(name, version, b.url());
+    let tree = layers_tree(b, store, name, info, &w)?;
+    check_pack_toml(store, &tree, info, &w)?;
+    Ok(tree)
+}
+
+fn check_pack_toml(
+    store: &Store,
+    tree: &Tree,
+    info: &PlatformInfo,
+    w: &str,
+) -> Result<(), RegistryError> {
+    use crate::store::tree::Entry;
+    let Some(Entry::File {
+        hash,
+        size,
+        executable,
+    }) = tree.get("pack.toml")
+    else {
+        return Err(artifact::invalid(
+            w,
+            "the pack has no `pack.toml` file at its root",
+        ));
+    };
+    if *size > artifact::MAX_PACK_TOML_BYTES {
+        return Err(artifact::invalid(w, "its `pack.toml` is larger than 1 MiB"));
+    }
+    let path = store.layout().object(hash, *executable);
+    let text = fs::read_to_string(&path).map_err(|source| RegistryError::Io {
+        context: format!("cannot read `{}`", path.display()),
+        source,
+    })?;
+    let parsed =
+        crate::manifest::parse_pack(&text, std::path::Path::new(&format!("{w}: pack.toml")))?;
+    if parsed != *info.pack {
+        return Err(artifact::invalid(
+            w,
+            "its `pack.toml` differs from the pack metadata in its OCI config",
+        ));
+    }
+    Ok(())
+}
+
+fn layers_tree(
+    b: &dyn Backend,
+    store: &Store,
+    name: &str,
+    info: &PlatformInfo,
+    w: &str,
+) -> Result<Tree, RegistryError> {
+    let w = w.to_owned();
     if artifact::is_aibox(&info.manifest) {
         let [layer] = info.manifest.layers.as_slice() else {
             return Err(artifact::invalid(&w, "an aibox pack has exactly one layer"));
@@ -283,7 +337,8 @@ pub fn fetch(
             t,
         ));
     }
-    let tree = tree_of(b, store, name, version, &info)?;
+    let tree =
+        tree_of(b, store, name, version, &info).map_err(|e| e.in_pack(name, version, b.url()))?;
     store
         .build_pack(name, &version.to_string(), &tree, Some(&locked.tree))
         .map_err(|e| RegistryError::building(e, name, version, b.url()))
@@ -308,7 +363,8 @@ pub fn fetch_any(
             .ok_or_else(|| no_platform(name, version, platform))?,
     };
     let info = platform_info(b, name, version, &digest, Some(&r.top))?;
-    let tree = tree_of(b, store, name, version, &info)?;
+    let tree =
+        tree_of(b, store, name, version, &info).map_err(|e| e.in_pack(name, version, b.url()))?;
     let id = store
         .build_pack(name, &version.to_string(), &tree, info.tree.as_ref())
         .map_err(|e| RegistryError::building(e, name, version, b.url()))?;

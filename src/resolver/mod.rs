@@ -160,8 +160,13 @@ pub enum ResolveError {
     },
     #[error("{message}")]
     NoSolution { message: String, hints: Vec<String> },
-    #[error("dependency cycle: {}", .path.join(" -> "))]
-    Cycle { path: Vec<String> },
+    #[error("dependency cycle: {}", cycle_text(.path, .versions))]
+    Cycle {
+        /// The packs of the cycle, the first repeated at the end.
+        path: Vec<String>,
+        /// The chosen version of each pack of `path`.
+        versions: Vec<Version>,
+    },
     #[error(transparent)]
     Index(IndexError),
     #[error("reading `{name} {version}`: {source}")]
@@ -170,6 +175,15 @@ pub enum ResolveError {
         version: Version,
         source: Box<IndexError>,
     },
+}
+
+/// `a 1.0.0 -> b 2.1.0 -> a 1.0.0`.
+fn cycle_text(path: &[String], versions: &[Version]) -> String {
+    path.iter()
+        .zip(versions)
+        .map(|(name, v)| format!("{name} {v}"))
+        .collect::<Vec<_>>()
+        .join(" -> ")
 }
 
 /// `1.0.0, 1.1.0, 2.0.0` (the newest eight, oldest first), or `none`.
@@ -189,10 +203,12 @@ pub(crate) fn available_list(versions: &[Version]) -> String {
 impl crate::error::Hint for ResolveError {
     fn hints(&self) -> Vec<String> {
         match self {
-            ResolveError::AiboxTooOld { .. } => vec![
-                "install a version of aibox that matches `requires-aibox`".into(),
-            ],
-            ResolveError::NoMatchingVersion { name, available, .. } => {
+            ResolveError::AiboxTooOld { .. } => {
+                vec!["install a version of aibox that matches `requires-aibox`".into()]
+            }
+            ResolveError::NoMatchingVersion {
+                name, available, ..
+            } => {
                 let stable = available.iter().rev().find(|v| v.pre.is_empty());
                 let example = match (stable, available.last()) {
                     (Some(v), _) if v.major > 0 => Some(v.major.to_string()),
@@ -207,7 +223,7 @@ impl crate::error::Hint for ResolveError {
                 }
             }
             ResolveError::NoSolution { hints, .. } => hints.clone(),
-            ResolveError::Cycle { path } => vec![format!(
+            ResolveError::Cycle { path, .. } => vec![format!(
                 "packs must not depend on each other in a circle; change the dependencies of `{}` (or request other versions)",
                 path.first().map(String::as_str).unwrap_or_default()
             )],
@@ -239,7 +255,11 @@ pub fn resolve(
     }
     let resolution = provider::solve(roots, index, opts)?;
     if let Some(path) = find_cycle(&resolution) {
-        return Err(ResolveError::Cycle { path });
+        let versions = path
+            .iter()
+            .map(|n| resolution.packages[n].version.clone())
+            .collect();
+        return Err(ResolveError::Cycle { path, versions });
     }
     Ok(resolution)
 }

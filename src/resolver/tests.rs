@@ -278,6 +278,7 @@ fn build(reg: &Registry) -> MemoryIndex {
 }
 
 /// Whether `choice` (pack → version) satisfies the roots and every chosen pack's dependencies.
+/// A dependency of a pack on itself is not a constraint: it is refused as a cycle.
 fn satisfies(index: &MemoryIndex, roots: &[Root], choice: &BTreeMap<String, Version>) -> bool {
     let ok = |name: &str, req: &Request| choice.get(name).is_some_and(|ver| req.matches(ver));
     roots.iter().all(|r| ok(&r.name, &r.request))
@@ -285,6 +286,7 @@ fn satisfies(index: &MemoryIndex, roots: &[Root], choice: &BTreeMap<String, Vers
             let m = index.manifest(n, ver).unwrap();
             m.dependencies
                 .iter()
+                .filter(|(d, _)| *d != n)
                 .all(|(d, r)| ok(d, &Request::parse(r).unwrap()))
         })
 }
@@ -345,8 +347,23 @@ proptest! {
             Err(ResolveError::NoSolution { .. }) | Err(ResolveError::NoMatchingVersion { .. }) => {
                 prop_assert!(!exists(&index, &roots, &names), "a solution exists but the resolver found none");
             }
-            Err(ResolveError::Cycle { path }) => {
+            Err(ResolveError::Cycle { path, versions }) => {
+                // The resolver found an assignment and refused it for its cycle: the oracle
+                // must agree that a solution exists, and every edge of the reported cycle must
+                // be a real dependency of the chosen version, met by the next chosen version.
                 prop_assert!(path.len() >= 2 && path.first() == path.last());
+                prop_assert_eq!(path.len(), versions.len());
+                prop_assert!(exists(&index, &roots, &names), "a cycle reported where no solution exists");
+                for i in 0..path.len() - 1 {
+                    let m = index.manifest(&path[i], &versions[i]).unwrap();
+                    let req = m.dependencies.get(&path[i + 1]);
+                    // A self-dependency is a cycle whatever its request says.
+                    let self_dep = path[i] == path[i + 1];
+                    prop_assert!(
+                        req.is_some_and(|r| self_dep || Request::parse(r).unwrap().matches(&versions[i + 1])),
+                        "{} {} does not depend on {} {}", path[i], versions[i], path[i + 1], versions[i + 1]
+                    );
+                }
             }
             Err(other) => prop_assert!(false, "unexpected error {}", other),
         }

@@ -207,13 +207,17 @@ impl Store {
         for id in ids {
             if id == 0 || Some(id) == current || newest.contains(&id) {
                 match self.generation(profile, id) {
-                    Ok(record) => roots.packs.extend(record.packs.into_iter().map(|p| p.store)),
+                    Ok(record) => roots
+                        .packs
+                        .extend(record.packs.into_iter().map(|p| p.store)),
                     Err(e) => {
                         crate::printer::warn(format!(
                             "generation {id} of `{}` is unreadable ({e}); gc keeps what it links to",
                             profile.describe()
                         ));
-                        roots.packs.extend(self.linked_packs(&profile.paths.generation(id)));
+                        roots
+                            .packs
+                            .extend(self.linked_packs(&profile.paths.generation(id)));
                     }
                 }
                 continue;
@@ -276,14 +280,16 @@ impl Store {
         let Ok(profiles) = self.list_profiles() else {
             return true;
         };
-        profiles.iter().any(|profile| match self.generation_ids(profile) {
-            Err(_) => true,
-            Ok(ids) => ids.into_iter().any(|id| {
-                link_targets(&profile.paths.generation(id))
-                    .iter()
-                    .any(|t| t.starts_with(dir))
-            }),
-        })
+        profiles
+            .iter()
+            .any(|profile| match self.generation_ids(profile) {
+                Err(_) => true,
+                Ok(ids) => ids.into_iter().any(|id| {
+                    link_targets(&profile.paths.generation(id))
+                        .iter()
+                        .any(|t| t.starts_with(dir))
+                }),
+            })
     }
 }
 

@@ -159,7 +159,21 @@ impl Store {
     /// The id `current` points at.
     pub fn current_id(&self, profile: &Profile) -> Result<u64, StoreError> {
         let link = profile.paths.current();
-        let target = fs::read_link(&link).ctx(|| format!("cannot read `{}`", link.display()))?;
+        let target = match fs::read_link(&link) {
+            Ok(t) => t,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidInput | std::io::ErrorKind::NotFound
+                ) =>
+            {
+                return Err(StoreError::Corrupt {
+                    path: link,
+                    reason: "not a symlink to a generation".into(),
+                });
+            }
+            Err(e) => return Err(e).ctx(|| format!("cannot read `{}`", link.display())),
+        };
         target
             .file_name()
             .and_then(|n| n.to_str())

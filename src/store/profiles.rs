@@ -90,14 +90,19 @@ fn check_state_dir(dir: &Path) -> Result<(), StoreError> {
         Err(e) => return Err(e).ctx(|| format!("cannot stat `{}`", dir.display())),
     };
     if meta.file_type().is_symlink() {
-        let target = fs::read_link(dir).map(|t| t.display().to_string()).unwrap_or_default();
+        let target = fs::read_link(dir)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
         return Err(foreign(format!("it is a symlink (to `{target}`)")));
     }
     if !meta.is_dir() {
         return Err(foreign("it is not a directory".into()));
     }
     if meta.uid() != current_uid() {
-        return Err(foreign(format!("it belongs to another user (uid {})", meta.uid())));
+        return Err(foreign(format!(
+            "it belongs to another user (uid {})",
+            meta.uid()
+        )));
     }
     match fs::symlink_metadata(dir.join("current")) {
         Ok(m) if !m.file_type().is_symlink() => {

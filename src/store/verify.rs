@@ -172,10 +172,16 @@ impl Store {
         let mut expected: Vec<&ListingEntry> = listing.entries.iter().collect();
         expected.sort_by(|a, b| a.path.cmp(&b.path));
         let listed: Vec<&str> = expected.iter().map(|e| e.path.as_str()).collect();
-        if let Some(extra) = on_disk.iter().find(|p| listed.binary_search(&p.as_str()).is_err()) {
+        if let Some(extra) = on_disk
+            .iter()
+            .find(|p| listed.binary_search(&p.as_str()).is_err())
+        {
             return Err(format!("unexpected entry `{extra}`"));
         }
-        if let Some(missing) = listed.iter().find(|p| on_disk.binary_search_by(|d| d.as_str().cmp(p)).is_err()) {
+        if let Some(missing) = listed
+            .iter()
+            .find(|p| on_disk.binary_search_by(|d| d.as_str().cmp(p)).is_err())
+        {
             return Err(format!("`{missing}` is missing"));
         }
         for e in expected {

@@ -55,6 +55,25 @@ impl Sandbox {
         cmd
     }
 
+    /// Run `aibox args` in `cwd`; it must succeed. Returns (stdout, stderr).
+    pub fn ok(&self, cwd: &Path, args: &[&str]) -> (String, String) {
+        let out = self.aibox(cwd).args(args).output().unwrap();
+        let (o, e) = text(&out);
+        assert!(out.status.success(), "aibox {args:?} failed:\n{e}");
+        (o, e)
+    }
+
+    /// Run `aibox args` in `cwd`; it must fail. Returns (exit code, stderr).
+    pub fn fails(&self, cwd: &Path, args: &[&str]) -> (i32, String) {
+        let out = self.aibox(cwd).args(args).output().unwrap();
+        assert!(
+            !out.status.success(),
+            "aibox {args:?} should fail:\n{}",
+            text(&out).1
+        );
+        (out.status.code().unwrap_or(-1), text(&out).1)
+    }
+
     /// Copy this repository's `packs/` into the sandbox and return its path.
     pub fn repo_packs(&self) -> PathBuf {
         let dest = self.dir.path().join("packs");

@@ -166,6 +166,8 @@ pub fn python(code: &str, cwd: &Path) -> String {
 pub struct FlakyProxy {
     pub port: u16,
     pub cuts: Arc<AtomicU64>,
+    /// Every byte of every response the proxy passed on to aibox.
+    pub sent: Arc<AtomicU64>,
 }
 
 impl FlakyProxy {
@@ -173,8 +175,10 @@ impl FlakyProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let cuts = Arc::new(AtomicU64::new(0));
+        let sent_total = Arc::new(AtomicU64::new(0));
         let cut_done = Arc::new(AtomicBool::new(false));
         let c2 = cuts.clone();
+        let s2 = sent_total.clone();
         let live: Arc<std::sync::Mutex<Vec<TcpStream>>> = Arc::default();
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -188,6 +192,7 @@ impl FlakyProxy {
                 };
                 live.lock().unwrap().push(client.try_clone().unwrap());
                 let (cut_done, cuts, live) = (cut_done.clone(), c2.clone(), live.clone());
+                let total = s2.clone();
                 let (mut c_read, mut s_write) =
                     (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || {
@@ -206,6 +211,7 @@ impl FlakyProxy {
                         if !cut_done.load(Ordering::SeqCst) && sent + n as u64 > cut_after {
                             let keep = (cut_after - sent) as usize;
                             let _ = c_write.write_all(&buf[..keep]);
+                            total.fetch_add(keep as u64, Ordering::SeqCst);
                             cut_done.store(true, Ordering::SeqCst);
                             cuts.fetch_add(1, Ordering::SeqCst);
                             let _ = c_write.shutdown(Shutdown::Both);
@@ -222,11 +228,16 @@ impl FlakyProxy {
                         if c_write.write_all(&buf[..n]).is_err() {
                             break;
                         }
+                        total.fetch_add(n as u64, Ordering::SeqCst);
                     }
                     let _ = c_write.shutdown(Shutdown::Write);
                 });
             }
         });
-        FlakyProxy { port, cuts }
+        FlakyProxy {
+            port,
+            cuts,
+            sent: sent_total,
+        }
     }
 }

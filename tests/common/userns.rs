@@ -54,8 +54,8 @@ impl SmallFs {
         let data = CString::new(format!("size={size},mode=0755")).unwrap();
         let tmpfs = CString::new("tmpfs").unwrap();
         let root = CString::new("/").unwrap();
-        let [setgroups, uid_file, gid_file] =
-            ["setgroups", "uid_map", "gid_map"].map(|f| CString::new(format!("/proc/self/{f}")).unwrap());
+        let [setgroups, uid_file, gid_file] = ["setgroups", "uid_map", "gid_map"]
+            .map(|f| CString::new(format!("/proc/self/{f}")).unwrap());
         let mut cmd = Command::new("sleep");
         cmd.arg("infinity");
         // SAFETY: the closure runs in the forked child before exec and only makes syscalls.
@@ -102,15 +102,15 @@ impl SmallFs {
     }
 
     /// `program` run inside the namespace in directory `cwd`, as the same unprivileged user.
+    /// (The directory is entered from inside the namespace: `nsenter --wd` opens it before
+    /// entering, which would leave the command below the tmpfs instead of on it.)
     pub fn command(&self, cwd: &Path, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut wd = std::ffi::OsString::from("--wd=");
-        wd.push(cwd);
         let mut cmd = Command::new("nsenter");
         cmd.arg("--target")
             .arg(self.holder.id().to_string())
-            .args(["--user", "--mount", "--preserve-credentials"])
-            .arg(wd)
-            .arg("--")
+            .args(["--user", "--mount", "--preserve-credentials", "--"])
+            .args(["sh", "-c", "cd -- \"$0\" && exec \"$@\""])
+            .arg(cwd)
             .arg(program);
         cmd
     }
@@ -125,10 +125,7 @@ impl SmallFs {
         // SAFETY: syscalls only, in the forked child before exec.
         unsafe {
             cmd.pre_exec(move || {
-                for (ns, kind) in [
-                    (&userns, libc::CLONE_NEWUSER),
-                    (&mntns, libc::CLONE_NEWNS),
-                ] {
+                for (ns, kind) in [(&userns, libc::CLONE_NEWUSER), (&mntns, libc::CLONE_NEWNS)] {
                     let fd = libc::open(ns.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
                     if fd < 0 {
                         return Err(std::io::Error::last_os_error());

@@ -1,0 +1,161 @@
+//! Every command aibox names exists: each backticked `aibox …` in the source (hints, errors,
+//! `--help` text), the rendered `--help` of every command, the README, `docs/` and
+//! `store-format/` must parse with the real command-line definition.
+// Tests read the repository with std::fs directly; only the crate goes through crate::fs.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::path::Path;
+
+use aibox::cli::Cli;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+
+/// Every `aibox …` between backticks in `text`.
+fn mentions(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1
+            && let Some(rest) = part.strip_prefix("aibox")
+            && (rest.is_empty() || rest.starts_with(' '))
+        {
+            out.push(part.to_owned());
+        }
+    }
+    out
+}
+
+/// The words to give clap: placeholders (`<pack>`, `{name}`, `N`) become a sample value, optional
+/// parts (`[…]`) and ellipses are dropped, `a|b` alternatives take the first.
+fn words(mention: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0;
+    for word in mention.split_whitespace().skip(1) {
+        if word.starts_with('[') {
+            depth += word.matches('[').count();
+        }
+        if depth > 0 {
+            depth -= word.matches(']').count().min(depth);
+            continue;
+        }
+        if word == "…" || word == "..." || word == "|" {
+            continue;
+        }
+        let word = word.split('|').next().unwrap_or(word);
+        let word = word.trim_end_matches(['…', ',']);
+        if word.contains('<') || word.contains('{') || word == "N" {
+            out.push(
+                if word.contains("<N>") || word == "N" || word.contains("{n}") {
+                    "1".into()
+                } else if let Some((flag, _)) = word.split_once('=') {
+                    format!("{flag}=x")
+                } else {
+                    "x".into()
+                },
+            );
+        } else {
+            out.push(word.trim_matches('"').to_owned());
+        }
+    }
+    out
+}
+
+fn check(mention: &str, origin: &str, failures: &mut Vec<String>) {
+    let mut argv = vec!["aibox".to_owned()];
+    argv.extend(words(mention));
+    match Cli::try_parse_from(&argv) {
+        Ok(_) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::MissingRequiredArgument
+                    | ErrorKind::MissingSubcommand
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) => {}
+        Err(e) => failures.push(format!("{origin}: `{mention}` → {:?}: {e}", e.kind())),
+    }
+}
+
+fn files(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files(&p, ext, out);
+        } else if p.extension().is_some_and(|x| x == ext) {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_command_named_in_hints_help_and_docs_exists() {
+    let root = common::repo_root();
+    let mut sources = Vec::new();
+    files(&root.join("src"), "rs", &mut sources);
+    files(&root.join("docs"), "md", &mut sources);
+    files(&root.join("store-format"), "md", &mut sources);
+    sources.push(root.join("README.md"));
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for path in &sources {
+        let text = std::fs::read_to_string(path).unwrap();
+        for m in mentions(&text) {
+            checked += 1;
+            check(
+                &m,
+                &path.strip_prefix(&root).unwrap().display().to_string(),
+                &mut failures,
+            );
+        }
+    }
+    // The rendered help of every command and subcommand.
+    fn walk(cmd: &mut clap::Command, path: &str, failures: &mut Vec<String>, checked: &mut usize) {
+        let help = cmd.render_long_help().to_string();
+        for m in mentions(&help) {
+            *checked += 1;
+            check(&m, &format!("`{path} --help`"), failures);
+        }
+        for sub in cmd.get_subcommands_mut() {
+            let name = format!("{path} {}", sub.get_name());
+            walk(sub, &name, failures, checked);
+        }
+    }
+    walk(&mut Cli::command(), "aibox", &mut failures, &mut checked);
+    assert!(
+        checked > 100,
+        "only {checked} mentions found: the scan is broken"
+    );
+    assert!(
+        failures.is_empty(),
+        "commands that do not exist:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_checker_rejects_what_does_not_exist() {
+    let mut failures = Vec::new();
+    for bad in [
+        "aibox self update",
+        "aibox sync --lockd",
+        "aibox env --shell tcsh",
+        "aibox frobnicate <pack>",
+    ] {
+        check(bad, "test", &mut failures);
+    }
+    assert_eq!(failures.len(), 4, "{failures:#?}");
+    for good in [
+        "aibox sync --locked",
+        "aibox add <pack>[@req] [--plugin]",
+        "aibox rollback --to <N>",
+        "aibox run -- <cmd> [args…]",
+        "aibox lock --upgrade-package {name}",
+    ] {
+        let mut f = Vec::new();
+        check(good, "test", &mut f);
+        assert!(f.is_empty(), "{f:?}");
+    }
+}
