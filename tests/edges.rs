@@ -282,3 +282,24 @@ fn exit_codes_are_the_documented_ones() {
         "the guide documents the exit codes"
     );
 }
+
+#[test]
+fn an_unreadable_pack_source_is_not_blamed_on_the_aibox_home() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let secret = packs.join("hello/1.0.0/bin/hello");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let root = sb.project("p", HELLO);
+    let (code, err) = sb.fails(&root, &["sync"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot read pack `hello@1.0.0` from `dir:../packs`")
+            && err.contains(&secret.display().to_string())
+            && err.contains("Permission denied"),
+        "{err}"
+    );
+    assert!(
+        err.contains("check their permissions") && !err.contains("AIBOX_HOME"),
+        "{err}"
+    );
+}

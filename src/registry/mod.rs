@@ -91,6 +91,14 @@ pub enum RegistryError {
     TreeMismatch(Box<Mismatch>),
     #[error("invalid pack in `{}`: {message}", .path)]
     InvalidPack { path: String, message: String },
+    /// A pack whose files could not be read.
+    #[error("cannot read pack `{pack}` from `{source_url}`")]
+    Unreadable {
+        pack: String,
+        source_url: String,
+        #[source]
+        source: Box<crate::store::StoreError>,
+    },
     /// A pack whose content breaks a rule of the store (escaping links, devices, bombs, …).
     #[error("pack `{pack}` from `{source_url}` was rejected")]
     Rejected {
@@ -181,6 +189,11 @@ impl RegistryError {
                 source_url: source_url.to_owned(),
                 source: Box::new(e),
             },
+            RegistryError::Store(e @ StoreError::Input { .. }) => RegistryError::Unreadable {
+                pack: format!("{name}@{version}"),
+                source_url: source_url.to_owned(),
+                source: Box::new(e),
+            },
             other => other,
         }
     }
@@ -215,6 +228,7 @@ impl crate::error::Hint for RegistryError {
                 "nothing from this pack was installed; its publisher must fix it (`aibox pack build` reports the same problem)".into(),
             ],
             RegistryError::Store(e) => e.hints(),
+            RegistryError::Unreadable { source, .. } => source.hints(),
             RegistryError::Offline { .. } => vec![
                 "run the command once without `--offline` to fill the cache, or use an `oci-layout:` mirror made by `aibox vendor`".into(),
             ],
@@ -253,11 +267,10 @@ pub fn open_source(
 ) -> Result<Box<dyn Source>, RegistryError> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
         Some("dir") => {
-            let path = url.strip_prefix("dir:").unwrap_or_default();
-            Ok(Box::new(dir::DirSource::open(
-                url,
-                &project_root.join(path),
-            )?))
+            let path = project_root.join(url.strip_prefix("dir:").unwrap_or_default());
+            // Canonical, so messages name `/work/packs/x`, not `/work/app/../packs/x`.
+            let path = crate::fs::canonicalize(&path).unwrap_or(path);
+            Ok(Box::new(dir::DirSource::open(url, &path)?))
         }
         Some("oci-layout") => {
             let dir = layout_dir(url, project_root)?;

@@ -8,7 +8,7 @@ use std::path::{Component, Path};
 
 use super::objects::Batch;
 use super::tree::{Entry, Tree};
-use super::{IoContext, Store, StoreError};
+use super::{InputContext, Store, StoreError};
 use crate::fs::{self, MetadataExt, PermissionsExt};
 
 /// Limits applied while reading an archive.
@@ -175,10 +175,10 @@ fn walk_dir(
     links: &mut HashMap<(u64, u64), (u64, u64)>,
 ) -> Result<Tree, StoreError> {
     let mut tree = Tree::default();
-    let rd = fs::read_dir(dir).ctx(|| format!("cannot read `{}`", dir.display()))?;
+    let rd = fs::read_dir(dir).input(|| format!("cannot read `{}`", dir.display()))?;
     let mut names = Vec::new();
     for item in rd {
-        let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
+        let item = item.input(|| format!("cannot read `{}`", dir.display()))?;
         names.push(item.file_name());
     }
     names.sort();
@@ -189,12 +189,12 @@ fn walk_dir(
             .to_str()
             .ok_or_else(|| bad(&shown, "the name is not valid UTF-8"))?;
         check_name(&shown, name)?;
-        let meta = fs::symlink_metadata(&path).ctx(|| format!("cannot stat `{shown}`"))?;
+        let meta = fs::symlink_metadata(&path).input(|| format!("cannot stat `{shown}`"))?;
         let ft = meta.file_type();
         let mut at: Vec<&str> = prefix.to_vec();
         at.push(name);
         let entry = if ft.is_symlink() {
-            let target = fs::read_link(&path).ctx(|| format!("cannot read `{shown}`"))?;
+            let target = fs::read_link(&path).input(|| format!("cannot read `{shown}`"))?;
             let target = target
                 .to_str()
                 .ok_or_else(|| bad(&shown, "symlink target is not valid UTF-8"))?
@@ -254,9 +254,9 @@ impl Store {
         let mut count = 0u64;
         let entries = archive
             .entries()
-            .ctx(|| "cannot read the archive".to_owned())?;
+            .input(|| "cannot read the archive".to_owned())?;
         for item in entries {
-            let mut item = item.ctx(|| "cannot read the archive".to_owned())?;
+            let mut item = item.input(|| "cannot read the archive".to_owned())?;
             count += 1;
             if count > limits.max_entries {
                 return Err(bad("<archive>", "too many entries"));

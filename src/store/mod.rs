@@ -27,6 +27,13 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// Reading what is being ingested (a pack directory, an archive) failed: not the store.
+    #[error("{context}")]
+    Input {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("rejected entry `{entry}`: {reason}")]
     BadEntry { entry: String, reason: String },
     #[error("archive expands to more than {limit} bytes (decompression limit)")]
@@ -71,6 +78,9 @@ impl crate::error::Hint for StoreError {
                 "`.aibox` is aibox's local state for this project and is never committed: remove `{}` (and add `.aibox/` to `.gitignore`), then run the command again",
                 path.display()
             )],
+            StoreError::Input { source, .. } if crate::error::is_permission(source) => vec![
+                "aibox cannot read these pack files: check their permissions (`ls -l`), or ask whoever owns them".into(),
+            ],
             StoreError::Io { source, .. } if crate::error::is_permission(source) => {
                 vec![crate::error::HOME_NOT_WRITABLE.into()]
             }
@@ -90,6 +100,20 @@ pub(crate) trait IoContext<T> {
 impl<T> IoContext<T> for std::io::Result<T> {
     fn ctx(self, what: impl FnOnce() -> String) -> Result<T, StoreError> {
         self.map_err(|source| StoreError::Io {
+            context: what(),
+            source,
+        })
+    }
+}
+
+/// Attach what was being read to an I/O error on the input of an ingest (not the store).
+pub(crate) trait InputContext<T> {
+    fn input(self, what: impl FnOnce() -> String) -> Result<T, StoreError>;
+}
+
+impl<T> InputContext<T> for std::io::Result<T> {
+    fn input(self, what: impl FnOnce() -> String) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Input {
             context: what(),
             source,
         })

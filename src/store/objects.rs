@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::tree::Hash;
-use super::{IoContext, Store, StoreError};
+use super::{InputContext, IoContext, Store, StoreError};
 use crate::fs::{self, PermissionsExt};
 
 const BUF: usize = 256 * 1024;
@@ -60,13 +60,15 @@ impl Batch<'_> {
 
     /// Store the file at `path`: hash it first, and copy it only when the object is missing.
     pub fn add_file(&mut self, path: &Path, executable: bool) -> Result<Stored, StoreError> {
-        let mut file = fs::File::open(path).ctx(|| format!("cannot read `{}`", path.display()))?;
+        let mut file =
+            fs::File::open(path).input(|| format!("cannot read `{}`", path.display()))?;
         let mut hasher = blake3::Hasher::new();
         let size = std::io::copy(&mut file, &mut hasher)
-            .ctx(|| format!("cannot read `{}`", path.display()))?;
+            .input(|| format!("cannot read `{}`", path.display()))?;
         let hash: Hash = hasher.finalize().into();
         if !self.known(&hash, executable) {
-            let file = fs::File::open(path).ctx(|| format!("cannot read `{}`", path.display()))?;
+            let file =
+                fs::File::open(path).input(|| format!("cannot read `{}`", path.display()))?;
             let stored = self.add_reader(file, executable, u64::MAX)?;
             if stored.hash != hash {
                 return Err(StoreError::BadEntry {
@@ -98,7 +100,7 @@ impl Batch<'_> {
         loop {
             let n = reader
                 .read(buf)
-                .ctx(|| "cannot read the content to store".to_owned())?;
+                .input(|| "cannot read the content to store".to_owned())?;
             if n == 0 {
                 break;
             }
@@ -148,8 +150,8 @@ impl Batch<'_> {
 
 /// BLAKE3 of a file's content.
 pub fn hash_file(path: &Path) -> Result<Hash, StoreError> {
-    let mut file = fs::File::open(path).ctx(|| format!("cannot read `{}`", path.display()))?;
+    let mut file = fs::File::open(path).input(|| format!("cannot read `{}`", path.display()))?;
     let mut hasher = blake3::Hasher::new();
-    std::io::copy(&mut file, &mut hasher).ctx(|| format!("cannot read `{}`", path.display()))?;
+    std::io::copy(&mut file, &mut hasher).input(|| format!("cannot read `{}`", path.display()))?;
     Ok(hasher.finalize().into())
 }
