@@ -30,7 +30,7 @@ pub enum Shell {
 pub struct EnvArgs {
     #[command(flatten)]
     profile: ProfileArg,
-    /// Output format: shell code to `eval`, or JSON.
+    /// Output format: shell code to `eval` (bash, zsh, fish), or JSON (also `--json`).
     #[arg(long, value_enum, default_value_t = Shell::Bash)]
     shell: Shell,
 }
@@ -46,10 +46,12 @@ pub fn env(opts: &Options, args: EnvArgs) -> Result<()> {
             "`{name}` is required by `{pack}` and not set: {description}"
         ));
     }
+    use ops::run::{ShellKind, render};
     match args.shell {
+        _ if opts.json => super::print_json(&env),
         Shell::Json => super::print_json(&env),
-        Shell::Fish => print!("{}", ops::run::render(&env, "fish")),
-        Shell::Bash | Shell::Zsh => print!("{}", ops::run::render(&env, "bash")),
+        Shell::Fish => print!("{}", render(&env, ShellKind::Fish)?),
+        Shell::Bash | Shell::Zsh => print!("{}", render(&env, ShellKind::Posix)?),
     }
     Ok(())
 }

@@ -142,6 +142,29 @@ impl Lockfile {
                 .collect(),
         };
         lock.canonicalize();
+        // Names reach store paths and versions reach directory names: check them here, where
+        // a hand-edited or hostile lock enters.
+        for p in &lock.packages {
+            let at = text
+                .find(&format!("name = {}", quote(&p.name)))
+                .unwrap_or(0);
+            if let Some(problem) = check_package(p) {
+                return Err(invalid(
+                    at,
+                    format!("package `{}`: {problem}", p.name.escape_debug()),
+                ));
+            }
+        }
+        if let Some(p) = lock
+            .platforms
+            .iter()
+            .find(|p| !crate::platform::KNOWN.contains(&p.as_str()))
+        {
+            return Err(invalid(
+                0,
+                format!("unknown platform `{}`", p.escape_debug()),
+            ));
+        }
         if let Some(w) = lock.packages.windows(2).find(|w| w[0].name == w[1].name) {
             let name = &w[0].name;
             let needle = format!("name = \"{name}\"");
@@ -185,6 +208,51 @@ impl Lockfile {
         }
         out
     }
+}
+
+/// What is wrong with a locked package's names, platforms and digests, if anything.
+fn check_package(p: &LockedPackage) -> Option<String> {
+    if let Err(reason) = crate::manifest::validate_pack_name(&p.name) {
+        return Some(format!("not a valid pack name: {reason}"));
+    }
+    if let Some((d, reason)) = p
+        .dependencies
+        .iter()
+        .find_map(|d| crate::manifest::validate_pack_name(d).err().map(|r| (d, r)))
+    {
+        return Some(format!(
+            "dependency `{}` is not a valid pack name: {reason}",
+            d.escape_debug()
+        ));
+    }
+    if !["dir:", "oci-layout:", "oci://"]
+        .iter()
+        .any(|s| p.source.starts_with(s))
+    {
+        return Some(format!("unsupported source `{}`", p.source.escape_debug()));
+    }
+    let digests = p
+        .digest
+        .iter()
+        .chain(p.platforms.values().filter_map(|l| l.manifest.as_ref()));
+    for d in digests {
+        let ok = d.strip_prefix("sha256:").is_some_and(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+        if !ok {
+            return Some(format!("`{}` is not a sha256 digest", d.escape_debug()));
+        }
+    }
+    if let Some(platform) = p
+        .platforms
+        .keys()
+        .find(|k| !crate::platform::KNOWN.contains(&k.as_str()))
+    {
+        return Some(format!("unknown platform `{}`", platform.escape_debug()));
+    }
+    None
 }
 
 /// A TOML basic string with the minimal escapes.

@@ -141,7 +141,7 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
     let name = "[a-z][a-z0-9-]{0,8}";
     let platform = prop::sample::select(crate::platform::KNOWN);
     let locked =
-        (any::<[u8; 32]>(), prop::option::of("sha256:[0-9a-f]{8}")).prop_map(|(h, manifest)| {
+        (any::<[u8; 32]>(), prop::option::of("sha256:[0-9a-f]{64}")).prop_map(|(h, manifest)| {
             LockedPlatform {
                 manifest,
                 tree: Hash(h),
@@ -157,7 +157,7 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
         ),
         prop::sample::select(vec![PackKind::Tool, PackKind::Plugin, PackKind::Cli]),
         "(dir:|oci://|oci-layout:)[ -~]{1,20}",
-        prop::option::of("sha256:[0-9a-f]{16}"),
+        prop::option::of("sha256:[0-9a-f]{64}"),
         prop::collection::btree_set(name, 0..4),
         prop::collection::btree_map(platform, locked, 0..3),
     )

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub use edit::{Section, add_requirement, remove_requirement};
 pub use project::{ProjectManifest, RegistrySpec, Requirement, parse_project};
 pub use spans::{Part, locate};
+pub use validate::{Problem, check_env_name, check_pack, protected_env};
 
 /// A manifest that could not be read or parsed: where, what, and how to fix it.
 #[derive(Debug, thiserror::Error)]

@@ -26,6 +26,9 @@ pub struct ProjectManifest {
     /// `[plugins]`: plugin packs by name (never the same name as a pack).
     pub plugins: BTreeMap<String, Requirement>,
     pub policy: Policy,
+    /// `[env]`: variables the project exports into its environment (after the packs', so they
+    /// win). Unlike a pack, the project may set any name, `PATH` and `LD_*` included.
+    pub env: BTreeMap<String, String>,
 }
 
 /// One `[registries]` entry: `name = "url"` or `name = { url = "…", insecure = true }`.
@@ -102,7 +105,14 @@ impl ProjectManifest {
     }
 }
 
-const TOP_KEYS: &[&str] = &["requires-aibox", "registries", "packs", "plugins", "policy"];
+const TOP_KEYS: &[&str] = &[
+    "requires-aibox",
+    "registries",
+    "packs",
+    "plugins",
+    "policy",
+    "env",
+];
 const POLICY_KEYS: &[&str] = &["require-signed", "platforms"];
 const REGISTRY_KEYS: &[&str] = &["url", "insecure"];
 const REQUIREMENT_KEYS: &[&str] = &["version", "registry"];
@@ -154,12 +164,17 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
             platforms: vec![crate::platform::host()],
         },
     };
+    let env = match root.get("env") {
+        Some(v) => p.env(v)?,
+        None => BTreeMap::new(),
+    };
     Ok(ProjectManifest {
         requires_aibox,
         registries,
         packs,
         plugins,
         policy,
+        env,
     })
 }
 
@@ -247,6 +262,28 @@ impl Parser<'_> {
                 "write a version request like `1`, `1.2`, `1.2.3`, `^1.2`, `~1.2`, `>=1, <2`, `*` or `latest`",
             )
         })
+    }
+
+    fn env(&self, v: &Value<'_>) -> Result<BTreeMap<String, String>, ManifestError> {
+        let mut out = BTreeMap::new();
+        for (key, value) in in_order(self.table(v, "env")?) {
+            let name = key.get_ref().to_string();
+            if let Err(reason) = super::check_env_name(&name) {
+                return Err(self.err(
+                    key.span(),
+                    format!("`{name}` is not an environment variable name: {reason}"),
+                ));
+            }
+            let text = self.string(value, &format!("env.{name}"))?;
+            if text.contains('\0') {
+                return Err(self.err(
+                    value.span(),
+                    format!("the value of `{name}` contains a NUL byte"),
+                ));
+            }
+            out.insert(name, text.to_owned());
+        }
+        Ok(out)
     }
 
     fn registries(&self, v: &Value<'_>) -> Result<BTreeMap<String, RegistrySpec>, ManifestError> {
@@ -435,10 +472,8 @@ impl Parser<'_> {
                 for item in items.iter() {
                     let p = self.string(item, "policy.platforms")?;
                     if !crate::platform::KNOWN.contains(&p) {
-                        return Err(super::validate::unknown_platform(
-                            self.err(item.span(), ""),
-                            p,
-                        ));
+                        let (message, hint) = super::validate::unknown_platform_text(p);
+                        return Err(self.err(item.span(), message).with_hint(hint));
                     }
                     out.push(p.to_owned());
                 }

@@ -1,5 +1,8 @@
-//! Checks on a parsed `pack.toml` that the TOML shape alone cannot express: name syntax,
-//! dependency requests, `requires-aibox`, `bin` paths, platforms and the plugin executable.
+//! Checks on a parsed pack manifest that its shape alone cannot express: name syntax,
+//! dependency names and requests, `requires-aibox`, `bin` names and paths, environment
+//! variable names, platforms and the plugin executable. The same checks run on `pack.toml`
+//! text (errors point at the key) and on the JSON carried in OCI configs (errors name the key),
+//! so nothing a registry sends reaches a path or a shell unchecked.
 
 use std::path::Path;
 
@@ -8,36 +11,120 @@ use super::spans::{Part, locate};
 use super::{ManifestError, validate_pack_name};
 use crate::resolver::request::Request;
 
-/// Validate `manifest` (parsed from `text` at `path`); errors point at the offending key.
+/// One problem: where (table keys), what, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub keys: Vec<String>,
+    pub part: Part,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    fn new(keys: &[&str], part: Part, message: String) -> Problem {
+        Problem {
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            part,
+            message,
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Problem {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// `bin.x`, as a key path for messages.
+    pub fn key_path(&self) -> String {
+        self.keys.join(".")
+    }
+}
+
+/// Validate `manifest` parsed from `text` at `path`; the error points at the offending key.
 pub(crate) fn validate_pack(
     manifest: &PackManifest,
     text: &str,
     path: &Path,
 ) -> Result<(), ManifestError> {
-    let err = |keys: &[&str], part: Part, message: String| {
-        let offset = locate(text, keys, part).map_or(0, |s| s.start);
-        ManifestError::at(path, text, offset, message)
-    };
+    check_pack(manifest).map_err(|p| {
+        let keys: Vec<&str> = p.keys.iter().map(String::as_str).collect();
+        let offset = locate(text, &keys, p.part).map_or(0, |s| s.start);
+        let e = ManifestError::at(path, text, offset, p.message);
+        match p.hint {
+            Some(h) => e.with_hint(h),
+            None => e,
+        }
+    })
+}
+
+/// Environment variables a pack may not set: they change how every program and shell runs
+/// (`PATH`, the dynamic loader, shell start-up) or belong to aibox. A project's own
+/// `aibox.toml` `[env]` may set them.
+pub fn protected_env(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "PATH",
+        "IFS",
+        "ENV",
+        "BASH_ENV",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "PS4",
+        "PROMPT_COMMAND",
+        "ZDOTDIR",
+        "HOME",
+    ];
+    EXACT.contains(&name)
+        || name.starts_with("LD_")
+        || name.starts_with("DYLD_")
+        || name.starts_with("AIBOX_")
+}
+
+/// Whether `name` is a portable environment variable name: `[A-Za-z_][A-Za-z0-9_]*`, at most
+/// 128 bytes. The error is the reason.
+pub fn check_env_name(name: &str) -> Result<(), String> {
+    let first = name.chars().next().ok_or("the name is empty")?;
+    if name.len() > 128 {
+        return Err("the name is longer than 128 bytes".into());
+    }
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return Err("it must start with a letter or `_`".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(format!(
+            "{c:?} is not allowed (letters, digits and `_` only)"
+        ));
+    }
+    Ok(())
+}
+
+/// Every check on a pack manifest, wherever it came from.
+pub fn check_pack(manifest: &PackManifest) -> Result<(), Problem> {
     let pack = &manifest.pack;
     if let Err(reason) = validate_pack_name(&pack.name) {
-        return Err(err(
+        return Err(Problem::new(
             &["pack", "name"],
             Part::Value,
             format!("`{}` is not a valid pack name: {reason}", pack.name),
         )
-        .with_hint("pack names use lowercase letters, digits and `-` (at most 64 characters), like `java` or `node-lts`"));
+        .hint("pack names use lowercase letters, digits and `-` (at most 64 characters), like `java` or `node-lts`"));
     }
     if let Some(req) = &pack.requires_aibox
         && let Err(e) = Request::parse(req)
     {
-        return Err(err(&["pack", "requires-aibox"], Part::Value, e.to_string())
-            .with_hint("write an aibox version request like `>=0.3`"));
+        return Err(
+            Problem::new(&["pack", "requires-aibox"], Part::Value, e.to_string())
+                .hint("write an aibox version request like `>=0.3`"),
+        );
     }
     if let Some(platforms) = &pack.platforms {
         for p in platforms {
             if !crate::platform::KNOWN.contains(&p.as_str()) {
                 return Err(unknown_platform(
-                    err(&["pack", "platforms"], Part::Value, String::new()),
+                    Problem::new(&["pack", "platforms"], Part::Value, String::new()),
                     p,
                 ));
             }
@@ -45,48 +132,120 @@ pub(crate) fn validate_pack(
     }
     for (dep, req) in &manifest.dependencies {
         if let Err(reason) = validate_pack_name(dep) {
-            return Err(err(
+            return Err(Problem::new(
                 &["dependencies", dep],
                 Part::Key,
                 format!("dependency `{dep}` is not a valid pack name: {reason}"),
             ));
         }
         if let Err(e) = Request::parse(req) {
-            return Err(err(&["dependencies", dep], Part::Value, e.to_string())
-                .with_hint("write a version request like `1`, `^1.6`, `~2.3` or `*`"));
+            return Err(
+                Problem::new(&["dependencies", dep], Part::Value, e.to_string())
+                    .hint("write a version request like `1`, `^1.6`, `~2.3` or `*`"),
+            );
         }
     }
     for (command, target) in &manifest.bin {
-        if command.is_empty() || command.contains(['/', '\\']) || command == "." || command == ".."
-        {
-            return Err(err(
+        if let Err(reason) = check_command_name(command) {
+            return Err(Problem::new(
                 &["bin", command],
                 Part::Key,
-                format!("`{command}` is not a command name"),
+                format!("`{command}` is not a command name: {reason}"),
             )
-            .with_hint("a `[bin]` key is the command's name on PATH, without `/`"));
+            .hint("a `[bin]` key is the command's name on PATH: letters, digits, `-`, `_`, `.`"));
         }
         if let Some(reason) = bad_relative_path(target) {
-            return Err(err(
+            return Err(Problem::new(
                 &["bin", command],
                 Part::Value,
                 format!("`bin.{command}` = `{target}` {reason}"),
             )
-            .with_hint("write a path inside the pack, relative to its root, like `bin/tool`"));
+            .hint("write a path inside the pack, relative to its root, like `bin/tool`"));
         }
     }
+    check_env(manifest)?;
     if pack.kind == PackKind::Plugin {
         let expected = format!("aibox-plugin-{}", pack.name);
         if !manifest.bin.contains_key(&expected) {
-            return Err(err(
+            return Err(Problem::new(
                 &["pack", "kind"],
                 Part::Value,
                 format!("a plugin pack must provide the executable `{expected}` in `[bin]`"),
             )
-            .with_hint(format!(
+            .hint(format!(
                 "add `[bin]` with `{expected} = \"bin/{expected}\"` (the path inside the pack)"
             )));
         }
+    }
+    Ok(())
+}
+
+fn check_env(manifest: &PackManifest) -> Result<(), Problem> {
+    let env = &manifest.env;
+    let names = env
+        .vars
+        .keys()
+        .map(|k| (k, vec!["env", k.as_str()]))
+        .chain(
+            env.required
+                .keys()
+                .map(|k| (k, vec!["env", "required", k.as_str()])),
+        )
+        .chain(
+            env.optional
+                .keys()
+                .map(|k| (k, vec!["env", "optional", k.as_str()])),
+        );
+    for (name, keys) in names {
+        if let Err(reason) = check_env_name(name) {
+            return Err(Problem::new(
+                &keys,
+                Part::Key,
+                format!("`{name}` is not an environment variable name: {reason}"),
+            ));
+        }
+        if protected_env(name) {
+            return Err(Problem::new(
+                &keys,
+                Part::Key,
+                format!("a pack may not set `{name}`: it changes how every program runs"),
+            )
+            .hint("a project that needs it sets it in the `[env]` table of its own `aibox.toml`"));
+        }
+    }
+    for (name, value) in env.vars.iter().chain(
+        env.optional
+            .iter()
+            .map(|(k, v)| (k, &v.default))
+            .collect::<Vec<_>>(),
+    ) {
+        if value.contains('\0') {
+            return Err(Problem::new(
+                &["env", name],
+                Part::Value,
+                format!("the value of `{name}` contains a NUL byte"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `command` can be a file name on PATH in every generation.
+fn check_command_name(command: &str) -> Result<(), String> {
+    if command.is_empty() || command == "." || command == ".." {
+        return Err("it is empty, `.` or `..`".into());
+    }
+    if command.len() > 128 {
+        return Err("it is longer than 128 bytes".into());
+    }
+    if command.starts_with('-') {
+        return Err("it starts with `-`".into());
+    }
+    if let Some(c) = command
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+')))
+    {
+        return Err(format!("{c:?} is not allowed"));
     }
     Ok(())
 }
@@ -102,20 +261,30 @@ pub(crate) fn bad_relative_path(p: &str) -> Option<&'static str> {
     if p.split(['/', '\\']).any(|c| c == "..") {
         return Some("leaves the pack (`..`)");
     }
-    if p.contains('\0') {
-        return Some("contains a NUL byte");
+    if p.contains('\0') || p.chars().any(char::is_control) {
+        return Some("contains a control character");
+    }
+    if p.len() > 4096 {
+        return Some("is longer than 4096 bytes");
     }
     None
 }
 
 /// Fill in the message and hints for an unknown platform name.
-pub(crate) fn unknown_platform(mut e: ManifestError, platform: &str) -> ManifestError {
+fn unknown_platform(mut e: Problem, platform: &str) -> Problem {
+    let (message, hint) = unknown_platform_text(platform);
+    e.message = message;
+    e.hint(hint)
+}
+
+/// The message and hint for an unknown platform name.
+pub(crate) fn unknown_platform_text(platform: &str) -> (String, String) {
     let known = crate::platform::KNOWN;
-    e.message = format!("unknown platform `{platform}`");
+    let mut message = format!("unknown platform `{platform}`");
     if let Some(s) = super::did_you_mean(platform, known.iter().copied()) {
-        e.message.push_str(&format!("; did you mean `{s}`?"));
+        message.push_str(&format!("; did you mean `{s}`?"));
     }
-    e.with_hint(format!("known platforms: {}", known.join(", ")))
+    (message, format!("known platforms: {}", known.join(", ")))
 }
 
 #[cfg(test)]
@@ -131,7 +300,7 @@ mod tests {
     #[test]
     fn accepts_good_pack() {
         check(
-            "[pack]\nname = \"lint\"\nversion = \"1.0.0\"\nkind = \"plugin\"\n[bin]\naibox-plugin-lint = \"bin/lint\"\n[dependencies]\njq = \"^1.6\"\n",
+            "[pack]\nname = \"lint\"\nversion = \"1.0.0\"\nkind = \"plugin\"\n[bin]\naibox-plugin-lint = \"bin/lint\"\n[dependencies]\njq = \"^1.6\"\n[env]\nJAVA_HOME = \"${pack}/jdk\"\n",
         )
         .unwrap();
     }
@@ -148,12 +317,32 @@ mod tests {
                 "pack.toml:5:6: `^^1` is not a version request",
             ),
             (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[dependencies]\n\"x-1.0.0/../../pwn\" = \"1\"\n",
+                "dependency `x-1.0.0/../../pwn` is not a valid pack name",
+            ),
+            (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[bin]\nx = \"../x\"\n",
                 "pack.toml:5:5: `bin.x` = `../x` leaves the pack",
             ),
             (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[bin]\nx = \"/usr/bin/x\"\n",
                 "is an absolute path",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[bin]\n\"-rf\" = \"x\"\n",
+                "`-rf` is not a command name",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env]\n\"X=1; touch F; Y\" = \"v\"\n",
+                "pack.toml:5:1: `X=1; touch F; Y` is not an environment variable name",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env]\nLD_PRELOAD = \"x.so\"\n",
+                "a pack may not set `LD_PRELOAD`",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env.required]\nPATH = \"p\"\n",
+                "a pack may not set `PATH`",
             ),
             (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\nplatforms = [\"linux-x86-64\"]\n",

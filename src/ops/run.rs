@@ -43,6 +43,12 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
                 current.id
             ));
         }
+        // The project's own `[env]` comes last: it may set anything, even what packs may not.
+        let manifest_path = root.join(super::MANIFEST);
+        let text = crate::fs::read_to_string(&manifest_path)
+            .map_err(|e| Error::io(format!("cannot read `{}`", manifest_path.display()), e))?;
+        let manifest = crate::manifest::parse_project(&text, &manifest_path)?;
+        env.vars.extend(manifest.env);
         env.vars
             .insert("AIBOX_WORKSPACE".into(), root.display().to_string());
     }
@@ -113,33 +119,43 @@ pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
     ))
 }
 
-/// Quote `s` for POSIX shells and fish (single quotes).
-fn quote(s: &str, fish: bool) -> String {
-    if fish {
-        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+/// A shell whose syntax [`render`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellKind {
+    /// bash, zsh and other POSIX shells.
+    Posix,
+    Fish,
+}
+
+/// Quote `s` as one word: single quotes, in which POSIX shells take every byte literally (a
+/// `'` is written `'\''`) and fish only `\\` and `\'` are escapes.
+pub fn quote(s: &str, shell: ShellKind) -> String {
+    match shell {
+        ShellKind::Fish => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        ShellKind::Posix => format!("'{}'", s.replace('\'', "'\\''")),
     }
 }
 
-/// Render the environment as shell code (`bash`, `zsh`, `fish`) or JSON.
-pub fn render(env: &Environment, shell: &str) -> String {
+/// Render the environment as shell code to `eval`. Every name is checked again (a record could
+/// come from anywhere) and every value is quoted, so nothing in it runs.
+pub fn render(env: &Environment, shell: ShellKind) -> Result<String> {
     let mut out = String::new();
-    let fish = shell == "fish";
     for dir in &env.path {
-        let d = quote(&dir.display().to_string(), fish);
-        if fish {
-            out.push_str(&format!("set -gx PATH {d} $PATH\n"));
-        } else {
-            out.push_str(&format!("export PATH={d}\"${{PATH:+:$PATH}}\"\n"));
+        let d = quote(&dir.display().to_string(), shell);
+        match shell {
+            ShellKind::Fish => out.push_str(&format!("set -gx PATH {d} $PATH\n")),
+            ShellKind::Posix => out.push_str(&format!("export PATH={d}\"${{PATH:+:$PATH}}\"\n")),
         }
     }
     for (k, v) in &env.vars {
-        if fish {
-            out.push_str(&format!("set -gx {k} {}\n", quote(v, true)));
-        } else {
-            out.push_str(&format!("export {k}={}\n", quote(v, false)));
+        crate::manifest::check_env_name(k).map_err(|reason| {
+            Error::msg(format!("refusing to export `{k}`: {reason}"))
+                .with_hint("the environment record is damaged: run `aibox sync`")
+        })?;
+        match shell {
+            ShellKind::Fish => out.push_str(&format!("set -gx {k} {}\n", quote(v, shell))),
+            ShellKind::Posix => out.push_str(&format!("export {k}={}\n", quote(v, shell))),
         }
     }
-    out
+    Ok(out)
 }

@@ -326,6 +326,7 @@ pub fn build(
             ));
         }
         let tree = store.ingest_dir(dir)?;
+        super::read::check_tree(&tree, &pack, &dir.display().to_string())?;
         let tar = deterministic_tar(dir)?;
         let check = store.ingest_tar(&tar[..], ingest::Limits::for_compressed(tar.len() as u64))?;
         if check.hash() != tree.hash() {

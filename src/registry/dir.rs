@@ -154,8 +154,9 @@ impl Source for DirSource {
     ) -> Result<LockEntry, RegistryError> {
         let found = self.found(name, version)?;
         let tree = ingest::tree_of_dir(&found.dir, None)
-            .map_err(|e| RegistryError::building(e, name, version, &self.url))?
-            .hash();
+            .map_err(|e| RegistryError::building(e, name, version, &self.url))?;
+        super::read::check_tree(&tree, &found.manifest, &found.dir.display().to_string())?;
+        let tree = tree.hash();
         let mut out = BTreeMap::new();
         for platform in platforms {
             if let Some(supported) = &found.manifest.pack.platforms
@@ -189,8 +190,12 @@ impl Source for DirSource {
         store: &Store,
     ) -> Result<PackId, RegistryError> {
         let found = self.found(name, version)?;
+        let tree = store
+            .ingest_dir(&found.dir)
+            .map_err(|e| RegistryError::building(e, name, version, &self.url))?;
+        super::read::check_tree(&tree, &found.manifest, &found.dir.display().to_string())?;
         store
-            .add_pack_dir(name, &version.to_string(), &found.dir, Some(&locked.tree))
+            .build_pack(name, &version.to_string(), &tree, Some(&locked.tree))
             .map_err(|e| RegistryError::building(e, name, version, &self.url))
     }
 }

@@ -226,7 +226,23 @@ pub fn tree_of(
     let w = what(name, version, b.url());
     let tree = layers_tree(b, store, name, info, &w)?;
     check_pack_toml(store, &tree, info, &w)?;
+    check_tree(&tree, &info.pack, &w)?;
     Ok(tree)
+}
+
+/// What every pack tree must satisfy beyond the store's own rules, whatever its source: links
+/// resolve inside it, and every `[bin]` target is a regular executable file in it.
+pub fn check_tree(tree: &Tree, pack: &PackManifest, what: &str) -> Result<(), RegistryError> {
+    tree.check_links()?;
+    for (command, rel) in &pack.bin {
+        if let Some(problem) = tree.bin_problem(rel) {
+            return Err(artifact::invalid(
+                what,
+                format!("`[bin]` {command} = \"{rel}\": {problem}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_pack_toml(

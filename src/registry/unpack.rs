@@ -23,9 +23,32 @@ pub fn is_aibox(manifest: &Manifest) -> bool {
     manifest.config.media_type == CONFIG_MEDIA_TYPE
 }
 
-/// Parse an aibox config blob.
+/// Parse an aibox config blob and check its pack metadata exactly as a `pack.toml` is checked
+/// (names, dependency names, `[bin]`, environment variable names), and its platforms.
 pub fn parse_config(bytes: &[u8], what: &str) -> Result<PackConfig, RegistryError> {
-    serde_json::from_slice(bytes).map_err(|e| invalid(what, format!("malformed pack config: {e}")))
+    let config: PackConfig = serde_json::from_slice(bytes)
+        .map_err(|e| invalid(what, format!("malformed pack config: {e}")))?;
+    crate::manifest::check_pack(&config.pack).map_err(|p| {
+        invalid(
+            what,
+            format!(
+                "its pack metadata is invalid at `{}`: {}",
+                p.key_path(),
+                p.message
+            ),
+        )
+    })?;
+    if let Some(p) = config
+        .platforms
+        .iter()
+        .find(|p| !crate::platform::KNOWN.contains(&p.as_str()))
+    {
+        return Err(invalid(
+            what,
+            format!("its config names an unknown platform `{p}`"),
+        ));
+    }
+    Ok(config)
 }
 
 /// The layer of an ORAS per-file artifact holding `pack.toml`.

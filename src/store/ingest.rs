@@ -162,6 +162,7 @@ pub fn tree_of_dir(dir: &Path, store: Option<&Store>) -> Result<Tree, StoreError
             format!("a file (inode {ino}) is hardlinked from outside the pack"),
         ));
     }
+    tree.check_links()?;
     if let Some(batch) = batch {
         batch.commit()?;
     }
@@ -337,6 +338,7 @@ impl Store {
             };
             insert(&mut root, &raw, &parts, entry)?;
         }
+        root.check_links()?;
         batch.commit()?;
         Ok(root)
     }

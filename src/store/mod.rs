@@ -5,6 +5,7 @@ pub mod gc;
 pub mod generations;
 pub mod ingest;
 pub mod layout;
+pub mod links;
 pub mod objects;
 pub mod packs;
 pub mod profiles;

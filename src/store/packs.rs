@@ -145,6 +145,8 @@ impl Store {
         tree: &Tree,
         expected: Option<&Hash>,
     ) -> Result<PackId, StoreError> {
+        // Every source's ingest checks this already; a tree is never built without it.
+        tree.check_links()?;
         let actual = tree.hash();
         if let Some(expected) = expected
             && *expected != actual
