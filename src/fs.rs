@@ -76,6 +76,51 @@ pub fn exists(path: &Path) -> io::Result<bool> {
     }
 }
 
+/// Open `path` for reading only if it is a regular file: opened non-blocking (a FIFO cannot
+/// hang the open) and checked with `fstat` on the open handle (a path swapped after a `stat`
+/// cannot slip through; a symlink to `/dev/zero` is refused).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    use fs_err::os::unix::fs::OpenOptionsExt;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` is not a regular file", path.display()),
+        ));
+    }
+    Ok(file)
+}
+
+/// Read a regular file of at most `max` bytes (see [`open_regular`]); a larger one is an
+/// error, found without reading more than `max + 1` bytes.
+pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_regular(path)?;
+    let mut out = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("`{}` is larger than {max} bytes", path.display()),
+        ));
+    }
+    Ok(out)
+}
+
+/// [`read_regular`] as UTF-8 text.
+pub fn read_regular_string(path: &Path, max: u64) -> io::Result<String> {
+    String::from_utf8(read_regular(path, max)?).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("`{}` is not UTF-8 text", path.display()),
+        )
+    })
+}
+
 /// fsync a directory so that renames and creations inside it are durable.
 pub fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -336,7 +336,7 @@ fn hostile_archives_from_a_layout_are_rejected() {
         ("missing", b"", "has no `pack.toml` file at its root"),
         (
             "different",
-            b"[pack]\nname = \"evil\"\nversion = \"1.0.0\"\n[env]\nLD_PRELOAD = \"x\"\n",
+            b"[pack]\nname = \"evil\"\nversion = \"1.0.0\"\ndescription = \"not what the config says\"\n",
             "differs from the pack metadata in its OCI config",
         ),
     ];

@@ -20,10 +20,7 @@ fn store() -> (tempfile::TempDir, Store) {
 }
 
 fn limits() -> Limits {
-    Limits {
-        max_bytes: 1 << 20,
-        max_entries: 1000,
-    }
+    Limits::new(1 << 20, 1000)
 }
 
 /// A tar entry with a raw (unchecked) path, so hostile names can be written.
@@ -52,7 +49,7 @@ fn finish(mut out: Vec<u8>) -> Vec<u8> {
 }
 
 fn assert_rejected(store: &Store, tar: Vec<u8>, entry: &str, reason: &str) {
-    let err = store.ingest_tar(&tar[..], limits()).unwrap_err();
+    let err = store.ingest_tar(&tar[..], &limits()).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains(entry), "error `{msg}` should name `{entry}`");
     assert!(msg.contains(reason), "error `{msg}` should say `{reason}`");
@@ -146,7 +143,7 @@ fn tar_expansion_is_capped() {
         None,
         &vec![0u8; 3 << 20],
     );
-    let err = s.ingest_tar(&finish(a)[..], limits()).unwrap_err();
+    let err = s.ingest_tar(&finish(a)[..], &limits()).unwrap_err();
     assert!(matches!(err, StoreError::TooLarge { .. }), "{err}");
     assert!(err.to_string().contains("decompression limit"));
 }
@@ -177,7 +174,7 @@ fn tar_good_archive_round_trips() {
         Some("bin/tool"),
         b"",
     );
-    let tree = s.ingest_tar(&finish(a)[..], limits()).unwrap();
+    let tree = s.ingest_tar(&finish(a)[..], &limits()).unwrap();
     assert_eq!(tree.walk().len(), 4);
     let id = s.build_pack("t", "1.0.0", &tree, None).unwrap();
     let root = s.pack_path(&id);

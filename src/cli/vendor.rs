@@ -44,7 +44,7 @@ pub fn run(opts: &Options, args: VendorArgs) -> Result<()> {
         // Every locked pack of the project (sources are relative to the project root).
         let project = ops::find_project(opts)?;
         let path = project.lock_path();
-        let text = crate::fs::read_to_string(&path).map_err(|e| {
+        let text = crate::fs::read_regular_string(&path, ops::MAX_LOCK_BYTES).map_err(|e| {
             Error::io(format!("cannot read `{}`", path.display()), e)
                 .with_hint("run `aibox lock` first, or name packs with `--pack`")
         })?;

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The largest `pack.toml` read from anywhere (a pack directory, a layer, the store).
+pub const MAX_PACK_TOML_BYTES: u64 = 1 << 20;
+
 /// What a pack is for.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,

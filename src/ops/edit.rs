@@ -245,7 +245,7 @@ pub fn list_global() -> Result<Vec<GenerationPack>> {
 }
 
 fn read_manifest(path: &Path) -> Result<String> {
-    fs::read_to_string(path).map_err(|e| {
+    fs::read_regular_string(path, super::MAX_MANIFEST_BYTES).map_err(|e| {
         Error::io(format!("cannot read `{}`", path.display()), e)
             .with_hint("run `aibox init` to create a manifest")
     })

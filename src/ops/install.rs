@@ -124,10 +124,11 @@ pub fn install_lock(
     let mut packs = Vec::with_capacity(wanted.len());
     for id in wanted {
         let path = store.pack_path(&id).join("pack.toml");
-        let text = fs::read_to_string(&path).map_err(|e| {
-            Error::io(format!("pack `{}` has no readable pack.toml", id.name), e)
-                .with_hint("run `aibox store verify --repair`, then `aibox sync`")
-        })?;
+        let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES)
+            .map_err(|e| {
+                Error::io(format!("pack `{}` has no readable pack.toml", id.name), e)
+                    .with_hint("run `aibox store verify --repair`, then `aibox sync`")
+            })?;
         let manifest: PackManifest = crate::manifest::parse_pack(&text, &path)?;
         packs.push((id, manifest));
     }

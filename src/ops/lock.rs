@@ -37,13 +37,14 @@ impl ProjectState {
     /// Read `aibox.toml` and (if present) `aibox.lock` under `root`.
     pub fn read(root: &Path) -> Result<ProjectState> {
         let manifest_path = root.join(MANIFEST);
-        let text = fs::read_to_string(&manifest_path).map_err(|e| {
-            Error::io(format!("cannot read `{}`", manifest_path.display()), e)
-                .with_hint("run `aibox init` to create a manifest")
-        })?;
+        let text =
+            fs::read_regular_string(&manifest_path, super::MAX_MANIFEST_BYTES).map_err(|e| {
+                Error::io(format!("cannot read `{}`", manifest_path.display()), e)
+                    .with_hint("run `aibox init` to create a manifest")
+            })?;
         let manifest = parse_project(&text, &manifest_path)?;
         let lock_path = root.join(LOCKFILE);
-        let lock = match fs::read(&lock_path) {
+        let lock = match fs::read_regular(&lock_path, super::MAX_LOCK_BYTES) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let lock = Lockfile::parse(&text, &lock_path)?;

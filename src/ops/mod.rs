@@ -32,6 +32,10 @@ pub struct Options {
 pub const MANIFEST: &str = "aibox.toml";
 /// The file name of a project lock.
 pub const LOCKFILE: &str = "aibox.lock";
+/// The largest `aibox.toml` read (a committed file is input like any other).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+/// The largest `aibox.lock` read.
+pub const MAX_LOCK_BYTES: u64 = 64 << 20;
 
 /// A project: the directory holding `aibox.toml`.
 #[derive(Debug, Clone)]

@@ -61,10 +61,11 @@ pub fn group_dirs(dirs: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>> {
     let mut groups: BTreeMap<(String, semver::Version), Vec<PathBuf>> = BTreeMap::new();
     for dir in dirs {
         let path = dir.join("pack.toml");
-        let text = fs::read_to_string(&path).map_err(|e| {
-            Error::io(format!("cannot read `{}`", path.display()), e)
-                .with_hint("a pack directory holds a `pack.toml` at its root")
-        })?;
+        let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES)
+            .map_err(|e| {
+                Error::io(format!("cannot read `{}`", path.display()), e)
+                    .with_hint("a pack directory holds a `pack.toml` at its root")
+            })?;
         let manifest = crate::manifest::parse_pack(&text, &path)?;
         groups
             .entry((manifest.pack.name, manifest.pack.version))

@@ -34,7 +34,7 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
     if target == Target::Project {
         let root = find_project(opts)?.root;
         // A cheap staleness check: the lock's hash against the one the generation records.
-        let synced = crate::fs::read(root.join(super::LOCKFILE))
+        let synced = crate::fs::read_regular(&root.join(super::LOCKFILE), super::MAX_LOCK_BYTES)
             .map(|bytes| current.lock_hash.as_deref() == Some(&super::sync::lock_hash(&bytes)))
             .unwrap_or(current.id != 0);
         if !synced {
@@ -45,7 +45,7 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
         }
         // The project's own `[env]` comes last: it may set anything, even what packs may not.
         let manifest_path = root.join(super::MANIFEST);
-        let text = crate::fs::read_to_string(&manifest_path)
+        let text = crate::fs::read_regular_string(&manifest_path, super::MAX_MANIFEST_BYTES)
             .map_err(|e| Error::io(format!("cannot read `{}`", manifest_path.display()), e))?;
         let manifest = crate::manifest::parse_project(&text, &manifest_path)?;
         env.vars.extend(manifest.env);

@@ -43,7 +43,7 @@ pub const ANN_ORAS_UNPACK: &str = "io.deis.oras.content.unpack";
 /// Largest manifest, index or config blob accepted (bytes).
 pub const MAX_METADATA_BYTES: u64 = 4 << 20;
 /// Largest `pack.toml` layer of an ORAS artifact.
-pub const MAX_PACK_TOML_BYTES: u64 = 1 << 20;
+pub const MAX_PACK_TOML_BYTES: u64 = crate::manifest::pack::MAX_PACK_TOML_BYTES;
 /// Most layers a pack manifest may have (ORAS per-file artifacts).
 pub const MAX_LAYERS: usize = 10_000;
 /// Most platform entries in an index.
@@ -284,9 +284,11 @@ pub fn build(
     let mut seen_platforms = BTreeSet::new();
     for dir in dirs {
         let toml_path = dir.join("pack.toml");
-        let text = fs::read_to_string(&toml_path).map_err(|source| RegistryError::Io {
-            context: format!("cannot read `{}`", toml_path.display()),
-            source,
+        let text = fs::read_regular_string(&toml_path, MAX_PACK_TOML_BYTES).map_err(|source| {
+            RegistryError::Io {
+                context: format!("cannot read `{}`", toml_path.display()),
+                source,
+            }
         })?;
         let pack = crate::manifest::parse_pack(&text, &toml_path)?;
         let platforms = pack.pack.platforms.clone().unwrap_or_default();
@@ -328,7 +330,7 @@ pub fn build(
         let tree = store.ingest_dir(dir)?;
         super::read::check_tree(&tree, &pack, &dir.display().to_string())?;
         let tar = deterministic_tar(dir)?;
-        let check = store.ingest_tar(&tar[..], ingest::Limits::for_compressed(tar.len() as u64))?;
+        let check = store.ingest_tar(&tar[..], &ingest::Limits::unlimited())?;
         if check.hash() != tree.hash() {
             return Err(RegistryError::Other(format!(
                 "internal error: the tar of `{}` does not reproduce its tree",
@@ -539,7 +541,7 @@ fn append_dir(
             h.set_entry_type(tar::EntryType::Regular);
             h.set_mode(if exec { 0o755 } else { 0o644 });
             h.set_size(meta.len());
-            let file = fs::File::open(&path).map_err(io(&path))?;
+            let file = fs::open_regular(&path).map_err(io(&path))?;
             b.append_data(&mut h, &rel, file).map_err(tar_io)?;
         } else {
             return Err(invalid(

@@ -52,7 +52,7 @@ pub fn credentials(host: &str) -> (RegistryAuth, CredentialOrigin) {
         );
     }
     if let Some(path) = docker_config_path()
-        && let Ok(text) = fs::read_to_string(&path)
+        && let Ok(text) = fs::read_regular_string(&path, 1 << 20)
         && let Some(auth) = from_docker_config(&text, host)
     {
         return (auth, CredentialOrigin::DockerConfig(path));

@@ -1,4 +1,4 @@
-//! The registry metadata cache under `$AIBOX_HOME/cache/oci-v1/` (store-format/ARTIFACT.md §7):
+//! The registry metadata cache under `$AIBOX_HOME/cache/oci-v2/` (store-format/ARTIFACT.md §7):
 //! manifests and configs by digest (immutable, kept forever, re-verified on read) and, per
 //! repository, the tag list and tag → digest answers with a time-to-live.
 
@@ -19,6 +19,9 @@ pub fn tag_ttl() -> Duration {
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(600))
 }
+
+/// The largest tag or catalog record read back.
+const MAX_RECORD_BYTES: u64 = 64 << 20;
 
 /// The cache for one registry host.
 #[derive(Debug, Clone)]
@@ -52,24 +55,29 @@ pub fn fresh(at: u64) -> bool {
     now().saturating_sub(at) < tag_ttl().as_secs()
 }
 
-fn safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// A file name for any host or repository, injective: bytes other than `[a-z0-9.-]` are
+/// written `_xx` (hex), so `team/x/hello` and `team_x/hello` never share a file.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("_{b:02x}"));
+        }
+    }
+    if out.starts_with('.') {
+        out.replace_range(0..1, "_2e");
+    }
+    out
 }
 
 impl MetaCache {
     /// The cache of `host` (`host[:port]`) under `cache_root` (`$AIBOX_HOME/cache`).
     pub fn new(cache_root: &Path, host: &str) -> MetaCache {
         MetaCache {
-            root: cache_root.join("oci-v1"),
-            host: safe(host),
+            root: cache_root.join("oci-v2"),
+            host: escape(host),
         }
     }
 
@@ -80,7 +88,8 @@ impl MetaCache {
 
     /// A cached manifest or config, if present and still matching its digest.
     pub fn get_blob(&self, digest: &str) -> Option<Vec<u8>> {
-        let bytes = fs::read(self.blob_path(digest)?).ok()?;
+        let bytes =
+            fs::read_regular(&self.blob_path(digest)?, artifact::MAX_METADATA_BYTES).ok()?;
         (artifact::sha256_digest(&bytes) == digest).then_some(bytes)
     }
 
@@ -98,11 +107,11 @@ impl MetaCache {
         self.root
             .join("tags")
             .join(&self.host)
-            .join(format!("{}.json", safe(repo)))
+            .join(format!("{}.json", escape(repo)))
     }
 
     pub fn get_tags(&self, repo: &str) -> TagRecord {
-        fs::read(self.tags_path(repo))
+        fs::read_regular(&self.tags_path(repo), MAX_RECORD_BYTES)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
@@ -163,8 +172,22 @@ impl MetaCache {
             .root
             .join("catalog")
             .join(format!("{}.json", self.host));
-        fs::read(path)
+        fs::read_regular(&path, MAX_RECORD_BYTES)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn cache_names_are_injective() {
+        assert_ne!(escape("team/x/hello"), escape("team_x/hello"));
+        assert_ne!(escape("a:1"), escape("a_1"));
+        assert_eq!(escape("127.0.0.1:5000"), "127.0.0.1_3a5000");
+        assert_eq!(escape(".."), "_2e.");
+        assert!(!escape("../../etc").contains('/'));
     }
 }

@@ -63,7 +63,8 @@ impl DirSource {
         candidates.sort();
         for dir in candidates {
             let path = dir.join("pack.toml");
-            let text = fs::read_to_string(&path).map_err(io)?;
+            let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES)
+                .map_err(io)?;
             let manifest = crate::manifest::parse_pack(&text, &path)?;
             let name = manifest.pack.name.clone();
             let version = manifest.pack.version.clone();

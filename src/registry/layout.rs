@@ -38,7 +38,7 @@ impl OciLayout {
     /// Open an existing layout (checks the `oci-layout` marker).
     pub fn open(dir: &Path) -> Result<OciLayout, RegistryError> {
         let marker = dir.join("oci-layout");
-        let text = fs::read_to_string(&marker).map_err(|source| RegistryError::Io {
+        let text = fs::read_regular_string(&marker, 4096).map_err(|source| RegistryError::Io {
             context: format!(
                 "`{}` is not an OCI image layout (no readable `oci-layout` file)",
                 dir.display()
@@ -99,7 +99,8 @@ impl OciLayout {
     /// `index.json`.
     pub fn index(&self) -> Result<Index, RegistryError> {
         let path = self.dir.join("index.json");
-        let bytes = fs::read(&path).map_err(io_err(format!("cannot read `{}`", path.display())))?;
+        let bytes = fs::read_regular(&path, artifact::MAX_METADATA_BYTES * 4)
+            .map_err(io_err(format!("cannot read `{}`", path.display())))?;
         serde_json::from_slice(&bytes).map_err(|e| {
             artifact::invalid(
                 &path.display().to_string(),
@@ -139,7 +140,8 @@ impl OciLayout {
                 format!("blob is {} bytes, more than the {max} allowed", meta.len()),
             ));
         }
-        let bytes = fs::read(&path).map_err(io_err(format!("cannot read `{}`", path.display())))?;
+        let bytes = fs::read_regular(&path, max)
+            .map_err(io_err(format!("cannot read `{}`", path.display())))?;
         let got = artifact::sha256_digest(&bytes);
         if got != digest {
             return Err(RegistryError::DigestMismatch {
@@ -330,7 +332,7 @@ impl Backend for LayoutSource {
         store: &Store,
     ) -> Result<tempfile::NamedTempFile, RegistryError> {
         let path = self.layout.blob_path(&desc.digest)?;
-        let file = fs::File::open(&path).map_err(io_err(format!(
+        let file = fs::open_regular(&path).map_err(io_err(format!(
             "blob {} is missing from `{}`",
             desc.digest,
             self.layout.dir.display()

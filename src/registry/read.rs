@@ -267,9 +267,11 @@ fn check_pack_toml(
         return Err(artifact::invalid(w, "its `pack.toml` is larger than 1 MiB"));
     }
     let path = store.layout().object(hash, *executable);
-    let text = fs::read_to_string(&path).map_err(|source| RegistryError::Io {
-        context: format!("cannot read `{}`", path.display()),
-        source,
+    let text = fs::read_regular_string(&path, artifact::MAX_PACK_TOML_BYTES).map_err(|source| {
+        RegistryError::Io {
+            context: format!("cannot read `{}`", path.display()),
+            source,
+        }
     })?;
     let parsed =
         crate::manifest::parse_pack(&text, std::path::Path::new(&format!("{w}: pack.toml")))?;
@@ -302,7 +304,8 @@ fn layers_tree(
             })?,
             file.path(),
         );
-        artifact::ingest_layer(store, layer, reader, &w)
+        let limits = crate::store::ingest::Limits::for_compressed(layer.size);
+        artifact::ingest_layer(store, layer, reader, &w, &limits)
     } else {
         let mut staged = Vec::new();
         let mut open = |d: &Descriptor| -> Result<fs::File, RegistryError> {

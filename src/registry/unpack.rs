@@ -83,8 +83,8 @@ pub fn ingest_layer(
     desc: &Descriptor,
     file: impl Read,
     what: &str,
+    limits: &ingest::Limits,
 ) -> Result<Tree, RegistryError> {
-    let limits = ingest::Limits::for_compressed(desc.size);
     let mt = desc.media_type.as_str();
     let tree = if mt.ends_with("+zstd") || mt.ends_with(".zstd") {
         let dec = zstd::stream::read::Decoder::new(file).map_err(|source| RegistryError::Io {
@@ -125,10 +125,9 @@ pub fn oras_tree(
         .map(|p| p.trim_start_matches("./"))
         .collect();
     let mut root = Tree::default();
-    let mut total = 0u64;
     let mut batch = store.batch();
-    let max =
-        ingest::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum()).max_bytes;
+    // One budget for the whole artifact: many layers do not get a cap each.
+    let limits = ingest::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum());
     for layer in &manifest.layers {
         let title = layer.title().ok_or_else(|| {
             invalid(
@@ -138,14 +137,14 @@ pub fn oras_tree(
         })?;
         let file = open(layer)?;
         if is_unpack(layer) {
-            let sub = ingest_layer(store, layer, file, what)?;
+            let sub = ingest_layer(store, layer, file, what, &limits)?;
             merge(&mut root, sub, title)?;
             continue;
         }
         let parts = ingest::split_path(title)?;
         let exec = executables.contains(title);
-        let stored = batch.add_reader(file, exec, max.saturating_sub(total))?;
-        total += stored.size;
+        limits.count_entry()?;
+        let stored = batch.add_reader(file, exec, &limits)?;
         let entry = Entry::File {
             hash: stored.hash,
             size: stored.size,

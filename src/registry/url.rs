@@ -1,12 +1,18 @@
-//! `oci://host[:port]/base` registry URLs: parsing, repository names, loopback detection.
+//! `oci://host[:port]/base` registry URLs, parsed with a real URL parser (the `url` crate, as
+//! an `https://` URL so that hosts get full WHATWG treatment: IPv4/IPv6 forms, IDNA, case).
+//! Userinfo, queries and fragments are refused: `oci://localhost:1@example.com/x` names the
+//! host `example.com`, and loopback (plain HTTP allowed) is decided on the host actually
+//! connected to.
 
 use super::RegistryError;
 
 /// A parsed `oci://host[:port]/base` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryUrl {
+    /// `host[:port]` as connected to (IPv6 in brackets, lowercase).
     pub host: String,
     pub base: String,
+    loopback: bool,
 }
 
 impl RegistryUrl {
@@ -18,24 +24,52 @@ impl RegistryUrl {
         let rest = url
             .strip_prefix("oci://")
             .ok_or_else(|| bad("expected `oci://host[:port]/path`"))?;
-        let rest = rest.trim_end_matches('/');
-        let (host, base) = rest.split_once('/').unwrap_or((rest, ""));
-        if host.is_empty() {
-            return Err(bad("the registry host is missing"));
+        if rest
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        {
+            return Err(bad(
+                "the URL contains whitespace, a control character or `\\`",
+            ));
         }
+        let parsed = url::Url::parse(&format!("https://{rest}"))
+            .map_err(|e| bad(&format!("not a valid URL: {e}")))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(bad(
+                "the URL has a user name or password (`user@host`); put credentials in the Docker config or the environment, never in a URL",
+            ));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(bad("a registry URL has no `?query` or `#fragment`"));
+        }
+        let host = parsed
+            .host()
+            .ok_or_else(|| bad("the registry host is missing"))?;
+        let loopback = match &host {
+            url::Host::Domain(d) => *d == "localhost",
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        };
+        let host = match parsed.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        let base = parsed.path().trim_matches('/').to_owned();
         if base.split('/').any(|c| {
             !c.is_empty()
                 && !c
                     .chars()
                     .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
-        }) {
+        }) || base.contains("//")
+        {
             return Err(bad(
                 "repository paths are lowercase letters, digits, `.`, `_`, `-` and `/`",
             ));
         }
         Ok(RegistryUrl {
-            host: host.into(),
-            base: base.into(),
+            host,
+            base,
+            loopback,
         })
     }
 
@@ -48,18 +82,46 @@ impl RegistryUrl {
         }
     }
 
-    /// Whether the host is a loopback address (plain HTTP allowed).
+    /// Whether the host connected to is a loopback address (plain HTTP allowed).
     pub fn is_loopback(&self) -> bool {
-        let h = self.host.as_str();
-        let name = if let Some(rest) = h.strip_prefix('[') {
-            rest.split(']').next().unwrap_or("")
-        } else {
-            h.rsplit_once(':').map_or(h, |(n, _)| n)
-        };
-        name == "localhost"
-            || name == "::1"
-            || name
-                .parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        self.loopback
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_the_ones_connected_to() {
+        let u = RegistryUrl::parse("oci://127.0.0.1:5000/team/packs").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.base.as_str(), u.is_loopback()),
+            ("127.0.0.1:5000", "team/packs", true)
+        );
+        let u = RegistryUrl::parse("oci://[::1]:5000").unwrap();
+        assert_eq!((u.host.as_str(), u.is_loopback()), ("[::1]:5000", true));
+        let u = RegistryUrl::parse("oci://LocalHost/x").unwrap();
+        assert_eq!((u.host.as_str(), u.is_loopback()), ("localhost", true));
+        let u = RegistryUrl::parse("oci://ghcr.io/acme/packs").unwrap();
+        assert_eq!((u.host.as_str(), u.is_loopback()), ("ghcr.io", false));
+        // The classic confusions: userinfo, a loopback-looking subdomain, odd IPv4 forms.
+        for bad in [
+            "oci://localhost:1@example.com/packs",
+            "oci://user:pw@ghcr.io/x",
+            "oci://ghcr.io/x?y=1",
+            "oci://ghcr.io/x#f",
+            "oci://ghcr.io/X",
+            "oci://gh cr.io/x",
+            "oci://",
+        ] {
+            assert!(RegistryUrl::parse(bad).is_err(), "{bad}");
+        }
+        let u = RegistryUrl::parse("oci://127.0.0.1.example.com/x").unwrap();
+        assert!(!u.is_loopback());
+        let u = RegistryUrl::parse("oci://localhost.example.com/x").unwrap();
+        assert!(!u.is_loopback());
+        let u = RegistryUrl::parse("oci://0x7f000001:80/x").unwrap();
+        assert_eq!(u.host, "127.0.0.1:80", "numeric forms are normalized");
     }
 }

@@ -5,24 +5,36 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Component, Path};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::objects::Batch;
 use super::tree::{Entry, Tree};
 use super::{InputContext, Store, StoreError};
 use crate::fs::{self, MetadataExt, PermissionsExt};
 
-/// Limits applied while reading an archive.
-#[derive(Debug, Clone, Copy)]
+/// Most directories a path inside a pack may go down (and so the deepest recursion anything
+/// over a tree does).
+pub const MAX_DEPTH: usize = 256;
+/// Longest path inside a pack, in bytes (Linux's `PATH_MAX`).
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// Limits applied while reading an artifact: every layer of one artifact draws on the same
+/// budget of expanded bytes and entries (clones share it). The store adds a budget per run
+/// ([`Store::charge_unpacked`]), so many artifacts cannot add up to a bomb either.
+#[derive(Debug, Clone)]
 pub struct Limits {
-    /// Total bytes of file content the archive may expand to.
+    /// Total bytes of file content the artifact may expand to.
     pub max_bytes: u64,
-    /// Number of entries the archive may hold.
+    /// Number of entries the artifact may hold.
     pub max_entries: u64,
+    used: Arc<AtomicU64>,
+    entries: Arc<AtomicU64>,
 }
 
 impl Limits {
-    /// The default cap for an archive of `compressed` bytes: the larger of 512 MiB and 20×
-    /// the compressed size (overridable with `AIBOX_MAX_UNPACKED_BYTES`).
+    /// The default cap for an artifact of `compressed` bytes (all its layers): the larger of
+    /// 512 MiB and 20× the compressed size (overridable with `AIBOX_MAX_UNPACKED_BYTES`).
     pub fn for_compressed(compressed: u64) -> Limits {
         let configured = std::env::var("AIBOX_MAX_UNPACKED_BYTES")
             .ok()
@@ -30,6 +42,50 @@ impl Limits {
         Limits {
             max_bytes: configured.unwrap_or((512 << 20).max(compressed.saturating_mul(20))),
             max_entries: 1_000_000,
+            used: Arc::default(),
+            entries: Arc::default(),
+        }
+    }
+
+    /// A budget of `max_bytes` expanded bytes and `max_entries` entries.
+    pub fn new(max_bytes: u64, max_entries: u64) -> Limits {
+        Limits {
+            max_bytes,
+            max_entries,
+            used: Arc::default(),
+            entries: Arc::default(),
+        }
+    }
+
+    /// No limit (content whose size is known: files of a local directory).
+    pub fn unlimited() -> Limits {
+        Limits::new(u64::MAX, u64::MAX)
+    }
+
+    /// Bytes of this budget still free.
+    pub fn left(&self) -> u64 {
+        self.max_bytes
+            .saturating_sub(self.used.load(Ordering::Relaxed))
+    }
+
+    /// Record `n` more bytes expanded.
+    pub fn spend(&self, n: u64) {
+        self.used.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Count one more entry; an error past the limit.
+    pub fn count_entry(&self) -> Result<(), StoreError> {
+        if self.entries.fetch_add(1, Ordering::Relaxed) + 1 > self.max_entries {
+            return Err(bad("<archive>", "too many entries"));
+        }
+        Ok(())
+    }
+
+    /// The error for going past this budget.
+    pub fn too_large(&self) -> StoreError {
+        StoreError::TooLarge {
+            limit: self.max_bytes,
+            scope: "this pack's archive",
         }
     }
 }
@@ -101,6 +157,12 @@ pub fn split_path(raw: &str) -> Result<Vec<String>, StoreError> {
     if raw.starts_with('/') {
         return Err(bad(raw, "absolute path"));
     }
+    if raw.len() > MAX_PATH_BYTES {
+        return Err(bad(
+            &raw[..raw.floor_char_boundary(80)],
+            format!("the path is longer than {MAX_PATH_BYTES} bytes"),
+        ));
+    }
     let mut parts = Vec::new();
     for comp in Path::new(raw).components() {
         match comp {
@@ -115,6 +177,12 @@ pub fn split_path(raw: &str) -> Result<Vec<String>, StoreError> {
             Component::ParentDir => return Err(bad(raw, "`..` in an archive path")),
             Component::RootDir | Component::Prefix(_) => return Err(bad(raw, "absolute path")),
         }
+    }
+    if parts.len() > MAX_DEPTH {
+        return Err(bad(
+            &raw[..raw.floor_char_boundary(80)],
+            format!("the path is more than {MAX_DEPTH} directories deep"),
+        ));
     }
     Ok(parts)
 }
@@ -206,6 +274,12 @@ fn walk_dir(
             })?;
             Entry::Symlink { target }
         } else if ft.is_dir() {
+            if at.len() >= MAX_DEPTH {
+                return Err(bad(
+                    &shown,
+                    format!("the pack is more than {MAX_DEPTH} directories deep"),
+                ));
+            }
             Entry::Dir(walk_dir(&path, &at, batch.as_deref_mut(), links)?)
         } else if ft.is_file() {
             if meta.nlink() > 1 {
@@ -246,22 +320,17 @@ impl Store {
 
     /// Ingest an uncompressed tar stream. Entries are checked before anything is written;
     /// file contents go straight to objects (hashed while streaming).
-    pub fn ingest_tar(&self, reader: impl Read, limits: Limits) -> Result<Tree, StoreError> {
+    pub fn ingest_tar(&self, reader: impl Read, limits: &Limits) -> Result<Tree, StoreError> {
         let mut archive = tar::Archive::new(reader);
         let mut batch = self.batch();
         let mut root = Tree::default();
         let mut files: BTreeMap<Vec<String>, Entry> = BTreeMap::new();
-        let mut total = 0u64;
-        let mut count = 0u64;
         let entries = archive
             .entries()
             .input(|| "cannot read the archive".to_owned())?;
         for item in entries {
             let mut item = item.input(|| "cannot read the archive".to_owned())?;
-            count += 1;
-            if count > limits.max_entries {
-                return Err(bad("<archive>", "too many entries"));
-            }
+            limits.count_entry()?;
             let raw_path = item.path_bytes();
             let raw = std::str::from_utf8(&raw_path)
                 .map_err(|_| {
@@ -280,17 +349,7 @@ impl Store {
                 tar::EntryType::Directory => Entry::Dir(Tree::default()),
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let executable = item.header().mode().unwrap_or(0o644) & 0o111 != 0;
-                    let left = limits.max_bytes.saturating_sub(total);
-                    let stored =
-                        batch
-                            .add_reader(&mut item, executable, left)
-                            .map_err(|e| match e {
-                                StoreError::TooLarge { .. } => StoreError::TooLarge {
-                                    limit: limits.max_bytes,
-                                },
-                                other => other,
-                            })?;
-                    total += stored.size;
+                    let stored = batch.add_reader(&mut item, executable, &limits)?;
                     let e = Entry::File {
                         hash: stored.hash,
                         size: stored.size,

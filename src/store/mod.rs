@@ -37,8 +37,8 @@ pub enum StoreError {
     },
     #[error("rejected entry `{entry}`: {reason}")]
     BadEntry { entry: String, reason: String },
-    #[error("archive expands to more than {limit} bytes (decompression limit)")]
-    TooLarge { limit: u64 },
+    #[error("{scope} expands to more than {limit} bytes (decompression limit)")]
+    TooLarge { limit: u64, scope: &'static str },
     #[error("tree hash mismatch for `{what}`: expected {expected}, got {actual}")]
     TreeMismatch {
         what: String,
@@ -125,7 +125,13 @@ impl<T> InputContext<T> for std::io::Result<T> {
 #[derive(Debug)]
 pub struct Store {
     layout: Layout,
+    /// Bytes expanded from archives through this handle (one command: a whole sync).
+    unpacked: std::sync::atomic::AtomicU64,
+    max_unpacked: u64,
 }
+
+/// The default budget of bytes expanded from archives in one run (`AIBOX_MAX_RUN_UNPACKED_BYTES`).
+pub const DEFAULT_MAX_RUN_UNPACKED: u64 = 32 << 30;
 
 impl Store {
     /// Open (creating if needed) the store at `home`.
@@ -142,7 +148,29 @@ impl Store {
             fs::create_dir_all(&dir)
                 .ctx(|| format!("cannot create the store directory `{}`", dir.display()))?;
         }
-        Ok(Store { layout })
+        let max_unpacked = std::env::var("AIBOX_MAX_RUN_UNPACKED_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MAX_RUN_UNPACKED);
+        Ok(Store {
+            layout,
+            unpacked: Default::default(),
+            max_unpacked,
+        })
+    }
+
+    /// Record `n` bytes expanded from an archive; past the run's budget it is an error, so a
+    /// sync of many small bombs ends as surely as one big one.
+    pub fn charge_unpacked(&self, n: u64) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let total = self.unpacked.fetch_add(n, Ordering::Relaxed) + n;
+        if total > self.max_unpacked {
+            return Err(StoreError::TooLarge {
+                limit: self.max_unpacked,
+                scope: "this run's archives together",
+            });
+        }
+        Ok(())
     }
 
     /// Open the store at the default home (`AIBOX_HOME`, …).

@@ -61,15 +61,15 @@ impl Batch<'_> {
     /// Store the file at `path`: hash it first, and copy it only when the object is missing.
     pub fn add_file(&mut self, path: &Path, executable: bool) -> Result<Stored, StoreError> {
         let mut file =
-            fs::File::open(path).input(|| format!("cannot read `{}`", path.display()))?;
+            fs::open_regular(path).input(|| format!("cannot read `{}`", path.display()))?;
         let mut hasher = blake3::Hasher::new();
         let size = std::io::copy(&mut file, &mut hasher)
             .input(|| format!("cannot read `{}`", path.display()))?;
         let hash: Hash = hasher.finalize().into();
         if !self.known(&hash, executable) {
             let file =
-                fs::File::open(path).input(|| format!("cannot read `{}`", path.display()))?;
-            let stored = self.add_reader(file, executable, u64::MAX)?;
+                fs::open_regular(path).input(|| format!("cannot read `{}`", path.display()))?;
+            let stored = self.add_reader(file, executable, &super::ingest::Limits::unlimited())?;
             if stored.hash != hash {
                 return Err(StoreError::BadEntry {
                     entry: path.display().to_string(),
@@ -80,13 +80,13 @@ impl Batch<'_> {
         Ok(Stored { hash, size })
     }
 
-    /// Store content read from `reader` (hashed while it is written to a temp file), reading at
-    /// most `limit` bytes: more is [`StoreError::TooLarge`].
+    /// Store content read from `reader` (hashed while it is written to a temp file), drawing on
+    /// `limits` and on the store's budget for this run: more is [`StoreError::TooLarge`].
     pub fn add_reader(
         &mut self,
         mut reader: impl Read,
         executable: bool,
-        limit: u64,
+        limits: &super::ingest::Limits,
     ) -> Result<Stored, StoreError> {
         let tmp_dir = self.store.layout().tmp();
         let mut tmp = fs::temp_file_in(&tmp_dir)
@@ -105,9 +105,11 @@ impl Batch<'_> {
                 break;
             }
             size += n as u64;
-            if size > limit {
-                return Err(StoreError::TooLarge { limit });
+            if n as u64 > limits.left() {
+                return Err(limits.too_large());
             }
+            limits.spend(n as u64);
+            self.store.charge_unpacked(n as u64)?;
             hasher.update(&buf[..n]);
             tmp.write_all(&buf[..n])
                 .ctx(|| format!("cannot write to `{}`", tmp.path().display()))?;
@@ -150,7 +152,7 @@ impl Batch<'_> {
 
 /// BLAKE3 of a file's content.
 pub fn hash_file(path: &Path) -> Result<Hash, StoreError> {
-    let mut file = fs::File::open(path).input(|| format!("cannot read `{}`", path.display()))?;
+    let mut file = fs::open_regular(path).input(|| format!("cannot read `{}`", path.display()))?;
     let mut hasher = blake3::Hasher::new();
     std::io::copy(&mut file, &mut hasher).input(|| format!("cannot read `{}`", path.display()))?;
     Ok(hasher.finalize().into())
