@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 #![allow(dead_code)]
 
+pub mod evil;
 pub mod oci;
 pub mod registry;
 pub mod userns;
