@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod error;
 pub mod fs;
+pub mod fuzz;
 pub mod lockfile;
 pub mod manifest;
 pub mod ops;

@@ -62,6 +62,47 @@ fn oras_per_file_artifact_is_a_pack() {
 }
 
 #[test]
+fn a_bin_target_flattened_by_oras_is_explained() {
+    // oras-py names each per-file layer by its base name: `bin/hello` arrives as `hello`.
+    let reg = Registry::start();
+    let env = Env::new();
+    let src = env.work().join("src");
+    aibox::fs::create_dir_all(src.join("bin")).unwrap();
+    aibox::fs::write(
+        src.join("pack.toml"),
+        "[pack]\nname = \"flat\"\nversion = \"1.0.0\"\n\n[bin]\nhello = \"bin/hello\"\n",
+    )
+    .unwrap();
+    aibox::fs::write(src.join("bin/hello"), "#!/bin/sh\necho hi\n").unwrap();
+    python(
+        &format!(
+            "import oras.client\nc = oras.client.OrasClient(insecure=True)\nc.push(target='{}/o/flat:1.0.0', files=['pack.toml', 'bin/hello'])",
+            reg.host()
+        ),
+        &src,
+    );
+    let root = env.work().join("p");
+    aibox::fs::create_dir_all(&root).unwrap();
+    aibox::fs::write(
+        root.join("aibox.toml"),
+        format!(
+            "[registries]\ndefault = \"{}\"\n[packs]\nflat = \"1\"\n",
+            reg.url("o")
+        ),
+    )
+    .unwrap();
+    let out = env.aibox().current_dir(&root).arg("sync").output().unwrap();
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("`[bin]` hello = \"bin/hello\": no such file in the pack, but it has `hello`")
+            && err.contains("oras-py"),
+        "{err}"
+    );
+    assert!(!root.join(".aibox/current/bin/hello").exists());
+}
+
+#[test]
 fn oras_pull_gets_the_titled_tar_and_skopeo_reads_the_artifact() {
     require_tool(
         &common::oci::python3().display().to_string(),

@@ -1,9 +1,21 @@
-//! Registry credentials: `AIBOX_REGISTRY_USERNAME`/`AIBOX_REGISTRY_PASSWORD` override, else
-//! the Docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, `auths.<host>`
-//! with `auth` = base64 `user:pass`, or a `registrytoken`), else anonymous. Token exchange
-//! (bearer challenges) is done by `oci-client`.
+//! Registry credentials, scoped to one registry host each:
+//!
+//! 1. `AIBOX_REGISTRY_USERNAME` / `AIBOX_REGISTRY_PASSWORD`, only for the host named by
+//!    `AIBOX_REGISTRY_HOST` (set without it, they are ignored with a warning: credentials are
+//!    never sent to every registry);
+//! 2. the Docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), as ORAS and
+//!    skopeo read it: `credHelpers.<host>`, else `credsStore` (both run
+//!    `docker-credential-<helper> get`), else `auths.<host>` (`auth` = base64 `user:pass`, or a
+//!    `registrytoken`);
+//! 3. anonymous.
+//!
+//! Token exchange (bearer challenges) is done by `oci-client`. Secrets never appear in
+//! messages: [`CredentialOrigin`] says where credentials came from, never what they are.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use oci_client::secrets::RegistryAuth;
@@ -16,16 +28,20 @@ pub enum CredentialOrigin {
     Anonymous,
     Environment,
     DockerConfig(PathBuf),
+    Helper(String),
 }
 
 impl std::fmt::Display for CredentialOrigin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CredentialOrigin::Anonymous => f.write_str("no credentials (anonymous)"),
-            CredentialOrigin::Environment => {
-                f.write_str("credentials from AIBOX_REGISTRY_USERNAME/AIBOX_REGISTRY_PASSWORD")
-            }
+            CredentialOrigin::Environment => f.write_str(
+                "credentials from AIBOX_REGISTRY_USERNAME/AIBOX_REGISTRY_PASSWORD (AIBOX_REGISTRY_HOST)",
+            ),
             CredentialOrigin::DockerConfig(p) => write!(f, "credentials from `{}`", p.display()),
+            CredentialOrigin::Helper(h) => {
+                write!(f, "credentials from the helper `docker-credential-{h}`")
+            }
         }
     }
 }
@@ -39,43 +55,65 @@ fn docker_config_path() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".docker/config.json"))
 }
 
-/// The credentials to use for `host` (`host[:port]`).
+/// The credentials to use for `host` (`host[:port]`, as connected to).
 pub fn credentials(host: &str) -> (RegistryAuth, CredentialOrigin) {
     let user = std::env::var("AIBOX_REGISTRY_USERNAME")
         .ok()
         .filter(|u| !u.is_empty());
     let pass = std::env::var("AIBOX_REGISTRY_PASSWORD").ok();
     if let (Some(user), Some(pass)) = (user, pass) {
-        return (
-            RegistryAuth::Basic(user, pass),
-            CredentialOrigin::Environment,
-        );
+        match std::env::var("AIBOX_REGISTRY_HOST") {
+            Ok(scoped) if scoped.eq_ignore_ascii_case(host) => {
+                return (
+                    RegistryAuth::Basic(user, pass),
+                    CredentialOrigin::Environment,
+                );
+            }
+            Ok(_) => {}
+            Err(_) => crate::printer::warn(
+                "AIBOX_REGISTRY_USERNAME/AIBOX_REGISTRY_PASSWORD are ignored: set AIBOX_REGISTRY_HOST to the one registry host they are for",
+            ),
+        }
     }
     if let Some(path) = docker_config_path()
         && let Ok(text) = fs::read_regular_string(&path, 1 << 20)
-        && let Some(auth) = from_docker_config(&text, host)
+        && let Some(found) = from_docker_config(&text, host, &path)
     {
-        return (auth, CredentialOrigin::DockerConfig(path));
+        return found;
     }
     (RegistryAuth::Anonymous, CredentialOrigin::Anonymous)
 }
 
-/// Look `host` up in a Docker `config.json` text.
-pub fn from_docker_config(text: &str, host: &str) -> Option<RegistryAuth> {
+/// Whether a Docker config key names `host` (`https://host/v1/`, `host`, …).
+fn key_matches(key: &str, host: &str) -> bool {
+    let k = key
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    k.split('/').next().unwrap_or(k).eq_ignore_ascii_case(host)
+}
+
+/// Look `host` up in a Docker `config.json` text (read from `path`).
+pub fn from_docker_config(
+    text: &str,
+    host: &str,
+    path: &std::path::Path,
+) -> Option<(RegistryAuth, CredentialOrigin)> {
     let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let helper = v
+        .get("credHelpers")
+        .and_then(|h| h.as_object())
+        .and_then(|h| h.iter().find(|(k, _)| key_matches(k, host)))
+        .and_then(|(_, name)| name.as_str())
+        .or_else(|| v.get("credsStore").and_then(|s| s.as_str()));
+    if let Some(helper) = helper {
+        return helper_get(helper, host)
+            .map(|auth| (auth, CredentialOrigin::Helper(helper.to_owned())));
+    }
     let auths = v.get("auths")?.as_object()?;
-    let entry = auths
-        .iter()
-        .find(|(k, _)| {
-            let k = k
-                .trim_start_matches("https://")
-                .trim_start_matches("http://");
-            let k = k.split('/').next().unwrap_or(k);
-            k == host
-        })?
-        .1;
+    let entry = auths.iter().find(|(k, _)| key_matches(k, host))?.1;
+    let origin = CredentialOrigin::DockerConfig(path.to_owned());
     if let Some(token) = entry.get("registrytoken").and_then(|t| t.as_str()) {
-        return Some(RegistryAuth::Bearer(token.to_owned()));
+        return Some((RegistryAuth::Bearer(token.to_owned()), origin));
     }
     let encoded = entry.get("auth")?.as_str()?;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -83,7 +121,75 @@ pub fn from_docker_config(text: &str, host: &str) -> Option<RegistryAuth> {
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, pass) = decoded.split_once(':')?;
-    Some(RegistryAuth::Basic(user.to_owned(), pass.to_owned()))
+    Some((
+        RegistryAuth::Basic(user.to_owned(), pass.to_owned()),
+        origin,
+    ))
+}
+
+/// Ask `docker-credential-<helper>` for `host` (the credential-helper protocol: the server
+/// on stdin, `{"Username","Secret"}` on stdout). No answer (or none in time) is anonymous.
+fn helper_get(helper: &str, host: &str) -> Option<RegistryAuth> {
+    if helper.is_empty()
+        || !helper
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        crate::printer::warn(format!(
+            "ignoring the credential helper `{helper}` named in the Docker config: not a helper name"
+        ));
+        return None;
+    }
+    let program = format!("docker-credential-{helper}");
+    let mut child = match Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            crate::printer::warn(format!(
+                "cannot run the credential helper `{program}` named in the Docker config: {e}"
+            ));
+            return None;
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(host.as_bytes());
+    }
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if start.elapsed() < Duration::from_secs(30) => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                crate::printer::warn(format!("the credential helper `{program}` did not answer"));
+                return None;
+            }
+        }
+    }
+    let out = child.wait_with_output().ok()?;
+    if !out.status.success() {
+        crate::printer::verbose(format!("`{program}` has no credentials for {host}"));
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let user = v.get("Username")?.as_str()?;
+    let secret = v.get("Secret")?.as_str()?;
+    if user == "<token>" {
+        // An identity token is a refresh token for an OAuth flow, not a password.
+        crate::printer::warn(format!(
+            "`{program}` answered with an identity token for {host}, which aibox cannot use; log in with a user name and password or access token"
+        ));
+        return None;
+    }
+    Some(RegistryAuth::Basic(user.to_owned(), secret.to_owned()))
 }
 
 #[cfg(test)]
@@ -93,12 +199,17 @@ mod tests {
     #[test]
     fn docker_config_basic_auth() {
         let text = r#"{"auths":{"https://reg.example:5000":{"auth":"dXNlcjpwYXNzOndvcmQ="}}}"#;
-        match from_docker_config(text, "reg.example:5000") {
-            Some(RegistryAuth::Basic(u, p)) => {
-                assert_eq!((u.as_str(), p.as_str()), ("user", "pass:word"))
+        let p = std::path::Path::new("config.json");
+        match from_docker_config(text, "reg.example:5000", p) {
+            Some((RegistryAuth::Basic(u, pw), _)) => {
+                assert_eq!((u.as_str(), pw.as_str()), ("user", "pass:word"))
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(from_docker_config(text, "other.example").is_none());
+        assert!(from_docker_config(text, "other.example", p).is_none());
+        assert!(
+            from_docker_config(text, "reg.example", p).is_none(),
+            "the port is part of the host"
+        );
     }
 }

@@ -107,6 +107,7 @@ pub enum RegistryError {
         #[source]
         source: Box<crate::store::StoreError>,
     },
+    /// `url` is always redacted ([`url::redact`]) before it is put here.
     #[error("invalid source `{url}`: {message}")]
     BadUrl { url: String, message: String },
     #[error(transparent)]
@@ -147,6 +148,14 @@ pub struct Mismatch {
 }
 
 impl RegistryError {
+    /// An unusable source URL (printed without any user name or password it holds).
+    pub fn bad_url(url: &str, message: impl Into<String>) -> RegistryError {
+        RegistryError::BadUrl {
+            url: url::redact(url),
+            message: message.into(),
+        }
+    }
+
     /// A tree mismatch of `name@version` from `source_url`.
     pub fn mismatch(
         name: &str,
@@ -219,7 +228,7 @@ impl crate::error::Hint for RegistryError {
                 "the registry or mirror served corrupted or tampered content; nothing was added to the store — report it to the registry's operator".into(),
             ],
             RegistryError::Auth { .. } => vec![
-                "log in with `docker login <host>` (aibox reads `~/.docker/config.json`) or set `AIBOX_REGISTRY_USERNAME` and `AIBOX_REGISTRY_PASSWORD`".into(),
+                "log in with `docker login <host>` (aibox reads `~/.docker/config.json` and its credential helpers), or set `AIBOX_REGISTRY_USERNAME`, `AIBOX_REGISTRY_PASSWORD` and `AIBOX_REGISTRY_HOST` (the host they are for)".into(),
             ],
             RegistryError::Network { .. } => vec![
                 "check that the registry is reachable and run the command again; a partly downloaded blob is resumed".into(),
@@ -277,12 +286,10 @@ pub fn open_source(
             Ok(Box::new(layout::LayoutSource::open(url, &dir)?))
         }
         Some("oci") => Ok(Box::new(oci::OciSource::open(url, opts)?)),
-        _ => Err(RegistryError::BadUrl {
-            url: url.into(),
-            message:
-                "unknown scheme; use `dir:<path>`, `oci-layout:<path>` or `oci://<host>/<base>`"
-                    .into(),
-        }),
+        _ => Err(RegistryError::bad_url(
+            url,
+            "unknown scheme; use `dir:<path>`, `oci-layout:<path>` or `oci://<host>/<base>`",
+        )),
     }
 }
 
@@ -290,15 +297,12 @@ pub fn open_source(
 pub fn layout_dir(url: &str, project_root: &Path) -> Result<PathBuf, RegistryError> {
     let rest = url
         .strip_prefix("oci-layout:")
-        .ok_or_else(|| RegistryError::BadUrl {
-            url: url.into(),
-            message: "expected `oci-layout:<dir>`".into(),
-        })?;
+        .ok_or_else(|| RegistryError::bad_url(url, "expected `oci-layout:<dir>`"))?;
     if rest.is_empty() {
-        return Err(RegistryError::BadUrl {
-            url: url.into(),
-            message: "the layout directory is missing".into(),
-        });
+        return Err(RegistryError::bad_url(
+            url,
+            "the layout directory is missing",
+        ));
     }
     Ok(project_root.join(rest))
 }
@@ -317,7 +321,7 @@ pub struct PackRef {
 impl PackRef {
     pub fn parse(s: &str) -> Result<PackRef, RegistryError> {
         let bad = |m: &str| RegistryError::BadUrl {
-            url: s.into(),
+            url: url::redact(s),
             message: m.into(),
         };
         if let Some(rest) = s.strip_prefix("oci-layout:") {

@@ -431,9 +431,9 @@ pub fn open(
     } else if url.starts_with("oci://") {
         Ok(Box::new(super::oci::OciSource::open(url, opts)?))
     } else {
-        Err(RegistryError::BadUrl {
-            url: url.into(),
-            message: "expected `oci://host/path` or `oci-layout:<dir>`".into(),
-        })
+        Err(RegistryError::bad_url(
+            url,
+            "expected `oci://host/path` or `oci-layout:<dir>`",
+        ))
     }
 }

@@ -18,7 +18,7 @@ pub struct RegistryUrl {
 impl RegistryUrl {
     pub fn parse(url: &str) -> Result<RegistryUrl, RegistryError> {
         let bad = |m: &str| RegistryError::BadUrl {
-            url: url.into(),
+            url: redact(url),
             message: m.into(),
         };
         let rest = url
@@ -88,6 +88,20 @@ impl RegistryUrl {
     }
 }
 
+/// `url` safe to print: anything before an `@` in its authority (a user name, a password) is
+/// replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +135,8 @@ mod tests {
         assert!(!u.is_loopback());
         let u = RegistryUrl::parse("oci://localhost.example.com/x").unwrap();
         assert!(!u.is_loopback());
+        assert_eq!(redact("oci://u:pw@h:1/x"), "oci://***@h:1/x");
+        assert_eq!(redact("oci://h/x@y"), "oci://h/x@y");
         let u = RegistryUrl::parse("oci://0x7f000001:80/x").unwrap();
         assert_eq!(u.host, "127.0.0.1:80", "numeric forms are normalized");
     }

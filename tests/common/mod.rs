@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod evil;
+pub mod fake;
 pub mod oci;
 pub mod registry;
 pub mod userns;
