@@ -47,6 +47,8 @@ pub fn backoff(attempt: u32) -> Duration {
 
 enum Failure {
     Transient(String),
+    /// The registry answered 401: authenticate and try again.
+    Challenged,
     Fatal(RegistryError),
 }
 
@@ -54,6 +56,7 @@ enum Failure {
 /// `on_bytes` is told how many new bytes arrived (for progress).
 pub async fn download(
     client: &Client,
+    auth: &oci_client::secrets::RegistryAuth,
     image: &Reference,
     desc: &Descriptor,
     tmp_dir: &Path,
@@ -70,6 +73,7 @@ pub async fn download(
     let mut have = 0u64;
     let attempts = max_attempts();
     let mut last = String::new();
+    let mut authenticated = false;
     for attempt in 1..=attempts {
         if attempt > 1 {
             crate::printer::verbose(format!(
@@ -106,6 +110,24 @@ pub async fn download(
                     .rewind()
                     .map_err(io("cannot rewind a staging file".into()))?;
                 return Ok(tmp);
+            }
+            // A challenge (a registry that wants a token even for anonymous pulls): the
+            // client authenticates for this repository once, then the request is retried.
+            Err(Failure::Challenged) if !authenticated => {
+                authenticated = true;
+                client
+                    .auth(image, auth, oci_client::RegistryOperation::Pull)
+                    .await
+                    .map_err(|e| {
+                        super::oci::map_error(e, &format!("blob {} of {what}", desc.digest))
+                    })?;
+                last = "authenticated".into();
+            }
+            Err(Failure::Challenged) => {
+                return Err(RegistryError::Auth {
+                    what: format!("blob {} of {what}", desc.digest),
+                    message: "the registry refused access (401)".into(),
+                });
             }
             Err(Failure::Fatal(e)) => return Err(e),
             Err(Failure::Transient(msg)) => last = msg,
@@ -154,6 +176,10 @@ async fn fetch_once(
             s
         }
         Err(e) if is_transient(&e) => return Err(Failure::Transient(e.to_string())),
+        Err(OciDistributionError::UnauthorizedError { .. })
+        | Err(OciDistributionError::ServerError { code: 401, .. }) => {
+            return Err(Failure::Challenged);
+        }
         Err(e) => {
             return Err(Failure::Fatal(super::oci::map_error(
                 e,

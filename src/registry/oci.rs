@@ -13,7 +13,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use semver::Version;
 
-use super::artifact::{self, Descriptor, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
+use super::artifact::{self, Descriptor};
 use super::auth::{self, CredentialOrigin};
 use super::cache::{self, MetaCache};
 use super::read::{self, Backend};
@@ -84,23 +84,6 @@ pub fn map_error(e: OciDistributionError, what: &str) -> RegistryError {
     }
 }
 
-fn is_not_found(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::ImageManifestNotFoundError(_) => true,
-        OciDistributionError::ServerError { code, .. } => *code == 404,
-        OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
-            matches!(
-                e.code,
-                OciErrorCode::ManifestUnknown
-                    | OciErrorCode::NameUnknown
-                    | OciErrorCode::BlobUnknown
-                    | OciErrorCode::NotFound
-            )
-        }),
-        _ => false,
-    }
-}
-
 /// An `oci://` source.
 pub struct OciSource {
     pub(super) url: String,
@@ -112,6 +95,7 @@ pub struct OciSource {
     pub(super) cache: MetaCache,
     pub(super) opts: SourceOptions,
     pub(super) tags: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    pub(super) http: super::http::Http,
 }
 
 impl std::fmt::Debug for OciSource {
@@ -119,8 +103,6 @@ impl std::fmt::Debug for OciSource {
         f.debug_struct("OciSource").field("url", &self.url).finish()
     }
 }
-
-const ACCEPT: &[&str] = &[MANIFEST_MEDIA_TYPE, INDEX_MEDIA_TYPE];
 
 impl OciSource {
     /// Open `oci://host[:port]/base`. Plain HTTP is used only for loopback hosts or when
@@ -152,7 +134,11 @@ impl OciSource {
                 source,
             })?;
         let (auth, origin) = auth::credentials(&reg.host);
-        rt.block_on(client.store_auth_if_needed(&reg.host, &auth));
+        // Anonymous: store nothing, so the registry client sends no `/v2/` probe before each
+        // request; a 401 challenge makes it authenticate once per repository.
+        if auth != RegistryAuth::Anonymous {
+            rt.block_on(client.store_auth_if_needed(&reg.host, &auth));
+        }
         let home = crate::store::Layout::default_home().ok_or(crate::store::StoreError::NoHome)?;
         let cache = MetaCache::new(&crate::store::Layout::new(home).cache(), &reg.host);
         Ok(OciSource {
@@ -165,6 +151,7 @@ impl OciSource {
             cache,
             opts: *opts,
             tags: Mutex::new(HashMap::new()),
+            http: super::http::Http::new(http)?,
         })
     }
 
@@ -194,122 +181,10 @@ impl OciSource {
         }
     }
 
-    /// Every tag of pack `name`'s repository (cached with a TTL).
-    pub fn tags(&self, name: &str) -> Result<Arc<Vec<String>>, RegistryError> {
-        if let Some(t) = self.tags.lock().expect("tags lock").get(name) {
-            return Ok(t.clone());
-        }
-        let repo = self.reg.repo(name);
-        let rec = self.cache.get_tags(&repo);
-        let cached = rec
-            .listed_at
-            .filter(|at| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
-        let tags = if cached.is_some() {
-            rec.tags
-        } else if self.opts.offline {
-            return Err(self.offline(format!("the tag list of `{repo}` on {}", self.reg.host)));
-        } else {
-            let mut all = Vec::new();
-            let mut last: Option<String> = None;
-            loop {
-                let r = self.reference(name, "latest");
-                let page = self
-                    .rt
-                    .block_on(
-                        self.client
-                            .list_tags(&r, &self.auth, Some(1000), last.as_deref()),
-                    )
-                    .map_err(|e| {
-                        if is_not_found(&e) {
-                            RegistryError::NotFound {
-                                name: name.into(),
-                                source_url: self.url.clone(),
-                                suggestion: None,
-                            }
-                        } else {
-                            self.auth_hint(map_error(e, &format!("listing the tags of `{repo}`")))
-                        }
-                    })?;
-                let n = page.tags.len();
-                last = page.tags.last().cloned();
-                all.extend(page.tags);
-                if n < 1000 {
-                    break;
-                }
-            }
-            self.cache.set_tag_list(&repo, all.clone());
-            all
-        };
-        let tags = Arc::new(tags);
-        self.tags
-            .lock()
-            .expect("tags lock")
-            .insert(name.into(), tags.clone());
-        Ok(tags)
-    }
-
     /// Whether a cosign signature tag (`sha256-<hex>.sig`) exists for `digest`.
     pub fn is_signed(&self, name: &str, digest: &str) -> Result<bool, RegistryError> {
         let tag = format!("{}.sig", digest.replace(':', "-"));
         Ok(self.tags(name)?.contains(&tag))
-    }
-
-    /// Repositories under the base path (`/v2/_catalog`), as pack names.
-    pub fn catalog(&self) -> Result<Vec<String>, RegistryError> {
-        let cached = self
-            .cache
-            .get_catalog()
-            .filter(|(at, _)| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
-        let repos = match cached {
-            Some((_, repos)) => repos,
-            None if self.opts.offline => {
-                return Err(self.offline(format!("the repository list of {}", self.reg.host)));
-            }
-            None => {
-                let mut all = Vec::new();
-                let mut last: Option<String> = None;
-                loop {
-                    let r = self.reference("_catalog", "latest");
-                    let page = self
-                        .rt
-                        .block_on(
-                            self.client
-                                .catalog(&r, &self.auth, Some(1000), last.as_deref()),
-                        )
-                        .map_err(|e| {
-                            self.auth_hint(map_error(
-                                e,
-                                &format!(
-                                    "listing the repositories of {} (`/v2/_catalog`)",
-                                    self.reg.host
-                                ),
-                            ))
-                        })?;
-                    let n = page.repositories.len();
-                    last = page.repositories.last().cloned();
-                    all.extend(page.repositories);
-                    if n < 1000 {
-                        break;
-                    }
-                }
-                self.cache.set_catalog(&all);
-                all
-            }
-        };
-        let prefix = if self.reg.base.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.reg.base)
-        };
-        let mut names: Vec<String> = repos
-            .iter()
-            .filter_map(|r| r.strip_prefix(&prefix))
-            .filter(|n| !n.contains('/'))
-            .map(str::to_owned)
-            .collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
     }
 
     /// Fetch a version's artifact for `platform` and build it (tree hash from its config).
@@ -352,6 +227,7 @@ impl OciSource {
             .rt
             .block_on(super::fetch::download(
                 &self.client,
+                &self.auth,
                 &image,
                 desc,
                 tmp,
@@ -387,41 +263,17 @@ impl Backend for OciSource {
                 self.reg.host
             )));
         }
-        let image = self.reference(name, &tag);
-        let (bytes, digest) = self
-            .rt
-            .block_on(self.client.pull_manifest_raw(&image, &self.auth, ACCEPT))
-            .map_err(|e| {
-                if is_not_found(&e) {
-                    match self.tags(name) {
-                        Ok(_) => RegistryError::NoSuchVersion {
-                            name: name.into(),
-                            version: version.clone(),
-                            source_url: self.url.clone(),
-                        },
-                        Err(e) => e,
-                    }
-                } else {
-                    self.auth_hint(map_error(
-                        e,
-                        &format!("fetching the manifest of `{repo}:{tag}`"),
-                    ))
-                }
-            })?;
-        if bytes.len() as u64 > artifact::MAX_METADATA_BYTES {
-            return Err(artifact::invalid(
-                &format!("{repo}:{tag}"),
-                "the manifest is larger than 4 MiB",
-            ));
-        }
-        let actual = artifact::sha256_digest(&bytes);
-        if actual != digest {
-            return Err(RegistryError::DigestMismatch {
-                what: format!("manifest of `{repo}:{tag}`"),
-                digest,
-                actual,
-            });
-        }
+        let (bytes, digest) = self.fetch_manifest(name, &tag, None).map_err(|e| match e {
+            RegistryError::NotFound { .. } => match self.tags(name) {
+                Ok(_) => RegistryError::NoSuchVersion {
+                    name: name.into(),
+                    version: version.clone(),
+                    source_url: self.url.clone(),
+                },
+                Err(e) => e,
+            },
+            other => other,
+        })?;
         self.cache.put_blob(&digest, &bytes);
         self.cache.set_tag_digest(&repo, &tag, &digest);
         Ok((bytes.to_vec(), digest))
@@ -435,20 +287,7 @@ impl Backend for OciSource {
         if self.opts.offline {
             return Err(self.offline(format!("manifest {digest} of `{}`", self.reg.repo(name))));
         }
-        let image = self.by_digest(name, digest);
-        let what = format!("fetching manifest {digest} of `{}`", self.reg.repo(name));
-        let (bytes, _) = self
-            .rt
-            .block_on(self.client.pull_manifest_raw(&image, &self.auth, ACCEPT))
-            .map_err(|e| self.auth_hint(map_error(e, &what)))?;
-        let actual = artifact::sha256_digest(&bytes);
-        if actual != digest {
-            return Err(RegistryError::DigestMismatch {
-                what,
-                digest: digest.into(),
-                actual,
-            });
-        }
+        let (bytes, _) = self.fetch_manifest(name, digest, Some(digest))?;
         self.cache.put_blob(digest, &bytes);
         Ok(bytes.to_vec())
     }
@@ -490,6 +329,7 @@ impl Backend for OciSource {
         let on = |n: u64| bar.inc(n);
         let r = self.rt.block_on(super::fetch::download(
             &self.client,
+            &self.auth,
             &image,
             desc,
             &store.layout().tmp(),

@@ -1,0 +1,245 @@
+//! Registry metadata over HTTP with limits enforced while the body streams: manifests,
+//! indexes, tag lists and catalogs are read with aibox's own HTTP client (`oci-client` buffers
+//! whole bodies before anything can check their size), never past their limit. Requests go
+//! out without credentials; only after a `401` challenge does the registry client authenticate
+//! (a bearer token for the repository, or Basic), and the header is kept for the rest of the
+//! run, so an anonymous registry is never asked for `/v2/` before every request.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use oci_client::errors::OciEnvelope;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+
+use super::RegistryError;
+use super::url::RegistryUrl;
+
+/// Largest error body read (the rest is ignored).
+const MAX_ERROR_BODY: u64 = 64 << 10;
+
+/// What a limited GET returned.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// The plain HTTP side of one registry.
+pub struct Http {
+    client: reqwest::Client,
+    scheme: &'static str,
+    /// `Authorization` per repository, learned from a challenge.
+    headers: Mutex<HashMap<String, HeaderValue>>,
+}
+
+impl Http {
+    pub fn new(plain_http: bool) -> Result<Http, RegistryError> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .read_timeout(std::time::Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
+        Ok(Http {
+            client,
+            scheme: if plain_http { "http" } else { "https" },
+            headers: Mutex::default(),
+        })
+    }
+
+    /// GET `/v2/<path>` of `repo`, reading at most `max` body bytes: a larger body (declared
+    /// or actual) is an error found without reading past the limit. `what` names the request
+    /// in errors.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn get(
+        &self,
+        oci: &Client,
+        auth: &RegistryAuth,
+        reg: &RegistryUrl,
+        repo: &str,
+        path: &str,
+        accept: &[&str],
+        max: u64,
+        what: &str,
+    ) -> Result<Response, RegistryError> {
+        let url = format!("{}://{}/v2/{path}", self.scheme, reg.host);
+        let mut retried = false;
+        loop {
+            let mut req = self.client.get(&url);
+            if !accept.is_empty() {
+                req = req.header(ACCEPT, accept.join(", "));
+            }
+            if let Some(h) = self.headers.lock().expect("headers lock").get(repo) {
+                req = req.header(AUTHORIZATION, h.clone());
+            }
+            let resp = req.send().await.map_err(|e| network(e, what))?;
+            let status = resp.status();
+            if status == StatusCode::UNAUTHORIZED && !retried {
+                retried = true;
+                self.authenticate(oci, auth, reg, repo, what).await?;
+                continue;
+            }
+            let headers = resp.headers().clone();
+            if !status.is_success() {
+                let body = read_limited(resp, MAX_ERROR_BODY, what, true).await?;
+                return Ok(Response {
+                    status,
+                    headers,
+                    body,
+                });
+            }
+            if let Some(len) = resp.content_length()
+                && len > max
+            {
+                return Err(too_large(what, max));
+            }
+            let body = read_limited(resp, max, what, false).await?;
+            return Ok(Response {
+                status,
+                headers,
+                body,
+            });
+        }
+    }
+
+    /// Answer a challenge: the registry client runs the token exchange (or settles on Basic)
+    /// for `repo` and remembers it for its own blob requests; the header is kept here too.
+    async fn authenticate(
+        &self,
+        oci: &Client,
+        auth: &RegistryAuth,
+        reg: &RegistryUrl,
+        repo: &str,
+        what: &str,
+    ) -> Result<(), RegistryError> {
+        let image = Reference::with_tag(reg.host.clone(), repo.to_owned(), "latest".into());
+        let token = oci
+            .auth(&image, auth, RegistryOperation::Pull)
+            .await
+            .map_err(|e| super::oci::map_error(e, what))?;
+        let value = match (token, auth) {
+            (Some(token), _) => format!("Bearer {token}"),
+            (None, RegistryAuth::Basic(user, pass)) => {
+                use base64::Engine as _;
+                let pair =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+                format!("Basic {pair}")
+            }
+            (None, RegistryAuth::Bearer(token)) => format!("Bearer {token}"),
+            (None, RegistryAuth::Anonymous) => {
+                return Err(RegistryError::Auth {
+                    what: what.into(),
+                    message: "the registry asks for credentials and none are configured".into(),
+                });
+            }
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| RegistryError::Auth {
+            what: what.into(),
+            message: "the registry's token cannot be sent in a header".into(),
+        })?;
+        value.set_sensitive(true);
+        self.headers
+            .lock()
+            .expect("headers lock")
+            .insert(repo.to_owned(), value);
+        Ok(())
+    }
+}
+
+/// Read a body chunk by chunk, stopping past `max` (an error, or for error bodies, the end).
+async fn read_limited(
+    mut resp: reqwest::Response,
+    max: u64,
+    what: &str,
+    truncate: bool,
+) -> Result<Vec<u8>, RegistryError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| network(e, what))? {
+        if (body.len() + chunk.len()) as u64 > max {
+            if truncate {
+                let keep = max as usize - body.len();
+                body.extend_from_slice(&chunk[..keep.min(chunk.len())]);
+                return Ok(body);
+            }
+            return Err(too_large(what, max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn too_large(what: &str, max: u64) -> RegistryError {
+    let shown = if max % (1 << 20) == 0 {
+        format!("{} MiB", max >> 20)
+    } else {
+        format!("{max} bytes")
+    };
+    RegistryError::InvalidPack {
+        path: what.into(),
+        message: format!("the registry's answer is larger than {shown}; stopped reading"),
+    }
+}
+
+fn network(e: reqwest::Error, what: &str) -> RegistryError {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    RegistryError::Network {
+        what: what.into(),
+        message,
+    }
+}
+
+impl Response {
+    /// The registry's error codes and messages, if the body is an OCI error envelope.
+    pub fn envelope(&self) -> Option<OciEnvelope> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// Map an unsuccessful answer to an error (`None`: it was a success).
+    pub fn error(&self, what: &str) -> Option<RegistryError> {
+        if self.status.is_success() {
+            return None;
+        }
+        let detail = self
+            .envelope()
+            .map(|env| {
+                env.errors
+                    .iter()
+                    .map(|e| format!("{:?}: {}", e.code, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| format!("HTTP {}", self.status));
+        Some(match self.status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => RegistryError::Auth {
+                what: what.into(),
+                message: format!("the registry refused access ({}): {detail}", self.status),
+            },
+            _ => RegistryError::Remote {
+                what: what.into(),
+                message: detail,
+            },
+        })
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status == StatusCode::NOT_FOUND
+    }
+
+    /// The `Docker-Content-Digest` header, if any.
+    pub fn digest_header(&self) -> Option<&str> {
+        self.headers
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+    }
+}
