@@ -52,13 +52,6 @@ fn auths(reg: &FakeRegistry) -> Vec<String> {
         .collect()
 }
 
-fn info(env: &Env, reg: &FakeRegistry) -> std::process::Output {
-    env.aibox()
-        .args(["info", "tool", "--registry", &reg.url("p")])
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn environment_credentials_go_to_their_one_host_only() {
     let a = basic_registry();

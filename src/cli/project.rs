@@ -117,7 +117,7 @@ pub fn lock(opts: &Options, args: LockArgs) -> Result<()> {
         match e.downcast_ref::<StaleLock>() {
             Some(stale) if args.check => StaleLock {
                 flag: "--check",
-                ..*stale
+                ..stale.clone()
             }
             .into(),
             _ => e,

@@ -1,5 +1,6 @@
-//! The `aibox.lock` v1 text form: a hand-written deterministic renderer (sorted, fixed key
-//! order, one style of quoting and arrays) and a strict parser (store-format/LOCKFILE.md).
+//! The `aibox.lock` text form: a hand-written deterministic renderer of version 2 (sorted,
+//! fixed key order, one style of quoting) and a strict parser of versions 1 and 2
+//! (store-format/LOCKFILE.md).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -25,8 +26,14 @@ pub enum LockfileError {
         column: usize,
         message: String,
     },
-    #[error("{}: lock file version {found} is not supported (this aibox reads version {VERSION})", .path.display())]
+    #[error("{}: lock file version {found} is not supported (this aibox reads versions 1 and {VERSION})", .path.display())]
     UnsupportedVersion { path: PathBuf, found: i64 },
+    #[error("{}:{line}: package `{name}` is listed twice", .path.display())]
+    Duplicate {
+        path: PathBuf,
+        line: usize,
+        name: String,
+    },
 }
 
 impl crate::error::Hint for LockfileError {
@@ -39,19 +46,52 @@ impl crate::error::Hint for LockfileError {
                 "it was written by a newer aibox: install a newer aibox, or delete it and run `aibox lock`".into(),
             ],
             LockfileError::UnsupportedVersion { .. } => {
-                vec!["delete it and run `aibox lock` to write a version 1 lock".into()]
+                vec!["delete it and run `aibox lock` to write a new lock".into()]
             }
+            LockfileError::Duplicate { .. } => vec![
+                "two branches that locked this pack differently were merged; run `aibox lock` to resolve it again, then commit the lock".into(),
+            ],
         }
     }
 }
 
+/// Version 1: a `manifest-hash` and a `platforms` list on top, dependency names only.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawLock {
+struct RawLockV1 {
+    #[allow(dead_code)]
     version: u32,
+    #[allow(dead_code)]
     manifest_hash: String,
     #[serde(default)]
     platforms: Vec<String>,
+    #[serde(default, rename = "package")]
+    packages: Vec<RawPackageV1>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPackageV1 {
+    name: String,
+    version: semver::Version,
+    kind: PackKind,
+    source: String,
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    dependencies: Vec<String>,
+    #[serde(default)]
+    platforms: BTreeMap<String, RawPlatform>,
+}
+
+/// Version 2.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLock {
+    #[allow(dead_code)]
+    version: u32,
+    #[serde(default)]
+    platforms: Option<Vec<String>>,
     #[serde(default, rename = "package")]
     packages: Vec<RawPackage>,
 }
@@ -66,7 +106,9 @@ struct RawPackage {
     #[serde(default)]
     digest: Option<String>,
     #[serde(default)]
-    dependencies: Vec<String>,
+    signer: Option<String>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, String>,
     #[serde(default)]
     platforms: BTreeMap<String, RawPlatform>,
 }
@@ -79,9 +121,24 @@ struct RawPlatform {
     manifest: Option<String>,
 }
 
+fn platforms(raw: BTreeMap<String, RawPlatform>) -> BTreeMap<String, LockedPlatform> {
+    raw.into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                LockedPlatform {
+                    manifest: v.manifest,
+                    tree: v.tree,
+                },
+            )
+        })
+        .collect()
+}
+
 impl Lockfile {
-    /// Parse `aibox.lock` text (`path` is for messages). The result is canonical (sorted); a
-    /// version other than 1, unknown keys and duplicate packages are errors.
+    /// Parse `aibox.lock` text (`path` is for messages): version 2, or version 1 (converted:
+    /// its dependencies carry no requests, its platform list is kept as the narrowing). The
+    /// result is canonical (sorted); unknown keys, bad names and duplicate packages are errors.
     pub fn parse(text: &str, path: &Path) -> Result<Lockfile, LockfileError> {
         let invalid = |offset: usize, message: String| {
             let (line, column) = line_col(text, offset);
@@ -100,46 +157,60 @@ impl Lockfile {
         };
         // The version decides how to read the rest, so check it first.
         let table: toml::Table = toml::from_str(text).map_err(from_toml)?;
-        match table.get("version") {
-            Some(toml::Value::Integer(v)) if *v == i64::from(VERSION) => {}
+        let version = match table.get("version") {
+            Some(toml::Value::Integer(v)) if *v == 1 || *v == i64::from(VERSION) => *v as u32,
             Some(toml::Value::Integer(v)) => {
                 return Err(LockfileError::UnsupportedVersion {
                     path: path.to_owned(),
                     found: *v,
                 });
             }
-            _ => return Err(invalid(0, "missing `version = 1`".into())),
-        }
-        let raw: RawLock = toml::from_str(text).map_err(from_toml)?;
-        let mut lock = Lockfile {
-            version: raw.version,
-            manifest_hash: raw.manifest_hash,
-            platforms: raw.platforms,
-            packages: raw
-                .packages
-                .into_iter()
-                .map(|p| LockedPackage {
-                    name: p.name,
-                    version: p.version,
-                    kind: p.kind,
-                    source: p.source,
-                    digest: p.digest,
-                    dependencies: p.dependencies,
-                    platforms: p
-                        .platforms
-                        .into_iter()
-                        .map(|(k, v)| {
-                            (
-                                k,
-                                LockedPlatform {
-                                    manifest: v.manifest,
-                                    tree: v.tree,
-                                },
-                            )
-                        })
-                        .collect(),
-                })
-                .collect(),
+            _ => return Err(invalid(0, format!("missing `version = {VERSION}`"))),
+        };
+        let mut lock = if version == 1 {
+            let raw: RawLockV1 = toml::from_str(text).map_err(from_toml)?;
+            Lockfile {
+                version,
+                platforms: Some(raw.platforms),
+                packages: raw
+                    .packages
+                    .into_iter()
+                    .map(|p| LockedPackage {
+                        name: p.name,
+                        version: p.version,
+                        kind: p.kind,
+                        source: p.source,
+                        digest: p.digest,
+                        signer: None,
+                        dependencies: p
+                            .dependencies
+                            .into_iter()
+                            .map(|d| (d, "*".into()))
+                            .collect(),
+                        platforms: platforms(p.platforms),
+                    })
+                    .collect(),
+            }
+        } else {
+            let raw: RawLock = toml::from_str(text).map_err(from_toml)?;
+            Lockfile {
+                version,
+                platforms: raw.platforms,
+                packages: raw
+                    .packages
+                    .into_iter()
+                    .map(|p| LockedPackage {
+                        name: p.name,
+                        version: p.version,
+                        kind: p.kind,
+                        source: p.source,
+                        digest: p.digest,
+                        signer: p.signer,
+                        dependencies: p.dependencies,
+                        platforms: platforms(p.platforms),
+                    })
+                    .collect(),
+            }
         };
         lock.canonicalize();
         // Names reach store paths and versions reach directory names: check them here, where
@@ -158,6 +229,7 @@ impl Lockfile {
         if let Some(p) = lock
             .platforms
             .iter()
+            .flatten()
             .find(|p| !crate::platform::KNOWN.contains(&p.as_str()))
         {
             return Err(invalid(
@@ -169,23 +241,28 @@ impl Lockfile {
             let name = &w[0].name;
             let needle = format!("name = \"{name}\"");
             let offset = text.rfind(&needle).unwrap_or(0);
-            return Err(invalid(offset, format!("package `{name}` is listed twice")));
+            return Err(LockfileError::Duplicate {
+                path: path.to_owned(),
+                line: line_col(text, offset).0,
+                name: name.clone(),
+            });
         }
         Ok(lock)
     }
 
-    /// The canonical text: header, `version`, `manifest-hash`, `platforms`, then one
-    /// `[[package]]` per package sorted by name, each followed by its platform tables sorted
-    /// by platform. The same lock always renders to the same bytes.
+    /// The canonical version 2 text: header, `version`, `platforms` (only when narrowed), then
+    /// one `[[package]]` per package sorted by name, each followed by its platform tables
+    /// sorted by platform. The same lock always renders to the same bytes.
     pub fn render(&self) -> String {
         let mut lock = self.clone();
         lock.canonicalize();
         let mut out = String::new();
         out.push_str(HEADER);
         out.push('\n');
-        let _ = writeln!(out, "version = {}", lock.version);
-        let _ = writeln!(out, "manifest-hash = {}", quote(&lock.manifest_hash));
-        let _ = writeln!(out, "platforms = {}", array(&lock.platforms));
+        let _ = writeln!(out, "version = {VERSION}");
+        if let Some(platforms) = &lock.platforms {
+            let _ = writeln!(out, "platforms = {}", array(platforms));
+        }
         for p in &lock.packages {
             out.push_str("\n[[package]]\n");
             let _ = writeln!(out, "name = {}", quote(&p.name));
@@ -195,8 +272,16 @@ impl Lockfile {
             if let Some(d) = &p.digest {
                 let _ = writeln!(out, "digest = {}", quote(d));
             }
+            if let Some(s) = &p.signer {
+                let _ = writeln!(out, "signer = {}", quote(s));
+            }
             if !p.dependencies.is_empty() {
-                let _ = writeln!(out, "dependencies = {}", array(&p.dependencies));
+                let items: Vec<String> = p
+                    .dependencies
+                    .iter()
+                    .map(|(k, v)| format!("{} = {}", key(k), quote(v)))
+                    .collect();
+                let _ = writeln!(out, "dependencies = {{ {} }}", items.join(", "));
             }
             for (platform, locked) in &p.platforms {
                 let _ = writeln!(out, "\n[package.platforms.{}]", key(platform));
@@ -217,7 +302,7 @@ fn check_package(p: &LockedPackage) -> Option<String> {
     }
     if let Some((d, reason)) = p
         .dependencies
-        .iter()
+        .keys()
         .find_map(|d| crate::manifest::validate_pack_name(d).err().map(|r| (d, r)))
     {
         return Some(format!(
@@ -245,14 +330,31 @@ fn check_package(p: &LockedPackage) -> Option<String> {
             return Some(format!("`{}` is not a sha256 digest", d.escape_debug()));
         }
     }
+    if let Some(signer) = &p.signer
+        && !is_fingerprint(signer)
+    {
+        return Some(format!(
+            "`{}` is not a key fingerprint",
+            signer.escape_debug()
+        ));
+    }
     if let Some(platform) = p
         .platforms
         .keys()
-        .find(|k| !crate::platform::KNOWN.contains(&k.as_str()))
+        .find(|k| *k != super::ANY_PLATFORM && !crate::platform::KNOWN.contains(&k.as_str()))
     {
         return Some(format!("unknown platform `{}`", platform.escape_debug()));
     }
     None
+}
+
+/// `sha256:` and 64 lowercase hex digits (digests and key fingerprints).
+fn is_fingerprint(s: &str) -> bool {
+    s.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// A TOML basic string with the minimal escapes.

@@ -1,18 +1,24 @@
-//! `aibox.lock` v1: the exact resolution of a project (store-format/LOCKFILE.md). Written by
-//! aibox only, deterministic byte for byte.
+//! `aibox.lock`: the exact resolution of a project (store-format/LOCKFILE.md). Version 2 is
+//! written; version 1 is still read. Written by aibox only, deterministic byte for byte, and
+//! merge-friendly: no line depends on the whole manifest, so two branches that lock different
+//! packs change different lines, and freshness is decided by whether the lock still satisfies
+//! the manifest ([`fresh`]), not by a hash.
 
 mod encode;
-mod hash;
+pub mod fresh;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
 
 pub use encode::LockfileError;
-pub use hash::manifest_hash;
+pub use fresh::Unmet;
 
-/// The lock format version this aibox reads and writes.
-pub const VERSION: u32 = 1;
+/// The lock format version this aibox writes.
+pub const VERSION: u32 = 2;
+
+/// The platform key of an artifact that works on every platform (scripts, config).
+pub const ANY_PLATFORM: &str = "any";
 
 use crate::manifest::pack::PackKind;
 use crate::store::tree::Hash;
@@ -20,11 +26,11 @@ use crate::store::tree::Hash;
 /// The whole lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lockfile {
+    /// The format version it was read as (written: always [`VERSION`]).
     pub version: u32,
-    /// Hash of the manifest inputs that the resolution depends on.
-    pub manifest_hash: String,
-    /// Platforms every package is locked for.
-    pub platforms: Vec<String>,
+    /// The platforms the lock is narrowed to (`[policy] platforms`); `None` = every platform
+    /// the chosen packs publish.
+    pub platforms: Option<Vec<String>>,
     /// Packages sorted by name (one version per name).
     pub packages: Vec<LockedPackage>,
 }
@@ -37,11 +43,16 @@ pub struct LockedPackage {
     pub kind: PackKind,
     /// The registry URL as written in `aibox.toml` (`dir:../packs`, `oci://host/base`, …).
     pub source: String,
-    /// The artifact digest (OCI image index or manifest, `sha256:…`) where the source has one.
+    /// The artifact digest (OCI image index or manifest, `sha256:…`) where the source has one:
+    /// what signatures sign.
     pub digest: Option<String>,
-    /// Names of the packages this one depends on, sorted.
-    pub dependencies: Vec<String>,
-    /// Per platform: what to fetch and the tree it must hash to.
+    /// The fingerprint of the key whose signature verified this pack when it was locked
+    /// (`sha256:<hex>` of the public key); a later signature by another key is refused.
+    pub signer: Option<String>,
+    /// The packages this one depends on: name → the version request its `pack.toml` makes
+    /// (version 1 locks did not record requests: `*`).
+    pub dependencies: BTreeMap<String, String>,
+    /// Per platform (or [`ANY_PLATFORM`]): what to fetch and the tree it must hash to.
     pub platforms: BTreeMap<String, LockedPlatform>,
 }
 
@@ -52,6 +63,15 @@ pub struct LockedPlatform {
     pub manifest: Option<String>,
     /// The BLAKE3 tree hash the fetched tree must have.
     pub tree: Hash,
+}
+
+impl LockedPackage {
+    /// The artifact for `platform`: its own, else the one for every platform.
+    pub fn for_platform(&self, platform: &str) -> Option<&LockedPlatform> {
+        self.platforms
+            .get(platform)
+            .or_else(|| self.platforms.get(ANY_PLATFORM))
+    }
 }
 
 impl Lockfile {
@@ -72,20 +92,17 @@ impl Lockfile {
             .collect()
     }
 
-    /// Whether this lock is fresh for `manifest`: same format version and same manifest hash
-    /// (a cheap, offline check; it does not look at registries).
+    /// Whether this lock is fresh for `manifest` (a cheap, offline check; see [`fresh`]).
     pub fn satisfies(&self, manifest: &crate::manifest::ProjectManifest) -> bool {
-        self.version == VERSION && self.manifest_hash == manifest_hash(manifest)
+        self.check(manifest).is_ok()
     }
 
-    /// Sort packages, dependencies and platforms the way [`Lockfile::render`] writes them.
+    /// Sort packages and platforms the way [`Lockfile::render`] writes them.
     pub fn canonicalize(&mut self) {
-        self.platforms.sort();
-        self.platforms.dedup();
-        self.packages.sort_by(|a, b| a.name.cmp(&b.name));
-        for p in &mut self.packages {
-            p.dependencies.sort();
-            p.dependencies.dedup();
+        if let Some(p) = &mut self.platforms {
+            p.sort();
+            p.dedup();
         }
+        self.packages.sort_by(|a, b| a.name.cmp(&b.name));
     }
 }

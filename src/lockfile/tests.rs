@@ -1,5 +1,5 @@
-//! Lockfile tests: the v1 fixture, byte-identical rendering, parse(render(x)) == x for random
-//! locks, rejected inputs, and the manifest hash's stability.
+//! Lockfile tests: the v2 fixture byte for byte, the v1 fixture read, rejected inputs,
+//! parse(render(x)) == x for random locks, and freshness against manifests.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,28 +9,35 @@ use proptest::prelude::*;
 use super::*;
 use crate::manifest::parse_project;
 
-fn fixture() -> String {
+fn fixture(name: &str) -> String {
     crate::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lockfile/v1.lock"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/lockfile")
+            .join(name),
     )
     .unwrap()
 }
 
 #[test]
-fn fixture_round_trips_byte_for_byte() {
-    let text = fixture();
+fn v2_fixture_round_trips_byte_for_byte() {
+    let text = fixture("v2.lock");
     let lock = Lockfile::parse(&text, Path::new("aibox.lock")).unwrap();
     assert_eq!(lock.packages.len(), 3);
+    let jq = lock.package("jq").unwrap();
     assert_eq!(
-        lock.package("jq").unwrap().platforms["linux-x86_64"]
-            .manifest
-            .as_deref(),
+        jq.for_platform("linux-x86_64").unwrap().manifest.as_deref(),
         Some("sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc")
     );
+    assert!(jq.for_platform("macos-aarch64").is_none());
+    let hello = lock.package("hello").unwrap();
+    assert!(
+        hello.for_platform("macos-aarch64").is_some(),
+        "`any` serves every platform"
+    );
+    assert_eq!(hello.dependencies["jq"], "^1.6");
     assert_eq!(lock.package("lint").unwrap().kind, PackKind::Plugin);
     assert_eq!(lock.render(), text);
-    assert_eq!(lock.render(), lock.clone().render());
-    insta::assert_snapshot!("lockfile_v1", lock.render());
+    insta::assert_snapshot!("lockfile_v2", lock.render());
     assert_eq!(
         lock.preferences()["lint"],
         semver::Version::parse("1.2.0-beta.1").unwrap()
@@ -38,31 +45,45 @@ fn fixture_round_trips_byte_for_byte() {
 }
 
 #[test]
+fn v1_locks_are_read_and_written_as_v2() {
+    let lock = Lockfile::parse(&fixture("v1.lock"), Path::new("aibox.lock")).unwrap();
+    assert_eq!(lock.version, 1);
+    assert_eq!(
+        lock.platforms.as_deref(),
+        Some(&["linux-aarch64".to_owned(), "linux-x86_64".into()][..])
+    );
+    assert_eq!(lock.package("hello").unwrap().dependencies["jq"], "*");
+    let rendered = lock.render();
+    assert!(rendered.contains("version = 2\n") && !rendered.contains("manifest-hash"));
+    let again = Lockfile::parse(&rendered, Path::new("aibox.lock")).unwrap();
+    assert_eq!(again.packages, lock.packages);
+}
+
+#[test]
 fn render_sorts_whatever_the_input_order() {
-    let mut lock = Lockfile::parse(&fixture(), Path::new("aibox.lock")).unwrap();
+    let mut lock = Lockfile::parse(&fixture("v2.lock"), Path::new("aibox.lock")).unwrap();
     let canonical = lock.render();
     lock.packages.reverse();
-    lock.platforms.reverse();
-    lock.packages[0].dependencies.reverse();
     assert_eq!(lock.render(), canonical);
 }
 
 #[test]
 fn rejects_bad_locks() {
     let cases: &[(&str, &str)] = &[
-        ("future_version", "version = 2\nmanifest-hash = \"x\"\n"),
-        ("missing_version", "manifest-hash = \"x\"\n"),
-        (
-            "unknown_key",
-            "version = 1\nmanifest-hash = \"x\"\nplatfroms = []\n",
-        ),
+        ("future_version", "version = 3\n"),
+        ("missing_version", "platforms = []\n"),
+        ("unknown_key", "version = 2\nplatfroms = []\n"),
         (
             "bad_tree",
-            "version = 1\nmanifest-hash = \"x\"\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"tool\"\nsource = \"dir:p\"\n[package.platforms.linux-x86_64]\ntree = \"nope\"\n",
+            "version = 2\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"tool\"\nsource = \"dir:p\"\n[package.platforms.linux-x86_64]\ntree = \"nope\"\n",
         ),
         (
             "duplicate",
-            "version = 1\nmanifest-hash = \"x\"\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"tool\"\nsource = \"dir:p\"\n[[package]]\nname = \"a\"\nversion = \"1.1.0\"\nkind = \"tool\"\nsource = \"dir:p\"\n",
+            "version = 2\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"tool\"\nsource = \"dir:p\"\n[[package]]\nname = \"a\"\nversion = \"1.1.0\"\nkind = \"tool\"\nsource = \"dir:p\"\n",
+        ),
+        (
+            "bad_signer",
+            "version = 2\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"tool\"\nsource = \"dir:p\"\nsigner = \"me\"\n",
         ),
     ];
     for (name, text) in cases {
@@ -74,72 +95,91 @@ fn rejects_bad_locks() {
     }
 }
 
-const MANIFEST: &str = r#"requires-aibox = ">=0.1"
-[registries]
+const MANIFEST: &str = r#"[registries]
 default = "dir:../../packs"
-unused = "oci://example.com/x"
+remote = "oci://ghcr.io/acme/packs"
 [packs]
 hello = "1"
-node = { version = "^20", registry = "default" }
+jq = { version = "^1.6", registry = "remote" }
 [plugins]
-lint = "^1.2"
-[policy]
-platforms = ["linux-x86_64", "macos-aarch64"]
+lint = { version = "^1.2.0-beta", registry = "remote" }
 "#;
 
-fn hash(text: &str) -> String {
-    manifest_hash(&parse_project(text, Path::new("aibox.toml")).unwrap())
+fn manifest(text: &str) -> crate::manifest::ProjectManifest {
+    parse_project(text, Path::new("aibox.toml")).unwrap()
 }
 
 #[test]
-fn manifest_hash_ignores_formatting_and_tracks_inputs() {
-    let base = hash(MANIFEST);
-    assert!(base.starts_with("blake3:") && base.len() == 71);
-    let reordered = r#"# a comment
-[policy]
-platforms = [ "macos-aarch64", "linux-x86_64" ]   # both
-require-signed = true
-
-[plugins]
-lint   =   "^1.2"
-
-[packs]
-node = { registry = "default", version = "^20" }
-hello = "1"
-
-[registries]
-unused = "oci://example.com/other"
-default = "dir:../../packs"
-"#;
+fn freshness_is_whether_the_lock_satisfies_the_manifest() {
+    let lock = Lockfile::parse(&fixture("v2.lock"), Path::new("aibox.lock")).unwrap();
+    lock.check(&manifest(MANIFEST)).unwrap();
+    // Comments, key order and equivalent spellings do not matter.
+    let reordered = "# deps\n[plugins]\nlint = { registry = \"remote\", version = \"^1.2.0-beta\" }\n[packs]\njq = { registry = \"remote\", version = \"~1.7\" }\nhello = \"^1.0\"\n[registries]\nremote = \"oci://ghcr.io/acme/packs\"\ndefault = \"dir:../../packs\"\n";
+    lock.check(&manifest(reordered)).unwrap();
+    let moved = "[registries]\ndefault = \"dir:../../packs\"\nremote = \"oci://ghcr.io/acme/packs\"\n[packs]\nhello = \"1\"\njq = { version = \"^1.6\", registry = \"remote\" }\nlint = { version = \"^1.2.0-beta\", registry = \"remote\" }\n";
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "upgrade",
+            MANIFEST.replace("hello = \"1\"", "hello = \"2\""),
+            "`hello` is requested as `2`, but the lock has 1.0.0",
+        ),
+        (
+            "added",
+            MANIFEST.replace("hello = \"1\"\n", "hello = \"1\"\ntodo = \"1\"\n"),
+            "`todo` is requested (`1`) but not locked",
+        ),
+        (
+            "removed",
+            MANIFEST.replace(
+                "[plugins]\nlint = { version = \"^1.2.0-beta\", registry = \"remote\" }\n",
+                "",
+            ),
+            "`lint` is locked but nothing in the manifest needs it any more",
+        ),
+        (
+            "registry",
+            MANIFEST.replace("default = \"dir:../../packs\"", "default = \"dir:./packs\""),
+            "`hello` is locked from `dir:../../packs`, but the manifest takes it from `dir:./packs`",
+        ),
+        (
+            "section",
+            moved.to_owned(),
+            "`lint` is a plugin pack, but the manifest requests it under [packs]",
+        ),
+        (
+            "platforms",
+            format!("{MANIFEST}[policy]\nplatforms = [\"linux-x86_64\"]\n"),
+            "the lock covers platforms all (none named), but `[policy] platforms` says [linux-x86_64]",
+        ),
+    ];
+    for (label, text, expected) in cases {
+        let err = lock.check(&manifest(text)).expect_err(label).to_string();
+        assert_eq!(err, *expected, "{label}");
+    }
+    // A dependency request that the locked dependency does not meet (a bad merge).
+    let mut merged = lock.clone();
+    merged
+        .packages
+        .iter_mut()
+        .find(|p| p.name == "hello")
+        .unwrap()
+        .dependencies
+        .insert("jq".into(), "^2".into());
     assert_eq!(
-        hash(&format!("requires-aibox = \">=0.1\"\n{reordered}")),
-        base
+        merged.check(&manifest(MANIFEST)).unwrap_err().to_string(),
+        "`hello` needs `jq ^2`, but the lock has 1.7.1"
     );
-    assert_ne!(
-        hash(&MANIFEST.replace("hello = \"1\"", "hello = \"2\"")),
-        base
-    );
-    assert_ne!(
-        hash(&MANIFEST.replace("dir:../../packs", "dir:./packs")),
-        base
-    );
-    assert_ne!(hash(&MANIFEST.replace(">=0.1", ">=0.2")), base);
-    assert_ne!(hash(&MANIFEST.replace(", \"macos-aarch64\"", "")), base);
-    let moved = MANIFEST
-        .replace("[plugins]\nlint = \"^1.2\"\n", "")
-        .replace("[packs]\n", "[packs]\nlint = \"^1.2\"\n");
-    assert_ne!(hash(&moved), base);
-
-    let manifest = parse_project(MANIFEST, Path::new("aibox.toml")).unwrap();
-    let mut lock = Lockfile::parse(&fixture(), Path::new("aibox.lock")).unwrap();
-    assert!(!lock.satisfies(&manifest));
-    lock.manifest_hash = base;
-    assert!(lock.satisfies(&manifest));
 }
 
 fn arb_lock() -> impl Strategy<Value = Lockfile> {
     let name = "[a-z][a-z0-9-]{0,8}";
-    let platform = prop::sample::select(crate::platform::KNOWN);
+    let platform = prop::sample::select(
+        crate::platform::KNOWN
+            .iter()
+            .copied()
+            .chain([ANY_PLATFORM])
+            .collect::<Vec<_>>(),
+    );
     let locked =
         (any::<[u8; 32]>(), prop::option::of("sha256:[0-9a-f]{64}")).prop_map(|(h, manifest)| {
             LockedPlatform {
@@ -157,12 +197,15 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
         ),
         prop::sample::select(vec![PackKind::Tool, PackKind::Plugin, PackKind::Cli]),
         "(dir:|oci://|oci-layout:)[ -~]{1,20}",
-        prop::option::of("sha256:[0-9a-f]{64}"),
-        prop::collection::btree_set(name, 0..4),
+        (
+            prop::option::of("sha256:[0-9a-f]{64}"),
+            prop::option::of("sha256:[0-9a-f]{64}"),
+        ),
+        prop::collection::btree_map(name, "(\\^|~|=)?[0-9]\\.[0-9]|\\*", 0..4),
         prop::collection::btree_map(platform, locked, 0..3),
     )
         .prop_map(
-            |(name, (ma, mi, pa, pre), kind, source, digest, deps, platforms)| {
+            |(name, (ma, mi, pa, pre), kind, source, (digest, signer), deps, platforms)| {
                 let mut version = semver::Version::new(ma, mi, pa);
                 if let Some(pre) = pre {
                     version.pre = semver::Prerelease::new(&pre).unwrap();
@@ -173,7 +216,8 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
                     kind,
                     source,
                     digest,
-                    dependencies: deps.into_iter().collect(),
+                    signer,
+                    dependencies: deps,
                     platforms: platforms
                         .into_iter()
                         .map(|(k, v)| (k.to_owned(), v))
@@ -182,17 +226,18 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
             },
         );
     (
-        "[ -~]{0,30}",
-        prop::collection::btree_set(prop::sample::select(crate::platform::KNOWN), 0..4),
+        prop::option::of(prop::collection::btree_set(
+            prop::sample::select(crate::platform::KNOWN),
+            1..4,
+        )),
         prop::collection::vec(package, 0..6),
     )
-        .prop_map(|(manifest_hash, platforms, packages)| {
+        .prop_map(|(platforms, packages)| {
             let by_name: BTreeMap<String, LockedPackage> =
                 packages.into_iter().map(|p| (p.name.clone(), p)).collect();
             Lockfile {
                 version: VERSION,
-                manifest_hash,
-                platforms: platforms.into_iter().map(str::to_owned).collect(),
+                platforms: platforms.map(|p| p.into_iter().map(str::to_owned).collect()),
                 packages: by_name.into_values().collect(),
             }
         })

@@ -56,8 +56,9 @@ pub struct Requirement {
 pub struct Policy {
     /// Accepted and stored; enforcement lives in the trust layer.
     pub require_signed: bool,
-    /// Sorted, without duplicates; the host platform when absent.
-    pub platforms: Vec<String>,
+    /// The platforms to lock for, sorted, without duplicates; `None` (absent) = every
+    /// platform the chosen packs publish.
+    pub platforms: Option<Vec<String>>,
 }
 
 impl ProjectManifest {
@@ -161,7 +162,7 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
         Some(v) => p.policy(v)?,
         None => Policy {
             require_signed: false,
-            platforms: vec![crate::platform::host()],
+            platforms: None,
         },
     };
     let env = match root.get("env") {
@@ -453,7 +454,7 @@ impl Parser<'_> {
             None => false,
         };
         let platforms = match table.get("platforms") {
-            None => vec![crate::platform::host()],
+            None => None,
             Some(list) => {
                 let Some(items) = list.get_ref().as_array() else {
                     return Err(self
@@ -466,7 +467,7 @@ impl Parser<'_> {
                 if items.is_empty() {
                     return Err(self
                         .err(list.span(), "`policy.platforms` is empty")
-                        .with_hint("name at least one platform, or remove the key to lock for this machine's platform only"));
+                        .with_hint("name at least one platform, or remove the key to lock every platform the packs publish"));
                 }
                 let mut out = Vec::new();
                 for item in items.iter() {
@@ -479,7 +480,7 @@ impl Parser<'_> {
                 }
                 out.sort();
                 out.dedup();
-                out
+                Some(out)
             }
         };
         Ok(Policy {

@@ -39,7 +39,10 @@ platforms = ["macos-aarch64", "linux-x86_64", "linux-x86_64"]
     assert_eq!(m.packs["node"].registry, "mirror");
     assert!(m.packs["any"].request.is_any());
     assert_eq!(m.plugins["lint"].request.as_str(), "^1.2");
-    assert_eq!(m.policy.platforms, ["linux-x86_64", "macos-aarch64"]);
+    assert_eq!(
+        m.policy.platforms,
+        Some(vec!["linux-x86_64".to_owned(), "macos-aarch64".into()])
+    );
     let roots: Vec<String> = m.roots().into_iter().map(|r| r.name).collect();
     assert_eq!(roots, ["any", "hello", "lint", "node"]);
     assert_eq!(
@@ -53,7 +56,10 @@ platforms = ["macos-aarch64", "linux-x86_64", "linux-x86_64"]
 fn defaults_and_single_registry() {
     let m = parse("[registries]\nlocal = \"dir:./packs\"\n[packs]\nhello = \"latest\"\n").unwrap();
     assert_eq!(m.packs["hello"].registry, "local");
-    assert_eq!(m.policy.platforms, [crate::platform::host()]);
+    assert_eq!(
+        m.policy.platforms, None,
+        "absent: every platform the packs publish"
+    );
     assert!(!m.policy.require_signed);
     assert_eq!(m.default_registry().unwrap().0, "local");
     let empty = parse("").unwrap();

@@ -61,6 +61,43 @@ pub fn init(dir: &Path, registry: Option<&str>) -> Result<()> {
     fs::write_atomic(&path, manifest_template(registry).as_bytes())
         .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
     printer::status("Created", format!("`{}`", path.display()));
+    merge_friendly_lock(dir)?;
+    Ok(())
+}
+
+/// The `.gitattributes` line that lets git merge two branches' lock tables without a conflict
+/// (the merged lock is then checked for freshness like any other: store-format/LOCKFILE.md).
+pub const LOCK_MERGE_ATTRIBUTE: &str = "aibox.lock merge=union";
+
+/// Add [`LOCK_MERGE_ATTRIBUTE`] to `dir/.gitattributes` unless it is there.
+fn merge_friendly_lock(dir: &Path) -> Result<()> {
+    let path = dir.join(".gitattributes");
+    let text = match fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),
+    };
+    if text
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some("aibox.lock"))
+    {
+        return Ok(());
+    }
+    let mut new = text;
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str(
+        "# aibox: merge two branches' lock tables; `aibox sync --locked` checks the result\n",
+    );
+    new.push_str(LOCK_MERGE_ATTRIBUTE);
+    new.push('\n');
+    fs::write_atomic(&path, new.as_bytes())
+        .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
+    printer::status(
+        "Updated",
+        format!("`{}` (merge-friendly lock)", path.display()),
+    );
     Ok(())
 }
 
@@ -108,7 +145,7 @@ pub fn add(
         };
         text = add_requirement(&text, section, &spec.name, request)?;
     }
-    let mut state = state_with(&root, &text)?;
+    let state = state_with(&root, &text)?;
     let upgrade = Upgrade::Packages(
         parsed
             .iter()
@@ -121,15 +158,13 @@ pub fn add(
             .map(|s| s.name.clone())
             .collect(),
     );
-    let mut lock = resolve_lock(&state, &state.sources(opts), &upgrade)?;
+    let lock = resolve_lock(&state, &state.sources(opts), &upgrade)?;
     // A bare name is written as `^<locked version>`, like `cargo add`.
     for spec in parsed.iter().filter(|s| s.request.is_any()) {
         if let Some(p) = lock.package(&spec.name) {
             text = add_requirement(&text, section, &spec.name, &format!("^{}", p.version))?;
         }
     }
-    state = state_with(&root, &text)?;
-    lock.manifest_hash = crate::lockfile::manifest_hash(&state.manifest);
     let changed = parsed
         .iter()
         .filter_map(|s| lock.package(&s.name))

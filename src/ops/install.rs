@@ -67,22 +67,51 @@ impl<'a> Sources<'a> {
     }
 }
 
-/// The PackId a locked package must have in the store on `platform`.
-fn expected_id(pkg: &LockedPackage, platform: &str) -> Result<PackId> {
-    let locked = pkg.platforms.get(platform).ok_or_else(|| {
-        Error::msg(format!(
-            "`{}@{}` is not locked for this platform (`{platform}`)",
-            pkg.name, pkg.version
+/// The PackId each locked package must have in the store on `platform`; every package the
+/// lock has no artifact of for `platform` is named in one error.
+fn expected_ids(lock: &Lockfile, platform: &str) -> Result<Vec<PackId>> {
+    let lacking: Vec<String> = lock
+        .packages
+        .iter()
+        .filter(|p| p.for_platform(platform).is_none())
+        .map(|p| {
+            format!(
+                "`{}@{}` (locked for {})",
+                p.name,
+                p.version,
+                p.platforms.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect();
+    if !lacking.is_empty() {
+        let narrowed = lock
+            .platforms
+            .as_ref()
+            .is_some_and(|p| !p.iter().any(|p| p == platform));
+        let hint = if narrowed {
+            format!(
+                "`[policy] platforms` in aibox.toml leaves out `{platform}`: add it, then run `aibox lock`"
+            )
+        } else {
+            format!(
+                "these packs publish no artifact for `{platform}`: ask their publishers for one, or use this project on a platform the lock covers"
+            )
+        };
+        return Err(Error::msg(format!(
+            "the lock has nothing for this platform (`{platform}`) for:\n  {}",
+            lacking.join("\n  ")
         ))
-        .with_hint(format!(
-            "add \"{platform}\" to `platforms` under `[policy]` in aibox.toml, then run `aibox lock`"
-        ))
-    })?;
-    Ok(PackId {
-        tree: locked.tree,
-        name: pkg.name.clone(),
-        version: pkg.version.to_string(),
-    })
+        .with_hint(hint));
+    }
+    Ok(lock
+        .packages
+        .iter()
+        .map(|pkg| PackId {
+            tree: pkg.for_platform(platform).expect("checked above").tree,
+            name: pkg.name.clone(),
+            version: pkg.version.to_string(),
+        })
+        .collect())
 }
 
 /// Whether the profile's current generation is exactly `lock` (by lock hash) with every pack
@@ -109,15 +138,14 @@ pub fn install_lock(
     let platform = crate::platform::host();
     let _store_lock = store.lock(LockMode::Shared)?;
 
-    let mut wanted = Vec::new();
-    let mut missing = Vec::new();
-    for pkg in &lock.packages {
-        let id = expected_id(pkg, &platform)?;
-        if !store.has_pack(&id) {
-            missing.push(pkg);
-        }
-        wanted.push(id);
-    }
+    let wanted = expected_ids(lock, &platform)?;
+    let missing: Vec<&LockedPackage> = lock
+        .packages
+        .iter()
+        .zip(&wanted)
+        .filter(|(_, id)| !store.has_pack(id))
+        .map(|(pkg, _)| pkg)
+        .collect();
 
     fetch_all(store, &missing, &platform, sources)?;
 
@@ -208,7 +236,7 @@ fn fetch_all(
 
 fn fetch_one(store: &Store, pkg: &LockedPackage, platform: &str, sources: &Sources) -> Result<()> {
     let source = sources.get(&pkg.source)?;
-    let locked = &pkg.platforms[platform];
+    let locked = pkg.for_platform(platform).expect("checked by expected_ids");
     let id = source.fetch(&pkg.name, &pkg.version, locked, store)?;
     debug_assert_eq!(id.tree, locked.tree);
     Ok(())

@@ -164,20 +164,28 @@ pub fn resolve_lock(
     let mut packages = Vec::with_capacity(resolution.packages.len());
     for (name, resolved) in &resolution.packages {
         let source = index.source_for(name)?;
-        let entry = source.lock_entry(name, &resolved.version, &platforms)?;
+        let entry = source.lock_entry(name, &resolved.version, platforms.as_deref())?;
+        let dependencies = resolved
+            .dependencies
+            .iter()
+            .map(|d| {
+                let request = resolved.manifest.dependencies.get(d).cloned();
+                (d.clone(), request.unwrap_or_else(|| "*".into()))
+            })
+            .collect();
         packages.push(LockedPackage {
             name: name.clone(),
             version: resolved.version.clone(),
             kind: resolved.manifest.pack.kind,
             source: source.url().to_owned(),
             digest: entry.digest,
-            dependencies: resolved.dependencies.clone(),
+            signer: None,
+            dependencies,
             platforms: entry.platforms,
         });
     }
     let mut lock = Lockfile {
         version: crate::lockfile::VERSION,
-        manifest_hash: crate::lockfile::manifest_hash(manifest),
         platforms,
         packages,
     };
@@ -211,12 +219,22 @@ fn check_sections(
 }
 
 /// `aibox.lock` is missing or would change, and the user forbade changing it.
-#[derive(Debug, thiserror::Error)]
-#[error("`aibox.lock` {}, but `{flag}` forbids changing it", if *.missing { "does not exist" } else { "is out of date with `aibox.toml`" })]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("`aibox.lock` {}, but `{flag}` forbids changing it", why(.missing, .unmet))]
 pub struct StaleLock {
     pub missing: bool,
+    /// The first request the lock does not meet, when that is why.
+    pub unmet: Option<crate::lockfile::Unmet>,
     /// The flag that forbade it (`--locked`, `--check`).
     pub flag: &'static str,
+}
+
+fn why(missing: &bool, unmet: &Option<crate::lockfile::Unmet>) -> String {
+    match (missing, unmet) {
+        (true, _) => "does not exist".into(),
+        (false, Some(u)) => format!("is out of date with `aibox.toml` ({u})"),
+        (false, None) => "is out of date with `aibox.toml`".into(),
+    }
 }
 
 impl crate::error::Hint for StaleLock {
@@ -323,8 +341,13 @@ pub fn ensure_lock(
         });
     }
     if policy == LockPolicy::Locked {
+        let unmet = state
+            .lock
+            .as_ref()
+            .and_then(|(_, l)| l.check(&state.manifest).err());
         return Err(StaleLock {
             missing: state.lock.is_none(),
+            unmet,
             flag: "--locked",
         }
         .into());

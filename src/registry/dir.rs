@@ -151,32 +151,30 @@ impl Source for DirSource {
         &self,
         name: &str,
         version: &Version,
-        platforms: &[String],
+        platforms: Option<&[String]>,
     ) -> Result<LockEntry, RegistryError> {
         let found = self.found(name, version)?;
         let tree = ingest::tree_of_dir(&found.dir, None)
             .map_err(|e| RegistryError::building(e, name, version, &self.url))?;
         super::read::check_tree(&tree, &found.manifest, &found.dir.display().to_string())?;
         let tree = tree.hash();
-        let mut out = BTreeMap::new();
-        for platform in platforms {
-            if let Some(supported) = &found.manifest.pack.platforms
-                && !supported.contains(platform)
-            {
-                return Err(RegistryError::NoPlatform {
-                    name: name.to_owned(),
-                    version: version.clone(),
-                    platform: platform.clone(),
-                });
-            }
-            out.insert(
-                platform.clone(),
-                LockedPlatform {
-                    manifest: None,
-                    tree,
-                },
-            );
-        }
+        let published = match &found.manifest.pack.platforms {
+            None => vec![crate::lockfile::ANY_PLATFORM.to_owned()],
+            Some(list) => list.clone(),
+        };
+        let out = published
+            .into_iter()
+            .filter(|p| super::wanted_platform(p, platforms))
+            .map(|p| {
+                (
+                    p,
+                    LockedPlatform {
+                        manifest: None,
+                        tree,
+                    },
+                )
+            })
+            .collect();
         Ok(LockEntry {
             digest: None,
             platforms: out,

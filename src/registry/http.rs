@@ -174,7 +174,7 @@ async fn read_limited(
 }
 
 fn too_large(what: &str, max: u64) -> RegistryError {
-    let shown = if max % (1 << 20) == 0 {
+    let shown = if max.is_multiple_of(1 << 20) {
         format!("{} MiB", max >> 20)
     } else {
         format!("{max} bytes")

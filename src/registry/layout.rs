@@ -384,7 +384,7 @@ impl Source for LayoutSource {
         &self,
         name: &str,
         version: &Version,
-        platforms: &[String],
+        platforms: Option<&[String]>,
     ) -> Result<LockEntry, RegistryError> {
         read::lock_entry(
             self,

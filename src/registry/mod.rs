@@ -39,13 +39,13 @@ pub trait Source: Send + Sync {
     fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, RegistryError>;
     /// A hint that these versions' manifests will be asked for soon.
     fn prefetch(&self, _name: &str, _versions: &[Version]) {}
-    /// What the lock records for one version: its digest (if any) and, for each of
-    /// `platforms`, the artifact to fetch and its tree hash.
+    /// What the lock records for one version: its digest (if any) and, for every platform it
+    /// publishes (narrowed to `platforms` when given), the artifact to fetch and its tree hash.
     fn lock_entry(
         &self,
         name: &str,
         version: &Version,
-        platforms: &[String],
+        platforms: Option<&[String]>,
     ) -> Result<LockEntry, RegistryError>;
     /// Fetch one locked platform artifact into the store; the tree must hash to
     /// `locked.tree` before it becomes a pack.
@@ -246,6 +246,13 @@ impl crate::error::Hint for RegistryError {
             _ => Vec::new(),
         }
     }
+}
+
+/// Whether a published `platform` is locked under the narrowing `wanted` (`None`: all). An
+/// artifact for every platform always is.
+pub fn wanted_platform(platform: &str, wanted: Option<&[String]>) -> bool {
+    platform == crate::lockfile::ANY_PLATFORM
+        || wanted.is_none_or(|w| w.iter().any(|p| p == platform))
 }
 
 /// The closest name to `name` among `names`, for "did you mean" (none if nothing is close).

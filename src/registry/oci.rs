@@ -388,7 +388,7 @@ impl Source for OciSource {
         &self,
         name: &str,
         version: &Version,
-        platforms: &[String],
+        platforms: Option<&[String]>,
     ) -> Result<LockEntry, RegistryError> {
         read::lock_entry(
             self,

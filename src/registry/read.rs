@@ -10,7 +10,7 @@ use semver::Version;
 use super::artifact::{self, Descriptor, Manifest, TopLevel};
 use super::{LockEntry, RegistryError};
 use crate::fs;
-use crate::lockfile::LockedPlatform;
+use crate::lockfile::{ANY_PLATFORM, LockedPlatform};
 use crate::manifest::pack::PackManifest;
 use crate::store::tree::{Hash, Tree};
 use crate::store::{PackId, Store};
@@ -145,54 +145,63 @@ pub fn manifest(
     Ok((r, info))
 }
 
-/// The lock entry for `platforms`.
+/// The lock entry: every platform the version publishes (an index's entries; a manifest's
+/// config platforms, or [`ANY_PLATFORM`] when it serves all), narrowed to `platforms` when
+/// given.
 pub fn lock_entry(
     b: &dyn Backend,
     store: Option<&Store>,
     name: &str,
     version: &Version,
-    platforms: &[String],
+    platforms: Option<&[String]>,
 ) -> Result<LockEntry, RegistryError> {
     let r = resolve(b, name, version)?;
+    let published: Vec<(String, String)> = match &r.top {
+        TopLevel::Manifest(_) => {
+            let info = platform_info(b, name, version, &r.digest, Some(&r.top))?;
+            let list = if info.platforms.is_empty() {
+                vec![ANY_PLATFORM.to_owned()]
+            } else {
+                info.platforms.clone()
+            };
+            list.into_iter().map(|p| (p, r.digest.clone())).collect()
+        }
+        TopLevel::Index(_) => r
+            .entries
+            .iter()
+            .filter_map(|(p, d)| Some((p.clone()?, d.clone())))
+            .collect(),
+    };
     let mut out = BTreeMap::new();
-    let mut infos: BTreeMap<String, PlatformInfo> = BTreeMap::new();
-    for platform in platforms {
-        let digest = match &r.top {
-            TopLevel::Manifest(_) => r.digest.clone(),
-            TopLevel::Index(_) => r
-                .entries
-                .iter()
-                .find(|(p, _)| p.as_deref() == Some(platform.as_str()))
-                .map(|(_, d)| d.clone())
-                .ok_or_else(|| no_platform(name, version, platform))?,
-        };
-        if !infos.contains_key(&digest) {
-            let info = platform_info(b, name, version, &digest, Some(&r.top))?;
-            infos.insert(digest.clone(), info);
+    let mut trees: BTreeMap<String, Hash> = BTreeMap::new();
+    for (platform, digest) in published {
+        if !super::wanted_platform(&platform, platforms) {
+            continue;
         }
-        let info = &infos[&digest];
-        if matches!(r.top, TopLevel::Manifest(_))
-            && !info.platforms.is_empty()
-            && !info.platforms.contains(platform)
-        {
-            return Err(no_platform(name, version, platform));
-        }
-        let tree = match info.tree {
-            Some(t) => t,
+        let tree = match trees.get(&digest) {
+            Some(t) => *t,
             None => {
-                let store = store.ok_or_else(|| {
-                    RegistryError::Other(format!(
-                        "{}: an ORAS artifact's tree hash is known only after fetching it",
-                        what(name, version, b.url())
-                    ))
-                })?;
-                tree_of(b, store, name, version, info)
-                    .map_err(|e| e.in_pack(name, version, b.url()))?
-                    .hash()
+                let info = platform_info(b, name, version, &digest, Some(&r.top))?;
+                let tree = match info.tree {
+                    Some(t) => t,
+                    None => {
+                        let store = store.ok_or_else(|| {
+                            RegistryError::Other(format!(
+                                "{}: an ORAS artifact's tree hash is known only after fetching it",
+                                what(name, version, b.url())
+                            ))
+                        })?;
+                        tree_of(b, store, name, version, &info)
+                            .map_err(|e| e.in_pack(name, version, b.url()))?
+                            .hash()
+                    }
+                };
+                trees.insert(digest.clone(), tree);
+                tree
             }
         };
         out.insert(
-            platform.clone(),
+            platform,
             LockedPlatform {
                 manifest: Some(digest),
                 tree,
