@@ -165,7 +165,12 @@ fn generations(c: &mut Criterion) {
     group.bench_function("commit_generation_200_packs", |b| {
         b.iter(|| {
             store
-                .commit_generation(&profile, Some("blake3:bench".into()), black_box(&packs))
+                .commit_generation(
+                    &profile,
+                    Some("blake3:bench".into()),
+                    black_box(&packs),
+                    &Default::default(),
+                )
                 .unwrap()
         })
     });

@@ -4,7 +4,9 @@
 //!
 //! Dependencies run one way: `cli → ops → {resolver, store, registry} → fs`.
 
+pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod fs;
 pub mod fuzz;
@@ -15,4 +17,6 @@ pub mod platform;
 pub mod printer;
 pub mod registry;
 pub mod resolver;
+pub mod signature;
 pub mod store;
+pub mod trust;

@@ -29,6 +29,8 @@ fn mentions(text: &str) -> Vec<String> {
 /// The words to give clap: placeholders (`<pack>`, `{name}`, `N`) become a sample value, optional
 /// parts (`[…]`) and ellipses are dropped, `a|b` alternatives take the first.
 fn words(mention: &str) -> Vec<String> {
+    // `aibox a | b | c` lists commands: check the first.
+    let mention = mention.split(" | ").next().unwrap_or(mention);
     let mut out = Vec::new();
     let mut depth = 0;
     for word in mention.split_whitespace().skip(1) {
@@ -64,8 +66,11 @@ fn words(mention: &str) -> Vec<String> {
 fn check(mention: &str, origin: &str, failures: &mut Vec<String>) {
     let mut argv = vec!["aibox".to_owned()];
     argv.extend(words(mention));
+    let placeholders = mention.contains('<') || mention.contains('{');
     match Cli::try_parse_from(&argv) {
         Ok(_) => {}
+        // A placeholder stands for a value the sample cannot guess (`--template <level>`).
+        Err(e) if placeholders && e.kind() == ErrorKind::InvalidValue => {}
         Err(e)
             if matches!(
                 e.kind(),

@@ -634,28 +634,26 @@ fn a_bomb_spread_over_layers_or_packs_still_hits_the_cap() {
         "{err}"
     );
 
-    // Many packs each under the per-pack cap, together over the run's cap.
+    // Many packs each under the per-pack cap, together over the run's cap: real packs (right
+    // tree hashes) built by aibox, so nothing but the budget can stop them.
     let sb = Sandbox::new();
-    let mut refs = Vec::new();
     let mut reqs = String::new();
+    let mut dirs = Vec::new();
     for i in 0..6 {
         let name = format!("p{i}");
-        let toml = format!("[pack]\nname = \"{name}\"\nversion = \"1.0.0\"\n");
-        let t = tar(&[
-            TarEntry::file("pack.toml", toml.as_bytes()),
-            TarEntry::file("zeros", &zeros),
-        ]);
-        refs.push((
-            format!("{name}:1.0.0"),
-            Artifact::aibox(
-                serde_json::json!({"pack": {"name": name, "version": "1.0.0"}}),
-                vec![Layer::tar(t)],
-            ),
-        ));
+        let dir = write_pack(
+            &sb.path().join("src"),
+            &format!("[pack]\nname = \"{name}\"\nversion = \"1.0.0\"\n"),
+            &[],
+        );
+        std::fs::write(dir.join("zeros"), &zeros).unwrap();
+        dirs.push(dir.display().to_string());
         reqs.push_str(&format!("{name} = \"1\"\n"));
     }
-    let refs: Vec<(&str, &Artifact)> = refs.iter().map(|(n, a)| (n.as_str(), a)).collect();
-    layout(&sb.path().join("lay"), &refs);
+    let mut args = vec!["pack", "build"];
+    args.extend(dirs.iter().map(String::as_str));
+    args.extend(["-o", "lay"]);
+    sb.ok(sb.path(), &args);
     let root = layout_project(&sb, &reqs);
     let out = sb
         .aibox(&root)

@@ -295,11 +295,16 @@ fn generations_switch_rollback_and_diff() {
     let a = pack(&s, t.path(), "alpha", "#!/bin/sh\necho a1\n");
     let b = pack(&s, t.path(), "beta", "#!/bin/sh\necho b\n");
     let g1 = s
-        .commit_generation(&profile, Some("h1".into()), std::slice::from_ref(&a))
+        .commit_generation(
+            &profile,
+            Some("h1".into()),
+            std::slice::from_ref(&a),
+            &Default::default(),
+        )
         .unwrap();
     let a2 = pack(&s, t.path(), "alpha", "#!/bin/sh\necho a2\n");
     let g2 = s
-        .commit_generation(&profile, Some("h2".into()), &[a2, b])
+        .commit_generation(&profile, Some("h2".into()), &[a2, b], &Default::default())
         .unwrap();
     assert_eq!((g1.id, g2.id, g2.parent), (1, 2, Some(1)));
     let bin = root.join(".aibox/current/bin");
@@ -337,7 +342,9 @@ fn generations_switch_rollback_and_diff() {
     ));
     // A new generation's parent is the one it was built on, not "id - 1".
     s.rollback(&profile, Some(1)).unwrap();
-    let g3 = s.commit_generation(&profile, None, &[a]).unwrap();
+    let g3 = s
+        .commit_generation(&profile, None, &[a], &Default::default())
+        .unwrap();
     assert_eq!((g3.id, g3.parent), (3, Some(1)));
 }
 
@@ -350,7 +357,7 @@ fn conflicting_commands_are_refused_and_nothing_switches() {
     let m = manifest("x", &[("same", "bin/one")]);
     let m2 = manifest("y", &[("same", "bin/two")]);
     let err = s
-        .commit_generation(&profile, None, &[(a, m), (b, m2)])
+        .commit_generation(&profile, None, &[(a, m), (b, m2)], &Default::default())
         .unwrap_err();
     assert!(err.to_string().contains("bin/same"), "{err}");
     assert_eq!(s.current_id(&profile).unwrap(), 0);
@@ -368,12 +375,17 @@ fn gc_keeps_roots_and_removes_dead_projects() {
     let old = pack(&s, t.path(), "tool", "old");
     let new = pack(&s, t.path(), "tool", "new");
     let gone = pack(&s, t.path(), "other", "dead-only");
-    s.commit_generation(&live, None, std::slice::from_ref(&old))
+    s.commit_generation(&live, None, std::slice::from_ref(&old), &Default::default())
         .unwrap();
-    s.commit_generation(&live, None, std::slice::from_ref(&new))
+    s.commit_generation(&live, None, std::slice::from_ref(&new), &Default::default())
         .unwrap();
-    s.commit_generation(&dead, None, std::slice::from_ref(&gone))
-        .unwrap();
+    s.commit_generation(
+        &dead,
+        None,
+        std::slice::from_ref(&gone),
+        &Default::default(),
+    )
+    .unwrap();
     std::fs::remove_dir_all(&dead_root).unwrap();
 
     let dry = s
@@ -441,7 +453,8 @@ fn concurrent_writers_beside_gc_stay_consistent() {
                 for i in 0..8 {
                     let _lock = s.lock(LockMode::Shared).unwrap();
                     let p = pack(&s, &dir, "tool", &format!("w{w} i{i}"));
-                    s.commit_generation(&profile, None, &[p]).unwrap();
+                    s.commit_generation(&profile, None, &[p], &Default::default())
+                        .unwrap();
                 }
             });
         }

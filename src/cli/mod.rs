@@ -8,6 +8,7 @@ mod pack;
 mod project;
 mod search;
 mod store;
+mod trust;
 mod vendor;
 
 use std::path::PathBuf;
@@ -116,6 +117,20 @@ enum Command {
     Info(search::InfoArgs),
     /// Copy packs into an OCI image layout for air-gapped `sync`.
     Vendor(vendor::VendorArgs),
+    /// Make a cosign-compatible key pair for signing packs.
+    Keygen(trust::KeygenArgs),
+    /// Sign a published pack version (cosign's `sha256-<hex>.sig` signature manifest).
+    Sign(trust::SignArgs),
+    /// Verify a pack version's signatures with a key, or with the keys you trust.
+    Verify(trust::VerifyArgs),
+    /// Manage the keys you trust for signed packs.
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
+    /// Read and change your configuration (trust policy, registries, updates).
+    #[command(subcommand)]
+    Config(trust::ConfigCommand),
+    /// Show the audit log: installs, switches, rollbacks, gc and verifications.
+    Log(trust::LogArgs),
 }
 
 impl GlobalArgs {
@@ -151,6 +166,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search(a) => search::search(&opts, a),
         Command::Info(a) => search::info(&opts, a),
         Command::Vendor(a) => vendor::run(&opts, a),
+        Command::Keygen(a) => trust::keygen(a),
+        Command::Sign(a) => trust::sign(&opts, a),
+        Command::Verify(a) => trust::verify(&opts, a),
+        Command::Trust(c) => trust::trust(&opts, c),
+        Command::Config(c) => trust::config(&opts, c),
+        Command::Log(a) => trust::log(&opts, a),
     }
 }
 

@@ -22,6 +22,9 @@ pub enum PackCommand {
         output: PathBuf,
         #[command(flatten)]
         build: BuildArgs,
+        /// Sign each pack with this cosign-format private key (`aibox keygen` makes one).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
     },
     /// Validate, build and push pack directories to a registry.
     Publish {
@@ -34,6 +37,10 @@ pub enum PackCommand {
         registry: String,
         #[command(flatten)]
         build: BuildArgs,
+        /// Sign each pack with this cosign-format private key (`aibox keygen` makes one); the
+        /// signature is pushed as cosign does (`sha256-<hex>.sig`).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
         #[command(flatten)]
         net: NetArgs,
     },
@@ -118,13 +125,19 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             dirs,
             output,
             build,
+            key,
         } => {
+            let key = key.as_deref().map(ops::trust::signing_key).transpose()?;
             let reports = ops::pack::build(&dirs, &output, &build.options())?;
+            let source = format!("oci-layout:{}", output.display());
             for r in &reports {
                 printer::status(
                     "Built",
                     format!("{}@{} → {} ({})", r.name, r.version, r.location, r.digest),
                 );
+                if let Some(key) = &key {
+                    sign_built(key, &source, r, &ops::pack::source_options(opts, false))?;
+                }
             }
             print_reports(opts, &reports);
         }
@@ -132,8 +145,10 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             dirs,
             registry,
             build,
+            key,
             net,
         } => {
+            let key = key.as_deref().map(ops::trust::signing_key).transpose()?;
             let src = ops::pack::source_options(opts, net.insecure);
             let reports = ops::pack::publish(&dirs, &registry, &build.options(), &src)?;
             for r in &reports {
@@ -141,6 +156,9 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
                     "Published",
                     format!("{}@{} to {} ({})", r.name, r.version, r.location, r.digest),
                 );
+                if let Some(key) = &key {
+                    sign_built(key, &registry, r, &src)?;
+                }
             }
             print_reports(opts, &reports);
         }
@@ -201,6 +219,27 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+fn sign_built(
+    key: &crate::trust::SigningKey,
+    source: &str,
+    r: &ops::pack::BuildReport,
+    src: &crate::registry::SourceOptions,
+) -> Result<()> {
+    let root = std::env::current_dir()
+        .map_err(|e| crate::error::Error::io("cannot read the current directory", e))?;
+    let added = ops::trust::sign_digest(key, source, &root, src, &r.name, &r.digest)?;
+    printer::status(
+        if added { "Signed" } else { "Signed already" },
+        format!(
+            "{}@{} with key {}",
+            r.name,
+            r.version,
+            crate::trust::keys::short(key.public().fingerprint())
+        ),
+    );
     Ok(())
 }
 

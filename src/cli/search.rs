@@ -50,7 +50,11 @@ pub fn search(opts: &Options, args: SearchArgs) -> Result<()> {
         .unwrap_or(0);
     for h in &hits {
         let id = format!("{}@{}", h.name, h.version);
-        println!("{id:<width$}  {}", h.description.as_deref().unwrap_or(""));
+        println!(
+            "{id:<width$}  {}  [{}]",
+            h.description.as_deref().unwrap_or(""),
+            h.trust
+        );
     }
     Ok(())
 }
@@ -110,14 +114,7 @@ pub fn info(opts: &Options, args: InfoArgs) -> Result<()> {
     if let Some(a) = &i.artifact {
         println!("size:         {}", super::human_bytes(a.size));
         println!("digest:       {}", a.digest);
-        println!(
-            "signed:       {}",
-            if a.signed {
-                "yes (cosign signature present, not verified here)"
-            } else {
-                "no"
-            }
-        );
+        println!("trust:        {}", a.trust);
     }
     println!("source:       {}", i.source);
     Ok(())

@@ -54,8 +54,12 @@ pub struct Requirement {
 /// `[policy]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
-    /// Accepted and stored; enforcement lives in the trust layer.
+    /// Refuse packs not signed by a trusted key (the enterprise level), whatever the user's
+    /// configuration says: a project may tighten the policy, never loosen it.
     pub require_signed: bool,
+    /// Public keys the project trusts (paths relative to the project root), for every
+    /// registry of the project; ignored under a user's enterprise policy.
+    pub trusted_keys: Vec<String>,
     /// The platforms to lock for, sorted, without duplicates; `None` (absent) = every
     /// platform the chosen packs publish.
     pub platforms: Option<Vec<String>>,
@@ -114,7 +118,7 @@ const TOP_KEYS: &[&str] = &[
     "policy",
     "env",
 ];
-const POLICY_KEYS: &[&str] = &["require-signed", "platforms"];
+const POLICY_KEYS: &[&str] = &["require-signed", "platforms", "trusted-keys"];
 const REGISTRY_KEYS: &[&str] = &["url", "insecure"];
 const REQUIREMENT_KEYS: &[&str] = &["version", "registry"];
 const SCHEMES: &[&str] = &["dir:", "oci-layout:", "oci://"];
@@ -162,6 +166,7 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
         Some(v) => p.policy(v)?,
         None => Policy {
             require_signed: false,
+            trusted_keys: Vec::new(),
             platforms: None,
         },
     };
@@ -483,9 +488,30 @@ impl Parser<'_> {
                 Some(out)
             }
         };
+        let trusted_keys = match table.get("trusted-keys") {
+            None => Vec::new(),
+            Some(list) => {
+                let items = list.get_ref().as_array().ok_or_else(|| {
+                    self.err(list.span(), "`policy.trusted-keys` must be an array of paths")
+                        .with_hint("write `trusted-keys = [\"keys/team.pub\"]` (paths relative to the project)")
+                })?;
+                let mut out = Vec::new();
+                for item in items.iter() {
+                    let p = self.string(item, "policy.trusted-keys")?;
+                    if std::path::Path::new(p).is_absolute() || p.split('/').any(|c| c == "..") {
+                        return Err(self
+                            .err(item.span(), format!("`{p}` is not a path inside the project"))
+                            .with_hint("commit the public key in the project and name it relative to `aibox.toml`"));
+                    }
+                    out.push(p.to_owned());
+                }
+                out
+            }
+        };
         Ok(Policy {
             require_signed,
             platforms,
+            trusted_keys,
         })
     }
 }

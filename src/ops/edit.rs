@@ -255,7 +255,14 @@ pub fn install_global(
         fs::write_atomic(&path, doc.to_string().as_bytes())
             .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
     }
-    add(opts, Target::Global, specs, how)
+    let outcome = add(opts, Target::Global, specs, how)?;
+    crate::audit::record(
+        store.layout().home(),
+        "install",
+        Some("global"),
+        serde_json::json!({"packs": outcome.changed}),
+    );
+    Ok(outcome)
 }
 
 /// `dir:` and `oci-layout:` URLs with relative paths, made absolute against the current

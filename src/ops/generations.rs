@@ -39,7 +39,14 @@ pub fn list(opts: &Options, target: Target) -> Result<(Vec<Listed>, Option<u64>)
 pub fn rollback(opts: &Options, target: Target, to: Option<u64>) -> Result<(Option<u64>, u64)> {
     let (store, profile) = open_profile(opts, target)?;
     let _lock = store.lock(LockMode::Shared)?;
-    Ok(store.rollback(&profile, to)?)
+    let (from, to) = store.rollback(&profile, to)?;
+    crate::audit::record(
+        store.layout().home(),
+        "rollback",
+        Some(&profile.describe()),
+        serde_json::json!({"from": from, "to": to}),
+    );
+    Ok((from, to))
 }
 
 /// What changed from generation `a` (default: the current one's parent) to `b` (default: the

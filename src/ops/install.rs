@@ -178,9 +178,26 @@ pub fn install_lock(
             fetched: missing.len(),
         });
     }
-    let generation = store.commit_generation(profile, Some(lock_hash.to_owned()), &packs)?;
+    let digests = lock
+        .packages
+        .iter()
+        .filter_map(|p| Some((p.name.clone(), p.digest.clone()?)))
+        .collect();
+    let generation =
+        store.commit_generation(profile, Some(lock_hash.to_owned()), &packs, &digests)?;
+    let changes = diff(&previous, &generation);
+    crate::audit::record(
+        store.layout().home(),
+        "switch",
+        Some(&profile.describe()),
+        serde_json::json!({
+            "from": previous.id, "to": generation.id, "lock": lock_hash,
+            "added": changes.added, "removed": changes.removed, "changed": changes.changed,
+            "signers": lock.packages.iter().filter_map(|p| Some((p.name.clone(), p.signer.clone()?))).collect::<std::collections::BTreeMap<_, _>>(),
+        }),
+    );
     Ok(Installed {
-        diff: diff(&previous, &generation),
+        diff: changes,
         generation,
         switched: true,
         fetched: missing.len(),

@@ -161,10 +161,56 @@ pub fn resolve_lock(
     check_sections(manifest, &resolution)?;
 
     let platforms = manifest.policy.platforms.clone();
+    let policy = super::trust::policy(Some(state))?;
+    let store = crate::registry::read::default_store()?;
+    let mut unverified = Vec::new();
     let mut packages = Vec::with_capacity(resolution.packages.len());
     for (name, resolved) in &resolution.packages {
         let source = index.source_for(name)?;
         let entry = source.lock_entry(name, &resolved.version, platforms.as_deref())?;
+        // The signer: verified now, pinned by the previous lock unless this pack is upgraded
+        // deliberately (`--upgrade`, `--upgrade-package`, `aibox add`).
+        let upgrading = match upgrade {
+            Upgrade::None => false,
+            Upgrade::All => true,
+            Upgrade::Packages(names) => names.contains(name),
+        };
+        let previous = old.and_then(|l| l.package(name)).filter(|_| !upgrading);
+        let version_text = resolved.version.to_string();
+        let signer = match (&entry.digest, policy.verifies()) {
+            (Some(digest), true) => {
+                let entries = match &store {
+                    Some(store) => {
+                        super::trust::signatures_of(store, sources, source.url(), name, digest)?
+                    }
+                    None => source.signatures(name, digest)?,
+                };
+                let subject = crate::trust::Subject {
+                    name,
+                    version: &version_text,
+                    source: source.url(),
+                    digest: Some(digest),
+                    locked_signer: previous.and_then(|p| p.signer.as_deref()),
+                };
+                let same_digest = previous
+                    .filter(|p| p.digest.as_ref() == Some(digest))
+                    .and_then(|p| p.signer.as_deref());
+                super::trust::lock_signer(&policy, subject, &entries, same_digest, &mut unverified)?
+            }
+            (None, true) => {
+                let subject = crate::trust::Subject {
+                    name,
+                    version: &version_text,
+                    source: source.url(),
+                    digest: None,
+                    locked_signer: None,
+                };
+                super::trust::lock_signer(&policy, subject, &[], None, &mut unverified)?
+            }
+            (_, false) => previous
+                .filter(|p| p.digest == entry.digest)
+                .and_then(|p| p.signer.clone()),
+        };
         let dependencies = resolved
             .dependencies
             .iter()
@@ -179,11 +225,12 @@ pub fn resolve_lock(
             kind: resolved.manifest.pack.kind,
             source: source.url().to_owned(),
             digest: entry.digest,
-            signer: None,
+            signer,
             dependencies,
             platforms: entry.platforms,
         });
     }
+    super::trust::warn_unverified(&policy, &unverified);
     let mut lock = Lockfile {
         version: crate::lockfile::VERSION,
         platforms,

@@ -11,12 +11,37 @@ use super::{Options, Target, open_profile};
 
 /// Collect garbage.
 pub fn gc(opts: GcOptions) -> Result<GcReport> {
-    Ok(Store::open_default()?.gc(opts)?)
+    let store = Store::open_default()?;
+    let report = store.gc(opts)?;
+    if !opts.dry_run {
+        crate::audit::record(
+            store.layout().home(),
+            "gc",
+            None,
+            serde_json::json!({
+                "profiles_removed": report.profiles_removed, "generations_removed": report.generations_removed.len(),
+                "packs_removed": report.packs_removed, "objects_removed": report.objects_removed,
+                "bytes_freed": report.bytes_freed,
+            }),
+        );
+    }
+    Ok(report)
 }
 
 /// Verify (and optionally repair) the store.
 pub fn verify(repair: bool) -> Result<VerifyReport> {
-    Ok(Store::open_default()?.verify(repair)?)
+    let store = Store::open_default()?;
+    let report = store.verify(repair)?;
+    crate::audit::record(
+        store.layout().home(),
+        "verify",
+        None,
+        serde_json::json!({
+            "store": true, "objects": report.objects_checked, "packs": report.packs_checked,
+            "corrupt": report.corrupt.len(), "repaired": report.repaired,
+        }),
+    );
+    Ok(report)
 }
 
 /// The store path of a pack in the current generation of the project (or global profile).

@@ -1,6 +1,7 @@
 //! One entry function per user operation. Ops take parsed options, do the work through the
 //! store, resolver and registry layers, and return data for `cli` to print.
 
+pub mod config;
 pub mod edit;
 pub mod generations;
 pub mod install;
@@ -10,6 +11,7 @@ pub mod pack;
 pub mod run;
 pub mod search;
 pub mod sync;
+pub mod trust;
 pub mod vendor;
 
 use std::path::{Path, PathBuf};

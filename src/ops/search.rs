@@ -18,6 +18,8 @@ pub struct Hit {
     pub keywords: Vec<String>,
     pub source: String,
     pub score: u32,
+    /// Verified status: "signed by <fingerprint>, trusted", "not signed", ….
+    pub trust: String,
 }
 
 /// The registries to search: `--registry` values, else every registry of the project's
@@ -77,6 +79,7 @@ pub fn search(
     src: &SourceOptions,
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
+    let policy = super::trust::policy(None)?;
     for (url, root) in sources {
         let source = registry::open_source(url, root, src)?;
         let names = source.names()?;
@@ -96,6 +99,7 @@ pub fn search(
             };
             let s = score(query, &name, description.as_deref(), &keywords);
             if s > 0 {
+                let trust = trust_status(&policy, url, root, src, &name, &newest)?;
                 hits.push(Hit {
                     name,
                     version: newest.to_string(),
@@ -103,12 +107,34 @@ pub fn search(
                     keywords,
                     source: url.clone(),
                     score: s,
+                    trust,
                 });
             }
         }
     }
     hits.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.name.cmp(&b.name)));
     Ok(hits)
+}
+
+/// The verified status of one version (its signatures checked against the trusted keys).
+fn trust_status(
+    policy: &crate::trust::Policy,
+    url: &str,
+    root: &std::path::Path,
+    src: &SourceOptions,
+    name: &str,
+    version: &Version,
+) -> Result<String> {
+    if url.starts_with("dir:") {
+        return Ok("local (`dir:` packs are not signed)".into());
+    }
+    let oci = read::open(url, root, src)?;
+    let digest = read::resolve(oci.as_ref(), name, version)?.digest;
+    match oci.signatures(name, &digest) {
+        Ok(entries) => Ok(super::trust::status(policy, url, &digest, &entries)),
+        Err(RegistryError::Offline { .. }) => Ok("not checked (offline)".into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn newest(versions: &[Version]) -> Option<Version> {
@@ -148,7 +174,10 @@ pub struct ArtifactInfo {
     /// Compressed size of the first platform's layers.
     pub size: u64,
     pub tree: Option<String>,
-    pub signed: bool,
+    /// Verified status: "signed by <fingerprint>, trusted", "not signed", ….
+    pub trust: String,
+    /// Fingerprints of the trusted keys that sign it.
+    pub signers: Vec<String>,
 }
 
 /// Show `name` (or `name@version`) from the first source that has it.
@@ -198,8 +227,18 @@ pub fn info(
                     .filter_map(|(p, _)| p.clone())
                     .collect();
             }
+            let policy = super::trust::policy(None)?;
+            let (trust, signers) = match oci.signatures(name, &resolved.digest) {
+                Ok(entries) => (
+                    super::trust::status(&policy, url, &resolved.digest, &entries),
+                    policy.signers(url, &resolved.digest, &entries),
+                ),
+                Err(RegistryError::Offline { .. }) => ("not checked (offline)".into(), Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
             Some(ArtifactInfo {
-                signed: oci.is_signed(name, &resolved.digest)?,
+                trust,
+                signers,
                 digest: resolved.digest.clone(),
                 size: pinfo.manifest.layers.iter().map(|l| l.size).sum(),
                 tree: pinfo.tree.map(|t| t.to_string()),

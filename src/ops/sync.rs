@@ -86,5 +86,8 @@ pub fn install(
     bytes: &[u8],
 ) -> Result<Installed> {
     let sources = state.sources(opts);
+    // Nothing unverified enters a generation: every pack is judged before anything is fetched.
+    let policy = super::trust::policy(Some(state))?;
+    super::trust::check_lock(store, &sources, &policy, lock, &profile.describe())?;
     install_lock(store, profile, lock, &lock_hash(bytes), &sources)
 }

@@ -108,7 +108,21 @@ pub fn vendor(
         desc.size = top_bytes.len() as u64;
         desc.artifact_type = Some(artifact::ARTIFACT_TYPE.into());
         layout.set_ref(&ref_name(&item.name, &item.version), desc)?;
-        crate::printer::status("Vendored", format!("{what} ({digest})"));
+        // Its signatures travel with it, so an air-gapped sync verifies them too.
+        let signatures = source.signatures(&item.name, &digest)?;
+        if !signatures.is_empty() {
+            crate::registry::signatures::write(&layout, &item.name, &digest, &signatures)?;
+        }
+        crate::printer::status(
+            "Vendored",
+            format!(
+                "{what} ({digest}{})",
+                match signatures.len() {
+                    0 => String::new(),
+                    n => format!(", {n} signature(s)"),
+                }
+            ),
+        );
         done.push(Vendored {
             name: item.name.clone(),
             version: item.version.to_string(),

@@ -3,11 +3,13 @@
 //! 1. `AIBOX_REGISTRY_USERNAME` / `AIBOX_REGISTRY_PASSWORD`, only for the host named by
 //!    `AIBOX_REGISTRY_HOST` (set without it, they are ignored with a warning: credentials are
 //!    never sent to every registry);
-//! 2. the Docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), as ORAS and
+//! 2. the user configuration's `[registries.<name>]` whose `url` is on this host:
+//!    `credential-helper`, or `username` with the password in the variable `password-env`;
+//! 3. the Docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), as ORAS and
 //!    skopeo read it: `credHelpers.<host>`, else `credsStore` (both run
 //!    `docker-credential-<helper> get`), else `auths.<host>` (`auth` = base64 `user:pass`, or a
 //!    `registrytoken`);
-//! 3. anonymous.
+//! 4. anonymous.
 //!
 //! Token exchange (bearer challenges) is done by `oci-client`. Secrets never appear in
 //! messages: [`CredentialOrigin`] says where credentials came from, never what they are.
@@ -75,6 +77,9 @@ pub fn credentials(host: &str) -> (RegistryAuth, CredentialOrigin) {
             ),
         }
     }
+    if let Some(found) = from_user_config(host) {
+        return found;
+    }
     if let Some(path) = docker_config_path()
         && let Ok(text) = fs::read_regular_string(&path, 1 << 20)
         && let Some(found) = from_docker_config(&text, host, &path)
@@ -82,6 +87,38 @@ pub fn credentials(host: &str) -> (RegistryAuth, CredentialOrigin) {
         return found;
     }
     (RegistryAuth::Anonymous, CredentialOrigin::Anonymous)
+}
+
+/// Credentials from the user configuration's registries on `host`.
+fn from_user_config(host: &str) -> Option<(RegistryAuth, CredentialOrigin)> {
+    let config = crate::config::load().ok()?;
+    for (name, r) in &config.registries {
+        let on_host = r.url.starts_with("oci://")
+            && super::url::RegistryUrl::parse(&r.url)
+                .is_ok_and(|u| u.host.eq_ignore_ascii_case(host));
+        if !on_host {
+            continue;
+        }
+        if let Some(helper) = &r.credential_helper {
+            return helper_get(helper, host)
+                .map(|auth| (auth, CredentialOrigin::Helper(helper.clone())));
+        }
+        if let (Some(user), Some(var)) = (&r.username, &r.password_env) {
+            match std::env::var(var) {
+                Ok(pass) => {
+                    return Some((
+                        RegistryAuth::Basic(user.clone(), pass),
+                        CredentialOrigin::DockerConfig(config.path.clone()),
+                    ));
+                }
+                Err(_) => crate::printer::warn(format!(
+                    "`registries.{name}.password-env` in `{}` names `{var}`, which is not set",
+                    config.path.display()
+                )),
+            }
+        }
+    }
+    None
 }
 
 /// Whether a Docker config key names `host` (`https://host/v1/`, `host`, …).

@@ -307,6 +307,20 @@ impl Backend for LayoutSource {
         self.layout.read_blob(digest, artifact::MAX_METADATA_BYTES)
     }
 
+    fn manifest_by_tag(
+        &self,
+        name: &str,
+        tag: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, RegistryError> {
+        let Some(desc) = self.layout.find_ref(&format!("{name}:{tag}"))? else {
+            return Ok(None);
+        };
+        let bytes = self
+            .layout
+            .read_blob(&desc.digest, artifact::MAX_METADATA_BYTES)?;
+        Ok(Some((bytes, desc.digest)))
+    }
+
     fn small_blob(
         &self,
         _name: &str,
@@ -403,5 +417,13 @@ impl Source for LayoutSource {
         store: &Store,
     ) -> Result<PackId, RegistryError> {
         read::fetch(self, store, name, version, locked)
+    }
+
+    fn signatures(
+        &self,
+        name: &str,
+        digest: &str,
+    ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
+        super::signatures::read(self, name, digest)
     }
 }

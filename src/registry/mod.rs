@@ -14,6 +14,7 @@ pub mod metadata;
 pub mod oci;
 pub mod push;
 pub mod read;
+pub mod signatures;
 pub mod unpack;
 pub mod url;
 
@@ -47,6 +48,15 @@ pub trait Source: Send + Sync {
         version: &Version,
         platforms: Option<&[String]>,
     ) -> Result<LockEntry, RegistryError>;
+    /// The cosign signatures of artifact `digest` of `name` (none: an empty list; a source
+    /// without signatures, like `dir:`, has none).
+    fn signatures(
+        &self,
+        _name: &str,
+        _digest: &str,
+    ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
+        Ok(Vec::new())
+    }
     /// Fetch one locked platform artifact into the store; the tree must hash to
     /// `locked.tree` before it becomes a pack.
     fn fetch(

@@ -109,7 +109,12 @@ impl OciSource {
     /// `opts.insecure`; the cache lives under the aibox home's `cache/`.
     pub fn open(url: &str, opts: &SourceOptions) -> Result<OciSource, RegistryError> {
         let reg = RegistryUrl::parse(url)?;
-        let http = reg.is_loopback() || opts.insecure;
+        let configured_insecure = crate::config::load().is_ok_and(|c| {
+            c.registries
+                .values()
+                .any(|r| r.insecure && url.starts_with(r.url.trim_end_matches('/')))
+        });
+        let http = reg.is_loopback() || opts.insecure || configured_insecure;
         let config = ClientConfig {
             protocol: if http {
                 ClientProtocol::HttpsExcept(vec![reg.host.clone()])
@@ -179,12 +184,6 @@ impl OciSource {
             },
             other => other,
         }
-    }
-
-    /// Whether a cosign signature tag (`sha256-<hex>.sig`) exists for `digest`.
-    pub fn is_signed(&self, name: &str, digest: &str) -> Result<bool, RegistryError> {
-        let tag = format!("{}.sig", digest.replace(':', "-"));
-        Ok(self.tags(name)?.contains(&tag))
     }
 
     /// Fetch a version's artifact for `platform` and build it (tree hash from its config).
@@ -290,6 +289,25 @@ impl Backend for OciSource {
         let (bytes, _) = self.fetch_manifest(name, digest, Some(digest))?;
         self.cache.put_blob(digest, &bytes);
         Ok(bytes.to_vec())
+    }
+
+    fn manifest_by_tag(
+        &self,
+        name: &str,
+        tag: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, RegistryError> {
+        if self.opts.offline {
+            return Err(self.offline(format!(
+                "the tag `{tag}` of `{}` on {}",
+                self.reg.repo(name),
+                self.reg.host
+            )));
+        }
+        match self.fetch_manifest(name, tag, None) {
+            Ok(found) => Ok(Some(found)),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn small_blob(
@@ -407,5 +425,13 @@ impl Source for OciSource {
         store: &Store,
     ) -> Result<PackId, RegistryError> {
         read::fetch(self, store, name, version, locked)
+    }
+
+    fn signatures(
+        &self,
+        name: &str,
+        digest: &str,
+    ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
+        super::signatures::read(self, name, digest)
     }
 }

@@ -23,6 +23,13 @@ pub trait Backend: Send + Sync {
     fn tagged(&self, name: &str, version: &Version) -> Result<(Vec<u8>, String), RegistryError>;
     /// A manifest by digest (verified).
     fn manifest_by_digest(&self, name: &str, digest: &str) -> Result<Vec<u8>, RegistryError>;
+    /// The manifest another tag of `name` points at (signatures), and its digest; `None` when
+    /// the tag does not exist. Never cached: signatures are added over time.
+    fn manifest_by_tag(
+        &self,
+        name: &str,
+        tag: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, RegistryError>;
     /// A small blob (config, `pack.toml`) by descriptor, verified, at most `max` bytes.
     fn small_blob(&self, name: &str, desc: &Descriptor, max: u64)
     -> Result<Vec<u8>, RegistryError>;
@@ -400,24 +407,12 @@ pub fn fetch_any(
 }
 
 /// An OCI-backed source with both faces: the [`super::Source`] trait and raw [`Backend`] access
-/// (for `pack pull`, `info`, `vendor`), plus signature discovery.
-pub trait PackSource: Backend + super::Source {
-    /// Whether a cosign signature (`sha256-<hex>.sig` tag or layout ref) exists for `digest`.
-    fn is_signed(&self, name: &str, digest: &str) -> Result<bool, RegistryError>;
-}
+/// (for `pack pull`, `info`, `vendor`).
+pub trait PackSource: Backend + super::Source {}
 
-impl PackSource for super::layout::LayoutSource {
-    fn is_signed(&self, name: &str, digest: &str) -> Result<bool, RegistryError> {
-        let tag = format!("{name}:{}.sig", digest.replace(':', "-"));
-        Ok(self.layout().find_ref(&tag)?.is_some())
-    }
-}
+impl PackSource for super::layout::LayoutSource {}
 
-impl PackSource for super::oci::OciSource {
-    fn is_signed(&self, name: &str, digest: &str) -> Result<bool, RegistryError> {
-        super::oci::OciSource::is_signed(self, name, digest)
-    }
-}
+impl PackSource for super::oci::OciSource {}
 
 /// The store at the default home, where the tree hashes of ORAS artifacts (which carry none)
 /// are computed by fetching them at lock time.

@@ -42,6 +42,8 @@ pub struct GcReport {
 #[derive(Default)]
 struct Roots {
     packs: BTreeSet<String>,
+    /// Artifact digests of kept packs: their kept signatures stay.
+    digests: BTreeSet<String>,
     /// Some profile could not be listed at all: remove no pack and no object.
     keep_everything: bool,
 }
@@ -76,6 +78,7 @@ impl Store {
         let live_objects = self.collect_packs(&roots.packs, opts, &mut report)?;
         self.collect_objects(&live_objects, opts, &mut report)?;
         if !opts.dry_run {
+            self.collect_signatures(&roots.digests)?;
             // Staging leftovers of interrupted runs and build locks: no run is active (we hold
             // the exclusive lock), so nothing in them is in use.
             self.empty_dir(&self.layout().tmp())?;
@@ -129,6 +132,24 @@ impl Store {
             }
         }
         Ok(live_objects)
+    }
+
+    /// Kept signatures of digests no kept generation uses.
+    fn collect_signatures(&self, digests: &BTreeSet<String>) -> Result<(), StoreError> {
+        let dir = self.layout().signatures();
+        let Ok(items) = fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        for item in items {
+            let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            let digest = format!("sha256:{}", name.trim_end_matches(".json"));
+            if !digests.contains(&digest) {
+                fs::remove_file(item.path())
+                    .ctx(|| format!("cannot remove `{}`", item.path().display()))?;
+            }
+        }
+        Ok(())
     }
 
     /// Objects no kept pack tree uses.
@@ -207,9 +228,12 @@ impl Store {
         for id in ids {
             if id == 0 || Some(id) == current || newest.contains(&id) {
                 match self.generation(profile, id) {
-                    Ok(record) => roots
-                        .packs
-                        .extend(record.packs.into_iter().map(|p| p.store)),
+                    Ok(record) => {
+                        for p in record.packs {
+                            roots.digests.extend(p.digest);
+                            roots.packs.insert(p.store);
+                        }
+                    }
                     Err(e) => {
                         crate::printer::warn(format!(
                             "generation {id} of `{}` is unreadable ({e}); gc keeps what it links to",

@@ -45,6 +45,9 @@ pub struct GenerationPack {
     pub tree: Hash,
     /// The pack tree's directory name under `store-v2/packs/`.
     pub store: String,
+    /// The artifact digest it was locked with (what its kept signatures sign), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// The environment a generation exports, `${pack}` already replaced.
@@ -220,14 +223,15 @@ impl Store {
         Ok(ids)
     }
 
-    /// Build a new generation from `packs` (each with its pack.toml) on top of the current
-    /// one and switch to it. The caller holds the store lock (shared); this takes the profile
+    /// Build a new generation from `packs` (each with its pack.toml; `digests` gives the locked
+    /// artifact digest of those that have one) on top of the current one and switch to it. The caller holds the store lock (shared); this takes the profile
     /// lock. Returns the new record.
     pub fn commit_generation(
         &self,
         profile: &Profile,
         lock_hash: Option<String>,
         packs: &[(PackId, PackManifest)],
+        digests: &BTreeMap<String, String>,
     ) -> Result<GenerationRecord, StoreError> {
         let _guard = profile.lock()?;
         let parent = self.current_or_repairable(profile)?.unwrap_or(0);
@@ -273,6 +277,7 @@ impl Store {
                     kind: m.pack.kind,
                     tree: pid.tree,
                     store: pid.dir_name(),
+                    digest: digests.get(&pid.name).cloned(),
                 })
                 .collect(),
             env,

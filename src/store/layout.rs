@@ -99,6 +99,16 @@ impl Layout {
         self.store().join("locks")
     }
 
+    /// `signatures/<digest hex>.json`: the signatures kept for an artifact digest.
+    pub fn signatures(&self) -> PathBuf {
+        self.store().join("signatures")
+    }
+
+    /// `log/audit.jsonl`: the audit log.
+    pub fn audit_log(&self) -> PathBuf {
+        self.home.join("log").join("audit.jsonl")
+    }
+
     /// `link-mode`: how pack trees are made from objects on this filesystem.
     pub fn link_mode(&self) -> PathBuf {
         self.store().join("link-mode")

@@ -9,6 +9,7 @@ pub mod links;
 pub mod objects;
 pub mod packs;
 pub mod profiles;
+pub mod signatures;
 pub mod tree;
 pub mod verify;
 

@@ -1,0 +1,103 @@
+//! The audit log, `$AIBOX_HOME/log/audit.jsonl` (store-format/SPEC.md §11): one JSON object per
+//! line for every install, switch, rollback, gc and verification result — who, when, what, and
+//! which signer. Each line is appended with a single `write(2)` on a file opened `O_APPEND`, so
+//! lines from concurrent processes never interleave. Failing to log warns; it never undoes
+//! the work it describes.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fs;
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// RFC 3339, UTC, milliseconds.
+    pub time: String,
+    /// The user name (`$USER`, else `uid:<n>`).
+    pub user: String,
+    pub pid: u32,
+    /// `install`, `switch`, `rollback`, `gc`, `verify`, `sign`, `trust`.
+    pub action: String,
+    /// The profile acted on (a project root, `global`, `self`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// What was done: packs, generations, signers, verdicts.
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+fn user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            // SAFETY: getuid cannot fail.
+            format!("uid:{}", unsafe { libc::getuid() })
+        })
+}
+
+/// Append an event to the log at `path` (its directory is created).
+pub fn record_to(path: &Path, action: &str, profile: Option<&str>, detail: serde_json::Value) {
+    let event = Event {
+        time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        user: user(),
+        pid: std::process::id(),
+        action: action.into(),
+        profile: profile.map(str::to_owned),
+        detail,
+    };
+    let mut line = serde_json::to_vec(&event).expect("an event serializes");
+    line.push(b'\n');
+    let result = (|| -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        // One write: O_APPEND makes it land whole at the end, whoever else is appending.
+        let n = file.write(&line)?;
+        if n != line.len() {
+            return Err(std::io::Error::other("a short write to the audit log"));
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        crate::printer::warn(format!(
+            "cannot append to the audit log `{}`: {e}",
+            path.display()
+        ));
+    }
+}
+
+/// Append an event to the audit log of the aibox home at `home`.
+pub fn record(home: &Path, action: &str, profile: Option<&str>, detail: serde_json::Value) {
+    record_to(
+        &crate::store::Layout::new(home).audit_log(),
+        action,
+        profile,
+        detail,
+    );
+}
+
+/// Read the log at `path`; lines that do not parse are skipped (and counted).
+pub fn read(path: &Path) -> std::io::Result<(Vec<Event>, usize)> {
+    let text = match fs::read_regular_string(path, 1 << 30) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(e),
+    };
+    let mut events = Vec::new();
+    let mut bad = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str(line) {
+            Ok(e) => events.push(e),
+            Err(_) => bad += 1,
+        }
+    }
+    Ok((events, bad))
+}

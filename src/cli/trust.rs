@@ -1,0 +1,297 @@
+//! `aibox keygen`, `sign`, `verify`, `trust add | list | remove`, `config …` and `log`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::ops::{self, Options};
+use crate::printer;
+use crate::trust::keys::short;
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Write `<PREFIX>.key` (encrypted private key) and `<PREFIX>.pub` (public key).
+    #[arg(long, value_name = "PREFIX", default_value = "aibox")]
+    output_key_prefix: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// `oci://host/path/<name>[:<version>]` or `oci-layout:<dir>:<name>[:<version>]`.
+    reference: String,
+    /// The private key (`aibox keygen` or `cosign generate-key-pair` makes one).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    #[command(flatten)]
+    net: super::pack::NetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// `oci://host/path/<name>[:<version>]` or `oci-layout:<dir>:<name>[:<version>]`.
+    reference: String,
+    /// Verify with this public key (default: the keys trusted for the registry).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    net: super::pack::NetArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Trust a public key for every registry, or for one (`--registry`).
+    Add {
+        /// The public key (PEM), e.g. from `aibox keygen` or `cosign generate-key-pair`.
+        key: PathBuf,
+        /// Trust it only for packs from this registry (a URL prefix, as in aibox.toml).
+        #[arg(long, value_name = "URL")]
+        registry: Option<String>,
+    },
+    /// List the trusted keys and the policy level.
+    List,
+    /// Stop trusting a key.
+    Remove {
+        /// Its fingerprint (at least 8 hex digits).
+        fingerprint: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TemplateArg {
+    Enterprise,
+    Dev,
+    Minimal,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print one setting.
+    Get { key: String },
+    /// Change one setting (e.g. `trust.policy enterprise`, `update.check false`).
+    Set { key: String, value: String },
+    /// Print every setting.
+    List,
+    /// Print the configuration file's path.
+    Path,
+    /// Write a policy template: enterprise (signed only), dev (warn) or minimal (digests only).
+    Init {
+        #[arg(long, value_enum)]
+        template: TemplateArg,
+        /// Replace an existing configuration's policy (its keys and registries are kept).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only events since a time (`2026-11-20`, `2026-11-20T10:00:00Z`) or for a while (`2h`,
+    /// `3days`).
+    #[arg(long, value_name = "WHEN")]
+    since: Option<String>,
+}
+
+pub fn keygen(args: KeygenArgs) -> Result<()> {
+    let (key, public, fingerprint) = ops::trust::keygen(&args.output_key_prefix)?;
+    printer::status(
+        "Created",
+        format!("`{}` (private, encrypted)", key.display()),
+    );
+    printer::status("Created", format!("`{}` (public)", public.display()));
+    println!("{fingerprint}");
+    Ok(())
+}
+
+pub fn sign(opts: &Options, args: SignArgs) -> Result<()> {
+    let src = ops::pack::source_options(opts, args.net.insecure);
+    let (digest, added) = ops::trust::sign(&args.reference, &args.key, &src)?;
+    printer::status(
+        if added { "Signed" } else { "Signed already" },
+        format!("{} ({digest})", args.reference),
+    );
+    println!("{digest}");
+    Ok(())
+}
+
+pub fn verify(opts: &Options, args: VerifyArgs) -> Result<()> {
+    let src = ops::pack::source_options(opts, args.net.insecure);
+    let v = ops::trust::verify(&args.reference, args.key.as_deref(), &src)?;
+    if opts.json {
+        super::print_json(&v);
+        return Ok(());
+    }
+    printer::status(
+        "Verified",
+        format!(
+            "{}@{} ({}) signed by {}",
+            v.pack,
+            v.version,
+            v.digest,
+            v.signers
+                .iter()
+                .map(|f| short(f))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    for s in &v.signers {
+        println!("{s}");
+    }
+    Ok(())
+}
+
+pub fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
+    match cmd {
+        TrustCommand::Add { key, registry } => {
+            let (_, fingerprint) = ops::trust::trust_add(&key, registry.as_deref())?;
+            let scope = registry.map_or("every registry".to_owned(), |r| format!("`{r}`"));
+            printer::status("Trusted", format!("{} for {scope}", short(&fingerprint)));
+            println!("{fingerprint}");
+        }
+        TrustCommand::List => {
+            let (level, keys) = ops::trust::trust_list()?;
+            if opts.json {
+                super::print_json(&serde_json::json!({"policy": level, "keys": keys}));
+                return Ok(());
+            }
+            printer::status("Policy", level.as_str());
+            for k in &keys {
+                println!(
+                    "{}  {}  {}",
+                    k.fingerprint,
+                    k.registry.as_deref().unwrap_or("every registry"),
+                    k.path.display()
+                );
+            }
+            if keys.is_empty() {
+                printer::status(
+                    "No keys",
+                    "are trusted; add one with `aibox trust add KEY.pub`",
+                );
+            }
+        }
+        TrustCommand::Remove { fingerprint } => {
+            let n = ops::trust::trust_remove(&fingerprint)?;
+            printer::status(
+                "Removed",
+                format!("{n} trusted key entr{}", if n == 1 { "y" } else { "ies" }),
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
+    match cmd {
+        ConfigCommand::Get { key } => println!("{}", ops::config::get(&key)?),
+        ConfigCommand::Set { key, value } => {
+            let c = ops::config::set(&key, &value)?;
+            printer::status("Set", format!("{key} = {value} in `{}`", c.path.display()));
+        }
+        ConfigCommand::List => {
+            let c = crate::config::load()?;
+            if opts.json {
+                let map: std::collections::BTreeMap<String, String> =
+                    c.entries().into_iter().collect();
+                super::print_json(&map);
+            } else {
+                for (k, v) in c.entries() {
+                    println!("{k} = {v}");
+                }
+            }
+        }
+        ConfigCommand::Path => match crate::config::path() {
+            Some(p) => println!("{}", p.display()),
+            None => {
+                return Err(Error::msg(
+                    "no configuration path: set `HOME` or `AIBOX_CONFIG`",
+                ));
+            }
+        },
+        ConfigCommand::Init { template, force } => {
+            let level = match template {
+                TemplateArg::Enterprise => crate::trust::Level::Enterprise,
+                TemplateArg::Dev => crate::trust::Level::Dev,
+                TemplateArg::Minimal => crate::trust::Level::Minimal,
+            };
+            let c = ops::config::init(level, force)?;
+            printer::status(
+                "Created",
+                format!("`{}` with the {} policy", c.path.display(), level.as_str()),
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn log(opts: &Options, args: LogArgs) -> Result<()> {
+    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let home = crate::store::Layout::default_home()
+        .ok_or_else(|| Error::msg("no aibox home: set `AIBOX_HOME` or `HOME`"))?;
+    let path = crate::store::Layout::new(&home).audit_log();
+    let (events, bad) = crate::audit::read(&path)
+        .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
+    let events: Vec<_> = events
+        .into_iter()
+        .filter(|e| {
+            since.is_none_or(|s| humantime::parse_rfc3339_weak(&e.time).is_ok_and(|t| t >= s))
+        })
+        .collect();
+    if bad > 0 {
+        printer::warn(format!(
+            "{bad} line(s) of `{}` could not be read",
+            path.display()
+        ));
+    }
+    if opts.json {
+        super::print_json(&events);
+        return Ok(());
+    }
+    for e in &events {
+        let detail = summarize(&e.detail);
+        println!(
+            "{}  {:<8} {:<10} {}{}",
+            e.time,
+            e.user,
+            e.action,
+            e.profile
+                .as_deref()
+                .map(|p| format!("{p}  "))
+                .unwrap_or_default(),
+            detail
+        );
+    }
+    Ok(())
+}
+
+/// `key=value` pairs of an event's detail, compactly.
+fn summarize(detail: &serde_json::Value) -> String {
+    let Some(map) = detail.as_object() else {
+        return String::new();
+    };
+    map.iter()
+        .filter(|(_, v)| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+        .map(|(k, v)| match v.as_str() {
+            Some(s) => format!("{k}={s}"),
+            None => format!("{k}={v}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_since(text: &str) -> Result<std::time::SystemTime> {
+    if let Ok(d) = humantime::parse_duration(text) {
+        return Ok(std::time::SystemTime::now() - d);
+    }
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    humantime::parse_rfc3339_weak(&full).map_err(|_| {
+        Error::msg(format!("`{text}` is not a time")).with_hint(
+            "use a date (`2026-11-20`), a time (`2026-11-20T10:00:00Z`) or a span (`2h`, `3days`)",
+        )
+    })
+}

@@ -1,0 +1,450 @@
+//! The user configuration, `~/.config/aibox/config.toml` (`$XDG_CONFIG_HOME/aibox/`, or the file
+//! `AIBOX_CONFIG` names): the trust policy and trusted keys, per-registry settings and
+//! credentials, and update checks. Every key is documented in docs/configuration.md. Unknown
+//! keys are errors with a "did you mean"; a file of an older `version` is read and migrated.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use toml::de::{DeTable, DeValue};
+
+use crate::fs;
+use crate::manifest::{ManifestError, did_you_mean};
+use crate::trust::Level;
+
+/// The configuration format this aibox writes.
+pub const VERSION: i64 = 2;
+
+const TOP: &[&str] = &["version", "trust", "registries", "update"];
+const TRUST: &[&str] = &["policy", "allow-dir", "keys"];
+const KEY: &[&str] = &["path", "fingerprint", "registry"];
+const REGISTRY: &[&str] = &[
+    "url",
+    "insecure",
+    "username",
+    "password-env",
+    "credential-helper",
+];
+const UPDATE: &[&str] = &["check", "registry"];
+/// Version 1: flat keys.
+const TOP_V1: &[&str] = &["version", "require-signed", "trusted-keys"];
+
+/// The whole user configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// Where it was read from (or would be written to).
+    pub path: PathBuf,
+    /// The version the file had (`None`: no file).
+    pub file_version: Option<i64>,
+    pub trust: TrustConfig,
+    pub registries: BTreeMap<String, RegistryConfig>,
+    pub update: UpdateConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustConfig {
+    /// `None`: not set (the default level applies).
+    pub policy: Option<Level>,
+    pub allow_dir: bool,
+    pub keys: Vec<KeyConfig>,
+}
+
+/// A trusted public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyConfig {
+    pub path: PathBuf,
+    pub fingerprint: String,
+    /// `None`: trusted for every registry.
+    pub registry: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistryConfig {
+    pub url: String,
+    pub insecure: bool,
+    pub username: Option<String>,
+    /// The environment variable holding the password or token (never the secret itself).
+    pub password_env: Option<String>,
+    pub credential_helper: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateConfig {
+    pub check: bool,
+    pub registry: Option<String>,
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        UpdateConfig {
+            check: true,
+            registry: None,
+        }
+    }
+}
+
+/// The configuration file's path: `AIBOX_CONFIG`, else `$XDG_CONFIG_HOME/aibox/config.toml`,
+/// else `~/.config/aibox/config.toml`.
+pub fn path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("AIBOX_CONFIG").filter(|p| !p.is_empty()) {
+        return std::path::absolute(PathBuf::from(p)).ok();
+    }
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        return Some(x.join("aibox/config.toml"));
+    }
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|h| h.is_absolute())
+        .map(|h| h.join(".config/aibox/config.toml"))
+}
+
+/// Read the configuration (no file: the defaults).
+pub fn load() -> Result<Config, ManifestError> {
+    let Some(path) = path() else {
+        return Ok(Config::default());
+    };
+    let text = match fs::read_regular_string(&path, 1 << 20) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Config {
+                path,
+                ..Config::default()
+            });
+        }
+        Err(e) => {
+            return Err(ManifestError {
+                path: path.clone(),
+                line: 1,
+                column: 1,
+                message: e.to_string(),
+                hints: Vec::new(),
+            });
+        }
+    };
+    parse(&text, &path)
+}
+
+struct P<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+type Value<'i> = toml::Spanned<DeValue<'i>>;
+
+impl P<'_> {
+    fn err(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ManifestError {
+        ManifestError::at(self.path, self.text, span.start, message)
+    }
+
+    fn keys(&self, table: &DeTable<'_>, allowed: &[&str], at: &str) -> Result<(), ManifestError> {
+        for (k, _) in table.iter() {
+            let name = k.get_ref();
+            if !allowed.contains(&name.as_ref()) {
+                let mut message = format!("unknown key `{name}` {at}");
+                if let Some(s) = did_you_mean(name, allowed.iter().copied()) {
+                    message.push_str(&format!("; did you mean `{s}`?"));
+                }
+                return Err(self.err(k.span(), message).with_hint(
+                    "the keys are documented in docs/configuration.md; `aibox config list` shows the current values",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn table<'v, 'i>(
+        &self,
+        v: &'v Value<'i>,
+        what: &str,
+    ) -> Result<&'v DeTable<'i>, ManifestError> {
+        v.get_ref()
+            .as_table()
+            .ok_or_else(|| self.err(v.span(), format!("`{what}` must be a table")))
+    }
+
+    fn string(&self, v: &Value<'_>, what: &str) -> Result<String, ManifestError> {
+        v.get_ref()
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| self.err(v.span(), format!("`{what}` must be a string")))
+    }
+
+    fn bool(&self, v: &Value<'_>, what: &str) -> Result<bool, ManifestError> {
+        v.get_ref()
+            .as_bool()
+            .ok_or_else(|| self.err(v.span(), format!("`{what}` must be `true` or `false`")))
+    }
+}
+
+/// Parse configuration text read from `path`.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ManifestError> {
+    let doc = DeTable::parse(text).map_err(|e| ManifestError::from_toml(path, text, &e))?;
+    let root = doc.get_ref();
+    let p = P { text, path };
+    let version = match root.get("version") {
+        None => VERSION,
+        Some(v) => match v.get_ref() {
+            DeValue::Integer(i) => i.as_str().parse::<i64>().unwrap_or(-1),
+            _ => return Err(p.err(v.span(), "`version` must be a number")),
+        },
+    };
+    let mut config = Config {
+        path: path.to_owned(),
+        file_version: Some(version),
+        ..Config::default()
+    };
+    match version {
+        1 => parse_v1(&p, root, &mut config)?,
+        VERSION => parse_v2(&p, root, &mut config)?,
+        other => {
+            return Err(ManifestError::at(
+                path,
+                text,
+                0,
+                format!("configuration version {other} is not supported (this aibox reads 1 and {VERSION})"),
+            )
+            .with_hint("it was written by a newer aibox: install a newer aibox"));
+        }
+    }
+    Ok(config)
+}
+
+/// Version 1 (the first format): `require-signed = true|false` and `trusted-keys = [paths]`
+/// at the top. Read as `trust.policy = "enterprise"|"dev"` and one `[[trust.keys]]` each.
+fn parse_v1(p: &P<'_>, root: &DeTable<'_>, config: &mut Config) -> Result<(), ManifestError> {
+    p.keys(root, TOP_V1, "in a version 1 configuration")?;
+    if let Some(v) = root.get("require-signed") {
+        config.trust.policy = Some(if p.bool(v, "require-signed")? {
+            Level::Enterprise
+        } else {
+            Level::Dev
+        });
+    }
+    if let Some(v) = root.get("trusted-keys") {
+        let items = v
+            .get_ref()
+            .as_array()
+            .ok_or_else(|| p.err(v.span(), "`trusted-keys` must be an array of paths"))?;
+        for item in items.iter() {
+            let path = PathBuf::from(p.string(item, "trusted-keys")?);
+            let key = crate::trust::PublicKey::load(&path)
+                .map_err(|e| p.err(item.span(), format!("cannot migrate this key: {e}")))?;
+            config.trust.keys.push(KeyConfig {
+                path,
+                fingerprint: key.fingerprint().to_owned(),
+                registry: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn parse_v2(p: &P<'_>, root: &DeTable<'_>, config: &mut Config) -> Result<(), ManifestError> {
+    p.keys(root, TOP, "at the top of the configuration")?;
+    if let Some(t) = root.get("trust") {
+        let t = p.table(t, "trust")?;
+        p.keys(t, TRUST, "in `[trust]`")?;
+        if let Some(v) = t.get("policy") {
+            let s = p.string(v, "trust.policy")?;
+            config.trust.policy = Some(Level::parse(&s).ok_or_else(|| {
+                p.err(v.span(), format!("unknown policy `{s}`"))
+                    .with_hint("use `enterprise`, `dev` or `minimal`")
+            })?);
+        }
+        if let Some(v) = t.get("allow-dir") {
+            config.trust.allow_dir = p.bool(v, "trust.allow-dir")?;
+        }
+        if let Some(v) = t.get("keys") {
+            let items = v.get_ref().as_array().ok_or_else(|| {
+                p.err(
+                    v.span(),
+                    "`trust.keys` must be an array of tables (`[[trust.keys]]`)",
+                )
+            })?;
+            for item in items.iter() {
+                let k = p.table(item, "trust.keys")?;
+                p.keys(k, KEY, "in `[[trust.keys]]`")?;
+                let get = |name: &str| -> Result<Option<String>, ManifestError> {
+                    k.get(name)
+                        .map(|v| p.string(v, &format!("trust.keys.{name}")))
+                        .transpose()
+                };
+                let path = get("path")?
+                    .ok_or_else(|| p.err(item.span(), "a trusted key has no `path`"))?;
+                let fingerprint = get("fingerprint")?
+                    .ok_or_else(|| p.err(item.span(), "a trusted key has no `fingerprint`"))?;
+                config.trust.keys.push(KeyConfig {
+                    path: PathBuf::from(path),
+                    fingerprint,
+                    registry: get("registry")?,
+                });
+            }
+        }
+    }
+    if let Some(r) = root.get("registries") {
+        for (name, v) in p.table(r, "registries")?.iter() {
+            let at = format!("registries.{}", name.get_ref());
+            let t = p.table(v, &at)?;
+            p.keys(t, REGISTRY, &format!("in `[{at}]`"))?;
+            let s = |key: &str| -> Result<Option<String>, ManifestError> {
+                t.get(key)
+                    .map(|v| p.string(v, &format!("{at}.{key}")))
+                    .transpose()
+            };
+            let url = s("url")?.ok_or_else(|| p.err(v.span(), format!("`[{at}]` has no `url`")))?;
+            config.registries.insert(
+                name.get_ref().to_string(),
+                RegistryConfig {
+                    url,
+                    insecure: t
+                        .get("insecure")
+                        .map(|v| p.bool(v, "insecure"))
+                        .transpose()?
+                        .unwrap_or(false),
+                    username: s("username")?,
+                    password_env: s("password-env")?,
+                    credential_helper: s("credential-helper")?,
+                },
+            );
+        }
+    }
+    if let Some(u) = root.get("update") {
+        let t = p.table(u, "update")?;
+        p.keys(t, UPDATE, "in `[update]`")?;
+        if let Some(v) = t.get("check") {
+            config.update.check = p.bool(v, "update.check")?;
+        }
+        if let Some(v) = t.get("registry") {
+            config.update.registry = Some(p.string(v, "update.registry")?);
+        }
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Render as version 2 TOML (what `aibox config` writes, e.g. after migrating version 1).
+    pub fn render(&self) -> String {
+        let mut doc = toml_edit::DocumentMut::new();
+        doc["version"] = toml_edit::value(VERSION);
+        let mut trust = toml_edit::Table::new();
+        if let Some(level) = self.trust.policy {
+            trust["policy"] = toml_edit::value(level.as_str());
+        }
+        if self.trust.allow_dir {
+            trust["allow-dir"] = toml_edit::value(true);
+        }
+        if !self.trust.keys.is_empty() {
+            let mut keys = toml_edit::ArrayOfTables::new();
+            for k in &self.trust.keys {
+                let mut t = toml_edit::Table::new();
+                t["path"] = toml_edit::value(k.path.display().to_string());
+                t["fingerprint"] = toml_edit::value(k.fingerprint.as_str());
+                if let Some(r) = &k.registry {
+                    t["registry"] = toml_edit::value(r.as_str());
+                }
+                keys.push(t);
+            }
+            trust.insert("keys", toml_edit::Item::ArrayOfTables(keys));
+        }
+        if !trust.is_empty() {
+            doc["trust"] = toml_edit::Item::Table(trust);
+        }
+        if !self.registries.is_empty() {
+            let mut regs = toml_edit::Table::new();
+            regs.set_implicit(true);
+            for (name, r) in &self.registries {
+                let mut t = toml_edit::Table::new();
+                t["url"] = toml_edit::value(r.url.as_str());
+                if r.insecure {
+                    t["insecure"] = toml_edit::value(true);
+                }
+                for (k, v) in [
+                    ("username", &r.username),
+                    ("password-env", &r.password_env),
+                    ("credential-helper", &r.credential_helper),
+                ] {
+                    if let Some(v) = v {
+                        t[k] = toml_edit::value(v.as_str());
+                    }
+                }
+                regs[name.as_str()] = toml_edit::Item::Table(t);
+            }
+            doc["registries"] = toml_edit::Item::Table(regs);
+        }
+        if self.update != UpdateConfig::default() {
+            let mut u = toml_edit::Table::new();
+            u["check"] = toml_edit::value(self.update.check);
+            if let Some(r) = &self.update.registry {
+                u["registry"] = toml_edit::value(r.as_str());
+            }
+            doc["update"] = toml_edit::Item::Table(u);
+        }
+        format!(
+            "# aibox user configuration; `aibox config` edits it, docs/configuration.md documents it.\n{doc}"
+        )
+    }
+
+    /// Write the configuration (as version 2), creating its directory.
+    pub fn save(&self) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        fs::write_atomic(&self.path, self.render().as_bytes())
+    }
+
+    /// Every setting as `key = value` pairs, in a fixed order (for `aibox config list`).
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let mut out = vec![
+            (
+                "trust.policy".to_owned(),
+                self.trust
+                    .policy
+                    .unwrap_or(DEFAULT_LEVEL)
+                    .as_str()
+                    .to_owned(),
+            ),
+            ("trust.allow-dir".into(), self.trust.allow_dir.to_string()),
+        ];
+        for (i, k) in self.trust.keys.iter().enumerate() {
+            out.push((
+                format!("trust.keys.{i}"),
+                format!(
+                    "{} ({}{})",
+                    k.fingerprint,
+                    k.path.display(),
+                    k.registry
+                        .as_deref()
+                        .map(|r| format!(", for {r}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        for (name, r) in &self.registries {
+            out.push((format!("registries.{name}.url"), r.url.clone()));
+            out.push((
+                format!("registries.{name}.insecure"),
+                r.insecure.to_string(),
+            ));
+            for (k, v) in [
+                ("username", &r.username),
+                ("password-env", &r.password_env),
+                ("credential-helper", &r.credential_helper),
+            ] {
+                if let Some(v) = v {
+                    out.push((format!("registries.{name}.{k}"), v.clone()));
+                }
+            }
+        }
+        out.push(("update.check".into(), self.update.check.to_string()));
+        if let Some(r) = &self.update.registry {
+            out.push(("update.registry".into(), r.clone()));
+        }
+        out
+    }
+}
+
+/// The trust level when the configuration sets none.
+pub const DEFAULT_LEVEL: Level = Level::Dev;

@@ -1,0 +1,193 @@
+//! `aibox config get`, `set`, `list`, `path` and `init`: reading and editing the user
+//! configuration (src/config.rs) by dotted keys, and writing a policy template.
+
+use crate::config::{self, Config, RegistryConfig};
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::trust::Level;
+
+/// The keys `config get`/`set` know (`<name>` is a registry name).
+pub const KEYS: &[&str] = &[
+    "trust.policy",
+    "trust.allow-dir",
+    "update.check",
+    "update.registry",
+    "registries.<name>.url",
+    "registries.<name>.insecure",
+    "registries.<name>.username",
+    "registries.<name>.password-env",
+    "registries.<name>.credential-helper",
+];
+
+fn unknown(key: &str) -> Error {
+    let mut e = Error::msg(format!("unknown configuration key `{key}`"));
+    if let Some(s) = crate::manifest::did_you_mean(key, KEYS.iter().copied()) {
+        e = Error::msg(format!(
+            "unknown configuration key `{key}`; did you mean `{s}`?"
+        ));
+    }
+    e.with_hint(format!(
+        "the keys are {}; trusted keys are managed with `aibox trust add` and `aibox trust remove`",
+        KEYS.iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn boolean(key: &str, value: &str) -> Result<bool> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::msg(format!(
+            "`{key}` is `true` or `false`, not `{value}`"
+        ))),
+    }
+}
+
+/// `aibox config get KEY`.
+pub fn get(key: &str) -> Result<String> {
+    let config = config::load()?;
+    config
+        .entries()
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .ok_or_else(|| {
+            if key.starts_with("registries.") {
+                Error::msg(format!("`{key}` is not set"))
+                    .with_hint("`aibox config list` shows what is set")
+            } else {
+                unknown(key)
+            }
+        })
+}
+
+/// `aibox config set KEY VALUE`. A version 1 file is written back as version 2.
+pub fn set(key: &str, value: &str) -> Result<Config> {
+    let mut config = config::load()?;
+    if config.path.as_os_str().is_empty() {
+        return Err(Error::msg(
+            "no place for the configuration: set `HOME` or `AIBOX_CONFIG`",
+        ));
+    }
+    match key {
+        "trust.policy" => {
+            config.trust.policy = Some(Level::parse(value).ok_or_else(|| {
+                Error::msg(format!("unknown policy `{value}`"))
+                    .with_hint("use `enterprise`, `dev` or `minimal`")
+            })?);
+        }
+        "trust.allow-dir" => config.trust.allow_dir = boolean(key, value)?,
+        "update.check" => config.update.check = boolean(key, value)?,
+        "update.registry" => config.update.registry = Some(value.to_owned()),
+        _ => {
+            let Some((name, field)) = key
+                .strip_prefix("registries.")
+                .and_then(|rest| rest.rsplit_once('.'))
+            else {
+                return Err(unknown(key));
+            };
+            if name.is_empty() || name.contains('.') {
+                return Err(unknown(key));
+            }
+            let entry = config
+                .registries
+                .entry(name.to_owned())
+                .or_insert_with(RegistryConfig::default);
+            match field {
+                "url" => {
+                    if value.starts_with("oci://") {
+                        crate::registry::url::RegistryUrl::parse(value)?;
+                    }
+                    entry.url = value.to_owned();
+                }
+                "insecure" => entry.insecure = boolean(key, value)?,
+                "username" => entry.username = Some(value.to_owned()),
+                "password-env" => {
+                    crate::manifest::check_env_name(value).map_err(|reason| {
+                        Error::msg(format!("`{value}` is not an environment variable name: {reason}"))
+                            .with_hint("`password-env` names the variable that holds the password, never the password itself")
+                    })?;
+                    entry.password_env = Some(value.to_owned());
+                }
+                "credential-helper" => entry.credential_helper = Some(value.to_owned()),
+                _ => return Err(unknown(key)),
+            }
+            if entry.url.is_empty() {
+                return Err(
+                    Error::msg(format!("registry `{name}` has no url yet")).with_hint(format!(
+                        "set it first: `aibox config set registries.{name}.url oci://host/base`"
+                    )),
+                );
+            }
+        }
+    }
+    config
+        .save()
+        .map_err(|e| Error::io(format!("cannot write `{}`", config.path.display()), e))?;
+    Ok(config)
+}
+
+/// The text of a policy template.
+pub fn template(level: Level) -> String {
+    let (what, allow_dir) = match level {
+        Level::Enterprise => (
+            "Only packs signed by a key trusted for their registry are installed; unsigned,\n# untrusted or unverifiable packs, and `dir:` packs, are refused.",
+            false,
+        ),
+        Level::Dev => (
+            "Packs not signed by a trusted key are installed with a warning.",
+            true,
+        ),
+        Level::Minimal => (
+            "Signatures are not checked; every pack is still verified against its locked digests.",
+            true,
+        ),
+    };
+    format!(
+        "# aibox user configuration (docs/configuration.md documents every key).\n\
+         version = {}\n\n\
+         [trust]\n\
+         # {what}\n\
+         policy = \"{}\"\n\
+         # Allow `dir:` packs (local, never signed) under the enterprise policy: development only.\n\
+         allow-dir = {allow_dir}\n\
+         # Trusted keys: `aibox trust add KEY.pub [--registry URL]` adds `[[trust.keys]]` entries.\n\n\
+         [update]\n\
+         check = true\n",
+        config::VERSION,
+        level.as_str(),
+    )
+}
+
+/// `aibox config init --template <level>`: write the template (refusing to overwrite unless `force`;
+/// trusted keys already configured are kept).
+pub fn init(level: Level, force: bool) -> Result<Config> {
+    let existing = config::load()?;
+    let path = existing.path.clone();
+    if path.as_os_str().is_empty() {
+        return Err(Error::msg(
+            "no place for the configuration: set `HOME` or `AIBOX_CONFIG`",
+        ));
+    }
+    if existing.file_version.is_some() && !force {
+        return Err(Error::msg(format!("`{}` exists", path.display()))
+            .with_hint("pass `--force` to replace its policy (trusted keys and registries are kept), or edit it with `aibox config set`"));
+    }
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create `{}`", dir.display()), e))?;
+    }
+    let mut config = config::parse(&template(level), &path)?;
+    config.trust.keys = existing.trust.keys;
+    config.registries = existing.registries;
+    let text = if config.trust.keys.is_empty() && config.registries.is_empty() {
+        template(level)
+    } else {
+        config.render()
+    };
+    fs::write_atomic(&path, text.as_bytes())
+        .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
+    Ok(config)
+}

@@ -1,0 +1,492 @@
+//! Trust operations: the policy in force (user configuration, tightened by the project), key
+//! generation, signing a pushed pack, verifying one, managing trusted keys, and judging the
+//! packs of a lock before anything is materialized.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, Config, KeyConfig};
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::lockfile::Lockfile;
+use crate::printer;
+use crate::registry::{self, PackRef, RegistryError, SourceOptions};
+use crate::signature::{self, Entry};
+use crate::store::Store;
+use crate::trust::keys::{PasswordUse, password, short};
+use crate::trust::{Level, Policy, PublicKey, SigningKey, Subject, TrustedKey, Verdict};
+
+use super::install::Sources;
+use super::lock::ProjectState;
+
+/// The policy in force: the user's level, keys and `allow-dir`, tightened by the project's
+/// `[policy]` (`require-signed` raises the level to enterprise; the project's keys are added,
+/// except under a user's enterprise policy, where only the user's own keys count).
+pub fn policy(project: Option<&ProjectState>) -> Result<Policy> {
+    let config = config::load()?;
+    let user_level = config.trust.policy.unwrap_or(config::DEFAULT_LEVEL);
+    let mut keys = Vec::new();
+    for k in &config.trust.keys {
+        let key = PublicKey::load(&k.path)?;
+        if key.fingerprint() != k.fingerprint {
+            return Err(Error::msg(format!(
+                "the trusted key `{}` changed: its fingerprint is {}, the configuration recorded {}",
+                k.path.display(),
+                key.fingerprint(),
+                k.fingerprint
+            ))
+            .with_hint("if the new key is right, run `aibox trust remove` for the old fingerprint and `aibox trust add` for the file"));
+        }
+        keys.push(TrustedKey {
+            key,
+            registry: k.registry.clone(),
+            origin: config.path.display().to_string(),
+        });
+    }
+    let mut level = user_level;
+    if let Some(state) = project {
+        let p = &state.manifest.policy;
+        if p.require_signed {
+            level = level.max(Level::Enterprise);
+        }
+        if !p.trusted_keys.is_empty() && user_level == Level::Enterprise {
+            printer::verbose(
+                "the project's `trusted-keys` are ignored under your enterprise policy",
+            );
+        } else {
+            for rel in &p.trusted_keys {
+                let path = state.root.join(rel);
+                keys.push(TrustedKey {
+                    key: PublicKey::load(&path)?,
+                    registry: None,
+                    origin: state.root.join(super::MANIFEST).display().to_string(),
+                });
+            }
+        }
+    }
+    Ok(Policy {
+        level,
+        allow_dir: config.trust.allow_dir,
+        keys,
+    })
+}
+
+/// The signatures of a locked digest: kept in the store, else fetched from the source (and
+/// kept). Offline without kept signatures: none (the policy then judges the pack unverified).
+pub fn signatures_of(
+    store: &Store,
+    sources: &Sources,
+    source_url: &str,
+    name: &str,
+    digest: &str,
+) -> Result<Vec<Entry>> {
+    if let Some(kept) = store.signatures(digest)?
+        && !kept.is_empty()
+    {
+        return Ok(kept);
+    }
+    let source = sources.get(source_url)?;
+    match source.signatures(name, digest) {
+        Ok(entries) => {
+            store.keep_signatures(digest, &entries)?;
+            Ok(entries)
+        }
+        Err(RegistryError::Offline { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Judge every package of `lock` before anything is fetched: refuse what the policy refuses,
+/// warn about what it lets through unverified, and log each verdict.
+pub fn check_lock(
+    store: &Store,
+    sources: &Sources,
+    policy: &Policy,
+    lock: &Lockfile,
+    profile: &str,
+) -> Result<()> {
+    if !policy.verifies() {
+        return Ok(());
+    }
+    let mut unverified = Vec::new();
+    for pkg in &lock.packages {
+        let version = pkg.version.to_string();
+        let entries = match &pkg.digest {
+            Some(d) => signatures_of(store, sources, &pkg.source, &pkg.name, d)?,
+            None => Vec::new(),
+        };
+        let subject = Subject {
+            name: &pkg.name,
+            version: &version,
+            source: &pkg.source,
+            digest: pkg.digest.as_deref(),
+            locked_signer: pkg.signer.as_deref(),
+        };
+        let verdict = policy.judge(subject, &entries);
+        let (outcome, signer) = match &verdict {
+            Ok(Verdict::Signed(f)) => ("signed", Some(f.clone())),
+            Ok(Verdict::Allowed(_)) => ("allowed", None),
+            Err(_) => ("refused", None),
+        };
+        crate::audit::record(
+            store.layout().home(),
+            "verify",
+            Some(profile),
+            serde_json::json!({
+                "pack": pkg.name, "version": version, "source": pkg.source,
+                "digest": pkg.digest, "verdict": outcome, "signer": signer,
+                "policy": policy.level.as_str(),
+            }),
+        );
+        if let Ok(Verdict::Allowed(Some(warning))) = &verdict {
+            unverified.push(warning.clone());
+        }
+        verdict?;
+    }
+    warn_unverified(policy, &unverified);
+    Ok(())
+}
+
+/// One warning for every pack let through without a verified signature (the `dev` policy).
+pub fn warn_unverified(policy: &Policy, unverified: &[String]) {
+    match unverified {
+        [] => {}
+        [one] => printer::warn(format!(
+            "{one} (the {} policy allows it)",
+            policy.level.as_str()
+        )),
+        many => printer::warn(format!(
+            "{} packs are not verified by a trusted key (the {} policy allows them):\n  {}",
+            many.len(),
+            policy.level.as_str(),
+            many.join("\n  ")
+        )),
+    }
+}
+
+/// The signer to record in a new lock for a pack of `digest`: verified now under `policy`, or
+/// kept from the previous lock when the digest is unchanged and nothing here can verify it.
+pub fn lock_signer(
+    policy: &Policy,
+    subject: Subject<'_>,
+    entries: &[Entry],
+    previous_same_digest: Option<&str>,
+    unverified: &mut Vec<String>,
+) -> Result<Option<String>> {
+    match policy.judge(subject, entries)? {
+        Verdict::Signed(f) => Ok(Some(f)),
+        Verdict::Allowed(warning) => {
+            unverified.extend(warning);
+            Ok(previous_same_digest.map(str::to_owned))
+        }
+    }
+}
+
+/// `aibox keygen`: write `<prefix>.key` (encrypted) and `<prefix>.pub`.
+pub fn keygen(prefix: &Path) -> Result<(PathBuf, PathBuf, String)> {
+    let key_path = PathBuf::from(format!("{}.key", prefix.display()));
+    let pub_path = PathBuf::from(format!("{}.pub", prefix.display()));
+    for p in [&key_path, &pub_path] {
+        if fs::exists(p).unwrap_or(false) {
+            return Err(
+                Error::msg(format!("`{}` already exists", p.display())).with_hint(
+                    "choose another `--output-key-prefix`, or move the old key away first",
+                ),
+            );
+        }
+    }
+    let pw = password(PasswordUse::New, &key_path)?;
+    let (private, public) = crate::trust::keys::generate(pw.as_bytes())?;
+    write_private(&key_path, private.as_bytes())?;
+    fs::write_atomic(&pub_path, public.as_bytes())
+        .map_err(|e| Error::io(format!("cannot write `{}`", pub_path.display()), e))?;
+    let fingerprint = PublicKey::from_pem(&public, "the new key")?
+        .fingerprint()
+        .to_owned();
+    Ok((key_path, pub_path, fingerprint))
+}
+
+/// Write a private key readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use crate::fs::PermissionsExt;
+    fs::write_atomic(path, bytes)
+        .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(0o600)))
+        .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))
+}
+
+/// Load a private key, asking for its password as needed.
+pub fn signing_key(path: &Path) -> Result<SigningKey> {
+    let pw = password(PasswordUse::Unlock, path)?;
+    Ok(SigningKey::load(path, pw.as_bytes())?)
+}
+
+/// The repository reference a payload names (`host/repo` for registries, the pack name for
+/// layouts).
+fn docker_reference(source: &str, name: &str) -> Result<String> {
+    if source.starts_with("oci://") {
+        let reg = registry::url::RegistryUrl::parse(source)?;
+        Ok(format!("{}/{}", reg.host, reg.repo(name)))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+/// Sign artifact `digest` of `name` in `source` with `key` (appending to its signatures).
+/// Returns whether a signature was added (false: the same one was there).
+pub fn sign_digest(
+    key: &SigningKey,
+    source: &str,
+    root: &Path,
+    opts: &SourceOptions,
+    name: &str,
+    digest: &str,
+) -> Result<bool> {
+    let payload = signature::payload(&docker_reference(source, name)?, digest);
+    let entry = Entry {
+        signature: key.sign(&payload)?,
+        payload,
+    };
+    let added = if source.starts_with("oci-layout:") {
+        let dir = registry::layout_dir(source, root)?;
+        registry::layout::LayoutSource::open(source, &dir)?.push_signature(name, digest, entry)?
+    } else {
+        registry::oci::OciSource::open(source, opts)?.push_signature(name, digest, entry)?
+    };
+    crate::audit::record(
+        &crate::store::Layout::default_home().unwrap_or_default(),
+        "sign",
+        None,
+        serde_json::json!({"pack": name, "source": source, "digest": digest, "signer": key.public().fingerprint()}),
+    );
+    Ok(added)
+}
+
+/// `aibox sign <ref> --key FILE`: sign the version a reference names.
+pub fn sign(reference: &str, key_path: &Path, opts: &SourceOptions) -> Result<(String, bool)> {
+    let r = PackRef::parse(reference)?;
+    let root =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
+    let source = registry::read::open(&r.source, &root, opts)?;
+    let version = match &r.version {
+        Some(v) => v.clone(),
+        None => source
+            .versions(&r.name)?
+            .into_iter()
+            .max()
+            .expect("versions is never empty"),
+    };
+    let digest = registry::read::resolve(source.as_ref(), &r.name, &version)?.digest;
+    let key = signing_key(key_path)?;
+    let added = sign_digest(&key, &r.source, &root, opts, &r.name, &digest)?;
+    Ok((digest, added))
+}
+
+/// What `aibox verify` found.
+#[derive(Debug, serde::Serialize)]
+pub struct Verified {
+    pub pack: String,
+    pub version: String,
+    pub digest: String,
+    pub signatures: usize,
+    /// Fingerprints of the given (or trusted) keys that sign the digest.
+    pub signers: Vec<String>,
+}
+
+/// `aibox verify <ref> [--key FILE]`: check a version's signatures against `key`, or against
+/// the keys trusted for its registry.
+pub fn verify(reference: &str, key: Option<&Path>, opts: &SourceOptions) -> Result<Verified> {
+    let r = PackRef::parse(reference)?;
+    let root =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
+    let source = registry::read::open(&r.source, &root, opts)?;
+    let version = match &r.version {
+        Some(v) => v.clone(),
+        None => source
+            .versions(&r.name)?
+            .into_iter()
+            .max()
+            .expect("versions is never empty"),
+    };
+    let digest = registry::read::resolve(source.as_ref(), &r.name, &version)?.digest;
+    let entries = source.signatures(&r.name, &digest)?;
+    let policy = match key {
+        Some(path) => Policy {
+            level: Level::Enterprise,
+            allow_dir: false,
+            keys: vec![TrustedKey {
+                key: PublicKey::load(path)?,
+                registry: None,
+                origin: path.display().to_string(),
+            }],
+        },
+        None => policy(None)?,
+    };
+    let signers = policy.signers(&r.source, &digest, &entries);
+    let verified = Verified {
+        pack: r.name.clone(),
+        version: version.to_string(),
+        digest: digest.clone(),
+        signatures: entries.len(),
+        signers: signers.clone(),
+    };
+    crate::audit::record(
+        &crate::store::Layout::default_home().unwrap_or_default(),
+        "verify",
+        None,
+        serde_json::json!({"pack": r.name, "version": version.to_string(), "source": r.source, "digest": digest, "verdict": if signers.is_empty() { "unverified" } else { "signed" }, "signer": signers.first()}),
+    );
+    if signers.is_empty() {
+        let why = if entries.is_empty() {
+            "it has no signature".to_owned()
+        } else if key.is_some() {
+            format!(
+                "none of its {} signature(s) verifies with that key",
+                entries.len()
+            )
+        } else {
+            format!(
+                "none of its {} signature(s) is by a trusted key",
+                entries.len()
+            )
+        };
+        return Err(Error::msg(format!(
+            "`{}@{version}` ({digest}) is not verified: {why}",
+            r.name
+        ))
+        .with_hint(
+            "check the key with its publisher; `aibox trust list` shows the keys you trust",
+        ));
+    }
+    Ok(verified)
+}
+
+/// `aibox trust add KEY.pub [--registry URL]`: copy the key into the configuration directory
+/// and trust it.
+pub fn trust_add(path: &Path, registry: Option<&str>) -> Result<(Config, String)> {
+    let key = PublicKey::load(path)?;
+    if let Some(r) = registry {
+        validate_registry_prefix(r)?;
+    }
+    let mut config = config::load()?;
+    if config.path.as_os_str().is_empty() {
+        return Err(Error::msg(
+            "no place for the configuration: set `HOME` or `AIBOX_CONFIG`",
+        ));
+    }
+    let fingerprint = key.fingerprint().to_owned();
+    if config
+        .trust
+        .keys
+        .iter()
+        .any(|k| k.fingerprint == fingerprint && k.registry.as_deref() == registry)
+    {
+        return Ok((config, fingerprint));
+    }
+    let dir = config.path.parent().unwrap_or(Path::new(".")).join("keys");
+    fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("cannot create `{}`", dir.display()), e))?;
+    let copy = dir.join(format!("{}.pub", fingerprint.replace(':', "-")));
+    fs::write_atomic(&copy, key.pem().as_bytes())
+        .map_err(|e| Error::io(format!("cannot write `{}`", copy.display()), e))?;
+    config.trust.keys.push(KeyConfig {
+        path: copy,
+        fingerprint: fingerprint.clone(),
+        registry: registry.map(str::to_owned),
+    });
+    config
+        .save()
+        .map_err(|e| Error::io(format!("cannot write `{}`", config.path.display()), e))?;
+    crate::audit::record(
+        &crate::store::Layout::default_home().unwrap_or_default(),
+        "trust",
+        None,
+        serde_json::json!({"added": fingerprint, "registry": registry}),
+    );
+    Ok((config, fingerprint))
+}
+
+fn validate_registry_prefix(r: &str) -> Result<()> {
+    if r.starts_with("oci://") {
+        registry::url::RegistryUrl::parse(r)?;
+        Ok(())
+    } else if r.starts_with("oci-layout:") || r.starts_with("dir:") {
+        Ok(())
+    } else {
+        Err(Error::msg(format!("`{r}` is not a registry URL"))
+            .with_hint("use `oci://host/base` (or `oci-layout:<dir>`), as written in aibox.toml"))
+    }
+}
+
+/// `aibox trust remove FINGERPRINT`: stop trusting a key (every registry it was trusted for).
+pub fn trust_remove(fingerprint: &str) -> Result<usize> {
+    let wanted = fingerprint.strip_prefix("sha256:").unwrap_or(fingerprint);
+    if wanted.len() < 8 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(
+            Error::msg(format!("`{fingerprint}` is not a key fingerprint"))
+                .with_hint("give at least 8 hex digits of it; `aibox trust list` shows them"),
+        );
+    }
+    let mut config = config::load()?;
+    let before = config.trust.keys.len();
+    config.trust.keys.retain(|k| {
+        !k.fingerprint
+            .trim_start_matches("sha256:")
+            .starts_with(&wanted.to_ascii_lowercase())
+    });
+    let removed = before - config.trust.keys.len();
+    if removed == 0 {
+        return Err(Error::msg(format!(
+            "no trusted key has the fingerprint `{fingerprint}`"
+        ))
+        .with_hint(
+            "`aibox trust list` shows the trusted keys (at least 8 hex digits identify one)",
+        ));
+    }
+    config
+        .save()
+        .map_err(|e| Error::io(format!("cannot write `{}`", config.path.display()), e))?;
+    crate::audit::record(
+        &crate::store::Layout::default_home().unwrap_or_default(),
+        "trust",
+        None,
+        serde_json::json!({"removed": fingerprint}),
+    );
+    Ok(removed)
+}
+
+/// A trusted key for `aibox trust list`.
+#[derive(Debug, serde::Serialize)]
+pub struct Listed {
+    pub fingerprint: String,
+    pub short: String,
+    pub path: PathBuf,
+    pub registry: Option<String>,
+}
+
+/// `aibox trust list`.
+pub fn trust_list() -> Result<(Level, Vec<Listed>)> {
+    let config = config::load()?;
+    Ok((
+        config.trust.policy.unwrap_or(config::DEFAULT_LEVEL),
+        config
+            .trust
+            .keys
+            .iter()
+            .map(|k| Listed {
+                short: short(&k.fingerprint).to_owned(),
+                fingerprint: k.fingerprint.clone(),
+                path: k.path.clone(),
+                registry: k.registry.clone(),
+            })
+            .collect(),
+    ))
+}
+
+/// The trust status of a published version, for `info` and `search`.
+pub fn status(policy: &Policy, source: &str, digest: &str, entries: &[Entry]) -> String {
+    let signers = policy.signers(source, digest, entries);
+    match signers.first() {
+        Some(f) => format!("signed by {}, trusted", short(f)),
+        None if entries.is_empty() => "not signed".into(),
+        None => format!("signed ({} signature(s)), by no trusted key", entries.len()),
+    }
+}
