@@ -49,7 +49,8 @@ fn verify_clean(sb: &Sandbox, cwd: &Path) {
     let out = sb.aibox(cwd).args(["store", "verify"]).output().unwrap();
     assert!(
         out.status.success(),
-        "store verify after a crash:\n{}",
+        "store verify after a crash:\n{}{}",
+        text(&out).0,
         text(&out).1
     );
 }

@@ -177,39 +177,29 @@ pub fn resolve_lock(
         };
         let previous = old.and_then(|l| l.package(name)).filter(|_| !upgrading);
         let version_text = resolved.version.to_string();
-        let signer = match (&entry.digest, policy.verifies()) {
-            (Some(digest), true) => {
-                let entries = match &store {
-                    Some(store) => {
-                        super::trust::signatures_of(store, sources, source.url(), name, digest)?
-                    }
-                    None => source.signatures(name, digest)?,
-                };
-                let subject = crate::trust::Subject {
-                    name,
-                    version: &version_text,
-                    source: source.url(),
-                    digest: Some(digest),
-                    locked_signer: previous.and_then(|p| p.signer.as_deref()),
-                };
-                let same_digest = previous
-                    .filter(|p| p.digest.as_ref() == Some(digest))
-                    .and_then(|p| p.signer.as_deref());
-                super::trust::lock_signer(&policy, subject, &entries, same_digest, &mut unverified)?
-            }
-            (None, true) => {
-                let subject = crate::trust::Subject {
-                    name,
-                    version: &version_text,
-                    source: source.url(),
-                    digest: None,
-                    locked_signer: None,
-                };
-                super::trust::lock_signer(&policy, subject, &[], None, &mut unverified)?
-            }
-            (_, false) => previous
+        let signer = if policy.verifies() {
+            let subject = crate::trust::Subject {
+                name,
+                version: &version_text,
+                source: source.url(),
+                digest: entry.digest.as_deref(),
+                locked_signer: previous.and_then(|p| p.signer.as_deref()),
+            };
+            let same_digest = previous
+                .filter(|p| p.digest.is_some() && p.digest == entry.digest)
+                .and_then(|p| p.signer.as_deref());
+            super::trust::lock_signer(
+                store.as_ref(),
+                sources,
+                &policy,
+                subject,
+                same_digest,
+                &mut unverified,
+            )?
+        } else {
+            previous
                 .filter(|p| p.digest == entry.digest)
-                .and_then(|p| p.signer.clone()),
+                .and_then(|p| p.signer.clone())
         };
         let dependencies = resolved
             .dependencies

@@ -13,7 +13,9 @@ use crate::registry::{self, PackRef, RegistryError, SourceOptions};
 use crate::signature::{self, Entry};
 use crate::store::Store;
 use crate::trust::keys::{PasswordUse, password, short};
-use crate::trust::{Level, Policy, PublicKey, SigningKey, Subject, TrustedKey, Verdict};
+use crate::trust::{
+    Level, Policy, PublicKey, SigningKey, Subject, TrustError, TrustedKey, Verdict,
+};
 
 use super::install::Sources;
 use super::lock::ProjectState;
@@ -70,29 +72,45 @@ pub fn policy(project: Option<&ProjectState>) -> Result<Policy> {
     })
 }
 
-/// The signatures of a locked digest: kept in the store, else fetched from the source (and
-/// kept). Offline without kept signatures: none (the policy then judges the pack unverified).
-pub fn signatures_of(
-    store: &Store,
+/// Judge a pack from its signatures: those kept in the store when they already satisfy the
+/// policy (no request needed, offline too), else the registry's current ones (signatures are
+/// added over time), merged into the store. Offline, the kept ones are all there is.
+pub fn judge(
+    store: Option<&Store>,
     sources: &Sources,
-    source_url: &str,
-    name: &str,
-    digest: &str,
-) -> Result<Vec<Entry>> {
-    if let Some(kept) = store.signatures(digest)?
-        && !kept.is_empty()
+    policy: &Policy,
+    subject: Subject<'_>,
+) -> Result<std::result::Result<Verdict, TrustError>> {
+    let Some(digest) = subject.digest else {
+        return Ok(policy.judge(subject, &[]));
+    };
+    let kept = match store {
+        Some(s) => s.signatures(digest)?.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    if !kept.is_empty()
+        && let Ok(Verdict::Signed(f)) = policy.judge(subject, &kept)
     {
-        return Ok(kept);
+        return Ok(Ok(Verdict::Signed(f)));
     }
-    let source = sources.get(source_url)?;
-    match source.signatures(name, digest) {
-        Ok(entries) => {
-            store.keep_signatures(digest, &entries)?;
-            Ok(entries)
+    let source = sources.get(subject.source)?;
+    let entries = match source.signatures(subject.name, digest) {
+        Ok(fresh) => {
+            let mut all = kept;
+            for e in fresh {
+                if !all.contains(&e) {
+                    all.push(e);
+                }
+            }
+            if let Some(s) = store {
+                s.keep_signatures(digest, &all)?;
+            }
+            all
         }
-        Err(RegistryError::Offline { .. }) => Ok(Vec::new()),
-        Err(e) => Err(e.into()),
-    }
+        Err(RegistryError::Offline { .. }) => kept,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(policy.judge(subject, &entries))
 }
 
 /// Judge every package of `lock` before anything is fetched: refuse what the policy refuses,
@@ -110,10 +128,6 @@ pub fn check_lock(
     let mut unverified = Vec::new();
     for pkg in &lock.packages {
         let version = pkg.version.to_string();
-        let entries = match &pkg.digest {
-            Some(d) => signatures_of(store, sources, &pkg.source, &pkg.name, d)?,
-            None => Vec::new(),
-        };
         let subject = Subject {
             name: &pkg.name,
             version: &version,
@@ -121,7 +135,7 @@ pub fn check_lock(
             digest: pkg.digest.as_deref(),
             locked_signer: pkg.signer.as_deref(),
         };
-        let verdict = policy.judge(subject, &entries);
+        let verdict = judge(Some(store), sources, policy, subject)?;
         let (outcome, signer) = match &verdict {
             Ok(Verdict::Signed(f)) => ("signed", Some(f.clone())),
             Ok(Verdict::Allowed(_)) => ("allowed", None),
@@ -163,16 +177,17 @@ pub fn warn_unverified(policy: &Policy, unverified: &[String]) {
     }
 }
 
-/// The signer to record in a new lock for a pack of `digest`: verified now under `policy`, or
-/// kept from the previous lock when the digest is unchanged and nothing here can verify it.
+/// The signer to record in a new lock for a pack: verified now under `policy`, or kept from
+/// the previous lock when the digest is unchanged and nothing here can verify it.
 pub fn lock_signer(
+    store: Option<&Store>,
+    sources: &Sources,
     policy: &Policy,
     subject: Subject<'_>,
-    entries: &[Entry],
     previous_same_digest: Option<&str>,
     unverified: &mut Vec<String>,
 ) -> Result<Option<String>> {
-    match policy.judge(subject, entries)? {
+    match judge(store, sources, policy, subject)?? {
         Verdict::Signed(f) => Ok(Some(f)),
         Verdict::Allowed(warning) => {
             unverified.extend(warning);
@@ -243,13 +258,18 @@ pub fn sign_digest(
     let payload = signature::payload(&docker_reference(source, name)?, digest);
     let entry = Entry {
         signature: key.sign(&payload)?,
-        payload,
+        payload: payload.clone(),
     };
+    // Already signed by this key for this payload: nothing to add (as cosign decides).
+    let duplicate =
+        |e: &Entry| e.payload == payload && key.public().verifies(&e.payload, &e.signature);
     let added = if source.starts_with("oci-layout:") {
         let dir = registry::layout_dir(source, root)?;
-        registry::layout::LayoutSource::open(source, &dir)?.push_signature(name, digest, entry)?
+        registry::layout::LayoutSource::open(source, &dir)?
+            .push_signature(name, digest, entry, &duplicate)?
     } else {
-        registry::oci::OciSource::open(source, opts)?.push_signature(name, digest, entry)?
+        registry::oci::OciSource::open(source, opts)?
+            .push_signature(name, digest, entry, &duplicate)?
     };
     crate::audit::record(
         &crate::store::Layout::default_home().unwrap_or_default(),

@@ -82,10 +82,15 @@ fn build(entries: &[Entry]) -> (Vec<Blob>, Blob) {
     (blobs, top)
 }
 
-/// `existing` plus `new` unless an identical signature is already there (cosign's duplicate
-/// check); `None` when nothing changes.
-fn appended(existing: Vec<Entry>, new: Entry) -> Option<Vec<Entry>> {
-    if existing.contains(&new) {
+/// `existing` plus `new` unless `duplicate` says one already there is the same signature
+/// (cosign's check: the same payload, verifying under the same key); `None` when nothing
+/// changes.
+fn appended(
+    existing: Vec<Entry>,
+    new: Entry,
+    duplicate: &dyn Fn(&Entry) -> bool,
+) -> Option<Vec<Entry>> {
+    if existing.iter().any(|e| *e == new || duplicate(e)) {
         return None;
     }
     let mut all = existing;
@@ -100,9 +105,10 @@ impl OciSource {
         name: &str,
         digest: &str,
         entry: Entry,
+        duplicate: &dyn Fn(&Entry) -> bool,
     ) -> Result<bool, RegistryError> {
         let existing = read(self, name, digest)?;
-        let Some(all) = appended(existing, entry) else {
+        let Some(all) = appended(existing, entry, duplicate) else {
             return Ok(false);
         };
         let (blobs, top) = build(&all);
@@ -118,9 +124,10 @@ impl LayoutSource {
         name: &str,
         digest: &str,
         entry: Entry,
+        duplicate: &dyn Fn(&Entry) -> bool,
     ) -> Result<bool, RegistryError> {
         let existing = read(self, name, digest)?;
-        let Some(all) = appended(existing, entry) else {
+        let Some(all) = appended(existing, entry, duplicate) else {
             return Ok(false);
         };
         write(self.layout(), name, digest, &all)?;

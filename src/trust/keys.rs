@@ -52,7 +52,7 @@ impl PublicKey {
         )
         .map_err(|e| bad(format!("not an EC P-256 public key: {e}")))?;
         Ok(PublicKey {
-            pem: pem::encode(&pem::Pem::new("PUBLIC KEY", block.contents().to_vec())),
+            pem: pem_lf("PUBLIC KEY", block.contents()),
             fingerprint: fingerprint(block.contents()),
             key: std::sync::Arc::new(key),
         })
@@ -87,6 +87,14 @@ impl PublicKey {
             .verify_signature(sigstore::crypto::Signature::Raw(&raw), payload)
             .is_ok()
     }
+}
+
+/// PEM text with `\n` line ends, as cosign writes it.
+fn pem_lf(tag: &str, der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new(tag, der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// `sha256:<hex>` of a public key's DER.
@@ -124,7 +132,7 @@ impl SigningKey {
             origin: shown.clone(),
             reason: e.to_string(),
         })?;
-        let public = PublicKey::from_pem(&pem::encode(&pem::Pem::new("PUBLIC KEY", der)), &shown)?;
+        let public = PublicKey::from_pem(&pem_lf("PUBLIC KEY", &der), &shown)?;
         let signer = pair
             .to_sigstore_signer(&SigningScheme::ECDSA_P256_SHA256_ASN1)
             .map_err(|e| TrustError::BadKey {
@@ -159,7 +167,9 @@ pub fn generate(password: &[u8]) -> Result<(Zeroizing<String>, String), TrustErr
     let public = pair
         .public_key_to_pem()
         .map_err(|e| TrustError::Other(format!("cannot write the public key: {e}")))?;
-    Ok((private, public))
+    // cosign writes `\n` line ends; the PEM writer underneath uses `\r\n`.
+    let private = Zeroizing::new(private.replace("\r\n", "\n"));
+    Ok((private, public.replace("\r\n", "\n")))
 }
 
 /// What a password is for.

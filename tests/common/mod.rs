@@ -42,6 +42,9 @@ impl Sandbox {
             .env("AIBOX_HOME", self.home())
             .env("NO_COLOR", "1")
             .env("CI", "true")
+            .env("HOME", self.path().join("user"))
+            .env_remove("AIBOX_CONFIG")
+            .env_remove("XDG_CONFIG_HOME")
             .env_remove("AIBOX_LOCK_TIMEOUT");
         cmd
     }

@@ -46,6 +46,11 @@ impl Env {
             .env_remove("DOCKER_CONFIG")
             .env_remove("AIBOX_REGISTRY_USERNAME")
             .env_remove("AIBOX_REGISTRY_PASSWORD")
+            .env_remove("AIBOX_REGISTRY_HOST")
+            .env_remove("AIBOX_CONFIG")
+            .env_remove("AIBOX_PASSWORD")
+            .env_remove("COSIGN_PASSWORD")
+            .env_remove("XDG_CONFIG_HOME")
             .env_remove("XDG_DATA_HOME");
         c
     }
