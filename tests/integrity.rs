@@ -227,6 +227,51 @@ fn verify_finds_a_file_swapped_for_a_hardlink_to_another_object() {
     assert!(out.starts_with("Hello"), "{out}");
 }
 
+#[test]
+fn verify_tells_an_interrupted_tree_from_a_lost_listing() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("p", &manifest(&[("hello", "=1.0.0")]));
+    sb.ok(&root, &["sync"]);
+    let used = std::fs::canonicalize(root.join(".aibox/current/packs/hello")).unwrap();
+    let listing = |dir: &Path| PathBuf::from(format!("{}.tree.json", dir.display()));
+    // Recreate an interrupted leftover: a complete copy of the used tree under another name.
+    let leftover = used.with_file_name(format!("{}-leftover-0.0.0", "0".repeat(64)));
+    let status = Std::new("cp")
+        .arg("-a")
+        .arg(&used)
+        .arg(&leftover)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = sb.aibox(&root).args(["store", "verify"]).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("interrupted: {}", leftover.display())),
+        "{stdout}"
+    );
+    sb.ok(&root, &["gc"]);
+    assert!(!leftover.exists(), "gc removes the leftover");
+    // A tree that a generation uses but whose listing is gone is corruption.
+    std::fs::remove_file(listing(&used)).unwrap();
+    let out = sb.aibox(&root).args(["store", "verify"]).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "corrupt: {}: a generation uses it",
+            used.display()
+        )),
+        "{stdout}"
+    );
+    sb.ok(&root, &["store", "verify", "--repair"]);
+    sb.ok(&root, &["sync"]);
+    sb.ok(&root, &["store", "verify"]);
+    let (out, _) = sb.ok(&root, &["run", "--", "hello"]);
+    assert!(out.starts_with("Hello"), "{out}");
+}
+
 /// The ways a profile gets damaged.
 const DAMAGE: &[&str] = &[
     "garbage",

@@ -40,7 +40,11 @@ fn ok(env: &Env, args: &[&str]) -> (String, String) {
 
 fn fails(env: &Env, args: &[&str]) -> String {
     let out = aibox(env).args(args).output().unwrap();
-    assert!(!out.status.success(), "aibox {args:?} should fail: {}", stdout(&out));
+    assert!(
+        !out.status.success(),
+        "aibox {args:?} should fail: {}",
+        stdout(&out)
+    );
     stderr(&out)
 }
 
@@ -49,7 +53,11 @@ fn pack(env: &Env, version: &str) -> PathBuf {
     common::write_pack(
         &env.work().join("src"),
         &format!("[pack]\nname = \"tool\"\nversion = \"{version}\"\n[bin]\ntool = \"bin/tool\"\n"),
-        &[("bin/tool", &format!("#!/bin/sh\necho tool {version}\n"), true)],
+        &[(
+            "bin/tool",
+            &format!("#!/bin/sh\necho tool {version}\n"),
+            true,
+        )],
     )
 }
 
@@ -100,16 +108,24 @@ fn lock_signer(root: &Path) -> Option<String> {
 fn keys_interoperate_with_the_independent_implementation() {
     let env = Env::new();
     let (fp, _) = ok(&env, &["keygen", "--output-key-prefix", "team"]);
-    let mode = std::fs::metadata(env.work().join("team.key")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(env.work().join("team.key"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "the private key is the owner's only");
     let key = std::fs::read_to_string(env.work().join("team.key")).unwrap();
-    assert!(key.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----"), "{key}");
+    assert!(
+        key.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----"),
+        "{key}"
+    );
     // The other implementation loads aibox's key: same public key.
     let out = cosign(&env, &["public-key", "--key", "team.key"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).trim(),
-        std::fs::read_to_string(env.work().join("team.pub")).unwrap().trim()
+        std::fs::read_to_string(env.work().join("team.pub"))
+            .unwrap()
+            .trim()
     );
     // And aibox loads the other implementation's key (cosign's default scrypt cost).
     let out = cosign(&env, &["generate-key-pair", "--output-key-prefix", "py"]);
@@ -141,42 +157,92 @@ fn aibox_signatures_verify_with_the_independent_implementation_and_back() {
     // The independent implementation reads aibox's signature manifest from the registry.
     let out = cosign(
         &env,
-        &["verify-registry", "--key", "a.pub", "--registry", &format!("http://{}", reg.host()), "--repo", "p/tool", "--digest", &digest],
+        &[
+            "verify-registry",
+            "--key",
+            "a.pub",
+            "--registry",
+            &format!("http://{}", reg.host()),
+            "--repo",
+            "p/tool",
+            "--digest",
+            &digest,
+        ],
     );
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    assert_eq!((v["verified"].as_u64(), v["layers"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (v["verified"].as_u64(), v["layers"].as_u64()),
+        (Some(1), Some(1))
+    );
 
     // It signs with its own key (appending, as cosign does); aibox verifies that signature.
-    assert!(cosign(&env, &["generate-key-pair", "--output-key-prefix", "b"]).status.success());
+    assert!(
+        cosign(&env, &["generate-key-pair", "--output-key-prefix", "b"])
+            .status
+            .success()
+    );
     let out = cosign(
         &env,
-        &["sign-registry", "--key", "b.key", "--registry", &format!("http://{}", reg.host()), "--repo", "p/tool", "--digest", &digest],
+        &[
+            "sign-registry",
+            "--key",
+            "b.key",
+            "--registry",
+            &format!("http://{}", reg.host()),
+            "--repo",
+            "p/tool",
+            "--digest",
+            &digest,
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let tool = format!("{}/tool:1.0.0", reg.url("p"));
     let (signers, _) = ok(&env, &["verify", &tool, "--key", "b.pub"]);
     assert_eq!(signers.lines().count(), 1);
     let (signers, _) = ok(&env, &["verify", &tool, "--key", "a.pub"]);
-    assert_eq!(signers.lines().count(), 1, "appending kept aibox's signature");
+    assert_eq!(
+        signers.lines().count(),
+        1,
+        "appending kept aibox's signature"
+    );
     // A key that signed nothing does not verify.
     ok(&env, &["keygen", "--output-key-prefix", "c"]);
     let err = fails(&env, &["verify", &tool, "--key", "c.pub"]);
-    assert!(err.contains("none of its 2 signature(s) verifies with that key"), "{err}");
+    assert!(
+        err.contains("none of its 2 signature(s) verifies with that key"),
+        "{err}"
+    );
     // Signing again with the same key adds nothing.
     let (_, err) = ok(&env, &["sign", &tool, "--key", "a.key"]);
     assert!(err.contains("Signed already"), "{err}");
     let out = cosign(
         &env,
-        &["verify-registry", "--key", "a.pub", "--registry", &format!("http://{}", reg.host()), "--repo", "p/tool", "--digest", &digest],
+        &[
+            "verify-registry",
+            "--key",
+            "a.pub",
+            "--registry",
+            &format!("http://{}", reg.host()),
+            "--repo",
+            "p/tool",
+            "--digest",
+            &digest,
+        ],
     );
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["layers"].as_u64(), Some(2));
     // `info` shows the verified status, not the presence of a tag.
     ok(&env, &["trust", "add", "b.pub"]);
-    let (info, _) = ok(&env, &["info", "tool", "--registry", &reg.url("p"), "--json"]);
+    let (info, _) = ok(
+        &env,
+        &["info", "tool", "--registry", &reg.url("p"), "--json"],
+    );
     let info: serde_json::Value = serde_json::from_str(&info).unwrap();
-    assert!(info["trust"].as_str().unwrap().ends_with(", trusted"), "{info}");
+    assert!(
+        info["trust"].as_str().unwrap().ends_with(", trusted"),
+        "{info}"
+    );
 }
 
 #[test]
@@ -192,14 +258,22 @@ fn the_policy_decides_what_enters_a_generation() {
     let root = project(&env, "p", &reg.url("p"), "");
     let out = in_project(&env, &root, &["sync"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("refusing `tool@1.0.0`") && stderr(&out).contains("it is not signed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing `tool@1.0.0`") && stderr(&out).contains("it is not signed"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!root.join(".aibox/current/bin/tool").exists());
 
     // dev: warned and installed; minimal: silent.
     ok(&env, &["config", "set", "trust.policy", "dev"]);
     let out = in_project(&env, &root, &["sync"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("warning:") && stderr(&out).contains("it is not signed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning:") && stderr(&out).contains("it is not signed"),
+        "{}",
+        stderr(&out)
+    );
     assert!(root.join(".aibox/current/bin/tool").exists());
     ok(&env, &["config", "set", "trust.policy", "minimal"]);
     std::fs::remove_file(root.join("aibox.lock")).unwrap();
@@ -207,20 +281,36 @@ fn the_policy_decides_what_enters_a_generation() {
     assert!(!stderr(&out).contains("warning:"), "{}", stderr(&out));
 
     // A project may tighten the policy: require-signed refuses it again under minimal.
-    let strict = project(&env, "strict", &reg.url("p"), "[policy]\nrequire-signed = true\n");
+    let strict = project(
+        &env,
+        "strict",
+        &reg.url("p"),
+        "[policy]\nrequire-signed = true\n",
+    );
     let out = in_project(&env, &strict, &["sync"]);
-    assert!(!out.status.success() && stderr(&out).contains("it is not signed"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("it is not signed"),
+        "{}",
+        stderr(&out)
+    );
 
     // enterprise with a trusted key: signed by a stranger is refused; signed by the trusted
     // key is accepted and its signer is pinned in the lock.
     ok(&env, &["config", "set", "trust.policy", "enterprise"]);
-    ok(&env, &["trust", "add", "a.pub", "--registry", &reg.url("p")]);
+    ok(
+        &env,
+        &["trust", "add", "a.pub", "--registry", &reg.url("p")],
+    );
     let tool = format!("{}/tool:1.0.0", reg.url("p"));
     ok(&env, &["sign", &tool, "--key", "stranger.key"]);
     let fresh = project(&env, "fresh", &reg.url("p"), "");
     let out = in_project(&env, &fresh, &["sync"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("signed, but by no key trusted"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("signed, but by no key trusted"),
+        "{}",
+        stderr(&out)
+    );
     ok(&env, &["sign", &tool, "--key", "a.key"]);
     let out = in_project(&env, &fresh, &["sync"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -229,10 +319,23 @@ fn the_policy_decides_what_enters_a_generation() {
     assert!(fp_a.contains(&signer), "{signer} is key a");
     // A key trusted for another registry does not count here.
     ok(&env, &["trust", "remove", &signer]);
-    ok(&env, &["trust", "add", "a.pub", "--registry", "oci://elsewhere.example/x"]);
+    ok(
+        &env,
+        &[
+            "trust",
+            "add",
+            "a.pub",
+            "--registry",
+            "oci://elsewhere.example/x",
+        ],
+    );
     std::fs::remove_file(fresh.join("aibox.lock")).unwrap();
     let out = in_project(&env, &fresh, &["lock"]);
-    assert!(!out.status.success() && stderr(&out).contains("no key is trusted for its registry"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("no key is trusted for its registry"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -262,7 +365,9 @@ fn a_changed_signer_is_refused_until_accepted_and_a_moved_tag_is_caught() {
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
-        err.contains("was locked as signed by") && err.contains(&fp1.trim()[7..19]) && err.contains(&fp2.trim()[7..19]),
+        err.contains("was locked as signed by")
+            && err.contains(&fp1.trim()[7..19])
+            && err.contains(&fp2.trim()[7..19]),
         "{err}"
     );
     assert!(err.contains("aibox lock --upgrade-package tool"), "{err}");
@@ -277,13 +382,33 @@ fn a_changed_signer_is_refused_until_accepted_and_a_moved_tag_is_caught() {
     let other = pack(&env, "1.0.0");
     std::fs::write(other.join("extra"), "moved").unwrap();
     let layout = env.work().join("moved-layout");
-    ok(&env, &["pack", "build", other.to_str().unwrap(), "-o", layout.to_str().unwrap()]);
-    ok(&env, &["pack", "push", layout.to_str().unwrap(), &reg.url("p")]);
+    ok(
+        &env,
+        &[
+            "pack",
+            "build",
+            other.to_str().unwrap(),
+            "-o",
+            layout.to_str().unwrap(),
+        ],
+    );
+    ok(
+        &env,
+        &["pack", "push", layout.to_str().unwrap(), &reg.url("p")],
+    );
     let fresh = project(&env, "fresh", &reg.url("p"), "");
     let out = in_project(&env, &fresh, &["sync"]);
-    assert!(!out.status.success() && stderr(&out).contains("it is not signed"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("it is not signed"),
+        "{}",
+        stderr(&out)
+    );
     let out = in_project(&env, &root, &["sync", "--frozen"]);
-    assert!(out.status.success(), "the locked, signed digest still installs: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "the locked, signed digest still installs: {}",
+        stderr(&out)
+    );
     assert_ne!(digest, "");
 }
 
@@ -303,7 +428,17 @@ fn a_vendored_layout_verifies_with_no_network() {
     // The independent implementation finds the signature in the layout.
     let out = cosign(
         &env,
-        &["verify-layout", "--key", "k.pub", "--layout", root.join("vendor").to_str().unwrap(), "--name", "tool", "--digest", &digest],
+        &[
+            "verify-layout",
+            "--key",
+            "k.pub",
+            "--layout",
+            root.join("vendor").to_str().unwrap(),
+            "--name",
+            "tool",
+            "--digest",
+            &digest,
+        ],
     );
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     // No registry at all, a fresh store: the layout's signature is verified.
@@ -326,9 +461,10 @@ fn configuration_keys_are_checked_and_version_1_is_migrated() {
     ok(&env, &["keygen", "--output-key-prefix", "old"]);
     let dir = env.user_home().join(".config/aibox");
     std::fs::create_dir_all(&dir).unwrap();
-    let fixture = std::fs::read_to_string(common::repo_root().join("tests/fixtures/config/v1.toml"))
-        .unwrap()
-        .replace("@KEY@", env.work().join("old.pub").to_str().unwrap());
+    let fixture =
+        std::fs::read_to_string(common::repo_root().join("tests/fixtures/config/v1.toml"))
+            .unwrap()
+            .replace("@KEY@", env.work().join("old.pub").to_str().unwrap());
     std::fs::write(dir.join("config.toml"), fixture).unwrap();
     let (list, _) = ok(&env, &["config", "list"]);
     assert!(list.contains("trust.policy = enterprise"), "{list}");
@@ -336,13 +472,29 @@ fn configuration_keys_are_checked_and_version_1_is_migrated() {
     // The first write stores version 2.
     ok(&env, &["config", "set", "update.check", "false"]);
     let text = std::fs::read_to_string(dir.join("config.toml")).unwrap();
-    assert!(text.contains("version = 2") && text.contains("policy = \"enterprise\""), "{text}");
-    assert!(text.contains("[[trust.keys]]") && !text.contains("require-signed"), "{text}");
-    assert_eq!(ok(&env, &["config", "get", "update.check"]).0.trim(), "false");
+    assert!(
+        text.contains("version = 2") && text.contains("policy = \"enterprise\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("[[trust.keys]]") && !text.contains("require-signed"),
+        "{text}"
+    );
+    assert_eq!(
+        ok(&env, &["config", "get", "update.check"]).0.trim(),
+        "false"
+    );
     // Unknown keys, in the file and on the command line, with a suggestion.
-    std::fs::write(dir.join("config.toml"), "version = 2\n[trust]\npolicey = \"dev\"\n").unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "version = 2\n[trust]\npolicey = \"dev\"\n",
+    )
+    .unwrap();
     let err = fails(&env, &["config", "list"]);
-    assert!(err.contains("config.toml:3:1") && err.contains("did you mean `policy`"), "{err}");
+    assert!(
+        err.contains("config.toml:3:1") && err.contains("did you mean `policy`"),
+        "{err}"
+    );
     std::fs::remove_file(dir.join("config.toml")).unwrap();
     let err = fails(&env, &["config", "set", "trust.polcy", "dev"]);
     assert!(err.contains("did you mean `trust.policy`"), "{err}");
@@ -365,7 +517,10 @@ fn the_audit_log_records_and_survives_concurrent_writers() {
     ok(&env, &["gc"]);
     let (log, _) = ok(&env, &["log", "--json"]);
     let events: Vec<serde_json::Value> = serde_json::from_str(&log).unwrap();
-    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     for a in ["sign", "trust", "verify", "switch", "rollback", "gc"] {
         assert!(actions.contains(&a), "no `{a}` event in {actions:?}");
     }
@@ -374,11 +529,21 @@ fn the_audit_log_records_and_survives_concurrent_writers() {
         .find(|e| e["action"] == "verify" && e["detail"]["pack"] == "tool")
         .unwrap();
     assert_eq!(verify["detail"]["verdict"], "signed");
-    assert!(verify["detail"]["signer"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        verify["detail"]["signer"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
     assert!(verify["user"].as_str().is_some_and(|u| !u.is_empty()) && verify["time"].is_string());
     // --since filters by time.
     let (recent, _) = ok(&env, &["log", "--json", "--since", "1h"]);
-    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&recent).unwrap().len(), events.len());
+    assert_eq!(
+        serde_json::from_str::<Vec<serde_json::Value>>(&recent)
+            .unwrap()
+            .len(),
+        events.len()
+    );
     let (none, _) = ok(&env, &["log", "--json", "--since", "2099-01-01"]);
     assert_eq!(none.trim(), "[]");
 

@@ -85,6 +85,18 @@ pub fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
                 for c in &report.corrupt {
                     println!("corrupt: {}: {}", c.path.display(), c.reason);
                 }
+                for path in &report.interrupted {
+                    println!("interrupted: {}", path.display());
+                }
+                if !report.interrupted.is_empty() && !report.repaired {
+                    printer::status(
+                        "Found",
+                        format!(
+                            "{} pack trees left by an interrupted sync or gc (never used; `aibox gc` removes them)",
+                            report.interrupted.len()
+                        ),
+                    );
+                }
                 printer::status(
                     "Verified",
                     format!(

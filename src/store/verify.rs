@@ -25,6 +25,9 @@ pub struct VerifyReport {
     pub packs_checked: u64,
     pub profiles_checked: u64,
     pub corrupt: Vec<Corruption>,
+    /// Leftovers of an interrupted build or gc: pack trees without a listing that no generation
+    /// uses. Never trusted (a sync replaces them, gc removes them), so not corruption.
+    pub interrupted: Vec<PathBuf>,
     pub repaired: bool,
 }
 
@@ -136,6 +139,7 @@ impl Store {
             let name = item.file_name().to_string_lossy().into_owned();
             names.insert(name.strip_suffix(".tree.json").unwrap_or(&name).to_owned());
         }
+        let used = self.used_packs();
         for dir_name in names {
             let dir = self.layout().pack(&dir_name);
             let listing = self.layout().pack_listing(&dir_name);
@@ -144,7 +148,12 @@ impl Store {
                     report.packs_checked += 1;
                     self.check_pack(&dir_name, good).err()
                 }
-                (Ok(true), _) => Some("uncommitted pack tree (no listing beside it)".to_owned()),
+                (Ok(true), _) if !used.contains(&dir_name) => {
+                    report.interrupted.push(dir);
+                    fixes.push(Fix::Pack(dir_name));
+                    continue;
+                }
+                (Ok(true), _) => Some("a generation uses it but its listing is missing".to_owned()),
                 (_, Ok(true)) => Some("listing without its pack tree".to_owned()),
                 _ => Some("unreadable".to_owned()),
             };
@@ -154,6 +163,20 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Every pack directory some readable generation of some profile records (unreadable
+    /// generations are reported by the profile check).
+    fn used_packs(&self) -> std::collections::BTreeSet<String> {
+        let mut used = std::collections::BTreeSet::new();
+        for profile in self.list_profiles().unwrap_or_default() {
+            for id in self.generation_ids(&profile).unwrap_or_default() {
+                if let Ok(record) = self.generation(&profile, id) {
+                    used.extend(record.packs.into_iter().map(|p| p.store));
+                }
+            }
+        }
+        used
     }
 
     /// Check one pack tree against its listing and its name, path by path.
