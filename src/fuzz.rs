@@ -96,7 +96,7 @@ fn registry_url(data: &[u8]) {
             let _ = u.repo("x");
         }
         let _ = crate::registry::PackRef::parse(t);
-        let _ = crate::resolver::request::Request::parse(t);
+        let _ = crate::manifest::request::Request::parse(t);
         let _ = crate::resolver::PackSpec::parse(t);
         let redacted = crate::registry::url::redact(t);
         if let Some((before, _)) = t.split_once('@')

@@ -2,7 +2,26 @@
 //! itself fetched from OCI registries (or OCI layouts, or directories), verified, stored in a
 //! BLAKE3 content-addressed store and switched to atomically as generations.
 //!
-//! Dependencies run one way: `cli → ops → {resolver, store, registry} → fs`.
+//! Modules are in layers; a module uses only modules of lower layers (README "Code layout",
+//! kept true by `tests/architecture.rs`):
+//!
+//! 0. [`error`], [`platform`], [`printer`], [`signature`]
+//! 1. [`fs`]
+//! 2. [`manifest`], [`trust`]
+//! 3. [`config`], [`store`]
+//! 4. [`audit`], [`lockfile`]
+//! 5. [`registry`]
+//! 6. [`resolver`]
+//! 7. [`ops`], [`fuzz`]
+//! 8. [`cli`]
+//!
+//! A sync, top-down: [`cli`] parses the command and calls one function of [`ops`]; `ops` reads
+//! `aibox.toml` ([`manifest`]) and `aibox.lock` ([`lockfile`]), re-locks with the [`resolver`]
+//! when the manifest changed, asks [`trust`] for a verdict on each locked pack's signatures
+//! (policy from [`config`]), fetches what the [`store`] lacks from a [`registry`] source
+//! (digests checked while streaming), ingests it into content-addressed objects and pack
+//! trees, builds a generation and switches `current` atomically, and appends to the
+//! [`audit`] log.
 
 pub mod audit;
 pub mod cli;

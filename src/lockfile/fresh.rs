@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, VecDeque};
 use super::Lockfile;
 use crate::manifest::ProjectManifest;
 use crate::manifest::pack::PackKind;
-use crate::resolver::request::Request;
+use crate::manifest::request::Request;
 
 /// The first way a lock fails to satisfy a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

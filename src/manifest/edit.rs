@@ -6,7 +6,7 @@ use std::path::Path;
 use toml_edit::{DocumentMut, Item, Table, Value};
 
 use super::{ManifestError, validate_pack_name};
-use crate::resolver::request::Request;
+use crate::manifest::request::Request;
 
 /// Which table a requirement goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 pub mod edit;
 pub mod pack;
 pub mod project;
+pub mod request;
 mod spans;
 #[cfg(test)]
 mod tests;

@@ -11,8 +11,8 @@ use toml::de::{DeTable, DeValue};
 
 use super::spans::in_order;
 use super::{ManifestError, did_you_mean, validate_pack_name};
-use crate::resolver::Root;
-use crate::resolver::request::Request;
+use crate::manifest::request::Request;
+use crate::manifest::request::Root;
 
 /// The whole of an `aibox.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]

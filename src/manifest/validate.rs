@@ -9,7 +9,7 @@ use std::path::Path;
 use super::pack::{PackKind, PackManifest};
 use super::spans::{Part, locate};
 use super::{ManifestError, validate_pack_name};
-use crate::resolver::request::Request;
+use crate::manifest::request::Request;
 
 /// One problem: where (table keys), what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -38,7 +38,7 @@ pub fn verify(repair: bool) -> Result<VerifyReport> {
         None,
         serde_json::json!({
             "store": true, "objects": report.objects_checked, "packs": report.packs_checked,
-            "corrupt": report.corrupt.len(), "repaired": report.repaired,
+            "corrupt": report.corrupt.len(), "interrupted": report.interrupted.len(), "repaired": report.repaired,
         }),
     );
     Ok(report)

@@ -1,4 +1,4 @@
-//! The registry metadata cache under `$AIBOX_HOME/cache/oci-v2/` (store-format/ARTIFACT.md §7):
+//! The registry metadata cache under `$AIBOX_HOME/cache/oci-v2/` (store-format/ARTIFACT.md §10):
 //! manifests and configs by digest (immutable, kept forever, re-verified on read) and, per
 //! repository, the tag list and tag → digest answers with a time-to-live.
 

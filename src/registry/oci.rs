@@ -110,9 +110,10 @@ impl OciSource {
     pub fn open(url: &str, opts: &SourceOptions) -> Result<OciSource, RegistryError> {
         let reg = RegistryUrl::parse(url)?;
         let configured_insecure = crate::config::load().is_ok_and(|c| {
-            c.registries
-                .values()
-                .any(|r| r.insecure && url.starts_with(r.url.trim_end_matches('/')))
+            c.registries.values().any(|r| {
+                let prefix = r.url.trim_end_matches('/');
+                r.insecure && (url == prefix || url.starts_with(&format!("{prefix}/")))
+            })
         });
         let http = reg.is_loopback() || opts.insecure || configured_insecure;
         let config = ClientConfig {

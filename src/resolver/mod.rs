@@ -5,7 +5,6 @@
 mod memory;
 mod provider;
 mod report;
-pub mod request;
 #[cfg(test)]
 mod tests;
 
@@ -15,9 +14,10 @@ use std::sync::Arc;
 use semver::Version;
 
 use crate::manifest::pack::PackManifest;
+pub use crate::manifest::request::Root;
+pub use crate::manifest::request::{PackSpec, Request, RequestError};
 use crate::registry::RegistryError;
 pub use memory::{MemoryIndex, minimal_manifest};
-pub use request::{PackSpec, Request, RequestError};
 
 /// Pack metadata the resolver reads. The ops layer implements it on top of
 /// [`crate::registry::Source`]s; tests implement it in memory. Object safe.
@@ -77,22 +77,6 @@ impl crate::error::Hint for IndexError {
             }
             IndexError::Registry(e) => e.hints(),
             IndexError::Other(_) => Vec::new(),
-        }
-    }
-}
-
-/// One request of the manifest (a `[packs]` or `[plugins]` entry).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Root {
-    pub name: String,
-    pub request: Request,
-}
-
-impl Root {
-    pub fn new(name: impl Into<String>, request: Request) -> Root {
-        Root {
-            name: name.into(),
-            request,
         }
     }
 }

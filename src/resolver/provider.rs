@@ -15,11 +15,11 @@ use pubgrub::{
 };
 use semver::Version;
 
-use super::request::Request;
 use super::{
     IndexError, PackIndex, Resolution, ResolveError, ResolveOptions, Resolved, Root, aibox_matches,
 };
 use crate::manifest::pack::PackManifest;
+use crate::manifest::request::Request;
 
 /// A PubGrub package: the manifest itself, or a pack by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

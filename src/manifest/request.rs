@@ -268,3 +268,19 @@ mod tests {
         ));
     }
 }
+
+/// One request of the manifest (a `[packs]` or `[plugins]` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    pub name: String,
+    pub request: Request,
+}
+
+impl Root {
+    pub fn new(name: impl Into<String>, request: Request) -> Root {
+        Root {
+            name: name.into(),
+            request,
+        }
+    }
+}
