@@ -120,7 +120,12 @@ pub fn is_current(store: &Store, profile: &Profile, lock_hash: &str) -> bool {
     let Ok(current) = store.current(profile) else {
         return false;
     };
+    let built_for = current
+        .platform
+        .clone()
+        .unwrap_or_else(crate::platform::native);
     current.lock_hash.as_deref() == Some(lock_hash)
+        && built_for == crate::platform::host()
         && current
             .packs
             .iter()

@@ -29,6 +29,10 @@ pub struct GenerationRecord {
     /// BLAKE3 of the `aibox.lock` bytes this generation was built from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_hash: Option<String>,
+    /// The platform it was built for (`AIBOX_PLATFORM` or the host's); absent in records of
+    /// older versions, which were built for the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     #[serde(default, rename = "pack", skip_serializing_if = "Vec::is_empty")]
     pub packs: Vec<GenerationPack>,
     #[serde(default, skip_serializing_if = "GenerationEnv::is_empty")]
@@ -85,6 +89,7 @@ impl GenerationRecord {
             parent: None,
             created: now(),
             lock_hash: None,
+            platform: None,
             packs: Vec::new(),
             env: GenerationEnv::default(),
         }
@@ -269,6 +274,7 @@ impl Store {
             parent: Some(parent),
             created: now(),
             lock_hash,
+            platform: Some(crate::platform::host()),
             packs: sorted
                 .iter()
                 .map(|(pid, m)| GenerationPack {

@@ -1,0 +1,240 @@
+//! A team's everyday workflow with real tools: two branches that change the lock merge with
+//! real `git merge` (the union merge attribute `aibox init` writes), the merged lock syncs
+//! under `--locked` unchanged, an inconsistent merge is caught naming the unmet request, and a
+//! lock is the same whoever (whichever platform) wrote it.
+// Tests read the repository with std::fs directly; only the crate goes through crate::fs.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command as Std;
+
+use common::{Sandbox, text, write_pack};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Std::new("git")
+        .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "git {args:?} failed:\n{o}{e}");
+    o
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// A git repository holding a project made by `aibox init` that syncs `hello@1.0.0`.
+fn repo(sb: &Sandbox) -> std::path::PathBuf {
+    sb.repo_packs();
+    let root = sb.path().join("team");
+    std::fs::create_dir_all(&root).unwrap();
+    sb.ok(&root, &["init", "--registry", "dir:../packs"]);
+    assert!(
+        read(&root.join(".gitattributes")).contains("aibox.lock merge=union"),
+        "init writes the merge attribute"
+    );
+    sb.ok(&root, &["add", "hello@=1.0.0", "json-pretty"]);
+    git(&root, &["init", "-q"]);
+    git(&root, &["add", "."]);
+    git(&root, &["commit", "-qm", "start"]);
+    root
+}
+
+#[test]
+fn branches_that_add_and_upgrade_different_packs_merge_and_sync_locked() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    // Branch a adds a pack; branch b adds another and upgrades hello.
+    git(&root, &["checkout", "-qb", "a"]);
+    sb.ok(&root, &["add", "todo-scan"]);
+    git(&root, &["commit", "-qam", "add todo-scan"]);
+    git(&root, &["checkout", "-q", "main"]);
+    git(&root, &["checkout", "-qb", "b"]);
+    sb.ok(&root, &["add", "editorconfig"]);
+    sb.ok(&root, &["add", "hello@^1"]);
+    assert!(read(&root.join("aibox.lock")).contains("version = \"1.1.0\""));
+    git(
+        &root,
+        &["commit", "-qam", "add editorconfig, upgrade hello"],
+    );
+    // The merge has no conflict.
+    git(&root, &["merge", "-q", "--no-edit", "a"]);
+    let merged = read(&root.join("aibox.lock"));
+    assert!(!merged.contains("<<<<<<<"), "{merged}");
+    for name in [
+        "todo-scan",
+        "editorconfig",
+        "hello",
+        "json-pretty",
+        "shellkit",
+    ] {
+        assert!(
+            merged.contains(&format!("name = \"{name}\"")),
+            "{name} is locked:\n{merged}"
+        );
+    }
+    // The merged lock satisfies the merged manifest: --locked syncs it and changes nothing.
+    let manifest = read(&root.join("aibox.toml"));
+    sb.ok(&root, &["sync", "--locked"]);
+    assert_eq!(read(&root.join("aibox.lock")), merged);
+    assert_eq!(read(&root.join("aibox.toml")), manifest);
+    assert!(root.join(".aibox/current/bin/todo-scan").exists());
+    assert!(
+        root.join(".aibox/current/bin/editorconfig").exists()
+            || root.join(".aibox/current/packs/editorconfig").exists()
+    );
+    let hello = std::fs::canonicalize(root.join(".aibox/current/packs/hello")).unwrap();
+    assert!(
+        hello.to_string_lossy().ends_with("-hello-1.1.0"),
+        "the upgrade from branch b is what is installed: {}",
+        hello.display()
+    );
+    // And a fresh lock of the merged manifest is the merged lock, byte for byte.
+    std::fs::remove_file(root.join("aibox.lock")).unwrap();
+    sb.ok(&root, &["lock"]);
+    assert_eq!(read(&root.join("aibox.lock")), merged);
+}
+
+#[test]
+fn an_inconsistent_merge_is_caught_by_locked_naming_the_unmet_request() {
+    let sb = Sandbox::new();
+    let root = repo(&sb);
+    // Branch a removes json-pretty; branch b adds ci-tools, which depends on it.
+    git(&root, &["checkout", "-qb", "a"]);
+    sb.ok(&root, &["remove", "json-pretty"]);
+    git(&root, &["commit", "-qam", "remove json-pretty"]);
+    git(&root, &["checkout", "-q", "main"]);
+    git(&root, &["checkout", "-qb", "b"]);
+    sb.ok(&root, &["add", "ci-tools"]);
+    git(&root, &["commit", "-qam", "add ci-tools"]);
+    git(&root, &["merge", "-q", "--no-edit", "a"]);
+    let merged = read(&root.join("aibox.lock"));
+    assert!(!merged.contains("name = \"json-pretty\""), "{merged}");
+    let (code, err) = sb.fails(&root, &["sync", "--locked"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("json-pretty") && err.contains("ci-tools"),
+        "the message names the unmet request and who makes it:\n{err}"
+    );
+    assert_eq!(
+        read(&root.join("aibox.lock")),
+        merged,
+        "--locked writes nothing"
+    );
+    // Re-locking repairs it.
+    sb.ok(&root, &["sync"]);
+    assert!(read(&root.join("aibox.lock")).contains("name = \"json-pretty\""));
+    sb.ok(&root, &["sync", "--locked"]);
+}
+
+/// A pack built for two platforms into an OCI layout (an image index), plus a portable one.
+fn two_platform_layout(sb: &Sandbox) -> std::path::PathBuf {
+    let src = sb.path().join("src");
+    let mut dirs = Vec::new();
+    for platform in ["linux-x86_64", "macos-aarch64"] {
+        let toml = format!(
+            "[pack]\nname = \"tool\"\nversion = \"1.0.0\"\nplatforms = [\"{platform}\"]\n[bin]\ntool = \"bin/tool\"\n"
+        );
+        let dir = write_pack(
+            &src.join(platform),
+            &toml,
+            &[(
+                "bin/tool",
+                &format!("#!/bin/sh\necho tool for {platform}\n"),
+                true,
+            )],
+        );
+        dirs.push(dir);
+    }
+    let portable = write_pack(
+        &src,
+        "[pack]\nname = \"notes\"\nversion = \"0.1.0\"\n",
+        &[("share/notes.txt", "portable\n", false)],
+    );
+    let layout = sb.path().join("layout");
+    let mut args: Vec<String> = vec!["pack".into(), "build".into()];
+    args.extend(dirs.iter().map(|d| d.display().to_string()));
+    args.extend(["-o".into(), layout.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.ok(sb.path(), &args);
+    sb.ok(
+        sb.path(),
+        &[
+            "pack",
+            "build",
+            &portable.display().to_string(),
+            "-o",
+            &layout.display().to_string(),
+        ],
+    );
+    layout
+}
+
+#[test]
+fn a_lock_is_the_same_whichever_platform_wrote_it() {
+    let sb = Sandbox::new();
+    two_platform_layout(&sb);
+    let manifest =
+        "[registries]\ndefault = \"oci-layout:../layout\"\n[packs]\ntool = \"1\"\nnotes = \"*\"\n";
+    let mut locks = Vec::new();
+    for host in ["linux-x86_64", "macos-aarch64"] {
+        let root = sb.project(&format!("on-{host}"), manifest);
+        let out = sb
+            .aibox(&root)
+            .env("AIBOX_PLATFORM", host)
+            .arg("lock")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out).1);
+        locks.push(read(&root.join("aibox.lock")));
+    }
+    assert_eq!(locks[0], locks[1], "byte-identical locks");
+    let lock = &locks[0];
+    for section in [
+        "[package.platforms.linux-x86_64]",
+        "[package.platforms.macos-aarch64]",
+        "[package.platforms.any]",
+    ] {
+        assert!(lock.contains(section), "{section} missing:\n{lock}");
+    }
+    // Each host gets its own build; a host the lock lacks is told which pack lacks it.
+    let root = sb.path().join("on-linux-x86_64");
+    if aibox::platform::native() == "linux-x86_64" {
+        sb.ok(&root, &["sync", "--locked"]);
+        let out = Std::new(root.join(".aibox/current/bin/tool"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "tool for linux-x86_64\n"
+        );
+    }
+    let out = sb
+        .aibox(&root)
+        .env("AIBOX_PLATFORM", "linux-aarch64")
+        .args(["sync", "--locked"])
+        .output()
+        .unwrap();
+    let err = text(&out).1;
+    assert!(!out.status.success(), "{err}");
+    let error = &err[err.find("error:").expect("an error")..];
+    assert!(
+        error.contains("`tool@1.0.0`")
+            && error.contains("linux-aarch64")
+            && !error.contains("notes"),
+        "names the pack without the platform, not the portable one:\n{err}"
+    );
+}
