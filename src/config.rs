@@ -15,7 +15,7 @@ use crate::trust::Level;
 /// The configuration format this aibox writes.
 pub const VERSION: i64 = 2;
 
-const TOP: &[&str] = &["version", "trust", "registries", "update"];
+const TOP: &[&str] = &["version", "trust", "registries", "mirrors", "update"];
 const TRUST: &[&str] = &["policy", "allow-dir", "keys"];
 const KEY: &[&str] = &["path", "fingerprint", "registry"];
 const REGISTRY: &[&str] = &[
@@ -38,6 +38,8 @@ pub struct Config {
     pub file_version: Option<i64>,
     pub trust: TrustConfig,
     pub registries: BTreeMap<String, RegistryConfig>,
+    /// Sources `sync` fetches locked packs from first (`oci-layout:<dir>` or `oci://…`).
+    pub mirrors: Vec<String>,
     pub update: UpdateConfig,
 }
 
@@ -311,6 +313,17 @@ fn parse_v2(p: &P<'_>, root: &DeTable<'_>, config: &mut Config) -> Result<(), Ma
             );
         }
     }
+    if let Some(v) = root.get("mirrors") {
+        let items = v
+            .get_ref()
+            .as_array()
+            .ok_or_else(|| p.err(v.span(), "`mirrors` must be an array of sources"))?;
+        for item in items.iter() {
+            let m = p.string(item, "mirrors")?;
+            check_mirror(&m).map_err(|e| p.err(item.span(), e))?;
+            config.mirrors.push(m);
+        }
+    }
     if let Some(u) = root.get("update") {
         let t = p.table(u, "update")?;
         p.keys(t, UPDATE, "in `[update]`")?;
@@ -373,6 +386,13 @@ impl Config {
                 regs[name.as_str()] = toml_edit::Item::Table(t);
             }
             doc["registries"] = toml_edit::Item::Table(regs);
+        }
+        if !self.mirrors.is_empty() {
+            let mut list = toml_edit::Array::new();
+            for m in &self.mirrors {
+                list.push(m.as_str());
+            }
+            doc["mirrors"] = toml_edit::value(list);
         }
         if self.update != UpdateConfig::default() {
             let mut u = toml_edit::Table::new();
@@ -438,6 +458,7 @@ impl Config {
                 }
             }
         }
+        out.push(("mirrors".into(), self.mirrors.join(" ")));
         out.push(("update.check".into(), self.update.check.to_string()));
         if let Some(r) = &self.update.registry {
             out.push(("update.registry".into(), r.clone()));
@@ -448,3 +469,18 @@ impl Config {
 
 /// The trust level when the configuration sets none.
 pub const DEFAULT_LEVEL: Level = Level::Dev;
+
+/// Whether `source` can be a mirror: an OCI image layout or an OCI registry (content is
+/// checked against the lock's digests and tree hashes, so only artifact sources qualify).
+pub fn check_mirror(source: &str) -> Result<(), String> {
+    // The URL itself is parsed (and refused there) when the mirror is opened.
+    let rest = source
+        .strip_prefix("oci-layout:")
+        .or_else(|| source.strip_prefix("oci://"));
+    if rest.is_some_and(|r| !r.is_empty()) {
+        return Ok(());
+    }
+    Err(format!(
+        "`{source}` cannot be a mirror: use `oci-layout:<dir>` or `oci://host/path`"
+    ))
+}

@@ -453,6 +453,74 @@ fn a_vendored_layout_verifies_with_no_network() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(lock_signer(&air).as_deref(), Some(fp.trim()));
+    // The original project, unedited, syncs from the layout as a mirror: with --mirror and
+    // --offline, and with AIBOX_MIRROR while its registry is simply gone.
+    let manifest = std::fs::read(root.join("aibox.toml")).unwrap();
+    let lock = std::fs::read(root.join("aibox.lock")).unwrap();
+    let vendor = format!("oci-layout:{}", root.join("vendor").display());
+    for (i, how) in ["flag", "env", "config"].iter().enumerate() {
+        let home = env.work().join(format!("mirror-home-{i}"));
+        let mut cmd = aibox(&env);
+        cmd.current_dir(&root).env("AIBOX_HOME", &home);
+        if *how == "flag" {
+            cmd.args([
+                "sync",
+                "--locked",
+                "--offline",
+                "--mirror",
+                "oci-layout:vendor",
+            ]);
+        } else if *how == "env" {
+            cmd.env("AIBOX_MIRROR", "oci-layout:vendor")
+                .args(["sync", "--locked"]);
+        } else {
+            ok(&env, &["config", "set", "mirrors", &vendor]);
+            cmd.args(["sync", "--locked"]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{how}: {}", stderr(&out));
+        assert_eq!(std::fs::read(root.join("aibox.toml")).unwrap(), manifest);
+        assert_eq!(std::fs::read(root.join("aibox.lock")).unwrap(), lock);
+        let run = std::process::Command::new(root.join(".aibox/current/bin/tool"))
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{how}: the mirrored tool runs");
+        // The signature was verified from the mirror, under the enterprise policy.
+        let log = std::fs::read_to_string(home.join("log/audit.jsonl")).unwrap();
+        assert!(
+            log.lines()
+                .any(|l| l.contains("\"verdict\":\"signed\"") && l.contains(fp.trim())),
+            "{how}: {log}"
+        );
+    }
+    // A mirror whose content differs from the lock is not trusted: the layout's largest blob
+    // (the pack's layer) is damaged, and with the origin gone the sync fails, changing nothing.
+    let layer = std::fs::read_dir(root.join("vendor/blobs/sha256"))
+        .unwrap()
+        .map(|b| b.unwrap().path())
+        .max_by_key(|b| std::fs::metadata(b).unwrap().len())
+        .unwrap();
+    std::fs::set_permissions(&layer, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut bad = std::fs::read(&layer).unwrap();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 1;
+    std::fs::write(&layer, bad).unwrap();
+    let home = env.work().join("mirror-home-bad");
+    let out = aibox(&env)
+        .current_dir(&root)
+        .env("AIBOX_HOME", &home)
+        .args([
+            "sync",
+            "--locked",
+            "--offline",
+            "--mirror",
+            "oci-layout:vendor",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("mirror"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(root.join("aibox.lock")).unwrap(), lock);
 }
 
 #[test]

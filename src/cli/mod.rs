@@ -140,6 +140,7 @@ impl GlobalArgs {
             refresh: self.refresh,
             json: self.json,
             manifest_path: self.manifest_path.clone(),
+            mirrors: Vec::new(),
         }
     }
 }

@@ -66,6 +66,12 @@ pub struct SyncArgs {
     /// Use `aibox.lock` as it is: never resolve, never write it.
     #[arg(long)]
     frozen: bool,
+    /// Fetch locked packs from this mirror first (`oci-layout:<dir>` or `oci://…`, e.g. what
+    /// `aibox vendor` wrote); repeatable. Content is checked against the lock exactly as from
+    /// the origin, and `aibox.toml`/`aibox.lock` are not touched. Also `AIBOX_MIRROR`
+    /// (space-separated) and `mirrors` in the user configuration.
+    #[arg(long = "mirror", value_name = "SOURCE")]
+    mirrors: Vec<String>,
 }
 
 pub fn init(args: InitArgs) -> Result<()> {
@@ -134,6 +140,10 @@ pub fn sync(opts: &Options, args: SyncArgs) -> Result<()> {
 }
 
 pub(super) fn run_sync(opts: &Options, target: Target, args: &SyncArgs) -> Result<()> {
+    let opts = &Options {
+        mirrors: args.mirrors.clone(),
+        ..opts.clone()
+    };
     let policy = if args.frozen {
         LockPolicy::Frozen
     } else if args.locked {

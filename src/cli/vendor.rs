@@ -12,8 +12,8 @@ use crate::registry::PackRef;
 
 #[derive(Debug, Args)]
 pub struct VendorArgs {
-    /// The OCI layout directory to write (created if missing); use it as
-    /// `oci-layout:<dir>` in `[registries]`.
+    /// The OCI layout directory to write (created if missing); sync from it with
+    /// `aibox sync --mirror oci-layout:<dir>` (nothing in `aibox.toml` changes).
     dir: PathBuf,
     /// Vendor this pack instead of the project's locked packs: `oci://host/path/<name>:<version>`
     /// or `oci-layout:<dir>:<name>:<version>` (repeatable).
@@ -40,7 +40,8 @@ pub fn run(opts: &Options, args: VendorArgs) -> Result<()> {
     }
     let mut root =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
-    if items.is_empty() {
+    let whole_lock = items.is_empty();
+    if whole_lock {
         // Every locked pack of the project (sources are relative to the project root).
         let project = ops::find_project(opts)?;
         let path = project.lock_path();
@@ -56,6 +57,15 @@ pub fn run(opts: &Options, args: VendorArgs) -> Result<()> {
     let done = ops::vendor::vendor(&items, &root, &args.dir, &src)?;
     if opts.json {
         super::print_json(&done);
+    } else if whole_lock {
+        let dir = std::path::absolute(&args.dir).unwrap_or(args.dir.clone());
+        crate::printer::status(
+            "Use",
+            format!(
+                "`aibox sync --locked --offline --mirror oci-layout:{}` where the registries cannot be reached",
+                dir.display()
+            ),
+        );
     }
     Ok(())
 }

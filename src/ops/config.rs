@@ -10,6 +10,7 @@ use crate::trust::Level;
 pub const KEYS: &[&str] = &[
     "trust.policy",
     "trust.allow-dir",
+    "mirrors",
     "update.check",
     "update.registry",
     "registries.<name>.url",
@@ -79,6 +80,13 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
             })?);
         }
         "trust.allow-dir" => config.trust.allow_dir = boolean(key, value)?,
+        "mirrors" => {
+            let list: Vec<String> = value.split_whitespace().map(str::to_owned).collect();
+            for m in &list {
+                config::check_mirror(m).map_err(Error::msg)?;
+            }
+            config.mirrors = list;
+        }
         "update.check" => config.update.check = boolean(key, value)?,
         "update.registry" => config.update.registry = Some(value.to_owned()),
         _ => {

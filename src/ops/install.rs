@@ -35,7 +35,34 @@ pub struct Sources<'a> {
     opts: SourceOptions,
     /// URLs of registries the manifest marks `insecure`.
     insecure: BTreeSet<String>,
+    /// Sources tried first for locked content (`sync --mirror`, `AIBOX_MIRROR`, config).
+    mirrors: Vec<String>,
     open: Mutex<BTreeMap<String, std::sync::Arc<dyn Source>>>,
+}
+
+/// The mirrors in force: `--mirror` flags, then `AIBOX_MIRROR` (space-separated), then the
+/// user configuration's `mirrors`; each checked, duplicates dropped.
+pub fn mirrors(opts: &super::Options) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let env = std::env::var("AIBOX_MIRROR").unwrap_or_default();
+    let configured = if opts.mirrors.is_empty() && env.trim().is_empty() {
+        crate::config::load()?.mirrors
+    } else {
+        Vec::new()
+    };
+    for (m, from) in opts
+        .mirrors
+        .iter()
+        .map(|m| (m.as_str(), "--mirror"))
+        .chain(env.split_whitespace().map(|m| (m, "AIBOX_MIRROR")))
+        .chain(configured.iter().map(|m| (m.as_str(), "the configuration")))
+    {
+        crate::config::check_mirror(m).map_err(|e| Error::msg(format!("{e} (from {from})")))?;
+        if !out.iter().any(|o| o == m) {
+            out.push(m.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 impl<'a> Sources<'a> {
@@ -44,7 +71,86 @@ impl<'a> Sources<'a> {
             root,
             opts,
             insecure,
+            mirrors: Vec::new(),
             open: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// These sources, trying `mirrors` first for locked content and signatures.
+    pub fn with_mirrors(mut self, mirrors: Vec<String>) -> Self {
+        self.mirrors = mirrors;
+        self
+    }
+
+    /// Fetch one locked artifact: from the first mirror that has it, else from its origin.
+    /// A mirror's content is checked exactly as the origin's (digests, tree hash).
+    pub fn fetch(
+        &self,
+        store: &Store,
+        pkg: &LockedPackage,
+        locked: &crate::lockfile::LockedPlatform,
+    ) -> Result<PackId> {
+        for m in &self.mirrors {
+            match self
+                .get(m)
+                .and_then(|s| s.fetch(&pkg.name, &pkg.version, locked, store))
+            {
+                Ok(id) => {
+                    printer::verbose(format!(
+                        "{}@{} from the mirror `{m}`",
+                        pkg.name, pkg.version
+                    ));
+                    return Ok(id);
+                }
+                Err(RegistryError::NotFound { .. } | RegistryError::NoSuchVersion { .. }) => {
+                    printer::verbose(format!(
+                        "the mirror `{m}` has no {}@{}",
+                        pkg.name, pkg.version
+                    ));
+                }
+                Err(e) => printer::warn(format!(
+                    "the mirror `{m}` cannot serve {}@{} ({e}); trying the next source",
+                    pkg.name, pkg.version
+                )),
+            }
+        }
+        Ok(self
+            .get(&pkg.source)?
+            .fetch(&pkg.name, &pkg.version, locked, store)?)
+    }
+
+    /// The signatures of `digest` of `name` (from `origin`): the mirrors' and the origin's,
+    /// merged. An origin that cannot be asked (offline, gone) is not an error when a mirror
+    /// answered.
+    pub fn signatures(
+        &self,
+        origin: &str,
+        name: &str,
+        digest: &str,
+    ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
+        let mut all: Vec<crate::signature::Entry> = Vec::new();
+        let mut mirrored = false;
+        for m in &self.mirrors {
+            if let Ok(entries) = self.get(m).and_then(|s| s.signatures(name, digest)) {
+                mirrored = true;
+                for e in entries {
+                    if !all.contains(&e) {
+                        all.push(e);
+                    }
+                }
+            }
+        }
+        match self.get(origin).and_then(|s| s.signatures(name, digest)) {
+            Ok(entries) => {
+                for e in entries {
+                    if !all.contains(&e) {
+                        all.push(e);
+                    }
+                }
+                Ok(all)
+            }
+            Err(_) if mirrored => Ok(all),
+            Err(e) => Err(e),
         }
     }
 
@@ -257,9 +363,8 @@ fn fetch_all(
 }
 
 fn fetch_one(store: &Store, pkg: &LockedPackage, platform: &str, sources: &Sources) -> Result<()> {
-    let source = sources.get(&pkg.source)?;
     let locked = pkg.for_platform(platform).expect("checked by expected_ids");
-    let id = source.fetch(&pkg.name, &pkg.version, locked, store)?;
+    let id = sources.fetch(store, pkg, locked)?;
     debug_assert_eq!(id.tree, locked.tree);
     Ok(())
 }

@@ -28,6 +28,9 @@ pub struct Options {
     pub refresh: bool,
     pub json: bool,
     pub manifest_path: Option<PathBuf>,
+    /// Mirrors given on the command line (`sync --mirror`), tried before `AIBOX_MIRROR` and
+    /// the configuration's `mirrors`.
+    pub mirrors: Vec<String>,
 }
 
 /// The file name of a project manifest.

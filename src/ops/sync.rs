@@ -85,7 +85,9 @@ pub fn install(
     lock: &crate::lockfile::Lockfile,
     bytes: &[u8],
 ) -> Result<Installed> {
-    let sources = state.sources(opts);
+    let sources = state
+        .sources(opts)
+        .with_mirrors(super::install::mirrors(opts)?);
     // Nothing unverified enters a generation: every pack is judged before anything is fetched.
     let policy = super::trust::policy(Some(state))?;
     super::trust::check_lock(store, &sources, &policy, lock, &profile.describe())?;

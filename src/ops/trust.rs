@@ -93,8 +93,7 @@ pub fn judge(
     {
         return Ok(Ok(Verdict::Signed(f)));
     }
-    let source = sources.get(subject.source)?;
-    let entries = match source.signatures(subject.name, digest) {
+    let entries = match sources.signatures(subject.source, subject.name, digest) {
         Ok(fresh) => {
             let mut all = kept;
             for e in fresh {
