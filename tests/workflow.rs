@@ -238,3 +238,83 @@ fn a_lock_is_the_same_whichever_platform_wrote_it() {
         "names the pack without the platform, not the portable one:\n{err}"
     );
 }
+
+#[test]
+fn an_add_whose_sync_fails_changes_nothing() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    for name in ["first", "second"] {
+        write_pack(
+            &packs,
+            &format!(
+                "[pack]\nname = \"{name}\"\nversion = \"1.0.0\"\n[bin]\nsame = \"bin/same\"\n"
+            ),
+            &[("bin/same", &format!("#!/bin/sh\necho {name}\n"), true)],
+        );
+    }
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nfirst = \"1\"\n",
+    );
+    sb.ok(&root, &["sync"]);
+    let manifest = read(&root.join("aibox.toml"));
+    let lock = read(&root.join("aibox.lock"));
+    let current = std::fs::read_link(root.join(".aibox/current")).unwrap();
+    // Both packs provide `bin/same`: the lock resolves, the generation cannot be built.
+    let (_, err) = sb.fails(&root, &["add", "second"]);
+    assert!(err.contains("same") && err.contains("second"), "{err}");
+    assert!(err.contains("Restored"), "{err}");
+    assert_eq!(read(&root.join("aibox.toml")), manifest);
+    assert_eq!(read(&root.join("aibox.lock")), lock);
+    assert_eq!(
+        std::fs::read_link(root.join(".aibox/current")).unwrap(),
+        current
+    );
+    let gens = sb.ok(&root, &["generations", "--json"]).0;
+    assert_eq!(
+        gens.matches("\"id\"").count(),
+        2,
+        "generations 0 and 1 only: {gens}"
+    );
+    // The project is as it was: its lock still holds.
+    sb.ok(&root, &["sync", "--locked"]);
+}
+
+#[test]
+fn lock_says_what_changed_and_check_shows_the_difference() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let manifest = |hello: &str, extra: &str| {
+        format!("[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"{hello}\"\n{extra}")
+    };
+    let root = sb.project("p", &manifest("=1.0.0", ""));
+    let (_, err) = sb.ok(&root, &["lock"]);
+    assert!(err.contains("Adding hello 1.0.0"), "{err}");
+    assert!(err.contains("Adding shellkit"), "{err}");
+    std::fs::write(
+        root.join("aibox.toml"),
+        manifest("^1", "json-pretty = \"*\"\n"),
+    )
+    .unwrap();
+    let before = read(&root.join("aibox.lock"));
+    let (code, err) = sb.fails(&root, &["lock", "--check"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("add json-pretty 0.3.0"), "{err}");
+    assert_eq!(
+        read(&root.join("aibox.lock")),
+        before,
+        "--check writes nothing"
+    );
+    let (_, err) = sb.ok(&root, &["lock", "--upgrade"]);
+    assert!(err.contains("Updating hello 1.0.0 -> 1.1.0"), "{err}");
+    assert!(err.contains("Adding json-pretty 0.3.0"), "{err}");
+    std::fs::write(root.join("aibox.toml"), manifest("=1.0.0", "")).unwrap();
+    let (_, err) = sb.ok(&root, &["lock"]);
+    assert!(err.contains("Downgrading hello 1.1.0 -> 1.0.0"), "{err}");
+    assert!(err.contains("Removing json-pretty 0.3.0"), "{err}");
+    let (_, err) = sb.ok(&root, &["lock"]);
+    assert!(
+        !err.contains("ing hello"),
+        "nothing changed, nothing said: {err}"
+    );
+}

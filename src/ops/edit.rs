@@ -170,6 +170,7 @@ pub fn add(
         .filter_map(|s| lock.package(&s.name))
         .map(|p| format!("{}@{}", p.name, p.version))
         .collect();
+    let saved = Saved::take(&root);
     write_edit(&root, &text, &lock.render())?;
     for spec in &parsed {
         printer::status("Added", format!("`{}` to [{}]", spec.name, section.key()));
@@ -177,7 +178,7 @@ pub fn add(
     let installed = if how.no_sync {
         None
     } else {
-        Some(install_state(opts, target, &root)?)
+        Some(saved.unless(install_state(opts, target, &root))?)
     };
     Ok(EditOutcome { changed, installed })
 }
@@ -211,6 +212,7 @@ pub fn remove(
     }
     let state = state_with(&root, &text)?;
     let lock = resolve_lock(&state, &state.sources(opts), &Upgrade::None)?;
+    let saved = Saved::take(&root);
     write_edit(&root, &text, &lock.render())?;
     for name in names {
         printer::status("Removed", format!("`{name}`"));
@@ -218,7 +220,7 @@ pub fn remove(
     let installed = if no_sync {
         None
     } else {
-        Some(install_state(opts, target, &root)?)
+        Some(saved.unless(install_state(opts, target, &root))?)
     };
     Ok(EditOutcome {
         changed: names.to_vec(),
@@ -309,6 +311,50 @@ fn write_edit(root: &Path, manifest: &str, lock: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `aibox.toml` and `aibox.lock` as they were before an edit, so that an edit whose sync fails
+/// leaves nothing half-done.
+struct Saved {
+    root: std::path::PathBuf,
+    manifest: Option<Vec<u8>>,
+    lock: Option<Vec<u8>>,
+}
+
+impl Saved {
+    fn take(root: &Path) -> Saved {
+        let read = |name: &str| fs::read(root.join(name)).ok();
+        Saved {
+            root: root.to_owned(),
+            manifest: read(MANIFEST),
+            lock: read(LOCKFILE),
+        }
+    }
+
+    /// `result`, after restoring both files if it is an error.
+    fn unless<T>(self, result: Result<T>) -> Result<T> {
+        let Err(e) = result else {
+            return result;
+        };
+        for (name, bytes) in [(MANIFEST, &self.manifest), (LOCKFILE, &self.lock)] {
+            let path = self.root.join(name);
+            let restored = match bytes {
+                Some(b) => fs::write_atomic(&path, b),
+                None => fs::remove_file(&path).or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(e),
+                }),
+            };
+            if let Err(err) = restored {
+                printer::warn(format!("cannot restore `{}`: {err}", path.display()));
+            }
+        }
+        printer::status(
+            "Restored",
+            format!("`{MANIFEST}` and `{LOCKFILE}` as they were: nothing was changed"),
+        );
+        Err(e)
+    }
 }
 
 fn install_state(opts: &Options, target: Target, root: &Path) -> Result<Installed> {

@@ -257,13 +257,77 @@ fn check_sections(
 
 /// `aibox.lock` is missing or would change, and the user forbade changing it.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("`aibox.lock` {}, but `{flag}` forbids changing it", why(.missing, .unmet))]
+#[error("`aibox.lock` {}, but `{flag}` forbids changing it{}", why(.missing, .unmet), listed(.changes))]
 pub struct StaleLock {
     pub missing: bool,
+    /// What re-locking would change (`Update hello 1.0.0 -> 1.1.0`, …).
+    pub changes: Vec<String>,
     /// The first request the lock does not meet, when that is why.
     pub unmet: Option<crate::lockfile::Unmet>,
     /// The flag that forbade it (`--locked`, `--check`).
     pub flag: &'static str,
+}
+
+fn listed(changes: &[String]) -> String {
+    if changes.is_empty() {
+        String::new()
+    } else {
+        format!("; locking would:\n  {}", changes.join("\n  "))
+    }
+}
+
+/// What changes from lock `old` to lock `new`, one line per package, in name order: `Add`,
+/// `Remove`, `Update`/`Downgrade` (version), `Change` (same version, other content or source),
+/// `Re-sign` (other signer).
+pub fn changes(old: Option<&Lockfile>, new: &Lockfile) -> Vec<(&'static str, String)> {
+    let empty = Vec::new();
+    let before = old.map(|l| &l.packages).unwrap_or(&empty);
+    let mut out = Vec::new();
+    for p in &new.packages {
+        match before.iter().find(|o| o.name == p.name) {
+            None => out.push(("Add", format!("{} {}", p.name, p.version))),
+            Some(o) if o.version < p.version => out.push((
+                "Update",
+                format!("{} {} -> {}", p.name, o.version, p.version),
+            )),
+            Some(o) if o.version > p.version => out.push((
+                "Downgrade",
+                format!("{} {} -> {}", p.name, o.version, p.version),
+            )),
+            Some(o)
+                if o.source != p.source || o.digest != p.digest || o.platforms != p.platforms =>
+            {
+                out.push((
+                    "Change",
+                    format!("{} {} (new content or source)", p.name, p.version),
+                ))
+            }
+            Some(o) if o.signer != p.signer => out.push((
+                "Re-sign",
+                format!(
+                    "{} {}: signer {} -> {}",
+                    p.name,
+                    p.version,
+                    o.signer
+                        .as_deref()
+                        .map(crate::trust::keys::short)
+                        .unwrap_or("none"),
+                    p.signer
+                        .as_deref()
+                        .map(crate::trust::keys::short)
+                        .unwrap_or("none")
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    for o in before {
+        if !new.packages.iter().any(|p| p.name == o.name) {
+            out.push(("Remove", format!("{} {}", o.name, o.version)));
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
 }
 
 fn why(missing: &bool, unmet: &Option<crate::lockfile::Unmet>) -> String {
@@ -384,6 +448,10 @@ pub fn ensure_lock(
             .and_then(|(_, l)| l.check(&state.manifest).err());
         return Err(StaleLock {
             missing: state.lock.is_none(),
+            changes: changes(state.lock.as_ref().map(|(_, l)| l), &lock)
+                .into_iter()
+                .map(|(verb, what)| format!("{} {what}", verb.to_lowercase()))
+                .collect(),
             unmet,
             flag: "--locked",
         }
@@ -391,6 +459,17 @@ pub fn ensure_lock(
     }
     fs::write_atomic(&lock_path, text.as_bytes())
         .map_err(|e| Error::io(format!("cannot write `{}`", lock_path.display()), e))?;
+    for (verb, what) in changes(state.lock.as_ref().map(|(_, l)| l), &lock) {
+        let verb = match verb {
+            "Add" => "Adding",
+            "Remove" => "Removing",
+            "Update" => "Updating",
+            "Downgrade" => "Downgrading",
+            "Change" => "Changing",
+            _ => "Re-signing",
+        };
+        printer::status(verb, what);
+    }
     printer::status("Locked", format!("`{}`", lock_path.display()));
     Ok(LockOutcome {
         lock,
