@@ -7,6 +7,7 @@ mod global;
 mod pack;
 mod project;
 mod search;
+mod shell;
 mod store;
 mod trust;
 mod vendor;
@@ -131,6 +132,10 @@ enum Command {
     Config(trust::ConfigCommand),
     /// Show the audit log: installs, switches, rollbacks, gc and verifications.
     Log(trust::LogArgs),
+    /// Print shell completions: `aibox completions bash > ~/.local/share/bash-completion/completions/aibox`.
+    Completions(shell::CompletionsArgs),
+    /// Print a shell hook that puts the current project's `bin/` on PATH: `eval "$(aibox activate bash)"`.
+    Activate(shell::ActivateArgs),
 }
 
 impl GlobalArgs {
@@ -173,6 +178,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Trust(c) => trust::trust(&opts, c),
         Command::Config(c) => trust::config(&opts, c),
         Command::Log(a) => trust::log(&opts, a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Activate(a) => shell::activate(a),
     }
 }
 
