@@ -44,6 +44,10 @@ fn words(mention: &str) -> Vec<String> {
         if word == "…" || word == "..." || word == "|" {
             continue;
         }
+        // A shell redirection ends the command.
+        if word.starts_with('>') || word.starts_with("2>") {
+            break;
+        }
         let word = word.split('|').next().unwrap_or(word);
         let word = word.trim_end_matches(['…', ',']);
         if word.contains('<') || word.contains('{') || word == "N" {
