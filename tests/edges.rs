@@ -67,8 +67,8 @@ fn a_relative_aibox_home_is_taken_from_the_current_directory() {
     // The generation's links are absolute: they work from anywhere.
     let link = std::fs::read_link(root.join(".aibox/current")).unwrap();
     assert!(link.is_absolute(), "{}", link.display());
-    let bin = std::fs::read_link(root.join(".aibox/current/bin/hello")).unwrap();
-    assert!(bin.is_absolute() && bin.is_file(), "{}", bin.display());
+    let pack = std::fs::read_link(root.join(".aibox/current/packs/hello")).unwrap();
+    assert!(pack.is_absolute() && pack.is_dir(), "{}", pack.display());
     let out = sb
         .aibox(sb.path())
         .env("AIBOX_HOME", root.join("relative-home"))

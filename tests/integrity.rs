@@ -189,10 +189,12 @@ fn verify_finds_a_file_swapped_for_a_hardlink_to_another_object() {
     let root = sb.project("p", &manifest(&[("hello", "=1.0.0"), ("json-pretty", "*")]));
     sb.ok(&root, &["sync"]);
     let hello_tree = std::fs::canonicalize(root.join(".aibox/current/packs/hello")).unwrap();
-    let victim = std::fs::canonicalize(root.join(".aibox/current/bin/hello")).unwrap();
+    let victim = std::fs::canonicalize(root.join(".aibox/current/packs/hello/bin/hello")).unwrap();
     assert!(victim.starts_with(&hello_tree));
     // Another pack's executable object: a valid object, just not the listed one.
-    let other = std::fs::canonicalize(root.join(".aibox/current/bin/json-pretty")).unwrap();
+    let other =
+        std::fs::canonicalize(root.join(".aibox/current/packs/json-pretty/bin/json-pretty"))
+            .unwrap();
     let objects = sb.home().join("store-v2/objects");
     let object = std::fs::read_dir(&objects)
         .unwrap()

@@ -175,3 +175,47 @@ fn activated_commands_run_by_name() {
     );
     assert!(o.contains("\"a\""), "{o}");
 }
+
+#[test]
+fn commands_of_packs_with_an_environment_work_from_path_alone() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1\"\ngreet-api = \"*\"\n",
+    );
+    sb.ok(&root, &["sync"]);
+    let bin = root.join(".aibox/current/bin");
+    let run = |cmd: &str, token: Option<&str>| {
+        let mut c = Std::new(bin.join(cmd));
+        c.arg("team")
+            .current_dir(sb.path())
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin");
+        if let Some(t) = token {
+            c.env("GREET_TOKEN", t);
+        }
+        c.output().unwrap()
+    };
+    // hello needs SHELLKIT, which its dependency shellkit declares: the wrapper sets it, and
+    // greet-api's required variable is not hello's business.
+    let out = run("hello", None);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(text(&out).0, "Hello, team! (hello 1.1.0)\n");
+    // greet-api's own required variable is checked, with its description.
+    let out = run("greet-api", None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("GREET_TOKEN") && text(&out).1.contains("token for the greeting"),
+        "{}",
+        text(&out).1
+    );
+    let out = run("greet-api", Some("secret"));
+    assert!(out.status.success(), "{}", text(&out).1);
+    // The optional default is applied: the banner is GREET_WIDTH (40) wide.
+    assert!(
+        text(&out).0.lines().any(|l| l.chars().count() == 40),
+        "{}",
+        text(&out).0
+    );
+}

@@ -318,3 +318,85 @@ fn lock_says_what_changed_and_check_shows_the_difference() {
         "nothing changed, nothing said: {err}"
     );
 }
+
+#[test]
+fn rollback_says_the_lock_differs_and_rollback_lock_means_it() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"=1.0.0\"\n",
+    );
+    sb.ok(&root, &["sync"]);
+    let first = (
+        read(&root.join("aibox.toml")),
+        read(&root.join("aibox.lock")),
+    );
+    sb.ok(&root, &["add", "hello@^1"]);
+    let second = (
+        read(&root.join("aibox.toml")),
+        read(&root.join("aibox.lock")),
+    );
+    assert_ne!(first, second);
+    let version = |root: &Path| {
+        std::fs::canonicalize(root.join(".aibox/current/packs/hello"))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    assert!(version(&root).ends_with("hello-1.1.0"));
+    // A plain rollback switches, and says the lock still describes the newer environment.
+    let (_, err) = sb.ok(&root, &["rollback"]);
+    assert!(err.contains("still describes a newer environment"), "{err}");
+    assert!(version(&root).ends_with("hello-1.0.0"));
+    assert_eq!(
+        (
+            read(&root.join("aibox.toml")),
+            read(&root.join("aibox.lock"))
+        ),
+        second
+    );
+    // `aibox run` syncs a stale project first (like `uv run`): back to 1.1.0.
+    let (out, err) = sb.ok(&root, &["run", "--", "hello", "team"]);
+    assert!(out.contains("1.1.0"), "{out}{err}");
+    assert!(version(&root).ends_with("hello-1.1.0"));
+    // `rollback --lock` restores the files that generation was made from: the rollback holds.
+    let (_, err) = sb.ok(&root, &["rollback", "--to", "1", "--lock"]);
+    assert!(err.contains("Restored"), "{err}");
+    assert_eq!(
+        (
+            read(&root.join("aibox.toml")),
+            read(&root.join("aibox.lock"))
+        ),
+        first
+    );
+    let (out, _) = sb.ok(&root, &["run", "--", "hello", "team"]);
+    assert!(!out.contains("1.1.0"), "{out}");
+    let (_, err) = sb.ok(&root, &["sync", "--locked"]);
+    assert!(err.contains("already matches"), "{err}");
+    assert!(version(&root).ends_with("hello-1.0.0"));
+}
+
+#[test]
+fn a_global_rollback_is_kept_by_the_next_install() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let registry = format!("dir:{}", packs.display());
+    let dir = sb.path();
+    sb.ok(dir, &["install", "json-pretty", "--registry", &registry]);
+    sb.ok(dir, &["install", "todo-scan"]);
+    let (list, _) = sb.ok(dir, &["list"]);
+    assert!(list.contains("todo-scan"), "{list}");
+    sb.ok(dir, &["rollback", "--global"]);
+    let (list, _) = sb.ok(dir, &["list"]);
+    assert!(!list.contains("todo-scan"), "{list}");
+    // The global manifest followed the rollback: installing another pack does not bring
+    // todo-scan back.
+    sb.ok(dir, &["install", "editorconfig"]);
+    let (list, _) = sb.ok(dir, &["list"]);
+    assert!(
+        list.contains("editorconfig") && list.contains("json-pretty"),
+        "{list}"
+    );
+    assert!(!list.contains("todo-scan"), "{list}");
+}

@@ -3,7 +3,9 @@
 use clap::{Args, ValueEnum};
 
 use crate::error::Result;
-use crate::ops::{self, Options};
+use crate::ops::lock::LockPolicy;
+use crate::ops::sync::SyncOutcome;
+use crate::ops::{self, Options, Target};
 use crate::printer;
 
 use super::generations::ProfileArg;
@@ -13,6 +15,12 @@ use super::generations::ProfileArg;
 pub struct RunArgs {
     #[command(flatten)]
     profile: ProfileArg,
+    /// Run in the environment as it is: do not sync a project whose lock or manifest changed.
+    #[arg(long)]
+    no_sync: bool,
+    /// Sync exactly `aibox.lock` first (never resolve, never write it), as `sync --frozen`.
+    #[arg(long, conflicts_with = "no_sync")]
+    frozen: bool,
     /// The command and its arguments (after `--`).
     #[arg(required = true, allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<String>,
@@ -36,7 +44,19 @@ pub struct EnvArgs {
 }
 
 pub fn run(opts: &Options, args: RunArgs) -> Result<()> {
-    ops::run::run(opts, args.profile.target(), &args.command)
+    let target = args.profile.target();
+    // Like `uv run`: a stale or never-synced project is synced first (a no-op when fresh).
+    if target == Target::Project && !args.no_sync {
+        let policy = if args.frozen {
+            LockPolicy::Frozen
+        } else {
+            LockPolicy::Update
+        };
+        if let SyncOutcome::Installed(installed) = ops::sync::sync(opts, target, policy)? {
+            super::project::report_install(&installed);
+        }
+    }
+    ops::run::run(opts, target, &args.command)
 }
 
 pub fn env(opts: &Options, args: EnvArgs) -> Result<()> {

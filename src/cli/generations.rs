@@ -37,6 +37,10 @@ pub struct RollbackArgs {
     /// Switch to generation N instead of the current generation's parent.
     #[arg(long, value_name = "N")]
     to: Option<u64>,
+    /// Also restore the `aibox.toml` and `aibox.lock` that generation was made from, so the
+    /// rollback can be committed (and the next sync keeps it). Always done for `--global`.
+    #[arg(long)]
+    lock: bool,
 }
 
 #[derive(Debug, Args)]
@@ -89,12 +93,27 @@ pub fn list(opts: &Options, args: ListArgs) -> Result<()> {
 }
 
 pub fn rollback(opts: &Options, args: RollbackArgs) -> Result<()> {
-    let (from, to) = ops::generations::rollback(opts, args.profile.target(), args.to)?;
-    let message = match from {
-        Some(from) => format!("from generation {from} to generation {to}"),
-        None => format!("to generation {to} (the broken `current` link is repaired)"),
+    let r = ops::generations::rollback(opts, args.profile.target(), args.to, args.lock)?;
+    let message = match r.from {
+        Some(from) => format!("from generation {from} to generation {}", r.to),
+        None => format!(
+            "to generation {} (the broken `current` link is repaired)",
+            r.to
+        ),
     };
     printer::status("Switched", message);
+    if r.restored && args.profile.target() == ops::Target::Project {
+        printer::status(
+            "Restored",
+            "`aibox.toml` and `aibox.lock` of that generation (commit them to keep the rollback)",
+        );
+    }
+    if r.lock_differs {
+        printer::warn(format!(
+            "`aibox.lock` still describes a newer environment: the next `aibox sync` (or `aibox run`) switches back to it; `aibox rollback --to {n} --lock` also restores `aibox.toml` and `aibox.lock`",
+            n = r.to
+        ));
+    }
     Ok(())
 }
 

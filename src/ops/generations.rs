@@ -1,7 +1,7 @@
 //! `generations`, `rollback` and `diff`: reading and switching a profile's generations.
 
-use crate::error::Result;
-use crate::fs::LockMode;
+use crate::error::{Error, Result};
+use crate::fs::{self, LockMode};
 use crate::store::generations::{GenerationDiff, GenerationRecord, diff as diff_records};
 
 use super::{Options, Target, open_profile};
@@ -35,18 +35,80 @@ pub fn list(opts: &Options, target: Target) -> Result<(Vec<Listed>, Option<u64>)
     Ok((out, current))
 }
 
-/// Switch to the parent of the current generation (or to `to`). Returns `(from, to)`.
-pub fn rollback(opts: &Options, target: Target, to: Option<u64>) -> Result<(Option<u64>, u64)> {
+/// What a rollback did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollback {
+    pub from: Option<u64>,
+    pub to: u64,
+    /// `aibox.toml` and `aibox.lock` were restored to those the generation was made from.
+    pub restored: bool,
+    /// The project's `aibox.lock` is not the one the generation was made from (so the next
+    /// sync switches away again).
+    pub lock_differs: bool,
+}
+
+/// Switch to the parent of the current generation (or to `to`). With `restore` (always for the
+/// global profile, whose manifest must follow its generation), also put back the `aibox.toml`
+/// and `aibox.lock` that generation was made from.
+pub fn rollback(
+    opts: &Options,
+    target: Target,
+    to: Option<u64>,
+    restore: bool,
+) -> Result<Rollback> {
     let (store, profile) = open_profile(opts, target)?;
     let _lock = store.lock(LockMode::Shared)?;
-    let (from, to) = store.rollback(&profile, to)?;
+    let root = super::sync::target_root(opts, target)?;
+    let restore = restore || target == Target::Global;
+    let wanted = match to {
+        Some(id) => id,
+        None => {
+            let current = store.current(&profile)?;
+            current
+                .parent
+                .ok_or_else(|| crate::store::StoreError::NoParent {
+                    profile: profile.describe(),
+                    id: current.id,
+                })?
+        }
+    };
+    // Check before switching: `--lock` needs the files the generation kept.
+    let files = store.project_files(&profile, wanted);
+    if restore && files.is_none() && wanted != 0 && target == Target::Project {
+        return Err(Error::msg(format!(
+            "generation {wanted} keeps no copy of the `aibox.toml` and `aibox.lock` it was made from (an older aibox made it)"
+        ))
+        .with_hint("roll back without `--lock`, then edit `aibox.toml` and run `aibox lock`"));
+    }
+    let (from, to) = store.rollback(&profile, Some(wanted))?;
+    let mut restored = false;
+    if restore && let Some(files) = &files {
+        for (name, bytes) in [
+            (super::MANIFEST, &files.manifest),
+            (super::LOCKFILE, &files.lock),
+        ] {
+            let path = root.join(name);
+            fs::write_atomic(&path, bytes)
+                .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
+        }
+        restored = true;
+    }
+    let lock_differs = !restored
+        && files.as_ref().is_some_and(|f| {
+            fs::read(root.join(super::LOCKFILE)).ok().as_deref() != Some(f.lock.as_slice())
+        });
     crate::audit::record(
         store.layout().home(),
         "rollback",
         Some(&profile.describe()),
-        serde_json::json!({"from": from, "to": to}),
+        serde_json::json!({"from": from, "to": to, "restored": restored}),
     );
-    Ok((from, to))
+    Ok(Rollback {
+        from,
+        to,
+        restored,
+        lock_differs,
+    })
 }
 
 /// What changed from generation `a` (default: the current one's parent) to `b` (default: the

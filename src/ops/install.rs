@@ -12,7 +12,7 @@ use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::pack::PackManifest;
 use crate::printer;
 use crate::registry::{self, RegistryError, Source, SourceOptions};
-use crate::store::generations::{GenerationDiff, GenerationRecord, diff};
+use crate::store::generations::{GenerationDiff, GenerationRecord, ProjectFiles, diff};
 use crate::store::profiles::Profile;
 use crate::store::{PackId, Store};
 
@@ -244,6 +244,7 @@ pub fn install_lock(
     profile: &Profile,
     lock: &Lockfile,
     lock_hash: &str,
+    files: Option<&ProjectFiles>,
     sources: &Sources,
 ) -> Result<Installed> {
     let platform = crate::platform::host();
@@ -294,8 +295,13 @@ pub fn install_lock(
         .iter()
         .filter_map(|p| Some((p.name.clone(), p.digest.clone()?)))
         .collect();
-    let generation =
-        store.commit_generation(profile, Some(lock_hash.to_owned()), &packs, &digests)?;
+    let generation = store.commit_generation_from(
+        profile,
+        Some(lock_hash.to_owned()),
+        &packs,
+        &digests,
+        files,
+    )?;
     let changes = diff(&previous, &generation);
     crate::audit::record(
         store.layout().home(),

@@ -79,21 +79,27 @@ fn resolve_env(gen_env: &GenerationEnv) -> Environment {
 /// Run `argv` in the environment (replacing this process). Returns only on failure.
 pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
     let env = environment(opts, target)?;
-    if !env.missing.is_empty() {
+    let (program, args) = argv.split_first().ok_or_else(|| {
+        Error::msg("no command given").with_hint("usage: aibox run -- <command> [args...]")
+    })?;
+    // A command of the generation checks the required variables of its own pack (its wrapper
+    // does, store/wrappers.rs); another command needs no pack in particular: a warning.
+    let own_command = !program.contains('/')
+        && env
+            .path
+            .first()
+            .is_some_and(|bin| crate::fs::exists(&bin.join(program)).unwrap_or(false));
+    if !env.missing.is_empty() && !own_command {
         let list: Vec<String> = env
             .missing
             .iter()
             .map(|(k, (pack, d))| format!("`{k}` (needed by `{pack}`): {d}"))
             .collect();
-        return Err(Error::msg(format!(
-            "required environment variables are not set:\n  {}",
+        crate::printer::warn(format!(
+            "required environment variables are not set (commands of these packs will refuse to run):\n  {}",
             list.join("\n  ")
-        ))
-        .with_hint("set them in your shell or CI secrets, then run the command again"));
+        ));
     }
-    let (program, args) = argv.split_first().ok_or_else(|| {
-        Error::msg("no command given").with_hint("usage: aibox run -- <command> [args...]")
-    })?;
     let mut path = env.path.clone();
     if let Some(old) = std::env::var_os("PATH") {
         path.extend(std::env::split_paths(&old));

@@ -11,6 +11,7 @@ use crate::store::profiles::Profile;
 use super::install::{Installed, install_lock, is_current};
 use super::lock::{LockPolicy, ProjectState, Upgrade, ensure_lock};
 use super::{Options, Target, find_project};
+use crate::store::generations::ProjectFiles;
 
 /// What a sync did.
 #[derive(Debug)]
@@ -91,5 +92,19 @@ pub fn install(
     // Nothing unverified enters a generation: every pack is judged before anything is fetched.
     let policy = super::trust::policy(Some(state))?;
     super::trust::check_lock(store, &sources, &policy, lock, &profile.describe())?;
-    install_lock(store, profile, lock, &lock_hash(bytes), &sources)
+    let manifest_path = state.root.join(super::MANIFEST);
+    let files = crate::fs::read_regular(&manifest_path, super::MAX_MANIFEST_BYTES)
+        .map(|manifest| ProjectFiles {
+            manifest,
+            lock: bytes.to_vec(),
+        })
+        .ok();
+    install_lock(
+        store,
+        profile,
+        lock,
+        &lock_hash(bytes),
+        files.as_ref(),
+        &sources,
+    )
 }

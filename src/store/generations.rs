@@ -12,11 +12,22 @@ use super::packs::PackId;
 use super::profiles::Profile;
 use super::tree::Hash;
 use super::{IoContext, Store, StoreError};
-use crate::fs;
+use crate::fs::{self, PermissionsExt};
 use crate::manifest::pack::{PackKind, PackManifest};
+
+/// The copies of the project files a generation keeps.
+const PROJECT_MANIFEST: &str = "aibox.toml";
+const PROJECT_LOCK: &str = "aibox.lock";
 
 /// The directories every generation has.
 pub const GENERATION_DIRS: [&str; 3] = ["bin", "plugins", "packs"];
+
+/// The `aibox.toml` and `aibox.lock` a generation was made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectFiles {
+    pub manifest: Vec<u8>,
+    pub lock: Vec<u8>,
+}
 
 /// `generation.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,6 +249,19 @@ impl Store {
         packs: &[(PackId, PackManifest)],
         digests: &BTreeMap<String, String>,
     ) -> Result<GenerationRecord, StoreError> {
+        self.commit_generation_from(profile, lock_hash, packs, digests, None)
+    }
+
+    /// [`Store::commit_generation`], keeping a copy of the `aibox.toml` and `aibox.lock` it was
+    /// made from in the generation (for `rollback --lock`).
+    pub fn commit_generation_from(
+        &self,
+        profile: &Profile,
+        lock_hash: Option<String>,
+        packs: &[(PackId, PackManifest)],
+        digests: &BTreeMap<String, String>,
+        sources: Option<&ProjectFiles>,
+    ) -> Result<GenerationRecord, StoreError> {
         let _guard = profile.lock()?;
         let parent = self.current_or_repairable(profile)?.unwrap_or(0);
         let id = self.generation_ids(profile)?.last().copied().unwrap_or(0) + 1;
@@ -288,7 +312,19 @@ impl Store {
                 .collect(),
             env,
         };
-        self.write_generation(profile, &record, &links, &GENERATION_DIRS)?;
+        // With an environment, commands are wrappers that set it (store/wrappers.rs).
+        let commands = if record.env.is_empty() {
+            BTreeMap::new()
+        } else {
+            owners
+                .into_iter()
+                .filter(|(link, _)| link.starts_with("bin"))
+                .collect()
+        };
+        self.write_generation(profile, &record, &links, &commands, &GENERATION_DIRS)?;
+        if let Some(files) = sources {
+            self.keep_project_files(profile, id, files)?;
+        }
         self.switch(profile, id)?;
         Ok(record)
     }
@@ -299,6 +335,7 @@ impl Store {
         profile: &Profile,
         record: &GenerationRecord,
         links: &[(PathBuf, PathBuf)],
+        wrapped: &BTreeMap<PathBuf, String>,
         dirs: &[&str],
     ) -> Result<(), StoreError> {
         let gens = profile.paths.generations();
@@ -306,8 +343,17 @@ impl Store {
         for d in dirs {
             fs::create_dir(tmp.path().join(d)).ctx(|| format!("cannot create `{d}`"))?;
         }
+        let bin_dir = profile.paths.generation(record.id).join("bin");
         for (link, target) in links {
             let at = tmp.path().join(link);
+            if let Some(pack) = wrapped.get(link) {
+                let name = link.file_name().unwrap_or_default().to_string_lossy();
+                let text = super::wrappers::script(&record.env, pack, &name, &bin_dir, target);
+                fs::write_atomic(&at, text.as_bytes())
+                    .and_then(|()| fs::set_permissions(&at, fs::Permissions::from_mode(0o555)))
+                    .ctx(|| format!("cannot write `{}`", link.display()))?;
+                continue;
+            }
             fs::symlink(target, &at).ctx(|| format!("cannot create `{}`", link.display()))?;
         }
         let text = toml::to_string(record).expect("generation record serializes");
@@ -320,6 +366,37 @@ impl Store {
     }
 
     /// Point `current` at generation `id` (atomic rename of a new symlink). A `current` that
+    /// Keep `files` in generation `id` (`aibox.toml` and `aibox.lock`, read-only).
+    fn keep_project_files(
+        &self,
+        profile: &Profile,
+        id: u64,
+        files: &ProjectFiles,
+    ) -> Result<(), StoreError> {
+        let dir = profile.paths.generation(id);
+        for (name, bytes) in [
+            (PROJECT_MANIFEST, &files.manifest),
+            (PROJECT_LOCK, &files.lock),
+        ] {
+            let path = dir.join(name);
+            fs::write_atomic(&path, bytes)
+                .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(0o444)))
+                .ctx(|| format!("cannot write `{}`", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The `aibox.toml` and `aibox.lock` generation `id` was made from (`None`: it keeps none,
+    /// e.g. generation 0 or one made by an older aibox).
+    pub fn project_files(&self, profile: &Profile, id: u64) -> Option<ProjectFiles> {
+        let dir = profile.paths.generation(id);
+        let read = |name: &str| fs::read_regular(&dir.join(name), 64 << 20).ok();
+        Some(ProjectFiles {
+            manifest: read(PROJECT_MANIFEST)?,
+            lock: read(PROJECT_LOCK)?,
+        })
+    }
+
     /// is not a symlink at all (a damaged profile) is moved aside first.
     pub fn switch(&self, profile: &Profile, id: u64) -> Result<(), StoreError> {
         self.generation(profile, id)?;

@@ -12,6 +12,7 @@ pub mod profiles;
 pub mod signatures;
 pub mod tree;
 pub mod verify;
+pub mod wrappers;
 
 use std::path::{Path, PathBuf};
 

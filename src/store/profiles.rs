@@ -188,7 +188,13 @@ impl Store {
         fs::write_atomic(&profile.paths.record(), record.as_bytes())
             .ctx(|| format!("cannot write `{}`", profile.paths.record().display()))?;
         if !fs::exists(&profile.paths.generation(0)).unwrap_or(false) {
-            self.write_generation(&profile, &GenerationRecord::empty(), &[], &GENERATION_DIRS)?;
+            self.write_generation(
+                &profile,
+                &GenerationRecord::empty(),
+                &[],
+                &Default::default(),
+                &GENERATION_DIRS,
+            )?;
         }
         fs::replace_symlink(&ProfilePaths::current_target(0), &profile.paths.current())
             .ctx(|| format!("cannot create `{}`", profile.paths.current().display()))?;
@@ -284,7 +290,13 @@ impl Store {
             self.discard_path(&dir)?;
         }
         if !fs::exists(&profile.paths.generation(0)).unwrap_or(false) {
-            self.write_generation(profile, &GenerationRecord::empty(), &[], &GENERATION_DIRS)?;
+            self.write_generation(
+                profile,
+                &GenerationRecord::empty(),
+                &[],
+                &Default::default(),
+                &GENERATION_DIRS,
+            )?;
         }
         let current_ok = self
             .current_id(profile)
