@@ -400,3 +400,57 @@ fn a_global_rollback_is_kept_by_the_next_install() {
     );
     assert!(!list.contains("todo-scan"), "{list}");
 }
+
+#[test]
+fn list_and_tree_show_the_projects_packs() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nci-tools = \"1\"\nhello = \"1\"\n",
+    );
+    sb.ok(&root, &["lock"]);
+    let (list, _) = sb.ok(&root, &["list"]);
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["ci-tools", "1.0.0", "requested"],
+            ["hello", "1.1.0", "requested"],
+            ["json-pretty", "0.3.0", "dependency"],
+            ["shellkit", "1.2.0", "dependency"],
+            ["todo-scan", "2.0.0", "dependency"],
+        ],
+        "{list}"
+    );
+    let (tree, _) = sb.ok(&root, &["tree"]);
+    assert_eq!(
+        tree,
+        "ci-tools 1.0.0\n\
+         ├── json-pretty 0.3.0\n\
+         ├── shellkit 1.2.0\n\
+         └── todo-scan 2.0.0\n    \
+             └── shellkit 1.2.0\n\
+         hello 1.1.0\n\
+         └── shellkit 1.2.0\n"
+    );
+    let (json, _) = sb.ok(&root, &["tree", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["dependencies"][2]["name"], "todo-scan");
+    // The global profile: with --global, or outside any project (nothing installed yet).
+    assert_eq!(sb.ok(&root, &["list", "--global"]).0, "");
+    let packs = sb.path().join("packs").display().to_string();
+    sb.ok(
+        sb.path(),
+        &["install", "hello", "--registry", &format!("dir:{packs}")],
+    );
+    let (global, _) = sb.ok(&root, &["list", "--global"]);
+    assert!(
+        global.starts_with("hello 1.1.0") && global.contains("shellkit"),
+        "{global}"
+    );
+    assert_eq!(sb.ok(sb.path(), &["list"]).0, global);
+}

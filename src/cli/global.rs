@@ -51,15 +51,3 @@ pub fn uninstall(opts: &Options, args: UninstallArgs) -> Result<()> {
     super::project::report_edit(&outcome);
     Ok(())
 }
-
-pub fn list(opts: &Options) -> Result<()> {
-    let packs = ops::edit::list_global()?;
-    if opts.json {
-        super::print_json(&packs);
-        return Ok(());
-    }
-    for p in &packs {
-        println!("{} {}", p.name, p.version);
-    }
-    Ok(())
-}

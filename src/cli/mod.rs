@@ -11,6 +11,7 @@ mod shell;
 mod store;
 mod trust;
 mod vendor;
+mod view;
 
 use std::path::PathBuf;
 
@@ -96,8 +97,11 @@ enum Command {
     Install(global::InstallArgs),
     /// Remove packs from your global profile.
     Uninstall(global::UninstallArgs),
-    /// List the packs of your global profile.
-    List,
+    /// List the packs of the project's lock (requested or dependency); `--global` (or outside
+    /// a project): of your global profile.
+    List(view::ViewArgs),
+    /// Show the dependency tree of the project's lock (`(*)`: shown in full above).
+    Tree(view::ViewArgs),
     /// List the generations of the project (or, with --global, the global profile).
     Generations(generations::ListArgs),
     /// Switch back to the previous generation (its parent), or to `--to N`.
@@ -162,7 +166,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Env(a) => env::env(&opts, a),
         Command::Install(a) => global::install(&opts, a),
         Command::Uninstall(a) => global::uninstall(&opts, a),
-        Command::List => global::list(&opts),
+        Command::List(a) => view::list(&opts, a),
+        Command::Tree(a) => view::tree(&opts, a),
         Command::Generations(a) => generations::list(&opts, a),
         Command::Rollback(a) => generations::rollback(&opts, a),
         Command::Diff(a) => generations::diff(&opts, a),

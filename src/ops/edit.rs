@@ -10,7 +10,6 @@ use crate::manifest::{Section, add_requirement, parse_project, remove_requiremen
 use crate::printer;
 use crate::resolver::PackSpec;
 use crate::store::Store;
-use crate::store::generations::GenerationPack;
 
 use super::install::Installed;
 use super::lock::{ProjectState, Upgrade, resolve_lock};
@@ -279,13 +278,6 @@ fn absolutize(url: &str) -> String {
         }
     }
     url.to_owned()
-}
-
-/// `aibox list`: the packs of the global profile's current generation.
-pub fn list_global() -> Result<Vec<GenerationPack>> {
-    let store = Store::open_default()?;
-    let profile = store.global_profile()?;
-    Ok(store.current(&profile)?.packs)
 }
 
 fn read_manifest(path: &Path) -> Result<String> {

@@ -13,6 +13,7 @@ pub mod search;
 pub mod sync;
 pub mod trust;
 pub mod vendor;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
