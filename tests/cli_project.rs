@@ -498,7 +498,10 @@ fn global_install_list_uninstall() {
         ],
     );
     let (out, _) = ok(&sb, cwd, &["list"]);
-    assert_eq!(out, "hello 1.0.0\nshellkit 1.2.0\n");
+    assert_eq!(
+        out,
+        "hello 1.0.0     requested\nshellkit 1.2.0  dependency\n"
+    );
     let bin = sb.home().join("profiles/global/current/bin/hello");
     let run = std::process::Command::new(&bin)
         .env("SHELLKIT", packs.join("shellkit/lib/shellkit.sh"))
@@ -509,7 +512,10 @@ fn global_install_list_uninstall() {
     ok(&sb, cwd, &["uninstall", "hello"]);
     assert_eq!(ok(&sb, cwd, &["list"]).0, "");
     ok(&sb, cwd, &["rollback", "--global"]);
-    assert_eq!(ok(&sb, cwd, &["list"]).0, "hello 1.0.0\nshellkit 1.2.0\n");
+    assert_eq!(
+        ok(&sb, cwd, &["list"]).0,
+        "hello 1.0.0     requested\nshellkit 1.2.0  dependency\n"
+    );
 }
 
 #[test]

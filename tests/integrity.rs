@@ -345,11 +345,11 @@ fn a_broken_profile_never_blocks_the_store_and_is_repaired() {
             packs_before,
             "{how}: nothing `a` uses was collected"
         );
-        // `generations` lists what is readable; `run` fails clearly.
+        // `generations` lists what is readable; `run` without its sync fails clearly.
         let (list, err) = sb.ok(&a, &["generations"]);
         assert!(list.contains("ID"), "{how}: {list}");
         assert!(err.contains("warning:"), "{how}: {err}");
-        let (code, err) = sb.fails(&a, &["run", "--", "hello"]);
+        let (code, err) = sb.fails(&a, &["run", "--no-sync", "--", "hello"]);
         assert_eq!(code, 1, "{how}");
         assert!(err.contains("hint:"), "{how}: {err}");
         // `store verify` reports the profile; `--repair` repairs it.

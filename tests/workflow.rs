@@ -454,3 +454,120 @@ fn list_and_tree_show_the_projects_packs() {
     );
     assert_eq!(sb.ok(sb.path(), &["list"]).0, global);
 }
+
+/// `aibox doctor --json` as (name, status, fix) triples, and whether it succeeded.
+fn doctor(sb: &Sandbox, cwd: &Path, env: &[(&str, &str)]) -> (Vec<(String, String, String)>, bool) {
+    let mut cmd = sb.aibox(cwd);
+    cmd.args(["doctor", "--json"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out).0, text(&out).1));
+    let checks = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+                c["fix"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    (checks, out.status.success())
+}
+
+fn status_of<'a>(
+    checks: &'a [(String, String, String)],
+    prefix: &str,
+) -> &'a (String, String, String) {
+    checks
+        .iter()
+        .find(|c| c.0.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no check `{prefix}`: {checks:?}"))
+}
+
+#[test]
+fn doctor_finds_each_problem_and_says_how_to_fix_it() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\nremote = \"oci://127.0.0.1:9/none\"\n[packs]\nhello = \"1\"\n",
+    );
+    // Not locked yet; a registry that does not answer.
+    let (checks, ok) = doctor(&sb, &root, &[]);
+    assert!(!ok, "{checks:?}");
+    assert_eq!(status_of(&checks, "store").1, "ok");
+    let project = status_of(&checks, "project");
+    assert_eq!(
+        (project.1.as_str(), project.2.as_str()),
+        ("warn", "run `aibox sync`")
+    );
+    assert_eq!(status_of(&checks, "registry dir:").1, "ok");
+    assert_eq!(status_of(&checks, "registry oci://127.0.0.1:9").1, "fail");
+    // Synced, the project is fine; offline, registries are not asked.
+    sb.ok(&root, &["sync"]);
+    let (checks, ok) = doctor(&sb, &root, &[]);
+    assert!(!ok);
+    assert_eq!(status_of(&checks, "project").1, "ok", "{checks:?}");
+    let out = sb
+        .aibox(&root)
+        .args(["doctor", "--offline"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", text(&out).0, text(&out).1);
+    // A stale lock, a broken configuration, globally installed packs off PATH.
+    std::fs::write(
+        root.join("aibox.toml"),
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1\"\ntodo-scan = \"*\"\n",
+    )
+    .unwrap();
+    let config = sb.path().join("config.toml");
+    std::fs::write(&config, "[trust]\npolicy = \"strict\"\n").unwrap();
+    let packs = sb.path().join("packs").display().to_string();
+    sb.ok(
+        sb.path(),
+        &[
+            "install",
+            "json-pretty",
+            "--registry",
+            &format!("dir:{packs}"),
+        ],
+    );
+    let config = config.display().to_string();
+    let (checks, ok) = doctor(
+        &sb,
+        &root,
+        &[("AIBOX_CONFIG", &config), ("PATH", "/usr/bin:/bin")],
+    );
+    assert!(!ok);
+    let project = status_of(&checks, "project");
+    assert_eq!(
+        (project.1.as_str(), project.2.as_str()),
+        ("warn", "run `aibox lock`, then commit `aibox.lock`")
+    );
+    assert_eq!(status_of(&checks, "config").1, "fail", "{checks:?}");
+    let path = status_of(&checks, "PATH");
+    assert_eq!(path.1, "warn", "{checks:?}");
+    assert!(path.2.contains("export PATH="), "{checks:?}");
+    // A damaged profile.
+    std::fs::remove_file(root.join(".aibox/current")).unwrap();
+    let gens = sb.home().join("profiles");
+    let profile = std::fs::read_dir(&gens)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy() != "global")
+        .unwrap();
+    std::fs::remove_file(profile.join("current")).unwrap();
+    std::os::unix::fs::symlink("generations/99", profile.join("current")).unwrap();
+    let (checks, _) = doctor(&sb, &root, &[]);
+    let profiles = status_of(&checks, "profiles");
+    assert_eq!(
+        (profiles.1.as_str(), profiles.2.as_str()),
+        ("warn", "run `aibox store verify --repair`")
+    );
+}

@@ -52,8 +52,14 @@ pub fn run(opts: &Options, args: RunArgs) -> Result<()> {
         } else {
             LockPolicy::Update
         };
-        if let SyncOutcome::Installed(installed) = ops::sync::sync(opts, target, policy)? {
-            super::project::report_install(&installed);
+        // A sync that cannot happen (offline, a read-only home, a bad edit) does not stop the
+        // command: the current environment was verified when it was made.
+        match ops::sync::sync(opts, target, policy) {
+            Ok(SyncOutcome::Installed(installed)) => super::project::report_install(&installed),
+            Ok(SyncOutcome::UpToDate { .. }) => {}
+            Err(e) => printer::warn(format!(
+                "the project could not be synced first, so the command runs in its current environment: {e}"
+            )),
         }
     }
     ops::run::run(opts, target, &args.command)

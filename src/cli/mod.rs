@@ -1,6 +1,7 @@
 //! The command line: clap definitions, global flags, dispatch to `ops`, and the one place
 //! errors are printed (`error:` plus `hint:` lines on stderr; data on stdout).
 
+mod doctor;
 mod env;
 mod generations;
 mod global;
@@ -136,6 +137,8 @@ enum Command {
     Config(trust::ConfigCommand),
     /// Show the audit log: installs, switches, rollbacks, gc and verifications.
     Log(trust::LogArgs),
+    /// Check the store, profiles, configuration, PATH, the project and its registries.
+    Doctor,
     /// Print shell completions: `aibox completions bash > ~/.local/share/bash-completion/completions/aibox`.
     Completions(shell::CompletionsArgs),
     /// Print a shell hook that puts the current project's `bin/` on PATH: `eval "$(aibox activate bash)"`.
@@ -183,6 +186,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Trust(c) => trust::trust(&opts, c),
         Command::Config(c) => trust::config(&opts, c),
         Command::Log(a) => trust::log(&opts, a),
+        Command::Doctor => doctor::run(&opts),
         Command::Completions(a) => shell::completions(a),
         Command::Activate(a) => shell::activate(a),
     }

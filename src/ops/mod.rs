@@ -2,6 +2,7 @@
 //! store, resolver and registry layers, and return data for `cli` to print.
 
 pub mod config;
+pub mod doctor;
 pub mod edit;
 pub mod generations;
 pub mod install;

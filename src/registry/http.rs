@@ -52,6 +52,20 @@ impl Http {
         })
     }
 
+    /// The HTTP status of an anonymous `GET /v2/` (the registry API's base: 200, or 401 when
+    /// it wants credentials).
+    pub async fn ping(&self, reg: &RegistryUrl) -> Result<u16, RegistryError> {
+        let url = format!("{}://{}/v2/", self.scheme, reg.host);
+        let what = format!("`{url}`");
+        let resp = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| network(e, &what))?;
+        Ok(resp.status().as_u16())
+    }
+
     /// GET `/v2/<path>` of `repo`, reading at most `max` body bytes: a larger body (declared
     /// or actual) is an error found without reading past the limit. `what` names the request
     /// in errors.

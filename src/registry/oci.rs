@@ -165,6 +165,21 @@ impl OciSource {
         &self.reg
     }
 
+    /// Whether the registry answers (for `aibox doctor`): a description of the answer.
+    pub fn ping(&self) -> Result<String, RegistryError> {
+        if self.opts.offline {
+            return Err(self.offline(format!("`{}`", self.url)));
+        }
+        match self.rt.block_on(self.http.ping(&self.reg))? {
+            200 => Ok("answers".into()),
+            401 => Ok(format!("answers, asks for credentials ({})", self.origin)),
+            code => Err(RegistryError::Other(format!(
+                "`{}` answered HTTP {code} to `GET /v2/`: not an OCI registry API",
+                self.reg.host
+            ))),
+        }
+    }
+
     pub(super) fn reference(&self, name: &str, tag: &str) -> Reference {
         Reference::with_tag(self.reg.host.clone(), self.reg.repo(name), tag.into())
     }

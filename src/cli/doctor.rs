@@ -1,0 +1,30 @@
+//! `aibox doctor`: print each check (data on stdout) and fail when one failed.
+
+use crate::error::{Error, Result};
+use crate::ops::doctor::Status;
+use crate::ops::{self, Options};
+
+pub fn run(opts: &Options) -> Result<()> {
+    let checks = ops::doctor::doctor(opts);
+    if opts.json {
+        super::print_json(&checks);
+    } else {
+        for c in &checks {
+            let mark = match c.status {
+                Status::Ok => "ok",
+                Status::Warn => "warn",
+                Status::Fail => "FAIL",
+            };
+            println!("{mark:>4}  {}: {}", c.name, c.detail);
+            if let Some(fix) = &c.fix {
+                println!("      fix: {fix}");
+            }
+        }
+    }
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    if failed > 0 {
+        return Err(Error::msg(format!("{failed} checks failed"))
+            .with_hint("each failed check above says how to fix it"));
+    }
+    Ok(())
+}

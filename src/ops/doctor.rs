@@ -1,0 +1,281 @@
+//! `aibox doctor`: check what aibox depends on — its home and store, every profile, the user
+//! configuration and trusted keys, PATH, the current project's lock and environment, and that
+//! each registry in use answers — and say how to fix each problem found.
+
+use crate::registry::SourceOptions;
+use crate::store::Store;
+use crate::store::profiles::project_link;
+
+use super::lock::ProjectState;
+use super::{Options, find_project};
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One check.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+    /// What to do about a warning or failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn check(name: impl Into<String>, status: Status, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.into(),
+        status,
+        detail: detail.into(),
+        fix: None,
+    }
+}
+
+impl Check {
+    fn fix(mut self, fix: impl Into<String>) -> Check {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// Run every check.
+pub fn doctor(opts: &Options) -> Vec<Check> {
+    let mut out = vec![check(
+        "aibox",
+        Status::Ok,
+        format!(
+            "{} on {}",
+            env!("CARGO_PKG_VERSION"),
+            crate::platform::host()
+        ),
+    )];
+    let store = match Store::open_default() {
+        Ok(s) => {
+            let mode = s
+                .link_mode()
+                .map(|m| format!("{m:?}").to_lowercase())
+                .unwrap_or_else(|e| format!("unknown ({e})"));
+            out.push(check(
+                "store",
+                Status::Ok,
+                format!("{} (files placed by {mode})", s.layout().home().display()),
+            ));
+            Some(s)
+        }
+        Err(e) => {
+            out.push(
+                check("store", Status::Fail, e.to_string())
+                    .fix("set `AIBOX_HOME` to a writable directory"),
+            );
+            None
+        }
+    };
+    if let Some(store) = &store {
+        profiles(store, &mut out);
+    }
+    config(&mut out);
+    if let Some(store) = &store {
+        path(store, &mut out);
+    }
+    let project = find_project(opts)
+        .ok()
+        .and_then(|p| ProjectState::read(&p.root).ok());
+    if let (Some(state), Some(store)) = (&project, &store) {
+        project_checks(store, state, &mut out);
+    }
+    registries(opts, project.as_ref(), &mut out);
+    out
+}
+
+fn profiles(store: &Store, out: &mut Vec<Check>) {
+    match store.list_profiles() {
+        Ok(list) => {
+            let broken: Vec<String> = list
+                .iter()
+                .filter(|p| !store.check_profile(p).is_empty())
+                .map(|p| p.describe())
+                .collect();
+            if broken.is_empty() {
+                out.push(check(
+                    "profiles",
+                    Status::Ok,
+                    format!("{} readable", list.len()),
+                ));
+            } else {
+                out.push(
+                    check(
+                        "profiles",
+                        Status::Warn,
+                        format!("damaged: {}", broken.join(", ")),
+                    )
+                    .fix("run `aibox store verify --repair`"),
+                );
+            }
+        }
+        Err(e) => out.push(check("profiles", Status::Fail, e.to_string())),
+    }
+}
+
+fn config(out: &mut Vec<Check>) {
+    match crate::config::load() {
+        Ok(c) => {
+            let level = c.trust.policy.unwrap_or(crate::config::DEFAULT_LEVEL);
+            let mut bad = Vec::new();
+            for k in &c.trust.keys {
+                match crate::trust::PublicKey::load(&k.path) {
+                    Ok(key) if key.fingerprint() == k.fingerprint => {}
+                    Ok(_) => bad.push(format!(
+                        "`{}` changed since it was trusted",
+                        k.path.display()
+                    )),
+                    Err(e) => bad.push(e.to_string()),
+                }
+            }
+            let where_ = if c.file_version.is_some() {
+                c.path.display().to_string()
+            } else {
+                "no file: defaults".into()
+            };
+            let detail = format!(
+                "{where_}; policy {}, {} trusted keys",
+                level.as_str(),
+                c.trust.keys.len()
+            );
+            if bad.is_empty() {
+                out.push(check("config", Status::Ok, detail));
+            } else {
+                out.push(
+                    check("config", Status::Fail, format!("{detail}; {}", bad.join("; ")))
+                        .fix("`aibox trust list` shows the keys; `aibox trust remove <fingerprint>` and `aibox trust add <key.pub>` replace one"),
+                );
+            }
+        }
+        Err(e) => out.push(
+            check("config", Status::Fail, e.to_string())
+                .fix("fix the file (docs/configuration.md lists every key), or move it away"),
+        ),
+    }
+}
+
+fn path(store: &Store, out: &mut Vec<Check>) {
+    // Never create the global profile just to look at it.
+    let exists = crate::fs::exists(&store.layout().profile("global")).unwrap_or(false);
+    let Some(profile) = exists.then(|| store.global_profile().ok()).flatten() else {
+        out.push(check("PATH", Status::Ok, "nothing installed globally"));
+        return;
+    };
+    let installed = store.current(&profile).is_ok_and(|g| !g.packs.is_empty());
+    let bin = profile.paths.current().join("bin");
+    let on_path =
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
+    match (installed, on_path) {
+        (_, true) => out.push(check(
+            "PATH",
+            Status::Ok,
+            format!("has `{}`", bin.display()),
+        )),
+        (false, false) => out.push(check("PATH", Status::Ok, "nothing installed globally")),
+        (true, false) => out.push(
+            check(
+                "PATH",
+                Status::Warn,
+                format!(
+                    "globally installed packs are in `{}`, which is not on PATH",
+                    bin.display()
+                ),
+            )
+            .fix(format!(
+                "add `export PATH=\"{}:$PATH\"` to your shell's startup file",
+                bin.display()
+            )),
+        ),
+    }
+}
+
+fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
+    let name = format!("project {}", state.root.display());
+    let Some((bytes, lock)) = &state.lock else {
+        out.push(check(name, Status::Warn, "no `aibox.lock`").fix("run `aibox sync`"));
+        return;
+    };
+    if let Err(unmet) = lock.check(&state.manifest) {
+        out.push(
+            check(
+                name,
+                Status::Warn,
+                format!("`aibox.lock` is out of date ({unmet})"),
+            )
+            .fix("run `aibox lock`, then commit `aibox.lock`"),
+        );
+        return;
+    }
+    // Only a project that was synced has a profile: never create one just to look.
+    let synced = crate::fs::exists(&project_link(&state.root)).unwrap_or(false)
+        && store
+            .project_profile(&state.root)
+            .is_ok_and(|p| super::install::is_current(store, &p, &super::sync::lock_hash(bytes)));
+    if synced {
+        out.push(check(
+            name,
+            Status::Ok,
+            format!("{} packs, synced", lock.packages.len()),
+        ));
+    } else {
+        out.push(
+            check(
+                name,
+                Status::Warn,
+                "the environment does not match `aibox.lock`",
+            )
+            .fix("run `aibox sync`"),
+        );
+    }
+}
+
+fn registries(opts: &Options, project: Option<&ProjectState>, out: &mut Vec<Check>) {
+    let mut urls: Vec<String> = Vec::new();
+    if let Some(state) = project {
+        urls.extend(state.manifest.registries.values().map(|r| r.url.clone()));
+    }
+    if let Ok(c) = crate::config::load() {
+        urls.extend(c.registries.values().map(|r| r.url.clone()));
+        urls.extend(c.mirrors);
+    }
+    urls.sort();
+    urls.dedup();
+    let root = project
+        .map(|s| s.root.clone())
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    for url in urls {
+        let name = format!("registry {url}");
+        if opts.offline {
+            out.push(check(name, Status::Ok, "not checked (--offline)"));
+            continue;
+        }
+        let src = SourceOptions {
+            offline: false,
+            refresh: true,
+            insecure: false,
+        };
+        let result = if url.starts_with("oci://") {
+            crate::registry::oci::OciSource::open(&url, &src).and_then(|s| s.ping())
+        } else {
+            crate::registry::open_source(&url, &root, &src).map(|_| "readable".to_owned())
+        };
+        match result {
+            Ok(detail) => out.push(check(name, Status::Ok, detail)),
+            Err(e) => out.push(
+                check(name, Status::Fail, e.to_string())
+                    .fix("check the URL, your network and credentials (`aibox config list`), or use `--offline` with what is cached"),
+            ),
+        }
+    }
+}
