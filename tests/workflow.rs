@@ -571,3 +571,37 @@ fn doctor_finds_each_problem_and_says_how_to_fix_it() {
         ("warn", "run `aibox store verify --repair`")
     );
 }
+
+#[test]
+fn info_takes_requests_and_init_checks_the_registry() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let root = sb.project("p", "[registries]\ndefault = \"dir:../packs\"\n");
+    for (spec, want) in [
+        ("hello", "hello 1.1.0"),
+        ("hello@1.0", "hello 1.0.0"),
+        ("hello@^1", "hello 1.1.0"),
+        ("hello@=1.0.0", "hello 1.0.0"),
+    ] {
+        let (out, _) = sb.ok(&root, &["info", spec]);
+        assert!(out.starts_with(want), "{spec}: {out}");
+    }
+    let (_, err) = sb.fails(&root, &["info", "hello@^3"]);
+    assert!(
+        err.contains("matches `^3`") && err.contains("1.0.0, 1.1.0"),
+        "{err}"
+    );
+    // `init --registry` refuses what `aibox.toml` could not hold, and writes nothing.
+    let dir = sb.path().join("new");
+    std::fs::create_dir_all(&dir).unwrap();
+    for bad in ["htp://x", "oci://user:secret@host/x"] {
+        let (_, err) = sb.fails(&dir, &["init", "--registry", bad]);
+        assert!(err.contains("cannot be used"), "{bad}: {err}");
+        assert!(!dir.join("aibox.toml").exists());
+    }
+    sb.ok(
+        &dir,
+        &["init", "--registry", &format!("dir:{}", packs.display())],
+    );
+    assert!(dir.join("aibox.toml").exists());
+}

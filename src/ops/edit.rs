@@ -43,6 +43,24 @@ pub fn init(dir: &Path, registry: Option<&str>) -> Result<()> {
         return Err(Error::msg(format!("`{}` already exists", path.display()))
             .with_hint("edit it, or use `aibox add <pack>` to add packs"));
     }
+    // The registry is checked as `aibox.toml` will be read, before anything is written.
+    let text = manifest_template(registry);
+    let problem = match parse_project(&text, &path) {
+        Err(e) => Some(e.message),
+        Ok(_) => registry
+            .filter(|r| r.starts_with("oci://"))
+            .and_then(|r| crate::registry::url::RegistryUrl::parse(r).err())
+            .map(|e| e.to_string()),
+    };
+    if let Some(problem) = problem {
+        return Err(Error::msg(format!(
+            "`--registry {}` cannot be used: {problem}",
+            registry.unwrap_or_default(),
+        ))
+        .with_hint(
+            "use `dir:<path>` (pack source directories), `oci-layout:<path>` (an OCI image layout) or `oci://host/base` (a registry)",
+        ));
+    }
     match fs::metadata(dir) {
         Ok(m) if !m.is_dir() => {
             return Err(Error::msg(format!(
@@ -57,7 +75,7 @@ pub fn init(dir: &Path, registry: Option<&str>) -> Result<()> {
             printer::status("Created", format!("directory `{}`", dir.display()));
         }
     }
-    fs::write_atomic(&path, manifest_template(registry).as_bytes())
+    fs::write_atomic(&path, text.as_bytes())
         .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
     printer::status("Created", format!("`{}`", path.display()));
     merge_friendly_lock(dir)?;

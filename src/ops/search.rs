@@ -186,16 +186,10 @@ pub fn info(
     sources: &[(String, std::path::PathBuf)],
     src: &SourceOptions,
 ) -> Result<Info> {
-    let (name, version) = match spec.split_once('@') {
-        Some((n, v)) => (
-            n,
-            Some(
-                Version::parse(v)
-                    .map_err(|e| Error::with_source(format!("`{v}` is not a version"), e))?,
-            ),
-        ),
-        None => (spec, None),
-    };
+    // `name`, `name@1.2.3`, or any request: `name@^1.2`, `name@1`, `name@latest`.
+    let parsed = crate::manifest::request::PackSpec::parse(spec)?;
+    let name = parsed.name.as_str();
+    let request = parsed.request;
     let mut last_err = None;
     for (url, root) in sources {
         let source = registry::open_source(url, root, src)?;
@@ -208,9 +202,22 @@ pub fn info(
             Err(e) => return Err(e.into()),
         };
         versions.sort();
-        let v = match &version {
-            Some(v) => v.clone(),
-            None => newest(&versions).expect("non-empty"),
+        let matching: Vec<Version> = versions
+            .iter()
+            .filter(|v| request.matches(v))
+            .cloned()
+            .collect();
+        let Some(v) = newest(&matching) else {
+            return Err(Error::msg(format!(
+                "no version of `{name}` in `{url}` matches `{}` (it has {})",
+                request.as_str(),
+                versions
+                    .iter()
+                    .map(Version::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .with_hint(format!("`aibox info {name}` shows the newest version")));
         };
         let manifest = source.manifest(name, &v)?;
         let p = &manifest.pack;
