@@ -605,3 +605,34 @@ fn info_takes_requests_and_init_checks_the_registry() {
     );
     assert!(dir.join("aibox.toml").exists());
 }
+
+#[test]
+fn search_and_info_outside_a_project_use_the_configured_registries() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let config = sb.path().join("config.toml").display().to_string();
+    let dir = sb.path().join("elsewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| {
+        let out = sb
+            .aibox(&dir)
+            .env("AIBOX_CONFIG", &config)
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.success(), text(&out).0, text(&out).1)
+    };
+    let (ok, _, err) = run(&["search", "greeting"]);
+    assert!(!ok && err.contains("aibox config set registries"), "{err}");
+    let (ok, _, err) = run(&[
+        "config",
+        "set",
+        "registries.local.url",
+        &format!("dir:{}", packs.display()),
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["search", "greeting"]);
+    assert!(ok && out.contains("hello"), "{out}{err}");
+    let (ok, out, err) = run(&["info", "hello@1.0"]);
+    assert!(ok && out.starts_with("hello 1.0.0"), "{out}{err}");
+}

@@ -31,9 +31,21 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::
         return Ok(given.iter().map(|g| (g.clone(), cwd.clone())).collect());
     }
     let none = || {
-        Error::msg("no registry to search").with_hint("pass `--registry <url>` (`oci://host/path`, `oci-layout:<dir>` or `dir:<dir>`), or run inside a project whose `aibox.toml` has `[registries]`")
+        Error::msg("no registry to search").with_hint("pass `--registry <url>` (`oci://host/path`, `oci-layout:<dir>` or `dir:<dir>`), run inside a project whose `aibox.toml` has `[registries]`, or add one to your configuration: `aibox config set registries.<name>.url <url>`")
     };
-    let project = super::find_project(opts).map_err(|_| none())?;
+    // Outside a project: the registries of the user configuration.
+    let Ok(project) = super::find_project(opts) else {
+        let config = crate::config::load()?;
+        let urls: Vec<(String, std::path::PathBuf)> = config
+            .registries
+            .values()
+            .map(|r| (r.url.clone(), cwd.clone()))
+            .collect();
+        if urls.is_empty() {
+            return Err(none());
+        }
+        return Ok(urls);
+    };
     let manifest = super::lock::ProjectState::read(&project.root)?.manifest;
     let urls: Vec<(String, std::path::PathBuf)> = manifest
         .registries
