@@ -62,6 +62,7 @@ pub fn list(opts: &Options, args: ListArgs) -> Result<()> {
                 Ok(record) => {
                     let mut v = serde_json::to_value(record).expect("record serializes");
                     v["current"] = serde_json::Value::Bool(Some(*id) == current);
+                    snake_case_keys(&mut v);
                     v
                 }
                 Err(e) => serde_json::json!({ "id": id, "current": false, "error": e }),
@@ -143,4 +144,23 @@ pub fn diff(opts: &Options, args: DiffArgs) -> Result<()> {
         printer::status("Same", "no pack differs");
     }
     Ok(())
+}
+
+/// JSON output uses `snake_case` keys everywhere; the generation record's TOML keys are
+/// `kebab-case` (environment variable names, which are data, are left alone).
+fn snake_case_keys(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut val) in old {
+                let data = k == "vars" || k == "required" || k == "optional";
+                if !data {
+                    snake_case_keys(&mut val);
+                }
+                map.insert(k.replace('-', "_"), val);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(snake_case_keys),
+        _ => {}
+    }
 }
