@@ -275,6 +275,23 @@ fn corrupted_blob_is_rejected_and_nothing_is_stored() {
         .args(["pack", "push", "lay", &url])
         .assert()
         .success();
+    // The layout named as everywhere else: the same content again is accepted, and `pack list`
+    // reads the layout either way.
+    env.aibox()
+        .args(["pack", "push", "oci-layout:lay", &url])
+        .assert()
+        .success();
+    let listed = |source: &str| {
+        let out = env.aibox().args(["pack", "list", source]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(listed("lay"), "tool 1.0.0\n");
+    assert_eq!(listed("oci-layout:lay"), listed("lay"));
     let index: serde_json::Value =
         serde_json::from_slice(&aibox::fs::read(env.work().join("lay/index.json")).unwrap())
             .unwrap();

@@ -46,8 +46,8 @@ pub enum PackCommand {
     },
     /// Push the packs of an OCI layout to a registry.
     Push {
-        /// The OCI layout directory.
-        layout: PathBuf,
+        /// The OCI layout: `oci-layout:<dir>` (as everywhere else) or the directory itself.
+        layout: String,
         /// The registry: `oci://host[:port]/path`.
         target: String,
         /// Push only these refs (`<name>:<version>`); default: every pack of the layout.
@@ -71,7 +71,8 @@ pub enum PackCommand {
     },
     /// List the packs and versions of a registry or layout.
     List {
-        /// `oci://host[:port]/path` or `oci-layout:<dir>`.
+        /// `oci://host[:port]/path` or `oci-layout:<dir>` (an OCI layout's directory by itself
+        /// works too).
         source: String,
         #[command(flatten)]
         net: NetArgs,
@@ -169,7 +170,8 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             net,
         } => {
             let src = ops::pack::source_options(opts, net.insecure);
-            let pushed = ops::pack::push(&layout, &target, &refs, &src)?;
+            let dir = PathBuf::from(layout.strip_prefix("oci-layout:").unwrap_or(&layout));
+            let pushed = ops::pack::push(&dir, &target, &refs, &src)?;
             for p in &pushed {
                 printer::status(
                     "Pushed",
@@ -209,6 +211,15 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
         }
         PackCommand::List { source, net } => {
             let src = ops::pack::source_options(opts, net.insecure);
+            // A directory holding an OCI layout is taken as `oci-layout:<dir>`, as `push` takes it.
+            let is_layout = !source.contains(':')
+                && crate::fs::exists(&std::path::Path::new(&source).join("oci-layout"))
+                    .unwrap_or(false);
+            let source = if is_layout {
+                format!("oci-layout:{source}")
+            } else {
+                source
+            };
             let packs = ops::pack::list(&source, &src)?;
             if opts.json {
                 super::print_json(&packs);
