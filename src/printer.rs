@@ -18,7 +18,8 @@ pub enum ColorChoice {
 #[derive(Debug, Clone, Copy)]
 struct Settings {
     quiet: bool,
-    verbose: bool,
+    /// `-v` once: details; twice: every request and cache decision.
+    verbose: u8,
     color: bool,
     bars: bool,
 }
@@ -26,7 +27,7 @@ struct Settings {
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 
 /// Set once by the CLI from the global flags.
-pub fn init(quiet: bool, verbose: bool, color: ColorChoice) {
+pub fn init(quiet: bool, verbose: u8, color: ColorChoice) {
     let tty = std::io::stderr().is_terminal();
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -46,7 +47,7 @@ pub fn init(quiet: bool, verbose: bool, color: ColorChoice) {
 fn settings() -> Settings {
     *SETTINGS.get_or_init(|| Settings {
         quiet: false,
-        verbose: false,
+        verbose: 0,
         color: false,
         bars: false,
     })
@@ -73,10 +74,21 @@ pub fn status(verb: &str, message: impl AsRef<str>) {
 
 /// A detail shown only with `--verbose`.
 pub fn verbose(message: impl AsRef<str>) {
-    if settings().verbose {
+    if settings().verbose >= 1 {
         eprintln!(
             "{} {}",
             paint("2", &format!("{:>12}", "debug")),
+            message.as_ref()
+        );
+    }
+}
+
+/// A request or cache decision, shown only with `-vv`.
+pub fn trace(message: impl AsRef<str>) {
+    if settings().verbose >= 2 {
+        eprintln!(
+            "{} {}",
+            paint("2", &format!("{:>12}", "trace")),
             message.as_ref()
         );
     }

@@ -440,10 +440,30 @@ fn offline_uses_the_cache_and_names_what_is_missing() {
         "{}",
         stderr(&out)
     );
-    env.aibox()
-        .args(["info", "tool", "--registry", &url])
-        .assert()
-        .success();
+    // -vv shows each request, then (within the TTL) what came from the cache instead.
+    let out = env
+        .aibox()
+        .args(["-vv", "info", "tool", "--registry", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let host = url.trim_start_matches("oci://").split('/').next().unwrap();
+    assert!(
+        stderr(&out).contains(&format!("GET http://{host}/v2/p/tool/tags/list")),
+        "{}",
+        stderr(&out)
+    );
+    let out = env
+        .aibox()
+        .args(["-vv", "info", "tool", "--registry", &url])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("tags of `p/tool` from the cache")
+            && !stderr(&out).contains("tags/list"),
+        "{}",
+        stderr(&out)
+    );
     let mut reg = reg;
     reg.kill();
     let out = env

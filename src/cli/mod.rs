@@ -51,9 +51,10 @@ pub struct GlobalArgs {
     /// Print only errors and data.
     #[arg(long, short, global = true)]
     quiet: bool,
-    /// Print more detail about what is done.
-    #[arg(long, short, global = true)]
-    verbose: bool,
+    /// Print more detail about what is done (`-vv`: also every registry request and cache
+    /// decision).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     /// Print data as JSON (where the output is data).
     #[arg(long, global = true)]
     json: bool,

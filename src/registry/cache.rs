@@ -43,7 +43,8 @@ pub struct TagRecord {
     pub digests: BTreeMap<String, (String, u64)>,
 }
 
-fn now() -> u64 {
+/// Unix seconds now.
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -82,6 +82,7 @@ impl Http {
         what: &str,
     ) -> Result<Response, RegistryError> {
         let url = format!("{}://{}/v2/{path}", self.scheme, reg.host);
+        crate::printer::trace(format!("GET {url}"));
         let mut retried = false;
         loop {
             let mut req = self.client.get(&url);

@@ -96,7 +96,11 @@ impl OciSource {
         let cached = rec
             .listed_at
             .filter(|at| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
-        let tags = if cached.is_some() {
+        let tags = if let Some(at) = cached {
+            crate::printer::trace(format!(
+                "tags of `{repo}` from the cache (listed {}s ago)",
+                cache::now().saturating_sub(at)
+            ));
             rec.tags
         } else if self.opts.offline {
             return Err(self.offline(format!("the tag list of `{repo}` on {}", self.reg.host)));

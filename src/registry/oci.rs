@@ -270,6 +270,7 @@ impl Backend for OciSource {
             && (self.opts.offline || (!self.opts.refresh && cache::fresh(*at)))
             && let Some(bytes) = self.cache.get_blob(digest)
         {
+            crate::printer::trace(format!("`{repo}:{tag}` is {digest} (cached)"));
             return Ok((bytes, digest.clone()));
         }
         if self.opts.offline {
@@ -297,6 +298,7 @@ impl Backend for OciSource {
     fn manifest_by_digest(&self, name: &str, digest: &str) -> Result<Vec<u8>, RegistryError> {
         artifact::digest_hex(digest)?;
         if let Some(bytes) = self.cache.get_blob(digest) {
+            crate::printer::trace(format!("manifest {digest} from the cache"));
             return Ok(bytes);
         }
         if self.opts.offline {
@@ -333,6 +335,7 @@ impl Backend for OciSource {
         max: u64,
     ) -> Result<Vec<u8>, RegistryError> {
         if let Some(bytes) = self.cache.get_blob(&desc.digest) {
+            crate::printer::trace(format!("blob {} from the cache", desc.digest));
             return Ok(bytes);
         }
         if self.opts.offline {
