@@ -81,7 +81,7 @@ fn sync_change_sync_rollback_restores_the_first_environment() {
     )
     .unwrap();
     let (_, err) = ok(&sb, &root, &["sync"]);
-    assert!(err.contains("Updated hello 1.1.0 -> 1.0.0"), "{err}");
+    assert!(err.contains("Downgraded hello 1.1.0 -> 1.0.0"), "{err}");
     assert_eq!(hello(&sb, &root), "Hello, team!\n");
 
     let (out, _) = ok(&sb, &root, &["diff"]);

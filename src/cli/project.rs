@@ -175,8 +175,17 @@ pub(super) fn report_install(installed: &Installed) {
         printer::status("Removed", format!("{name} {v}"));
     }
     for (name, old, new) in &installed.diff.changed {
+        let older = match (
+            semver::Version::parse(old).ok(),
+            semver::Version::parse(new).ok(),
+        ) {
+            (Some(o), Some(n)) => n < o,
+            _ => false,
+        };
         if old == new {
             printer::status("Changed", format!("{name} {old} (new content)"));
+        } else if older {
+            printer::status("Downgraded", format!("{name} {old} -> {new}"));
         } else {
             printer::status("Updated", format!("{name} {old} -> {new}"));
         }
