@@ -50,8 +50,13 @@ impl RegistryUrl {
             url::Host::Ipv4(ip) => ip.is_loopback(),
             url::Host::Ipv6(ip) => ip.is_loopback(),
         };
+        // The URL parser drops `:443` (https's default). A loopback registry is spoken to over
+        // plain HTTP, whose default is 80: keep a port that was written.
+        let authority = rest.split('/').next().unwrap_or_default();
+        let wrote_443 = authority.ends_with(":443");
         let host = match parsed.port() {
             Some(p) => format!("{host}:{p}"),
+            None if loopback && wrote_443 => format!("{host}:443"),
             None => host.to_string(),
         };
         let base = parsed.path().trim_matches('/').to_owned();
@@ -117,6 +122,15 @@ mod tests {
         assert_eq!((u.host.as_str(), u.is_loopback()), ("[::1]:5000", true));
         let u = RegistryUrl::parse("oci://LocalHost/x").unwrap();
         assert_eq!((u.host.as_str(), u.is_loopback()), ("localhost", true));
+        // Loopback is plain HTTP (default port 80): a written `:443` is kept.
+        for (url, host) in [
+            ("oci://localhost:443/x", "localhost:443"),
+            ("oci://127.0.0.1:443", "127.0.0.1:443"),
+            ("oci://[::1]:443/x", "[::1]:443"),
+            ("oci://registry.example.com:443/x", "registry.example.com"),
+        ] {
+            assert_eq!(RegistryUrl::parse(url).unwrap().host, host, "{url}");
+        }
         let u = RegistryUrl::parse("oci://ghcr.io/acme/packs").unwrap();
         assert_eq!((u.host.as_str(), u.is_loopback()), ("ghcr.io", false));
         // The classic confusions: userinfo, a loopback-looking subdomain, odd IPv4 forms.
