@@ -636,3 +636,70 @@ fn search_and_info_outside_a_project_use_the_configured_registries() {
     let (ok, out, err) = run(&["info", "hello@1.0"]);
     assert!(ok && out.starts_with("hello 1.0.0"), "{out}{err}");
 }
+
+/// A registry directory with `tool` in several versions.
+fn versions_registry(sb: &Sandbox) {
+    let packs = sb.path().join("packs");
+    for v in ["1.0.0", "1.0.1", "1.2.0", "2.0.0"] {
+        write_pack(
+            &packs.join(v),
+            &format!("[pack]\nname = \"tool\"\nversion = \"{v}\"\n[bin]\ntool = \"bin/tool\"\n"),
+            &[("bin/tool", &format!("#!/bin/sh\necho tool {v}\n"), true)],
+        );
+    }
+}
+
+fn tool_version(root: &Path) -> String {
+    let out = Std::new(root.join(".aibox/current/bin/tool"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn outdated_and_update_within_ranges_and_past_them() {
+    let sb = Sandbox::new();
+    versions_registry(&sb);
+    let head = "[registries]\ndefault = \"dir:../packs\"\n[packs]\n";
+    let root = sb.project("p", &format!("{head}tool = \"=1.0.0\"\n"));
+    sb.ok(&root, &["sync"]);
+    // Widen the range by hand: the lock keeps 1.0.0 while it satisfies it.
+    std::fs::write(
+        root.join("aibox.toml"),
+        format!("{head}tool = \"^1.0\"  # keep me\n"),
+    )
+    .unwrap();
+    sb.ok(&root, &["sync"]);
+    assert_eq!(tool_version(&root), "tool 1.0.0");
+    let (out, _) = sb.ok(&root, &["outdated"]);
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row, ["tool", "1.0.0", "1.2.0", "2.0.0", "major"], "{out}");
+    let (json, _) = sb.ok(&root, &["outdated", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["in_range"], "1.2.0");
+    // --dry-run says and writes nothing.
+    let lock = read(&root.join("aibox.lock"));
+    let (_, err) = sb.ok(&root, &["update", "--dry-run"]);
+    assert!(
+        err.contains("Would update") && err.contains("tool 1.0.0 -> 1.2.0"),
+        "{err}"
+    );
+    assert_eq!(read(&root.join("aibox.lock")), lock);
+    // Within the range.
+    let (_, err) = sb.ok(&root, &["update"]);
+    assert!(err.contains("Updated tool 1.0.0 -> 1.2.0"), "{err}");
+    assert_eq!(tool_version(&root), "tool 1.2.0");
+    // Past it: the request is rewritten, the comment stays.
+    let (_, err) = sb.ok(&root, &["update", "--major", "tool"]);
+    assert!(err.contains("Widened tool \"^1.0\" -> \"^2.0.0\""), "{err}");
+    assert!(read(&root.join("aibox.toml")).contains("tool = \"^2.0.0\"  # keep me"));
+    assert_eq!(tool_version(&root), "tool 2.0.0");
+    let (_, err) = sb.ok(&root, &["outdated"]);
+    assert!(err.contains("Fresh"), "{err}");
+    // One rollback undoes an update.
+    sb.ok(&root, &["rollback", "--lock"]);
+    assert_eq!(tool_version(&root), "tool 1.2.0");
+    assert!(read(&root.join("aibox.toml")).contains("tool = \"^1.0\"  # keep me"));
+    let (_, err) = sb.fails(&root, &["update", "tol"]);
+    assert!(err.contains("did you mean `tool`"), "{err}");
+}

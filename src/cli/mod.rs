@@ -11,6 +11,7 @@ mod search;
 mod shell;
 mod store;
 mod trust;
+mod update;
 mod vendor;
 mod view;
 
@@ -102,6 +103,10 @@ enum Command {
     /// List the packs of the project's lock (requested or dependency); `--global` (or outside
     /// a project): of your global profile.
     List(view::ViewArgs),
+    /// Show, for each locked pack, the newest version in range and the newest of all.
+    Outdated(update::OutdatedArgs),
+    /// Move packs to the newest versions their ranges allow (`--major`: past them), then sync.
+    Update(update::UpdateArgs),
     /// Show the dependency tree of the project's lock (`(*)`: shown in full above).
     Tree(view::ViewArgs),
     /// List the generations of the project (or, with --global, the global profile).
@@ -172,6 +177,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Uninstall(a) => global::uninstall(&opts, a),
         Command::List(a) => view::list(&opts, a),
         Command::Tree(a) => view::tree(&opts, a),
+        Command::Outdated(a) => update::outdated(&opts, a),
+        Command::Update(a) => update::update(&opts, a),
         Command::Generations(a) => generations::list(&opts, a),
         Command::Rollback(a) => generations::rollback(&opts, a),
         Command::Diff(a) => generations::diff(&opts, a),

@@ -298,7 +298,7 @@ fn absolutize(url: &str) -> String {
     url.to_owned()
 }
 
-fn read_manifest(path: &Path) -> Result<String> {
+pub(super) fn read_manifest(path: &Path) -> Result<String> {
     fs::read_regular_string(path, super::MAX_MANIFEST_BYTES).map_err(|e| {
         Error::io(format!("cannot read `{}`", path.display()), e)
             .with_hint("run `aibox init` to create a manifest")
@@ -306,13 +306,13 @@ fn read_manifest(path: &Path) -> Result<String> {
 }
 
 /// The project state with manifest text `text` in place of the file's (lock from disk).
-fn state_with(root: &Path, text: &str) -> Result<ProjectState> {
+pub(super) fn state_with(root: &Path, text: &str) -> Result<ProjectState> {
     let mut state = ProjectState::read(root)?;
     state.manifest = parse_project(text, &root.join(MANIFEST))?;
     Ok(state)
 }
 
-fn write_edit(root: &Path, manifest: &str, lock: &str) -> Result<()> {
+pub(super) fn write_edit(root: &Path, manifest: &str, lock: &str) -> Result<()> {
     for (name, text) in [(MANIFEST, manifest), (LOCKFILE, lock)] {
         let path = root.join(name);
         if fs::read_to_string(&path).ok().as_deref() != Some(text) {
@@ -325,14 +325,14 @@ fn write_edit(root: &Path, manifest: &str, lock: &str) -> Result<()> {
 
 /// `aibox.toml` and `aibox.lock` as they were before an edit, so that an edit whose sync fails
 /// leaves nothing half-done.
-struct Saved {
+pub(super) struct Saved {
     root: std::path::PathBuf,
     manifest: Option<Vec<u8>>,
     lock: Option<Vec<u8>>,
 }
 
 impl Saved {
-    fn take(root: &Path) -> Saved {
+    pub(super) fn take(root: &Path) -> Saved {
         let read = |name: &str| fs::read(root.join(name)).ok();
         Saved {
             root: root.to_owned(),
@@ -342,7 +342,7 @@ impl Saved {
     }
 
     /// `result`, after restoring both files if it is an error.
-    fn unless<T>(self, result: Result<T>) -> Result<T> {
+    pub(super) fn unless<T>(self, result: Result<T>) -> Result<T> {
         let Err(e) = result else {
             return result;
         };
@@ -367,7 +367,7 @@ impl Saved {
     }
 }
 
-fn install_state(opts: &Options, target: Target, root: &Path) -> Result<Installed> {
+pub(super) fn install_state(opts: &Options, target: Target, root: &Path) -> Result<Installed> {
     let state = ProjectState::read(root)?;
     let (bytes, lock) = state.lock.clone().expect("the lock was just written");
     let store = Store::open_default()?;

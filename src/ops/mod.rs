@@ -13,6 +13,7 @@ pub mod run;
 pub mod search;
 pub mod sync;
 pub mod trust;
+pub mod update;
 pub mod vendor;
 pub mod view;
 

@@ -1,0 +1,100 @@
+//! `aibox outdated` and `aibox update`.
+
+use clap::Args;
+
+use crate::error::Result;
+use crate::ops::{self, Options};
+use crate::printer;
+
+use super::generations::ProfileArg;
+
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    #[command(flatten)]
+    profile: ProfileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    profile: ProfileArg,
+    /// The packs to update (default: every pack).
+    packs: Vec<String>,
+    /// Go past the manifest's ranges: rewrite each request in `aibox.toml` to `^<newest>`
+    /// (formatting and comments kept).
+    #[arg(long)]
+    major: bool,
+    /// Print what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
+    let list = ops::update::outdated(opts, args.profile.target())?;
+    let behind: Vec<_> = list
+        .into_iter()
+        .filter(|o| o.current != o.newest || o.current != o.in_range)
+        .collect();
+    if opts.json {
+        super::print_json(&behind);
+        return Ok(());
+    }
+    if behind.is_empty() {
+        printer::status("Fresh", "every locked pack is at its newest version");
+        return Ok(());
+    }
+    let w = behind
+        .iter()
+        .map(|o| o.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:w$}  {:<9}  {:<9}  {:<9}  CHANGE",
+        "PACK", "CURRENT", "IN RANGE", "NEWEST"
+    );
+    for o in &behind {
+        let change = o
+            .change
+            .map(|c| format!("{c:?}").to_lowercase())
+            .unwrap_or_default();
+        println!(
+            "{:w$}  {:<9}  {:<9}  {:<9}  {change}",
+            o.name, o.current, o.in_range, o.newest
+        );
+    }
+    Ok(())
+}
+
+pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
+    let u = ops::update::update(
+        opts,
+        args.profile.target(),
+        &args.packs,
+        args.major,
+        args.dry_run,
+    )?;
+    let verb = if args.dry_run {
+        "Would widen"
+    } else {
+        "Widened"
+    };
+    for (name, old, new) in &u.widened {
+        printer::status(verb, format!("{name} \"{old}\" -> \"{new}\" in aibox.toml"));
+    }
+    if args.dry_run {
+        for (verb, what) in &u.changes {
+            printer::status(&format!("Would {}", verb.to_lowercase()), what);
+        }
+    }
+    if u.changes.is_empty() && u.widened.is_empty() {
+        printer::status(
+            "Fresh",
+            "every pack is at the newest version its range allows (`--major` goes past it)",
+        );
+    }
+    if let Some(installed) = &u.installed {
+        super::project::report_install(installed);
+    }
+    Ok(())
+}

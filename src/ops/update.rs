@@ -1,0 +1,221 @@
+//! `aibox outdated` and `aibox update`: what newer versions exist for the locked packs (within
+//! the manifest's ranges and beyond), and moving to them — within the ranges, or with `--major`
+//! by widening the ranges in `aibox.toml` (its formatting and comments kept).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use semver::Version;
+
+use crate::error::{Error, Result};
+use crate::lockfile::{LockedPackage, Lockfile};
+use crate::manifest::request::Request;
+use crate::manifest::{Section, add_requirement};
+
+use super::install::{Installed, Sources};
+use super::lock::{ProjectState, Upgrade, changes, resolve_lock};
+use super::sync::target_root;
+use super::{MANIFEST, Options, Target};
+
+/// How big a version change is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Patch,
+    Minor,
+    Major,
+}
+
+/// The kind of change from `a` to `b` (`None`: not newer). Below 1.0, a minor step is major
+/// (as Cargo's caret treats it).
+pub fn change(a: &Version, b: &Version) -> Option<Change> {
+    if b <= a {
+        return None;
+    }
+    Some(
+        if a.major != b.major || (a.major == 0 && a.minor != b.minor) {
+            Change::Major
+        } else if a.minor != b.minor {
+            Change::Minor
+        } else {
+            Change::Patch
+        },
+    )
+}
+
+/// One locked pack and the versions it could move to.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outdated {
+    pub name: String,
+    pub current: String,
+    /// The newest version every request on it allows (the manifest's, and its dependents').
+    pub in_range: String,
+    /// The newest version there is.
+    pub newest: String,
+    /// From `current` to `newest`.
+    pub change: Option<Change>,
+    /// Named in the manifest (else a dependency).
+    pub requested: bool,
+}
+
+/// The newest of `versions` (a release, unless only pre-releases match) that `ok` accepts.
+fn newest(versions: &[Version], ok: impl Fn(&Version) -> bool) -> Option<&Version> {
+    let matching: Vec<&Version> = versions.iter().filter(|v| ok(v)).collect();
+    matching
+        .iter()
+        .filter(|v| v.pre.is_empty())
+        .max()
+        .or_else(|| matching.iter().max())
+        .copied()
+}
+
+/// The versions of each locked package, asked of its source in parallel (8 at a time).
+fn versions_of(lock: &Lockfile, sources: &Sources) -> Result<BTreeMap<String, Vec<Version>>> {
+    let queue = Mutex::new(lock.packages.iter().collect::<Vec<&LockedPackage>>());
+    let out = Mutex::new(BTreeMap::new());
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..lock.packages.len().min(8) {
+            scope.spawn(|| {
+                while let Some(p) = queue.lock().expect("queue").pop() {
+                    match sources.get(&p.source).and_then(|s| s.versions(&p.name)) {
+                        Ok(v) => {
+                            out.lock().expect("out").insert(p.name.clone(), v);
+                        }
+                        Err(e) => {
+                            failure.lock().expect("failure").get_or_insert(e.into());
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    match failure.into_inner().expect("failure") {
+        Some(e) => Err(e),
+        None => Ok(out.into_inner().expect("out")),
+    }
+}
+
+fn state(opts: &Options, target: Target) -> Result<ProjectState> {
+    let state = ProjectState::read(&target_root(opts, target)?)?;
+    if state.lock.is_none() {
+        return Err(Error::msg("there is no `aibox.lock` yet")
+            .with_hint("run `aibox lock` (or `aibox sync`) first"));
+    }
+    Ok(state)
+}
+
+/// Every locked pack with its current, newest-in-range and newest versions.
+pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
+    let state = state(opts, target)?;
+    let (_, lock) = state.lock.as_ref().expect("checked");
+    let versions = versions_of(lock, &state.sources(opts))?;
+    let mut out = Vec::new();
+    for p in &lock.packages {
+        // Every request on this pack: the manifest's, and each dependent's.
+        let mut requests: Vec<Request> = Vec::new();
+        if let Some(r) = state
+            .manifest
+            .packs
+            .get(&p.name)
+            .or_else(|| state.manifest.plugins.get(&p.name))
+        {
+            requests.push(r.request.clone());
+        }
+        for q in &lock.packages {
+            if let Some(r) = q.dependencies.get(&p.name)
+                && let Ok(r) = Request::parse(r)
+            {
+                requests.push(r);
+            }
+        }
+        let all = versions.get(&p.name).map(Vec::as_slice).unwrap_or_default();
+        let in_range = newest(all, |v| requests.iter().all(|r| r.matches(v))).unwrap_or(&p.version);
+        let newest = newest(all, |_| true).unwrap_or(&p.version);
+        out.push(Outdated {
+            name: p.name.clone(),
+            current: p.version.to_string(),
+            in_range: in_range.max(&p.version).to_string(),
+            newest: newest.max(&p.version).to_string(),
+            change: change(&p.version, newest),
+            requested: state.manifest.packs.contains_key(&p.name)
+                || state.manifest.plugins.contains_key(&p.name),
+        });
+    }
+    Ok(out)
+}
+
+/// What `update` changes (and, unless `dry_run`, did).
+#[derive(Debug)]
+pub struct Updated {
+    /// `(pack, old request, new request)` widened in `aibox.toml` (`--major`).
+    pub widened: Vec<(String, String, String)>,
+    /// Lock changes (`Update hello 1.0.0 -> 1.1.0`, …).
+    pub changes: Vec<(&'static str, String)>,
+    pub installed: Option<Installed>,
+}
+
+/// Update `names` (every pack when empty) within the manifest's ranges, or with `major` to
+/// their newest versions by widening the ranges; then sync (unless `dry_run`).
+pub fn update(
+    opts: &Options,
+    target: Target,
+    names: &[String],
+    major: bool,
+    dry_run: bool,
+) -> Result<Updated> {
+    let state = state(opts, target)?;
+    let root = state.root.clone();
+    let (_, old_lock) = state.lock.clone().expect("checked");
+    for n in names {
+        if old_lock.package(n).is_none() {
+            let mut e = Error::msg(format!("`{n}` is not in `aibox.lock`"));
+            let locked = old_lock.packages.iter().map(|p| p.name.as_str());
+            if let Some(s) = crate::registry::suggest(n, locked) {
+                e = e.with_hint(format!("did you mean `{s}`?"));
+            }
+            return Err(e);
+        }
+    }
+    let mut text = super::edit::read_manifest(&root.join(MANIFEST))?;
+    let mut widened = Vec::new();
+    if major {
+        for o in outdated(opts, target)? {
+            let wanted = names.is_empty() || names.contains(&o.name);
+            if !wanted || !o.requested || o.newest == o.in_range {
+                continue;
+            }
+            let (section, req) = match state.manifest.packs.get(&o.name) {
+                Some(r) => (Section::Packs, r),
+                None => (Section::Plugins, &state.manifest.plugins[&o.name]),
+            };
+            let new = format!("^{}", o.newest);
+            text = add_requirement(&text, section, &o.name, &new)?;
+            widened.push((o.name.clone(), req.request.as_str().to_owned(), new));
+        }
+    }
+    let state = super::edit::state_with(&root, &text)?;
+    let upgrade = if names.is_empty() {
+        Upgrade::All
+    } else {
+        Upgrade::Packages(names.to_vec())
+    };
+    let lock = resolve_lock(&state, &state.sources(opts), &upgrade)?;
+    let changes = changes(Some(&old_lock), &lock);
+    if dry_run || (changes.is_empty() && widened.is_empty()) {
+        return Ok(Updated {
+            widened,
+            changes,
+            installed: None,
+        });
+    }
+    let saved = super::edit::Saved::take(&root);
+    super::edit::write_edit(&root, &text, &lock.render())?;
+    let installed = saved.unless(super::edit::install_state(opts, target, &root))?;
+    Ok(Updated {
+        widened,
+        changes,
+        installed: Some(installed),
+    })
+}
