@@ -703,3 +703,58 @@ fn outdated_and_update_within_ranges_and_past_them() {
     let (_, err) = sb.fails(&root, &["update", "tol"]);
     assert!(err.contains("did you mean `tool`"), "{err}");
 }
+
+#[test]
+fn channels_pick_pre_releases_per_pack_or_for_the_whole_manifest() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    for v in ["1.2.0", "1.3.0-beta.2", "1.3.0-nightly.20261120"] {
+        write_pack(
+            &packs.join(v),
+            &format!("[pack]\nname = \"tool\"\nversion = \"{v}\"\n"),
+            &[("share/v", v, false)],
+        );
+    }
+    let head = "[registries]\ndefault = \"dir:../packs\"\n";
+    let locked = |name: &str, manifest: &str| {
+        let root = sb.project(name, manifest);
+        sb.ok(&root, &["lock"]);
+        // The lock satisfies its manifest as it is: no re-lock on the next check.
+        sb.ok(&root, &["lock", "--check"]);
+        let lock = read(&root.join("aibox.lock"));
+        let at = lock.find("version = \"").unwrap() + "version = \"".len();
+        lock[at..at + lock[at..].find('"').unwrap()].to_owned()
+    };
+    assert_eq!(
+        locked("stable", &format!("{head}[packs]\ntool = \"^1\"\n")),
+        "1.2.0"
+    );
+    assert_eq!(
+        locked(
+            "beta",
+            &format!("{head}[packs]\ntool = {{ version = \"^1\", channel = \"beta\" }}\n")
+        ),
+        "1.3.0-beta.2"
+    );
+    assert_eq!(
+        locked(
+            "nightly",
+            &format!("channel = \"nightly\"\n{head}[packs]\ntool = \"^1\"\n")
+        ),
+        "1.3.0-nightly.20261120"
+    );
+    // An exact request is exact on every channel.
+    assert_eq!(
+        locked(
+            "exact",
+            &format!("channel = \"nightly\"\n{head}[packs]\ntool = \"1.2.0\"\n")
+        ),
+        "1.2.0"
+    );
+    let root = sb.project("bad", &format!("channel = \"edge\"\n{head}"));
+    let (_, err) = sb.fails(&root, &["lock"]);
+    assert!(
+        err.contains("not a channel") && err.contains("aibox.toml:1"),
+        "{err}"
+    );
+}

@@ -11,8 +11,8 @@ use toml::de::{DeTable, DeValue};
 
 use super::spans::in_order;
 use super::{ManifestError, did_you_mean, validate_pack_name};
-use crate::manifest::request::Request;
 use crate::manifest::request::Root;
+use crate::manifest::request::{Channel, Request};
 
 /// The whole of an `aibox.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +112,7 @@ impl ProjectManifest {
 
 const TOP_KEYS: &[&str] = &[
     "requires-aibox",
+    "channel",
     "registries",
     "packs",
     "plugins",
@@ -120,7 +121,7 @@ const TOP_KEYS: &[&str] = &[
 ];
 const POLICY_KEYS: &[&str] = &["require-signed", "platforms", "trusted-keys"];
 const REGISTRY_KEYS: &[&str] = &["url", "insecure"];
-const REQUIREMENT_KEYS: &[&str] = &["version", "registry"];
+const REQUIREMENT_KEYS: &[&str] = &["version", "registry", "channel"];
 const SCHEMES: &[&str] = &["dir:", "oci-layout:", "oci://"];
 
 /// Parse and validate an `aibox.toml`.
@@ -145,12 +146,16 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
         Some(v) => p.registries(v)?,
         None => BTreeMap::new(),
     };
+    let channel = match root.get("channel") {
+        Some(v) => p.channel(v, "channel")?,
+        None => Channel::Stable,
+    };
     let packs = match root.get("packs") {
-        Some(v) => p.requirements(v, "packs", &registries)?,
+        Some(v) => p.requirements(v, "packs", &registries, channel)?,
         None => BTreeMap::new(),
     };
     let plugins = match root.get("plugins") {
-        Some(v) => p.requirements(v, "plugins", &registries)?,
+        Some(v) => p.requirements(v, "plugins", &registries, channel)?,
         None => BTreeMap::new(),
     };
     if let Some(table) = root.get("plugins").and_then(|v| v.get_ref().as_table()) {
@@ -231,6 +236,14 @@ impl Parser<'_> {
                     v.get_ref().type_str()
                 ),
             )
+        })
+    }
+
+    fn channel(&self, v: &Value<'_>, what: &str) -> Result<Channel, ManifestError> {
+        let s = self.string(v, what)?;
+        Channel::parse(s).ok_or_else(|| {
+            self.err(v.span(), format!("`{what}` is `{s}`, not a channel"))
+                .with_hint("use `stable` (releases only), `beta` (also alpha, beta and rc pre-releases) or `nightly` (also nightly builds)")
         })
     }
 
@@ -353,6 +366,7 @@ impl Parser<'_> {
         v: &Value<'_>,
         section: &str,
         registries: &BTreeMap<String, RegistrySpec>,
+        channel: Channel,
     ) -> Result<BTreeMap<String, Requirement>, ManifestError> {
         let mut out = BTreeMap::new();
         for (key, value) in in_order(self.table(v, section)?) {
@@ -383,6 +397,12 @@ impl Parser<'_> {
                         Some(v) => self.request(v, &format!("{what}.version"))?,
                         None => Request::any(),
                     };
+                    let request = match t.get("channel") {
+                        Some(c) => {
+                            request.with_channel(self.channel(c, &format!("{what}.channel"))?)
+                        }
+                        None => request.with_channel(channel),
+                    };
                     let registry = match t.get("registry") {
                         Some(r) => Some((
                             self.string(r, &format!("{what}.registry"))?.to_owned(),
@@ -392,7 +412,7 @@ impl Parser<'_> {
                     };
                     (request, registry)
                 }
-                _ => (self.request(value, &what)?, None),
+                _ => (self.request(value, &what)?.with_channel(channel), None),
             };
             let requirement = match registry {
                 Some((reg, span)) => {

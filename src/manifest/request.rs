@@ -17,6 +17,40 @@ use semver::{Version, VersionReq};
 pub struct Request {
     text: String,
     req: VersionReq,
+    /// Which pre-releases a range also admits (`stable`: none it does not name).
+    channel: Channel,
+}
+
+/// A release channel: which pre-release versions a request admits besides its releases.
+/// `beta` admits `-alpha.*`, `-beta.*` and `-rc.*` tags, `nightly` those and `-nightly.*`;
+/// each only where the release they lead to is in range, and never for an exact request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    #[default]
+    Stable,
+    Beta,
+    Nightly,
+}
+
+impl Channel {
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "stable" => Some(Channel::Stable),
+            "beta" => Some(Channel::Beta),
+            "nightly" => Some(Channel::Nightly),
+            _ => None,
+        }
+    }
+
+    /// Whether a pre-release whose first identifier is `tag` belongs to this channel.
+    fn admits(self, tag: &str) -> bool {
+        match self {
+            Channel::Stable => false,
+            Channel::Beta => matches!(tag, "alpha" | "beta" | "rc"),
+            Channel::Nightly => matches!(tag, "alpha" | "beta" | "rc" | "nightly"),
+        }
+    }
 }
 
 /// A request that could not be parsed, or a malformed `name@request`.
@@ -59,6 +93,7 @@ impl Request {
         Ok(Request {
             text: trimmed.to_owned(),
             req,
+            channel: Channel::Stable,
         })
     }
 
@@ -67,6 +102,7 @@ impl Request {
         Request {
             text: String::new(),
             req: VersionReq::STAR,
+            channel: Channel::Stable,
         }
     }
 
@@ -80,9 +116,32 @@ impl Request {
         &self.req
     }
 
-    /// Whether `version` satisfies the request (pre-releases only when asked for).
+    /// This request on `channel`.
+    pub fn with_channel(mut self, channel: Channel) -> Request {
+        self.channel = channel;
+        self
+    }
+
+    pub fn channel(&self) -> Channel {
+        self.channel
+    }
+
+    /// Whether `version` satisfies the request: pre-releases when the request names one (as
+    /// in Cargo), or when they belong to its channel and the release they lead to is in range.
     pub fn matches(&self, version: &Version) -> bool {
-        self.req.matches(version)
+        if self.req.matches(version) {
+            return true;
+        }
+        let tag = version.pre.as_str().split('.').next().unwrap_or_default();
+        let exact = self.req.comparators.len() == 1
+            && self.req.comparators[0].op == semver::Op::Exact
+            && self.req.comparators[0].patch.is_some();
+        !version.pre.is_empty()
+            && !exact
+            && self.channel.admits(tag)
+            && self
+                .req
+                .matches(&Version::new(version.major, version.minor, version.patch))
     }
 
     /// Whether the request accepts any stable version (`latest`, `*`, empty).

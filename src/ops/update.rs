@@ -131,7 +131,21 @@ pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
             }
         }
         let all = versions.get(&p.name).map(Vec::as_slice).unwrap_or_default();
-        let in_range = newest(all, |v| requests.iter().all(|r| r.matches(v))).unwrap_or(&p.version);
+        let matching: Vec<Version> = all
+            .iter()
+            .filter(|v| requests.iter().all(|r| r.matches(v)))
+            .cloned()
+            .collect();
+        // On a beta or nightly channel the newest in range may be a pre-release.
+        let on_channel = requests
+            .first()
+            .is_some_and(|r| r.channel() != crate::manifest::request::Channel::Stable);
+        let in_range = if on_channel {
+            matching.iter().max()
+        } else {
+            newest(&matching, |_| true)
+        }
+        .unwrap_or(&p.version);
         let newest = newest(all, |_| true).unwrap_or(&p.version);
         out.push(Outdated {
             name: p.name.clone(),
