@@ -441,28 +441,25 @@ fn offline_uses_the_cache_and_names_what_is_missing() {
         stderr(&out)
     );
     // -vv shows each request, then (within the TTL) what came from the cache instead.
-    let out = env
-        .aibox()
-        .args(["-vv", "info", "tool", "--registry", &url])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let vv = || {
+        let out = env
+            .aibox()
+            .args(["-vv", "info", "tool", "--registry", &url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
     let host = url.trim_start_matches("oci://").split('/').next().unwrap();
+    let first = vv();
     assert!(
-        stderr(&out).contains(&format!("GET http://{host}/v2/p/tool/tags/list")),
-        "{}",
-        stderr(&out)
+        first.contains(&format!("GET http://{host}/v2/p/tool/tags/list")),
+        "{first}"
     );
-    let out = env
-        .aibox()
-        .args(["-vv", "info", "tool", "--registry", &url])
-        .output()
-        .unwrap();
+    let second = vv();
     assert!(
-        stderr(&out).contains("tags of `p/tool` from the cache")
-            && !stderr(&out).contains("tags/list"),
-        "{}",
-        stderr(&out)
+        second.contains("tags of `p/tool` from the cache") && !second.contains("tags/list"),
+        "{second}"
     );
     let mut reg = reg;
     reg.kill();

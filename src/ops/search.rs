@@ -149,7 +149,8 @@ fn trust_status(
     }
 }
 
-fn newest(versions: &[Version]) -> Option<Version> {
+/// The newest release of `versions`, or the newest pre-release when there is no release.
+pub(super) fn newest(versions: &[Version]) -> Option<Version> {
     versions
         .iter()
         .filter(|v| v.pre.is_empty())

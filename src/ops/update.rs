@@ -14,6 +14,7 @@ use crate::manifest::{Section, add_requirement};
 
 use super::install::{Installed, Sources};
 use super::lock::{ProjectState, Upgrade, changes, resolve_lock};
+use super::search::newest;
 use super::sync::target_root;
 use super::{MANIFEST, Options, Target};
 
@@ -56,17 +57,6 @@ pub struct Outdated {
     pub change: Option<Change>,
     /// Named in the manifest (else a dependency).
     pub requested: bool,
-}
-
-/// The newest of `versions` (a release, unless only pre-releases match) that `ok` accepts.
-fn newest(versions: &[Version], ok: impl Fn(&Version) -> bool) -> Option<&Version> {
-    let matching: Vec<&Version> = versions.iter().filter(|v| ok(v)).collect();
-    matching
-        .iter()
-        .filter(|v| v.pre.is_empty())
-        .max()
-        .or_else(|| matching.iter().max())
-        .copied()
 }
 
 /// The versions of each locked package, asked of its source in parallel (8 at a time).
@@ -141,18 +131,18 @@ pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
             .first()
             .is_some_and(|r| r.channel() != crate::manifest::request::Channel::Stable);
         let in_range = if on_channel {
-            matching.iter().max()
+            matching.iter().max().cloned()
         } else {
-            newest(&matching, |_| true)
+            newest(&matching)
         }
-        .unwrap_or(&p.version);
-        let newest = newest(all, |_| true).unwrap_or(&p.version);
+        .unwrap_or_else(|| p.version.clone());
+        let newest = newest(all).unwrap_or_else(|| p.version.clone());
         out.push(Outdated {
             name: p.name.clone(),
             current: p.version.to_string(),
-            in_range: in_range.max(&p.version).to_string(),
-            newest: newest.max(&p.version).to_string(),
-            change: change(&p.version, newest),
+            in_range: (&in_range).max(&p.version).to_string(),
+            newest: (&newest).max(&p.version).to_string(),
+            change: change(&p.version, &newest),
             requested: state.manifest.packs.contains_key(&p.name)
                 || state.manifest.plugins.contains_key(&p.name),
         });
