@@ -154,21 +154,23 @@ fn aibox_signatures_verify_with_the_independent_implementation_and_back() {
     let env = Env::new();
     ok(&env, &["keygen", "--output-key-prefix", "a"]);
     let digest = publish(&env, &reg, "1.0.0", Some("a.key"));
-    // The independent implementation reads aibox's signature manifest from the registry.
-    let out = cosign(
-        &env,
-        &[
-            "verify-registry",
+    // The independent implementation reads the signature manifest from the registry.
+    let registry = format!("http://{}", reg.host());
+    let on_registry = |verb: &str, key: &str| {
+        let args = [
+            verb,
             "--key",
-            "a.pub",
+            key,
             "--registry",
-            &format!("http://{}", reg.host()),
+            &registry,
             "--repo",
             "p/tool",
             "--digest",
             &digest,
-        ],
-    );
+        ];
+        cosign(&env, &args)
+    };
+    let out = on_registry("verify-registry", "a.pub");
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(
@@ -182,20 +184,7 @@ fn aibox_signatures_verify_with_the_independent_implementation_and_back() {
             .status
             .success()
     );
-    let out = cosign(
-        &env,
-        &[
-            "sign-registry",
-            "--key",
-            "b.key",
-            "--registry",
-            &format!("http://{}", reg.host()),
-            "--repo",
-            "p/tool",
-            "--digest",
-            &digest,
-        ],
-    );
+    let out = on_registry("sign-registry", "b.key");
     assert!(out.status.success(), "{}", stderr(&out));
     let tool = format!("{}/tool:1.0.0", reg.url("p"));
     let (signers, _) = ok(&env, &["verify", &tool, "--key", "b.pub"]);
@@ -216,20 +205,7 @@ fn aibox_signatures_verify_with_the_independent_implementation_and_back() {
     // Signing again with the same key adds nothing.
     let (_, err) = ok(&env, &["sign", &tool, "--key", "a.key"]);
     assert!(err.contains("Signed already"), "{err}");
-    let out = cosign(
-        &env,
-        &[
-            "verify-registry",
-            "--key",
-            "a.pub",
-            "--registry",
-            &format!("http://{}", reg.host()),
-            "--repo",
-            "p/tool",
-            "--digest",
-            &digest,
-        ],
-    );
+    let out = on_registry("verify-registry", "a.pub");
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["layers"].as_u64(), Some(2));
     // `info` shows the verified status, not the presence of a tag.
