@@ -758,3 +758,35 @@ fn channels_pick_pre_releases_per_pack_or_for_the_whole_manifest() {
         "{err}"
     );
 }
+
+#[test]
+fn update_auto_takes_patches_and_holds_back_the_rest() {
+    let sb = Sandbox::new();
+    versions_registry(&sb);
+    let head = "[registries]\ndefault = \"dir:../packs\"\n[packs]\n";
+    let root = sb.project("p", &format!("{head}tool = \"=1.0.0\"\n"));
+    sb.ok(&root, &["sync"]);
+    std::fs::write(root.join("aibox.toml"), format!("{head}tool = \"^1.0\"\n")).unwrap();
+    sb.ok(&root, &["sync"]);
+    let manifest = read(&root.join("aibox.toml"));
+    let (_, err) = sb.ok(&root, &["update", "--auto"]);
+    assert!(err.contains("Updated tool 1.0.0 -> 1.0.1"), "{err}");
+    assert!(
+        err.contains("Held back tool 1.0.0 -> 2.0.0 (major): `aibox update tool` takes it"),
+        "{err}"
+    );
+    assert_eq!(tool_version(&root), "tool 1.0.1");
+    assert_eq!(
+        read(&root.join("aibox.toml")),
+        manifest,
+        "the manifest is not touched"
+    );
+    sb.ok(&root, &["sync", "--locked"]);
+    // Again: nothing more to patch; the rest is still held back.
+    let (_, err) = sb.ok(&root, &["update", "--auto"]);
+    assert!(!err.contains("Updated"), "{err}");
+    assert!(err.contains("Held back tool 1.0.1 -> 2.0.0"), "{err}");
+    // One rollback undoes the unattended update.
+    sb.ok(&root, &["rollback", "--lock"]);
+    assert_eq!(tool_version(&root), "tool 1.0.0");
+}

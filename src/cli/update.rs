@@ -25,8 +25,12 @@ pub struct UpdateArgs {
     #[arg(long)]
     major: bool,
     /// Print what would change; write nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "auto")]
     dry_run: bool,
+    /// Unattended (e.g. a daily cron job): apply patch updates of the requested packs, hold back
+    /// minor and major ones and name them. Each run is one generation: `aibox rollback` undoes it.
+    #[arg(long, conflicts_with_all = ["major", "packs"])]
+    auto: bool,
 }
 
 pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
@@ -67,6 +71,31 @@ pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
 }
 
 pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
+    if args.auto {
+        let a = ops::update::auto(opts, args.profile.target())?;
+        if let Some(installed) = &a.applied.installed {
+            super::project::report_install(installed);
+        }
+        for o in &a.held {
+            let change = o
+                .change
+                .map(|c| format!("{c:?}").to_lowercase())
+                .unwrap_or_default();
+            let how = if o.in_range != o.current && o.patch.as_ref() != Some(&o.in_range) {
+                format!("`aibox update {}`", o.name)
+            } else {
+                format!("`aibox update --major {}`", o.name)
+            };
+            printer::status(
+                "Held back",
+                format!(
+                    "{} {} -> {} ({change}): {how} takes it",
+                    o.name, o.current, o.newest
+                ),
+            );
+        }
+        return Ok(());
+    }
     let u = ops::update::update(
         opts,
         args.profile.target(),

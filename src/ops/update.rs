@@ -55,6 +55,9 @@ pub struct Outdated {
     pub newest: String,
     /// From `current` to `newest`.
     pub change: Option<Change>,
+    /// The newest version in range with the same major and minor, if newer (a patch update).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
     /// Named in the manifest (else a dependency).
     pub requested: bool,
 }
@@ -137,12 +140,19 @@ pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
         }
         .unwrap_or_else(|| p.version.clone());
         let newest = newest(all).unwrap_or_else(|| p.version.clone());
+        let patch = matching
+            .iter()
+            .filter(|v| change(&p.version, v) == Some(Change::Patch))
+            .filter(|v| v.pre.is_empty() || on_channel)
+            .max()
+            .map(Version::to_string);
         out.push(Outdated {
             name: p.name.clone(),
             current: p.version.to_string(),
             in_range: (&in_range).max(&p.version).to_string(),
             newest: (&newest).max(&p.version).to_string(),
             change: change(&p.version, &newest),
+            patch,
             requested: state.manifest.packs.contains_key(&p.name)
                 || state.manifest.plugins.contains_key(&p.name),
         });
@@ -221,5 +231,69 @@ pub fn update(
         widened,
         changes,
         installed: Some(installed),
+    })
+}
+
+/// What `update --auto` did: patch updates applied, larger ones held back for a person.
+#[derive(Debug)]
+pub struct Auto {
+    pub applied: Updated,
+    pub held: Vec<Outdated>,
+}
+
+/// `update --auto`: apply only patch updates of the requested packs (within their ranges), hold
+/// back minor and major ones — fit for a daily unattended run; each run is one generation.
+pub fn auto(opts: &Options, target: Target) -> Result<Auto> {
+    let list = outdated(opts, target)?;
+    let mut patch = Vec::new();
+    let mut held = Vec::new();
+    for o in list.into_iter().filter(|o| o.requested) {
+        if o.patch.is_some()
+            && let Ok(current) = Version::parse(&o.current)
+        {
+            patch.push((o.name.clone(), current));
+        }
+        // More than the patch is available: for a person to decide.
+        if Some(&o.newest) != o.patch.as_ref() && o.newest != o.current {
+            held.push(o);
+        }
+    }
+    let mut state = state(opts, target)?;
+    let root = state.root.clone();
+    let (_, old_lock) = state.lock.clone().expect("checked");
+    if patch.is_empty() {
+        return Ok(Auto {
+            applied: Updated {
+                widened: Vec::new(),
+                changes: Vec::new(),
+                installed: None,
+            },
+            held,
+        });
+    }
+    // Resolve as if each patched pack asked for `~<current>` (same major.minor): the lock that
+    // comes out still satisfies the real manifest, which is not touched.
+    for (name, current) in &patch {
+        let narrowed = Request::parse(&format!("~{current}"))?;
+        for table in [&mut state.manifest.packs, &mut state.manifest.plugins] {
+            if let Some(r) = table.get_mut(name) {
+                r.request = narrowed.clone().with_channel(r.request.channel());
+            }
+        }
+    }
+    let names = patch.into_iter().map(|(n, _)| n).collect();
+    let lock = resolve_lock(&state, &state.sources(opts), &Upgrade::Packages(names))?;
+    let changes = changes(Some(&old_lock), &lock);
+    let text = super::edit::read_manifest(&root.join(MANIFEST))?;
+    let saved = super::edit::Saved::take(&root);
+    super::edit::write_edit(&root, &text, &lock.render())?;
+    let installed = saved.unless(super::edit::install_state(opts, target, &root))?;
+    Ok(Auto {
+        applied: Updated {
+            widened: Vec::new(),
+            changes,
+            installed: Some(installed),
+        },
+        held,
     })
 }
