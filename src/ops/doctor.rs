@@ -80,7 +80,8 @@ pub fn doctor(opts: &Options) -> Vec<Check> {
     if let Some(store) = &store {
         profiles(store, &mut out);
     }
-    config(&mut out);
+    let loaded = crate::config::load();
+    config(&loaded, &mut out);
     if let Some(store) = &store {
         path(store, &mut out);
     }
@@ -90,7 +91,7 @@ pub fn doctor(opts: &Options) -> Vec<Check> {
     if let (Some(state), Some(store)) = (&project, &store) {
         project_checks(store, state, &mut out);
     }
-    registries(opts, project.as_ref(), &mut out);
+    registries(opts, project.as_ref(), loaded.as_ref().ok(), &mut out);
     out
 }
 
@@ -123,8 +124,11 @@ fn profiles(store: &Store, out: &mut Vec<Check>) {
     }
 }
 
-fn config(out: &mut Vec<Check>) {
-    match crate::config::load() {
+fn config(
+    loaded: &std::result::Result<crate::config::Config, crate::manifest::ManifestError>,
+    out: &mut Vec<Check>,
+) {
+    match loaded {
         Ok(c) => {
             let level = c.trust.policy.unwrap_or(crate::config::DEFAULT_LEVEL);
             let mut bad = Vec::new();
@@ -239,14 +243,19 @@ fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
     }
 }
 
-fn registries(opts: &Options, project: Option<&ProjectState>, out: &mut Vec<Check>) {
+fn registries(
+    opts: &Options,
+    project: Option<&ProjectState>,
+    config: Option<&crate::config::Config>,
+    out: &mut Vec<Check>,
+) {
     let mut urls: Vec<String> = Vec::new();
     if let Some(state) = project {
         urls.extend(state.manifest.registries.values().map(|r| r.url.clone()));
     }
-    if let Ok(c) = crate::config::load() {
+    if let Some(c) = config {
         urls.extend(c.registries.values().map(|r| r.url.clone()));
-        urls.extend(c.mirrors);
+        urls.extend(c.mirrors.iter().cloned());
     }
     urls.sort();
     urls.dedup();

@@ -279,21 +279,40 @@ pub fn sign_digest(
     Ok(added)
 }
 
-/// `aibox sign <ref> --key FILE`: sign the version a reference names.
-pub fn sign(reference: &str, key_path: &Path, opts: &SourceOptions) -> Result<(String, bool)> {
+/// A version a reference names (its newest when it names none), opened: the parsed reference,
+/// the directory relative sources are taken from, the source, the version and its digest.
+struct Named {
+    r: PackRef,
+    root: PathBuf,
+    source: Box<dyn registry::read::PackSource>,
+    version: semver::Version,
+    digest: String,
+}
+
+fn named(reference: &str, opts: &SourceOptions) -> Result<Named> {
     let r = PackRef::parse(reference)?;
     let root =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     let source = registry::read::open(&r.source, &root, opts)?;
     let version = match &r.version {
         Some(v) => v.clone(),
-        None => source
-            .versions(&r.name)?
-            .into_iter()
-            .max()
-            .expect("versions is never empty"),
+        None => super::search::newest(&source.versions(&r.name)?).expect("versions is never empty"),
     };
     let digest = registry::read::resolve(source.as_ref(), &r.name, &version)?.digest;
+    Ok(Named {
+        r,
+        root,
+        source,
+        version,
+        digest,
+    })
+}
+
+/// `aibox sign <ref> --key FILE`: sign the version a reference names.
+pub fn sign(reference: &str, key_path: &Path, opts: &SourceOptions) -> Result<(String, bool)> {
+    let Named {
+        r, root, digest, ..
+    } = named(reference, opts)?;
     let key = signing_key(key_path)?;
     let added = sign_digest(&key, &r.source, &root, opts, &r.name, &digest)?;
     Ok((digest, added))
@@ -313,19 +332,13 @@ pub struct Verified {
 /// `aibox verify <ref> [--key FILE]`: check a version's signatures against `key`, or against
 /// the keys trusted for its registry.
 pub fn verify(reference: &str, key: Option<&Path>, opts: &SourceOptions) -> Result<Verified> {
-    let r = PackRef::parse(reference)?;
-    let root =
-        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
-    let source = registry::read::open(&r.source, &root, opts)?;
-    let version = match &r.version {
-        Some(v) => v.clone(),
-        None => source
-            .versions(&r.name)?
-            .into_iter()
-            .max()
-            .expect("versions is never empty"),
-    };
-    let digest = registry::read::resolve(source.as_ref(), &r.name, &version)?.digest;
+    let Named {
+        r,
+        source,
+        version,
+        digest,
+        ..
+    } = named(reference, opts)?;
     let entries = source.signatures(&r.name, &digest)?;
     let policy = match key {
         Some(path) => Policy {
