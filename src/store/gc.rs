@@ -64,8 +64,11 @@ impl Store {
             if !profile.is_live() {
                 report.profiles_removed.push(profile.describe());
                 if !opts.dry_run {
-                    fs::remove_tree(&profile.paths.dir)
+                    // Into the trash first, so a killed gc leaves no half-deleted profile.
+                    let gone = self.layout().trash().join(&profile.name);
+                    fs::rename(&profile.paths.dir, &gone)
                         .ctx(|| format!("cannot remove `{}`", profile.paths.dir.display()))?;
+                    fs::remove_tree(&gone).ctx(|| format!("cannot remove `{}`", gone.display()))?;
                 }
                 continue;
             }
@@ -248,8 +251,12 @@ impl Store {
             }
             report.generations_removed.push((profile.describe(), id));
             if !opts.dry_run {
+                // Out of sight first (a `.tmp-` name is no generation), so a gc killed while
+                // deleting never leaves a half-deleted generation behind.
                 let dir = profile.paths.generation(id);
-                fs::remove_tree(&dir).ctx(|| format!("cannot remove `{}`", dir.display()))?;
+                let gone = profile.paths.generations().join(format!(".tmp-gc-{id}"));
+                fs::rename(&dir, &gone).ctx(|| format!("cannot remove `{}`", dir.display()))?;
+                fs::remove_tree(&gone).ctx(|| format!("cannot remove `{}`", gone.display()))?;
             }
         }
         // Half-built generations of interrupted runs.
