@@ -15,7 +15,15 @@ use crate::trust::Level;
 /// The configuration format this aibox writes.
 pub const VERSION: i64 = 2;
 
-const TOP: &[&str] = &["version", "trust", "registries", "mirrors", "update"];
+const TOP: &[&str] = &[
+    "version",
+    "trust",
+    "registries",
+    "mirrors",
+    "update",
+    "policy",
+];
+const POLICY: &[&str] = &["rego"];
 const TRUST: &[&str] = &["policy", "allow-dir", "keys"];
 const KEY: &[&str] = &["path", "fingerprint", "registry"];
 const REGISTRY: &[&str] = &[
@@ -41,6 +49,8 @@ pub struct Config {
     /// Sources `sync` fetches locked packs from first (`oci-layout:<dir>` or `oci://…`).
     pub mirrors: Vec<String>,
     pub update: UpdateConfig,
+    /// A Rego policy evaluated before packs are installed and plugins run (`[policy] rego`).
+    pub policy_rego: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -324,6 +334,15 @@ fn parse_v2(p: &P<'_>, root: &DeTable<'_>, config: &mut Config) -> Result<(), Ma
             config.mirrors.push(m);
         }
     }
+    if let Some(v) = root.get("policy") {
+        let t = p.table(v, "policy")?;
+        p.keys(t, POLICY, "in `[policy]`")?;
+        if let Some(v) = t.get("rego") {
+            let file = PathBuf::from(p.string(v, "policy.rego")?);
+            let dir = p.path.parent().unwrap_or(Path::new("/"));
+            config.policy_rego = Some(dir.join(file));
+        }
+    }
     if let Some(u) = root.get("update") {
         let t = p.table(u, "update")?;
         p.keys(t, UPDATE, "in `[update]`")?;
@@ -402,6 +421,11 @@ impl Config {
             }
             doc["update"] = toml_edit::Item::Table(u);
         }
+        if let Some(rego) = &self.policy_rego {
+            let mut t = toml_edit::Table::new();
+            t["rego"] = toml_edit::value(rego.display().to_string());
+            doc["policy"] = toml_edit::Item::Table(t);
+        }
         format!(
             "# aibox user configuration; `aibox config` edits it, docs/configuration.md documents it.\n{doc}"
         )
@@ -462,6 +486,9 @@ impl Config {
         out.push(("update.check".into(), self.update.check.to_string()));
         if let Some(r) = &self.update.registry {
             out.push(("update.registry".into(), r.clone()));
+        }
+        if let Some(rego) = &self.policy_rego {
+            out.push(("policy.rego".into(), rego.display().to_string()));
         }
         out
     }

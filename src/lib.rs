@@ -8,7 +8,7 @@
 //! 0. [`error`], [`platform`], [`printer`], [`signature`]
 //! 1. [`fs`]
 //! 2. [`manifest`], [`trust`]
-//! 3. [`config`], [`store`]
+//! 3. [`config`], [`sandbox`], [`store`]
 //! 4. [`audit`], [`lockfile`]
 //! 5. [`registry`]
 //! 6. [`resolver`]
@@ -36,6 +36,7 @@ pub mod platform;
 pub mod printer;
 pub mod registry;
 pub mod resolver;
+pub mod sandbox;
 pub mod signature;
 pub mod store;
 pub mod trust;

@@ -6,6 +6,7 @@ mod env;
 mod generations;
 mod global;
 mod pack;
+mod plugin;
 mod project;
 mod search;
 mod shell;
@@ -15,9 +16,10 @@ mod update;
 mod vendor;
 mod view;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::error::Result;
 use crate::ops::Options;
@@ -149,6 +151,12 @@ enum Command {
     Completions(shell::CompletionsArgs),
     /// Print a shell hook that puts the current project's `bin/` on PATH: `eval "$(aibox activate bash)"`.
     Activate(shell::ActivateArgs),
+    /// Install, list, verify and create plugins (`aibox <name>` runs `aibox-plugin-<name>`).
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// A plugin: `aibox <name> [args…]` runs `aibox-plugin-<name>` sandboxed.
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
 }
 
 impl GlobalArgs {
@@ -197,12 +205,32 @@ fn run(cli: Cli) -> Result<()> {
         Command::Doctor => doctor::run(&opts),
         Command::Completions(a) => shell::completions(a),
         Command::Activate(a) => shell::activate(a),
+        Command::Plugin(c) => plugin::run(&opts, c),
+        Command::External(argv) => plugin::external(&opts, argv, &builtin_commands()),
     }
 }
 
 /// Parse the command line, run it, print any error; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let mut command = Cli::command();
+    // `aibox --help` lists the plugins found too (looked for only when help is asked for).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(args.as_slice(), [] | [_])
+        && args
+            .first()
+            .is_none_or(|a| ["-h", "--help", "help"].contains(&a.as_str()))
+        && let Some(section) = plugin::help_section(&Options::default())
+    {
+        let text = command
+            .get_after_help()
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        command = command.after_help(format!("{section}\n\n{text}"));
+    }
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     printer::init(
         cli.global.quiet,
         cli.global.verbose,
@@ -219,6 +247,14 @@ pub fn main() -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// The names of the built-in commands.
+fn builtin_commands() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect()
 }
 
 /// Print a value as pretty JSON on stdout.

@@ -3,6 +3,7 @@
 
 pub mod edit;
 pub mod pack;
+pub mod permissions;
 pub mod project;
 pub mod request;
 mod spans;

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::permissions::{Hooks, Limits, NetTarget, Permissions, RunCommand};
+
 /// The largest `pack.toml` read from anywhere (a pack directory, a layer, the store).
 pub const MAX_PACK_TOML_BYTES: u64 = 1 << 20;
 
@@ -46,6 +48,19 @@ pub struct PackManifest {
     pub bin: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "EnvSection::is_empty")]
     pub env: EnvSection,
+    /// What the pack's code may do when aibox runs it sandboxed; absent = the defaults (plugins:
+    /// project read-only, own data directory writable, no network; tools: not sandboxed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+    /// Run once when the pack is materialized; its output joins the pack tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<RunCommand>,
+    /// Run against a new generation before it becomes current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<RunCommand>,
+    /// Lifecycle events a plugin receives.
+    #[serde(default, skip_serializing_if = "Hooks::is_empty")]
+    pub hooks: Hooks,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(keys: &[&str], part: Part, message: String) -> Problem {
+    pub(super) fn new(keys: &[&str], part: Part, message: String) -> Problem {
         Problem {
             keys: keys.iter().map(|k| (*k).to_owned()).collect(),
             part,
@@ -30,7 +30,7 @@ impl Problem {
         }
     }
 
-    fn hint(mut self, hint: impl Into<String>) -> Problem {
+    pub(super) fn hint(mut self, hint: impl Into<String>) -> Problem {
         self.hint = Some(hint.into());
         self
     }
@@ -164,6 +164,20 @@ pub fn check_pack(manifest: &PackManifest) -> Result<(), Problem> {
         }
     }
     check_env(manifest)?;
+    super::permissions::check(
+        manifest.permissions.as_ref(),
+        manifest.install.as_ref(),
+        manifest.check.as_ref(),
+        &manifest.hooks,
+    )?;
+    if !manifest.hooks.is_empty() && pack.kind != PackKind::Plugin {
+        return Err(Problem::new(
+            &["hooks", "subscribe"],
+            Part::Key,
+            "only plugins receive lifecycle events".into(),
+        )
+        .hint("set `kind = \"plugin\"` in `[pack]`, or remove `[hooks]`"));
+    }
     if pack.kind == PackKind::Plugin {
         let expected = format!("aibox-plugin-{}", pack.name);
         if !manifest.bin.contains_key(&expected) {

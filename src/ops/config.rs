@@ -13,6 +13,7 @@ pub const KEYS: &[&str] = &[
     "mirrors",
     "update.check",
     "update.registry",
+    "policy.rego",
     "registries.<name>.url",
     "registries.<name>.insecure",
     "registries.<name>.username",
@@ -89,6 +90,12 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
         }
         "update.check" => config.update.check = boolean(key, value)?,
         "update.registry" => config.update.registry = Some(value.to_owned()),
+        "policy.rego" => {
+            let path = std::path::absolute(value)
+                .map_err(|e| Error::io(format!("cannot resolve `{value}`"), e))?;
+            super::policy::Policy::load(&path)?;
+            config.policy_rego = Some(path);
+        }
         _ => {
             let Some((name, field)) = key
                 .strip_prefix("registries.")

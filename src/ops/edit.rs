@@ -245,6 +245,22 @@ pub fn remove(
     })
 }
 
+/// Put `text` in place of the target's `aibox.toml`, re-lock (upgrading `upgrade`) and sync;
+/// when anything fails, both files are restored.
+pub fn apply_manifest(
+    opts: &Options,
+    target: Target,
+    text: &str,
+    upgrade: &Upgrade,
+) -> Result<Installed> {
+    let root = target_root(opts, target)?;
+    let state = state_with(&root, text)?;
+    let lock = resolve_lock(&state, &state.sources(opts), upgrade)?;
+    let saved = Saved::take(&root);
+    write_edit(&root, text, &lock.render())?;
+    saved.unless(install_state(opts, target, &root))
+}
+
 /// `aibox install`: like `add`, on the global profile, creating its manifest on first use.
 pub fn install_global(
     opts: &Options,

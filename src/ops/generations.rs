@@ -103,6 +103,19 @@ pub fn rollback(
         Some(&profile.describe()),
         serde_json::json!({"from": from, "to": to, "restored": restored}),
     );
+    // Subscribers of the generation now current hear of it (failures only warn).
+    if let Some(from) = from
+        && let (Ok(old), Ok(new)) = (
+            store.generation(&profile, from),
+            store.generation(&profile, to),
+        )
+    {
+        let changes = crate::store::generations::diff(&old, &new);
+        let who = profile.describe();
+        let project = (target == Target::Project).then_some(root.as_path());
+        let event = super::hooks::Event::new("post-rollback", &who, Some(from), to, &changes);
+        super::hooks::emit(&store, &new, &profile.paths.generation(to), project, &event)?;
+    }
     Ok(Rollback {
         from,
         to,

@@ -12,7 +12,10 @@ use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::pack::PackManifest;
 use crate::printer;
 use crate::registry::{self, RegistryError, Source, SourceOptions};
-use crate::store::generations::{GenerationDiff, GenerationRecord, ProjectFiles, diff};
+use crate::store::generations::{GenerationDiff, GenerationRecord, PackOrigin, ProjectFiles, diff};
+
+use super::hooks::{self, Event};
+use super::policy::Subject;
 use crate::store::profiles::Profile;
 use crate::store::{PackId, Store};
 
@@ -246,6 +249,7 @@ pub fn install_lock(
     lock_hash: &str,
     files: Option<&ProjectFiles>,
     sources: &Sources,
+    project: Option<&Path>,
 ) -> Result<Installed> {
     let platform = crate::platform::host();
     let _store_lock = store.lock(LockMode::Shared)?;
@@ -290,19 +294,56 @@ pub fn install_lock(
             fetched: missing.len(),
         });
     }
-    let digests = lock
+    let origins: BTreeMap<String, PackOrigin> = lock
         .packages
         .iter()
-        .filter_map(|p| Some((p.name.clone(), p.digest.clone()?)))
+        .map(|p| {
+            let origin = PackOrigin {
+                digest: p.digest.clone(),
+                source: Some(p.source.clone()),
+                signer: p.signer.clone(),
+            };
+            (p.name.clone(), origin)
+        })
         .collect();
-    let generation = store.commit_generation_from(
-        profile,
-        Some(lock_hash.to_owned()),
-        &packs,
-        &digests,
-        files,
+    let subjects: Vec<Subject> = packs
+        .iter()
+        .map(|(id, m)| Subject {
+            action: "install".into(),
+            name: id.name.clone(),
+            version: Some(id.version.clone()),
+            kind: m.pack.kind,
+            source: origins.get(&id.name).and_then(|o| o.source.clone()),
+            signer: origins.get(&id.name).and_then(|o| o.signer.clone()),
+            permissions: m.permissions.clone(),
+        })
+        .collect();
+    super::policy::check_all(&subjects)?;
+    let prepared =
+        store.prepare_generation(profile, Some(lock_hash.to_owned()), &packs, &origins, files)?;
+    let changes = diff(&previous, prepared.record());
+    let who = profile.describe();
+    let event = |name| {
+        Event::new(
+            name,
+            &who,
+            Some(previous.id),
+            prepared.record().id,
+            &changes,
+        )
+    };
+    hooks::run_checks(store, &packs, &prepared.dir(), project)?;
+    hooks::emit(
+        store,
+        prepared.record(),
+        &prepared.dir(),
+        project,
+        &event("pre-switch"),
     )?;
-    let changes = diff(&previous, &generation);
+    let generation = prepared.switch()?;
+    let dir = profile.paths.generation(generation.id);
+    let event = |name| Event::new(name, &who, Some(previous.id), generation.id, &changes);
+    hooks::emit(store, &generation, &dir, project, &event("post-switch"))?;
     crate::audit::record(
         store.layout().home(),
         "switch",
@@ -313,6 +354,7 @@ pub fn install_lock(
             "signers": lock.packages.iter().filter_map(|p| Some((p.name.clone(), p.signer.clone()?))).collect::<std::collections::BTreeMap<_, _>>(),
         }),
     );
+    hooks::emit(store, &generation, &dir, project, &event("post-sync"))?;
     Ok(Installed {
         diff: changes,
         generation,

@@ -106,5 +106,10 @@ pub fn install(
         &lock_hash(bytes),
         files.as_ref(),
         &sources,
+        matches!(
+            profile.kind,
+            crate::store::profiles::ProfileKind::Project { .. }
+        )
+        .then_some(state.root.as_path()),
     )
 }

@@ -74,6 +74,10 @@ pub fn minimal_manifest(
             .collect(),
         bin: BTreeMap::new(),
         env: EnvSection::default(),
+        permissions: None,
+        install: None,
+        check: None,
+        hooks: Default::default(),
     }
 }
 

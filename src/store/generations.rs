@@ -63,6 +63,57 @@ pub struct GenerationPack {
     /// The artifact digest it was locked with (what its kept signatures sign), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// The source URL it was locked from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The fingerprint of the key whose signature it was locked with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+}
+
+/// Where a pack of a new generation came from, as its lock says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackOrigin {
+    pub digest: Option<String>,
+    pub source: Option<String>,
+    pub signer: Option<String>,
+}
+
+/// A generation written but not yet switched to: the profile stays locked until it is
+/// switched to or discarded (dropping it discards it).
+pub struct Prepared<'a> {
+    store: &'a Store,
+    profile: &'a Profile,
+    record: GenerationRecord,
+    _guard: crate::fs::LockedFile,
+    done: bool,
+}
+
+impl Prepared<'_> {
+    pub fn record(&self) -> &GenerationRecord {
+        &self.record
+    }
+
+    /// The generation's directory.
+    pub fn dir(&self) -> PathBuf {
+        self.profile.paths.generation(self.record.id)
+    }
+
+    /// Make it current.
+    pub fn switch(mut self) -> Result<GenerationRecord, StoreError> {
+        self.store.switch(self.profile, self.record.id)?;
+        self.done = true;
+        Ok(self.record.clone())
+    }
+}
+
+impl Drop for Prepared<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Never current: remove it whole (a leftover would only be listed, never used).
+            let _ = self.store.discard_path(&self.dir());
+        }
+    }
 }
 
 /// The environment a generation exports, `${pack}` already replaced.
@@ -247,22 +298,24 @@ impl Store {
         profile: &Profile,
         lock_hash: Option<String>,
         packs: &[(PackId, PackManifest)],
-        digests: &BTreeMap<String, String>,
+        origins: &BTreeMap<String, PackOrigin>,
     ) -> Result<GenerationRecord, StoreError> {
-        self.commit_generation_from(profile, lock_hash, packs, digests, None)
+        self.prepare_generation(profile, lock_hash, packs, origins, None)?
+            .switch()
     }
 
-    /// [`Store::commit_generation`], keeping a copy of the `aibox.toml` and `aibox.lock` it was
-    /// made from in the generation (for `rollback --lock`).
-    pub fn commit_generation_from(
-        &self,
-        profile: &Profile,
+    /// Write a new generation (as [`Store::commit_generation`] would, keeping a copy of the
+    /// `aibox.toml` and `aibox.lock` it was made from, for `rollback --lock`) without switching
+    /// to it: the caller checks it, then switches or drops it.
+    pub fn prepare_generation<'a>(
+        &'a self,
+        profile: &'a Profile,
         lock_hash: Option<String>,
         packs: &[(PackId, PackManifest)],
-        digests: &BTreeMap<String, String>,
+        origins: &BTreeMap<String, PackOrigin>,
         sources: Option<&ProjectFiles>,
-    ) -> Result<GenerationRecord, StoreError> {
-        let _guard = profile.lock()?;
+    ) -> Result<Prepared<'a>, StoreError> {
+        let guard = profile.lock()?;
         let parent = self.current_or_repairable(profile)?.unwrap_or(0);
         let id = self.generation_ids(profile)?.last().copied().unwrap_or(0) + 1;
         let mut sorted: Vec<&(PackId, PackManifest)> = packs.iter().collect();
@@ -307,7 +360,9 @@ impl Store {
                     kind: m.pack.kind,
                     tree: pid.tree,
                     store: pid.dir_name(),
-                    digest: digests.get(&pid.name).cloned(),
+                    digest: origins.get(&pid.name).and_then(|o| o.digest.clone()),
+                    source: origins.get(&pid.name).and_then(|o| o.source.clone()),
+                    signer: origins.get(&pid.name).and_then(|o| o.signer.clone()),
                 })
                 .collect(),
             env,
@@ -322,11 +377,17 @@ impl Store {
                 .collect()
         };
         self.write_generation(profile, &record, &links, &commands, &GENERATION_DIRS)?;
+        let prepared = Prepared {
+            store: self,
+            profile,
+            record,
+            _guard: guard,
+            done: false,
+        };
         if let Some(files) = sources {
             self.keep_project_files(profile, id, files)?;
         }
-        self.switch(profile, id)?;
-        Ok(record)
+        Ok(prepared)
     }
 
     /// Write `generations/<id>` whole: built under a temp name, then renamed into place.

@@ -312,6 +312,13 @@ fn walk_dir(
     Ok(tree)
 }
 
+/// The tree hash of a pack tree already in the store (its files are hardlinked to objects, so
+/// links are not counted), for checking it against the hash it was stored under.
+pub fn hash_stored_tree(dir: &Path) -> Result<super::tree::Hash, StoreError> {
+    let mut links = HashMap::new();
+    Ok(walk_dir(dir, &[], None, &mut links)?.hash())
+}
+
 impl Store {
     /// Ingest the directory `dir` (the pack root) into objects and return its tree.
     pub fn ingest_dir(&self, dir: &Path) -> Result<Tree, StoreError> {

@@ -122,6 +122,11 @@ impl Layout {
         self.profiles().join(name)
     }
 
+    /// Plugin `name`'s persistent data directory (kept across its versions).
+    pub fn plugin_data(&self, name: &str) -> PathBuf {
+        self.home.join("plugin-data").join(name)
+    }
+
     pub fn cache(&self) -> PathBuf {
         self.home.join("cache")
     }

@@ -1,0 +1,198 @@
+//! `aibox plugin …` and `aibox <plugin> …`: install, list, verify, scaffold and run plugins.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::ops::Options;
+use crate::ops::plugin::init::Template;
+use crate::ops::plugin::manage::{self, PluginSource};
+use crate::printer;
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Install a plugin into your global profile: `name[@req]` from a registry, a plugin pack
+    /// directory, or an `aibox-plugin-<name>` executable.
+    Install(InstallArgs),
+    /// Remove a plugin from your global profile (`--purge`: also its data directory).
+    Uninstall(UninstallArgs),
+    /// List the plugins found (project, global profile, PATH): version, source, signature,
+    /// permissions.
+    List,
+    /// Check installed plugins: every file against the tree they were locked with, and their
+    /// signatures under your trust policy.
+    Verify(VerifyArgs),
+    /// Create a plugin project that builds, tests and publishes.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// `name[@req]`, a directory with a plugin `pack.toml`, or an `aibox-plugin-<name>` file.
+    #[arg(value_name = "SOURCE")]
+    source: String,
+    /// The registry for `name[@req]` (required the first time; then remembered).
+    #[arg(long, value_name = "URL")]
+    registry: Option<String>,
+    /// The version to give an installed executable (default 0.0.0).
+    #[arg(long, value_name = "VERSION")]
+    version: Option<semver::Version>,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    #[arg(value_name = "NAME")]
+    name: String,
+    /// Also delete the plugin's data directory (`AIBOX_PLUGIN_DIR`).
+    #[arg(long)]
+    purge: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Plugins to verify (default: all installed).
+    #[arg(value_name = "NAME")]
+    names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TemplateArg {
+    Shell,
+    Rust,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The plugin's name: it runs as `aibox <name>`.
+    name: String,
+    #[arg(long, value_enum, default_value_t = TemplateArg::Shell)]
+    template: TemplateArg,
+    /// Where to create it (default: `./<name>`).
+    #[arg(long, value_name = "DIR")]
+    path: Option<PathBuf>,
+}
+
+pub fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
+    match cmd {
+        PluginCommand::Install(a) => {
+            let source = PluginSource::parse(&a.source)?;
+            let (name, installed) =
+                manage::install(opts, &source, a.registry.as_deref(), a.version.as_ref())?;
+            let version = installed
+                .generation
+                .packs
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.version.clone())
+                .unwrap_or_default();
+            printer::status(
+                "Installed",
+                format!("plugin `{name}` {version}: run it as `aibox {name}`"),
+            );
+            Ok(())
+        }
+        PluginCommand::Uninstall(a) => {
+            manage::uninstall(opts, &a.name, a.purge)?;
+            printer::status("Uninstalled", format!("plugin `{}`", a.name));
+            Ok(())
+        }
+        PluginCommand::List => {
+            let rows = manage::list(opts);
+            if opts.json {
+                super::print_json(&rows);
+                return Ok(());
+            }
+            if rows.is_empty() {
+                printer::status("Plugins", "none found (`aibox plugin install` adds one)");
+            }
+            for r in rows {
+                println!(
+                    "{} {} ({}{}){}",
+                    r.name,
+                    r.version.as_deref().unwrap_or("-"),
+                    r.origin_text(),
+                    r.source
+                        .as_deref()
+                        .map(|s| format!(", {s}"))
+                        .unwrap_or_default(),
+                    if r.shadowed { " [shadowed]" } else { "" }
+                );
+                if let Some(d) = &r.description {
+                    println!("  {d}");
+                }
+                println!("  signature: {}", r.signature);
+                println!("  permissions: {}", r.permissions.join("; "));
+            }
+            Ok(())
+        }
+        PluginCommand::Verify(a) => {
+            let rows = manage::verify(opts, &a.names)?;
+            if opts.json {
+                super::print_json(&rows);
+            } else {
+                for r in &rows {
+                    let state = if r.intact { "intact" } else { "CORRUPT" };
+                    println!("{} {}: {state}; {}", r.name, r.version, r.signature);
+                    if let Some(p) = &r.problem {
+                        println!("  {p}");
+                    }
+                }
+            }
+            let bad: Vec<&str> = rows
+                .iter()
+                .filter(|r| !r.intact)
+                .map(|r| r.name.as_str())
+                .collect();
+            if bad.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::msg(format!("corrupt plugins: {}", bad.join(", ")))
+                    .with_hint("run `aibox store verify --repair`, then `aibox sync` (or `aibox plugin install` again)"))
+            }
+        }
+        PluginCommand::Init(a) => {
+            let template = match a.template {
+                TemplateArg::Shell => Template::Shell,
+                TemplateArg::Rust => Template::Rust,
+            };
+            let dir = crate::ops::plugin::init::init(&a.name, template, a.path.as_deref())?;
+            printer::status(
+                "Created",
+                format!(
+                    "plugin project `{}` in `{}` (see its README.md)",
+                    a.name,
+                    dir.display()
+                ),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `aibox <name> [args…]` for a name that is not a built-in command.
+pub fn external(opts: &Options, argv: Vec<OsString>, commands: &[String]) -> Result<()> {
+    let mut it = argv.into_iter();
+    let name = it.next().unwrap_or_default();
+    let name = name.to_string_lossy().into_owned();
+    let args: Vec<OsString> = it.collect();
+    crate::ops::plugin::run(opts, &name, &args, commands)
+}
+
+/// The "Plugins:" section of `aibox --help`.
+pub fn help_section(opts: &Options) -> Option<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let rows: Vec<String> = crate::ops::plugin::find(opts, None)
+        .into_iter()
+        .filter(|f| seen.insert(f.name.clone()))
+        .map(|f| {
+            let desc = f
+                .description()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("(from {})", f.origin.describe()));
+            format!("  {:<12} {desc}", f.name)
+        })
+        .collect();
+    (!rows.is_empty()).then(|| format!("Plugins:\n{}", rows.join("\n")))
+}

@@ -1,0 +1,267 @@
+//! The sandbox every plugin, install hook, health check and event subscriber runs in (Linux):
+//! a Landlock ruleset (filesystem paths, TCP connect/bind ports, signal and abstract-socket
+//! scoping) built in the parent and applied in the child just before `exec`, resource limits
+//! (rlimits), and an environment cleared down to what the pack declared.
+//!
+//! What the child may touch: the system's programs and libraries read-only (`/usr`, `/bin`,
+//! `/lib*`, `/etc`, `/opt`, `/proc`), the store read-only, the few device files every program
+//! expects (`/dev/null`, `/dev/zero`, `/dev/urandom`, `/dev/tty`, …), a private temporary
+//! directory, and the paths the pack's `[permissions]` name. Everything else is denied by the
+//! kernel, including every TCP port not listed in `net.connect`.
+
+mod limits;
+mod probe;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, NetPort, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope,
+    path_beneath_rules,
+};
+
+use crate::manifest::pack::{Limits, Permissions};
+
+pub use probe::{Support, support};
+
+/// The Landlock ABI whose features aibox uses (filesystem incl. device ioctls, TCP, scoping).
+pub const WANTED_ABI: i32 = 6;
+
+/// Directories every sandboxed program may read and execute from (those that exist).
+const SYSTEM_READ: [&str; 12] = [
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+    "/proc",
+    "/sys/devices/system/cpu",
+    "/nix/store",
+];
+
+/// Device files every sandboxed program may open for reading and writing.
+const DEVICES: [&str; 7] = [
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/ptmx",
+];
+
+/// Variables always passed through from the caller (locale, terminal, identity).
+const BASE_ENV: [&str; 9] = [
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "TERM",
+    "TZ",
+    "NO_COLOR",
+    "COLORTERM",
+    "COLUMNS",
+];
+
+/// A sandbox that cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot build the sandbox: {0}")]
+    Ruleset(String),
+}
+
+/// Where the variables of `[permissions]` paths point.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub project: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+    pub cache: Option<PathBuf>,
+    pub plugin_dir: Option<PathBuf>,
+}
+
+impl Context {
+    /// `path` with its leading variable replaced; `None` when the variable has no value here
+    /// (e.g. `$PROJECT` outside a project), in which case the entry grants nothing.
+    pub fn expand(&self, path: &str) -> Option<PathBuf> {
+        for (var, value) in [
+            ("$PROJECT", &self.project),
+            ("$HOME", &self.home),
+            ("$CACHE", &self.cache),
+            ("$PLUGIN_DIR", &self.plugin_dir),
+        ] {
+            if let Some(rest) = path.strip_prefix(var) {
+                let base = value.as_ref()?;
+                return Some(base.join(rest.trim_start_matches('/')));
+            }
+        }
+        path.starts_with('/').then(|| PathBuf::from(path))
+    }
+}
+
+/// How much of the sandbox the kernel enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enforcement {
+    /// Every restriction (Landlock ABI 6 or newer).
+    Full,
+    /// Some: an older Landlock lacks network or scoping rules.
+    Partial,
+    /// None: no Landlock (only the cleared environment and the resource limits apply).
+    None,
+}
+
+/// What one sandboxed program may do.
+#[derive(Debug, Clone, Default)]
+pub struct Sandbox {
+    read: BTreeSet<PathBuf>,
+    write: BTreeSet<PathBuf>,
+    connect: BTreeSet<u16>,
+    pass_env: BTreeSet<String>,
+    limits: Limits,
+}
+
+impl Sandbox {
+    /// Nothing but the system directories and devices.
+    pub fn new() -> Sandbox {
+        Sandbox::default()
+    }
+
+    /// The sandbox `permissions` describe, with paths expanded in `ctx`.
+    pub fn from_permissions(permissions: &Permissions, ctx: &Context) -> Sandbox {
+        let mut s = Sandbox::new();
+        for p in &permissions.fs.read {
+            if let Some(path) = ctx.expand(p) {
+                s.read.insert(path);
+            }
+        }
+        for p in &permissions.fs.write {
+            if let Some(path) = ctx.expand(p) {
+                s.write.insert(path);
+            }
+        }
+        s.connect = permissions
+            .net
+            .connect
+            .iter()
+            .filter_map(|t| t.port().ok())
+            .collect();
+        s.pass_env = permissions.env.iter().cloned().collect();
+        s.limits = permissions.limits.clone();
+        s
+    }
+
+    /// Allow reading (and executing) beneath `path`.
+    pub fn allow_read(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.read.insert(path.into());
+        self
+    }
+
+    /// Allow reading and writing beneath `path`.
+    pub fn allow_write(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.write.insert(path.into());
+        self
+    }
+
+    pub fn writable(&self) -> impl Iterator<Item = &Path> {
+        self.write.iter().map(PathBuf::as_path)
+    }
+
+    pub fn ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.connect.iter().copied()
+    }
+
+    /// Prepare `cmd` to run in this sandbox: its environment becomes the base variables and
+    /// the declared ones (from this process) plus `vars`; the Landlock ruleset is built here
+    /// and applied, with the limits, in the child before `exec`. Returns what the kernel will
+    /// enforce.
+    pub fn apply(
+        &self,
+        cmd: &mut Command,
+        vars: &BTreeMap<String, OsString>,
+    ) -> Result<Enforcement, SandboxError> {
+        cmd.env_clear();
+        for name in BASE_ENV
+            .iter()
+            .copied()
+            .chain(self.pass_env.iter().map(String::as_str))
+        {
+            if let Some(v) = std::env::var_os(name) {
+                cmd.env(name, v);
+            }
+        }
+        for (k, v) in std::env::vars_os() {
+            if k.to_str().is_some_and(|k| k.starts_with("LC_")) {
+                cmd.env(k, v);
+            }
+        }
+        cmd.envs(vars);
+
+        let support = support();
+        let enforcement = match support.abi {
+            Some(abi) if abi >= WANTED_ABI => Enforcement::Full,
+            Some(_) => Enforcement::Partial,
+            None => Enforcement::None,
+        };
+        let ruleset = if enforcement == Enforcement::None {
+            None
+        } else {
+            Some(
+                self.ruleset()
+                    .map_err(|e| SandboxError::Ruleset(e.to_string()))?,
+            )
+        };
+        let ruleset = Mutex::new(ruleset);
+        let limits = limits::Rlimits::from(&self.limits);
+        // SAFETY: the closure runs between fork and exec; it only calls setrlimit, prctl and
+        // the Landlock syscalls (no allocation on the success path, no locks held elsewhere).
+        unsafe {
+            cmd.pre_exec(move || {
+                limits.apply()?;
+                let taken = ruleset.lock().ok().and_then(|mut r| r.take());
+                if let Some(r) = taken {
+                    r.restrict_self().map_err(std::io::Error::other)?;
+                }
+                Ok(())
+            });
+        }
+        Ok(enforcement)
+    }
+
+    fn ruleset(&self) -> Result<landlock::RulesetCreated, landlock::RulesetError> {
+        let abi = ABI::V6;
+        let read = AccessFs::from_read(abi);
+        let all = AccessFs::from_all(abi);
+        let system = SYSTEM_READ.iter().map(Path::new).filter(|p| p.exists());
+        Ruleset::default()
+            .handle_access(all)?
+            .handle_access(AccessNet::from_all(abi))?
+            .scope(Scope::from_all(abi))?
+            .create()?
+            .add_rules(path_beneath_rules(system, read))?
+            .add_rules(path_beneath_rules(
+                DEVICES.iter().map(Path::new).filter(|p| p.exists()),
+                AccessFs::from_file(abi),
+            ))?
+            .add_rules(path_beneath_rules(
+                self.read.iter().filter(|p| p.exists()),
+                read,
+            ))?
+            .add_rules(path_beneath_rules(
+                self.write.iter().filter(|p| p.exists()),
+                all,
+            ))?
+            .add_rules(
+                self.connect
+                    .iter()
+                    .map(|port| Ok(NetPort::new(*port, AccessNet::ConnectTcp))),
+            )
+    }
+}
