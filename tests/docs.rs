@@ -72,7 +72,14 @@ fn check(mention: &str, origin: &str, failures: &mut Vec<String>) {
     argv.extend(words(mention));
     let placeholders = mention.contains('<') || mention.contains('{');
     match Cli::try_parse_from(&argv) {
-        Ok(_) => {}
+        // `aibox <name>` (a placeholder) is how docs speak of plugins; any other name is not a
+        // command.
+        Ok(cli) => match cli.plugin() {
+            Some(name) if name != "x" => failures.push(format!(
+                "{origin}: `{mention}` → no such command (it would run a plugin `{name}`)"
+            )),
+            _ => {}
+        },
         // A placeholder stands for a value the sample cannot guess (`--template <level>`).
         Err(e) if placeholders && e.kind() == ErrorKind::InvalidValue => {}
         Err(e)

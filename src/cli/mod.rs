@@ -159,6 +159,16 @@ enum Command {
     External(Vec<OsString>),
 }
 
+impl Cli {
+    /// The plugin name when the command line names no built-in command (`aibox <name> …`).
+    pub fn plugin(&self) -> Option<String> {
+        match &self.command {
+            Command::External(argv) => argv.first().map(|a| a.to_string_lossy().into_owned()),
+            _ => None,
+        }
+    }
+}
+
 impl GlobalArgs {
     fn options(&self) -> Options {
         Options {

@@ -370,6 +370,50 @@ mod tests {
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\nrequires-aibox = \"soon\"\n",
                 "pack.toml:4:18: `soon` is not a version request",
             ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nfs.write = [\"$PROJECT/../x\"]\n",
+                "pack.toml:5:12: `$PROJECT/../x` contains `..`",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nfs.read = [\"relative/dir\"]\n",
+                "must be absolute or start with one of $PROJECT",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nfs.read = [\"$HOME$EVIL\"]\n",
+                "must be absolute or start with one of",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.connect = [70000]\n",
+                "`70000` is not a TCP port",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.connect = [\"evil host;:443\"]\n",
+                "is not a host name or address",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nenv = [\"LD_PRELOAD\"]\n",
+                "`LD_PRELOAD` may not be passed into a sandbox",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nlimits = { memory-mib = 1 }\n",
+                "`memory-mib` must be at least 16",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.bind = [80]\n",
+                "unknown field `bind`",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[install]\nrun = \"  \"\n",
+                "`install.run` must be a non-empty shell command",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[hooks]\nsubscribe = [\"post-sync\"]\n",
+                "only plugins receive lifecycle events",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"plugin\"\n[bin]\naibox-plugin-a = \"a\"\n[hooks]\nsubscribe = [\"pre-sync\"]\n",
+                "`pre-sync` is not an event",
+            ),
         ];
         for (text, expected) in cases {
             let got = check(text).unwrap_err();

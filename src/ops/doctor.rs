@@ -56,6 +56,17 @@ pub fn doctor(opts: &Options) -> Vec<Check> {
             crate::platform::host()
         ),
     )];
+    let support = crate::sandbox::support();
+    let full = support.abi.is_some_and(|a| a >= crate::sandbox::WANTED_ABI);
+    let mut sandbox = check(
+        "sandbox",
+        if full { Status::Ok } else { Status::Warn },
+        support.describe(),
+    );
+    if !full {
+        sandbox = sandbox.fix("plugins, install hooks and health checks run only partly sandboxed (refused under the enterprise policy): use Linux 6.12 or newer with Landlock enabled");
+    }
+    out.push(sandbox);
     let store = match Store::open_default() {
         Ok(s) => {
             let mode = s

@@ -73,7 +73,7 @@ fn tail(output: &[u8]) -> String {
 }
 
 /// Run `cmd` (sandboxed already), feeding `stdin`; its output is captured. Errors name `what`.
-fn run_captured(mut cmd: Command, stdin: Option<&[u8]>, what: &str) -> Result<()> {
+pub(super) fn run_captured(mut cmd: Command, stdin: Option<&[u8]>, what: &str) -> Result<()> {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -211,8 +211,7 @@ pub fn emit(
             let exe = dir.join("plugins").join(format!("{PREFIX}{}", pack.name));
             let mut cmd = Command::new(&exe);
             cmd.arg(format!("--aibox-event={}", event.event));
-            let opts = super::Options::default();
-            let mut vars = super::plugin::plugin_env(&opts, store.layout(), project, &plugin_dir)?;
+            let mut vars = super::plugin::plugin_env(store.layout(), project, &plugin_dir)?;
             vars.insert("AIBOX_EVENT".into(), event.event.into());
             vars.insert("AIBOX_GENERATION".into(), generation.id.to_string().into());
             let enforcement = sandbox

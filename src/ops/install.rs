@@ -281,6 +281,31 @@ pub fn install_lock(
     let previous = store
         .current(profile)
         .unwrap_or_else(|_| GenerationRecord::empty());
+    // The policy judges what this install adds or changes, before any of its code runs.
+    let subjects: Vec<Subject> = packs
+        .iter()
+        .filter(|(id, _)| {
+            !previous
+                .packs
+                .iter()
+                .any(|p| p.name == id.name && p.version == id.version)
+        })
+        .map(|(id, m)| {
+            let locked = lock.package(&id.name);
+            Subject {
+                action: "install".into(),
+                name: id.name.clone(),
+                version: Some(id.version.clone()),
+                kind: m.pack.kind,
+                source: locked.map(|p| p.source.clone()),
+                signer: locked.and_then(|p| p.signer.clone()),
+                permissions: m.permissions.clone(),
+            }
+        })
+        .collect();
+    super::policy::check_all(&subjects)?;
+    super::materialize::run_install_hooks(store, &mut packs, project)?;
+
     let unchanged = previous.lock_hash.as_deref() == Some(lock_hash)
         && previous.packs.len() == packs.len()
         && packs
@@ -306,19 +331,6 @@ pub fn install_lock(
             (p.name.clone(), origin)
         })
         .collect();
-    let subjects: Vec<Subject> = packs
-        .iter()
-        .map(|(id, m)| Subject {
-            action: "install".into(),
-            name: id.name.clone(),
-            version: Some(id.version.clone()),
-            kind: m.pack.kind,
-            source: origins.get(&id.name).and_then(|o| o.source.clone()),
-            signer: origins.get(&id.name).and_then(|o| o.signer.clone()),
-            permissions: m.permissions.clone(),
-        })
-        .collect();
-    super::policy::check_all(&subjects)?;
     let prepared =
         store.prepare_generation(profile, Some(lock_hash.to_owned()), &packs, &origins, files)?;
     let changes = diff(&previous, prepared.record());

@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod install;
 pub mod lock;
 pub mod maintenance;
+pub mod materialize;
 pub mod pack;
 pub mod plugin;
 pub mod policy;

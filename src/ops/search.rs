@@ -18,7 +18,7 @@ pub struct Hit {
     pub keywords: Vec<String>,
     pub source: String,
     pub score: u32,
-    /// Verified status: "signed by <fingerprint>, trusted", "not signed", ….
+    /// Verified status: "signed by `<fingerprint>`, trusted", "not signed", ….
     pub trust: String,
 }
 
@@ -187,7 +187,7 @@ pub struct ArtifactInfo {
     /// Compressed size of the first platform's layers.
     pub size: u64,
     pub tree: Option<String>,
-    /// Verified status: "signed by <fingerprint>, trusted", "not signed", ….
+    /// Verified status: "signed by `<fingerprint>`, trusted", "not signed", ….
     pub trust: String,
     /// Fingerprints of the trusted keys that sign it.
     pub signers: Vec<String>,

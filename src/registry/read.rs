@@ -247,9 +247,18 @@ pub fn tree_of(
 }
 
 /// What every pack tree must satisfy beyond the store's own rules, whatever its source: links
-/// resolve inside it, and every `[bin]` target is a regular executable file in it.
+/// resolve inside it, and every `[bin]` target is a regular executable file in it (for a
+/// pack with an install hook, once the hook has run: it may make them).
 pub fn check_tree(tree: &Tree, pack: &PackManifest, what: &str) -> Result<(), RegistryError> {
     tree.check_links()?;
+    if pack.install.is_some() {
+        return Ok(());
+    }
+    check_bins(tree, pack, what)
+}
+
+/// Every `[bin]` target of `pack` is a regular executable file in `tree`.
+pub fn check_bins(tree: &Tree, pack: &PackManifest, what: &str) -> Result<(), RegistryError> {
     for (command, rel) in &pack.bin {
         if let Some(problem) = tree.bin_problem(rel) {
             return Err(artifact::invalid(

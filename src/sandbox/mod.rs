@@ -170,8 +170,16 @@ impl Sandbox {
         self
     }
 
-    pub fn writable(&self) -> impl Iterator<Item = &Path> {
-        self.write.iter().map(PathBuf::as_path)
+    /// Allow TCP connections to `port`.
+    pub fn allow_port(&mut self, port: u16) -> &mut Self {
+        self.connect.insert(port);
+        self
+    }
+
+    /// Pass through the variables `other` passes through.
+    pub fn pass_env_from(&mut self, other: &Sandbox) -> &mut Self {
+        self.pass_env.extend(other.pass_env.iter().cloned());
+        self
     }
 
     pub fn ports(&self) -> impl Iterator<Item = u16> + '_ {

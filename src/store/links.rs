@@ -36,7 +36,7 @@ pub enum Resolved {
 pub enum Unsafe {
     /// A step leads above the pack root (through the named link, if any).
     Escapes { via: Option<String> },
-    /// More than [`MAX_LINKS`] links (a loop).
+    /// More than `MAX_LINKS` links (a loop).
     Loop,
 }
 

@@ -65,7 +65,7 @@ fn files(template: Template, name: &str) -> Vec<(String, String, bool)> {
             (
                 "Cargo.toml".into(),
                 format!(
-                    "[package]\nname = \"{exe}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\n"
+                    "[package]\nname = \"{exe}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n# A project of its own, even inside another workspace.\n[workspace]\n\n[dependencies]\n"
                 ),
                 false,
             ),
@@ -94,7 +94,7 @@ fn files(template: Template, name: &str) -> Vec<(String, String, bool)> {
                 "build.sh".into(),
                 format!(
                     "#!/bin/sh\n# Build the release binary into the pack directory `pack/`.\nset -eu\ncd \"$(dirname \"$0\")\"\n\
-                     cargo build --release --quiet\nmkdir -p pack/bin\ncp target/release/{exe} pack/bin/{exe}\n"
+                     cargo build --release --quiet\nmkdir -p pack/bin\ncp \"${{CARGO_TARGET_DIR:-target}}/release/{exe}\" pack/bin/{exe}\n"
                 ),
                 true,
             ),

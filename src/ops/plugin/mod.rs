@@ -240,7 +240,7 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     );
     let mut cmd = std::process::Command::new(&chosen.path);
     cmd.arg0(format!("{PREFIX}{name}")).args(args);
-    let mut vars = plugin_env(opts, layout, project.as_deref(), &plugin_dir)?;
+    let mut vars = plugin_env(layout, project.as_deref(), &plugin_dir)?;
     vars.insert(
         "AIBOX_GENERATION".into(),
         chosen
@@ -262,12 +262,10 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
 
 /// The variables every plugin gets (without `AIBOX_GENERATION`).
 pub fn plugin_env(
-    opts: &Options,
     layout: &Layout,
     project: Option<&Path>,
     plugin_dir: &Path,
 ) -> Result<BTreeMap<String, OsString>> {
-    let _ = opts;
     let tmp = plugin_dir.join("tmp");
     fs::create_dir_all(&tmp)
         .map_err(|e| Error::io(format!("cannot create `{}`", tmp.display()), e))?;

@@ -1,0 +1,143 @@
+//! Install hooks: `[install] run` runs once when a pack is materialized, sandboxed, in a
+//! staging copy of the pack tree that is all it may write (no network unless the pack declares
+//! it). What it leaves there becomes the pack tree the generation uses — hashed and stored
+//! like any tree, under its own tree hash — and is remembered (`store-v2/installed/<pack>`) so
+//! the hook does not run again for the same locked tree. A failing hook is an error with the
+//! tail of its output; nothing is switched.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::manifest::pack::PackManifest;
+use crate::sandbox::{Context, Sandbox};
+use crate::store::{PackId, Store};
+
+/// Where the result of `id`'s install hook is remembered.
+fn marker(store: &Store, id: &PackId) -> PathBuf {
+    store.layout().store().join("installed").join(id.dir_name())
+}
+
+/// Replace every pack of `packs` that has an install hook by the tree its hook makes (run now
+/// unless remembered).
+pub fn run_install_hooks(
+    store: &Store,
+    packs: &mut [(PackId, PackManifest)],
+    project: Option<&Path>,
+) -> Result<()> {
+    for (id, manifest) in packs.iter_mut() {
+        let Some(hook) = &manifest.install else {
+            continue;
+        };
+        let mark = marker(store, id);
+        if let Ok(text) = fs::read_regular_string(&mark, 256)
+            && let Ok(tree) = text.trim().parse()
+        {
+            let done = PackId {
+                tree,
+                name: id.name.clone(),
+                version: id.version.clone(),
+            };
+            if store.has_pack(&done) {
+                *id = done;
+                continue;
+            }
+        }
+        let what = format!("the install hook of `{}@{}`", id.name, id.version);
+        crate::printer::status(
+            "Installing",
+            format!("{}@{} (running its install hook)", id.name, id.version),
+        );
+        let staging = fs::temp_dir_in(&store.layout().tmp())
+            .map_err(|e| Error::io("cannot create a staging directory", e))?;
+        let root = staging.path().join("pack");
+        copy_writable(&store.pack_path(id), &root)?;
+        let ctx = Context {
+            project: project.map(Path::to_path_buf),
+            home: std::env::var_os("HOME").map(PathBuf::from),
+            cache: Some(store.layout().cache()),
+            plugin_dir: None,
+        };
+        // Only the staging tree is writable, whatever the pack declares for its other code.
+        let mut sandbox = Sandbox::new();
+        if let Some(p) = &manifest.permissions {
+            let declared = Sandbox::from_permissions(p, &ctx);
+            for port in declared.ports() {
+                sandbox.allow_port(port);
+            }
+            sandbox.pass_env_from(&declared);
+        }
+        sandbox
+            .allow_read(store.layout().store())
+            .allow_write(&root);
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(&hook.run).current_dir(&root);
+        let mut vars = BTreeMap::<String, OsString>::new();
+        vars.insert(
+            "PATH".into(),
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+        );
+        vars.insert("AIBOX_PACK_DIR".into(), root.clone().into());
+        let tmp = staging.path().join("tmp");
+        fs::create_dir(&tmp).map_err(|e| Error::io("cannot create a staging directory", e))?;
+        sandbox.allow_write(&tmp);
+        vars.insert("TMPDIR".into(), tmp.into());
+        let enforcement = sandbox
+            .apply(&mut cmd, &vars)
+            .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
+        super::plugin::check_enforcement(enforcement, &what)?;
+        super::hooks::run_captured(cmd, None, &what).map_err(|e| {
+            e.with_hint(format!(
+                "nothing was switched; the previous generation is still current. Ask the publisher of `{}` to fix its `[install] run`",
+                id.name
+            ))
+        })?;
+        let left = |e: Error| e.with_hint(format!("{what} left a tree aibox cannot use"));
+        let tree = store.ingest_dir(&root).map_err(|e| left(e.into()))?;
+        crate::registry::read::check_bins(&tree, manifest, &what).map_err(|e| left(e.into()))?;
+        let built = store
+            .build_pack(&id.name, &id.version, &tree, None)
+            .map_err(|e| left(e.into()))?;
+        if let Some(dir) = mark.parent() {
+            fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create `{}`", dir.display()), e))?;
+        }
+        fs::write_atomic(&mark, built.tree.to_string().as_bytes())
+            .map_err(|e| Error::io(format!("cannot write `{}`", mark.display()), e))?;
+        crate::printer::verbose(format!("{what} made tree {}", built.tree));
+        *id = built;
+    }
+    Ok(())
+}
+
+/// Copy the pack tree `from` (read-only store files) to `to` as writable files.
+fn copy_writable(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |p: &Path, e| Error::io(format!("cannot copy `{}`", p.display()), e);
+    fs::create_dir(to).map_err(|e| io(to, e))?;
+    for entry in fs::read_dir(from).map_err(|e| io(from, e))? {
+        let entry = entry.map_err(|e| io(from, e))?;
+        let src = entry.path();
+        let dst = to.join(entry.file_name());
+        let meta = fs::symlink_metadata(&src).map_err(|e| io(&src, e))?;
+        if meta.file_type().is_symlink() {
+            fs::symlink(fs::read_link(&src).map_err(|e| io(&src, e))?, &dst)
+                .map_err(|e| io(&src, e))?;
+        } else if meta.is_dir() {
+            copy_writable(&src, &dst)?;
+        } else {
+            fs::copy(&src, &dst).map_err(|e| io(&src, e))?;
+            let mode = if meta.permissions().mode() & 0o111 != 0 {
+                0o755
+            } else {
+                0o644
+            };
+            fs::set_permissions(&dst, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| io(&dst, e))?;
+        }
+    }
+    Ok(())
+}

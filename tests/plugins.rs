@@ -1,0 +1,407 @@
+//! Plugins and the sandbox, with the real binary: the whole plugin lifecycle (init → test →
+//! install → list → run → verify → uninstall), exit codes and signals passing through, the
+//! kernel denying writes and TCP connections a pack did not declare (the test's own loopback
+//! listener is the oracle), install hooks confined to their staging tree, health checks and
+//! `pre-switch` subscribers that stop a switch, lifecycle events delivered as JSON, and a Rego
+//! policy refusing a plugin that asks for the network.
+// Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+
+use common::{Sandbox, text, write_pack};
+
+/// A plugin pack directory `<dir>/<name>` whose executable is the shell `script`, with extra
+/// pack.toml text (`[permissions]`, `[hooks]`, …).
+fn plugin(dir: &Path, name: &str, extra: &str, script: &str) -> PathBuf {
+    let root = dir.join(name);
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::write(
+        root.join("pack.toml"),
+        format!(
+            "[pack]\nname = \"{name}\"\nversion = \"1.0.0\"\nkind = \"plugin\"\ndescription = \"test plugin {name}\"\n[bin]\naibox-plugin-{name} = \"bin/aibox-plugin-{name}\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    let exe = root.join("bin").join(format!("aibox-plugin-{name}"));
+    std::fs::write(&exe, format!("#!/bin/sh\n{script}")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    root
+}
+
+/// A loopback listener and a shell line that tries to connect to it (prints `connected` or
+/// `refused`).
+fn listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+fn connect_line(port: u16) -> String {
+    format!(
+        "python3 -c 'import socket,sys\ntry:\n    socket.create_connection((\"127.0.0.1\", {port}), timeout=5); print(\"connected\")\nexcept OSError as e:\n    print(\"refused\", e)'\n"
+    )
+}
+
+/// Whether the listener was connected to.
+fn was_connected(l: &TcpListener) -> bool {
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    l.accept().is_ok()
+}
+
+#[test]
+fn plugin_lifecycle_init_install_list_run_verify_uninstall() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    sb.ok(&work, &["plugin", "init", "greet"]);
+    // The scaffold passes its own test.
+    let out = std::process::Command::new("sh")
+        .arg(work.join("greet/tests/run.sh"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    sb.ok(&work, &["plugin", "install", "./greet"]);
+
+    let (json, _) = sb.ok(&work, &["plugin", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "greet")
+        .expect("greet is listed");
+    assert_eq!(row["version"], "0.1.0");
+    assert_eq!(row["origin"], "global");
+    assert_eq!(row["signature"], "unsigned");
+
+    let (out, _) = sb.ok(&work, &["greet", "team"]);
+    assert_eq!(
+        out,
+        format!("hello team from greet in {}\n", work.display())
+    );
+    let (help, _) = sb.ok(&work, &["--help"]);
+    assert!(help.contains("Plugins:\n  greet"), "{help}");
+
+    // The scaffold subscribes to post-switch: installing it delivered the event as JSON.
+    let data = sb.home().join("plugin-data/greet");
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("last-event.json")).unwrap())
+            .unwrap();
+    assert_eq!(event["event"], "post-switch");
+    assert_eq!(event["added"][0]["name"], "greet");
+
+    let (out, _) = sb.ok(&work, &["plugin", "verify", "greet"]);
+    assert!(out.starts_with("greet 0.1.0: intact"), "{out}");
+
+    sb.ok(&work, &["plugin", "uninstall", "greet", "--purge"]);
+    assert!(!data.exists(), "--purge removes the data directory");
+    let (code, err) = sb.fails(&work, &["greet"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no such command or plugin: `greet`"), "{err}");
+}
+
+#[test]
+fn exit_codes_signals_arguments_and_stdin_pass_through() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    plugin(
+        &work,
+        "echoer",
+        "",
+        "case \"$1\" in\n  exit) exit \"$2\" ;;\n  signal) kill -TERM $$ ;;\n  *) printf '%s|' \"$@\"; cat ;;\nesac\n",
+    );
+    sb.ok(&work, &["plugin", "install", "./echoer"]);
+    let out = sb
+        .aibox(&work)
+        .args(["echoer", "a b", "--flag", "-x"])
+        .write_stdin("from stdin")
+        .output()
+        .unwrap();
+    assert_eq!(text(&out).0, "a b|--flag|-x|from stdin");
+    let out = sb
+        .aibox(&work)
+        .args(["echoer", "exit", "7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    let out = sb.aibox(&work).args(["echoer", "signal"]).output().unwrap();
+    assert_eq!(out.status.signal(), Some(15), "{out:?}");
+}
+
+#[test]
+fn a_plugin_cannot_write_outside_its_paths_or_connect_to_undeclared_ports() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let outside = sb.path().join("outside.txt");
+    let (l, port) = listener();
+    let script = format!(
+        "echo mine > \"$AIBOX_PLUGIN_DIR/state\" && echo wrote-own\n\
+         (echo x > {outside}) 2>/dev/null && echo WROTE-OUTSIDE || echo denied-outside\n\
+         (echo x > \"$AIBOX_WORKSPACE/in-project\") 2>/dev/null && echo WROTE-PROJECT || echo denied-project\n\
+         {}",
+        connect_line(port),
+        outside = outside.display()
+    );
+    plugin(&work, "boxed", "", &script);
+    sb.ok(&work, &["plugin", "install", "./boxed"]);
+    let (out, _) = sb.ok(&work, &["boxed"]);
+    assert!(out.contains("wrote-own"), "{out}");
+    assert!(out.contains("denied-outside"), "{out}");
+    assert!(
+        out.contains("denied-project"),
+        "the project is read-only by default: {out}"
+    );
+    assert!(out.contains("refused"), "{out}");
+    assert!(!outside.exists(), "the kernel kept the write out");
+    assert!(!work.join("in-project").exists());
+    assert!(!was_connected(&l), "no connection reached the listener");
+    assert_eq!(
+        std::fs::read_to_string(sb.home().join("plugin-data/boxed/state")).unwrap(),
+        "mine\n"
+    );
+
+    // Declaring the port (and the project as writable) lets exactly that through.
+    plugin(
+        &work,
+        "netted",
+        &format!("[permissions]\nfs.write = [\"$PROJECT\"]\nnet.connect = [{port}]\n"),
+        &script.replace("boxed", "netted"),
+    );
+    sb.ok(&work, &["plugin", "install", "./netted"]);
+    let (out, _) = sb.ok(&work, &["netted"]);
+    assert!(out.contains("connected"), "{out}");
+    assert!(out.contains("denied-outside"), "{out}");
+    assert!(was_connected(&l), "the declared port was reached");
+}
+
+#[test]
+fn enterprise_policy_refuses_a_plugin_the_kernel_cannot_sandbox() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    plugin(&work, "p", "", "echo ran > \"$AIBOX_PLUGIN_DIR/ran\"\n");
+    sb.ok(&work, &["plugin", "install", "./p"]);
+    sb.ok(&work, &["config", "set", "trust.policy", "enterprise"]);
+    let out = sb
+        .aibox(&work)
+        .arg("p")
+        .env("AIBOX_SANDBOX_ABI", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("refusing to run the plugin `p`"),
+        "{}",
+        text(&out).1
+    );
+    assert!(
+        !sb.home().join("plugin-data/p/ran").exists(),
+        "it never ran"
+    );
+    // With Landlock it runs, fully sandboxed.
+    sb.ok(&work, &["p"]);
+    assert!(sb.home().join("plugin-data/p/ran").exists());
+}
+
+#[test]
+fn a_policy_denies_a_plugin_that_asks_for_network() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    plugin(&work, "quiet", "", "echo quiet\n");
+    plugin(
+        &work,
+        "chatty",
+        "[permissions]\nnet.connect = [443]\n",
+        "echo chatty\n",
+    );
+    sb.ok(&work, &["plugin", "install", "./chatty"]);
+    let policy = sb.path().join("policy.rego");
+    std::fs::write(
+        &policy,
+        "package aibox\n\ndeny contains msg if {\n  input.kind == \"plugin\"\n  count(input.permissions.net.connect) > 0\n  msg := sprintf(\"plugin %s asks for network\", [input.name])\n}\n",
+    )
+    .unwrap();
+    sb.ok(
+        &work,
+        &["config", "set", "policy.rego", policy.to_str().unwrap()],
+    );
+    // Run: denied with the reason, before anything runs.
+    let (_, err) = sb.fails(&work, &["chatty"]);
+    assert!(err.contains("plugin chatty asks for network"), "{err}");
+    // Install: the one without network goes in; the one with network is refused.
+    sb.ok(&work, &["plugin", "install", "./quiet"]);
+    plugin(
+        &work,
+        "chatty2",
+        "[permissions]\nnet.connect = [443]\n",
+        "echo chatty\n",
+    );
+    let (_, err) = sb.fails(&work, &["plugin", "install", "./chatty2"]);
+    assert!(
+        err.contains("install `chatty2`: plugin chatty2 asks for network"),
+        "{err}"
+    );
+    let (list, _) = sb.ok(&work, &["plugin", "list"]);
+    assert!(!list.contains("chatty2"), "{list}");
+    let (out, _) = sb.ok(&work, &["quiet"]);
+    assert_eq!(out, "quiet\n");
+    // A policy without `deny` is refused when configured.
+    std::fs::write(&policy, "package aibox\nallow := true\n").unwrap();
+    let (_, err) = sb.fails(&work, &["quiet"]);
+    assert!(err.contains("cannot be evaluated"), "{err}");
+}
+
+/// A project on a `dir:` registry at `<sb>/packs`.
+fn project(sb: &Sandbox) -> PathBuf {
+    std::fs::create_dir_all(sb.path().join("packs")).unwrap();
+    let root = sb.path().join("proj");
+    std::fs::create_dir_all(&root).unwrap();
+    sb.ok(&root, &["init", "--registry", "dir:../packs"]);
+    root
+}
+
+fn current_generation(root: &Path) -> String {
+    std::fs::read_link(root.join(".aibox/current"))
+        .map(|_| std::fs::read_to_string(root.join(".aibox/current/generation.toml")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn a_failing_health_check_leaves_the_previous_generation() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    let packs = sb.path().join("packs");
+    let pack = |version: &str, check: &str| {
+        write_pack(
+            &packs,
+            &format!(
+                "[pack]\nname = \"svc\"\nversion = \"{version}\"\n[bin]\nsvc = \"bin/svc\"\n[check]\nrun = \"{check}\"\n"
+            ),
+            &[("bin/svc", &format!("#!/bin/sh\necho svc {version}\n"), true)],
+        );
+    };
+    pack("1.0.0", "svc | grep -q 'svc 1.0.0'");
+    sb.ok(&root, &["add", "svc@1"]);
+    let before = current_generation(&root);
+    pack("1.1.0", "echo the service does not answer >&2; exit 3");
+    let (_, err) = sb.fails(&root, &["update"]);
+    assert!(
+        err.contains("the health check of `svc@1.1.0` failed (exit status 3)"),
+        "{err}"
+    );
+    assert!(err.contains("the service does not answer"), "{err}");
+    assert_eq!(current_generation(&root), before, "nothing was switched");
+    let (out, _) = sb.ok(&root, &["run", "--no-sync", "--", "svc"]);
+    assert_eq!(out, "svc 1.0.0\n");
+    let (gens, _) = sb.ok(&root, &["generations", "--json"]);
+    let gens: serde_json::Value = serde_json::from_str(&gens).unwrap();
+    assert_eq!(
+        gens.as_array().unwrap().len(),
+        2,
+        "no half-made generation is left: {gens}"
+    );
+}
+
+#[test]
+fn install_hooks_build_into_staging_only_and_their_output_is_stored() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    let packs = sb.path().join("packs");
+    let outside = sb.path().join("hook-escaped");
+    let (l, port) = listener();
+    // The hook is a script inside the pack (easier to quote), run by `[install] run`.
+    write_pack(
+        &packs,
+        "[pack]\nname = \"gen\"\nversion = \"1.0.0\"\n[bin]\ngen = \"bin/gen\"\n[install]\nrun = \"sh ./hook.sh\"\n",
+        &[("hook.sh", &hook_script(&outside, port), false)],
+    );
+    sb.ok(&root, &["add", "gen"]);
+    let (out, _) = sb.ok(&root, &["run", "--no-sync", "--", "gen"]);
+    assert_eq!(out, "built by hook\n");
+    assert!(
+        !outside.exists(),
+        "the hook could not write outside its staging tree"
+    );
+    assert!(!was_connected(&l), "the hook had no network");
+    // The hook's output is a stored tree: `store verify` checks it like any other.
+    let (out, _) = sb.ok(&root, &["store", "verify"]);
+    assert!(out.is_empty() || !out.contains("corrupt"), "{out}");
+
+    // A failing hook: an error with its stderr, nothing switched.
+    let before = current_generation(&root);
+    write_pack(
+        &packs,
+        "[pack]\nname = \"broken\"\nversion = \"1.0.0\"\n[install]\nrun = \"echo compiler exploded >&2; exit 1\"\n",
+        &[],
+    );
+    let (_, err) = sb.fails(&root, &["add", "broken"]);
+    assert!(
+        err.contains("the install hook of `broken@1.0.0` failed"),
+        "{err}"
+    );
+    assert!(err.contains("compiler exploded"), "{err}");
+    assert_eq!(current_generation(&root), before);
+}
+
+fn hook_script(outside: &Path, port: u16) -> String {
+    format!(
+        "mkdir -p bin\nprintf '#!/bin/sh\\necho built by hook\\n' > bin/gen\nchmod +x bin/gen\n\
+         (echo x > {}) 2>/dev/null || echo denied >&2\n{}",
+        outside.display(),
+        connect_line(port)
+    )
+}
+
+#[test]
+fn a_failing_pre_switch_subscriber_stops_the_switch() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    let packs = sb.path().join("packs");
+    write_pack(
+        &packs,
+        "[pack]\nname = \"gate\"\nversion = \"1.0.0\"\nkind = \"plugin\"\n[bin]\naibox-plugin-gate = \"bin/aibox-plugin-gate\"\n[hooks]\nsubscribe = [\"pre-switch\", \"post-rollback\"]\n",
+        &[(
+            "bin/aibox-plugin-gate",
+            "#!/bin/sh\nevent=$(cat)\necho \"$event\" > \"$AIBOX_PLUGIN_DIR/$AIBOX_EVENT.json\"\ncase \"$event\" in *'\"name\":\"blocked\"'*) echo 'gate: blocked is not allowed' >&2; exit 1 ;; esac\n",
+            true,
+        )],
+    );
+    write_pack(
+        &packs,
+        "[pack]\nname = \"blocked\"\nversion = \"1.0.0\"\n",
+        &[],
+    );
+    write_pack(
+        &packs,
+        "[pack]\nname = \"fine\"\nversion = \"1.0.0\"\n",
+        &[],
+    );
+    sb.ok(&root, &["add", "--plugin", "gate"]);
+    sb.ok(&root, &["add", "fine"]);
+    let before = current_generation(&root);
+    let (_, err) = sb.fails(&root, &["add", "blocked"]);
+    assert!(err.contains("gate: blocked is not allowed"), "{err}");
+    assert!(err.contains("stopped by the plugin `gate`"), "{err}");
+    assert_eq!(current_generation(&root), before);
+    let data = sb.home().join("plugin-data/gate");
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("pre-switch.json")).unwrap())
+            .unwrap();
+    assert_eq!(event["added"][0]["name"], "blocked");
+    sb.ok(&root, &["rollback"]);
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("post-rollback.json")).unwrap())
+            .unwrap();
+    assert_eq!(event["event"], "post-rollback");
+    assert_eq!(event["removed"][0]["name"], "fine");
+}
