@@ -258,6 +258,43 @@ pub fn make_readonly(path: &Path, meta: &Metadata) -> io::Result<()> {
     set_permissions(path, Permissions::from_mode(mode))
 }
 
+/// Copy the directory `from` into `to` (created): directories, symlinks (as links) and regular
+/// files, whose copies are writable by their owner (0755 for executables, else 0644). Entries
+/// named in `skip` at the top level are left out; anything else (devices, FIFOs, sockets) is
+/// an error.
+pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    create_dir(to)?;
+    for entry in read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skip.iter().any(|s| name == *s) {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        let meta = symlink_metadata(&src)?;
+        if meta.file_type().is_symlink() {
+            symlink(read_link(&src)?, &dst)?;
+        } else if meta.is_dir() {
+            copy_tree(&src, &dst, &[])?;
+        } else if meta.is_file() {
+            copy(&src, &dst)?;
+            let mode = if meta.permissions().mode() & 0o111 != 0 {
+                0o755
+            } else {
+                0o644
+            };
+            set_permissions(&dst, std::fs::Permissions::from_mode(mode))?;
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("`{}` is not a file, directory or symlink", src.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Remove a tree that may contain read-only directories (store trees are made read-only).
 pub fn remove_tree(path: &Path) -> io::Result<()> {
     match std::fs::symlink_metadata(path) {

@@ -405,3 +405,55 @@ fn a_failing_pre_switch_subscriber_stops_the_switch() {
     assert_eq!(event["event"], "post-rollback");
     assert_eq!(event["removed"][0]["name"], "fine");
 }
+
+#[test]
+fn a_pack_command_with_permissions_runs_sandboxed_even_straight_from_path() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    let (l, port) = listener();
+    write_pack(
+        &sb.path().join("packs"),
+        "[pack]\nname = \"walled\"\nversion = \"1.0.0\"\n[bin]\nwalled = \"bin/walled\"\n[env]\nWALLED_MODE = \"strict\"\n[permissions]\nfs.write = [\"$PROJECT/out\"]\nenv = [\"KEEP_ME\"]\n",
+        &[(
+            "bin/walled",
+            &format!(
+                "#!/bin/sh\necho ok > \"$AIBOX_WORKSPACE/out/ok\" && echo wrote-out\n\
+                 (echo x > \"$AIBOX_WORKSPACE/escape\") 2>/dev/null && echo ESCAPED || echo denied\n\
+                 echo \"mode=$WALLED_MODE keep=${{KEEP_ME:-}} drop=${{DROP_ME:-}}\"\n{}",
+                connect_line(port)
+            ),
+            true,
+        )],
+    );
+    sb.ok(&root, &["add", "walled"]);
+    std::fs::create_dir_all(root.join("out")).unwrap();
+    let check = |out: &str| {
+        assert!(out.contains("wrote-out"), "{out}");
+        assert!(out.contains("denied"), "{out}");
+        assert!(out.contains("mode=strict keep=1 drop=\n"), "{out}");
+        assert!(out.contains("refused"), "{out}");
+        assert!(!root.join("escape").exists());
+        assert!(!was_connected(&l));
+    };
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--no-sync", "--", "walled"])
+        .env("KEEP_ME", "1")
+        .env("DROP_ME", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    check(&text(&out).0);
+    // The generation's `bin/` on PATH (no aibox in front) is sandboxed just the same.
+    std::fs::remove_file(root.join("out/ok")).unwrap();
+    let out = std::process::Command::new(root.join(".aibox/current/bin/walled"))
+        .current_dir(&root)
+        .env_remove("AIBOX_HOME")
+        .env("KEEP_ME", "1")
+        .env("DROP_ME", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    check(&text(&out).0);
+    assert!(root.join("out/ok").exists());
+}

@@ -154,6 +154,10 @@ enum Command {
     /// Install, list, verify and create plugins (`aibox <name>` runs `aibox-plugin-<name>`).
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Run a program in the sandbox of its pack's `[permissions]` (what the environment's
+    /// command wrappers call).
+    #[command(hide = true)]
+    SandboxExec(plugin::SandboxExecArgs),
     /// A plugin: `aibox <name> [args…]` runs `aibox-plugin-<name>` sandboxed.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -216,6 +220,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Completions(a) => shell::completions(a),
         Command::Activate(a) => shell::activate(a),
         Command::Plugin(c) => plugin::run(&opts, c),
+        Command::SandboxExec(a) => plugin::sandbox_exec(&opts, a),
         Command::External(argv) => plugin::external(&opts, argv, &builtin_commands()),
     }
 }

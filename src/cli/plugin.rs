@@ -171,6 +171,23 @@ pub fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
     }
 }
 
+#[derive(Debug, Args)]
+pub struct SandboxExecArgs {
+    /// The pack tree (in the store) whose `[permissions]` apply.
+    #[arg(long, value_name = "DIR")]
+    pack_dir: PathBuf,
+    /// A variable of the generation to keep (repeatable).
+    #[arg(long, value_name = "NAME")]
+    keep: Vec<String>,
+    /// The program and its arguments.
+    #[arg(last = true, required = true, value_name = "PROGRAM")]
+    argv: Vec<OsString>,
+}
+
+pub fn sandbox_exec(opts: &Options, a: SandboxExecArgs) -> Result<()> {
+    crate::ops::plugin::sandbox_exec(opts, &a.pack_dir, &a.keep, &a.argv)
+}
+
 /// `aibox <name> [args…]` for a name that is not a built-in command.
 pub fn external(opts: &Options, argv: Vec<OsString>, commands: &[String]) -> Result<()> {
     let mut it = argv.into_iter();

@@ -192,13 +192,7 @@ pub fn emit(
         .iter()
         .filter(|p| p.kind == PackKind::Plugin)
     {
-        let manifest_path = store.layout().pack(&pack.store).join("pack.toml");
-        let Some(manifest) = crate::fs::read_regular_string(
-            &manifest_path,
-            crate::manifest::pack::MAX_PACK_TOML_BYTES,
-        )
-        .ok()
-        .and_then(|t| crate::manifest::parse_pack(&t, &manifest_path).ok()) else {
+        let Some(manifest) = super::plugin::stored_manifest(store.layout(), &pack.store) else {
             continue;
         };
         if !manifest.hooks.subscribe.iter().any(|e| e == event.event) {

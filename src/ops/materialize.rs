@@ -54,7 +54,9 @@ pub fn run_install_hooks(
         let staging = fs::temp_dir_in(&store.layout().tmp())
             .map_err(|e| Error::io("cannot create a staging directory", e))?;
         let root = staging.path().join("pack");
-        copy_writable(&store.pack_path(id), &root)?;
+        let from = store.pack_path(id);
+        fs::copy_tree(&from, &root, &[])
+            .map_err(|e| Error::io(format!("cannot copy `{}`", from.display()), e))?;
         let ctx = Context {
             project: project.map(Path::to_path_buf),
             home: std::env::var_os("HOME").map(PathBuf::from),
@@ -109,35 +111,6 @@ pub fn run_install_hooks(
             .map_err(|e| Error::io(format!("cannot write `{}`", mark.display()), e))?;
         crate::printer::verbose(format!("{what} made tree {}", built.tree));
         *id = built;
-    }
-    Ok(())
-}
-
-/// Copy the pack tree `from` (read-only store files) to `to` as writable files.
-fn copy_writable(from: &Path, to: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let io = |p: &Path, e| Error::io(format!("cannot copy `{}`", p.display()), e);
-    fs::create_dir(to).map_err(|e| io(to, e))?;
-    for entry in fs::read_dir(from).map_err(|e| io(from, e))? {
-        let entry = entry.map_err(|e| io(from, e))?;
-        let src = entry.path();
-        let dst = to.join(entry.file_name());
-        let meta = fs::symlink_metadata(&src).map_err(|e| io(&src, e))?;
-        if meta.file_type().is_symlink() {
-            fs::symlink(fs::read_link(&src).map_err(|e| io(&src, e))?, &dst)
-                .map_err(|e| io(&src, e))?;
-        } else if meta.is_dir() {
-            copy_writable(&src, &dst)?;
-        } else {
-            fs::copy(&src, &dst).map_err(|e| io(&src, e))?;
-            let mode = if meta.permissions().mode() & 0o111 != 0 {
-                0o755
-            } else {
-                0o644
-            };
-            fs::set_permissions(&dst, std::fs::Permissions::from_mode(mode))
-                .map_err(|e| io(&dst, e))?;
-        }
     }
     Ok(())
 }

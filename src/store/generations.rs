@@ -79,6 +79,14 @@ pub struct PackOrigin {
     pub signer: Option<String>,
 }
 
+/// A command written as a wrapper: its pack, and (for a pack with `[permissions]`) the aibox
+/// executable and pack root it runs sandboxed through.
+#[derive(Debug, Clone)]
+pub(super) struct Wrapped {
+    pub pack: String,
+    pub sandbox: Option<(PathBuf, PathBuf)>,
+}
+
 /// A generation written but not yet switched to: the profile stays locked until it is
 /// switched to or discarded (dropping it discards it).
 pub struct Prepared<'a> {
@@ -367,15 +375,30 @@ impl Store {
                 .collect(),
             env,
         };
-        // With an environment, commands are wrappers that set it (store/wrappers.rs).
-        let commands = if record.env.is_empty() {
-            BTreeMap::new()
+        // With an environment, commands are wrappers that set it; commands of packs that
+        // declare `[permissions]` are wrappers that run them sandboxed (store/wrappers.rs).
+        let sandboxed: BTreeMap<&str, PathBuf> = sorted
+            .iter()
+            .filter(|(_, m)| m.permissions.is_some())
+            .map(|(pid, _)| (pid.name.as_str(), self.pack_path(pid)))
+            .collect();
+        let aibox = if sandboxed.is_empty() {
+            None
         } else {
-            owners
-                .into_iter()
-                .filter(|(link, _)| link.starts_with("bin"))
-                .collect()
+            Some(std::env::current_exe().ctx(|| "cannot find the aibox executable".into())?)
         };
+        let commands: BTreeMap<PathBuf, Wrapped> = owners
+            .into_iter()
+            .filter(|(link, _)| link.starts_with("bin"))
+            .filter_map(|(link, pack)| {
+                let sandbox = match (&aibox, sandboxed.get(pack.as_str())) {
+                    (Some(exe), Some(root)) => Some((exe.clone(), root.clone())),
+                    _ => None,
+                };
+                (sandbox.is_some() || !record.env.is_empty())
+                    .then_some((link, Wrapped { pack, sandbox }))
+            })
+            .collect();
         self.write_generation(profile, &record, &links, &commands, &GENERATION_DIRS)?;
         let prepared = Prepared {
             store: self,
@@ -396,7 +419,7 @@ impl Store {
         profile: &Profile,
         record: &GenerationRecord,
         links: &[(PathBuf, PathBuf)],
-        wrapped: &BTreeMap<PathBuf, String>,
+        wrapped: &BTreeMap<PathBuf, Wrapped>,
         dirs: &[&str],
     ) -> Result<(), StoreError> {
         let gens = profile.paths.generations();
@@ -407,9 +430,11 @@ impl Store {
         let bin_dir = profile.paths.generation(record.id).join("bin");
         for (link, target) in links {
             let at = tmp.path().join(link);
-            if let Some(pack) = wrapped.get(link) {
+            if let Some(w) = wrapped.get(link) {
                 let name = link.file_name().unwrap_or_default().to_string_lossy();
-                let text = super::wrappers::script(&record.env, pack, &name, &bin_dir, target);
+                let sandbox = w.sandbox.as_ref().map(|(a, r)| (a.as_path(), r.as_path()));
+                let text =
+                    super::wrappers::script(&record.env, &w.pack, &name, &bin_dir, target, sandbox);
                 fs::write_atomic(&at, text.as_bytes())
                     .and_then(|()| fs::set_permissions(&at, fs::Permissions::from_mode(0o555)))
                     .ctx(|| format!("cannot write `{}`", link.display()))?;

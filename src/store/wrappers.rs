@@ -3,6 +3,8 @@
 //! variables, defaults its optional ones, checks the required variables of the command's own
 //! pack, puts the generation's `bin/` first on `PATH`, and `exec`s the program in the store —
 //! so `.aibox/current/bin/<cmd>` works from PATH without `aibox run` (store-format/SPEC.md §5).
+//! A command of a pack that declares `[permissions]` is always a wrapper, which runs it through
+//! `aibox sandbox-exec` (docs/plugins.md).
 
 use std::path::Path;
 
@@ -22,6 +24,7 @@ pub fn script(
     name: &str,
     bin_dir: &Path,
     target: &Path,
+    sandbox: Option<(&Path, &Path)>,
 ) -> String {
     let mut s = String::from("#!/bin/sh\n");
     s.push_str(&format!(
@@ -50,10 +53,34 @@ pub fn script(
             quote(&message)
         ));
     }
-    s.push_str(&format!(
-        "exec {} \"$@\"\n",
-        quote(&target.display().to_string())
-    ));
+    match sandbox {
+        // `aibox sandbox-exec` applies the pack's `[permissions]`, keeping the generation's
+        // variables, and execs the program.
+        Some((aibox, root)) => {
+            s.push_str(&format!(
+                "exec {} sandbox-exec --pack-dir {}",
+                quote(&aibox.display().to_string()),
+                quote(&root.display().to_string())
+            ));
+            let names = env.vars.keys().chain(env.optional.keys()).chain(
+                env.required
+                    .iter()
+                    .filter(|(_, r)| r.pack == pack)
+                    .map(|(k, _)| k),
+            );
+            for k in names {
+                s.push_str(&format!(" --keep {k}"));
+            }
+            s.push_str(&format!(
+                " -- {} \"$@\"\n",
+                quote(&target.display().to_string())
+            ));
+        }
+        None => s.push_str(&format!(
+            "exec {} \"$@\"\n",
+            quote(&target.display().to_string())
+        )),
+    }
     s
 }
 
@@ -82,6 +109,7 @@ mod tests {
             "tool",
             Path::new("/g/bin"),
             Path::new("/s/it's/tool"),
+            None,
         );
         assert!(s.contains(r"A='it'\''s $HOME `x`'; export A"), "{s}");
         assert!(s.contains("exec '/s/it'\\''s/tool' \"$@\""), "{s}");

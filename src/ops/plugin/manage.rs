@@ -94,10 +94,11 @@ fn install_local(
                     .with_hint("a plugin directory has a `pack.toml` with `kind = \"plugin\"`; `aibox plugin init` makes one")
             })?;
         let manifest = crate::manifest::parse_pack(&text, &text_path)?;
-        copy_tree(source, staging.path())?;
+        fs::copy_tree(source, &staging.path().join("pack"), &[".git", "target"])
+            .map_err(|e| Error::io(format!("cannot copy `{}`", source.display()), e))?;
         manifest
     } else {
-        binary_pack(source, version, staging.path())?
+        binary_pack(source, version, &staging.path().join("pack"))?
     };
     if manifest.pack.kind != PackKind::Plugin {
         return Err(Error::msg(format!(
@@ -115,7 +116,7 @@ fn install_local(
     if fs::exists(&dest).unwrap_or(false) {
         store.discard_path(&dest)?;
     }
-    fs::rename(staging.keep(), &dest)
+    fs::rename(staging.path().join("pack"), &dest)
         .map_err(|e| Error::io(format!("cannot create `{}`", dest.display()), e))?;
 
     let root = store.layout().global_project();
@@ -204,38 +205,6 @@ fn binary_pack(
     fs::write_atomic(&dest.join("pack.toml"), text.as_bytes())
         .map_err(|e| Error::io("cannot write pack.toml", e))?;
     Ok(manifest)
-}
-
-/// Copy the regular files, directories and symlinks of `from` into `to` (which exists).
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    for entry in
-        fs::read_dir(from).map_err(|e| Error::io(format!("cannot read `{}`", from.display()), e))?
-    {
-        let entry = entry.map_err(|e| Error::io(format!("cannot read `{}`", from.display()), e))?;
-        let name = entry.file_name();
-        if name == ".git" || name == "target" {
-            continue;
-        }
-        let src = entry.path();
-        let dst = to.join(&name);
-        let meta = fs::symlink_metadata(&src)
-            .map_err(|e| Error::io(format!("cannot stat `{}`", src.display()), e))?;
-        let io = |e| Error::io(format!("cannot copy `{}`", src.display()), e);
-        if meta.is_dir() {
-            fs::create_dir(&dst).map_err(io)?;
-            copy_tree(&src, &dst)?;
-        } else if meta.file_type().is_symlink() {
-            fs::symlink(fs::read_link(&src).map_err(io)?, &dst).map_err(io)?;
-        } else if meta.is_file() {
-            fs::copy(&src, &dst).map_err(io)?;
-        } else {
-            return Err(Error::msg(format!(
-                "`{}` is not a file, directory or symlink",
-                src.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// `aibox plugin uninstall <name> [--purge]`.

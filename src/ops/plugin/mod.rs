@@ -96,11 +96,7 @@ pub fn find(opts: &Options, name: Option<&str>) -> Vec<Found> {
             if !fs::exists(&path).unwrap_or(false) {
                 continue;
             }
-            let manifest_path = layout.pack(&pack.store).join("pack.toml");
-            let manifest =
-                fs::read_regular_string(&manifest_path, crate::manifest::pack::MAX_PACK_TOML_BYTES)
-                    .ok()
-                    .and_then(|t| crate::manifest::parse_pack(&t, &manifest_path).ok());
+            let manifest = stored_manifest(&layout, &pack.store);
             found.push(Found {
                 name: pack.name.clone(),
                 origin,
@@ -138,6 +134,13 @@ pub fn find(opts: &Options, name: Option<&str>) -> Vec<Found> {
         }
     }
     found
+}
+
+/// The `pack.toml` of the pack tree `store_dir` in the store (`None`: unreadable).
+pub fn stored_manifest(layout: &Layout, store_dir: &str) -> Option<PackManifest> {
+    let path = layout.pack(store_dir).join("pack.toml");
+    let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES).ok()?;
+    crate::manifest::parse_pack(&text, &path).ok()
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -308,4 +311,78 @@ fn unknown(name: &str, commands: &[String]) -> Error {
         "a plugin is an executable `{PREFIX}{name}` in the project's environment, your global profile or PATH: `aibox plugin list` shows those found, `aibox help` the commands"
     ))
     .with_exit_code(crate::error::exit::USAGE)
+}
+
+/// `aibox sandbox-exec --pack-dir DIR [--keep NAME…] -- PROGRAM [ARGS…]`: what the wrapper of a
+/// command whose pack declares `[permissions]` runs. The pack must be a tree in the store; the
+/// program runs (replacing this process) in the sandbox its permissions describe, with the
+/// base variables, the declared ones, `PATH` and the generation's variables named by `keep`.
+pub fn sandbox_exec(
+    opts: &Options,
+    pack_dir: &Path,
+    keep: &[String],
+    argv: &[OsString],
+) -> Result<()> {
+    // The store is the one the pack is in (the wrapper may run without AIBOX_HOME set).
+    let bad = || {
+        Error::msg(format!("`{}` is not a pack in a store", pack_dir.display()))
+            .with_hint("run `aibox sync` to rewrite the environment's commands")
+    };
+    let dir = fs::canonicalize(pack_dir).map_err(|_| bad())?;
+    let home = dir.ancestors().nth(3).ok_or_else(bad)?.to_path_buf();
+    let layout = &Layout::new(home);
+    if dir.parent() != Some(layout.packs().as_path()) {
+        return Err(bad());
+    }
+    let name = dir
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let manifest = stored_manifest(layout, &name).ok_or_else(|| {
+        Error::msg(format!("the pack `{name}` has no readable pack.toml"))
+            .with_hint("run `aibox store verify --repair`, then `aibox sync`")
+    })?;
+    let Some(permissions) = &manifest.permissions else {
+        return Err(Error::msg(format!(
+            "`{}` declares no `[permissions]`",
+            manifest.pack.name
+        )));
+    };
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| Error::msg("no program to run").with_exit_code(crate::error::exit::USAGE))?;
+    let project = find_project(opts).ok().map(|p| p.root);
+    let ctx = Context {
+        project: project.clone(),
+        home: std::env::var_os("HOME").map(PathBuf::from),
+        cache: Some(layout.cache()),
+        plugin_dir: None,
+    };
+    let mut sandbox = Sandbox::from_permissions(permissions, &ctx);
+    sandbox
+        .allow_read(layout.store())
+        .allow_read(layout.profiles());
+    let mut vars: BTreeMap<String, OsString> = BTreeMap::new();
+    for k in keep.iter().map(String::as_str).chain(["PATH"]) {
+        if let Some(v) = std::env::var_os(k) {
+            vars.insert(k.to_owned(), v);
+        }
+    }
+    if let Some(p) = &project {
+        vars.insert("AIBOX_WORKSPACE".into(), p.into());
+    }
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args);
+    let what = format!(
+        "`{}` of `{}`",
+        program.to_string_lossy(),
+        manifest.pack.name
+    );
+    let enforcement = sandbox
+        .apply(&mut cmd, &vars)
+        .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
+    check_enforcement(enforcement, &what)?;
+    let err = cmd.exec();
+    Err(Error::io(format!("cannot run {what}"), err))
 }
