@@ -457,3 +457,47 @@ fn a_pack_command_with_permissions_runs_sandboxed_even_straight_from_path() {
     check(&text(&out).0);
     assert!(root.join("out/ok").exists());
 }
+
+#[test]
+fn an_update_that_asks_for_more_is_refused_in_ci_without_yes() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    let packs = sb.path().join("packs");
+    let pack = |version: &str, permissions: &str| {
+        write_pack(
+            &packs,
+            &format!("[pack]\nname = \"fetcher\"\nversion = \"{version}\"\n[permissions]\n{permissions}"),
+            &[],
+        );
+    };
+    pack("1.0.0", "net.connect = [443]\n");
+    sb.ok(&root, &["add", "fetcher@^1"]);
+    let locked = || std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    let before = (locked(), current_generation(&root));
+    pack(
+        "1.1.0",
+        "net.connect = [443, 22]\nfs.write = [\"$HOME\"]\n[install]\nrun = \"true\"\n",
+    );
+    // `CI=true` (as every test runs): refused, nothing changed.
+    let (_, err) = sb.fails(&root, &["update"]);
+    assert!(
+        err.contains("fetcher 1.0.0 → 1.1.0: write $HOME; connect to 22; runs an install hook: `true`"),
+        "{err}"
+    );
+    assert!(err.contains("`--yes`"), "{err}");
+    assert_eq!((locked(), current_generation(&root)), before);
+    // A dry run shows it and changes nothing either.
+    let (_, err) = sb.ok(&root, &["update", "--dry-run"]);
+    assert!(err.contains("connect to 22"), "{err}");
+    assert_eq!(locked(), before.0);
+    // `--yes` applies it.
+    sb.ok(&root, &["update", "--yes"]);
+    assert!(locked().contains("version = \"1.1.0\""), "{}", locked());
+    // A newer version asking for nothing more goes through unasked.
+    pack(
+        "1.2.0",
+        "net.connect = [22]\nfs.write = [\"$HOME\"]\n[install]\nrun = \"true\"\n",
+    );
+    sb.ok(&root, &["update"]);
+    assert!(locked().contains("version = \"1.2.0\""));
+}

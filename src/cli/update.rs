@@ -31,6 +31,37 @@ pub struct UpdateArgs {
     /// minor and major ones and name them. Each run is one generation: `aibox rollback` undoes it.
     #[arg(long, conflicts_with_all = ["major", "packs"])]
     auto: bool,
+    /// Apply updates that ask for more (wider permissions, install hooks or health checks, a
+    /// changed kind, a new or missing signer) without asking. Without it a terminal is asked
+    /// and anything else (CI, cron, a pipe) is refused.
+    #[arg(long, short)]
+    yes: bool,
+}
+
+/// Whether to apply updates that ask for more: `--yes`, else ask on a terminal outside CI.
+fn confirmer(yes: bool) -> impl FnMut(&[ops::escalation::Escalation]) -> bool {
+    move |list| {
+        use std::io::{BufRead, IsTerminal, Write};
+        if yes {
+            printer::warn(format!(
+                "applying updates that ask for more (--yes):\n{}",
+                ops::escalation::describe(list)
+            ));
+            return true;
+        }
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        if ci || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return false;
+        }
+        eprint!(
+            "These updates ask for more than the locked versions:\n{}\nApply them? [y/N] ",
+            ops::escalation::describe(list)
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        matches!(answer.trim(), "y" | "Y" | "yes")
+    }
 }
 
 pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
@@ -72,7 +103,7 @@ pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
 
 pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
     if args.auto {
-        let a = ops::update::auto(opts, args.profile.target())?;
+        let a = ops::update::auto(opts, args.profile.target(), &mut confirmer(args.yes))?;
         if let Some(installed) = &a.applied.installed {
             super::project::report_install(installed);
         }
@@ -102,6 +133,7 @@ pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         &args.packs,
         args.major,
         args.dry_run,
+        &mut confirmer(args.yes),
     )?;
     let verb = if args.dry_run {
         "Would widen"
@@ -114,6 +146,12 @@ pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
     if args.dry_run {
         for (verb, what) in &u.changes {
             printer::status(&format!("Would {}", verb.to_lowercase()), what);
+        }
+        if !u.escalations.is_empty() {
+            printer::warn(format!(
+                "these updates ask for more (applying them needs a terminal's yes or `--yes`):\n{}",
+                ops::escalation::describe(&u.escalations)
+            ));
         }
     }
     if u.changes.is_empty() && u.widened.is_empty() {

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod doctor;
 pub mod edit;
+pub mod escalation;
 pub mod generations;
 pub mod hooks;
 pub mod install;

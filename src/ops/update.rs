@@ -12,6 +12,7 @@ use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::request::Request;
 use crate::manifest::{Section, add_requirement};
 
+use super::escalation::Escalation;
 use super::install::{Installed, Sources};
 use super::lock::{ProjectState, Upgrade, changes, resolve_lock};
 use super::search::newest;
@@ -167,6 +168,8 @@ pub struct Updated {
     pub widened: Vec<(String, String, String)>,
     /// Lock changes (`Update hello 1.0.0 -> 1.1.0`, …).
     pub changes: Vec<(&'static str, String)>,
+    /// Packs whose new versions ask for more (shown, and approved before anything changed).
+    pub escalations: Vec<Escalation>,
     pub installed: Option<Installed>,
 }
 
@@ -178,6 +181,7 @@ pub fn update(
     names: &[String],
     major: bool,
     dry_run: bool,
+    confirm: &mut dyn FnMut(&[Escalation]) -> bool,
 ) -> Result<Updated> {
     let state = state(opts, target)?;
     let root = state.root.clone();
@@ -215,23 +219,43 @@ pub fn update(
     } else {
         Upgrade::Packages(names.to_vec())
     };
-    let lock = resolve_lock(&state, &state.sources(opts), &upgrade)?;
+    let sources = state.sources(opts);
+    let lock = resolve_lock(&state, &sources, &upgrade)?;
     let changes = changes(Some(&old_lock), &lock);
+    let escalations = super::escalation::escalations(&old_lock, &lock, &sources)?;
     if dry_run || (changes.is_empty() && widened.is_empty()) {
         return Ok(Updated {
             widened,
             changes,
+            escalations,
             installed: None,
         });
     }
+    approve(&escalations, confirm)?;
     let saved = super::edit::Saved::take(&root);
     super::edit::write_edit(&root, &text, &lock.render())?;
     let installed = saved.unless(super::edit::install_state(opts, target, &root))?;
     Ok(Updated {
         widened,
         changes,
+        escalations,
         installed: Some(installed),
     })
+}
+
+/// Go on only if `escalations` is empty or `confirm` approves it; else refuse, changing nothing.
+fn approve(
+    escalations: &[Escalation],
+    confirm: &mut dyn FnMut(&[Escalation]) -> bool,
+) -> Result<()> {
+    if escalations.is_empty() || confirm(escalations) {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "the update asks for more than the locked versions:\n{}",
+        super::escalation::describe(escalations)
+    ))
+    .with_hint("nothing was changed; review the packs, then run the same command with `--yes` (a terminal outside CI is asked instead)"))
 }
 
 /// What `update --auto` did: patch updates applied, larger ones held back for a person.
@@ -243,7 +267,11 @@ pub struct Auto {
 
 /// `update --auto`: apply only patch updates of the requested packs (within their ranges), hold
 /// back minor and major ones — fit for a daily unattended run; each run is one generation.
-pub fn auto(opts: &Options, target: Target) -> Result<Auto> {
+pub fn auto(
+    opts: &Options,
+    target: Target,
+    confirm: &mut dyn FnMut(&[Escalation]) -> bool,
+) -> Result<Auto> {
     let list = outdated(opts, target)?;
     let mut patch = Vec::new();
     let mut held = Vec::new();
@@ -266,6 +294,7 @@ pub fn auto(opts: &Options, target: Target) -> Result<Auto> {
             applied: Updated {
                 widened: Vec::new(),
                 changes: Vec::new(),
+                escalations: Vec::new(),
                 installed: None,
             },
             held,
@@ -282,8 +311,11 @@ pub fn auto(opts: &Options, target: Target) -> Result<Auto> {
         }
     }
     let names = patch.into_iter().map(|(n, _)| n).collect();
-    let lock = resolve_lock(&state, &state.sources(opts), &Upgrade::Packages(names))?;
+    let sources = state.sources(opts);
+    let lock = resolve_lock(&state, &sources, &Upgrade::Packages(names))?;
     let changes = changes(Some(&old_lock), &lock);
+    let escalations = super::escalation::escalations(&old_lock, &lock, &sources)?;
+    approve(&escalations, confirm)?;
     let text = super::edit::read_manifest(&root.join(MANIFEST))?;
     let saved = super::edit::Saved::take(&root);
     super::edit::write_edit(&root, &text, &lock.render())?;
@@ -292,6 +324,7 @@ pub fn auto(opts: &Options, target: Target) -> Result<Auto> {
         applied: Updated {
             widened: Vec::new(),
             changes,
+            escalations,
             installed: Some(installed),
         },
         held,

@@ -1,0 +1,170 @@
+//! What a new lock would let packs do that the old one did not: wider `[permissions]`, code that
+//! runs at install or before a switch, a changed kind, a new or missing signer. `aibox update`
+//! shows these and asks before applying them (`--yes` for scripts; refused in CI without it).
+
+use crate::lockfile::{LockedPackage, Lockfile};
+use crate::manifest::pack::{NetTarget, PackKind, PackManifest, Permissions};
+
+use super::install::Sources;
+use crate::error::Result;
+
+/// One pack asking for more.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Escalation {
+    pub name: String,
+    pub from: Option<String>,
+    pub to: String,
+    /// Each thing it now asks for, as a phrase.
+    pub asks: Vec<String>,
+}
+
+/// What a plugin may do when it declares nothing (docs/plugins.md).
+fn plugin_default() -> Permissions {
+    let mut p = Permissions::default();
+    p.fs.read.push("$PROJECT".into());
+    p.fs.write.push("$PLUGIN_DIR".into());
+    p
+}
+
+fn net_name(t: &NetTarget) -> String {
+    match t {
+        NetTarget::Port(p) => p.to_string(),
+        NetTarget::HostPort(s) => s.clone(),
+    }
+}
+
+/// The phrases for what `new` may do beyond `old` (`None`: a package new to the lock).
+pub fn widened(old: Option<&PackManifest>, new: &PackManifest) -> Vec<String> {
+    let mut asks = Vec::new();
+    let sandbox = |m: &PackManifest| match (&m.permissions, m.pack.kind) {
+        (Some(p), _) => Some(p.clone()),
+        (None, PackKind::Plugin) => Some(plugin_default()),
+        (None, _) => None, // not sandboxed
+    };
+    if let Some(old) = old
+        && old.pack.kind != new.pack.kind
+    {
+        asks.push(format!(
+            "its kind changes from {} to {}",
+            old.pack.kind.as_str(),
+            new.pack.kind.as_str()
+        ));
+    }
+    match (old.map(sandbox), sandbox(new)) {
+        // Newly added, or was not sandboxed and now is: nothing to widen against.
+        (None, Some(_)) | (Some(None), Some(_)) | (None, None) | (Some(None), None) => {}
+        (Some(Some(_)), None) => asks.push("its commands now run unsandboxed".into()),
+        (Some(Some(a)), Some(b)) => {
+            let added = |x: &[String], y: &[String]| -> Vec<String> {
+                y.iter().filter(|v| !x.contains(v)).cloned().collect()
+            };
+            for (what, x, y) in [
+                ("read", &a.fs.read, &b.fs.read),
+                ("write", &a.fs.write, &b.fs.write),
+                ("the variables", &a.env, &b.env),
+            ] {
+                let more = added(x, y);
+                if !more.is_empty() {
+                    asks.push(format!("{what} {}", more.join(", ")));
+                }
+            }
+            let (xa, xb): (Vec<String>, Vec<String>) = (
+                a.net.connect.iter().map(net_name).collect(),
+                b.net.connect.iter().map(net_name).collect(),
+            );
+            let more = added(&xa, &xb);
+            if !more.is_empty() {
+                asks.push(format!("connect to {}", more.join(", ")));
+            }
+            let (la, lb) = (&a.limits, &b.limits);
+            for (what, x, y) in [
+                ("cpu-seconds", la.cpu_seconds, lb.cpu_seconds),
+                ("memory-mib", la.memory_mib, lb.memory_mib),
+                ("open-files", la.open_files, lb.open_files),
+                ("processes", la.processes, lb.processes),
+            ] {
+                match (x, y) {
+                    (Some(_), None) => asks.push(format!("no {what} limit")),
+                    (Some(x), Some(y)) if y > x => asks.push(format!("{what} {x} → {y}")),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let had = |f: fn(&PackManifest) -> Option<&String>| old.and_then(f).cloned();
+    for (what, before, now) in [
+        (
+            "an install hook",
+            had(|m| m.install.as_ref().map(|c| &c.run)),
+            new.install.as_ref().map(|c| c.run.clone()),
+        ),
+        (
+            "a health check",
+            had(|m| m.check.as_ref().map(|c| &c.run)),
+            new.check.as_ref().map(|c| c.run.clone()),
+        ),
+    ] {
+        // Code that runs unasked (at install, before a switch) where none ran: a changed
+        // command is only new code of the same pack, like its new binaries.
+        if let Some(now) = now
+            && before.is_none()
+            && (old.is_some() || what == "an install hook")
+        {
+            asks.push(format!("runs {what}: `{now}`"));
+        }
+    }
+    asks
+}
+
+fn signer_change(old: Option<&LockedPackage>, new: &LockedPackage) -> Option<String> {
+    let old = old?;
+    match (&old.signer, &new.signer) {
+        (Some(a), Some(b)) if a != b => Some(format!("a new signer: {b} (was {a})")),
+        (Some(a), None) => Some(format!("no signature (was signed by {a})")),
+        _ => None,
+    }
+}
+
+/// The escalations of going from `old` to `new` (packages whose version or source changed, and
+/// new ones), reading manifests through `sources` (cached by the resolution that made `new`).
+pub fn escalations(old: &Lockfile, new: &Lockfile, sources: &Sources) -> Result<Vec<Escalation>> {
+    let mut out = Vec::new();
+    for pkg in &new.packages {
+        let before = old.package(&pkg.name);
+        if before.is_some_and(|b| b.version == pkg.version && b.source == pkg.source) {
+            continue;
+        }
+        let new_manifest = sources
+            .get(&pkg.source)?
+            .manifest(&pkg.name, &pkg.version)?;
+        let old_manifest = match before {
+            Some(b) => Some(sources.get(&b.source)?.manifest(&b.name, &b.version)?),
+            None => None,
+        };
+        let mut asks = widened(old_manifest.as_deref(), &new_manifest);
+        asks.extend(signer_change(before, pkg));
+        if !asks.is_empty() {
+            out.push(Escalation {
+                name: pkg.name.clone(),
+                from: before.map(|b| b.version.to_string()),
+                to: pkg.version.to_string(),
+                asks,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The escalations as lines for people.
+pub fn describe(list: &[Escalation]) -> String {
+    list.iter()
+        .map(|e| {
+            let head = match &e.from {
+                Some(f) => format!("{} {f} → {}", e.name, e.to),
+                None => format!("{} {} (new)", e.name, e.to),
+            };
+            format!("  {head}: {}", e.asks.join("; "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
