@@ -466,7 +466,9 @@ fn an_update_that_asks_for_more_is_refused_in_ci_without_yes() {
     let pack = |version: &str, permissions: &str| {
         write_pack(
             &packs,
-            &format!("[pack]\nname = \"fetcher\"\nversion = \"{version}\"\n[permissions]\n{permissions}"),
+            &format!(
+                "[pack]\nname = \"fetcher\"\nversion = \"{version}\"\n[permissions]\n{permissions}"
+            ),
             &[],
         );
     };
@@ -481,7 +483,9 @@ fn an_update_that_asks_for_more_is_refused_in_ci_without_yes() {
     // `CI=true` (as every test runs): refused, nothing changed.
     let (_, err) = sb.fails(&root, &["update"]);
     assert!(
-        err.contains("fetcher 1.0.0 → 1.1.0: write $HOME; connect to 22; runs an install hook: `true`"),
+        err.contains(
+            "fetcher 1.0.0 → 1.1.0: write $HOME; connect to 22; runs an install hook: `true`"
+        ),
         "{err}"
     );
     assert!(err.contains("`--yes`"), "{err}");

@@ -37,8 +37,10 @@ to). `aibox sync` fetches the locked packs, verifies them, stores every file in 
 content-addressed store and switches atomically to a new generation; `aibox rollback` \
 switches back.",
     after_help = "Environment: AIBOX_HOME (store and profiles, default ~/.local/share/aibox), \
-AIBOX_LOCK_TIMEOUT (seconds to wait for a lock, default 300), NO_COLOR.\n\n\
-Exit status: 0 success; 1 error; 2 usage error (the command line could not be parsed); \
+AIBOX_LOCK_TIMEOUT (seconds to wait for a lock, default 300), AIBOX_GITHUB_API and \
+GITHUB_TOKEN (for `github:` sources), NO_COLOR.\n\n\
+Exit status: 0 success; 1 error; 2 usage error (the command line could not be parsed, or \
+no such command or plugin); \
 3 `aibox.lock` is missing or out of date under `sync --locked` or `lock --check`."
 )]
 pub struct Cli {

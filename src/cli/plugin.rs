@@ -13,8 +13,9 @@ use crate::printer;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Install a plugin into your global profile: `name[@req]` from a registry, a plugin pack
-    /// directory, or an `aibox-plugin-<name>` executable.
+    /// Install a plugin into your global profile: `name[@req]` from a registry,
+    /// `github:owner/repo[@tag]` or an `https://` release archive, a plugin pack directory, or an
+    /// `aibox-plugin-<name>` executable.
     Install(InstallArgs),
     /// Remove a plugin from your global profile (`--purge`: also its data directory).
     Uninstall(UninstallArgs),
@@ -30,7 +31,8 @@ pub enum PluginCommand {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// `name[@req]`, a directory with a plugin `pack.toml`, or an `aibox-plugin-<name>` file.
+    /// `name[@req]`, `github:owner/repo[@tag]`, `https://…/<name>-<version>.tar.gz`, a
+    /// directory with a plugin `pack.toml`, or an `aibox-plugin-<name>` file.
     #[arg(value_name = "SOURCE")]
     source: String,
     /// The registry for `name[@req]` (required the first time; then remembered).

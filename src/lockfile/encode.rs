@@ -310,9 +310,16 @@ fn check_package(p: &LockedPackage) -> Option<String> {
             d.escape_debug()
         ));
     }
-    if !["dir:", "oci-layout:", "oci://"]
-        .iter()
-        .any(|s| p.source.starts_with(s))
+    if ![
+        "dir:",
+        "oci-layout:",
+        "oci://",
+        "https://",
+        "http://",
+        "github:",
+    ]
+    .iter()
+    .any(|s| p.source.starts_with(s))
     {
         return Some(format!("unsupported source `{}`", p.source.escape_debug()));
     }

@@ -122,7 +122,14 @@ const TOP_KEYS: &[&str] = &[
 const POLICY_KEYS: &[&str] = &["require-signed", "platforms", "trusted-keys"];
 const REGISTRY_KEYS: &[&str] = &["url", "insecure"];
 const REQUIREMENT_KEYS: &[&str] = &["version", "registry", "channel"];
-const SCHEMES: &[&str] = &["dir:", "oci-layout:", "oci://"];
+const SCHEMES: &[&str] = &[
+    "dir:",
+    "oci-layout:",
+    "oci://",
+    "https://",
+    "http://",
+    "github:",
+];
 
 /// Parse and validate an `aibox.toml`.
 pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, ManifestError> {
@@ -354,7 +361,12 @@ impl Parser<'_> {
             if rest.is_none_or(|r| r.trim().is_empty()) {
                 return Err(self
                     .err(url_span, format!("registry `{name}` has an unsupported URL `{url}`"))
-                    .with_hint("use `dir:<path>` (pack source directories), `oci-layout:<path>` (an OCI image layout) or `oci://host/base` (a registry)"));
+                    .with_hint("use `dir:<path>` (pack source directories), `oci-layout:<path>` (an OCI image layout), `oci://host/base` (a registry), `https://…/tool-1.2.0-linux-x86_64.tar.gz` (a release archive) or `github:owner/repo` (its releases)"));
+            }
+            if let Err(reason) = check_release_url(&url) {
+                return Err(self
+                    .err(url_span, format!("registry `{name}`: `{url}` {reason}"))
+                    .with_hint("a release source is `https://host/…/tool-1.2.0-linux-x86_64.tar.gz` (`.tar.gz`, `.tgz`, `.tar.zst`, `.tar`) or `github:owner/repo`"));
             }
             out.insert(name, RegistrySpec { url, insecure });
         }
@@ -534,4 +546,41 @@ impl Parser<'_> {
             trusted_keys,
         })
     }
+}
+
+/// Why a release-source URL (`https://`, `http://`, `github:`) is unusable; other schemes pass.
+fn check_release_url(url: &str) -> Result<(), &'static str> {
+    if let Some(repo) = url.strip_prefix("github:") {
+        let parts: Vec<&str> = repo.split('/').collect();
+        let ok = parts.len() == 2
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && *p != "."
+                    && *p != ".."
+                    && p.len() <= 100
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            });
+        return if ok {
+            Ok(())
+        } else {
+            Err("is not `github:<owner>/<repo>`")
+        };
+    }
+    if url.starts_with("https://") || url.starts_with("http://") {
+        let file = url
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let archive = [".tar.gz", ".tgz", ".tar.zst", ".tar"]
+            .iter()
+            .any(|e| file.ends_with(e));
+        return if archive {
+            Ok(())
+        } else {
+            Err("is not a release archive")
+        };
+    }
+    Ok(())
 }

@@ -1,8 +1,10 @@
 //! Where packs come from: `dir:` (pack source directories), `oci-layout:` (an OCI image
-//! layout directory) and `oci://` (any OCI registry), all behind the one [`Source`] trait.
+//! layout directory), `oci://` (any OCI registry) and release archives (`https://…`,
+//! `github:owner/repo`), all behind the one [`Source`] trait.
 // `RegistryError` carries the lock's tree hashes and versions by value (it is matched on by
 // callers); errors are the cold path, so its size does not matter.
 
+pub mod archive;
 pub mod artifact;
 pub mod auth;
 pub mod cache;
@@ -305,9 +307,10 @@ pub fn open_source(
             Ok(Box::new(layout::LayoutSource::open(url, &dir)?))
         }
         Some("oci") => Ok(Box::new(oci::OciSource::open(url, opts)?)),
+        Some("github" | "https" | "http") => Ok(Box::new(archive::ArchiveSource::open(url, opts)?)),
         _ => Err(RegistryError::bad_url(
             url,
-            "unknown scheme; use `dir:<path>`, `oci-layout:<path>` or `oci://<host>/<base>`",
+            "unknown scheme; use `dir:<path>`, `oci-layout:<path>`, `oci://<host>/<base>`, `https://…/<archive>` or `github:<owner>/<repo>`",
         )),
     }
 }

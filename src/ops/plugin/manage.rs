@@ -30,11 +30,21 @@ pub enum PluginSource {
     Dir(PathBuf),
     /// An executable named `aibox-plugin-<name>`.
     Binary(PathBuf),
+    /// A release source (`github:owner/repo`, `https://…/<archive>`) for plugin `name`, at
+    /// `version` (`None`: the newest).
+    Release {
+        url: String,
+        name: String,
+        version: Option<semver::Version>,
+    },
 }
 
 impl PluginSource {
     /// Classify `arg`: an existing path is local; anything else is a registry request.
     pub fn parse(arg: &str) -> Result<PluginSource> {
+        if arg.starts_with("github:") || arg.starts_with("https://") || arg.starts_with("http://") {
+            return release_source(arg);
+        }
         let path = Path::new(arg);
         let looks_local = arg.starts_with('.') || arg.starts_with('/') || arg.contains('/');
         match fs::metadata(path) {
@@ -72,6 +82,11 @@ pub fn install(
             Ok((name, installed))
         }
         PluginSource::Dir(dir) => install_local(opts, dir, None),
+        PluginSource::Release { url, name, version } => {
+            let request = version.as_ref().map_or("*".to_owned(), |v| format!("={v}"));
+            let installed = install_from(opts, name, &format!("{name}-release"), url, &request)?;
+            Ok((name.clone(), installed))
+        }
         PluginSource::Binary(file) => install_local(opts, file, version),
     }
 }
@@ -119,6 +134,32 @@ fn install_local(
     fs::rename(staging.path().join("pack"), &dest)
         .map_err(|e| Error::io(format!("cannot create `{}`", dest.display()), e))?;
 
+    let installed = install_from(
+        opts,
+        &name,
+        LOCAL_REGISTRY,
+        &format!("dir:{}", local_dir(&home).display()),
+        &format!("={version}"),
+    )?;
+    crate::audit::record(
+        &home,
+        "install",
+        Some("global"),
+        serde_json::json!({"packs": [format!("{name}@{version}")], "from": source.display().to_string()}),
+    );
+    Ok((name, installed))
+}
+
+/// Put plugin `name` (`request`) from `url` (named `alias` in `[registries]`) into the global
+/// manifest, re-lock it and sync.
+fn install_from(
+    opts: &Options,
+    name: &str,
+    alias: &str,
+    url: &str,
+    request: &str,
+) -> Result<Installed> {
+    let store = Store::open_default()?;
     let root = store.layout().global_project();
     let path = root.join(MANIFEST);
     fs::create_dir_all(&root)
@@ -136,28 +177,59 @@ fn install_local(
     let mut doc: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e| Error::with_source(format!("cannot edit `{}`", path.display()), e))?;
-    doc["registries"][LOCAL_REGISTRY] =
-        toml_edit::value(format!("dir:{}", local_dir(&home).display()));
+    doc["registries"][alias] = toml_edit::value(url);
     let mut entry = toml_edit::InlineTable::new();
-    entry.insert("version", format!("={version}").into());
-    entry.insert("registry", LOCAL_REGISTRY.into());
+    entry.insert("version", request.into());
+    entry.insert("registry", alias.into());
     if doc.get("plugins").is_none() {
         doc["plugins"] = toml_edit::table();
     }
-    doc["plugins"][&name] = toml_edit::value(entry);
+    doc["plugins"][name] = toml_edit::value(entry);
     let state = super::super::lock::ProjectState::read(&root)?;
     let upgrade = match state.lock.as_ref() {
-        Some((_, l)) if l.package(&name).is_some() => Upgrade::Packages(vec![name.clone()]),
+        Some((_, l)) if l.package(name).is_some() => Upgrade::Packages(vec![name.to_owned()]),
         _ => Upgrade::None,
     };
-    let installed = apply_manifest(opts, Target::Global, &doc.to_string(), &upgrade)?;
-    crate::audit::record(
-        &home,
-        "install",
-        Some("global"),
-        serde_json::json!({"packs": [format!("{name}@{version}")], "from": source.display().to_string()}),
-    );
-    Ok((name, installed))
+    apply_manifest(opts, Target::Global, &doc.to_string(), &upgrade)
+}
+
+/// `github:owner/repo[@tag]` or an archive URL: the plugin's name is the repository's (or the
+/// file's, before its version), without an `aibox-plugin-` prefix.
+fn release_source(arg: &str) -> Result<PluginSource> {
+    let (url, tag) = match arg.strip_prefix("github:").and_then(|r| r.split_once('@')) {
+        Some((repo, tag)) => (format!("github:{repo}"), Some(tag)),
+        None => (arg.to_owned(), None),
+    };
+    let base = url.rsplit('/').next().unwrap_or_default();
+    let stem = if url.starts_with("github:") {
+        base.to_owned()
+    } else {
+        // `lint-1.2.0-linux-x86_64.tar.gz` → `lint`.
+        let cut = base
+            .char_indices()
+            .find(|(i, c)| c.is_ascii_digit() && *i > 0 && base[..*i].ends_with(['-', '_']))
+            .map_or(base.len(), |(i, _)| i - 1);
+        base[..cut].to_owned()
+    };
+    let name = stem
+        .strip_prefix(PREFIX)
+        .unwrap_or(&stem)
+        .to_ascii_lowercase();
+    crate::manifest::validate_pack_name(&name).map_err(|r| {
+        Error::msg(format!(
+            "cannot tell the plugin's name from `{arg}`: `{name}` {r}"
+        ))
+    })?;
+    let version = match tag {
+        Some(t) => Some(
+            semver::Version::parse(t.trim_start_matches('v')).map_err(|e| {
+                Error::msg(format!("`{t}` is not a release version: {e}"))
+                    .with_hint("give the release tag, like `github:acme/lint@v1.2.0`")
+            })?,
+        ),
+        None => None,
+    };
+    Ok(PluginSource::Release { url, name, version })
 }
 
 /// `$AIBOX_HOME/local-plugins`.

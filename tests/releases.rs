@@ -1,0 +1,298 @@
+//! Release archives as sources, against a loopback server that answers as the GitHub releases
+//! API does (`AIBOX_GITHUB_API`) and serves the assets: a tool published only as release
+//! archives is locked (SHA-256 of the archive, computed here as the oracle, and the tree) for
+//! each platform it has an asset for and synced; a plain `http://` archive URL on loopback
+//! works the same; a changed asset is refused with nothing switched; and a plugin installs
+//! from `github:owner/repo@tag` and runs.
+// Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use common::Sandbox;
+use common::fake::{FakeRegistry, Reply};
+use sha2::Digest;
+
+/// A `.tar.gz` of `files` (path, content, executable) made by the system `tar`.
+fn archive(dir: &Path, name: &str, files: &[(&str, &str, bool)]) -> Vec<u8> {
+    let src = dir.join(format!("src-{name}"));
+    for (path, content, exec) in files {
+        let p = src.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if *exec { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let out = dir.join(name);
+    let status = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&src)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// A repository and its releases: tag → asset names.
+type Repo<'a> = (&'a str, &'a [(&'a str, &'a [&'a str])]);
+
+/// A loopback server: `/repos/<repo>/releases` answers `releases[repo]` (JSON made from
+/// tag → asset names), `/dl/<file>` serves `files[file]`.
+struct GitHub {
+    server: FakeRegistry,
+    files: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+}
+
+impl GitHub {
+    fn start(releases: &[Repo<'_>]) -> GitHub {
+        let files: Arc<Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
+        let port = Arc::new(Mutex::new(0u16));
+        let json: BTreeMap<String, Vec<(String, Vec<String>)>> = releases
+            .iter()
+            .map(|(repo, tags)| {
+                (
+                    format!("/repos/{repo}/releases"),
+                    tags.iter()
+                        .map(|(t, assets)| {
+                            (
+                                (*t).to_owned(),
+                                assets.iter().map(|a| (*a).to_owned()).collect(),
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let (f, p) = (files.clone(), port.clone());
+        let server = FakeRegistry::start(move |req| {
+            let path = req.path.split('?').next().unwrap_or_default();
+            if let Some(tags) = json.get(path) {
+                let port = *p.lock().unwrap();
+                let list: Vec<serde_json::Value> = tags
+                    .iter()
+                    .map(|(tag, assets)| {
+                        serde_json::json!({
+                            "tag_name": tag, "draft": false, "prerelease": false,
+                            "assets": assets.iter().map(|a| serde_json::json!({
+                                "name": a,
+                                "browser_download_url": format!("http://127.0.0.1:{port}/dl/{a}"),
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                return Reply::new(200, serde_json::to_string(&list).unwrap().as_bytes());
+            }
+            if let Some(file) = path.strip_prefix("/dl/")
+                && let Some(bytes) = f.lock().unwrap().get(file)
+            {
+                return Reply::new(200, bytes);
+            }
+            Reply::new(404, b"{\"message\":\"Not Found\"}")
+        });
+        *port.lock().unwrap() = server.host().rsplit(':').next().unwrap().parse().unwrap();
+        GitHub { server, files }
+    }
+
+    fn serve(&self, file: &str, bytes: Vec<u8>) {
+        self.files.lock().unwrap().insert(file.to_owned(), bytes);
+    }
+
+    fn api(&self) -> String {
+        format!("http://{}", self.server.host())
+    }
+}
+
+fn tool_files(version: &str) -> Vec<(String, String, bool)> {
+    vec![
+        (
+            format!("rg-{version}/rg"),
+            format!("#!/bin/sh\necho rg {version}\n"),
+            true,
+        ),
+        (format!("rg-{version}/README.md"), "docs\n".into(), false),
+    ]
+}
+
+fn make(dir: &Path, name: &str, files: &[(String, String, bool)]) -> Vec<u8> {
+    let borrowed: Vec<(&str, &str, bool)> = files
+        .iter()
+        .map(|(p, c, e)| (p.as_str(), c.as_str(), *e))
+        .collect();
+    archive(dir, name, &borrowed)
+}
+
+#[test]
+fn a_tool_published_as_github_release_archives_locks_and_syncs() {
+    let sb = Sandbox::new();
+    let x86 = "rg-14.1.0-x86_64-unknown-linux-musl.tar.gz";
+    let arm = "rg-14.1.0-aarch64-unknown-linux-gnu.tar.gz";
+    let gh = GitHub::start(&[(
+        "acme/rg",
+        &[
+            (
+                "14.0.0",
+                &["rg-14.0.0-x86_64-unknown-linux-musl.tar.gz"][..],
+            ),
+            ("v14.1.0", &[x86, arm, "rg-14.1.0.sha256"][..]),
+            ("nightly", &[][..]),
+        ],
+    )]);
+    let old = make(sb.path(), "old.tgz", &tool_files("14.0.0"));
+    gh.serve("rg-14.0.0-x86_64-unknown-linux-musl.tar.gz", old);
+    let x86_bytes = make(sb.path(), "x86.tgz", &tool_files("14.1.0"));
+    let arm_bytes = make(sb.path(), "arm.tgz", &tool_files("14.1.0-arm"));
+    gh.serve(x86, x86_bytes.clone());
+    gh.serve(arm, arm_bytes.clone());
+    let root = sb.project(
+        "app",
+        "[registries]\nrg = \"github:acme/rg\"\n\n[packs]\nrg = { version = \"14\", registry = \"rg\" }\n",
+    );
+    let run = |args: &[&str]| {
+        let out = sb
+            .aibox(&root)
+            .args(args)
+            .env("AIBOX_GITHUB_API", gh.api())
+            .env("AIBOX_PLATFORM", "linux-x86_64")
+            .output()
+            .unwrap();
+        (out.status.success(), common::text(&out))
+    };
+    let (ok, (_, err)) = run(&["sync"]);
+    assert!(ok, "{err}");
+    let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pkg = &lock["package"].as_array().unwrap()[0];
+    assert_eq!(pkg["source"].as_str(), Some("github:acme/rg"));
+    assert_eq!(pkg["version"].as_str(), Some("14.1.0"));
+    let platforms = pkg["platforms"].as_table().unwrap();
+    assert_eq!(
+        platforms.keys().cloned().collect::<Vec<_>>(),
+        ["linux-aarch64", "linux-x86_64"],
+        "one entry per platform with an asset"
+    );
+    assert_eq!(
+        platforms["linux-x86_64"]["manifest"].as_str(),
+        Some(sha256(&x86_bytes).as_str())
+    );
+    assert_eq!(
+        platforms["linux-aarch64"]["manifest"].as_str(),
+        Some(sha256(&arm_bytes).as_str())
+    );
+    let (ok, (out, err)) = run(&["run", "--no-sync", "--", "rg"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "rg 14.1.0\n");
+
+    // The asset changes under the same name: a fresh machine refuses it, nothing is switched.
+    gh.serve(x86, make(sb.path(), "evil.tgz", &tool_files("6.6.6")));
+    let other = Sandbox::new();
+    let copy = other.path().join("app");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["aibox.toml", "aibox.lock"] {
+        std::fs::copy(root.join(f), copy.join(f)).unwrap();
+    }
+    let out = other
+        .aibox(&copy)
+        .args(["sync", "--frozen"])
+        .env("AIBOX_GITHUB_API", gh.api())
+        .env("AIBOX_PLATFORM", "linux-x86_64")
+        .output()
+        .unwrap();
+    let err = common::text(&out).1;
+    assert!(!out.status.success());
+    assert!(err.contains("digest mismatch"), "{err}");
+    assert!(err.contains(&sha256(&x86_bytes)), "{err}");
+    assert!(
+        !copy.join(".aibox/current/bin/rg").exists(),
+        "nothing was switched"
+    );
+}
+
+#[test]
+fn a_loopback_http_archive_url_is_a_source_of_one_version() {
+    let sb = Sandbox::new();
+    let gh = GitHub::start(&[]);
+    let bytes = make(
+        sb.path(),
+        "t.tgz",
+        &[("bin/tool".into(), "#!/bin/sh\necho tool two\n".into(), true)],
+    );
+    gh.serve("tool-2.0.0.tar.gz", bytes.clone());
+    let root = sb.project(
+        "app",
+        &format!(
+            "[registries]\ntool = \"{}/dl/tool-2.0.0.tar.gz\"\n\n[packs]\ntool = {{ version = \"2\", registry = \"tool\" }}\n",
+            gh.api()
+        ),
+    );
+    sb.ok(&root, &["sync"]);
+    let lock = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    assert!(lock.contains("[package.platforms.any]"), "{lock}");
+    assert!(lock.contains(&sha256(&bytes)), "{lock}");
+    let (out, _) = sb.ok(&root, &["run", "--no-sync", "--", "tool"]);
+    assert_eq!(out, "tool two\n");
+    // Plain HTTP anywhere but loopback is refused where the source is opened.
+    let far = sb.project(
+        "far",
+        "[registries]\ntool = \"http://example.com/tool-2.0.0.tar.gz\"\n\n[packs]\ntool = { version = \"2\", registry = \"tool\" }\n",
+    );
+    let (_, err) = sb.fails(&far, &["lock"]);
+    assert!(
+        err.contains("plain HTTP is only used for loopback hosts"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_plugin_installs_from_a_github_release() {
+    let sb = Sandbox::new();
+    let gh = GitHub::start(&[(
+        "acme/aibox-plugin-hello",
+        &[
+            ("v1.0.0", &["hello-1.0.0-linux-x86_64.tar.gz"][..]),
+            ("v1.1.0", &["hello-1.1.0-linux-x86_64.tar.gz"][..]),
+        ],
+    )]);
+    for v in ["1.0.0", "1.1.0"] {
+        let bytes = make(
+            sb.path(),
+            &format!("h{v}.tgz"),
+            &[(
+                "aibox-plugin-hello".into(),
+                format!("#!/bin/sh\necho hello {v} \"$@\"\n"),
+                true,
+            )],
+        );
+        gh.serve(&format!("hello-{v}-linux-x86_64.tar.gz"), bytes);
+    }
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = sb
+        .aibox(&work)
+        .args(["plugin", "install", "github:acme/aibox-plugin-hello@v1.0.0"])
+        .env("AIBOX_GITHUB_API", gh.api())
+        .env("AIBOX_PLATFORM", "linux-x86_64")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out).1);
+    let (out, _) = sb.ok(&work, &["hello", "there"]);
+    assert_eq!(out, "hello 1.0.0 there\n");
+    let (list, _) = sb.ok(&work, &["plugin", "list"]);
+    assert!(
+        list.contains("hello 1.0.0 (your global profile, github:acme/aibox-plugin-hello)"),
+        "{list}"
+    );
+}
