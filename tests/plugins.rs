@@ -505,3 +505,66 @@ fn an_update_that_asks_for_more_is_refused_in_ci_without_yes() {
     sb.ok(&root, &["update"]);
     assert!(locked().contains("version = \"1.2.0\""));
 }
+
+#[test]
+fn a_plugin_published_to_a_registry_installs_from_its_oci_reference() {
+    let reg = common::registry::Registry::start();
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    sb.ok(&work, &["plugin", "init", "greet"]);
+    let url = reg.url("plugins");
+    sb.ok(&work, &["pack", "publish", "greet", "--registry", &url]);
+    let reference = format!("{url}/greet:0.1.0");
+    sb.ok(&work, &["plugin", "install", &reference]);
+    let (out, _) = sb.ok(&work, &["greet", "ci"]);
+    assert_eq!(out, format!("hello ci from greet in {}\n", work.display()));
+    let (list, _) = sb.ok(&work, &["plugin", "list"]);
+    assert!(
+        list.contains(&format!("greet 0.1.0 (your global profile, {url})")),
+        "{list}"
+    );
+}
+
+/// Every file under `dir`, relative path → bytes, leaving out build output (`target/`,
+/// `pack/bin/`).
+fn files_of(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+            if rel.starts_with("target") || rel.starts_with("pack/bin") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_example_plugins_are_what_plugin_init_writes() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    for (name, template, example) in [
+        ("greet", "shell", "plugin-shell"),
+        ("hello-rs", "rust", "plugin-rust"),
+    ] {
+        sb.ok(&work, &["plugin", "init", name, "--template", template]);
+        let example = common::repo_root().join("examples").join(example);
+        let mut committed = files_of(&example);
+        committed.retain(|p, _| !p.starts_with("target") && !p.starts_with("pack/bin"));
+        assert_eq!(
+            files_of(&work.join(name)),
+            committed,
+            "examples/{example:?}"
+        );
+    }
+}

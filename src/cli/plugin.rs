@@ -13,8 +13,8 @@ use crate::printer;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Install a plugin into your global profile: `name[@req]` from a registry,
-    /// `github:owner/repo[@tag]` or an `https://` release archive, a plugin pack directory, or an
+    /// Install a plugin into your global profile: `name[@req]` from a registry, an `oci://`
+    /// reference, `github:owner/repo[@tag]` or an `https://` release archive, a plugin pack directory, or an
     /// `aibox-plugin-<name>` executable.
     Install(InstallArgs),
     /// Remove a plugin from your global profile (`--purge`: also its data directory).
@@ -31,7 +31,8 @@ pub enum PluginCommand {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// `name[@req]`, `github:owner/repo[@tag]`, `https://…/<name>-<version>.tar.gz`, a
+    /// `name[@req]`, `oci://host/base/name[:version]`, `github:owner/repo[@tag]`,
+    /// `https://…/<name>-<version>.tar.gz`, a
     /// directory with a plugin `pack.toml`, or an `aibox-plugin-<name>` file.
     #[arg(value_name = "SOURCE")]
     source: String,

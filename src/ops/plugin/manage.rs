@@ -30,9 +30,9 @@ pub enum PluginSource {
     Dir(PathBuf),
     /// An executable named `aibox-plugin-<name>`.
     Binary(PathBuf),
-    /// A release source (`github:owner/repo`, `https://…/<archive>`) for plugin `name`, at
-    /// `version` (`None`: the newest).
-    Release {
+    /// A source URL (`oci://host/base`, `oci-layout:<dir>`, `github:owner/repo`,
+    /// `https://…/<archive>`) for plugin `name`, at `version` (`None`: the newest).
+    Remote {
         url: String,
         name: String,
         version: Option<semver::Version>,
@@ -44,6 +44,23 @@ impl PluginSource {
     pub fn parse(arg: &str) -> Result<PluginSource> {
         if arg.starts_with("github:") || arg.starts_with("https://") || arg.starts_with("http://") {
             return release_source(arg);
+        }
+        if arg.starts_with("oci://") || arg.starts_with("oci-layout:") {
+            let r = crate::registry::PackRef::parse(arg)?;
+            let url = match r.source.strip_prefix("oci-layout:") {
+                Some(dir) => format!(
+                    "oci-layout:{}",
+                    std::path::absolute(dir)
+                        .map_err(|e| Error::io(format!("cannot resolve `{dir}`"), e))?
+                        .display()
+                ),
+                None => r.source,
+            };
+            return Ok(PluginSource::Remote {
+                url,
+                name: r.name,
+                version: r.version,
+            });
         }
         let path = Path::new(arg);
         let looks_local = arg.starts_with('.') || arg.starts_with('/') || arg.contains('/');
@@ -82,9 +99,9 @@ pub fn install(
             Ok((name, installed))
         }
         PluginSource::Dir(dir) => install_local(opts, dir, None),
-        PluginSource::Release { url, name, version } => {
+        PluginSource::Remote { url, name, version } => {
             let request = version.as_ref().map_or("*".to_owned(), |v| format!("={v}"));
-            let installed = install_from(opts, name, &format!("{name}-release"), url, &request)?;
+            let installed = install_from(opts, name, &format!("plugin-{name}"), url, &request)?;
             Ok((name.clone(), installed))
         }
         PluginSource::Binary(file) => install_local(opts, file, version),
@@ -229,7 +246,7 @@ fn release_source(arg: &str) -> Result<PluginSource> {
         ),
         None => None,
     };
-    Ok(PluginSource::Release { url, name, version })
+    Ok(PluginSource::Remote { url, name, version })
 }
 
 /// `$AIBOX_HOME/local-plugins`.
