@@ -790,3 +790,37 @@ fn update_auto_takes_patches_and_holds_back_the_rest() {
     sb.ok(&root, &["rollback", "--lock"]);
     assert_eq!(tool_version(&root), "tool 1.0.0");
 }
+
+#[test]
+fn update_and_info_show_the_changelog_between_versions() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    let changelog = "# Changelog\n\n## [1.2.0] - 2026-11-01\n- faster scanning\n\n## 1.1.0\n- a `--json` flag\n\n## 1.0.0\n- first release\n";
+    for v in ["1.0.0", "1.1.0", "1.2.0"] {
+        write_pack(
+            &packs.join(v),
+            &format!("[pack]\nname = \"tool\"\nversion = \"{v}\"\n"),
+            &[("CHANGELOG.md", changelog, false)],
+        );
+    }
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\ntool = \"=1.0.0\"\n",
+    );
+    sb.ok(&root, &["sync"]);
+    std::fs::write(
+        root.join("aibox.toml"),
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\ntool = \"^1\"\n",
+    )
+    .unwrap();
+    let (out, _) = sb.ok(&root, &["update"]);
+    assert_eq!(
+        out, "tool 1.2.0\n  - faster scanning\ntool 1.1.0\n  - a `--json` flag\n",
+        "the entries after 1.0.0 up to 1.2.0, newest first"
+    );
+    let (out, _) = sb.ok(&root, &["info", "tool@1.1.0"]);
+    assert!(
+        out.ends_with("changes:\n  tool 1.1.0\n    - a `--json` flag\n"),
+        "{out}"
+    );
+}

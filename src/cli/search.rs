@@ -117,5 +117,15 @@ pub fn info(opts: &Options, args: InfoArgs) -> Result<()> {
         println!("trust:        {}", a.trust);
     }
     println!("source:       {}", i.source);
+    if let Some(c) = &i.changelog {
+        println!("changes:\n{}", indent(c));
+    }
     Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -106,6 +106,7 @@ pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         let a = ops::update::auto(opts, args.profile.target(), &mut confirmer(args.yes))?;
         if let Some(installed) = &a.applied.installed {
             super::project::report_install(installed);
+            print_changelogs(installed);
         }
         for o in &a.held {
             let change = o
@@ -162,6 +163,19 @@ pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
     }
     if let Some(installed) = &u.installed {
         super::project::report_install(installed);
+        print_changelogs(installed);
     }
     Ok(())
+}
+
+/// What the updated packs' changelogs say happened since the replaced versions (stdout).
+fn print_changelogs(installed: &ops::install::Installed) {
+    let Ok(store) = crate::store::Store::open_default() else {
+        return;
+    };
+    for (name, entries) in
+        ops::changelog::for_changes(&store, &installed.generation, &installed.diff.changed)
+    {
+        println!("{}", ops::changelog::render(&name, &entries));
+    }
 }

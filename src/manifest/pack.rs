@@ -9,6 +9,10 @@ pub use super::permissions::{Hooks, Limits, NetTarget, Permissions, RunCommand};
 
 /// The largest `pack.toml` read from anywhere (a pack directory, a layer, the store).
 pub const MAX_PACK_TOML_BYTES: u64 = 1 << 20;
+/// The file at a pack's root that keeps its changelog (one `## <version>` heading per release).
+pub const CHANGELOG_FILE: &str = "CHANGELOG.md";
+/// The most of a changelog read.
+pub const MAX_CHANGELOG_BYTES: u64 = 1 << 20;
 
 /// What a pack is for.
 #[derive(

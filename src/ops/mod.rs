@@ -1,6 +1,7 @@
 //! One entry function per user operation. Ops take parsed options, do the work through the
 //! store, resolver and registry layers, and return data for `cli` to print.
 
+pub mod changelog;
 pub mod config;
 pub mod doctor;
 pub mod edit;

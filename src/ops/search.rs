@@ -178,6 +178,54 @@ pub struct Info {
     #[serde(flatten)]
     pub artifact: Option<ArtifactInfo>,
     pub source: String,
+    /// The version's entry in the pack's `CHANGELOG.md`, when its tree is in the store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changelog: Option<String>,
+}
+
+/// The entry for `version` in its changelog: read from a `dir:` source, or from the version's
+/// tree in the store for an OCI one (once installed or pulled; nothing is downloaded for it).
+fn version_changelog(
+    source: &dyn registry::Source,
+    name: &str,
+    version: &Version,
+    versions: &[Version],
+) -> Option<String> {
+    let text = match source.changelog(name, version) {
+        Some(text) => text,
+        None => stored_changelog_text(source, name, version)?,
+    };
+    let previous = versions.iter().filter(|v| *v < version).max();
+    let entries = super::changelog::entries(&text, previous, version);
+    (!entries.is_empty()).then(|| super::changelog::render(name, &entries))
+}
+
+/// The changelog of `version`'s tree in the store, if it is there.
+fn stored_changelog_text(
+    source: &dyn registry::Source,
+    name: &str,
+    version: &Version,
+) -> Option<String> {
+    let url = source.url();
+    if !(url.starts_with("oci://") || url.starts_with("oci-layout:")) {
+        return None; // a release archive's entry would mean downloading it
+    }
+    let entry = source.lock_entry(name, version, None).ok()?;
+    let host = crate::platform::host();
+    let locked = entry
+        .platforms
+        .get(&host)
+        .or_else(|| entry.platforms.get(crate::lockfile::ANY_PLATFORM))?;
+    let store = crate::store::Store::open_default().ok()?;
+    let id = crate::store::PackId {
+        tree: locked.tree,
+        name: name.to_owned(),
+        version: version.to_string(),
+    };
+    if !store.has_pack(&id) {
+        return None;
+    }
+    super::changelog::read(&store, &id.dir_name())
 }
 
 /// The OCI side of a pack version.
@@ -235,7 +283,7 @@ pub fn info(
         let manifest = source.manifest(name, &v)?;
         let p = &manifest.pack;
         let mut platforms = p.platforms.clone().unwrap_or_default();
-        let artifact = if url.starts_with("dir:") {
+        let artifact = if !(url.starts_with("oci://") || url.starts_with("oci-layout:")) {
             None
         } else {
             let oci = read::open(url, root, src)?;
@@ -264,7 +312,9 @@ pub fn info(
                 tree: pinfo.tree.map(|t| t.to_string()),
             })
         };
+        let changelog = version_changelog(source.as_ref(), name, &v, &versions);
         return Ok(Info {
+            changelog,
             name: name.into(),
             version: v.to_string(),
             versions: versions.iter().map(ToString::to_string).collect(),

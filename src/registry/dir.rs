@@ -147,6 +147,12 @@ impl Source for DirSource {
         Ok(self.found(name, version)?.manifest.clone())
     }
 
+    fn changelog(&self, name: &str, version: &Version) -> Option<String> {
+        let found = self.found(name, version).ok()?;
+        use crate::manifest::pack::{CHANGELOG_FILE, MAX_CHANGELOG_BYTES};
+        fs::read_regular_string(&found.dir.join(CHANGELOG_FILE), MAX_CHANGELOG_BYTES).ok()
+    }
+
     fn lock_entry(
         &self,
         name: &str,

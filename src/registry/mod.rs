@@ -59,6 +59,11 @@ pub trait Source: Send + Sync {
     ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
         Ok(Vec::new())
     }
+    /// The `CHANGELOG.md` of one version when the source can read it without downloading the
+    /// pack (a `dir:` source); others: `None`, and callers look in the store.
+    fn changelog(&self, _name: &str, _version: &Version) -> Option<String> {
+        None
+    }
     /// Fetch one locked platform artifact into the store; the tree must hash to
     /// `locked.tree` before it becomes a pack.
     fn fetch(
