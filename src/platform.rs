@@ -1,4 +1,32 @@
-//! Platform names (`linux-x86_64`, `macos-aarch64`, …) and the host's own.
+//! Platform names (`linux-x86_64`, `macos-aarch64`, …) and the host's own; the running
+//! aibox's version.
+
+use std::sync::OnceLock;
+
+static VERSION: OnceLock<semver::Version> = OnceLock::new();
+
+/// The running aibox's version: what the binary was built as (`AIBOX_BUILD_VERSION` at build
+/// time, set through [`set_version`]), else the crate's version.
+pub fn version() -> &'static semver::Version {
+    VERSION.get_or_init(|| {
+        semver::Version::parse(env!("CARGO_PKG_VERSION")).expect("the crate version is semver")
+    })
+}
+
+/// [`version`] as text, for `--version` and the environment of plugins.
+pub fn version_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| version().to_string())
+}
+
+/// Record the version the binary was built as (before anything asks for [`version`]).
+/// `AIBOX_BUILD_VERSION` must be semver: a build that sets it to anything else is a broken
+/// build, refused loudly at start.
+pub fn set_version(v: &str) {
+    let v = semver::Version::parse(v)
+        .unwrap_or_else(|e| panic!("AIBOX_BUILD_VERSION `{v}` is not a semver version: {e}"));
+    let _ = VERSION.set(v);
+}
 
 /// The platform aibox runs on, in aibox's spelling: `<os>-<arch>`. `AIBOX_PLATFORM` (one of
 /// [`KNOWN`]) stands in for it: to see what another platform would install, and in tests.

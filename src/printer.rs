@@ -99,6 +99,13 @@ pub fn warn(message: impl AsRef<str>) {
     eprintln!("{} {}", paint("1;33", "warning:"), message.as_ref());
 }
 
+/// A notice on stderr (`note: …`), such as an available update; silenced by `--quiet`.
+pub fn note(message: impl AsRef<str>) {
+    if !settings().quiet {
+        eprintln!("{} {}", paint("1;36", "note:"), message.as_ref());
+    }
+}
+
 /// Print the final user-facing error.
 pub fn error(rendered: &str) {
     let mut lines = rendered.lines();

@@ -155,7 +155,7 @@ fn every_command_named_in_hints_help_and_docs_exists() {
 fn the_checker_rejects_what_does_not_exist() {
     let mut failures = Vec::new();
     for bad in [
-        "aibox self update",
+        "aibox selfie update",
         "aibox sync --lockd",
         "aibox env --shell tcsh",
         "aibox frobnicate <pack>",
@@ -165,6 +165,7 @@ fn the_checker_rejects_what_does_not_exist() {
     assert_eq!(failures.len(), 4, "{failures:#?}");
     for good in [
         "aibox sync --locked",
+        "aibox self update --version <REQ>",
         "aibox add <pack>[@req] [--plugin]",
         "aibox rollback --to <N>",
         "aibox run -- <cmd> [args…]",

@@ -9,6 +9,7 @@ mod pack;
 mod plugin;
 mod project;
 mod search;
+mod selfcli;
 mod shell;
 mod store;
 mod trust;
@@ -23,6 +24,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::error::Result;
 use crate::ops::Options;
+use crate::ops::self_update::required::WrongAibox;
 use crate::printer::{self, ColorChoice};
 
 /// A tool manager for teams: `aibox.toml` + `aibox.lock` → an exact, verified environment.
@@ -160,6 +162,9 @@ enum Command {
     /// command wrappers call).
     #[command(hide = true)]
     SandboxExec(plugin::SandboxExecArgs),
+    /// Update aibox itself, or go back to the version an update replaced.
+    #[command(name = "self", subcommand)]
+    SelfCli(selfcli::SelfCommand),
     /// A plugin: `aibox <name> [args…]` runs `aibox-plugin-<name>` sandboxed.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -223,13 +228,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Activate(a) => shell::activate(a),
         Command::Plugin(c) => plugin::run(&opts, c),
         Command::SandboxExec(a) => plugin::sandbox_exec(&opts, a),
+        Command::SelfCli(c) => selfcli::run(&opts, c),
         Command::External(argv) => plugin::external(&opts, argv, &builtin_commands()),
     }
 }
 
 /// Parse the command line, run it, print any error; returns the process exit code.
 pub fn main() -> i32 {
-    let mut command = Cli::command();
+    let mut command = Cli::command().version(crate::platform::version_text());
     // `aibox --help` lists the plugins found too (looked for only when help is asked for).
     let args: Vec<String> = std::env::args().skip(1).collect();
     if matches!(args.as_slice(), [] | [_])
@@ -257,12 +263,50 @@ pub fn main() -> i32 {
             Color::Never => ColorChoice::Never,
         },
     );
+    let notices = !matches!(
+        cli.command,
+        Command::SelfCli(_)
+            | Command::SandboxExec(_)
+            | Command::External(_)
+            | Command::Completions(_)
+            | Command::Activate(_)
+    );
+    let quiet = cli.global.quiet;
     match run(cli) {
-        Ok(()) => 0,
+        Ok(()) => {
+            if notices && let Some(notice) = crate::ops::self_update::notice::after_command(quiet) {
+                printer::note(&notice);
+            }
+            0
+        }
         Err(e) => {
+            if let Some(wrong) = e.downcast_ref::<WrongAibox>() {
+                run_required(wrong);
+            }
             printer::error(&e.render());
             e.exit_code()
         }
+    }
+}
+
+/// A project needs another aibox: run the newest matching one from the store in this
+/// process's place (unless this process is already one started so).
+fn run_required(wrong: &WrongAibox) {
+    use crate::ops::self_update::required;
+    if std::env::var_os(required::REEXEC_ENV).is_some() {
+        return;
+    }
+    if let Some((version, path)) = required::matching_binary(&wrong.request) {
+        printer::status(
+            "Using",
+            format!(
+                "aibox {version} from the store (`{}` requires `{}`)",
+                wrong.manifest.display(),
+                wrong.request
+            ),
+        );
+        let e = required::exec(&path, &wrong.request);
+        printer::warn(format!("cannot run `{}`: {e}", path.display()));
     }
 }
 

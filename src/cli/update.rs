@@ -36,6 +36,15 @@ pub struct UpdateArgs {
     /// and anything else (CI, cron, a pipe) is refused.
     #[arg(long, short)]
     yes: bool,
+    /// Update aibox itself (as `aibox self update`).
+    #[arg(long = "self", conflicts_with_all = ["packs", "major", "auto", "dry_run"])]
+    self_: bool,
+    /// With `--self`: only say whether a newer aibox is available.
+    #[arg(long, requires = "self_")]
+    check: bool,
+    /// With `--self`: the version to install (`=0.3.1`, `^0.3`).
+    #[arg(long, requires = "self_", value_name = "REQ")]
+    version: Option<String>,
 }
 
 /// Whether to apply updates that ask for more: `--yes`, else ask on a terminal outside CI.
@@ -102,6 +111,14 @@ pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
 }
 
 pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
+    if args.self_ {
+        let args = super::selfcli::SelfUpdateArgs {
+            check: args.check,
+            version: args.version,
+            background: false,
+        };
+        return super::selfcli::update(opts, args);
+    }
     if args.auto {
         let a = ops::update::auto(opts, args.profile.target(), &mut confirmer(args.yes))?;
         if let Some(installed) = &a.applied.installed {

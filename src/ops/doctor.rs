@@ -52,7 +52,7 @@ pub fn doctor(opts: &Options) -> Vec<Check> {
         Status::Ok,
         format!(
             "{} on {}",
-            env!("CARGO_PKG_VERSION"),
+            crate::platform::version(),
             crate::platform::host()
         ),
     )];

@@ -302,7 +302,7 @@ pub fn install_global(
 
 /// `dir:` and `oci-layout:` URLs with relative paths, made absolute against the current
 /// directory (the global manifest lives elsewhere).
-fn absolutize(url: &str) -> String {
+pub(super) fn absolutize(url: &str) -> String {
     for scheme in ["dir:", "oci-layout:"] {
         if let Some(path) = url.strip_prefix(scheme)
             && Path::new(path).is_relative()

@@ -59,7 +59,8 @@ pub fn rollback(
     let (store, profile) = open_profile(opts, target)?;
     let _lock = store.lock(LockMode::Shared)?;
     let root = super::sync::target_root(opts, target)?;
-    let restore = restore || target == Target::Global;
+    // The global and self profiles' manifests must follow their generations.
+    let restore = restore || target != Target::Project;
     let wanted = match to {
         Some(id) => id,
         None => {

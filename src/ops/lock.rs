@@ -21,7 +21,7 @@ use super::{LOCKFILE, MANIFEST, Options};
 
 /// The running aibox's version.
 pub fn aibox_version() -> Version {
-    Version::parse(env!("CARGO_PKG_VERSION")).expect("the crate version is semver")
+    crate::platform::version().clone()
 }
 
 /// A project as read from disk: manifest text and model, and the lock if there is one.
@@ -43,6 +43,18 @@ impl ProjectState {
                     .with_hint("run `aibox init` to create a manifest")
             })?;
         let manifest = parse_project(&text, &manifest_path)?;
+        // Before anything else is done: a project that needs another aibox is handed to it
+        // at the edge (ops::self_update::required).
+        if let Some(request) = &manifest.requires_aibox
+            && !request.matches(crate::platform::version())
+        {
+            return Err(super::self_update::required::WrongAibox {
+                manifest: manifest_path,
+                request: request.clone(),
+                running: crate::platform::version().clone(),
+            }
+            .into());
+        }
         let lock_path = root.join(LOCKFILE);
         let lock = match fs::read_regular(&lock_path, super::MAX_LOCK_BYTES) {
             Ok(bytes) => {
@@ -397,15 +409,6 @@ pub fn ensure_lock(
             ))
             .with_hint("run `aibox lock` and commit `aibox.lock`")
         })?;
-        if let Some(req) = &state.manifest.requires_aibox
-            && !req.matches(&aibox_version())
-        {
-            return Err(Error::msg(format!(
-                "this project requires aibox `{req}`, but this is aibox {}",
-                aibox_version()
-            ))
-            .with_hint("install a version of aibox that matches `requires-aibox`"));
-        }
         return Ok(LockOutcome {
             lock,
             bytes,

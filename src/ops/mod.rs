@@ -17,6 +17,7 @@ pub mod plugin;
 pub mod policy;
 pub mod run;
 pub mod search;
+pub mod self_update;
 pub mod sync;
 pub mod trust;
 pub mod update;
@@ -130,6 +131,8 @@ pub enum Target {
     Project,
     /// The user's global profile.
     Global,
+    /// The aibox CLI itself (`aibox self update`).
+    SelfCli,
 }
 
 /// Open the store and the profile a command acts on.
@@ -138,6 +141,7 @@ pub fn open_profile(opts: &Options, target: Target) -> Result<(Store, Profile)> 
     let profile = match target {
         Target::Project => store.project_profile(&find_project(opts)?.root)?,
         Target::Global => store.global_profile()?,
+        Target::SelfCli => store.self_profile()?,
     };
     Ok((store, profile))
 }

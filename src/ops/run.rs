@@ -28,7 +28,7 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
     let current = store.current(&profile)?;
     let bin_dir = match target {
         Target::Project => project_link(&find_project(opts)?.root).join("bin"),
-        Target::Global => profile.paths.current().join("bin"),
+        Target::Global | Target::SelfCli => profile.paths.current().join("bin"),
     };
     let mut env = resolve_env(&current.env);
     if target == Target::Project {

@@ -35,6 +35,10 @@ pub fn target_root(opts: &Options, target: Target) -> Result<PathBuf> {
             let store = Store::open_default()?;
             Ok(store.layout().global_project())
         }
+        Target::SelfCli => {
+            let store = Store::open_default()?;
+            Ok(store.layout().self_project())
+        }
     }
 }
 
@@ -43,6 +47,7 @@ pub fn target_profile(store: &Store, target: Target, root: &std::path::Path) -> 
     Ok(match target {
         Target::Project => store.project_profile(root)?,
         Target::Global => store.global_profile()?,
+        Target::SelfCli => store.self_profile()?,
     })
 }
 

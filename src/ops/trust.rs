@@ -159,9 +159,20 @@ pub fn check_lock(
     Ok(())
 }
 
-/// One warning for every pack let through without a verified signature (the `dev` policy).
+/// One warning for every pack let through without a verified signature (the `dev` policy),
+/// once per process (an edit resolves and then installs: both judge the same packs).
 pub fn warn_unverified(policy: &Policy, unverified: &[String]) {
-    match unverified {
+    static SHOWN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let unverified: Vec<String> = {
+        let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+        unverified
+            .iter()
+            .filter(|w| shown.insert((*w).clone()))
+            .cloned()
+            .collect()
+    };
+    match unverified.as_slice() {
         [] => {}
         [one] => printer::warn(format!(
             "{one} (the {} policy allows it)",

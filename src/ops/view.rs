@@ -33,7 +33,8 @@ pub struct TreeNode {
 /// The target's manifest and lock; `None` for a global profile nothing was ever installed into.
 fn state(opts: &Options, target: Target) -> Result<Option<ProjectState>> {
     let root = super::sync::target_root(opts, target)?;
-    if target == Target::Global && !crate::fs::exists(&root.join(super::MANIFEST)).unwrap_or(true) {
+    if target != Target::Project && !crate::fs::exists(&root.join(super::MANIFEST)).unwrap_or(true)
+    {
         return Ok(None);
     }
     let state = ProjectState::read(&root)?;
@@ -43,6 +44,7 @@ fn state(opts: &Options, target: Target) -> Result<Option<ProjectState>> {
                 match target {
                     Target::Project => "run `aibox lock` (or `aibox sync`)",
                     Target::Global => "install something with `aibox install <pack>`",
+                    Target::SelfCli => "run `aibox self update`",
                 },
             ),
         );

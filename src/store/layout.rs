@@ -135,6 +135,16 @@ impl Layout {
     pub fn global_project(&self) -> PathBuf {
         self.home.join("global")
     }
+
+    /// The `self` profile's project directory (`aibox self update` writes its manifest).
+    pub fn self_project(&self) -> PathBuf {
+        self.home.join("self")
+    }
+
+    /// Snapshots of aibox binaries adopted into the `self` profile (a `dir:` source).
+    pub fn self_adopted(&self) -> PathBuf {
+        self.home.join("self-adopted")
+    }
 }
 
 /// Paths inside one profile directory.

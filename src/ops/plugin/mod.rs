@@ -295,7 +295,10 @@ pub fn plugin_env(
         "AIBOX_CONFIG".into(),
         crate::config::path().unwrap_or_default().into(),
     );
-    vars.insert("AIBOX_VERSION".into(), env!("CARGO_PKG_VERSION").into());
+    vars.insert(
+        "AIBOX_VERSION".into(),
+        crate::platform::version_text().into(),
+    );
     vars.insert("AIBOX_PLUGIN_DIR".into(), plugin_dir.into());
     vars.insert("TMPDIR".into(), tmp.into());
     Ok(vars)
