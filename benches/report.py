@@ -118,6 +118,26 @@ class Report:
                 pts.append((n, r[key]["median"]))
         self.series[("sync", "aibox sync, no-op")] = pts
 
+    def notice(self):
+        res = load(self.results, "notice")
+        if not res:
+            return
+        on = res.get("aibox sync, update check on (cached)")
+        off = res.get("aibox sync, update check off")
+        self.out("### Update notice (no-op sync of 10 packs on a terminal)", "")
+        self.table(
+            [("aibox sync, update check on (cached)", on), ("aibox sync, update check off", off)],
+            reference=off,
+        )
+        if on and off:
+            diff = on["median"] - off["median"]
+            noise = max(on["stddev"] or 0, off["stddev"] or 0)
+            self.out(
+                f"A cached check adds {fmt(max(diff, 0))} to the median (σ {fmt(noise)}). "
+                f"Target: not measurable (within one σ): {verdict(diff <= noise)}.",
+                "",
+            )
+
     def warm(self):
         pts = []
         rows = []
@@ -314,6 +334,7 @@ def main():
     r = Report(a.results, a.criterion)
     r.machine()
     r.noop()
+    r.notice()
     r.warm()
     r.rollback()
     r.cold()

@@ -482,3 +482,93 @@ fn requires_aibox_runs_the_matching_aibox_from_the_store() {
     );
     assert!(!other.join("aibox.lock").exists());
 }
+
+#[test]
+fn a_multi_platform_release_in_an_oci_layout_installs_the_hosts_binary() {
+    let w = World::new();
+    w.keygen();
+    let layout = w.env.root.path().join("releases");
+    // One artifact per platform in an image index: the host's binary and a stand-in for
+    // another platform (a script that must never be picked here).
+    let other = w.env.root.path().join("aibox-aarch64");
+    std::fs::write(&other, "#!/bin/sh\necho 'aibox 0.0.0-wrong-platform'\n").unwrap();
+    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let host = if cfg!(target_arch = "aarch64") {
+        "linux-aarch64"
+    } else {
+        "linux-x86_64"
+    };
+    let foreign = if host == "linux-x86_64" {
+        "linux-aarch64"
+    } else {
+        "linux-x86_64"
+    };
+    let out = w
+        .command(common::repo_root().join("scripts/release"))
+        .arg("--binary")
+        .arg(format!("{host}={}", env!("CARGO_BIN_EXE_aibox")))
+        .arg("--binary")
+        .arg(format!("{foreign}={}", other.display()))
+        .arg("--layout")
+        .arg(&layout)
+        .args(["--key", "release.key"])
+        .output()
+        .unwrap();
+    // The stand-in reports another version: a release is one version.
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("but another binary is"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&other, format!("#!/bin/sh\necho 'aibox {}'\n", old())).unwrap();
+    let out = w
+        .command(common::repo_root().join("scripts/release"))
+        .arg("--binary")
+        .arg(format!("{host}={}", env!("CARGO_BIN_EXE_aibox")))
+        .arg("--binary")
+        .arg(format!("{foreign}={}", other.display()))
+        .arg("--layout")
+        .arg(&layout)
+        .args(["--key", "release.key"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let index = std::fs::read_to_string(layout.join("index.json")).unwrap();
+    assert!(
+        index.contains("aibox:sha256-"),
+        "the release is signed: {index}"
+    );
+
+    // A wrong key is refused before anything runs.
+    let out = w
+        .command(env!("CARGO_BIN_EXE_aibox"))
+        .args(["keygen", "--output-key-prefix", "stranger"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let install = |key: &str| {
+        w.command("sh")
+            .arg(common::repo_root().join("scripts/install.sh"))
+            .arg("--layout")
+            .arg(&layout)
+            .args(["--key", key])
+            .output()
+            .unwrap()
+    };
+    let out = install("stranger.pub");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no valid signature"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!w.aibox_path().exists());
+
+    let out = install("release.pub");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(w.version(), format!("aibox {}", old()));
+    // The registry is remembered for later updates.
+    let registry = w.installed_ok(&["config", "get", "update.registry"]);
+    assert_eq!(registry.trim(), format!("oci-layout:{}", layout.display()));
+}
