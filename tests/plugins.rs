@@ -480,6 +480,16 @@ fn an_update_that_asks_for_more_is_refused_in_ci_without_yes() {
         "1.1.0",
         "net.connect = [443, 22]\nfs.write = [\"$HOME\"]\n[install]\nrun = \"true\"\n",
     );
+    // The lock records what the locked version may do, so the comparison needs nothing of
+    // the old version from the registry: with 1.0.0 gone from it, the difference still shows.
+    assert!(
+        before
+            .0
+            .contains("\n[package.permissions]\nconnect = [\n    \"443\",\n]\n"),
+        "{}",
+        before.0
+    );
+    std::fs::remove_dir_all(packs.join("fetcher-1.0.0")).unwrap();
     // `CI=true` (as every test runs): refused, nothing changed.
     let (_, err) = sb.fails(&root, &["update"]);
     assert!(

@@ -1,5 +1,5 @@
-//! The `aibox.lock` text form: a hand-written deterministic renderer of version 2 (sorted,
-//! fixed key order, one style of quoting) and a strict parser of versions 1 and 2
+//! The `aibox.lock` text form: a hand-written deterministic renderer of version 3 (sorted,
+//! fixed key order, one style of quoting) and a strict parser of versions 1 to 3
 //! (store-format/LOCKFILE.md).
 
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{LockedPackage, LockedPlatform, Lockfile, VERSION};
 use crate::manifest::line_col;
-use crate::manifest::pack::PackKind;
+use crate::manifest::pack::{NetTarget, PackKind, Permissions};
 use crate::store::tree::Hash;
 
 /// The first line of every lock.
@@ -26,7 +26,7 @@ pub enum LockfileError {
         column: usize,
         message: String,
     },
-    #[error("{}: lock file version {found} is not supported (this aibox reads versions 1 and {VERSION})", .path.display())]
+    #[error("{}: lock file version {found} is not supported (this aibox reads versions 1 to {VERSION})", .path.display())]
     UnsupportedVersion { path: PathBuf, found: i64 },
     #[error("{}:{line}: package `{name}` is listed twice", .path.display())]
     Duplicate {
@@ -84,7 +84,7 @@ struct RawPackageV1 {
     platforms: BTreeMap<String, RawPlatform>,
 }
 
-/// Version 2.
+/// Versions 2 and 3 (3 adds the recorded grants).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawLock {
@@ -110,7 +110,92 @@ struct RawPackage {
     #[serde(default)]
     dependencies: BTreeMap<String, String>,
     #[serde(default)]
+    install: Option<String>,
+    #[serde(default)]
+    check: Option<String>,
+    #[serde(default)]
+    permissions: Option<RawPermissions>,
+    #[serde(default)]
     platforms: BTreeMap<String, RawPlatform>,
+}
+
+/// `[package.permissions]`: a pack's `[permissions]`, flattened.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPermissions {
+    #[serde(default)]
+    read: Vec<String>,
+    #[serde(default)]
+    write: Vec<String>,
+    #[serde(default)]
+    connect: Vec<String>,
+    #[serde(default)]
+    env: Vec<String>,
+    #[serde(default)]
+    cpu_seconds: Option<u64>,
+    #[serde(default)]
+    memory_mib: Option<u64>,
+    #[serde(default)]
+    open_files: Option<u64>,
+    #[serde(default)]
+    processes: Option<u64>,
+}
+
+impl RawPermissions {
+    fn into_permissions(self) -> Permissions {
+        let mut p = Permissions::default();
+        p.fs.read = self.read;
+        p.fs.write = self.write;
+        p.net.connect = self
+            .connect
+            .into_iter()
+            .map(|c| match c.parse::<i64>() {
+                Ok(port) => NetTarget::Port(port),
+                Err(_) => NetTarget::HostPort(c),
+            })
+            .collect();
+        p.env = self.env;
+        p.limits.cpu_seconds = self.cpu_seconds;
+        p.limits.memory_mib = self.memory_mib;
+        p.limits.open_files = self.open_files;
+        p.limits.processes = self.processes;
+        p
+    }
+}
+
+/// The `[package.permissions]` lines of `p`: each list or limit only when set.
+fn render_permissions(out: &mut String, p: &Permissions) {
+    out.push_str("\n[package.permissions]\n");
+    let connect: Vec<String> = p
+        .net
+        .connect
+        .iter()
+        .map(|c| match c {
+            NetTarget::Port(port) => port.to_string(),
+            NetTarget::HostPort(s) => s.clone(),
+        })
+        .collect();
+    for (k, list) in [
+        ("read", &p.fs.read),
+        ("write", &p.fs.write),
+        ("connect", &connect),
+        ("env", &p.env),
+    ] {
+        if !list.is_empty() {
+            let _ = writeln!(out, "{k} = {}", array(list));
+        }
+    }
+    let l = &p.limits;
+    for (k, v) in [
+        ("cpu-seconds", l.cpu_seconds),
+        ("memory-mib", l.memory_mib),
+        ("open-files", l.open_files),
+        ("processes", l.processes),
+    ] {
+        if let Some(v) = v {
+            let _ = writeln!(out, "{k} = {v}");
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -158,7 +243,7 @@ impl Lockfile {
         // The version decides how to read the rest, so check it first.
         let table: toml::Table = toml::from_str(text).map_err(from_toml)?;
         let version = match table.get("version") {
-            Some(toml::Value::Integer(v)) if *v == 1 || *v == i64::from(VERSION) => *v as u32,
+            Some(toml::Value::Integer(v)) if (1..=i64::from(VERSION)).contains(v) => *v as u32,
             Some(toml::Value::Integer(v)) => {
                 return Err(LockfileError::UnsupportedVersion {
                     path: path.to_owned(),
@@ -188,6 +273,9 @@ impl Lockfile {
                             .map(|d| (d, "*".into()))
                             .collect(),
                         platforms: platforms(p.platforms),
+                        permissions: None,
+                        install: None,
+                        check: None,
                     })
                     .collect(),
             }
@@ -208,6 +296,9 @@ impl Lockfile {
                         signer: p.signer,
                         dependencies: p.dependencies,
                         platforms: platforms(p.platforms),
+                        permissions: p.permissions.map(RawPermissions::into_permissions),
+                        install: p.install,
+                        check: p.check,
                     })
                     .collect(),
             }
@@ -250,7 +341,7 @@ impl Lockfile {
         Ok(lock)
     }
 
-    /// The canonical version 2 text: header, `version`, `platforms` (only when narrowed), then
+    /// The canonical version 3 text: header, `version`, `platforms` (only when narrowed), then
     /// one `[[package]]` per package sorted by name, each followed by its platform tables
     /// sorted by platform. The same lock always renders to the same bytes.
     pub fn render(&self) -> String {
@@ -282,6 +373,15 @@ impl Lockfile {
                     .map(|(k, v)| format!("{} = {}", key(k), quote(v)))
                     .collect();
                 let _ = writeln!(out, "dependencies = {{ {} }}", items.join(", "));
+            }
+            if let Some(run) = &p.install {
+                let _ = writeln!(out, "install = {}", quote(run));
+            }
+            if let Some(run) = &p.check {
+                let _ = writeln!(out, "check = {}", quote(run));
+            }
+            if let Some(permissions) = &p.permissions {
+                render_permissions(&mut out, permissions);
             }
             for (platform, locked) in &p.platforms {
                 let _ = writeln!(out, "\n[package.platforms.{}]", key(platform));
@@ -344,6 +444,13 @@ fn check_package(p: &LockedPackage) -> Option<String> {
             "`{}` is not a key fingerprint",
             signer.escape_debug()
         ));
+    }
+    if let Some(problem) = p
+        .permissions
+        .as_ref()
+        .and_then(crate::manifest::permissions::check_recorded)
+    {
+        return Some(format!("`permissions`: {problem}"));
     }
     if let Some(platform) = p
         .platforms

@@ -1,5 +1,5 @@
-//! `aibox.lock`: the exact resolution of a project (store-format/LOCKFILE.md). Version 2 is
-//! written; version 1 is still read. Written by aibox only, deterministic byte for byte, and
+//! `aibox.lock`: the exact resolution of a project (store-format/LOCKFILE.md). Version 3 is
+//! written; versions 1 and 2 are still read. Written by aibox only, deterministic byte for byte, and
 //! merge-friendly: no line depends on the whole manifest, so two branches that lock different
 //! packs change different lines, and freshness is decided by whether the lock still satisfies
 //! the manifest ([`fresh`]), not by a hash.
@@ -15,12 +15,12 @@ pub use encode::LockfileError;
 pub use fresh::Unmet;
 
 /// The lock format version this aibox writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The platform key of an artifact that works on every platform (scripts, config).
 pub const ANY_PLATFORM: &str = "any";
 
-use crate::manifest::pack::PackKind;
+use crate::manifest::pack::{Grants, PackKind, Permissions};
 use crate::store::tree::Hash;
 
 /// The whole lock.
@@ -54,6 +54,13 @@ pub struct LockedPackage {
     pub dependencies: BTreeMap<String, String>,
     /// Per platform (or [`ANY_PLATFORM`]): what to fetch and the tree it must hash to.
     pub platforms: BTreeMap<String, LockedPlatform>,
+    /// The pack's `[permissions]` as locked (`None`: it declares none). Recorded from version
+    /// 3 on, so that `aibox update` can tell what a new version asks for without the network.
+    pub permissions: Option<Permissions>,
+    /// Its `[install] run` command, if any (version 3 on).
+    pub install: Option<String>,
+    /// Its `[check] run` command, if any (version 3 on).
+    pub check: Option<String>,
 }
 
 /// One platform's artifact of a package.
@@ -66,6 +73,17 @@ pub struct LockedPlatform {
 }
 
 impl LockedPackage {
+    /// What the locked version may do beyond shipping files (complete only in locks of version
+    /// 3 and later: see [`Lockfile::records_grants`]).
+    pub fn grants(&self) -> Grants {
+        Grants {
+            kind: self.kind,
+            permissions: self.permissions.clone(),
+            install: self.install.clone(),
+            check: self.check.clone(),
+        }
+    }
+
     /// The artifact for `platform`: its own, else the one for every platform.
     pub fn for_platform(&self, platform: &str) -> Option<&LockedPlatform> {
         self.platforms
@@ -82,6 +100,12 @@ impl Lockfile {
             .ok()
             .map(|i| &self.packages[i])
             .or_else(|| self.packages.iter().find(|p| p.name == name))
+    }
+
+    /// Whether the packages record their grants (permissions, install hook, health check):
+    /// locks of version 3 and later do; older ones were written before they were recorded.
+    pub fn records_grants(&self) -> bool {
+        self.version >= 3
     }
 
     /// Locked versions by name: the resolver's preferences (keep them while still allowed).

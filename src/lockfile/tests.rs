@@ -19,25 +19,39 @@ fn fixture(name: &str) -> String {
 }
 
 #[test]
-fn v2_fixture_round_trips_byte_for_byte() {
-    let text = fixture("v2.lock");
+fn v3_fixture_round_trips_byte_for_byte() {
+    let text = fixture("v3.lock");
     let lock = Lockfile::parse(&text, Path::new("aibox.lock")).unwrap();
     assert_eq!(lock.packages.len(), 3);
+    assert!(lock.records_grants());
     let jq = lock.package("jq").unwrap();
     assert_eq!(
         jq.for_platform("linux-x86_64").unwrap().manifest.as_deref(),
         Some("sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc")
     );
     assert!(jq.for_platform("macos-aarch64").is_none());
+    assert_eq!(jq.permissions, None);
     let hello = lock.package("hello").unwrap();
     assert!(
         hello.for_platform("macos-aarch64").is_some(),
         "`any` serves every platform"
     );
     assert_eq!(hello.dependencies["jq"], "^1.6");
-    assert_eq!(lock.package("lint").unwrap().kind, PackKind::Plugin);
+    let lint = lock.package("lint").unwrap();
+    assert_eq!(lint.kind, PackKind::Plugin);
+    let p = lint.permissions.as_ref().unwrap();
+    assert_eq!(p.fs.write, ["$PLUGIN_DIR", "$PROJECT/.lint-cache"]);
+    assert_eq!(
+        p.net.connect,
+        [
+            crate::manifest::pack::NetTarget::Port(443),
+            crate::manifest::pack::NetTarget::HostPort("lint.example.org:8443".into())
+        ]
+    );
+    assert_eq!(p.limits.memory_mib, Some(512));
+    assert_eq!(lint.install.as_deref(), Some("./setup --quiet"));
     assert_eq!(lock.render(), text);
-    insta::assert_snapshot!("lockfile_v2", lock.render());
+    insta::assert_snapshot!("lockfile_v3", lock.render());
     assert_eq!(
         lock.preferences()["lint"],
         semver::Version::parse("1.2.0-beta.1").unwrap()
@@ -45,7 +59,20 @@ fn v2_fixture_round_trips_byte_for_byte() {
 }
 
 #[test]
-fn v1_locks_are_read_and_written_as_v2() {
+fn v2_locks_are_read_and_written_as_v3() {
+    let text = fixture("v2.lock");
+    let lock = Lockfile::parse(&text, Path::new("aibox.lock")).unwrap();
+    assert_eq!(lock.version, 2);
+    assert!(
+        !lock.records_grants(),
+        "a v2 lock says nothing of permissions"
+    );
+    let rendered = lock.render();
+    assert_eq!(rendered, text.replacen("version = 2", "version = 3", 1));
+}
+
+#[test]
+fn v1_locks_are_read_and_written_as_v3() {
     let lock = Lockfile::parse(&fixture("v1.lock"), Path::new("aibox.lock")).unwrap();
     assert_eq!(lock.version, 1);
     assert_eq!(
@@ -54,14 +81,14 @@ fn v1_locks_are_read_and_written_as_v2() {
     );
     assert_eq!(lock.package("hello").unwrap().dependencies["jq"], "*");
     let rendered = lock.render();
-    assert!(rendered.contains("version = 2\n") && !rendered.contains("manifest-hash"));
+    assert!(rendered.contains("version = 3\n") && !rendered.contains("manifest-hash"));
     let again = Lockfile::parse(&rendered, Path::new("aibox.lock")).unwrap();
     assert_eq!(again.packages, lock.packages);
 }
 
 #[test]
 fn render_sorts_whatever_the_input_order() {
-    let mut lock = Lockfile::parse(&fixture("v2.lock"), Path::new("aibox.lock")).unwrap();
+    let mut lock = Lockfile::parse(&fixture("v3.lock"), Path::new("aibox.lock")).unwrap();
     let canonical = lock.render();
     lock.packages.reverse();
     assert_eq!(lock.render(), canonical);
@@ -70,7 +97,7 @@ fn render_sorts_whatever_the_input_order() {
 #[test]
 fn rejects_bad_locks() {
     let cases: &[(&str, &str)] = &[
-        ("future_version", "version = 3\n"),
+        ("future_version", "version = 4\n"),
         ("missing_version", "platforms = []\n"),
         ("unknown_key", "version = 2\nplatfroms = []\n"),
         (
@@ -84,6 +111,10 @@ fn rejects_bad_locks() {
         (
             "bad_signer",
             "version = 2\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"tool\"\nsource = \"dir:p\"\nsigner = \"me\"\n",
+        ),
+        (
+            "bad_permissions",
+            "version = 3\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nkind = \"tool\"\nsource = \"dir:p\"\n[package.permissions]\nwrite = [\"$PROJECT/../../etc\"]\n",
         ),
     ];
     for (name, text) in cases {
@@ -171,6 +202,46 @@ fn freshness_is_whether_the_lock_satisfies_the_manifest() {
     );
 }
 
+/// Recorded grants: valid `[permissions]` (paths, ports, variables, limits) and hook commands
+/// with characters that need quoting.
+fn arb_grants() -> impl Strategy<Value = (Option<Permissions>, Option<String>, Option<String>)> {
+    let path = "(\\$PROJECT|\\$HOME|\\$CACHE|\\$PLUGIN_DIR)?/[a-z]{1,8}";
+    let permissions = (
+        prop::collection::vec(path, 0..3),
+        prop::collection::vec(path, 0..3),
+        prop::collection::vec(
+            prop_oneof![
+                (1i64..65536).prop_map(crate::manifest::pack::NetTarget::Port),
+                (1u16..).prop_map(|p| crate::manifest::pack::NetTarget::HostPort(format!(
+                    "example.org:{p}"
+                ))),
+            ],
+            0..3,
+        ),
+        prop::collection::vec("[A-Z][A-Z0-9_]{0,8}", 0..3),
+        prop::option::of(1u64..1000),
+        prop::option::of(64u64..4096),
+    )
+        .prop_map(|(read, write, connect, env, cpu, memory)| {
+            let mut p = Permissions::default();
+            p.fs.read = read;
+            p.fs.write = write;
+            p.net.connect = connect;
+            p.env = env
+                .into_iter()
+                .filter(|v| !crate::manifest::protected_env(v))
+                .collect();
+            p.limits.cpu_seconds = cpu;
+            p.limits.memory_mib = memory;
+            p
+        });
+    (
+        prop::option::of(permissions),
+        prop::option::of("[ -~]{1,30}"),
+        prop::option::of("[ -~\\n\\t]{1,30}"),
+    )
+}
+
 fn arb_lock() -> impl Strategy<Value = Lockfile> {
     let name = "[a-z][a-z0-9-]{0,8}";
     let platform = prop::sample::select(
@@ -203,9 +274,10 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
         ),
         prop::collection::btree_map(name, "(\\^|~|=)?[0-9]\\.[0-9]|\\*", 0..4),
         prop::collection::btree_map(platform, locked, 0..3),
+        arb_grants(),
     )
         .prop_map(
-            |(name, (ma, mi, pa, pre), kind, source, (digest, signer), deps, platforms)| {
+            |(name, (ma, mi, pa, pre), kind, source, (digest, signer), deps, platforms, grants)| {
                 let mut version = semver::Version::new(ma, mi, pa);
                 if let Some(pre) = pre {
                     version.pre = semver::Prerelease::new(&pre).unwrap();
@@ -222,6 +294,9 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
                         .into_iter()
                         .map(|(k, v)| (k.to_owned(), v))
                         .collect(),
+                    permissions: grants.0,
+                    install: grants.1,
+                    check: grants.2,
                 }
             },
         );

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::permissions::{Hooks, Limits, NetTarget, Permissions, RunCommand};
+pub use super::permissions::{Grants, Hooks, Limits, NetTarget, Permissions, RunCommand};
 
 /// The largest `pack.toml` read from anywhere (a pack directory, a layer, the store).
 pub const MAX_PACK_TOML_BYTES: u64 = 1 << 20;
@@ -65,6 +65,18 @@ pub struct PackManifest {
     /// Lifecycle events a plugin receives.
     #[serde(default, skip_serializing_if = "Hooks::is_empty")]
     pub hooks: Hooks,
+}
+
+impl PackManifest {
+    /// What this version may do beyond shipping files.
+    pub fn grants(&self) -> Grants {
+        Grants {
+            kind: self.pack.kind,
+            permissions: self.permissions.clone(),
+            install: self.install.as_ref().map(|c| c.run.clone()),
+            check: self.check.as_ref().map(|c| c.run.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

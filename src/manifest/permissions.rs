@@ -123,6 +123,26 @@ impl Limits {
     }
 }
 
+/// What a pack version may do beyond shipping files: its kind, its `[permissions]`, and the code
+/// it runs unasked (`[install]`, `[check]`). `aibox update` compares these between the locked
+/// and the new version; the lock records them (store-format/LOCKFILE.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grants {
+    pub kind: super::pack::PackKind,
+    pub permissions: Option<Permissions>,
+    /// The `[install] run` command.
+    pub install: Option<String>,
+    /// The `[check] run` command.
+    pub check: Option<String>,
+}
+
+/// Why recorded permissions (a lock's copy) are not ones a `pack.toml` could declare, if so.
+pub fn check_recorded(permissions: &Permissions) -> Option<String> {
+    check(Some(permissions), None, None, &Hooks::default())
+        .err()
+        .map(|p| p.message)
+}
+
 /// `[install]` or `[check]`: a shell command (`sh -c`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,7 +3,7 @@
 //! shows these and asks before applying them (`--yes` for scripts; refused in CI without it).
 
 use crate::lockfile::{LockedPackage, Lockfile};
-use crate::manifest::pack::{NetTarget, PackKind, PackManifest, Permissions};
+use crate::manifest::pack::{Grants, NetTarget, PackKind, Permissions};
 
 use super::install::Sources;
 use crate::error::Result;
@@ -34,20 +34,20 @@ fn net_name(t: &NetTarget) -> String {
 }
 
 /// The phrases for what `new` may do beyond `old` (`None`: a package new to the lock).
-pub fn widened(old: Option<&PackManifest>, new: &PackManifest) -> Vec<String> {
+pub fn widened(old: Option<&Grants>, new: &Grants) -> Vec<String> {
     let mut asks = Vec::new();
-    let sandbox = |m: &PackManifest| match (&m.permissions, m.pack.kind) {
+    let sandbox = |m: &Grants| match (&m.permissions, m.kind) {
         (Some(p), _) => Some(p.clone()),
         (None, PackKind::Plugin) => Some(plugin_default()),
         (None, _) => None, // not sandboxed
     };
     if let Some(old) = old
-        && old.pack.kind != new.pack.kind
+        && old.kind != new.kind
     {
         asks.push(format!(
             "its kind changes from {} to {}",
-            old.pack.kind.as_str(),
-            new.pack.kind.as_str()
+            old.kind.as_str(),
+            new.kind.as_str()
         ));
     }
     match (old.map(sandbox), sandbox(new)) {
@@ -91,17 +91,16 @@ pub fn widened(old: Option<&PackManifest>, new: &PackManifest) -> Vec<String> {
             }
         }
     }
-    let had = |f: fn(&PackManifest) -> Option<&String>| old.and_then(f).cloned();
     for (what, before, now) in [
         (
             "an install hook",
-            had(|m| m.install.as_ref().map(|c| &c.run)),
-            new.install.as_ref().map(|c| c.run.clone()),
+            old.and_then(|g| g.install.as_ref()),
+            new.install.as_ref(),
         ),
         (
             "a health check",
-            had(|m| m.check.as_ref().map(|c| &c.run)),
-            new.check.as_ref().map(|c| c.run.clone()),
+            old.and_then(|g| g.check.as_ref()),
+            new.check.as_ref(),
         ),
     ] {
         // Code that runs unasked (at install, before a switch) where none ran: a changed
@@ -125,8 +124,20 @@ fn signer_change(old: Option<&LockedPackage>, new: &LockedPackage) -> Option<Str
     }
 }
 
+/// What a locked package may do: from the lock itself when it records that (version 3 on),
+/// else from its `pack.toml` through `sources` (cached by the resolution that made the lock).
+fn grants_of(lock: &Lockfile, pkg: &LockedPackage, sources: &Sources) -> Result<Grants> {
+    if lock.records_grants() {
+        return Ok(pkg.grants());
+    }
+    Ok(sources
+        .get(&pkg.source)?
+        .manifest(&pkg.name, &pkg.version)?
+        .grants())
+}
+
 /// The escalations of going from `old` to `new` (packages whose version or source changed, and
-/// new ones), reading manifests through `sources` (cached by the resolution that made `new`).
+/// new ones). With locks that record grants (version 3) this needs no network.
 pub fn escalations(old: &Lockfile, new: &Lockfile, sources: &Sources) -> Result<Vec<Escalation>> {
     let mut out = Vec::new();
     for pkg in &new.packages {
@@ -134,14 +145,9 @@ pub fn escalations(old: &Lockfile, new: &Lockfile, sources: &Sources) -> Result<
         if before.is_some_and(|b| b.version == pkg.version && b.source == pkg.source) {
             continue;
         }
-        let new_manifest = sources
-            .get(&pkg.source)?
-            .manifest(&pkg.name, &pkg.version)?;
-        let old_manifest = match before {
-            Some(b) => Some(sources.get(&b.source)?.manifest(&b.name, &b.version)?),
-            None => None,
-        };
-        let mut asks = widened(old_manifest.as_deref(), &new_manifest);
+        let now = grants_of(new, pkg, sources)?;
+        let was = before.map(|b| grants_of(old, b, sources)).transpose()?;
+        let mut asks = widened(was.as_ref(), &now);
         asks.extend(signer_change(before, pkg));
         if !asks.is_empty() {
             out.push(Escalation {

@@ -230,6 +230,9 @@ pub fn resolve_lock(
             signer,
             dependencies,
             platforms: entry.platforms,
+            permissions: resolved.manifest.permissions.clone(),
+            install: resolved.manifest.install.as_ref().map(|c| c.run.clone()),
+            check: resolved.manifest.check.as_ref().map(|c| c.run.clone()),
         });
     }
     super::trust::warn_unverified(&policy, &unverified);
