@@ -789,6 +789,53 @@ fn update_auto_takes_patches_and_holds_back_the_rest() {
     // One rollback undoes the unattended update.
     sb.ok(&root, &["rollback", "--lock"]);
     assert_eq!(tool_version(&root), "tool 1.0.0");
+
+    // On a terminal (outside CI) a person is asked about the rest: no keeps it held back, yes
+    // takes it (the range widened) in the same run's generation.
+    let on_terminal = |answer: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("script")
+            .args(["-q", "-e", "-c"])
+            .arg(format!(
+                "{} update --auto",
+                assert_cmd::cargo::cargo_bin("aibox").display()
+            ))
+            .arg("/dev/null")
+            .current_dir(&root)
+            .env("AIBOX_HOME", sb.home())
+            .env("HOME", sb.path().join("user"))
+            .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .env_remove("AIBOX_CONFIG")
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // (The rollback restored the manifest of that generation: `tool = "=1.0.0"`.)
+    let shown = on_terminal("n\n");
+    assert!(shown.contains("tool 1.0.0 → 2.0.0 (major)"), "{shown}");
+    assert!(shown.contains("Held back tool 1.0.0 -> 2.0.0"), "{shown}");
+    assert_eq!(tool_version(&root), "tool 1.0.0");
+    let shown = on_terminal("y\n");
+    assert!(!shown.contains("Held back"), "{shown}");
+    assert_eq!(tool_version(&root), "tool 2.0.0");
+    assert!(read(&root.join("aibox.toml")).contains("tool = \"^2.0.0\""));
 }
 
 #[test]

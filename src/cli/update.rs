@@ -27,8 +27,9 @@ pub struct UpdateArgs {
     /// Print what would change; write nothing.
     #[arg(long, conflicts_with = "auto")]
     dry_run: bool,
-    /// Unattended (e.g. a daily cron job): apply patch updates of the requested packs, hold back
-    /// minor and major ones and name them. Each run is one generation: `aibox rollback` undoes it.
+    /// For a daily cron job: apply patch updates of the requested packs silently; minor and major
+    /// ones are asked about on a terminal, and held back and named anywhere else. Each run is
+    /// one generation: `aibox rollback` undoes it.
     #[arg(long, conflicts_with_all = ["major", "packs"])]
     auto: bool,
     /// Apply updates that ask for more (wider permissions, install hooks or health checks, a
@@ -71,6 +72,34 @@ fn confirmer(yes: bool) -> impl FnMut(&[ops::escalation::Escalation]) -> bool {
         let _ = std::io::stdin().lock().read_line(&mut answer);
         matches!(answer.trim(), "y" | "Y" | "yes")
     }
+}
+
+/// `update --auto` on a terminal outside CI: ask whether to take the minor and major updates
+/// too. Anywhere else (cron, CI, a pipe) they are held back without asking.
+fn ask_held(list: &[ops::update::Outdated]) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    if ci || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return false;
+    }
+    let lines: Vec<String> = list
+        .iter()
+        .map(|o| {
+            let change = o
+                .change
+                .map(|c| format!(" ({})", format!("{c:?}").to_lowercase()))
+                .unwrap_or_default();
+            format!("  {} {} → {}{change}", o.name, o.current, o.newest)
+        })
+        .collect();
+    eprint!(
+        "These updates are more than patches:\n{}\nTake them too? [y/N] ",
+        lines.join("\n")
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
 pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
@@ -120,7 +149,18 @@ pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         return super::selfcli::update(opts, args);
     }
     if args.auto {
-        let a = ops::update::auto(opts, args.profile.target(), &mut confirmer(args.yes))?;
+        let a = ops::update::auto(
+            opts,
+            args.profile.target(),
+            &mut confirmer(args.yes),
+            &mut ask_held,
+        )?;
+        for (name, old, new) in &a.applied.widened {
+            printer::status(
+                "Widened",
+                format!("{name} \"{old}\" -> \"{new}\" in aibox.toml"),
+            );
+        }
         if let Some(installed) = &a.applied.installed {
             super::project::report_install(installed);
             print_changelogs(installed);

@@ -265,12 +265,14 @@ pub struct Auto {
     pub held: Vec<Outdated>,
 }
 
-/// `update --auto`: apply only patch updates of the requested packs (within their ranges), hold
-/// back minor and major ones — fit for a daily unattended run; each run is one generation.
+/// `update --auto`: apply patch updates of the requested packs (within their ranges) silently;
+/// minor and major ones only when `take_held` approves them (a person at a terminal), else hold
+/// them back — fit for a daily unattended run. Each run is one generation.
 pub fn auto(
     opts: &Options,
     target: Target,
     confirm: &mut dyn FnMut(&[Escalation]) -> bool,
+    take_held: &mut dyn FnMut(&[Outdated]) -> bool,
 ) -> Result<Auto> {
     let list = outdated(opts, target)?;
     let mut patch = Vec::new();
@@ -285,6 +287,20 @@ pub fn auto(
         if Some(&o.newest) != o.patch.as_ref() && o.newest != o.current {
             held.push(o);
         }
+    }
+    if !held.is_empty() && take_held(&held) {
+        // Approved: the held packs go to their newest versions (ranges widened where needed)
+        // together with the patches, in one generation.
+        let mut names: Vec<String> = patch.into_iter().map(|(n, _)| n).collect();
+        names.extend(held.iter().map(|o| o.name.clone()));
+        names.sort();
+        names.dedup();
+        let major = held.iter().any(|o| o.newest != o.in_range);
+        let applied = update(opts, target, &names, major, false, confirm)?;
+        return Ok(Auto {
+            applied,
+            held: Vec::new(),
+        });
     }
     let mut state = state(opts, target)?;
     let root = state.root.clone();
