@@ -870,4 +870,34 @@ fn update_and_info_show_the_changelog_between_versions() {
         out.ends_with("changes:\n  tool 1.1.0\n    - a `--json` flag\n"),
         "{out}"
     );
+    // Published, the entry travels in the manifest's annotations: `info` shows it from an OCI
+    // layout with nothing of the pack in the store.
+    let layout = sb.path().join("layout");
+    let dir = packs.join("1.2.0").join("tool-1.2.0");
+    sb.ok(
+        &root,
+        &[
+            "pack",
+            "build",
+            dir.to_str().unwrap(),
+            "-o",
+            layout.to_str().unwrap(),
+        ],
+    );
+    let out = sb
+        .aibox(&root)
+        .env("AIBOX_HOME", sb.path().join("another-home"))
+        .args(["info", "tool@1.2.0", "--registry"])
+        .arg(format!("oci-layout:{}", layout.display()))
+        .output()
+        .unwrap();
+    let (out, err) = text(&out);
+    assert!(
+        out.ends_with("changes:\n  tool 1.2.0\n    - faster scanning\n"),
+        "{out}{err}"
+    );
+    let stored = std::fs::read_dir(sb.path().join("another-home/store-v2/packs"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(stored, 0, "info fetched no pack tree");
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use semver::Version;
 use serde::{Deserialize, Serialize};
 
 pub use super::permissions::{Grants, Hooks, Limits, NetTarget, Permissions, RunCommand};
@@ -13,6 +14,48 @@ pub const MAX_PACK_TOML_BYTES: u64 = 1 << 20;
 pub const CHANGELOG_FILE: &str = "CHANGELOG.md";
 /// The most of a changelog read.
 pub const MAX_CHANGELOG_BYTES: u64 = 1 << 20;
+
+/// The version a `## …` heading names (`## 1.2.0`, `## [v1.2.0] - date`), if any.
+fn heading_version(line: &str) -> Option<Version> {
+    let rest = line.strip_prefix("## ")?.trim_start();
+    let word = rest
+        .split(|c: char| c.is_whitespace())
+        .next()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    Version::parse(word.trim_start_matches('v')).ok()
+}
+
+/// The sections of `text` for versions in `(after, upto]`, newest first: (version, body).
+pub fn changelog_entries(
+    text: &str,
+    after: Option<&Version>,
+    upto: &Version,
+) -> Vec<(Version, String)> {
+    let mut out: Vec<(Version, String)> = Vec::new();
+    let mut current: Option<(Version, String)> = None;
+    for line in text.lines() {
+        if line.starts_with("## ") || line.starts_with("# ") {
+            if let Some(done) = current.take() {
+                out.push(done);
+            }
+            current = heading_version(line).map(|v| (v, String::new()));
+            continue;
+        }
+        if let Some((_, body)) = current.as_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    out.extend(current);
+    let mut picked: Vec<(Version, String)> = out
+        .into_iter()
+        .filter(|(v, _)| v <= upto && after.is_none_or(|a| v > a))
+        .map(|(v, body)| (v, body.trim().to_owned()))
+        .collect();
+    picked.sort_by(|a, b| b.0.cmp(&a.0));
+    picked
+}
 
 /// What a pack is for.
 #[derive(
@@ -130,4 +173,25 @@ pub struct OptionalVar {
     pub default: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_versions_between_newest_first() {
+        let text = "# Changelog\n\n## [Unreleased]\n- wip\n\n## [1.2.0] - 2026-11-01\n- faster\n\n## v1.1.0\n- new flag\n\n## 1.0.0\n- first\n";
+        let v = |s| Version::parse(s).unwrap();
+        let got = changelog_entries(text, Some(&v("1.0.0")), &v("1.2.0"));
+        assert_eq!(
+            got,
+            vec![
+                (v("1.2.0"), "- faster".to_owned()),
+                (v("1.1.0"), "- new flag".to_owned())
+            ]
+        );
+        assert_eq!(changelog_entries(text, None, &v("1.0.0")).len(), 1);
+        assert!(changelog_entries(text, Some(&v("1.2.0")), &v("1.2.0")).is_empty());
+    }
 }

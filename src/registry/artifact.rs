@@ -37,6 +37,11 @@ pub const ANN_REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const ANN_TREE: &str = "dev.aibox.pack.tree";
 pub const ANN_NAME: &str = "dev.aibox.pack.name";
 pub const ANN_KEYWORDS: &str = "dev.aibox.pack.keywords";
+/// This version's entry of the pack's `CHANGELOG.md`, so `aibox info` shows it without the
+/// layer.
+pub const ANN_CHANGELOG: &str = "dev.aibox.pack.changelog";
+/// The longest changelog entry carried in an annotation (bytes; longer ones are cut).
+pub const MAX_CHANGELOG_ANNOTATION: usize = 16 << 10;
 /// ORAS marks a directory pushed as a tar.gz with this annotation.
 pub const ANN_ORAS_UNPACK: &str = "io.deis.oras.content.unpack";
 
@@ -365,7 +370,7 @@ pub fn build(
             artifact_type: Some(ARTIFACT_TYPE.into()),
             config: config.descriptor(),
             layers: vec![layer_desc],
-            annotations: annotations(&pack, &tree.hash(), opts),
+            annotations: annotations(&pack, &tree.hash(), opts, dir),
         };
         let manifest_blob = Blob::new(
             MANIFEST_MEDIA_TYPE,
@@ -405,7 +410,7 @@ pub fn build(
                 .as_ref()
                 .and_then(|p| crate::platform::from_oci(&p.os, &p.architecture))
         });
-        let mut ann = annotations(&pack, &Hash([0; 32]), opts);
+        let mut ann = annotations(&pack, &Hash([0; 32]), opts, first_dir);
         ann.remove(ANN_TREE);
         let index = Index {
             schema_version: 2,
@@ -432,7 +437,30 @@ pub fn build(
     })
 }
 
-fn annotations(pack: &PackManifest, tree: &Hash, opts: &BuildOptions) -> BTreeMap<String, String> {
+/// The entry for `version` in `dir`'s `CHANGELOG.md`, cut to [`MAX_CHANGELOG_ANNOTATION`].
+fn changelog_entry(dir: &Path, version: &semver::Version) -> Option<String> {
+    use crate::manifest::pack::{CHANGELOG_FILE, MAX_CHANGELOG_BYTES, changelog_entries};
+    let text = fs::read_regular_string(&dir.join(CHANGELOG_FILE), MAX_CHANGELOG_BYTES).ok()?;
+    let (_, mut body) = changelog_entries(&text, None, version)
+        .into_iter()
+        .find(|(v, _)| v == version)?;
+    if body.len() > MAX_CHANGELOG_ANNOTATION {
+        let mut cut = MAX_CHANGELOG_ANNOTATION;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+        body.push('…');
+    }
+    Some(body)
+}
+
+fn annotations(
+    pack: &PackManifest,
+    tree: &Hash,
+    opts: &BuildOptions,
+    dir: &Path,
+) -> BTreeMap<String, String> {
     let p = &pack.pack;
     let mut a = BTreeMap::new();
     a.insert(ANN_TITLE.into(), p.name.clone());
@@ -452,6 +480,9 @@ fn annotations(pack: &PackManifest, tree: &Hash, opts: &BuildOptions) -> BTreeMa
     put(ANN_CREATED, &opts.created);
     if !p.keywords.is_empty() {
         a.insert(ANN_KEYWORDS.into(), p.keywords.join(","));
+    }
+    if let Some(entry) = changelog_entry(dir, &p.version) {
+        a.insert(ANN_CHANGELOG.into(), entry);
     }
     a
 }

@@ -394,6 +394,10 @@ impl Source for LayoutSource {
         Ok(read::manifest(self, name, version)?.1.pack)
     }
 
+    fn changelog(&self, name: &str, version: &Version) -> Option<String> {
+        read::changelog(self, name, version)
+    }
+
     fn lock_entry(
         &self,
         name: &str,

@@ -408,6 +408,10 @@ impl Source for OciSource {
         Ok(read::manifest(self, name, version)?.1.pack)
     }
 
+    fn changelog(&self, name: &str, version: &Version) -> Option<String> {
+        read::changelog(self, name, version)
+    }
+
     fn prefetch(&self, name: &str, versions: &[Version]) {
         // Warm the metadata cache with bounded concurrency (8 threads sharing the runtime).
         for chunk in versions.chunks(8) {

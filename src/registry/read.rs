@@ -415,6 +415,14 @@ pub fn fetch_any(
     Ok((id, info))
 }
 
+/// The changelog entry a version's manifest carries (ARTIFACT.md §4), as a `## <version>`
+/// section of a changelog.
+pub fn changelog(b: &dyn Backend, name: &str, version: &Version) -> Option<String> {
+    let (_, info) = manifest(b, name, version).ok()?;
+    let entry = info.manifest.annotations.get(artifact::ANN_CHANGELOG)?;
+    Some(format!("## {version}\n{entry}\n"))
+}
+
 /// An OCI-backed source with both faces: the [`super::Source`] trait and raw [`Backend`] access
 /// (for `pack pull`, `info`, `vendor`).
 pub trait PackSource: Backend + super::Source {}
