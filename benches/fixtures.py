@@ -12,6 +12,9 @@ Subcommands:
       N tiny pure-Python wheels (benchpkg_<i>-1.0.0-py3-none-any.whl) for an offline uv project.
   uvproject DIR --wheels WHEELDIR --count N
       A pyproject.toml depending on those N wheels, resolved from WHEELDIR only (no index).
+  realtools DIR WHEEL...
+      A pack directory DIR (pack.toml, bin/) holding the executables of the given wheels'
+      `*.data/scripts/` (real Rust tools published on PyPI, e.g. ruff and uv).
   freeport
       Print a free TCP port on 127.0.0.1.
 """
@@ -133,6 +136,22 @@ def cmd_uvproject(a):
         )
 
 
+def cmd_realtools(a):
+    bins = {}
+    for wheel in a.wheels:
+        with zipfile.ZipFile(wheel) as z:
+            for info in z.infolist():
+                if ".data/scripts/" in info.filename and not info.is_dir():
+                    name = info.filename.rsplit("/", 1)[1]
+                    write(os.path.join(a.dir, "bin", name), z.read(info), 0o755)
+                    bins[name] = f"bin/{name}"
+    if not bins:
+        sys.exit("no executables in the wheels")
+    lines = ['[pack]', 'name = "realtools"', 'version = "1.0.0"', "", "[bin]"]
+    lines += [f'{k} = "{v}"' for k, v in sorted(bins.items())]
+    write(os.path.join(a.dir, "pack.toml"), ("\n".join(lines) + "\n").encode())
+
+
 def cmd_freeport(_a):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -165,6 +184,9 @@ def main():
     s.add_argument("dir")
     s.add_argument("--wheels", required=True)
     s.add_argument("--count", type=int, required=True)
+    s = sub.add_parser("realtools")
+    s.add_argument("dir")
+    s.add_argument("wheels", nargs="+")
     sub.add_parser("freeport")
     a = p.parse_args()
     {
@@ -172,6 +194,7 @@ def main():
         "project": cmd_project,
         "wheels": cmd_wheels,
         "uvproject": cmd_uvproject,
+        "realtools": cmd_realtools,
         "freeport": cmd_freeport,
     }[a.cmd](a)
 

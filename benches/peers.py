@@ -11,6 +11,9 @@ Subcommands:
       J workers) into OUTDIR/<name>/.
   skopeo-list HOST BASE OUTDIR --version V NAME...
       Print one `docker://… oci:…` argument pair per line for `skopeo copy`.
+  oras-push HOST REPO COUNTER FILE...
+      Push FILEs (one layer each) with oras-py to HOST/REPO-<n>:1.0.0, n read from and bumped
+      in the file COUNTER, so every run pushes to a repository that has none of the blobs.
 """
 
 import argparse
@@ -69,6 +72,22 @@ def cmd_oras_pull(a):
                 sys.exit("oras pull returned no files")
 
 
+def bump(counter):
+    n = int(open(counter).read()) if os.path.exists(counter) else 0
+    with open(counter, "w") as f:
+        f.write(str(n + 1))
+    return n
+
+
+def cmd_oras_push(a):
+    import oras.client
+
+    n = bump(a.counter)
+    client = oras.client.OrasClient(insecure=True)
+    os.chdir(os.path.dirname(os.path.abspath(a.files[0])))
+    client.push(target=f"{a.host}/{a.repo}-{n}:1.0.0", files=[os.path.basename(f) for f in a.files])
+
+
 def cmd_skopeo_list(a):
     for name in a.names:
         print(f"docker://{a.host}/{a.base}/{name}:{a.version}")
@@ -89,10 +108,18 @@ def main():
         s.add_argument("--version", default="1.0.0")
         s.add_argument("--jobs", type=int, default=8)
         s.add_argument("names", nargs="+")
+    s = sub.add_parser("oras-push")
+    s.add_argument("host")
+    s.add_argument("repo")
+    s.add_argument("counter")
+    s.add_argument("files", nargs="+")
     a = p.parse_args()
-    {"curl-config": cmd_curl_config, "oras-pull": cmd_oras_pull, "skopeo-list": cmd_skopeo_list}[
-        a.cmd
-    ](a)
+    {
+        "curl-config": cmd_curl_config,
+        "oras-pull": cmd_oras_pull,
+        "skopeo-list": cmd_skopeo_list,
+        "oras-push": cmd_oras_push,
+    }[a.cmd](a)
 
 
 if __name__ == "__main__":

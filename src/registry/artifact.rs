@@ -487,18 +487,27 @@ fn annotations(
     a
 }
 
+/// The zstd level of pack layers: zstd's default. Level 19 made a layer ~20% smaller but
+/// compressed at ~1 MB/s (a 60 MB tool took a minute to publish); level 3 runs at ~150 MB/s on
+/// one thread. One thread and a fixed level: the bytes depend only on the input (and the zstd
+/// library), never on the machine, so builds stay reproducible.
+pub const ZSTD_LEVEL: i32 = 3;
+
 fn compress(tar: &[u8], c: Compression) -> Result<(&'static str, Vec<u8>), RegistryError> {
     let io = |source| RegistryError::Io {
         context: "cannot compress the pack layer".into(),
         source,
     };
     match c {
-        Compression::Zstd => Ok((LAYER_TAR_ZSTD, zstd::encode_all(tar, 19).map_err(io)?)),
+        Compression::Zstd => Ok((
+            LAYER_TAR_ZSTD,
+            zstd::encode_all(tar, ZSTD_LEVEL).map_err(io)?,
+        )),
         Compression::Gzip => {
             use std::io::Write;
             let mut enc = flate2::GzBuilder::new()
                 .mtime(0)
-                .write(Vec::new(), flate2::Compression::best());
+                .write(Vec::new(), flate2::Compression::default());
             enc.write_all(tar).map_err(io)?;
             Ok((LAYER_TAR_GZIP, enc.finish().map_err(io)?))
         }
