@@ -901,3 +901,122 @@ fn update_and_info_show_the_changelog_between_versions() {
         .unwrap_or(0);
     assert_eq!(stored, 0, "info fetched no pack tree");
 }
+
+/// A registry with real commands for `aibox import`: node (alias `nodejs`), python, and
+/// prettier in a second registry.
+fn import_registries(sb: &Sandbox) {
+    let tool = |dir: &str, name: &str, version: &str, extra: &str| {
+        write_pack(
+            &sb.path().join(dir),
+            &format!(
+                "[pack]\nname = \"{name}\"\nversion = \"{version}\"\n{extra}[bin]\n{name} = \"bin/{name}\"\n"
+            ),
+            &[(
+                &format!("bin/{name}"),
+                &format!("#!/bin/sh\necho {name} {version}\n"),
+                true,
+            )],
+        );
+    };
+    for v in ["20.10.0", "20.11.0", "22.1.0"] {
+        tool("packs", "node", v, "aliases = [\"nodejs\"]\n");
+    }
+    for v in ["3.11.4", "3.12.1"] {
+        tool("packs", "python", v, "");
+    }
+    tool("web", "prettier", "3.1.0", "");
+}
+
+#[test]
+fn import_maps_tool_versions_and_mise_files_and_says_what_it_cannot() {
+    let sb = Sandbox::new();
+    import_registries(&sb);
+    let root = sb.project(
+        "p",
+        "# Our tools.\n[registries]\ndefault = \"dir:../packs\"   # in-repo packs\nweb = \"dir:../web\"\n\n[packs]\npython = \"~3.12\"   # keep\n",
+    );
+    let tool_versions =
+        "# asdf\nnodejs 20.11.0   # LTS\npython 3.11.4 3.12.1\nterraform 1.7.0\nruby system\n";
+    std::fs::write(root.join(".tool-versions"), tool_versions).unwrap();
+    let mise = "[env]\nNODE_ENV = \"dev\"\n\n[tools]\n\"npm:prettier\" = \"3.1\"\ngo = { version = \"1.22\" }\nnode = [\"20\", \"22\"]\n";
+    std::fs::write(root.join("mise.toml"), mise).unwrap();
+    std::fs::write(root.join(".nvmrc"), "lts/iron\n").unwrap();
+    let before = read(&root.join("aibox.toml"));
+
+    // A dry run prints the manifest it would write and writes nothing.
+    let (out, err) = sb.ok(&root, &["import", "--dry-run"]);
+    assert!(out.contains("node = \"=20.11.0\""), "{out}");
+    assert_eq!(read(&root.join("aibox.toml")), before);
+
+    let (json, _) = sb.ok(&root, &["import", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let reasons: Vec<(String, String)> = v["unmapped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["tool"].as_str().unwrap().to_owned(),
+                u["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let reason = |tool: &str| {
+        reasons
+            .iter()
+            .find(|(t, _)| t == tool)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("{tool} not listed: {reasons:?}"))
+    };
+    assert!(reason("terraform").contains("no pack named `terraform`"));
+    assert!(reason("ruby").contains("`system`"));
+    assert!(reason("go").contains("no pack named `go`"));
+    assert!(reason("node").contains("`lts/iron` is an alias"));
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert!(err.contains("python also lists 3.12.1"), "{err}");
+
+    // Written: comments and formatting kept, the already requested pack left alone, the
+    // pack from the second registry named with it.
+    let manifest = read(&root.join("aibox.toml"));
+    assert!(manifest.starts_with("# Our tools.\n"), "{manifest}");
+    assert!(manifest.contains("default = \"dir:../packs\"   # in-repo packs"));
+    assert!(
+        manifest.contains("python = \"~3.12\"   # keep"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("node = \"=20.11.0\""), "{manifest}");
+    assert!(
+        manifest.contains("prettier = { version = \"~3.1\", registry = \"web\" }"),
+        "{manifest}"
+    );
+    // The source files are untouched, and the result syncs.
+    assert_eq!(read(&root.join(".tool-versions")), tool_versions);
+    assert_eq!(read(&root.join("mise.toml")), mise);
+    sb.ok(&root, &["sync"]);
+    let run = |cmd: &str| {
+        let out = Std::new(root.join(".aibox/current/bin").join(cmd))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(run("node"), "node 20.11.0");
+    assert_eq!(run("python"), "python 3.12.1");
+    assert_eq!(run("prettier"), "prettier 3.1.0");
+
+    // Without a manifest, `--registry` says where the packs are; `.python-version` and a
+    // version that no pack has.
+    let fresh = sb.path().join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    std::fs::write(fresh.join(".python-version"), "3.13.0\n").unwrap();
+    std::fs::write(fresh.join(".nvmrc"), "v22.1.0\n").unwrap();
+    let (_, err) = sb.fails(&fresh, &["import"]);
+    assert!(err.contains("--registry"), "{err}");
+    let (_, err) = sb.ok(&fresh, &["import", "--registry", "dir:../packs"]);
+    assert!(
+        err.contains("pack `python` has no version matching `=3.13.0` (newest: 3.12.1)"),
+        "{err}"
+    );
+    let manifest = read(&fresh.join("aibox.toml"));
+    assert!(manifest.contains("node = \"=22.1.0\""), "{manifest}");
+    assert!(!manifest.contains("python"), "{manifest}");
+}

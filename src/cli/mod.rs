@@ -5,6 +5,7 @@ mod doctor;
 mod env;
 mod generations;
 mod global;
+mod import;
 mod pack;
 mod plugin;
 mod project;
@@ -102,6 +103,9 @@ enum Command {
     Run(env::RunArgs),
     /// Print the project's environment as shell code (`eval "$(aibox env)"`) or JSON.
     Env(env::EnvArgs),
+    /// Write `aibox.toml` requests from `.tool-versions`, `mise.toml`, `.nvmrc` or
+    /// `.python-version` (the files stay as they are).
+    Import(import::ImportArgs),
     /// Install packs into your global profile (on PATH via its `current/bin`).
     Install(global::InstallArgs),
     /// Remove packs from your global profile.
@@ -202,6 +206,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sync(a) => project::sync(&opts, a),
         Command::Run(a) => env::run(&opts, a),
         Command::Env(a) => env::env(&opts, a),
+        Command::Import(a) => import::run(&opts, a),
         Command::Install(a) => global::install(&opts, a),
         Command::Uninstall(a) => global::uninstall(&opts, a),
         Command::List(a) => view::list(&opts, a),

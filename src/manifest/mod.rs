@@ -2,6 +2,7 @@
 //! parsed with errors that give file, line and column.
 
 pub mod edit;
+pub mod legacy;
 pub mod pack;
 pub mod permissions;
 pub mod project;

@@ -141,6 +141,10 @@ pub struct PackSection {
     pub repository: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
+    /// Other names of the tool this pack provides (`nodejs` for `node`), which `aibox import`
+    /// maps to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// The aibox versions this pack works with (a semver request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requires_aibox: Option<String>,

@@ -112,6 +112,16 @@ pub fn check_pack(manifest: &PackManifest) -> Result<(), Problem> {
         )
         .hint("pack names use lowercase letters, digits and `-` (at most 64 characters), like `java` or `node-lts`"));
     }
+    for alias in &pack.aliases {
+        if let Err(reason) = validate_pack_name(alias) {
+            return Err(Problem::new(
+                &["pack", "aliases"],
+                Part::Value,
+                format!("`{alias}` is not a valid alias: {reason}"),
+            )
+            .hint("aliases are tool names like pack names: lowercase letters, digits and `-`"));
+        }
+    }
     if let Some(req) = &pack.requires_aibox
         && let Err(e) = Request::parse(req)
     {

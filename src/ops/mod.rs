@@ -8,6 +8,7 @@ pub mod edit;
 pub mod escalation;
 pub mod generations;
 pub mod hooks;
+pub mod import;
 pub mod install;
 pub mod lock;
 pub mod maintenance;

@@ -488,6 +488,7 @@ impl ArchiveSource {
                 homepage: None,
                 repository: None,
                 keywords: Vec::new(),
+                aliases: Vec::new(),
                 requires_aibox: None,
                 platforms: None,
             },

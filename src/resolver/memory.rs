@@ -65,6 +65,7 @@ pub fn minimal_manifest(
             homepage: None,
             repository: None,
             keywords: Vec::new(),
+            aliases: Vec::new(),
             requires_aibox: requires_aibox.map(str::to_owned),
             platforms: None,
         },

@@ -1,0 +1,245 @@
+//! `aibox import`: turn the version files of other tools (`.tool-versions`, `mise.toml`,
+//! `.nvmrc`, `.python-version`) into `aibox.toml` requests. Each tool is mapped to a pack of the
+//! project's registries (or `--registry`) by name or by a pack's `aliases`, its version
+//! translated to a request and checked against the versions published; what cannot be mapped is
+//! listed with the reason. The source files are left as they are.
+
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::manifest::legacy::{self, Wanted};
+use crate::manifest::{Section, add_requirement};
+use crate::registry::{self, Source};
+
+use super::{MANIFEST, Options};
+
+/// One tool mapped to a pack.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Mapped {
+    pub tool: String,
+    pub version: String,
+    pub at: String,
+    pub pack: String,
+    pub request: String,
+    /// The registry alias in `aibox.toml` it comes from.
+    pub registry: String,
+    /// Other versions the file lists, not imported (`aibox.toml` holds one per pack).
+    pub dropped: Vec<String>,
+    /// Already requested in `aibox.toml`: left as it is.
+    pub present: bool,
+}
+
+/// One tool that could not be mapped, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unmapped {
+    pub tool: String,
+    pub at: String,
+    pub reason: String,
+}
+
+/// What an import found and (unless a dry run) wrote.
+#[derive(Debug, serde::Serialize)]
+pub struct Imported {
+    pub files: Vec<String>,
+    pub mapped: Vec<Mapped>,
+    pub unmapped: Vec<Unmapped>,
+    /// The `aibox.toml` written (or that would be).
+    pub manifest: String,
+    pub path: PathBuf,
+    pub created: bool,
+}
+
+/// A registry's packs: name, versions, aliases of the newest version.
+struct Catalog {
+    alias: String,
+    packs: Vec<(String, Vec<Version>, Vec<String>)>,
+}
+
+fn catalog(alias: &str, source: &dyn Source) -> Result<Catalog> {
+    let mut packs = Vec::new();
+    for name in source.names()? {
+        let Ok(versions) = source.versions(&name) else {
+            continue;
+        };
+        let aliases = versions
+            .iter()
+            .filter(|v| v.pre.is_empty())
+            .max()
+            .and_then(|v| source.manifest(&name, v).ok())
+            .map(|m| m.pack.aliases.clone())
+            .unwrap_or_default();
+        packs.push((name, versions, aliases));
+    }
+    Ok(Catalog {
+        alias: alias.to_owned(),
+        packs,
+    })
+}
+
+/// `aibox import [FILE…]`: read `files` (default: those of [`legacy::FILES`] present in the
+/// project directory), map them, and write `aibox.toml` (unless `dry_run`).
+pub fn import(
+    opts: &Options,
+    dir: &Path,
+    files: &[PathBuf],
+    registry: Option<&str>,
+    dry_run: bool,
+) -> Result<Imported> {
+    let files: Vec<PathBuf> = if files.is_empty() {
+        legacy::FILES
+            .iter()
+            .map(|f| dir.join(f))
+            .filter(|p| fs::exists(p).unwrap_or(false))
+            .collect()
+    } else {
+        files.to_vec()
+    };
+    if files.is_empty() {
+        return Err(
+            Error::msg(format!("no version files to import in `{}`", dir.display())).with_hint(
+                format!(
+                    "aibox imports {}; name one: `aibox import path/to/.tool-versions`",
+                    legacy::FILES.join(", ")
+                ),
+            ),
+        );
+    }
+    let mut wanted: Vec<Wanted> = Vec::new();
+    for file in &files {
+        let kind = legacy::kind_of(file).ok_or_else(|| {
+            Error::msg(format!(
+                "`{}` is not a file aibox can import",
+                file.display()
+            ))
+            .with_hint(format!("aibox imports {}", legacy::FILES.join(", ")))
+        })?;
+        let text = fs::read_regular_string(file, super::MAX_MANIFEST_BYTES)
+            .map_err(|e| Error::io(format!("cannot read `{}`", file.display()), e))?;
+        wanted.extend(legacy::parse(kind, &text).map_err(Error::msg)?);
+    }
+
+    // The manifest to extend (or to create), and the registries to map against.
+    let path = dir.join(MANIFEST);
+    let existing = fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES).ok();
+    let mut text = match &existing {
+        Some(t) => t.clone(),
+        None => {
+            let url = registry.ok_or_else(|| {
+                Error::msg(format!("`{}` does not exist yet", path.display())).with_hint(
+                    "pass `--registry <url>` (where the packs are), or run `aibox init --registry <url>` first",
+                )
+            })?;
+            super::edit::manifest_template(Some(url))
+        }
+    };
+    let manifest = crate::manifest::parse_project(&text, &path)?;
+    let src = super::pack::source_options(opts, false);
+    let mut catalogs = Vec::new();
+    let mut aliases: Vec<(&String, &crate::manifest::RegistrySpec)> =
+        manifest.registries.iter().collect();
+    // The default registry first: a tool found in several is taken from it.
+    aliases.sort_by_key(|(a, _)| a.as_str() != "default");
+    for (alias, spec) in aliases {
+        let source = registry::open_source(&spec.url, dir, &src)?;
+        catalogs.push(catalog(alias, source.as_ref())?);
+    }
+
+    let mut mapped = Vec::new();
+    let mut unmapped = Vec::new();
+    for w in wanted {
+        let unmap = |reason: String| Unmapped {
+            tool: w.tool.clone(),
+            at: w.at.clone(),
+            reason,
+        };
+        let Some(version) = w.versions.first() else {
+            unmapped.push(unmap("no version is given".into()));
+            continue;
+        };
+        let request = match legacy::translate(version) {
+            Ok(r) => r,
+            Err(reason) => {
+                unmapped.push(unmap(reason));
+                continue;
+            }
+        };
+        let name = legacy::tool_name(&w.tool);
+        let found = catalogs.iter().find_map(|c| {
+            c.packs
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .or_else(|| c.packs.iter().find(|(_, _, a)| a.contains(&name)))
+                .map(|p| (c, p))
+        });
+        let Some((cat, (pack, versions, _))) = found else {
+            unmapped.push(unmap(format!(
+                "no pack named `{name}` (or with that alias) in {}",
+                catalogs
+                    .iter()
+                    .map(|c| format!("`{}`", c.alias))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+            continue;
+        };
+        let req = crate::manifest::request::Request::parse(&request)
+            .map_err(|e| Error::msg(e.to_string()))?;
+        if !versions.iter().any(|v| req.matches(v)) {
+            let newest = versions
+                .iter()
+                .max()
+                .map_or("none".into(), Version::to_string);
+            unmapped.push(unmap(format!(
+                "pack `{pack}` has no version matching `{request}` (newest: {newest})"
+            )));
+            continue;
+        }
+        let present =
+            manifest.packs.contains_key(pack) || mapped.iter().any(|m: &Mapped| m.pack == *pack);
+        if !present {
+            text = add_requirement(&text, Section::Packs, pack, &request)?;
+            if cat.alias != "default" {
+                text = with_registry(&text, pack, &request, &cat.alias)?;
+            }
+        }
+        mapped.push(Mapped {
+            tool: w.tool.clone(),
+            version: version.clone(),
+            at: w.at.clone(),
+            pack: pack.clone(),
+            request,
+            registry: cat.alias.clone(),
+            dropped: w.versions[1..].to_vec(),
+            present,
+        });
+    }
+    // What is written must read back as a manifest.
+    crate::manifest::parse_project(&text, &path)?;
+    if !dry_run && existing.as_deref() != Some(text.as_str()) {
+        fs::write_atomic(&path, text.as_bytes())
+            .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
+    }
+    Ok(Imported {
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+        mapped,
+        unmapped,
+        manifest: text,
+        path,
+        created: existing.is_none(),
+    })
+}
+
+/// `name = "request"` in `[packs]` rewritten as `{ version = …, registry = alias }`.
+fn with_registry(text: &str, name: &str, request: &str, alias: &str) -> Result<String> {
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| Error::with_source("cannot edit `aibox.toml`", e))?;
+    let mut entry = toml_edit::InlineTable::new();
+    entry.insert("version", request.into());
+    entry.insert("registry", alias.into());
+    doc["packs"][name] = toml_edit::value(entry);
+    Ok(doc.to_string())
+}
