@@ -57,6 +57,14 @@ impl Drop for StagingDir {
     }
 }
 
+/// `N` bytes from the kernel's random source (`/dev/urandom`), for secrets such as tokens.
+pub fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {
+    use std::io::Read;
+    let mut buf = [0u8; N];
+    File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
 /// A temporary directory anywhere (tests, scratch space outside the store).
 pub fn temp_dir() -> io::Result<tempfile::TempDir> {
     tempfile::tempdir()

@@ -13,7 +13,8 @@
 //! 5. [`registry`]
 //! 6. [`resolver`]
 //! 7. [`ops`], [`fuzz`]
-//! 8. [`cli`]
+//! 8. [`web`]
+//! 9. [`cli`]
 //!
 //! A sync, top-down: [`cli`] parses the command and calls one function of [`ops`]; `ops` reads
 //! `aibox.toml` ([`manifest`]) and `aibox.lock` ([`lockfile`]), re-locks with the [`resolver`]
@@ -40,3 +41,4 @@ pub mod sandbox;
 pub mod signature;
 pub mod store;
 pub mod trust;
+pub mod web;

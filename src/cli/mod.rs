@@ -14,6 +14,7 @@ mod selfcli;
 mod shell;
 mod store;
 mod trust;
+mod ui;
 mod update;
 mod vendor;
 mod view;
@@ -166,6 +167,12 @@ enum Command {
     /// command wrappers call).
     #[command(hide = true)]
     SandboxExec(plugin::SandboxExecArgs),
+    /// Serve a local page to discover packs, see what is installed and update: on 127.0.0.1,
+    /// behind a random token in the URL it prints.
+    Ui(ui::UiArgs),
+    /// Build the discover pages of registries as a static site.
+    #[command(subcommand)]
+    Catalog(ui::CatalogCommand),
     /// Update aibox itself, or go back to the version an update replaced.
     #[command(name = "self", subcommand)]
     SelfCli(selfcli::SelfCommand),
@@ -234,6 +241,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Plugin(c) => plugin::run(&opts, c),
         Command::SandboxExec(a) => plugin::sandbox_exec(&opts, a),
         Command::SelfCli(c) => selfcli::run(&opts, c),
+        Command::Ui(a) => ui::serve(&opts, a),
+        Command::Catalog(c) => ui::catalog(&opts, c),
         Command::External(argv) => plugin::external(&opts, argv, &builtin_commands()),
     }
 }

@@ -116,6 +116,7 @@ pub fn info(opts: &Options, args: InfoArgs) -> Result<()> {
         println!("digest:       {}", a.digest);
         println!("trust:        {}", a.trust);
     }
+    println!("may:          {}", i.permissions.join("; "));
     println!("source:       {}", i.source);
     if let Some(c) = &i.changelog {
         println!("changes:\n{}", indent(c));

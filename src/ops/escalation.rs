@@ -33,6 +33,55 @@ fn net_name(t: &NetTarget) -> String {
     }
 }
 
+/// What a version may do, as phrases for people (`aibox info`, the local page): its sandbox
+/// (or that it runs unsandboxed) and the code it runs unasked.
+pub fn grant_phrases(g: &Grants) -> Vec<String> {
+    let mut out = Vec::new();
+    let permissions = match (&g.permissions, g.kind) {
+        (Some(p), _) => Some(p.clone()),
+        (None, PackKind::Plugin) => Some(plugin_default()),
+        (None, _) => None,
+    };
+    match permissions {
+        None => out.push("runs unsandboxed (declares no [permissions])".to_owned()),
+        Some(p) => {
+            for (what, list) in [
+                ("read", &p.fs.read),
+                ("write", &p.fs.write),
+                ("the variables", &p.env),
+            ] {
+                if !list.is_empty() {
+                    out.push(format!("{what} {}", list.join(", ")));
+                }
+            }
+            let net: Vec<String> = p.net.connect.iter().map(net_name).collect();
+            out.push(if net.is_empty() {
+                "no network".to_owned()
+            } else {
+                format!("connect to {}", net.join(", "))
+            });
+            let l = &p.limits;
+            for (what, v) in [
+                ("cpu-seconds", l.cpu_seconds),
+                ("memory-mib", l.memory_mib),
+                ("open-files", l.open_files),
+                ("processes", l.processes),
+            ] {
+                if let Some(v) = v {
+                    out.push(format!("{what} ≤ {v}"));
+                }
+            }
+        }
+    }
+    if let Some(run) = &g.install {
+        out.push(format!("runs an install hook: `{run}`"));
+    }
+    if let Some(run) = &g.check {
+        out.push(format!("runs a health check: `{run}`"));
+    }
+    out
+}
+
 /// The phrases for what `new` may do beyond `old` (`None`: a package new to the lock).
 pub fn widened(old: Option<&Grants>, new: &Grants) -> Vec<String> {
     let mut asks = Vec::new();

@@ -178,6 +178,8 @@ pub struct Info {
     #[serde(flatten)]
     pub artifact: Option<ArtifactInfo>,
     pub source: String,
+    /// What it may do: its sandbox (or none) and the code it runs unasked, as phrases.
+    pub permissions: Vec<String>,
     /// The version's entry in the pack's `CHANGELOG.md`, when its tree is in the store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changelog: Option<String>,
@@ -315,6 +317,7 @@ pub fn info(
         let changelog = version_changelog(source.as_ref(), name, &v, &versions);
         return Ok(Info {
             changelog,
+            permissions: super::escalation::grant_phrases(&manifest.grants()),
             name: name.into(),
             version: v.to_string(),
             versions: versions.iter().map(ToString::to_string).collect(),

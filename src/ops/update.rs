@@ -346,3 +346,36 @@ pub fn auto(
         held,
     })
 }
+
+/// For each of `outdated`: the changelog entries after its current version up to its newest,
+/// as text (from its source: a `dir:` pack's `CHANGELOG.md`, an OCI version's annotation).
+/// Packs whose source has none are left out; a source that cannot be read is skipped.
+pub fn changelogs(opts: &Options, target: Target, outdated: &[Outdated]) -> Vec<(String, String)> {
+    let Ok(state) = state(opts, target) else {
+        return Vec::new();
+    };
+    let (_, lock) = state.lock.as_ref().expect("checked");
+    let sources = state.sources(opts);
+    let mut out = Vec::new();
+    for o in outdated {
+        let (Some(pkg), Ok(current), Ok(newest)) = (
+            lock.package(&o.name),
+            Version::parse(&o.current),
+            Version::parse(&o.newest),
+        ) else {
+            continue;
+        };
+        let Some(text) = sources
+            .get(&pkg.source)
+            .ok()
+            .and_then(|s| s.changelog(&o.name, &newest))
+        else {
+            continue;
+        };
+        let entries = super::changelog::entries(&text, Some(&current), &newest);
+        if !entries.is_empty() {
+            out.push((o.name.clone(), super::changelog::render(&o.name, &entries)));
+        }
+    }
+    out
+}

@@ -1,0 +1,71 @@
+//! `aibox catalog build`: the discover pages as a static site a team can host next to its
+//! registry — `index.html` (every pack, with signer, permissions and size) and one page per
+//! pack under `packs/` — rendered by the same code as the local page.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::ops::{self, Options};
+
+use super::pages::{self, Links, Row};
+
+/// What was written.
+#[derive(Debug)]
+pub struct Built {
+    pub dir: PathBuf,
+    pub packs: usize,
+}
+
+/// Write the catalog of `registries` into `out`.
+pub fn build(opts: &Options, registries: &[String], out: &Path) -> Result<Built> {
+    let sources = ops::search::registries(opts, registries)?;
+    let src = ops::pack::source_options(opts, false);
+    let hits = ops::search::search("", &sources, &src)?;
+    let mut infos = Vec::new();
+    for h in &hits {
+        let roots: Vec<_> = sources
+            .iter()
+            .filter(|(u, _)| *u == h.source)
+            .cloned()
+            .collect();
+        infos.push(ops::search::info(
+            &format!("{}@={}", h.name, h.version),
+            &roots,
+            &src,
+        )?);
+    }
+    let write = |path: &Path, text: &str| {
+        fs::create_dir_all(path.parent().expect("has a parent"))
+            .and_then(|_| fs::write_atomic(path, text.as_bytes()))
+            .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))
+    };
+    let links = Links::Static;
+    let rows: Vec<Row> = hits
+        .iter()
+        .zip(&infos)
+        .map(|(hit, info)| Row {
+            hit,
+            info: Some(info),
+        })
+        .collect();
+    let title = format!("Packs of {}", registries.join(", "));
+    write(
+        &out.join("index.html"),
+        &pages::page(&links, "", &title, &pages::discover(&links, "", &rows)),
+    )?;
+    for info in &infos {
+        // Names are validated pack names (`[a-z0-9-]`): safe as file names.
+        let title = format!("{} {}", info.name, info.version);
+        let body = pages::pack(info).replace("href=\"packs/", "href=\"");
+        write(
+            &out.join("packs").join(format!("{}.html", info.name)),
+            &pages::page(&links, "", &title, &body)
+                .replace("href=\"index.html\"", "href=\"../index.html\""),
+        )?;
+    }
+    Ok(Built {
+        dir: out.to_owned(),
+        packs: infos.len(),
+    })
+}

@@ -1,0 +1,591 @@
+//! The local page (`aibox ui`) and the static catalog (`aibox catalog build`): a second front
+//! end beside the command line, calling the same [`crate::ops`] functions.
+//!
+//! The page is served on 127.0.0.1 only, and every request must carry the random token of the
+//! URL printed at start; the `Host` header must name the loopback address and port (against DNS
+//! rebinding); state-changing requests are POSTs that also carry a second random token (CSRF)
+//! and, when the browser sends one, a same-origin `Origin`. Responses forbid framing, scripts,
+//! referrers to other sites and caching. Work runs on plain threads (the `ops` functions block), never on the
+//! server's runtime.
+
+pub mod catalog;
+pub mod pages;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::{Error, Result};
+use crate::ops::{self, Options, Target};
+use pages::{Links, Row, esc, notice, page};
+
+/// `aibox ui` settings.
+#[derive(Debug, Clone)]
+pub struct UiOptions {
+    /// 0: any free port.
+    pub port: u16,
+    /// Open the page in the default browser (`xdg-open`).
+    pub open: bool,
+}
+
+struct Ui {
+    opts: Options,
+    token: String,
+    csrf: String,
+    port: u16,
+}
+
+impl Ui {
+    fn links(&self) -> Links {
+        Links::Live {
+            token: self.token.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
+    /// The profiles shown: the project's (when started inside one) and the global one.
+    fn targets(&self) -> Vec<(&'static str, Target, String)> {
+        let mut out = Vec::new();
+        if let Ok(p) = ops::find_project(&self.opts) {
+            out.push((
+                "project",
+                Target::Project,
+                format!("Project {}", p.root.display()),
+            ));
+        }
+        out.push(("global", Target::Global, "Global profile".to_owned()));
+        out
+    }
+}
+
+type Shared = Arc<Ui>;
+type Params = HashMap<String, String>;
+
+fn random_hex() -> Result<String> {
+    let bytes = crate::fs::random_bytes::<16>()
+        .map_err(|e| Error::io("cannot read random bytes for the page's token", e))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Serve the page until Ctrl-C; prints its URL (with the token) on stdout.
+pub fn serve(opts: &Options, ui: &UiOptions) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start the page's runtime", e))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", ui.port))
+            .await
+            .map_err(|e| {
+                Error::io(format!("cannot listen on 127.0.0.1:{}", ui.port), e)
+                    .with_hint("choose another port with `aibox ui --port <N>` (0: any free one)")
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::io("cannot read the page's address", e))?
+            .port();
+        let state = Arc::new(Ui {
+            opts: opts.clone(),
+            token: random_hex()?,
+            csrf: random_hex()?,
+            port,
+        });
+        let url = format!("http://127.0.0.1:{port}/?token={}", state.token);
+        let app = Router::new()
+            .route("/", get(root))
+            .route("/discover", get(discover))
+            .route("/pack", get(pack))
+            .route("/installed", get(installed))
+            .route("/diff", get(diff))
+            .route("/updates", get(updates))
+            .route("/rollback", post(rollback))
+            .route("/update", post(update))
+            .fallback(not_found)
+            .layer(middleware::from_fn_with_state(state.clone(), guard))
+            .with_state(state);
+        println!("{url}");
+        crate::printer::status(
+            "Serving",
+            "the aibox page on 127.0.0.1 only (the URL above holds its token); Ctrl-C stops it",
+        );
+        if ui.open {
+            let _ = std::process::Command::new("xdg-open")
+                .arg(&url)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+        }
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| Error::io("the page's server failed", e))
+    })
+}
+
+/// Refuse what is not for us: another `Host` (DNS rebinding), a missing or wrong token, a
+/// cross-origin POST; and set the headers every answer carries.
+async fn guard(State(ui): State<Shared>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let allowed = [
+        format!("127.0.0.1:{}", ui.port),
+        format!("localhost:{}", ui.port),
+    ];
+    let refused = if !allowed.iter().any(|a| a == host) {
+        Some((
+            StatusCode::MISDIRECTED_REQUEST,
+            "this page answers only to its loopback address",
+        ))
+    } else if !query_token(req.uri().query()).is_some_and(|t| same(&t, &ui.token)) {
+        Some((
+            StatusCode::FORBIDDEN,
+            "a missing or wrong token: open the URL `aibox ui` printed",
+        ))
+    } else if req.method() == axum::http::Method::POST
+        && req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .is_some_and(|o| !allowed.iter().any(|a| o == format!("http://{a}")))
+    {
+        Some((StatusCode::FORBIDDEN, "a request from another site"))
+    } else {
+        None
+    };
+    let mut response = match refused {
+        Some((status, why)) => (status, why.to_owned()).into_response(),
+        None => next.run(req).await,
+    };
+    let h = response.headers_mut();
+    for (k, v) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        h.insert(k, HeaderValue::from_static(v));
+    }
+    response
+}
+
+fn query_token(query: Option<&str>) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Compare secrets in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Run blocking `ops` work on its own thread.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.await.ok()
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (status, Html(body)).into_response()
+}
+
+fn failed(ui: &Ui, current: &str, title: &str, e: &Error) -> Response {
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        page(&ui.links(), current, title, &notice("error", &e.render())),
+    )
+}
+
+async fn not_found(State(ui): State<Shared>) -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        page(
+            &ui.links(),
+            "",
+            "Not found",
+            &notice("error", "There is no such page."),
+        ),
+    )
+}
+
+async fn root(State(ui): State<Shared>) -> Response {
+    let to = ui.links().live("/discover", &[]);
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+}
+
+async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
+    let query = q.get("q").cloned().unwrap_or_default();
+    let opts = ui.opts.clone();
+    let query2 = query.clone();
+    let work = blocking(
+        move || -> Result<Vec<(ops::search::Hit, Option<ops::search::Info>)>> {
+            let sources = ops::search::registries(&opts, &[])?;
+            let src = ops::pack::source_options(&opts, false);
+            let hits = ops::search::search(&query2, &sources, &src)?;
+            Ok(hits
+                .into_iter()
+                .map(|h| {
+                    let roots: Vec<_> = sources
+                        .iter()
+                        .filter(|(u, _)| *u == h.source)
+                        .cloned()
+                        .collect();
+                    let info =
+                        ops::search::info(&format!("{}@={}", h.name, h.version), &roots, &src).ok();
+                    (h, info)
+                })
+                .collect())
+        },
+    )
+    .await;
+    match work {
+        Some(Ok(found)) => {
+            let rows: Vec<Row> = found
+                .iter()
+                .map(|(hit, info)| Row {
+                    hit,
+                    info: info.as_ref(),
+                })
+                .collect();
+            html(
+                StatusCode::OK,
+                page(
+                    &ui.links(),
+                    "Discover",
+                    "Discover packs",
+                    &pages::discover(&ui.links(), &query, &rows),
+                ),
+            )
+        }
+        Some(Err(e)) => failed(&ui, "Discover", "Discover packs", &e),
+        None => failed(
+            &ui,
+            "Discover",
+            "Discover packs",
+            &Error::msg("the search stopped"),
+        ),
+    }
+}
+
+async fn pack(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
+    let name = q.get("name").cloned().unwrap_or_default();
+    let registry = q.get("registry").cloned().unwrap_or_default();
+    let opts = ui.opts.clone();
+    let work = blocking(move || -> Result<ops::search::Info> {
+        // Only the configured registries: a URL in a link never points aibox elsewhere.
+        let sources: Vec<_> = ops::search::registries(&opts, &[])?
+            .into_iter()
+            .filter(|(u, _)| *u == registry)
+            .collect();
+        if sources.is_empty() {
+            return Err(Error::msg(format!(
+                "`{registry}` is not one of the configured registries"
+            )));
+        }
+        ops::search::info(&name, &sources, &ops::pack::source_options(&opts, false))
+    })
+    .await;
+    match work {
+        Some(Ok(info)) => {
+            let title = format!("{} {}", info.name, info.version);
+            html(
+                StatusCode::OK,
+                page(&ui.links(), "Discover", &title, &pages::pack(&info)),
+            )
+        }
+        Some(Err(e)) => failed(&ui, "Discover", "Pack", &e),
+        None => failed(&ui, "Discover", "Pack", &Error::msg("the lookup stopped")),
+    }
+}
+
+/// The installed page, with `message` on top.
+async fn installed_page(ui: &Shared, message: Option<String>) -> Response {
+    let opts = ui.opts.clone();
+    let targets = ui.targets();
+    let work = blocking(move || {
+        targets
+            .into_iter()
+            .map(|(key, target, title)| (key, title, ops::generations::list(&opts, target)))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let links = ui.links();
+    let mut body = message.unwrap_or_default();
+    for (key, title, listed) in work {
+        match listed {
+            Ok((list, current)) => {
+                body.push_str(&pages::generations(&links, key, &title, &list, current));
+            }
+            Err(e) => {
+                body.push_str(&format!("<h2>{}</h2>", esc(&title)));
+                body.push_str(&notice("warn", &e.render()));
+            }
+        }
+    }
+    html(
+        StatusCode::OK,
+        page(&links, "Installed", "Installed", &body),
+    )
+}
+
+async fn installed(State(ui): State<Shared>) -> Response {
+    installed_page(&ui, None).await
+}
+
+fn target_of(ui: &Ui, key: Option<&String>) -> Option<Target> {
+    ui.targets()
+        .into_iter()
+        .find(|(k, _, _)| Some(&k.to_string()) == key)
+        .map(|(_, t, _)| t)
+}
+
+async fn diff(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
+    let Some(target) = target_of(&ui, q.get("target")) else {
+        return failed(
+            &ui,
+            "Installed",
+            "Difference",
+            &Error::msg("no such profile"),
+        );
+    };
+    let id = |k: &str| q.get(k).and_then(|v| v.parse::<u64>().ok());
+    let (a, b) = (id("a"), id("b"));
+    let opts = ui.opts.clone();
+    match blocking(move || ops::generations::diff(&opts, target, a, b)).await {
+        Some(Ok((a, b, d))) => html(
+            StatusCode::OK,
+            page(
+                &ui.links(),
+                "Installed",
+                "Difference",
+                &pages::diff(a, b, &d),
+            ),
+        ),
+        Some(Err(e)) => failed(&ui, "Installed", "Difference", &e),
+        None => failed(
+            &ui,
+            "Installed",
+            "Difference",
+            &Error::msg("the comparison stopped"),
+        ),
+    }
+}
+
+/// Whether a POST's form carries the page's CSRF token.
+fn form_ok(ui: &Ui, form: &Params) -> bool {
+    form.get("csrf").is_some_and(|c| same(c, &ui.csrf))
+}
+
+fn bad_form() -> Response {
+    (StatusCode::FORBIDDEN, "a missing or wrong form token").into_response()
+}
+
+async fn rollback(State(ui): State<Shared>, Form(form): Form<Params>) -> Response {
+    if !form_ok(&ui, &form) {
+        return bad_form();
+    }
+    let Some(target) = target_of(&ui, form.get("target")) else {
+        return failed(
+            &ui,
+            "Installed",
+            "Installed",
+            &Error::msg("no such profile"),
+        );
+    };
+    let Some(to) = form.get("to").and_then(|t| t.parse::<u64>().ok()) else {
+        return failed(
+            &ui,
+            "Installed",
+            "Installed",
+            &Error::msg("no generation given"),
+        );
+    };
+    let opts = ui.opts.clone();
+    let message =
+        match blocking(move || ops::generations::rollback(&opts, target, Some(to), false)).await {
+            Some(Ok(r)) => notice(
+                "ok",
+                &format!(
+                    "Switched to generation {} (from {}).",
+                    r.to,
+                    r.from.map_or("?".into(), |f| f.to_string())
+                ),
+            ),
+            Some(Err(e)) => notice("error", &e.render()),
+            None => notice("error", "the rollback stopped"),
+        };
+    installed_page(&ui, Some(message)).await
+}
+
+/// What the updates page shows for one profile.
+struct Pending {
+    /// Whether the profile has a lock at all.
+    locked: bool,
+    key: &'static str,
+    title: String,
+    outdated: Vec<ops::update::Outdated>,
+    escalations: Vec<ops::escalation::Escalation>,
+    changelogs: Vec<(String, String)>,
+}
+
+fn pending(opts: &Options, key: &'static str, target: Target, title: String) -> Result<Pending> {
+    let empty = Pending {
+        locked: false,
+        key,
+        title: title.clone(),
+        outdated: Vec::new(),
+        escalations: Vec::new(),
+        changelogs: Vec::new(),
+    };
+    let root = ops::sync::target_root(opts, target)?;
+    if !crate::fs::exists(&root.join(ops::LOCKFILE)).unwrap_or(false) {
+        return Ok(empty); // nothing locked (e.g. a global profile nothing was installed into)
+    }
+    let outdated: Vec<_> = ops::update::outdated(opts, target)?
+        .into_iter()
+        .filter(|o| o.current != o.newest || o.current != o.in_range)
+        .collect();
+    let escalations = if outdated.is_empty() {
+        Vec::new()
+    } else {
+        ops::update::update(opts, target, &[], false, true, &mut |_| false)?.escalations
+    };
+    let changelogs = ops::update::changelogs(opts, target, &outdated);
+    Ok(Pending {
+        locked: true,
+        key,
+        title,
+        outdated,
+        escalations,
+        changelogs,
+    })
+}
+
+async fn updates_page(ui: &Shared, status: StatusCode, message: Option<String>) -> Response {
+    let opts = ui.opts.clone();
+    let targets = ui.targets();
+    let work = blocking(move || {
+        targets
+            .into_iter()
+            .map(|(key, target, title)| (title.clone(), pending(&opts, key, target, title)))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let links = ui.links();
+    let mut body = message.unwrap_or_default();
+    for (title, p) in work {
+        match p {
+            Ok(p) if !p.locked => {
+                body.push_str(&format!("<h2>{}</h2>", esc(&p.title)));
+                body.push_str(&notice("ok", "Nothing is installed here yet."));
+            }
+            Ok(p) => body.push_str(&pages::updates(
+                &links,
+                p.key,
+                &p.title,
+                &p.outdated,
+                &p.escalations,
+                &p.changelogs,
+            )),
+            Err(e) => {
+                body.push_str(&format!("<h2>{}</h2>", esc(&title)));
+                body.push_str(&notice("warn", &e.render()));
+            }
+        }
+    }
+    html(status, page(&links, "Updates", "Updates", &body))
+}
+
+async fn updates(State(ui): State<Shared>) -> Response {
+    updates_page(&ui, StatusCode::OK, None).await
+}
+
+async fn update(State(ui): State<Shared>, Form(form): Form<Params>) -> Response {
+    if !form_ok(&ui, &form) {
+        return bad_form();
+    }
+    let Some(target) = target_of(&ui, form.get("target")) else {
+        return failed(&ui, "Updates", "Updates", &Error::msg("no such profile"));
+    };
+    let names: Vec<String> = form
+        .get("pack")
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .into_iter()
+        .collect();
+    let confirmed = form.get("confirm").is_some_and(|c| c == "yes");
+    let opts = ui.opts.clone();
+    // Exactly as the CLI: what asks for more is applied only when confirmed.
+    let work = blocking(move || -> Result<std::result::Result<ops::update::Updated, Vec<ops::escalation::Escalation>>> {
+        let dry = ops::update::update(&opts, target, &names, false, true, &mut |_| false)?;
+        if !dry.escalations.is_empty() && !confirmed {
+            return Ok(Err(dry.escalations));
+        }
+        Ok(Ok(ops::update::update(&opts, target, &names, false, false, &mut |_| confirmed)?))
+    })
+    .await;
+    let (status, message) = match work {
+        Some(Ok(Ok(u))) => {
+            let changes: Vec<String> = u.changes.iter().map(|(v, w)| format!("{v} {w}")).collect();
+            (
+                StatusCode::OK,
+                notice(
+                    "ok",
+                    &if changes.is_empty() {
+                        "Nothing to update within range.".to_owned()
+                    } else {
+                        format!("Done: {}.", changes.join("; "))
+                    },
+                ),
+            )
+        }
+        Some(Ok(Err(asks))) => (
+            StatusCode::CONFLICT,
+            notice(
+                "error",
+                &format!(
+                    "Not updated: the new versions ask for more than the locked ones ({}). Tick “Accept what it asks for” and submit again to apply it.",
+                    asks.iter()
+                        .map(|e| format!("{}: {}", e.name, e.asks.join("; ")))
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                ),
+            ),
+        ),
+        Some(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            notice("error", &e.render()),
+        ),
+        None => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            notice("error", "the update stopped"),
+        ),
+    };
+    updates_page(&ui, status, Some(message)).await
+}
