@@ -115,7 +115,16 @@ pub fn validate_pack_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The closest of `candidates` to `word`, if one is close enough to suggest.
+/// `; did you mean `x`?` for a suggestion, or nothing: the tail of "not found" messages.
+pub fn did_you_mean_tail(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+/// The closest of `candidates` to `word`, if one is close enough to suggest: the one "did you
+/// mean" of every message (names, keys, commands).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,

@@ -220,7 +220,7 @@ pub fn remove(
                     "`{name}` is not in [packs] or [plugins] of `{}`",
                     manifest_path.display()
                 ));
-                if let Some(s) = crate::registry::suggest(name, known.map(String::as_str)) {
+                if let Some(s) = crate::manifest::did_you_mean(name, known.map(String::as_str)) {
                     err = err.with_hint(format!("did you mean `{s}`?"));
                 }
                 return Err(err);

@@ -88,6 +88,66 @@ pub fn import(
     registry: Option<&str>,
     dry_run: bool,
 ) -> Result<Imported> {
+    let files = files_to_read(dir, files)?;
+    let wanted = read_wanted(&files)?;
+    // The manifest to extend (or to create), and the registries to map against.
+    let path = dir.join(MANIFEST);
+    let existing = fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES).ok();
+    let mut text = match &existing {
+        Some(t) => t.clone(),
+        None => {
+            let url = registry.ok_or_else(|| {
+                Error::msg(format!("`{}` does not exist yet", path.display())).with_hint(
+                    "pass `--registry <url>` (where the packs are), or run `aibox init --registry <url>` first",
+                )
+            })?;
+            super::edit::manifest_template(Some(url))
+        }
+    };
+    let manifest = crate::manifest::parse_project(&text, &path)?;
+    let catalogs = catalogs(opts, dir, &manifest)?;
+
+    let mut mapped: Vec<Mapped> = Vec::new();
+    let mut unmapped = Vec::new();
+    for w in wanted {
+        let mut m = match map_one(&w, &catalogs)? {
+            Ok(m) => m,
+            Err(reason) => {
+                unmapped.push(Unmapped {
+                    tool: w.tool.clone(),
+                    at: w.at.clone(),
+                    reason,
+                });
+                continue;
+            }
+        };
+        m.present = manifest.packs.contains_key(&m.pack) || mapped.iter().any(|x| x.pack == m.pack);
+        if !m.present {
+            text = add_requirement(&text, Section::Packs, &m.pack, &m.request)?;
+            if m.registry != "default" {
+                text = with_registry(&text, &m.pack, &m.request, &m.registry)?;
+            }
+        }
+        mapped.push(m);
+    }
+    // What is written must read back as a manifest.
+    crate::manifest::parse_project(&text, &path)?;
+    if !dry_run && existing.as_deref() != Some(text.as_str()) {
+        fs::write_atomic(&path, text.as_bytes())
+            .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
+    }
+    Ok(Imported {
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+        mapped,
+        unmapped,
+        manifest: text,
+        path,
+        created: existing.is_none(),
+    })
+}
+
+/// The files named, else the known ones present in `dir`; none is an error.
+fn files_to_read(dir: &Path, files: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let files: Vec<PathBuf> = if files.is_empty() {
         legacy::FILES
             .iter()
@@ -107,8 +167,13 @@ pub fn import(
             ),
         );
     }
-    let mut wanted: Vec<Wanted> = Vec::new();
-    for file in &files {
+    Ok(files)
+}
+
+/// Every tool the files ask for, in file order.
+fn read_wanted(files: &[PathBuf]) -> Result<Vec<Wanted>> {
+    let mut wanted = Vec::new();
+    for file in files {
         let kind = legacy::kind_of(file).ok_or_else(|| {
             Error::msg(format!(
                 "`{}` is not a file aibox can import",
@@ -120,116 +185,72 @@ pub fn import(
             .map_err(|e| Error::io(format!("cannot read `{}`", file.display()), e))?;
         wanted.extend(legacy::parse(kind, &text).map_err(Error::msg)?);
     }
+    Ok(wanted)
+}
 
-    // The manifest to extend (or to create), and the registries to map against.
-    let path = dir.join(MANIFEST);
-    let existing = fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES).ok();
-    let mut text = match &existing {
-        Some(t) => t.clone(),
-        None => {
-            let url = registry.ok_or_else(|| {
-                Error::msg(format!("`{}` does not exist yet", path.display())).with_hint(
-                    "pass `--registry <url>` (where the packs are), or run `aibox init --registry <url>` first",
-                )
-            })?;
-            super::edit::manifest_template(Some(url))
-        }
-    };
-    let manifest = crate::manifest::parse_project(&text, &path)?;
+/// The catalogs of the manifest's registries, the default one first (a tool found in several
+/// is taken from it).
+fn catalogs(
+    opts: &Options,
+    dir: &Path,
+    manifest: &crate::manifest::ProjectManifest,
+) -> Result<Vec<Catalog>> {
     let src = super::pack::source_options(opts, false);
-    let mut catalogs = Vec::new();
-    let mut aliases: Vec<(&String, &crate::manifest::RegistrySpec)> =
-        manifest.registries.iter().collect();
-    // The default registry first: a tool found in several is taken from it.
+    let mut aliases: Vec<_> = manifest.registries.iter().collect();
     aliases.sort_by_key(|(a, _)| a.as_str() != "default");
+    let mut out = Vec::new();
     for (alias, spec) in aliases {
         let source = registry::open_source(&spec.url, dir, &src)?;
-        catalogs.push(catalog(alias, source.as_ref())?);
+        out.push(catalog(alias, source.as_ref())?);
     }
+    Ok(out)
+}
 
-    let mut mapped = Vec::new();
-    let mut unmapped = Vec::new();
-    for w in wanted {
-        let unmap = |reason: String| Unmapped {
-            tool: w.tool.clone(),
-            at: w.at.clone(),
-            reason,
-        };
-        let Some(version) = w.versions.first() else {
-            unmapped.push(unmap("no version is given".into()));
-            continue;
-        };
-        let request = match legacy::translate(version) {
-            Ok(r) => r,
-            Err(reason) => {
-                unmapped.push(unmap(reason));
-                continue;
-            }
-        };
-        let name = legacy::tool_name(&w.tool);
-        let found = catalogs.iter().find_map(|c| {
-            c.packs
-                .iter()
-                .find(|(n, _, _)| *n == name)
-                .or_else(|| c.packs.iter().find(|(_, _, a)| a.contains(&name)))
-                .map(|p| (c, p))
-        });
-        let Some((cat, (pack, versions, _))) = found else {
-            unmapped.push(unmap(format!(
-                "no pack named `{name}` (or with that alias) in {}",
-                catalogs
-                    .iter()
-                    .map(|c| format!("`{}`", c.alias))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-            continue;
-        };
-        let req = crate::manifest::request::Request::parse(&request)
-            .map_err(|e| Error::msg(e.to_string()))?;
-        if !versions.iter().any(|v| req.matches(v)) {
-            let newest = versions
-                .iter()
-                .max()
-                .map_or("none".into(), Version::to_string);
-            unmapped.push(unmap(format!(
-                "pack `{pack}` has no version matching `{request}` (newest: {newest})"
-            )));
-            continue;
-        }
-        let present =
-            manifest.packs.contains_key(pack) || mapped.iter().any(|m: &Mapped| m.pack == *pack);
-        if !present {
-            text = add_requirement(&text, Section::Packs, pack, &request)?;
-            if cat.alias != "default" {
-                text = with_registry(&text, pack, &request, &cat.alias)?;
-            }
-        }
-        mapped.push(Mapped {
-            tool: w.tool.clone(),
-            version: version.clone(),
-            at: w.at.clone(),
-            pack: pack.clone(),
-            request,
-            registry: cat.alias.clone(),
-            dropped: w.versions[1..].to_vec(),
-            present,
-        });
+/// Map one tool to a pack and request, or say why it cannot be (`Ok(Err(reason))`).
+fn map_one(w: &Wanted, catalogs: &[Catalog]) -> Result<std::result::Result<Mapped, String>> {
+    let Some(version) = w.versions.first() else {
+        return Ok(Err("no version is given".into()));
+    };
+    let request = match legacy::translate(version) {
+        Ok(r) => r,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let name = legacy::tool_name(&w.tool);
+    let found = catalogs.iter().find_map(|c| {
+        c.packs
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .or_else(|| c.packs.iter().find(|(_, _, a)| a.contains(&name)))
+            .map(|p| (c, p))
+    });
+    let Some((cat, (pack, versions, _))) = found else {
+        let names: Vec<String> = catalogs.iter().map(|c| format!("`{}`", c.alias)).collect();
+        return Ok(Err(format!(
+            "no pack named `{name}` (or with that alias) in {}",
+            names.join(", ")
+        )));
+    };
+    let req = crate::manifest::request::Request::parse(&request)
+        .map_err(|e| Error::msg(e.to_string()))?;
+    if !versions.iter().any(|v| req.matches(v)) {
+        let newest = versions
+            .iter()
+            .max()
+            .map_or("none".into(), Version::to_string);
+        return Ok(Err(format!(
+            "pack `{pack}` has no version matching `{request}` (newest: {newest})"
+        )));
     }
-    // What is written must read back as a manifest.
-    crate::manifest::parse_project(&text, &path)?;
-    if !dry_run && existing.as_deref() != Some(text.as_str()) {
-        fs::write_atomic(&path, text.as_bytes())
-            .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
-    }
-    Ok(Imported {
-        files: files.iter().map(|f| f.display().to_string()).collect(),
-        mapped,
-        unmapped,
-        manifest: text,
-        path,
-        created: existing.is_none(),
-    })
+    Ok(Ok(Mapped {
+        tool: w.tool.clone(),
+        version: version.clone(),
+        at: w.at.clone(),
+        pack: pack.clone(),
+        request,
+        registry: cat.alias.clone(),
+        dropped: w.versions[1..].to_vec(),
+        present: false,
+    }))
 }
 
 /// `name = "request"` in `[packs]` rewritten as `{ version = …, registry = alias }`.

@@ -56,7 +56,7 @@ pub fn pack_path(opts: &Options, target: Target, name: &str) -> Result<PathBuf> 
                 "no pack `{name}` in the current generation of `{}`",
                 profile.describe()
             ));
-            if let Some(s) = crate::registry::suggest(name, names.iter().copied()) {
+            if let Some(s) = crate::manifest::did_you_mean(name, names.iter().copied()) {
                 err = err.with_hint(format!("did you mean `{s}`?"));
             }
             Err(err

@@ -190,7 +190,7 @@ pub fn update(
         if old_lock.package(n).is_none() {
             let mut e = Error::msg(format!("`{n}` is not in `aibox.lock`"));
             let locked = old_lock.packages.iter().map(|p| p.name.as_str());
-            if let Some(s) = crate::registry::suggest(n, locked) {
+            if let Some(s) = crate::manifest::did_you_mean(n, locked) {
                 e = e.with_hint(format!("did you mean `{s}`?"));
             }
             return Err(e);

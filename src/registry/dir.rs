@@ -109,7 +109,7 @@ impl DirSource {
         RegistryError::NotFound {
             name: name.to_owned(),
             source_url: self.url.clone(),
-            suggestion: super::suggest(name, self.packs.keys().map(String::as_str)),
+            suggestion: crate::manifest::did_you_mean(name, self.packs.keys().map(String::as_str)),
         }
     }
 

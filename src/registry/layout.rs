@@ -266,12 +266,7 @@ impl LayoutSource {
 
     fn not_found(&self, name: &str) -> RegistryError {
         let names = self.names().unwrap_or_default();
-        let suggestion = names
-            .iter()
-            .map(|n| (strsim::jaro_winkler(n, name), n))
-            .filter(|(s, _)| *s > 0.8)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, n)| n.clone());
+        let suggestion = crate::manifest::did_you_mean(name, names.iter().map(String::as_str));
         RegistryError::NotFound {
             name: name.into(),
             source_url: self.url.clone(),

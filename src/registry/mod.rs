@@ -85,7 +85,7 @@ pub struct LockEntry {
 /// Errors of every source.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("no pack `{name}` in `{source_url}`{}", did_you_mean(.suggestion))]
+    #[error("no pack `{name}` in `{source_url}`{}", crate::manifest::did_you_mean_tail(.suggestion))]
     NotFound {
         name: String,
         source_url: String,
@@ -227,13 +227,6 @@ impl RegistryError {
     }
 }
 
-fn did_you_mean(s: &Option<String>) -> String {
-    match s {
-        Some(s) => format!("; did you mean `{s}`?"),
-        None => String::new(),
-    }
-}
-
 impl crate::error::Hint for RegistryError {
     fn hints(&self) -> Vec<String> {
         match self {
@@ -270,16 +263,6 @@ impl crate::error::Hint for RegistryError {
 pub fn wanted_platform(platform: &str, wanted: Option<&[String]>) -> bool {
     platform == crate::lockfile::ANY_PLATFORM
         || wanted.is_none_or(|w| w.iter().any(|p| p == platform))
-}
-
-/// The closest name to `name` among `names`, for "did you mean" (none if nothing is close).
-pub fn suggest<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    names
-        .into_iter()
-        .map(|n| (strsim::jaro_winkler(name, n), n))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, n)| n.to_owned())
 }
 
 /// How remote sources may use the network.

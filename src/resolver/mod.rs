@@ -34,7 +34,7 @@ pub trait PackIndex: Sync {
 /// Why pack metadata could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    #[error("no pack `{name}` in `{source_url}`{}", suggest(.suggestion))]
+    #[error("no pack `{name}` in `{source_url}`{}", crate::manifest::did_you_mean_tail(.suggestion))]
     NotFound {
         name: String,
         source_url: String,
@@ -44,12 +44,6 @@ pub enum IndexError {
     Registry(Box<RegistryError>),
     #[error("{0}")]
     Other(String),
-}
-
-fn suggest(s: &Option<String>) -> String {
-    s.as_ref()
-        .map(|s| format!("; did you mean `{s}`?"))
-        .unwrap_or_default()
 }
 
 impl From<RegistryError> for IndexError {
