@@ -503,17 +503,19 @@ fn a_multi_platform_release_in_an_oci_layout_installs_the_hosts_binary() {
     } else {
         "linux-x86_64"
     };
-    let out = w
-        .command(common::repo_root().join("scripts/release"))
-        .arg("--binary")
-        .arg(format!("{host}={}", env!("CARGO_BIN_EXE_aibox")))
-        .arg("--binary")
-        .arg(format!("{foreign}={}", other.display()))
-        .arg("--layout")
-        .arg(&layout)
-        .args(["--key", "release.key"])
-        .output()
-        .unwrap();
+    let release = || {
+        w.command(common::repo_root().join("scripts/release"))
+            .arg("--binary")
+            .arg(format!("{host}={}", env!("CARGO_BIN_EXE_aibox")))
+            .arg("--binary")
+            .arg(format!("{foreign}={}", other.display()))
+            .arg("--layout")
+            .arg(&layout)
+            .args(["--key", "release.key"])
+            .output()
+            .unwrap()
+    };
+    let out = release();
     // The stand-in reports another version: a release is one version.
     assert!(!out.status.success());
     assert!(
@@ -522,17 +524,7 @@ fn a_multi_platform_release_in_an_oci_layout_installs_the_hosts_binary() {
         stderr(&out)
     );
     std::fs::write(&other, format!("#!/bin/sh\necho 'aibox {}'\n", old())).unwrap();
-    let out = w
-        .command(common::repo_root().join("scripts/release"))
-        .arg("--binary")
-        .arg(format!("{host}={}", env!("CARGO_BIN_EXE_aibox")))
-        .arg("--binary")
-        .arg(format!("{foreign}={}", other.display()))
-        .arg("--layout")
-        .arg(&layout)
-        .args(["--key", "release.key"])
-        .output()
-        .unwrap();
+    let out = release();
     assert!(out.status.success(), "{}", stderr(&out));
     let index = std::fs::read_to_string(layout.join("index.json")).unwrap();
     assert!(

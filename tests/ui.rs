@@ -102,12 +102,9 @@ fn the_page_discovers_updates_with_confirmation_and_rolls_back_in_a_browser() {
         &["keygen", "--output-key-prefix", "team"],
     );
     ok(&env, &env.work(), &["trust", "add", "team.pub"]);
-    let v1 = fetcher(&env, "1.0.0", "443", "");
-    let dir = v1.to_str().unwrap();
-    ok(
-        &env,
-        &env.work(),
-        &[
+    let publish = |dir: &Path| {
+        let dir = dir.to_str().unwrap();
+        let args = [
             "pack",
             "publish",
             dir,
@@ -115,8 +112,10 @@ fn the_page_discovers_updates_with_confirmation_and_rolls_back_in_a_browser() {
             &url,
             "--key",
             "team.key",
-        ],
-    );
+        ];
+        ok(&env, &env.work(), &args);
+    };
+    publish(&fetcher(&env, "1.0.0", "443", ""));
 
     let root = env.work().join("project");
     std::fs::create_dir_all(&root).unwrap();
@@ -127,21 +126,12 @@ fn the_page_discovers_updates_with_confirmation_and_rolls_back_in_a_browser() {
     .unwrap();
     ok(&env, &root, &["sync"]);
     // The next version asks for more: another port, and writing the home directory.
-    let v2 = fetcher(&env, "1.1.0", "443, 22", "fs.write = [\"$HOME\"]\n");
-    let dir = v2.to_str().unwrap();
-    ok(
+    publish(&fetcher(
         &env,
-        &env.work(),
-        &[
-            "pack",
-            "publish",
-            dir,
-            "--registry",
-            &url,
-            "--key",
-            "team.key",
-        ],
-    );
+        "1.1.0",
+        "443, 22",
+        "fs.write = [\"$HOME\"]\n",
+    ));
 
     let (_server, page) = start_ui(&env, &root);
     let shots = std::env::var_os("AIBOX_UI_SCREENSHOTS")

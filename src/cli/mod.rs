@@ -339,19 +339,3 @@ fn print_json(value: &impl serde::Serialize) {
         serde_json::to_string_pretty(value).expect("output serializes")
     );
 }
-
-/// Format a byte count for people (`1.5 MiB`).
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}

@@ -112,7 +112,7 @@ pub fn info(opts: &Options, args: InfoArgs) -> Result<()> {
         }
     );
     if let Some(a) = &i.artifact {
-        println!("size:         {}", super::human_bytes(a.size));
+        println!("size:         {}", crate::printer::human_bytes(a.size));
         println!("digest:       {}", a.digest);
         println!("trust:        {}", a.trust);
     }

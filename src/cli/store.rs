@@ -62,7 +62,7 @@ pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
             "{} pack trees, {} objects, {} freed",
             report.packs_removed.len(),
             report.objects_removed,
-            super::human_bytes(report.bytes_freed)
+            crate::printer::human_bytes(report.bytes_freed)
         ),
     );
     printer::status(

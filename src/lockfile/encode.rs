@@ -185,13 +185,7 @@ fn render_permissions(out: &mut String, p: &Permissions) {
             let _ = writeln!(out, "{k} = {}", array(list));
         }
     }
-    let l = &p.limits;
-    for (k, v) in [
-        ("cpu-seconds", l.cpu_seconds),
-        ("memory-mib", l.memory_mib),
-        ("open-files", l.open_files),
-        ("processes", l.processes),
-    ] {
+    for (k, v) in p.limits.named() {
         if let Some(v) = v {
             let _ = writeln!(out, "{k} = {v}");
         }

@@ -121,6 +121,16 @@ impl Limits {
     pub fn is_empty(&self) -> bool {
         *self == Limits::default()
     }
+
+    /// Each limit with its `pack.toml` key, in a fixed order.
+    pub fn named(&self) -> [(&'static str, Option<u64>); 4] {
+        [
+            ("cpu-seconds", self.cpu_seconds),
+            ("memory-mib", self.memory_mib),
+            ("open-files", self.open_files),
+            ("processes", self.processes),
+        ]
+    }
 }
 
 /// What a pack version may do beyond shipping files: its kind, its `[permissions]`, and the code

@@ -60,13 +60,7 @@ pub fn grant_phrases(g: &Grants) -> Vec<String> {
             } else {
                 format!("connect to {}", net.join(", "))
             });
-            let l = &p.limits;
-            for (what, v) in [
-                ("cpu-seconds", l.cpu_seconds),
-                ("memory-mib", l.memory_mib),
-                ("open-files", l.open_files),
-                ("processes", l.processes),
-            ] {
+            for (what, v) in p.limits.named() {
                 if let Some(v) = v {
                     out.push(format!("{what} ≤ {v}"));
                 }
@@ -125,13 +119,7 @@ pub fn widened(old: Option<&Grants>, new: &Grants) -> Vec<String> {
             if !more.is_empty() {
                 asks.push(format!("connect to {}", more.join(", ")));
             }
-            let (la, lb) = (&a.limits, &b.limits);
-            for (what, x, y) in [
-                ("cpu-seconds", la.cpu_seconds, lb.cpu_seconds),
-                ("memory-mib", la.memory_mib, lb.memory_mib),
-                ("open-files", la.open_files, lb.open_files),
-                ("processes", la.processes, lb.processes),
-            ] {
+            for ((what, x), (_, y)) in a.limits.named().into_iter().zip(b.limits.named()) {
                 match (x, y) {
                     (Some(_), None) => asks.push(format!("no {what} limit")),
                     (Some(x), Some(y)) if y > x => asks.push(format!("{what} {x} → {y}")),

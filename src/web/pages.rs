@@ -171,7 +171,7 @@ pub fn discover(links: &Links, query: &str, rows: &[Row]) -> String {
                 i.permissions.join("; "),
                 i.artifact
                     .as_ref()
-                    .map_or("–".into(), |a| human_bytes(a.size)),
+                    .map_or("–".into(), |a| crate::printer::human_bytes(a.size)),
             ),
             None => ("?".into(), "?".into(), "–".into()),
         };
@@ -210,7 +210,7 @@ pub fn pack(info: &Info) -> String {
         if !a.signers.is_empty() {
             rows.push(("Signed by", a.signers.join(", ")));
         }
-        rows.push(("Size", human_bytes(a.size)));
+        rows.push(("Size", crate::printer::human_bytes(a.size)));
         rows.push(("Digest", a.digest.clone()));
     }
     rows.push(("May", info.permissions.join("; ")));
@@ -463,20 +463,4 @@ fn update_form(links: &Links, target: &str, pack: Option<&str>, asks: bool) -> S
         links.post_form("/update"),
         esc(pack.unwrap_or(""))
     )
-}
-
-/// Bytes for people (`1.5 MiB`).
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
