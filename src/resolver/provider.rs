@@ -211,8 +211,12 @@ impl DependencyProvider for Provider<'_> {
     ) -> Self::Priority {
         match package {
             Pkg::Root => (u32::MAX, Reverse(0)),
-            // Packs that caused conflicts first, then breadth first (the order packs were
-            // discovered): measured to need far fewer manifests than fewest-versions-first.
+            // Breadth first (the order packs were discovered): measured to need far fewer
+            // manifests than fewest-versions-first. A pack that keeps appearing in conflicts
+            // (5 or more, as uv counts) is decided before the rest, so the solver revisits it
+            // instead of backtracking through the versions of everything decided after it.
+            // A tier, not the raw count: reordering on every single conflict made the
+            // conflict-heavy 10k × 20 benchmark 3.6× slower (3.8 s against 1.05 s).
             Pkg::Pack(name) => {
                 let order = self
                     .discovered
@@ -220,7 +224,7 @@ impl DependencyProvider for Provider<'_> {
                     .get(name)
                     .copied()
                     .unwrap_or(usize::MAX);
-                (stats.conflict_count(), Reverse(order))
+                (u32::from(stats.conflict_count() >= 5), Reverse(order))
             }
         }
     }
