@@ -84,33 +84,11 @@ pub fn info(opts: &Options, args: InfoArgs) -> Result<()> {
     if !i.keywords.is_empty() {
         println!("keywords:     {}", i.keywords.join(", "));
     }
-    let deps: Vec<String> = i
-        .dependencies
-        .iter()
-        .map(|(n, r)| format!("{n} {r}"))
-        .collect();
-    println!(
-        "dependencies: {}",
-        if deps.is_empty() {
-            "none".into()
-        } else {
-            deps.join(", ")
-        }
-    );
+    println!("dependencies: {}", i.dependencies_text());
     if !i.bin.is_empty() {
-        println!(
-            "commands:     {}",
-            i.bin.keys().cloned().collect::<Vec<_>>().join(", ")
-        );
+        println!("commands:     {}", i.commands_text());
     }
-    println!(
-        "platforms:    {}",
-        if i.platforms.is_empty() {
-            "any".into()
-        } else {
-            i.platforms.join(", ")
-        }
-    );
+    println!("platforms:    {}", i.platforms_text());
     if let Some(a) = &i.artifact {
         println!("size:         {}", crate::printer::human_bytes(a.size));
         println!("digest:       {}", a.digest);

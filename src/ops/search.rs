@@ -185,6 +185,36 @@ pub struct Info {
     pub changelog: Option<String>,
 }
 
+impl Info {
+    /// `jq ^1.6, shellkit ^1`, or `none`: as `info` and the page show them.
+    pub fn dependencies_text(&self) -> String {
+        let deps: Vec<String> = self
+            .dependencies
+            .iter()
+            .map(|(n, r)| format!("{n} {r}"))
+            .collect();
+        if deps.is_empty() {
+            "none".into()
+        } else {
+            deps.join(", ")
+        }
+    }
+
+    /// The command names, comma-separated.
+    pub fn commands_text(&self) -> String {
+        self.bin.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    /// The platforms, or `any`.
+    pub fn platforms_text(&self) -> String {
+        if self.platforms.is_empty() {
+            "any".into()
+        } else {
+            self.platforms.join(", ")
+        }
+    }
+}
+
 /// The entry for `version` in its changelog: read from a `dir:` source, or from the version's
 /// tree in the store for an OCI one (once installed or pulled; nothing is downloaded for it).
 fn version_changelog(

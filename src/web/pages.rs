@@ -214,33 +214,11 @@ pub fn pack(info: &Info) -> String {
         rows.push(("Digest", a.digest.clone()));
     }
     rows.push(("May", info.permissions.join("; ")));
-    let deps: Vec<String> = info
-        .dependencies
-        .iter()
-        .map(|(n, r)| format!("{n} {r}"))
-        .collect();
-    rows.push((
-        "Dependencies",
-        if deps.is_empty() {
-            "none".into()
-        } else {
-            deps.join(", ")
-        },
-    ));
+    rows.push(("Dependencies", info.dependencies_text()));
     if !info.bin.is_empty() {
-        rows.push((
-            "Commands",
-            info.bin.keys().cloned().collect::<Vec<_>>().join(", "),
-        ));
+        rows.push(("Commands", info.commands_text()));
     }
-    rows.push((
-        "Platforms",
-        if info.platforms.is_empty() {
-            "any".into()
-        } else {
-            info.platforms.join(", ")
-        },
-    ));
+    rows.push(("Platforms", info.platforms_text()));
     for (k, v) in [
         ("License", &info.license),
         ("Homepage", &info.homepage),
