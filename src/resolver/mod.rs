@@ -4,7 +4,10 @@
 
 mod memory;
 mod provider;
+#[cfg(test)]
+mod quality_tests;
 mod report;
+mod solve;
 #[cfg(test)]
 mod tests;
 
@@ -231,7 +234,7 @@ pub fn resolve(
             running: opts.aibox_version.clone(),
         });
     }
-    let resolution = provider::solve(roots, index, opts)?;
+    let resolution = solve::solve(roots, index, opts)?;
     if let Some(path) = find_cycle(&resolution) {
         let versions = path
             .iter()

@@ -1,74 +1,173 @@
-//! The PubGrub dependency provider over a [`PackIndex`]: version sets exact on the known
-//! versions (so semver's pre-release rules hold), preferences, `requires-aibox` as unusable
-//! versions, and prefetching ahead of the solver.
+//! The PubGrub dependency provider over a [`PackIndex`]: versions as positions among a pack's
+//! known versions (so every set is exact on them and semver's pre-release rules hold),
+//! preferences, `requires-aibox` as unusable versions, prefetching ahead of the solver, and
+//! the early order and budget of the second look (`super::solve`).
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::rc::Rc;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use pubgrub::{
-    Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics,
-    PubGrubError, Ranges,
+    Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics, Ranges,
 };
+use rustc_hash::FxHashMap;
 use semver::Version;
 
-use super::{
-    IndexError, PackIndex, Resolution, ResolveError, ResolveOptions, Resolved, Root, aibox_matches,
-};
+use super::{IndexError, PackIndex, ResolveOptions, Root, aibox_matches};
 use crate::manifest::pack::PackManifest;
 use crate::manifest::request::Request;
 
-/// A PubGrub package: the manifest itself, or a pack by name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A PubGrub package: the manifest itself, or a pack.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Pkg {
     Root,
-    Pack(Arc<str>),
+    Pack(PackRef),
 }
 
 impl fmt::Display for Pkg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Pkg::Root => f.write_str("your project"),
-            Pkg::Pack(name) => f.write_str(name),
+            Pkg::Pack(pack) => f.write_str(pack),
         }
     }
 }
 
-pub(crate) type VS = Ranges<Version>;
+/// A pack as the solver sees it: its name, plus what the provider asks about it on every
+/// step (the order it was discovered in, its versions) so that no step looks it up by name.
+/// Equal and hashed by name alone.
+#[derive(Debug, Clone)]
+pub(crate) struct PackRef(Arc<PackEntry>);
+
+#[derive(Debug)]
+struct PackEntry {
+    name: Arc<str>,
+    /// Breadth first from the roots.
+    order: usize,
+    /// Sorted ascending; empty for packs the index does not have.
+    versions: Arc<[Version]>,
+}
+
+impl PackRef {
+    /// The known versions, oldest first.
+    pub(crate) fn versions(&self) -> &[Version] {
+        &self.0.versions
+    }
+
+    /// How many versions are known.
+    pub(crate) fn known(&self) -> usize {
+        self.0.versions.len()
+    }
+
+    /// The version at position `at`.
+    pub(crate) fn version(&self, at: At) -> Option<&Version> {
+        self.0.versions.get(at as usize)
+    }
+}
+
+impl std::ops::Deref for PackRef {
+    type Target = Arc<str>;
+
+    fn deref(&self) -> &Arc<str> {
+        &self.0.name
+    }
+}
+
+impl fmt::Display for PackRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.name)
+    }
+}
+
+impl PartialEq for PackRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.name == other.0.name
+    }
+}
+
+impl Eq for PackRef {}
+
+impl PartialOrd for PackRef {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PackRef {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.name.cmp(&other.0.name)
+    }
+}
+
+impl std::hash::Hash for PackRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
+}
+
+/// A version as the solver sees it: its position among the pack's known versions, oldest
+/// first. Comparing positions is much cheaper than comparing semver versions, and every set
+/// the solver builds is exact on the known versions anyway (so semver's pre-release rules
+/// hold).
+pub(crate) type At = u32;
+pub(crate) type VS = Ranges<At>;
 /// A pack version.
 type VersionKey = (Arc<str>, Version);
-/// (dependent, its version, dependency name).
-pub(crate) type RequestKey = (Pkg, Version, Arc<str>);
+
+/// Why an attempt stopped without an answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Stop {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// A requested pack went further below its newest version than the whole first answer.
+    #[error("this attempt is already worse than the first answer")]
+    Worse,
+}
 
 pub(crate) struct Provider<'a> {
     index: &'a dyn PackIndex,
     roots: &'a [Root],
     opts: &'a ResolveOptions,
-    /// Known versions per pack, sorted ascending; empty for packs the index does not have.
-    versions: RefCell<HashMap<Arc<str>, Rc<[Version]>>>,
-    /// The order in which packs were first seen (breadth first from the roots).
-    discovered: RefCell<HashMap<Arc<str>, usize>>,
+    /// Requested packs decided before everything else, in this order.
+    early: &'a [Arc<str>],
+    /// Stop as soon as one requested pack ends more versions below its newest than this.
+    budget: Option<usize>,
+    /// What the project allows of each requested pack (all its requests merged).
+    wanted: RefCell<BTreeMap<Arc<str>, VS>>,
+    /// Packs in the order the solver first decided them.
+    pub(crate) decided: RefCell<Vec<Arc<str>>>,
+    /// Every pack seen so far, in the order first seen.
+    packs: RefCell<FxHashMap<Arc<str>, PackRef>>,
     /// Packs the index does not have, with the index's error (for the report).
     pub(crate) missing: RefCell<BTreeMap<String, IndexError>>,
-    manifests: RefCell<HashMap<VersionKey, Arc<PackManifest>>>,
-    /// (dependent, its version, dependency) → the request text, for the report.
-    pub(crate) requests: RefCell<HashMap<RequestKey, String>>,
+    manifests: RefCell<FxHashMap<VersionKey, Arc<PackManifest>>>,
+    /// The project's requests of each requested pack, for the report.
+    root_texts: RefCell<BTreeMap<Arc<str>, String>>,
 }
 
 impl<'a> Provider<'a> {
-    fn new(index: &'a dyn PackIndex, roots: &'a [Root], opts: &'a ResolveOptions) -> Self {
+    pub(crate) fn new(
+        index: &'a dyn PackIndex,
+        roots: &'a [Root],
+        opts: &'a ResolveOptions,
+        early: &'a [Arc<str>],
+        budget: Option<usize>,
+    ) -> Self {
         Provider {
             index,
             roots,
             opts,
-            versions: RefCell::default(),
-            discovered: RefCell::default(),
+            early,
+            budget,
+            wanted: RefCell::default(),
+            decided: RefCell::default(),
+            packs: RefCell::default(),
             missing: RefCell::default(),
             manifests: RefCell::default(),
-            requests: RefCell::default(),
+            root_texts: RefCell::default(),
         }
     }
 
@@ -76,12 +175,12 @@ impl<'a> Provider<'a> {
         &self.opts.aibox_version
     }
 
-    /// The known versions of `name` (ascending); empty if the index has no such pack.
-    pub(crate) fn versions_of(&self, name: &Arc<str>) -> Result<Rc<[Version]>, IndexError> {
-        if let Some(v) = self.versions.borrow().get(name) {
-            return Ok(v.clone());
+    /// The pack `name`, asking the index for its versions the first time.
+    pub(crate) fn pack(&self, name: &str) -> Result<PackRef, IndexError> {
+        if let Some(pack) = self.packs.borrow().get(name) {
+            return Ok(pack.clone());
         }
-        let list: Rc<[Version]> = match self.index.versions(name) {
+        let versions: Arc<[Version]> = match self.index.versions(name) {
             Ok(mut list) => {
                 list.sort();
                 list.dedup();
@@ -89,40 +188,52 @@ impl<'a> Provider<'a> {
             }
             Err(e @ IndexError::NotFound { .. }) => {
                 self.missing.borrow_mut().insert(name.to_string(), e);
-                Rc::from(Vec::new())
+                Arc::from(Vec::new())
             }
             Err(e) => return Err(e),
         };
-        self.versions
-            .borrow_mut()
-            .insert(name.clone(), list.clone());
-        let mut discovered = self.discovered.borrow_mut();
-        let next = discovered.len();
-        discovered.insert(name.clone(), next);
-        Ok(list)
+        let mut packs = self.packs.borrow_mut();
+        let name: Arc<str> = Arc::from(name);
+        let pack = PackRef(Arc::new(PackEntry {
+            name: name.clone(),
+            order: packs.len(),
+            versions,
+        }));
+        packs.insert(name, pack.clone());
+        Ok(pack)
     }
 
     /// Known versions of `name` only (no index access); empty when never asked.
-    pub(crate) fn known_versions(&self, name: &str) -> Rc<[Version]> {
-        self.versions
+    pub(crate) fn known_versions(&self, name: &str) -> Arc<[Version]> {
+        self.packs
             .borrow()
             .get(name)
-            .cloned()
-            .unwrap_or_else(|| Rc::from(Vec::new()))
+            .map(|p| p.0.versions.clone())
+            .unwrap_or_else(|| Arc::from(Vec::new()))
     }
 
-    /// The set of known versions of `name` that `request` matches, as ranges that are exact
-    /// on the known versions; prefetches the likely choice.
-    fn range_for(&self, name: &Arc<str>, request: &Request) -> Result<VS, IndexError> {
-        let versions = self.versions_of(name)?;
+    /// The request `who` at version `at` made of `dep`, as written (normalised), for the report.
+    pub(crate) fn request_text(&self, who: &Pkg, at: At, dep: &str) -> Option<String> {
+        match who {
+            Pkg::Root => self.root_texts.borrow().get(dep).cloned(),
+            Pkg::Pack(pack) => {
+                let manifests = self.manifests.borrow();
+                let text = manifests
+                    .get(&((**pack).clone(), pack.version(at)?.clone()))?
+                    .dependencies
+                    .get(dep)?;
+                Request::parse(text).ok().map(|r| r.to_string())
+            }
+        }
+    }
+
+    /// The known versions of `pack` that `request` matches, as runs of positions.
+    fn range_for(&self, pack: &PackRef, request: &Request) -> VS {
+        let versions = &pack.0.versions;
         let mut set = VS::empty();
-        let mut run: Option<(usize, usize)> = None;
-        let push = |set: &mut VS, (a, b): (usize, usize)| {
-            *set = set.union(&VS::from_range_bounds(
-                versions[a].clone()..=versions[b].clone(),
-            ));
-        };
-        for (i, v) in versions.iter().enumerate() {
+        let mut run: Option<(At, At)> = None;
+        let push = |set: &mut VS, (a, b): (At, At)| *set = set.union(&VS::between(a, b + 1));
+        for (i, v) in (0..).zip(versions.iter()) {
             if request.matches(v) {
                 run = Some(run.map_or((i, i), |(a, _)| (a, i)));
             } else if let Some(r) = run.take() {
@@ -132,25 +243,33 @@ impl<'a> Provider<'a> {
         if let Some(r) = run {
             push(&mut set, r);
         }
-        let best = self.pick(name, &set, &versions);
-        if let Some(best) = best {
-            self.index.prefetch(name, &[best]);
+        if let Some(best) = self.pick(pack, &set).and_then(|at| pack.version(at)) {
+            self.index.prefetch(pack, std::slice::from_ref(best));
         }
-        Ok(set)
+        set
     }
 
     /// The preferred version if allowed, else the newest allowed.
-    fn pick(&self, name: &str, range: &VS, versions: &[Version]) -> Option<Version> {
-        if let Some(pref) = self.opts.preferences.get(name)
-            && range.contains(pref)
-            && versions.binary_search(pref).is_ok()
+    fn pick(&self, pack: &PackRef, range: &VS) -> Option<At> {
+        let versions = &pack.0.versions;
+        if let Some(pref) = self.opts.preferences.get(&***pack)
+            && let Ok(at) = versions.binary_search(pref)
+            && range.contains(&(at as At))
         {
-            return Some(pref.clone());
+            return Some(at as At);
         }
-        versions.iter().rev().find(|v| range.contains(*v)).cloned()
+        // Start at the range's upper bound instead of testing every position.
+        let len = versions.len() as At;
+        let end = match range.bounding_range() {
+            None => 0,
+            Some((_, Bound::Unbounded)) => len,
+            Some((_, Bound::Included(hi))) => (*hi + 1).min(len),
+            Some((_, Bound::Excluded(hi))) => (*hi).min(len),
+        };
+        (0..end).rev().find(|at| range.contains(at))
     }
 
-    fn manifest(
+    pub(crate) fn manifest(
         &self,
         name: &Arc<str>,
         version: &Version,
@@ -164,32 +283,47 @@ impl<'a> Provider<'a> {
         Ok(m)
     }
 
-    fn note_request(&self, who: &Pkg, version: &Version, dep: &Arc<str>, text: &str) {
-        self.requests
-            .borrow_mut()
-            .entry((who.clone(), version.clone(), dep.clone()))
-            .or_insert_with(|| text.to_owned());
+    /// For a requested pack, how many of the versions the project allows are newer than the
+    /// one at `at` (0 for the locked version); `None` for other packs.
+    pub(crate) fn distance(&self, pack: &PackRef, at: At) -> Option<usize> {
+        let wanted = self.wanted.borrow();
+        let wanted = wanted.get(&***pack)?;
+        if pack
+            .version(at)
+            .is_some_and(|v| self.opts.preferences.get(&***pack) == Some(v))
+        {
+            return Some(0);
+        }
+        Some(
+            (at + 1..pack.known() as At)
+                .filter(|a| wanted.contains(a))
+                .count(),
+        )
     }
 
     fn root_dependencies(&self) -> Result<Dependencies<Pkg, VS, String>, IndexError> {
-        let mut merged: BTreeMap<Arc<str>, (VS, Vec<String>)> = BTreeMap::new();
+        let mut merged: BTreeMap<PackRef, (VS, Vec<String>)> = BTreeMap::new();
         for root in self.roots {
-            let name: Arc<str> = Arc::from(root.name.as_str());
-            let range = self.range_for(&name, &root.request)?;
+            let pack = self.pack(&root.name)?;
+            let range = self.range_for(&pack, &root.request);
             let entry = merged
-                .entry(name)
+                .entry(pack)
                 .or_insert_with(|| (VS::full(), Vec::new()));
             entry.0 = entry.0.intersection(&range);
             entry.1.push(root.request.to_string());
         }
-        let root_version = Version::new(0, 0, 0);
+        *self.wanted.borrow_mut() = merged
+            .iter()
+            .map(|(pack, (range, _))| ((**pack).clone(), range.clone()))
+            .collect();
+        *self.root_texts.borrow_mut() = merged
+            .iter()
+            .map(|(pack, (_, texts))| ((**pack).clone(), texts.join("` and `")))
+            .collect();
         Ok(Dependencies::Available(
             merged
                 .into_iter()
-                .map(|(name, (range, texts))| {
-                    self.note_request(&Pkg::Root, &root_version, &name, &texts.join("` and `"));
-                    (Pkg::Pack(name), range)
-                })
+                .map(|(pack, (range, _))| (Pkg::Pack(pack), range))
                 .collect(),
         ))
     }
@@ -197,11 +331,11 @@ impl<'a> Provider<'a> {
 
 impl DependencyProvider for Provider<'_> {
     type P = Pkg;
-    type V = Version;
+    type V = At;
     type VS = VS;
     type M = String;
     type Priority = (u32, Reverse<usize>);
-    type Err = IndexError;
+    type Err = Stop;
 
     fn prioritize(
         &self,
@@ -211,30 +345,38 @@ impl DependencyProvider for Provider<'_> {
     ) -> Self::Priority {
         match package {
             Pkg::Root => (u32::MAX, Reverse(0)),
+            Pkg::Pack(pack) if let Some(at) = self.early.iter().position(|e| e == &**pack) => {
+                (2, Reverse(at))
+            }
             // Breadth first (the order packs were discovered): measured to need far fewer
             // manifests than fewest-versions-first. A pack that keeps appearing in conflicts
             // (5 or more, as uv counts) is decided before the rest, so the solver revisits it
             // instead of backtracking through the versions of everything decided after it.
             // A tier, not the raw count: reordering on every single conflict made the
             // conflict-heavy 10k × 20 benchmark 3.6× slower (3.8 s against 1.05 s).
-            Pkg::Pack(name) => {
-                let order = self
-                    .discovered
-                    .borrow()
-                    .get(name)
-                    .copied()
-                    .unwrap_or(usize::MAX);
-                (u32::from(stats.conflict_count() >= 5), Reverse(order))
-            }
+            Pkg::Pack(pack) => (
+                u32::from(stats.conflict_count() >= 5),
+                Reverse(pack.0.order),
+            ),
         }
     }
 
-    fn choose_version(&self, package: &Pkg, range: &VS) -> Result<Option<Version>, IndexError> {
+    fn choose_version(&self, package: &Pkg, range: &VS) -> Result<Option<At>, Stop> {
         match package {
-            Pkg::Root => Ok(Some(Version::new(0, 0, 0))),
-            Pkg::Pack(name) => {
-                let versions = self.versions_of(name)?;
-                Ok(self.pick(name, range, &versions))
+            Pkg::Root => Ok(Some(0)),
+            Pkg::Pack(pack) => {
+                let choice = self.pick(pack, range);
+                let mut decided = self.decided.borrow_mut();
+                if decided.len() < self.wanted.borrow().len() && !decided.contains(&**pack) {
+                    decided.push((**pack).clone());
+                }
+                drop(decided);
+                if let (Some(budget), Some(at)) = (self.budget, choice)
+                    && self.distance(pack, at).is_some_and(|d| d > budget)
+                {
+                    return Err(Stop::Worse);
+                }
+                Ok(choice)
             }
         }
     }
@@ -242,11 +384,14 @@ impl DependencyProvider for Provider<'_> {
     fn get_dependencies(
         &self,
         package: &Pkg,
-        version: &Version,
-    ) -> Result<Dependencies<Pkg, VS, String>, IndexError> {
+        at: &At,
+    ) -> Result<Dependencies<Pkg, VS, String>, Stop> {
         let name = match package {
-            Pkg::Root => return self.root_dependencies(),
+            Pkg::Root => return Ok(self.root_dependencies()?),
             Pkg::Pack(name) => name,
+        };
+        let Some(version) = name.version(*at) else {
+            return Ok(Dependencies::Unavailable("is not a known version".into()));
         };
         let manifest = self.manifest(name, version)?;
         if let Some(req) = &manifest.pack.requires_aibox {
@@ -264,7 +409,7 @@ impl DependencyProvider for Provider<'_> {
         }
         let mut deps = Vec::with_capacity(manifest.dependencies.len());
         for (dep, text) in &manifest.dependencies {
-            if **dep == **name {
+            if **dep == ***name {
                 // A self-dependency is reported as a cycle on the chosen graph.
                 continue;
             }
@@ -276,83 +421,12 @@ impl DependencyProvider for Provider<'_> {
                     )));
                 }
             };
-            let dep: Arc<str> = Arc::from(dep.as_str());
-            self.note_request(package, version, &dep, &request.to_string());
-            let range = self.range_for(&dep, &request)?;
+            let dep = self.pack(dep)?;
+            let range = self.range_for(&dep, &request);
             deps.push((Pkg::Pack(dep), range));
         }
         Ok(Dependencies::Available(DependencyConstraints::from_iter(
             deps,
         )))
     }
-}
-
-/// Run the solver and build the [`Resolution`] (cycles are checked by the caller).
-pub(crate) fn solve(
-    roots: &[Root],
-    index: &dyn PackIndex,
-    opts: &ResolveOptions,
-) -> Result<Resolution, ResolveError> {
-    let provider = Provider::new(index, roots, opts);
-    // Roots first: an unknown pack or an empty request is reported directly.
-    for root in roots {
-        let name: Arc<str> = Arc::from(root.name.as_str());
-        let versions = provider.versions_of(&name).map_err(ResolveError::Index)?;
-        if let Some(e) = provider.missing.borrow_mut().remove(&root.name) {
-            return Err(ResolveError::Index(e));
-        }
-        if !versions.iter().any(|v| root.request.matches(v)) {
-            return Err(ResolveError::NoMatchingVersion {
-                name: root.name.clone(),
-                request: root.request.to_string(),
-                available: versions.to_vec(),
-            });
-        }
-    }
-    let selected = match pubgrub::resolve(&provider, Pkg::Root, Version::new(0, 0, 0)) {
-        Ok(selected) => selected,
-        Err(PubGrubError::NoSolution(mut tree)) => {
-            tree.collapse_no_versions();
-            let (message, hints) = super::report::explain(&tree, &provider);
-            return Err(ResolveError::NoSolution { message, hints });
-        }
-        Err(PubGrubError::ErrorRetrievingDependencies {
-            package: Pkg::Pack(name),
-            version,
-            source,
-        }) => {
-            return Err(ResolveError::Metadata {
-                name: name.to_string(),
-                version,
-                source: Box::new(source),
-            });
-        }
-        Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
-        | Err(PubGrubError::ErrorChoosingVersion { source, .. })
-        | Err(PubGrubError::ErrorInShouldCancel(source)) => {
-            return Err(ResolveError::Index(source));
-        }
-    };
-    let mut packages = BTreeMap::new();
-    for (pkg, version) in selected {
-        let Pkg::Pack(name) = pkg else { continue };
-        let manifest =
-            provider
-                .manifest(&name, &version)
-                .map_err(|source| ResolveError::Metadata {
-                    name: name.to_string(),
-                    version: version.clone(),
-                    source: Box::new(source),
-                })?;
-        let dependencies = manifest.dependencies.keys().cloned().collect();
-        packages.insert(
-            name.to_string(),
-            Resolved {
-                version,
-                manifest,
-                dependencies,
-            },
-        );
-    }
-    Ok(Resolution { packages })
 }

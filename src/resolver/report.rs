@@ -8,7 +8,7 @@ use pubgrub::{DerivationTree, External};
 use semver::Version;
 
 use super::IndexError;
-use super::provider::{Pkg, Provider, VS};
+use super::provider::{At, Pkg, Provider, VS};
 
 /// A leaf of the derivation tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,11 +39,11 @@ fn collect(tree: &DerivationTree<Pkg, VS, String>, out: &mut Vec<Fact>) {
                 External::FromDependencyOf(who, versions, Pkg::Pack(dep), range) => Fact::Needs {
                     who: who.clone(),
                     versions: versions.clone(),
-                    dep: dep.clone(),
+                    dep: (**dep).clone(),
                     range: range.clone(),
                 },
                 External::Custom(Pkg::Pack(name), versions, reason) => Fact::Unusable {
-                    name: name.clone(),
+                    name: (**name).clone(),
                     versions: versions.clone(),
                     reason: reason.clone(),
                 },
@@ -62,23 +62,27 @@ struct Words<'p, 'a> {
 
 impl Words<'_, '_> {
     fn known_in(&self, name: &str, range: &VS) -> Vec<Version> {
-        self.provider
-            .known_versions(name)
-            .iter()
-            .filter(|v| range.contains(*v))
-            .cloned()
+        (0..)
+            .zip(self.provider.known_versions(name).iter())
+            .filter(|(at, _)| range.contains(at))
+            .map(|(_, v)| v.clone())
             .collect()
     }
 
     /// "`app 1.0.0`", "every version of `app`", "`app` 1.0.0 to 1.4.0"; and whether plural.
     fn who(&self, who: &Pkg, versions: &VS) -> (String, bool) {
-        let Pkg::Pack(name) = who else {
-            return ("your project".into(), false);
-        };
+        match who {
+            Pkg::Root => ("your project".into(), false),
+            Pkg::Pack(name) => self.named(name, versions),
+        }
+    }
+
+    /// [`Words::who`] for pack `name`.
+    fn named(&self, name: &str, versions: &VS) -> (String, bool) {
         let all = self.provider.known_versions(name);
         let inside = self.known_in(name, versions);
         match inside.len() {
-            0 => (format!("`{name}` {versions}"), false),
+            0 => (format!("`{name}` (no known version)"), false),
             1 => (format!("`{name} {}`", inside[0]), false),
             n if n == all.len() => (format!("every version of `{name}`"), false),
             2 => (format!("`{name}` {} and {}", inside[0], inside[1]), true),
@@ -92,17 +96,11 @@ impl Words<'_, '_> {
     /// The request text behind a dependency fact, else the versions it allows.
     fn request(&self, who: &Pkg, versions: &VS, dep: &Arc<str>, range: &VS) -> String {
         let first = match who {
-            Pkg::Root => Some(Version::new(0, 0, 0)),
-            Pkg::Pack(name) => self.known_in(name, versions).into_iter().next(),
+            Pkg::Root => Some(0),
+            Pkg::Pack(pack) => (0..pack.known() as At).find(|at| versions.contains(at)),
         };
-        if let Some(v) = first
-            && let Some(text) = self
-                .provider
-                .requests
-                .borrow()
-                .get(&(who.clone(), v, dep.clone()))
-        {
-            return text.clone();
+        if let Some(text) = first.and_then(|at| self.provider.request_text(who, at, dep)) {
+            return text;
         }
         let inside: Vec<String> = self
             .known_in(dep, range)
@@ -110,7 +108,7 @@ impl Words<'_, '_> {
             .map(|v| format!("={v}"))
             .collect();
         if inside.is_empty() {
-            range.to_string()
+            "no known version".into()
         } else {
             inside.join(" or ")
         }
@@ -151,7 +149,7 @@ impl Words<'_, '_> {
         else {
             return self.needs(fact);
         };
-        let (subject, _) = self.who(&Pkg::Pack(name.clone()), versions);
+        let (subject, _) = self.named(name, versions);
         format!("{subject} {reason}")
     }
 }
