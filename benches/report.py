@@ -158,6 +158,28 @@ class Report:
                 "",
             )
 
+    def memory(self):
+        path = os.path.join(self.results, "memory.tsv")
+        if not os.path.exists(path):
+            return
+        rows = [line.rstrip("\n").split("\t") for line in open(path) if "\t" in line]
+        rss = {label: int(kib) / 1024 for label, kib in rows}
+        peer = rss.get("oras push (oras-py, same file)")
+        self.out("### Memory: one pack holding a 1 GiB incompressible file", "")
+        self.out("| command | peak RSS | ratio to oras-py |", "|---|---:|---:|")
+        for label, mib in rss.items():
+            ratio = f"{mib / peer:.2f}×" if peer else ""
+            self.out(f"| {label} | {mib:.1f} MiB | {ratio} |")
+        self.out("")
+        ours = {k: v for k, v in rss.items() if k.startswith("aibox")}
+        if ours:
+            worst = max(ours, key=ours.get)
+            self.out(
+                f"Highest: {worst}, {ours[worst]:.1f} MiB for a 1 GiB pack. "
+                f"Target ≤ 100 MiB: {verdict(ours[worst] <= 100)}.",
+                "",
+            )
+
     def warm(self):
         pts = []
         rows = []
@@ -359,6 +381,7 @@ def main():
     r.rollback()
     r.cold()
     r.publish()
+    r.memory()
     r.micro()
     r.out("![sync and rollback cost against size](benchmarks.svg)", "")
     text = "\n".join(r.lines)

@@ -50,8 +50,7 @@ fn report(built: &BuiltPack, location: String) -> BuildReport {
             .iter()
             .map(|(k, v)| (k.clone(), v.to_string()))
             .collect(),
-        size: built.blobs.iter().map(|b| b.data.len() as u64).sum::<u64>()
-            + built.top.data.len() as u64,
+        size: built.blobs.iter().map(|b| b.size).sum::<u64>() + built.top.size,
     }
 }
 
@@ -175,24 +174,22 @@ pub fn push(
         let mut manifests = Vec::new();
         let closure = layout.closure(&desc)?;
         let (top, children) = closure.split_last().expect("closure ends with its root");
+        // Manifests are read (and verified) whole; layers and configs are streamed from
+        // their files, and the registry checks each digest as the upload ends.
+        let manifest = |d: &artifact::Descriptor| -> Result<artifact::Blob> {
+            let data = layout.read_blob(&d.digest, artifact::MAX_METADATA_BYTES)?;
+            let mut blob = artifact::Blob::new(&d.media_type, data);
+            blob.digest = d.digest.clone();
+            Ok(blob)
+        };
         for (d, is_manifest) in children {
-            let data = layout.read_blob(&d.digest, u64::MAX)?;
-            let blob = artifact::Blob {
-                media_type: d.media_type.clone(),
-                digest: d.digest.clone(),
-                data,
-            };
             if *is_manifest {
-                manifests.push(blob)
+                manifests.push(manifest(d)?)
             } else {
-                blobs.push(blob)
+                blobs.push(artifact::Blob::at(d, layout.blob_path(&d.digest)?))
             }
         }
-        let top = artifact::Blob {
-            media_type: top.0.media_type.clone(),
-            digest: top.0.digest.clone(),
-            data: layout.read_blob(&top.0.digest, artifact::MAX_METADATA_BYTES)?,
-        };
+        let top = manifest(&top.0)?;
         let digest = remote.push_parts(&name, &version.to_string(), blobs, manifests, &top)?;
         out.push(Pushed {
             name: name.clone(),

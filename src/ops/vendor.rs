@@ -2,12 +2,12 @@
 //! configs and layers, each digest-checked; packs of `dir:` sources are built) into an OCI
 //! image layout, so `sync` works air-gapped from `oci-layout:<dir>`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use semver::Version;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fs;
 use crate::lockfile::Lockfile;
 use crate::registry::artifact::{self, TopLevel};
@@ -92,21 +92,21 @@ pub fn vendor(
                 let dest = layout.blob_path(&d.digest)?;
                 if !fs::exists(&dest).unwrap_or(false) {
                     let staged = source.stage_blob(&item.name, d, &store)?;
-                    copy_into(staged.path(), &dest)?;
+                    layout.copy_blob(&d.digest, staged.path())?;
                 }
                 blobs += 1;
                 bytes += d.size;
             }
         }
         layout.write_blob(&digest, &top_bytes)?;
-        let mut desc = artifact::Blob {
+        let desc = artifact::Descriptor {
             media_type: top.media_type().into(),
             digest: digest.clone(),
-            data: Vec::new(),
-        }
-        .descriptor();
-        desc.size = top_bytes.len() as u64;
-        desc.artifact_type = Some(artifact::ARTIFACT_TYPE.into());
+            size: top_bytes.len() as u64,
+            artifact_type: Some(artifact::ARTIFACT_TYPE.into()),
+            platform: None,
+            annotations: Default::default(),
+        };
         layout.set_ref(&ref_name(&item.name, &item.version), desc)?;
         // Its signatures travel with it, so an air-gapped sync verifies them too.
         let signatures = source.signatures(&item.name, &digest)?;
@@ -160,19 +160,6 @@ fn vendor_dir_pack(
         version: item.version.to_string(),
         digest: built.top.digest.clone(),
         blobs: built.blobs.len() + 1,
-        bytes: built.blobs.iter().map(|b| b.data.len() as u64).sum::<u64>()
-            + built.top.data.len() as u64,
+        bytes: built.blobs.iter().map(|b| b.size).sum::<u64>() + built.top.size,
     })
-}
-
-/// Copy a verified staging file to its content-addressed place in the layout.
-fn copy_into(from: &Path, dest: &Path) -> Result<()> {
-    let dir: PathBuf = dest.parent().map(Path::to_owned).unwrap_or_default();
-    let tmp = fs::temp_file_in(&dir)
-        .map_err(|e| Error::io(format!("cannot write in `{}`", dir.display()), e))?;
-    fs::copy(from, tmp.path())
-        .map_err(|e| Error::io(format!("cannot copy to `{}`", dest.display()), e))?;
-    fs::persist_noclobber(tmp.into_temp_path(), dest)
-        .map_err(|e| Error::io(format!("cannot write `{}`", dest.display()), e))?;
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! The pack artifact format (store-format/ARTIFACT.md): OCI JSON types, media types and
-//! annotations, the deterministic tar of a pack directory, building an artifact (blobs +
-//! manifest or index) from pack source directories, and reading a manifest's layers back into
+//! annotations, building an artifact (a streamed layer from `layer`, config, manifest or
+//! index) from pack source directories, and reading a manifest's layers back into
 //! a tree — aibox's single tar layer or ORAS-style per-file layers.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,8 +15,8 @@ pub use super::unpack::{
 };
 use crate::fs;
 use crate::manifest::pack::PackManifest;
+use crate::store::Store;
 use crate::store::tree::Hash;
-use crate::store::{Store, ingest};
 
 pub const ARTIFACT_TYPE: &str = "application/vnd.aibox.pack.v1";
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.aibox.pack.config.v1+json";
@@ -216,15 +216,62 @@ pub fn digest_hex(digest: &str) -> Result<&str, RegistryError> {
 pub struct Blob {
     pub media_type: String,
     pub digest: String,
-    pub data: Vec<u8>,
+    pub size: u64,
+    pub body: Body,
+}
+
+/// Where a blob's bytes are.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Small blobs (configs, manifests, signatures), in memory.
+    Bytes(Vec<u8>),
+    /// A blob on disk (a layer just built, or a blob of an OCI layout), streamed when sent. A
+    /// built layer's temporary file is removed when the last copy of the blob is dropped.
+    File {
+        path: PathBuf,
+        temp: Option<std::sync::Arc<tempfile::TempPath>>,
+    },
 }
 
 impl Blob {
+    /// A blob held in memory.
     pub fn new(media_type: &str, data: Vec<u8>) -> Blob {
         Blob {
             media_type: media_type.to_owned(),
             digest: sha256_digest(&data),
-            data,
+            size: data.len() as u64,
+            body: Body::Bytes(data),
+        }
+    }
+
+    /// A blob in a temporary file whose digest and size were computed while it was written.
+    pub fn file(media_type: &str, digest: String, size: u64, temp: tempfile::TempPath) -> Blob {
+        Blob {
+            media_type: media_type.to_owned(),
+            digest,
+            size,
+            body: Body::File {
+                path: temp.to_path_buf(),
+                temp: Some(std::sync::Arc::new(temp)),
+            },
+        }
+    }
+
+    /// A blob of an OCI layout (or any file that stays where it is), described by `desc`.
+    pub fn at(desc: &Descriptor, path: PathBuf) -> Blob {
+        Blob {
+            media_type: desc.media_type.clone(),
+            digest: desc.digest.clone(),
+            size: desc.size,
+            body: Body::File { path, temp: None },
+        }
+    }
+
+    /// The bytes of a blob held in memory (manifests and configs always are).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match &self.body {
+            Body::Bytes(b) => Some(b),
+            Body::File { .. } => None,
         }
     }
 
@@ -232,7 +279,7 @@ impl Blob {
         Descriptor {
             media_type: self.media_type.clone(),
             digest: self.digest.clone(),
-            size: self.data.len() as u64,
+            size: self.size,
             artifact_type: None,
             platform: None,
             annotations: BTreeMap::new(),
@@ -334,8 +381,7 @@ pub fn build(
         }
         let tree = store.ingest_dir(dir)?;
         super::read::check_tree(&tree, &pack, &dir.display().to_string())?;
-        let tar = deterministic_tar(dir)?;
-        let check = store.ingest_tar(&tar[..], &ingest::Limits::unlimited())?;
+        let (layer, check) = super::layer::write(store, dir, opts.compression)?;
         if check.hash() != tree.hash() {
             return Err(RegistryError::Other(format!(
                 "internal error: the tar of `{}` does not reproduce its tree",
@@ -351,8 +397,6 @@ pub fn build(
                 Compression::Gzip => "gz",
             }
         );
-        let (layer_type, compressed) = compress(&tar, opts.compression)?;
-        let layer = Blob::new(layer_type, compressed);
         let mut layer_desc = layer.descriptor();
         layer_desc.annotations.insert(ANN_TITLE.into(), file_name);
         let config = PackConfig {
@@ -485,110 +529,4 @@ fn annotations(
         a.insert(ANN_CHANGELOG.into(), entry);
     }
     a
-}
-
-/// The zstd level of pack layers: zstd's default. Level 19 made a layer ~20% smaller but
-/// compressed at ~1 MB/s (a 60 MB tool took a minute to publish); level 3 runs at ~150 MB/s on
-/// one thread. One thread and a fixed level: the bytes depend only on the input (and the zstd
-/// library), never on the machine, so builds stay reproducible.
-pub const ZSTD_LEVEL: i32 = 3;
-
-fn compress(tar: &[u8], c: Compression) -> Result<(&'static str, Vec<u8>), RegistryError> {
-    let io = |source| RegistryError::Io {
-        context: "cannot compress the pack layer".into(),
-        source,
-    };
-    match c {
-        Compression::Zstd => Ok((
-            LAYER_TAR_ZSTD,
-            zstd::encode_all(tar, ZSTD_LEVEL).map_err(io)?,
-        )),
-        Compression::Gzip => {
-            use std::io::Write;
-            let mut enc = flate2::GzBuilder::new()
-                .mtime(0)
-                .write(Vec::new(), flate2::Compression::default());
-            enc.write_all(tar).map_err(io)?;
-            Ok((LAYER_TAR_GZIP, enc.finish().map_err(io)?))
-        }
-    }
-}
-
-/// The tar of a pack directory, byte-for-byte reproducible: entries sorted by name, parents
-/// first, mtime 0, uid/gid 0, no user/group names, modes 0755 (directories, executables) or
-/// 0644, GNU long-name records only when a path needs them, no pax records.
-pub fn deterministic_tar(dir: &Path) -> Result<Vec<u8>, RegistryError> {
-    let mut builder = tar::Builder::new(Vec::new());
-    append_dir(&mut builder, dir, "")?;
-    builder.into_inner().map_err(|source| RegistryError::Io {
-        context: format!("cannot write the tar of `{}`", dir.display()),
-        source,
-    })
-}
-
-fn append_dir(
-    b: &mut tar::Builder<Vec<u8>>,
-    dir: &Path,
-    prefix: &str,
-) -> Result<(), RegistryError> {
-    let io = |what: &Path| {
-        let what = what.display().to_string();
-        move |source| RegistryError::Io {
-            context: format!("cannot read `{what}`"),
-            source,
-        }
-    };
-    let mut names = Vec::new();
-    for item in fs::read_dir(dir).map_err(io(dir))? {
-        names.push(item.map_err(io(dir))?.file_name());
-    }
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
-        let name = name
-            .to_str()
-            .ok_or_else(|| invalid(&path.display().to_string(), "the name is not valid UTF-8"))?;
-        let rel = if prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let meta = fs::symlink_metadata(&path).map_err(io(&path))?;
-        let mut h = tar::Header::new_gnu();
-        h.set_mtime(0);
-        h.set_uid(0);
-        h.set_gid(0);
-        let tar_io = |source| RegistryError::Io {
-            context: format!("cannot add `{rel}` to the tar"),
-            source,
-        };
-        if meta.file_type().is_symlink() {
-            let target = fs::read_link(&path).map_err(io(&path))?;
-            h.set_entry_type(tar::EntryType::Symlink);
-            h.set_mode(0o777);
-            h.set_size(0);
-            b.append_link(&mut h, &rel, &target).map_err(tar_io)?;
-        } else if meta.is_dir() {
-            h.set_entry_type(tar::EntryType::Directory);
-            h.set_mode(0o755);
-            h.set_size(0);
-            b.append_data(&mut h, format!("{rel}/"), std::io::empty())
-                .map_err(tar_io)?;
-            append_dir(b, &path, &rel)?;
-        } else if meta.is_file() {
-            use crate::fs::PermissionsExt;
-            let exec = meta.permissions().mode() & 0o111 != 0;
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_mode(if exec { 0o755 } else { 0o644 });
-            h.set_size(meta.len());
-            let file = fs::open_regular(&path).map_err(io(&path))?;
-            b.append_data(&mut h, &rel, file).map_err(tar_io)?;
-        } else {
-            return Err(invalid(
-                &path.display().to_string(),
-                "device files, FIFOs and sockets are not allowed in a pack",
-            ));
-        }
-    }
-    Ok(())
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use semver::Version;
 
-use super::artifact::{self, ANN_REF_NAME, BuiltPack, Descriptor, INDEX_MEDIA_TYPE, Index};
+use super::artifact::{
+    self, ANN_REF_NAME, Blob, Body, BuiltPack, Descriptor, INDEX_MEDIA_TYPE, Index,
+};
 use super::read::{self, Backend};
 use super::{LockEntry, RegistryError, Source};
 use crate::fs;
@@ -127,6 +129,32 @@ impl OciLayout {
         fs::write_atomic(&path, data).map_err(io_err(format!("cannot write `{}`", path.display())))
     }
 
+    /// Add a built blob, from memory or from its file (content-addressed; an existing blob is
+    /// kept).
+    pub fn put_blob(&self, blob: &Blob) -> Result<(), RegistryError> {
+        match &blob.body {
+            Body::Bytes(data) => self.write_blob(&blob.digest, data),
+            Body::File { path, .. } => self.copy_blob(&blob.digest, path),
+        }
+    }
+
+    /// Add a blob by copying a file whose digest is already known to be `digest`.
+    pub fn copy_blob(&self, digest: &str, from: &Path) -> Result<(), RegistryError> {
+        let dest = self.blob_path(digest)?;
+        if fs::exists(&dest).map_err(io_err(format!("cannot stat `{}`", dest.display())))? {
+            return Ok(());
+        }
+        let dir = self.dir.join("blobs/sha256");
+        fs::create_dir_all(&dir).map_err(io_err(format!("cannot create `{}`", dir.display())))?;
+        let tmp = fs::temp_file_in(&dir)
+            .map_err(io_err(format!("cannot write in `{}`", dir.display())))?;
+        fs::copy(from, tmp.path())
+            .map_err(io_err(format!("cannot copy to `{}`", dest.display())))?;
+        fs::persist_noclobber(tmp.into_temp_path(), &dest)
+            .map_err(io_err(format!("cannot write `{}`", dest.display())))?;
+        Ok(())
+    }
+
     /// Read a blob whole, verified against its digest, at most `max` bytes.
     pub fn read_blob(&self, digest: &str, max: u64) -> Result<Vec<u8>, RegistryError> {
         let path = self.blob_path(digest)?;
@@ -199,10 +227,9 @@ impl OciLayout {
     /// Write a built pack: its blobs, its top-level manifest or index, and the ref
     /// `<name>:<version>`.
     pub fn add_pack(&self, built: &BuiltPack) -> Result<Descriptor, RegistryError> {
-        for blob in &built.blobs {
-            self.write_blob(&blob.digest, &blob.data)?;
+        for blob in built.blobs.iter().chain([&built.top]) {
+            self.put_blob(blob)?;
         }
-        self.write_blob(&built.top.digest, &built.top.data)?;
         let mut desc = built.top.descriptor();
         desc.artifact_type = Some(artifact::ARTIFACT_TYPE.into());
         self.set_ref(&ref_name(&built.name, &built.version), desc.clone())?;

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod dir;
 pub mod fetch;
 pub mod http;
+pub mod layer;
 pub mod layout;
 pub mod metadata;
 pub mod oci;

@@ -1,9 +1,17 @@
 //! Pushing to a registry: a built pack (blobs that are missing, platform manifests, then the
 //! top-level manifest or index tagged with its version), or the parts of an OCI layout ref.
 
+use futures_util::Stream;
+use oci_client::Reference;
+use oci_client::errors::OciDistributionError;
+
 use super::RegistryError;
-use super::artifact::{Blob, BuiltPack, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
+use super::artifact::{Blob, Body, BuiltPack, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
 use super::oci::{OciSource, map_error};
+use crate::fs;
+
+/// The size of each upload request of a blob streamed from a file (oci-client's chunk size).
+const CHUNK: usize = 4 << 20;
 
 impl OciSource {
     /// Push a built pack: blobs (skipping those present), platform manifests, then the
@@ -50,24 +58,20 @@ impl OciSource {
                 .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
                 .await
                 .map_err(|e| self.auth_hint(map_error(e, &what)))?;
-            let bar = crate::printer::progress(
-                blobs.iter().map(|b| b.data.len() as u64).sum(),
-                "Pushing",
-                true,
-            );
+            let bar = crate::printer::progress(blobs.iter().map(|b| b.size).sum(), "Pushing", true);
             for b in &blobs {
                 let exists = self
                     .client
                     .blob_exists(&image, &b.digest)
                     .await
                     .unwrap_or(false);
-                if !exists {
-                    self.client
-                        .push_blob(&image, b.data.clone(), &b.digest)
+                if exists {
+                    bar.inc(b.size);
+                } else {
+                    self.send_blob(&image, b, &bar)
                         .await
                         .map_err(|e| self.auth_hint(map_error(e, &what)))?;
                 }
-                bar.inc(b.data.len() as u64);
             }
             bar.finish_and_clear();
             for m in &manifests {
@@ -76,7 +80,7 @@ impl OciSource {
                     RegistryError::Other(format!("bad media type `{}`", m.media_type))
                 })?;
                 self.client
-                    .push_manifest_raw(&r, m.data.clone(), ct)
+                    .push_manifest_raw(&r, in_memory(m)?, ct)
                     .await
                     .map_err(|e| self.auth_hint(map_error(e, &what)))?;
             }
@@ -84,7 +88,7 @@ impl OciSource {
                 RegistryError::Other(format!("bad media type `{}`", top.media_type))
             })?;
             self.client
-                .push_manifest_raw(&image, top.data.clone(), ct)
+                .push_manifest_raw(&image, in_memory(top)?, ct)
                 .await
                 .map_err(|e| self.auth_hint(map_error(e, &what)))?;
             Ok::<(), RegistryError>(())
@@ -95,4 +99,52 @@ impl OciSource {
         self.tags.lock().expect("tags lock").remove(name);
         Ok(top.digest.clone())
     }
+
+    /// Upload one blob: from memory in one go, or streamed from its file in chunks.
+    async fn send_blob(
+        &self,
+        image: &Reference,
+        b: &Blob,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<(), OciDistributionError> {
+        match &b.body {
+            Body::Bytes(data) => {
+                self.client
+                    .push_blob(image, data.clone(), &b.digest)
+                    .await?;
+                bar.inc(b.size);
+            }
+            Body::File { path, .. } => {
+                let file = fs::open_regular(path)?;
+                self.client
+                    .push_blob_stream(image, chunks(file, bar.clone()), &b.digest, Some(b.size))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A manifest's bytes (manifests are always built or read into memory).
+fn in_memory(b: &Blob) -> Result<Vec<u8>, RegistryError> {
+    b.bytes()
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| RegistryError::Other(format!("manifest {} is not in memory", b.digest)))
+}
+
+/// A file as a stream of [`CHUNK`]-sized pieces, counted on `bar` as they are read.
+fn chunks(
+    file: fs::File,
+    bar: indicatif::ProgressBar,
+) -> impl Stream<Item = Result<bytes::Bytes, OciDistributionError>> + Send + 'static {
+    futures_util::stream::try_unfold((file, bar), |(mut file, bar)| async move {
+        use std::io::Read;
+        let mut buf = Vec::with_capacity(CHUNK);
+        (&mut file).take(CHUNK as u64).read_to_end(&mut buf)?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        bar.inc(buf.len() as u64);
+        Ok(Some((bytes::Bytes::from(buf), (file, bar))))
+    })
 }

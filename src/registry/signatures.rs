@@ -143,10 +143,9 @@ pub fn write(
     entries: &[Entry],
 ) -> Result<(), RegistryError> {
     let (blobs, top) = build(entries);
-    for b in &blobs {
-        layout.write_blob(&b.digest, &b.data)?;
+    for b in blobs.iter().chain([&top]) {
+        layout.put_blob(b)?;
     }
-    layout.write_blob(&top.digest, &top.data)?;
     layout.set_ref(
         &format!("{name}:{}", signature::tag(digest)),
         top.descriptor(),
