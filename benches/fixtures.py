@@ -38,6 +38,18 @@ def write(path, data, mode=0o644):
     os.chmod(path, mode)
 
 
+def write_random(path, rng, size, mode=0o644):
+    """SIZE incompressible bytes from RNG, drawn 1 MiB at a time (any size fits in memory)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 1 << 20)
+            f.write(rng.randbytes(n))
+            left -= n
+    os.chmod(path, mode)
+
+
 def text_blob(rng, n):
     """Compressible, text-like content of about n bytes."""
     words = ["alpha", "beta", "gamma", "delta", "tool", "pack", "store", "tree", "hash", "link"]
@@ -72,7 +84,7 @@ def cmd_packs(a):
         )
         files = max(a.files - 2, 0)
         if a.big:
-            write(os.path.join(root, "bin", f"{name}-core"), rng.randbytes(a.big), 0o755)
+            write_random(os.path.join(root, "bin", f"{name}-core"), rng, a.big, 0o755)
             files = max(files - 1, 0)
         for j in range(files):
             sub = SUBDIRS[j % len(SUBDIRS)]
