@@ -16,13 +16,51 @@
 //! 8. [`web`]
 //! 9. [`cli`]
 //!
-//! A sync, top-down: [`cli`] parses the command and calls one function of [`ops`]; `ops` reads
-//! `aibox.toml` ([`manifest`]) and `aibox.lock` ([`lockfile`]), re-locks with the [`resolver`]
-//! when the manifest changed, asks [`trust`] for a verdict on each locked pack's signatures
-//! (policy from [`config`]), fetches what the [`store`] lacks from a [`registry`] source
-//! (digests checked while streaming), ingests it into content-addressed objects and pack
-//! trees, builds a generation and switches `current` atomically, and appends to the
-//! [`audit`] log.
+//! # A sync, top-down
+//!
+//! - [`cli`] parses the command and calls one function of [`ops`] (`ops::sync`).
+//! - `ops` reads `aibox.toml` ([`manifest`]) and `aibox.lock` ([`lockfile`]). If the lock
+//!   still matches the manifest and the current generation was built from these lock bytes,
+//!   it stops there (the no-op fast path).
+//! - Otherwise, when the manifest changed, the [`resolver`] (PubGrub over the sources'
+//!   metadata) writes a new lock; locked versions are kept where still allowed.
+//! - For each locked pack, [`trust`] gives a verdict on its signatures under the policy from
+//!   [`config`]; a refused pack stops the sync before anything is fetched.
+//! - What the [`store`] lacks is fetched from a [`registry`] source (OCI registry, OCI
+//!   layout, directory, archive URL), each blob checked against its digest while it streams
+//!   into a staging file (`registry::digest`), then unpacked into content-addressed objects
+//!   and a sealed pack tree. Install hooks and health checks run in the [`sandbox`].
+//! - The store builds a generation (links to pack trees, `generation.toml`) and switches the
+//!   profile's `current` link with one atomic rename; the [`audit`] log records it.
+//!
+//! # Invariants
+//!
+//! - Nothing in the store is ever modified in place: objects, pack trees and generations are
+//!   written under temporary names, made durable, then renamed; `current` changes only by
+//!   rename. A crash or `kill -9` at any point leaves the previous generation current and the
+//!   store valid (`store verify`).
+//! - Everything from outside (packs, manifests, locks, registry answers, URLs) is validated
+//!   where it enters: names, paths, links, sizes, depths, digests.
+//! - The lock is a function of the manifest and the sources: the same inputs give the same
+//!   bytes.
+//! - Data goes to stdout, progress and errors to stderr (through [`printer`]); a user-facing
+//!   error carries `hint:` lines ([`error`]).
+//!
+//! # Locks
+//!
+//! `flock(2)` locks, taken in this order: the store lock (shared for sync, install and
+//! rollback; exclusive for gc and repair), then a profile lock (while a generation is built
+//! and switched) or a pack lock (while one pack tree is built). See `store-format/SPEC.md` §7.
+//!
+//! # Where each format lives
+//!
+//! | format | written down in | code |
+//! |---|---|---|
+//! | store layout, generations, listings | `store-format/SPEC.md` | [`store`] |
+//! | `aibox.lock` | `store-format/LOCKFILE.md` | [`lockfile`] |
+//! | pack artifacts (OCI manifest, config, layer, annotations, signatures) | `store-format/ARTIFACT.md` | [`registry::artifact`], [`registry::layer`], [`registry::signatures`] |
+//! | `aibox.toml`, `pack.toml` | `docs/guide.md` | [`manifest`] |
+//! | user configuration, trust policy | `docs/configuration.md`, `docs/trust.md` | [`config`], [`trust`] |
 
 pub mod audit;
 pub mod cli;

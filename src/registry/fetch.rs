@@ -7,15 +7,14 @@ use std::io::{Seek, Write};
 use std::path::Path;
 use std::time::Duration;
 
+use super::RegistryError;
+use super::artifact::Descriptor;
+use super::digest::DigestCheck;
+use crate::fs;
 use futures_util::StreamExt;
 use oci_client::client::BlobResponse;
 use oci_client::errors::OciDistributionError;
 use oci_client::{Client, Reference};
-use sha2::{Digest as _, Sha256};
-
-use super::RegistryError;
-use super::artifact::{self, Descriptor};
-use crate::fs;
 
 /// How many times a transient failure is retried (`AIBOX_FETCH_RETRIES`).
 pub fn max_attempts() -> u32 {
@@ -63,46 +62,27 @@ pub async fn download(
     what: &str,
     on_bytes: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<tempfile::NamedTempFile, RegistryError> {
-    let hex = artifact::digest_hex(&desc.digest)?.to_owned();
+    let mut check = DigestCheck::new(&desc.digest, Some(desc.size), what)?;
     let io = |context: String| move |source| RegistryError::Io { context, source };
     let mut tmp = fs::temp_file_in(tmp_dir).map_err(io(format!(
         "cannot create a staging file in `{}`",
         tmp_dir.display()
     )))?;
-    let mut hasher = Sha256::new();
-    let mut have = 0u64;
     let attempts = max_attempts();
     let mut last = String::new();
     let mut authenticated = false;
     for attempt in 1..=attempts {
         if attempt > 1 {
             crate::printer::verbose(format!(
-                "retrying {} of {what} from byte {have} ({last})",
-                desc.digest
+                "retrying {} of {what} from byte {} ({last})",
+                desc.digest,
+                check.seen()
             ));
             tokio::time::sleep(backoff(attempt - 1)).await;
         }
-        match fetch_once(
-            client,
-            image,
-            desc,
-            &mut tmp,
-            &mut hasher,
-            &mut have,
-            what,
-            on_bytes,
-        )
-        .await
-        {
+        match fetch_once(client, image, desc, &mut tmp, &mut check, what, on_bytes).await {
             Ok(()) => {
-                let got = hex::encode(hasher.finalize());
-                if have != desc.size || got != hex {
-                    return Err(RegistryError::DigestMismatch {
-                        what: what.into(),
-                        digest: desc.digest.clone(),
-                        actual: format!("sha256:{got} ({have} bytes)"),
-                    });
-                }
+                check.finish()?;
                 tmp.as_file_mut()
                     .flush()
                     .map_err(io("cannot write a staging file".into()))?;
@@ -139,14 +119,12 @@ pub async fn download(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn fetch_once(
     client: &Client,
     image: &Reference,
     desc: &Descriptor,
     tmp: &mut tempfile::NamedTempFile,
-    hasher: &mut Sha256,
-    have: &mut u64,
+    check: &mut DigestCheck,
     what: &str,
     on_bytes: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(), Failure> {
@@ -157,12 +135,12 @@ async fn fetch_once(
         ..Default::default()
     };
     let response = client
-        .pull_blob_stream_partial(image, &layer, *have, None)
+        .pull_blob_stream_partial(image, &layer, check.seen(), None)
         .await;
     let mut stream = match response {
         Ok(BlobResponse::Partial(s)) => s,
         Ok(BlobResponse::Full(s)) => {
-            if *have > 0 {
+            if check.seen() > 0 {
                 // The registry ignored the Range request: start over.
                 tmp.as_file_mut()
                     .set_len(0)
@@ -170,8 +148,7 @@ async fn fetch_once(
                 tmp.as_file_mut()
                     .rewind()
                     .map_err(|e| Failure::Transient(e.to_string()))?;
-                *hasher = Sha256::new();
-                *have = 0;
+                check.restart();
             }
             s
         }
@@ -202,15 +179,7 @@ async fn fetch_once(
                 return Err(Failure::Transient(e.to_string()));
             }
         };
-        *have += chunk.len() as u64;
-        if *have > desc.size {
-            return Err(Failure::Fatal(RegistryError::DigestMismatch {
-                what: what.into(),
-                digest: desc.digest.clone(),
-                actual: format!("more than the {} bytes its descriptor says", desc.size),
-            }));
-        }
-        hasher.update(&chunk);
+        check.update(&chunk).map_err(Failure::Fatal)?;
         tmp.write_all(&chunk).map_err(|source| {
             Failure::Fatal(RegistryError::Io {
                 context: format!("cannot write `{}`", tmp.path().display()),
@@ -219,10 +188,11 @@ async fn fetch_once(
         })?;
         on_bytes(chunk.len() as u64);
     }
-    if *have < desc.size {
+    if check.seen() < desc.size {
         return Err(Failure::Transient(format!(
             "the connection closed after {} of {} bytes",
-            *have, desc.size
+            check.seen(),
+            desc.size
         )));
     }
     Ok(())

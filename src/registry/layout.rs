@@ -170,14 +170,7 @@ impl OciLayout {
         }
         let bytes = fs::read_regular(&path, max)
             .map_err(io_err(format!("cannot read `{}`", path.display())))?;
-        let got = artifact::sha256_digest(&bytes);
-        if got != digest {
-            return Err(RegistryError::DigestMismatch {
-                what: path.display().to_string(),
-                digest: digest.into(),
-                actual: got,
-            });
-        }
+        super::digest::check_bytes(digest, &bytes, &path.display().to_string())?;
         Ok(bytes)
     }
 

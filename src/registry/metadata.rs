@@ -70,19 +70,14 @@ impl OciSource {
         if let Some(e) = resp.error(&what) {
             return Err(self.auth_hint(e));
         }
-        let digest = artifact::sha256_digest(&resp.body);
         let claimed = expected
             .or(resp.digest_header())
             .filter(|d| d.starts_with("sha256:"));
-        if let Some(claimed) = claimed
-            && claimed != digest
-        {
-            return Err(RegistryError::DigestMismatch {
-                what: format!("manifest `{repo}:{reference}`"),
-                digest: claimed.to_owned(),
-                actual: digest,
-            });
+        if let Some(claimed) = claimed {
+            let what = format!("manifest `{repo}:{reference}`");
+            super::digest::check_bytes(claimed, &resp.body, &what)?;
         }
+        let digest = artifact::sha256_digest(&resp.body);
         Ok((resp.body, digest))
     }
 

@@ -8,6 +8,7 @@ pub mod archive;
 pub mod artifact;
 pub mod auth;
 pub mod cache;
+pub mod digest;
 pub mod dir;
 pub mod fetch;
 pub mod http;

@@ -6,13 +6,12 @@ use std::collections::BTreeSet;
 use std::io::{Read, Seek};
 use std::path::Path;
 
-use sha2::{Digest as _, Sha256};
-
 use super::RegistryError;
 use super::artifact::{
     ANN_ORAS_UNPACK, ANN_TITLE, CONFIG_MEDIA_TYPE, Descriptor, LAYER_TAR, LAYER_TAR_GZIP, Manifest,
-    PackConfig, digest_hex, invalid,
+    PackConfig, invalid,
 };
+use super::digest::DigestCheck;
 use crate::fs;
 use crate::manifest::pack::PackManifest;
 use crate::store::tree::{Entry, Tree};
@@ -183,15 +182,13 @@ pub fn stage_verified(
     what: &str,
 ) -> Result<tempfile::NamedTempFile, RegistryError> {
     use std::io::Write;
-    let want = digest_hex(&desc.digest)?.to_owned();
+    let mut check = DigestCheck::new(&desc.digest, Some(desc.size), what)?;
     let io = |context: String| move |source| RegistryError::Io { context, source };
     let mut tmp = fs::temp_file_in(dir).map_err(io(format!(
         "cannot create a staging file in `{}`",
         dir.display()
     )))?;
-    let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 << 10];
-    let mut size = 0u64;
     loop {
         let n = reader
             .read(&mut buf)
@@ -199,26 +196,11 @@ pub fn stage_verified(
         if n == 0 {
             break;
         }
-        size += n as u64;
-        if size > desc.size {
-            return Err(RegistryError::DigestMismatch {
-                what: what.into(),
-                digest: desc.digest.clone(),
-                actual: format!("more than the {} bytes its descriptor says", desc.size),
-            });
-        }
-        hasher.update(&buf[..n]);
+        check.update(&buf[..n])?;
         tmp.write_all(&buf[..n])
             .map_err(io(format!("cannot write `{}`", tmp.path().display())))?;
     }
-    let got = hex::encode(hasher.finalize());
-    if size != desc.size || got != want {
-        return Err(RegistryError::DigestMismatch {
-            what: what.into(),
-            digest: desc.digest.clone(),
-            actual: format!("sha256:{got} ({size} bytes)"),
-        });
-    }
+    check.finish()?;
     tmp.as_file_mut()
         .rewind()
         .map_err(io("cannot rewind a staging file".into()))?;
