@@ -263,7 +263,11 @@ pub fn install_lock(
         .map(|(pkg, _)| pkg)
         .collect();
 
-    fetch_all(store, &missing, &platform, sources)?;
+    // One fsync per object directory for the whole sync, before anything is switched.
+    store.defer_object_dirs();
+    let fetched = fetch_all(store, &missing, &platform, sources);
+    store.sync_object_dirs()?;
+    fetched?;
 
     let mut packs = Vec::with_capacity(wanted.len());
     for id in wanted {

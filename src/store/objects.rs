@@ -21,7 +21,8 @@ pub struct Stored {
 
 /// A set of objects being added together. Contents go to temp files under `tmp/`;
 /// [`Batch::commit`] fsyncs them (several at a time), renames each to its name (no-clobber)
-/// and fsyncs the object directories. Dropped uncommitted, the temp files are removed.
+/// and fsyncs the object directories (or leaves that to one pass for a whole sync:
+/// [`Store::defer_object_dirs`]). Dropped uncommitted, the temp files are removed.
 pub struct Batch<'a> {
     store: &'a Store,
     pending: Vec<(tempfile::TempPath, PathBuf)>,
@@ -118,6 +119,9 @@ impl Batch<'_> {
         if self.known(&hash, executable) {
             return Ok(Stored { hash, size });
         }
+        // The batch fsyncs every new object at once when it commits; starting each one's
+        // writeback now, while its handle is open, leaves those fsyncs little to wait for.
+        fs::start_writeback(tmp.as_file());
         let mode = if executable { 0o555 } else { 0o444 };
         tmp.as_file()
             .set_permissions(fs::Permissions::from_mode(mode))
@@ -145,8 +149,7 @@ impl Batch<'_> {
             fs::persist_noclobber(tmp, &dest)
                 .ctx(|| format!("cannot store object `{}`", dest.display()))?;
         }
-        let shards: Vec<PathBuf> = shards.into_iter().collect();
-        fs::fsync_many(&shards).ctx(|| "cannot flush new objects to disk".into())
+        self.store.object_dirs_changed(shards.into_iter().collect())
     }
 }
 
