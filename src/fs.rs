@@ -214,6 +214,21 @@ pub fn write_replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Copy `from` to the content-addressed name `dest` unless that name exists already, as
+/// [`write_atomic`] writes: a temp file beside it with the mode the user's umask allows,
+/// fsync, no-clobber rename, fsync of the directory. Returns `true` when this call created it.
+pub fn copy_noclobber(from: &Path, dest: &Path) -> io::Result<bool> {
+    let mut tmp = user_temp_file(dest)?;
+    let mut src = File::open(from)?;
+    io::copy(&mut src, &mut tmp).map_err(|e| with_path(e, tmp.path()))?;
+    tmp.as_file()
+        .sync_data()
+        .map_err(|e| with_path(e, tmp.path()))?;
+    let created = persist_noclobber(tmp.into_temp_path(), dest)?;
+    fsync_dir(parent_of(dest))?;
+    Ok(created)
+}
+
 /// Move a finished temp file to its content-addressed name unless that name exists already.
 /// Returns `true` when this call created it; "already there" is success (same content).
 pub fn persist_noclobber(tmp: tempfile::TempPath, dest: &Path) -> io::Result<bool> {

@@ -139,6 +139,19 @@ fn multi_platform_index_and_vendor() {
         done[0]["blobs"], 7,
         "index + 2 manifests + 2 configs + 2 layers: {done}"
     );
+    // Layout blobs get the mode of any file this user creates (the umask's), whether they
+    // were written from memory, copied from a built layer's temporary file or from a staging
+    // copy: a layout is meant to be shared.
+    use std::os::unix::fs::PermissionsExt;
+    let reference = env.work().join("reference");
+    aibox::fs::write(&reference, "x").unwrap();
+    let mode = |p: &std::path::Path| aibox::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for layout in ["lay", "vend"] {
+        for blob in aibox::fs::read_dir(env.work().join(layout).join("blobs/sha256")).unwrap() {
+            let blob = blob.unwrap().path();
+            assert_eq!(mode(&blob), mode(&reference), "{}", blob.display());
+        }
+    }
     aibox::fs::remove_dir_all(env.work().join("lay")).unwrap();
     let env2 = Env::new();
     aibox::fs::rename(env.work().join("vend"), env2.work().join("vend")).unwrap();

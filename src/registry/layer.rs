@@ -49,11 +49,10 @@ pub fn write(store: &Store, dir: &Path, c: Compression) -> Result<(Blob, Tree), 
     let sink = written?;
     let tree = tree??;
     let Hashing { inner, sha, size } = sink;
-    let file = inner
+    // A temporary file read back by this process only: flushed, never fsynced.
+    inner
         .into_inner()
         .map_err(|e| e.into_error())
-        .map_err(io(format!("cannot write `{}`", path.display())))?;
-    file.sync_all()
         .map_err(io(format!("cannot write `{}`", path.display())))?;
     let media_type = match c {
         Compression::Zstd => LAYER_TAR_ZSTD,

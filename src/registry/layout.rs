@@ -146,12 +146,8 @@ impl OciLayout {
         }
         let dir = self.dir.join("blobs/sha256");
         fs::create_dir_all(&dir).map_err(io_err(format!("cannot create `{}`", dir.display())))?;
-        let tmp = fs::temp_file_in(&dir)
-            .map_err(io_err(format!("cannot write in `{}`", dir.display())))?;
-        fs::copy(from, tmp.path())
+        fs::copy_noclobber(from, &dest)
             .map_err(io_err(format!("cannot copy to `{}`", dest.display())))?;
-        fs::persist_noclobber(tmp.into_temp_path(), &dest)
-            .map_err(io_err(format!("cannot write `{}`", dest.display())))?;
         Ok(())
     }
 
