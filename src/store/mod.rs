@@ -186,7 +186,12 @@ impl Store {
 
     /// Fsync `dirs` now, or remember them for [`Store::sync_object_dirs`].
     fn object_dirs_changed(&self, dirs: Vec<PathBuf>) -> Result<(), StoreError> {
-        if let Some(set) = self.unsynced_dirs.lock().expect("object dirs lock").as_mut() {
+        if let Some(set) = self
+            .unsynced_dirs
+            .lock()
+            .expect("object dirs lock")
+            .as_mut()
+        {
             set.extend(dirs);
             return Ok(());
         }
