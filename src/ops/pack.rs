@@ -77,6 +77,8 @@ pub fn group_dirs(dirs: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>> {
 /// Build the packs in `dirs` (see [`group_dirs`]) into the OCI layout `output`.
 pub fn build(dirs: &[PathBuf], output: &Path, build: &BuildOptions) -> Result<Vec<BuildReport>> {
     let store = Store::open_default()?;
+    // Shared, like a sync: gc must not clear `tmp/` under a layer being written.
+    let _lock = store.lock(fs::LockMode::Shared)?;
     let layout = OciLayout::create(output)?;
     let mut reports = Vec::new();
     for group in group_dirs(dirs)? {
@@ -103,6 +105,8 @@ pub fn publish(
     src: &SourceOptions,
 ) -> Result<Vec<BuildReport>> {
     let store = Store::open_default()?;
+    // Held until the last layer is pushed: the layers are files under the store's `tmp/`.
+    let _lock = store.lock(fs::LockMode::Shared)?;
     let built: Vec<BuiltPack> = group_dirs(dirs)?
         .iter()
         .map(|group| artifact::build(&store, group, build))

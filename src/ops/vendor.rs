@@ -57,6 +57,8 @@ pub fn vendor(
     src: &SourceOptions,
 ) -> Result<Vec<Vendored>> {
     let store = Store::open_default()?;
+    // Blobs are staged (and `dir:` packs built) under the store's `tmp/`, which gc clears.
+    let _lock = store.lock(fs::LockMode::Shared)?;
     let layout = OciLayout::create(out)?;
     let mut done = Vec::new();
     for item in items {

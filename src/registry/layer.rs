@@ -45,9 +45,15 @@ pub fn write(store: &Store, dir: &Path, c: Compression) -> Result<(Blob, Tree), 
         (written, ingest.join())
     });
     let tree =
-        tree.map_err(|_| RegistryError::Other("the layer check stopped unexpectedly".into()));
-    let sink = written?;
-    let tree = tree??;
+        tree.map_err(|_| RegistryError::Other("the layer check stopped unexpectedly".into()))?;
+    let (sink, tree) = match (written, tree) {
+        (Ok(sink), Ok(tree)) => (sink, tree),
+        // The check stopped first (a full disk, say) and the writer only saw its pipe close:
+        // the check's error is the one that says what happened.
+        (Err(e), Err(check)) if is_broken_pipe(&e) => return Err(check.into()),
+        (Err(e), _) => return Err(e),
+        (Ok(_), Err(check)) => return Err(check.into()),
+    };
     let Hashing { inner, sha, size } = sink;
     // A temporary file read back by this process only: flushed, never fsynced.
     inner
@@ -60,6 +66,10 @@ pub fn write(store: &Store, dir: &Path, c: Compression) -> Result<(Blob, Tree), 
     };
     let digest = format!("sha256:{}", hex::encode(sha.finalize()));
     Ok((Blob::file(media_type, digest, size, path), tree))
+}
+
+fn is_broken_pipe(e: &RegistryError) -> bool {
+    matches!(e, RegistryError::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
 }
 
 /// The tar of `dir` into `out`: returns what the compressor wrote to.
