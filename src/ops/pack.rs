@@ -182,9 +182,7 @@ pub fn push(
         // their files, and the registry checks each digest as the upload ends.
         let manifest = |d: &artifact::Descriptor| -> Result<artifact::Blob> {
             let data = layout.read_blob(&d.digest, artifact::MAX_METADATA_BYTES)?;
-            let mut blob = artifact::Blob::new(&d.media_type, data);
-            blob.digest = d.digest.clone();
-            Ok(blob)
+            Ok(artifact::Blob::verified(d, data))
         };
         for (d, is_manifest) in children {
             if *is_manifest {

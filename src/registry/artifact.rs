@@ -244,6 +244,16 @@ impl Blob {
         }
     }
 
+    /// A blob in memory whose bytes were already checked against `desc`'s digest.
+    pub fn verified(desc: &Descriptor, data: Vec<u8>) -> Blob {
+        Blob {
+            media_type: desc.media_type.clone(),
+            digest: desc.digest.clone(),
+            size: data.len() as u64,
+            body: Body::Bytes(data),
+        }
+    }
+
     /// A blob in a temporary file whose digest and size were computed while it was written.
     pub fn file(media_type: &str, digest: String, size: u64, temp: tempfile::TempPath) -> Blob {
         Blob {

@@ -52,6 +52,16 @@ struct PackEntry {
 }
 
 impl PackRef {
+    /// The pack's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The pack's name, shared.
+    pub(crate) fn key(&self) -> Arc<str> {
+        self.0.name.clone()
+    }
+
     /// The known versions, oldest first.
     pub(crate) fn versions(&self) -> &[Version] {
         &self.0.versions
@@ -219,7 +229,7 @@ impl<'a> Provider<'a> {
             Pkg::Pack(pack) => {
                 let manifests = self.manifests.borrow();
                 let text = manifests
-                    .get(&((**pack).clone(), pack.version(at)?.clone()))?
+                    .get(&(pack.key(), pack.version(at)?.clone()))?
                     .dependencies
                     .get(dep)?;
                 Request::parse(text).ok().map(|r| r.to_string())
@@ -252,7 +262,7 @@ impl<'a> Provider<'a> {
     /// The preferred version if allowed, else the newest allowed.
     fn pick(&self, pack: &PackRef, range: &VS) -> Option<At> {
         let versions = &pack.0.versions;
-        if let Some(pref) = self.opts.preferences.get(&***pack)
+        if let Some(pref) = self.opts.preferences.get(pack.name())
             && let Ok(at) = versions.binary_search(pref)
             && range.contains(&(at as At))
         {
@@ -287,10 +297,10 @@ impl<'a> Provider<'a> {
     /// one at `at` (0 for the locked version); `None` for other packs.
     pub(crate) fn distance(&self, pack: &PackRef, at: At) -> Option<usize> {
         let wanted = self.wanted.borrow();
-        let wanted = wanted.get(&***pack)?;
+        let wanted = wanted.get(pack.name())?;
         if pack
             .version(at)
-            .is_some_and(|v| self.opts.preferences.get(&***pack) == Some(v))
+            .is_some_and(|v| self.opts.preferences.get(pack.name()) == Some(v))
         {
             return Some(0);
         }
@@ -314,11 +324,11 @@ impl<'a> Provider<'a> {
         }
         *self.wanted.borrow_mut() = merged
             .iter()
-            .map(|(pack, (range, _))| ((**pack).clone(), range.clone()))
+            .map(|(pack, (range, _))| (pack.key(), range.clone()))
             .collect();
         *self.root_texts.borrow_mut() = merged
             .iter()
-            .map(|(pack, (_, texts))| ((**pack).clone(), texts.join("` and `")))
+            .map(|(pack, (_, texts))| (pack.key(), texts.join("` and `")))
             .collect();
         Ok(Dependencies::Available(
             merged
@@ -368,7 +378,7 @@ impl DependencyProvider for Provider<'_> {
                 let choice = self.pick(pack, range);
                 let mut decided = self.decided.borrow_mut();
                 if decided.len() < self.wanted.borrow().len() && !decided.contains(&**pack) {
-                    decided.push((**pack).clone());
+                    decided.push(pack.key());
                 }
                 drop(decided);
                 if let (Some(budget), Some(at)) = (self.budget, choice)

@@ -39,11 +39,11 @@ fn collect(tree: &DerivationTree<Pkg, VS, String>, out: &mut Vec<Fact>) {
                 External::FromDependencyOf(who, versions, Pkg::Pack(dep), range) => Fact::Needs {
                     who: who.clone(),
                     versions: versions.clone(),
-                    dep: (**dep).clone(),
+                    dep: dep.key(),
                     range: range.clone(),
                 },
                 External::Custom(Pkg::Pack(name), versions, reason) => Fact::Unusable {
-                    name: (**name).clone(),
+                    name: name.key(),
                     versions: versions.clone(),
                     reason: reason.clone(),
                 },

@@ -132,7 +132,7 @@ fn attempt(
         if let Some(d) = provider.distance(&name, at) {
             distance += d;
             if d >= WALK && !early.contains(&*name) {
-                walked.push((*name).clone());
+                walked.push(name.key());
             }
         }
         let manifest =
@@ -153,6 +153,7 @@ fn attempt(
             },
         );
     }
+    walked.sort();
     let decided_first = provider
         .decided
         .borrow()
