@@ -9,13 +9,12 @@ use std::sync::Arc;
 
 use semver::Version;
 
+use super::RegistryError;
 use super::artifact::{
     self, ANN_REF_NAME, Blob, Body, BuiltPack, Descriptor, INDEX_MEDIA_TYPE, Index,
 };
 use super::read::{self, Backend};
-use super::{LockEntry, RegistryError, Source};
 use crate::fs;
-use crate::lockfile::LockedPlatform;
 use crate::manifest::pack::PackManifest;
 use crate::store::{PackId, Store};
 
@@ -281,7 +280,7 @@ impl LayoutSource {
     }
 
     fn not_found(&self, name: &str) -> RegistryError {
-        let names = self.names().unwrap_or_default();
+        let names = self.list_names().unwrap_or_default();
         let suggestion = crate::manifest::did_you_mean(name, names.iter().map(String::as_str));
         RegistryError::NotFound {
             name: name.into(),
@@ -296,9 +295,35 @@ impl Backend for LayoutSource {
         &self.url
     }
 
+    fn list_names(&self) -> Result<Vec<String>, RegistryError> {
+        let mut names: Vec<String> = self
+            .layout
+            .packs()?
+            .into_iter()
+            .map(|(n, _, _)| n)
+            .collect();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn list_versions(&self, name: &str) -> Result<Vec<Version>, RegistryError> {
+        let mut versions: Vec<Version> = self
+            .layout
+            .packs()?
+            .into_iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, v, _)| v)
+            .collect();
+        if versions.is_empty() {
+            return Err(self.not_found(name));
+        }
+        versions.sort();
+        Ok(versions)
+    }
+
     fn tagged(&self, name: &str, version: &Version) -> Result<(Vec<u8>, String), RegistryError> {
         let Some(desc) = self.layout.find_ref(&ref_name(name, version))? else {
-            return Err(if self.versions(name).is_ok() {
+            return Err(if self.list_versions(name).is_ok() {
                 RegistryError::NoSuchVersion {
                     name: name.into(),
                     version: version.clone(),
@@ -368,77 +393,5 @@ impl Backend for LayoutSource {
             &store.layout().tmp(),
             &path.display().to_string(),
         )
-    }
-}
-
-impl Source for LayoutSource {
-    fn url(&self) -> &str {
-        &self.url
-    }
-
-    fn names(&self) -> Result<Vec<String>, RegistryError> {
-        let mut names: Vec<String> = self
-            .layout
-            .packs()?
-            .into_iter()
-            .map(|(n, _, _)| n)
-            .collect();
-        names.dedup();
-        Ok(names)
-    }
-
-    fn versions(&self, name: &str) -> Result<Vec<Version>, RegistryError> {
-        let versions: Vec<Version> = self
-            .layout
-            .packs()?
-            .into_iter()
-            .filter(|(n, _, _)| n == name)
-            .map(|(_, v, _)| v)
-            .collect();
-        if versions.is_empty() {
-            return Err(self.not_found(name));
-        }
-        Ok(versions)
-    }
-
-    fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, RegistryError> {
-        Ok(read::manifest(self, name, version)?.1.pack)
-    }
-
-    fn changelog(&self, name: &str, version: &Version) -> Option<String> {
-        read::changelog(self, name, version)
-    }
-
-    fn lock_entry(
-        &self,
-        name: &str,
-        version: &Version,
-        platforms: Option<&[String]>,
-    ) -> Result<LockEntry, RegistryError> {
-        read::lock_entry(
-            self,
-            read::default_store()?.as_ref(),
-            name,
-            version,
-            platforms,
-        )
-    }
-
-    fn fetch(
-        &self,
-        name: &str,
-        version: &Version,
-        locked: &LockedPlatform,
-        store: &Store,
-    ) -> Result<PackId, RegistryError> {
-        read::fetch(self, store, name, version, locked)
-    }
-
-    fn signatures(
-        &self,
-        name: &str,
-        digest: &str,
-    ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
-        super::signatures::read(self, name, digest)
     }
 }

@@ -18,8 +18,7 @@ use super::auth::{self, CredentialOrigin};
 use super::cache::{self, MetaCache};
 use super::read::{self, Backend};
 pub use super::url::RegistryUrl;
-use super::{LockEntry, RegistryError, Source, SourceOptions};
-use crate::lockfile::LockedPlatform;
+use super::{RegistryError, SourceOptions};
 use crate::manifest::pack::PackManifest;
 use crate::store::{PackId, Store};
 
@@ -262,6 +261,31 @@ impl Backend for OciSource {
         &self.url
     }
 
+    fn list_names(&self) -> Result<Vec<String>, RegistryError> {
+        self.catalog()
+    }
+
+    fn list_versions(&self, name: &str) -> Result<Vec<Version>, RegistryError> {
+        let mut v: Vec<Version> = self
+            .tags(name)?
+            .iter()
+            .filter_map(|t| Version::parse(t).ok())
+            .collect();
+        v.sort();
+        if v.is_empty() {
+            return Err(RegistryError::NotFound {
+                name: name.into(),
+                source_url: self.url.clone(),
+                suggestion: None,
+            });
+        }
+        Ok(v)
+    }
+
+    fn remote(&self) -> bool {
+        true
+    }
+
     fn tagged(&self, name: &str, version: &Version) -> Result<(Vec<u8>, String), RegistryError> {
         let repo = self.reg.repo(name);
         let tag = version.to_string();
@@ -375,86 +399,5 @@ impl Backend for OciSource {
         ));
         bar.finish_and_clear();
         r.map_err(|e| self.auth_hint(e))
-    }
-}
-
-impl Source for OciSource {
-    fn url(&self) -> &str {
-        &self.url
-    }
-
-    fn names(&self) -> Result<Vec<String>, RegistryError> {
-        self.catalog()
-    }
-
-    fn versions(&self, name: &str) -> Result<Vec<Version>, RegistryError> {
-        let mut v: Vec<Version> = self
-            .tags(name)?
-            .iter()
-            .filter_map(|t| Version::parse(t).ok())
-            .collect();
-        v.sort();
-        if v.is_empty() {
-            return Err(RegistryError::NotFound {
-                name: name.into(),
-                source_url: self.url.clone(),
-                suggestion: None,
-            });
-        }
-        Ok(v)
-    }
-
-    fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, RegistryError> {
-        Ok(read::manifest(self, name, version)?.1.pack)
-    }
-
-    fn changelog(&self, name: &str, version: &Version) -> Option<String> {
-        read::changelog(self, name, version)
-    }
-
-    fn prefetch(&self, name: &str, versions: &[Version]) {
-        // Warm the metadata cache with bounded concurrency (8 threads sharing the runtime).
-        for chunk in versions.chunks(8) {
-            std::thread::scope(|s| {
-                for v in chunk {
-                    s.spawn(move || {
-                        let _ = read::manifest(self, name, v);
-                    });
-                }
-            });
-        }
-    }
-
-    fn lock_entry(
-        &self,
-        name: &str,
-        version: &Version,
-        platforms: Option<&[String]>,
-    ) -> Result<LockEntry, RegistryError> {
-        read::lock_entry(
-            self,
-            read::default_store()?.as_ref(),
-            name,
-            version,
-            platforms,
-        )
-    }
-
-    fn fetch(
-        &self,
-        name: &str,
-        version: &Version,
-        locked: &LockedPlatform,
-        store: &Store,
-    ) -> Result<PackId, RegistryError> {
-        read::fetch(self, store, name, version, locked)
-    }
-
-    fn signatures(
-        &self,
-        name: &str,
-        digest: &str,
-    ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
-        super::signatures::read(self, name, digest)
     }
 }

@@ -16,9 +16,20 @@ use crate::store::tree::{Hash, Tree};
 use crate::store::{PackId, Store};
 
 /// Content access of one OCI source. Every byte returned has been checked against its digest.
+/// Every backend is a [`super::Source`] through the one implementation below; a backend only
+/// says how to list and read, never how a pack is found, locked or fetched.
 pub trait Backend: Send + Sync {
     /// The source URL (for messages).
     fn url(&self) -> &str;
+    /// Every pack name the source lists.
+    fn list_names(&self) -> Result<Vec<String>, RegistryError>;
+    /// The versions of `name`, sorted; [`RegistryError::NotFound`] when it has none.
+    fn list_versions(&self, name: &str) -> Result<Vec<Version>, RegistryError>;
+    /// Whether reading a manifest costs a round trip, so [`super::Source::prefetch`] should
+    /// read several at once.
+    fn remote(&self) -> bool {
+        false
+    }
     /// The manifest or index the version tag of `name` points at, and its digest.
     fn tagged(&self, name: &str, version: &Version) -> Result<(Vec<u8>, String), RegistryError>;
     /// A manifest by digest (verified).
@@ -423,13 +434,76 @@ pub fn changelog(b: &dyn Backend, name: &str, version: &Version) -> Option<Strin
     Some(format!("## {version}\n{entry}\n"))
 }
 
+impl<B: Backend> super::Source for B {
+    fn url(&self) -> &str {
+        Backend::url(self)
+    }
+
+    fn names(&self) -> Result<Vec<String>, RegistryError> {
+        self.list_names()
+    }
+
+    fn versions(&self, name: &str) -> Result<Vec<Version>, RegistryError> {
+        self.list_versions(name)
+    }
+
+    fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, RegistryError> {
+        Ok(manifest(self, name, version)?.1.pack)
+    }
+
+    fn prefetch(&self, name: &str, versions: &[Version]) {
+        if !self.remote() {
+            return;
+        }
+        // Warm the metadata cache with bounded concurrency (8 threads at a time).
+        for chunk in versions.chunks(8) {
+            std::thread::scope(|s| {
+                for v in chunk {
+                    s.spawn(move || {
+                        let _ = manifest(self, name, v);
+                    });
+                }
+            });
+        }
+    }
+
+    fn lock_entry(
+        &self,
+        name: &str,
+        version: &Version,
+        platforms: Option<&[String]>,
+    ) -> Result<LockEntry, RegistryError> {
+        lock_entry(self, default_store()?.as_ref(), name, version, platforms)
+    }
+
+    fn signatures(
+        &self,
+        name: &str,
+        digest: &str,
+    ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
+        super::signatures::read(self, name, digest)
+    }
+
+    fn changelog(&self, name: &str, version: &Version) -> Option<String> {
+        changelog(self, name, version)
+    }
+
+    fn fetch(
+        &self,
+        name: &str,
+        version: &Version,
+        locked: &LockedPlatform,
+        store: &Store,
+    ) -> Result<PackId, RegistryError> {
+        fetch(self, store, name, version, locked)
+    }
+}
+
 /// An OCI-backed source with both faces: the [`super::Source`] trait and raw [`Backend`] access
 /// (for `pack pull`, `info`, `vendor`).
 pub trait PackSource: Backend + super::Source {}
 
-impl PackSource for super::layout::LayoutSource {}
-
-impl PackSource for super::oci::OciSource {}
+impl<B: Backend> PackSource for B {}
 
 /// The store at the default home, where the tree hashes of ORAS artifacts (which carry none)
 /// are computed by fetching them at lock time.
