@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::fs;
+use crate::printer::Reporter;
 
 /// One line of the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,7 +41,13 @@ fn user() -> String {
 }
 
 /// Append an event to the log at `path` (its directory is created).
-pub fn record_to(path: &Path, action: &str, profile: Option<&str>, detail: serde_json::Value) {
+pub fn record_to(
+    path: &Path,
+    action: &str,
+    profile: Option<&str>,
+    detail: serde_json::Value,
+    reporter: Reporter,
+) {
     let event = Event {
         time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
         user: user(),
@@ -67,7 +74,7 @@ pub fn record_to(path: &Path, action: &str, profile: Option<&str>, detail: serde
         Ok(())
     })();
     if let Err(e) = result {
-        crate::printer::warn(format!(
+        reporter.warn(format!(
             "cannot append to the audit log `{}`: {e}",
             path.display()
         ));
@@ -75,12 +82,19 @@ pub fn record_to(path: &Path, action: &str, profile: Option<&str>, detail: serde
 }
 
 /// Append an event to the audit log of the aibox home at `home`.
-pub fn record(home: &Path, action: &str, profile: Option<&str>, detail: serde_json::Value) {
+pub fn record(
+    home: &Path,
+    action: &str,
+    profile: Option<&str>,
+    detail: serde_json::Value,
+    reporter: Reporter,
+) {
     record_to(
         &crate::store::Layout::new(home).audit_log(),
         action,
         profile,
         detail,
+        reporter,
     );
 }
 

@@ -43,8 +43,10 @@
 //!   where it enters: names, paths, links, sizes, depths, digests.
 //! - The lock is a function of the manifest and the sources: the same inputs give the same
 //!   bytes.
-//! - Data goes to stdout, progress and errors to stderr (through [`printer`]); a user-facing
-//!   error carries `hint:` lines ([`error`]).
+//! - Data goes to stdout, progress and errors to stderr through a [`printer::Reporter`]
+//!   that the CLI makes from the global flags and passes down (`ops::Options`,
+//!   `registry::SourceOptions`, the `store::Store` handle); nothing prints through global
+//!   state. A user-facing error carries `hint:` lines ([`error`]).
 //!
 //! # Locks
 //!

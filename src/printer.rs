@@ -1,9 +1,9 @@
-//! Output discipline: stdout carries data only; progress, status and warnings go to stderr.
-//! `--quiet` silences status, progress bars show only on a terminal outside CI, `NO_COLOR` and
-//! `--color` are honored.
+//! Output discipline: stdout carries data only; progress, status and warnings go to stderr
+//! through a [`Reporter`] passed down from the CLI (no global state). `--quiet` silences
+//! status, progress bars show only on a terminal outside CI, `NO_COLOR` and `--color` are
+//! honored.
 
 use std::io::IsTerminal;
-use std::sync::OnceLock;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -15,8 +15,12 @@ pub enum ColorChoice {
     Never,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Settings {
+/// Where progress, status lines and warnings go, and how they look: made once by the CLI from
+/// the global flags and passed down (in `ops::Options`, `registry::SourceOptions` and the
+/// store's `Store` handle) to everything that reports. The default prints plain status
+/// lines and warnings to stderr, with no colors, bars or debug output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reporter {
     quiet: bool,
     /// `-v` once: details; twice: every request and cache decision.
     verbose: u8,
@@ -24,132 +28,123 @@ struct Settings {
     bars: bool,
 }
 
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
-
-/// Set once by the CLI from the global flags.
-pub fn init(quiet: bool, verbose: u8, color: ColorChoice) {
-    let tty = std::io::stderr().is_terminal();
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let color = match color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => tty && !no_color,
-    };
-    let _ = SETTINGS.set(Settings {
-        quiet,
-        verbose,
-        color,
-        bars: tty && !ci && !quiet,
-    });
-}
-
-fn settings() -> Settings {
-    *SETTINGS.get_or_init(|| Settings {
-        quiet: false,
-        verbose: 0,
-        color: false,
-        bars: false,
-    })
-}
-
-fn paint(code: &str, text: &str) -> String {
-    if settings().color {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_owned()
-    }
-}
-
-/// A status line on stderr: `    Verb message` (cargo style), silenced by `--quiet`.
-pub fn status(verb: &str, message: impl AsRef<str>) {
-    if !settings().quiet {
-        eprintln!(
-            "{} {}",
-            paint("1;32", &format!("{verb:>12}")),
-            message.as_ref()
-        );
-    }
-}
-
-/// A detail shown only with `--verbose`.
-pub fn verbose(message: impl AsRef<str>) {
-    if settings().verbose >= 1 {
-        eprintln!(
-            "{} {}",
-            paint("2", &format!("{:>12}", "debug")),
-            message.as_ref()
-        );
-    }
-}
-
-/// A request or cache decision, shown only with `-vv`.
-pub fn trace(message: impl AsRef<str>) {
-    if settings().verbose >= 2 {
-        eprintln!(
-            "{} {}",
-            paint("2", &format!("{:>12}", "trace")),
-            message.as_ref()
-        );
-    }
-}
-
-/// A warning on stderr; shown even with `--quiet`.
-pub fn warn(message: impl AsRef<str>) {
-    eprintln!("{} {}", paint("1;33", "warning:"), message.as_ref());
-}
-
-/// A notice on stderr (`note: …`), such as an available update; silenced by `--quiet`.
-pub fn note(message: impl AsRef<str>) {
-    if !settings().quiet {
-        eprintln!("{} {}", paint("1;36", "note:"), message.as_ref());
-    }
-}
-
-/// Print the final user-facing error.
-pub fn error(rendered: &str) {
-    let mut lines = rendered.lines();
-    if let Some(first) = lines.next() {
-        match first.strip_prefix("error:") {
-            Some(rest) => eprintln!("{}{rest}", paint("1;31", "error:")),
-            None => eprintln!("{first}"),
+impl Reporter {
+    /// The reporter the global flags ask for: colors and bars only on a terminal, bars never
+    /// in CI (`CI` set) or with `--quiet`, no colors with `NO_COLOR` unless `--color always`.
+    pub fn new(quiet: bool, verbose: u8, color: ColorChoice) -> Reporter {
+        let tty = std::io::stderr().is_terminal();
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !no_color,
+        };
+        Reporter {
+            quiet,
+            verbose,
+            color,
+            bars: tty && !ci && !quiet,
         }
     }
-    for line in lines {
-        match line.strip_prefix("hint:") {
-            Some(rest) => eprintln!("{}{rest}", paint("1;36", "hint:")),
-            None => eprintln!("{line}"),
-        }
-    }
-}
 
-/// A progress bar for `len` units of work (bytes when `bytes`), hidden when not on a
-/// terminal, in CI or with `--quiet`.
-pub fn progress(len: u64, message: &str, bytes: bool) -> ProgressBar {
-    let s = settings();
-    let bar = ProgressBar::with_draw_target(
-        Some(len),
-        if s.bars {
-            ProgressDrawTarget::stderr()
+    /// Whether status output is silenced (callers skip building costly messages then).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
         } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    let template = if bytes {
-        "{prefix:>12.cyan.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}"
-    } else {
-        "{prefix:>12.cyan.bold} [{bar:30}] {pos}/{len} {msg}"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
+            text.to_owned()
+        }
     }
-    bar.set_prefix(message.to_owned());
-    bar
-}
 
-/// Whether status output is enabled (callers skip building costly messages otherwise).
-pub fn is_quiet() -> bool {
-    settings().quiet
+    /// A status line on stderr: `    Verb message` (cargo style), silenced by `--quiet`.
+    pub fn status(&self, verb: &str, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!(
+                "{} {}",
+                self.paint("1;32", &format!("{verb:>12}")),
+                message.as_ref()
+            );
+        }
+    }
+
+    /// A detail shown only with `--verbose`.
+    pub fn verbose(&self, message: impl AsRef<str>) {
+        if self.verbose >= 1 {
+            eprintln!(
+                "{} {}",
+                self.paint("2", &format!("{:>12}", "debug")),
+                message.as_ref()
+            );
+        }
+    }
+
+    /// A request or cache decision, shown only with `-vv`.
+    pub fn trace(&self, message: impl AsRef<str>) {
+        if self.verbose >= 2 {
+            eprintln!(
+                "{} {}",
+                self.paint("2", &format!("{:>12}", "trace")),
+                message.as_ref()
+            );
+        }
+    }
+
+    /// A warning on stderr; shown even with `--quiet`.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        eprintln!("{} {}", self.paint("1;33", "warning:"), message.as_ref());
+    }
+
+    /// A notice on stderr (`note: …`), such as an available update; silenced by `--quiet`.
+    pub fn note(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{} {}", self.paint("1;36", "note:"), message.as_ref());
+        }
+    }
+
+    /// Print the final user-facing error.
+    pub fn error(&self, rendered: &str) {
+        let mut lines = rendered.lines();
+        if let Some(first) = lines.next() {
+            match first.strip_prefix("error:") {
+                Some(rest) => eprintln!("{}{rest}", self.paint("1;31", "error:")),
+                None => eprintln!("{first}"),
+            }
+        }
+        for line in lines {
+            match line.strip_prefix("hint:") {
+                Some(rest) => eprintln!("{}{rest}", self.paint("1;36", "hint:")),
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+
+    /// A progress bar for `len` units of work (bytes when `bytes`), hidden when not on a
+    /// terminal, in CI or with `--quiet`.
+    pub fn progress(&self, len: u64, message: &str, bytes: bool) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(
+            Some(len),
+            if self.bars {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        let template = if bytes {
+            "{prefix:>12.cyan.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}"
+        } else {
+            "{prefix:>12.cyan.bold} [{bar:30}] {pos}/{len} {msg}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(message.to_owned());
+        bar
+    }
 }
 
 /// A byte count for people (`1.5 MiB`).

@@ -136,3 +136,25 @@ fn the_checker_sees_grouped_and_nested_paths() {
     let text = "use crate::{fs, store::Store};\nlet x = crate::registry::open();\n";
     assert_eq!(uses(text), ["fs", "store", "registry"]);
 }
+
+/// Output settings travel as a `Reporter` value passed down from the CLI: the library keeps no
+/// global output state (a `static` in `printer.rs` would bring back process-wide settings that
+/// every module reads behind its caller's back).
+#[test]
+fn reporting_is_passed_down_not_global() {
+    let root = common::repo_root();
+    let printer = std::fs::read_to_string(root.join("src/printer.rs")).unwrap();
+    for global in [
+        "static ",
+        "OnceLock",
+        "thread_local!",
+        "lazy_static",
+        "LazyLock",
+    ] {
+        assert!(
+            !printer.contains(global),
+            "src/printer.rs holds global state (`{global}`)"
+        );
+    }
+    assert!(printer.contains("pub struct Reporter"));
+}

@@ -6,7 +6,6 @@ use crate::error::Result;
 use crate::ops::lock::LockPolicy;
 use crate::ops::sync::SyncOutcome;
 use crate::ops::{self, Options, Target};
-use crate::printer;
 
 use super::generations::ProfileArg;
 
@@ -55,9 +54,9 @@ pub fn run(opts: &Options, args: RunArgs) -> Result<()> {
         // A sync that cannot happen (offline, a read-only home, a bad edit) does not stop the
         // command: the current environment was verified when it was made.
         match ops::sync::sync(opts, target, policy) {
-            Ok(SyncOutcome::Installed(installed)) => super::project::report_install(&installed),
+            Ok(SyncOutcome::Installed(installed)) => super::project::report_install(opts, &installed),
             Ok(SyncOutcome::UpToDate { .. }) => {}
-            Err(e) => printer::warn(format!(
+            Err(e) => opts.reporter.warn(format!(
                 "the project could not be synced first, so the command runs in its current environment: {e}"
             )),
         }
@@ -68,7 +67,7 @@ pub fn run(opts: &Options, args: RunArgs) -> Result<()> {
 pub fn env(opts: &Options, args: EnvArgs) -> Result<()> {
     let env = ops::run::environment(opts, args.profile.target())?;
     for (name, (pack, description)) in &env.missing {
-        printer::warn(format!(
+        opts.reporter.warn(format!(
             "`{name}` is required by `{pack}` and not set: {description}"
         ));
     }

@@ -4,7 +4,6 @@ use clap::Args;
 
 use crate::error::Result;
 use crate::ops::{self, Options, Target};
-use crate::printer;
 
 /// Which profile: the project's (default) or the global one.
 #[derive(Debug, Args)]
@@ -102,15 +101,15 @@ pub fn rollback(opts: &Options, args: RollbackArgs) -> Result<()> {
             r.to
         ),
     };
-    printer::status("Switched", message);
+    opts.reporter.status("Switched", message);
     if r.restored && args.profile.target() == ops::Target::Project {
-        printer::status(
+        opts.reporter.status(
             "Restored",
             "`aibox.toml` and `aibox.lock` of that generation (commit them to keep the rollback)",
         );
     }
     if r.lock_differs {
-        printer::warn(format!(
+        opts.reporter.warn(format!(
             "`aibox.lock` still describes a newer environment: the next `aibox sync` (or `aibox run`) switches back to it; `aibox rollback --to {n} --lock` also restores `aibox.toml` and `aibox.lock`",
             n = r.to
         ));
@@ -126,7 +125,8 @@ pub fn diff(opts: &Options, args: DiffArgs) -> Result<()> {
         }));
         return Ok(());
     }
-    printer::status("Comparing", format!("generation {a} with generation {b}"));
+    opts.reporter
+        .status("Comparing", format!("generation {a} with generation {b}"));
     for (name, v) in &d.added {
         println!("+ {name} {v}");
     }
@@ -141,7 +141,7 @@ pub fn diff(opts: &Options, args: DiffArgs) -> Result<()> {
         }
     }
     if d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty() {
-        printer::status("Same", "no pack differs");
+        opts.reporter.status("Same", "no pack differs");
     }
     Ok(())
 }

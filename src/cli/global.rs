@@ -30,15 +30,12 @@ pub fn install(opts: &Options, args: InstallArgs) -> Result<()> {
         args.registry.as_deref(),
         &AddOptions::default(),
     )?;
-    super::project::report_edit(&outcome);
-    let bin = crate::store::Store::open_default()?
-        .layout()
-        .profile("global")
-        .join("current/bin");
+    super::project::report_edit(opts, &outcome);
+    let bin = opts.store()?.layout().profile("global").join("current/bin");
     let on_path =
         std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
     if !on_path {
-        crate::printer::warn(format!(
+        opts.reporter.warn(format!(
             "`{}` is not on your PATH; add it to use installed commands directly",
             bin.display()
         ));
@@ -48,6 +45,6 @@ pub fn install(opts: &Options, args: InstallArgs) -> Result<()> {
 
 pub fn uninstall(opts: &Options, args: UninstallArgs) -> Result<()> {
     let outcome = ops::edit::remove(opts, Target::Global, &args.packs, false)?;
-    super::project::report_edit(&outcome);
+    super::project::report_edit(opts, &outcome);
     Ok(())
 }

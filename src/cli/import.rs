@@ -6,7 +6,6 @@ use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::ops::{self, Options};
-use crate::printer;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -51,12 +50,13 @@ pub fn run(opts: &Options, args: ImportArgs) -> Result<()> {
             }
         );
         if m.present {
-            printer::status("Kept", format!("{what}: `{}` is already requested", m.pack));
+            opts.reporter
+                .status("Kept", format!("{what}: `{}` is already requested", m.pack));
         } else {
-            printer::status("Mapped", what);
+            opts.reporter.status("Mapped", what);
         }
         if !m.dropped.is_empty() {
-            printer::warn(format!(
+            opts.reporter.warn(format!(
                 "{} also lists {} ({}): aibox.toml holds one version per pack",
                 m.tool,
                 m.dropped.join(", "),
@@ -70,7 +70,7 @@ pub fn run(opts: &Options, args: ImportArgs) -> Result<()> {
             .iter()
             .map(|u| format!("  {} ({}): {}", u.tool, u.at, u.reason))
             .collect();
-        printer::warn(format!(
+        opts.reporter.warn(format!(
             "not imported ({}):\n{}",
             out.unmapped.len(),
             lines.join("\n")
@@ -78,14 +78,16 @@ pub fn run(opts: &Options, args: ImportArgs) -> Result<()> {
     }
     if args.dry_run {
         print!("{}", out.manifest);
-        printer::status(
+        opts.reporter.status(
             "Dry run",
             format!("`{}` was not written", out.path.display()),
         );
     } else {
         let verb = if out.created { "Wrote" } else { "Updated" };
-        printer::status(verb, format!("`{}`", out.path.display()));
-        printer::status("Hint", "run `aibox sync` to install the imported packs");
+        opts.reporter
+            .status(verb, format!("`{}`", out.path.display()));
+        opts.reporter
+            .status("Hint", "run `aibox sync` to install the imported packs");
     }
     Ok(())
 }

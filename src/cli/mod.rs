@@ -27,7 +27,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use crate::error::Result;
 use crate::ops::Options;
 use crate::ops::self_update::required::WrongAibox;
-use crate::printer::{self, ColorChoice};
+use crate::printer::{ColorChoice, Reporter};
 
 /// A tool manager for teams: `aibox.toml` + `aibox.lock` → an exact, verified environment.
 #[derive(Debug, Parser)]
@@ -199,14 +199,28 @@ impl GlobalArgs {
             json: self.json,
             manifest_path: self.manifest_path.clone(),
             mirrors: Vec::new(),
+            reporter: self.reporter(),
         }
+    }
+
+    /// The reporter `--quiet`, `--verbose` and `--color` ask for.
+    fn reporter(&self) -> Reporter {
+        Reporter::new(
+            self.quiet,
+            self.verbose,
+            match self.color {
+                Color::Auto => ColorChoice::Auto,
+                Color::Always => ColorChoice::Always,
+                Color::Never => ColorChoice::Never,
+            },
+        )
     }
 }
 
 fn run(cli: Cli) -> Result<()> {
     let opts = cli.global.options();
     match cli.command {
-        Command::Init(a) => project::init(a),
+        Command::Init(a) => project::init(&opts, a),
         Command::Add(a) => project::add(&opts, a),
         Command::Remove(a) => project::remove(&opts, a),
         Command::Lock(a) => project::lock(&opts, a),
@@ -229,7 +243,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search(a) => search::search(&opts, a),
         Command::Info(a) => search::info(&opts, a),
         Command::Vendor(a) => vendor::run(&opts, a),
-        Command::Keygen(a) => trust::keygen(a),
+        Command::Keygen(a) => trust::keygen(&opts, a),
         Command::Sign(a) => trust::sign(&opts, a),
         Command::Verify(a) => trust::verify(&opts, a),
         Command::Trust(c) => trust::trust(&opts, c),
@@ -268,15 +282,7 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    printer::init(
-        cli.global.quiet,
-        cli.global.verbose,
-        match cli.global.color {
-            Color::Auto => ColorChoice::Auto,
-            Color::Always => ColorChoice::Always,
-            Color::Never => ColorChoice::Never,
-        },
-    );
+    let reporter = cli.global.reporter();
     let notices = !matches!(
         cli.command,
         Command::SelfCli(_)
@@ -289,15 +295,15 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => {
             if notices && let Some(notice) = crate::ops::self_update::notice::after_command(quiet) {
-                printer::note(&notice);
+                reporter.note(&notice);
             }
             0
         }
         Err(e) => {
             if let Some(wrong) = e.downcast_ref::<WrongAibox>() {
-                run_required(wrong);
+                run_required(wrong, reporter);
             }
-            printer::error(&e.render());
+            reporter.error(&e.render());
             e.exit_code()
         }
     }
@@ -305,13 +311,13 @@ pub fn main() -> i32 {
 
 /// A project needs another aibox: run the newest matching one from the store in this
 /// process's place (unless this process is already one started so).
-fn run_required(wrong: &WrongAibox) {
+fn run_required(wrong: &WrongAibox, reporter: Reporter) {
     use crate::ops::self_update::required;
     if std::env::var_os(required::REEXEC_ENV).is_some() {
         return;
     }
     if let Some((version, path)) = required::matching_binary(&wrong.request) {
-        printer::status(
+        reporter.status(
             "Using",
             format!(
                 "aibox {version} from the store (`{}` requires `{}`)",
@@ -320,7 +326,7 @@ fn run_required(wrong: &WrongAibox) {
             ),
         );
         let e = required::exec(&path, &wrong.request);
-        printer::warn(format!("cannot run `{}`: {e}", path.display()));
+        reporter.warn(format!("cannot run `{}`: {e}", path.display()));
     }
 }
 

@@ -6,7 +6,6 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::error::Result;
 use crate::ops::{self, Options};
-use crate::printer;
 use crate::registry::artifact::{BuildOptions, Compression};
 
 #[derive(Debug, Subcommand)]
@@ -129,10 +128,10 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             key,
         } => {
             let key = key.as_deref().map(ops::trust::signing_key).transpose()?;
-            let reports = ops::pack::build(&dirs, &output, &build.options())?;
+            let reports = ops::pack::build(opts, &dirs, &output, &build.options())?;
             let source = format!("oci-layout:{}", output.display());
             for r in &reports {
-                printer::status(
+                opts.reporter.status(
                     "Built",
                     format!("{}@{} → {} ({})", r.name, r.version, r.location, r.digest),
                 );
@@ -153,7 +152,7 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             let src = ops::pack::source_options(opts, net.insecure);
             let reports = ops::pack::publish(&dirs, &registry, &build.options(), &src)?;
             for r in &reports {
-                printer::status(
+                opts.reporter.status(
                     "Published",
                     format!("{}@{} to {} ({})", r.name, r.version, r.location, r.digest),
                 );
@@ -173,7 +172,7 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             let dir = PathBuf::from(layout.strip_prefix("oci-layout:").unwrap_or(&layout));
             let pushed = ops::pack::push(&dir, &target, &refs, &src)?;
             for p in &pushed {
-                printer::status(
+                opts.reporter.status(
                     "Pushed",
                     format!("{}@{} to {} ({})", p.name, p.version, p.location, p.digest),
                 );
@@ -195,7 +194,7 @@ pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
                 None => PathBuf::from(&r.name),
             });
             let p = ops::pack::pull(&reference, Some(&output), &platform, &src)?;
-            printer::status(
+            opts.reporter.status(
                 "Pulled",
                 format!(
                     "{}@{} ({}) into `{}`",
@@ -242,7 +241,7 @@ fn sign_built(
     let root = std::env::current_dir()
         .map_err(|e| crate::error::Error::io("cannot read the current directory", e))?;
     let added = ops::trust::sign_digest(key, source, &root, src, &r.name, &r.digest)?;
-    printer::status(
+    src.reporter.status(
         if added { "Signed" } else { "Signed already" },
         format!(
             "{}@{} with key {}",

@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::ops::Options;
 use crate::ops::plugin::init::Template;
 use crate::ops::plugin::manage::{self, PluginSource};
-use crate::printer;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -90,7 +89,7 @@ pub fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                 .find(|p| p.name == name)
                 .map(|p| p.version.clone())
                 .unwrap_or_default();
-            printer::status(
+            opts.reporter.status(
                 "Installed",
                 format!("plugin `{name}` {version}: run it as `aibox {name}`"),
             );
@@ -98,7 +97,8 @@ pub fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
         }
         PluginCommand::Uninstall(a) => {
             manage::uninstall(opts, &a.name, a.purge)?;
-            printer::status("Uninstalled", format!("plugin `{}`", a.name));
+            opts.reporter
+                .status("Uninstalled", format!("plugin `{}`", a.name));
             Ok(())
         }
         PluginCommand::List => {
@@ -108,7 +108,8 @@ pub fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                 return Ok(());
             }
             if rows.is_empty() {
-                printer::status("Plugins", "none found (`aibox plugin install` adds one)");
+                opts.reporter
+                    .status("Plugins", "none found (`aibox plugin install` adds one)");
             }
             for r in rows {
                 println!(
@@ -161,7 +162,7 @@ pub fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                 TemplateArg::Rust => Template::Rust,
             };
             let dir = crate::ops::plugin::init::init(&a.name, template, a.path.as_deref())?;
-            printer::status(
+            opts.reporter.status(
                 "Created",
                 format!(
                     "plugin project `{}` in `{}` (see its README.md)",

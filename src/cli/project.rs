@@ -10,7 +10,6 @@ use crate::ops::install::Installed;
 use crate::ops::lock::{LockPolicy, ProjectState, StaleLock, Upgrade, ensure_lock};
 use crate::ops::sync::{SyncOutcome, target_root};
 use crate::ops::{self, Options, Target};
-use crate::printer;
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -74,8 +73,8 @@ pub struct SyncArgs {
     mirrors: Vec<String>,
 }
 
-pub fn init(args: InitArgs) -> Result<()> {
-    ops::edit::init(&args.dir, args.registry.as_deref())
+pub fn init(opts: &Options, args: InitArgs) -> Result<()> {
+    ops::edit::init(opts, &args.dir, args.registry.as_deref())
 }
 
 pub fn add(opts: &Options, args: AddArgs) -> Result<()> {
@@ -84,22 +83,22 @@ pub fn add(opts: &Options, args: AddArgs) -> Result<()> {
         no_sync: args.no_sync,
     };
     let outcome = ops::edit::add(opts, Target::Project, &args.packs, &how)?;
-    report_edit(&outcome);
+    report_edit(opts, &outcome);
     Ok(())
 }
 
 pub fn remove(opts: &Options, args: RemoveArgs) -> Result<()> {
     let outcome = ops::edit::remove(opts, Target::Project, &args.packs, args.no_sync)?;
-    report_edit(&outcome);
+    report_edit(opts, &outcome);
     Ok(())
 }
 
-pub(super) fn report_edit(outcome: &EditOutcome) {
+pub(super) fn report_edit(opts: &Options, outcome: &EditOutcome) {
     for c in &outcome.changed {
-        printer::verbose(format!("locked {c}"));
+        opts.reporter.verbose(format!("locked {c}"));
     }
     if let Some(installed) = &outcome.installed {
-        report_install(installed);
+        report_install(opts, installed);
     }
 }
 
@@ -130,7 +129,8 @@ pub fn lock(opts: &Options, args: LockArgs) -> Result<()> {
         }
     })?;
     if !outcome.written {
-        printer::status("Unchanged", "`aibox.lock` is up to date");
+        opts.reporter
+            .status("Unchanged", "`aibox.lock` is up to date");
     }
     Ok(())
 }
@@ -153,26 +153,27 @@ pub(super) fn run_sync(opts: &Options, target: Target, args: &SyncArgs) -> Resul
     };
     match ops::sync::sync(opts, target, policy)? {
         SyncOutcome::UpToDate { generation } => {
-            printer::status(
+            opts.reporter.status(
                 "Fresh",
                 format!("generation {generation} already matches `aibox.lock`"),
             );
         }
-        SyncOutcome::Installed(installed) => report_install(&installed),
+        SyncOutcome::Installed(installed) => report_install(opts, &installed),
     }
     Ok(())
 }
 
-pub(super) fn report_install(installed: &Installed) {
+pub(super) fn report_install(opts: &Options, installed: &Installed) {
     let g = &installed.generation;
     if installed.fetched > 0 {
-        printer::status("Fetched", format!("{} packs", installed.fetched));
+        opts.reporter
+            .status("Fetched", format!("{} packs", installed.fetched));
     }
     for (name, v) in &installed.diff.added {
-        printer::status("Added", format!("{name} {v}"));
+        opts.reporter.status("Added", format!("{name} {v}"));
     }
     for (name, v) in &installed.diff.removed {
-        printer::status("Removed", format!("{name} {v}"));
+        opts.reporter.status("Removed", format!("{name} {v}"));
     }
     for (name, old, new) in &installed.diff.changed {
         let older = match (
@@ -183,15 +184,18 @@ pub(super) fn report_install(installed: &Installed) {
             _ => false,
         };
         if old == new {
-            printer::status("Changed", format!("{name} {old} (new content)"));
+            opts.reporter
+                .status("Changed", format!("{name} {old} (new content)"));
         } else if older {
-            printer::status("Downgraded", format!("{name} {old} -> {new}"));
+            opts.reporter
+                .status("Downgraded", format!("{name} {old} -> {new}"));
         } else {
-            printer::status("Updated", format!("{name} {old} -> {new}"));
+            opts.reporter
+                .status("Updated", format!("{name} {old} -> {new}"));
         }
     }
     if installed.switched {
-        printer::status(
+        opts.reporter.status(
             "Switched",
             format!(
                 "to generation {} ({} packs; previous: {})",
@@ -201,7 +205,7 @@ pub(super) fn report_install(installed: &Installed) {
             ),
         );
     } else {
-        printer::status(
+        opts.reporter.status(
             "Fresh",
             format!("generation {} already matches `aibox.lock`", g.id),
         );

@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::manifest::request::Request;
 use crate::ops::self_update::{self, LinkOutcome, Outcome};
 use crate::ops::{self as ops_root, Options};
-use crate::printer;
 
 #[derive(Debug, Subcommand)]
 pub enum SelfCommand {
@@ -39,9 +38,9 @@ pub fn run(opts: &Options, command: SelfCommand) -> Result<()> {
         SelfCommand::Update(args) => update(opts, args),
         SelfCommand::Rollback => {
             let r = self_update::rollback(opts)?;
-            let store = crate::store::Store::open_default()?;
+            let store = opts.store()?;
             let version = self_update::current_version(&store).unwrap_or_default();
-            printer::status(
+            opts.reporter.status(
                 "Rolled back",
                 format!(
                     "aibox to {version} (self generation {} -> {})",
@@ -80,7 +79,8 @@ pub fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
             }));
         } else if c.is_newer() {
             println!("aibox {} is available (you have {})", c.chosen, c.running);
-            printer::status("Hint", "run `aibox self update` to install it");
+            opts.reporter
+                .status("Hint", "run `aibox self update` to install it");
         } else {
             println!("aibox {} is the newest (at {})", c.running, c.registry);
         }
@@ -88,14 +88,15 @@ pub fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
     }
     match self_update::update(opts, request.as_ref())? {
         Outcome::UpToDate { version, link } => {
-            printer::status("Fresh", format!("aibox {version} is the newest"));
+            opts.reporter
+                .status("Fresh", format!("aibox {version} is the newest"));
             if let Some(link) = link {
-                report_link(&link);
+                report_link(opts, &link);
             }
         }
         Outcome::Updated(u) => {
             if let Some(v) = &u.adopted {
-                printer::status(
+                opts.reporter.status(
                     "Adopted",
                     format!("aibox {v} (the running binary) as a self generation, for rollback"),
                 );
@@ -103,12 +104,12 @@ pub fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
             let generation = &u.installed.generation;
             if u.from == u.to {
                 let id = generation.id;
-                printer::status(
+                opts.reporter.status(
                     "Installed",
                     format!("aibox {} (self generation {id})", u.to),
                 );
             } else {
-                printer::status(
+                opts.reporter.status(
                     if u.to > u.from {
                         "Updated"
                     } else {
@@ -123,20 +124,21 @@ pub fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
             if !u.changelog.is_empty() {
                 println!("{}", ops_root::changelog::render("aibox", &u.changelog));
             }
-            report_link(&u.link);
+            report_link(opts, &u.link);
             if generation.parent.is_some_and(|p| p != 0) {
-                printer::status("Hint", "`aibox self rollback` goes back");
+                opts.reporter
+                    .status("Hint", "`aibox self rollback` goes back");
             }
         }
     }
     Ok(())
 }
 
-fn report_link(link: &LinkOutcome) {
+fn report_link(opts: &Options, link: &LinkOutcome) {
     match link {
         LinkOutcome::Unchanged(_) => {}
         LinkOutcome::Linked(path) => {
-            printer::status(
+            opts.reporter.status(
                 "Linked",
                 format!("`{}` to the self profile", path.display()),
             );
@@ -144,13 +146,13 @@ fn report_link(link: &LinkOutcome) {
             let on_path = std::env::var_os("PATH")
                 .is_some_and(|p| std::env::split_paths(&p).any(|d| d == dir));
             if !on_path {
-                printer::warn(format!(
+                opts.reporter.warn(format!(
                     "`{}` is not on your PATH; add it to run the updated aibox as `aibox`",
                     dir.display()
                 ));
             }
         }
-        LinkOutcome::Occupied(path) => printer::warn(format!(
+        LinkOutcome::Occupied(path) => opts.reporter.warn(format!(
             "`{}` is a file aibox did not put there; it was left alone (set `AIBOX_BIN_DIR` to link aibox elsewhere)",
             path.display()
         )),

@@ -4,7 +4,6 @@ use clap::{Args, Subcommand};
 
 use crate::error::{Error, Result};
 use crate::ops::{self, Options};
-use crate::printer;
 use crate::store::gc::GcOptions;
 
 use super::generations::ProfileArg;
@@ -37,10 +36,13 @@ pub enum StoreCommand {
 }
 
 pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
-    let report = ops::maintenance::gc(GcOptions {
-        keep: args.keep,
-        dry_run: args.dry_run,
-    })?;
+    let report = ops::maintenance::gc(
+        opts,
+        GcOptions {
+            keep: args.keep,
+            dry_run: args.dry_run,
+        },
+    )?;
     if opts.json {
         super::print_json(&report);
         return Ok(());
@@ -51,12 +53,14 @@ pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
         "Removed"
     };
     for p in &report.profiles_removed {
-        printer::status(verb, format!("profile of `{p}` (project gone)"));
+        opts.reporter
+            .status(verb, format!("profile of `{p}` (project gone)"));
     }
     for (p, id) in &report.generations_removed {
-        printer::status(verb, format!("generation {id} of `{p}`"));
+        opts.reporter
+            .status(verb, format!("generation {id} of `{p}`"));
     }
-    printer::status(
+    opts.reporter.status(
         verb,
         format!(
             "{} pack trees, {} objects, {} freed",
@@ -65,7 +69,7 @@ pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
             crate::printer::human_bytes(report.bytes_freed)
         ),
     );
-    printer::status(
+    opts.reporter.status(
         "Kept",
         format!(
             "{} pack trees, {} objects",
@@ -78,7 +82,7 @@ pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
 pub fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
     match cmd {
         StoreCommand::Verify { repair } => {
-            let report = ops::maintenance::verify(repair)?;
+            let report = ops::maintenance::verify(opts, repair)?;
             if opts.json {
                 super::print_json(&report);
             } else {
@@ -89,7 +93,7 @@ pub fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
                     println!("interrupted: {}", path.display());
                 }
                 if !report.interrupted.is_empty() && !report.repaired {
-                    printer::status(
+                    opts.reporter.status(
                         "Found",
                         format!(
                             "{} pack trees left by an interrupted sync or gc (never used; `aibox gc` removes them)",
@@ -97,7 +101,7 @@ pub fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
                         ),
                     );
                 }
-                printer::status(
+                opts.reporter.status(
                     "Verified",
                     format!(
                         "{} objects, {} pack trees",
@@ -109,7 +113,7 @@ pub fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
                 return Ok(());
             }
             if report.repaired {
-                printer::status(
+                opts.reporter.status(
                     "Repaired",
                     format!(
                         "removed {} corrupt entries; run `aibox sync` to rebuild them",

@@ -6,7 +6,6 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::ops::{self, Options};
-use crate::printer;
 use crate::trust::keys::short;
 
 #[derive(Debug, Args)]
@@ -92,13 +91,14 @@ pub struct LogArgs {
     since: Option<String>,
 }
 
-pub fn keygen(args: KeygenArgs) -> Result<()> {
+pub fn keygen(opts: &Options, args: KeygenArgs) -> Result<()> {
     let (key, public, fingerprint) = ops::trust::keygen(&args.output_key_prefix)?;
-    printer::status(
+    opts.reporter.status(
         "Created",
         format!("`{}` (private, encrypted)", key.display()),
     );
-    printer::status("Created", format!("`{}` (public)", public.display()));
+    opts.reporter
+        .status("Created", format!("`{}` (public)", public.display()));
     println!("{fingerprint}");
     Ok(())
 }
@@ -106,7 +106,7 @@ pub fn keygen(args: KeygenArgs) -> Result<()> {
 pub fn sign(opts: &Options, args: SignArgs) -> Result<()> {
     let src = ops::pack::source_options(opts, args.net.insecure);
     let (digest, added) = ops::trust::sign(&args.reference, &args.key, &src)?;
-    printer::status(
+    opts.reporter.status(
         if added { "Signed" } else { "Signed already" },
         format!("{} ({digest})", args.reference),
     );
@@ -121,7 +121,7 @@ pub fn verify(opts: &Options, args: VerifyArgs) -> Result<()> {
         super::print_json(&v);
         return Ok(());
     }
-    printer::status(
+    opts.reporter.status(
         "Verified",
         format!(
             "{}@{} ({}) signed by {}",
@@ -144,9 +144,10 @@ pub fn verify(opts: &Options, args: VerifyArgs) -> Result<()> {
 pub fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
     match cmd {
         TrustCommand::Add { key, registry } => {
-            let (_, fingerprint) = ops::trust::trust_add(&key, registry.as_deref())?;
+            let (_, fingerprint) = ops::trust::trust_add(opts, &key, registry.as_deref())?;
             let scope = registry.map_or("every registry".to_owned(), |r| format!("`{r}`"));
-            printer::status("Trusted", format!("{} for {scope}", short(&fingerprint)));
+            opts.reporter
+                .status("Trusted", format!("{} for {scope}", short(&fingerprint)));
             println!("{fingerprint}");
         }
         TrustCommand::List => {
@@ -155,7 +156,7 @@ pub fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
                 super::print_json(&serde_json::json!({"policy": level, "keys": keys}));
                 return Ok(());
             }
-            printer::status("Policy", level.as_str());
+            opts.reporter.status("Policy", level.as_str());
             for k in &keys {
                 println!(
                     "{}  {}  {}",
@@ -165,15 +166,15 @@ pub fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
                 );
             }
             if keys.is_empty() {
-                printer::status(
+                opts.reporter.status(
                     "No keys",
                     "are trusted; add one with `aibox trust add KEY.pub`",
                 );
             }
         }
         TrustCommand::Remove { fingerprint } => {
-            let n = ops::trust::trust_remove(&fingerprint)?;
-            printer::status(
+            let n = ops::trust::trust_remove(opts, &fingerprint)?;
+            opts.reporter.status(
                 "Removed",
                 format!("{n} trusted key entr{}", if n == 1 { "y" } else { "ies" }),
             );
@@ -187,7 +188,8 @@ pub fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
         ConfigCommand::Get { key } => println!("{}", ops::config::get(&key)?),
         ConfigCommand::Set { key, value } => {
             let c = ops::config::set(&key, &value)?;
-            printer::status("Set", format!("{key} = {value} in `{}`", c.path.display()));
+            opts.reporter
+                .status("Set", format!("{key} = {value} in `{}`", c.path.display()));
         }
         ConfigCommand::List => {
             let c = crate::config::load()?;
@@ -216,7 +218,7 @@ pub fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
                 TemplateArg::Minimal => crate::trust::Level::Minimal,
             };
             let c = ops::config::init(level, force)?;
-            printer::status(
+            opts.reporter.status(
                 "Created",
                 format!("`{}` with the {} policy", c.path.display(), level.as_str()),
             );
@@ -239,7 +241,7 @@ pub fn log(opts: &Options, args: LogArgs) -> Result<()> {
         })
         .collect();
     if bad > 0 {
-        printer::warn(format!(
+        opts.reporter.warn(format!(
             "{bad} line(s) of `{}` could not be read",
             path.display()
         ));

@@ -6,7 +6,6 @@ use clap::{Args, Subcommand};
 
 use crate::error::Result;
 use crate::ops::Options;
-use crate::printer;
 
 #[derive(Debug, Args)]
 pub struct UiArgs {
@@ -46,7 +45,7 @@ pub fn catalog(opts: &Options, command: CatalogCommand) -> Result<()> {
     match command {
         CatalogCommand::Build { registry, output } => {
             let built = crate::web::catalog::build(opts, &registry, &output)?;
-            printer::status(
+            opts.reporter.status(
                 "Wrote",
                 format!(
                     "the catalog of {} pack{} to `{}` (open `index.html`)",

@@ -4,7 +4,6 @@ use clap::Args;
 
 use crate::error::Result;
 use crate::ops::{self, Options};
-use crate::printer;
 
 use super::generations::ProfileArg;
 
@@ -49,11 +48,14 @@ pub struct UpdateArgs {
 }
 
 /// Whether to apply updates that ask for more: `--yes`, else ask on a terminal outside CI.
-fn confirmer(yes: bool) -> impl FnMut(&[ops::escalation::Escalation]) -> bool {
+fn confirmer(
+    yes: bool,
+    reporter: crate::printer::Reporter,
+) -> impl FnMut(&[ops::escalation::Escalation]) -> bool {
     move |list| {
         use std::io::{BufRead, IsTerminal, Write};
         if yes {
-            printer::warn(format!(
+            reporter.warn(format!(
                 "applying updates that ask for more (--yes):\n{}",
                 ops::escalation::describe(list)
             ));
@@ -113,7 +115,8 @@ pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
         return Ok(());
     }
     if behind.is_empty() {
-        printer::status("Fresh", "every locked pack is at its newest version");
+        opts.reporter
+            .status("Fresh", "every locked pack is at its newest version");
         return Ok(());
     }
     let w = behind
@@ -152,17 +155,17 @@ pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         let a = ops::update::auto(
             opts,
             args.profile.target(),
-            &mut confirmer(args.yes),
+            &mut confirmer(args.yes, opts.reporter),
             &mut ask_held,
         )?;
         for (name, old, new) in &a.applied.widened {
-            printer::status(
+            opts.reporter.status(
                 "Widened",
                 format!("{name} \"{old}\" -> \"{new}\" in aibox.toml"),
             );
         }
         if let Some(installed) = &a.applied.installed {
-            super::project::report_install(installed);
+            super::project::report_install(opts, installed);
             print_changelogs(installed);
         }
         for o in &a.held {
@@ -175,7 +178,7 @@ pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
             } else {
                 format!("`aibox update --major {}`", o.name)
             };
-            printer::status(
+            opts.reporter.status(
                 "Held back",
                 format!(
                     "{} {} -> {} ({change}): {how} takes it",
@@ -191,7 +194,7 @@ pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         &args.packs,
         args.major,
         args.dry_run,
-        &mut confirmer(args.yes),
+        &mut confirmer(args.yes, opts.reporter),
     )?;
     let verb = if args.dry_run {
         "Would widen"
@@ -199,27 +202,29 @@ pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         "Widened"
     };
     for (name, old, new) in &u.widened {
-        printer::status(verb, format!("{name} \"{old}\" -> \"{new}\" in aibox.toml"));
+        opts.reporter
+            .status(verb, format!("{name} \"{old}\" -> \"{new}\" in aibox.toml"));
     }
     if args.dry_run {
         for (verb, what) in &u.changes {
-            printer::status(&format!("Would {}", verb.to_lowercase()), what);
+            opts.reporter
+                .status(&format!("Would {}", verb.to_lowercase()), what);
         }
         if !u.escalations.is_empty() {
-            printer::warn(format!(
+            opts.reporter.warn(format!(
                 "these updates ask for more (applying them needs a terminal's yes or `--yes`):\n{}",
                 ops::escalation::describe(&u.escalations)
             ));
         }
     }
     if u.changes.is_empty() && u.widened.is_empty() {
-        printer::status(
+        opts.reporter.status(
             "Fresh",
             "every pack is at the newest version its range allows (`--major` goes past it)",
         );
     }
     if let Some(installed) = &u.installed {
-        super::project::report_install(installed);
+        super::project::report_install(opts, installed);
         print_changelogs(installed);
     }
     Ok(())

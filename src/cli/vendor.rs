@@ -59,7 +59,7 @@ pub fn run(opts: &Options, args: VendorArgs) -> Result<()> {
         super::print_json(&done);
     } else if whole_lock {
         let dir = std::path::absolute(&args.dir).unwrap_or(args.dir.clone());
-        crate::printer::status(
+        opts.reporter.status(
             "Use",
             format!(
                 "`aibox sync --locked --offline --mirror oci-layout:{}` where the registries cannot be reached",

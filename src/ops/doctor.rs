@@ -281,9 +281,9 @@ fn registries(
             continue;
         }
         let src = SourceOptions {
-            offline: false,
             refresh: true,
-            insecure: false,
+            reporter: opts.reporter,
+            ..SourceOptions::default()
         };
         let result = if url.starts_with("oci://") {
             crate::registry::oci::OciSource::open(&url, &src).and_then(|s| s.ping())

@@ -7,9 +7,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::fs;
 use crate::manifest::{Section, add_requirement, parse_project, remove_requirement};
-use crate::printer;
 use crate::resolver::PackSpec;
-use crate::store::Store;
 
 use super::install::Installed;
 use super::lock::{ProjectState, Upgrade, resolve_lock};
@@ -37,7 +35,7 @@ fn toml_string(s: &str) -> String {
 }
 
 /// `aibox init`: write `aibox.toml` in `dir` (created if missing, as `cargo init` does).
-pub fn init(dir: &Path, registry: Option<&str>) -> Result<()> {
+pub fn init(opts: &Options, dir: &Path, registry: Option<&str>) -> Result<()> {
     let path = dir.join(MANIFEST);
     if fs::exists(&path).unwrap_or(false) {
         return Err(Error::msg(format!("`{}` already exists", path.display()))
@@ -72,13 +70,15 @@ pub fn init(dir: &Path, registry: Option<&str>) -> Result<()> {
         Err(_) => {
             fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("cannot create `{}`", dir.display()), e))?;
-            printer::status("Created", format!("directory `{}`", dir.display()));
+            opts.reporter
+                .status("Created", format!("directory `{}`", dir.display()));
         }
     }
     fs::write_atomic(&path, text.as_bytes())
         .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
-    printer::status("Created", format!("`{}`", path.display()));
-    merge_friendly_lock(dir)?;
+    opts.reporter
+        .status("Created", format!("`{}`", path.display()));
+    merge_friendly_lock(dir, opts.reporter)?;
     Ok(())
 }
 
@@ -87,7 +87,7 @@ pub fn init(dir: &Path, registry: Option<&str>) -> Result<()> {
 pub const LOCK_MERGE_ATTRIBUTE: &str = "aibox.lock merge=union";
 
 /// Add [`LOCK_MERGE_ATTRIBUTE`] to `dir/.gitattributes` unless it is there.
-fn merge_friendly_lock(dir: &Path) -> Result<()> {
+fn merge_friendly_lock(dir: &Path, reporter: crate::printer::Reporter) -> Result<()> {
     let path = dir.join(".gitattributes");
     let text = match fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES) {
         Ok(t) => t,
@@ -111,7 +111,7 @@ fn merge_friendly_lock(dir: &Path) -> Result<()> {
     new.push('\n');
     fs::write_atomic(&path, new.as_bytes())
         .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
-    printer::status(
+    reporter.status(
         "Updated",
         format!("`{}` (merge-friendly lock)", path.display()),
     );
@@ -187,10 +187,11 @@ pub fn add(
         .filter_map(|s| lock.package(&s.name))
         .map(|p| format!("{}@{}", p.name, p.version))
         .collect();
-    let saved = Saved::take(&root);
+    let saved = Saved::take(&root, opts.reporter);
     write_edit(&root, &text, &lock.render())?;
     for spec in &parsed {
-        printer::status("Added", format!("`{}` to [{}]", spec.name, section.key()));
+        opts.reporter
+            .status("Added", format!("`{}` to [{}]", spec.name, section.key()));
     }
     let installed = if how.no_sync {
         None
@@ -229,10 +230,10 @@ pub fn remove(
     }
     let state = state_with(&root, &text)?;
     let lock = resolve_lock(&state, &state.sources(opts), &Upgrade::None)?;
-    let saved = Saved::take(&root);
+    let saved = Saved::take(&root, opts.reporter);
     write_edit(&root, &text, &lock.render())?;
     for name in names {
-        printer::status("Removed", format!("`{name}`"));
+        opts.reporter.status("Removed", format!("`{name}`"));
     }
     let installed = if no_sync {
         None
@@ -256,7 +257,7 @@ pub fn apply_manifest(
     let root = target_root(opts, target)?;
     let state = state_with(&root, text)?;
     let lock = resolve_lock(&state, &state.sources(opts), upgrade)?;
-    let saved = Saved::take(&root);
+    let saved = Saved::take(&root, opts.reporter);
     write_edit(&root, text, &lock.render())?;
     saved.unless(install_state(opts, target, &root))
 }
@@ -268,7 +269,7 @@ pub fn install_global(
     registry: Option<&str>,
     how: &AddOptions,
 ) -> Result<EditOutcome> {
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let root = store.layout().global_project();
     let path = root.join(MANIFEST);
     let absolute = registry.map(absolutize);
@@ -296,6 +297,7 @@ pub fn install_global(
         "install",
         Some("global"),
         serde_json::json!({"packs": outcome.changed}),
+        store.reporter(),
     );
     Ok(outcome)
 }
@@ -343,15 +345,17 @@ pub(super) fn write_edit(root: &Path, manifest: &str, lock: &str) -> Result<()> 
 /// leaves nothing half-done.
 pub(super) struct Saved {
     root: std::path::PathBuf,
+    reporter: crate::printer::Reporter,
     manifest: Option<Vec<u8>>,
     lock: Option<Vec<u8>>,
 }
 
 impl Saved {
-    pub(super) fn take(root: &Path) -> Saved {
+    pub(super) fn take(root: &Path, reporter: crate::printer::Reporter) -> Saved {
         let read = |name: &str| fs::read(root.join(name)).ok();
         Saved {
             root: root.to_owned(),
+            reporter,
             manifest: read(MANIFEST),
             lock: read(LOCKFILE),
         }
@@ -372,10 +376,11 @@ impl Saved {
                 }),
             };
             if let Err(err) = restored {
-                printer::warn(format!("cannot restore `{}`: {err}", path.display()));
+                self.reporter
+                    .warn(format!("cannot restore `{}`: {err}", path.display()));
             }
         }
-        printer::status(
+        self.reporter.status(
             "Restored",
             format!("`{MANIFEST}` and `{LOCKFILE}` as they were: nothing was changed"),
         );
@@ -386,7 +391,7 @@ impl Saved {
 pub(super) fn install_state(opts: &Options, target: Target, root: &Path) -> Result<Installed> {
     let state = ProjectState::read(root)?;
     let (bytes, lock) = state.lock.clone().expect("the lock was just written");
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let profile = target_profile(&store, target, root)?;
     install(&store, &profile, &state, opts, &lock, &bytes)
 }

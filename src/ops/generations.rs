@@ -16,7 +16,7 @@ pub fn list(opts: &Options, target: Target) -> Result<(Vec<Listed>, Option<u64>)
     let current = match store.current(&profile) {
         Ok(record) => Some(record.id),
         Err(e) => {
-            crate::printer::warn(format!(
+            opts.reporter.warn(format!(
                 "the current generation cannot be read ({e}); `aibox sync` or `aibox rollback --to <N>` repairs it"
             ));
             None
@@ -103,6 +103,7 @@ pub fn rollback(
         "rollback",
         Some(&profile.describe()),
         serde_json::json!({"from": from, "to": to, "restored": restored}),
+        store.reporter(),
     );
     // Subscribers of the generation now current hear of it (failures only warn).
     if let Some(from) = from

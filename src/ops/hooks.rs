@@ -136,7 +136,7 @@ pub fn run_checks(
             continue;
         };
         let what = format!("the health check of `{}@{}`", id.name, id.version);
-        crate::printer::verbose(format!("running {what}"));
+        store.reporter().verbose(format!("running {what}"));
         let ctx = context(store, project);
         let mut sandbox = match &manifest.permissions {
             Some(p) => Sandbox::from_permissions(p, &ctx),
@@ -166,7 +166,7 @@ pub fn run_checks(
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
             .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
-        check_enforcement(enforcement, &what)?;
+        check_enforcement(enforcement, &what, store.reporter())?;
         run_captured(cmd, None, &what).map_err(|e| {
             e.with_hint(format!(
                 "the new environment was not switched to; the previous generation is still current. Fix or remove `{}`, or ask its publisher",
@@ -211,18 +211,18 @@ pub fn emit(
             let enforcement = sandbox
                 .apply(&mut cmd, &vars)
                 .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
-            check_enforcement(enforcement, &what)?;
+            check_enforcement(enforcement, &what, store.reporter())?;
             run_captured(cmd, Some(&payload), &what)
         })();
         match result {
-            Ok(()) => crate::printer::verbose(format!("{what} ran")),
+            Ok(()) => store.reporter().verbose(format!("{what} ran")),
             Err(e) if event.event == "pre-switch" => {
                 return Err(e.with_hint(format!(
                     "the switch was stopped by the plugin `{}`; the previous generation is still current",
                     pack.name
                 )));
             }
-            Err(e) => crate::printer::warn(e.render()),
+            Err(e) => store.reporter().warn(e.render()),
         }
     }
     Ok(())

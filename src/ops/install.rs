@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::fs::{self, LockMode};
 use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::pack::PackManifest;
-use crate::printer;
 use crate::registry::{self, RegistryError, Source, SourceOptions};
 use crate::store::generations::{GenerationDiff, GenerationRecord, PackOrigin, ProjectFiles, diff};
 
@@ -79,6 +78,11 @@ impl<'a> Sources<'a> {
         }
     }
 
+    /// Where these sources report.
+    pub fn reporter(&self) -> crate::printer::Reporter {
+        self.opts.reporter
+    }
+
     /// These sources, trying `mirrors` first for locked content and signatures.
     pub fn with_mirrors(mut self, mirrors: Vec<String>) -> Self {
         self.mirrors = mirrors;
@@ -99,19 +103,19 @@ impl<'a> Sources<'a> {
                 .and_then(|s| s.fetch(&pkg.name, &pkg.version, locked, store))
             {
                 Ok(id) => {
-                    printer::verbose(format!(
+                    self.opts.reporter.verbose(format!(
                         "{}@{} from the mirror `{m}`",
                         pkg.name, pkg.version
                     ));
                     return Ok(id);
                 }
                 Err(RegistryError::NotFound { .. } | RegistryError::NoSuchVersion { .. }) => {
-                    printer::verbose(format!(
+                    self.opts.reporter.verbose(format!(
                         "the mirror `{m}` has no {}@{}",
                         pkg.name, pkg.version
                     ));
                 }
-                Err(e) => printer::warn(format!(
+                Err(e) => self.opts.reporter.warn(format!(
                     "the mirror `{m}` cannot serve {}@{} ({e}); trying the next source",
                     pkg.name, pkg.version
                 )),
@@ -269,45 +273,17 @@ pub fn install_lock(
     store.sync_object_dirs()?;
     fetched?;
 
-    let mut packs = Vec::with_capacity(wanted.len());
-    for id in wanted {
-        let path = store.pack_path(&id).join("pack.toml");
-        let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES)
-            .map_err(|e| {
-                Error::io(format!("pack `{}` has no readable pack.toml", id.name), e)
-                    .with_hint("run `aibox store verify --repair`, then `aibox sync`")
-            })?;
-        let manifest: PackManifest = crate::manifest::parse_pack(&text, &path)?;
-        packs.push((id, manifest));
-    }
+    let mut packs = wanted
+        .into_iter()
+        .map(|id| stored_manifest(store, id))
+        .collect::<Result<Vec<_>>>()?;
 
     // A broken `current` is repaired by the switch below (and reported there).
     let previous = store
         .current(profile)
         .unwrap_or_else(|_| GenerationRecord::empty());
     // The policy judges what this install adds or changes, before any of its code runs.
-    let subjects: Vec<Subject> = packs
-        .iter()
-        .filter(|(id, _)| {
-            !previous
-                .packs
-                .iter()
-                .any(|p| p.name == id.name && p.version == id.version)
-        })
-        .map(|(id, m)| {
-            let locked = lock.package(&id.name);
-            Subject {
-                action: "install".into(),
-                name: id.name.clone(),
-                version: Some(id.version.clone()),
-                kind: m.pack.kind,
-                source: locked.map(|p| p.source.clone()),
-                signer: locked.and_then(|p| p.signer.clone()),
-                permissions: m.permissions.clone(),
-            }
-        })
-        .collect();
-    super::policy::check_all(&subjects)?;
+    super::policy::check_all(&new_subjects(&packs, &previous, lock))?;
     super::materialize::run_install_hooks(store, &mut packs, project)?;
 
     let unchanged = previous.lock_hash.as_deref() == Some(lock_hash)
@@ -326,14 +302,7 @@ pub fn install_lock(
     let origins: BTreeMap<String, PackOrigin> = lock
         .packages
         .iter()
-        .map(|p| {
-            let origin = PackOrigin {
-                digest: p.digest.clone(),
-                source: Some(p.source.clone()),
-                signer: p.signer.clone(),
-            };
-            (p.name.clone(), origin)
-        })
+        .map(|p| (p.name.clone(), origin(p)))
         .collect();
     let prepared =
         store.prepare_generation(profile, Some(lock_hash.to_owned()), &packs, &origins, files)?;
@@ -369,6 +338,7 @@ pub fn install_lock(
             "added": changes.added, "removed": changes.removed, "changed": changes.changed,
             "signers": lock.packages.iter().filter_map(|p| Some((p.name.clone(), p.signer.clone()?))).collect::<std::collections::BTreeMap<_, _>>(),
         }),
+        store.reporter(),
     );
     hooks::emit(store, &generation, &dir, project, &event("post-sync"))?;
     Ok(Installed {
@@ -377,6 +347,57 @@ pub fn install_lock(
         switched: true,
         fetched: missing.len(),
     })
+}
+
+/// The stored pack `id` with its `pack.toml`.
+fn stored_manifest(store: &Store, id: PackId) -> Result<(PackId, PackManifest)> {
+    let path = store.pack_path(&id).join("pack.toml");
+    let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES).map_err(
+        |e| {
+            Error::io(format!("pack `{}` has no readable pack.toml", id.name), e)
+                .with_hint("run `aibox store verify --repair`, then `aibox sync`")
+        },
+    )?;
+    let manifest = crate::manifest::parse_pack(&text, &path)?;
+    Ok((id, manifest))
+}
+
+/// What the policy judges: each pack of `packs` that `previous` does not have at that version.
+fn new_subjects(
+    packs: &[(PackId, PackManifest)],
+    previous: &GenerationRecord,
+    lock: &Lockfile,
+) -> Vec<Subject> {
+    packs
+        .iter()
+        .filter(|(id, _)| {
+            !previous
+                .packs
+                .iter()
+                .any(|p| p.name == id.name && p.version == id.version)
+        })
+        .map(|(id, m)| {
+            let locked = lock.package(&id.name);
+            Subject {
+                action: "install".into(),
+                name: id.name.clone(),
+                version: Some(id.version.clone()),
+                kind: m.pack.kind,
+                source: locked.map(|p| p.source.clone()),
+                signer: locked.and_then(|p| p.signer.clone()),
+                permissions: m.permissions.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Where a locked pack came from, as its generation records it.
+fn origin(p: &LockedPackage) -> PackOrigin {
+    PackOrigin {
+        digest: p.digest.clone(),
+        source: Some(p.source.clone()),
+        signer: p.signer.clone(),
+    }
 }
 
 /// Fetch `packages` in parallel (bounded), stopping at the first error.
@@ -389,7 +410,9 @@ fn fetch_all(
     if packages.is_empty() {
         return Ok(());
     }
-    let bar = printer::progress(packages.len() as u64, "Fetching", false);
+    let bar = store
+        .reporter()
+        .progress(packages.len() as u64, "Fetching", false);
     let queue = Mutex::new(packages.to_vec());
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let workers = packages.len().min(8);
@@ -408,7 +431,9 @@ fn fetch_all(
                     match result {
                         Ok(()) => {
                             bar.inc(1);
-                            printer::verbose(format!("fetched {}@{}", pkg.name, pkg.version));
+                            store
+                                .reporter()
+                                .verbose(format!("fetched {}@{}", pkg.name, pkg.version));
                         }
                         Err(e) => {
                             failure.lock().expect("failure lock").get_or_insert(e);

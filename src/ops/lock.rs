@@ -12,8 +12,7 @@ use crate::fs;
 use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::pack::PackManifest;
 use crate::manifest::{ProjectManifest, parse_project};
-use crate::printer;
-use crate::registry::{Source, SourceOptions};
+use crate::registry::Source;
 use crate::resolver::{IndexError, PackIndex, ResolveOptions, resolve};
 
 use super::install::Sources;
@@ -86,11 +85,7 @@ impl ProjectState {
 
     /// Sources for this project's registries (with their `insecure` flags).
     pub fn sources(&self, opts: &Options) -> Sources<'_> {
-        let base = SourceOptions {
-            offline: opts.offline,
-            refresh: opts.refresh,
-            insecure: false,
-        };
+        let base = super::pack::source_options(opts, false);
         let insecure = self
             .manifest
             .registries
@@ -173,7 +168,7 @@ pub fn resolve_lock(
     check_sections(manifest, &resolution)?;
 
     let platforms = manifest.policy.platforms.clone();
-    let policy = super::trust::policy(Some(state))?;
+    let policy = super::trust::policy(Some(state), sources.reporter())?;
     let store = crate::registry::read::default_store()?;
     let mut unverified = Vec::new();
     let mut packages = Vec::with_capacity(resolution.packages.len());
@@ -235,7 +230,7 @@ pub fn resolve_lock(
             check: resolved.manifest.check.as_ref().map(|c| c.run.clone()),
         });
     }
-    super::trust::warn_unverified(&policy, &unverified);
+    super::trust::warn_unverified(&policy, &unverified, sources.reporter());
     let mut lock = Lockfile {
         version: crate::lockfile::VERSION,
         platforms,
@@ -433,7 +428,8 @@ pub fn ensure_lock(
     }
     let sources = state.sources(opts);
     let lock = resolve_lock(state, &sources, upgrade)?;
-    printer::status("Resolved", format!("{} packs", lock.packages.len()));
+    opts.reporter
+        .status("Resolved", format!("{} packs", lock.packages.len()));
     let text = lock.render();
     let unchanged = state
         .lock
@@ -474,9 +470,10 @@ pub fn ensure_lock(
             "Change" => "Changing",
             _ => "Re-signing",
         };
-        printer::status(verb, what);
+        opts.reporter.status(verb, what);
     }
-    printer::status("Locked", format!("`{}`", lock_path.display()));
+    opts.reporter
+        .status("Locked", format!("`{}`", lock_path.display()));
     Ok(LockOutcome {
         lock,
         bytes: text.into_bytes(),

@@ -3,17 +3,16 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::store::Store;
 use crate::store::gc::{GcOptions, GcReport};
 use crate::store::verify::VerifyReport;
 
 use super::{Options, Target, open_profile};
 
 /// Collect garbage.
-pub fn gc(opts: GcOptions) -> Result<GcReport> {
-    let store = Store::open_default()?;
-    let report = store.gc(opts)?;
-    if !opts.dry_run {
+pub fn gc(opts: &Options, gc: GcOptions) -> Result<GcReport> {
+    let store = opts.store()?;
+    let report = store.gc(gc)?;
+    if !gc.dry_run {
         crate::audit::record(
             store.layout().home(),
             "gc",
@@ -23,14 +22,15 @@ pub fn gc(opts: GcOptions) -> Result<GcReport> {
                 "packs_removed": report.packs_removed, "objects_removed": report.objects_removed,
                 "bytes_freed": report.bytes_freed,
             }),
+            store.reporter(),
         );
     }
     Ok(report)
 }
 
 /// Verify (and optionally repair) the store.
-pub fn verify(repair: bool) -> Result<VerifyReport> {
-    let store = Store::open_default()?;
+pub fn verify(opts: &Options, repair: bool) -> Result<VerifyReport> {
+    let store = opts.store()?;
     let report = store.verify(repair)?;
     crate::audit::record(
         store.layout().home(),
@@ -40,6 +40,7 @@ pub fn verify(repair: bool) -> Result<VerifyReport> {
             "store": true, "objects": report.objects_checked, "packs": report.packs_checked,
             "corrupt": report.corrupt.len(), "interrupted": report.interrupted.len(), "repaired": report.repaired,
         }),
+        store.reporter(),
     );
     Ok(report)
 }

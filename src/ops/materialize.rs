@@ -47,7 +47,7 @@ pub fn run_install_hooks(
             }
         }
         let what = format!("the install hook of `{}@{}`", id.name, id.version);
-        crate::printer::status(
+        store.reporter().status(
             "Installing",
             format!("{}@{} (running its install hook)", id.name, id.version),
         );
@@ -90,7 +90,7 @@ pub fn run_install_hooks(
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
             .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
-        super::plugin::check_enforcement(enforcement, &what)?;
+        super::plugin::check_enforcement(enforcement, &what, store.reporter())?;
         super::hooks::run_captured(cmd, None, &what).map_err(|e| {
             e.with_hint(format!(
                 "nothing was switched; the previous generation is still current. Ask the publisher of `{}` to fix its `[install] run`",
@@ -109,7 +109,9 @@ pub fn run_install_hooks(
         }
         fs::write_atomic(&mark, built.tree.to_string().as_bytes())
             .map_err(|e| Error::io(format!("cannot write `{}`", mark.display()), e))?;
-        crate::printer::verbose(format!("{what} made tree {}", built.tree));
+        store
+            .reporter()
+            .verbose(format!("{what} made tree {}", built.tree));
         *id = built;
     }
     Ok(())

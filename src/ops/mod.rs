@@ -42,6 +42,15 @@ pub struct Options {
     /// Mirrors given on the command line (`sync --mirror`), tried before `AIBOX_MIRROR` and
     /// the configuration's `mirrors`.
     pub mirrors: Vec<String>,
+    /// Where progress, status lines and warnings go.
+    pub reporter: crate::printer::Reporter,
+}
+
+impl Options {
+    /// The store at the default home, reporting through these options' reporter.
+    pub fn store(&self) -> Result<Store> {
+        Ok(Store::open_default()?.reporting(self.reporter))
+    }
 }
 
 /// The file name of a project manifest.
@@ -138,7 +147,7 @@ pub enum Target {
 
 /// Open the store and the profile a command acts on.
 pub fn open_profile(opts: &Options, target: Target) -> Result<(Store, Profile)> {
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let profile = match target {
         Target::Project => store.project_profile(&find_project(opts)?.root)?,
         Target::Global => store.global_profile()?,

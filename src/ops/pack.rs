@@ -14,7 +14,6 @@ use crate::registry::artifact::{self, BuildOptions, BuiltPack};
 use crate::registry::layout::{OciLayout, ref_name};
 use crate::registry::oci::OciSource;
 use crate::registry::{PackRef, SourceOptions, read};
-use crate::store::Store;
 
 /// Source options from the global options (plus `--insecure`).
 pub fn source_options(opts: &Options, insecure: bool) -> SourceOptions {
@@ -22,6 +21,7 @@ pub fn source_options(opts: &Options, insecure: bool) -> SourceOptions {
         offline: opts.offline,
         refresh: opts.refresh,
         insecure,
+        reporter: opts.reporter,
     }
 }
 
@@ -75,8 +75,13 @@ pub fn group_dirs(dirs: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>> {
 }
 
 /// Build the packs in `dirs` (see [`group_dirs`]) into the OCI layout `output`.
-pub fn build(dirs: &[PathBuf], output: &Path, build: &BuildOptions) -> Result<Vec<BuildReport>> {
-    let store = Store::open_default()?;
+pub fn build(
+    opts: &Options,
+    dirs: &[PathBuf],
+    output: &Path,
+    build: &BuildOptions,
+) -> Result<Vec<BuildReport>> {
+    let store = opts.store()?;
     // Shared, like a sync: gc must not clear `tmp/` under a layer being written.
     let _lock = store.lock(fs::LockMode::Shared)?;
     let layout = OciLayout::create(output)?;
@@ -104,7 +109,7 @@ pub fn publish(
     build: &BuildOptions,
     src: &SourceOptions,
 ) -> Result<Vec<BuildReport>> {
-    let store = Store::open_default()?;
+    let store = src.store()?;
     // Held until the last layer is pushed: the layers are files under the store's `tmp/`.
     let _lock = store.lock(fs::LockMode::Shared)?;
     let built: Vec<BuiltPack> = group_dirs(dirs)?
@@ -246,7 +251,7 @@ pub fn pull(
                 .with_hint("name the version: `<ref>:<version>`")
             })?,
     };
-    let store = Store::open_default()?;
+    let store = src.store()?;
     let _lock = store.lock(fs::LockMode::Shared)?;
     let (id, _info) = read::fetch_any(source.as_ref(), &store, &r.name, &version, platform)?;
     let store_path = store.pack_path(&id);

@@ -38,7 +38,7 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
             .map(|bytes| current.lock_hash.as_deref() == Some(&super::sync::lock_hash(&bytes)))
             .unwrap_or(current.id != 0);
         if !synced {
-            crate::printer::warn(format!(
+            opts.reporter.warn(format!(
                 "the environment (generation {}) does not match `aibox.lock`; run `aibox sync`",
                 current.id
             ));
@@ -95,7 +95,7 @@ pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
             .iter()
             .map(|(k, (pack, d))| format!("`{k}` (needed by `{pack}`): {d}"))
             .collect();
-        crate::printer::warn(format!(
+        opts.reporter.warn(format!(
             "required environment variables are not set (commands of these packs will refuse to run):\n  {}",
             list.join("\n  ")
         ));

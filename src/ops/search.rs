@@ -91,7 +91,7 @@ pub fn search(
     src: &SourceOptions,
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
-    let policy = super::trust::policy(None)?;
+    let policy = super::trust::policy(None, src.reporter)?;
     for (url, root) in sources {
         let source = registry::open_source(url, root, src)?;
         let names = source.names()?;
@@ -105,7 +105,8 @@ pub fn search(
             let (description, keywords) = match source.manifest(&name, &newest) {
                 Ok(m) => (m.pack.description.clone(), m.pack.keywords.clone()),
                 Err(e) => {
-                    crate::printer::verbose(format!("skipping `{name}` in `{url}`: {e}"));
+                    src.reporter
+                        .verbose(format!("skipping `{name}` in `{url}`: {e}"));
                     continue;
                 }
             };
@@ -327,7 +328,7 @@ pub fn info(
                     .filter_map(|(p, _)| p.clone())
                     .collect();
             }
-            let policy = super::trust::policy(None)?;
+            let policy = super::trust::policy(None, src.reporter)?;
             let (trust, signers) = match oci.signatures(name, &resolved.digest) {
                 Ok(entries) => (
                     super::trust::status(&policy, url, &resolved.digest, &entries),

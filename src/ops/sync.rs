@@ -32,11 +32,11 @@ pub fn target_root(opts: &Options, target: Target) -> Result<PathBuf> {
     match target {
         Target::Project => Ok(find_project(opts)?.root),
         Target::Global => {
-            let store = Store::open_default()?;
+            let store = opts.store()?;
             Ok(store.layout().global_project())
         }
         Target::SelfCli => {
-            let store = Store::open_default()?;
+            let store = opts.store()?;
             Ok(store.layout().self_project())
         }
     }
@@ -55,7 +55,7 @@ pub fn target_profile(store: &Store, target: Target, root: &std::path::Path) -> 
 pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOutcome> {
     let root = target_root(opts, target)?;
     let state = ProjectState::read(&root)?;
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let profile = target_profile(&store, target, &root)?;
 
     // The no-op fast path.
@@ -95,7 +95,7 @@ pub fn install(
         .sources(opts)
         .with_mirrors(super::install::mirrors(opts)?);
     // Nothing unverified enters a generation: every pack is judged before anything is fetched.
-    let policy = super::trust::policy(Some(state))?;
+    let policy = super::trust::policy(Some(state), opts.reporter)?;
     super::trust::check_lock(store, &sources, &policy, lock, &profile.describe())?;
     let manifest_path = state.root.join(super::MANIFEST);
     let files = crate::fs::read_regular(&manifest_path, super::MAX_MANIFEST_BYTES)

@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::Options;
 use crate::config::{self, Config, KeyConfig};
 use crate::error::{Error, Result};
 use crate::fs;
 use crate::lockfile::Lockfile;
-use crate::printer;
 use crate::registry::{self, PackRef, RegistryError, SourceOptions};
 use crate::signature::{self, Entry};
 use crate::store::Store;
@@ -23,7 +23,10 @@ use super::lock::ProjectState;
 /// The policy in force: the user's level, keys and `allow-dir`, tightened by the project's
 /// `[policy]` (`require-signed` raises the level to enterprise; the project's keys are added,
 /// except under a user's enterprise policy, where only the user's own keys count).
-pub fn policy(project: Option<&ProjectState>) -> Result<Policy> {
+pub fn policy(
+    project: Option<&ProjectState>,
+    reporter: crate::printer::Reporter,
+) -> Result<Policy> {
     let config = config::load()?;
     let user_level = config.trust.policy.unwrap_or(config::DEFAULT_LEVEL);
     let mut keys = Vec::new();
@@ -51,9 +54,8 @@ pub fn policy(project: Option<&ProjectState>) -> Result<Policy> {
             level = level.max(Level::Enterprise);
         }
         if !p.trusted_keys.is_empty() && user_level == Level::Enterprise {
-            printer::verbose(
-                "the project's `trusted-keys` are ignored under your enterprise policy",
-            );
+            reporter
+                .verbose("the project's `trusted-keys` are ignored under your enterprise policy");
         } else {
             for rel in &p.trusted_keys {
                 let path = state.root.join(rel);
@@ -149,19 +151,20 @@ pub fn check_lock(
                 "digest": pkg.digest, "verdict": outcome, "signer": signer,
                 "policy": policy.level.as_str(),
             }),
+            store.reporter(),
         );
         if let Ok(Verdict::Allowed(Some(warning))) = &verdict {
             unverified.push(warning.clone());
         }
         verdict?;
     }
-    warn_unverified(policy, &unverified);
+    warn_unverified(policy, &unverified, sources.reporter());
     Ok(())
 }
 
 /// One warning for every pack let through without a verified signature (the `dev` policy),
 /// once per process (an edit resolves and then installs: both judge the same packs).
-pub fn warn_unverified(policy: &Policy, unverified: &[String]) {
+pub fn warn_unverified(policy: &Policy, unverified: &[String], reporter: crate::printer::Reporter) {
     static SHOWN: std::sync::Mutex<std::collections::BTreeSet<String>> =
         std::sync::Mutex::new(std::collections::BTreeSet::new());
     let unverified: Vec<String> = {
@@ -174,11 +177,11 @@ pub fn warn_unverified(policy: &Policy, unverified: &[String]) {
     };
     match unverified.as_slice() {
         [] => {}
-        [one] => printer::warn(format!(
+        [one] => reporter.warn(format!(
             "{one} (the {} policy allows it)",
             policy.level.as_str()
         )),
-        many => printer::warn(format!(
+        many => reporter.warn(format!(
             "{} packs are not verified by a trusted key (the {} policy allows them):\n  {}",
             many.len(),
             policy.level.as_str(),
@@ -286,6 +289,7 @@ pub fn sign_digest(
         "sign",
         None,
         serde_json::json!({"pack": name, "source": source, "digest": digest, "signer": key.public().fingerprint()}),
+        opts.reporter,
     );
     Ok(added)
 }
@@ -361,7 +365,7 @@ pub fn verify(reference: &str, key: Option<&Path>, opts: &SourceOptions) -> Resu
                 origin: path.display().to_string(),
             }],
         },
-        None => policy(None)?,
+        None => policy(None, opts.reporter)?,
     };
     let signers = policy.signers(&r.source, &digest, &entries);
     let verified = Verified {
@@ -376,6 +380,7 @@ pub fn verify(reference: &str, key: Option<&Path>, opts: &SourceOptions) -> Resu
         "verify",
         None,
         serde_json::json!({"pack": r.name, "version": version.to_string(), "source": r.source, "digest": digest, "verdict": if signers.is_empty() { "unverified" } else { "signed" }, "signer": signers.first()}),
+        opts.reporter,
     );
     if signers.is_empty() {
         let why = if entries.is_empty() {
@@ -404,7 +409,7 @@ pub fn verify(reference: &str, key: Option<&Path>, opts: &SourceOptions) -> Resu
 
 /// `aibox trust add KEY.pub [--registry URL]`: copy the key into the configuration directory
 /// and trust it.
-pub fn trust_add(path: &Path, registry: Option<&str>) -> Result<(Config, String)> {
+pub fn trust_add(opts: &Options, path: &Path, registry: Option<&str>) -> Result<(Config, String)> {
     let key = PublicKey::load(path)?;
     if let Some(r) = registry {
         validate_registry_prefix(r)?;
@@ -443,6 +448,7 @@ pub fn trust_add(path: &Path, registry: Option<&str>) -> Result<(Config, String)
         "trust",
         None,
         serde_json::json!({"added": fingerprint, "registry": registry}),
+        opts.reporter,
     );
     Ok((config, fingerprint))
 }
@@ -460,7 +466,7 @@ fn validate_registry_prefix(r: &str) -> Result<()> {
 }
 
 /// `aibox trust remove FINGERPRINT`: stop trusting a key (every registry it was trusted for).
-pub fn trust_remove(fingerprint: &str) -> Result<usize> {
+pub fn trust_remove(opts: &Options, fingerprint: &str) -> Result<usize> {
     let wanted = fingerprint.strip_prefix("sha256:").unwrap_or(fingerprint);
     if wanted.len() < 8 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(
@@ -492,6 +498,7 @@ pub fn trust_remove(fingerprint: &str) -> Result<usize> {
         "trust",
         None,
         serde_json::json!({"removed": fingerprint}),
+        opts.reporter,
     );
     Ok(removed)
 }

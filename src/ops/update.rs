@@ -232,7 +232,7 @@ pub fn update(
         });
     }
     approve(&escalations, confirm)?;
-    let saved = super::edit::Saved::take(&root);
+    let saved = super::edit::Saved::take(&root, opts.reporter);
     super::edit::write_edit(&root, &text, &lock.render())?;
     let installed = saved.unless(super::edit::install_state(opts, target, &root))?;
     Ok(Updated {
@@ -333,7 +333,7 @@ pub fn auto(
     let escalations = super::escalation::escalations(&old_lock, &lock, &sources)?;
     approve(&escalations, confirm)?;
     let text = super::edit::read_manifest(&root.join(MANIFEST))?;
-    let saved = super::edit::Saved::take(&root);
+    let saved = super::edit::Saved::take(&root, opts.reporter);
     super::edit::write_edit(&root, &text, &lock.render())?;
     let installed = saved.unless(super::edit::install_state(opts, target, &root))?;
     Ok(Auto {

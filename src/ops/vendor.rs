@@ -56,7 +56,7 @@ pub fn vendor(
     out: &Path,
     src: &SourceOptions,
 ) -> Result<Vec<Vendored>> {
-    let store = Store::open_default()?;
+    let store = src.store()?;
     // Blobs are staged (and `dir:` packs built) under the store's `tmp/`, which gc clears.
     let _lock = store.lock(fs::LockMode::Shared)?;
     let layout = OciLayout::create(out)?;
@@ -115,7 +115,7 @@ pub fn vendor(
         if !signatures.is_empty() {
             crate::registry::signatures::write(&layout, &item.name, &digest, &signatures)?;
         }
-        crate::printer::status(
+        src.reporter.status(
             "Vendored",
             format!(
                 "{what} ({digest}{})",
@@ -150,7 +150,7 @@ fn vendor_dir_pack(
     let built = artifact::build(store, &[dir], &artifact::BuildOptions::default())?;
     layout.add_pack(&built)?;
     let what = format!("{}@{}", item.name, item.version);
-    crate::printer::status(
+    store.reporter().status(
         "Vendored",
         format!(
             "{what} ({}, built from `{}`)",

@@ -317,45 +317,14 @@ impl ArchiveSource {
             });
         }
         check_http(url, &self.opts)?;
-        let store = Store::open_default()?;
+        let store = self.opts.store()?;
         let tmp_dir = store.layout().tmp();
         let mut tmp = fs::temp_file_in(&tmp_dir).map_err(|e| RegistryError::Io {
             context: format!("cannot create a file in `{}`", tmp_dir.display()),
             source: e,
         })?;
         let what = format!("downloading `{}`", super::url::redact(url));
-        let sha256 = self.rt.block_on(async {
-            let resp = self
-                .client
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| network(&e, &what))?;
-            if !resp.status().is_success() {
-                return Err(RegistryError::Remote {
-                    what: what.clone(),
-                    message: format!("HTTP {}", resp.status()),
-                });
-            }
-            let mut resp = resp;
-            let mut hasher = sha2::Sha256::new();
-            let mut size = 0u64;
-            while let Some(chunk) = resp.chunk().await.map_err(|e| network(&e, &what))? {
-                size += chunk.len() as u64;
-                if size > MAX_ARCHIVE_BYTES {
-                    return Err(RegistryError::Remote {
-                        what: what.clone(),
-                        message: format!("the archive is larger than {MAX_ARCHIVE_BYTES} bytes"),
-                    });
-                }
-                hasher.update(&chunk);
-                tmp.write_all(&chunk).map_err(|e| RegistryError::Io {
-                    context: "cannot write the download".into(),
-                    source: e,
-                })?;
-            }
-            Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
-        })?;
+        let sha256 = self.download(url, tmp.as_file_mut(), &what)?;
         let file = tmp.as_file_mut();
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         file.rewind().map_err(|e| RegistryError::Io {
@@ -400,6 +369,47 @@ impl ArchiveSource {
         Ok(built)
     }
 
+    /// Download `url` into `out` (at most [`MAX_ARCHIVE_BYTES`]); its sha256 digest.
+    fn download(
+        &self,
+        url: &str,
+        out: &mut std::fs::File,
+        what: &str,
+    ) -> Result<String, RegistryError> {
+        self.rt.block_on(async {
+            let resp = self
+                .client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| network(&e, what))?;
+            if !resp.status().is_success() {
+                return Err(RegistryError::Remote {
+                    what: what.to_owned(),
+                    message: format!("HTTP {}", resp.status()),
+                });
+            }
+            let mut resp = resp;
+            let mut hasher = sha2::Sha256::new();
+            let mut size = 0u64;
+            while let Some(chunk) = resp.chunk().await.map_err(|e| network(&e, what))? {
+                size += chunk.len() as u64;
+                if size > MAX_ARCHIVE_BYTES {
+                    return Err(RegistryError::Remote {
+                        what: what.to_owned(),
+                        message: format!("the archive is larger than {MAX_ARCHIVE_BYTES} bytes"),
+                    });
+                }
+                hasher.update(&chunk);
+                out.write_all(&chunk).map_err(|e| RegistryError::Io {
+                    context: "cannot write the download".into(),
+                    source: e,
+                })?;
+            }
+            Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+        })
+    }
+
     /// The archive's own `pack.toml` (which must name `name` and `version`), or one made from
     /// its executables, added to `tree`.
     fn with_manifest(
@@ -431,75 +441,13 @@ impl ArchiveSource {
             }
             return Ok((tree, m));
         }
-        let mut bin = BTreeMap::new();
-        let mut scan = |prefix: &str, t: &Tree| {
-            for (file, e) in &t.entries {
-                if matches!(
-                    e,
-                    Entry::File {
-                        executable: true,
-                        ..
-                    }
-                ) && file
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
-                    && !file.starts_with(['-', '.'])
-                {
-                    bin.entry(file.clone()).or_insert(format!("{prefix}{file}"));
-                }
-            }
-        };
-        scan("", &tree);
-        let dirs: Vec<(&String, &Tree)> = tree
-            .entries
-            .iter()
-            .filter_map(|(n, e)| match e {
-                Entry::Dir(t) => Some((n, t)),
-                _ => None,
-            })
-            .collect();
-        if let Some(Entry::Dir(b)) = tree.entries.get("bin") {
-            scan("bin/", b);
-        }
-        if let [(top, t)] = dirs.as_slice() {
-            scan(&format!("{top}/"), t);
-            if let Some(Entry::Dir(b)) = t.entries.get("bin") {
-                scan(&format!("{top}/bin/"), b);
-            }
-        }
+        let bin = executables(&tree);
         if bin.is_empty() {
             return Err(RegistryError::Other(format!(
                 "`{shown}` has no pack.toml and no executable to put on PATH"
             )));
         }
-        let plugin = bin.contains_key(&format!("aibox-plugin-{name}"));
-        let manifest = PackManifest {
-            pack: PackSection {
-                name: name.to_owned(),
-                version: version.clone(),
-                kind: if plugin {
-                    PackKind::Plugin
-                } else {
-                    PackKind::Tool
-                },
-                description: Some(format!("from {shown}")),
-                license: None,
-                authors: Vec::new(),
-                homepage: None,
-                repository: None,
-                keywords: Vec::new(),
-                aliases: Vec::new(),
-                requires_aibox: None,
-                platforms: None,
-            },
-            dependencies: BTreeMap::new(),
-            bin,
-            env: Default::default(),
-            permissions: None,
-            install: None,
-            check: None,
-            hooks: Default::default(),
-        };
+        let manifest = made_manifest(name, version, &shown, bin);
         let text = toml::to_string(&manifest).expect("pack.toml serializes");
         crate::manifest::parse_pack(&text, std::path::Path::new("pack.toml"))
             .map_err(|e| RegistryError::Other(format!("`{shown}`: {e}")))?;
@@ -515,6 +463,87 @@ impl ArchiveSource {
             },
         );
         Ok((tree, manifest))
+    }
+}
+
+/// The executables an archive without a `pack.toml` puts on PATH: those at its top, in its
+/// `bin/`, and (when the archive holds one directory) in that directory and its `bin/`; the
+/// first found of each name wins. Names that could be options or hidden files are skipped.
+fn executables(tree: &Tree) -> BTreeMap<String, String> {
+    let mut bin = BTreeMap::new();
+    let mut scan = |prefix: &str, t: &Tree| {
+        for (file, e) in &t.entries {
+            if matches!(
+                e,
+                Entry::File {
+                    executable: true,
+                    ..
+                }
+            ) && file
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+                && !file.starts_with(['-', '.'])
+            {
+                bin.entry(file.clone()).or_insert(format!("{prefix}{file}"));
+            }
+        }
+    };
+    scan("", tree);
+    let dirs: Vec<(&String, &Tree)> = tree
+        .entries
+        .iter()
+        .filter_map(|(n, e)| match e {
+            Entry::Dir(t) => Some((n, t)),
+            _ => None,
+        })
+        .collect();
+    if let Some(Entry::Dir(b)) = tree.entries.get("bin") {
+        scan("bin/", b);
+    }
+    if let [(top, t)] = dirs.as_slice() {
+        scan(&format!("{top}/"), t);
+        if let Some(Entry::Dir(b)) = t.entries.get("bin") {
+            scan(&format!("{top}/bin/"), b);
+        }
+    }
+    bin
+}
+
+/// The `pack.toml` made for an archive without one: a tool (a plugin when it has
+/// `aibox-plugin-<name>`) putting `bin` on PATH.
+fn made_manifest(
+    name: &str,
+    version: &Version,
+    shown: &str,
+    bin: BTreeMap<String, String>,
+) -> PackManifest {
+    let plugin = bin.contains_key(&format!("aibox-plugin-{name}"));
+    PackManifest {
+        pack: PackSection {
+            name: name.to_owned(),
+            version: version.clone(),
+            kind: if plugin {
+                PackKind::Plugin
+            } else {
+                PackKind::Tool
+            },
+            description: Some(format!("from {shown}")),
+            license: None,
+            authors: Vec::new(),
+            homepage: None,
+            repository: None,
+            keywords: Vec::new(),
+            aliases: Vec::new(),
+            requires_aibox: None,
+            platforms: None,
+        },
+        dependencies: BTreeMap::new(),
+        bin,
+        env: Default::default(),
+        permissions: None,
+        install: None,
+        check: None,
+        hooks: Default::default(),
     }
 }
 

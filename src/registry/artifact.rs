@@ -345,141 +345,35 @@ pub fn build(
     let mut first: Option<PackManifest> = None;
     let mut seen_platforms = BTreeSet::new();
     for dir in dirs {
-        let toml_path = dir.join("pack.toml");
-        let text = fs::read_regular_string(&toml_path, MAX_PACK_TOML_BYTES).map_err(|source| {
-            RegistryError::Io {
-                context: format!("cannot read `{}`", toml_path.display()),
-                source,
-            }
-        })?;
-        let pack = crate::manifest::parse_pack(&text, &toml_path)?;
+        let pack = read_pack_dir(dir, dirs.len(), first.as_ref().map(|f| (f, first_dir)))?;
         let platforms = pack.pack.platforms.clone().unwrap_or_default();
         for p in &platforms {
-            if crate::platform::to_oci(p).is_none() {
-                return Err(invalid(
-                    &toml_path.display().to_string(),
-                    format!("unknown platform `{p}`"),
-                ));
-            }
             if !seen_platforms.insert(p.clone()) {
                 return Err(invalid(
-                    &toml_path.display().to_string(),
+                    &dir.join("pack.toml").display().to_string(),
                     format!("platform `{p}` is built by two directories"),
                 ));
             }
         }
-        if let Some(f) = &first
-            && (f.pack.name != pack.pack.name || f.pack.version != pack.pack.version)
-        {
-            return Err(invalid(
-                &toml_path.display().to_string(),
-                format!(
-                    "is `{}@{}`, but `{}` is `{}@{}`",
-                    pack.pack.name,
-                    pack.pack.version,
-                    first_dir.display(),
-                    f.pack.name,
-                    f.pack.version
-                ),
-            ));
-        }
-        if dirs.len() > 1 && platforms.is_empty() {
-            return Err(invalid(
-                &toml_path.display().to_string(),
-                "several directories make a multi-platform pack: each `pack.toml` must list its `platforms`",
-            ));
-        }
-        let tree = store.ingest_dir(dir)?;
-        super::read::check_tree(&tree, &pack, &dir.display().to_string())?;
-        let (layer, check) = super::layer::write(store, dir, opts.compression)?;
-        if check.hash() != tree.hash() {
-            return Err(RegistryError::Other(format!(
-                "internal error: the tar of `{}` does not reproduce its tree",
-                dir.display()
-            )));
-        }
-        let file_name = format!(
-            "{}-{}.tar.{}",
-            pack.pack.name,
-            pack.pack.version,
-            match opts.compression {
-                Compression::Zstd => "zst",
-                Compression::Gzip => "gz",
-            }
-        );
-        let mut layer_desc = layer.descriptor();
-        layer_desc.annotations.insert(ANN_TITLE.into(), file_name);
-        let config = PackConfig {
-            pack: pack.clone(),
-            tree: tree.hash(),
-            platforms: platforms.clone(),
-        };
-        let config = Blob::new(
-            CONFIG_MEDIA_TYPE,
-            serde_json::to_vec(&config).expect("config serializes"),
-        );
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(MANIFEST_MEDIA_TYPE.into()),
-            artifact_type: Some(ARTIFACT_TYPE.into()),
-            config: config.descriptor(),
-            layers: vec![layer_desc],
-            annotations: annotations(&pack, &tree.hash(), opts, dir),
-        };
-        let manifest_blob = Blob::new(
-            MANIFEST_MEDIA_TYPE,
-            serde_json::to_vec(&manifest).expect("manifest serializes"),
-        );
-        blobs.push(layer);
-        blobs.push(config);
+        let one = platform_artifact(store, dir, &pack, &platforms, opts)?;
+        blobs.push(one.layer);
+        blobs.push(one.config);
         if platforms.is_empty() {
-            trees.insert(String::new(), tree.hash());
+            trees.insert(String::new(), one.tree);
         }
         for p in &platforms {
-            trees.insert(p.clone(), tree.hash());
+            trees.insert(p.clone(), one.tree);
         }
-        platform_manifests.push((platforms, manifest_blob));
+        platform_manifests.push((platforms, one.manifest));
         first.get_or_insert(pack);
     }
     let pack = first.expect("at least one directory");
     let top = if platform_manifests.len() == 1 {
         platform_manifests.pop().expect("one manifest").1
     } else {
-        let mut entries = Vec::new();
-        for (platforms, blob) in &platform_manifests {
-            for p in platforms {
-                let (os, architecture) = crate::platform::to_oci(p).expect("checked above");
-                let mut d = blob.descriptor();
-                d.artifact_type = Some(ARTIFACT_TYPE.into());
-                d.platform = Some(Platform {
-                    architecture: architecture.into(),
-                    os: os.into(),
-                });
-                entries.push(d);
-            }
-        }
-        // Sorted by aibox platform name, so the index is the same for any directory order.
-        entries.sort_by_key(|d| {
-            d.platform
-                .as_ref()
-                .and_then(|p| crate::platform::from_oci(&p.os, &p.architecture))
-        });
-        let mut ann = annotations(&pack, &Hash([0; 32]), opts, first_dir);
-        ann.remove(ANN_TREE);
-        let index = Index {
-            schema_version: 2,
-            media_type: Some(INDEX_MEDIA_TYPE.into()),
-            artifact_type: Some(ARTIFACT_TYPE.into()),
-            manifests: entries,
-            annotations: ann,
-        };
-        for (_, blob) in platform_manifests {
-            blobs.push(blob);
-        }
-        Blob::new(
-            INDEX_MEDIA_TYPE,
-            serde_json::to_vec(&index).expect("index serializes"),
-        )
+        let index = index_of(&platform_manifests, &pack, opts, first_dir);
+        blobs.extend(platform_manifests.into_iter().map(|(_, blob)| blob));
+        index
     };
     Ok(BuiltPack {
         name: pack.pack.name.clone(),
@@ -489,6 +383,161 @@ pub fn build(
         top,
         trees,
     })
+}
+
+/// Read and check the `pack.toml` of one of `count` directories of a build: known platforms,
+/// the same name and version as the `first` directory's, and `platforms` listed when there
+/// are several directories.
+fn read_pack_dir(
+    dir: &Path,
+    count: usize,
+    first: Option<(&PackManifest, &PathBuf)>,
+) -> Result<PackManifest, RegistryError> {
+    let toml_path = dir.join("pack.toml");
+    let at = toml_path.display().to_string();
+    let text = fs::read_regular_string(&toml_path, MAX_PACK_TOML_BYTES).map_err(|source| {
+        RegistryError::Io {
+            context: format!("cannot read `{at}`"),
+            source,
+        }
+    })?;
+    let pack = crate::manifest::parse_pack(&text, &toml_path)?;
+    let platforms = pack.pack.platforms.as_deref().unwrap_or_default();
+    if let Some(p) = platforms
+        .iter()
+        .find(|p| crate::platform::to_oci(p).is_none())
+    {
+        return Err(invalid(&at, format!("unknown platform `{p}`")));
+    }
+    if let Some((f, first_dir)) = first
+        && (f.pack.name != pack.pack.name || f.pack.version != pack.pack.version)
+    {
+        return Err(invalid(
+            &at,
+            format!(
+                "is `{}@{}`, but `{}` is `{}@{}`",
+                pack.pack.name,
+                pack.pack.version,
+                first_dir.display(),
+                f.pack.name,
+                f.pack.version
+            ),
+        ));
+    }
+    if count > 1 && platforms.is_empty() {
+        return Err(invalid(
+            &at,
+            "several directories make a multi-platform pack: each `pack.toml` must list its `platforms`",
+        ));
+    }
+    Ok(pack)
+}
+
+/// The blobs one pack directory contributes: its layer, config and (platform) manifest.
+struct PlatformArtifact {
+    layer: Blob,
+    config: Blob,
+    manifest: Blob,
+    tree: Hash,
+}
+
+/// Ingest `dir` into the store, write its layer (checked to reproduce the ingested tree) and
+/// describe it in a config and a manifest.
+fn platform_artifact(
+    store: &Store,
+    dir: &Path,
+    pack: &PackManifest,
+    platforms: &[String],
+    opts: &BuildOptions,
+) -> Result<PlatformArtifact, RegistryError> {
+    let tree = store.ingest_dir(dir)?;
+    super::read::check_tree(&tree, pack, &dir.display().to_string())?;
+    let (layer, check) = super::layer::write(store, dir, opts.compression)?;
+    if check.hash() != tree.hash() {
+        return Err(RegistryError::Other(format!(
+            "internal error: the tar of `{}` does not reproduce its tree",
+            dir.display()
+        )));
+    }
+    let file_name = format!(
+        "{}-{}.tar.{}",
+        pack.pack.name,
+        pack.pack.version,
+        match opts.compression {
+            Compression::Zstd => "zst",
+            Compression::Gzip => "gz",
+        }
+    );
+    let mut layer_desc = layer.descriptor();
+    layer_desc.annotations.insert(ANN_TITLE.into(), file_name);
+    let config = PackConfig {
+        pack: pack.clone(),
+        tree: tree.hash(),
+        platforms: platforms.to_vec(),
+    };
+    let config = Blob::new(
+        CONFIG_MEDIA_TYPE,
+        serde_json::to_vec(&config).expect("config serializes"),
+    );
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(MANIFEST_MEDIA_TYPE.into()),
+        artifact_type: Some(ARTIFACT_TYPE.into()),
+        config: config.descriptor(),
+        layers: vec![layer_desc],
+        annotations: annotations(pack, &tree.hash(), opts, dir),
+    };
+    let manifest = Blob::new(
+        MANIFEST_MEDIA_TYPE,
+        serde_json::to_vec(&manifest).expect("manifest serializes"),
+    );
+    Ok(PlatformArtifact {
+        layer,
+        config,
+        manifest,
+        tree: tree.hash(),
+    })
+}
+
+/// The image index over the platform manifests of a multi-platform pack, its entries sorted
+/// by aibox platform name so that it is the same for any directory order.
+fn index_of(
+    platform_manifests: &[(Vec<String>, Blob)],
+    pack: &PackManifest,
+    opts: &BuildOptions,
+    first_dir: &Path,
+) -> Blob {
+    let mut entries = Vec::new();
+    for (platforms, blob) in platform_manifests {
+        for p in platforms {
+            let (os, architecture) = crate::platform::to_oci(p).expect("checked when read");
+            let mut d = blob.descriptor();
+            d.artifact_type = Some(ARTIFACT_TYPE.into());
+            d.platform = Some(Platform {
+                architecture: architecture.into(),
+                os: os.into(),
+            });
+            entries.push(d);
+        }
+    }
+    entries.sort_by_key(|d| {
+        d.platform
+            .as_ref()
+            .and_then(|p| crate::platform::from_oci(&p.os, &p.architecture))
+    });
+    let mut ann = annotations(pack, &Hash([0; 32]), opts, first_dir);
+    ann.remove(ANN_TREE);
+    let index = Index {
+        schema_version: 2,
+        media_type: Some(INDEX_MEDIA_TYPE.into()),
+        artifact_type: Some(ARTIFACT_TYPE.into()),
+        manifests: entries,
+        annotations: ann,
+    };
+    Blob::new(
+        INDEX_MEDIA_TYPE,
+        serde_json::to_vec(&index).expect("index serializes"),
+    )
 }
 
 /// The entry for `version` in `dir`'s `CHANGELOG.md`, cut to [`MAX_CHANGELOG_ANNOTATION`].

@@ -23,6 +23,7 @@ use base64::Engine as _;
 use oci_client::secrets::RegistryAuth;
 
 use crate::fs;
+use crate::printer::Reporter;
 
 /// Where the credentials came from (for messages; never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +59,7 @@ fn docker_config_path() -> Option<PathBuf> {
 }
 
 /// The credentials to use for `host` (`host[:port]`, as connected to).
-pub fn credentials(host: &str) -> (RegistryAuth, CredentialOrigin) {
+pub fn credentials(host: &str, reporter: Reporter) -> (RegistryAuth, CredentialOrigin) {
     let user = std::env::var("AIBOX_REGISTRY_USERNAME")
         .ok()
         .filter(|u| !u.is_empty());
@@ -72,17 +73,17 @@ pub fn credentials(host: &str) -> (RegistryAuth, CredentialOrigin) {
                 );
             }
             Ok(_) => {}
-            Err(_) => crate::printer::warn(
+            Err(_) => reporter.warn(
                 "AIBOX_REGISTRY_USERNAME/AIBOX_REGISTRY_PASSWORD are ignored: set AIBOX_REGISTRY_HOST to the one registry host they are for",
             ),
         }
     }
-    if let Some(found) = from_user_config(host) {
+    if let Some(found) = from_user_config(host, reporter) {
         return found;
     }
     if let Some(path) = docker_config_path()
         && let Ok(text) = fs::read_regular_string(&path, 1 << 20)
-        && let Some(found) = from_docker_config(&text, host, &path)
+        && let Some(found) = from_docker_config(&text, host, &path, reporter)
     {
         return found;
     }
@@ -90,7 +91,7 @@ pub fn credentials(host: &str) -> (RegistryAuth, CredentialOrigin) {
 }
 
 /// Credentials from the user configuration's registries on `host`.
-fn from_user_config(host: &str) -> Option<(RegistryAuth, CredentialOrigin)> {
+fn from_user_config(host: &str, reporter: Reporter) -> Option<(RegistryAuth, CredentialOrigin)> {
     let config = crate::config::load().ok()?;
     for (name, r) in &config.registries {
         let on_host = r.url.starts_with("oci://")
@@ -100,7 +101,7 @@ fn from_user_config(host: &str) -> Option<(RegistryAuth, CredentialOrigin)> {
             continue;
         }
         if let Some(helper) = &r.credential_helper {
-            return helper_get(helper, host)
+            return helper_get(helper, host, reporter)
                 .map(|auth| (auth, CredentialOrigin::Helper(helper.clone())));
         }
         if let (Some(user), Some(var)) = (&r.username, &r.password_env) {
@@ -111,7 +112,7 @@ fn from_user_config(host: &str) -> Option<(RegistryAuth, CredentialOrigin)> {
                         CredentialOrigin::DockerConfig(config.path.clone()),
                     ));
                 }
-                Err(_) => crate::printer::warn(format!(
+                Err(_) => reporter.warn(format!(
                     "`registries.{name}.password-env` in `{}` names `{var}`, which is not set",
                     config.path.display()
                 )),
@@ -134,6 +135,7 @@ pub fn from_docker_config(
     text: &str,
     host: &str,
     path: &std::path::Path,
+    reporter: Reporter,
 ) -> Option<(RegistryAuth, CredentialOrigin)> {
     let v: serde_json::Value = serde_json::from_str(text).ok()?;
     let helper = v
@@ -143,7 +145,7 @@ pub fn from_docker_config(
         .and_then(|(_, name)| name.as_str())
         .or_else(|| v.get("credsStore").and_then(|s| s.as_str()));
     if let Some(helper) = helper {
-        return helper_get(helper, host)
+        return helper_get(helper, host, reporter)
             .map(|auth| (auth, CredentialOrigin::Helper(helper.to_owned())));
     }
     let auths = v.get("auths")?.as_object()?;
@@ -166,13 +168,13 @@ pub fn from_docker_config(
 
 /// Ask `docker-credential-<helper>` for `host` (the credential-helper protocol: the server
 /// on stdin, `{"Username","Secret"}` on stdout). No answer (or none in time) is anonymous.
-fn helper_get(helper: &str, host: &str) -> Option<RegistryAuth> {
+fn helper_get(helper: &str, host: &str, reporter: Reporter) -> Option<RegistryAuth> {
     if helper.is_empty()
         || !helper
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        crate::printer::warn(format!(
+        reporter.warn(format!(
             "ignoring the credential helper `{helper}` named in the Docker config: not a helper name"
         ));
         return None;
@@ -187,7 +189,7 @@ fn helper_get(helper: &str, host: &str) -> Option<RegistryAuth> {
     {
         Ok(c) => c,
         Err(e) => {
-            crate::printer::warn(format!(
+            reporter.warn(format!(
                 "cannot run the credential helper `{program}` named in the Docker config: {e}"
             ));
             return None;
@@ -206,14 +208,14 @@ fn helper_get(helper: &str, host: &str) -> Option<RegistryAuth> {
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                crate::printer::warn(format!("the credential helper `{program}` did not answer"));
+                reporter.warn(format!("the credential helper `{program}` did not answer"));
                 return None;
             }
         }
     }
     let out = child.wait_with_output().ok()?;
     if !out.status.success() {
-        crate::printer::verbose(format!("`{program}` has no credentials for {host}"));
+        reporter.verbose(format!("`{program}` has no credentials for {host}"));
         return None;
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
@@ -221,7 +223,7 @@ fn helper_get(helper: &str, host: &str) -> Option<RegistryAuth> {
     let secret = v.get("Secret")?.as_str()?;
     if user == "<token>" {
         // An identity token is a refresh token for an OAuth flow, not a password.
-        crate::printer::warn(format!(
+        reporter.warn(format!(
             "`{program}` answered with an identity token for {host}, which aibox cannot use; log in with a user name and password or access token"
         ));
         return None;
@@ -237,15 +239,15 @@ mod tests {
     fn docker_config_basic_auth() {
         let text = r#"{"auths":{"https://reg.example:5000":{"auth":"dXNlcjpwYXNzOndvcmQ="}}}"#;
         let p = std::path::Path::new("config.json");
-        match from_docker_config(text, "reg.example:5000", p) {
+        match from_docker_config(text, "reg.example:5000", p, Reporter::default()) {
             Some((RegistryAuth::Basic(u, pw), _)) => {
                 assert_eq!((u.as_str(), pw.as_str()), ("user", "pass:word"))
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(from_docker_config(text, "other.example", p).is_none());
+        assert!(from_docker_config(text, "other.example", p, Reporter::default()).is_none());
         assert!(
-            from_docker_config(text, "reg.example", p).is_none(),
+            from_docker_config(text, "reg.example", p, Reporter::default()).is_none(),
             "the port is part of the host"
         );
     }

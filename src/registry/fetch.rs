@@ -51,17 +51,28 @@ enum Failure {
     Fatal(RegistryError),
 }
 
+/// Who watches a download: what the blob is (for messages), where retries are reported, and
+/// who is told how many new bytes arrived (progress).
+pub struct Watch<'a> {
+    pub what: &'a str,
+    pub reporter: crate::printer::Reporter,
+    pub on_bytes: &'a (dyn Fn(u64) + Send + Sync),
+}
+
 /// Download `desc` from `image`'s repository into a verified staging file in `tmp_dir`.
-/// `on_bytes` is told how many new bytes arrived (for progress).
 pub async fn download(
     client: &Client,
     auth: &oci_client::secrets::RegistryAuth,
     image: &Reference,
     desc: &Descriptor,
     tmp_dir: &Path,
-    what: &str,
-    on_bytes: &(dyn Fn(u64) + Send + Sync),
+    watch: &Watch<'_>,
 ) -> Result<tempfile::NamedTempFile, RegistryError> {
+    let Watch {
+        what,
+        reporter,
+        on_bytes,
+    } = *watch;
     let mut check = DigestCheck::new(&desc.digest, Some(desc.size), what)?;
     let io = |context: String| move |source| RegistryError::Io { context, source };
     let mut tmp = fs::temp_file_in(tmp_dir).map_err(io(format!(
@@ -73,7 +84,7 @@ pub async fn download(
     let mut authenticated = false;
     for attempt in 1..=attempts {
         if attempt > 1 {
-            crate::printer::verbose(format!(
+            reporter.verbose(format!(
                 "retrying {} of {what} from byte {} ({last})",
                 desc.digest,
                 check.seen()

@@ -34,10 +34,15 @@ pub struct Http {
     scheme: &'static str,
     /// `Authorization` per repository, learned from a challenge.
     headers: Mutex<HashMap<String, HeaderValue>>,
+    /// Where each request is traced (`-vv`).
+    reporter: crate::printer::Reporter,
 }
 
 impl Http {
-    pub fn new(plain_http: bool) -> Result<Http, RegistryError> {
+    pub fn new(
+        plain_http: bool,
+        reporter: crate::printer::Reporter,
+    ) -> Result<Http, RegistryError> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(10))
@@ -49,6 +54,7 @@ impl Http {
             client,
             scheme: if plain_http { "http" } else { "https" },
             headers: Mutex::default(),
+            reporter,
         })
     }
 
@@ -82,7 +88,7 @@ impl Http {
         what: &str,
     ) -> Result<Response, RegistryError> {
         let url = format!("{}://{}/v2/{path}", self.scheme, reg.host);
-        crate::printer::trace(format!("GET {url}"));
+        self.reporter.trace(format!("GET {url}"));
         let mut retried = false;
         loop {
             let mut req = self.client.get(&url);

@@ -92,7 +92,7 @@ impl OciSource {
             .listed_at
             .filter(|at| self.opts.offline || (!self.opts.refresh && cache::fresh(*at)));
         let tags = if let Some(at) = cached {
-            crate::printer::trace(format!(
+            self.opts.reporter.trace(format!(
                 "tags of `{repo}` from the cache (listed {}s ago)",
                 cache::now().saturating_sub(at)
             ));

@@ -276,6 +276,15 @@ pub struct SourceOptions {
     pub refresh: bool,
     /// Allow plain HTTP to a non-loopback registry.
     pub insecure: bool,
+    /// Where warnings, progress and request traces go.
+    pub reporter: crate::printer::Reporter,
+}
+
+impl SourceOptions {
+    /// The store at the default home, reporting through these options' reporter.
+    pub fn store(&self) -> Result<Store, crate::store::StoreError> {
+        Ok(Store::open_default()?.reporting(self.reporter))
+    }
 }
 
 /// Open the source a registry URL names; relative paths are resolved against `project_root`.

@@ -138,7 +138,7 @@ impl OciSource {
                 context: "cannot start the network runtime".into(),
                 source,
             })?;
-        let (auth, origin) = auth::credentials(&reg.host);
+        let (auth, origin) = auth::credentials(&reg.host, opts.reporter);
         // Anonymous: store nothing, so the registry client sends no `/v2/` probe before each
         // request; a 401 challenge makes it authenticate once per repository.
         if auth != RegistryAuth::Anonymous {
@@ -156,7 +156,7 @@ impl OciSource {
             cache,
             opts: *opts,
             tags: Mutex::new(HashMap::new()),
-            http: super::http::Http::new(http)?,
+            http: super::http::Http::new(http, opts.reporter)?,
         })
     }
 
@@ -245,8 +245,11 @@ impl OciSource {
                 &image,
                 desc,
                 tmp,
-                &what,
-                &|_| {},
+                &super::fetch::Watch {
+                    what: &what,
+                    reporter: self.opts.reporter,
+                    on_bytes: &|_| {},
+                },
             ))
             .map_err(|e| self.auth_hint(e))?;
         crate::fs::read(file.path()).map_err(|source| RegistryError::Io {
@@ -294,7 +297,9 @@ impl Backend for OciSource {
             && (self.opts.offline || (!self.opts.refresh && cache::fresh(*at)))
             && let Some(bytes) = self.cache.get_blob(digest)
         {
-            crate::printer::trace(format!("`{repo}:{tag}` is {digest} (cached)"));
+            self.opts
+                .reporter
+                .trace(format!("`{repo}:{tag}` is {digest} (cached)"));
             return Ok((bytes, digest.clone()));
         }
         if self.opts.offline {
@@ -322,7 +327,9 @@ impl Backend for OciSource {
     fn manifest_by_digest(&self, name: &str, digest: &str) -> Result<Vec<u8>, RegistryError> {
         artifact::digest_hex(digest)?;
         if let Some(bytes) = self.cache.get_blob(digest) {
-            crate::printer::trace(format!("manifest {digest} from the cache"));
+            self.opts
+                .reporter
+                .trace(format!("manifest {digest} from the cache"));
             return Ok(bytes);
         }
         if self.opts.offline {
@@ -359,7 +366,9 @@ impl Backend for OciSource {
         max: u64,
     ) -> Result<Vec<u8>, RegistryError> {
         if let Some(bytes) = self.cache.get_blob(&desc.digest) {
-            crate::printer::trace(format!("blob {} from the cache", desc.digest));
+            self.opts
+                .reporter
+                .trace(format!("blob {} from the cache", desc.digest));
             return Ok(bytes);
         }
         if self.opts.offline {
@@ -385,7 +394,7 @@ impl Backend for OciSource {
         }
         let image = self.by_digest(name, &desc.digest);
         let what = format!("`{}` on {}", self.reg.repo(name), self.reg.host);
-        let bar = crate::printer::progress(desc.size, "Fetching", true);
+        let bar = self.opts.reporter.progress(desc.size, "Fetching", true);
         bar.set_message(name.to_owned());
         let on = |n: u64| bar.inc(n);
         let r = self.rt.block_on(super::fetch::download(
@@ -394,8 +403,11 @@ impl Backend for OciSource {
             &image,
             desc,
             &store.layout().tmp(),
-            &what,
-            &on,
+            &super::fetch::Watch {
+                what: &what,
+                reporter: self.opts.reporter,
+                on_bytes: &on,
+            },
         ));
         bar.finish_and_clear();
         r.map_err(|e| self.auth_hint(e))

@@ -58,7 +58,10 @@ impl OciSource {
                 .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
                 .await
                 .map_err(|e| self.auth_hint(map_error(e, &what)))?;
-            let bar = crate::printer::progress(blobs.iter().map(|b| b.size).sum(), "Pushing", true);
+            let bar =
+                self.opts
+                    .reporter
+                    .progress(blobs.iter().map(|b| b.size).sum(), "Pushing", true);
             for b in &blobs {
                 let exists = self
                     .client

@@ -204,13 +204,20 @@ pub(crate) fn explain(
     (message, hints)
 }
 
+/// One `Needs` fact: its index, who needs, which pack and which versions.
+type Need<'f> = (usize, &'f Pkg, &'f Arc<str>, &'f VS);
+
+/// The first line of the error: the most specific explanation found, in this order: two
+/// requirements with no version in common, three or more that only conflict together, a
+/// requirement nothing matches, versions ruled out (requires-aibox, broken metadata). The
+/// facts it cites are marked in `used`; its advice goes to `hints`.
 fn headline(
     facts: &[Fact],
     words: &Words<'_, '_>,
     used: &mut [bool],
     hints: &mut Vec<String>,
 ) -> String {
-    let needs: Vec<(usize, &Pkg, &Arc<str>, &VS)> = facts
+    let needs: Vec<Need<'_>> = facts
         .iter()
         .enumerate()
         .filter_map(|(i, f)| match f {
@@ -220,44 +227,61 @@ fn headline(
             Fact::Unusable { .. } => None,
         })
         .collect();
-    let dependents = |group: &[usize]| -> Vec<String> {
-        let mut names: Vec<String> = group
-            .iter()
-            .filter_map(|&i| match &facts[i] {
-                Fact::Needs {
-                    who: Pkg::Pack(n), ..
-                } => Some(format!("`{n}`")),
-                _ => None,
-            })
-            .collect();
-        names.dedup();
-        names
-    };
-    let conflict_hint = |dep: &str, group: &[usize]| {
-        let names = dependents(group);
-        let from_root = group
-            .iter()
-            .any(|&i| matches!(&facts[i], Fact::Needs { who: Pkg::Root, .. }));
-        let mut ways = Vec::new();
-        if !names.is_empty() {
-            ways.push(format!(
-                "request other versions of {} (or of the packs that pull them in)",
-                join_and(&names)
-            ));
-        }
-        if from_root {
-            ways.push(format!("change the request for `{dep}`"));
-        }
-        let mut hint = format!("{} in `aibox.toml`", ways.join(" or "));
-        if !names.is_empty() {
-            hint.push_str(&format!(
-                "; the authors of {} could also widen their range for `{dep}`",
-                join_and(&names)
-            ));
-        }
-        hint
-    };
-    // Two requirements on one pack with no version in common.
+    if let Some(text) = pair_conflict(facts, &needs, words, used, hints)
+        .or_else(|| group_conflict(facts, &needs, words, used, hints))
+        .or_else(|| unmatched(facts, &needs, words, used, hints))
+        .or_else(|| unusable_versions(facts, words, used, hints))
+    {
+        return text;
+    }
+    hints.push("relax the version requests in `aibox.toml`".into());
+    "no combination of pack versions satisfies every requirement".into()
+}
+
+/// Advice for a conflict over `dep` among the facts of `group`: who to change in
+/// `aibox.toml`, and whose authors could widen a range.
+fn conflict_hint(facts: &[Fact], dep: &str, group: &[usize]) -> String {
+    let mut names: Vec<String> = group
+        .iter()
+        .filter_map(|&i| match &facts[i] {
+            Fact::Needs {
+                who: Pkg::Pack(n), ..
+            } => Some(format!("`{n}`")),
+            _ => None,
+        })
+        .collect();
+    names.dedup();
+    let from_root = group
+        .iter()
+        .any(|&i| matches!(&facts[i], Fact::Needs { who: Pkg::Root, .. }));
+    let mut ways = Vec::new();
+    if !names.is_empty() {
+        ways.push(format!(
+            "request other versions of {} (or of the packs that pull them in)",
+            join_and(&names)
+        ));
+    }
+    if from_root {
+        ways.push(format!("change the request for `{dep}`"));
+    }
+    let mut hint = format!("{} in `aibox.toml`", ways.join(" or "));
+    if !names.is_empty() {
+        hint.push_str(&format!(
+            "; the authors of {} could also widen their range for `{dep}`",
+            join_and(&names)
+        ));
+    }
+    hint
+}
+
+/// Two requirements on one pack with no version in common.
+fn pair_conflict(
+    facts: &[Fact],
+    needs: &[Need<'_>],
+    words: &Words<'_, '_>,
+    used: &mut [bool],
+    hints: &mut Vec<String>,
+) -> Option<String> {
     for (a, &(i, who_i, dep_i, range_i)) in needs.iter().enumerate() {
         for &(j, who_j, dep_j, range_j) in &needs[a + 1..] {
             if dep_i == dep_j
@@ -276,20 +300,30 @@ fn headline(
                 } else {
                     (j, i)
                 };
-                hints.push(conflict_hint(dep_i, &[i, j]));
-                return format!(
+                hints.push(conflict_hint(facts, dep_i, &[i, j]));
+                return Some(format!(
                     "{} but {}; no version of `{dep_i}` satisfies both",
                     words.needs(&facts[i]),
                     words.needs(&facts[j])
-                );
+                ));
             }
         }
     }
-    // Three or more that only conflict together.
-    for &(_, _, dep, _) in &needs {
+    None
+}
+
+/// Three or more requirements on one pack that only conflict together.
+fn group_conflict(
+    facts: &[Fact],
+    needs: &[Need<'_>],
+    words: &Words<'_, '_>,
+    used: &mut [bool],
+    hints: &mut Vec<String>,
+) -> Option<String> {
+    for &(_, _, dep, _) in needs {
         let group: Vec<usize> = needs.iter().filter(|n| n.2 == dep).map(|n| n.0).collect();
         let mut all = VS::full();
-        for &(_, _, d, r) in &needs {
+        for &(_, _, d, r) in needs {
             if d == dep {
                 all = all.intersection(r);
             }
@@ -299,67 +333,83 @@ fn headline(
             for &i in &group {
                 used[i] = true;
             }
-            hints.push(conflict_hint(dep, &group));
-            return format!(
+            hints.push(conflict_hint(facts, dep, &group));
+            return Some(format!(
                 "{}; no version of `{dep}` satisfies all of them",
                 join_and(&parts)
-            );
+            ));
         }
     }
-    // A requirement nothing matches.
-    if let Some(&(i, _, dep, _)) = needs.iter().find(|n| words.known_in(n.2, n.3).is_empty()) {
-        used[i] = true;
-        match words.provider.missing.borrow().get(&**dep) {
-            Some(e) => hints.extend(crate::error::Hint::hints(e)),
-            None => hints.push(match &facts[i] {
-                Fact::Needs { who: Pkg::Pack(who), .. } => format!(
-                    "request another version of `{who}` (or of the packs that pull it in) in `aibox.toml`, or ask its authors to update its dependency on `{dep}`"
-                ),
-                _ => format!("change the request for `{dep}` in `aibox.toml` to match a published version"),
-            }),
-        }
-        return words.needs(&facts[i]);
+    None
+}
+
+/// A requirement no known version matches.
+fn unmatched(
+    facts: &[Fact],
+    needs: &[Need<'_>],
+    words: &Words<'_, '_>,
+    used: &mut [bool],
+    hints: &mut Vec<String>,
+) -> Option<String> {
+    let &(i, _, dep, _) = needs.iter().find(|n| words.known_in(n.2, n.3).is_empty())?;
+    used[i] = true;
+    match words.provider.missing.borrow().get(&**dep) {
+        Some(e) => hints.extend(crate::error::Hint::hints(e)),
+        None => hints.push(match &facts[i] {
+            Fact::Needs { who: Pkg::Pack(who), .. } => format!(
+                "request another version of `{who}` (or of the packs that pull it in) in `aibox.toml`, or ask its authors to update its dependency on `{dep}`"
+            ),
+            _ => format!("change the request for `{dep}` in `aibox.toml` to match a published version"),
+        }),
     }
-    // Versions ruled out by requires-aibox or broken metadata.
+    Some(words.needs(&facts[i]))
+}
+
+/// Versions ruled out by requires-aibox or broken metadata.
+fn unusable_versions(
+    facts: &[Fact],
+    words: &Words<'_, '_>,
+    used: &mut [bool],
+    hints: &mut Vec<String>,
+) -> Option<String> {
     let unusable: Vec<usize> = (0..facts.len())
         .filter(|&i| matches!(facts[i], Fact::Unusable { .. }))
         .collect();
-    if !unusable.is_empty() {
-        let parts: Vec<String> = unusable
-            .iter()
-            .map(|&i| words.unusable(&facts[i]))
-            .collect();
-        let mut names: Vec<String> = unusable
-            .iter()
-            .filter_map(|&i| match &facts[i] {
-                Fact::Unusable { name, .. } => Some(format!("`{name}`")),
-                Fact::Needs { .. } => None,
-            })
-            .collect();
-        names.dedup();
-        for &i in &unusable {
-            used[i] = true;
-        }
-        let mut text = format!(
-            "no usable version of {} fits the requirements: {}",
-            join_and(&names),
-            join_and(&parts)
-        );
-        if parts.iter().any(|p| p.contains("requires aibox")) {
-            let running = words.provider.aibox_version();
-            text.push_str(&format!(" (this is aibox {running})"));
-            hints.push(format!(
-                "install a newer aibox, or request versions of {} that work with aibox {running}",
-                join_and(&names)
-            ));
-        } else {
-            hints.push(format!(
-                "ask the authors of {} to publish fixed versions, or request other versions",
-                join_and(&names)
-            ));
-        }
-        return text;
+    if unusable.is_empty() {
+        return None;
     }
-    hints.push("relax the version requests in `aibox.toml`".into());
-    "no combination of pack versions satisfies every requirement".into()
+    let parts: Vec<String> = unusable
+        .iter()
+        .map(|&i| words.unusable(&facts[i]))
+        .collect();
+    let mut names: Vec<String> = unusable
+        .iter()
+        .filter_map(|&i| match &facts[i] {
+            Fact::Unusable { name, .. } => Some(format!("`{name}`")),
+            Fact::Needs { .. } => None,
+        })
+        .collect();
+    names.dedup();
+    for &i in &unusable {
+        used[i] = true;
+    }
+    let mut text = format!(
+        "no usable version of {} fits the requirements: {}",
+        join_and(&names),
+        join_and(&parts)
+    );
+    if parts.iter().any(|p| p.contains("requires aibox")) {
+        let running = words.provider.aibox_version();
+        text.push_str(&format!(" (this is aibox {running})"));
+        hints.push(format!(
+            "install a newer aibox, or request versions of {} that work with aibox {running}",
+            join_and(&names)
+        ));
+    } else {
+        hints.push(format!(
+            "ask the authors of {} to publish fixed versions, or request other versions",
+            join_and(&names)
+        ));
+    }
+    Some(text)
 }

@@ -75,7 +75,8 @@ impl Store {
             self.collect_profile(&profile, opts, &mut roots, &mut report)?;
         }
         if roots.keep_everything {
-            crate::printer::warn("gc removed no pack and no object: a profile could not be read");
+            self.reporter()
+                .warn("gc removed no pack and no object: a profile could not be read");
             return Ok(report);
         }
         let live_objects = self.collect_packs(&roots.packs, opts, &mut report)?;
@@ -201,7 +202,7 @@ impl Store {
         let ids = match self.generation_ids(profile) {
             Ok(ids) => ids,
             Err(e) => {
-                crate::printer::warn(format!(
+                self.reporter().warn(format!(
                     "gc cannot list the generations of `{}` ({e}); nothing is removed",
                     profile.describe()
                 ));
@@ -216,7 +217,7 @@ impl Store {
         }) {
             Ok(id) => Some(id),
             Err(e) => {
-                crate::printer::warn(format!(
+                self.reporter().warn(format!(
                     "skipping broken profile `{}`: {e}; gc keeps every generation of it (`aibox store verify --repair` repairs it)",
                     profile.describe()
                 ));
@@ -238,7 +239,7 @@ impl Store {
                         }
                     }
                     Err(e) => {
-                        crate::printer::warn(format!(
+                        self.reporter().warn(format!(
                             "generation {id} of `{}` is unreadable ({e}); gc keeps what it links to",
                             profile.describe()
                         ));

@@ -274,7 +274,7 @@ impl Store {
         match self.current(profile) {
             Ok(record) => Ok(Some(record.id)),
             Err(e) => {
-                crate::printer::warn(format!(
+                self.reporter().warn(format!(
                     "the `current` link of `{}` was broken ({e}); switching repairs it",
                     profile.describe()
                 ));
@@ -323,7 +323,7 @@ impl Store {
         origins: &BTreeMap<String, PackOrigin>,
         sources: Option<&ProjectFiles>,
     ) -> Result<Prepared<'a>, StoreError> {
-        let guard = profile.lock()?;
+        let guard = profile.lock(self.reporter())?;
         let parent = self.current_or_repairable(profile)?.unwrap_or(0);
         let id = self.generation_ids(profile)?.last().copied().unwrap_or(0) + 1;
         let mut sorted: Vec<&(PackId, PackManifest)> = packs.iter().collect();
@@ -501,7 +501,7 @@ impl Store {
         profile: &Profile,
         to: Option<u64>,
     ) -> Result<(Option<u64>, u64), StoreError> {
-        let _guard = profile.lock()?;
+        let _guard = profile.lock(self.reporter())?;
         let from = match to {
             Some(_) => self.current(profile).ok().map(|r| r.id),
             None => Some(self.current(profile)?.id),

@@ -17,6 +17,7 @@ pub mod wrappers;
 use std::path::{Path, PathBuf};
 
 use crate::fs::{self, LockMode, LockedFile};
+use crate::printer::Reporter;
 pub use layout::Layout;
 pub use packs::PackId;
 use tree::Hash;
@@ -133,6 +134,8 @@ pub struct Store {
     /// Object directories whose new entries are not yet fsynced, while a sync defers that to
     /// one pass ([`Store::defer_object_dirs`]); `None`: each batch fsyncs its own.
     unsynced_dirs: std::sync::Mutex<Option<std::collections::BTreeSet<PathBuf>>>,
+    /// Where waits for locks and warnings (gc, unreadable records) are reported.
+    reporter: Reporter,
 }
 
 /// The default budget of bytes expanded from archives in one run (`AIBOX_MAX_RUN_UNPACKED_BYTES`).
@@ -162,7 +165,19 @@ impl Store {
             unpacked: Default::default(),
             max_unpacked,
             unsynced_dirs: Default::default(),
+            reporter: Reporter::default(),
         })
+    }
+
+    /// This handle, reporting through `reporter` from now on.
+    pub fn reporting(mut self, reporter: Reporter) -> Store {
+        self.reporter = reporter;
+        self
+    }
+
+    /// Where this handle reports waits and warnings.
+    pub fn reporter(&self) -> Reporter {
+        self.reporter
     }
 
     /// From now until [`Store::sync_object_dirs`], batches leave the fsync of the object
@@ -233,7 +248,7 @@ impl Store {
             mode,
             what,
             fs::lock_timeout()?,
-            &|msg| crate::printer::status("Blocking", msg),
+            &|msg| self.reporter.status("Blocking", msg),
         )?)
     }
 }

@@ -171,7 +171,7 @@ impl Store {
             fs::LockMode::Exclusive,
             &format!("building {name}@{version}"),
             fs::lock_timeout()?,
-            &|msg| crate::printer::status("Blocking", msg),
+            &|msg| self.reporter().status("Blocking", msg),
         )?;
         if self.has_pack(&id) {
             return Ok(id); // another process built it while we waited

@@ -43,14 +43,15 @@ pub fn project_link(root: &Path) -> PathBuf {
 }
 
 impl Profile {
-    /// Take this profile's lock (one writer of generations at a time).
-    pub fn lock(&self) -> Result<LockedFile, StoreError> {
+    /// Take this profile's lock (one writer of generations at a time); a wait is reported
+    /// through `reporter`.
+    pub fn lock(&self, reporter: crate::printer::Reporter) -> Result<LockedFile, StoreError> {
         Ok(LockedFile::acquire(
             &self.paths.lock(),
             LockMode::Exclusive,
             &format!("profile `{}`", self.name),
             fs::lock_timeout()?,
-            &|msg| crate::printer::status("Blocking", msg),
+            &|msg| reporter.status("Blocking", msg),
         )?)
     }
 
@@ -180,7 +181,7 @@ impl Store {
         // First use: record, generation 0, current -> generations/0 (under the profile lock).
         fs::create_dir_all(profile.paths.generations())
             .ctx(|| format!("cannot create `{}`", profile.paths.dir.display()))?;
-        let _guard = profile.lock()?;
+        let _guard = profile.lock(self.reporter())?;
         if fs::exists(&profile.paths.current()).ctx(|| "cannot stat the profile".into())? {
             return Ok(profile);
         }
@@ -221,7 +222,7 @@ impl Store {
             {
                 Some(kind) => kind,
                 None => {
-                    crate::printer::warn(format!(
+                    self.reporter().warn(format!(
                         "profile `{}` has no readable profile.toml; kept as is",
                         paths.dir.display()
                     ));
@@ -270,7 +271,7 @@ impl Store {
     /// Repair a profile: remove generations whose record is unreadable (generation 0 is
     /// rewritten empty instead), then point a broken `current` at the newest generation left.
     pub fn repair_profile(&self, profile: &Profile) -> Result<(), StoreError> {
-        let _guard = profile.lock()?;
+        let _guard = profile.lock(self.reporter())?;
         if fs::read_to_string(profile.paths.record())
             .ok()
             .and_then(|t| toml::from_str::<ProfileKind>(&t).ok())

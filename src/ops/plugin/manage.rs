@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::fs;
 use crate::manifest::pack::{PackKind, PackManifest};
 use crate::manifest::request::PackSpec;
-use crate::store::Store;
 
 use super::super::edit::{AddOptions, apply_manifest, install_global, manifest_template};
 use super::super::install::Installed;
@@ -114,7 +113,7 @@ fn install_local(
     source: &Path,
     version: Option<&semver::Version>,
 ) -> Result<(String, Installed)> {
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let home = store.layout().home().to_path_buf();
     let staging = fs::temp_dir_in(&store.layout().tmp())
         .map_err(|e| Error::io("cannot create a staging directory", e))?;
@@ -163,6 +162,7 @@ fn install_local(
         "install",
         Some("global"),
         serde_json::json!({"packs": [format!("{name}@{version}")], "from": source.display().to_string()}),
+        opts.reporter,
     );
     Ok((name, installed))
 }
@@ -176,7 +176,7 @@ fn install_from(
     url: &str,
     request: &str,
 ) -> Result<Installed> {
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let root = store.layout().global_project();
     let path = root.join(MANIFEST);
     fs::create_dir_all(&root)
@@ -298,7 +298,7 @@ fn binary_pack(
 
 /// `aibox plugin uninstall <name> [--purge]`.
 pub fn uninstall(opts: &Options, name: &str, purge: bool) -> Result<Option<Installed>> {
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let root = store.layout().global_project();
     let text = fs::read_regular_string(&root.join(MANIFEST), super::super::MAX_MANIFEST_BYTES)
         .unwrap_or_default();
@@ -332,7 +332,8 @@ pub fn uninstall(opts: &Options, name: &str, purge: bool) -> Result<Option<Insta
         let dir = store.layout().plugin_data(name);
         if fs::exists(&dir).unwrap_or(false) {
             store.discard_path(&dir)?;
-            crate::printer::status("Purged", format!("the data of `{name}`"));
+            opts.reporter
+                .status("Purged", format!("the data of `{name}`"));
         }
     }
     Ok(installed)
@@ -442,8 +443,8 @@ pub struct Verified {
 /// `aibox plugin verify [name…]`: rehash each installed plugin's tree and judge its kept
 /// signatures under the trust policy. Plugins on PATH are not aibox's to verify.
 pub fn verify(opts: &Options, names: &[String]) -> Result<Vec<Verified>> {
-    let store = Store::open_default()?;
-    let policy = super::super::trust::policy(None)?;
+    let store = opts.store()?;
+    let policy = super::super::trust::policy(None, opts.reporter)?;
     let mut out = Vec::new();
     for f in find(opts, None) {
         let Some(pack) = &f.pack else { continue };

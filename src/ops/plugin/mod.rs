@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::fs;
 use crate::manifest::pack::{PackKind, PackManifest};
 use crate::sandbox::{Context, Enforcement, Sandbox};
-use crate::store::Store;
 use crate::store::generations::{GenerationPack, GenerationRecord};
 use crate::store::layout::Layout;
 use crate::store::profiles::project_link;
@@ -193,7 +192,11 @@ pub fn plugin_sandbox(
 
 /// Refuse to go on with a sandbox the kernel cannot fully enforce under the enterprise policy;
 /// otherwise warn once about what is not enforced.
-pub fn check_enforcement(enforcement: Enforcement, what: &str) -> Result<()> {
+pub fn check_enforcement(
+    enforcement: Enforcement,
+    what: &str,
+    reporter: crate::printer::Reporter,
+) -> Result<()> {
     if enforcement == Enforcement::Full {
         return Ok(());
     }
@@ -208,7 +211,7 @@ pub fn check_enforcement(enforcement: Enforcement, what: &str) -> Result<()> {
         ))
         .with_hint("the enterprise policy runs pack code only fully sandboxed: use Linux 6.12 or newer with Landlock enabled (`lsm=…,landlock` on the kernel command line); `aibox doctor` shows the support"));
     }
-    crate::printer::warn(format!("{what} runs only partly sandboxed: {support}"));
+    reporter.warn(format!("{what} runs only partly sandboxed: {support}"));
     Ok(())
 }
 
@@ -223,14 +226,14 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
         return Err(unknown(name, commands));
     };
     if let Some(shadowed) = all.get(1) {
-        crate::printer::warn(format!(
+        opts.reporter.warn(format!(
             "`{PREFIX}{name}` from {} shadows the one from {} (`{}`)",
             chosen.origin.describe(),
             shadowed.origin.describe(),
             shadowed.path.display()
         ));
     }
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let layout = store.layout();
     let project = find_project(opts).ok().map(|p| p.root);
     let plugin_dir = data_dir(layout, name)?;
@@ -255,7 +258,7 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     let enforcement = sandbox
         .apply(&mut cmd, &vars)
         .map_err(|e| Error::with_source(format!("cannot run the plugin `{name}`"), e))?;
-    check_enforcement(enforcement, &format!("the plugin `{name}`"))?;
+    check_enforcement(enforcement, &format!("the plugin `{name}`"), opts.reporter)?;
     let err = cmd.exec();
     Err(Error::io(
         format!("cannot run `{}`", chosen.path.display()),
@@ -385,7 +388,7 @@ pub fn sandbox_exec(
     let enforcement = sandbox
         .apply(&mut cmd, &vars)
         .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
-    check_enforcement(enforcement, &what)?;
+    check_enforcement(enforcement, &what, opts.reporter)?;
     let err = cmd.exec();
     Err(Error::io(format!("cannot run {what}"), err))
 }

@@ -156,7 +156,7 @@ pub enum Outcome {
 /// version older than the running one is installed only when `request` asks for it.
 pub fn update(opts: &Options, request: Option<&Request>) -> Result<Outcome> {
     let check = check(opts, request)?;
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let profile = store.self_profile()?;
     let current = store.current(&profile)?;
     let current_pack = current.packs.iter().find(|p| p.name == PACK);
@@ -204,6 +204,7 @@ pub fn update(opts: &Options, request: Option<&Request>) -> Result<Outcome> {
         "install",
         Some("self"),
         serde_json::json!({"packs": [format!("{PACK}@{}", check.chosen)], "from": check.running.to_string()}),
+        store.reporter(),
     );
     Ok(Outcome::Updated(Box::new(SelfUpdated {
         from: check.running,
@@ -220,7 +221,7 @@ pub fn update(opts: &Options, request: Option<&Request>) -> Result<Outcome> {
 fn apply(opts: &Options, root: &Path, text: &str) -> Result<Installed> {
     let state = self_state(root, text)?;
     let lock = resolve_lock(&state, &state.sources(opts), &Upgrade::All)?;
-    let saved = Saved::take(root);
+    let saved = Saved::take(root, opts.reporter);
     write_edit(root, text, &lock.render())?;
     saved.unless(super::edit::install_state(opts, Target::SelfCli, root))
 }
@@ -267,7 +268,7 @@ fn adopt(opts: &Options, store: &Store, root: &Path) -> Result<Option<Version>> 
     match apply(opts, root, &text) {
         Ok(_) => Ok(Some(version)),
         Err(e) => {
-            crate::printer::warn(format!(
+            opts.reporter.warn(format!(
                 "the running aibox ({}) was not kept for `aibox self rollback`: {}",
                 exe.display(),
                 e.render().lines().next().unwrap_or_default()
@@ -279,7 +280,7 @@ fn adopt(opts: &Options, store: &Store, root: &Path) -> Result<Option<Version>> 
 
 /// `aibox self rollback`: switch the self profile back to its previous generation.
 pub fn rollback(opts: &Options) -> Result<Rollback> {
-    let store = Store::open_default()?;
+    let store = opts.store()?;
     let profile = store.self_profile()?;
     let current = store.current(&profile)?;
     if current.parent.is_none_or(|p| p == 0) {
