@@ -64,6 +64,10 @@
 //! | `aibox.toml`, `pack.toml` | `docs/guide.md` | [`manifest`] |
 //! | user configuration, trust policy | `docs/configuration.md`, `docs/trust.md` | [`config`], [`trust`] |
 
+// Everything `pub` is reachable from outside the crate or narrowed (`pub(crate)`, `pub(super)`),
+// so the public surface is exactly what `pub` says, and dead items show up as dead code.
+#![warn(unreachable_pub)]
+
 pub mod audit;
 pub mod cli;
 pub mod config;

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::ops::doctor::Status;
 use crate::ops::{self, Options};
 
-pub fn run(opts: &Options) -> Result<()> {
+pub(super) fn run(opts: &Options) -> Result<()> {
     let checks = ops::doctor::doctor(opts);
     if opts.json {
         super::print_json(&checks);

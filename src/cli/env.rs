@@ -11,7 +11,7 @@ use super::generations::ProfileArg;
 
 #[derive(Debug, Args)]
 #[command(trailing_var_arg = true)]
-pub struct RunArgs {
+pub(super) struct RunArgs {
     #[command(flatten)]
     profile: ProfileArg,
     /// Run in the environment as it is: do not sync a project whose lock or manifest changed.
@@ -26,7 +26,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Shell {
+pub(super) enum Shell {
     Bash,
     Zsh,
     Fish,
@@ -34,7 +34,7 @@ pub enum Shell {
 }
 
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+pub(super) struct EnvArgs {
     #[command(flatten)]
     profile: ProfileArg,
     /// Output format: shell code to `eval` (bash, zsh, fish), or JSON (also `--json`).
@@ -42,7 +42,7 @@ pub struct EnvArgs {
     shell: Shell,
 }
 
-pub fn run(opts: &Options, args: RunArgs) -> Result<()> {
+pub(super) fn run(opts: &Options, args: RunArgs) -> Result<()> {
     let target = args.profile.target();
     // Like `uv run`: a stale or never-synced project is synced first (a no-op when fresh).
     if target == Target::Project && !args.no_sync {
@@ -64,7 +64,7 @@ pub fn run(opts: &Options, args: RunArgs) -> Result<()> {
     ops::run::run(opts, target, &args.command)
 }
 
-pub fn env(opts: &Options, args: EnvArgs) -> Result<()> {
+pub(super) fn env(opts: &Options, args: EnvArgs) -> Result<()> {
     let env = ops::run::environment(opts, args.profile.target())?;
     for (name, (pack, description)) in &env.missing {
         opts.reporter.warn(format!(

@@ -7,14 +7,14 @@ use crate::ops::{self, Options, Target};
 
 /// Which profile: the project's (default) or the global one.
 #[derive(Debug, Args)]
-pub struct ProfileArg {
+pub(super) struct ProfileArg {
     /// Act on the global profile (`aibox install`) instead of the project.
     #[arg(long)]
     global: bool,
 }
 
 impl ProfileArg {
-    pub fn target(&self) -> Target {
+    pub(super) fn target(&self) -> Target {
         if self.global {
             Target::Global
         } else {
@@ -24,13 +24,13 @@ impl ProfileArg {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(super) struct ListArgs {
     #[command(flatten)]
     profile: ProfileArg,
 }
 
 #[derive(Debug, Args)]
-pub struct RollbackArgs {
+pub(super) struct RollbackArgs {
     #[command(flatten)]
     profile: ProfileArg,
     /// Switch to generation N instead of the current generation's parent.
@@ -43,7 +43,7 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub(super) struct DiffArgs {
     #[command(flatten)]
     profile: ProfileArg,
     /// The older generation (default: the parent of B).
@@ -52,7 +52,7 @@ pub struct DiffArgs {
     b: Option<u64>,
 }
 
-pub fn list(opts: &Options, args: ListArgs) -> Result<()> {
+pub(super) fn list(opts: &Options, args: ListArgs) -> Result<()> {
     let (gens, current) = ops::generations::list(opts, args.profile.target())?;
     if opts.json {
         let rows: Vec<serde_json::Value> = gens
@@ -92,7 +92,7 @@ pub fn list(opts: &Options, args: ListArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn rollback(opts: &Options, args: RollbackArgs) -> Result<()> {
+pub(super) fn rollback(opts: &Options, args: RollbackArgs) -> Result<()> {
     let r = ops::generations::rollback(opts, args.profile.target(), args.to, args.lock)?;
     let message = match r.from {
         Some(from) => format!("from generation {from} to generation {}", r.to),
@@ -117,7 +117,7 @@ pub fn rollback(opts: &Options, args: RollbackArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn diff(opts: &Options, args: DiffArgs) -> Result<()> {
+pub(super) fn diff(opts: &Options, args: DiffArgs) -> Result<()> {
     let (a, b, d) = ops::generations::diff(opts, args.profile.target(), args.a, args.b)?;
     if opts.json {
         super::print_json(&serde_json::json!({

@@ -7,7 +7,7 @@ use crate::ops::edit::AddOptions;
 use crate::ops::{self, Options, Target};
 
 #[derive(Debug, Args)]
-pub struct InstallArgs {
+pub(super) struct InstallArgs {
     /// Packs to install: `name`, `name@21`, `name@^1.2`, …
     #[arg(required = true, value_name = "PACK[@REQ]")]
     packs: Vec<String>,
@@ -17,13 +17,13 @@ pub struct InstallArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UninstallArgs {
+pub(super) struct UninstallArgs {
     /// Packs to uninstall.
     #[arg(required = true, value_name = "PACK")]
     packs: Vec<String>,
 }
 
-pub fn install(opts: &Options, args: InstallArgs) -> Result<()> {
+pub(super) fn install(opts: &Options, args: InstallArgs) -> Result<()> {
     let outcome = ops::edit::install_global(
         opts,
         &args.packs,
@@ -43,7 +43,7 @@ pub fn install(opts: &Options, args: InstallArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn uninstall(opts: &Options, args: UninstallArgs) -> Result<()> {
+pub(super) fn uninstall(opts: &Options, args: UninstallArgs) -> Result<()> {
     let outcome = ops::edit::remove(opts, Target::Global, &args.packs, false)?;
     super::project::report_edit(opts, &outcome);
     Ok(())

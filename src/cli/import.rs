@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::ops::{self, Options};
 
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(super) struct ImportArgs {
     /// Files to import: `.tool-versions`, `mise.toml`, `.mise.toml`, `.nvmrc`,
     /// `.python-version` (default: those present in the current directory).
     files: Vec<PathBuf>,
@@ -21,7 +21,7 @@ pub struct ImportArgs {
     dry_run: bool,
 }
 
-pub fn run(opts: &Options, args: ImportArgs) -> Result<()> {
+pub(super) fn run(opts: &Options, args: ImportArgs) -> Result<()> {
     let dir =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     let out = ops::import::import(

@@ -9,7 +9,7 @@ use crate::ops::{self, Options};
 use crate::registry::artifact::{BuildOptions, Compression};
 
 #[derive(Debug, Subcommand)]
-pub enum PackCommand {
+pub(super) enum PackCommand {
     /// Build pack directories into an OCI image layout (refs `<name>:<version>`).
     Build {
         /// Pack directories (each with `pack.toml`). Directories with the same name and version
@@ -79,7 +79,7 @@ pub enum PackCommand {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct BuildArgs {
+pub(super) struct BuildArgs {
     /// Layer compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
     compression: CompressionArg,
@@ -113,13 +113,13 @@ impl BuildArgs {
 
 /// Network flags of registry commands.
 #[derive(Debug, Clone, Args)]
-pub struct NetArgs {
+pub(super) struct NetArgs {
     /// Allow plain HTTP to a registry that is not on loopback.
     #[arg(long)]
     pub insecure: bool,
 }
 
-pub fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
+pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
     match cmd {
         PackCommand::Build {
             dirs,

@@ -11,7 +11,7 @@ use crate::ops::plugin::init::Template;
 use crate::ops::plugin::manage::{self, PluginSource};
 
 #[derive(Debug, Subcommand)]
-pub enum PluginCommand {
+pub(super) enum PluginCommand {
     /// Install a plugin into your global profile: `name[@req]` from a registry, an `oci://`
     /// reference, `github:owner/repo[@tag]` or an `https://` release archive, a plugin pack directory, or an
     /// `aibox-plugin-<name>` executable.
@@ -29,7 +29,7 @@ pub enum PluginCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct InstallArgs {
+pub(super) struct InstallArgs {
     /// `name[@req]`, `oci://host/base/name[:version]`, `github:owner/repo[@tag]`,
     /// `https://…/<name>-<version>.tar.gz`, a
     /// directory with a plugin `pack.toml`, or an `aibox-plugin-<name>` file.
@@ -44,7 +44,7 @@ pub struct InstallArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UninstallArgs {
+pub(super) struct UninstallArgs {
     #[arg(value_name = "NAME")]
     name: String,
     /// Also delete the plugin's data directory (`AIBOX_PLUGIN_DIR`).
@@ -53,7 +53,7 @@ pub struct UninstallArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(super) struct VerifyArgs {
     /// Plugins to verify (default: all installed).
     #[arg(value_name = "NAME")]
     names: Vec<String>,
@@ -66,7 +66,7 @@ enum TemplateArg {
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(super) struct InitArgs {
     /// The plugin's name: it runs as `aibox <name>`.
     name: String,
     #[arg(long, value_enum, default_value_t = TemplateArg::Shell)]
@@ -76,7 +76,7 @@ pub struct InitArgs {
     path: Option<PathBuf>,
 }
 
-pub fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
+pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
     match cmd {
         PluginCommand::Install(a) => {
             let source = PluginSource::parse(&a.source)?;
@@ -176,7 +176,7 @@ pub fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
 }
 
 #[derive(Debug, Args)]
-pub struct SandboxExecArgs {
+pub(super) struct SandboxExecArgs {
     /// The pack tree (in the store) whose `[permissions]` apply.
     #[arg(long, value_name = "DIR")]
     pack_dir: PathBuf,
@@ -188,12 +188,12 @@ pub struct SandboxExecArgs {
     argv: Vec<OsString>,
 }
 
-pub fn sandbox_exec(opts: &Options, a: SandboxExecArgs) -> Result<()> {
+pub(super) fn sandbox_exec(opts: &Options, a: SandboxExecArgs) -> Result<()> {
     crate::ops::plugin::sandbox_exec(opts, &a.pack_dir, &a.keep, &a.argv)
 }
 
 /// `aibox <name> [args…]` for a name that is not a built-in command.
-pub fn external(opts: &Options, argv: Vec<OsString>, commands: &[String]) -> Result<()> {
+pub(super) fn external(opts: &Options, argv: Vec<OsString>, commands: &[String]) -> Result<()> {
     let mut it = argv.into_iter();
     let name = it.next().unwrap_or_default();
     let name = name.to_string_lossy().into_owned();
@@ -202,7 +202,7 @@ pub fn external(opts: &Options, argv: Vec<OsString>, commands: &[String]) -> Res
 }
 
 /// The "Plugins:" section of `aibox --help`.
-pub fn help_section(opts: &Options) -> Option<String> {
+pub(super) fn help_section(opts: &Options) -> Option<String> {
     let mut seen = std::collections::BTreeSet::new();
     let rows: Vec<String> = crate::ops::plugin::find(opts, None)
         .into_iter()

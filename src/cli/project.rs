@@ -12,7 +12,7 @@ use crate::ops::sync::{SyncOutcome, target_root};
 use crate::ops::{self, Options, Target};
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(super) struct InitArgs {
     /// Directory to create `aibox.toml` in (default: the current directory).
     #[arg(default_value = ".")]
     dir: PathBuf,
@@ -22,7 +22,7 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AddArgs {
+pub(super) struct AddArgs {
     /// Packs to add: `name`, `name@21` (latest 21.x.x), `name@21.0.2`, `name@^1.2`, `name@latest`.
     #[arg(required = true, value_name = "PACK[@REQ]")]
     packs: Vec<String>,
@@ -35,7 +35,7 @@ pub struct AddArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RemoveArgs {
+pub(super) struct RemoveArgs {
     /// Packs or plugins to remove.
     #[arg(required = true, value_name = "PACK")]
     packs: Vec<String>,
@@ -45,7 +45,7 @@ pub struct RemoveArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LockArgs {
+pub(super) struct LockArgs {
     /// Move every pack to the newest version its request allows.
     #[arg(long, conflicts_with = "upgrade_package")]
     upgrade: bool,
@@ -58,7 +58,7 @@ pub struct LockArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SyncArgs {
+pub(super) struct SyncArgs {
     /// Fail (exit code 3) if `aibox.lock` is missing or would change.
     #[arg(long, conflicts_with = "frozen")]
     locked: bool,
@@ -73,11 +73,11 @@ pub struct SyncArgs {
     mirrors: Vec<String>,
 }
 
-pub fn init(opts: &Options, args: InitArgs) -> Result<()> {
+pub(super) fn init(opts: &Options, args: InitArgs) -> Result<()> {
     ops::edit::init(opts, &args.dir, args.registry.as_deref())
 }
 
-pub fn add(opts: &Options, args: AddArgs) -> Result<()> {
+pub(super) fn add(opts: &Options, args: AddArgs) -> Result<()> {
     let how = AddOptions {
         plugin: args.plugin,
         no_sync: args.no_sync,
@@ -87,7 +87,7 @@ pub fn add(opts: &Options, args: AddArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn remove(opts: &Options, args: RemoveArgs) -> Result<()> {
+pub(super) fn remove(opts: &Options, args: RemoveArgs) -> Result<()> {
     let outcome = ops::edit::remove(opts, Target::Project, &args.packs, args.no_sync)?;
     report_edit(opts, &outcome);
     Ok(())
@@ -102,7 +102,7 @@ pub(super) fn report_edit(opts: &Options, outcome: &EditOutcome) {
     }
 }
 
-pub fn lock(opts: &Options, args: LockArgs) -> Result<()> {
+pub(super) fn lock(opts: &Options, args: LockArgs) -> Result<()> {
     let root = target_root(opts, Target::Project)?;
     let state = ProjectState::read(&root)?;
     let upgrade = if args.upgrade {
@@ -135,7 +135,7 @@ pub fn lock(opts: &Options, args: LockArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn sync(opts: &Options, args: SyncArgs) -> Result<()> {
+pub(super) fn sync(opts: &Options, args: SyncArgs) -> Result<()> {
     run_sync(opts, Target::Project, &args)
 }
 

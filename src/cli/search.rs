@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ops::{self, Options};
 
 #[derive(Debug, Args)]
-pub struct SearchArgs {
+pub(super) struct SearchArgs {
     /// Words to match against pack names, keywords and descriptions.
     query: String,
     /// Where to search (`oci://host/path` or `oci-layout:<dir>`; repeatable). Default: the
@@ -19,7 +19,7 @@ pub struct SearchArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct InfoArgs {
+pub(super) struct InfoArgs {
     /// The pack: `<name>` (newest version) or `<name>@<version>`.
     pack: String,
     /// Where to look (`oci://host/path` or `oci-layout:<dir>`; repeatable). Default: the
@@ -30,7 +30,7 @@ pub struct InfoArgs {
     net: NetArgs,
 }
 
-pub fn search(opts: &Options, args: SearchArgs) -> Result<()> {
+pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
     let sources = ops::search::registries(opts, &args.registry)?;
     let src = ops::pack::source_options(opts, args.net.insecure);
     let hits = ops::search::search(&args.query, &sources, &src)?;
@@ -59,7 +59,7 @@ pub fn search(opts: &Options, args: SearchArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn info(opts: &Options, args: InfoArgs) -> Result<()> {
+pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
     let sources = ops::search::registries(opts, &args.registry)?;
     let src = ops::pack::source_options(opts, args.net.insecure);
     let i = ops::search::info(&args.pack, &sources, &src)?;

@@ -9,7 +9,7 @@ use crate::ops::self_update::{self, LinkOutcome, Outcome};
 use crate::ops::{self as ops_root, Options};
 
 #[derive(Debug, Subcommand)]
-pub enum SelfCommand {
+pub(super) enum SelfCommand {
     /// Install the newest aibox from the self registry (`update.registry` or
     /// `AIBOX_SELF_REGISTRY`) as a new generation of the `self` profile; the replaced version
     /// stays for `aibox self rollback`.
@@ -19,7 +19,7 @@ pub enum SelfCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct SelfUpdateArgs {
+pub(super) struct SelfUpdateArgs {
     /// Only say whether a newer aibox is available; change nothing.
     #[arg(long)]
     pub check: bool,
@@ -33,7 +33,7 @@ pub struct SelfUpdateArgs {
     pub background: bool,
 }
 
-pub fn run(opts: &Options, command: SelfCommand) -> Result<()> {
+pub(super) fn run(opts: &Options, command: SelfCommand) -> Result<()> {
     match command {
         SelfCommand::Update(args) => update(opts, args),
         SelfCommand::Rollback => {
@@ -53,7 +53,7 @@ pub fn run(opts: &Options, command: SelfCommand) -> Result<()> {
     }
 }
 
-pub fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
+pub(super) fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
     if args.background {
         self_update::notice::refresh(opts);
         return Ok(());

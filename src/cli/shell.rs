@@ -8,21 +8,21 @@ use clap::{Args, CommandFactory, ValueEnum};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ShellName {
+pub(super) enum ShellName {
     Bash,
     Zsh,
     Fish,
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(super) struct CompletionsArgs {
     /// The shell to write completions for.
     #[arg(value_enum)]
     shell: ShellName,
 }
 
 #[derive(Debug, Args)]
-pub struct ActivateArgs {
+pub(super) struct ActivateArgs {
     /// The shell to write the hook for: `eval "$(aibox activate bash)"` in `~/.bashrc`,
     /// `eval "$(aibox activate zsh)"` in `~/.zshrc`, `aibox activate fish | source` in
     /// `config.fish`.
@@ -30,7 +30,7 @@ pub struct ActivateArgs {
     shell: ShellName,
 }
 
-pub fn completions(args: CompletionsArgs) -> Result<()> {
+pub(super) fn completions(args: CompletionsArgs) -> Result<()> {
     let mut cmd = super::Cli::command();
     let shell = match args.shell {
         ShellName::Bash => clap_complete::Shell::Bash,
@@ -53,7 +53,7 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-pub fn activate(args: ActivateArgs) -> Result<()> {
+pub(super) fn activate(args: ActivateArgs) -> Result<()> {
     let hook = match args.shell {
         ShellName::Bash => POSIX_HOOK.to_owned() + BASH_INSTALL,
         ShellName::Zsh => POSIX_HOOK.to_owned() + ZSH_INSTALL,

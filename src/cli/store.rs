@@ -9,7 +9,7 @@ use crate::store::gc::GcOptions;
 use super::generations::ProfileArg;
 
 #[derive(Debug, Args)]
-pub struct GcArgs {
+pub(super) struct GcArgs {
     /// Keep only the newest N generations of each profile (the current one is always kept).
     #[arg(long, value_name = "N")]
     keep: Option<usize>,
@@ -19,7 +19,7 @@ pub struct GcArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StoreCommand {
+pub(super) enum StoreCommand {
     /// Re-hash every object and pack tree; report (and with --repair remove) corrupt entries.
     Verify {
         /// Remove corrupt entries so the next `aibox sync` rebuilds them.
@@ -35,7 +35,7 @@ pub enum StoreCommand {
     },
 }
 
-pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
+pub(super) fn gc(opts: &Options, args: GcArgs) -> Result<()> {
     let report = ops::maintenance::gc(
         opts,
         GcOptions {
@@ -79,7 +79,7 @@ pub fn gc(opts: &Options, args: GcArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
+pub(super) fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
     match cmd {
         StoreCommand::Verify { repair } => {
             let report = ops::maintenance::verify(opts, repair)?;

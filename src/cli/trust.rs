@@ -9,14 +9,14 @@ use crate::ops::{self, Options};
 use crate::trust::keys::short;
 
 #[derive(Debug, Args)]
-pub struct KeygenArgs {
+pub(super) struct KeygenArgs {
     /// Write `<PREFIX>.key` (encrypted private key) and `<PREFIX>.pub` (public key).
     #[arg(long, value_name = "PREFIX", default_value = "aibox")]
     output_key_prefix: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct SignArgs {
+pub(super) struct SignArgs {
     /// `oci://host/path/<name>[:<version>]` or `oci-layout:<dir>:<name>[:<version>]`.
     reference: String,
     /// The private key (`aibox keygen` or `cosign generate-key-pair` makes one).
@@ -27,7 +27,7 @@ pub struct SignArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(super) struct VerifyArgs {
     /// `oci://host/path/<name>[:<version>]` or `oci-layout:<dir>:<name>[:<version>]`.
     reference: String,
     /// Verify with this public key (default: the keys trusted for the registry).
@@ -38,7 +38,7 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum TrustCommand {
+pub(super) enum TrustCommand {
     /// Trust a public key for every registry, or for one (`--registry`).
     Add {
         /// The public key (PEM), e.g. from `aibox keygen` or `cosign generate-key-pair`.
@@ -57,14 +57,14 @@ pub enum TrustCommand {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum TemplateArg {
+pub(super) enum TemplateArg {
     Enterprise,
     Dev,
     Minimal,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(super) enum ConfigCommand {
     /// Print one setting.
     Get { key: String },
     /// Change one setting (e.g. `trust.policy enterprise`, `update.check false`).
@@ -84,14 +84,14 @@ pub enum ConfigCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct LogArgs {
+pub(super) struct LogArgs {
     /// Only events since a time (`2026-11-20`, `2026-11-20T10:00:00Z`) or for a while (`2h`,
     /// `3days`).
     #[arg(long, value_name = "WHEN")]
     since: Option<String>,
 }
 
-pub fn keygen(opts: &Options, args: KeygenArgs) -> Result<()> {
+pub(super) fn keygen(opts: &Options, args: KeygenArgs) -> Result<()> {
     let (key, public, fingerprint) = ops::trust::keygen(&args.output_key_prefix)?;
     opts.reporter.status(
         "Created",
@@ -103,7 +103,7 @@ pub fn keygen(opts: &Options, args: KeygenArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn sign(opts: &Options, args: SignArgs) -> Result<()> {
+pub(super) fn sign(opts: &Options, args: SignArgs) -> Result<()> {
     let src = ops::pack::source_options(opts, args.net.insecure);
     let (digest, added) = ops::trust::sign(&args.reference, &args.key, &src)?;
     opts.reporter.status(
@@ -114,7 +114,7 @@ pub fn sign(opts: &Options, args: SignArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn verify(opts: &Options, args: VerifyArgs) -> Result<()> {
+pub(super) fn verify(opts: &Options, args: VerifyArgs) -> Result<()> {
     let src = ops::pack::source_options(opts, args.net.insecure);
     let v = ops::trust::verify(&args.reference, args.key.as_deref(), &src)?;
     if opts.json {
@@ -141,7 +141,7 @@ pub fn verify(opts: &Options, args: VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
+pub(super) fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
     match cmd {
         TrustCommand::Add { key, registry } => {
             let (_, fingerprint) = ops::trust::trust_add(opts, &key, registry.as_deref())?;
@@ -183,7 +183,7 @@ pub fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
     Ok(())
 }
 
-pub fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
+pub(super) fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
     match cmd {
         ConfigCommand::Get { key } => println!("{}", ops::config::get(&key)?),
         ConfigCommand::Set { key, value } => {
@@ -227,7 +227,7 @@ pub fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
     Ok(())
 }
 
-pub fn log(opts: &Options, args: LogArgs) -> Result<()> {
+pub(super) fn log(opts: &Options, args: LogArgs) -> Result<()> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let home = crate::store::Layout::default_home()
         .ok_or_else(|| Error::msg("no aibox home: set `AIBOX_HOME` or `HOME`"))?;

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::ops::Options;
 
 #[derive(Debug, Args)]
-pub struct UiArgs {
+pub(super) struct UiArgs {
     /// The port on 127.0.0.1 (0: any free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -18,7 +18,7 @@ pub struct UiArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum CatalogCommand {
+pub(super) enum CatalogCommand {
     /// Write `index.html` and a page per pack of the registries into a directory.
     Build {
         /// A registry to list (`oci://host/path`, `oci-layout:<dir>`, `dir:<dir>`;
@@ -31,7 +31,7 @@ pub enum CatalogCommand {
     },
 }
 
-pub fn serve(opts: &Options, args: UiArgs) -> Result<()> {
+pub(super) fn serve(opts: &Options, args: UiArgs) -> Result<()> {
     crate::web::serve(
         opts,
         &crate::web::UiOptions {
@@ -41,7 +41,7 @@ pub fn serve(opts: &Options, args: UiArgs) -> Result<()> {
     )
 }
 
-pub fn catalog(opts: &Options, command: CatalogCommand) -> Result<()> {
+pub(super) fn catalog(opts: &Options, command: CatalogCommand) -> Result<()> {
     match command {
         CatalogCommand::Build { registry, output } => {
             let built = crate::web::catalog::build(opts, &registry, &output)?;

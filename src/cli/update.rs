@@ -8,13 +8,13 @@ use crate::ops::{self, Options};
 use super::generations::ProfileArg;
 
 #[derive(Debug, Args)]
-pub struct OutdatedArgs {
+pub(super) struct OutdatedArgs {
     #[command(flatten)]
     profile: ProfileArg,
 }
 
 #[derive(Debug, Args)]
-pub struct UpdateArgs {
+pub(super) struct UpdateArgs {
     #[command(flatten)]
     profile: ProfileArg,
     /// The packs to update (default: every pack).
@@ -104,7 +104,7 @@ fn ask_held(list: &[ops::update::Outdated]) -> bool {
     matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
-pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
+pub(super) fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
     let list = ops::update::outdated(opts, args.profile.target())?;
     let behind: Vec<_> = list
         .into_iter()
@@ -142,7 +142,7 @@ pub fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
+pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
     if args.self_ {
         let args = super::selfcli::SelfUpdateArgs {
             check: args.check,

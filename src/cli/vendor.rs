@@ -11,7 +11,7 @@ use crate::ops::{self, Options};
 use crate::registry::PackRef;
 
 #[derive(Debug, Args)]
-pub struct VendorArgs {
+pub(super) struct VendorArgs {
     /// The OCI layout directory to write (created if missing); sync from it with
     /// `aibox sync --mirror oci-layout:<dir>` (nothing in `aibox.toml` changes).
     dir: PathBuf,
@@ -23,7 +23,7 @@ pub struct VendorArgs {
     net: NetArgs,
 }
 
-pub fn run(opts: &Options, args: VendorArgs) -> Result<()> {
+pub(super) fn run(opts: &Options, args: VendorArgs) -> Result<()> {
     let mut items = Vec::new();
     for p in &args.packs {
         let r = PackRef::parse(p)?;

@@ -9,7 +9,7 @@ use crate::ops::{self, Options, Target};
 use super::generations::ProfileArg;
 
 #[derive(Debug, Args)]
-pub struct ViewArgs {
+pub(super) struct ViewArgs {
     #[command(flatten)]
     profile: ProfileArg,
 }
@@ -22,7 +22,7 @@ fn target(opts: &Options, args: &ViewArgs) -> Target {
     }
 }
 
-pub fn list(opts: &Options, args: ViewArgs) -> Result<()> {
+pub(super) fn list(opts: &Options, args: ViewArgs) -> Result<()> {
     let packs = ops::view::list(opts, target(opts, &args))?;
     if opts.json {
         super::print_json(&packs);
@@ -45,7 +45,7 @@ pub fn list(opts: &Options, args: ViewArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn tree(opts: &Options, args: ViewArgs) -> Result<()> {
+pub(super) fn tree(opts: &Options, args: ViewArgs) -> Result<()> {
     let roots = ops::view::tree(opts, target(opts, &args))?;
     if opts.json {
         super::print_json(&roots);

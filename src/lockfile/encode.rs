@@ -14,7 +14,7 @@ use crate::manifest::pack::{NetTarget, PackKind, Permissions};
 use crate::store::tree::Hash;
 
 /// The first line of every lock.
-pub const HEADER: &str = "# This file is written by aibox. Do not edit it by hand.";
+pub(crate) const HEADER: &str = "# This file is written by aibox. Do not edit it by hand.";
 
 /// A lock file that could not be read.
 #[derive(Debug, thiserror::Error)]
