@@ -214,6 +214,65 @@ fn platforms(raw: BTreeMap<String, RawPlatform>) -> BTreeMap<String, LockedPlatf
         .collect()
 }
 
+impl RawLockV1 {
+    /// A version 1 lock as a [`Lockfile`]: its dependencies carry no requests (`*`), its
+    /// platform list is kept as the narrowing.
+    fn into_lock(self) -> Lockfile {
+        Lockfile {
+            version: 1,
+            platforms: Some(self.platforms),
+            packages: self
+                .packages
+                .into_iter()
+                .map(|p| LockedPackage {
+                    name: p.name,
+                    version: p.version,
+                    kind: p.kind,
+                    source: p.source,
+                    digest: p.digest,
+                    signer: None,
+                    dependencies: p
+                        .dependencies
+                        .into_iter()
+                        .map(|d| (d, "*".into()))
+                        .collect(),
+                    platforms: platforms(p.platforms),
+                    permissions: None,
+                    install: None,
+                    check: None,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl RawLock {
+    /// A version 2 or 3 lock as a [`Lockfile`] (not yet checked or sorted).
+    fn into_lock(self, version: u32) -> Lockfile {
+        Lockfile {
+            version,
+            platforms: self.platforms,
+            packages: self
+                .packages
+                .into_iter()
+                .map(|p| LockedPackage {
+                    name: p.name,
+                    version: p.version,
+                    kind: p.kind,
+                    source: p.source,
+                    digest: p.digest,
+                    signer: p.signer,
+                    dependencies: p.dependencies,
+                    platforms: platforms(p.platforms),
+                    permissions: p.permissions.map(RawPermissions::into_permissions),
+                    install: p.install,
+                    check: p.check,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Lockfile {
     /// Parse `aibox.lock` text (`path` is for messages): version 2, or version 1 (converted:
     /// its dependencies carry no requests, its platform list is kept as the narrowing). The
@@ -247,55 +306,13 @@ impl Lockfile {
             _ => return Err(invalid(0, format!("missing `version = {VERSION}`"))),
         };
         let mut lock = if version == 1 {
-            let raw: RawLockV1 = toml::from_str(text).map_err(from_toml)?;
-            Lockfile {
-                version,
-                platforms: Some(raw.platforms),
-                packages: raw
-                    .packages
-                    .into_iter()
-                    .map(|p| LockedPackage {
-                        name: p.name,
-                        version: p.version,
-                        kind: p.kind,
-                        source: p.source,
-                        digest: p.digest,
-                        signer: None,
-                        dependencies: p
-                            .dependencies
-                            .into_iter()
-                            .map(|d| (d, "*".into()))
-                            .collect(),
-                        platforms: platforms(p.platforms),
-                        permissions: None,
-                        install: None,
-                        check: None,
-                    })
-                    .collect(),
-            }
+            toml::from_str::<RawLockV1>(text)
+                .map_err(from_toml)?
+                .into_lock()
         } else {
-            let raw: RawLock = toml::from_str(text).map_err(from_toml)?;
-            Lockfile {
-                version,
-                platforms: raw.platforms,
-                packages: raw
-                    .packages
-                    .into_iter()
-                    .map(|p| LockedPackage {
-                        name: p.name,
-                        version: p.version,
-                        kind: p.kind,
-                        source: p.source,
-                        digest: p.digest,
-                        signer: p.signer,
-                        dependencies: p.dependencies,
-                        platforms: platforms(p.platforms),
-                        permissions: p.permissions.map(RawPermissions::into_permissions),
-                        install: p.install,
-                        check: p.check,
-                    })
-                    .collect(),
-            }
+            toml::from_str::<RawLock>(text)
+                .map_err(from_toml)?
+                .into_lock(version)
         };
         lock.canonicalize();
         // Names reach store paths and versions reach directory names: check them here, where

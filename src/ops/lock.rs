@@ -150,19 +150,7 @@ pub fn resolve_lock(
 ) -> Result<Lockfile> {
     let manifest = &state.manifest;
     let old = state.lock.as_ref().map(|(_, l)| l);
-    let mut options = ResolveOptions::for_manifest(manifest, aibox_version(), old);
-    match upgrade {
-        Upgrade::None => {}
-        Upgrade::All => options.preferences.clear(),
-        Upgrade::Packages(names) => {
-            for name in names {
-                if options.preferences.remove(name).is_none() {
-                    return Err(Error::msg(format!("`{name}` is not in `aibox.lock`"))
-                        .with_hint("`--upgrade-package` takes the name of a locked pack"));
-                }
-            }
-        }
-    }
+    let options = resolve_options(manifest, old, upgrade)?;
     let index = ManifestIndex { manifest, sources };
     let resolution = resolve(&manifest.roots(), &index, &options)?;
     check_sections(manifest, &resolution)?;
@@ -208,27 +196,7 @@ pub fn resolve_lock(
                 .filter(|p| p.digest == entry.digest)
                 .and_then(|p| p.signer.clone())
         };
-        let dependencies = resolved
-            .dependencies
-            .iter()
-            .map(|d| {
-                let request = resolved.manifest.dependencies.get(d).cloned();
-                (d.clone(), request.unwrap_or_else(|| "*".into()))
-            })
-            .collect();
-        packages.push(LockedPackage {
-            name: name.clone(),
-            version: resolved.version.clone(),
-            kind: resolved.manifest.pack.kind,
-            source: source.url().to_owned(),
-            digest: entry.digest,
-            signer,
-            dependencies,
-            platforms: entry.platforms,
-            permissions: resolved.manifest.permissions.clone(),
-            install: resolved.manifest.install.as_ref().map(|c| c.run.clone()),
-            check: resolved.manifest.check.as_ref().map(|c| c.run.clone()),
-        });
+        packages.push(locked_package(name, resolved, source.url(), entry, signer));
     }
     super::trust::warn_unverified(&policy, &unverified, sources.reporter());
     let mut lock = Lockfile {
@@ -238,6 +206,59 @@ pub fn resolve_lock(
     };
     lock.canonicalize();
     Ok(lock)
+}
+
+/// The resolver's options: prefer the versions `old` locked, except for what `upgrade` names.
+fn resolve_options(
+    manifest: &ProjectManifest,
+    old: Option<&Lockfile>,
+    upgrade: &Upgrade,
+) -> Result<ResolveOptions> {
+    let mut options = ResolveOptions::for_manifest(manifest, aibox_version(), old);
+    match upgrade {
+        Upgrade::None => {}
+        Upgrade::All => options.preferences.clear(),
+        Upgrade::Packages(names) => {
+            for name in names {
+                if options.preferences.remove(name).is_none() {
+                    return Err(Error::msg(format!("`{name}` is not in `aibox.lock`"))
+                        .with_hint("`--upgrade-package` takes the name of a locked pack"));
+                }
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// The lock's entry for one resolved pack from `source`.
+fn locked_package(
+    name: &str,
+    resolved: &crate::resolver::Resolved,
+    source: &str,
+    entry: crate::registry::LockEntry,
+    signer: Option<String>,
+) -> LockedPackage {
+    let dependencies = resolved
+        .dependencies
+        .iter()
+        .map(|d| {
+            let request = resolved.manifest.dependencies.get(d).cloned();
+            (d.clone(), request.unwrap_or_else(|| "*".into()))
+        })
+        .collect();
+    LockedPackage {
+        name: name.to_owned(),
+        version: resolved.version.clone(),
+        kind: resolved.manifest.pack.kind,
+        source: source.to_owned(),
+        digest: entry.digest,
+        signer,
+        dependencies,
+        platforms: entry.platforms,
+        permissions: resolved.manifest.permissions.clone(),
+        install: resolved.manifest.install.as_ref().map(|c| c.run.clone()),
+        check: resolved.manifest.check.as_ref().map(|c| c.run.clone()),
+    }
 }
 
 /// Plugins are requested under `[plugins]`, every other pack under `[packs]`.

@@ -62,7 +62,15 @@ fn attempt(
     budget: Option<usize>,
 ) -> Result<Option<Answer>, ResolveError> {
     let provider = Provider::new(index, roots, opts, early, budget);
-    // Roots first: an unknown pack or an empty request is reported directly.
+    check_roots(&provider, roots)?;
+    match pubgrub::resolve(&provider, Pkg::Root, 0u32) {
+        Ok(selected) => answer(&provider, selected, early).map(Some),
+        Err(e) => failure(&provider, e),
+    }
+}
+
+/// Roots first: an unknown pack or a request no version matches is reported directly.
+fn check_roots(provider: &Provider<'_>, roots: &[Root]) -> Result<(), ResolveError> {
     for root in roots {
         let pack = provider.pack(&root.name).map_err(ResolveError::Index)?;
         let versions = pack.versions();
@@ -77,50 +85,63 @@ fn attempt(
             });
         }
     }
-    let selected = match pubgrub::resolve(&provider, Pkg::Root, 0u32) {
-        Ok(selected) => selected,
-        Err(PubGrubError::NoSolution(mut tree)) => {
+    Ok(())
+}
+
+/// What a failed run means: no solution (explained), over budget (`None`), or an index or
+/// metadata error.
+fn failure(
+    provider: &Provider<'_>,
+    e: PubGrubError<Provider<'_>>,
+) -> Result<Option<Answer>, ResolveError> {
+    match e {
+        PubGrubError::NoSolution(mut tree) => {
             tree.collapse_no_versions();
-            let (message, hints) = super::report::explain(&tree, &provider);
-            return Err(ResolveError::NoSolution { message, hints });
+            let (message, hints) = super::report::explain(&tree, provider);
+            Err(ResolveError::NoSolution { message, hints })
         }
-        Err(
-            PubGrubError::ErrorChoosingVersion {
-                source: Stop::Worse,
-                ..
-            }
-            | PubGrubError::ErrorRetrievingDependencies {
-                source: Stop::Worse,
-                ..
-            }
-            | PubGrubError::ErrorInShouldCancel(Stop::Worse),
-        ) => return Ok(None),
-        Err(PubGrubError::ErrorRetrievingDependencies {
+        PubGrubError::ErrorChoosingVersion {
+            source: Stop::Worse,
+            ..
+        }
+        | PubGrubError::ErrorRetrievingDependencies {
+            source: Stop::Worse,
+            ..
+        }
+        | PubGrubError::ErrorInShouldCancel(Stop::Worse) => Ok(None),
+        PubGrubError::ErrorRetrievingDependencies {
             package: Pkg::Pack(pack),
             version: at,
             source: Stop::Index(source),
-        }) if pack.version(at).is_some() => {
-            return Err(ResolveError::Metadata {
-                name: pack.to_string(),
-                version: pack
-                    .version(at)
-                    .cloned()
-                    .unwrap_or_else(|| Version::new(0, 0, 0)),
-                source: Box::new(source),
-            });
-        }
-        Err(PubGrubError::ErrorRetrievingDependencies {
+        } if pack.version(at).is_some() => Err(ResolveError::Metadata {
+            name: pack.to_string(),
+            version: pack
+                .version(at)
+                .cloned()
+                .unwrap_or_else(|| Version::new(0, 0, 0)),
+            source: Box::new(source),
+        }),
+        PubGrubError::ErrorRetrievingDependencies {
             source: Stop::Index(source),
             ..
-        })
-        | Err(PubGrubError::ErrorChoosingVersion {
+        }
+        | PubGrubError::ErrorChoosingVersion {
             source: Stop::Index(source),
             ..
-        })
-        | Err(PubGrubError::ErrorInShouldCancel(Stop::Index(source))) => {
-            return Err(ResolveError::Index(source));
         }
-    };
+        | PubGrubError::ErrorInShouldCancel(Stop::Index(source)) => {
+            Err(ResolveError::Index(source))
+        }
+    }
+}
+
+/// The resolution a successful run selected, with how far the requested packs ended below
+/// their newest versions.
+fn answer(
+    provider: &Provider<'_>,
+    selected: pubgrub::SelectedDependencies<Pkg, super::provider::At>,
+    early: &[Arc<str>],
+) -> Result<Answer, ResolveError> {
     let mut packages = BTreeMap::new();
     let mut distance = 0;
     let mut walked = Vec::new();
@@ -161,10 +182,10 @@ fn attempt(
         .take(walked.len())
         .cloned()
         .collect();
-    Ok(Some(Answer {
+    Ok(Answer {
         resolution: Resolution { packages },
         distance,
         walked,
         decided_first,
-    }))
+    })
 }

@@ -209,6 +209,13 @@ pub fn diff(a: &GenerationRecord, b: &GenerationRecord) -> GenerationDiff {
     d
 }
 
+/// What a generation links to, which pack owns each command, and its merged environment.
+struct GenerationLinks {
+    links: Vec<(PathBuf, PathBuf)>,
+    owners: BTreeMap<PathBuf, String>,
+    env: GenerationEnv,
+}
+
 impl Store {
     /// Read one generation's record.
     pub fn generation(&self, profile: &Profile, id: u64) -> Result<GenerationRecord, StoreError> {
@@ -328,32 +335,7 @@ impl Store {
         let id = self.generation_ids(profile)?.last().copied().unwrap_or(0) + 1;
         let mut sorted: Vec<&(PackId, PackManifest)> = packs.iter().collect();
         sorted.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-        let mut env = GenerationEnv::default();
-        let mut env_owners = BTreeMap::new();
-        let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
-        let mut owners: BTreeMap<PathBuf, String> = BTreeMap::new();
-        for (pid, manifest) in &sorted {
-            let root = self.pack_path(pid);
-            for (cmd, rel) in &manifest.bin {
-                let dir =
-                    if manifest.pack.kind == PackKind::Plugin && cmd.starts_with("aibox-plugin-") {
-                        "plugins"
-                    } else {
-                        "bin"
-                    };
-                let link = Path::new(dir).join(cmd);
-                if let Some(first) = owners.insert(link.clone(), pid.name.clone()) {
-                    return Err(StoreError::Conflict {
-                        name: format!("{dir}/{cmd}"),
-                        first,
-                        second: pid.name.clone(),
-                    });
-                }
-                links.push((link, root.join(rel)));
-            }
-            links.push((Path::new("packs").join(&pid.name), root.clone()));
-            merge_env(&mut env, &mut env_owners, pid, manifest, &root)?;
-        }
+        let GenerationLinks { links, owners, env } = self.generation_links(&sorted)?;
         let record = GenerationRecord {
             id,
             parent: Some(parent),
@@ -375,30 +357,7 @@ impl Store {
                 .collect(),
             env,
         };
-        // With an environment, commands are wrappers that set it; commands of packs that
-        // declare `[permissions]` are wrappers that run them sandboxed (store/wrappers.rs).
-        let sandboxed: BTreeMap<&str, PathBuf> = sorted
-            .iter()
-            .filter(|(_, m)| m.permissions.is_some())
-            .map(|(pid, _)| (pid.name.as_str(), self.pack_path(pid)))
-            .collect();
-        let aibox = if sandboxed.is_empty() {
-            None
-        } else {
-            Some(std::env::current_exe().ctx(|| "cannot find the aibox executable".into())?)
-        };
-        let commands: BTreeMap<PathBuf, Wrapped> = owners
-            .into_iter()
-            .filter(|(link, _)| link.starts_with("bin"))
-            .filter_map(|(link, pack)| {
-                let sandbox = match (&aibox, sandboxed.get(pack.as_str())) {
-                    (Some(exe), Some(root)) => Some((exe.clone(), root.clone())),
-                    _ => None,
-                };
-                (sandbox.is_some() || !record.env.is_empty())
-                    .then_some((link, Wrapped { pack, sandbox }))
-            })
-            .collect();
+        let commands = self.wrapped_commands(&sorted, owners, !record.env.is_empty())?;
         self.write_generation(profile, &record, &links, &commands, &GENERATION_DIRS)?;
         let prepared = Prepared {
             store: self,
@@ -411,6 +370,74 @@ impl Store {
             self.keep_project_files(profile, id, files)?;
         }
         Ok(prepared)
+    }
+
+    /// The links of a generation of `packs` (sorted by name): `bin/` and `plugins/` entries to
+    /// their files and `packs/<name>` to each tree, which pack owns each command (two packs
+    /// with one command are a conflict), and the merged environment.
+    fn generation_links(
+        &self,
+        packs: &[&(PackId, PackManifest)],
+    ) -> Result<GenerationLinks, StoreError> {
+        let mut env = GenerationEnv::default();
+        let mut env_owners = BTreeMap::new();
+        let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut owners: BTreeMap<PathBuf, String> = BTreeMap::new();
+        for (pid, manifest) in packs {
+            let root = self.pack_path(pid);
+            for (cmd, rel) in &manifest.bin {
+                let dir =
+                    if manifest.pack.kind == PackKind::Plugin && cmd.starts_with("aibox-plugin-") {
+                        "plugins"
+                    } else {
+                        "bin"
+                    };
+                let link = Path::new(dir).join(cmd);
+                if let Some(first) = owners.insert(link.clone(), pid.name.clone()) {
+                    return Err(StoreError::Conflict {
+                        name: format!("{dir}/{cmd}"),
+                        first,
+                        second: pid.name.clone(),
+                    });
+                }
+                links.push((link, root.join(rel)));
+            }
+            links.push((Path::new("packs").join(&pid.name), root.clone()));
+            merge_env(&mut env, &mut env_owners, pid, manifest, &root)?;
+        }
+        Ok(GenerationLinks { links, owners, env })
+    }
+
+    /// The commands of `bin/` that are wrappers rather than links: with an environment, every
+    /// command (the wrapper sets it); commands of packs that declare `[permissions]` run
+    /// sandboxed (store/wrappers.rs).
+    fn wrapped_commands(
+        &self,
+        packs: &[&(PackId, PackManifest)],
+        owners: BTreeMap<PathBuf, String>,
+        has_env: bool,
+    ) -> Result<BTreeMap<PathBuf, Wrapped>, StoreError> {
+        let sandboxed: BTreeMap<&str, PathBuf> = packs
+            .iter()
+            .filter(|(_, m)| m.permissions.is_some())
+            .map(|(pid, _)| (pid.name.as_str(), self.pack_path(pid)))
+            .collect();
+        let aibox = if sandboxed.is_empty() {
+            None
+        } else {
+            Some(std::env::current_exe().ctx(|| "cannot find the aibox executable".into())?)
+        };
+        Ok(owners
+            .into_iter()
+            .filter(|(link, _)| link.starts_with("bin"))
+            .filter_map(|(link, pack)| {
+                let sandbox = match (&aibox, sandboxed.get(pack.as_str())) {
+                    (Some(exe), Some(root)) => Some((exe.clone(), root.clone())),
+                    _ => None,
+                };
+                (sandbox.is_some() || has_env).then_some((link, Wrapped { pack, sandbox }))
+            })
+            .collect())
     }
 
     /// Write `generations/<id>` whole: built under a temp name, then renamed into place.
