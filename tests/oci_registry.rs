@@ -380,6 +380,49 @@ fn interrupted_download_resumes_with_range() {
     );
 }
 
+/// A registry that ignores `Range` sends the whole blob again after a cut: the bytes already
+/// unpacked while downloading are not a prefix of what follows, so they are dropped and the
+/// verified blob is unpacked instead; the pack is whole.
+#[test]
+fn a_registry_ignoring_range_restarts_and_the_pack_is_whole() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let dir = make_pack(&env.work(), "big", "1.0.0", "");
+    add_random_file(&dir, "blob.bin", 3 << 20);
+    env.aibox()
+        .args(["pack", "publish"])
+        .arg(&dir)
+        .args(["--registry", &reg.url("p")])
+        .assert()
+        .success();
+    let proxy = FlakyProxy::start_with(reg.port, 1 << 20, false, true);
+    let env2 = Env::new();
+    let url = format!("oci://127.0.0.1:{}/p/big:1.0.0", proxy.port);
+    let out = env2
+        .aibox()
+        .args(["pack", "pull", &url, "-o", "b"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(proxy.cuts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let layer = largest_blob(&reg);
+    let sent = proxy.sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        sent >= layer + (512 << 10),
+        "the whole layer was sent again: {sent} bytes sent for a {layer}-byte layer"
+    );
+    assert_eq!(
+        aibox::fs::read(env2.work().join("b/blob.bin")).unwrap(),
+        aibox::fs::read(dir.join("blob.bin")).unwrap()
+    );
+    // The first attempt's unpacked objects and the staging file are gone from `tmp/`.
+    let tmp = env2.home().join("store-v2/tmp");
+    let left: Vec<_> = aibox::fs::read_dir(&tmp)
+        .map(|rd| rd.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in tmp/: {left:?}");
+}
+
 #[test]
 fn registry_dying_mid_download_is_a_clear_error() {
     let reg = Registry::start();

@@ -93,7 +93,7 @@ pub fn vendor(
             for d in std::iter::once(&m.config).chain(m.layers.iter()) {
                 let dest = layout.blob_path(&d.digest)?;
                 if !fs::exists(&dest).unwrap_or(false) {
-                    let staged = source.stage_blob(&item.name, d, &store)?;
+                    let staged = source.stage_blob(&item.name, d, &store, None)?;
                     layout.copy_blob(&d.digest, staged.path())?;
                 }
                 blobs += 1;

@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::RegistryError;
 pub use super::unpack::{
-    ingest_layer, is_aibox, oras_tree, pack_toml_layer, parse_config, stage_verified,
+    ingest_layer, is_aibox, layer_tar, oras_tree, pack_toml_layer, parse_config, stage_verified,
 };
 use crate::fs;
 use crate::manifest::pack::PackManifest;

@@ -57,6 +57,8 @@ pub struct Watch<'a> {
     pub what: &'a str,
     pub reporter: crate::printer::Reporter,
     pub on_bytes: &'a (dyn Fn(u64) + Send + Sync),
+    /// Where the blob's bytes also go as they arrive (see [`super::tee`]).
+    pub tee: Option<&'a super::tee::Tee>,
 }
 
 /// Download `desc` from `image`'s repository into a verified staging file in `tmp_dir`.
@@ -72,6 +74,7 @@ pub async fn download(
         what,
         reporter,
         on_bytes,
+        tee,
     } = *watch;
     let mut check = DigestCheck::new(&desc.digest, Some(desc.size), what)?;
     let io = |context: String| move |source| RegistryError::Io { context, source };
@@ -91,7 +94,13 @@ pub async fn download(
             ));
             tokio::time::sleep(backoff(attempt - 1)).await;
         }
-        match fetch_once(client, image, desc, &mut tmp, &mut check, what, on_bytes).await {
+        let sink = Sink {
+            tmp: &mut tmp,
+            check: &mut check,
+            on_bytes,
+            tee,
+        };
+        match fetch_once(client, image, desc, sink, what).await {
             Ok(()) => {
                 check.finish()?;
                 tmp.as_file_mut()
@@ -130,15 +139,27 @@ pub async fn download(
     })
 }
 
+/// Where one attempt's bytes go: the staging file, the digest check, progress and the tee.
+struct Sink<'a> {
+    tmp: &'a mut tempfile::NamedTempFile,
+    check: &'a mut DigestCheck,
+    on_bytes: &'a (dyn Fn(u64) + Send + Sync),
+    tee: Option<&'a super::tee::Tee>,
+}
+
 async fn fetch_once(
     client: &Client,
     image: &Reference,
     desc: &Descriptor,
-    tmp: &mut tempfile::NamedTempFile,
-    check: &mut DigestCheck,
+    sink: Sink<'_>,
     what: &str,
-    on_bytes: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(), Failure> {
+    let Sink {
+        tmp,
+        check,
+        on_bytes,
+        tee,
+    } = sink;
     let layer = oci_client::manifest::OciDescriptor {
         media_type: desc.media_type.clone(),
         digest: desc.digest.clone(),
@@ -160,6 +181,9 @@ async fn fetch_once(
                     .rewind()
                     .map_err(|e| Failure::Transient(e.to_string()))?;
                 check.restart();
+                if let Some(tee) = tee {
+                    tee.restart();
+                }
             }
             s
         }
@@ -197,6 +221,9 @@ async fn fetch_once(
                 source,
             })
         })?;
+        if let Some(tee) = tee {
+            tee.send(&chunk);
+        }
         on_bytes(chunk.len() as u64);
     }
     if check.seen() < desc.size {

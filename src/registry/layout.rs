@@ -380,6 +380,7 @@ impl Backend for LayoutSource {
         _name: &str,
         desc: &Descriptor,
         store: &Store,
+        tee: Option<&super::tee::Tee>,
     ) -> Result<tempfile::NamedTempFile, RegistryError> {
         let path = self.layout.blob_path(&desc.digest)?;
         let file = fs::open_regular(&path).map_err(io_err(format!(
@@ -392,6 +393,7 @@ impl Backend for LayoutSource {
             desc,
             &store.layout().tmp(),
             &path.display().to_string(),
+            tee,
         )
     }
 }

@@ -19,6 +19,7 @@ pub mod oci;
 pub mod push;
 pub mod read;
 pub mod signatures;
+pub mod tee;
 pub mod unpack;
 pub mod url;
 

@@ -249,6 +249,7 @@ impl OciSource {
                     what: &what,
                     reporter: self.opts.reporter,
                     on_bytes: &|_| {},
+                    tee: None,
                 },
             ))
             .map_err(|e| self.auth_hint(e))?;
@@ -388,6 +389,7 @@ impl Backend for OciSource {
         name: &str,
         desc: &Descriptor,
         store: &Store,
+        tee: Option<&super::tee::Tee>,
     ) -> Result<tempfile::NamedTempFile, RegistryError> {
         if self.opts.offline {
             return Err(self.offline(format!("blob {} of `{}` (pack content is not cached; run `aibox sync` once online or use an `oci-layout:` mirror)", desc.digest, self.reg.repo(name))));
@@ -407,6 +409,7 @@ impl Backend for OciSource {
                 what: &what,
                 reporter: self.opts.reporter,
                 on_bytes: &on,
+                tee,
             },
         ));
         bar.finish_and_clear();

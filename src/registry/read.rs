@@ -8,6 +8,7 @@ use std::sync::Arc;
 use semver::Version;
 
 use super::artifact::{self, Descriptor, Manifest, TopLevel};
+use super::tee::Tee;
 use super::{LockEntry, RegistryError};
 use crate::fs;
 use crate::lockfile::{ANY_PLATFORM, LockedPlatform};
@@ -44,12 +45,14 @@ pub trait Backend: Send + Sync {
     /// A small blob (config, `pack.toml`) by descriptor, verified, at most `max` bytes.
     fn small_blob(&self, name: &str, desc: &Descriptor, max: u64)
     -> Result<Vec<u8>, RegistryError>;
-    /// A blob copied into a verified staging file under the store's `tmp/`.
+    /// A blob copied into a verified staging file under the store's `tmp/`; with a `tee`, its
+    /// bytes are also handed on as they arrive (before the digest is checked).
     fn stage_blob(
         &self,
         name: &str,
         desc: &Descriptor,
         store: &Store,
+        tee: Option<&Tee>,
     ) -> Result<tempfile::NamedTempFile, RegistryError>;
 }
 
@@ -332,20 +335,11 @@ fn layers_tree(
         let [layer] = info.manifest.layers.as_slice() else {
             return Err(artifact::invalid(&w, "an aibox pack has exactly one layer"));
         };
-        let file = b.stage_blob(name, layer, store)?;
-        let reader = fs::File::from_parts(
-            file.reopen().map_err(|source| RegistryError::Io {
-                context: "cannot reopen a staging file".into(),
-                source,
-            })?,
-            file.path(),
-        );
-        let limits = crate::store::ingest::Limits::for_compressed(layer.size);
-        artifact::ingest_layer(store, layer, reader, &w, &limits)
+        streamed_layer(b, store, name, layer, &w)
     } else {
         let mut staged = Vec::new();
         let mut open = |d: &Descriptor| -> Result<fs::File, RegistryError> {
-            let file = b.stage_blob(name, d, store)?;
+            let file = b.stage_blob(name, d, store, None)?;
             let f = fs::File::from_parts(
                 file.reopen().map_err(|source| RegistryError::Io {
                     context: "cannot reopen a staging file".into(),
@@ -358,6 +352,48 @@ fn layers_tree(
         };
         artifact::oras_tree(store, &info.manifest, &info.pack, &w, &mut open)
     }
+}
+
+/// The tree of an aibox pack's one layer, unpacked while it downloads: the objects get their
+/// names only after the whole layer matched its digest, so a wrong or hostile download adds
+/// nothing to the store. When the bytes handed on could not be used (the download started
+/// over), the verified staging file is unpacked instead.
+fn streamed_layer(
+    b: &dyn Backend,
+    store: &Store,
+    name: &str,
+    layer: &Descriptor,
+    w: &str,
+) -> Result<Tree, RegistryError> {
+    let limits = || crate::store::ingest::Limits::for_compressed(layer.size);
+    let (tee, reader) = Tee::new();
+    let (staged, unpacked) = std::thread::scope(|s| {
+        let unpacking = s.spawn(|| {
+            let tar = artifact::layer_tar(layer, reader, w)?;
+            Ok::<_, RegistryError>(store.ingest_tar_uncommitted(tar, &limits())?)
+        });
+        let staged = b.stage_blob(name, layer, store, Some(&tee));
+        tee.close();
+        let unpacked = unpacking
+            .join()
+            .unwrap_or_else(|_| Err(RegistryError::Other("the unpacking thread panicked".into())));
+        (staged, unpacked)
+    });
+    let file = staged?;
+    if !tee.is_broken() {
+        let (tree, objects) = unpacked?;
+        objects.commit()?;
+        return Ok(tree);
+    }
+    drop(unpacked);
+    let reader = fs::File::from_parts(
+        file.reopen().map_err(|source| RegistryError::Io {
+            context: "cannot reopen a staging file".into(),
+            source,
+        })?,
+        file.path(),
+    );
+    artifact::ingest_layer(store, layer, reader, w, &limits())
 }
 
 /// Fetch a locked platform artifact and build its pack (tree must equal `locked.tree`).

@@ -84,28 +84,36 @@ pub fn ingest_layer(
     what: &str,
     limits: &ingest::Limits,
 ) -> Result<Tree, RegistryError> {
+    Ok(store.ingest_tar(layer_tar(desc, file, what)?, limits)?)
+}
+
+/// The tar inside a layer: `layer` decompressed as its media type says (plain, gzip, zstd).
+pub fn layer_tar<'a>(
+    desc: &Descriptor,
+    layer: impl Read + 'a,
+    what: &str,
+) -> Result<Box<dyn Read + 'a>, RegistryError> {
     let mt = desc.media_type.as_str();
-    let tree = if mt.ends_with("+zstd") || mt.ends_with(".zstd") {
-        let dec = zstd::stream::read::Decoder::new(file).map_err(|source| RegistryError::Io {
+    if mt.ends_with("+zstd") || mt.ends_with(".zstd") {
+        let dec = zstd::stream::read::Decoder::new(layer).map_err(|source| RegistryError::Io {
             context: format!("cannot decompress the layer of {what}"),
             source,
         })?;
-        store.ingest_tar(dec, limits)?
+        Ok(Box::new(dec))
     } else if mt.ends_with("+gzip")
         || mt.ends_with(".gzip")
         || mt.ends_with("tar.gz")
         || is_unpack(desc)
     {
-        store.ingest_tar(flate2::read::GzDecoder::new(file), limits)?
+        Ok(Box::new(flate2::read::GzDecoder::new(layer)))
     } else if mt == LAYER_TAR || mt.ends_with(".tar") || mt == "application/x-tar" {
-        store.ingest_tar(file, limits)?
+        Ok(Box::new(layer))
     } else {
-        return Err(invalid(
+        Err(invalid(
             what,
             format!("unsupported layer media type `{mt}`"),
-        ));
-    };
-    Ok(tree)
+        ))
+    }
 }
 
 /// Build the tree of an ORAS per-file artifact: each layer is the file named by its title
@@ -174,12 +182,14 @@ fn merge(into: &mut Tree, from: Tree, raw: &str) -> Result<(), RegistryError> {
 }
 
 /// Copy `reader` into a new staging file in `dir`, checking size and SHA-256 against `desc`
-/// while streaming; the file is returned rewound only when both match.
+/// while streaming (and handing the bytes on to `tee`); the file is returned rewound only when
+/// both match.
 pub fn stage_verified(
     mut reader: impl Read,
     desc: &Descriptor,
     dir: &Path,
     what: &str,
+    tee: Option<&super::tee::Tee>,
 ) -> Result<tempfile::NamedTempFile, RegistryError> {
     use std::io::Write;
     let mut check = DigestCheck::new(&desc.digest, Some(desc.size), what)?;
@@ -199,6 +209,9 @@ pub fn stage_verified(
         check.update(&buf[..n])?;
         tmp.write_all(&buf[..n])
             .map_err(io(format!("cannot write `{}`", tmp.path().display())))?;
+        if let Some(tee) = tee {
+            tee.send(&buf[..n]);
+        }
     }
     check.finish()?;
     tmp.as_file_mut()

@@ -328,6 +328,19 @@ impl Store {
     /// Ingest an uncompressed tar stream. Entries are checked before anything is written;
     /// file contents go straight to objects (hashed while streaming).
     pub fn ingest_tar(&self, reader: impl Read, limits: &Limits) -> Result<Tree, StoreError> {
+        let (tree, batch) = self.ingest_tar_uncommitted(reader, limits)?;
+        batch.commit()?;
+        Ok(tree)
+    }
+
+    /// [`Store::ingest_tar`] without the commit: the objects are written and checked but get
+    /// their names only when the caller commits the batch (dropping it removes them). This is
+    /// how an archive is unpacked while it downloads, before its digest is known to match.
+    pub fn ingest_tar_uncommitted(
+        &self,
+        reader: impl Read,
+        limits: &Limits,
+    ) -> Result<(Tree, super::objects::Batch<'_>), StoreError> {
         let mut archive = tar::Archive::new(reader);
         let mut batch = self.batch();
         let mut root = Tree::default();
@@ -405,7 +418,6 @@ impl Store {
             insert(&mut root, &raw, &parts, entry)?;
         }
         root.check_links()?;
-        batch.commit()?;
-        Ok(root)
+        Ok((root, batch))
     }
 }

@@ -177,6 +177,17 @@ pub struct FlakyProxy {
 
 impl FlakyProxy {
     pub fn start(upstream: u16, cut_after: u64, die_after_cut: bool) -> FlakyProxy {
+        Self::start_with(upstream, cut_after, die_after_cut, false)
+    }
+
+    /// Like [`FlakyProxy::start`]; with `ignore_range`, the `Range` header of every request is
+    /// dropped, as by a registry (or proxy) that always answers with the whole blob.
+    pub fn start_with(
+        upstream: u16,
+        cut_after: u64,
+        die_after_cut: bool,
+        ignore_range: bool,
+    ) -> FlakyProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let cuts = Arc::new(AtomicU64::new(0));
@@ -201,7 +212,11 @@ impl FlakyProxy {
                 let (mut c_read, mut s_write) =
                     (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    if ignore_range {
+                        copy_without_range(&mut c_read, &mut s_write);
+                    } else {
+                        let _ = std::io::copy(&mut c_read, &mut s_write);
+                    }
                     let _ = s_write.shutdown(Shutdown::Write);
                 });
                 std::thread::spawn(move || {
@@ -243,6 +258,26 @@ impl FlakyProxy {
             port,
             cuts,
             sent: sent_total,
+        }
+    }
+}
+
+/// Copy requests from `from` to `to`, leaving out every `Range:` header line (requests are
+/// small: each arrives in one read).
+fn copy_without_range(from: &mut TcpStream, to: &mut TcpStream) {
+    let mut buf = [0u8; 64 << 10];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let text = String::from_utf8_lossy(&buf[..n]);
+        let kept: String = text
+            .split_inclusive("\r\n")
+            .filter(|line| !line.to_ascii_lowercase().starts_with("range:"))
+            .collect();
+        if to.write_all(kept.as_bytes()).is_err() {
+            return;
         }
     }
 }

@@ -14,11 +14,11 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 url, lock_path, shots = sys.argv[1:4]
@@ -51,11 +51,29 @@ for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--wind
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 
 
+def gone(old):
+    """Whether `old` left the document. While a page is being replaced, chromedriver may
+    answer "does not belong to the document" instead of a stale-element error: gone too."""
+
+    def check(_driver):
+        try:
+            old.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+
+    return check
+
+
 def navigate(action):
     """Do `action` (a click, a key) and wait for the next page to replace this one."""
     old = driver.find_element(By.TAG_NAME, "html")
     action()
-    WebDriverWait(driver, 60).until(EC.staleness_of(old))
+    WebDriverWait(driver, 60).until(gone(old))
 
 
 def click(how, what):
