@@ -28,8 +28,9 @@
 //!   [`config`]; a refused pack stops the sync before anything is fetched.
 //! - What the [`store`] lacks is fetched from a [`registry`] source (OCI registry, OCI
 //!   layout, directory, archive URL), each blob checked against its digest while it streams
-//!   into a staging file (`registry::digest`), then unpacked into content-addressed objects
-//!   and a sealed pack tree. Install hooks and health checks run in the [`sandbox`].
+//!   into a staging file (`registry::digest`). A pack's layer is unpacked from the same bytes
+//!   as they arrive (`registry::tee`); its content-addressed objects get their names only
+//!   after the digest matched, then a sealed pack tree is built from them. Install hooks and health checks run in the [`sandbox`].
 //! - The store builds a generation (links to pack trees, `generation.toml`) and switches the
 //!   profile's `current` link with one atomic rename; the [`audit`] log records it.
 //!
