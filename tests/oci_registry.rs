@@ -344,8 +344,9 @@ fn largest_blob(reg: &Registry) -> u64 {
     max
 }
 
-#[test]
-fn interrupted_download_resumes_with_range() {
+/// A registry holding `p/big:1.0.0`, a pack with a 3 MiB incompressible file; the publishing
+/// environment (which holds the pack's source directory) and that directory.
+fn published_big_pack() -> (Registry, Env, std::path::PathBuf) {
     let reg = Registry::start();
     let env = Env::new();
     let dir = make_pack(&env.work(), "big", "1.0.0", "");
@@ -356,6 +357,12 @@ fn interrupted_download_resumes_with_range() {
         .args(["--registry", &reg.url("p")])
         .assert()
         .success();
+    (reg, env, dir)
+}
+
+#[test]
+fn interrupted_download_resumes_with_range() {
+    let (reg, _env, dir) = published_big_pack();
     let proxy = FlakyProxy::start(reg.port, 256 << 10, false);
     let env2 = Env::new();
     let url = format!("oci://127.0.0.1:{}/p/big:1.0.0", proxy.port);
@@ -385,16 +392,7 @@ fn interrupted_download_resumes_with_range() {
 /// verified blob is unpacked instead; the pack is whole.
 #[test]
 fn a_registry_ignoring_range_restarts_and_the_pack_is_whole() {
-    let reg = Registry::start();
-    let env = Env::new();
-    let dir = make_pack(&env.work(), "big", "1.0.0", "");
-    add_random_file(&dir, "blob.bin", 3 << 20);
-    env.aibox()
-        .args(["pack", "publish"])
-        .arg(&dir)
-        .args(["--registry", &reg.url("p")])
-        .assert()
-        .success();
+    let (reg, _env, dir) = published_big_pack();
     let proxy = FlakyProxy::start_with(reg.port, 1 << 20, false, true);
     let env2 = Env::new();
     let url = format!("oci://127.0.0.1:{}/p/big:1.0.0", proxy.port);
@@ -425,16 +423,7 @@ fn a_registry_ignoring_range_restarts_and_the_pack_is_whole() {
 
 #[test]
 fn registry_dying_mid_download_is_a_clear_error() {
-    let reg = Registry::start();
-    let env = Env::new();
-    let dir = make_pack(&env.work(), "big", "1.0.0", "");
-    add_random_file(&dir, "blob.bin", 3 << 20);
-    env.aibox()
-        .args(["pack", "publish"])
-        .arg(&dir)
-        .args(["--registry", &reg.url("p")])
-        .assert()
-        .success();
+    let (reg, _env, _dir) = published_big_pack();
     let proxy = FlakyProxy::start(reg.port, 256 << 10, true);
     let env2 = Env::new();
     let url = format!("oci://127.0.0.1:{}/p/big:1.0.0", proxy.port);

@@ -67,7 +67,7 @@ pub fn doctor(opts: &Options) -> Vec<Check> {
         sandbox = sandbox.fix("plugins, install hooks and health checks run only partly sandboxed (refused under the enterprise policy): use Linux 6.12 or newer with Landlock enabled");
     }
     out.push(sandbox);
-    let store = match Store::open_default() {
+    let store = match opts.store() {
         Ok(s) => {
             let mode = s
                 .link_mode()

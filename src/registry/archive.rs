@@ -57,7 +57,7 @@ pub struct ArchiveSource {
     kind: Kind,
     opts: SourceOptions,
     client: reqwest::Client,
-    rt: tokio::runtime::Runtime,
+    rt: &'static tokio::runtime::Runtime,
     releases: Mutex<Option<Vec<Release>>>,
     built: Mutex<HashMap<String, Built>>,
 }
@@ -163,10 +163,7 @@ impl ArchiveSource {
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
             .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| RegistryError::Other(format!("cannot start the runtime: {e}")))?;
+        let rt = super::http::runtime()?;
         Ok(ArchiveSource {
             url: url.to_owned(),
             kind,

@@ -28,6 +28,27 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// The network runtime of the process, made on first use: every source's requests run on its
+/// two worker threads, and callers (the fetch threads of a sync among them) block on it from
+/// their own threads. One runtime, not one per source, so a project with several registries
+/// starts no more threads than one with a single registry.
+pub fn runtime() -> Result<&'static tokio::runtime::Runtime, RegistryError> {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| RegistryError::Io {
+            context: "cannot start the network runtime".into(),
+            source,
+        })?;
+    // Two threads may race to make it: one wins, the other's runtime is dropped unused.
+    Ok(RUNTIME.get_or_init(|| rt))
+}
+
 /// The plain HTTP side of one registry.
 pub struct Http {
     client: reqwest::Client,

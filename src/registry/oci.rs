@@ -90,7 +90,7 @@ pub struct OciSource {
     pub(super) client: Client,
     pub(super) auth: RegistryAuth,
     pub(super) origin: CredentialOrigin,
-    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) rt: &'static tokio::runtime::Runtime,
     pub(super) cache: MetaCache,
     pub(super) opts: SourceOptions,
     pub(super) tags: Mutex<HashMap<String, Arc<Vec<String>>>>,
@@ -130,14 +130,7 @@ impl OciSource {
         };
         let client = Client::try_from(config)
             .map_err(|e| RegistryError::Other(format!("cannot create the registry client: {e}")))?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|source| RegistryError::Io {
-                context: "cannot start the network runtime".into(),
-                source,
-            })?;
+        let rt = super::http::runtime()?;
         let (auth, origin) = auth::credentials(&reg.host, opts.reporter);
         // Anonymous: store nothing, so the registry client sends no `/v2/` probe before each
         // request; a 401 challenge makes it authenticate once per repository.
