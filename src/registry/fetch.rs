@@ -7,14 +7,15 @@ use std::io::{Seek, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use super::RegistryError;
-use super::artifact::Descriptor;
-use super::digest::DigestCheck;
-use crate::fs;
 use futures_util::StreamExt;
 use oci_client::client::BlobResponse;
 use oci_client::errors::OciDistributionError;
 use oci_client::{Client, Reference};
+
+use super::RegistryError;
+use super::artifact::Descriptor;
+use super::digest::DigestCheck;
+use crate::fs;
 
 /// How many times a transient failure is retried (`AIBOX_FETCH_RETRIES`).
 pub fn max_attempts() -> u32 {
@@ -70,12 +71,7 @@ pub async fn download(
     tmp_dir: &Path,
     watch: &Watch<'_>,
 ) -> Result<tempfile::NamedTempFile, RegistryError> {
-    let Watch {
-        what,
-        reporter,
-        on_bytes,
-        tee,
-    } = *watch;
+    let Watch { what, reporter, .. } = *watch;
     let mut check = DigestCheck::new(&desc.digest, Some(desc.size), what)?;
     let io = |context: String| move |source| RegistryError::Io { context, source };
     let mut tmp = fs::temp_file_in(tmp_dir).map_err(io(format!(
@@ -94,13 +90,7 @@ pub async fn download(
             ));
             tokio::time::sleep(backoff(attempt - 1)).await;
         }
-        let sink = Sink {
-            tmp: &mut tmp,
-            check: &mut check,
-            on_bytes,
-            tee,
-        };
-        match fetch_once(client, image, desc, sink, what).await {
+        match fetch_once(client, image, desc, &mut tmp, &mut check, watch).await {
             Ok(()) => {
                 check.finish()?;
                 tmp.as_file_mut()
@@ -139,27 +129,22 @@ pub async fn download(
     })
 }
 
-/// Where one attempt's bytes go: the staging file, the digest check, progress and the tee.
-struct Sink<'a> {
-    tmp: &'a mut tempfile::NamedTempFile,
-    check: &'a mut DigestCheck,
-    on_bytes: &'a (dyn Fn(u64) + Send + Sync),
-    tee: Option<&'a super::tee::Tee>,
-}
-
+/// One attempt: the bytes from `check.seen()` on go to the staging file `tmp`, through the
+/// digest check, to progress and to the tee.
 async fn fetch_once(
     client: &Client,
     image: &Reference,
     desc: &Descriptor,
-    sink: Sink<'_>,
-    what: &str,
+    tmp: &mut tempfile::NamedTempFile,
+    check: &mut DigestCheck,
+    watch: &Watch<'_>,
 ) -> Result<(), Failure> {
-    let Sink {
-        tmp,
-        check,
+    let Watch {
+        what,
         on_bytes,
         tee,
-    } = sink;
+        ..
+    } = *watch;
     let layer = oci_client::manifest::OciDescriptor {
         media_type: desc.media_type.clone(),
         digest: desc.digest.clone(),
@@ -222,7 +207,7 @@ async fn fetch_once(
             })
         })?;
         if let Some(tee) = tee {
-            tee.send(&chunk);
+            tee.send(chunk.clone());
         }
         on_bytes(chunk.len() as u64);
     }

@@ -1,16 +1,17 @@
 //! Writing a pack layer as a stream. The directory's reproducible tar goes through the
 //! compressor into a temporary file under the store's `tmp/`, its SHA-256 and size computed on
-//! the way, while the same tar bytes feed the store's tar ingestion on a second thread (the
-//! check that the layer reproduces the tree). Memory stays a few buffers whatever the size of
+//! the way, while the same tar bytes feed the store's tar ingestion on a second thread through
+//! a [`super::tee`] (the check that the layer reproduces the tree). Memory stays a few buffers whatever the size of
 //! the pack.
 
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
 
 use super::RegistryError;
 use super::artifact::{Blob, Compression, LAYER_TAR_GZIP, LAYER_TAR_ZSTD, invalid};
+use super::tee::Tee;
 use crate::fs;
 use crate::store::tree::Tree;
 use crate::store::{Store, ingest};
@@ -31,26 +32,19 @@ pub fn write(store: &Store, dir: &Path, c: Compression) -> Result<(Blob, Tree), 
         tmp_dir.display()
     )))?;
     let (file, path) = tmp.into_parts();
-    let (reader, writer) = io::pipe().map_err(io("cannot create a pipe".into()))?;
+    let (tee, reader) = Tee::new();
     let (written, tree) = std::thread::scope(|s| {
-        let ingest = s.spawn(move || {
-            store.ingest_tar(
-                BufReader::with_capacity(1 << 20, reader),
-                &ingest::Limits::unlimited(),
-            )
-        });
+        let ingest = s.spawn(move || store.ingest_tar(reader, &ingest::Limits::unlimited()));
         let sink = Hashing::new(BufWriter::with_capacity(1 << 20, file));
-        let written = write_tar(dir, Tee(Encoder::new(c, sink), writer));
-        // The pipe's writer is gone (on success and on error alike): the reader sees its end.
+        let written = write_tar(dir, Both(Encoder::new(c, sink), &tee));
+        // On success and on error alike: the check sees the end of the tar.
+        tee.close();
         (written, ingest.join())
     });
     let tree =
         tree.map_err(|_| RegistryError::Other("the layer check stopped unexpectedly".into()))?;
     let (sink, tree) = match (written, tree) {
         (Ok(sink), Ok(tree)) => (sink, tree),
-        // The check stopped first (a full disk, say) and the writer only saw its pipe close:
-        // the check's error is the one that says what happened.
-        (Err(e), Err(check)) if is_broken_pipe(&e) => return Err(check.into()),
         (Err(e), _) => return Err(e),
         (Ok(_), Err(check)) => return Err(check.into()),
     };
@@ -68,23 +62,20 @@ pub fn write(store: &Store, dir: &Path, c: Compression) -> Result<(Blob, Tree), 
     Ok((Blob::file(media_type, digest, size, path), tree))
 }
 
-fn is_broken_pipe(e: &RegistryError) -> bool {
-    matches!(e, RegistryError::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
-}
-
 /// The tar of `dir` into `out`: returns what the compressor wrote to.
 fn write_tar(
     dir: &Path,
-    out: Tee<Encoder<Hashing<BufWriter<std::fs::File>>>, io::PipeWriter>,
+    out: Both<Encoder<Hashing<BufWriter<std::fs::File>>>, &Tee>,
 ) -> Result<Hashing<BufWriter<std::fs::File>>, RegistryError> {
     let io = |source| RegistryError::Io {
         context: format!("cannot write the layer of `{}`", dir.display()),
         source,
     };
-    let mut builder = tar::Builder::new(out);
+    // Buffered before the split, so the check receives the tar in chunks of this size.
+    let mut builder = tar::Builder::new(BufWriter::with_capacity(64 << 10, out));
     append_dir(&mut builder, dir, "")?;
-    let Tee(encoder, pipe) = builder.into_inner().map_err(io)?;
-    drop(pipe);
+    let buffered = builder.into_inner().map_err(io)?;
+    let Both(encoder, _) = buffered.into_inner().map_err(|e| io(e.into_error()))?;
     encoder.finish().map_err(io)
 }
 
@@ -203,9 +194,9 @@ impl<W: Write> Write for Encoder<W> {
 }
 
 /// Every byte to both writers.
-struct Tee<A, B>(A, B);
+struct Both<A, B>(A, B);
 
-impl<A: Write, B: Write> Write for Tee<A, B> {
+impl<A: Write, B: Write> Write for Both<A, B> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.write_all(buf)?;
         self.1.write_all(buf)?;

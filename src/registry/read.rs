@@ -340,13 +340,7 @@ fn layers_tree(
         let mut staged = Vec::new();
         let mut open = |d: &Descriptor| -> Result<fs::File, RegistryError> {
             let file = b.stage_blob(name, d, store, None)?;
-            let f = fs::File::from_parts(
-                file.reopen().map_err(|source| RegistryError::Io {
-                    context: "cannot reopen a staging file".into(),
-                    source,
-                })?,
-                file.path(),
-            );
+            let f = reopen(&file)?;
             staged.push(file);
             Ok(f)
         };
@@ -386,14 +380,16 @@ fn streamed_layer(
         return Ok(tree);
     }
     drop(unpacked);
-    let reader = fs::File::from_parts(
-        file.reopen().map_err(|source| RegistryError::Io {
-            context: "cannot reopen a staging file".into(),
-            source,
-        })?,
-        file.path(),
-    );
-    artifact::ingest_layer(store, layer, reader, w, &limits())
+    artifact::ingest_layer(store, layer, reopen(&file)?, w, &limits())
+}
+
+/// A second handle on a staging file, read from its start.
+fn reopen(file: &tempfile::NamedTempFile) -> Result<fs::File, RegistryError> {
+    let handle = file.reopen().map_err(|source| RegistryError::Io {
+        context: "cannot reopen a staging file".into(),
+        source,
+    })?;
+    Ok(fs::File::from_parts(handle, file.path()))
 }
 
 /// Fetch a locked platform artifact and build its pack (tree must equal `locked.tree`).

@@ -2,13 +2,16 @@
 //! staging file are also handed, in order, to a reader on another thread, which unpacks them
 //! into objects that get their names only once the whole blob matched its digest.
 //!
-//! The channel between them is bounded, so memory stays flat: a reader slower than the
+//! Chunks travel as [`Bytes`], so a chunk already held that way (a network read) is handed on
+//! without a copy. The channel between them is bounded, so memory stays flat: a reader slower than the
 //! network slows the download down instead of buffering it. When a download has to start
 //! again from the first byte (a registry that ignored a range request), what was handed on is
 //! no longer a prefix of the blob: the tee is marked broken and the caller unpacks the
 //! verified staging file instead.
 
-use std::io::Read;
+use std::io::{Read, Write};
+
+use bytes::Bytes;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -19,15 +22,15 @@ const CHUNKS_IN_FLIGHT: usize = 16;
 /// The sending side, given to the download.
 #[derive(Debug)]
 pub struct Tee {
-    tx: Mutex<Option<SyncSender<Vec<u8>>>>,
+    tx: Mutex<Option<SyncSender<Bytes>>>,
     broken: AtomicBool,
 }
 
 /// The receiving side: the blob's bytes in order, then the end once the tee is closed.
 #[derive(Debug)]
 pub struct TeeReader {
-    rx: Receiver<Vec<u8>>,
-    chunk: Vec<u8>,
+    rx: Receiver<Bytes>,
+    chunk: Bytes,
     at: usize,
 }
 
@@ -42,7 +45,7 @@ impl Tee {
             },
             TeeReader {
                 rx,
-                chunk: Vec::new(),
+                chunk: Bytes::new(),
                 at: 0,
             },
         )
@@ -51,10 +54,10 @@ impl Tee {
     /// Hand on the next bytes of the blob (blocks while the reader is behind). A reader that
     /// stopped (it found the archive bad) is not an error here: the download goes on, so that
     /// a wrong digest is still reported as such.
-    pub fn send(&self, bytes: &[u8]) {
+    pub fn send(&self, bytes: Bytes) {
         let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = tx.as_ref()
-            && sender.send(bytes.to_vec()).is_err()
+            && sender.send(bytes).is_err()
         {
             *tx = None;
         }
@@ -74,6 +77,18 @@ impl Tee {
     /// Whether the bytes handed on are not the blob (see [`Tee::restart`]).
     pub fn is_broken(&self) -> bool {
         self.broken.load(Ordering::Relaxed)
+    }
+}
+
+/// Writing to a tee hands a copy of the bytes on; it never fails (see [`Tee::send`]).
+impl Write for &Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.send(Bytes::copy_from_slice(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -109,7 +124,7 @@ mod tests {
                 reader.read_to_end(&mut out).map(|_| out)
             });
             for chunk in data.chunks(777) {
-                tee.send(chunk);
+                tee.send(Bytes::copy_from_slice(chunk));
             }
             tee.close();
             r.join().unwrap().unwrap()
@@ -123,7 +138,7 @@ mod tests {
         let (tee, reader) = Tee::new();
         drop(reader);
         for _ in 0..(CHUNKS_IN_FLIGHT * 4) {
-            tee.send(&[0; 1024]);
+            tee.send(Bytes::from_static(&[0; 1024]));
         }
         tee.close();
     }
@@ -131,9 +146,9 @@ mod tests {
     #[test]
     fn a_restart_breaks_the_tee_and_ends_the_reader() {
         let (tee, mut reader) = Tee::new();
-        tee.send(b"abc");
+        tee.send(Bytes::from_static(b"abc"));
         tee.restart();
-        tee.send(b"abc"); // the download goes on into its staging file only
+        tee.send(Bytes::from_static(b"abc")); // the download goes on into its staging file only
         let mut out = Vec::new();
         reader.read_to_end(&mut out).unwrap();
         assert_eq!(out, b"abc");

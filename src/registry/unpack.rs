@@ -210,7 +210,7 @@ pub fn stage_verified(
         tmp.write_all(&buf[..n])
             .map_err(io(format!("cannot write `{}`", tmp.path().display())))?;
         if let Some(tee) = tee {
-            tee.send(&buf[..n]);
+            tee.send(bytes::Bytes::copy_from_slice(&buf[..n]));
         }
     }
     check.finish()?;
