@@ -42,7 +42,7 @@ fn aibox_toml(data: &[u8]) {
     {
         // What parsed must be usable: roots, registries and the lock's manifest hash.
         let _ = m.roots();
-        for name in m.packs.keys().chain(m.plugins.keys()) {
+        for (name, _) in m.requirements() {
             let _ = m.registry_for(name);
         }
     }

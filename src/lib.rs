@@ -9,7 +9,7 @@
 //! 1. [`fs`]
 //! 2. [`manifest`], [`trust`]
 //! 3. [`config`], [`sandbox`], [`store`]
-//! 4. [`audit`], [`lockfile`]
+//! 4. [`audit`], [`lockfile`], [`skill`]
 //! 5. [`registry`]
 //! 6. [`resolver`]
 //! 7. [`ops`], [`fuzz`]
@@ -84,6 +84,7 @@ pub mod registry;
 pub mod resolver;
 pub mod sandbox;
 pub mod signature;
+pub mod skill;
 pub mod store;
 pub mod trust;
 pub mod web;

@@ -186,6 +186,28 @@ fn catalog_build_writes_the_discover_pages_as_a_static_site() {
         &env.work(),
         &["pack", "publish", dir, "--registry", &url],
     );
+    // An agent skill beside the tool: a bare skill folder with a script.
+    let skill = env.work().join("review-pr");
+    std::fs::create_dir_all(skill.join("scripts")).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: review-pr\ndescription: Review pull requests.\nallowed-tools: Read\n---\nSteps.\n",
+    )
+    .unwrap();
+    std::fs::write(skill.join("scripts/diff.sh"), "#!/bin/sh\ngit diff\n").unwrap();
+    ok(
+        &env,
+        &env.work(),
+        &[
+            "pack",
+            "publish",
+            skill.to_str().unwrap(),
+            "--version",
+            "1.0.0",
+            "--registry",
+            &url,
+        ],
+    );
     let site = env.work().join("site");
     ok(
         &env,
@@ -211,4 +233,25 @@ fn catalog_build_writes_the_discover_pages_as_a_static_site() {
     assert!(pack.contains("- scans faster"), "{pack}");
     assert!(pack.contains("href=\"../index.html\""), "{pack}");
     assert!(!pack.contains("<form"), "a static page has no actions");
+    // Skills beside packs: a kind column and one page per kind.
+    assert!(
+        index.contains("<td>skill</td>") && index.contains("ships scripts an agent may run"),
+        "{index}"
+    );
+    let skills = std::fs::read_to_string(site.join("skill.html")).unwrap();
+    assert!(
+        skills.contains("packs/review-pr.html") && !skills.contains("packs/fetcher.html"),
+        "{skills}"
+    );
+    let tools = std::fs::read_to_string(site.join("tool.html")).unwrap();
+    assert!(
+        tools.contains("packs/fetcher.html") && !tools.contains("packs/review-pr.html"),
+        "{tools}"
+    );
+    let page = std::fs::read_to_string(site.join("packs/review-pr.html")).unwrap();
+    assert!(page.contains("aibox add --skill review-pr@1.0.0"), "{page}");
+    assert!(
+        page.contains("pre-approves agent tools: Read") && page.contains("Projected into"),
+        "{page}"
+    );
 }

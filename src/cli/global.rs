@@ -14,6 +14,14 @@ pub(super) struct InstallArgs {
     /// The registry to install from (required the first time; then remembered).
     #[arg(long, value_name = "URL")]
     registry: Option<String>,
+    /// Install agent skills (`[skills]`): each is linked into the user-level skills folder
+    /// of every agent in the global profile's `agents` (default `~/.agents/skills`).
+    #[arg(long)]
+    skill: bool,
+    /// Add this agent to the global profile's `agents` (repeatable): `claude-code`, `codex`,
+    /// `cursor`, … (`aibox doctor` lists the folders).
+    #[arg(long = "agent", value_name = "AGENT")]
+    agents: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -28,13 +36,21 @@ pub(super) fn install(opts: &Options, args: InstallArgs) -> Result<()> {
         opts,
         &args.packs,
         args.registry.as_deref(),
-        &AddOptions::default(),
+        &AddOptions {
+            section: if args.skill {
+                crate::manifest::Section::Skills
+            } else {
+                crate::manifest::Section::Packs
+            },
+            agents: args.agents.clone(),
+            no_sync: false,
+        },
     )?;
     super::project::report_edit(opts, &outcome);
     let bin = opts.store()?.layout().profile("global").join("current/bin");
     let on_path =
         std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
-    if !on_path {
+    if !on_path && !args.skill {
         opts.reporter.warn(format!(
             "`{}` is not on your PATH; add it to use installed commands directly",
             bin.display()

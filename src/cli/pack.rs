@@ -12,8 +12,9 @@ use crate::registry::artifact::{BuildOptions, Compression};
 pub(super) enum PackCommand {
     /// Build pack directories into an OCI image layout (refs `<name>:<version>`).
     Build {
-        /// Pack directories (each with `pack.toml`). Directories with the same name and version
-        /// are the platforms of one pack (an image index); others are packs of their own.
+        /// Pack directories (each with `pack.toml`, or a bare agent skill folder with a
+        /// `SKILL.md`). Directories with the same name and version are the platforms of one
+        /// pack (an image index); others are packs of their own.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
         /// The OCI layout directory to write (created if missing).
@@ -27,8 +28,9 @@ pub(super) enum PackCommand {
     },
     /// Validate, build and push pack directories to a registry.
     Publish {
-        /// Pack directories (each with `pack.toml`); the same name and version in several
-        /// directories = one pack with a platform each.
+        /// Pack directories (each with `pack.toml`, or a bare agent skill folder with a
+        /// `SKILL.md`); the same name and version in several directories = one pack with a
+        /// platform each.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
         /// The registry: `oci://host[:port]/path` (the pack goes to `<path>/<name>:<version>`).
@@ -90,6 +92,10 @@ pub(super) struct BuildArgs {
     /// default, so builds are reproducible).
     #[arg(long)]
     created: Option<String>,
+    /// The version of a bare skill folder (a `SKILL.md` without `pack.toml`); default: its
+    /// front matter's `metadata.version`.
+    #[arg(long, value_name = "X.Y.Z")]
+    version: Option<semver::Version>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -107,6 +113,7 @@ impl BuildArgs {
             },
             revision: self.revision.clone(),
             created: self.created.clone(),
+            version: self.version.clone(),
         }
     }
 }

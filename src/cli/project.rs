@@ -27,8 +27,16 @@ pub(super) struct AddArgs {
     #[arg(required = true, value_name = "PACK[@REQ]")]
     packs: Vec<String>,
     /// Add to `[plugins]` instead of `[packs]`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "skill")]
     plugin: bool,
+    /// Add agent skills to `[skills]`: each is linked into the skills folder of every agent
+    /// the project lists in `agents` (default `.agents/skills`).
+    #[arg(long)]
+    skill: bool,
+    /// Add this agent to the project's `agents` (repeatable): `claude-code`, `codex`,
+    /// `cursor`, `gemini-cli`, `openclaw`, … (the guide lists them).
+    #[arg(long = "agent", value_name = "AGENT")]
+    agents: Vec<String>,
     /// Update `aibox.toml` and `aibox.lock` but do not sync the environment.
     #[arg(long)]
     no_sync: bool,
@@ -78,8 +86,14 @@ pub(super) fn init(opts: &Options, args: InitArgs) -> Result<()> {
 }
 
 pub(super) fn add(opts: &Options, args: AddArgs) -> Result<()> {
+    use crate::manifest::Section;
     let how = AddOptions {
-        plugin: args.plugin,
+        section: match (args.plugin, args.skill) {
+            (true, _) => Section::Plugins,
+            (_, true) => Section::Skills,
+            _ => Section::Packs,
+        },
+        agents: args.agents,
         no_sync: args.no_sync,
     };
     let outcome = ops::edit::add(opts, Target::Project, &args.packs, &how)?;

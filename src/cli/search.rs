@@ -14,8 +14,32 @@ pub(super) struct SearchArgs {
     /// project's `[registries]`.
     #[arg(long)]
     registry: Vec<String>,
+    /// Only packs of this kind (`skill` for agent skills).
+    #[arg(long, value_enum)]
+    kind: Option<KindArg>,
     #[command(flatten)]
     net: NetArgs,
+}
+
+/// The kinds of packs `--kind` filters by.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(super) enum KindArg {
+    Tool,
+    Plugin,
+    Skill,
+    Cli,
+}
+
+impl KindArg {
+    pub(super) fn kind(self) -> crate::manifest::pack::PackKind {
+        use crate::manifest::pack::PackKind;
+        match self {
+            KindArg::Tool => PackKind::Tool,
+            KindArg::Plugin => PackKind::Plugin,
+            KindArg::Skill => PackKind::Skill,
+            KindArg::Cli => PackKind::Cli,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -33,7 +57,7 @@ pub(super) struct InfoArgs {
 pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
     let sources = ops::search::registries(opts, &args.registry)?;
     let src = ops::pack::source_options(opts, args.net.insecure);
-    let hits = ops::search::search(&args.query, &sources, &src)?;
+    let hits = ops::search::search(&args.query, args.kind.map(KindArg::kind), &sources, &src)?;
     if opts.json {
         super::print_json(&hits);
         return Ok(());
@@ -50,8 +74,13 @@ pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
         .unwrap_or(0);
     for h in &hits {
         let id = format!("{}@{}", h.name, h.version);
+        let kind = if h.kind == "tool" {
+            String::new()
+        } else {
+            format!("({}) ", h.kind)
+        };
         println!(
-            "{id:<width$}  {}  [{}]",
+            "{id:<width$}  {kind}{}  [{}]",
             h.description.as_deref().unwrap_or(""),
             h.trust
         );
@@ -62,7 +91,10 @@ pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
 pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
     let sources = ops::search::registries(opts, &args.registry)?;
     let src = ops::pack::source_options(opts, args.net.insecure);
-    let i = ops::search::info(&args.pack, &sources, &src)?;
+    let mut i = ops::search::info(&args.pack, &sources, &src)?;
+    if i.kind == "skill" {
+        i.agents = ops::skills::project_folders(opts);
+    }
     if opts.json {
         super::print_json(&i);
         return Ok(());
@@ -95,6 +127,9 @@ pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
         println!("trust:        {}", a.trust);
     }
     println!("may:          {}", i.permissions.join("; "));
+    if !i.agents.is_empty() {
+        println!("projected to: {}", i.agents.join(", "));
+    }
     println!("source:       {}", i.source);
     if let Some(c) = &i.changelog {
         println!("changes:\n{}", indent(c));

@@ -40,7 +40,17 @@ pub(super) fn list(opts: &Options, args: ViewArgs) -> Result<()> {
             "dependency"
         };
         let id = format!("{} {}", p.name, p.version);
-        println!("{id:width$}  {what}");
+        let kind = if p.kind == "tool" {
+            String::new()
+        } else {
+            format!("  {}", p.kind)
+        };
+        let may = if p.may.is_empty() {
+            String::new()
+        } else {
+            format!("  may: {}", p.may.join("; "))
+        };
+        println!("{id:width$}  {what}{kind}{may}");
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! The `aibox.lock` text form: a hand-written deterministic renderer of version 3 (sorted,
-//! fixed key order, one style of quoting) and a strict parser of versions 1 to 3
-//! (store-format/LOCKFILE.md).
+//! The `aibox.lock` text form: a hand-written deterministic renderer (sorted, fixed key order,
+//! one style of quoting; version 3, or 4 when the lock holds skills) and a strict parser of
+//! versions 1 to 4 (store-format/LOCKFILE.md).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{LockedPackage, LockedPlatform, Lockfile, VERSION};
 use crate::manifest::line_col;
-use crate::manifest::pack::{NetTarget, PackKind, Permissions};
+use crate::manifest::pack::{NetTarget, PackKind, Permissions, SkillSection};
 use crate::store::tree::Hash;
 
 /// The first line of every lock.
@@ -84,7 +84,7 @@ struct RawPackageV1 {
     platforms: BTreeMap<String, RawPlatform>,
 }
 
-/// Versions 2 and 3 (3 adds the recorded grants).
+/// Versions 2 to 4 (3 adds the recorded grants, 4 skills).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawLock {
@@ -115,6 +115,8 @@ struct RawPackage {
     check: Option<String>,
     #[serde(default)]
     permissions: Option<RawPermissions>,
+    #[serde(default)]
+    skill: Option<SkillSection>,
     #[serde(default)]
     platforms: BTreeMap<String, RawPlatform>,
 }
@@ -240,6 +242,7 @@ impl RawLockV1 {
                     permissions: None,
                     install: None,
                     check: None,
+                    skill: None,
                 })
                 .collect(),
         }
@@ -267,6 +270,7 @@ impl RawLock {
                     permissions: p.permissions.map(RawPermissions::into_permissions),
                     install: p.install,
                     check: p.check,
+                    skill: p.skill,
                 })
                 .collect(),
         }
@@ -303,7 +307,12 @@ impl Lockfile {
                     found: *v,
                 });
             }
-            _ => return Err(invalid(0, format!("missing `version = {VERSION}`"))),
+            _ => {
+                return Err(invalid(
+                    0,
+                    "missing `version` (the lock format version)".to_owned(),
+                ));
+            }
         };
         let mut lock = if version == 1 {
             toml::from_str::<RawLockV1>(text)
@@ -321,7 +330,7 @@ impl Lockfile {
             let at = text
                 .find(&format!("name = {}", quote(&p.name)))
                 .unwrap_or(0);
-            if let Some(problem) = check_package(p) {
+            if let Some(problem) = check_package(p).or_else(|| check_skill(p, version)) {
                 return Err(invalid(
                     at,
                     format!("package `{}`: {problem}", p.name.escape_debug()),
@@ -352,16 +361,26 @@ impl Lockfile {
         Ok(lock)
     }
 
-    /// The canonical version 3 text: header, `version`, `platforms` (only when narrowed), then
-    /// one `[[package]]` per package sorted by name, each followed by its platform tables
-    /// sorted by platform. The same lock always renders to the same bytes.
+    /// The version this lock is written as: the oldest that can say what it holds (3, or 4
+    /// when it locks a skill), so a project without skills keeps its lock byte for byte.
+    pub fn written_version(&self) -> u32 {
+        if self.packages.iter().any(|p| p.kind == PackKind::Skill) {
+            VERSION
+        } else {
+            3
+        }
+    }
+
+    /// The canonical text: header, `version`, `platforms` (only when narrowed), then one
+    /// `[[package]]` per package sorted by name, each followed by its platform tables sorted
+    /// by platform. The same lock always renders to the same bytes.
     pub fn render(&self) -> String {
         let mut lock = self.clone();
         lock.canonicalize();
         let mut out = String::new();
         out.push_str(HEADER);
         out.push('\n');
-        let _ = writeln!(out, "version = {VERSION}");
+        let _ = writeln!(out, "version = {}", lock.written_version());
         if let Some(platforms) = &lock.platforms {
             let _ = writeln!(out, "platforms = {}", array(platforms));
         }
@@ -393,6 +412,17 @@ impl Lockfile {
             }
             if let Some(permissions) = &p.permissions {
                 render_permissions(&mut out, permissions);
+            }
+            if let Some(skill) = &p.skill {
+                out.push_str("\n[package.skill]\n");
+                for (k, list) in [
+                    ("allowed-tools", &skill.allowed_tools),
+                    ("scripts", &skill.scripts),
+                ] {
+                    if !list.is_empty() {
+                        let _ = writeln!(out, "{k} = {}", array(list));
+                    }
+                }
             }
             for (platform, locked) in &p.platforms {
                 let _ = writeln!(out, "\n[package.platforms.{}]", key(platform));
@@ -471,6 +501,26 @@ fn check_package(p: &LockedPackage) -> Option<String> {
         return Some(format!("unknown platform `{}`", platform.escape_debug()));
     }
     None
+}
+
+/// What is wrong with a package's skill record, if anything: skills need lock version 4 and a
+/// `[package.skill]` table, which only skills have; its entries are checked as a pack's are.
+fn check_skill(p: &LockedPackage, version: u32) -> Option<String> {
+    match (p.kind == PackKind::Skill, &p.skill) {
+        (true, _) if version < 4 => Some(format!(
+            "a skill needs lock version 4, this lock is version {version}"
+        )),
+        (true, None) => Some("a skill needs a `[package.skill]` table".into()),
+        (false, Some(_)) => Some("only a skill has a `[package.skill]` table".into()),
+        (true, Some(skill)) => {
+            let mut manifest = crate::manifest::pack::PackManifest::skill_stub(&p.name, &p.version);
+            manifest.skill = Some(skill.clone());
+            crate::manifest::check_pack(&manifest)
+                .err()
+                .map(|e| format!("`skill`: {}", e.message))
+        }
+        (false, None) => None,
+    }
 }
 
 /// `sha256:` and 64 lowercase hex digits (digests and key fingerprints).

@@ -9,7 +9,6 @@ use std::collections::{BTreeSet, VecDeque};
 
 use super::Lockfile;
 use crate::manifest::ProjectManifest;
-use crate::manifest::pack::PackKind;
 use crate::manifest::request::Request;
 
 /// The first way a lock fails to satisfy a manifest.
@@ -77,7 +76,12 @@ impl Lockfile {
                 .map(|(_, spec)| spec.url.as_str())
         };
         let mut queue: VecDeque<&str> = VecDeque::new();
-        for (section, table) in [("packs", &manifest.packs), ("plugins", &manifest.plugins)] {
+        for section in crate::manifest::Section::ALL {
+            let table = match section {
+                crate::manifest::Section::Packs => &manifest.packs,
+                crate::manifest::Section::Plugins => &manifest.plugins,
+                crate::manifest::Section::Skills => &manifest.skills,
+            };
             for (name, req) in table {
                 let request = req.request.as_str().to_owned();
                 let Some(locked) = self.package(name) else {
@@ -93,12 +97,11 @@ impl Lockfile {
                         locked: locked.version.to_string(),
                     });
                 }
-                let plugin = locked.kind == PackKind::Plugin;
-                if plugin != (section == "plugins") {
+                if crate::manifest::Section::of_kind(locked.kind) != section {
                     return Err(Unmet::Kind {
                         name: name.clone(),
                         kind: locked.kind.as_str().into(),
-                        section: section.into(),
+                        section: section.key().into(),
                     });
                 }
                 queue.push_back(name);

@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 pub use encode::LockfileError;
 pub use fresh::Unmet;
 
-/// The lock format version this aibox writes.
-pub const VERSION: u32 = 3;
+/// The newest lock format version this aibox reads and writes (a lock without skills is
+/// written as version 3: [`Lockfile::written_version`]).
+pub const VERSION: u32 = 4;
 
 /// The platform key of an artifact that works on every platform (scripts, config).
 pub const ANY_PLATFORM: &str = "any";
@@ -61,6 +62,8 @@ pub struct LockedPackage {
     pub install: Option<String>,
     /// Its `[check] run` command, if any (version 3 on).
     pub check: Option<String>,
+    /// A skill's tools and scripts (`[package.skill]`, version 4 on); `None` for other kinds.
+    pub skill: Option<crate::manifest::pack::SkillSection>,
 }
 
 /// One platform's artifact of a package.
@@ -81,6 +84,8 @@ impl LockedPackage {
             permissions: self.permissions.clone(),
             install: self.install.clone(),
             check: self.check.clone(),
+            skill: self.skill.clone(),
+            needs: self.dependencies.keys().cloned().collect(),
         }
     }
 

@@ -97,7 +97,7 @@ fn render_sorts_whatever_the_input_order() {
 #[test]
 fn rejects_bad_locks() {
     let cases: &[(&str, &str)] = &[
-        ("future_version", "version = 4\n"),
+        ("future_version", "version = 5\n"),
         ("missing_version", "platforms = []\n"),
         ("unknown_key", "version = 2\nplatfroms = []\n"),
         (
@@ -266,7 +266,12 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
             0u64..30,
             prop::option::of("(alpha|rc)\\.[0-9]"),
         ),
-        prop::sample::select(vec![PackKind::Tool, PackKind::Plugin, PackKind::Cli]),
+        prop::sample::select(vec![
+            PackKind::Tool,
+            PackKind::Plugin,
+            PackKind::Cli,
+            PackKind::Skill,
+        ]),
         "(dir:|oci://|oci-layout:)[ -~]{1,20}",
         (
             prop::option::of("sha256:[0-9a-f]{64}"),
@@ -294,9 +299,14 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
                         .into_iter()
                         .map(|(k, v)| (k.to_owned(), v))
                         .collect(),
-                    permissions: grants.0,
-                    install: grants.1,
-                    check: grants.2,
+                    // A skill records its tools and scripts instead of a sandbox and hooks.
+                    permissions: grants.0.filter(|_| kind != PackKind::Skill),
+                    install: grants.1.filter(|_| kind != PackKind::Skill),
+                    check: grants.2.filter(|_| kind != PackKind::Skill),
+                    skill: (kind == PackKind::Skill).then(|| crate::manifest::pack::SkillSection {
+                        allowed_tools: vec!["Bash(git:*)".into(), "Read".into()],
+                        scripts: vec!["scripts/run.sh".into()],
+                    }),
                 }
             },
         );
@@ -310,11 +320,13 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
         .prop_map(|(platforms, packages)| {
             let by_name: BTreeMap<String, LockedPackage> =
                 packages.into_iter().map(|p| (p.name.clone(), p)).collect();
-            Lockfile {
+            let mut lock = Lockfile {
                 version: VERSION,
                 platforms: platforms.map(|p| p.into_iter().map(str::to_owned).collect()),
                 packages: by_name.into_values().collect(),
-            }
+            };
+            lock.version = lock.written_version();
+            lock
         })
 }
 
@@ -326,4 +338,67 @@ proptest! {
         prop_assert_eq!(&parsed, &lock);
         prop_assert_eq!(parsed.render(), text);
     }
+}
+
+#[test]
+fn v4_fixture_with_a_skill_round_trips_and_falls_back_to_v3_without_one() {
+    let text = fixture("v4.lock");
+    let mut lock = Lockfile::parse(&text, Path::new("aibox.lock")).unwrap();
+    let skill = lock.package("review-pr").unwrap();
+    assert_eq!(skill.kind, PackKind::Skill);
+    let section = skill.skill.as_ref().unwrap();
+    assert_eq!(section.allowed_tools, ["Bash(git diff:*)", "Read"]);
+    assert_eq!(section.scripts, ["scripts/summarize.sh"]);
+    assert_eq!(skill.grants().needs, ["jq"]);
+    assert_eq!(lock.render(), text);
+    // Without a skill, the lock is written as version 3, byte for byte what older aibox wrote.
+    lock.packages.retain(|p| p.kind != PackKind::Skill);
+    assert!(lock.render().contains("\nversion = 3\n"));
+}
+
+#[test]
+fn skill_records_are_checked_where_they_enter() {
+    let text = fixture("v4.lock");
+    let parse = |t: &str| {
+        Lockfile::parse(t, Path::new("aibox.lock"))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let cases = [
+        (
+            text.replace("version = 4", "version = 3"),
+            "a skill needs lock version 4",
+        ),
+        (
+            text.replace(
+                "\n[package.skill]\nallowed-tools",
+                "\n[package.skil]\nallowed-tools",
+            ),
+            "unknown field `skil`",
+        ),
+        (
+            text.replace("scripts/summarize.sh", "../escape.sh"),
+            "`skill`: script `../escape.sh` leaves the pack",
+        ),
+        (
+            text.replace("kind = \"skill\"", "kind = \"tool\""),
+            "only a skill has a `[package.skill]` table",
+        ),
+    ];
+    for (bad, expected) in cases {
+        let got = parse(&bad).unwrap_err();
+        assert!(
+            got.contains(expected),
+            "{got:?} should contain {expected:?}"
+        );
+    }
+    let no_table = text.replace(
+        "\n[package.skill]\nallowed-tools = [\n    \"Bash(git diff:*)\",\n    \"Read\",\n]\nscripts = [\n    \"scripts/summarize.sh\",\n]\n",
+        "\n",
+    );
+    assert!(
+        parse(&no_table)
+            .unwrap_err()
+            .contains("a skill needs a `[package.skill]` table")
+    );
 }

@@ -13,20 +13,27 @@ use crate::manifest::request::Request;
 pub enum Section {
     Packs,
     Plugins,
+    Skills,
 }
 
 impl Section {
+    /// Every section, in the order `aibox.toml` documents them.
+    pub const ALL: [Section; 3] = [Section::Packs, Section::Plugins, Section::Skills];
+
     pub fn key(self) -> &'static str {
         match self {
             Section::Packs => "packs",
             Section::Plugins => "plugins",
+            Section::Skills => "skills",
         }
     }
 
-    fn other(self) -> Section {
-        match self {
-            Section::Packs => Section::Plugins,
-            Section::Plugins => Section::Packs,
+    /// The section for packs of `kind`.
+    pub fn of_kind(kind: super::pack::PackKind) -> Section {
+        match kind {
+            super::pack::PackKind::Plugin => Section::Plugins,
+            super::pack::PackKind::Skill => Section::Skills,
+            super::pack::PackKind::Tool | super::pack::PackKind::Cli => Section::Packs,
         }
     }
 }
@@ -43,9 +50,9 @@ fn document(text: &str) -> Result<DocumentMut, ManifestError> {
     })
 }
 
-/// Set `name = request` in `[packs]` or `[plugins]` (creating the table if needed) and return
-/// the new text. An existing entry keeps its place and, when it is a table, its `registry`;
-/// an entry of the same name in the other section is removed. If the section's keys were
+/// Set `name = request` in `[packs]`, `[plugins]` or `[skills]` (creating the table if needed)
+/// and return the new text. An existing entry keeps its place and, when it is a table, its
+/// `registry`; an entry of the same name in another section is removed. If the section's keys were
 /// sorted, they stay sorted. The name and request are validated first.
 pub fn add_requirement(
     text: &str,
@@ -66,11 +73,10 @@ pub fn add_requirement(
         return Err(ManifestError::at(path, text, 0, e.to_string()));
     }
     let mut doc = document(text)?;
-    if let Some(other) = doc
-        .get_mut(section.other().key())
-        .and_then(Item::as_table_like_mut)
-    {
-        other.remove(name);
+    for other in Section::ALL.into_iter().filter(|s| *s != section) {
+        if let Some(table) = doc.get_mut(other.key()).and_then(Item::as_table_like_mut) {
+            table.remove(name);
+        }
     }
     let item = doc
         .entry(section.key())
@@ -112,12 +118,70 @@ pub fn add_requirement(
     Ok(doc.to_string())
 }
 
-/// Remove `name` from `[packs]` and `[plugins]`; `None` when it is in neither (or the text does
-/// not parse).
+/// Add the built-in agents `names` to the top-level `agents` list (created if missing, after
+/// the other top-level keys), keeping those already listed; each name is checked.
+pub fn add_agents(text: &str, names: &[String]) -> Result<String, ManifestError> {
+    let path = Path::new("aibox.toml");
+    for name in names {
+        if super::agents::built_in(name).is_none() {
+            let mut message = format!("unknown agent `{name}`");
+            if let Some(s) =
+                super::did_you_mean(name, super::agents::BUILT_IN.iter().map(|a| a.name))
+            {
+                message.push_str(&format!("; did you mean `{s}`?"));
+            }
+            let known: Vec<&str> = super::agents::BUILT_IN.iter().map(|a| a.name).collect();
+            return Err(ManifestError::at(path, text, 0, message).with_hint(format!(
+                "known agents: {}; others go in `agents` as `{{ name = \"…\", path = \"…\" }}`",
+                known.join(", ")
+            )));
+        }
+    }
+    let mut doc = document(text)?;
+    let list = match doc.get_mut("agents") {
+        Some(item) => item.as_array_mut().ok_or_else(|| {
+            ManifestError::at(path, text, 0, "`agents` is not an array".to_owned())
+        })?,
+        None => {
+            // A top-level key must come before the first table: insert it there.
+            let position = doc
+                .iter()
+                .position(|(_, item)| item.is_table())
+                .unwrap_or(usize::MAX);
+            let mut array = toml_edit::Array::new();
+            for name in names {
+                array.push(name.as_str());
+            }
+            let mut new = DocumentMut::new();
+            let mut placed = false;
+            for (i, (key, item)) in doc.iter().enumerate() {
+                if i == position && !placed {
+                    new.insert("agents", toml_edit::value(array.clone()));
+                    placed = true;
+                }
+                new.insert(key, item.clone());
+            }
+            if !placed {
+                new.insert("agents", toml_edit::value(array));
+            }
+            *new.decor_mut() = doc.decor().clone();
+            return Ok(new.to_string());
+        }
+    };
+    for name in names {
+        if !list.iter().any(|v| v.as_str() == Some(name)) {
+            list.push(name.as_str());
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Remove `name` from `[packs]`, `[plugins]` and `[skills]`; `None` when it is in none of them
+/// (or the text does not parse).
 pub fn remove_requirement(text: &str, name: &str) -> Option<String> {
     let mut doc = document(text).ok()?;
     let mut removed = false;
-    for section in [Section::Packs, Section::Plugins] {
+    for section in Section::ALL {
         if let Some(table) = doc.get_mut(section.key()).and_then(Item::as_table_like_mut) {
             removed |= table.remove(name).is_some();
         }

@@ -1,6 +1,7 @@
 //! The files users write: `aibox.toml` (a project's needs) and `pack.toml` (a pack's metadata),
 //! parsed with errors that give file, line and column.
 
+pub mod agents;
 pub mod edit;
 pub mod legacy;
 pub mod pack;
@@ -14,10 +15,11 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use edit::{Section, add_requirement, remove_requirement};
+pub use agents::AgentSpec;
+pub use edit::{Section, add_agents, add_requirement, remove_requirement};
 pub use project::{ProjectManifest, RegistrySpec, Requirement, parse_project};
 pub use spans::{Part, locate};
-pub use validate::{Problem, check_env_name, check_pack, protected_env};
+pub use validate::{Problem, bad_relative_path, check_env_name, check_pack, protected_env};
 
 /// A manifest that could not be read or parsed: where, what, and how to fix it.
 #[derive(Debug, thiserror::Error)]

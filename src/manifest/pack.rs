@@ -70,6 +70,9 @@ pub enum PackKind {
     Plugin,
     /// The aibox CLI itself.
     Cli,
+    /// An agent skill: one Agent Skills folder (`SKILL.md` at its root), projected into the
+    /// skills folders of the project's coding agents.
+    Skill,
 }
 
 impl PackKind {
@@ -78,6 +81,7 @@ impl PackKind {
             PackKind::Tool => "tool",
             PackKind::Plugin => "plugin",
             PackKind::Cli => "cli",
+            PackKind::Skill => "skill",
         }
     }
 }
@@ -108,9 +112,42 @@ pub struct PackManifest {
     /// Lifecycle events a plugin receives.
     #[serde(default, skip_serializing_if = "Hooks::is_empty")]
     pub hooks: Hooks,
+    /// What a skill's `SKILL.md` and files say it may do. Derived from the skill's tree by
+    /// aibox (src/skill), carried in artifact configs, never written in a `pack.toml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill: Option<SkillSection>,
 }
 
 impl PackManifest {
+    /// The manifest of a skill that declares nothing but its name and version (tests and
+    /// checks of recorded skill sections).
+    pub fn skill_stub(name: &str, version: &Version) -> PackManifest {
+        PackManifest {
+            pack: PackSection {
+                name: name.to_owned(),
+                version: version.clone(),
+                kind: PackKind::Skill,
+                description: None,
+                license: None,
+                authors: Vec::new(),
+                homepage: None,
+                repository: None,
+                keywords: Vec::new(),
+                aliases: Vec::new(),
+                requires_aibox: None,
+                platforms: None,
+            },
+            dependencies: BTreeMap::new(),
+            bin: BTreeMap::new(),
+            env: EnvSection::default(),
+            permissions: None,
+            install: None,
+            check: None,
+            hooks: Hooks::default(),
+            skill: Some(SkillSection::default()),
+        }
+    }
+
     /// What this version may do beyond shipping files.
     pub fn grants(&self) -> Grants {
         Grants {
@@ -118,8 +155,22 @@ impl PackManifest {
             permissions: self.permissions.clone(),
             install: self.install.as_ref().map(|c| c.run.clone()),
             check: self.check.as_ref().map(|c| c.run.clone()),
+            skill: self.skill.clone(),
+            needs: self.dependencies.keys().cloned().collect(),
         }
     }
+}
+
+/// What a skill may do, as derived from its folder: the tools its `SKILL.md` pre-approves
+/// (`allowed-tools`) and the files an agent may run (everything under `scripts/`, and any file
+/// with an executable bit). Both sorted, without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SkillSection {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_tools: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scripts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -144,6 +144,10 @@ pub struct Grants {
     pub install: Option<String>,
     /// The `[check] run` command.
     pub check: Option<String>,
+    /// A skill's tools and scripts.
+    pub skill: Option<super::pack::SkillSection>,
+    /// The packs it depends on (a skill's tool packs are part of what it may do).
+    pub needs: Vec<String>,
 }
 
 /// Why recorded permissions (a lock's copy) are not ones a `pack.toml` could declare, if so.

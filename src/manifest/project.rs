@@ -1,5 +1,6 @@
 //! `aibox.toml`: a project's needs — `requires-aibox`, `[registries]`, `[packs]`, `[plugins]`,
-//! `[policy]` — parsed from the spanned TOML tree so every error has a line and column.
+//! `[skills]`, `agents`, `[policy]` — parsed from the spanned TOML tree so every error has a
+//! line and column.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -9,6 +10,7 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::agents::AgentSpec;
 use super::spans::in_order;
 use super::{ManifestError, did_you_mean, validate_pack_name};
 use crate::manifest::request::Root;
@@ -25,6 +27,11 @@ pub struct ProjectManifest {
     pub packs: BTreeMap<String, Requirement>,
     /// `[plugins]`: plugin packs by name (never the same name as a pack).
     pub plugins: BTreeMap<String, Requirement>,
+    /// `[skills]`: agent skills by name (never the same name as a pack or plugin).
+    pub skills: BTreeMap<String, Requirement>,
+    /// `agents`: the coding agents whose skills folders the project's skills are projected
+    /// into; `None` (absent) = the cross-agent folder `.agents/skills` alone.
+    pub agents: Option<Vec<AgentSpec>>,
     pub policy: Policy,
     /// `[env]`: variables the project exports into its environment (after the packs', so they
     /// win). Unlike a pack, the project may set any name, `PATH` and `LD_*` included.
@@ -66,12 +73,13 @@ pub struct Policy {
 }
 
 impl ProjectManifest {
-    /// The resolver's roots: every pack and plugin with its request, sorted by name.
+    /// The resolver's roots: every pack, plugin and skill with its request, sorted by name.
     pub fn roots(&self) -> Vec<Root> {
         let mut roots: Vec<Root> = self
             .packs
             .iter()
             .chain(&self.plugins)
+            .chain(&self.skills)
             .map(|(name, req)| Root {
                 name: name.clone(),
                 request: req.request.clone(),
@@ -81,9 +89,46 @@ impl ProjectManifest {
         roots
     }
 
-    /// The requirement for `name` in `[packs]` or `[plugins]`.
+    /// The requirement for `name` in `[packs]`, `[plugins]` or `[skills]`.
     pub fn requirement(&self, name: &str) -> Option<&Requirement> {
-        self.packs.get(name).or_else(|| self.plugins.get(name))
+        self.packs
+            .get(name)
+            .or_else(|| self.plugins.get(name))
+            .or_else(|| self.skills.get(name))
+    }
+
+    /// Every request of `[packs]`, `[plugins]` and `[skills]`.
+    pub fn requirements(&self) -> impl Iterator<Item = (&String, &Requirement)> {
+        self.packs.iter().chain(&self.plugins).chain(&self.skills)
+    }
+
+    /// The requirement for `name`, to change it.
+    pub fn requirement_mut(&mut self, name: &str) -> Option<&mut Requirement> {
+        [&mut self.packs, &mut self.plugins, &mut self.skills]
+            .into_iter()
+            .find_map(|t| t.get_mut(name))
+    }
+
+    /// The table `name` is requested in, if any.
+    pub fn section_of(&self, name: &str) -> Option<super::Section> {
+        use super::Section;
+        [
+            (Section::Packs, &self.packs),
+            (Section::Plugins, &self.plugins),
+            (Section::Skills, &self.skills),
+        ]
+        .into_iter()
+        .find(|(_, table)| table.contains_key(name))
+        .map(|(s, _)| s)
+    }
+
+    /// The agents whose skills folders this project feeds: `agents`, else `universal`.
+    pub fn agents(&self) -> Vec<AgentSpec> {
+        self.agents.clone().unwrap_or_else(|| {
+            vec![AgentSpec::BuiltIn(
+                super::agents::built_in(super::agents::UNIVERSAL).expect("built in"),
+            )]
+        })
     }
 
     /// The registry transitive dependencies come from: `default`, else the only registry.
@@ -113,12 +158,15 @@ impl ProjectManifest {
 const TOP_KEYS: &[&str] = &[
     "requires-aibox",
     "channel",
+    "agents",
     "registries",
     "packs",
     "plugins",
+    "skills",
     "policy",
     "env",
 ];
+const AGENT_KEYS: &[&str] = &["name", "path"];
 const POLICY_KEYS: &[&str] = &["require-signed", "platforms", "trusted-keys"];
 const REGISTRY_KEYS: &[&str] = &["url", "insecure"];
 const REQUIREMENT_KEYS: &[&str] = &["version", "registry", "channel"];
@@ -165,15 +213,32 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
         Some(v) => p.requirements(v, "plugins", &registries, channel)?,
         None => BTreeMap::new(),
     };
-    if let Some(table) = root.get("plugins").and_then(|v| v.get_ref().as_table()) {
+    let skills = match root.get("skills") {
+        Some(v) => p.requirements(v, "skills", &registries, channel)?,
+        None => BTreeMap::new(),
+    };
+    for (later, earlier) in [
+        ("plugins", vec![("packs", &packs)]),
+        ("skills", vec![("packs", &packs), ("plugins", &plugins)]),
+    ] {
+        let Some(table) = root.get(later).and_then(|v| v.get_ref().as_table()) else {
+            continue;
+        };
         for (key, _) in in_order(table) {
-            if packs.contains_key(key.get_ref().as_ref()) {
+            if let Some((first, _)) = earlier
+                .iter()
+                .find(|(_, t)| t.contains_key(key.get_ref().as_ref()))
+            {
                 return Err(p
-                    .err(key.span(), format!("`{}` is in both `[packs]` and `[plugins]`", key.get_ref()))
-                    .with_hint("keep it in one of the two tables: `[plugins]` for plugin packs, `[packs]` for the others"));
+                    .err(key.span(), format!("`{}` is in both `[{first}]` and `[{later}]`", key.get_ref()))
+                    .with_hint("keep it in one table: `[plugins]` for plugin packs, `[skills]` for agent skills, `[packs]` for the others"));
             }
         }
     }
+    let agents = match root.get("agents") {
+        Some(v) => Some(p.agents(v)?),
+        None => None,
+    };
     let policy = match root.get("policy") {
         Some(v) => p.policy(v)?,
         None => Policy {
@@ -191,6 +256,8 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
         registries,
         packs,
         plugins,
+        skills,
+        agents,
         policy,
         env,
     })
@@ -288,6 +355,104 @@ impl Parser<'_> {
                 "write a version request like `1`, `1.2`, `1.2.3`, `^1.2`, `~1.2`, `>=1, <2`, `*` or `latest`",
             )
         })
+    }
+
+    /// `agents = ["claude-code", { name = "mybot", path = ".mybot/skills" }]`.
+    fn agents(&self, v: &Value<'_>) -> Result<Vec<AgentSpec>, ManifestError> {
+        let known = || {
+            super::agents::BUILT_IN
+                .iter()
+                .map(|a| a.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Some(items) = v.get_ref().as_array() else {
+            return Err(self
+                .err(
+                    v.span(),
+                    format!(
+                        "`agents` must be an array, found {}",
+                        v.get_ref().type_str()
+                    ),
+                )
+                .with_hint("write `agents = [\"claude-code\", \"codex\"]`"));
+        };
+        let mut out: Vec<AgentSpec> = Vec::new();
+        for item in items.iter() {
+            let spec = match item.get_ref() {
+                DeValue::String(name) => match super::agents::built_in(name) {
+                    Some(a) => AgentSpec::BuiltIn(a),
+                    None => {
+                        let mut message = format!("unknown agent `{name}`");
+                        if let Some(s) =
+                            did_you_mean(name, super::agents::BUILT_IN.iter().map(|a| a.name))
+                        {
+                            message.push_str(&format!("; did you mean `{s}`?"));
+                        }
+                        return Err(self.err(item.span(), message).with_hint(format!(
+                            "known agents: {}; any other as `{{ name = \"mybot\", path = \".mybot/skills\" }}`",
+                            known()
+                        )));
+                    }
+                },
+                DeValue::Table(t) => {
+                    for (k, _) in in_order(t) {
+                        if !AGENT_KEYS.contains(&k.get_ref().as_ref()) {
+                            return Err(self.unknown_key(k, AGENT_KEYS, "in an `agents` entry"));
+                        }
+                    }
+                    let (Some(name), Some(path)) = (t.get("name"), t.get("path")) else {
+                        return Err(self
+                            .err(item.span(), "an `agents` table needs `name` and `path`")
+                            .with_hint("write `{ name = \"mybot\", path = \".mybot/skills\" }`"));
+                    };
+                    let name_text = self.string(name, "agents.name")?;
+                    if let Err(reason) = validate_pack_name(name_text) {
+                        return Err(self.err(
+                            name.span(),
+                            format!("`{name_text}` is not an agent name: {reason}"),
+                        ));
+                    }
+                    if super::agents::built_in(name_text).is_some() {
+                        return Err(self
+                            .err(name.span(), format!("`{name_text}` is a built-in agent"))
+                            .with_hint(format!("write it as the string `\"{name_text}\"`")));
+                    }
+                    let path_text = self.string(path, "agents.path")?;
+                    if let Some(reason) = super::agents::bad_agent_path(path_text) {
+                        return Err(self
+                            .err(
+                                path.span(),
+                                format!("agent `{name_text}`: `{path_text}` {reason}"),
+                            )
+                            .with_hint(
+                                "write a folder relative to the project root, like `.mybot/skills`",
+                            ));
+                    }
+                    AgentSpec::Custom {
+                        name: name_text.to_owned(),
+                        path: path_text.trim_end_matches('/').to_owned(),
+                    }
+                }
+                other => {
+                    return Err(self.err(
+                        item.span(),
+                        format!(
+                            "an `agents` entry must be an agent name or a table, found {}",
+                            other.type_str()
+                        ),
+                    ));
+                }
+            };
+            if out.iter().any(|a| a.name() == spec.name()) {
+                return Err(self.err(
+                    item.span(),
+                    format!("agent `{}` is listed twice", spec.name()),
+                ));
+            }
+            out.push(spec);
+        }
+        Ok(out)
     }
 
     fn env(&self, v: &Value<'_>) -> Result<BTreeMap<String, String>, ManifestError> {

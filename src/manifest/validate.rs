@@ -47,15 +47,21 @@ pub(crate) fn validate_pack(
     text: &str,
     path: &Path,
 ) -> Result<(), ManifestError> {
-    check_pack(manifest).map_err(|p| {
-        let keys: Vec<&str> = p.keys.iter().map(String::as_str).collect();
-        let offset = locate(text, &keys, p.part).map_or(0, |s| s.start);
-        let e = ManifestError::at(path, text, offset, p.message);
-        match p.hint {
-            Some(h) => e.with_hint(h),
-            None => e,
-        }
-    })
+    let derived = manifest.skill.is_some().then(|| {
+        Problem::new(&["skill"], Part::Key, "`[skill]` is not written by hand: aibox derives it from the skill's `SKILL.md` and files".into())
+            .hint("remove the `[skill]` table; `allowed-tools` goes in the front matter of `SKILL.md`")
+    });
+    derived
+        .map_or_else(|| check_pack(manifest), Err)
+        .map_err(|p| {
+            let keys: Vec<&str> = p.keys.iter().map(String::as_str).collect();
+            let offset = locate(text, &keys, p.part).map_or(0, |s| s.start);
+            let e = ManifestError::at(path, text, offset, p.message);
+            match p.hint {
+                Some(h) => e.with_hint(h),
+                None => e,
+            }
+        })
 }
 
 /// Environment variables a pack may not set: they change how every program and shell runs
@@ -188,6 +194,7 @@ pub fn check_pack(manifest: &PackManifest) -> Result<(), Problem> {
         )
         .hint("set `kind = \"plugin\"` in `[pack]`, or remove `[hooks]`"));
     }
+    check_skill(manifest)?;
     if pack.kind == PackKind::Plugin {
         let expected = format!("aibox-plugin-{}", pack.name);
         if !manifest.bin.contains_key(&expected) {
@@ -203,6 +210,72 @@ pub fn check_pack(manifest: &PackManifest) -> Result<(), Problem> {
     }
     Ok(())
 }
+
+/// A skill is one folder read by agents: aibox puts nothing of it on PATH, runs none of its
+/// code and exports no variables for it, so the tables that would say so are refused.
+fn check_skill(manifest: &PackManifest) -> Result<(), Problem> {
+    if manifest.pack.kind != PackKind::Skill {
+        return match manifest.skill {
+            Some(_) => Err(Problem::new(
+                &["pack", "kind"],
+                Part::Value,
+                "only a skill pack (`kind = \"skill\"`) has a `skill` section".into(),
+            )),
+            None => Ok(()),
+        };
+    }
+    let refused: [(&str, bool); 7] = [
+        ("bin", !manifest.bin.is_empty()),
+        ("env", !manifest.env.is_empty()),
+        ("permissions", manifest.permissions.is_some()),
+        ("install", manifest.install.is_some()),
+        ("check", manifest.check.is_some()),
+        ("hooks", !manifest.hooks.is_empty()),
+        ("pack.platforms", manifest.pack.platforms.is_some()),
+    ];
+    if let Some((key, _)) = refused.iter().find(|(_, present)| *present) {
+        let keys: Vec<&str> = key.split('.').collect();
+        return Err(Problem::new(
+            &keys,
+            Part::Key,
+            format!("a skill pack cannot have `{key}`: agents read a skill's folder, aibox runs none of it"),
+        )
+        .hint("remove it; tools a skill needs are `[dependencies]` on tool packs"));
+    }
+    if let Some(skill) = &manifest.skill {
+        if skill.allowed_tools.len() > MAX_SKILL_ITEMS || skill.scripts.len() > MAX_SKILL_ITEMS {
+            return Err(Problem::new(
+                &["skill"],
+                Part::Key,
+                format!("a skill lists more than {MAX_SKILL_ITEMS} tools or scripts"),
+            ));
+        }
+        for tool in &skill.allowed_tools {
+            if tool.is_empty() || tool.len() > 1024 || tool.chars().any(char::is_control) {
+                return Err(Problem::new(
+                    &["skill", "allowed-tools"],
+                    Part::Value,
+                    format!(
+                        "{tool:?} is not a tool name (1–1024 characters, no control characters)"
+                    ),
+                ));
+            }
+        }
+        for script in &skill.scripts {
+            if let Some(reason) = bad_relative_path(script) {
+                return Err(Problem::new(
+                    &["skill", "scripts"],
+                    Part::Value,
+                    format!("script `{script}` {reason}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The most tools or scripts a skill section lists.
+pub(crate) const MAX_SKILL_ITEMS: usize = 4096;
 
 fn check_env(manifest: &PackManifest) -> Result<(), Problem> {
     let env = &manifest.env;
@@ -275,7 +348,7 @@ fn check_command_name(command: &str) -> Result<(), String> {
 }
 
 /// Why `p` is not a relative path inside the pack, or `None` when it is one.
-pub(crate) fn bad_relative_path(p: &str) -> Option<&'static str> {
+pub fn bad_relative_path(p: &str) -> Option<&'static str> {
     if p.is_empty() {
         return Some("is empty");
     }

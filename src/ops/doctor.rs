@@ -101,9 +101,86 @@ pub fn doctor(opts: &Options) -> Vec<Check> {
         .and_then(|p| ProjectState::read(&p.root).ok());
     if let (Some(state), Some(store)) = (&project, &store) {
         project_checks(store, state, &mut out);
+        if let Ok(profile) = store.project_profile(&state.root) {
+            skill_folders(store, &profile, &state.root, &mut out);
+        }
+    }
+    if let Some(store) = &store
+        && let Ok(profile) = store.global_profile()
+    {
+        skill_folders(store, &profile, &store.layout().global_project(), &mut out);
     }
     registries(opts, project.as_ref(), loaded.as_ref().ok(), &mut out);
     out
+}
+
+/// One check per skills folder the profile feeds: what in it is aibox's (managed), the
+/// user's (unmanaged), aibox's but stale (dangling), and skills not linked there (missing).
+fn skill_folders(
+    store: &Store,
+    profile: &crate::store::profiles::Profile,
+    root: &std::path::Path,
+    out: &mut Vec<Check>,
+) {
+    use crate::skill::projection::{EntryState, inspect};
+    let Ok(Some(projector)) = super::skills::projector_at(store, profile, root) else {
+        return;
+    };
+    let skills = store
+        .current(profile)
+        .map(|g| g.skills())
+        .unwrap_or_default();
+    if skills.is_empty() && !projector.has_record() {
+        return;
+    }
+    for report in inspect(projector.base(), projector.folders(), &skills) {
+        let names = |state: EntryState| -> Vec<String> {
+            report
+                .entries
+                .iter()
+                .filter(|(_, s)| *s == state)
+                .map(|(n, _)| n.clone())
+                .collect()
+        };
+        let (managed, unmanaged, dangling) = (
+            names(EntryState::Managed),
+            names(EntryState::Unmanaged),
+            names(EntryState::Dangling),
+        );
+        let mut parts = Vec::new();
+        for (label, list) in [
+            ("managed", &managed),
+            ("not aibox's", &unmanaged),
+            ("dangling", &dangling),
+            ("missing", &report.missing),
+        ] {
+            if !list.is_empty() {
+                parts.push(format!("{label}: {}", list.join(", ")));
+            }
+        }
+        if parts.is_empty() {
+            parts.push("empty".into());
+        }
+        let name = format!(
+            "skills {} ({})",
+            report.folder.dir.display(),
+            report.folder.agents.join(", ")
+        );
+        let bad = !dangling.is_empty() || !report.missing.is_empty();
+        let mut c = check(
+            name,
+            if bad { Status::Warn } else { Status::Ok },
+            parts.join("; "),
+        );
+        if bad {
+            c = c.fix(if report.missing.iter().any(|m| unmanaged.contains(m)) {
+                "a folder or link that is not aibox's holds a skill's name: move it away, then run `aibox sync`"
+            } else {
+                "run `aibox sync` to link the current generation's skills again"
+            });
+        }
+        out.push(c);
+    }
 }
 
 fn profiles(store: &Store, out: &mut Vec<Check>) {

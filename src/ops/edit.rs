@@ -119,10 +119,24 @@ fn merge_friendly_lock(dir: &Path, reporter: crate::printer::Reporter) -> Result
 }
 
 /// How to add.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AddOptions {
-    pub plugin: bool,
+    /// The table the requests go to.
+    pub section: Section,
+    /// Built-in agents to add to the manifest's `agents` list.
+    pub agents: Vec<String>,
     pub no_sync: bool,
+}
+
+impl AddOptions {
+    /// Add to `section`, syncing after.
+    pub fn to(section: Section) -> AddOptions {
+        AddOptions {
+            section,
+            agents: Vec::new(),
+            no_sync: false,
+        }
+    }
 }
 
 /// What an edit did.
@@ -144,16 +158,15 @@ pub fn add(
     let root = target_root(opts, target)?;
     let manifest_path = root.join(MANIFEST);
     let original = read_manifest(&manifest_path)?;
-    let section = if how.plugin {
-        Section::Plugins
-    } else {
-        Section::Packs
-    };
+    let section = how.section;
     let parsed: Vec<PackSpec> = specs
         .iter()
         .map(|s| PackSpec::parse(s))
         .collect::<Result<_, _>>()?;
     let mut text = original.clone();
+    if !how.agents.is_empty() {
+        text = crate::manifest::add_agents(&text, &how.agents)?;
+    }
     for spec in &parsed {
         let request = if spec.request.is_any() {
             "*"
@@ -216,9 +229,13 @@ pub fn remove(
             Some(t) => t,
             None => {
                 let manifest = parse_project(&text, &manifest_path)?;
-                let known = manifest.packs.keys().chain(manifest.plugins.keys());
+                let known = manifest
+                    .packs
+                    .keys()
+                    .chain(manifest.plugins.keys())
+                    .chain(manifest.skills.keys());
                 let mut err = Error::msg(format!(
-                    "`{name}` is not in [packs] or [plugins] of `{}`",
+                    "`{name}` is not in [packs], [plugins] or [skills] of `{}`",
                     manifest_path.display()
                 ));
                 if let Some(s) = crate::manifest::did_you_mean(name, known.map(String::as_str)) {

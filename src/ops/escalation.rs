@@ -33,9 +33,50 @@ fn net_name(t: &NetTarget) -> String {
     }
 }
 
+/// How many scripts a phrase names before it says "and N more".
+const SHOWN_SCRIPTS: usize = 5;
+
+fn listed(items: &[String]) -> String {
+    if items.len() <= SHOWN_SCRIPTS {
+        return items.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        items[..SHOWN_SCRIPTS].join(", "),
+        items.len() - SHOWN_SCRIPTS
+    )
+}
+
+/// What a skill may do, as phrases: the tools it pre-approves for the agent, the files an
+/// agent may run (outside aibox's sandbox) and the tool packs it needs.
+fn skill_phrases(g: &Grants, skill: &crate::manifest::pack::SkillSection) -> Vec<String> {
+    let mut out = Vec::new();
+    out.push(if skill.allowed_tools.is_empty() {
+        "pre-approves no agent tools".to_owned()
+    } else {
+        format!("pre-approves agent tools: {}", listed(&skill.allowed_tools))
+    });
+    out.push(if skill.scripts.is_empty() {
+        "ships no scripts".to_owned()
+    } else {
+        format!(
+            "ships scripts an agent may run with its own permissions (not sandboxed by aibox): {}",
+            listed(&skill.scripts)
+        )
+    });
+    if !g.needs.is_empty() {
+        out.push(format!("needs packs: {}", g.needs.join(", ")));
+    }
+    out
+}
+
 /// What a version may do, as phrases for people (`aibox info`, the local page): its sandbox
-/// (or that it runs unsandboxed) and the code it runs unasked.
+/// (or that it runs unsandboxed) and the code it runs unasked; for a skill, its tools,
+/// scripts and the packs it needs.
 pub fn grant_phrases(g: &Grants) -> Vec<String> {
+    if let Some(skill) = &g.skill {
+        return skill_phrases(g, skill);
+    }
     let mut out = Vec::new();
     let permissions = match (&g.permissions, g.kind) {
         (Some(p), _) => Some(p.clone()),
@@ -76,9 +117,54 @@ pub fn grant_phrases(g: &Grants) -> Vec<String> {
     out
 }
 
+/// What a skill asks for beyond the version before: tools it newly pre-approves, scripts it
+/// newly ships, packs it newly needs. (A skill new to the lock is shown whole by `info` and
+/// asks nothing here, as a new pack without an install hook does.)
+fn skill_widened(
+    old: &Grants,
+    new: &Grants,
+    skill: &crate::manifest::pack::SkillSection,
+) -> Vec<String> {
+    let empty = crate::manifest::pack::SkillSection::default();
+    let before = old.skill.as_ref().unwrap_or(&empty);
+    let added = |x: &[String], y: &[String]| -> Vec<String> {
+        y.iter().filter(|v| !x.contains(v)).cloned().collect()
+    };
+    let mut asks = Vec::new();
+    let tools = added(&before.allowed_tools, &skill.allowed_tools);
+    if !tools.is_empty() {
+        asks.push(format!("pre-approves agent tools: {}", listed(&tools)));
+    }
+    let scripts = added(&before.scripts, &skill.scripts);
+    if !scripts.is_empty() {
+        asks.push(format!(
+            "ships new scripts an agent may run: {}",
+            listed(&scripts)
+        ));
+    }
+    let needs = added(&old.needs, &new.needs);
+    if !needs.is_empty() {
+        asks.push(format!("needs new packs: {}", needs.join(", ")));
+    }
+    asks
+}
+
 /// The phrases for what `new` may do beyond `old` (`None`: a package new to the lock).
 pub fn widened(old: Option<&Grants>, new: &Grants) -> Vec<String> {
     let mut asks = Vec::new();
+    if let Some(skill) = &new.skill {
+        if let Some(old) = old {
+            if old.kind != new.kind {
+                asks.push(format!(
+                    "its kind changes from {} to {}",
+                    old.kind.as_str(),
+                    new.kind.as_str()
+                ));
+            }
+            asks.extend(skill_widened(old, new, skill));
+        }
+        return asks;
+    }
     let sandbox = |m: &Grants| match (&m.permissions, m.kind) {
         (Some(p), _) => Some(p.clone()),
         (None, PackKind::Plugin) => Some(plugin_default()),

@@ -81,7 +81,26 @@ pub fn rollback(
         ))
         .with_hint("roll back without `--lock`, then edit `aibox.toml` and run `aibox lock`"));
     }
+    // The skills of the generation rolled back to must not land on the user's files.
+    let manifest_text = match (&files, restore) {
+        (Some(f), true) => Some(String::from_utf8_lossy(&f.manifest).into_owned()),
+        _ => fs::read_regular_string(&root.join(super::MANIFEST), super::MAX_MANIFEST_BYTES).ok(),
+    };
+    let projector = match manifest_text {
+        Some(text) => {
+            let manifest = crate::manifest::parse_project(&text, &root.join(super::MANIFEST))?;
+            super::skills::Projector::for_profile(&store, &profile, &manifest)?
+        }
+        None => None,
+    };
+    let skills = store.generation(&profile, wanted)?.skills();
+    if let Some(p) = &projector {
+        p.check(&skills)?;
+    }
     let (from, to) = store.rollback(&profile, Some(wanted))?;
+    if let Some(p) = &projector {
+        p.apply(&skills, store.reporter())?;
+    }
     let mut restored = false;
     if restore && let Some(files) = &files {
         for (name, bytes) in [

@@ -245,6 +245,14 @@ pub fn is_current(store: &Store, profile: &Profile, lock_hash: &str) -> bool {
             .all(|p| fs::exists(&store.layout().pack(&p.store)).unwrap_or(false))
 }
 
+/// What an install touches besides the profile: the project its hooks run in, and the agents'
+/// skills folders its skills are projected into.
+#[derive(Clone, Copy, Default)]
+pub struct Around<'a> {
+    pub project: Option<&'a Path>,
+    pub projector: Option<&'a super::skills::Projector>,
+}
+
 /// Fetch what is missing and switch `profile` to the environment `lock` describes.
 pub fn install_lock(
     store: &Store,
@@ -253,8 +261,9 @@ pub fn install_lock(
     lock_hash: &str,
     files: Option<&ProjectFiles>,
     sources: &Sources,
-    project: Option<&Path>,
+    around: Around,
 ) -> Result<Installed> {
+    let Around { project, projector } = around;
     let platform = crate::platform::host();
     let _store_lock = store.lock(LockMode::Shared)?;
 
@@ -277,6 +286,7 @@ pub fn install_lock(
         .into_iter()
         .map(|id| stored_manifest(store, id))
         .collect::<Result<Vec<_>>>()?;
+    check_skills(lock, &packs)?;
 
     // A broken `current` is repaired by the switch below (and reported there).
     let previous = store
@@ -292,6 +302,9 @@ pub fn install_lock(
             .iter()
             .all(|(id, _)| previous.packs.iter().any(|p| p.store == id.dir_name()));
     if unchanged {
+        if let Some(p) = projector {
+            p.apply(&previous.skills(), store.reporter())?;
+        }
         return Ok(Installed {
             diff: GenerationDiff::default(),
             generation: previous,
@@ -317,6 +330,11 @@ pub fn install_lock(
             &changes,
         )
     };
+    // Nothing of the user's may stand where a skill is projected: checked before anything
+    // runs against the new generation or is switched.
+    if let Some(p) = projector {
+        p.check(&prepared.record().skills())?;
+    }
     hooks::run_checks(store, &packs, &prepared.dir(), project)?;
     hooks::emit(
         store,
@@ -326,6 +344,9 @@ pub fn install_lock(
         &event("pre-switch"),
     )?;
     let generation = prepared.switch()?;
+    if let Some(p) = projector {
+        p.apply(&generation.skills(), store.reporter())?;
+    }
     let dir = profile.paths.generation(generation.id);
     let event = |name| Event::new(name, &who, Some(previous.id), generation.id, &changes);
     hooks::emit(store, &generation, &dir, project, &event("post-switch"))?;
@@ -349,17 +370,44 @@ pub fn install_lock(
     })
 }
 
-/// The stored pack `id` with its `pack.toml`.
+/// The stored pack `id` with its `pack.toml` (a skill's completed from its `SKILL.md` and
+/// files; a bare skill's derived from them).
 fn stored_manifest(store: &Store, id: PackId) -> Result<(PackId, PackManifest)> {
-    let path = store.pack_path(&id).join("pack.toml");
+    let dir = store.pack_path(&id);
+    let path = dir.join("pack.toml");
+    if !fs::exists(&path).unwrap_or(false) && crate::skill::is_skill_dir(&dir) {
+        let version = semver::Version::parse(&id.version)
+            .map_err(|e| Error::msg(format!("pack `{}` has a bad version: {e}", id.name)))?;
+        let manifest = crate::skill::stored_manifest(&dir, &id.name, &version)?;
+        return Ok((id, manifest));
+    }
     let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES).map_err(
         |e| {
             Error::io(format!("pack `{}` has no readable pack.toml", id.name), e)
                 .with_hint("run `aibox store verify --repair`, then `aibox sync`")
         },
     )?;
-    let manifest = crate::manifest::parse_pack(&text, &path)?;
+    let mut manifest = crate::manifest::parse_pack(&text, &path)?;
+    crate::skill::complete(&mut manifest, &dir)?;
     Ok((id, manifest))
+}
+
+/// A skill's stored tree must be what its lock entry says it may do (`[package.skill]`), so
+/// what `update` compares and `info` shows is what agents get.
+fn check_skills(lock: &Lockfile, packs: &[(PackId, PackManifest)]) -> Result<()> {
+    for (id, manifest) in packs {
+        let Some(locked) = lock.package(&id.name) else {
+            continue;
+        };
+        if manifest.pack.kind != locked.kind || manifest.skill != locked.skill {
+            return Err(Error::msg(format!(
+                "the stored `{}@{}` is not what `aibox.lock` says it is (its kind, tools or scripts differ)",
+                id.name, id.version
+            ))
+            .with_hint("the lock was edited by hand or is damaged: run `aibox lock --upgrade-package <name>` to lock it again"));
+        }
+    }
+    Ok(())
 }
 
 /// What the policy judges: each pack of `packs` that `previous` does not have at that version.

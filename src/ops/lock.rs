@@ -258,30 +258,41 @@ fn locked_package(
         permissions: resolved.manifest.permissions.clone(),
         install: resolved.manifest.install.as_ref().map(|c| c.run.clone()),
         check: resolved.manifest.check.as_ref().map(|c| c.run.clone()),
+        skill: resolved.manifest.skill.clone(),
     }
 }
 
-/// Plugins are requested under `[plugins]`, every other pack under `[packs]`.
+/// Plugins are requested under `[plugins]`, skills under `[skills]`, every other pack under
+/// `[packs]`.
 fn check_sections(
     manifest: &ProjectManifest,
     resolution: &crate::resolver::Resolution,
 ) -> Result<()> {
-    use crate::manifest::pack::PackKind;
+    use crate::manifest::Section;
     for (name, resolved) in &resolution.packages {
         let kind = resolved.manifest.pack.kind;
-        let (wrong, right) = if manifest.plugins.contains_key(name) && kind != PackKind::Plugin {
-            ("[plugins]", "[packs]")
-        } else if manifest.packs.contains_key(name) && kind == PackKind::Plugin {
-            ("[packs]", "[plugins]")
-        } else {
+        let Some(wrong) = manifest.section_of(name) else {
             continue;
         };
+        let right = Section::of_kind(kind);
+        if wrong == right {
+            continue;
+        }
+        let flag = match right {
+            Section::Plugins => " (`aibox add --plugin`)",
+            Section::Skills => " (`aibox add --skill`)",
+            Section::Packs => "",
+        };
         return Err(Error::msg(format!(
-            "`{name}` {} is a {} pack, but `aibox.toml` requests it under {wrong}",
+            "`{name}` {} is a {} pack, but `aibox.toml` requests it under [{}]",
             resolved.version,
-            kind.as_str()
+            kind.as_str(),
+            wrong.key()
         ))
-        .with_hint(format!("move `{name}` to {right} in `aibox.toml`")));
+        .with_hint(format!(
+            "move `{name}` to [{}] in `aibox.toml`{flag}",
+            right.key()
+        )));
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod policy;
 pub mod run;
 pub mod search;
 pub mod self_update;
+pub mod skills;
 pub mod sync;
 pub mod trust;
 pub mod update;

@@ -54,18 +54,24 @@ fn report(built: &BuiltPack, location: String) -> BuildReport {
     }
 }
 
-/// Group pack directories into packs: directories whose `pack.toml` names the same name and
-/// version are the platforms of one pack; every other directory is a pack of its own.
-pub fn group_dirs(dirs: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>> {
+/// Group pack directories into packs: directories whose `pack.toml` (or bare skill's
+/// `SKILL.md`, with `version`) names the same name and version are the platforms of one pack;
+/// every other directory is a pack of its own.
+pub fn group_dirs(
+    dirs: &[PathBuf],
+    version: Option<&semver::Version>,
+) -> Result<Vec<Vec<PathBuf>>> {
     let mut groups: BTreeMap<(String, semver::Version), Vec<PathBuf>> = BTreeMap::new();
     for dir in dirs {
-        let path = dir.join("pack.toml");
-        let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES)
-            .map_err(|e| {
-                Error::io(format!("cannot read `{}`", path.display()), e)
-                    .with_hint("a pack directory holds a `pack.toml` at its root")
-            })?;
-        let manifest = crate::manifest::parse_pack(&text, &path)?;
+        if !fs::exists(&dir.join("pack.toml")).unwrap_or(false) && !crate::skill::is_skill_dir(dir)
+        {
+            return Err(Error::msg(format!(
+                "`{}` has neither a `pack.toml` nor a `SKILL.md`",
+                dir.display()
+            ))
+            .with_hint("a pack directory holds a `pack.toml` at its root; an agent skill folder holds a `SKILL.md`"));
+        }
+        let manifest = crate::skill::source_manifest(dir, version, None)?;
         groups
             .entry((manifest.pack.name, manifest.pack.version))
             .or_default()
@@ -84,10 +90,15 @@ pub fn build(
     let store = opts.store()?;
     // Shared, like a sync: gc must not clear `tmp/` under a layer being written.
     let _lock = store.lock(fs::LockMode::Shared)?;
+    // Every pack is built (read, checked, its layer written) before the layout is created, so
+    // a refused pack leaves no layout behind.
+    let built: Vec<BuiltPack> = group_dirs(dirs, build.version.as_ref())?
+        .iter()
+        .map(|group| artifact::build(&store, group, build))
+        .collect::<Result<_, _>>()?;
     let layout = OciLayout::create(output)?;
     let mut reports = Vec::new();
-    for group in group_dirs(dirs)? {
-        let built = artifact::build(&store, &group, build)?;
+    for built in built {
         layout.add_pack(&built)?;
         reports.push(report(
             &built,
@@ -112,7 +123,7 @@ pub fn publish(
     let store = src.store()?;
     // Held until the last layer is pushed: the layers are files under the store's `tmp/`.
     let _lock = store.lock(fs::LockMode::Shared)?;
-    let built: Vec<BuiltPack> = group_dirs(dirs)?
+    let built: Vec<BuiltPack> = group_dirs(dirs, build.version.as_ref())?
         .iter()
         .map(|group| artifact::build(&store, group, build))
         .collect::<Result<_, _>>()?;

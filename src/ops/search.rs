@@ -14,6 +14,8 @@ use crate::registry::{self, RegistryError, SourceOptions, read};
 pub struct Hit {
     pub name: String,
     pub version: String,
+    /// `tool`, `plugin`, `skill` or `cli`.
+    pub kind: String,
     pub description: Option<String>,
     pub keywords: Vec<String>,
     pub source: String,
@@ -84,9 +86,10 @@ pub fn score(query: &str, name: &str, description: Option<&str>, keywords: &[Str
     s
 }
 
-/// Search every source for `query`.
+/// Search every source for `query` (only packs of `kind`, when given).
 pub fn search(
     query: &str,
+    kind: Option<crate::manifest::pack::PackKind>,
     sources: &[(String, std::path::PathBuf)],
     src: &SourceOptions,
 ) -> Result<Vec<Hit>> {
@@ -102,8 +105,12 @@ pub fn search(
             let Some(newest) = newest(&versions) else {
                 continue;
             };
-            let (description, keywords) = match source.manifest(&name, &newest) {
-                Ok(m) => (m.pack.description.clone(), m.pack.keywords.clone()),
+            let (description, keywords, found) = match source.manifest(&name, &newest) {
+                Ok(m) => (
+                    m.pack.description.clone(),
+                    m.pack.keywords.clone(),
+                    m.pack.kind,
+                ),
                 Err(e) => {
                     src.reporter
                         .verbose(format!("skipping `{name}` in `{url}`: {e}"));
@@ -111,11 +118,12 @@ pub fn search(
                 }
             };
             let s = score(query, &name, description.as_deref(), &keywords);
-            if s > 0 {
+            if s > 0 && kind.is_none_or(|k| k == found) {
                 let trust = trust_status(&policy, url, root, src, &name, &newest)?;
                 hits.push(Hit {
                     name,
                     version: newest.to_string(),
+                    kind: found.as_str().to_owned(),
                     description,
                     keywords,
                     source: url.clone(),
@@ -181,6 +189,10 @@ pub struct Info {
     pub source: String,
     /// What it may do: its sandbox (or none) and the code it runs unasked, as phrases.
     pub permissions: Vec<String>,
+    /// For a skill: the agents' folders the current project projects it into
+    /// (`.claude/skills (claude-code)`, …); empty outside a project.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<String>,
     /// The version's entry in the pack's `CHANGELOG.md`, when its tree is in the store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changelog: Option<String>,
@@ -347,6 +359,7 @@ pub fn info(
         };
         let changelog = version_changelog(source.as_ref(), name, &v, &versions);
         return Ok(Info {
+            agents: Vec::new(),
             changelog,
             permissions: super::escalation::grant_phrases(&manifest.grants()),
             name: name.into(),

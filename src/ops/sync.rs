@@ -64,6 +64,14 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
     {
         let hash = lock_hash(bytes);
         if is_current(&store, &profile, &hash) {
+            // The links into agents' folders follow `agents` and the generation; making sure
+            // costs a `readlink` per link when nothing changed.
+            if let Some(p) =
+                super::skills::Projector::for_profile(&store, &profile, &state.manifest)?
+                && (!state.manifest.skills.is_empty() || p.has_record())
+            {
+                p.apply(&store.current(&profile)?.skills(), opts.reporter)?;
+            }
             return Ok(SyncOutcome::UpToDate {
                 generation: store.current_id(&profile)?,
             });
@@ -104,6 +112,7 @@ pub fn install(
             lock: bytes.to_vec(),
         })
         .ok();
+    let projector = super::skills::Projector::for_profile(store, profile, &state.manifest)?;
     install_lock(
         store,
         profile,
@@ -111,10 +120,13 @@ pub fn install(
         &lock_hash(bytes),
         files.as_ref(),
         &sources,
-        matches!(
-            profile.kind,
-            crate::store::profiles::ProfileKind::Project { .. }
-        )
-        .then_some(state.root.as_path()),
+        super::install::Around {
+            project: matches!(
+                profile.kind,
+                crate::store::profiles::ProfileKind::Project { .. }
+            )
+            .then_some(state.root.as_path()),
+            projector: projector.as_ref(),
+        },
     )
 }

@@ -9,8 +9,8 @@ use semver::Version;
 
 use crate::error::{Error, Result};
 use crate::lockfile::{LockedPackage, Lockfile};
+use crate::manifest::add_requirement;
 use crate::manifest::request::Request;
-use crate::manifest::{Section, add_requirement};
 
 use super::escalation::Escalation;
 use super::install::{Installed, Sources};
@@ -109,12 +109,7 @@ pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
     for p in &lock.packages {
         // Every request on this pack: the manifest's, and each dependent's.
         let mut requests: Vec<Request> = Vec::new();
-        if let Some(r) = state
-            .manifest
-            .packs
-            .get(&p.name)
-            .or_else(|| state.manifest.plugins.get(&p.name))
-        {
+        if let Some(r) = state.manifest.requirement(&p.name) {
             requests.push(r.request.clone());
         }
         for q in &lock.packages {
@@ -154,8 +149,7 @@ pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
             newest: (&newest).max(&p.version).to_string(),
             change: change(&p.version, &newest),
             patch,
-            requested: state.manifest.packs.contains_key(&p.name)
-                || state.manifest.plugins.contains_key(&p.name),
+            requested: state.manifest.requirement(&p.name).is_some(),
         });
     }
     Ok(out)
@@ -204,9 +198,11 @@ pub fn update(
             if !wanted || !o.requested || o.newest == o.in_range {
                 continue;
             }
-            let (section, req) = match state.manifest.packs.get(&o.name) {
-                Some(r) => (Section::Packs, r),
-                None => (Section::Plugins, &state.manifest.plugins[&o.name]),
+            let (Some(section), Some(req)) = (
+                state.manifest.section_of(&o.name),
+                state.manifest.requirement(&o.name),
+            ) else {
+                continue;
             };
             let new = format!("^{}", o.newest);
             text = add_requirement(&text, section, &o.name, &new)?;
@@ -320,10 +316,8 @@ pub fn auto(
     // comes out still satisfies the real manifest, which is not touched.
     for (name, current) in &patch {
         let narrowed = Request::parse(&format!("~{current}"))?;
-        for table in [&mut state.manifest.packs, &mut state.manifest.plugins] {
-            if let Some(r) = table.get_mut(name) {
-                r.request = narrowed.clone().with_channel(r.request.channel());
-            }
+        if let Some(r) = state.manifest.requirement_mut(name) {
+            r.request = narrowed.clone().with_channel(r.request.channel());
         }
     }
     let names = patch.into_iter().map(|(n, _)| n).collect();

@@ -147,7 +147,13 @@ fn vendor_dir_pack(
     let path = item.source.strip_prefix("dir:").unwrap_or_default();
     let source = crate::registry::dir::DirSource::open(&item.source, &root.join(path))?;
     let dir = source.pack_dir(&item.name, &item.version)?.to_owned();
-    let built = artifact::build(store, &[dir], &artifact::BuildOptions::default())?;
+    // A bare skill's version is the one the `dir:` source gave it (its `metadata.version`,
+    // else 0.0.0); for a `pack.toml` it is the same as written there.
+    let options = artifact::BuildOptions {
+        version: Some(item.version.clone()),
+        ..artifact::BuildOptions::default()
+    };
+    let built = artifact::build(store, &[dir], &options)?;
     layout.add_pack(&built)?;
     let what = format!("{}@{}", item.name, item.version);
     store.reporter().status(

@@ -15,8 +15,11 @@ pub struct ListedPack {
     pub version: String,
     pub kind: String,
     pub source: String,
-    /// Named in `[packs]` or `[plugins]` (else a dependency of one that is).
+    /// Named in `[packs]`, `[plugins]` or `[skills]` (else a dependency of one that is).
     pub requested: bool,
+    /// For a skill: what it may do, as phrases (tools, scripts, packs it needs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub may: Vec<String>,
 }
 
 /// A node of the dependency tree.
@@ -57,12 +60,7 @@ pub fn list(opts: &Options, target: Target) -> Result<Vec<ListedPack>> {
     let Some(state) = state(opts, target)? else {
         return Ok(Vec::new());
     };
-    let requested: BTreeSet<&String> = state
-        .manifest
-        .packs
-        .keys()
-        .chain(state.manifest.plugins.keys())
-        .collect();
+    let requested: BTreeSet<&String> = state.manifest.requirements().map(|(n, _)| n).collect();
     let (_, lock) = state.lock.as_ref().expect("checked");
     Ok(lock
         .packages
@@ -73,6 +71,11 @@ pub fn list(opts: &Options, target: Target) -> Result<Vec<ListedPack>> {
             kind: p.kind.as_str().to_owned(),
             source: p.source.clone(),
             requested: requested.contains(&p.name),
+            may: if p.skill.is_some() {
+                super::escalation::grant_phrases(&p.grants())
+            } else {
+                Vec::new()
+            },
         })
         .collect())
 }
@@ -83,12 +86,7 @@ pub fn tree(opts: &Options, target: Target) -> Result<Vec<TreeNode>> {
         return Ok(Vec::new());
     };
     let (_, lock) = state.lock.as_ref().expect("checked");
-    let mut roots: Vec<&String> = state
-        .manifest
-        .packs
-        .keys()
-        .chain(state.manifest.plugins.keys())
-        .collect();
+    let mut roots: Vec<&String> = state.manifest.requirements().map(|(n, _)| n).collect();
     roots.sort();
     let mut shown = BTreeSet::new();
     let node = |name: &str, shown: &mut BTreeSet<String>| build(lock, name, shown, &mut Vec::new());

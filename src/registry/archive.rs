@@ -541,6 +541,7 @@ fn made_manifest(
         install: None,
         check: None,
         hooks: Default::default(),
+        skill: None,
     }
 }
 

@@ -320,10 +320,13 @@ pub enum Compression {
     Gzip,
 }
 
-/// Extra annotations a publisher may set (`revision`, `created`), never invented.
+/// Extra annotations a publisher may set (`revision`, `created`), never invented, and the
+/// version of a bare skill folder (`--version`).
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     pub compression: Compression,
+    /// The version of a bare skill folder (a `SKILL.md` without `pack.toml`).
+    pub version: Option<semver::Version>,
     pub revision: Option<String>,
     pub created: Option<String>,
 }
@@ -345,7 +348,12 @@ pub fn build(
     let mut first: Option<PackManifest> = None;
     let mut seen_platforms = BTreeSet::new();
     for dir in dirs {
-        let pack = read_pack_dir(dir, dirs.len(), first.as_ref().map(|f| (f, first_dir)))?;
+        let pack = read_pack_dir(
+            dir,
+            dirs.len(),
+            first.as_ref().map(|f| (f, first_dir)),
+            opts.version.as_ref(),
+        )?;
         let platforms = pack.pack.platforms.clone().unwrap_or_default();
         for p in &platforms {
             if !seen_platforms.insert(p.clone()) {
@@ -385,23 +393,17 @@ pub fn build(
     })
 }
 
-/// Read and check the `pack.toml` of one of `count` directories of a build: known platforms,
-/// the same name and version as the `first` directory's, and `platforms` listed when there
-/// are several directories.
+/// Read and check the `pack.toml` (or a bare skill's `SKILL.md`, with `version`) of one of
+/// `count` directories of a build: known platforms, the same name and version as the `first`
+/// directory's, and `platforms` listed when there are several directories.
 fn read_pack_dir(
     dir: &Path,
     count: usize,
     first: Option<(&PackManifest, &PathBuf)>,
+    version: Option<&semver::Version>,
 ) -> Result<PackManifest, RegistryError> {
-    let toml_path = dir.join("pack.toml");
-    let at = toml_path.display().to_string();
-    let text = fs::read_regular_string(&toml_path, MAX_PACK_TOML_BYTES).map_err(|source| {
-        RegistryError::Io {
-            context: format!("cannot read `{at}`"),
-            source,
-        }
-    })?;
-    let pack = crate::manifest::parse_pack(&text, &toml_path)?;
+    let at = dir.join("pack.toml").display().to_string();
+    let pack = crate::skill::source_manifest(dir, version, None)?;
     let platforms = pack.pack.platforms.as_deref().unwrap_or_default();
     if let Some(p) = platforms
         .iter()

@@ -1,6 +1,7 @@
 //! The `dir:` source: a directory of pack source directories (`<dir>/<any>/pack.toml` or
-//! `<dir>/<any>/<any>/pack.toml`, so several versions of one pack can sit side by side).
-//! Used for development and for the packs shipped in this repository.
+//! `<dir>/<any>/<any>/pack.toml`, so several versions of one pack can sit side by side), and
+//! of bare skill folders (`<dir>/<name>/SKILL.md`, versioned by `metadata.version`, else
+//! 0.0.0). Used for development and for the packs shipped in this repository.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,25 +48,25 @@ impl DirSource {
                 continue;
             }
             let dir = item.path();
-            if fs::exists(&dir.join("pack.toml")).map_err(io)? {
+            if fs::exists(&dir.join("pack.toml")).map_err(io)? || crate::skill::is_skill_dir(&dir) {
                 candidates.push(dir);
                 continue;
             }
             for sub in fs::read_dir(&dir).map_err(io)? {
                 let sub = sub.map_err(io)?;
                 if sub.file_type().map_err(io)?.is_dir()
-                    && fs::exists(&sub.path().join("pack.toml")).map_err(io)?
+                    && (fs::exists(&sub.path().join("pack.toml")).map_err(io)?
+                        || crate::skill::is_skill_dir(&sub.path()))
                 {
                     candidates.push(sub.path());
                 }
             }
         }
         candidates.sort();
+        let unversioned = Version::new(0, 0, 0);
         for dir in candidates {
             let path = dir.join("pack.toml");
-            let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES)
-                .map_err(io)?;
-            let manifest = crate::manifest::parse_pack(&text, &path)?;
+            let manifest = crate::skill::source_manifest(&dir, None, Some(&unversioned))?;
             let name = manifest.pack.name.clone();
             let version = manifest.pack.version.clone();
             let versions = packs.entry(name.clone()).or_default();

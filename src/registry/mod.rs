@@ -136,6 +136,8 @@ pub enum RegistryError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),
+    #[error(transparent)]
+    Skill(#[from] crate::skill::SkillError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -252,6 +254,8 @@ impl crate::error::Hint for RegistryError {
                 "nothing from this pack was installed; its publisher must fix it (`aibox pack build` reports the same problem)".into(),
             ],
             RegistryError::Store(e) => e.hints(),
+            RegistryError::Skill(e) => e.hints(),
+            RegistryError::Manifest(e) => e.hints.clone(),
             RegistryError::Unreadable { source, .. } => source.hints(),
             RegistryError::Offline { .. } => vec![
                 "run the command once without `--offline` to fill the cache, or use an `oci-layout:` mirror made by `aibox vendor`".into(),

@@ -255,7 +255,7 @@ pub fn tree_of(
 ) -> Result<Tree, RegistryError> {
     let w = what(name, version, b.url());
     let tree = layers_tree(b, store, name, info, &w)?;
-    check_pack_toml(store, &tree, info, &w)?;
+    check_metadata(store, &tree, &info.pack, &w)?;
     check_tree(&tree, &info.pack, &w)?;
     Ok(tree)
 }
@@ -284,40 +284,112 @@ pub fn check_bins(tree: &Tree, pack: &PackManifest, what: &str) -> Result<(), Re
     Ok(())
 }
 
-fn check_pack_toml(
+/// The text of the regular file `rel` at the root of `tree` (from the store's objects), at
+/// most `max` bytes; `None` when there is no such file.
+fn root_file(
     store: &Store,
     tree: &Tree,
-    info: &PlatformInfo,
+    rel: &str,
+    max: u64,
     w: &str,
-) -> Result<(), RegistryError> {
+) -> Result<Option<String>, RegistryError> {
     use crate::store::tree::Entry;
-    let Some(Entry::File {
+    let Some(entry) = tree.entries.get(rel) else {
+        return Ok(None);
+    };
+    let Entry::File {
         hash,
         size,
         executable,
-    }) = tree.get("pack.toml")
+    } = entry
     else {
         return Err(artifact::invalid(
             w,
-            "the pack has no `pack.toml` file at its root",
+            format!("its `{rel}` is not a regular file"),
         ));
     };
-    if *size > artifact::MAX_PACK_TOML_BYTES {
-        return Err(artifact::invalid(w, "its `pack.toml` is larger than 1 MiB"));
-    }
-    let path = store.layout().object(hash, *executable);
-    let text = fs::read_regular_string(&path, artifact::MAX_PACK_TOML_BYTES).map_err(|source| {
-        RegistryError::Io {
-            context: format!("cannot read `{}`", path.display()),
-            source,
-        }
-    })?;
-    let parsed =
-        crate::manifest::parse_pack(&text, std::path::Path::new(&format!("{w}: pack.toml")))?;
-    if parsed != *info.pack {
+    if *size > max {
         return Err(artifact::invalid(
             w,
-            "its `pack.toml` differs from the pack metadata in its OCI config",
+            format!("its `{rel}` is larger than {max} bytes"),
+        ));
+    }
+    let path = store.layout().object(hash, *executable);
+    let text = fs::read_regular_string(&path, max).map_err(|source| RegistryError::Io {
+        context: format!("cannot read `{}`", path.display()),
+        source,
+    })?;
+    Ok(Some(text))
+}
+
+/// The tree must carry what the artifact's metadata (`pack`) describes: the very `pack.toml`,
+/// and for a skill the `SKILL.md` and files its skill section was derived from (a bare skill
+/// has no `pack.toml`: its metadata is derived from them alone).
+pub fn check_metadata(
+    store: &Store,
+    tree: &Tree,
+    pack: &PackManifest,
+    w: &str,
+) -> Result<(), RegistryError> {
+    use crate::manifest::pack::PackKind;
+    let toml = root_file(store, tree, "pack.toml", artifact::MAX_PACK_TOML_BYTES, w)?;
+    let skill = match pack.pack.kind {
+        PackKind::Skill => {
+            let text = root_file(
+                store,
+                tree,
+                crate::skill::SKILL_FILE,
+                crate::skill::MAX_SKILL_FILE,
+                w,
+            )?
+            .ok_or_else(|| artifact::invalid(w, "the skill has no `SKILL.md` at its root"))?;
+            let front = crate::skill::front_matter::parse(
+                &text,
+                std::path::Path::new(&format!("{w}: SKILL.md")),
+            )?;
+            Some(front)
+        }
+        _ => None,
+    };
+    let derived = match (toml, &skill) {
+        (Some(text), _) => {
+            let mut parsed = crate::manifest::parse_pack(
+                &text,
+                std::path::Path::new(&format!("{w}: pack.toml")),
+            )?;
+            if let Some(front) = &skill {
+                crate::skill::fill(
+                    &mut parsed,
+                    front,
+                    crate::skill::section_of_tree(front, tree),
+                );
+            }
+            parsed
+        }
+        (None, Some(front)) => crate::skill::manifest_of(
+            front,
+            &pack.pack.version,
+            crate::skill::section_of_tree(front, tree),
+        ),
+        (None, None) => {
+            return Err(artifact::invalid(
+                w,
+                "the pack has no `pack.toml` file at its root",
+            ));
+        }
+    };
+    if let Some(front) = &skill
+        && front.name != pack.pack.name
+    {
+        return Err(artifact::invalid(
+            w,
+            format!("its `SKILL.md` names the skill `{}`", front.name),
+        ));
+    }
+    if derived != *pack {
+        return Err(artifact::invalid(
+            w,
+            "its `pack.toml` (or a skill's `SKILL.md` and files) differs from the pack metadata in its OCI config",
         ));
     }
     Ok(())

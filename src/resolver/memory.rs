@@ -79,6 +79,7 @@ pub fn minimal_manifest(
         install: None,
         check: None,
         hooks: Default::default(),
+        skill: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Generations: a small tree per environment state — `bin/` and `plugins/` symlinks into pack
-//! trees, `packs/<name>` links and `generation.toml` — built under a temp name, renamed into
-//! place, then switched to by renaming a new `current` symlink over the old one.
+//! trees, `packs/<name>` links, `skills/<name>` links to skill trees and `generation.toml` —
+//! built under a temp name, renamed into place, then switched to by renaming a new `current`
+//! symlink over the old one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,9 @@ const PROJECT_MANIFEST: &str = "aibox.toml";
 const PROJECT_LOCK: &str = "aibox.lock";
 
 /// The directories every generation has.
-pub const GENERATION_DIRS: [&str; 3] = ["bin", "plugins", "packs"];
+pub const GENERATION_DIRS: [&str; 4] = ["bin", "plugins", "packs", SKILLS_DIR];
+/// The directory of a generation holding a link to each skill's tree.
+pub const SKILLS_DIR: &str = "skills";
 
 /// The `aibox.toml` and `aibox.lock` a generation was made from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +155,15 @@ impl GenerationEnv {
 }
 
 impl GenerationRecord {
+    /// The names of the skills this generation holds, sorted.
+    pub fn skills(&self) -> Vec<String> {
+        self.packs
+            .iter()
+            .filter(|p| p.kind == PackKind::Skill)
+            .map(|p| p.name.clone())
+            .collect()
+    }
+
     /// Generation 0: the empty environment every profile starts from.
     pub fn empty() -> Self {
         GenerationRecord {
@@ -373,7 +385,7 @@ impl Store {
     }
 
     /// The links of a generation of `packs` (sorted by name): `bin/` and `plugins/` entries to
-    /// their files and `packs/<name>` to each tree, which pack owns each command (two packs
+    /// their files, `packs/<name>` to each tree and `skills/<name>` to each skill's, which pack owns each command (two packs
     /// with one command are a conflict), and the merged environment.
     fn generation_links(
         &self,
@@ -403,6 +415,9 @@ impl Store {
                 links.push((link, root.join(rel)));
             }
             links.push((Path::new("packs").join(&pid.name), root.clone()));
+            if manifest.pack.kind == PackKind::Skill {
+                links.push((Path::new(SKILLS_DIR).join(&pid.name), root.clone()));
+            }
             merge_env(&mut env, &mut env_owners, pid, manifest, &root)?;
         }
         Ok(GenerationLinks { links, owners, env })

@@ -21,7 +21,7 @@ pub struct Built {
 pub fn build(opts: &Options, registries: &[String], out: &Path) -> Result<Built> {
     let sources = ops::search::registries(opts, registries)?;
     let src = ops::pack::source_options(opts, false);
-    let hits = ops::search::search("", &sources, &src)?;
+    let hits = ops::search::search("", None, &sources, &src)?;
     let mut infos = Vec::new();
     for h in &hits {
         let roots: Vec<_> = sources
@@ -52,8 +52,34 @@ pub fn build(opts: &Options, registries: &[String], out: &Path) -> Result<Built>
     let title = format!("Packs of {}", registries.join(", "));
     write(
         &out.join("index.html"),
-        &pages::page(&links, "", &title, &pages::discover(&links, "", &rows)),
+        &pages::page(
+            &links,
+            "",
+            &title,
+            &pages::discover(&links, "", None, &rows),
+        ),
     )?;
+    // One page per kind, linked from each: the static site's kind filter.
+    for (kind, label) in pages::KINDS {
+        let of_kind: Vec<Row> = rows
+            .iter()
+            .filter(|r| r.hit.kind == kind)
+            .map(|r| Row {
+                hit: r.hit,
+                info: r.info,
+            })
+            .collect();
+        let title = format!("{label} of {}", registries.join(", "));
+        write(
+            &out.join(format!("{kind}.html")),
+            &pages::page(
+                &links,
+                "",
+                &title,
+                &pages::discover(&links, "", Some(kind), &of_kind),
+            ),
+        )?;
+    }
     for info in &infos {
         // Names are validated pack names (`[a-z0-9-]`): safe as file names.
         let title = format!("{} {}", info.name, info.version);

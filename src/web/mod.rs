@@ -240,13 +240,28 @@ async fn root(State(ui): State<Shared>) -> Response {
 
 async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
     let query = q.get("q").cloned().unwrap_or_default();
+    // Only a known kind filters; anything else shows every kind.
+    let kind = q
+        .get("kind")
+        .and_then(|k| pages::KINDS.iter().find(|(v, _)| v == k))
+        .map(|(v, _)| *v);
+    let wanted = kind.and_then(|k| {
+        [
+            crate::manifest::pack::PackKind::Tool,
+            crate::manifest::pack::PackKind::Plugin,
+            crate::manifest::pack::PackKind::Skill,
+            crate::manifest::pack::PackKind::Cli,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == k)
+    });
     let opts = ui.opts.clone();
     let query2 = query.clone();
     let work = blocking(
         move || -> Result<Vec<(ops::search::Hit, Option<ops::search::Info>)>> {
             let sources = ops::search::registries(&opts, &[])?;
             let src = ops::pack::source_options(&opts, false);
-            let hits = ops::search::search(&query2, &sources, &src)?;
+            let hits = ops::search::search(&query2, wanted, &sources, &src)?;
             Ok(hits
                 .into_iter()
                 .map(|h| {
@@ -278,7 +293,7 @@ async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) -> Response
                     &ui.links(),
                     "Discover",
                     "Discover packs",
-                    &pages::discover(&ui.links(), &query, &rows),
+                    &pages::discover(&ui.links(), &query, kind, &rows),
                 ),
             )
         }
@@ -307,7 +322,12 @@ async fn pack(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
                 "`{registry}` is not one of the configured registries"
             )));
         }
-        ops::search::info(&name, &sources, &ops::pack::source_options(&opts, false))
+        let mut info =
+            ops::search::info(&name, &sources, &ops::pack::source_options(&opts, false))?;
+        if info.kind == "skill" {
+            info.agents = ops::skills::project_folders(&opts);
+        }
+        Ok(info)
     })
     .await;
     match work {

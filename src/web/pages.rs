@@ -135,20 +135,62 @@ pub struct Row<'a> {
     pub info: Option<&'a Info>,
 }
 
-/// The discover page's search form (live only) and its results.
-pub fn discover(links: &Links, query: &str, rows: &[Row]) -> String {
+/// The kinds the discover page filters by: (value, label).
+pub const KINDS: [(&str, &str); 4] = [
+    ("tool", "Tools"),
+    ("plugin", "Plugins"),
+    ("skill", "Agent skills"),
+    ("cli", "aibox"),
+];
+
+/// The discover page's search form with its kind filter (live), or the links to the
+/// catalog's page of each kind (static), and the results.
+pub fn discover(links: &Links, query: &str, kind: Option<&str>, rows: &[Row]) -> String {
     let mut out = String::new();
-    if let Links::Live { token, .. } = links {
-        let _ = write!(
-            out,
-            "<form method=\"get\" action=\"/discover\" role=\"search\">\
-             <input type=\"hidden\" name=\"token\" value=\"{}\">\
-             <label for=\"q\">Search packs</label> \
-             <input id=\"q\" name=\"q\" type=\"search\" value=\"{}\"> \
-             <button type=\"submit\">Search</button></form>",
-            esc(token),
-            esc(query)
-        );
+    match links {
+        Links::Live { token, .. } => {
+            let mut options = format!(
+                "<option value=\"\"{}>All kinds</option>",
+                if kind.is_none() { " selected" } else { "" }
+            );
+            for (value, label) in KINDS {
+                let _ = write!(
+                    options,
+                    "<option value=\"{value}\"{}>{label}</option>",
+                    if kind == Some(value) { " selected" } else { "" }
+                );
+            }
+            let _ = write!(
+                out,
+                "<form method=\"get\" action=\"/discover\" role=\"search\">\
+                 <input type=\"hidden\" name=\"token\" value=\"{}\">\
+                 <label for=\"q\">Search packs</label> \
+                 <input id=\"q\" name=\"q\" type=\"search\" value=\"{}\"> \
+                 <label for=\"kind\">Kind</label> <select id=\"kind\" name=\"kind\">{options}</select> \
+                 <button type=\"submit\">Search</button></form>",
+                esc(token),
+                esc(query)
+            );
+        }
+        Links::Static => {
+            let mut nav = vec![if kind.is_none() {
+                "<strong>All</strong>".to_owned()
+            } else {
+                "<a href=\"index.html\">All</a>".to_owned()
+            }];
+            for (value, label) in KINDS {
+                nav.push(if kind == Some(value) {
+                    format!("<strong>{label}</strong>")
+                } else {
+                    format!("<a href=\"{value}.html\">{label}</a>")
+                });
+            }
+            let _ = write!(
+                out,
+                "<nav aria-label=\"Kinds\"><p>{}</p></nav>",
+                nav.join(" · ")
+            );
+        }
     }
     if rows.is_empty() {
         out.push_str(&notice("warn", "No pack matches."));
@@ -214,6 +256,16 @@ pub fn pack(info: &Info) -> String {
         rows.push(("Digest", a.digest.clone()));
     }
     rows.push(("May", info.permissions.join("; ")));
+    if info.kind == "skill" {
+        rows.push((
+            "Projected into",
+            if info.agents.is_empty() {
+                "the skills folders of the agents a project lists in `agents` (default `.agents/skills`)".to_owned()
+            } else {
+                info.agents.join(", ")
+            },
+        ));
+    }
     rows.push(("Dependencies", info.dependencies_text()));
     if !info.bin.is_empty() {
         rows.push(("Commands", info.commands_text()));
@@ -238,9 +290,14 @@ pub fn pack(info: &Info) -> String {
         );
     }
     out.push_str("</tbody></table>");
+    let flag = match info.kind.as_str() {
+        "skill" => "--skill ",
+        "plugin" => "--plugin ",
+        _ => "",
+    };
     let _ = write!(
         out,
-        "<h2>Add it</h2><p><code>aibox add {}@{}</code></p>",
+        "<h2>Add it</h2><p><code>aibox add {flag}{}@{}</code></p>",
         esc(&info.name),
         esc(&info.version)
     );

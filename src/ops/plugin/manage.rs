@@ -86,10 +86,7 @@ pub fn install(
 ) -> Result<(String, Installed)> {
     match source {
         PluginSource::Registry(spec) => {
-            let how = AddOptions {
-                plugin: true,
-                no_sync: false,
-            };
+            let how = AddOptions::to(crate::manifest::Section::Plugins);
             let outcome = install_global(opts, std::slice::from_ref(spec), registry, &how)?;
             let name = PackSpec::parse(spec)?.name;
             let installed = outcome
