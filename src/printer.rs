@@ -3,9 +3,64 @@
 //! status, progress bars show only on a terminal outside CI, `NO_COLOR` and `--color` are
 //! honored.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Write data to stdout (`crate::outln!` and `crate::out!` call this). A closed pipe
+/// (`aibox list | head -1`) ends the process quietly with status 0, as ripgrep and uv do; any
+/// other failure to write ends it with an error, status 1.
+pub fn data(args: std::fmt::Arguments<'_>, newline: bool) {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(args).and_then(|()| {
+        if newline {
+            out.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(crate::error::exit::SUCCESS);
+        }
+        let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
+        std::process::exit(crate::error::exit::FAILURE);
+    }
+}
+
+/// Write to stderr, ignoring failures: a closed stderr (`aibox sync 2>&1 | head -1`) must not
+/// stop the work it reports on.
+pub fn diagnostic(args: std::fmt::Arguments<'_>, newline: bool) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args);
+    if newline {
+        let _ = err.write_all(b"\n");
+    }
+}
+
+/// One line of data on stdout (see [`data`]).
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::printer::data(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::printer::data(format_args!($($arg)*), true) };
+}
+
+/// Data on stdout without a newline (see [`data`]).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::printer::data(format_args!($($arg)*), false) };
+}
+
+/// One line on stderr (see [`diagnostic`]).
+macro_rules! diag {
+    ($($arg:tt)*) => { diagnostic(format_args!($($arg)*), true) };
+}
+
+/// A question on stderr, without a newline, flushed (the answer is read from stdin).
+pub fn ask(question: &str) {
+    diagnostic(format_args!("{question}"), false);
+    let _ = std::io::stderr().flush();
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorChoice {
@@ -64,7 +119,7 @@ impl Reporter {
     /// A status line on stderr: `    Verb message` (cargo style), silenced by `--quiet`.
     pub fn status(&self, verb: &str, message: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!(
+            diag!(
                 "{} {}",
                 self.paint("1;32", &format!("{verb:>12}")),
                 message.as_ref()
@@ -75,7 +130,7 @@ impl Reporter {
     /// A detail shown only with `--verbose`.
     pub fn verbose(&self, message: impl AsRef<str>) {
         if self.verbose >= 1 {
-            eprintln!(
+            diag!(
                 "{} {}",
                 self.paint("2", &format!("{:>12}", "debug")),
                 message.as_ref()
@@ -86,7 +141,7 @@ impl Reporter {
     /// A request or cache decision, shown only with `-vv`.
     pub fn trace(&self, message: impl AsRef<str>) {
         if self.verbose >= 2 {
-            eprintln!(
+            diag!(
                 "{} {}",
                 self.paint("2", &format!("{:>12}", "trace")),
                 message.as_ref()
@@ -96,13 +151,13 @@ impl Reporter {
 
     /// A warning on stderr; shown even with `--quiet`.
     pub fn warn(&self, message: impl AsRef<str>) {
-        eprintln!("{} {}", self.paint("1;33", "warning:"), message.as_ref());
+        diag!("{} {}", self.paint("1;33", "warning:"), message.as_ref());
     }
 
     /// A notice on stderr (`note: …`), such as an available update; silenced by `--quiet`.
     pub fn note(&self, message: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{} {}", self.paint("1;36", "note:"), message.as_ref());
+            diag!("{} {}", self.paint("1;36", "note:"), message.as_ref());
         }
     }
 
@@ -111,14 +166,14 @@ impl Reporter {
         let mut lines = rendered.lines();
         if let Some(first) = lines.next() {
             match first.strip_prefix("error:") {
-                Some(rest) => eprintln!("{}{rest}", self.paint("1;31", "error:")),
-                None => eprintln!("{first}"),
+                Some(rest) => diag!("{}{rest}", self.paint("1;31", "error:")),
+                None => diag!("{first}"),
             }
         }
         for line in lines {
             match line.strip_prefix("hint:") {
-                Some(rest) => eprintln!("{}{rest}", self.paint("1;36", "hint:")),
-                None => eprintln!("{line}"),
+                Some(rest) => diag!("{}{rest}", self.paint("1;36", "hint:")),
+                None => diag!("{line}"),
             }
         }
     }

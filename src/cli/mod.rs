@@ -340,7 +340,7 @@ fn builtin_commands() -> Vec<String> {
 
 /// Print a value as pretty JSON on stdout.
 fn print_json(value: &impl serde::Serialize) {
-    println!(
+    crate::outln!(
         "{}",
         serde_json::to_string_pretty(value).expect("output serializes")
     );

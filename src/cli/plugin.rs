@@ -112,7 +112,7 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                     .status("Plugins", "none found (`aibox plugin install` adds one)");
             }
             for r in rows {
-                println!(
+                crate::outln!(
                     "{} {} ({}{}){}",
                     r.name,
                     r.version.as_deref().unwrap_or("-"),
@@ -124,10 +124,10 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                     if r.shadowed { " [shadowed]" } else { "" }
                 );
                 if let Some(d) = &r.description {
-                    println!("  {d}");
+                    crate::outln!("  {d}");
                 }
-                println!("  signature: {}", r.signature);
-                println!("  permissions: {}", r.permissions.join("; "));
+                crate::outln!("  signature: {}", r.signature);
+                crate::outln!("  permissions: {}", r.permissions.join("; "));
             }
             Ok(())
         }
@@ -138,9 +138,9 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
             } else {
                 for r in &rows {
                     let state = if r.intact { "intact" } else { "CORRUPT" };
-                    println!("{} {}: {state}; {}", r.name, r.version, r.signature);
+                    crate::outln!("{} {}: {state}; {}", r.name, r.version, r.signature);
                     if let Some(p) = &r.problem {
-                        println!("  {p}");
+                        crate::outln!("  {p}");
                     }
                 }
             }

@@ -79,7 +79,7 @@ pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
         } else {
             format!("({}) ", h.kind)
         };
-        println!(
+        crate::outln!(
             "{id:<width$}  {kind}{}  [{}]",
             h.description.as_deref().unwrap_or(""),
             h.trust
@@ -99,40 +99,40 @@ pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
         super::print_json(&i);
         return Ok(());
     }
-    println!("{} {} ({})", i.name, i.version, i.kind);
+    crate::outln!("{} {} ({})", i.name, i.version, i.kind);
     if let Some(d) = &i.description {
-        println!("{d}");
+        crate::outln!("{d}");
     }
-    println!("versions:     {}", i.versions.join(", "));
+    crate::outln!("versions:     {}", i.versions.join(", "));
     if let Some(l) = &i.license {
-        println!("license:      {l}");
+        crate::outln!("license:      {l}");
     }
     if let Some(h) = &i.homepage {
-        println!("homepage:     {h}");
+        crate::outln!("homepage:     {h}");
     }
     if let Some(r) = &i.repository {
-        println!("repository:   {r}");
+        crate::outln!("repository:   {r}");
     }
     if !i.keywords.is_empty() {
-        println!("keywords:     {}", i.keywords.join(", "));
+        crate::outln!("keywords:     {}", i.keywords.join(", "));
     }
-    println!("dependencies: {}", i.dependencies_text());
+    crate::outln!("dependencies: {}", i.dependencies_text());
     if !i.bin.is_empty() {
-        println!("commands:     {}", i.commands_text());
+        crate::outln!("commands:     {}", i.commands_text());
     }
-    println!("platforms:    {}", i.platforms_text());
+    crate::outln!("platforms:    {}", i.platforms_text());
     if let Some(a) = &i.artifact {
-        println!("size:         {}", crate::printer::human_bytes(a.size));
-        println!("digest:       {}", a.digest);
-        println!("trust:        {}", a.trust);
+        crate::outln!("size:         {}", crate::printer::human_bytes(a.size));
+        crate::outln!("digest:       {}", a.digest);
+        crate::outln!("trust:        {}", a.trust);
     }
-    println!("may:          {}", i.permissions.join("; "));
+    crate::outln!("may:          {}", i.permissions.join("; "));
     if !i.agents.is_empty() {
-        println!("projected to: {}", i.agents.join(", "));
+        crate::outln!("projected to: {}", i.agents.join(", "));
     }
-    println!("source:       {}", i.source);
+    crate::outln!("source:       {}", i.source);
     if let Some(c) = &i.changelog {
-        println!("changes:\n{}", indent(c));
+        crate::outln!("changes:\n{}", indent(c));
     }
     Ok(())
 }
