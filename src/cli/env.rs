@@ -51,17 +51,19 @@ pub(super) fn run(opts: &Options, args: RunArgs) -> Result<()> {
         } else {
             LockPolicy::Update
         };
-        // A sync that cannot happen (offline, a read-only home, a bad edit) does not stop the
-        // command: the current environment was verified when it was made.
-        match ops::sync::sync(opts, target, policy) {
-            Ok(SyncOutcome::Installed(installed)) => super::project::report_install(opts, &installed),
-            Ok(SyncOutcome::UpToDate { .. }) => {}
-            Err(e) => opts.reporter.warn(format!(
-                "the project could not be synced first, so the command runs in its current environment: {e}"
-            )),
-        }
+        // A sync that cannot happen (offline, a read-only home, a bad edit) stops the command
+        // only when the current environment lacks it: what is there was verified when made.
+        let failed = match ops::sync::sync(opts, target, policy) {
+            Ok(SyncOutcome::Installed(installed)) => {
+                super::project::report_install(opts, &installed);
+                None
+            }
+            Ok(SyncOutcome::UpToDate { .. }) => None,
+            Err(e) => Some(e),
+        };
+        return ops::run::run(opts, target, &args.command, failed);
     }
-    ops::run::run(opts, target, &args.command)
+    ops::run::run(opts, target, &args.command, None)
 }
 
 pub(super) fn env(opts: &Options, args: EnvArgs) -> Result<()> {

@@ -76,8 +76,17 @@ fn resolve_env(gen_env: &GenerationEnv) -> Environment {
     }
 }
 
-/// Run `argv` in the environment (replacing this process). Returns only on failure.
-pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
+/// Run `argv` in the environment (replacing this process). Returns only on failure. With
+/// `failed_sync` (the error of the sync that should have brought the environment up to date),
+/// a command the current generation provides still runs (with a warning); any other command
+/// fails with that error instead of falling through to another program of the same name on
+/// PATH.
+pub fn run(
+    opts: &Options,
+    target: Target,
+    argv: &[String],
+    failed_sync: Option<Error>,
+) -> Result<()> {
     let env = environment(opts, target)?;
     let (program, args) = argv.split_first().ok_or_else(|| {
         Error::msg("no command given").with_hint("usage: aibox run -- <command> [args...]")
@@ -89,6 +98,25 @@ pub fn run(opts: &Options, target: Target, argv: &[String]) -> Result<()> {
             .path
             .first()
             .is_some_and(|bin| crate::fs::exists(&bin.join(program)).unwrap_or(false));
+    if let Some(e) = failed_sync {
+        if !own_command && !program.contains('/') {
+            let hints = e.hints().to_vec();
+            let code = e.exit_code();
+            let mut err = Error::msg(format!(
+                "cannot run `{program}`: the current environment does not provide it, and the sync that would have failed: {e}"
+            ))
+            .with_exit_code(code);
+            for h in hints {
+                err = err.with_hint(h);
+            }
+            return Err(err.with_hint(format!(
+                "fix the sync (`aibox sync` shows the error again), or run a program outside the environment by its path (`/usr/bin/{program}`)"
+            )));
+        }
+        opts.reporter.warn(format!(
+            "the project could not be synced first, so `{program}` runs in the current environment: {e}"
+        ));
+    }
     if !env.missing.is_empty() && !own_command {
         let list: Vec<String> = env
             .missing
