@@ -16,10 +16,24 @@ pub use fs_err::{
 pub use std::fs::{Metadata, Permissions};
 pub use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
+/// This process's tag: the prefix of every temporary name it makes is `.tmp-<tag>-`, so what
+/// a process that died left behind can be told from what a live one is using.
+fn process_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let salt = random_bytes::<4>().map(hex::encode).unwrap_or_default();
+        format!("{}{salt}", std::process::id())
+    })
+}
+
+fn temp_prefix() -> String {
+    format!(".tmp-{}-", process_tag())
+}
+
 /// A named temporary file in `dir` (same filesystem as its final place).
 pub fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(&temp_prefix())
         .tempfile_in(dir)
         .map_err(|e| with_path(e, dir))
 }
@@ -27,9 +41,78 @@ pub fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
 /// A temporary directory in `dir`, removed on drop unless kept with `TempDir::keep`.
 pub fn temp_dir_in(dir: &Path) -> io::Result<tempfile::TempDir> {
     tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(&temp_prefix())
         .tempdir_in(dir)
         .map_err(|e| with_path(e, dir))
+}
+
+/// Mark `dir` (a staging area) as holding this process's temporary files: a lock file
+/// `.owner-<tag>` in it, locked for as long as the process lives (the kernel releases it when
+/// the process dies, even by `kill -9`). Cheap after the first call for a directory.
+pub fn claim_staging(dir: &Path) -> io::Result<()> {
+    static HELD: std::sync::Mutex<Vec<(PathBuf, File)>> = std::sync::Mutex::new(Vec::new());
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if held.iter().any(|(d, _)| d == dir) {
+        return Ok(());
+    }
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(format!(".owner-{}", process_tag())))?;
+    file.file().lock()?;
+    held.push((dir.to_owned(), file));
+    Ok(())
+}
+
+/// Remove from the staging area `dir` what processes that are gone left there: for each
+/// `.owner-<tag>` lock that no process holds any more, every `.tmp-<tag>-*` entry and the lock
+/// file. Returns the bytes freed. Entries of live processes (whose lock is held) are kept.
+pub fn sweep_staging(dir: &Path) -> io::Result<u64> {
+    let mut freed = 0;
+    for item in read_dir(dir)? {
+        let item = item?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        let Some(tag) = name.strip_prefix(".owner-") else {
+            continue;
+        };
+        let owner = OpenOptions::new().write(true).open(item.path())?;
+        match owner.file().try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => continue, // alive
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+        let prefix = format!(".tmp-{tag}-");
+        for left in read_dir(dir)? {
+            let left = left?;
+            if left.file_name().to_string_lossy().starts_with(&prefix) {
+                freed += tree_bytes(&left.path());
+                remove_tree(&left.path())?;
+            }
+        }
+        remove_file(item.path())?;
+    }
+    Ok(freed)
+}
+
+/// The bytes of the regular files under `path` (a file counts itself); unreadable parts count
+/// nothing.
+pub fn tree_bytes(path: &Path) -> u64 {
+    let Ok(meta) = symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return if meta.is_file() { meta.len() } else { 0 };
+    }
+    read_dir(path)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| tree_bytes(&e.path()))
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// A staging directory in `dir` that is removed on drop even when it holds read-only

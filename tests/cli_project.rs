@@ -839,7 +839,10 @@ fn vendor_builds_dir_packs_into_a_layout_that_syncs_the_same_trees() {
 fn run_after_a_failed_sync_never_falls_through_to_another_program() {
     let sb = Sandbox::new();
     sb.repo_packs();
-    let root = sb.project("app", "[registries]\ndefault = \"dir:../packs\"\n\n[packs]\nhello = \"1\"\n");
+    let root = sb.project(
+        "app",
+        "[registries]\ndefault = \"dir:../packs\"\n\n[packs]\nhello = \"1\"\n",
+    );
     sb.ok(&root, &["sync"]);
     // A program of the same name as the one asked for, elsewhere on PATH.
     let elsewhere = sb.path().join("elsewhere");
@@ -856,15 +859,28 @@ fn run_after_a_failed_sync_never_falls_through_to_another_program() {
         "[registries]\ndefault = \"dir:../packs\"\n\n[packs]\nhello = \"1\"\ngreet = \"1\"\n",
     )
     .unwrap();
-    let out = sb.aibox(&root).env("PATH", &path).args(["run", "--", "greet"]).output().unwrap();
+    let out = sb
+        .aibox(&root)
+        .env("PATH", &path)
+        .args(["run", "--", "greet"])
+        .output()
+        .unwrap();
     let err = text(&out).1;
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot run `greet`: the current environment does not provide it, and the sync that would have failed: no pack `greet`"), "{err}");
     assert!(!marker.exists(), "the `greet` found elsewhere on PATH ran");
     // A command the current generation has still runs, with a warning.
-    let out = sb.aibox(&root).env("PATH", &path).args(["run", "--", "hello"]).output().unwrap();
+    let out = sb
+        .aibox(&root)
+        .env("PATH", &path)
+        .args(["run", "--", "hello"])
+        .output()
+        .unwrap();
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("Hello"), "{stdout}");
-    assert!(stderr.contains("could not be synced first, so `hello` runs in the current environment"), "{stderr}");
+    assert!(
+        stderr.contains("could not be synced first, so `hello` runs in the current environment"),
+        "{stderr}"
+    );
 }

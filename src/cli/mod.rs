@@ -292,6 +292,11 @@ pub fn main() -> i32 {
             | Command::Activate(_)
     );
     let quiet = cli.global.quiet;
+    // Ctrl-C says what it stopped. (A program aibox execs gets the default handling back; the
+    // local page's server just stops.)
+    if !matches!(cli.command, Command::SandboxExec(_) | Command::Ui(_)) {
+        interrupt::on_ctrl_c();
+    }
     match run(cli) {
         Ok(()) => {
             if notices && let Some(notice) = crate::ops::self_update::notice::after_command(quiet) {
@@ -305,6 +310,36 @@ pub fn main() -> i32 {
             }
             reporter.error(&e.render());
             e.exit_code()
+        }
+    }
+}
+
+mod interrupt {
+    //! Ctrl-C: one line saying whether anything was switched, then exit 130. What the run
+    //! staged is left to the next run, which removes it (`Store::sweep_staging`).
+
+    extern "C" fn handler(_: libc::c_int) {
+        let msg: &[u8] = if crate::ops::install::SWITCHED.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            b"\ninterrupted after the switch to the new generation; `aibox sync` finishes what is left\n"
+        } else {
+            b"\ninterrupted; nothing was switched\n"
+        };
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; `msg` is a static buffer.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(130);
+        }
+    }
+
+    /// Install the handler for SIGINT (and SIGTERM, which CI runners send on cancel).
+    pub(super) fn on_ctrl_c() {
+        let handler: extern "C" fn(libc::c_int) = handler;
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: the handler only calls async-signal-safe functions.
+            unsafe {
+                libc::signal(signal, handler as libc::sighandler_t);
+            }
         }
     }
 }

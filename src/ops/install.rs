@@ -245,6 +245,10 @@ pub fn is_current(store: &Store, profile: &Profile, lock_hash: &str) -> bool {
             .all(|p| fs::exists(&store.layout().pack(&p.store)).unwrap_or(false))
 }
 
+/// Set once this process has switched a profile to a new generation (read by the Ctrl-C
+/// handler, which then says so instead of "nothing was switched").
+pub static SWITCHED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// What an install touches besides the profile: the project its hooks run in, and the agents'
 /// skills folders its skills are projected into.
 #[derive(Clone, Copy, Default)]
@@ -266,6 +270,17 @@ pub fn install_lock(
     let Around { project, projector } = around;
     let platform = crate::platform::host();
     let _store_lock = store.lock(LockMode::Shared)?;
+    // What an interrupted or killed run staged is of no use to anyone now.
+    let swept = store.sweep_staging()?;
+    if swept > 0 {
+        store.reporter().status(
+            "Cleaned",
+            format!(
+                "{} an interrupted run left in the store's staging area",
+                crate::printer::human_bytes(swept)
+            ),
+        );
+    }
 
     let wanted = expected_ids(lock, &platform)?;
     let missing: Vec<&LockedPackage> = lock
@@ -344,6 +359,7 @@ pub fn install_lock(
         &event("pre-switch"),
     )?;
     let generation = prepared.switch()?;
+    SWITCHED.store(true, std::sync::atomic::Ordering::SeqCst);
     if let Some(p) = projector {
         p.apply(&generation.skills(), store.reporter())?;
     }

@@ -51,7 +51,7 @@ pub fn run_install_hooks(
             "Installing",
             format!("{}@{} (running its install hook)", id.name, id.version),
         );
-        let staging = fs::temp_dir_in(&store.layout().tmp())
+        let staging = fs::temp_dir_in(&store.staging()?)
             .map_err(|e| Error::io("cannot create a staging directory", e))?;
         let root = staging.path().join("pack");
         let from = store.pack_path(id);

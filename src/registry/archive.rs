@@ -315,7 +315,7 @@ impl ArchiveSource {
         }
         check_http(url, &self.opts)?;
         let store = self.opts.store()?;
-        let tmp_dir = store.layout().tmp();
+        let tmp_dir = store.staging()?;
         let mut tmp = fs::temp_file_in(&tmp_dir).map_err(|e| RegistryError::Io {
             context: format!("cannot create a file in `{}`", tmp_dir.display()),
             source: e,

@@ -26,7 +26,7 @@ pub const ZSTD_LEVEL: i32 = 3;
 /// it with the tree that ingesting the same tar into `store` produced.
 pub fn write(store: &Store, dir: &Path, c: Compression) -> Result<(Blob, Tree), RegistryError> {
     let io = |context: String| move |source| RegistryError::Io { context, source };
-    let tmp_dir = store.layout().tmp();
+    let tmp_dir = store.staging()?;
     let tmp = fs::temp_file_in(&tmp_dir).map_err(io(format!(
         "cannot create a layer file in `{}`",
         tmp_dir.display()

@@ -391,7 +391,7 @@ impl Backend for LayoutSource {
         artifact::stage_verified(
             file,
             desc,
-            &store.layout().tmp(),
+            &store.staging()?,
             &path.display().to_string(),
             tee,
         )

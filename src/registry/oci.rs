@@ -397,7 +397,7 @@ impl Backend for OciSource {
             &self.auth,
             &image,
             desc,
-            &store.layout().tmp(),
+            &store.staging()?,
             &super::fetch::Watch {
                 what: &what,
                 reporter: self.opts.reporter,

@@ -56,6 +56,9 @@ impl Store {
             dry_run: opts.dry_run,
             ..GcReport::default()
         };
+        // Staging leftovers and half-deleted trees are freed below: every byte is reported.
+        report.bytes_freed +=
+            fs::tree_bytes(&self.layout().tmp()) + fs::tree_bytes(&self.layout().trash());
         if !opts.dry_run {
             self.empty_dir(&self.layout().trash())?;
         }

@@ -236,6 +236,22 @@ impl Store {
         &self.layout
     }
 
+    /// The staging area `tmp/`, claimed for this process (see [`fs::claim_staging`]): what it
+    /// stages there and leaves behind by dying is recognised and removed by the next run.
+    pub fn staging(&self) -> Result<PathBuf, StoreError> {
+        let tmp = self.layout.tmp();
+        fs::claim_staging(&tmp)
+            .ctx(|| format!("cannot use the staging area `{}`", tmp.display()))?;
+        Ok(tmp)
+    }
+
+    /// Remove what runs that died (Ctrl-C, `kill -9`, a crash) staged in `tmp/`; returns the
+    /// bytes freed. Safe beside live runs: their staging is kept.
+    pub fn sweep_staging(&self) -> Result<u64, StoreError> {
+        let tmp = self.layout.tmp();
+        fs::sweep_staging(&tmp).ctx(|| format!("cannot clean the staging area `{}`", tmp.display()))
+    }
+
     /// Take the store lock: shared for anything that adds to the store or switches
     /// generations, exclusive for gc and repair.
     pub fn lock(&self, mode: LockMode) -> Result<LockedFile, StoreError> {

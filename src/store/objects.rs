@@ -89,7 +89,7 @@ impl Batch<'_> {
         executable: bool,
         limits: &super::ingest::Limits,
     ) -> Result<Stored, StoreError> {
-        let tmp_dir = self.store.layout().tmp();
+        let tmp_dir = self.store.staging()?;
         let mut tmp = fs::temp_file_in(&tmp_dir)
             .ctx(|| format!("cannot create a file in `{}`", tmp_dir.display()))?;
         let mut hasher = blake3::Hasher::new();

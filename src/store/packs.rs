@@ -121,7 +121,7 @@ impl Store {
                 _ => {}
             }
         }
-        let tmp = fs::temp_dir_in(&self.layout().tmp()).ctx(|| "cannot probe the store".into())?;
+        let tmp = fs::temp_dir_in(&self.staging()?).ctx(|| "cannot probe the store".into())?;
         let src = tmp.path().join("probe");
         fs::write(&src, b"probe").ctx(|| "cannot probe the store".into())?;
         let mode = if reflink_copy::reflink(&src, tmp.path().join("reflink")).is_ok() {
@@ -177,7 +177,7 @@ impl Store {
             return Ok(id); // another process built it while we waited
         }
         let mode = self.link_mode()?;
-        let tmp = self.layout().tmp();
+        let tmp = self.staging()?;
         let staging = fs::StagingDir::new_in(&tmp)
             .ctx(|| format!("cannot create a staging directory in `{}`", tmp.display()))?;
         let root = staging.path().join("tree");

@@ -112,7 +112,7 @@ fn install_local(
 ) -> Result<(String, Installed)> {
     let store = opts.store()?;
     let home = store.layout().home().to_path_buf();
-    let staging = fs::temp_dir_in(&store.layout().tmp())
+    let staging = fs::temp_dir_in(&store.staging()?)
         .map_err(|e| Error::io("cannot create a staging directory", e))?;
     let manifest = if fs::metadata(source).is_ok_and(|m| m.is_dir()) {
         let text_path = source.join("pack.toml");

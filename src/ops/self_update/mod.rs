@@ -238,7 +238,7 @@ fn adopt(opts: &Options, store: &Store, root: &Path) -> Result<Option<Version>> 
     }
     let dir = store.layout().self_adopted();
     let dest = dir.join(PACK).join(version.to_string());
-    let staging = fs::temp_dir_in(&store.layout().tmp())
+    let staging = fs::temp_dir_in(&store.staging()?)
         .map_err(|e| Error::io("cannot create a staging directory", e))?;
     let pack = staging.path().join("pack");
     let text = format!(
