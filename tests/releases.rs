@@ -296,3 +296,134 @@ fn a_plugin_installs_from_a_github_release() {
         "{list}"
     );
 }
+
+/// A tar of `files` (path, content, executable) written in memory.
+fn tar_of(files: &[(&str, &str, bool)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, content, exec) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(content.len() as u64);
+        h.set_mode(if *exec { 0o755 } else { 0o644 });
+        h.set_cksum();
+        b.append_data(&mut h, path, content.as_bytes()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn release_assets_as_upstream_publishes_them() {
+    use std::io::Write;
+    let sb = Sandbox::new();
+    let gh = GitHub::start(&[
+        // jq: a `jq-` tag, bare executables per platform, and a source tarball.
+        (
+            "jqlang/jq",
+            &[(
+                "jq-1.7.1",
+                &[
+                    "jq-1.7.1.tar.gz",
+                    "jq-linux-amd64",
+                    "jq-linux-arm64",
+                    "jq-macos-arm64",
+                    "sha256sum.txt",
+                ][..],
+            )],
+        ),
+        // terraform-like: zips per platform.
+        (
+            "hashicorp/terraform",
+            &[(
+                "v1.7.0",
+                &[
+                    "terraform_1.7.0_linux_amd64.zip",
+                    "terraform_1.7.0_SHA256SUMS",
+                ][..],
+            )],
+        ),
+        // node-like: `.tar.xz` with `x64`, one top directory with `bin/`.
+        (
+            "nodejs/node",
+            &[(
+                "v20.11.0",
+                &["node-v20.11.0-linux-x64.tar.xz", "node-v20.11.0.tar.gz"][..],
+            )],
+        ),
+    ]);
+    gh.serve(
+        "jq-1.7.1.tar.gz",
+        make(
+            sb.path(),
+            "jq-src.tgz",
+            &[(
+                "jq-1.7.1/configure".into(),
+                "#!/bin/sh\necho source\n".into(),
+                true,
+            )],
+        ),
+    );
+    for file in ["jq-linux-amd64", "jq-linux-arm64", "jq-macos-arm64"] {
+        gh.serve(file, format!("#!/bin/sh\necho {file}\n").into_bytes());
+    }
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(
+        "terraform",
+        zip::write::SimpleFileOptions::default().unix_permissions(0o755),
+    )
+    .unwrap();
+    zip.write_all(b"#!/bin/sh\necho terraform 1.7.0\n").unwrap();
+    gh.serve(
+        "terraform_1.7.0_linux_amd64.zip",
+        zip.finish().unwrap().into_inner(),
+    );
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(&tar_of(&[(
+        "node-v20.11.0-linux-x64/bin/node",
+        "#!/bin/sh\necho node v20.11.0\n",
+        true,
+    )]))
+    .unwrap();
+    gh.serve("node-v20.11.0-linux-x64.tar.xz", xz.finish().unwrap());
+    let root = sb.project(
+        "app",
+        "[registries]\njq = \"github:jqlang/jq\"\ntf = \"github:hashicorp/terraform\"\nnode = \"github:nodejs/node\"\n\n[packs]\njq = { version = \"1\", registry = \"jq\" }\nterraform = { version = \"1\", registry = \"tf\" }\nnode = { version = \"20\", registry = \"node\" }\n",
+    );
+    let run = |args: &[&str]| {
+        let out = sb
+            .aibox(&root)
+            .args(args)
+            .env("AIBOX_GITHUB_API", gh.api())
+            .env("AIBOX_PLATFORM", "linux-x86_64")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "aibox {args:?}: {}",
+            common::text(&out).1
+        );
+        common::text(&out).0
+    };
+    run(&["sync"]);
+    assert_eq!(run(&["run", "--no-sync", "--", "jq"]), "jq-linux-amd64\n");
+    assert_eq!(
+        run(&["run", "--no-sync", "--", "terraform"]),
+        "terraform 1.7.0\n"
+    );
+    assert_eq!(run(&["run", "--no-sync", "--", "node"]), "node v20.11.0\n");
+    let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let jq = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str() == Some("jq"))
+        .unwrap();
+    assert_eq!(jq["version"].as_str(), Some("1.7.1"));
+    let platforms: Vec<&String> = jq["platforms"].as_table().unwrap().keys().collect();
+    // The platforms jq publishes executables for; never the source tarball for the others.
+    assert_eq!(
+        platforms,
+        ["linux-aarch64", "linux-x86_64", "macos-aarch64"]
+    );
+}

@@ -531,7 +531,7 @@ impl Parser<'_> {
             if let Err(reason) = check_release_url(&url) {
                 return Err(self
                     .err(url_span, format!("registry `{name}`: `{url}` {reason}"))
-                    .with_hint("a release source is `https://host/…/tool-1.2.0-linux-x86_64.tar.gz` (`.tar.gz`, `.tgz`, `.tar.zst`, `.tar`) or `github:owner/repo`"));
+                    .with_hint("a release source is `https://host/…/tool-1.2.0-linux-x86_64.tar.gz` (an archive or an executable) or `github:owner/repo`"));
             }
             out.insert(name, RegistrySpec { url, insecure });
         }
@@ -733,18 +733,12 @@ fn check_release_url(url: &str) -> Result<(), &'static str> {
         };
     }
     if url.starts_with("https://") || url.starts_with("http://") {
-        let file = url
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let archive = [".tar.gz", ".tgz", ".tar.zst", ".tar"]
-            .iter()
-            .any(|e| file.ends_with(e));
-        return if archive {
-            Ok(())
+        // Which assets are usable (archives, bare executables) the source itself says.
+        let file = url.rsplit('/').next().unwrap_or_default();
+        return if file.is_empty() {
+            Err("names no file")
         } else {
-            Err("is not a release archive")
+            Ok(())
         };
     }
     Ok(())

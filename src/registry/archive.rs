@@ -1,9 +1,10 @@
-//! Release archives as sources: `https://…/tool-1.2.0-linux-x86_64.tar.gz` (one archive, its
-//! version taken from the file name) and `github:owner/repo` (the repository's releases through
-//! the GitHub API, the asset chosen by platform). An archive is a `.tar.gz`, `.tgz`, `.tar.zst`
-//! or `.tar`. It is downloaded, its SHA-256 computed while streaming (the lock pins it as the
-//! platform's `manifest`), ingested like any layer (the same checks on names, links, sizes) and
-//! stored as a pack tree. An archive without a `pack.toml` at its root gets one: every executable
+//! Release archives as sources: `https://…/tool-1.2.0-linux-x86_64.tar.gz` (one asset, its
+//! version taken from the file name or the URL) and `github:owner/repo` (the repository's
+//! releases through the GitHub API, the asset chosen by platform: [`super::assets`]). An asset
+//! is a `.tar.gz`/`.tgz`, `.tar.zst`, `.tar.xz`, `.tar` or `.zip` archive, or a bare
+//! executable. It is downloaded, its SHA-256 computed while streaming (the lock pins it as the
+//! platform's `manifest`), ingested like any layer (the same checks on names, links, sizes;
+//! zips checked and converted first, [`super::zipfile`]) and stored as a pack tree. An archive without a `pack.toml` at its root gets one: every executable
 //! at its root, in `bin/`, or in the one top directory (and its `bin/`) is a command, and one
 //! named `aibox-plugin-<name>` makes the pack a plugin.
 
@@ -62,57 +63,18 @@ pub struct ArchiveSource {
     built: Mutex<HashMap<String, Built>>,
 }
 
-/// The aibox platform an asset's file name is for (`None`: it names none).
+/// The aibox platform an asset's file name is for (`None`: it names none, or several).
 pub fn asset_platform(file: &str) -> Option<&'static str> {
-    let n = file.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
-    let os = if has(&["linux"]) {
-        "linux"
-    } else if has(&["darwin", "apple", "macos"]) {
-        "macos"
-    } else if has(&["windows", "win64"]) {
-        "windows"
-    } else {
-        return None;
-    };
-    let arch = if has(&["x86_64", "amd64", "x64"]) {
-        "x86_64"
-    } else if has(&["aarch64", "arm64"]) {
-        "aarch64"
-    } else {
-        return None;
-    };
-    let p = format!("{os}-{arch}");
-    crate::platform::KNOWN.iter().copied().find(|k| *k == p)
+    match super::assets::platforms(file).as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
 }
 
-fn is_archive(file: &str) -> bool {
-    let n = file.to_ascii_lowercase();
-    [".tar.gz", ".tgz", ".tar.zst", ".tar"]
-        .iter()
-        .any(|e| n.ends_with(e))
-}
-
-/// The first `x.y.z` (with any pre-release) in a file name: `tool-1.2.0-linux…` → 1.2.0.
-fn version_in(file: &str) -> Option<Version> {
-    let bytes = file.as_bytes();
-    (0..bytes.len())
-        .filter(|&i| bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()))
-        .find_map(|i| {
-            let rest = &file[i..];
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
-                .unwrap_or(rest.len());
-            let candidate = &rest[..end];
-            // Trim suffixes like `.tar` or `-linux` until it parses.
-            let mut s = candidate;
-            loop {
-                if let Ok(v) = Version::parse(s) {
-                    return Some(v);
-                }
-                s = &s[..s.rfind(['.', '-'])?];
-            }
-        })
+/// A URL whose file has no extension (`…/bin/linux/amd64/kubectl`): a bare executable.
+fn bare_executable_url(url: &str) -> bool {
+    let file = file_name(url);
+    !file.is_empty() && !file.contains('.')
 }
 
 fn file_name(url: &str) -> &str {
@@ -148,10 +110,10 @@ impl ArchiveSource {
             }
         } else {
             check_http(url, opts)?;
-            if !is_archive(file_name(url)) {
+            if super::assets::format(file_name(url)).is_none() && !bare_executable_url(url) {
                 return Err(RegistryError::bad_url(
                     url,
-                    "not a release archive: the file must end in `.tar.gz`, `.tgz`, `.tar.zst` or `.tar`",
+                    "not a release asset: an archive (`.tar.gz`, `.tgz`, `.tar.zst`, `.tar.xz`, `.tar`, `.zip`) or an executable",
                 ));
             }
             Kind::Url
@@ -183,12 +145,14 @@ impl ArchiveSource {
         let list = match &self.kind {
             Kind::Url => {
                 let file = file_name(&self.url);
-                let version = version_in(file).ok_or_else(|| {
-                    RegistryError::bad_url(
-                        &self.url,
-                        "no version in the file name (like `tool-1.2.0-linux-x86_64.tar.gz`)",
-                    )
-                })?;
+                let version = super::assets::version_in(file)
+                    .or_else(|| super::assets::version_in(&self.url))
+                    .ok_or_else(|| {
+                        RegistryError::bad_url(
+                            &self.url,
+                            "no version in the file name or the URL (like `tool-1.2.0-linux-x86_64.tar.gz`)",
+                        )
+                    })?;
                 vec![Release {
                     version,
                     assets: BTreeMap::from([(file.to_owned(), self.url.clone())]),
@@ -328,24 +292,7 @@ impl ArchiveSource {
             context: "cannot read the download".into(),
             source: e,
         })?;
-        let mut magic = [0u8; 4];
-        let n = file.read(&mut magic).unwrap_or(0);
-        file.rewind().ok();
-        let limits = Limits::for_compressed(size);
-        let reader = std::io::BufReader::new(&*file);
-        let tree = match &magic[..n] {
-            [0x1f, 0x8b, ..] => store.ingest_tar(flate2::read::GzDecoder::new(reader), &limits),
-            [0x28, 0xb5, 0x2f, 0xfd] => {
-                let dec =
-                    zstd::stream::read::Decoder::new(reader).map_err(|e| RegistryError::Io {
-                        context: format!("cannot read `{url}` as zstd"),
-                        source: e,
-                    })?;
-                store.ingest_tar(dec, &limits)
-            }
-            _ => store.ingest_tar(reader, &limits),
-        }
-        .map_err(|e| {
+        let tree = unpack(&store, name, url, file, size).map_err(|e| {
             RegistryError::Other(format!(
                 "`{}` is not a usable archive: {e}",
                 super::url::redact(url)
@@ -463,6 +410,67 @@ impl ArchiveSource {
     }
 }
 
+/// The tree of a downloaded asset (`file`, `size` bytes, at its start): an archive by its
+/// content (gzip, zstd, xz, zip magic; else a plain tar), or — when its name says it is a bare
+/// executable and its content is no archive — one command `bin/<name>`.
+fn unpack(
+    store: &Store,
+    name: &str,
+    url: &str,
+    file: &mut std::fs::File,
+    size: u64,
+) -> Result<Tree, Box<dyn std::error::Error + Send + Sync>> {
+    use super::assets::Format;
+    let mut magic = [0u8; 6];
+    let n = file.read(&mut magic)?;
+    file.rewind()?;
+    let limits = Limits::for_compressed(size);
+    let by_name = super::assets::format(file_name(url))
+        .or(bare_executable_url(url).then_some(Format::Executable));
+    let reader = std::io::BufReader::new(&*file);
+    let tree = match &magic[..n] {
+        [0x1f, 0x8b, ..] => store.ingest_tar(flate2::read::GzDecoder::new(reader), &limits)?,
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => {
+            store.ingest_tar(zstd::stream::read::Decoder::new(reader)?, &limits)?
+        }
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00] => {
+            store.ingest_tar(liblzma::read::XzDecoder::new(reader), &limits)?
+        }
+        [b'P', b'K', 0x03, 0x04, ..] => {
+            // Checked and converted into a tar in the staging area, then ingested.
+            let staging = store.staging()?;
+            let mut tar = fs::temp_file_in(&staging)?;
+            super::zipfile::to_tar(&*file, tar.as_file_mut(), &limits)?;
+            tar.as_file_mut().rewind()?;
+            store.ingest_tar(std::io::BufReader::new(tar.as_file()), &limits)?
+        }
+        _ if by_name == Some(Format::Executable) => {
+            if size > limits.max_bytes {
+                return Err(
+                    format!("the executable is larger than {} bytes", limits.max_bytes).into(),
+                );
+            }
+            let mut batch = store.batch();
+            let stored = batch.add_reader(reader, true, &limits)?;
+            batch.commit()?;
+            let mut bin = Tree::default();
+            bin.entries.insert(
+                name.to_owned(),
+                Entry::File {
+                    hash: stored.hash,
+                    size: stored.size,
+                    executable: true,
+                },
+            );
+            let mut tree = Tree::default();
+            tree.entries.insert("bin".into(), Entry::Dir(bin));
+            tree
+        }
+        _ => store.ingest_tar(reader, &limits)?,
+    };
+    Ok(tree)
+}
+
 /// The executables an archive without a `pack.toml` puts on PATH: those at its top, in its
 /// `bin/`, and (when the archive holds one directory) in that directory and its `bin/`; the
 /// first found of each name wins. Names that could be options or hidden files are skipped.
@@ -545,28 +553,11 @@ fn made_manifest(
     }
 }
 
-/// The asset for `platform`: archives naming it (a `musl` build first, then the shortest
-/// name), else the only archive naming no platform.
 fn pick<'a>(
     assets: &'a BTreeMap<String, String>,
     platform: &str,
 ) -> Option<(&'a String, &'a String)> {
-    let mut named: Vec<_> = assets
-        .iter()
-        .filter(|(n, _)| is_archive(n) && asset_platform(n) == Some(platform))
-        .collect();
-    named.sort_by_key(|(n, _)| (!n.contains("musl"), n.len()));
-    if let Some(first) = named.first() {
-        return Some(*first);
-    }
-    let neutral: Vec<_> = assets
-        .iter()
-        .filter(|(n, _)| is_archive(n) && asset_platform(n).is_none())
-        .collect();
-    match neutral.as_slice() {
-        [one] => Some(*one),
-        _ => None,
-    }
+    super::assets::pick(assets.iter(), platform)
 }
 
 /// The releases in a GitHub API answer (drafts and tags that are not versions left out).
@@ -593,7 +584,7 @@ fn parse_releases(bytes: &[u8]) -> Result<Vec<Release>, RegistryError> {
         .into_iter()
         .filter(|r| !r.draft)
         .filter_map(|r| {
-            let version = Version::parse(r.tag_name.trim_start_matches('v')).ok()?;
+            let version = super::assets::version_in(&r.tag_name)?;
             let assets = r
                 .assets
                 .into_iter()

@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod artifact;
+pub mod assets;
 pub mod auth;
 pub mod cache;
 pub mod digest;
@@ -22,6 +23,7 @@ pub mod signatures;
 pub mod tee;
 pub mod unpack;
 pub mod url;
+pub mod zipfile;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
