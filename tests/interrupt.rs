@@ -35,7 +35,7 @@ fn ctrl_c_mid_download_says_so_and_the_next_sync_removes_what_it_staged() {
             server.host()
         ),
     );
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aibox"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aibox"))
         .current_dir(&app)
         .env("AIBOX_HOME", sb.home())
         .env("HOME", sb.path().join("user"))
