@@ -427,3 +427,42 @@ fn release_assets_as_upstream_publishes_them() {
         ["linux-aarch64", "linux-x86_64", "macos-aarch64"]
     );
 }
+
+#[test]
+fn import_search_and_info_see_release_sources() {
+    let sb = Sandbox::new();
+    let asset = "ripgrep-14.1.0-x86_64-unknown-linux-musl.tar.gz";
+    let gh = GitHub::start(&[("BurntSushi/ripgrep", &[("14.1.0", &[asset][..])])]);
+    gh.serve(asset, make(sb.path(), "rg.tgz", &tool_files("14.1.0")));
+    let root = sb.project("app", "[registries]\nrg = \"github:BurntSushi/ripgrep\"\n");
+    std::fs::write(root.join(".tool-versions"), "ripgrep 14.1.0\n").unwrap();
+    let run = |args: &[&str]| {
+        let out = sb
+            .aibox(&root)
+            .args(args)
+            .env("AIBOX_GITHUB_API", gh.api())
+            .env("AIBOX_PLATFORM", "linux-x86_64")
+            .output()
+            .unwrap();
+        (out.status.success(), common::text(&out))
+    };
+    let (ok, (_, err)) = run(&["import"]);
+    assert!(ok, "{err}");
+    let manifest = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    assert!(
+        manifest.contains("ripgrep = { version = \"=14.1.0\", registry = \"rg\" }"),
+        "{manifest}"
+    );
+    for query in ["rg", "ripgrep"] {
+        let (ok, (out, err)) = run(&["search", query]);
+        assert!(ok, "{err}");
+        assert!(out.starts_with("ripgrep@14.1.0"), "search {query}: {out}");
+    }
+    let (ok, (out, err)) = run(&["info", "ripgrep"]);
+    assert!(ok && out.starts_with("ripgrep 14.1.0"), "{out}{err}");
+    // The release source answers only for its own tool.
+    let (ok, (_, err)) = run(&["info", "jq"]);
+    assert!(!ok && err.contains("no pack `jq`"), "{err}");
+    let (ok, (_, err)) = run(&["sync"]);
+    assert!(ok, "{err}");
+}

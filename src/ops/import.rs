@@ -60,7 +60,20 @@ struct Catalog {
 
 fn catalog(alias: &str, source: &dyn Source) -> Result<Catalog> {
     let mut packs = Vec::new();
-    for name in source.names()? {
+    let names = source.names()?;
+    // A release source serves one tool: also known by its registry's name, and its aliases
+    // would cost a download.
+    if registry::archive::is_release(source.url())
+        && let [name] = names.as_slice()
+    {
+        let versions = source.versions(name)?;
+        packs.push((name.clone(), versions, vec![alias.to_owned()]));
+        return Ok(Catalog {
+            alias: alias.to_owned(),
+            packs,
+        });
+    }
+    for name in names {
         let Ok(versions) = source.versions(&name) else {
             continue;
         };

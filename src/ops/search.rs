@@ -24,13 +24,20 @@ pub struct Hit {
     pub trust: String,
 }
 
+/// Where to look: a registry URL, the directory its relative paths start from, and its name in
+/// `aibox.toml` (or the configuration), when it has one.
+pub type Place = (String, std::path::PathBuf, Option<String>);
+
 /// The registries to search: `--registry` values, else every registry of the project's
 /// `aibox.toml`.
-pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::path::PathBuf)>> {
+pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<Place>> {
     let cwd =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     if !given.is_empty() {
-        return Ok(given.iter().map(|g| (g.clone(), cwd.clone())).collect());
+        return Ok(given
+            .iter()
+            .map(|g| (g.clone(), cwd.clone(), None))
+            .collect());
     }
     let none = || {
         Error::msg("no registry to search").with_hint("pass `--registry <url>` (`oci://host/path`, `oci-layout:<dir>` or `dir:<dir>`), run inside a project whose `aibox.toml` has `[registries]`, or add one to your configuration: `aibox config set registries.<name>.url <url>`")
@@ -38,10 +45,10 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::
     // Outside a project: the registries of the user configuration.
     let Ok(project) = super::find_project(opts) else {
         let config = crate::config::load()?;
-        let urls: Vec<(String, std::path::PathBuf)> = config
+        let urls: Vec<Place> = config
             .registries
-            .values()
-            .map(|r| (r.url.clone(), cwd.clone()))
+            .iter()
+            .map(|(k, r)| (r.url.clone(), cwd.clone(), Some(k.clone())))
             .collect();
         if urls.is_empty() {
             return Err(none());
@@ -49,10 +56,10 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<(String, std::
         return Ok(urls);
     };
     let manifest = super::lock::ProjectState::read(&project.root)?.manifest;
-    let urls: Vec<(String, std::path::PathBuf)> = manifest
+    let urls: Vec<Place> = manifest
         .registries
-        .values()
-        .map(|r| (r.url.clone(), project.root.clone()))
+        .iter()
+        .map(|(k, r)| (r.url.clone(), project.root.clone(), Some(k.clone())))
         .collect();
     if urls.is_empty() {
         return Err(none());
@@ -90,14 +97,16 @@ pub fn score(query: &str, name: &str, description: Option<&str>, keywords: &[Str
 pub fn search(
     query: &str,
     kind: Option<crate::manifest::pack::PackKind>,
-    sources: &[(String, std::path::PathBuf)],
+    sources: &[Place],
     src: &SourceOptions,
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     let policy = super::trust::policy(None, src.reporter)?;
-    for (url, root) in sources {
+    for (url, root, key) in sources {
         let source = registry::open_source(url, root, src)?;
         let names = source.names()?;
+        // A registry that serves one pack is also found by its name in `aibox.toml`.
+        let single = names.len() == 1;
         for name in names {
             let Ok(versions) = source.versions(&name) else {
                 continue;
@@ -117,7 +126,10 @@ pub fn search(
                     continue;
                 }
             };
-            let s = score(query, &name, description.as_deref(), &keywords);
+            let mut s = score(query, &name, description.as_deref(), &keywords);
+            if single && let Some(key) = key {
+                s = s.max(score(query, key, None, &[]));
+            }
             if s > 0 && kind.is_none_or(|k| k == found) {
                 let trust = trust_status(&policy, url, root, src, &name, &newest)?;
                 hits.push(Hit {
@@ -148,6 +160,9 @@ fn trust_status(
 ) -> Result<String> {
     if url.starts_with("dir:") {
         return Ok("local (`dir:` packs are not signed)".into());
+    }
+    if registry::archive::is_release(url) {
+        return Ok("a release asset (not signed; the lock pins its SHA-256)".into());
     }
     let oci = read::open(url, root, src)?;
     let digest = read::resolve(oci.as_ref(), name, version)?.digest;
@@ -287,18 +302,27 @@ pub struct ArtifactInfo {
 }
 
 /// Show `name` (or `name@version`) from the first source that has it.
-pub fn info(
-    spec: &str,
-    sources: &[(String, std::path::PathBuf)],
-    src: &SourceOptions,
-) -> Result<Info> {
+pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> {
     // `name`, `name@1.2.3`, or any request: `name@^1.2`, `name@1`, `name@latest`.
     let parsed = crate::manifest::request::PackSpec::parse(spec)?;
     let name = parsed.name.as_str();
     let request = parsed.request;
     let mut last_err = None;
-    for (url, root) in sources {
+    for (url, root, key) in sources {
         let source = registry::open_source(url, root, src)?;
+        // A release source serves its one tool under any name a requirement gives it: here it
+        // answers only to that tool's name or its registry's.
+        if registry::archive::is_release(url)
+            && key.as_deref() != Some(name)
+            && !source.names()?.iter().any(|n| n == name)
+        {
+            last_err = Some(RegistryError::NotFound {
+                name: name.to_owned(),
+                source_url: url.clone(),
+                suggestion: None,
+            });
+            continue;
+        }
         let mut versions = match source.versions(name) {
             Ok(v) => v,
             Err(e @ RegistryError::NotFound { .. }) => {

@@ -71,6 +71,14 @@ pub fn asset_platform(file: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether `url` names a release source (`github:…`, `https://…`, `http://…`): one that serves
+/// one tool, under whatever name a requirement gives it.
+pub fn is_release(url: &str) -> bool {
+    ["github:", "https://", "http://"]
+        .iter()
+        .any(|s| url.starts_with(s))
+}
+
 /// A URL whose file has no extension (`…/bin/linux/amd64/kubectl`): a bare executable.
 fn bare_executable_url(url: &str) -> bool {
     let file = file_name(url);
@@ -643,8 +651,31 @@ impl Source for ArchiveSource {
     }
 
     fn names(&self) -> Result<Vec<String>, RegistryError> {
-        // A release source serves the one pack a requirement names: it has no list.
-        Ok(Vec::new())
+        // A release source serves one tool (under whatever name a requirement gives it): its
+        // repository's name, or the file's name before its version.
+        let name = match &self.kind {
+            Kind::GitHub { repo, .. } => repo.rsplit('/').next().unwrap_or(repo).to_owned(),
+            Kind::Url => {
+                let file = file_name(&self.url);
+                let cut = file
+                    .find(|c: char| c.is_ascii_digit())
+                    .unwrap_or(file.len());
+                file[..cut]
+                    .trim_end_matches(['-', '_', '.', 'v', 'V'])
+                    .to_owned()
+            }
+        };
+        let name: String = name
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let name = name.trim_matches('-').to_owned();
+        Ok(crate::manifest::validate_pack_name(&name)
+            .is_ok()
+            .then_some(name)
+            .into_iter()
+            .collect())
     }
 
     fn versions(&self, _name: &str) -> Result<Vec<Version>, RegistryError> {

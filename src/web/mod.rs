@@ -267,7 +267,7 @@ async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) -> Response
                 .map(|h| {
                     let roots: Vec<_> = sources
                         .iter()
-                        .filter(|(u, _)| *u == h.source)
+                        .filter(|(u, _, _)| *u == h.source)
                         .cloned()
                         .collect();
                     let info =
@@ -315,7 +315,7 @@ async fn pack(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
         // Only the configured registries: a URL in a link never points aibox elsewhere.
         let sources: Vec<_> = ops::search::registries(&opts, &[])?
             .into_iter()
-            .filter(|(u, _)| *u == registry)
+            .filter(|(u, _, _)| *u == registry)
             .collect();
         if sources.is_empty() {
             return Err(Error::msg(format!(
