@@ -50,7 +50,6 @@ pub fn temp_dir_in(dir: &Path) -> io::Result<tempfile::TempDir> {
 /// `.owner-<tag>` in it, locked for as long as the process lives (the kernel releases it when
 /// the process dies, even by `kill -9`). Cheap after the first call for a directory.
 pub fn claim_staging(dir: &Path) -> io::Result<()> {
-    static HELD: std::sync::Mutex<Vec<(PathBuf, File)>> = std::sync::Mutex::new(Vec::new());
     let mut held = HELD
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -65,6 +64,29 @@ pub fn claim_staging(dir: &Path) -> io::Result<()> {
     file.file().lock()?;
     held.push((dir.to_owned(), file));
     Ok(())
+}
+
+/// The staging areas this process claimed, with their held owner locks.
+static HELD: std::sync::Mutex<Vec<(PathBuf, File)>> = std::sync::Mutex::new(Vec::new());
+
+/// At the end of a run: give up every claim whose staging area holds nothing of this process
+/// any more (its owner lock file is removed); a claim with leftovers stays for the next
+/// run's sweep.
+pub fn release_staging() {
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let prefix = temp_prefix();
+    held.retain(|(dir, _)| {
+        let busy = read_dir(dir).map_or(true, |rd| {
+            rd.filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        });
+        if !busy {
+            let _ = remove_file(dir.join(format!(".owner-{}", process_tag())));
+        }
+        busy
+    });
 }
 
 /// Remove from the staging area `dir` what processes that are gone left there: for each

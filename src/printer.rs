@@ -21,10 +21,10 @@ pub fn data(args: std::fmt::Arguments<'_>, newline: bool) {
     });
     if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(crate::error::exit::SUCCESS);
+            std::process::exit(0); // as if the reader had read it all
         }
         let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
-        std::process::exit(crate::error::exit::FAILURE);
+        std::process::exit(1);
     }
 }
 

@@ -69,6 +69,10 @@ fn uses(text: &str) -> Vec<String> {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
+            // `crate::outln!(…)`: an exported macro (defined in `printer`, layer 0).
+            if rest[name.len()..].starts_with('!') {
+                continue;
+            }
             out.push(name);
         }
     }

@@ -297,7 +297,9 @@ pub fn main() -> i32 {
     if !matches!(cli.command, Command::SandboxExec(_) | Command::Ui(_)) {
         interrupt::on_ctrl_c();
     }
-    match run(cli) {
+    let result = run(cli);
+    crate::fs::release_staging();
+    match result {
         Ok(()) => {
             if notices && let Some(notice) = crate::ops::self_update::notice::after_command(quiet) {
                 reporter.note(&notice);

@@ -53,7 +53,10 @@ pub(super) struct RemoveArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(super) struct LockArgs {
+    #[command(subcommand)]
+    action: Option<LockAction>,
     /// Move every pack to the newest version its request allows.
     #[arg(long, conflicts_with = "upgrade_package")]
     upgrade: bool,
@@ -116,9 +119,34 @@ pub(super) fn report_edit(opts: &Options, outcome: &EditOutcome) {
     }
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum LockAction {
+    /// Git's merge driver for `aibox.lock`: merge two branches' locks package by package into
+    /// OURS (what only one side changed is taken from it; what both changed keeps the newer
+    /// version). `aibox init` registers it; by hand: `git config merge.aibox.driver "aibox
+    /// lock merge %O %A %B"` and `aibox.lock merge=aibox` in `.gitattributes`.
+    Merge {
+        /// The common ancestor's lock (git's `%O`; it may be empty).
+        base: PathBuf,
+        /// Our lock (git's `%A`): the merged lock is written here.
+        ours: PathBuf,
+        /// Their lock (git's `%B`).
+        theirs: PathBuf,
+    },
+}
+
 pub(super) fn lock(opts: &Options, args: LockArgs) -> Result<()> {
+    if let Some(LockAction::Merge { base, ours, theirs }) = &args.action {
+        let merged = ops::lock::merge_files(base, ours, theirs)?;
+        for name in &merged.both_changed {
+            opts.reporter.warn(format!(
+                "both branches changed `{name}` in `aibox.lock`: the newer version was kept; run `aibox lock` once `aibox.toml` is merged"
+            ));
+        }
+        return Ok(());
+    }
     let root = target_root(opts, Target::Project)?;
-    let state = ProjectState::read(&root)?;
+    let state = ProjectState::read_salvaging(&root, opts.reporter)?;
     let upgrade = if args.upgrade {
         Upgrade::All
     } else if !args.upgrade_package.is_empty() {

@@ -28,6 +28,8 @@ pub enum LockfileError {
     },
     #[error("{}: lock file version {found} is not supported (this aibox reads versions 1 to {VERSION})", .path.display())]
     UnsupportedVersion { path: PathBuf, found: i64 },
+    #[error("{}:{line}: the lock holds merge conflict markers", .path.display())]
+    Conflict { path: PathBuf, line: usize },
     #[error("{}:{line}: package `{name}` is listed twice", .path.display())]
     Duplicate {
         path: PathBuf,
@@ -48,8 +50,11 @@ impl crate::error::Hint for LockfileError {
             LockfileError::UnsupportedVersion { .. } => {
                 vec!["delete it and run `aibox lock` to write a new lock".into()]
             }
+            LockfileError::Conflict { .. } => vec![
+                "run `aibox lock`: it locks again, keeping every pin the file still holds; `aibox init` registers `aibox lock merge` as git's merge driver so that merges do not leave markers".into(),
+            ],
             LockfileError::Duplicate { .. } => vec![
-                "two branches that locked this pack differently were merged; run `aibox lock` to resolve it again, then commit the lock".into(),
+                "two branches that locked this pack differently were merged; run `aibox lock` (it keeps the newer pin), then commit the lock".into(),
             ],
         }
     }

@@ -6,6 +6,7 @@
 
 mod encode;
 pub mod fresh;
+pub mod merge;
 #[cfg(test)]
 mod tests;
 

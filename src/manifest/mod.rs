@@ -91,6 +91,19 @@ pub fn parse_pack(text: &str, path: &Path) -> Result<pack::PackManifest, Manifes
     Ok(manifest)
 }
 
+/// Whether a line is one of git's conflict markers (`<<<<<<<`, `=======`, `>>>>>>>`,
+/// `|||||||` at its start).
+pub fn is_conflict_marker(line: &str) -> bool {
+    ["<<<<<<<", "=======", ">>>>>>>", "|||||||"]
+        .iter()
+        .any(|m| line.starts_with(m))
+}
+
+/// The first line (1-based) of `text` holding a conflict marker.
+pub fn conflict_line(text: &str) -> Option<usize> {
+    text.lines().position(is_conflict_marker).map(|i| i + 1)
+}
+
 /// Check a pack name: `[a-z0-9][a-z0-9-]*`, at most 64 characters. The error is the reason.
 pub fn validate_pack_name(name: &str) -> Result<(), String> {
     if name.is_empty() {

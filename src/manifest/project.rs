@@ -181,6 +181,16 @@ const SCHEMES: &[&str] = &[
 
 /// Parse and validate an `aibox.toml`.
 pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, ManifestError> {
+    if let Some(line) = super::conflict_line(text) {
+        let offset: usize = text.lines().take(line - 1).map(|l| l.len() + 1).sum();
+        return Err(ManifestError::at(
+            path,
+            text,
+            offset,
+            format!("resolve the merge conflict in aibox.toml at line {line}"),
+        )
+        .with_hint("keep the requests of both branches (each pack once), remove the `<<<<<<<`, `=======` and `>>>>>>>` lines, then run `aibox lock`"));
+    }
     let doc = DeTable::parse(text).map_err(|e| {
         ManifestError::from_toml(path, text, &e).with_hint(
             "this is not valid TOML: version requests and URLs are strings in double quotes, e.g. `hello = \"1.0.0\"`",
@@ -734,7 +744,10 @@ fn check_release_url(url: &str) -> Result<(), &'static str> {
     }
     if url.starts_with("https://") || url.starts_with("http://") {
         // Which assets are usable (archives, bare executables) the source itself says.
-        let file = url.rsplit('/').next().unwrap_or_default();
+        let file = ::url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.path_segments()?.next_back().map(str::to_owned))
+            .unwrap_or_default();
         return if file.is_empty() {
             Err("names no file")
         } else {

@@ -82,31 +82,74 @@ pub fn init(opts: &Options, dir: &Path, registry: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// The `.gitattributes` line that lets git merge two branches' lock tables without a conflict
-/// (the merged lock is then checked for freshness like any other: store-format/LOCKFILE.md).
-pub const LOCK_MERGE_ATTRIBUTE: &str = "aibox.lock merge=union";
+/// The `.gitattributes` line that has git merge `aibox.lock` with aibox's merge driver (the
+/// merged lock is then checked for freshness like any other: store-format/LOCKFILE.md).
+pub const LOCK_MERGE_ATTRIBUTE: &str = "aibox.lock merge=aibox";
+/// The merge driver git runs for it (`git config merge.aibox.driver …`).
+pub const LOCK_MERGE_DRIVER: &str = "aibox lock merge %O %A %B";
 
-/// Add [`LOCK_MERGE_ATTRIBUTE`] to `dir/.gitattributes` unless it is there.
+/// Register aibox's merge driver in the git repository holding `dir`, if there is one.
+fn register_merge_driver(dir: &Path, reporter: crate::printer::Reporter) {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !git(&["rev-parse", "--git-dir"]) {
+        reporter.verbose("not in a git repository: no merge driver registered");
+        return;
+    }
+    if git(&["config", "merge.aibox.name", "aibox lock merge"])
+        && git(&["config", "merge.aibox.driver", LOCK_MERGE_DRIVER])
+    {
+        reporter.status(
+            "Registered",
+            format!("git's merge driver for `aibox.lock` (`{LOCK_MERGE_DRIVER}`)"),
+        );
+    } else {
+        reporter.warn(format!(
+            "cannot register git's merge driver; run `git config merge.aibox.driver \"{LOCK_MERGE_DRIVER}\"`"
+        ));
+    }
+}
+
+/// Add [`LOCK_MERGE_ATTRIBUTE`] to `dir/.gitattributes` unless it is there (an older
+/// `merge=union` line is replaced: union merges break TOML tables), and register the driver.
 fn merge_friendly_lock(dir: &Path, reporter: crate::printer::Reporter) -> Result<()> {
+    register_merge_driver(dir, reporter);
     let path = dir.join(".gitattributes");
     let text = match fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),
     };
-    if text
-        .lines()
-        .any(|l| l.split_whitespace().next() == Some("aibox.lock"))
-    {
+    let lock_line = |l: &str| l.split_whitespace().next() == Some("aibox.lock");
+    if text.lines().any(|l| l.trim() == LOCK_MERGE_ATTRIBUTE) {
         return Ok(());
     }
-    let mut new = text;
+    let mut new: String = text
+        .lines()
+        .filter(|l| !(lock_line(l) && l.contains("merge=union")))
+        .filter(|l| !l.starts_with("# aibox: merge two branches' lock tables"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if text
+        .lines()
+        .any(|l| lock_line(l) && !l.contains("merge=union"))
+    {
+        // The user set their own attributes for the lock: leave them.
+        return Ok(());
+    }
     if !new.is_empty() && !new.ends_with('\n') {
         new.push('\n');
     }
-    new.push_str(
-        "# aibox: merge two branches' lock tables; `aibox sync --locked` checks the result\n",
-    );
+    new.push_str("# aibox: merge two branches' locks package by package (`aibox lock merge`)\n");
     new.push_str(LOCK_MERGE_ATTRIBUTE);
     new.push('\n');
     fs::write_atomic(&path, new.as_bytes())

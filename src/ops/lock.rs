@@ -35,6 +35,34 @@ pub struct ProjectState {
 impl ProjectState {
     /// Read `aibox.toml` and (if present) `aibox.lock` under `root`.
     pub fn read(root: &Path) -> Result<ProjectState> {
+        let mut state = ProjectState::read_manifest(root)?;
+        let lock_path = root.join(LOCKFILE);
+        state.lock = match fs::read_regular(&lock_path, super::MAX_LOCK_BYTES) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                if let Some(line) = crate::lockfile::merge::conflict_line(&text) {
+                    return Err(crate::lockfile::LockfileError::Conflict {
+                        path: lock_path,
+                        line,
+                    }
+                    .into());
+                }
+                let lock = Lockfile::parse(&text, &lock_path)?;
+                Some((bytes, lock))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(Error::io(
+                    format!("cannot read `{}`", lock_path.display()),
+                    e,
+                ));
+            }
+        };
+        Ok(state)
+    }
+
+    /// `aibox.toml` under `root`, parsed and checked for the aibox it requires.
+    fn read_manifest(root: &Path) -> Result<ProjectState> {
         let manifest_path = root.join(MANIFEST);
         let text =
             fs::read_regular_string(&manifest_path, super::MAX_MANIFEST_BYTES).map_err(|e| {
@@ -54,26 +82,38 @@ impl ProjectState {
             }
             .into());
         }
-        let lock_path = root.join(LOCKFILE);
-        let lock = match fs::read_regular(&lock_path, super::MAX_LOCK_BYTES) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let lock = Lockfile::parse(&text, &lock_path)?;
-                Some((bytes, lock))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(Error::io(
-                    format!("cannot read `{}`", lock_path.display()),
-                    e,
-                ));
-            }
-        };
         Ok(ProjectState {
             root: root.to_owned(),
             manifest,
-            lock,
+            lock: None,
         })
+    }
+
+    /// [`ProjectState::read`] for `aibox lock`: a lock that no longer reads (a merge left
+    /// conflict markers or duplicate tables in it) is replaced by what can still be read of it,
+    /// so re-locking keeps every pin it can (with a warning naming what was dropped).
+    pub fn read_salvaging(root: &Path, reporter: crate::printer::Reporter) -> Result<ProjectState> {
+        match ProjectState::read(root) {
+            Err(e) if e.downcast_ref::<crate::lockfile::LockfileError>().is_some() => {
+                let path = root.join(LOCKFILE);
+                let bytes = fs::read_regular(&path, super::MAX_LOCK_BYTES)
+                    .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
+                let salvaged = crate::lockfile::merge::salvage(&String::from_utf8_lossy(&bytes));
+                reporter.warn(format!(
+                    "`{}` cannot be read ({e}); locking again, keeping the {} pins it still holds{}",
+                    path.display(),
+                    salvaged.lock.packages.len(),
+                    match salvaged.dropped {
+                        0 => String::new(),
+                        n => format!(" ({n} damaged tables dropped)"),
+                    }
+                ));
+                let mut state = ProjectState::read_manifest(root)?;
+                state.lock = Some((bytes, salvaged.lock));
+                Ok(state)
+            }
+            other => other,
+        }
     }
 
     /// Whether the lock exists and was made from this manifest.
@@ -512,4 +552,35 @@ pub fn ensure_lock(
         written: true,
         resolved: true,
     })
+}
+
+/// `aibox lock merge BASE OURS THEIRS` (git's merge driver): merge the three locks and write
+/// the result to `ours`. A side that no longer reads is salvaged; a missing or empty base means
+/// both sides added the lock.
+pub fn merge_files(
+    base: &Path,
+    ours: &Path,
+    theirs: &Path,
+) -> Result<crate::lockfile::merge::Merged> {
+    use crate::lockfile::merge::{merge, salvage};
+    let read = |path: &Path| -> Result<Option<Lockfile>> {
+        let text = match fs::read_regular_string(path, super::MAX_LOCK_BYTES) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),
+        };
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            Lockfile::parse(&text, path).unwrap_or_else(|_| salvage(&text).lock),
+        ))
+    };
+    let base = read(base)?;
+    let ours_lock = read(ours)?.unwrap_or_else(|| salvage("").lock);
+    let theirs_lock = read(theirs)?.unwrap_or_else(|| salvage("").lock);
+    let merged = merge(base.as_ref(), &ours_lock, &theirs_lock);
+    fs::write_atomic(ours, merged.lock.render().as_bytes())
+        .map_err(|e| Error::io(format!("cannot write `{}`", ours.display()), e))?;
+    Ok(merged)
 }

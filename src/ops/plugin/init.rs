@@ -85,7 +85,7 @@ fn files(template: Template, name: &str) -> Vec<(String, String, bool)> {
                      \x20       std::fs::write(format!(\"{{dir}}/last-{{event}}.json\"), json).expect(\"write the event\");\n\
                      \x20       return;\n    }}\n\
                      \x20   let workspace = std::env::var(\"AIBOX_WORKSPACE\").unwrap_or_else(|_| \"?\".into());\n\
-                     \x20   crate::outln!(\"{{}}\", greeting(arg.as_deref().unwrap_or(\"world\"), &workspace));\n}}\n\n\
+                     \x20   println!(\"{{}}\", greeting(arg.as_deref().unwrap_or(\"world\"), &workspace));\n}}\n\n\
                      #[cfg(test)]\nmod tests {{\n    #[test]\n    fn greets() {{\n        assert_eq!(super::greeting(\"team\", \"/ws\"), \"hello team from {name} in /ws\");\n    }}\n}}\n"
                 ),
                 false,
