@@ -617,3 +617,41 @@ fn the_audit_log_records_and_survives_concurrent_writers() {
         serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"));
     }
 }
+
+#[test]
+fn the_documented_key_rotation_records_the_new_signer() {
+    let reg = Registry::start();
+    let env = Env::new();
+    ok(&env, &["keygen", "--output-key-prefix", "old"]);
+    ok(&env, &["keygen", "--output-key-prefix", "new"]);
+    ok(&env, &["config", "init", "--template", "enterprise"]);
+    let (fp_old, _) = ok(&env, &["trust", "add", "old.pub"]);
+    // Steps 1 and 2: a new key, trusted beside the old one.
+    let (fp_new, _) = ok(&env, &["trust", "add", "new.pub"]);
+    publish(&env, &reg, "1.0.0", Some("old.key"));
+    let root = project(&env, "p", &reg.url("p"), "");
+    assert!(in_project(&env, &root, &["sync"]).status.success());
+    assert_eq!(lock_signer(&root).as_deref(), Some(fp_old.trim()));
+    // Step 3: the version in use is re-signed with the new key (signatures append).
+    ok(
+        &env,
+        &[
+            "sign",
+            &format!("{}/tool:1.0.0", reg.url("p")),
+            "--key",
+            "new.key",
+        ],
+    );
+    // Step 4: the documented command records the new signer, and says so.
+    let out = in_project(&env, &root, &["lock", "--upgrade-package", "tool"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Re-signing tool 1.0.0: signer"), "{err}");
+    assert_eq!(lock_signer(&root).as_deref(), Some(fp_new.trim()));
+    // Step 5: the old key retired; a new machine (nothing kept) syncs the committed lock.
+    ok(&env, &["trust", "remove", fp_old.trim()]);
+    std::fs::remove_dir_all(env.home().join("store-v2/signatures")).unwrap();
+    let copy = copy_project(&env, &root, "new-machine");
+    let out = in_project(&env, &copy, &["sync", "--frozen"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

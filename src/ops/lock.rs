@@ -219,6 +219,14 @@ pub fn resolve_lock(
                 source: source.url(),
                 digest: entry.digest.as_deref(),
                 locked_signer: previous.and_then(|p| p.signer.as_deref()),
+                // Named by `--upgrade-package`: the signer it was locked with is the one to
+                // move away from when another trusted key signs it too (a key rotation).
+                retiring: if matches!(upgrade, Upgrade::Packages(n) if n.contains(name)) {
+                    old.and_then(|l| l.package(name))
+                        .and_then(|p| p.signer.as_deref())
+                } else {
+                    None
+                },
             };
             let same_digest = previous
                 .filter(|p| p.digest.is_some() && p.digest == entry.digest)

@@ -90,7 +90,10 @@ pub fn judge(
         Some(s) => s.signatures(digest)?.unwrap_or_default(),
         None => Vec::new(),
     };
+    // A deliberate re-lock (`retiring`) always asks the registry: the new signature it is for
+    // may not be kept yet.
     if !kept.is_empty()
+        && subject.retiring.is_none()
         && let Ok(Verdict::Signed(f)) = policy.judge(subject, &kept)
     {
         return Ok(Ok(Verdict::Signed(f)));
@@ -135,6 +138,7 @@ pub fn check_lock(
             source: &pkg.source,
             digest: pkg.digest.as_deref(),
             locked_signer: pkg.signer.as_deref(),
+            retiring: None,
         };
         let verdict = judge(Some(store), sources, policy, subject)?;
         let (outcome, signer) = match &verdict {

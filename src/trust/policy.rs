@@ -81,6 +81,9 @@ pub struct Subject<'a> {
     pub digest: Option<&'a str>,
     /// The signer recorded in the lock, if any.
     pub locked_signer: Option<&'a str>,
+    /// A signer being moved away from (`aibox lock --upgrade-package` after a key rotation):
+    /// when another trusted key signs the pack too, that one is chosen.
+    pub retiring: Option<&'a str>,
 }
 
 /// What the policy says about one pack.
@@ -153,6 +156,11 @@ impl Policy {
                     name: s.name.into(),
                 });
             }
+        }
+        if let Some(old) = s.retiring
+            && let Some(other) = signers.iter().find(|f| *f != old)
+        {
+            return Ok(Verdict::Signed(other.clone()));
         }
         if let Some(first) = signers.into_iter().next() {
             return Ok(Verdict::Signed(first));
