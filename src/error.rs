@@ -14,6 +14,9 @@ pub mod exit {
     /// `aibox.lock` is missing or out of date under `sync --locked` or `lock --check`; no other
     /// failure uses this code.
     pub const STALE_LOCK: i32 = 3;
+    /// A pack, plugin or skill the trust policy (or a Rego policy) refuses; no other failure
+    /// uses this code.
+    pub const POLICY: i32 = 4;
 }
 
 /// Extra advice a typed error can offer the user ("what to do"), and its exit code.

@@ -655,3 +655,46 @@ fn the_documented_key_rotation_records_the_new_signer() {
     let out = in_project(&env, &copy, &["sync", "--frozen"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn a_stricter_policy_holds_for_environments_already_synced() {
+    let env = Env::new();
+    common::copy_tree(
+        &common::repo_root().join("packs"),
+        &env.work().join("packs"),
+    );
+    let root = project(&env, "p", "dir:../packs", "").to_path_buf();
+    std::fs::write(
+        root.join("aibox.toml"),
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\nhello = \"1\"\n",
+    )
+    .unwrap();
+    assert!(in_project(&env, &root, &["sync"]).status.success());
+    ok(&env, &["config", "init", "--template", "enterprise"]);
+    // The same lock, the same generation: but `dir:` packs are refused now.
+    let out = in_project(&env, &root, &["sync"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("it comes from a `dir:` source"), "{err}");
+    let out = in_project(&env, &root, &["run", "--", "hello"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("Hello"), "a refused pack ran");
+    let out = in_project(&env, &root, &["doctor", "--json"]);
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let project = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("project "))
+        })
+        .unwrap();
+    assert_eq!(project["status"], "fail", "{project}");
+    // Allowed again by the configuration: judged again, fresh.
+    ok(&env, &["config", "set", "trust.allow-dir", "true"]);
+    let out = in_project(&env, &root, &["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Fresh"), "{}", stderr(&out));
+}

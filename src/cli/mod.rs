@@ -45,7 +45,8 @@ AIBOX_LOCK_TIMEOUT (seconds to wait for a lock, default 300), AIBOX_GITHUB_API a
 GITHUB_TOKEN (for `github:` sources), NO_COLOR.\n\n\
 Exit status: 0 success; 1 error; 2 usage error (the command line could not be parsed, or \
 no such command or plugin); \
-3 `aibox.lock` is missing or out of date under `sync --locked` or `lock --check`."
+3 `aibox.lock` is missing or out of date under `sync --locked` or `lock --check`; \
+4 the trust policy refuses a pack, plugin or skill."
 )]
 pub struct Cli {
     #[command(flatten)]

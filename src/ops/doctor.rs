@@ -313,7 +313,12 @@ fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
         && store
             .project_profile(&state.root)
             .is_ok_and(|p| super::install::is_current(store, &p, &super::sync::lock_hash(bytes)));
-    if synced {
+    if synced && let Some(refused) = refused_by_policy(store, state, lock) {
+        out.push(
+            check(name, Status::Fail, format!("the environment holds what the trust policy refuses: {refused}"))
+                .fix("trust the signing key (`aibox trust add KEY.pub`), or remove the pack and run `aibox sync`; commands of this environment do not run until then"),
+        );
+    } else if synced {
         out.push(check(
             name,
             Status::Ok,
@@ -329,6 +334,37 @@ fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
             .fix("run `aibox sync`"),
         );
     }
+}
+
+/// The first refusal the trust policy in force gives a package of `lock` (judged from the
+/// signatures kept in the store, else the registry's), if any.
+fn refused_by_policy(
+    store: &Store,
+    state: &ProjectState,
+    lock: &crate::lockfile::Lockfile,
+) -> Option<String> {
+    let policy = super::trust::policy(Some(state), crate::printer::Reporter::default()).ok()?;
+    if !policy.verifies() {
+        return None;
+    }
+    let sources = state.sources(&Options::default());
+    for pkg in &lock.packages {
+        let version = pkg.version.to_string();
+        let subject = crate::trust::Subject {
+            name: &pkg.name,
+            version: &version,
+            source: &pkg.source,
+            digest: pkg.digest.as_deref(),
+            locked_signer: pkg.signer.as_deref(),
+            retiring: None,
+        };
+        match super::trust::judge(Some(store), &sources, &policy, subject) {
+            Ok(Err(e)) => return Some(e.to_string()),
+            Err(e) => return Some(e.to_string()),
+            Ok(Ok(_)) => {}
+        }
+    }
+    None
 }
 
 fn registries(

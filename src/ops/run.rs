@@ -99,6 +99,10 @@ pub fn run(
             .first()
             .is_some_and(|bin| crate::fs::exists(&bin.join(program)).unwrap_or(false));
     if let Some(e) = failed_sync {
+        // What the policy refuses does not run, whichever generation holds it.
+        if e.exit_code() == crate::error::exit::POLICY {
+            return Err(e);
+        }
         if !own_command && !program.contains('/') {
             let hints = e.hints().to_vec();
             let code = e.exit_code();

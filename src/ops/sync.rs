@@ -64,6 +64,19 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
     {
         let hash = lock_hash(bytes);
         if is_current(&store, &profile, &hash) {
+            // The environment may have been judged under another trust policy (a changed
+            // configuration, a project that tightened it): judge it again before calling it
+            // fresh. A policy that does not verify has nothing to say.
+            let policy = super::trust::policy(Some(&state), opts.reporter)?;
+            let digest = policy.digest();
+            if policy.verifies() && !store.is_verified(&profile, &hash, &digest) {
+                let (_, lock) = state.lock.as_ref().expect("matched above");
+                let sources = state
+                    .sources(opts)
+                    .with_mirrors(super::install::mirrors(opts)?);
+                super::trust::check_lock(&store, &sources, &policy, lock, &profile.describe())?;
+                store.set_verified(&profile, &hash, &digest);
+            }
             // The links into agents' folders follow `agents` and the generation; making sure
             // costs a `readlink` per link when nothing changed.
             if let Some(p) =
@@ -105,6 +118,7 @@ pub fn install(
     // Nothing unverified enters a generation: every pack is judged before anything is fetched.
     let policy = super::trust::policy(Some(state), opts.reporter)?;
     super::trust::check_lock(store, &sources, &policy, lock, &profile.describe())?;
+    let verified = (lock_hash(bytes), policy.digest());
     let manifest_path = state.root.join(super::MANIFEST);
     let files = crate::fs::read_regular(&manifest_path, super::MAX_MANIFEST_BYTES)
         .map(|manifest| ProjectFiles {
@@ -129,4 +143,5 @@ pub fn install(
             projector: projector.as_ref(),
         },
     )
+    .inspect(|_| store.set_verified(profile, &verified.0, &verified.1))
 }

@@ -163,6 +163,11 @@ impl ProfilePaths {
     pub fn current(&self) -> PathBuf {
         self.dir.join("current")
     }
+    /// `verified`: the lock hash and trust policy digest the current environment was last
+    /// judged under (SPEC §6).
+    pub fn verified(&self) -> PathBuf {
+        self.dir.join("verified")
+    }
     pub fn generations(&self) -> PathBuf {
         self.dir.join("generations")
     }

@@ -310,3 +310,21 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Whether the profile's environment was judged for lock `lock_hash` under trust policy
+    /// `policy` (both digests), as [`Store::set_verified`] recorded.
+    pub fn is_verified(&self, profile: &Profile, lock_hash: &str, policy: &str) -> bool {
+        fs::read_regular_string(&profile.paths.verified(), 4096)
+            .is_ok_and(|t| t == format!("{lock_hash} {policy}\n"))
+    }
+
+    /// Record that the profile's environment (lock `lock_hash`) passed trust policy `policy`.
+    /// A cache: losing it only means judging again.
+    pub fn set_verified(&self, profile: &Profile, lock_hash: &str, policy: &str) {
+        let _ = fs::write_atomic(
+            &profile.paths.verified(),
+            format!("{lock_hash} {policy}\n").as_bytes(),
+        );
+    }
+}

@@ -56,4 +56,13 @@ impl crate::error::Hint for TrustError {
             _ => Vec::new(),
         }
     }
+
+    fn exit_code(&self) -> i32 {
+        match self {
+            TrustError::Refused { .. } | TrustError::SignerChanged { .. } => {
+                crate::error::exit::POLICY
+            }
+            _ => crate::error::exit::FAILURE,
+        }
+    }
 }

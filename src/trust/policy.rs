@@ -101,6 +101,31 @@ impl Policy {
         self.keys.iter().filter(move |k| k.covers(source))
     }
 
+    /// A digest of everything that decides a verdict (level, `allow-dir`, the trusted keys and
+    /// their registries): a generation verified under one policy is judged again under
+    /// another.
+    pub fn digest(&self) -> String {
+        let mut keys: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} {}",
+                    k.key.fingerprint(),
+                    k.registry.as_deref().unwrap_or("*")
+                )
+            })
+            .collect();
+        keys.sort();
+        let text = format!(
+            "aibox-policy-v1\n{}\n{}\n{}",
+            self.level.as_str(),
+            self.allow_dir,
+            keys.join("\n")
+        );
+        format!("blake3:{}", blake3::hash(text.as_bytes()).to_hex())
+    }
+
     /// Whether signatures are looked at at all.
     pub fn verifies(&self) -> bool {
         self.level != Level::Minimal
