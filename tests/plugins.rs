@@ -578,3 +578,53 @@ fn the_example_plugins_are_what_plugin_init_writes() {
         );
     }
 }
+
+#[test]
+fn wrappers_and_sandboxed_checks_follow_aibox_wherever_it_lives() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    write_pack(
+        &sb.path().join("packs"),
+        "[pack]\nname = \"walled\"\nversion = \"1.0.0\"\n[bin]\nwalled = \"bin/walled\"\n[permissions]\nfs.read = [\"$PROJECT\"]\n[check]\nrun = \"walled\"\n",
+        &[("bin/walled", "#!/bin/sh\necho walled-ran\n", true)],
+    );
+    // aibox installed where the sandbox grants nothing (not a system directory).
+    let place = |dir: &str| {
+        let d = sb.path().join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        d.join("aibox")
+    };
+    let first = place("tools-a");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("aibox"), &first).unwrap();
+    let run_as = |exe: &std::path::Path, args: &[&str]| {
+        std::process::Command::new(exe)
+            .current_dir(&root)
+            .args(args)
+            .env("AIBOX_HOME", sb.home())
+            .env("HOME", sb.path().join("user"))
+            .env("CI", "true")
+            .env("NO_COLOR", "1")
+            .env_remove("AIBOX_CONFIG")
+            .output()
+            .unwrap()
+    };
+    // The health check runs `walled`, a wrapper that execs aibox inside the sandbox.
+    let out = run_as(&first, &["add", "walled"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let wrapper = root.join(".aibox/current/bin/walled");
+    let direct = || {
+        std::process::Command::new(&wrapper)
+            .current_dir(&root)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(text(&direct()).0, "walled-ran\n");
+    // aibox moves: the first aibox command from the new place mends every wrapper.
+    let second = place("tools-b");
+    std::fs::rename(&first, &second).unwrap();
+    let out = run_as(&second, &["sync"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let out = direct();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(text(&out).0, "walled-ran\n");
+}

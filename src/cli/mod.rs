@@ -298,6 +298,14 @@ pub fn main() -> i32 {
     if !matches!(cli.command, Command::SandboxExec(_) | Command::Ui(_)) {
         interrupt::on_ctrl_c();
     }
+    // Wrappers exec `libexec/aibox`: keep it pointing at this aibox (once a store has one).
+    if let Some(home) = crate::store::layout::Layout::default_home()
+        && crate::fs::exists(&crate::store::layout::Layout::new(&home).aibox_link())
+            .unwrap_or(false)
+        && let Ok(store) = crate::store::Store::open(&home)
+    {
+        let _ = store.aibox_link();
+    }
     let result = run(cli);
     crate::fs::release_staging();
     match result {

@@ -262,6 +262,12 @@ impl Sandbox {
                 self.read.iter().filter(|p| p.exists()),
                 read,
             ))?
+            // The aibox that applies the sandbox: a pack command inside it (a health check
+            // calling its own wrapper) runs `aibox sandbox-exec`, wherever aibox lives.
+            .add_rules(path_beneath_rules(
+                std::env::current_exe().and_then(std::fs::canonicalize).ok(),
+                AccessFs::Execute | AccessFs::ReadFile,
+            ))?
             .add_rules(path_beneath_rules(
                 self.write.iter().filter(|p| p.exists()),
                 all,

@@ -440,7 +440,7 @@ impl Store {
         let aibox = if sandboxed.is_empty() {
             None
         } else {
-            Some(std::env::current_exe().ctx(|| "cannot find the aibox executable".into())?)
+            Some(self.aibox_link()?)
         };
         Ok(owners
             .into_iter()

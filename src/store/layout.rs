@@ -79,6 +79,12 @@ impl Layout {
         self.packs().join(format!("{dir_name}.tree.json"))
     }
 
+    /// `libexec/aibox`: a link to the aibox executable last run, which command wrappers
+    /// exec (so they keep working when aibox moves).
+    pub fn aibox_link(&self) -> PathBuf {
+        self.home.join("libexec").join("aibox")
+    }
+
     pub fn tmp(&self) -> PathBuf {
         self.store().join("tmp")
     }

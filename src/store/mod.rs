@@ -236,6 +236,24 @@ impl Store {
         &self.layout
     }
 
+    /// The stable path of the aibox executable (`libexec/aibox`), made to point at the one
+    /// running now if it does not already: command wrappers exec it, so moving aibox breaks
+    /// nothing past the next aibox command.
+    pub fn aibox_link(&self) -> Result<PathBuf, StoreError> {
+        let link = self.layout.aibox_link();
+        let exe = std::env::current_exe()
+            .and_then(fs::canonicalize)
+            .ctx(|| "cannot find the aibox executable".into())?;
+        if fs::read_link(&link).ok().as_deref() != Some(exe.as_path()) {
+            if let Some(dir) = link.parent() {
+                fs::create_dir_all(dir).ctx(|| format!("cannot create `{}`", dir.display()))?;
+            }
+            fs::replace_symlink(&exe, &link)
+                .ctx(|| format!("cannot write `{}`", link.display()))?;
+        }
+        Ok(link)
+    }
+
     /// The staging area `tmp/`, claimed for this process (see [`fs::claim_staging`]): what it
     /// stages there and leaves behind by dying is recognised and removed by the next run.
     pub fn staging(&self) -> Result<PathBuf, StoreError> {
