@@ -247,7 +247,10 @@ pub(super) fn log(opts: &Options, args: LogArgs) -> Result<()> {
         ));
     }
     if opts.json {
-        super::print_json(&events);
+        // One JSON object per line, like the log itself (easy to `grep` and stream).
+        for e in &events {
+            crate::outln!("{}", serde_json::to_string(e).expect("an event serializes"));
+        }
         return Ok(());
     }
     for e in &events {

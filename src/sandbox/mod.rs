@@ -265,7 +265,9 @@ impl Sandbox {
             // The aibox that applies the sandbox: a pack command inside it (a health check
             // calling its own wrapper) runs `aibox sandbox-exec`, wherever aibox lives.
             .add_rules(path_beneath_rules(
-                std::env::current_exe().and_then(crate::fs::canonicalize).ok(),
+                std::env::current_exe()
+                    .and_then(crate::fs::canonicalize)
+                    .ok(),
                 AccessFs::Execute | AccessFs::ReadFile,
             ))?
             .add_rules(path_beneath_rules(
