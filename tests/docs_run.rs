@@ -102,7 +102,8 @@ impl World {
             "[registries]\ndefault = \"dir:./packs\"\n\n[packs]\nhello = \"1\"\n",
         )
         .unwrap();
-        w.sh("git init -q -b main && git add -A && git commit -q -m start");
+        w.sh("git init -q -b main && git add -A && git commit -q -m start")
+            .unwrap();
         w
     }
 

@@ -132,14 +132,20 @@ fn keys_interoperate_with_the_independent_implementation() {
     assert!(out.status.success(), "{}", stderr(&out));
     let (fp_py, _) = ok(&env, &["trust", "add", "py.pub"]);
     assert!(fp_py.trim().starts_with("sha256:") && fp_py != fp);
-    // A wrong password is a clear error.
+    // A wrong password is a clear error (on a version that exists, so the key is the problem).
+    let dir = pack(&env, "1.0.0");
+    ok(&env, &["pack", "build", dir.to_str().unwrap(), "-o", "lay"]);
     let out = env
         .aibox()
         .env("AIBOX_PASSWORD", "wrong")
-        .args(["sign", "oci-layout:nowhere:x:1.0.0", "--key", "team.key"])
+        .args(["sign", "oci-layout:lay:tool:1.0.0", "--key", "team.key"])
         .output()
         .unwrap();
     assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out),
+        "error: wrong password for the key `team.key`\nhint: check `AIBOX_PASSWORD` (or `COSIGN_PASSWORD`), or unset it to be asked on a terminal\n"
+    );
     let out = env
         .aibox()
         .args(["keygen", "--output-key-prefix", "nopass"])

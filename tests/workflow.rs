@@ -1,5 +1,6 @@
 //! A team's everyday workflow with real tools: two branches that change the lock merge with
-//! real `git merge` (the union merge attribute `aibox init` writes), the merged lock syncs
+//! real `git merge` (aibox's merge driver, registered as the guide says for a repository made
+//! after `aibox init`), the merged lock syncs
 //! under `--locked` unchanged, an inconsistent merge is caught naming the unmet request, and a
 //! lock is the same whoever (whichever platform) wrote it.
 // Tests read the repository with std::fs directly; only the crate goes through crate::fs.
@@ -23,6 +24,17 @@ fn git(dir: &Path, args: &[&str]) -> String {
         ])
         .args(args)
         .current_dir(dir)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                assert_cmd::cargo::cargo_bin("aibox")
+                    .parent()
+                    .unwrap()
+                    .display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
@@ -43,11 +55,15 @@ fn repo(sb: &Sandbox) -> std::path::PathBuf {
     std::fs::create_dir_all(&root).unwrap();
     sb.ok(&root, &["init", "--registry", "dir:../packs"]);
     assert!(
-        read(&root.join(".gitattributes")).contains("aibox.lock merge=union"),
+        read(&root.join(".gitattributes")).contains("aibox.lock merge=aibox"),
         "init writes the merge attribute"
     );
     sb.ok(&root, &["add", "hello@=1.0.0", "json-pretty"]);
     git(&root, &["init", "-q"]);
+    git(
+        &root,
+        &["config", "merge.aibox.driver", "aibox lock merge %O %A %B"],
+    );
     git(&root, &["add", "."]);
     git(&root, &["commit", "-qm", "start"]);
     root

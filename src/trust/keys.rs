@@ -122,11 +122,20 @@ impl SigningKey {
             context: format!("cannot read the key `{shown}`"),
             source,
         })?;
-        let keys =
-            ECDSAKeys::from_encrypted_pem(&text, password).map_err(|e| TrustError::BadKey {
-                origin: shown.clone(),
-                reason: format!("cannot decrypt it ({e}); is the password right?"),
-            })?;
+        // The library's error for a wrong password reads "Failed to encrypt…": tell a key that
+        // does not decrypt from a file that is no encrypted key at all.
+        let encrypted = pem::parse(&text).is_ok_and(|p| {
+            p.tag().ends_with("ENCRYPTED SIGSTORE PRIVATE KEY")
+                || p.tag() == "ENCRYPTED COSIGN PRIVATE KEY"
+        });
+        if !encrypted {
+            return Err(TrustError::BadKey {
+                origin: shown,
+                reason: "it is not an encrypted private key (`ENCRYPTED SIGSTORE PRIVATE KEY` PEM, as `aibox keygen` and cosign write)".into(),
+            });
+        }
+        let keys = ECDSAKeys::from_encrypted_pem(&text, password)
+            .map_err(|_| TrustError::WrongPassword { key: shown.clone() })?;
         let pair = SigStoreKeyPair::ECDSA(keys);
         let der = pair.public_key_to_der().map_err(|e| TrustError::BadKey {
             origin: shown.clone(),

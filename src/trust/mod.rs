@@ -19,6 +19,8 @@ pub enum TrustError {
     },
     #[error("the key `{origin}` cannot be used: {reason}")]
     BadKey { origin: String, reason: String },
+    #[error("wrong password for the key `{key}`")]
+    WrongPassword { key: String },
     #[error("no password for the key `{key}`")]
     NoPassword { key: String },
     #[error("refusing `{pack}` from `{source_url}`: {reason}")]
@@ -46,6 +48,9 @@ pub enum TrustError {
 impl crate::error::Hint for TrustError {
     fn hints(&self) -> Vec<String> {
         match self {
+            TrustError::WrongPassword { .. } => vec![
+                "check `AIBOX_PASSWORD` (or `COSIGN_PASSWORD`), or unset it to be asked on a terminal".into(),
+            ],
             TrustError::NoPassword { .. } => vec![
                 "set `AIBOX_PASSWORD` (or `COSIGN_PASSWORD`), or run the command on a terminal to be asked".into(),
             ],

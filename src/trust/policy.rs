@@ -81,7 +81,7 @@ pub struct Subject<'a> {
     pub digest: Option<&'a str>,
     /// The signer recorded in the lock, if any.
     pub locked_signer: Option<&'a str>,
-    /// A signer being moved away from (`aibox lock --upgrade-package` after a key rotation):
+    /// A signer being moved away from (`aibox lock --upgrade-package <pack>` after a key rotation):
     /// when another trusted key signs the pack too, that one is chosen.
     pub retiring: Option<&'a str>,
 }
