@@ -312,7 +312,14 @@ fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
     let synced = crate::fs::exists(&project_link(&state.root)).unwrap_or(false)
         && store
             .project_profile(&state.root)
-            .is_ok_and(|p| super::install::is_current(store, &p, &super::sync::lock_hash(bytes)));
+            .is_ok_and(|p| {
+                super::install::is_current(
+                    store,
+                    &p,
+                    &super::sync::lock_hash(bytes),
+                    &state.manifest.policy.allow_pack_env,
+                )
+            });
     if synced {
         out.push(check(
             name,

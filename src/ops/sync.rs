@@ -63,7 +63,12 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
         && (policy == LockPolicy::Frozen || state.lock_is_fresh())
     {
         let hash = lock_hash(bytes);
-        if is_current(&store, &profile, &hash) {
+        if is_current(
+            &store,
+            &profile,
+            &hash,
+            &state.manifest.policy.allow_pack_env,
+        ) {
             // The links into agents' folders follow `agents` and the generation; making sure
             // costs a `readlink` per link when nothing changed.
             if let Some(p) =
@@ -127,6 +132,8 @@ pub fn install(
             )
             .then_some(state.root.as_path()),
             projector: projector.as_ref(),
+            manifest: Some(&manifest_path),
+            allowed_env: &state.manifest.policy.allow_pack_env,
         },
     )
 }
