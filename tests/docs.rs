@@ -202,5 +202,9 @@ fn security_md_lists_every_protected_variable_with_its_source() {
             ),
         }
     }
-    assert!(missing.is_empty(), "docs/security.md lacks:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "docs/security.md lacks:\n{}",
+        missing.join("\n")
+    );
 }

@@ -376,10 +376,7 @@ fn environment_names_that_are_shell_code_are_refused() {
         );
         layout(&sb.path().join("lay"), &[("evil:1.0.0", &evil)]);
         let (_, err) = sb.fails(&root, &["sync"]);
-        assert!(
-            err.contains(&format!("may not set `{protected}`")),
-            "{err}"
-        );
+        assert!(err.contains(&format!("may not set `{protected}`")), "{err}");
     }
     assert!(!root.join("F").exists() && !sb.path().join("F").exists());
 }

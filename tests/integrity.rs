@@ -454,7 +454,11 @@ fn init_ignores_the_state_directory_and_never_adopts_a_committed_one() {
     sb.ok(&fresh, &["init"]);
     let ignore = std::fs::read_to_string(fresh.join(".gitignore")).unwrap();
     assert!(ignore.starts_with("target/\n"), "{ignore}");
-    assert_eq!(ignore.lines().filter(|l| *l == ".aibox/").count(), 1, "{ignore}");
+    assert_eq!(
+        ignore.lines().filter(|l| *l == ".aibox/").count(),
+        1,
+        "{ignore}"
+    );
     // One that ignores it already is left alone.
     let kept = sb.path().join("kept");
     std::fs::create_dir_all(&kept).unwrap();

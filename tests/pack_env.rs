@@ -149,7 +149,9 @@ fn variables_that_make_programs_run_code_are_refused_from_every_source() {
             );
             let root = sb.project(
                 &format!("p-{i}-{j}"),
-                &format!("[registries]\ndefault = \"dir:../packs-{i}-{j}\"\n[packs]\nevil = \"1\"\n"),
+                &format!(
+                    "[registries]\ndefault = \"dir:../packs-{i}-{j}\"\n[packs]\nevil = \"1\"\n"
+                ),
             );
             let (_, err) = sb.fails(&root, &["sync"]);
             assert!(
@@ -173,7 +175,10 @@ fn variables_that_make_programs_run_code_are_refused_from_every_source() {
         "[registries]\ndefault = \"oci-layout:../lay\"\n[packs]\nevil = \"1\"\n",
     );
     let (_, err) = sb.fails(&root, &["sync"]);
-    assert!(err.contains("pack `evil` may not set `NODE_OPTIONS`"), "{err}");
+    assert!(
+        err.contains("pack `evil` may not set `NODE_OPTIONS`"),
+        "{err}"
+    );
     assert!(err.contains("node(1)"), "{err}");
     std::fs::write(
         root.join("aibox.toml"),

@@ -297,10 +297,16 @@ fn a_repository_s_own_aibox_never_reaches_path_in_bash_zsh_and_fish() {
             // One warning, naming the path it did not use.
             let named = format!("`{}/.aibox/current/bin`", repo.display());
             assert_eq!(err.matches("warning:").count(), 1, "{what}: {err}");
-            assert!(err.contains(&named) && err.contains("aibox sync"), "{what}: {err}");
+            assert!(
+                err.contains(&named) && err.contains("aibox sync"),
+                "{what}: {err}"
+            );
         }
         // The same repository, synced by its user: refused, nothing adopted.
         let (_, err) = sb.fails(&repo, &["sync"]);
-        assert!(err.contains("refusing to use") && err.contains("hint:"), "{err}");
+        assert!(
+            err.contains("refusing to use") && err.contains("hint:"),
+            "{err}"
+        );
     }
 }

@@ -86,16 +86,8 @@ pub const GROUPS: &[Group] = &[
         what: "programs start the program it names (an editor, a pager, a shell, a password prompt, a browser)",
         source: "git(1), less(1), man(1), sudo(8), ssh(1), environ(7)",
         names: &[
-            "EDITOR",
-            "VISUAL",
-            "*EDITOR",
-            "PAGER",
-            "*PAGER",
-            "BROWSER",
-            "SHELL",
-            "*SHELL",
-            "*ASKPASS",
-            "MANOPT",
+            "EDITOR", "VISUAL", "*EDITOR", "PAGER", "*PAGER", "BROWSER", "SHELL", "*SHELL",
+            "*ASKPASS", "MANOPT",
         ],
     },
     Group {
@@ -222,11 +214,7 @@ pub struct Protection {
 
 impl std::fmt::Display for Protection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} (`{}`; {})",
-            self.what, self.entry, self.source
-        )
+        write!(f, "{} (`{}`; {})", self.what, self.entry, self.source)
     }
 }
 

@@ -274,7 +274,12 @@ impl Parser<'_> {
         ManifestError::at(self.path, self.text, span.start, message)
     }
 
-    pub(super) fn unknown_key(&self, key: &Key<'_>, allowed: &[&str], context: &str) -> ManifestError {
+    pub(super) fn unknown_key(
+        &self,
+        key: &Key<'_>,
+        allowed: &[&str],
+        context: &str,
+    ) -> ManifestError {
         let name = key.get_ref();
         let mut message = format!("unknown key `{name}` {context}");
         if let Some(s) = did_you_mean(name, allowed.iter().copied()) {
@@ -299,7 +304,11 @@ impl Parser<'_> {
         })
     }
 
-    pub(super) fn string<'v>(&self, v: &'v Value<'_>, what: &str) -> Result<&'v str, ManifestError> {
+    pub(super) fn string<'v>(
+        &self,
+        v: &'v Value<'_>,
+        what: &str,
+    ) -> Result<&'v str, ManifestError> {
         v.get_ref().as_str().ok_or_else(|| {
             self.err(
                 v.span(),

@@ -4,8 +4,8 @@
 
 use super::ManifestError;
 use super::env_rule;
-use super::spans::in_order;
 use super::project::{Parser, Policy, Value};
+use super::spans::in_order;
 
 const POLICY_KEYS: &[&str] = &[
     "require-signed",
@@ -129,7 +129,9 @@ impl Parser<'_> {
                             item.span(),
                             format!("`{name}` cannot come from a pack: {}", p.what),
                         )
-                        .with_hint("set it in the project's own `[env]` table if it needs a value"));
+                        .with_hint(
+                            "set it in the project's own `[env]` table if it needs a value",
+                        ));
                 }
                 Some(_) => out.push(name.to_owned()),
             }
@@ -139,4 +141,3 @@ impl Parser<'_> {
         Ok(out)
     }
 }
-

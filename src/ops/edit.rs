@@ -113,7 +113,10 @@ fn ignore_state_dir(dir: &Path, reporter: crate::printer::Reporter) -> Result<()
     new.push('\n');
     fs::write_atomic(&path, new.as_bytes())
         .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
-    reporter.status("Updated", format!("`{}` (ignores `.aibox/`)", path.display()));
+    reporter.status(
+        "Updated",
+        format!("`{}` (ignores `.aibox/`)", path.display()),
+    );
     Ok(())
 }
 

@@ -230,7 +230,12 @@ fn expected_ids(lock: &Lockfile, platform: &str) -> Result<Vec<PackId>> {
 /// Whether the profile's current generation is exactly `lock` (by lock hash) with every pack
 /// tree still present, exporting nothing `allowed_env` (the manifest's `allow-pack-env`) no
 /// longer lets through. This is the no-op check: a few stats, no hashing of packs.
-pub fn is_current(store: &Store, profile: &Profile, lock_hash: &str, allowed_env: &[String]) -> bool {
+pub fn is_current(
+    store: &Store,
+    profile: &Profile,
+    lock_hash: &str,
+    allowed_env: &[String],
+) -> bool {
     let Ok(current) = store.current(profile) else {
         return false;
     };

@@ -33,9 +33,7 @@ pub fn check_packs(
 }
 
 fn refusal(pack: &str, name: &str, why: Protection, manifest: &Path) -> Error {
-    let err = Error::msg(format!(
-        "pack `{pack}` may not set `{name}`: {why}"
-    ));
+    let err = Error::msg(format!("pack `{pack}` may not set `{name}`: {why}"));
     if why.reserved {
         return err.with_hint(format!(
             "nothing was installed; remove `{pack}`, or ask its publisher to drop `{name}` from its `[env]`"

@@ -78,7 +78,8 @@ pub fn check_state_dir(root: &Path) -> Result<(), StoreError> {
             Err(foreign("its `current` is not a symlink".into()))
         }
         Ok(_) => {
-            let target = fs::read_link(&link).ctx(|| format!("cannot read `{}`", link.display()))?;
+            let target =
+                fs::read_link(&link).ctx(|| format!("cannot read `{}`", link.display()))?;
             if is_aibox_link(&target, root) {
                 Ok(())
             } else {
@@ -170,9 +171,12 @@ mod tests {
     fn only_links_into_a_profile_of_this_project_are_aibox_s() {
         let root = Path::new("/src/p");
         let name = project_profile_name(root);
-        let ours = PathBuf::from(format!("/home/u/.local/share/aibox/profiles/{name}/current"));
+        let ours = PathBuf::from(format!(
+            "/home/u/.local/share/aibox/profiles/{name}/current"
+        ));
         assert!(is_aibox_link(&ours, root));
-        let other = PathBuf::from("/home/u/.local/share/aibox/profiles/project-0123456789abcdef/current");
+        let other =
+            PathBuf::from("/home/u/.local/share/aibox/profiles/project-0123456789abcdef/current");
         assert!(!is_aibox_link(&other, root));
         assert!(!is_aibox_link(Path::new("../payload"), root));
         let relative = PathBuf::from(format!("profiles/{name}/current"));
