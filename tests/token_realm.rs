@@ -335,6 +335,12 @@ fn a_plain_http_token_service_off_loopback_receives_nothing() {
     );
     for config in ["", config.as_str()] {
         let err = info(&env, &reg, config);
+        assert_eq!(
+            other.connections.load(Ordering::SeqCst),
+            0,
+            "the plain-HTTP token service off loopback was contacted: {:?}\n{err}",
+            other.requests()
+        );
         assert!(
             err.contains(&format!(
                 "names the token service `{realm}`, which is not HTTPS"
