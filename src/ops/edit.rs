@@ -59,10 +59,6 @@ pub fn init(opts: &Options, dir: &Path, registry: Option<&str>) -> Result<()> {
             "use `dir:<path>` (pack source directories), `oci-layout:<path>` (an OCI image layout) or `oci://host/base` (a registry)",
         ));
     }
-    // A repository's own `.aibox` (committed with it) is never adopted.
-    if let Ok(root) = fs::canonicalize(dir) {
-        crate::store::state_dir::check_state_dir(&root)?;
-    }
     match fs::metadata(dir) {
         Ok(m) if !m.is_dir() => {
             return Err(Error::msg(format!(
@@ -70,7 +66,12 @@ pub fn init(opts: &Options, dir: &Path, registry: Option<&str>) -> Result<()> {
                 dir.display()
             )));
         }
-        Ok(_) => {}
+        // A repository's own `.aibox` (committed with it) is never adopted.
+        Ok(_) => {
+            let root = fs::canonicalize(dir)
+                .map_err(|e| Error::io(format!("cannot resolve `{}`", dir.display()), e))?;
+            crate::store::state_dir::check_state_dir(&root)?;
+        }
         Err(_) => {
             fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("cannot create `{}`", dir.display()), e))?;
