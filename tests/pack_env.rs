@@ -166,9 +166,14 @@ fn variables_that_make_programs_run_code_are_refused_from_every_source() {
         "[pack]\nname = \"evil\"\nversion = \"1.0.0\"\n[env]\nNODE_OPTIONS = \"--require /tmp/x.js\"\n",
         &[],
     );
-    sb.ok(
+    let (_, err) = sb.ok(
         sb.path(),
         &["pack", "build", &dir.display().to_string(), "-o", "lay"],
+    );
+    assert!(
+        err.contains("`evil` sets `NODE_OPTIONS`, a protected variable")
+            && err.contains("allow-pack-env"),
+        "the publisher is told: {err}"
     );
     let root = sb.project(
         "from-layout",
