@@ -32,6 +32,7 @@ const REGISTRY: &[&str] = &[
     "username",
     "password-env",
     "credential-helper",
+    "token-service",
 ];
 const UPDATE: &[&str] = &["check", "registry"];
 /// Version 1: flat keys.
@@ -78,6 +79,9 @@ pub struct RegistryConfig {
     /// The environment variable holding the password or token (never the secret itself).
     pub password_env: Option<String>,
     pub credential_helper: Option<String>,
+    /// The `host[:port]` of the registry's token service when it is not the registry's own
+    /// host: the one other host its credentials may be sent to (in a token request).
+    pub token_service: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,6 +323,17 @@ fn parse_v2(p: &P<'_>, root: &DeTable<'_>, config: &mut Config) -> Result<(), Ma
                     username: s("username")?,
                     password_env: s("password-env")?,
                     credential_helper: s("credential-helper")?,
+                    token_service: match t.get("token-service") {
+                        None => None,
+                        Some(v) => {
+                            let host = p.string(v, &format!("{at}.token-service"))?;
+                            check_token_service(&host).map_err(|e| {
+                                p.err(v.span(), format!("`{at}.token-service` {e}"))
+                                    .with_hint("write the token service's host, like `token-service = \"auth.docker.io\"` (with `:port` if it has one)")
+                            })?;
+                            Some(host)
+                        }
+                    },
                 },
             );
         }
@@ -397,6 +412,7 @@ impl Config {
                     ("username", &r.username),
                     ("password-env", &r.password_env),
                     ("credential-helper", &r.credential_helper),
+                    ("token-service", &r.token_service),
                 ] {
                     if let Some(v) = v {
                         t[k] = toml_edit::value(v.as_str());
@@ -476,6 +492,7 @@ impl Config {
                 ("username", &r.username),
                 ("password-env", &r.password_env),
                 ("credential-helper", &r.credential_helper),
+                ("token-service", &r.token_service),
             ] {
                 if let Some(v) = v {
                     out.push((format!("registries.{name}.{k}"), v.clone()));
@@ -510,4 +527,23 @@ pub fn check_mirror(source: &str) -> Result<(), String> {
     Err(format!(
         "`{source}` cannot be a mirror: use `oci-layout:<dir>` or `oci://host/path`"
     ))
+}
+
+/// Why `value` is not a token service's `host[:port]` (no scheme, path or user name).
+pub fn check_token_service(value: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("`{value}` is not a host: {why}"));
+    if value.is_empty() {
+        return bad("it is empty");
+    }
+    if value.contains("://")
+        || value.contains(['/', '@', '?', '#'])
+        || value.contains(char::is_whitespace)
+    {
+        return bad("write only `host` or `host:port`, without a scheme, path or user name");
+    }
+    match url::Url::parse(&format!("https://{value}/")) {
+        Ok(u) if u.host().is_some() => Ok(()),
+        Ok(_) => bad("it names no host"),
+        Err(e) => bad(&e.to_string()),
+    }
 }

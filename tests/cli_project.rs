@@ -400,8 +400,14 @@ fn required_and_optional_environment() {
     );
     assert_eq!(env["vars"]["GREET_WIDTH"], "40");
     let (bash, _) = ok(&sb, &root, &["env"]);
+    // The profile's `current/bin` in the store: where `.aibox/current` leads, not a path a
+    // checkout of the project could replace.
+    let store_bin = std::fs::read_link(root.join(".aibox/current"))
+        .unwrap()
+        .join("bin");
     assert!(
-        bash.contains("export PATH='") && bash.contains(".aibox/current/bin'"),
+        store_bin.starts_with(sb.home())
+            && bash.contains(&format!("export PATH='{}'", store_bin.display())),
         "{bash}"
     );
     let script = format!("{bash}\nhello() {{ :; }}\n. \"$SHELLKIT\" && sk_log sourced");

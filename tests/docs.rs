@@ -176,3 +176,35 @@ fn the_checker_rejects_what_does_not_exist() {
         assert!(f.is_empty(), "{f:?}");
     }
 }
+
+#[test]
+fn security_md_lists_every_protected_variable_with_its_source() {
+    use aibox::manifest::env_rule::{GROUPS, RESERVED};
+    let text = std::fs::read_to_string(common::repo_root().join("docs/security.md")).unwrap();
+    let start = text
+        .find("### Variables a pack may not set")
+        .expect("docs/security.md has the section");
+    let section = &text[start..];
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    let mut missing = Vec::new();
+    for group in std::iter::once(&RESERVED).chain(GROUPS) {
+        let row = rows
+            .iter()
+            .find(|r| r.contains(group.source) && r.contains(group.what));
+        match row {
+            None => missing.push(format!("a row for {:?} ({})", group.what, group.source)),
+            Some(row) => missing.extend(
+                group
+                    .names
+                    .iter()
+                    .filter(|n| !row.contains(&format!("`{n}`")))
+                    .map(|n| format!("`{n}` in the row of {:?}", group.what)),
+            ),
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/security.md lacks:\n{}",
+        missing.join("\n")
+    );
+}

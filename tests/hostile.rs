@@ -368,17 +368,15 @@ fn environment_names_that_are_shell_code_are_refused() {
     let root = layout_project(&sb, "evil = \"1\"\n");
     let (_, err) = sb.fails(&root, &["sync"]);
     assert!(err.contains("is not an environment variable name"), "{err}");
-    for protected in ["PATH", "LD_PRELOAD", "AIBOX_HOME"] {
+    // aibox's own names are refused from the metadata already (the rest: tests/pack_env.rs).
+    for protected in ["PATH", "AIBOX_HOME"] {
         let evil = Artifact::aibox(
             pack_json(serde_json::json!({"env": {protected: "x"}})),
             vec![Layer::tar(tar(&[]))],
         );
         layout(&sb.path().join("lay"), &[("evil:1.0.0", &evil)]);
         let (_, err) = sb.fails(&root, &["sync"]);
-        assert!(
-            err.contains(&format!("a pack may not set `{protected}`")),
-            "{err}"
-        );
+        assert!(err.contains(&format!("may not set `{protected}`")), "{err}");
     }
     assert!(!root.join("F").exists() && !sb.path().join("F").exists());
 }

@@ -418,4 +418,54 @@ fn a_foreign_aibox_directory_is_refused() {
     assert!(err.contains("`current` is not a symlink"), "{err}");
     std::fs::remove_file(root.join(".aibox/current")).unwrap();
     sb.ok(&root, &["sync"]);
+
+    // A committed `.aibox/current` link that aibox did not make (into the repository): sync
+    // does not adopt it, and leaves it as it is.
+    std::fs::remove_file(root.join(".aibox/current")).unwrap();
+    std::os::unix::fs::symlink("../payload", root.join(".aibox/current")).unwrap();
+    let (_, err) = sb.fails(&root, &["sync"]);
+    assert!(
+        err.contains("points at `../payload`") && err.contains("hint:"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_link(root.join(".aibox/current")).unwrap(),
+        Path::new("../payload")
+    );
+}
+
+#[test]
+fn init_ignores_the_state_directory_and_never_adopts_a_committed_one() {
+    let sb = Sandbox::new();
+    // A repository that commits `.aibox` but no `aibox.toml` yet: init refuses, writes nothing.
+    let repo = sb.path().join("repo");
+    std::fs::create_dir_all(repo.join(".aibox/current/bin")).unwrap();
+    let (code, err) = sb.fails(&repo, &["init"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refusing to use") && err.contains(".aibox/` to `.gitignore`"),
+        "{err}"
+    );
+    assert!(!repo.join("aibox.toml").exists() && !repo.join(".gitignore").exists());
+    // A fresh project: `.aibox/` goes into `.gitignore`, after what is there, once.
+    let fresh = sb.path().join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    std::fs::write(fresh.join(".gitignore"), "target/").unwrap();
+    sb.ok(&fresh, &["init"]);
+    let ignore = std::fs::read_to_string(fresh.join(".gitignore")).unwrap();
+    assert!(ignore.starts_with("target/\n"), "{ignore}");
+    assert_eq!(
+        ignore.lines().filter(|l| *l == ".aibox/").count(),
+        1,
+        "{ignore}"
+    );
+    // One that ignores it already is left alone.
+    let kept = sb.path().join("kept");
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::write(kept.join(".gitignore"), "/.aibox\n").unwrap();
+    sb.ok(&kept, &["init"]);
+    assert_eq!(
+        std::fs::read_to_string(kept.join(".gitignore")).unwrap(),
+        "/.aibox\n"
+    );
 }

@@ -15,12 +15,15 @@ fn aibox_bin() -> String {
     assert_cmd::cargo::cargo_bin("aibox").display().to_string()
 }
 
-/// Run `script` in `shell` (`-c`), in `cwd`; it must succeed. Returns stdout.
-fn shell(shell: &str, cwd: &Path, script: &str) -> String {
+/// Run `script` in `shell` (`-c`), in `cwd`, with the store at `home`; it must succeed.
+/// Returns stdout and stderr.
+fn shell_in(shell: &str, cwd: &Path, home: &Path, script: &str) -> (String, String) {
     let out = Std::new(shell)
         .args(["-c", script])
         .current_dir(cwd)
         .env("AIBOX_BIN", aibox_bin())
+        .env("AIBOX_HOME", home)
+        .env("NO_COLOR", "1")
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", cwd)
         .env("XDG_CONFIG_HOME", cwd.join(".config"))
@@ -28,7 +31,22 @@ fn shell(shell: &str, cwd: &Path, script: &str) -> String {
         .unwrap_or_else(|e| panic!("{shell} runs: {e}"));
     let (o, e) = text(&out);
     assert!(out.status.success(), "{shell} failed:\n{o}\n{e}");
-    o
+    (o, e)
+}
+
+/// [`shell_in`] with a store under `cwd`, stdout only.
+fn shell(shell: &str, cwd: &Path, script: &str) -> String {
+    shell_in(shell, cwd, &cwd.join("aibox-home"), script).0
+}
+
+/// Where the hook puts a synced project's commands: its profile's `current/bin` in the store,
+/// which `.aibox/current` links to.
+fn store_bin(root: &Path) -> String {
+    std::fs::read_link(root.join(".aibox/current"))
+        .unwrap()
+        .join("bin")
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -64,10 +82,12 @@ fn completions_answer_in_bash_and_fish_and_parse_in_zsh() {
     shell("zsh", dir, "zsh -n ./aibox.zsh");
 }
 
-/// Two projects (one nested directory deep) and a place outside both.
+/// Two synced projects (one nested directory deep) and a place outside both.
 fn projects(sb: &Sandbox) -> (std::path::PathBuf, std::path::PathBuf) {
     let a = sb.project("a", "[packs]\n");
     let b = sb.project("b", "[packs]\n");
+    sb.ok(&a, &["sync"]);
+    sb.ok(&b, &["sync"]);
     std::fs::create_dir_all(a.join("src/deep")).unwrap();
     std::fs::create_dir_all(sb.path().join("outside")).unwrap();
     (a, b)
@@ -77,8 +97,7 @@ fn projects(sb: &Sandbox) -> (std::path::PathBuf, std::path::PathBuf) {
 fn check(paths: &str, a: &Path, b: &Path) {
     let steps: Vec<&str> = paths.lines().filter(|l| l.starts_with("PATH=")).collect();
     assert_eq!(steps.len(), 5, "{paths}");
-    let a_bin = format!("{}/.aibox/current/bin", a.display());
-    let b_bin = format!("{}/.aibox/current/bin", b.display());
+    let (a_bin, b_bin) = (store_bin(a), store_bin(b));
     let count = |step: &str, entry: &str| {
         step.trim_start_matches("PATH=")
             .split(':')
@@ -126,7 +145,7 @@ fn activate_follows_the_current_project_in_bash_zsh_and_fish() {
             outside.display(),
             a.display()
         );
-        check(&shell(sh, &outside, &script), &a, &b);
+        check(&shell_in(sh, &outside, &sb.home(), &script).0, &a, &b);
     }
     // fish runs its hook on every change of PWD by itself.
     let script = format!(
@@ -141,7 +160,7 @@ fn activate_follows_the_current_project_in_bash_zsh_and_fish() {
         outside.display(),
         a.display()
     );
-    check(&shell("fish", &outside, &script), &a, &b);
+    check(&shell_in("fish", &outside, &sb.home(), &script).0, &a, &b);
 }
 
 #[test]
@@ -167,10 +186,7 @@ fn activated_commands_run_by_name() {
     let (o, e) = text(&out);
     assert!(out.status.success(), "{o}{e}");
     assert!(
-        o.starts_with(&format!(
-            "{}/.aibox/current/bin/json-pretty",
-            root.display()
-        )),
+        o.starts_with(&format!("{}/json-pretty", store_bin(&root))),
         "{o}"
     );
     assert!(o.contains("\"a\""), "{o}");
@@ -218,4 +234,79 @@ fn commands_of_packs_with_an_environment_work_from_path_alone() {
         "{}",
         text(&out).0
     );
+}
+
+/// A cloned repository that commits its own `.aibox`, each way it can: a `current` directory
+/// with a `bin/ls`, a `current` link to a directory of the repository, and a `current` link
+/// to a real generation of another of the user's projects.
+fn hostile_repositories(sb: &Sandbox) -> Vec<std::path::PathBuf> {
+    let payload = |dir: &Path| {
+        std::fs::create_dir_all(dir).unwrap();
+        let ls = dir.join("ls");
+        std::fs::write(&ls, "#!/bin/sh\ntouch \"$HOME/PWNED\"\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&ls, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let dir = sb.project("committed-dir", "[packs]\n");
+    payload(&dir.join(".aibox/current/bin"));
+    let link = sb.project("committed-link", "[packs]\n");
+    payload(&link.join("payload/bin"));
+    std::fs::create_dir_all(link.join(".aibox")).unwrap();
+    std::os::unix::fs::symlink("../payload", link.join(".aibox/current")).unwrap();
+    // Another project of the user's, synced, with an `ls` of its own on its PATH.
+    let other = sb.project("other", "[packs]\n");
+    sb.ok(&other, &["sync"]);
+    let borrowed = sb.project("borrowed", "[packs]\n");
+    std::fs::create_dir_all(borrowed.join(".aibox")).unwrap();
+    std::os::unix::fs::symlink(
+        std::fs::read_link(other.join(".aibox/current")).unwrap(),
+        borrowed.join(".aibox/current"),
+    )
+    .unwrap();
+    vec![dir, link, borrowed]
+}
+
+#[test]
+fn a_repository_s_own_aibox_never_reaches_path_in_bash_zsh_and_fish() {
+    let sb = Sandbox::new();
+    let outside = sb.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    for repo in hostile_repositories(&sb) {
+        for sh in ["bash", "zsh", "fish"] {
+            // Enter the repository, draw two prompts, run `ls`.
+            let script = match sh {
+                "fish" => format!(
+                    r#""$AIBOX_BIN" activate fish | source
+                       cd '{}'; _aibox_hook; echo "PATH="(string join : $PATH); ls >/dev/null"#,
+                    repo.display()
+                ),
+                _ => format!(
+                    r#"eval "$("$AIBOX_BIN" activate {sh})"
+                       cd '{}'; _aibox_hook; _aibox_hook; echo "PATH=$PATH"; ls >/dev/null"#,
+                    repo.display()
+                ),
+            };
+            let (out, err) = shell_in(sh, &outside, &sb.home(), &script);
+            let what = format!("{sh} in {}", repo.display());
+            assert!(
+                !outside.join("PWNED").exists(),
+                "{what}: the repository's `ls` ran\n{out}{err}"
+            );
+            let path = out.lines().find(|l| l.starts_with("PATH=")).unwrap();
+            assert_eq!(path, "PATH=/usr/local/bin:/usr/bin:/bin", "{what}");
+            // One warning, naming the path it did not use.
+            let named = format!("`{}/.aibox/current/bin`", repo.display());
+            assert_eq!(err.matches("warning:").count(), 1, "{what}: {err}");
+            assert!(
+                err.contains(&named) && err.contains("aibox sync"),
+                "{what}: {err}"
+            );
+        }
+        // The same repository, synced by its user: refused, nothing adopted.
+        let (_, err) = sb.fails(&repo, &["sync"]);
+        assert!(
+            err.contains("refusing to use") && err.contains("hint:"),
+            "{err}"
+        );
+    }
 }

@@ -159,7 +159,8 @@ enum Command {
     Doctor,
     /// Print shell completions: `aibox completions bash > ~/.local/share/bash-completion/completions/aibox`.
     Completions(shell::CompletionsArgs),
-    /// Print a shell hook that puts the current project's `bin/` on PATH: `eval "$(aibox activate bash)"`.
+    /// Print a shell hook that puts the current project's `bin/` on PATH: `eval "$(aibox activate bash)"`
+    /// (only a generation aibox made, in your store; a repository's own `.aibox` is never used).
     Activate(shell::ActivateArgs),
     /// Install, list, verify and create plugins (`aibox <name>` runs `aibox-plugin-<name>`).
     #[command(subcommand)]
@@ -252,7 +253,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Log(a) => trust::log(&opts, a),
         Command::Doctor => doctor::run(&opts),
         Command::Completions(a) => shell::completions(a),
-        Command::Activate(a) => shell::activate(a),
+        Command::Activate(a) => shell::activate(&opts, a),
         Command::Plugin(c) => plugin::run(&opts, c),
         Command::SandboxExec(a) => plugin::sandbox_exec(&opts, a),
         Command::SelfCli(c) => selfcli::run(&opts, c),

@@ -1,11 +1,19 @@
 //! Shell integration: `aibox completions <shell>` (clap_complete's scripts, generated from the
 //! real command-line definition) and `aibox activate <shell>`, a prompt hook that puts the
-//! nearest project's `.aibox/current/bin` on `PATH` while the shell is inside that project and
-//! takes it off when it leaves. The hook is plain shell: no process is started per prompt.
+//! nearest project's environment on `PATH` while the shell is inside that project and takes it
+//! off when it leaves. The hook is plain shell; on entering a project with a `.aibox/current`
+//! it asks aibox (`activate --bin-for`) which directory to use: the profile's `current/bin` in
+//! the user's store when `.aibox/current` is the link aibox made there, else nothing and one
+//! warning — a repository's own `.aibox` never reaches PATH.
+
+use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, ValueEnum};
 
 use crate::error::Result;
+use crate::ops::Options;
+use crate::ops::run::{ShellKind, quote};
+use crate::store::{Layout, state_dir};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(super) enum ShellName {
@@ -26,8 +34,13 @@ pub(super) struct ActivateArgs {
     /// The shell to write the hook for: `eval "$(aibox activate bash)"` in `~/.bashrc`,
     /// `eval "$(aibox activate zsh)"` in `~/.zshrc`, `aibox activate fish | source` in
     /// `config.fish`.
-    #[arg(value_enum)]
-    shell: ShellName,
+    #[arg(value_enum, required_unless_present = "bin_for")]
+    shell: Option<ShellName>,
+    /// (What the hook runs on entering a project.) Print the directory to put on PATH for the
+    /// project at DIR — its profile's `current/bin` in your store — or nothing, with one
+    /// warning, when its `.aibox/current` is not the link aibox made there.
+    #[arg(long, hide = true, value_name = "DIR", conflicts_with = "shell")]
+    bin_for: Option<PathBuf>,
 }
 
 pub(super) fn completions(args: CompletionsArgs) -> Result<()> {
@@ -53,26 +66,89 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-pub(super) fn activate(args: ActivateArgs) -> Result<()> {
-    let hook = match args.shell {
-        ShellName::Bash => POSIX_HOOK.to_owned() + BASH_INSTALL,
-        ShellName::Zsh => POSIX_HOOK.to_owned() + ZSH_INSTALL,
-        ShellName::Fish => FISH_HOOK.to_owned(),
+pub(super) fn activate(opts: &Options, args: ActivateArgs) -> Result<()> {
+    if let Some(dir) = &args.bin_for {
+        return bin_for(opts, dir);
+    }
+    let exe = self_path();
+    let hook = match args.shell.unwrap_or(ShellName::Bash) {
+        ShellName::Bash => posix_hook(&exe) + BASH_INSTALL,
+        ShellName::Zsh => posix_hook(&exe) + ZSH_INSTALL,
+        ShellName::Fish => FISH_HOOK.replace(EXE, &quote(&exe, ShellKind::Fish)),
     };
     write_stdout(hook.as_bytes())
 }
 
-/// bash and zsh: find the nearest `aibox.toml` at or above `$PWD`; swap the `PATH` entry this
-/// hook added last for that project's `bin` (never adding one twice).
-const POSIX_HOOK: &str = r#"# aibox activate: the nearest project's .aibox/current/bin on PATH.
+/// The hook's question: which directory, if any, goes on PATH for the project at `dir`. Never
+/// an error (the hook runs at a prompt): an untrusted `.aibox` is one warning naming it.
+fn bin_for(opts: &Options, dir: &Path) -> Result<()> {
+    let shown = dir.join(".aibox/current/bin");
+    let answer = Layout::default_home()
+        .ok_or_else(|| "no aibox home: set `AIBOX_HOME` or `HOME`".to_owned())
+        .and_then(|home| {
+            let root = crate::fs::canonicalize(dir).map_err(|e| e.to_string())?;
+            state_dir::hook_bin(&Layout::new(home), &root).map_err(|e| e.to_string())
+        });
+    match answer {
+        Ok(Some(bin)) => write_stdout(format!("{}\n", bin.display()).as_bytes()),
+        Ok(None) => Ok(()),
+        Err(reason) => {
+            opts.reporter.warn(format!(
+                "aibox: not putting `{}` on PATH: {reason}. If this is your project, remove its `.aibox` and run `aibox sync` there; a `.aibox` committed to a repository is never used",
+                shown.display()
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// How the hook calls aibox: the path this aibox was started by when it names one (absolute,
+/// links kept, so a link into the `self` profile follows updates), else `aibox` as found on
+/// PATH now, else this executable.
+fn self_path() -> String {
+    let argv0 = std::env::args_os().next().map(PathBuf::from);
+    if let Some(p) = argv0.as_ref().filter(|p| p.components().count() > 1)
+        && let Ok(abs) = std::path::absolute(p)
+    {
+        return abs.display().to_string();
+    }
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .filter(|d| d.is_absolute())
+            .map(|d| d.join("aibox"))
+            .find(|p| crate::fs::metadata(p).is_ok_and(|m| m.is_file()))
+    });
+    on_path
+        .or_else(|| std::env::current_exe().ok())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "aibox".into())
+}
+
+/// Where the hooks call aibox (replaced by its quoted path).
+const EXE: &str = "@AIBOX@";
+
+fn posix_hook(exe: &str) -> String {
+    POSIX_HOOK.replace(EXE, &quote(exe, ShellKind::Posix))
+}
+
+/// bash and zsh: find the nearest `aibox.toml` at or above `$PWD`; when that project has a
+/// `.aibox/current` and is not the one handled last, ask aibox which directory (if any) to put
+/// on PATH, and swap the entry this hook added last for it (never adding one twice). aibox runs
+/// only when the project changes, not at every prompt.
+const POSIX_HOOK: &str = r#"# aibox activate: the nearest project's environment on PATH, if aibox made it.
 _aibox_hook() {
-  local d="$PWD" bin=""
+  local d="$PWD" root="" key="" bin=""
   while [ -n "$d" ]; do
-    if [ -f "$d/aibox.toml" ]; then bin="$d/.aibox/current/bin"; break; fi
+    if [ -f "$d/aibox.toml" ]; then root="$d"; break; fi
     [ "$d" = / ] && break
     d="${d%/*}"; [ -n "$d" ] || d=/
   done
-  [ "$bin" = "${_AIBOX_BIN-}" ] && return 0
+  if [ -n "$root" ] && { [ -e "$root/.aibox/current" ] || [ -L "$root/.aibox/current" ]; }; then
+    key="$root"
+  fi
+  [ "$key" = "${_AIBOX_KEY-}" ] && return 0
+  _AIBOX_KEY="$key"
+  if [ -n "$key" ]; then bin="$(@AIBOX@ activate --bin-for "$key")" || bin=""; fi
   local p=":$PATH:"
   if [ -n "${_AIBOX_BIN-}" ]; then p="${p//":$_AIBOX_BIN:"/:}"; fi
   if [ -n "$bin" ]; then p="${p//":$bin:"/:}"; p=":$bin$p"; fi
@@ -95,21 +171,31 @@ add-zsh-hook chpwd _aibox_hook
 _aibox_hook
 "#;
 
-const FISH_HOOK: &str = r#"# aibox activate: the nearest project's .aibox/current/bin on PATH.
+const FISH_HOOK: &str = r#"# aibox activate: the nearest project's environment on PATH, if aibox made it.
 function _aibox_hook --on-variable PWD
     set -l d $PWD
-    set -l bin ""
+    set -l root ""
     while test -n "$d"
         if test -f "$d/aibox.toml"
-            set bin "$d/.aibox/current/bin"
+            set root $d
             break
         end
         test "$d" = / && break
         set d (string replace -r '/[^/]*$' '' -- $d)
         test -n "$d" || set d /
     end
+    set -l key ""
+    if test -n "$root"; and begin; test -e "$root/.aibox/current"; or test -L "$root/.aibox/current"; end
+        set key $root
+    end
+    set -q _aibox_key || set -g _aibox_key ""
     set -q _aibox_bin || set -g _aibox_bin ""
-    test "$bin" = "$_aibox_bin" && return 0
+    test "$key" = "$_aibox_key" && return 0
+    set -g _aibox_key $key
+    set -l bin ""
+    if test -n "$key"
+        set bin (@AIBOX@ activate --bin-for $key)
+    end
     if test -n "$_aibox_bin"
         set -l i (contains -i -- $_aibox_bin $PATH) && set -e PATH[$i]
     end

@@ -229,7 +229,7 @@ fn arb_grants() -> impl Strategy<Value = (Option<Permissions>, Option<String>, O
             p.net.connect = connect;
             p.env = env
                 .into_iter()
-                .filter(|v| !crate::manifest::protected_env(v))
+                .filter(|v| crate::manifest::env_rule::protection(v).is_none())
                 .collect();
             p.limits.cpu_seconds = cpu;
             p.limits.memory_mib = memory;

@@ -59,7 +59,7 @@ pub struct Requirement {
 }
 
 /// `[policy]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     /// Refuse packs not signed by a trusted key (the enterprise level), whatever the user's
     /// configuration says: a project may tighten the policy, never loosen it.
@@ -70,6 +70,9 @@ pub struct Policy {
     /// The platforms to lock for, sorted, without duplicates; `None` (absent) = every
     /// platform the chosen packs publish.
     pub platforms: Option<Vec<String>>,
+    /// Protected environment variables (`manifest::env_rule`) the project lets its packs set,
+    /// sorted, without duplicates.
+    pub allow_pack_env: Vec<String>,
 }
 
 impl ProjectManifest {
@@ -167,7 +170,6 @@ const TOP_KEYS: &[&str] = &[
     "env",
 ];
 const AGENT_KEYS: &[&str] = &["name", "path"];
-const POLICY_KEYS: &[&str] = &["require-signed", "platforms", "trusted-keys"];
 const REGISTRY_KEYS: &[&str] = &["url", "insecure"];
 const REQUIREMENT_KEYS: &[&str] = &["version", "registry", "channel"];
 const SCHEMES: &[&str] = &[
@@ -251,11 +253,7 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
     };
     let policy = match root.get("policy") {
         Some(v) => p.policy(v)?,
-        None => Policy {
-            require_signed: false,
-            trusted_keys: Vec::new(),
-            platforms: None,
-        },
+        None => Policy::default(),
     };
     let env = match root.get("env") {
         Some(v) => p.env(v)?,
@@ -273,20 +271,25 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
     })
 }
 
-type Key<'i> = Spanned<Cow<'i, str>>;
-type Value<'i> = Spanned<DeValue<'i>>;
+pub(super) type Key<'i> = Spanned<Cow<'i, str>>;
+pub(super) type Value<'i> = Spanned<DeValue<'i>>;
 
-struct Parser<'a> {
+pub(super) struct Parser<'a> {
     text: &'a str,
     path: &'a Path,
 }
 
 impl Parser<'_> {
-    fn err(&self, span: Range<usize>, message: impl Into<String>) -> ManifestError {
+    pub(super) fn err(&self, span: Range<usize>, message: impl Into<String>) -> ManifestError {
         ManifestError::at(self.path, self.text, span.start, message)
     }
 
-    fn unknown_key(&self, key: &Key<'_>, allowed: &[&str], context: &str) -> ManifestError {
+    pub(super) fn unknown_key(
+        &self,
+        key: &Key<'_>,
+        allowed: &[&str],
+        context: &str,
+    ) -> ManifestError {
         let name = key.get_ref();
         let mut message = format!("unknown key `{name}` {context}");
         if let Some(s) = did_you_mean(name, allowed.iter().copied()) {
@@ -297,7 +300,7 @@ impl Parser<'_> {
             .with_hint(format!("the keys allowed here are {}", list.join(", ")))
     }
 
-    fn table<'v, 'i>(
+    pub(super) fn table<'v, 'i>(
         &self,
         v: &'v Value<'i>,
         what: &str,
@@ -311,7 +314,11 @@ impl Parser<'_> {
         })
     }
 
-    fn string<'v>(&self, v: &'v Value<'_>, what: &str) -> Result<&'v str, ManifestError> {
+    pub(super) fn string<'v>(
+        &self,
+        v: &'v Value<'_>,
+        what: &str,
+    ) -> Result<&'v str, ManifestError> {
         v.get_ref().as_str().ok_or_else(|| {
             self.err(
                 v.span(),
@@ -647,79 +654,6 @@ impl Parser<'_> {
             out.insert(name, requirement);
         }
         Ok(out)
-    }
-
-    fn policy(&self, v: &Value<'_>) -> Result<Policy, ManifestError> {
-        let table = self.table(v, "policy")?;
-        for (key, _) in in_order(table) {
-            if !POLICY_KEYS.contains(&key.get_ref().as_ref()) {
-                return Err(self.unknown_key(key, POLICY_KEYS, "in `[policy]`"));
-            }
-        }
-        let require_signed = match table.get("require-signed") {
-            Some(b) => b.get_ref().as_bool().ok_or_else(|| {
-                self.err(
-                    b.span(),
-                    "`policy.require-signed` must be `true` or `false`",
-                )
-            })?,
-            None => false,
-        };
-        let platforms = match table.get("platforms") {
-            None => None,
-            Some(list) => {
-                let Some(items) = list.get_ref().as_array() else {
-                    return Err(self
-                        .err(
-                            list.span(),
-                            "`policy.platforms` must be an array of platform names",
-                        )
-                        .with_hint("write `platforms = [\"linux-x86_64\", \"macos-aarch64\"]`"));
-                };
-                if items.is_empty() {
-                    return Err(self
-                        .err(list.span(), "`policy.platforms` is empty")
-                        .with_hint("name at least one platform, or remove the key to lock every platform the packs publish"));
-                }
-                let mut out = Vec::new();
-                for item in items.iter() {
-                    let p = self.string(item, "policy.platforms")?;
-                    if !crate::platform::KNOWN.contains(&p) {
-                        let (message, hint) = super::validate::unknown_platform_text(p);
-                        return Err(self.err(item.span(), message).with_hint(hint));
-                    }
-                    out.push(p.to_owned());
-                }
-                out.sort();
-                out.dedup();
-                Some(out)
-            }
-        };
-        let trusted_keys = match table.get("trusted-keys") {
-            None => Vec::new(),
-            Some(list) => {
-                let items = list.get_ref().as_array().ok_or_else(|| {
-                    self.err(list.span(), "`policy.trusted-keys` must be an array of paths")
-                        .with_hint("write `trusted-keys = [\"keys/team.pub\"]` (paths relative to the project)")
-                })?;
-                let mut out = Vec::new();
-                for item in items.iter() {
-                    let p = self.string(item, "policy.trusted-keys")?;
-                    if std::path::Path::new(p).is_absolute() || p.split('/').any(|c| c == "..") {
-                        return Err(self
-                            .err(item.span(), format!("`{p}` is not a path inside the project"))
-                            .with_hint("commit the public key in the project and name it relative to `aibox.toml`"));
-                    }
-                    out.push(p.to_owned());
-                }
-                out
-            }
-        };
-        Ok(Policy {
-            require_signed,
-            platforms,
-            trusted_keys,
-        })
     }
 }
 

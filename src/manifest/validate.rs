@@ -64,28 +64,6 @@ pub(crate) fn validate_pack(
         })
 }
 
-/// Environment variables a pack may not set: they change how every program and shell runs
-/// (`PATH`, the dynamic loader, shell start-up) or belong to aibox. A project's own
-/// `aibox.toml` `[env]` may set them.
-pub fn protected_env(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "PATH",
-        "IFS",
-        "ENV",
-        "BASH_ENV",
-        "SHELLOPTS",
-        "BASHOPTS",
-        "PS4",
-        "PROMPT_COMMAND",
-        "ZDOTDIR",
-        "HOME",
-    ];
-    EXACT.contains(&name)
-        || name.starts_with("LD_")
-        || name.starts_with("DYLD_")
-        || name.starts_with("AIBOX_")
-}
-
 /// Whether `name` is a portable environment variable name: `[A-Za-z_][A-Za-z0-9_]*`, at most
 /// 128 bytes. The error is the reason.
 pub fn check_env_name(name: &str) -> Result<(), String> {
@@ -301,11 +279,11 @@ fn check_env(manifest: &PackManifest) -> Result<(), Problem> {
                 format!("`{name}` is not an environment variable name: {reason}"),
             ));
         }
-        if protected_env(name) {
+        if let Some(p) = super::env_rule::protection(name).filter(|p| p.reserved) {
             return Err(Problem::new(
                 &keys,
                 Part::Key,
-                format!("a pack may not set `{name}`: it changes how every program runs"),
+                format!("a pack may not set `{name}`: {}", p.what),
             )
             .hint("a project that needs it sets it in the `[env]` table of its own `aibox.toml`"));
         }
@@ -434,8 +412,8 @@ mod tests {
                 "pack.toml:5:1: `X=1; touch F; Y` is not an environment variable name",
             ),
             (
-                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env]\nLD_PRELOAD = \"x.so\"\n",
-                "a pack may not set `LD_PRELOAD`",
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env]\nAIBOX_HOME = \"x\"\n",
+                "pack.toml:5:1: a pack may not set `AIBOX_HOME`: aibox sets it itself",
             ),
             (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env.required]\nPATH = \"p\"\n",

@@ -19,6 +19,7 @@ pub const KEYS: &[&str] = &[
     "registries.<name>.username",
     "registries.<name>.password-env",
     "registries.<name>.credential-helper",
+    "registries.<name>.token-service",
 ];
 
 fn unknown(key: &str) -> Error {
@@ -127,6 +128,14 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
                     entry.password_env = Some(value.to_owned());
                 }
                 "credential-helper" => entry.credential_helper = Some(value.to_owned()),
+                "token-service" => {
+                    config::check_token_service(value).map_err(|e| {
+                        Error::msg(format!("`{key}`: {e}")).with_hint(
+                            "write the host of the registry's token service, like `auth.docker.io`",
+                        )
+                    })?;
+                    entry.token_service = Some(value.to_owned());
+                }
                 _ => return Err(unknown(key)),
             }
             if entry.url.is_empty() {

@@ -310,9 +310,14 @@ fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
     }
     // Only a project that was synced has a profile: never create one just to look.
     let synced = crate::fs::exists(&project_link(&state.root)).unwrap_or(false)
-        && store
-            .project_profile(&state.root)
-            .is_ok_and(|p| super::install::is_current(store, &p, &super::sync::lock_hash(bytes)));
+        && store.project_profile(&state.root).is_ok_and(|p| {
+            super::install::is_current(
+                store,
+                &p,
+                &super::sync::lock_hash(bytes),
+                &state.manifest.policy.allow_pack_env,
+            )
+        });
     if synced && let Some(refused) = refused_by_policy(store, state, lock) {
         out.push(
             check(name, Status::Fail, format!("the environment holds what the trust policy refuses: {refused}"))

@@ -66,7 +66,12 @@ pub fn init(opts: &Options, dir: &Path, registry: Option<&str>) -> Result<()> {
                 dir.display()
             )));
         }
-        Ok(_) => {}
+        // A repository's own `.aibox` (committed with it) is never adopted.
+        Ok(_) => {
+            let root = fs::canonicalize(dir)
+                .map_err(|e| Error::io(format!("cannot resolve `{}`", dir.display()), e))?;
+            crate::store::state_dir::check_state_dir(&root)?;
+        }
         Err(_) => {
             fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("cannot create `{}`", dir.display()), e))?;
@@ -79,6 +84,40 @@ pub fn init(opts: &Options, dir: &Path, registry: Option<&str>) -> Result<()> {
     opts.reporter
         .status("Created", format!("`{}`", path.display()));
     merge_friendly_lock(dir, opts.reporter)?;
+    ignore_state_dir(dir, opts.reporter)?;
+    Ok(())
+}
+
+/// The `.gitignore` line that keeps a project's local state out of its repository.
+pub const STATE_DIR_IGNORE: &str = ".aibox/";
+
+/// Add [`STATE_DIR_IGNORE`] to `dir/.gitignore` unless a line there ignores `.aibox` already.
+fn ignore_state_dir(dir: &Path, reporter: crate::printer::Reporter) -> Result<()> {
+    let path = dir.join(".gitignore");
+    let text = match fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),
+    };
+    if text
+        .lines()
+        .any(|l| matches!(l.trim(), ".aibox" | ".aibox/" | "/.aibox" | "/.aibox/"))
+    {
+        return Ok(());
+    }
+    let mut new = text;
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str("# aibox: this project's local state (links into your store), never committed\n");
+    new.push_str(STATE_DIR_IGNORE);
+    new.push('\n');
+    fs::write_atomic(&path, new.as_bytes())
+        .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
+    reporter.status(
+        "Updated",
+        format!("`{}` (ignores `.aibox/`)", path.display()),
+    );
     Ok(())
 }
 

@@ -228,8 +228,14 @@ fn expected_ids(lock: &Lockfile, platform: &str) -> Result<Vec<PackId>> {
 }
 
 /// Whether the profile's current generation is exactly `lock` (by lock hash) with every pack
-/// tree still present. This is the no-op check: a few stats, no hashing of packs.
-pub fn is_current(store: &Store, profile: &Profile, lock_hash: &str) -> bool {
+/// tree still present, exporting nothing `allowed_env` (the manifest's `allow-pack-env`) no
+/// longer lets through. This is the no-op check: a few stats, no hashing of packs.
+pub fn is_current(
+    store: &Store,
+    profile: &Profile,
+    lock_hash: &str,
+    allowed_env: &[String],
+) -> bool {
     let Ok(current) = store.current(profile) else {
         return false;
     };
@@ -239,6 +245,7 @@ pub fn is_current(store: &Store, profile: &Profile, lock_hash: &str) -> bool {
         .unwrap_or_else(crate::platform::native);
     current.lock_hash.as_deref() == Some(lock_hash)
         && built_for == crate::platform::host()
+        && super::pack_env::refused(&current.env, allowed_env).is_empty()
         && current
             .packs
             .iter()
@@ -249,12 +256,15 @@ pub fn is_current(store: &Store, profile: &Profile, lock_hash: &str) -> bool {
 /// handler, which then says so instead of "nothing was switched").
 pub static SWITCHED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// What an install touches besides the profile: the project its hooks run in, and the agents'
-/// skills folders its skills are projected into.
+/// What an install touches besides the profile: the project its hooks run in, the agents'
+/// skills folders its skills are projected into, and the profile's `aibox.toml` with the
+/// protected variables it lets packs set.
 #[derive(Clone, Copy, Default)]
 pub struct Around<'a> {
     pub project: Option<&'a Path>,
     pub projector: Option<&'a super::skills::Projector>,
+    pub manifest: Option<&'a Path>,
+    pub allowed_env: &'a [String],
 }
 
 /// Fetch what is missing and switch `profile` to the environment `lock` describes.
@@ -267,7 +277,12 @@ pub fn install_lock(
     sources: &Sources,
     around: Around,
 ) -> Result<Installed> {
-    let Around { project, projector } = around;
+    let Around {
+        project,
+        projector,
+        manifest,
+        allowed_env,
+    } = around;
     let platform = crate::platform::host();
     let _store_lock = store.lock(LockMode::Shared)?;
     // What an interrupted or killed run staged is of no use to anyone now.
@@ -302,6 +317,12 @@ pub fn install_lock(
         .map(|id| stored_manifest(store, id))
         .collect::<Result<Vec<_>>>()?;
     check_skills(lock, &packs)?;
+    // What a pack exports into the user's shell is judged before anything of it runs.
+    super::pack_env::check_packs(
+        &packs,
+        allowed_env,
+        manifest.unwrap_or(Path::new(super::MANIFEST)),
+    )?;
 
     // A broken `current` is repaired by the switch below (and reported there).
     let previous = store

@@ -14,6 +14,7 @@ pub mod lock;
 pub mod maintenance;
 pub mod materialize;
 pub mod pack;
+pub mod pack_env;
 pub mod plugin;
 pub mod policy;
 pub mod run;

@@ -80,6 +80,20 @@ pub fn group_dirs(
     Ok(groups.into_values().collect())
 }
 
+/// Tell the publisher which of a pack's exports projects must allow by name (`[policy]
+/// allow-pack-env`): `sync` refuses them otherwise.
+fn note_protected_env(built: &BuiltPack, reporter: crate::printer::Reporter) {
+    let env = &built.manifest.env;
+    for name in env.vars.keys().chain(env.optional.keys()) {
+        if let Some(p) = crate::manifest::env_rule::protection(name) {
+            reporter.warn(format!(
+                "`{}` sets `{name}`, a protected variable ({p}): projects must allow it (`[policy] allow-pack-env = [\"{name}\"]`) or `aibox sync` refuses the pack",
+                built.name
+            ));
+        }
+    }
+}
+
 /// Build the packs in `dirs` (see [`group_dirs`]) into the OCI layout `output`.
 pub fn build(
     opts: &Options,
@@ -96,6 +110,9 @@ pub fn build(
         .iter()
         .map(|group| artifact::build(&store, group, build))
         .collect::<Result<_, _>>()?;
+    built
+        .iter()
+        .for_each(|b| note_protected_env(b, opts.reporter));
     let layout = OciLayout::create(output)?;
     let mut reports = Vec::new();
     for built in built {
@@ -127,6 +144,9 @@ pub fn publish(
         .iter()
         .map(|group| artifact::build(&store, group, build))
         .collect::<Result<_, _>>()?;
+    built
+        .iter()
+        .for_each(|b| note_protected_env(b, src.reporter));
     let remote = OciSource::open(registry, src)?;
     built
         .iter()

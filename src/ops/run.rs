@@ -1,15 +1,15 @@
 //! `aibox run` and `aibox env`: the environment of the current generation — its `bin/` first on
-//! PATH (through the stable `.aibox/current` link, so it follows later syncs), the packs'
-//! exports, optional defaults, and a check that required variables are set.
+//! PATH (through the profile's `current` link in the store, so it follows later syncs), the
+//! packs' exports that the rule on protected variables lets through, optional defaults, and a
+//! check that required variables are set.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::store::generations::GenerationEnv;
-use crate::store::profiles::project_link;
 
-use super::{Options, Target, find_project, open_profile};
+use super::{Options, Target, open_profile};
 
 /// The environment a generation asks for.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -22,17 +22,31 @@ pub struct Environment {
     pub missing: BTreeMap<String, (String, String)>,
 }
 
-/// Compute the environment of the current generation of the target profile.
+/// Compute the environment of the current generation of the target profile. PATH gets the
+/// profile's `current/bin` in the store (for a project, the one its `.aibox/current` was just
+/// checked to lead to), never a path through the project's directory, which a checkout could
+/// replace later.
 pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
     let (store, profile) = open_profile(opts, target)?;
     let current = store.current(&profile)?;
-    let bin_dir = match target {
-        Target::Project => project_link(&find_project(opts)?.root).join("bin"),
-        Target::Global | Target::SelfCli => profile.paths.current().join("bin"),
+    let bin_dir = profile.paths.current().join("bin");
+    let root = super::sync::target_root(opts, target)?;
+    let manifest_path = root.join(super::MANIFEST);
+    let manifest = match target {
+        Target::Project => Some(read_manifest(&manifest_path)?),
+        // The global and self profiles have an `aibox.toml` once something was installed.
+        Target::Global | Target::SelfCli => read_manifest(&manifest_path).ok(),
     };
-    let mut env = resolve_env(&current.env);
-    if target == Target::Project {
-        let root = find_project(opts)?.root;
+    let allowed = manifest
+        .as_ref()
+        .map(|m| m.policy.allow_pack_env.clone())
+        .unwrap_or_default();
+    let mut env = resolve_env(&super::pack_env::exportable(
+        &current.env,
+        &allowed,
+        opts.reporter,
+    ));
+    if let (Target::Project, Some(manifest)) = (target, manifest) {
         // A cheap staleness check: the lock's hash against the one the generation records.
         let synced = crate::fs::read_regular(&root.join(super::LOCKFILE), super::MAX_LOCK_BYTES)
             .map(|bytes| current.lock_hash.as_deref() == Some(&super::sync::lock_hash(&bytes)))
@@ -44,16 +58,18 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
             ));
         }
         // The project's own `[env]` comes last: it may set anything, even what packs may not.
-        let manifest_path = root.join(super::MANIFEST);
-        let text = crate::fs::read_regular_string(&manifest_path, super::MAX_MANIFEST_BYTES)
-            .map_err(|e| Error::io(format!("cannot read `{}`", manifest_path.display()), e))?;
-        let manifest = crate::manifest::parse_project(&text, &manifest_path)?;
         env.vars.extend(manifest.env);
         env.vars
             .insert("AIBOX_WORKSPACE".into(), root.display().to_string());
     }
     env.path.push(bin_dir);
     Ok(env)
+}
+
+fn read_manifest(path: &std::path::Path) -> Result<crate::manifest::ProjectManifest> {
+    let text = crate::fs::read_regular_string(path, super::MAX_MANIFEST_BYTES)
+        .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
+    Ok(crate::manifest::parse_project(&text, path)?)
 }
 
 fn resolve_env(gen_env: &GenerationEnv) -> Environment {

@@ -63,7 +63,12 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
         && (policy == LockPolicy::Frozen || state.lock_is_fresh())
     {
         let hash = lock_hash(bytes);
-        if is_current(&store, &profile, &hash) {
+        if is_current(
+            &store,
+            &profile,
+            &hash,
+            &state.manifest.policy.allow_pack_env,
+        ) {
             // The environment may have been judged under another trust policy (a changed
             // configuration, a project that tightened it): judge it again before calling it
             // fresh. A policy that does not verify has nothing to say.
@@ -141,6 +146,8 @@ pub fn install(
             )
             .then_some(state.root.as_path()),
             projector: projector.as_ref(),
+            manifest: Some(&manifest_path),
+            allowed_env: &state.manifest.policy.allow_pack_env,
         },
     )
     .inspect(|_| store.set_verified(profile, &verified.0, &verified.1))

@@ -11,8 +11,10 @@
 //!    `registrytoken`);
 //! 4. anonymous.
 //!
-//! Token exchange (bearer challenges) is done by `oci-client`. Secrets never appear in
-//! messages: [`CredentialOrigin`] says where credentials came from, never what they are.
+//! The token exchange of bearer challenges is aibox's own (`token.rs`), so credentials reach a
+//! token service only on the registry's host or one the configuration names. Secrets never
+//! appear in messages: [`CredentialOrigin`] says where credentials came from, never what they
+//! are.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -65,7 +65,7 @@ pub struct Watch<'a> {
 /// Download `desc` from `image`'s repository into a verified staging file in `tmp_dir`.
 pub async fn download(
     client: &Client,
-    auth: &oci_client::secrets::RegistryAuth,
+    exchange: &super::token::Exchange,
     image: &Reference,
     desc: &Descriptor,
     tmp_dir: &Path,
@@ -105,12 +105,21 @@ pub async fn download(
             // client authenticates for this repository once, then the request is retried.
             Err(Failure::Challenged) if !authenticated => {
                 authenticated = true;
+                let what = format!("blob {} of {what}", desc.digest);
+                let grant = exchange
+                    .grant(
+                        image.repository(),
+                        oci_client::RegistryOperation::Pull,
+                        &what,
+                    )
+                    .await?;
+                if grant == super::token::Grant::Anonymous {
+                    return Err(super::http::no_credentials(&what));
+                }
                 client
-                    .auth(image, auth, oci_client::RegistryOperation::Pull)
+                    .auth(image, &grant.as_auth(), oci_client::RegistryOperation::Pull)
                     .await
-                    .map_err(|e| {
-                        super::oci::map_error(e, &format!("blob {} of {what}", desc.digest))
-                    })?;
+                    .map_err(|e| super::oci::map_error(e, &what))?;
                 last = "authenticated".into();
             }
             Err(Failure::Challenged) => {

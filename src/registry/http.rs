@@ -1,20 +1,21 @@
 //! Registry metadata over HTTP with limits enforced while the body streams: manifests,
 //! indexes, tag lists and catalogs are read with aibox's own HTTP client (`oci-client` buffers
 //! whole bodies before anything can check their size), never past their limit. Requests go
-//! out without credentials; only after a `401` challenge does the registry client authenticate
-//! (a bearer token for the repository, or Basic), and the header is kept for the rest of the
-//! run, so an anonymous registry is never asked for `/v2/` before every request.
+//! out without credentials; only after a `401` challenge does aibox authenticate (a bearer token
+//! for the repository from its own token exchange, `token.rs`, or Basic), and the header is
+//! kept for the rest of the run, so an anonymous registry is never asked for `/v2/` before
+//! every request.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use oci_client::errors::OciEnvelope;
-use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 
 use super::RegistryError;
+use super::token::{Exchange, Grant};
 use super::url::RegistryUrl;
 
 /// Largest error body read (the rest is ignored).
@@ -100,7 +101,7 @@ impl Http {
     pub async fn get(
         &self,
         oci: &Client,
-        auth: &RegistryAuth,
+        exchange: &Exchange,
         reg: &RegistryUrl,
         repo: &str,
         path: &str,
@@ -123,7 +124,7 @@ impl Http {
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && !retried {
                 retried = true;
-                self.authenticate(oci, auth, reg, repo, what).await?;
+                self.authenticate(oci, exchange, reg, repo, what).await?;
                 continue;
             }
             let headers = resp.headers().clone();
@@ -149,37 +150,32 @@ impl Http {
         }
     }
 
-    /// Answer a challenge: the registry client runs the token exchange (or settles on Basic)
-    /// for `repo` and remembers it for its own blob requests; the header is kept here too.
+    /// Answer a challenge: aibox's token exchange ([`Exchange`]) gets a token for `repo` (or
+    /// settles on Basic); the registry client is given it for its own blob requests, and the
+    /// header is kept here.
     async fn authenticate(
         &self,
         oci: &Client,
-        auth: &RegistryAuth,
+        exchange: &Exchange,
         reg: &RegistryUrl,
         repo: &str,
         what: &str,
     ) -> Result<(), RegistryError> {
-        let image = Reference::with_tag(reg.host.clone(), repo.to_owned(), "latest".into());
-        let token = oci
-            .auth(&image, auth, RegistryOperation::Pull)
-            .await
-            .map_err(|e| super::oci::map_error(e, what))?;
-        let value = match (token, auth) {
-            (Some(token), _) => format!("Bearer {token}"),
-            (None, RegistryAuth::Basic(user, pass)) => {
+        let grant = exchange.grant(repo, RegistryOperation::Pull, what).await?;
+        let value = match &grant {
+            Grant::Bearer(token) => format!("Bearer {token}"),
+            Grant::Basic(user, pass) => {
                 use base64::Engine as _;
                 let pair =
                     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
                 format!("Basic {pair}")
             }
-            (None, RegistryAuth::Bearer(token)) => format!("Bearer {token}"),
-            (None, RegistryAuth::Anonymous) => {
-                return Err(RegistryError::Auth {
-                    what: what.into(),
-                    message: "the registry asks for credentials and none are configured".into(),
-                });
-            }
+            Grant::Anonymous => return Err(no_credentials(what)),
         };
+        let image = Reference::with_tag(reg.host.clone(), repo.to_owned(), "latest".into());
+        oci.auth(&image, &grant.as_auth(), RegistryOperation::Pull)
+            .await
+            .map_err(|e| super::oci::map_error(e, what))?;
         let mut value = HeaderValue::from_str(&value).map_err(|_| RegistryError::Auth {
             what: what.into(),
             message: "the registry's token cannot be sent in a header".into(),
@@ -193,8 +189,16 @@ impl Http {
     }
 }
 
+/// A registry that wants credentials when there are none.
+pub(super) fn no_credentials(what: &str) -> RegistryError {
+    RegistryError::Auth {
+        what: what.into(),
+        message: "the registry asks for credentials and none are configured".into(),
+    }
+}
+
 /// Read a body chunk by chunk, stopping past `max` (an error, or for error bodies, the end).
-async fn read_limited(
+pub(super) async fn read_limited(
     mut resp: reqwest::Response,
     max: u64,
     what: &str,
@@ -227,7 +231,7 @@ fn too_large(what: &str, max: u64) -> RegistryError {
     }
 }
 
-fn network(e: reqwest::Error, what: &str) -> RegistryError {
+pub(super) fn network(e: reqwest::Error, what: &str) -> RegistryError {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {

@@ -51,7 +51,7 @@ impl OciSource {
             .rt
             .block_on(self.http.get(
                 &self.client,
-                &self.auth,
+                &self.token,
                 &self.reg,
                 &repo,
                 &path,
@@ -185,7 +185,7 @@ impl OciSource {
                 .rt
                 .block_on(self.http.get(
                     &self.client,
-                    &self.auth,
+                    &self.token,
                     &self.reg,
                     auth_repo,
                     &query,

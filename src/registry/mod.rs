@@ -21,6 +21,7 @@ pub mod push;
 pub mod read;
 pub mod signatures;
 pub mod tee;
+pub mod token;
 pub mod unpack;
 pub mod url;
 pub mod zipfile;
@@ -153,6 +154,13 @@ pub enum RegistryError {
     },
     #[error("authentication failed for {what}: {message}")]
     Auth { what: String, message: String },
+    /// The registry's token service may not have the credentials, or may not be asked at all.
+    #[error("authentication failed for {what}: {message}")]
+    TokenService {
+        what: String,
+        message: String,
+        hint: String,
+    },
     #[error("registry error while {what}: {message}")]
     Remote { what: String, message: String },
     #[error("network error while {what}: {message}")]
@@ -249,6 +257,7 @@ impl crate::error::Hint for RegistryError {
             RegistryError::Auth { .. } => vec![
                 "log in with `docker login <host>` (aibox reads `~/.docker/config.json` and its credential helpers), or set `AIBOX_REGISTRY_USERNAME`, `AIBOX_REGISTRY_PASSWORD` and `AIBOX_REGISTRY_HOST` (the host they are for)".into(),
             ],
+            RegistryError::TokenService { hint, .. } => vec![hint.clone()],
             RegistryError::Network { .. } => vec![
                 "check that the registry is reachable and run the command again; a partly downloaded blob is resumed".into(),
             ],

@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use semver::Version;
 
 use super::artifact::{self, Descriptor};
-use super::auth::{self, CredentialOrigin};
+use super::auth;
 use super::cache::{self, MetaCache};
 use super::read::{self, Backend};
 pub use super::url::RegistryUrl;
@@ -88,8 +87,8 @@ pub struct OciSource {
     pub(super) url: String,
     pub(super) reg: RegistryUrl,
     pub(super) client: Client,
-    pub(super) auth: RegistryAuth,
-    pub(super) origin: CredentialOrigin,
+    /// The token exchange, holding the credentials (the registry client never does).
+    pub(super) token: super::token::Exchange,
     pub(super) rt: &'static tokio::runtime::Runtime,
     pub(super) cache: MetaCache,
     pub(super) opts: SourceOptions,
@@ -108,12 +107,22 @@ impl OciSource {
     /// `opts.insecure`; the cache lives under the aibox home's `cache/`.
     pub fn open(url: &str, opts: &SourceOptions) -> Result<OciSource, RegistryError> {
         let reg = RegistryUrl::parse(url)?;
-        let configured_insecure = crate::config::load().is_ok_and(|c| {
+        let config = crate::config::load().ok();
+        let configured_insecure = config.as_ref().is_some_and(|c| {
             c.registries.values().any(|r| {
                 let prefix = r.url.trim_end_matches('/');
                 r.insecure && (url == prefix || url.starts_with(&format!("{prefix}/")))
             })
         });
+        // The token services the user names for registries on this host.
+        let token_services: Vec<String> = config
+            .iter()
+            .flat_map(|c| c.registries.values())
+            .filter(|r| {
+                RegistryUrl::parse(&r.url).is_ok_and(|u| u.host.eq_ignore_ascii_case(&reg.host))
+            })
+            .filter_map(|r| r.token_service.clone())
+            .collect();
         let http = reg.is_loopback() || opts.insecure || configured_insecure;
         let config = ClientConfig {
             protocol: if http {
@@ -132,19 +141,24 @@ impl OciSource {
             .map_err(|e| RegistryError::Other(format!("cannot create the registry client: {e}")))?;
         let rt = super::http::runtime()?;
         let (auth, origin) = auth::credentials(&reg.host, opts.reporter);
-        // Anonymous: store nothing, so the registry client sends no `/v2/` probe before each
-        // request; a 401 challenge makes it authenticate once per repository.
-        if auth != RegistryAuth::Anonymous {
-            rt.block_on(client.store_auth_if_needed(&reg.host, &auth));
-        }
+        // The registry client gets no credentials: requests go out anonymous, and a 401
+        // challenge is answered by aibox's own token exchange once per repository, which
+        // hands the client a token (or Basic, when the registry asks for nothing else).
+        let token = super::token::Exchange::new(
+            http,
+            &reg.host,
+            auth,
+            origin,
+            &token_services,
+            opts.reporter,
+        )?;
         let home = crate::store::Layout::default_home().ok_or(crate::store::StoreError::NoHome)?;
         let cache = MetaCache::new(&crate::store::Layout::new(home).cache(), &reg.host);
         Ok(OciSource {
             url: url.into(),
             reg,
             client,
-            auth,
-            origin,
+            token,
             rt,
             cache,
             opts: *opts,
@@ -164,7 +178,10 @@ impl OciSource {
         }
         match self.rt.block_on(self.http.ping(&self.reg))? {
             200 => Ok("answers".into()),
-            401 => Ok(format!("answers, asks for credentials ({})", self.origin)),
+            401 => Ok(format!(
+                "answers, asks for credentials ({})",
+                self.token.origin()
+            )),
             code => Err(RegistryError::Other(format!(
                 "`{}` answered HTTP {code} to `GET /v2/`: not an OCI registry API",
                 self.reg.host
@@ -186,9 +203,14 @@ impl OciSource {
 
     pub(super) fn auth_hint(&self, e: RegistryError) -> RegistryError {
         match e {
+            // A refusal after credentials were kept from a token service on another host says
+            // so, and how to send them.
+            RegistryError::Auth { what, message } if self.token.withheld().is_some() => self
+                .token
+                .withheld_error(&what, &format!("then the registry refused: {message}")),
             RegistryError::Auth { what, message } => RegistryError::Auth {
                 what,
-                message: format!("{message}; used {}", self.origin),
+                message: format!("{message}; used {}", self.token.origin()),
             },
             other => other,
         }
@@ -234,7 +256,7 @@ impl OciSource {
             .rt
             .block_on(super::fetch::download(
                 &self.client,
-                &self.auth,
+                &self.token,
                 &image,
                 desc,
                 tmp,
@@ -394,7 +416,7 @@ impl Backend for OciSource {
         let on = |n: u64| bar.inc(n);
         let r = self.rt.block_on(super::fetch::download(
             &self.client,
-            &self.auth,
+            &self.token,
             &image,
             desc,
             &store.staging()?,

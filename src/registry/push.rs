@@ -54,10 +54,26 @@ impl OciSource {
             self.reg.host
         );
         self.rt.block_on(async {
-            self.client
-                .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
+            // aibox's token exchange, then the registry client is given what it granted.
+            let grant = self
+                .token
+                .grant(
+                    &self.reg.repo(name),
+                    oci_client::RegistryOperation::Push,
+                    &what,
+                )
                 .await
-                .map_err(|e| self.auth_hint(map_error(e, &what)))?;
+                .map_err(|e| self.auth_hint(e))?;
+            if grant != super::token::Grant::Anonymous {
+                self.client
+                    .auth(
+                        &image,
+                        &grant.as_auth(),
+                        oci_client::RegistryOperation::Push,
+                    )
+                    .await
+                    .map_err(|e| self.auth_hint(map_error(e, &what)))?;
+            }
             let bar =
                 self.opts
                     .reporter

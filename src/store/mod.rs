@@ -10,6 +10,7 @@ pub mod objects;
 pub mod packs;
 pub mod profiles;
 pub mod signatures;
+pub mod state_dir;
 pub mod tree;
 pub mod verify;
 pub mod wrappers;

@@ -76,49 +76,6 @@ impl Profile {
     }
 }
 
-/// Refuse a `<project>/.aibox` that is not aibox's own state directory: a symlink (a committed
-/// `.aibox -> elsewhere` would make aibox write there), anything but a directory, a directory
-/// owned by someone else, or one whose `current` is not a symlink.
-fn check_state_dir(dir: &Path) -> Result<(), StoreError> {
-    use crate::fs::MetadataExt;
-    let foreign = |reason: String| StoreError::ForeignStateDir {
-        path: dir.to_owned(),
-        reason,
-    };
-    let meta = match fs::symlink_metadata(dir) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).ctx(|| format!("cannot stat `{}`", dir.display())),
-    };
-    if meta.file_type().is_symlink() {
-        let target = fs::read_link(dir)
-            .map(|t| t.display().to_string())
-            .unwrap_or_default();
-        return Err(foreign(format!("it is a symlink (to `{target}`)")));
-    }
-    if !meta.is_dir() {
-        return Err(foreign("it is not a directory".into()));
-    }
-    if meta.uid() != current_uid() {
-        return Err(foreign(format!(
-            "it belongs to another user (uid {})",
-            meta.uid()
-        )));
-    }
-    match fs::symlink_metadata(dir.join("current")) {
-        Ok(m) if !m.file_type().is_symlink() => {
-            Err(foreign("its `current` is not a symlink".into()))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The effective uid of this process (the owner of every file it creates).
-fn current_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
 impl Store {
     /// Open or create the profile of the project at `root` (an absolute, canonical path).
     /// The project's `.aibox/current` link is made first, so that gc never sees the new profile
@@ -131,7 +88,7 @@ impl Store {
         .current();
         let link = project_link(root);
         let dir = root.join(".aibox");
-        check_state_dir(&dir)?;
+        super::state_dir::check_state_dir(root)?;
         if fs::read_link(&link).ok().as_deref() != Some(current.as_path()) {
             match fs::create_dir(&dir) {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}

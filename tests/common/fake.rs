@@ -50,36 +50,51 @@ impl Reply {
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 
 pub struct FakeRegistry {
+    pub ip: std::net::IpAddr,
     pub port: u16,
     pub requests: Arc<Mutex<Vec<Request>>>,
     /// Body bytes written to clients in all.
     pub sent: Arc<AtomicU64>,
+    /// Connections accepted (whether or not a request followed).
+    pub connections: Arc<AtomicU64>,
 }
 
 impl FakeRegistry {
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> FakeRegistry {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+        FakeRegistry::start_on("127.0.0.1", handler)
+    }
+
+    /// A server on another address of the machine (`127.0.0.2`, or one a test namespace has).
+    pub fn start_on(
+        ip: &str,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> FakeRegistry {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
         let requests: Arc<Mutex<Vec<Request>>> = Arc::default();
         let sent = Arc::new(AtomicU64::new(0));
+        let connections = Arc::new(AtomicU64::new(0));
         let handler: Arc<Handler> = Arc::new(handler);
-        let (r, s) = (requests.clone(), sent.clone());
+        let (r, s, c) = (requests.clone(), sent.clone(), connections.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
+                c.fetch_add(1, Ordering::SeqCst);
                 let (r, s, h) = (r.clone(), s.clone(), handler.clone());
                 std::thread::spawn(move || serve(conn, &r, &s, &*h));
             }
         });
         FakeRegistry {
-            port,
+            ip: addr.ip(),
+            port: addr.port(),
             requests,
             sent,
+            connections,
         }
     }
 
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.ip, self.port)
     }
 
     pub fn url(&self, base: &str) -> String {
