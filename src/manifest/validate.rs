@@ -64,9 +64,14 @@ pub(crate) fn validate_pack(
         })
 }
 
+/// The prefix of the variables that steer aibox itself (`AIBOX_HOME`, `AIBOX_SANDBOX_ABI`, …):
+/// they come only from the environment aibox is started in, never from a project's `[env]`
+/// or a pack.
+pub const STEERING_PREFIX: &str = "AIBOX_";
+
 /// Environment variables a pack may not set: they change how every program and shell runs
 /// (`PATH`, the dynamic loader, shell start-up) or belong to aibox. A project's own
-/// `aibox.toml` `[env]` may set them.
+/// `aibox.toml` `[env]` may set them, except those of aibox ([`STEERING_PREFIX`]).
 pub fn protected_env(name: &str) -> bool {
     const EXACT: &[&str] = &[
         "PATH",
@@ -83,7 +88,7 @@ pub fn protected_env(name: &str) -> bool {
     EXACT.contains(&name)
         || name.starts_with("LD_")
         || name.starts_with("DYLD_")
-        || name.starts_with("AIBOX_")
+        || name.starts_with(STEERING_PREFIX)
 }
 
 /// Whether `name` is a portable environment variable name: `[A-Za-z_][A-Za-z0-9_]*`, at most
@@ -301,6 +306,14 @@ fn check_env(manifest: &PackManifest) -> Result<(), Problem> {
                 format!("`{name}` is not an environment variable name: {reason}"),
             ));
         }
+        if name.starts_with(STEERING_PREFIX) {
+            return Err(Problem::new(
+                &keys,
+                Part::Key,
+                format!("a pack may not set `{name}`: variables named `{STEERING_PREFIX}*` steer aibox itself"),
+            )
+            .hint("aibox reads them only from the environment it is started in"));
+        }
         if protected_env(name) {
             return Err(Problem::new(
                 &keys,
@@ -472,6 +485,22 @@ mod tests {
             (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.connect = [\"evil host;:443\"]\n",
                 "is not a host name or address",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.unix = [\"run/docker.sock\"]\n",
+                "pack.toml:5:12: `run/docker.sock` must be absolute or start with one of $PROJECT",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.unix = [\"/a.sock\", \"/a.sock\"]\n",
+                "`net.unix` lists at most 16 sockets, each once",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.udp = \"yes\"\n",
+                "invalid type: string \"yes\", expected a boolean",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env]\nAIBOX_SANDBOX_ABI = \"0\"\n",
+                "pack.toml:5:1: a pack may not set `AIBOX_SANDBOX_ABI`: variables named `AIBOX_*` steer aibox itself",
             ),
             (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nenv = [\"LD_PRELOAD\"]\n",
