@@ -217,3 +217,97 @@ fn hooks_checks_and_subscribers_run_without_the_terminal() {
         assert_eq!(r["seccomp"], "2", "{what}: {out}");
     }
 }
+
+/// Text that rewrites a terminal: a clipboard write (OSC 52), then "erase this line, go up one"
+/// (which would hide the "may:" line above it), a bell, and a right-to-left override.
+const HOSTILE: &str = "\u{1b}]52;c;ZWNobyBQV05FRA==\u{7}tidy\u{1b}[2K\u{1b}[1A\u{202e}gpj.exe";
+/// How [`HOSTILE`] must be shown.
+const SHOWN: &str = "\\e]52;c;ZWNobyBQV05FRA==\\x07tidy\\e[2K\\e[1A\\u{202e}gpj.exe";
+
+/// `s` as a TOML basic string (control characters as `\uXXXX`).
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+#[test]
+fn escape_codes_in_pack_metadata_and_output_are_shown_not_obeyed() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    let packs = sb.path().join("packs");
+    for version in ["1.0.0", "1.1.0"] {
+        write_pack(
+            &packs,
+            &format!(
+                "[pack]\nname = \"shady\"\nversion = \"{version}\"\ndescription = {}\n",
+                toml_string(HOSTILE)
+            ),
+            &[(
+                "CHANGELOG.md",
+                &format!("# Changelog\n\n## {version}\n\n- fixed {HOSTILE}\r\n"),
+                false,
+            )],
+        );
+    }
+    // Pack output aibox shows: a failing install hook's last lines.
+    write_pack(
+        &packs,
+        &format!(
+            "[pack]\nname = \"loud\"\nversion = \"1.0.0\"\n[install]\nrun = {}\n",
+            toml_string(&format!("printf '%s\\n' '{HOSTILE}' >&2; exit 1"))
+        ),
+        &[],
+    );
+    let raw = |what: &str, bytes: &[u8]| {
+        assert!(
+            !bytes.iter().any(|b| *b == 0x1b || *b == 0x07),
+            "{what} printed a raw control character: {}",
+            String::from_utf8_lossy(bytes)
+        );
+        assert!(
+            !String::from_utf8_lossy(bytes).contains('\u{202e}'),
+            "{what} printed a raw direction override"
+        );
+    };
+    let run = |args: &[&str]| {
+        let out = sb
+            .aibox(&root)
+            .args(["--color", "never"])
+            .args(args)
+            .output()
+            .unwrap();
+        raw(&format!("aibox {args:?} (stdout)"), &out.stdout);
+        raw(&format!("aibox {args:?} (stderr)"), &out.stderr);
+        let (o, e) = common::text(&out);
+        (out.status.success(), o, e)
+    };
+
+    let (ok, out, err) = run(&["search", "shady", "--registry", "dir:../packs"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(SHOWN), "{out}");
+    let (ok, out, err) = run(&["info", "shady@1.0.0", "--registry", "dir:../packs"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(SHOWN), "{out}");
+    let (ok, _, err) = run(&["add", "shady@1.0.0"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["outdated"]);
+    assert!(ok && out.contains("shady"), "{out}{err}");
+    // The requirement is widened, the new version's changelog printed.
+    let (ok, out, err) = run(&["update", "--major", "--yes"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("- fixed {SHOWN}")), "{out}");
+    let (ok, out, err) = run(&["info", "shady"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("- fixed {SHOWN}")), "{out}");
+    let (ok, _, err) = run(&["add", "loud"]);
+    assert!(!ok);
+    assert!(
+        err.contains(SHOWN),
+        "the hook's output is shown escaped: {err}"
+    );
+
+    // JSON keeps the exact value (JSON escapes it).
+    let (ok, out, err) = run(&["info", "shady", "--json"]);
+    assert!(ok, "{err}");
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["description"], HOSTILE);
+}

@@ -112,7 +112,7 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                     .status("Plugins", "none found (`aibox plugin install` adds one)");
             }
             for r in rows {
-                println!(
+                crate::printer::out(format!(
                     "{} {} ({}{}){}",
                     r.name,
                     r.version.as_deref().unwrap_or("-"),
@@ -122,12 +122,12 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                         .map(|s| format!(", {s}"))
                         .unwrap_or_default(),
                     if r.shadowed { " [shadowed]" } else { "" }
-                );
+                ));
                 if let Some(d) = &r.description {
-                    println!("  {d}");
+                    crate::printer::out(format!("  {d}"));
                 }
-                println!("  signature: {}", r.signature);
-                println!("  permissions: {}", r.permissions.join("; "));
+                crate::printer::out(format!("  signature: {}", r.signature));
+                crate::printer::out(format!("  permissions: {}", r.permissions.join("; ")));
             }
             Ok(())
         }
@@ -138,9 +138,12 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
             } else {
                 for r in &rows {
                     let state = if r.intact { "intact" } else { "CORRUPT" };
-                    println!("{} {}: {state}; {}", r.name, r.version, r.signature);
+                    crate::printer::out(format!(
+                        "{} {}: {state}; {}",
+                        r.name, r.version, r.signature
+                    ));
                     if let Some(p) = &r.problem {
-                        println!("  {p}");
+                        crate::printer::out(format!("  {p}"));
                     }
                 }
             }

@@ -79,11 +79,11 @@ pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
         } else {
             format!("({}) ", h.kind)
         };
-        println!(
+        crate::printer::out(format!(
             "{id:<width$}  {kind}{}  [{}]",
             h.description.as_deref().unwrap_or(""),
             h.trust
-        );
+        ));
     }
     Ok(())
 }
@@ -99,40 +99,43 @@ pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
         super::print_json(&i);
         return Ok(());
     }
-    println!("{} {} ({})", i.name, i.version, i.kind);
+    crate::printer::out(format!("{} {} ({})", i.name, i.version, i.kind));
     if let Some(d) = &i.description {
-        println!("{d}");
+        crate::printer::out(d);
     }
-    println!("versions:     {}", i.versions.join(", "));
+    crate::printer::out(format!("versions:     {}", i.versions.join(", ")));
     if let Some(l) = &i.license {
-        println!("license:      {l}");
+        crate::printer::out(format!("license:      {l}"));
     }
     if let Some(h) = &i.homepage {
-        println!("homepage:     {h}");
+        crate::printer::out(format!("homepage:     {h}"));
     }
     if let Some(r) = &i.repository {
-        println!("repository:   {r}");
+        crate::printer::out(format!("repository:   {r}"));
     }
     if !i.keywords.is_empty() {
-        println!("keywords:     {}", i.keywords.join(", "));
+        crate::printer::out(format!("keywords:     {}", i.keywords.join(", ")));
     }
-    println!("dependencies: {}", i.dependencies_text());
+    crate::printer::out(format!("dependencies: {}", i.dependencies_text()));
     if !i.bin.is_empty() {
-        println!("commands:     {}", i.commands_text());
+        crate::printer::out(format!("commands:     {}", i.commands_text()));
     }
-    println!("platforms:    {}", i.platforms_text());
+    crate::printer::out(format!("platforms:    {}", i.platforms_text()));
     if let Some(a) = &i.artifact {
-        println!("size:         {}", crate::printer::human_bytes(a.size));
-        println!("digest:       {}", a.digest);
-        println!("trust:        {}", a.trust);
+        crate::printer::out(format!(
+            "size:         {}",
+            crate::printer::human_bytes(a.size)
+        ));
+        crate::printer::out(format!("digest:       {}", a.digest));
+        crate::printer::out(format!("trust:        {}", a.trust));
     }
-    println!("may:          {}", i.permissions.join("; "));
+    crate::printer::out(format!("may:          {}", i.permissions.join("; ")));
     if !i.agents.is_empty() {
-        println!("projected to: {}", i.agents.join(", "));
+        crate::printer::out(format!("projected to: {}", i.agents.join(", ")));
     }
-    println!("source:       {}", i.source);
+    crate::printer::out(format!("source:       {}", i.source));
     if let Some(c) = &i.changelog {
-        println!("changes:\n{}", indent(c));
+        crate::printer::out(format!("changes:\n{}", indent(c)));
     }
     Ok(())
 }
