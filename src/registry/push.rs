@@ -54,6 +54,7 @@ impl OciSource {
             self.reg.host
         );
         self.rt.block_on(async {
+            self.http.check_token_service(&self.reg, &what).await?;
             self.client
                 .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
                 .await

@@ -58,7 +58,16 @@ pub struct FakeRegistry {
 
 impl FakeRegistry {
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> FakeRegistry {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        FakeRegistry::start_on("127.0.0.1", handler)
+    }
+
+    /// A server listening on `ip` (`0.0.0.0`: every address of the machine, so it also plays
+    /// a host that is not loopback).
+    pub fn start_on(
+        ip: &str,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> FakeRegistry {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests: Arc<Mutex<Vec<Request>>> = Arc::default();
         let sent = Arc::new(AtomicU64::new(0));
