@@ -363,6 +363,23 @@ fn seccomp_refuses_ptrace_process_memory_keyrings_and_user_namespaces() {
     sb.ok(&work, &["plugin", "install", "./prober"]);
     let out = plugin(&sb, &work, "prober", &["calls".into()]);
     let boxed = results(&out);
+    // `aibox doctor` says the filter is there.
+    let doctor = sb.aibox(&work).args(["doctor", "--json"]).output().unwrap();
+    let checks: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let seccomp = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "seccomp")
+        .expect("doctor reports seccomp");
+    assert_eq!(seccomp["status"], "ok", "{seccomp}");
+    assert!(
+        seccomp["detail"]
+            .as_str()
+            .unwrap()
+            .contains("terminal input injection (TIOCSTI, TIOCLINUX)"),
+        "{seccomp}"
+    );
     for call in [
         "ptrace",
         "process_vm_readv",

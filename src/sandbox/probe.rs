@@ -50,7 +50,7 @@ impl Support {
     /// One line for people: what the seccomp filter refuses, or that it cannot be installed.
     pub fn describe_seccomp(&self) -> String {
         if self.seccomp {
-            "seccomp filter: Unix sockets, UDP and raw sockets (unless declared), terminal input injection (TIOCSTI, TIOCLINUX), ptrace, process_vm_*, keyctl, bpf, userfaultfd, io_uring and new user namespaces refused".into()
+            "seccomp filter: Unix sockets and UDP (unless declared), other socket families, terminal input injection (TIOCSTI, TIOCLINUX), ptrace, process_vm_*, keyctl, bpf, userfaultfd, io_uring and new user namespaces refused".into()
         } else {
             format!(
                 "no seccomp filter on this kernel or architecture ({}): Unix sockets, UDP, terminal input injection, ptrace and user namespaces are not refused",
