@@ -1,7 +1,8 @@
 //! Hostile and nosy registries and URLs: credentials go to the one host they are for (from the
 //! environment or Docker credential helpers) and are never printed; a URL with userinfo is
 //! refused; tag caches of different repositories never collide; a manifest that never ends is
-//! cut off at its limit.
+//! cut off at its limit; a redirect — or a challenge's token service — on plain HTTP to a host
+//! that is not loopback is refused before anything is asked of that host.
 // Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
 #![allow(clippy::disallowed_methods)]
 
