@@ -1,5 +1,6 @@
 //! Resolver benchmarks: a synthetic index of 10,000 packs × 20 versions with seeded random
 //! dependencies (root on ~100 packs), and adversarial backtracking cases that must end quickly.
+// A benchmark prints its own results; only the crate prints through crate::printer.
 #![allow(clippy::disallowed_macros)]
 
 use std::hint::black_box;

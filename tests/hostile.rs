@@ -398,6 +398,9 @@ const NASTY: &[&str] = &[
     "--flag",
     "{a,b} *",
     "'; touch PWNED; echo '",
+    "clip\u{1b}]52;c;dG91Y2ggUFdORUQ=\u{7}board",
+    "\u{1b}[2K\u{1b}[1Aerased",
+    "del\u{7f} csi\u{9b}31m rlo\u{202e}txt",
 ];
 
 #[test]
@@ -470,10 +473,24 @@ fn env_output_round_trips_through_real_shells() {
             "{shell} ran code from a value"
         );
     }
-    // `--json` is data.
+    // What each shell evaluates is also safe to look at: no raw control character.
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, _) = sb.ok(&root, &["env", "--shell", shell]);
+        assert!(
+            !code
+                .chars()
+                .any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{9b}' || c == '\u{202e}'),
+            "{shell}: {code}"
+        );
+    }
+    // `--json` is data: exact values (JSON escapes control characters).
     let (json, _) = sb.ok(&root, &["env", "--json"]);
+    assert!(!json.contains(['\u{1b}', '\u{9b}', '\u{202e}']), "{json}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["vars"]["V7"], "new\nline");
+    for (i, value) in NASTY.iter().enumerate() {
+        assert_eq!(v["vars"][format!("V{i}")], *value);
+    }
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! verify` checks every path against its listing, broken profiles never block the rest of
 //! the store and are repaired, and a foreign `.aibox` is refused. Run as an unprivileged user.
 // Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+#![allow(clippy::disallowed_methods)]
+// Tests may print their own diagnostics; only the crate prints through crate::printer.
+#![allow(clippy::disallowed_macros)]
 
 mod common;
 

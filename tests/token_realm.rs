@@ -342,9 +342,8 @@ fn a_plain_http_token_service_off_loopback_receives_nothing() {
             other.requests()
         );
         assert!(
-            err.contains(&format!(
-                "names the token service `{realm}`, which is not HTTPS"
-            )),
+            err.contains(&format!("the token service of a challenge to `{realm}`"))
+                && err.contains("plain HTTP is used only for loopback hosts"),
             "{err}"
         );
         assert!(err.contains("hint:"), "{err}");
@@ -354,7 +353,7 @@ fn a_plain_http_token_service_off_loopback_receives_nothing() {
             .output()
             .unwrap();
         assert!(
-            stderr(&out).contains("which is not HTTPS"),
+            stderr(&out).contains("plain HTTP is used only for loopback hosts"),
             "{}",
             stderr(&out)
         );

@@ -15,9 +15,9 @@ pub(super) fn run(opts: &Options) -> Result<()> {
                 Status::Warn => "warn",
                 Status::Fail => "FAIL",
             };
-            crate::outln!("{mark:>4}  {}: {}", c.name, c.detail);
+            crate::printer::out(format!("{mark:>4}  {}: {}", c.name, c.detail));
             if let Some(fix) = &c.fix {
-                crate::outln!("      fix: {fix}");
+                crate::printer::out(format!("      fix: {fix}"));
             }
         }
     }

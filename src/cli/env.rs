@@ -77,8 +77,8 @@ pub(super) fn env(opts: &Options, args: EnvArgs) -> Result<()> {
     match args.shell {
         _ if opts.json => super::print_json(&env),
         Shell::Json => super::print_json(&env),
-        Shell::Fish => crate::out!("{}", render(&env, ShellKind::Fish)?),
-        Shell::Bash | Shell::Zsh => crate::out!("{}", render(&env, ShellKind::Posix)?),
+        Shell::Fish => crate::printer::data(render(&env, ShellKind::Fish)?),
+        Shell::Bash | Shell::Zsh => crate::printer::data(render(&env, ShellKind::Posix)?),
     }
     Ok(())
 }

@@ -70,27 +70,23 @@ pub(super) fn list(opts: &Options, args: ListArgs) -> Result<()> {
         super::print_json(&rows);
         return Ok(());
     }
-    crate::outln!(
+    crate::printer::out(format!(
         "{:>2} {:>4}  {:<20}  {:>6}  {:>6}",
-        "",
-        "ID",
-        "CREATED",
-        "PARENT",
-        "PACKS"
-    );
+        "", "ID", "CREATED", "PARENT", "PACKS"
+    ));
     for (id, g) in &gens {
         let mark = if Some(*id) == current { "*" } else { "" };
         match g {
             Ok(g) => {
                 let parent = g.parent.map_or("-".to_owned(), |p| p.to_string());
-                crate::outln!(
+                crate::printer::out(format!(
                     "{mark:>2} {:>4}  {:<20}  {parent:>6}  {:>6}",
                     g.id,
                     g.created,
                     g.packs.len()
-                );
+                ));
             }
-            Err(e) => crate::outln!("{mark:>2} {id:>4}  unreadable: {e}"),
+            Err(e) => crate::printer::out(format!("{mark:>2} {id:>4}  unreadable: {e}")),
         }
     }
     Ok(())
@@ -132,16 +128,16 @@ pub(super) fn diff(opts: &Options, args: DiffArgs) -> Result<()> {
     opts.reporter
         .status("Comparing", format!("generation {a} with generation {b}"));
     for (name, v) in &d.added {
-        crate::outln!("+ {name} {v}");
+        crate::printer::out(format!("+ {name} {v}"));
     }
     for (name, v) in &d.removed {
-        crate::outln!("- {name} {v}");
+        crate::printer::out(format!("- {name} {v}"));
     }
     for (name, old, new) in &d.changed {
         if old == new {
-            crate::outln!("~ {name} {old} (content changed)");
+            crate::printer::out(format!("~ {name} {old} (content changed)"));
         } else {
-            crate::outln!("~ {name} {old} -> {new}");
+            crate::printer::out(format!("~ {name} {old} -> {new}"));
         }
     }
     if d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty() {

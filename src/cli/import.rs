@@ -77,7 +77,7 @@ pub(super) fn run(opts: &Options, args: ImportArgs) -> Result<()> {
         ));
     }
     if args.dry_run {
-        crate::out!("{}", out.manifest);
+        crate::printer::data(&out.manifest);
         opts.reporter.status(
             "Dry run",
             format!("`{}` was not written", out.path.display()),

@@ -387,8 +387,5 @@ fn builtin_commands() -> Vec<String> {
 
 /// Print a value as pretty JSON on stdout.
 fn print_json(value: &impl serde::Serialize) {
-    crate::outln!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("output serializes")
-    );
+    crate::printer::data(format!("{}\n", crate::printer::json(value)));
 }

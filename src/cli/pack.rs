@@ -231,7 +231,7 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
                 super::print_json(&packs);
             } else {
                 for p in &packs {
-                    crate::outln!("{} {}", p.name, p.versions.join(" "));
+                    crate::printer::out(format!("{} {}", p.name, p.versions.join(" ")));
                 }
             }
         }
@@ -266,7 +266,7 @@ fn print_reports(opts: &Options, reports: &[ops::pack::BuildReport]) {
         super::print_json(&reports);
     } else {
         for r in reports {
-            crate::outln!("{}", r.digest);
+            crate::printer::out(&r.digest);
         }
     }
 }

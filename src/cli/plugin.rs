@@ -112,7 +112,7 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                     .status("Plugins", "none found (`aibox plugin install` adds one)");
             }
             for r in rows {
-                crate::outln!(
+                crate::printer::out(format!(
                     "{} {} ({}{}){}",
                     r.name,
                     r.version.as_deref().unwrap_or("-"),
@@ -122,12 +122,12 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                         .map(|s| format!(", {s}"))
                         .unwrap_or_default(),
                     if r.shadowed { " [shadowed]" } else { "" }
-                );
+                ));
                 if let Some(d) = &r.description {
-                    crate::outln!("  {d}");
+                    crate::printer::out(format!("  {d}"));
                 }
-                crate::outln!("  signature: {}", r.signature);
-                crate::outln!("  permissions: {}", r.permissions.join("; "));
+                crate::printer::out(format!("  signature: {}", r.signature));
+                crate::printer::out(format!("  permissions: {}", r.permissions.join("; ")));
             }
             Ok(())
         }
@@ -138,9 +138,12 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
             } else {
                 for r in &rows {
                     let state = if r.intact { "intact" } else { "CORRUPT" };
-                    crate::outln!("{} {}: {state}; {}", r.name, r.version, r.signature);
+                    crate::printer::out(format!(
+                        "{} {}: {state}; {}",
+                        r.name, r.version, r.signature
+                    ));
                     if let Some(p) = &r.problem {
-                        crate::outln!("  {p}");
+                        crate::printer::out(format!("  {p}"));
                     }
                 }
             }

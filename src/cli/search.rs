@@ -79,11 +79,11 @@ pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
         } else {
             format!("({}) ", h.kind)
         };
-        crate::outln!(
+        crate::printer::out(format!(
             "{id:<width$}  {kind}{}  [{}]",
             h.description.as_deref().unwrap_or(""),
             h.trust
-        );
+        ));
     }
     Ok(())
 }
@@ -99,40 +99,43 @@ pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
         super::print_json(&i);
         return Ok(());
     }
-    crate::outln!("{} {} ({})", i.name, i.version, i.kind);
+    crate::printer::out(format!("{} {} ({})", i.name, i.version, i.kind));
     if let Some(d) = &i.description {
-        crate::outln!("{d}");
+        crate::printer::out(d);
     }
-    crate::outln!("versions:     {}", i.versions.join(", "));
+    crate::printer::out(format!("versions:     {}", i.versions.join(", ")));
     if let Some(l) = &i.license {
-        crate::outln!("license:      {l}");
+        crate::printer::out(format!("license:      {l}"));
     }
     if let Some(h) = &i.homepage {
-        crate::outln!("homepage:     {h}");
+        crate::printer::out(format!("homepage:     {h}"));
     }
     if let Some(r) = &i.repository {
-        crate::outln!("repository:   {r}");
+        crate::printer::out(format!("repository:   {r}"));
     }
     if !i.keywords.is_empty() {
-        crate::outln!("keywords:     {}", i.keywords.join(", "));
+        crate::printer::out(format!("keywords:     {}", i.keywords.join(", ")));
     }
-    crate::outln!("dependencies: {}", i.dependencies_text());
+    crate::printer::out(format!("dependencies: {}", i.dependencies_text()));
     if !i.bin.is_empty() {
-        crate::outln!("commands:     {}", i.commands_text());
+        crate::printer::out(format!("commands:     {}", i.commands_text()));
     }
-    crate::outln!("platforms:    {}", i.platforms_text());
+    crate::printer::out(format!("platforms:    {}", i.platforms_text()));
     if let Some(a) = &i.artifact {
-        crate::outln!("size:         {}", crate::printer::human_bytes(a.size));
-        crate::outln!("digest:       {}", a.digest);
-        crate::outln!("trust:        {}", a.trust);
+        crate::printer::out(format!(
+            "size:         {}",
+            crate::printer::human_bytes(a.size)
+        ));
+        crate::printer::out(format!("digest:       {}", a.digest));
+        crate::printer::out(format!("trust:        {}", a.trust));
     }
-    crate::outln!("may:          {}", i.permissions.join("; "));
+    crate::printer::out(format!("may:          {}", i.permissions.join("; ")));
     if !i.agents.is_empty() {
-        crate::outln!("projected to: {}", i.agents.join(", "));
+        crate::printer::out(format!("projected to: {}", i.agents.join(", ")));
     }
-    crate::outln!("source:       {}", i.source);
+    crate::printer::out(format!("source:       {}", i.source));
     if let Some(c) = &i.changelog {
-        crate::outln!("changes:\n{}", indent(c));
+        crate::printer::out(format!("changes:\n{}", indent(c)));
     }
     Ok(())
 }

@@ -78,11 +78,17 @@ pub(super) fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
                 "registry": c.registry,
             }));
         } else if c.is_newer() {
-            crate::outln!("aibox {} is available (you have {})", c.chosen, c.running);
+            crate::printer::out(format!(
+                "aibox {} is available (you have {})",
+                c.chosen, c.running
+            ));
             opts.reporter
                 .status("Hint", "run `aibox self update` to install it");
         } else {
-            crate::outln!("aibox {} is the newest (at {})", c.running, c.registry);
+            crate::printer::out(format!(
+                "aibox {} is the newest (at {})",
+                c.running, c.registry
+            ));
         }
         return Ok(());
     }
@@ -122,7 +128,7 @@ pub(super) fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
                 );
             }
             if !u.changelog.is_empty() {
-                crate::outln!("{}", ops_root::changelog::render("aibox", &u.changelog));
+                crate::printer::out(ops_root::changelog::render("aibox", &u.changelog));
             }
             report_link(opts, &u.link);
             if generation.parent.is_some_and(|p| p != 0) {

@@ -87,10 +87,10 @@ pub(super) fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
                 super::print_json(&report);
             } else {
                 for c in &report.corrupt {
-                    crate::outln!("corrupt: {}: {}", c.path.display(), c.reason);
+                    crate::printer::out(format!("corrupt: {}: {}", c.path.display(), c.reason));
                 }
                 for path in &report.interrupted {
-                    crate::outln!("interrupted: {}", path.display());
+                    crate::printer::out(format!("interrupted: {}", path.display()));
                 }
                 if !report.interrupted.is_empty() && !report.repaired {
                     opts.reporter.status(
@@ -130,7 +130,7 @@ pub(super) fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
         }
         StoreCommand::Path { pack, profile } => {
             let path = ops::maintenance::pack_path(opts, profile.target(), &pack)?;
-            crate::outln!("{}", path.display());
+            crate::printer::out(path.display().to_string());
             Ok(())
         }
     }

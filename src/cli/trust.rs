@@ -99,7 +99,7 @@ pub(super) fn keygen(opts: &Options, args: KeygenArgs) -> Result<()> {
     );
     opts.reporter
         .status("Created", format!("`{}` (public)", public.display()));
-    crate::outln!("{fingerprint}");
+    crate::printer::out(fingerprint);
     Ok(())
 }
 
@@ -110,7 +110,7 @@ pub(super) fn sign(opts: &Options, args: SignArgs) -> Result<()> {
         if added { "Signed" } else { "Signed already" },
         format!("{} ({digest})", args.reference),
     );
-    crate::outln!("{digest}");
+    crate::printer::out(digest);
     Ok(())
 }
 
@@ -136,7 +136,7 @@ pub(super) fn verify(opts: &Options, args: VerifyArgs) -> Result<()> {
         ),
     );
     for s in &v.signers {
-        crate::outln!("{s}");
+        crate::printer::out(s);
     }
     Ok(())
 }
@@ -148,7 +148,7 @@ pub(super) fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
             let scope = registry.map_or("every registry".to_owned(), |r| format!("`{r}`"));
             opts.reporter
                 .status("Trusted", format!("{} for {scope}", short(&fingerprint)));
-            crate::outln!("{fingerprint}");
+            crate::printer::out(fingerprint);
         }
         TrustCommand::List => {
             let (level, keys) = ops::trust::trust_list()?;
@@ -158,12 +158,12 @@ pub(super) fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
             }
             opts.reporter.status("Policy", level.as_str());
             for k in &keys {
-                crate::outln!(
+                crate::printer::out(format!(
                     "{}  {}  {}",
                     k.fingerprint,
                     k.registry.as_deref().unwrap_or("every registry"),
                     k.path.display()
-                );
+                ));
             }
             if keys.is_empty() {
                 opts.reporter.status(
@@ -185,7 +185,7 @@ pub(super) fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
 
 pub(super) fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
     match cmd {
-        ConfigCommand::Get { key } => crate::outln!("{}", ops::config::get(&key)?),
+        ConfigCommand::Get { key } => crate::printer::out(ops::config::get(&key)?),
         ConfigCommand::Set { key, value } => {
             let c = ops::config::set(&key, &value)?;
             opts.reporter
@@ -199,12 +199,12 @@ pub(super) fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
                 super::print_json(&map);
             } else {
                 for (k, v) in c.entries() {
-                    crate::outln!("{k} = {v}");
+                    crate::printer::out(format!("{k} = {v}"));
                 }
             }
         }
         ConfigCommand::Path => match crate::config::path() {
-            Some(p) => crate::outln!("{}", p.display()),
+            Some(p) => crate::printer::out(p.display().to_string()),
             None => {
                 return Err(Error::msg(
                     "no configuration path: set `HOME` or `AIBOX_CONFIG`",
@@ -249,13 +249,13 @@ pub(super) fn log(opts: &Options, args: LogArgs) -> Result<()> {
     if opts.json {
         // One JSON object per line, like the log itself (easy to `grep` and stream).
         for e in &events {
-            crate::outln!("{}", serde_json::to_string(e).expect("an event serializes"));
+            crate::printer::data(format!("{}\n", crate::printer::json_line(e)));
         }
         return Ok(());
     }
     for e in &events {
         let detail = summarize(&e.detail);
-        crate::outln!(
+        crate::printer::out(format!(
             "{}  {:<8} {:<10} {}{}",
             e.time,
             e.user,
@@ -265,7 +265,7 @@ pub(super) fn log(opts: &Options, args: LogArgs) -> Result<()> {
                 .map(|p| format!("{p}  "))
                 .unwrap_or_default(),
             detail
-        );
+        ));
     }
     Ok(())
 }

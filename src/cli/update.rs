@@ -65,7 +65,7 @@ fn confirmer(
         if ci || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
             return false;
         }
-        crate::printer::ask(&format!(
+        reporter.prompt(format!(
             "These updates ask for more than the locked versions:\n{}\nApply them? [y/N] ",
             ops::escalation::describe(list)
         ));
@@ -77,7 +77,7 @@ fn confirmer(
 
 /// `update --auto` on a terminal outside CI: ask whether to take the minor and major updates
 /// too. Anywhere else (cron, CI, a pipe) they are held back without asking.
-fn ask_held(list: &[ops::update::Outdated]) -> bool {
+fn ask_held(reporter: crate::printer::Reporter, list: &[ops::update::Outdated]) -> bool {
     use std::io::{BufRead, IsTerminal};
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
     if ci || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
@@ -93,7 +93,7 @@ fn ask_held(list: &[ops::update::Outdated]) -> bool {
             format!("  {} {} → {}{change}", o.name, o.current, o.newest)
         })
         .collect();
-    crate::printer::ask(&format!(
+    reporter.prompt(format!(
         "These updates are more than patches:\n{}\nTake them too? [y/N] ",
         lines.join("\n")
     ));
@@ -123,25 +123,19 @@ pub(super) fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
         .max()
         .unwrap_or(4)
         .max(4);
-    crate::outln!(
+    crate::printer::out(format!(
         "{:w$}  {:<9}  {:<9}  {:<9}  CHANGE",
-        "PACK",
-        "CURRENT",
-        "IN RANGE",
-        "NEWEST"
-    );
+        "PACK", "CURRENT", "IN RANGE", "NEWEST"
+    ));
     for o in &behind {
         let change = o
             .change
             .map(|c| format!("{c:?}").to_lowercase())
             .unwrap_or_default();
-        crate::outln!(
+        crate::printer::out(format!(
             "{:w$}  {:<9}  {:<9}  {:<9}  {change}",
-            o.name,
-            o.current,
-            o.in_range,
-            o.newest
-        );
+            o.name, o.current, o.in_range, o.newest
+        ));
     }
     Ok(())
 }
@@ -160,7 +154,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
             opts,
             args.profile.target(),
             &mut confirmer(args.yes, opts.reporter),
-            &mut ask_held,
+            &mut |list: &[ops::update::Outdated]| ask_held(opts.reporter, list),
         )?;
         for (name, old, new) in &a.applied.widened {
             opts.reporter.status(
@@ -242,6 +236,6 @@ fn print_changelogs(installed: &ops::install::Installed) {
     for (name, entries) in
         ops::changelog::for_changes(&store, &installed.generation, &installed.diff.changed)
     {
-        crate::outln!("{}", ops::changelog::render(&name, &entries));
+        crate::printer::out(ops::changelog::render(&name, &entries));
     }
 }

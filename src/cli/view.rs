@@ -50,7 +50,7 @@ pub(super) fn list(opts: &Options, args: ViewArgs) -> Result<()> {
         } else {
             format!("  may: {}", p.may.join("; "))
         };
-        crate::outln!("{id:width$}  {what}{kind}{may}");
+        crate::printer::out(format!("{id:width$}  {what}{kind}{may}"));
     }
     Ok(())
 }
@@ -76,7 +76,10 @@ fn print_node(node: &TreeNode, prefix: &str, last: Option<bool>) {
     };
     // Shown in full above: its dependencies are not repeated.
     let mark = if node.repeated { " (*)" } else { "" };
-    crate::outln!("{prefix}{branch}{} {}{mark}", node.name, node.version);
+    crate::printer::out(format!(
+        "{prefix}{branch}{} {}{mark}",
+        node.name, node.version
+    ));
     let n = node.dependencies.len();
     for (i, child) in node.dependencies.iter().enumerate() {
         print_node(child, &next, Some(i + 1 == n));

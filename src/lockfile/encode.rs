@@ -137,6 +137,10 @@ struct RawPermissions {
     #[serde(default)]
     connect: Vec<String>,
     #[serde(default)]
+    unix: Vec<String>,
+    #[serde(default)]
+    udp: bool,
+    #[serde(default)]
     env: Vec<String>,
     #[serde(default)]
     cpu_seconds: Option<u64>,
@@ -161,6 +165,8 @@ impl RawPermissions {
                 Err(_) => NetTarget::HostPort(c),
             })
             .collect();
+        p.net.unix = self.unix;
+        p.net.udp = self.udp;
         p.env = self.env;
         p.limits.cpu_seconds = self.cpu_seconds;
         p.limits.memory_mib = self.memory_mib;
@@ -186,11 +192,17 @@ fn render_permissions(out: &mut String, p: &Permissions) {
         ("read", &p.fs.read),
         ("write", &p.fs.write),
         ("connect", &connect),
-        ("env", &p.env),
+        ("unix", &p.net.unix),
     ] {
         if !list.is_empty() {
             let _ = writeln!(out, "{k} = {}", array(list));
         }
+    }
+    if p.net.udp {
+        out.push_str("udp = true\n");
+    }
+    if !p.env.is_empty() {
+        let _ = writeln!(out, "env = {}", array(&p.env));
     }
     for (k, v) in p.limits.named() {
         if let Some(v) = v {

@@ -202,7 +202,8 @@ fn freshness_is_whether_the_lock_satisfies_the_manifest() {
     );
 }
 
-/// Recorded grants: valid `[permissions]` (paths, ports, variables, limits) and hook commands
+/// Recorded grants: valid `[permissions]` (paths, ports, Unix sockets, UDP, variables, limits)
+/// and hook commands
 /// with characters that need quoting.
 fn arb_grants() -> impl Strategy<Value = (Option<Permissions>, Option<String>, Option<String>)> {
     let path = "(\\$PROJECT|\\$HOME|\\$CACHE|\\$PLUGIN_DIR)?/[a-z]{1,8}";
@@ -221,12 +222,16 @@ fn arb_grants() -> impl Strategy<Value = (Option<Permissions>, Option<String>, O
         prop::collection::vec("[A-Z][A-Z0-9_]{0,8}", 0..3),
         prop::option::of(1u64..1000),
         prop::option::of(64u64..4096),
+        prop::collection::btree_set(path, 0..3),
+        any::<bool>(),
     )
-        .prop_map(|(read, write, connect, env, cpu, memory)| {
+        .prop_map(|(read, write, connect, env, cpu, memory, unix, udp)| {
             let mut p = Permissions::default();
             p.fs.read = read;
             p.fs.write = write;
             p.net.connect = connect;
+            p.net.unix = unix.into_iter().collect();
+            p.net.udp = udp;
             p.env = env
                 .into_iter()
                 .filter(|v| crate::manifest::env_rule::protection(v).is_none())

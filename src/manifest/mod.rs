@@ -21,7 +21,7 @@ pub use agents::AgentSpec;
 pub use edit::{Section, add_agents, add_requirement, remove_requirement};
 pub use project::{ProjectManifest, RegistrySpec, Requirement, parse_project};
 pub use spans::{Part, locate};
-pub use validate::{Problem, bad_relative_path, check_env_name, check_pack};
+pub use validate::{Problem, STEERING_PREFIX, bad_relative_path, check_env_name, check_pack};
 
 /// A manifest that could not be read or parsed: where, what, and how to fix it.
 #[derive(Debug, thiserror::Error)]

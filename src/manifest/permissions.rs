@@ -1,5 +1,6 @@
 //! What a pack may do when aibox runs its code — `[permissions]` (paths it may read and write,
-//! TCP ports it may connect to, variables it sees, resource limits) — and the code aibox runs:
+//! TCP ports it may connect to, Unix sockets it is handed, whether it may use UDP, variables it
+//! sees, resource limits) — and the code aibox runs:
 //! `[install] run` (once, when the pack is materialized), `[check] run` (before a switch) and
 //! `[hooks] subscribe` (lifecycle events a plugin receives). Checked here, where they enter.
 
@@ -54,13 +55,23 @@ pub struct NetPermissions {
     /// TCP destinations: a port (`443`) or `host:port` (enforced by port only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connect: Vec<NetTarget>,
+    /// Pathname Unix sockets (paths as in `fs.read`): aibox connects to each before the pack's
+    /// code starts and hands the connections over; no other Unix socket can be opened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unix: Vec<String>,
+    /// Whether UDP sockets may be used (any host and port: the kernel cannot narrow them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub udp: bool,
 }
 
 impl NetPermissions {
     pub fn is_empty(&self) -> bool {
-        self.connect.is_empty()
+        self.connect.is_empty() && self.unix.is_empty() && !self.udp
     }
 }
+
+/// The most Unix sockets `net.unix` may list.
+pub const MAX_UNIX_SOCKETS: usize = 16;
 
 /// One `net.connect` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +240,24 @@ pub(super) fn check(
                     ));
                 }
             }
+        }
+        for path in &p.net.unix {
+            if let Some(reason) = bad_permission_path(path) {
+                return Err(Problem::new(
+                    &["permissions", "net", "unix"],
+                    Part::Value,
+                    format!("`{path}` {reason}"),
+                )
+                .hint("write socket paths like `/run/user/1000/app.sock` or `$HOME/.app/socket`"));
+            }
+        }
+        let unique: BTreeSet<&String> = p.net.unix.iter().collect();
+        if unique.len() != p.net.unix.len() || p.net.unix.len() > MAX_UNIX_SOCKETS {
+            return Err(Problem::new(
+                &["permissions", "net", "unix"],
+                Part::Value,
+                format!("`net.unix` lists at most {MAX_UNIX_SOCKETS} sockets, each once"),
+            ));
         }
         for target in &p.net.connect {
             if let Err(reason) = target.port() {

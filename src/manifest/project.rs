@@ -12,6 +12,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::agents::AgentSpec;
 use super::spans::in_order;
+use super::validate::STEERING_PREFIX;
 use super::{ManifestError, did_you_mean, validate_pack_name};
 use crate::manifest::request::Root;
 use crate::manifest::request::{Channel, Request};
@@ -481,6 +482,18 @@ impl Parser<'_> {
                     key.span(),
                     format!("`{name}` is not an environment variable name: {reason}"),
                 ));
+            }
+            if name.starts_with(STEERING_PREFIX) {
+                return Err(self
+                    .err(
+                        key.span(),
+                        format!(
+                            "`{name}` may not be set in `[env]`: variables named `{STEERING_PREFIX}*` steer aibox itself and are read only from the environment aibox is started in"
+                        ),
+                    )
+                    .with_hint(format!(
+                        "remove `{name}` from aibox.toml; to use it yourself, set it in your shell (`{name}=… aibox …`)"
+                    )));
             }
             let text = self.string(value, &format!("env.{name}"))?;
             if text.contains('\0') {

@@ -64,6 +64,11 @@ pub(crate) fn validate_pack(
         })
 }
 
+/// The prefix of the variables that steer aibox itself (`AIBOX_HOME`, `AIBOX_SANDBOX_ABI`, …):
+/// they come only from the environment aibox is started in, never from a project's `[env]`
+/// or a pack.
+pub const STEERING_PREFIX: &str = "AIBOX_";
+
 /// Whether `name` is a portable environment variable name: `[A-Za-z_][A-Za-z0-9_]*`, at most
 /// 128 bytes. The error is the reason.
 pub fn check_env_name(name: &str) -> Result<(), String> {
@@ -279,6 +284,14 @@ fn check_env(manifest: &PackManifest) -> Result<(), Problem> {
                 format!("`{name}` is not an environment variable name: {reason}"),
             ));
         }
+        if name.starts_with(STEERING_PREFIX) {
+            return Err(Problem::new(
+                &keys,
+                Part::Key,
+                format!("a pack may not set `{name}`: variables named `{STEERING_PREFIX}*` steer aibox itself"),
+            )
+            .hint("aibox reads them only from the environment it is started in"));
+        }
         if let Some(p) = super::env_rule::protection(name).filter(|p| p.reserved) {
             return Err(Problem::new(
                 &keys,
@@ -413,7 +426,7 @@ mod tests {
             ),
             (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env]\nAIBOX_HOME = \"x\"\n",
-                "pack.toml:5:1: a pack may not set `AIBOX_HOME`: aibox sets it itself",
+                "pack.toml:5:1: a pack may not set `AIBOX_HOME`: variables named `AIBOX_*` steer aibox itself",
             ),
             (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env.required]\nPATH = \"p\"\n",
@@ -450,6 +463,22 @@ mod tests {
             (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.connect = [\"evil host;:443\"]\n",
                 "is not a host name or address",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.unix = [\"run/docker.sock\"]\n",
+                "pack.toml:5:12: `run/docker.sock` must be absolute or start with one of $PROJECT",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.unix = [\"/a.sock\", \"/a.sock\"]\n",
+                "`net.unix` lists at most 16 sockets, each once",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nnet.udp = \"yes\"\n",
+                "invalid type: string \"yes\", expected a boolean",
+            ),
+            (
+                "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[env]\nAIBOX_SANDBOX_ABI = \"0\"\n",
+                "pack.toml:5:1: a pack may not set `AIBOX_SANDBOX_ABI`: variables named `AIBOX_*` steer aibox itself",
             ),
             (
                 "[pack]\nname = \"a\"\nversion = \"1.0.0\"\n[permissions]\nenv = [\"LD_PRELOAD\"]\n",

@@ -67,6 +67,19 @@ pub fn doctor(opts: &Options) -> Vec<Check> {
         sandbox = sandbox.fix("plugins, install hooks and health checks run only partly sandboxed (refused under the enterprise policy): use Linux 6.12 or newer with Landlock enabled");
     }
     out.push(sandbox);
+    let mut seccomp = check(
+        "seccomp",
+        if support.seccomp {
+            Status::Ok
+        } else {
+            Status::Warn
+        },
+        support.describe_seccomp(),
+    );
+    if !support.seccomp {
+        seccomp = seccomp.fix("pack code runs only partly sandboxed (refused under the enterprise policy): use a Linux kernel built with CONFIG_SECCOMP_FILTER on x86-64, aarch64 or riscv64");
+    }
+    out.push(seccomp);
     let store = match opts.store() {
         Ok(s) => {
             let mode = s

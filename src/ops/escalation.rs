@@ -33,6 +33,9 @@ fn net_name(t: &NetTarget) -> String {
     }
 }
 
+/// What `net.udp = true` allows, as a phrase.
+const UDP_PHRASE: &str = "use UDP (any host and port)";
+
 /// How many scripts a phrase names before it says "and N more".
 const SHOWN_SCRIPTS: usize = 5;
 
@@ -70,6 +73,39 @@ fn skill_phrases(g: &Grants, skill: &crate::manifest::pack::SkillSection) -> Vec
     out
 }
 
+/// What `[permissions]` let a pack's code do, as phrases for people.
+pub fn permission_phrases(p: &Permissions) -> Vec<String> {
+    let mut out = Vec::new();
+    for (what, list) in [
+        ("read", &p.fs.read),
+        ("write", &p.fs.write),
+        ("the variables", &p.env),
+    ] {
+        if !list.is_empty() {
+            out.push(format!("{what} {}", list.join(", ")));
+        }
+    }
+    let net: Vec<String> = p.net.connect.iter().map(net_name).collect();
+    if !net.is_empty() {
+        out.push(format!("connect to {}", net.join(", ")));
+    }
+    if !p.net.unix.is_empty() {
+        out.push(format!("use the Unix sockets {}", p.net.unix.join(", ")));
+    }
+    if p.net.udp {
+        out.push(UDP_PHRASE.to_owned());
+    }
+    if p.net.is_empty() {
+        out.push("no network".to_owned());
+    }
+    for (what, v) in p.limits.named() {
+        if let Some(v) = v {
+            out.push(format!("{what} ≤ {v}"));
+        }
+    }
+    out
+}
+
 /// What a version may do, as phrases for people (`aibox info`, the local page): its sandbox
 /// (or that it runs unsandboxed) and the code it runs unasked; for a skill, its tools,
 /// scripts and the packs it needs.
@@ -85,28 +121,7 @@ pub fn grant_phrases(g: &Grants) -> Vec<String> {
     };
     match permissions {
         None => out.push("runs unsandboxed (declares no [permissions])".to_owned()),
-        Some(p) => {
-            for (what, list) in [
-                ("read", &p.fs.read),
-                ("write", &p.fs.write),
-                ("the variables", &p.env),
-            ] {
-                if !list.is_empty() {
-                    out.push(format!("{what} {}", list.join(", ")));
-                }
-            }
-            let net: Vec<String> = p.net.connect.iter().map(net_name).collect();
-            out.push(if net.is_empty() {
-                "no network".to_owned()
-            } else {
-                format!("connect to {}", net.join(", "))
-            });
-            for (what, v) in p.limits.named() {
-                if let Some(v) = v {
-                    out.push(format!("{what} ≤ {v}"));
-                }
-            }
-        }
+        Some(p) => out.extend(permission_phrases(&p)),
     }
     if let Some(run) = &g.install {
         out.push(format!("runs an install hook: `{run}`"));
@@ -205,6 +220,13 @@ pub fn widened(old: Option<&Grants>, new: &Grants) -> Vec<String> {
             if !more.is_empty() {
                 asks.push(format!("connect to {}", more.join(", ")));
             }
+            let more = added(&a.net.unix, &b.net.unix);
+            if !more.is_empty() {
+                asks.push(format!("use the Unix sockets {}", more.join(", ")));
+            }
+            if b.net.udp && !a.net.udp {
+                asks.push(UDP_PHRASE.to_owned());
+            }
             for ((what, x), (_, y)) in a.limits.named().into_iter().zip(b.limits.named()) {
                 match (x, y) {
                     (Some(_), None) => asks.push(format!("no {what} limit")),
@@ -296,4 +318,53 @@ pub fn describe(list: &[Escalation]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(p: Permissions) -> Grants {
+        Grants {
+            kind: PackKind::Tool,
+            permissions: Some(p),
+            install: None,
+            check: None,
+            skill: None,
+            needs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn unix_sockets_and_udp_are_shown_and_count_as_growth() {
+        let mut old = Permissions::default();
+        old.fs.read.push("$PROJECT".into());
+        let mut new = old.clone();
+        new.net.unix = vec!["/run/app.sock".into(), "$HOME/.agent".into()];
+        new.net.udp = true;
+        assert_eq!(
+            grant_phrases(&grants(new.clone())),
+            [
+                "read $PROJECT",
+                "use the Unix sockets /run/app.sock, $HOME/.agent",
+                "use UDP (any host and port)"
+            ]
+        );
+        assert!(grant_phrases(&grants(old.clone())).contains(&"no network".to_owned()));
+        assert_eq!(
+            widened(Some(&grants(old.clone())), &grants(new.clone())),
+            [
+                "use the Unix sockets /run/app.sock, $HOME/.agent",
+                "use UDP (any host and port)"
+            ]
+        );
+        // A socket already allowed is not asked for again; dropping UDP asks nothing.
+        let mut fewer = new.clone();
+        fewer.net.udp = false;
+        fewer.net.unix.push("/run/other.sock".into());
+        assert_eq!(
+            widened(Some(&grants(new)), &grants(fewer)),
+            ["use the Unix sockets /run/other.sock"]
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! Pack code aibox runs around a switch, always sandboxed: health checks (`[check] run`,
+//! Pack code aibox runs around a switch, always sandboxed and without the terminal (see
+//! [`run_captured`]): health checks (`[check] run`,
 //! against a new generation before it becomes current: a failure means no switch) and
 //! lifecycle events delivered to plugins that subscribe (`[hooks] subscribe`; the event as
 //! JSON on stdin; a failing `pre-switch` subscriber stops the switch, the others only warn).
@@ -15,7 +16,7 @@ use crate::sandbox::{Context, Sandbox};
 use crate::store::Store;
 use crate::store::generations::{GenerationDiff, GenerationRecord};
 
-use super::plugin::{PREFIX, check_enforcement, data_dir, plugin_sandbox};
+use super::plugin::{PREFIX, check_enforcement, data_dir, plugin_sandbox, sandbox_error};
 
 /// How much of a failing program's output an error shows.
 const TAIL_LINES: usize = 20;
@@ -60,11 +61,11 @@ impl<'a> Event<'a> {
     }
 }
 
-/// The last lines of a program's output, indented for an error message.
-fn tail(output: &[u8]) -> String {
+/// The last `count` lines of a program's output, indented for a message.
+fn tail(output: &[u8], count: usize) -> String {
     let text = String::from_utf8_lossy(output);
     let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(TAIL_LINES);
+    let start = lines.len().saturating_sub(count);
     lines[start..]
         .iter()
         .map(|l| format!("  | {l}"))
@@ -72,8 +73,16 @@ fn tail(output: &[u8]) -> String {
         .join("\n")
 }
 
-/// Run `cmd` (sandboxed already), feeding `stdin`; its output is captured. Errors name `what`.
-pub(super) fn run_captured(mut cmd: Command, stdin: Option<&[u8]>, what: &str) -> Result<()> {
+/// Run `cmd` (sandboxed already) without the terminal: in a new session, stdin from
+/// `/dev/null` (or fed `stdin` through a pipe), stdout and stderr through pipes aibox reads.
+/// What it printed is relayed with `--verbose` (control characters made visible, as all pack
+/// output); on failure its tail is in the error. Errors name `what`.
+pub(super) fn run_captured(
+    mut cmd: Command,
+    stdin: Option<&[u8]>,
+    what: &str,
+    reporter: crate::printer::Reporter,
+) -> Result<()> {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -81,6 +90,7 @@ pub(super) fn run_captured(mut cmd: Command, stdin: Option<&[u8]>, what: &str) -
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
+    crate::sandbox::without_terminal(&mut cmd);
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::io(format!("cannot run {what}"), e))?;
@@ -91,6 +101,14 @@ pub(super) fn run_captured(mut cmd: Command, stdin: Option<&[u8]>, what: &str) -
     let out = child
         .wait_with_output()
         .map_err(|e| Error::io(format!("cannot run {what}"), e))?;
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        if !bytes.is_empty() {
+            reporter.verbose(format!(
+                "{what} printed on {stream}:\n{}",
+                tail(bytes, usize::MAX)
+            ));
+        }
+    }
     if out.status.success() {
         return Ok(());
     }
@@ -102,9 +120,9 @@ pub(super) fn run_captured(mut cmd: Command, stdin: Option<&[u8]>, what: &str) -
         (None, Some(s)) => format!("signal {s}"),
         _ => "failure".into(),
     };
-    let mut shown = tail(&out.stderr);
+    let mut shown = tail(&out.stderr, TAIL_LINES);
     if shown.is_empty() {
-        shown = tail(&out.stdout);
+        shown = tail(&out.stdout, TAIL_LINES);
     }
     Err(Error::msg(if shown.is_empty() {
         format!("{what} failed ({status})")
@@ -165,9 +183,9 @@ pub fn run_checks(
         }
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
-            .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
+            .map_err(|e| sandbox_error(&what, e))?;
         check_enforcement(enforcement, &what, store.reporter())?;
-        run_captured(cmd, None, &what).map_err(|e| {
+        run_captured(cmd, None, &what, store.reporter()).map_err(|e| {
             e.with_hint(format!(
                 "the new environment was not switched to; the previous generation is still current. Fix or remove `{}`, or ask its publisher",
                 id.name
@@ -210,9 +228,9 @@ pub fn emit(
             vars.insert("AIBOX_GENERATION".into(), generation.id.to_string().into());
             let enforcement = sandbox
                 .apply(&mut cmd, &vars)
-                .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
+                .map_err(|e| sandbox_error(&what, e))?;
             check_enforcement(enforcement, &what, store.reporter())?;
-            run_captured(cmd, Some(&payload), &what)
+            run_captured(cmd, Some(&payload), &what, store.reporter())
         })();
         match result {
             Ok(()) => store.reporter().verbose(format!("{what} ran")),

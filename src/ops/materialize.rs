@@ -1,6 +1,6 @@
-//! Install hooks: `[install] run` runs once when a pack is materialized, sandboxed, in a
-//! staging copy of the pack tree that is all it may write (no network unless the pack declares
-//! it). What it leaves there becomes the pack tree the generation uses — hashed and stored
+//! Install hooks: `[install] run` runs once when a pack is materialized, sandboxed and without
+//! the terminal, in a staging copy of the pack tree that is all it may write (no network unless
+//! the pack declares it). What it leaves there becomes the pack tree the generation uses — hashed and stored
 //! like any tree, under its own tree hash — and is remembered (`store-v2/installed/<pack>`) so
 //! the hook does not run again for the same locked tree. A failing hook is an error with the
 //! tail of its output; nothing is switched.
@@ -67,10 +67,7 @@ pub fn run_install_hooks(
         let mut sandbox = Sandbox::new();
         if let Some(p) = &manifest.permissions {
             let declared = Sandbox::from_permissions(p, &ctx);
-            for port in declared.ports() {
-                sandbox.allow_port(port);
-            }
-            sandbox.pass_env_from(&declared);
+            sandbox.allow_net_from(&declared).pass_env_from(&declared);
         }
         sandbox
             .allow_read(store.layout().store())
@@ -89,9 +86,9 @@ pub fn run_install_hooks(
         vars.insert("TMPDIR".into(), tmp.into());
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
-            .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
+            .map_err(|e| super::plugin::sandbox_error(&what, e))?;
         super::plugin::check_enforcement(enforcement, &what, store.reporter())?;
-        super::hooks::run_captured(cmd, None, &what).map_err(|e| {
+        super::hooks::run_captured(cmd, None, &what, store.reporter()).map_err(|e| {
             e.with_hint(format!(
                 "nothing was switched; the previous generation is still current. Ask the publisher of `{}` to fix its `[install] run`",
                 id.name

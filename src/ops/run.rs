@@ -182,12 +182,43 @@ pub enum ShellKind {
 }
 
 /// Quote `s` as one word: single quotes, in which POSIX shells take every byte literally (a
-/// `'` is written `'\''`) and fish only `\\` and `\'` are escapes.
+/// `'` is written `'\''`) and fish only `\\` and `\'` are escapes. Control characters (and
+/// invisible direction overrides) never appear raw, so the output is safe to look at: each of
+/// their bytes is written as an escape the shell decodes — `$'\x1b'` in bash and zsh, `\x1b`
+/// (`\X9b` above ASCII) in fish, outside the quotes — and the value stays exact.
 pub fn quote(s: &str, shell: ShellKind) -> String {
-    match shell {
-        ShellKind::Fish => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        ShellKind::Posix => format!("'{}'", s.replace('\'', "'\\''")),
+    let literal = |part: &str| match shell {
+        ShellKind::Fish => format!("'{}'", part.replace('\\', "\\\\").replace('\'', "\\'")),
+        ShellKind::Posix => format!("'{}'", part.replace('\'', "'\\''")),
+    };
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((at, c)) = rest
+        .char_indices()
+        .find(|(_, c)| crate::printer::is_hidden(*c))
+    {
+        if at > 0 {
+            out.push_str(&literal(&rest[..at]));
+        }
+        let mut bytes = [0u8; 4];
+        let escaped: String = c
+            .encode_utf8(&mut bytes)
+            .bytes()
+            .map(|b| match (shell, b) {
+                (ShellKind::Fish, 0x80..) => format!("\\X{b:02x}"),
+                _ => format!("\\x{b:02x}"),
+            })
+            .collect();
+        match shell {
+            ShellKind::Fish => out.push_str(&escaped),
+            ShellKind::Posix => out.push_str(&format!("$'{escaped}'")),
+        }
+        rest = &rest[at + c.len_utf8()..];
     }
+    if !rest.is_empty() || out.is_empty() {
+        out.push_str(&literal(rest));
+    }
+    out
 }
 
 /// Render the environment as shell code to `eval`. Every name is checked again (a record could

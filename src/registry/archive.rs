@@ -126,11 +126,28 @@ impl ArchiveSource {
             }
             Kind::Url
         };
+        // Plain HTTP (to a host that is not loopback) only on the host the user asked for.
+        let insecure = opts
+            .insecure
+            .then(|| {
+                let start = match &kind {
+                    Kind::GitHub { api, .. } => api.as_str(),
+                    Kind::Url => url,
+                };
+                url::Url::parse(start).ok().and_then(|u| {
+                    let host = u.host_str()?.to_owned();
+                    Some(match u.port() {
+                        Some(p) => format!("{host}:{p}"),
+                        None => host,
+                    })
+                })
+            })
+            .flatten();
         let client = reqwest::Client::builder()
             .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(10))
             .read_timeout(std::time::Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(super::hops::redirect_policy(insecure))
             .build()
             .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
         let rt = super::http::runtime()?;
@@ -613,12 +630,9 @@ fn check_http(url: &str, opts: &SourceOptions) -> Result<(), RegistryError> {
     match parsed.scheme() {
         "https" => Ok(()),
         "http" => {
-            let loopback = match parsed.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            };
+            let loopback = parsed
+                .host()
+                .is_some_and(|h| super::hops::is_loopback_host(&h));
             if loopback || opts.insecure {
                 Ok(())
             } else {
@@ -633,16 +647,7 @@ fn check_http(url: &str, opts: &SourceOptions) -> Result<(), RegistryError> {
 }
 
 fn network(e: &reqwest::Error, what: &str) -> RegistryError {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
-    }
-    RegistryError::Network {
-        what: what.into(),
-        message,
-    }
+    super::hops::network_error(e, what)
 }
 
 impl Source for ArchiveSource {

@@ -1,5 +1,6 @@
-//! Downloading blobs from a registry: streamed into a staging file under the store's `tmp/`
-//! with SHA-256 and size checked on the way, retried with exponential backoff on transient
+//! Downloading blobs from a registry (with aibox's own HTTP client, so every redirect hop obeys
+//! the plain-HTTP rule of [`super::hops`]): streamed into a staging file under the store's
+//! `tmp/` with SHA-256 and size checked on the way, retried with exponential backoff on transient
 //! failures (5xx, connection errors, a stream cut short), resumed with an HTTP `Range` request
 //! where the registry honours it. Only a file whose digest matched is ever handed on.
 
@@ -7,14 +8,15 @@ use std::io::{Seek, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use oci_client::client::BlobResponse;
-use oci_client::errors::OciDistributionError;
-use oci_client::{Client, Reference};
+use oci_client::Client;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 
 use super::RegistryError;
 use super::artifact::Descriptor;
 use super::digest::DigestCheck;
+use super::http::Http;
+use super::url::RegistryUrl;
 use crate::fs;
 
 /// How many times a transient failure is retried (`AIBOX_FETCH_RETRIES`).
@@ -26,18 +28,11 @@ pub fn max_attempts() -> u32 {
         .max(1)
 }
 
-/// Whether an `oci-client` error is worth retrying.
-pub fn is_transient(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::ServerError { code, .. } => {
-            *code >= 500 || *code == 429 || *code == 408
-        }
-        OciDistributionError::RequestError(r) => {
-            r.is_connect() || r.is_timeout() || r.is_request() || r.is_body()
-        }
-        OciDistributionError::IoError(_) => true,
-        _ => false,
-    }
+/// Whether an answer's status is worth retrying.
+fn is_transient(status: StatusCode) -> bool {
+    status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
 }
 
 /// The wait before attempt `n` (1-based): 200 ms, 400 ms, 800 ms, … capped at 5 s.
@@ -47,8 +42,8 @@ pub fn backoff(attempt: u32) -> Duration {
 
 enum Failure {
     Transient(String),
-    /// The registry answered 401: authenticate and try again.
-    Challenged,
+    /// The registry answered 401 with this challenge: authenticate and try again.
+    Challenged(HeaderMap),
     Fatal(RegistryError),
 }
 
@@ -62,11 +57,19 @@ pub struct Watch<'a> {
     pub tee: Option<&'a super::tee::Tee>,
 }
 
-/// Download `desc` from `image`'s repository into a verified staging file in `tmp_dir`.
+/// Where a blob comes from: the registry's HTTP client, its registry client, aibox's token
+/// exchange for it, and the repository.
+pub struct Origin<'a> {
+    pub http: &'a Http,
+    pub oci: &'a Client,
+    pub exchange: &'a super::token::Exchange,
+    pub reg: &'a RegistryUrl,
+    pub repo: &'a str,
+}
+
+/// Download `desc` from `from` into a verified staging file in `tmp_dir`.
 pub async fn download(
-    client: &Client,
-    exchange: &super::token::Exchange,
-    image: &Reference,
+    from: &Origin<'_>,
     desc: &Descriptor,
     tmp_dir: &Path,
     watch: &Watch<'_>,
@@ -90,7 +93,7 @@ pub async fn download(
             ));
             tokio::time::sleep(backoff(attempt - 1)).await;
         }
-        match fetch_once(client, image, desc, &mut tmp, &mut check, watch).await {
+        match fetch_once(from, desc, &mut tmp, &mut check, watch).await {
             Ok(()) => {
                 check.finish()?;
                 tmp.as_file_mut()
@@ -101,28 +104,23 @@ pub async fn download(
                     .map_err(io("cannot rewind a staging file".into()))?;
                 return Ok(tmp);
             }
-            // A challenge (a registry that wants a token even for anonymous pulls): the
-            // client authenticates for this repository once, then the request is retried.
-            Err(Failure::Challenged) if !authenticated => {
+            // A challenge (a registry that wants a token even for anonymous pulls): aibox
+            // authenticates for this repository once, then the request is retried.
+            Err(Failure::Challenged(challenge)) if !authenticated => {
                 authenticated = true;
-                let what = format!("blob {} of {what}", desc.digest);
-                let grant = exchange
-                    .grant(
-                        image.repository(),
-                        oci_client::RegistryOperation::Pull,
-                        &what,
+                from.http
+                    .authenticate(
+                        from.oci,
+                        from.exchange,
+                        from.reg,
+                        from.repo,
+                        &challenge,
+                        &format!("blob {} of {what}", desc.digest),
                     )
                     .await?;
-                if grant == super::token::Grant::Anonymous {
-                    return Err(super::http::no_credentials(&what));
-                }
-                client
-                    .auth(image, &grant.as_auth(), oci_client::RegistryOperation::Pull)
-                    .await
-                    .map_err(|e| super::oci::map_error(e, &what))?;
                 last = "authenticated".into();
             }
-            Err(Failure::Challenged) => {
+            Err(Failure::Challenged(_)) => {
                 return Err(RegistryError::Auth {
                     what: format!("blob {} of {what}", desc.digest),
                     message: "the registry refused access (401)".into(),
@@ -141,8 +139,7 @@ pub async fn download(
 /// One attempt: the bytes from `check.seen()` on go to the staging file `tmp`, through the
 /// digest check, to progress and to the tee.
 async fn fetch_once(
-    client: &Client,
-    image: &Reference,
+    from: &Origin<'_>,
     desc: &Descriptor,
     tmp: &mut tempfile::NamedTempFile,
     check: &mut DigestCheck,
@@ -154,59 +151,57 @@ async fn fetch_once(
         tee,
         ..
     } = *watch;
-    let layer = oci_client::manifest::OciDescriptor {
-        media_type: desc.media_type.clone(),
-        digest: desc.digest.clone(),
-        size: desc.size as i64,
-        ..Default::default()
+    let blob = format!("blob {} of {what}", desc.digest);
+    let mut response = match from
+        .http
+        .blob(from.reg, from.repo, &desc.digest, check.seen())
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let err = super::hops::network_error(&e, &blob);
+            if matches!(err, RegistryError::InsecureHop { .. }) || e.is_redirect() {
+                return Err(Failure::Fatal(err));
+            }
+            return Err(Failure::Transient(err.to_string()));
+        }
     };
-    let response = client
-        .pull_blob_stream_partial(image, &layer, check.seen(), None)
-        .await;
-    let mut stream = match response {
-        Ok(BlobResponse::Partial(s)) => s,
-        Ok(BlobResponse::Full(s)) => {
+    let status = response.status();
+    match status {
+        StatusCode::PARTIAL_CONTENT if check.seen() > 0 => {
+            let from_byte = response
+                .headers()
+                .get(reqwest::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes "))
+                .and_then(|v| v.split('-').next())
+                .and_then(|v| v.parse::<u64>().ok());
+            if from_byte != Some(check.seen()) {
+                restart(tmp, check, tee)?;
+                return Err(Failure::Transient(
+                    "the registry answered another range than the one asked for".into(),
+                ));
+            }
+        }
+        StatusCode::OK | StatusCode::PARTIAL_CONTENT => {
             if check.seen() > 0 {
                 // The registry ignored the Range request: start over.
-                tmp.as_file_mut()
-                    .set_len(0)
-                    .map_err(|e| Failure::Transient(e.to_string()))?;
-                tmp.as_file_mut()
-                    .rewind()
-                    .map_err(|e| Failure::Transient(e.to_string()))?;
-                check.restart();
-                if let Some(tee) = tee {
-                    tee.restart();
-                }
+                restart(tmp, check, tee)?;
             }
-            s
         }
-        Err(e) if is_transient(&e) => return Err(Failure::Transient(e.to_string())),
-        Err(OciDistributionError::UnauthorizedError { .. })
-        | Err(OciDistributionError::ServerError { code: 401, .. }) => {
-            return Err(Failure::Challenged);
+        StatusCode::UNAUTHORIZED => return Err(Failure::Challenged(response.headers().clone())),
+        s if is_transient(s) => return Err(Failure::Transient(format!("HTTP {s}"))),
+        _ => {
+            return Err(Failure::Fatal(
+                super::http::answer_error(response, &blob).await,
+            ));
         }
-        Err(e) => {
-            return Err(Failure::Fatal(super::oci::map_error(
-                e,
-                &format!("blob {} of {what}", desc.digest),
-            )));
-        }
-    };
-    while let Some(chunk) = stream.stream.next().await {
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                // oci-client verifies whole-blob responses itself; a mismatch is never transient.
-                if e.to_string().to_lowercase().contains("digest") {
-                    return Err(Failure::Fatal(RegistryError::DigestMismatch {
-                        what: what.into(),
-                        digest: desc.digest.clone(),
-                        actual: e.to_string(),
-                    }));
-                }
-                return Err(Failure::Transient(e.to_string()));
-            }
+    }
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => return Err(Failure::Transient(e.to_string())),
         };
         check.update(&chunk).map_err(Failure::Fatal)?;
         tmp.write_all(&chunk).map_err(|source| {
@@ -226,6 +221,25 @@ async fn fetch_once(
             check.seen(),
             desc.size
         )));
+    }
+    Ok(())
+}
+
+/// Empty the staging file and the checks, to receive the blob from its first byte again.
+fn restart(
+    tmp: &mut tempfile::NamedTempFile,
+    check: &mut DigestCheck,
+    tee: Option<&super::tee::Tee>,
+) -> Result<(), Failure> {
+    tmp.as_file_mut()
+        .set_len(0)
+        .map_err(|e| Failure::Transient(e.to_string()))?;
+    tmp.as_file_mut()
+        .rewind()
+        .map_err(|e| Failure::Transient(e.to_string()))?;
+    check.restart();
+    if let Some(tee) = tee {
+        tee.restart();
     }
     Ok(())
 }

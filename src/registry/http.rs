@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use oci_client::errors::OciEnvelope;
 use oci_client::{Client, Reference, RegistryOperation};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RANGE};
 
 use super::RegistryError;
 use super::token::{Exchange, Grant};
@@ -54,6 +54,9 @@ pub fn runtime() -> Result<&'static tokio::runtime::Runtime, RegistryError> {
 pub struct Http {
     client: reqwest::Client,
     scheme: &'static str,
+    /// The registry's `host[:port]` when the user marked it `insecure` (plain HTTP to it is
+    /// allowed on every hop).
+    insecure: Option<String>,
     /// `Authorization` per repository, learned from a challenge.
     headers: Mutex<HashMap<String, HeaderValue>>,
     /// Where each request is traced (`-vv`).
@@ -61,20 +64,26 @@ pub struct Http {
 }
 
 impl Http {
+    /// The client of `reg`: plain HTTP when `plain_http` (a loopback registry, or one marked
+    /// insecure: `insecure`).
     pub fn new(
+        reg: &RegistryUrl,
         plain_http: bool,
+        insecure: bool,
         reporter: crate::printer::Reporter,
     ) -> Result<Http, RegistryError> {
+        let insecure = insecure.then(|| reg.host.clone());
         let client = reqwest::Client::builder()
             .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(10))
             .read_timeout(std::time::Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(super::hops::redirect_policy(insecure.clone()))
             .build()
             .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
         Ok(Http {
             client,
             scheme: if plain_http { "http" } else { "https" },
+            insecure,
             headers: Mutex::default(),
             reporter,
         })
@@ -92,6 +101,23 @@ impl Http {
             .await
             .map_err(|e| network(e, &what))?;
         Ok(resp.status().as_u16())
+    }
+
+    /// Check, before credentials go anywhere, the token service the registry's challenge
+    /// names (an anonymous `GET /v2/`): it must follow the plain-HTTP rule.
+    pub async fn check_token_service(
+        &self,
+        reg: &RegistryUrl,
+        what: &str,
+    ) -> Result<(), RegistryError> {
+        let url = format!("{}://{}/v2/", self.scheme, reg.host);
+        let resp = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| network(e, what))?;
+        super::hops::check_challenge(resp.headers(), self.insecure.as_deref(), what)
     }
 
     /// GET `/v2/<path>` of `repo`, reading at most `max` body bytes: a larger body (declared
@@ -124,7 +150,8 @@ impl Http {
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && !retried {
                 retried = true;
-                self.authenticate(oci, exchange, reg, repo, what).await?;
+                self.authenticate(oci, exchange, reg, repo, resp.headers(), what)
+                    .await?;
                 continue;
             }
             let headers = resp.headers().clone();
@@ -150,17 +177,42 @@ impl Http {
         }
     }
 
-    /// Answer a challenge: aibox's token exchange ([`Exchange`]) gets a token for `repo` (or
-    /// settles on Basic); the registry client is given it for its own blob requests, and the
-    /// header is kept here.
-    async fn authenticate(
+    /// GET blob `digest` of `repo` from byte `offset` on, with what `Authorization` a
+    /// challenge taught (the body is the caller's to stream). Redirects — to a CDN, typically —
+    /// follow the plain-HTTP rule on every hop.
+    pub async fn blob(
+        &self,
+        reg: &RegistryUrl,
+        repo: &str,
+        digest: &str,
+        offset: u64,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let url = format!("{}://{}/v2/{repo}/blobs/{digest}", self.scheme, reg.host);
+        self.reporter.trace(format!("GET {url} from byte {offset}"));
+        let mut req = self.client.get(&url);
+        if offset > 0 {
+            req = req.header(RANGE, format!("bytes={offset}-"));
+        }
+        if let Some(h) = self.headers.lock().expect("headers lock").get(repo) {
+            req = req.header(AUTHORIZATION, h.clone());
+        }
+        req.send().await
+    }
+
+    /// Answer the challenge in `challenge` (a `401`'s headers): its token service must follow
+    /// the plain-HTTP rule; then aibox's token exchange ([`Exchange`]) gets a token for `repo`
+    /// (or settles on Basic); the registry client is given it for its own requests, and the
+    /// header is kept here for pulls.
+    pub async fn authenticate(
         &self,
         oci: &Client,
         exchange: &Exchange,
         reg: &RegistryUrl,
         repo: &str,
+        challenge: &HeaderMap,
         what: &str,
     ) -> Result<(), RegistryError> {
+        super::hops::check_challenge(challenge, self.insecure.as_deref(), what)?;
         let grant = exchange.grant(repo, RegistryOperation::Pull, what).await?;
         let value = match &grant {
             Grant::Bearer(token) => format!("Bearer {token}"),
@@ -219,6 +271,26 @@ pub(super) async fn read_limited(
     Ok(body)
 }
 
+/// The error an unsuccessful answer to `what` stands for (its body read up to 64 KiB).
+pub async fn answer_error(resp: reqwest::Response, what: &str) -> RegistryError {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = match read_limited(resp, MAX_ERROR_BODY, what, true).await {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+    .error(what)
+    .unwrap_or_else(|| RegistryError::Remote {
+        what: what.into(),
+        message: format!("unexpected HTTP {status}"),
+    })
+}
+
 fn too_large(what: &str, max: u64) -> RegistryError {
     let shown = if max.is_multiple_of(1 << 20) {
         format!("{} MiB", max >> 20)
@@ -232,16 +304,7 @@ fn too_large(what: &str, max: u64) -> RegistryError {
 }
 
 pub(super) fn network(e: reqwest::Error, what: &str) -> RegistryError {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
-    }
-    RegistryError::Network {
-        what: what.into(),
-        message,
-    }
+    super::hops::network_error(&e, what)
 }
 
 impl Response {

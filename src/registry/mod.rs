@@ -12,6 +12,7 @@ pub mod cache;
 pub mod digest;
 pub mod dir;
 pub mod fetch;
+pub mod hops;
 pub mod http;
 pub mod layer;
 pub mod layout;
@@ -165,6 +166,14 @@ pub enum RegistryError {
     Remote { what: String, message: String },
     #[error("network error while {what}: {message}")]
     Network { what: String, message: String },
+    #[error(
+        "refusing to follow {how} to `{url}` while {what}: plain HTTP is used only for loopback hosts"
+    )]
+    InsecureHop {
+        what: String,
+        url: String,
+        how: &'static str,
+    },
     #[error("offline: {what} is not in the cache")]
     Offline { what: String },
     #[error("{0}")]
@@ -260,6 +269,9 @@ impl crate::error::Hint for RegistryError {
             RegistryError::TokenService { hint, .. } => vec![hint.clone()],
             RegistryError::Network { .. } => vec![
                 "check that the registry is reachable and run the command again; a partly downloaded blob is resumed".into(),
+            ],
+            RegistryError::InsecureHop { .. } => vec![
+                "nothing was sent to that host: the registry (or a proxy or CDN in front of it) must send aibox to `https://` — ask its operator. A registry marked `insecure` may use plain HTTP on its own host only".into(),
             ],
             RegistryError::Rejected { .. } => vec![
                 "nothing from this pack was installed; its publisher must fix it (`aibox pack build` reports the same problem)".into(),

@@ -154,6 +154,12 @@ impl OciSource {
         )?;
         let home = crate::store::Layout::default_home().ok_or(crate::store::StoreError::NoHome)?;
         let cache = MetaCache::new(&crate::store::Layout::new(home).cache(), &reg.host);
+        let http_client = super::http::Http::new(
+            &reg,
+            http,
+            !reg.is_loopback() && (opts.insecure || configured_insecure),
+            opts.reporter,
+        )?;
         Ok(OciSource {
             url: url.into(),
             reg,
@@ -163,7 +169,7 @@ impl OciSource {
             cache,
             opts: *opts,
             tags: Mutex::new(HashMap::new()),
-            http: super::http::Http::new(http, opts.reporter)?,
+            http: http_client,
         })
     }
 
@@ -250,14 +256,18 @@ impl OciSource {
                 ),
             ));
         }
-        let image = self.by_digest(name, &desc.digest);
         let what = format!("`{}` on {}", self.reg.repo(name), self.reg.host);
+        let repo = self.reg.repo(name);
         let file = self
             .rt
             .block_on(super::fetch::download(
-                &self.client,
-                &self.token,
-                &image,
+                &super::fetch::Origin {
+                    http: &self.http,
+                    oci: &self.client,
+                    exchange: &self.token,
+                    reg: &self.reg,
+                    repo: &repo,
+                },
                 desc,
                 tmp,
                 &super::fetch::Watch {
@@ -409,15 +419,19 @@ impl Backend for OciSource {
         if self.opts.offline {
             return Err(self.offline(format!("blob {} of `{}` (pack content is not cached; run `aibox sync` once online or use an `oci-layout:` mirror)", desc.digest, self.reg.repo(name))));
         }
-        let image = self.by_digest(name, &desc.digest);
         let what = format!("`{}` on {}", self.reg.repo(name), self.reg.host);
         let bar = self.opts.reporter.progress(desc.size, "Fetching", true);
         bar.set_message(name.to_owned());
         let on = |n: u64| bar.inc(n);
+        let repo = self.reg.repo(name);
         let r = self.rt.block_on(super::fetch::download(
-            &self.client,
-            &self.token,
-            &image,
+            &super::fetch::Origin {
+                http: &self.http,
+                oci: &self.client,
+                exchange: &self.token,
+                reg: &self.reg,
+                repo: &repo,
+            },
             desc,
             &store.staging()?,
             &super::fetch::Watch {

@@ -54,7 +54,9 @@ impl OciSource {
             self.reg.host
         );
         self.rt.block_on(async {
-            // aibox's token exchange, then the registry client is given what it granted.
+            // The challenge's token service must follow the plain-HTTP rule; then aibox's
+            // token exchange, and the registry client is given what it granted.
+            self.http.check_token_service(&self.reg, &what).await?;
             let grant = self
                 .token
                 .grant(

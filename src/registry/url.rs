@@ -45,11 +45,7 @@ impl RegistryUrl {
         let host = parsed
             .host()
             .ok_or_else(|| bad("the registry host is missing"))?;
-        let loopback = match &host {
-            url::Host::Domain(d) => *d == "localhost",
-            url::Host::Ipv4(ip) => ip.is_loopback(),
-            url::Host::Ipv6(ip) => ip.is_loopback(),
-        };
+        let loopback = super::hops::is_loopback_host(&host);
         // The URL parser drops `:443` (https's default). A loopback registry is spoken to over
         // plain HTTP, whose default is 80: keep a port that was written.
         let authority = rest.split('/').next().unwrap_or_default();

@@ -1,19 +1,25 @@
 //! The sandbox every plugin, install hook, health check and event subscriber runs in (Linux):
 //! a Landlock ruleset (filesystem paths, TCP connect/bind ports, signal and abstract-socket
-//! scoping) built in the parent and applied in the child just before `exec`, resource limits
-//! (rlimits), and an environment cleared down to what the pack declared.
+//! scoping) built in the parent and applied in the child just before `exec`, a seccomp filter
+//! beside it (Unix sockets, UDP, terminal input injection, ptrace, user namespaces: see
+//! [`seccomp`]), resource limits (rlimits), and an environment cleared down to what the pack
+//! declared.
 //!
 //! What the child may touch: the system's programs and libraries read-only (`/usr`, `/bin`,
 //! `/lib*`, `/etc`, `/opt`, `/proc`), the store read-only, the few device files every program
 //! expects (`/dev/null`, `/dev/zero`, `/dev/urandom`, `/dev/tty`, …), a private temporary
 //! directory, and the paths the pack's `[permissions]` name. Everything else is denied by the
-//! kernel, including every TCP port not listed in `net.connect`.
+//! kernel, including every TCP port not listed in `net.connect`, every Unix socket not listed
+//! in `net.unix` (those are handed over connected) and UDP unless `net.udp = true`.
 
 mod limits;
 mod probe;
+mod seccomp;
+mod unix;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,7 +32,8 @@ use landlock::{
 
 use crate::manifest::pack::{Limits, Permissions};
 
-pub use probe::{Support, support};
+pub use probe::{ABI_SWITCH, HONOURS_TEST_SWITCHES, Support, abi_switch, support};
+pub use unix::FDS_VAR as UNIX_FDS_VAR;
 
 /// The Landlock ABI whose features aibox uses (filesystem incl. device ioctls, TCP, scoping).
 pub const WANTED_ABI: i32 = 6;
@@ -76,6 +83,32 @@ const BASE_ENV: [&str; 9] = [
 pub enum SandboxError {
     #[error("cannot build the sandbox: {0}")]
     Ruleset(String),
+    #[error("cannot build the sandbox's seccomp filter: {0}")]
+    Seccomp(String),
+    #[error(
+        "`{0}` is set: it is a switch for aibox's own tests, and this build does not run pack code with it"
+    )]
+    TestSwitch(&'static str),
+    #[error("cannot connect to the Unix socket `{}` (declared in `net.unix`)", path.display())]
+    UnixSocket {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl crate::error::Hint for SandboxError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            SandboxError::TestSwitch(name) => vec![format!(
+                "unset it (`unset {name}`); only test builds of aibox (debug builds) honour it"
+            )],
+            SandboxError::UnixSocket { .. } => vec![
+                "the pack is handed a connection to each Unix socket it declares before it starts: start the service listening there, or ask the publisher to change `net.unix`".into(),
+            ],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Where the variables of `[permissions]` paths point.
@@ -110,11 +143,13 @@ impl Context {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Enforcement {
-    /// Every restriction (Landlock ABI 6 or newer).
+    /// Every restriction (Landlock ABI 6 or newer, and the seccomp filter).
     Full,
-    /// Some: an older Landlock lacks network or scoping rules.
+    /// Some: an older Landlock lacks network or scoping rules, or Landlock or the seccomp
+    /// filter is missing.
     Partial,
-    /// None: no Landlock (only the cleared environment and the resource limits apply).
+    /// None: neither Landlock nor seccomp (only the cleared environment and the resource
+    /// limits apply).
     None,
 }
 
@@ -124,6 +159,9 @@ pub struct Sandbox {
     read: BTreeSet<PathBuf>,
     write: BTreeSet<PathBuf>,
     connect: BTreeSet<u16>,
+    /// Unix sockets handed over connected, in declaration order.
+    unix: Vec<PathBuf>,
+    udp: bool,
     pass_env: BTreeSet<String>,
     limits: Limits,
 }
@@ -153,6 +191,14 @@ impl Sandbox {
             .iter()
             .filter_map(|t| t.port().ok())
             .collect();
+        for p in &permissions.net.unix {
+            if let Some(path) = ctx.expand(p)
+                && !s.unix.contains(&path)
+            {
+                s.unix.push(path);
+            }
+        }
+        s.udp = permissions.net.udp;
         s.pass_env = permissions.env.iter().cloned().collect();
         s.limits = permissions.limits.clone();
         s
@@ -182,19 +228,37 @@ impl Sandbox {
         self
     }
 
+    /// Allow the network `other` allows: its TCP ports, Unix sockets and UDP.
+    pub fn allow_net_from(&mut self, other: &Sandbox) -> &mut Self {
+        self.connect.extend(other.connect.iter().copied());
+        for path in &other.unix {
+            if !self.unix.contains(path) {
+                self.unix.push(path.clone());
+            }
+        }
+        self.udp |= other.udp;
+        self
+    }
+
     pub fn ports(&self) -> impl Iterator<Item = u16> + '_ {
         self.connect.iter().copied()
     }
 
     /// Prepare `cmd` to run in this sandbox: its environment becomes the base variables and
-    /// the declared ones (from this process) plus `vars`; the Landlock ruleset is built here
-    /// and applied, with the limits, in the child before `exec`. Returns what the kernel will
-    /// enforce.
+    /// the declared ones (from this process) plus `vars`; the declared Unix sockets are
+    /// connected now (an error if one cannot be); the Landlock ruleset and the seccomp filter
+    /// are built here and applied, with the limits, in the child before `exec`. Returns what
+    /// the kernel will enforce.
     pub fn apply(
         &self,
         cmd: &mut Command,
         vars: &BTreeMap<String, OsString>,
     ) -> Result<Enforcement, SandboxError> {
+        // A test switch in a release build: refuse rather than run pack code with it.
+        abi_switch(
+            std::env::var_os(ABI_SWITCH).as_deref(),
+            HONOURS_TEST_SWITCHES,
+        )?;
         cmd.env_clear();
         for name in BASE_ENV
             .iter()
@@ -211,32 +275,50 @@ impl Sandbox {
             }
         }
         cmd.envs(vars);
+        let sockets = unix::connect_all(&self.unix)?;
+        if !sockets.is_empty() {
+            cmd.env(unix::FDS_VAR, unix::fds_value(&sockets));
+        }
 
         let support = support();
-        let enforcement = match support.abi {
-            Some(abi) if abi >= WANTED_ABI => Enforcement::Full,
-            Some(_) => Enforcement::Partial,
-            None => Enforcement::None,
-        };
-        let ruleset = if enforcement == Enforcement::None {
-            None
+        let landlock = support.abi.is_some();
+        let enforcement = if support.full() {
+            Enforcement::Full
+        } else if landlock || support.seccomp {
+            Enforcement::Partial
         } else {
+            Enforcement::None
+        };
+        let ruleset = if landlock {
             Some(
                 self.ruleset()
                     .map_err(|e| SandboxError::Ruleset(e.to_string()))?,
             )
+        } else {
+            None
+        };
+        let filters = if support.seccomp {
+            seccomp::build(seccomp::Allow { udp: self.udp })
+                .map_err(|e| SandboxError::Seccomp(e.to_string()))?
+        } else {
+            Vec::new()
         };
         let ruleset = Mutex::new(ruleset);
         let limits = limits::Rlimits::from(&self.limits);
-        // SAFETY: the closure runs between fork and exec; it only calls setrlimit, prctl and
-        // the Landlock syscalls (no allocation on the success path, no locks held elsewhere).
+        let inherited: Vec<i32> = sockets.iter().map(|f| f.as_raw_fd()).collect();
+        // SAFETY: the closure runs between fork and exec; it only calls setrlimit, prctl,
+        // fcntl, the Landlock syscalls and seccomp (no allocation on the success path, no locks
+        // held elsewhere). The seccomp filter comes last, so nothing before it is refused.
         unsafe {
             cmd.pre_exec(move || {
+                let _open = &sockets;
                 limits.apply()?;
                 let taken = ruleset.lock().ok().and_then(|mut r| r.take());
                 if let Some(r) = taken {
                     r.restrict_self().map_err(std::io::Error::other)?;
                 }
+                unix::inherit(&inherited)?;
+                seccomp::install(&filters)?;
                 Ok(())
             });
         }
@@ -279,5 +361,21 @@ impl Sandbox {
                     .iter()
                     .map(|port| Ok(NetPort::new(*port, AccessNet::ConnectTcp))),
             )
+    }
+}
+
+/// Run `cmd` without the caller's terminal: in a new session (so it has no controlling
+/// terminal and cannot open `/dev/tty` or push input into the user's shell) — for the pack
+/// code aibox runs unasked (install hooks, health checks, event subscribers), whose streams
+/// the caller also points away from the terminal.
+pub fn without_terminal(cmd: &mut Command) {
+    // SAFETY: setsid is async-signal-safe and touches no memory.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }

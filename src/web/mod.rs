@@ -111,7 +111,7 @@ pub fn serve(opts: &Options, ui: &UiOptions) -> Result<()> {
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(state.clone(), guard))
             .with_state(state);
-        crate::outln!("{url}");
+        crate::printer::out(&url);
         opts.reporter.status(
             "Serving",
             "the aibox page on 127.0.0.1 only (the URL above holds its token); Ctrl-C stops it",

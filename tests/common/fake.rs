@@ -84,8 +84,14 @@ impl FakeRegistry {
                 std::thread::spawn(move || serve(conn, &r, &s, &*h));
             }
         });
+        // Bound to every address (`0.0.0.0`): reached here through loopback.
+        let ip = if addr.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            addr.ip()
+        };
         FakeRegistry {
-            ip: addr.ip(),
+            ip,
             port: addr.port(),
             requests,
             sent,

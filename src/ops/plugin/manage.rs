@@ -396,31 +396,7 @@ pub fn describe_permissions(manifest: Option<&PackManifest>) -> Vec<String> {
     let Some(p) = manifest.and_then(|m| m.permissions.as_ref()) else {
         return vec!["default: project read-only, own data directory, no network".into()];
     };
-    let mut out = Vec::new();
-    if !p.fs.read.is_empty() {
-        out.push(format!("read {}", p.fs.read.join(", ")));
-    }
-    if !p.fs.write.is_empty() {
-        out.push(format!("write {}", p.fs.write.join(", ")));
-    }
-    if p.net.connect.is_empty() {
-        out.push("no network".into());
-    } else {
-        let ports: Vec<String> = p
-            .net
-            .connect
-            .iter()
-            .map(|t| match t {
-                crate::manifest::pack::NetTarget::Port(n) => n.to_string(),
-                crate::manifest::pack::NetTarget::HostPort(s) => s.clone(),
-            })
-            .collect();
-        out.push(format!("connect {}", ports.join(", ")));
-    }
-    if !p.env.is_empty() {
-        out.push(format!("env {}", p.env.join(", ")));
-    }
-    out
+    crate::ops::escalation::permission_phrases(p)
 }
 
 /// One row of `aibox plugin verify`.

@@ -190,6 +190,16 @@ pub fn plugin_sandbox(
     sandbox
 }
 
+/// The error for a sandbox that cannot be made for `what`, with the sandbox's own hints.
+pub fn sandbox_error(what: &str, e: crate::sandbox::SandboxError) -> Error {
+    use crate::error::Hint;
+    let hints = e.hints();
+    hints.into_iter().fold(
+        Error::with_source(format!("cannot run {what}"), e),
+        Error::with_hint,
+    )
+}
+
 /// Refuse to go on with a sandbox the kernel cannot fully enforce under the enterprise policy;
 /// otherwise warn once about what is not enforced.
 pub fn check_enforcement(
@@ -200,7 +210,11 @@ pub fn check_enforcement(
     if enforcement == Enforcement::Full {
         return Ok(());
     }
-    let support = crate::sandbox::support().describe();
+    let kernel = crate::sandbox::support();
+    let mut support = kernel.describe();
+    if !kernel.seccomp {
+        support = format!("{support}; {}", kernel.describe_seccomp());
+    }
     let enterprise = crate::config::load()
         .ok()
         .and_then(|c| c.trust.policy)
@@ -257,7 +271,7 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     );
     let enforcement = sandbox
         .apply(&mut cmd, &vars)
-        .map_err(|e| Error::with_source(format!("cannot run the plugin `{name}`"), e))?;
+        .map_err(|e| sandbox_error(&format!("the plugin `{name}`"), e))?;
     check_enforcement(enforcement, &format!("the plugin `{name}`"), opts.reporter)?;
     let err = cmd.exec();
     Err(Error::io(
@@ -387,7 +401,7 @@ pub fn sandbox_exec(
     );
     let enforcement = sandbox
         .apply(&mut cmd, &vars)
-        .map_err(|e| Error::with_source(format!("cannot run {what}"), e))?;
+        .map_err(|e| sandbox_error(&what, e))?;
     check_enforcement(enforcement, &what, opts.reporter)?;
     let err = cmd.exec();
     Err(Error::io(format!("cannot run {what}"), err))
