@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::store::Store;
-use crate::store::ingest::Limits;
+use crate::store::budget::Limits;
 
 /// Every target, by name.
 pub const TARGETS: &[&str] = &[

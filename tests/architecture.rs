@@ -1,13 +1,19 @@
 //! The architecture map is true: the README's "Code layout" table names exactly the modules of
-//! `src/lib.rs`, `src/lib.rs` lists the same layers, and no module uses (`crate::…`) a module
-//! of its own or a higher layer.
+//! `src/lib.rs`, `src/lib.rs` lists the same layers, no module uses a module of its own or a
+//! higher layer, and the files of `src/` import each other without a cycle — inside a folder
+//! and between a `mod.rs` and its children — and never by `super::super` (see
+//! `architecture/imports.rs` for how every path form is found).
 // Tests read the repository with std::fs directly; only the crate goes through crate::fs.
 #![allow(clippy::disallowed_methods)]
 
 mod common;
+#[path = "architecture/imports.rs"]
+mod imports;
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use imports::ModPath;
 
 /// Module → layer, from the README table rows "| `name.rs` or `name/` | N | … |".
 fn readme_layers(root: &Path) -> BTreeMap<String, u32> {
@@ -50,36 +56,8 @@ fn lib_layers(root: &Path) -> (BTreeMap<String, u32>, Vec<String>) {
     (layers, mods)
 }
 
-/// Every top-level module a Rust source names as `crate::x`, including `crate::{x, y::z}`.
-fn uses(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, _) in text.match_indices("crate::") {
-        let rest = &text[i + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            let group = &group[..group.find('}').unwrap_or(group.len())];
-            for item in group.split(',') {
-                let item = item.trim();
-                let first = item.split("::").next().unwrap_or(item);
-                if !first.is_empty() && first != "self" {
-                    out.push(first.to_owned());
-                }
-            }
-        } else {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            // `crate::outln!(…)`: an exported macro (defined in `printer`, layer 0).
-            if rest[name.len()..].starts_with('!') {
-                continue;
-            }
-            out.push(name);
-        }
-    }
-    out
-}
-
-fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+/// Every `.rs` file under `dir`.
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.is_dir() {
@@ -88,6 +66,129 @@ fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// The module a file of `src/` defines (`src/a/mod.rs` and `src/a.rs` are `a`; `src/lib.rs`
+/// is the root); `None` for the binary's `main.rs`.
+fn module_of(rel: &Path) -> Option<ModPath> {
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let last = parts.pop()?;
+    match last.as_str() {
+        "lib.rs" if parts.is_empty() => Some(parts),
+        "main.rs" if parts.is_empty() => None,
+        "mod.rs" => Some(parts),
+        name => {
+            parts.push(name.trim_end_matches(".rs").to_owned());
+            Some(parts)
+        }
+    }
+}
+
+/// The import graph of a set of files (module path → text): edges between files, and every
+/// problem found — an upward `super::super` import or a file that does not parse.
+struct Graph {
+    edges: BTreeMap<ModPath, BTreeSet<ModPath>>,
+    /// For each edge, the first place it is made (file, line).
+    where_: BTreeMap<(ModPath, ModPath), usize>,
+    problems: Vec<String>,
+}
+
+fn graph(files: &BTreeMap<ModPath, String>) -> Graph {
+    let known: BTreeSet<ModPath> = files.keys().cloned().collect();
+    let mut g = Graph {
+        edges: BTreeMap::new(),
+        where_: BTreeMap::new(),
+        problems: Vec::new(),
+    };
+    let mut parsed = BTreeMap::new();
+    for (module, text) in files {
+        match imports::names(text, module, &known) {
+            Ok(n) => {
+                parsed.insert(module.clone(), n);
+            }
+            Err(e) => g.problems.push(format!("{}: does not parse: {e}", shown(module))),
+        }
+    }
+    let aliases: BTreeMap<ModPath, BTreeMap<String, ModPath>> = parsed
+        .iter_mut()
+        .map(|(m, n)| (m.clone(), std::mem::take(&mut n.aliases)))
+        .collect();
+    for (module, names) in parsed {
+        for (line, path) in names.upward {
+            g.problems.push(format!(
+                "{}:{line}: `{path}` climbs over its own parent (name the module by `crate::`)",
+                shown(&module)
+            ));
+        }
+        g.edges.entry(module.clone()).or_default();
+        for named in names.named {
+            let Some(to) = imports::owner(&named.path, &known, &aliases) else {
+                continue;
+            };
+            if *to == module {
+                continue;
+            }
+            g.edges
+                .entry(module.clone())
+                .or_default()
+                .insert(to.clone());
+            g.where_
+                .entry((module.clone(), to.clone()))
+                .or_insert(named.line);
+        }
+    }
+    g
+}
+
+fn shown(module: &[String]) -> String {
+    if module.is_empty() {
+        "crate".into()
+    } else {
+        module.join("::")
+    }
+}
+
+/// Every problem of the graph: cycles (each with the edges that make it), and upward imports.
+fn cycle_problems(g: &Graph) -> Vec<String> {
+    let mut out = Vec::new();
+    for cycle in imports::cycles(&g.edges) {
+        let members: BTreeSet<&ModPath> = cycle.iter().collect();
+        let mut edges = Vec::new();
+        for from in &cycle {
+            for to in &g.edges[from] {
+                if members.contains(to) {
+                    edges.push(format!(
+                        "{} → {} (line {})",
+                        shown(from),
+                        shown(to),
+                        g.where_[&(from.clone(), to.clone())]
+                    ));
+                }
+            }
+        }
+        out.push(format!(
+            "an import cycle of {} files: {}",
+            cycle.len(),
+            edges.join(", ")
+        ));
+    }
+    out
+}
+
+fn src_files(root: &Path) -> BTreeMap<ModPath, String> {
+    let mut paths = Vec::new();
+    sources(&root.join("src"), &mut paths);
+    let mut files = BTreeMap::new();
+    for p in paths {
+        let rel = p.strip_prefix(root.join("src")).unwrap();
+        if let Some(m) = module_of(rel) {
+            files.insert(m, std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    files
 }
 
 #[test]
@@ -103,42 +204,116 @@ fn the_code_layout_is_true() {
         "the README's Code layout table and the `pub mod`s of src/lib.rs"
     );
     assert_eq!(readme, lib, "the layers in the README and in src/lib.rs");
-    let mut violations = Vec::new();
-    for m in &mods {
-        let mut files = Vec::new();
-        let dir = root.join("src").join(m);
-        if dir.is_dir() {
-            sources(&dir, &mut files);
-        } else {
-            files.push(root.join(format!("src/{m}.rs")));
-        }
-        for f in files {
-            let text = std::fs::read_to_string(&f).unwrap();
-            for used in uses(&text) {
-                if used == *m {
-                    continue;
-                }
-                let Some(layer) = readme.get(&used) else {
-                    violations.push(format!("{}: `crate::{used}` is not a module", f.display()));
-                    continue;
-                };
-                if *layer >= readme[m] {
-                    violations.push(format!(
-                        "{}: `{m}` (layer {}) uses `{used}` (layer {layer})",
-                        f.display(),
-                        readme[m]
-                    ));
-                }
+    let files = src_files(&root);
+    let g = graph(&files);
+    let mut violations = g.problems.clone();
+    for (from, tos) in &g.edges {
+        let (Some(top_from), false) = (from.first(), from.is_empty()) else {
+            continue;
+        };
+        for to in tos {
+            let Some(top_to) = to.first() else {
+                continue;
+            };
+            if top_to == top_from {
+                continue;
+            }
+            let (Some(lf), Some(lt)) = (readme.get(top_from), readme.get(top_to)) else {
+                violations.push(format!("{}: `{top_to}` is not in the layer map", shown(from)));
+                continue;
+            };
+            if lt >= lf {
+                violations.push(format!(
+                    "{}:{}: `{top_from}` (layer {lf}) uses `{}` (`{top_to}`, layer {lt})",
+                    shown(from),
+                    g.where_[&(from.clone(), to.clone())],
+                    shown(to)
+                ));
             }
         }
     }
+    violations.extend(cycle_problems(&g));
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
 
+fn planted(files: &[(&str, &str)]) -> Graph {
+    let files = files
+        .iter()
+        .map(|(m, text)| {
+            let m: ModPath = if m.is_empty() {
+                Vec::new()
+            } else {
+                m.split("::").map(str::to_owned).collect()
+            };
+            (m, text.to_string())
+        })
+        .collect();
+    graph(&files)
+}
+
+fn edges_of(g: &Graph, from: &str) -> Vec<String> {
+    let from: ModPath = from.split("::").map(str::to_owned).collect();
+    g.edges[&from].iter().map(|m| shown(m)).collect()
+}
+
 #[test]
-fn the_checker_sees_grouped_and_nested_paths() {
-    let text = "use crate::{fs, store::Store};\nlet x = crate::registry::open();\n";
-    assert_eq!(uses(text), ["fs", "store", "registry"]);
+fn the_checker_sees_every_path_form() {
+    let g = planted(&[
+        ("", "pub mod a; pub mod b; pub mod c; pub mod d;"),
+        ("a", "mod x;"),
+        ("a::x", ""),
+        ("b", ""),
+        ("c", ""),
+        ("d", ""),
+        (
+            "e",
+            "use crate::{a::{x::Thing, self}, b};\n\
+             fn f() { let _ = crate::c::g(); }\n\
+             /// See [`crate::d::D`].\n\
+             fn h() { assert!(matches!(v, crate::store::Y)); }\n",
+        ),
+        ("store", ""),
+    ]);
+    assert_eq!(edges_of(&g, "e"), ["a", "a::x", "b", "c", "d", "store"]);
+}
+
+#[test]
+fn the_checker_refuses_a_cycle_inside_a_folder_and_between_parent_and_child() {
+    let g = planted(&[
+        ("r", "mod x; mod y; pub use x::X;"),
+        ("r::x", "use super::y::Y;"),
+        ("r::y", "fn f() -> super::x::X { todo!() }"),
+    ]);
+    let problems = cycle_problems(&g);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("r::x → r::y") && problems[0].contains("r::y → r::x"));
+    // A child naming an item of its parent while the parent calls into the child.
+    let g = planted(&[
+        ("r", "mod x; pub struct E; fn f() { x::g() }"),
+        ("r::x", "use super::E; pub fn g() {}"),
+    ]);
+    assert_eq!(cycle_problems(&g).len(), 1);
+    // A re-export is an alias, followed to where the item is defined: a child naming its
+    // sibling's item through the parent depends on the sibling, not the parent.
+    let g = planted(&[
+        ("r", "mod x; mod y; pub use y::Y; pub struct E;"),
+        ("r::x", "use super::{E, Y};"),
+        ("r::y", "pub struct Y;"),
+    ]);
+    assert!(cycle_problems(&g).is_empty());
+    assert_eq!(edges_of(&g, "r::x"), ["r", "r::y"]);
+    assert!(edges_of(&g, "r").is_empty());
+}
+
+#[test]
+fn the_checker_refuses_an_upward_import() {
+    let g = planted(&[
+        ("r", "mod s;"),
+        ("r::s", "mod t;"),
+        ("r::s::t", "fn f() { super::super::g(); }"),
+    ]);
+    assert_eq!(g.problems.len(), 1, "{:?}", g.problems);
+    assert!(g.problems[0].starts_with("r::s::t:1: `super::super::g`"));
 }
 
 /// Output settings travel as a `Reporter` value passed down from the CLI: the library keeps no

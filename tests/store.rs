@@ -10,7 +10,7 @@ use std::path::Path;
 use aibox::fs::LockMode;
 use aibox::manifest::pack::PackManifest;
 use aibox::store::gc::GcOptions;
-use aibox::store::ingest::Limits;
+use aibox::store::budget::Limits;
 use aibox::store::{PackId, Store, StoreError};
 
 fn store() -> (tempfile::TempDir, Store) {

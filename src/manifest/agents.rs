@@ -158,7 +158,7 @@ impl AgentSpec {
 /// Why `path` cannot be a custom agent's skills folder, or `None`: a relative path of plain
 /// components, outside `.aibox` and `.git`.
 pub fn bad_agent_path(path: &str) -> Option<&'static str> {
-    if let Some(reason) = super::validate::bad_relative_path(path) {
+    if let Some(reason) = super::problem::bad_relative_path(path) {
         return Some(reason);
     }
     let parts: Vec<&str> = path

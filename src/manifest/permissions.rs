@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::spans::Part;
-use super::validate::{Problem, check_env_name};
+use super::problem::{Problem, check_env_name};
 
 /// The variables a path in `fs.read`/`fs.write` may start with.
 pub const PATH_VARIABLES: [&str; 4] = ["$PROJECT", "$HOME", "$CACHE", "$PLUGIN_DIR"];

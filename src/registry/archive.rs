@@ -19,7 +19,7 @@ use super::{LockEntry, RegistryError, Source, SourceOptions};
 use crate::fs;
 use crate::lockfile::LockedPlatform;
 use crate::manifest::pack::{PackKind, PackManifest, PackSection};
-use crate::store::ingest::Limits;
+use crate::store::budget::Limits;
 use crate::store::tree::{Entry, Tree};
 use crate::store::{PackId, Store};
 

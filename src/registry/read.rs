@@ -431,7 +431,7 @@ fn streamed_layer(
     layer: &Descriptor,
     w: &str,
 ) -> Result<Tree, RegistryError> {
-    let limits = || crate::store::ingest::Limits::for_compressed(layer.size);
+    let limits = || crate::store::budget::Limits::for_compressed(layer.size);
     let (tee, reader) = Tee::new();
     let (staged, unpacked) = std::thread::scope(|s| {
         let unpacking = s.spawn(|| {

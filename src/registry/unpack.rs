@@ -82,7 +82,7 @@ pub fn ingest_layer(
     desc: &Descriptor,
     file: impl Read,
     what: &str,
-    limits: &ingest::Limits,
+    limits: &crate::store::budget::Limits,
 ) -> Result<Tree, RegistryError> {
     Ok(store.ingest_tar(layer_tar(desc, file, what)?, limits)?)
 }
@@ -134,7 +134,7 @@ pub fn oras_tree(
     let mut root = Tree::default();
     let mut batch = store.batch();
     // One budget for the whole artifact: many layers do not get a cap each.
-    let limits = ingest::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum());
+    let limits = crate::store::budget::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum());
     for layer in &manifest.layers {
         let title = layer.title().ok_or_else(|| {
             invalid(

@@ -7,7 +7,7 @@
 
 use std::io::{Read, Seek, Write};
 
-use crate::store::ingest::Limits;
+use crate::store::budget::Limits;
 
 /// Why a zip was refused.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use semver::Version;
 
-use super::{IndexError, PackIndex};
+use super::index::{IndexError, PackIndex};
 use crate::manifest::pack::{EnvSection, PackKind, PackManifest, PackSection};
 
 /// Packs by name and version, reported as coming from `source_url`.

@@ -16,7 +16,8 @@ use pubgrub::{
 use rustc_hash::FxHashMap;
 use semver::Version;
 
-use super::{IndexError, PackIndex, ResolveOptions, Root, aibox_matches};
+use super::Root;
+use super::index::{IndexError, PackIndex, ResolveOptions, aibox_matches};
 use crate::manifest::pack::PackManifest;
 use crate::manifest::request::Request;
 

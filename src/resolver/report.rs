@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pubgrub::{DerivationTree, External};
 use semver::Version;
 
-use super::IndexError;
+use super::index::IndexError;
 use super::provider::{At, Pkg, Provider, VS};
 
 /// A leaf of the derivation tree.
@@ -133,7 +133,7 @@ impl Words<'_, '_> {
                 Some(e) => text.push_str(&format!(", but {}", missing_words(e))),
                 None => text.push_str(&format!(
                     ", but no version of `{dep}` matches `{req}` (available: {})",
-                    super::available_list(&self.provider.known_versions(dep))
+                    super::index::available_list(&self.provider.known_versions(dep))
                 )),
             }
         }

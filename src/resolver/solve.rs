@@ -8,7 +8,9 @@ use pubgrub::PubGrubError;
 use semver::Version;
 
 use super::provider::{Pkg, Provider, Stop};
-use super::{PackIndex, Resolution, ResolveError, ResolveOptions, Resolved, Root};
+use super::Root;
+use super::index::{PackIndex, ResolveOptions};
+use super::outcome::{Resolution, ResolveError, Resolved};
 
 /// How many versions below its newest allowed version a requested pack may end before the
 /// solver takes a second look with that pack decided first.

@@ -12,6 +12,7 @@
 //! kernel, including every TCP port not listed in `net.connect`, every Unix socket not listed
 //! in `net.unix` (those are handed over connected) and UDP unless `net.udp = true`.
 
+mod error;
 mod limits;
 mod probe;
 mod seccomp;
@@ -32,6 +33,7 @@ use landlock::{
 
 use crate::manifest::pack::{Limits, Permissions};
 
+pub use error::SandboxError;
 pub use probe::{ABI_SWITCH, HONOURS_TEST_SWITCHES, Support, abi_switch, support};
 pub use unix::FDS_VAR as UNIX_FDS_VAR;
 
@@ -77,39 +79,6 @@ const BASE_ENV: [&str; 9] = [
     "COLORTERM",
     "COLUMNS",
 ];
-
-/// A sandbox that cannot be built.
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
-    #[error("cannot build the sandbox: {0}")]
-    Ruleset(String),
-    #[error("cannot build the sandbox's seccomp filter: {0}")]
-    Seccomp(String),
-    #[error(
-        "`{0}` is set: it is a switch for aibox's own tests, and this build does not run pack code with it"
-    )]
-    TestSwitch(&'static str),
-    #[error("cannot connect to the Unix socket `{}` (declared in `net.unix`)", path.display())]
-    UnixSocket {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl crate::error::Hint for SandboxError {
-    fn hints(&self) -> Vec<String> {
-        match self {
-            SandboxError::TestSwitch(name) => vec![format!(
-                "unset it (`unset {name}`); only test builds of aibox (debug builds) honour it"
-            )],
-            SandboxError::UnixSocket { .. } => vec![
-                "the pack is handed a connection to each Unix socket it declares before it starts: start the service listening there, or ask the publisher to change `net.unix`".into(),
-            ],
-            _ => Vec::new(),
-        }
-    }
-}
 
 /// Where the variables of `[permissions]` paths point.
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
 
-use super::SandboxError;
+use super::error::SandboxError;
 
 /// The variable naming the handed-over descriptors (space-separated, in declaration order).
 pub const FDS_VAR: &str = "AIBOX_UNIX_FDS";

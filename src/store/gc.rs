@@ -330,7 +330,7 @@ impl Store {
 
 /// The targets of every link in a generation directory (`bin/`, `plugins/`, `packs/`).
 fn link_targets(generation: &Path) -> Vec<std::path::PathBuf> {
-    super::generations::GENERATION_DIRS
+    super::record::GENERATION_DIRS
         .iter()
         .filter_map(|sub| fs::read_dir(generation.join(sub)).ok())
         .flat_map(|items| items.flatten())

@@ -185,3 +185,14 @@ impl ProfilePaths {
         PathBuf::from("generations").join(id.to_string())
     }
 }
+
+/// The name of a project's profile: `project-` and 16 hex digits of BLAKE3 of its root path.
+pub fn project_profile_name(root: &Path) -> String {
+    let h = blake3::hash(root.as_os_str().as_encoded_bytes());
+    format!("project-{}", &h.to_hex()[..16])
+}
+
+/// `<root>/.aibox/current`, the project's view of its current generation.
+pub fn project_link(root: &Path) -> PathBuf {
+    root.join(".aibox").join("current")
+}

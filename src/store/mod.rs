@@ -1,6 +1,7 @@
 //! The content-addressed store: read-only objects named by BLAKE3, read-only pack trees built
 //! from them, profiles with generations and an atomic `current` (store-format/SPEC.md).
 
+pub mod budget;
 pub mod gc;
 pub mod generations;
 pub mod ingest;
@@ -9,6 +10,7 @@ pub mod links;
 pub mod objects;
 pub mod packs;
 pub mod profiles;
+pub mod record;
 pub mod signatures;
 pub mod state_dir;
 pub mod tree;

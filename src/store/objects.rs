@@ -70,7 +70,7 @@ impl Batch<'_> {
         if !self.known(&hash, executable) {
             let file =
                 fs::open_regular(path).input(|| format!("cannot read `{}`", path.display()))?;
-            let stored = self.add_reader(file, executable, &super::ingest::Limits::unlimited())?;
+            let stored = self.add_reader(file, executable, &super::budget::Limits::unlimited())?;
             if stored.hash != hash {
                 return Err(StoreError::BadEntry {
                     entry: path.display().to_string(),
@@ -87,7 +87,7 @@ impl Batch<'_> {
         &mut self,
         mut reader: impl Read,
         executable: bool,
-        limits: &super::ingest::Limits,
+        limits: &super::budget::Limits,
     ) -> Result<Stored, StoreError> {
         let tmp_dir = self.store.staging()?;
         let mut tmp = fs::temp_file_in(&tmp_dir)

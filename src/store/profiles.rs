@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::generations::{GENERATION_DIRS, GenerationRecord};
+use super::record::{GENERATION_DIRS, GenerationRecord};
 use super::layout::ProfilePaths;
 use super::{IoContext, Store, StoreError};
 use crate::fs::{self, LockMode, LockedFile};
@@ -31,16 +31,7 @@ pub struct Profile {
     pub paths: ProfilePaths,
 }
 
-/// The name of a project's profile: `project-` and 16 hex digits of BLAKE3 of its root path.
-pub fn project_profile_name(root: &Path) -> String {
-    let h = blake3::hash(root.as_os_str().as_encoded_bytes());
-    format!("project-{}", &h.to_hex()[..16])
-}
-
-/// `<root>/.aibox/current`, the project's view of its current generation.
-pub fn project_link(root: &Path) -> PathBuf {
-    root.join(".aibox").join("current")
-}
+pub use super::layout::{project_link, project_profile_name};
 
 impl Profile {
     /// Take this profile's lock (one writer of generations at a time); a wait is reported
@@ -192,80 +183,6 @@ impl Store {
         Ok(out)
     }
 
-    /// What is wrong with a profile: `current` not a link to a readable generation, or a
-    /// generation whose `generation.toml` cannot be read.
-    pub fn check_profile(&self, profile: &Profile) -> Vec<super::verify::Corruption> {
-        let mut out = Vec::new();
-        let corrupt = |path: PathBuf, reason: String| super::verify::Corruption { path, reason };
-        match fs::read_to_string(profile.paths.record()) {
-            Ok(t) if toml::from_str::<ProfileKind>(&t).is_ok() => {}
-            _ => out.push(corrupt(
-                profile.paths.record(),
-                "no readable profile record".into(),
-            )),
-        }
-        let ids = match self.generation_ids(profile) {
-            Ok(ids) => ids,
-            Err(e) => {
-                out.push(corrupt(profile.paths.generations(), e.to_string()));
-                return out;
-            }
-        };
-        for id in &ids {
-            if let Err(e) = self.generation(profile, *id) {
-                out.push(corrupt(profile.paths.generation(*id), e.to_string()));
-            }
-        }
-        if let Err(e) = self
-            .current_id(profile)
-            .and_then(|id| self.generation(profile, id).map(|_| ()))
-        {
-            out.push(corrupt(profile.paths.current(), e.to_string()));
-        }
-        out
-    }
-
-    /// Repair a profile: remove generations whose record is unreadable (generation 0 is
-    /// rewritten empty instead), then point a broken `current` at the newest generation left.
-    pub fn repair_profile(&self, profile: &Profile) -> Result<(), StoreError> {
-        let _guard = profile.lock(self.reporter())?;
-        if fs::read_to_string(profile.paths.record())
-            .ok()
-            .and_then(|t| toml::from_str::<ProfileKind>(&t).ok())
-            .is_none()
-        {
-            let record = toml::to_string(&profile.kind).expect("profile kind serializes");
-            fs::write_atomic(&profile.paths.record(), record.as_bytes())
-                .ctx(|| format!("cannot write `{}`", profile.paths.record().display()))?;
-        }
-        fs::create_dir_all(profile.paths.generations())
-            .ctx(|| format!("cannot create `{}`", profile.paths.generations().display()))?;
-        for id in self.generation_ids(profile)? {
-            if self.generation(profile, id).is_ok() {
-                continue;
-            }
-            let dir = profile.paths.generation(id);
-            self.discard_path(&dir)?;
-        }
-        if !fs::exists(&profile.paths.generation(0)).unwrap_or(false) {
-            self.write_generation(
-                profile,
-                &GenerationRecord::empty(),
-                &[],
-                &Default::default(),
-                &GENERATION_DIRS,
-            )?;
-        }
-        let current_ok = self
-            .current_id(profile)
-            .and_then(|id| self.generation(profile, id).map(|_| ()))
-            .is_ok();
-        if !current_ok {
-            let newest = self.generation_ids(profile)?.last().copied().unwrap_or(0);
-            self.switch(profile, newest)?;
-        }
-        Ok(())
-    }
 }
 
 impl Store {

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use super::layout::{Layout, ProfilePaths};
-use super::profiles::{project_link, project_profile_name};
+use super::layout::{project_link, project_profile_name};
 use super::{IoContext, StoreError};
 use crate::fs::{self, MetadataExt};
 

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::generations::GenerationEnv;
+use super::record::GenerationEnv;
 
 /// Quote `s` for a POSIX shell: single quotes, with `'` written `'\''`.
 fn quote(s: &str) -> String {
@@ -87,7 +87,7 @@ pub fn script(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::generations::RequiredVar;
+    use crate::store::record::RequiredVar;
 
     #[test]
     fn values_and_paths_are_quoted_and_only_the_packs_own_requirements_are_checked() {

@@ -8,23 +8,26 @@
 //! referrers to other sites and caching. Work runs on plain threads (the `ops` functions block), never on the
 //! server's runtime.
 
+mod app;
 pub mod catalog;
 pub mod pages;
 mod updates;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Form, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::error::{Error, Result};
-use crate::ops::{self, Options, Target};
-use pages::{Links, Row, esc, notice, page};
+use crate::ops::{self, Options};
+use app::{
+    Params, Shared, Ui, bad_form, blocking, failed, form_ok, html, same, target_of,
+};
+use pages::{Row, esc, notice, page};
 
 /// `aibox ui` settings.
 #[derive(Debug, Clone)]
@@ -34,39 +37,6 @@ pub struct UiOptions {
     /// Open the page in the default browser (`xdg-open`).
     pub open: bool,
 }
-
-struct Ui {
-    opts: Options,
-    token: String,
-    csrf: String,
-    port: u16,
-}
-
-impl Ui {
-    fn links(&self) -> Links {
-        Links::Live {
-            token: self.token.clone(),
-            csrf: self.csrf.clone(),
-        }
-    }
-
-    /// The profiles shown: the project's (when started inside one) and the global one.
-    fn targets(&self) -> Vec<(&'static str, Target, String)> {
-        let mut out = Vec::new();
-        if let Ok(p) = ops::find_project(&self.opts) {
-            out.push((
-                "project",
-                Target::Project,
-                format!("Project {}", p.root.display()),
-            ));
-        }
-        out.push(("global", Target::Global, "Global profile".to_owned()));
-        out
-    }
-}
-
-type Shared = Arc<Ui>;
-type Params = HashMap<String, String>;
 
 fn random_hex() -> Result<String> {
     let bytes = crate::fs::random_bytes::<16>()
@@ -193,34 +163,6 @@ fn query_token(query: Option<&str>) -> Option<String> {
 }
 
 /// Compare secrets in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-/// Run blocking `ops` work on its own thread.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.await.ok()
-}
-
-fn html(status: StatusCode, body: String) -> Response {
-    (status, Html(body)).into_response()
-}
-
-fn failed(ui: &Ui, current: &str, title: &str, e: &Error) -> Response {
-    html(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        page(&ui.links(), current, title, &notice("error", &e.render())),
-    )
-}
-
 async fn not_found(State(ui): State<Shared>) -> Response {
     html(
         StatusCode::NOT_FOUND,
@@ -353,8 +295,15 @@ async fn installed_page(ui: &Shared, message: Option<String>) -> Response {
             .map(|(key, target, title)| (key, title, ops::generations::list(&opts, target)))
             .collect::<Vec<_>>()
     })
-    .await
-    .unwrap_or_default();
+    .await;
+    let Some(work) = work else {
+        return failed(
+            ui,
+            "Installed",
+            "Installed",
+            &Error::msg("listing the generations stopped"),
+        );
+    };
     let links = ui.links();
     let mut body = message.unwrap_or_default();
     for (key, title, listed) in work {
@@ -376,13 +325,6 @@ async fn installed_page(ui: &Shared, message: Option<String>) -> Response {
 
 async fn installed(State(ui): State<Shared>) -> Response {
     installed_page(&ui, None).await
-}
-
-fn target_of(ui: &Ui, key: Option<&String>) -> Option<Target> {
-    ui.targets()
-        .into_iter()
-        .find(|(k, _, _)| Some(&k.to_string()) == key)
-        .map(|(_, t, _)| t)
 }
 
 async fn diff(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
@@ -415,15 +357,6 @@ async fn diff(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
             &Error::msg("the comparison stopped"),
         ),
     }
-}
-
-/// Whether a POST's form carries the page's CSRF token.
-fn form_ok(ui: &Ui, form: &Params) -> bool {
-    form.get("csrf").is_some_and(|c| same(c, &ui.csrf))
-}
-
-fn bad_form() -> Response {
-    (StatusCode::FORBIDDEN, "a missing or wrong form token").into_response()
 }
 
 async fn rollback(State(ui): State<Shared>, Form(form): Form<Params>) -> Response {

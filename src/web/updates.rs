@@ -6,7 +6,8 @@ use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{Params, Shared, bad_form, blocking, failed, form_ok, html, pages, target_of};
+use super::app::{Params, Shared, bad_form, blocking, failed, form_ok, html, target_of};
+use super::pages;
 use crate::error::{Error, Result};
 use crate::ops::{self, Options, Target};
 use pages::{esc, notice, page};
@@ -64,8 +65,15 @@ async fn updates_page(ui: &Shared, status: StatusCode, message: Option<String>) 
             .map(|(key, target, title)| (title.clone(), pending(&opts, key, target, title)))
             .collect::<Vec<_>>()
     })
-    .await
-    .unwrap_or_default();
+    .await;
+    let Some(work) = work else {
+        return failed(
+            ui,
+            "Updates",
+            "Updates",
+            &Error::msg("looking for updates stopped"),
+        );
+    };
     let links = ui.links();
     let mut body = message.unwrap_or_default();
     for (title, p) in work {
