@@ -28,8 +28,8 @@
 //!   [`config`]; a refused pack stops the sync before anything is fetched.
 //! - What the [`store`] lacks is fetched from a [`registry`] source (OCI registry, OCI
 //!   layout, directory, archive URL), each blob checked against its digest while it streams
-//!   into a staging file (`registry::digest`). A pack's layer is unpacked from the same bytes
-//!   as they arrive (`registry::tee`); its content-addressed objects get their names only
+//!   into a staging file (`registry::format::digest`). A pack's layer is unpacked from the same bytes
+//!   as they arrive (`registry::transfer::tee`); its content-addressed objects get their names only
 //!   after the digest matched, then a sealed pack tree is built from them. Install hooks and health checks run in the [`sandbox`].
 //! - The store builds a generation (links to pack trees, `generation.toml`) and switches the
 //!   profile's `current` link with one atomic rename; the [`audit`] log records it.
@@ -61,7 +61,7 @@
 //! |---|---|---|
 //! | store layout, generations, listings | `store-format/SPEC.md` | [`store`] |
 //! | `aibox.lock` | `store-format/LOCKFILE.md` | [`lockfile`] |
-//! | pack artifacts (OCI manifest, config, layer, annotations, signatures) | `store-format/ARTIFACT.md` | [`registry::artifact`], [`registry::layer`], [`registry::signatures`] |
+//! | pack artifacts (OCI manifest, config, layer, annotations, signatures) | `store-format/ARTIFACT.md` | [`registry::format::artifact`], [`registry::build::layer`], [`registry::backends::signatures`] |
 //! | `aibox.toml`, `pack.toml` | `docs/guide.md` | [`manifest`] |
 //! | user configuration, trust policy | `docs/configuration.md`, `docs/trust.md` | [`config`], [`trust`] |
 

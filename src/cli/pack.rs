@@ -6,7 +6,8 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::error::Result;
 use crate::ops::{self, Options};
-use crate::registry::artifact::{BuildOptions, Compression};
+use crate::registry::build::pack::BuildOptions;
+use crate::registry::format::artifact::Compression;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PackCommand {

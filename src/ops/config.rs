@@ -114,7 +114,7 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
             match field {
                 "url" => {
                     if value.starts_with("oci://") {
-                        crate::registry::url::RegistryUrl::parse(value)?;
+                        crate::registry::transfer::url::RegistryUrl::parse(value)?;
                     }
                     entry.url = value.to_owned();
                 }

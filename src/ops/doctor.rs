@@ -417,7 +417,7 @@ fn registries(
             ..SourceOptions::default()
         };
         let result = if url.starts_with("oci://") {
-            crate::registry::oci::OciSource::open(&url, &src).and_then(|s| s.ping())
+            crate::registry::backends::oci::OciSource::open(&url, &src).and_then(|s| s.ping())
         } else {
             crate::registry::open_source(&url, &root, &src).map(|_| "readable".to_owned())
         };

@@ -47,7 +47,7 @@ pub fn init(opts: &Options, dir: &Path, registry: Option<&str>) -> Result<()> {
         Err(e) => Some(e.message),
         Ok(_) => registry
             .filter(|r| r.starts_with("oci://"))
-            .and_then(|r| crate::registry::url::RegistryUrl::parse(r).err())
+            .and_then(|r| crate::registry::transfer::url::RegistryUrl::parse(r).err())
             .map(|e| e.to_string()),
     };
     if let Some(problem) = problem {

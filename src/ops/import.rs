@@ -63,7 +63,7 @@ fn catalog(alias: &str, source: &dyn Source) -> Result<Catalog> {
     let names = source.names()?;
     // A release source serves one tool: also known by its registry's name, and its aliases
     // would cost a download.
-    if registry::archive::is_release(source.url())
+    if registry::backends::release::is_release(source.url())
         && let [name] = names.as_slice()
     {
         let versions = source.versions(name)?;

@@ -197,7 +197,7 @@ pub fn resolve_lock(
 
     let platforms = manifest.policy.platforms.clone();
     let policy = super::trust::policy(Some(state), sources.reporter())?;
-    let store = crate::registry::read::default_store()?;
+    let store = crate::registry::backends::content::default_store()?;
     let mut unverified = Vec::new();
     let mut packages = Vec::with_capacity(resolution.packages.len());
     for (name, resolved) in &resolution.packages {

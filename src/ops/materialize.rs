@@ -96,7 +96,8 @@ pub fn run_install_hooks(
         })?;
         let left = |e: Error| e.with_hint(format!("{what} left a tree aibox cannot use"));
         let tree = store.ingest_dir(&root).map_err(|e| left(e.into()))?;
-        crate::registry::read::check_bins(&tree, manifest, &what).map_err(|e| left(e.into()))?;
+        crate::registry::backends::content::check_bins(&tree, manifest, &what)
+            .map_err(|e| left(e.into()))?;
         let built = store
             .build_pack(&id.name, &id.version, &tree, None)
             .map_err(|e| left(e.into()))?;

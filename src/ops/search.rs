@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Options;
 use crate::error::{Error, Result};
-use crate::registry::{self, RegistryError, SourceOptions, read};
+use crate::registry::{self, RegistryError, SourceOptions, backends::content};
 
 /// One search result.
 #[derive(Debug, Clone, Serialize)]
@@ -161,11 +161,11 @@ fn trust_status(
     if url.starts_with("dir:") {
         return Ok("local (`dir:` packs are not signed)".into());
     }
-    if registry::archive::is_release(url) {
+    if registry::backends::release::is_release(url) {
         return Ok("a release asset (not signed; the lock pins its SHA-256)".into());
     }
-    let oci = read::open(url, root, src)?;
-    let digest = read::resolve(oci.as_ref(), name, version)?.digest;
+    let oci = crate::registry::open_pack_source(url, root, src)?;
+    let digest = content::resolve(oci.as_ref(), name, version)?.digest;
     match oci.signatures(name, &digest) {
         Ok(entries) => Ok(super::trust::status(policy, url, &digest, &entries)),
         Err(RegistryError::Offline { .. }) => Ok("not checked (offline)".into()),
@@ -312,7 +312,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
         let source = registry::open_source(url, root, src)?;
         // A release source serves its one tool under any name a requirement gives it: here it
         // answers only to that tool's name or its registry's.
-        if registry::archive::is_release(url)
+        if registry::backends::release::is_release(url)
             && key.as_deref() != Some(name)
             && !source.names()?.iter().any(|n| n == name)
         {
@@ -355,9 +355,9 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
         let artifact = if !(url.starts_with("oci://") || url.starts_with("oci-layout:")) {
             None
         } else {
-            let oci = read::open(url, root, src)?;
-            let (resolved, pinfo) = read::manifest(oci.as_ref(), name, &v)?;
-            if let crate::registry::artifact::TopLevel::Index(_) = &resolved.top {
+            let oci = crate::registry::open_pack_source(url, root, src)?;
+            let (resolved, pinfo) = content::manifest(oci.as_ref(), name, &v)?;
+            if let crate::registry::format::artifact::TopLevel::Index(_) = &resolved.top {
                 platforms = resolved
                     .entries
                     .iter()

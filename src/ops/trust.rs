@@ -255,7 +255,7 @@ pub fn signing_key(path: &Path) -> Result<SigningKey> {
 /// layouts).
 fn docker_reference(source: &str, name: &str) -> Result<String> {
     if source.starts_with("oci://") {
-        let reg = registry::url::RegistryUrl::parse(source)?;
+        let reg = registry::transfer::url::RegistryUrl::parse(source)?;
         Ok(format!("{}/{}", reg.host, reg.repo(name)))
     } else {
         Ok(name.to_owned())
@@ -281,11 +281,11 @@ pub fn sign_digest(
     let duplicate =
         |e: &Entry| e.payload == payload && key.public().verifies(&e.payload, &e.signature);
     let added = if source.starts_with("oci-layout:") {
-        let dir = registry::layout_dir(source, root)?;
-        registry::layout::LayoutSource::open(source, &dir)?
+        let dir = registry::backends::layout::layout_dir(source, root)?;
+        registry::backends::layout::LayoutSource::open(source, &dir)?
             .push_signature(name, digest, entry, &duplicate)?
     } else {
-        registry::oci::OciSource::open(source, opts)?
+        registry::backends::oci::OciSource::open(source, opts)?
             .push_signature(name, digest, entry, &duplicate)?
     };
     crate::audit::record(
@@ -303,7 +303,7 @@ pub fn sign_digest(
 struct Named {
     r: PackRef,
     root: PathBuf,
-    source: Box<dyn registry::read::PackSource>,
+    source: Box<dyn registry::PackSource>,
     version: semver::Version,
     digest: String,
 }
@@ -312,12 +312,12 @@ fn named(reference: &str, opts: &SourceOptions) -> Result<Named> {
     let r = PackRef::parse(reference)?;
     let root =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
-    let source = registry::read::open(&r.source, &root, opts)?;
+    let source = registry::open_pack_source(&r.source, &root, opts)?;
     let version = match &r.version {
         Some(v) => v.clone(),
         None => super::search::newest(&source.versions(&r.name)?).expect("versions is never empty"),
     };
-    let digest = registry::read::resolve(source.as_ref(), &r.name, &version)?.digest;
+    let digest = registry::backends::content::resolve(source.as_ref(), &r.name, &version)?.digest;
     Ok(Named {
         r,
         root,
@@ -459,7 +459,7 @@ pub fn trust_add(opts: &Options, path: &Path, registry: Option<&str>) -> Result<
 
 fn validate_registry_prefix(r: &str) -> Result<()> {
     if r.starts_with("oci://") {
-        registry::url::RegistryUrl::parse(r)?;
+        registry::transfer::url::RegistryUrl::parse(r)?;
         Ok(())
     } else if r.starts_with("oci-layout:") || r.starts_with("dir:") {
         Ok(())

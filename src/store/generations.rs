@@ -6,14 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-
+use super::layout::ProfilePaths;
+use super::packs::PackId;
+use super::profiles::Profile;
 pub use super::record::{
     GENERATION_DIRS, GenerationDiff, GenerationEnv, GenerationPack, GenerationRecord, PackOrigin,
     ProjectFiles, RequiredVar, SKILLS_DIR, diff,
 };
-use super::layout::ProfilePaths;
-use super::packs::PackId;
-use super::profiles::Profile;
 use super::record::{PROJECT_LOCK, PROJECT_MANIFEST, now};
 use super::{IoContext, Store, StoreError};
 use crate::fs::{self, PermissionsExt};

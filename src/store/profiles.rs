@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::record::{GENERATION_DIRS, GenerationRecord};
 use super::layout::ProfilePaths;
+use super::record::{GENERATION_DIRS, GenerationRecord};
 use super::{IoContext, Store, StoreError};
 use crate::fs::{self, LockMode, LockedFile};
 
@@ -182,7 +182,6 @@ impl Store {
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
-
 }
 
 impl Store {

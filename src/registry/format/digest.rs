@@ -4,8 +4,8 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::RegistryError;
-use super::artifact::digest_hex;
+use crate::registry::RegistryError;
+use crate::registry::format::artifact::digest_hex;
 
 /// The running check of one blob.
 pub struct DigestCheck {
@@ -86,7 +86,7 @@ mod tests {
     use super::*;
 
     fn digest(bytes: &[u8]) -> String {
-        super::super::artifact::sha256_digest(bytes)
+        crate::registry::format::artifact::sha256_digest(bytes)
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Writing a pack layer as a stream. The directory's reproducible tar goes through the
 //! compressor into a temporary file under the store's `tmp/`, its SHA-256 and size computed on
 //! the way, while the same tar bytes feed the store's tar ingestion on a second thread through
-//! a [`super::tee`] (the check that the layer reproduces the tree). Memory stays a few buffers whatever the size of
+//! a [`crate::registry::transfer::tee`] (the check that the layer reproduces the tree). Memory stays a few buffers whatever the size of
 //! the pack.
 
 use std::io::{self, BufWriter, Write};
@@ -9,12 +9,14 @@ use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
 
-use super::RegistryError;
-use super::artifact::{Blob, Compression, LAYER_TAR_GZIP, LAYER_TAR_ZSTD, invalid};
-use super::tee::Tee;
 use crate::fs;
-use crate::store::tree::Tree;
+use crate::registry::RegistryError;
+use crate::registry::format::artifact::{
+    Blob, Compression, LAYER_TAR_GZIP, LAYER_TAR_ZSTD, invalid,
+};
+use crate::registry::transfer::tee::Tee;
 use crate::store::Store;
+use crate::store::tree::Tree;
 
 /// The zstd level of pack layers: zstd's default. Level 19 made a layer ~20% smaller but
 /// compressed at ~1 MB/s (a 60 MB tool took a minute to publish); level 3 runs at ~150 MB/s on
@@ -34,7 +36,8 @@ pub fn write(store: &Store, dir: &Path, c: Compression) -> Result<(Blob, Tree), 
     let (file, path) = tmp.into_parts();
     let (tee, reader) = Tee::new();
     let (written, tree) = std::thread::scope(|s| {
-        let ingest = s.spawn(move || store.ingest_tar(reader, &crate::store::budget::Limits::unlimited()));
+        let ingest =
+            s.spawn(move || store.ingest_tar(reader, &crate::store::budget::Limits::unlimited()));
         let sink = Hashing::new(BufWriter::with_capacity(1 << 20, file));
         let written = write_tar(dir, Both(Encoder::new(c, sink), &tee));
         // On success and on error alike: the check sees the end of the tar.

@@ -1,5 +1,5 @@
 //! Downloading blobs from a registry (with aibox's own HTTP client, so every redirect hop obeys
-//! the plain-HTTP rule of [`super::hops`]): streamed into a staging file under the store's
+//! the plain-HTTP rule of [`crate::registry::transfer::hops`]): streamed into a staging file under the store's
 //! `tmp/` with SHA-256 and size checked on the way, retried with exponential backoff on transient
 //! failures (5xx, connection errors, a stream cut short), resumed with an HTTP `Range` request
 //! where the registry honours it. Only a file whose digest matched is ever handed on.
@@ -12,12 +12,12 @@ use oci_client::Client;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-use super::RegistryError;
-use super::artifact::Descriptor;
-use super::digest::DigestCheck;
-use super::http::Http;
-use super::url::RegistryUrl;
 use crate::fs;
+use crate::registry::RegistryError;
+use crate::registry::format::artifact::Descriptor;
+use crate::registry::format::digest::DigestCheck;
+use crate::registry::transfer::http::Http;
+use crate::registry::transfer::url::RegistryUrl;
 
 /// How many times a transient failure is retried (`AIBOX_FETCH_RETRIES`).
 pub fn max_attempts() -> u32 {
@@ -53,8 +53,8 @@ pub struct Watch<'a> {
     pub what: &'a str,
     pub reporter: crate::printer::Reporter,
     pub on_bytes: &'a (dyn Fn(u64) + Send + Sync),
-    /// Where the blob's bytes also go as they arrive (see [`super::tee`]).
-    pub tee: Option<&'a super::tee::Tee>,
+    /// Where the blob's bytes also go as they arrive (see [`crate::registry::transfer::tee`]).
+    pub tee: Option<&'a crate::registry::transfer::tee::Tee>,
 }
 
 /// Where a blob comes from: the registry's HTTP client, its registry client, aibox's token
@@ -62,7 +62,7 @@ pub struct Watch<'a> {
 pub struct Origin<'a> {
     pub http: &'a Http,
     pub oci: &'a Client,
-    pub exchange: &'a super::token::Exchange,
+    pub exchange: &'a crate::registry::transfer::token::Exchange,
     pub reg: &'a RegistryUrl,
     pub repo: &'a str,
 }
@@ -159,7 +159,7 @@ async fn fetch_once(
     {
         Ok(r) => r,
         Err(e) => {
-            let err = super::hops::network_error(&e, &blob);
+            let err = crate::registry::transfer::hops::network_error(&e, &blob);
             if matches!(err, RegistryError::InsecureHop { .. }) || e.is_redirect() {
                 return Err(Failure::Fatal(err));
             }
@@ -193,7 +193,7 @@ async fn fetch_once(
         s if is_transient(s) => return Err(Failure::Transient(format!("HTTP {s}"))),
         _ => {
             return Err(Failure::Fatal(
-                super::http::answer_error(response, &blob).await,
+                crate::registry::transfer::http::answer_error(response, &blob).await,
             ));
         }
     }
@@ -229,7 +229,7 @@ async fn fetch_once(
 fn restart(
     tmp: &mut tempfile::NamedTempFile,
     check: &mut DigestCheck,
-    tee: Option<&super::tee::Tee>,
+    tee: Option<&crate::registry::transfer::tee::Tee>,
 ) -> Result<(), Failure> {
     tmp.as_file_mut()
         .set_len(0)

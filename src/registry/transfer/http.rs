@@ -14,12 +14,10 @@ use oci_client::{Client, Reference, RegistryOperation};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RANGE};
 
-use super::RegistryError;
-use super::token::{Exchange, Grant};
-use super::url::RegistryUrl;
-
-/// Largest error body read (the rest is ignored).
-const MAX_ERROR_BODY: u64 = 64 << 10;
+use crate::registry::RegistryError;
+use crate::registry::transfer::body::{MAX_ERROR_BODY, read_limited, too_large};
+use crate::registry::transfer::token::{Exchange, Grant};
+use crate::registry::transfer::url::RegistryUrl;
 
 /// What a limited GET returned.
 #[derive(Debug)]
@@ -77,7 +75,9 @@ impl Http {
             .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(10))
             .read_timeout(std::time::Duration::from_secs(60))
-            .redirect(super::hops::redirect_policy(insecure.clone()))
+            .redirect(crate::registry::transfer::hops::redirect_policy(
+                insecure.clone(),
+            ))
             .build()
             .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
         Ok(Http {
@@ -117,7 +117,11 @@ impl Http {
             .send()
             .await
             .map_err(|e| network(e, what))?;
-        super::hops::check_challenge(resp.headers(), self.insecure.as_deref(), what)
+        crate::registry::transfer::hops::check_challenge(
+            resp.headers(),
+            self.insecure.as_deref(),
+            what,
+        )
     }
 
     /// GET `/v2/<path>` of `repo`, reading at most `max` body bytes: a larger body (declared
@@ -212,7 +216,11 @@ impl Http {
         challenge: &HeaderMap,
         what: &str,
     ) -> Result<(), RegistryError> {
-        super::hops::check_challenge(challenge, self.insecure.as_deref(), what)?;
+        crate::registry::transfer::hops::check_challenge(
+            challenge,
+            self.insecure.as_deref(),
+            what,
+        )?;
         let grant = exchange.grant(repo, RegistryOperation::Pull, what).await?;
         let value = match &grant {
             Grant::Bearer(token) => format!("Bearer {token}"),
@@ -227,7 +235,7 @@ impl Http {
         let image = Reference::with_tag(reg.host.clone(), repo.to_owned(), "latest".into());
         oci.auth(&image, &grant.as_auth(), RegistryOperation::Pull)
             .await
-            .map_err(|e| super::oci::map_error(e, what))?;
+            .map_err(|e| crate::registry::error::map_error(e, what))?;
         let mut value = HeaderValue::from_str(&value).map_err(|_| RegistryError::Auth {
             what: what.into(),
             message: "the registry's token cannot be sent in a header".into(),
@@ -247,28 +255,6 @@ pub(super) fn no_credentials(what: &str) -> RegistryError {
         what: what.into(),
         message: "the registry asks for credentials and none are configured".into(),
     }
-}
-
-/// Read a body chunk by chunk, stopping past `max` (an error, or for error bodies, the end).
-pub(super) async fn read_limited(
-    mut resp: reqwest::Response,
-    max: u64,
-    what: &str,
-    truncate: bool,
-) -> Result<Vec<u8>, RegistryError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| network(e, what))? {
-        if (body.len() + chunk.len()) as u64 > max {
-            if truncate {
-                let keep = max as usize - body.len();
-                body.extend_from_slice(&chunk[..keep.min(chunk.len())]);
-                return Ok(body);
-            }
-            return Err(too_large(what, max));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The error an unsuccessful answer to `what` stands for (its body read up to 64 KiB).
@@ -291,20 +277,8 @@ pub async fn answer_error(resp: reqwest::Response, what: &str) -> RegistryError 
     })
 }
 
-fn too_large(what: &str, max: u64) -> RegistryError {
-    let shown = if max.is_multiple_of(1 << 20) {
-        format!("{} MiB", max >> 20)
-    } else {
-        format!("{max} bytes")
-    };
-    RegistryError::InvalidPack {
-        path: what.into(),
-        message: format!("the registry's answer is larger than {shown}; stopped reading"),
-    }
-}
-
 pub(super) fn network(e: reqwest::Error, what: &str) -> RegistryError {
-    super::hops::network_error(&e, what)
+    crate::registry::transfer::hops::network_error(&e, what)
 }
 
 impl Response {

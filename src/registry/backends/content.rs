@@ -1,5 +1,5 @@
 //! Reading packs out of any OCI content source (an image layout or a registry) through one
-//! small [`Backend`] trait: tag → manifest or index → platform manifest → config, lock entries,
+//! small [`Backend`] trait (`backend`): tag → manifest or index → platform manifest → config, lock entries,
 //! and fetching a locked platform into the store from digest-verified blobs only.
 
 use std::collections::BTreeMap;
@@ -7,54 +7,15 @@ use std::sync::Arc;
 
 use semver::Version;
 
-use super::artifact::{self, Descriptor, Manifest, TopLevel};
-use super::tee::Tee;
-use super::{LockEntry, RegistryError};
 use crate::fs;
 use crate::lockfile::{ANY_PLATFORM, LockedPlatform};
 use crate::manifest::pack::PackManifest;
+use crate::registry::backends::backend::Backend;
+use crate::registry::format::artifact::{self, Descriptor, Manifest, TopLevel};
+use crate::registry::transfer::tee::Tee;
+use crate::registry::{LockEntry, RegistryError};
 use crate::store::tree::{Hash, Tree};
 use crate::store::{PackId, Store};
-
-/// Content access of one OCI source. Every byte returned has been checked against its digest.
-/// Every backend is a [`super::Source`] through the one implementation below; a backend only
-/// says how to list and read, never how a pack is found, locked or fetched.
-pub trait Backend: Send + Sync {
-    /// The source URL (for messages).
-    fn url(&self) -> &str;
-    /// Every pack name the source lists.
-    fn list_names(&self) -> Result<Vec<String>, RegistryError>;
-    /// The versions of `name`, sorted; [`RegistryError::NotFound`] when it has none.
-    fn list_versions(&self, name: &str) -> Result<Vec<Version>, RegistryError>;
-    /// Whether reading a manifest costs a round trip, so [`super::Source::prefetch`] should
-    /// read several at once.
-    fn remote(&self) -> bool {
-        false
-    }
-    /// The manifest or index the version tag of `name` points at, and its digest.
-    fn tagged(&self, name: &str, version: &Version) -> Result<(Vec<u8>, String), RegistryError>;
-    /// A manifest by digest (verified).
-    fn manifest_by_digest(&self, name: &str, digest: &str) -> Result<Vec<u8>, RegistryError>;
-    /// The manifest another tag of `name` points at (signatures), and its digest; `None` when
-    /// the tag does not exist. Never cached: signatures are added over time.
-    fn manifest_by_tag(
-        &self,
-        name: &str,
-        tag: &str,
-    ) -> Result<Option<(Vec<u8>, String)>, RegistryError>;
-    /// A small blob (config, `pack.toml`) by descriptor, verified, at most `max` bytes.
-    fn small_blob(&self, name: &str, desc: &Descriptor, max: u64)
-    -> Result<Vec<u8>, RegistryError>;
-    /// A blob copied into a verified staging file under the store's `tmp/`; with a `tee`, its
-    /// bytes are also handed on as they arrive (before the digest is checked).
-    fn stage_blob(
-        &self,
-        name: &str,
-        desc: &Descriptor,
-        store: &Store,
-        tee: Option<&Tee>,
-    ) -> Result<tempfile::NamedTempFile, RegistryError>;
-}
 
 /// What one platform manifest says about its pack.
 #[derive(Debug, Clone)]
@@ -117,12 +78,12 @@ pub fn platform_info(
         Some(TopLevel::Manifest(m)) => m.clone(),
         _ => artifact::parse_manifest(&b.manifest_by_digest(name, digest)?, &w)?,
     };
-    let (pack, tree, platforms) = if artifact::is_aibox(&manifest) {
+    let (pack, tree, platforms) = if crate::registry::transfer::unpack::is_aibox(&manifest) {
         let bytes = b.small_blob(name, &manifest.config, artifact::MAX_METADATA_BYTES)?;
-        let config = artifact::parse_config(&bytes, &w)?;
+        let config = crate::registry::transfer::unpack::parse_config(&bytes, &w)?;
         (config.pack, Some(config.tree), config.platforms)
     } else {
-        let layer = artifact::pack_toml_layer(&manifest, &w)?;
+        let layer = crate::registry::transfer::unpack::pack_toml_layer(&manifest, &w)?;
         let bytes = b.small_blob(name, layer, artifact::MAX_PACK_TOML_BYTES)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| artifact::invalid(&w, "`pack.toml` is not UTF-8"))?;
@@ -196,7 +157,7 @@ pub fn lock_entry(
     let mut out = BTreeMap::new();
     let mut trees: BTreeMap<String, Hash> = BTreeMap::new();
     for (platform, digest) in published {
-        if !super::wanted_platform(&platform, platforms) {
+        if !crate::registry::wanted_platform(&platform, platforms) {
             continue;
         }
         let tree = match trees.get(&digest) {
@@ -403,7 +364,7 @@ fn layers_tree(
     w: &str,
 ) -> Result<Tree, RegistryError> {
     let w = w.to_owned();
-    if artifact::is_aibox(&info.manifest) {
+    if crate::registry::transfer::unpack::is_aibox(&info.manifest) {
         let [layer] = info.manifest.layers.as_slice() else {
             return Err(artifact::invalid(&w, "an aibox pack has exactly one layer"));
         };
@@ -416,7 +377,13 @@ fn layers_tree(
             staged.push(file);
             Ok(f)
         };
-        artifact::oras_tree(store, &info.manifest, &info.pack, &w, &mut open)
+        crate::registry::transfer::unpack::oras_tree(
+            store,
+            &info.manifest,
+            &info.pack,
+            &w,
+            &mut open,
+        )
     }
 }
 
@@ -435,7 +402,7 @@ fn streamed_layer(
     let (tee, reader) = Tee::new();
     let (staged, unpacked) = std::thread::scope(|s| {
         let unpacking = s.spawn(|| {
-            let tar = artifact::layer_tar(layer, reader, w)?;
+            let tar = crate::registry::transfer::unpack::layer_tar(layer, reader, w)?;
             Ok::<_, RegistryError>(store.ingest_tar_uncommitted(tar, &limits())?)
         });
         let staged = b.stage_blob(name, layer, store, Some(&tee));
@@ -452,7 +419,7 @@ fn streamed_layer(
         return Ok(tree);
     }
     drop(unpacked);
-    artifact::ingest_layer(store, layer, reopen(&file)?, w, &limits())
+    crate::registry::transfer::unpack::ingest_layer(store, layer, reopen(&file)?, w, &limits())
 }
 
 /// A second handle on a staging file, read from its start.
@@ -538,7 +505,7 @@ pub fn changelog(b: &dyn Backend, name: &str, version: &Version) -> Option<Strin
     Some(format!("## {version}\n{entry}\n"))
 }
 
-impl<B: Backend> super::Source for B {
+impl<B: Backend> crate::registry::Source for B {
     fn url(&self) -> &str {
         Backend::url(self)
     }
@@ -585,7 +552,7 @@ impl<B: Backend> super::Source for B {
         name: &str,
         digest: &str,
     ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
-        super::signatures::read(self, name, digest)
+        crate::registry::backends::signatures::read(self, name, digest)
     }
 
     fn changelog(&self, name: &str, version: &Version) -> Option<String> {
@@ -603,9 +570,9 @@ impl<B: Backend> super::Source for B {
     }
 }
 
-/// An OCI-backed source with both faces: the [`super::Source`] trait and raw [`Backend`] access
+/// An OCI-backed source with both faces: the [`crate::registry::Source`] trait and raw [`Backend`] access
 /// (for `pack pull`, `info`, `vendor`).
-pub trait PackSource: Backend + super::Source {}
+pub trait PackSource: Backend + crate::registry::Source {}
 
 impl<B: Backend> PackSource for B {}
 
@@ -616,23 +583,4 @@ pub fn default_store() -> Result<Option<Store>, RegistryError> {
         .as_deref()
         .map(Store::open)
         .transpose()?)
-}
-
-/// Open an `oci-layout:` or `oci://` URL as a [`PackSource`].
-pub fn open(
-    url: &str,
-    project_root: &std::path::Path,
-    opts: &super::SourceOptions,
-) -> Result<Box<dyn PackSource>, RegistryError> {
-    if url.starts_with("oci-layout:") {
-        let dir = super::layout_dir(url, project_root)?;
-        Ok(Box::new(super::layout::LayoutSource::open(url, &dir)?))
-    } else if url.starts_with("oci://") {
-        Ok(Box::new(super::oci::OciSource::open(url, opts)?))
-    } else {
-        Err(RegistryError::bad_url(
-            url,
-            "expected `oci://host/path` or `oci-layout:<dir>`",
-        ))
-    }
 }

@@ -1,86 +1,25 @@
 //! Remote OCI registries (`oci://host[:port]/base`, pack `name` in repository `<base>/<name>`,
 //! tags = versions) through `oci-client` on an internal tokio runtime: metadata cached by
 //! digest forever and tags with a TTL, `--offline` served from the cache only, blobs fetched
-//! by [`super::fetch`], and pushing built packs or layout refs.
+//! by [`crate::registry::transfer::fetch`], and pushing built packs or layout refs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::{Client, Reference};
 use semver::Version;
 
-use super::artifact::{self, Descriptor};
-use super::auth;
-use super::cache::{self, MetaCache};
-use super::read::{self, Backend};
-pub use super::url::RegistryUrl;
-use super::{RegistryError, SourceOptions};
 use crate::manifest::pack::PackManifest;
+use crate::registry::backends::backend::Backend;
+use crate::registry::backends::content;
+use crate::registry::format::artifact::{self, Descriptor};
+use crate::registry::transfer::auth;
+use crate::registry::transfer::cache::{self, MetaCache};
+pub use crate::registry::transfer::url::RegistryUrl;
+use crate::registry::{RegistryError, SourceOptions};
 use crate::store::{PackId, Store};
-
-/// Map an `oci-client` error to a typed error naming `what` was being done.
-pub fn map_error(e: OciDistributionError, what: &str) -> RegistryError {
-    match e {
-        OciDistributionError::UnauthorizedError { url } => RegistryError::Auth {
-            what: what.into(),
-            message: format!("the registry refused access to {url} (401)"),
-        },
-        OciDistributionError::AuthenticationFailure(m) => RegistryError::Auth {
-            what: what.into(),
-            message: m,
-        },
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let msg = envelope
-                .errors
-                .iter()
-                .map(|e| format!("{:?}: {}", e.code, e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            if envelope
-                .errors
-                .iter()
-                .any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-            {
-                RegistryError::Auth {
-                    what: what.into(),
-                    message: msg,
-                }
-            } else {
-                RegistryError::Remote {
-                    what: what.into(),
-                    message: msg,
-                }
-            }
-        }
-        OciDistributionError::ServerError {
-            code: code @ (401 | 403),
-            url,
-            ..
-        } => RegistryError::Auth {
-            what: what.into(),
-            message: format!("the registry refused access to {url} ({code})"),
-        },
-        OciDistributionError::RequestError(r) => {
-            let mut message = r.to_string();
-            let mut source = std::error::Error::source(&r);
-            while let Some(s) = source {
-                message = format!("{message}: {s}");
-                source = s.source();
-            }
-            RegistryError::Network {
-                what: what.into(),
-                message,
-            }
-        }
-        other => RegistryError::Remote {
-            what: what.into(),
-            message: other.to_string(),
-        },
-    }
-}
 
 /// An `oci://` source.
 pub struct OciSource {
@@ -88,12 +27,12 @@ pub struct OciSource {
     pub(super) reg: RegistryUrl,
     pub(super) client: Client,
     /// The token exchange, holding the credentials (the registry client never does).
-    pub(super) token: super::token::Exchange,
+    pub(super) token: crate::registry::transfer::token::Exchange,
     pub(super) rt: &'static tokio::runtime::Runtime,
     pub(super) cache: MetaCache,
     pub(super) opts: SourceOptions,
     pub(super) tags: Mutex<HashMap<String, Arc<Vec<String>>>>,
-    pub(super) http: super::http::Http,
+    pub(super) http: crate::registry::transfer::http::Http,
 }
 
 impl std::fmt::Debug for OciSource {
@@ -139,12 +78,12 @@ impl OciSource {
         };
         let client = Client::try_from(config)
             .map_err(|e| RegistryError::Other(format!("cannot create the registry client: {e}")))?;
-        let rt = super::http::runtime()?;
+        let rt = crate::registry::transfer::http::runtime()?;
         let (auth, origin) = auth::credentials(&reg.host, opts.reporter);
         // The registry client gets no credentials: requests go out anonymous, and a 401
         // challenge is answered by aibox's own token exchange once per repository, which
         // hands the client a token (or Basic, when the registry asks for nothing else).
-        let token = super::token::Exchange::new(
+        let token = crate::registry::transfer::token::Exchange::new(
             http,
             &reg.host,
             auth,
@@ -154,7 +93,7 @@ impl OciSource {
         )?;
         let home = crate::store::Layout::default_home().ok_or(crate::store::StoreError::NoHome)?;
         let cache = MetaCache::new(&crate::store::Layout::new(home).cache(), &reg.host);
-        let http_client = super::http::Http::new(
+        let http_client = crate::registry::transfer::http::Http::new(
             &reg,
             http,
             !reg.is_loopback() && (opts.insecure || configured_insecure),
@@ -230,8 +169,8 @@ impl OciSource {
         platform: &str,
         store: &Store,
     ) -> Result<(PackId, Arc<PackManifest>, String), RegistryError> {
-        let (id, info) = read::fetch_any(self, store, name, version, platform)?;
-        let digest = read::resolve(self, name, version)?.digest;
+        let (id, info) = content::fetch_any(self, store, name, version, platform)?;
+        let digest = content::resolve(self, name, version)?.digest;
         Ok((id, info.pack, digest))
     }
 
@@ -260,8 +199,8 @@ impl OciSource {
         let repo = self.reg.repo(name);
         let file = self
             .rt
-            .block_on(super::fetch::download(
-                &super::fetch::Origin {
+            .block_on(crate::registry::transfer::fetch::download(
+                &crate::registry::transfer::fetch::Origin {
                     http: &self.http,
                     oci: &self.client,
                     exchange: &self.token,
@@ -270,7 +209,7 @@ impl OciSource {
                 },
                 desc,
                 tmp,
-                &super::fetch::Watch {
+                &crate::registry::transfer::fetch::Watch {
                     what: &what,
                     reporter: self.opts.reporter,
                     on_bytes: &|_| {},
@@ -414,7 +353,7 @@ impl Backend for OciSource {
         name: &str,
         desc: &Descriptor,
         store: &Store,
-        tee: Option<&super::tee::Tee>,
+        tee: Option<&crate::registry::transfer::tee::Tee>,
     ) -> Result<tempfile::NamedTempFile, RegistryError> {
         if self.opts.offline {
             return Err(self.offline(format!("blob {} of `{}` (pack content is not cached; run `aibox sync` once online or use an `oci-layout:` mirror)", desc.digest, self.reg.repo(name))));
@@ -424,8 +363,8 @@ impl Backend for OciSource {
         bar.set_message(name.to_owned());
         let on = |n: u64| bar.inc(n);
         let repo = self.reg.repo(name);
-        let r = self.rt.block_on(super::fetch::download(
-            &super::fetch::Origin {
+        let r = self.rt.block_on(crate::registry::transfer::fetch::download(
+            &crate::registry::transfer::fetch::Origin {
                 http: &self.http,
                 oci: &self.client,
                 exchange: &self.token,
@@ -434,7 +373,7 @@ impl Backend for OciSource {
             },
             desc,
             &store.staging()?,
-            &super::fetch::Watch {
+            &crate::registry::transfer::fetch::Watch {
                 what: &what,
                 reporter: self.opts.reporter,
                 on_bytes: &on,

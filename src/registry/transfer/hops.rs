@@ -6,7 +6,7 @@
 
 use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 
-use super::RegistryError;
+use crate::registry::RegistryError;
 
 /// How many redirects one request may follow.
 const MAX_REDIRECTS: usize = 5;
@@ -126,7 +126,7 @@ pub fn check_challenge(
         match url::Url::parse(&realm) {
             Ok(url) if allowed(&url, insecure) => {}
             Ok(url) => return Err(refused(shown(&url))),
-            Err(_) => return Err(refused(super::url::redact(&realm))),
+            Err(_) => return Err(refused(crate::registry::transfer::url::redact(&realm))),
         }
     }
     Ok(())

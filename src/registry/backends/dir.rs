@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use semver::Version;
 
-use super::{LockEntry, RegistryError, Source};
 use crate::fs;
 use crate::lockfile::LockedPlatform;
 use crate::manifest::pack::PackManifest;
+use crate::registry::{LockEntry, RegistryError, Source};
 use crate::store::{PackId, Store, ingest};
 
 /// One pack version found in the directory.
@@ -163,7 +163,11 @@ impl Source for DirSource {
         let found = self.found(name, version)?;
         let tree = ingest::tree_of_dir(&found.dir, None)
             .map_err(|e| RegistryError::building(e, name, version, &self.url))?;
-        super::read::check_tree(&tree, &found.manifest, &found.dir.display().to_string())?;
+        crate::registry::backends::content::check_tree(
+            &tree,
+            &found.manifest,
+            &found.dir.display().to_string(),
+        )?;
         let tree = tree.hash();
         let published = match &found.manifest.pack.platforms {
             None => vec![crate::lockfile::ANY_PLATFORM.to_owned()],
@@ -171,7 +175,7 @@ impl Source for DirSource {
         };
         let out = published
             .into_iter()
-            .filter(|p| super::wanted_platform(p, platforms))
+            .filter(|p| crate::registry::wanted_platform(p, platforms))
             .map(|p| {
                 (
                     p,
@@ -199,7 +203,11 @@ impl Source for DirSource {
         let tree = store
             .ingest_dir(&found.dir)
             .map_err(|e| RegistryError::building(e, name, version, &self.url))?;
-        super::read::check_tree(&tree, &found.manifest, &found.dir.display().to_string())?;
+        crate::registry::backends::content::check_tree(
+            &tree,
+            &found.manifest,
+            &found.dir.display().to_string(),
+        )?;
         store
             .build_pack(name, &version.to_string(), &tree, Some(&locked.tree))
             .map_err(|e| RegistryError::building(e, name, version, &self.url))

@@ -1,10 +1,10 @@
 //! Release archives as sources: `https://…/tool-1.2.0-linux-x86_64.tar.gz` (one asset, its
 //! version taken from the file name or the URL) and `github:owner/repo` (the repository's
-//! releases through the GitHub API, the asset chosen by platform: [`super::assets`]). An asset
+//! releases through the GitHub API, the asset chosen by platform: [`crate::registry::format::assets`]). An asset
 //! is a `.tar.gz`/`.tgz`, `.tar.zst`, `.tar.xz`, `.tar` or `.zip` archive, or a bare
 //! executable. It is downloaded, its SHA-256 computed while streaming (the lock pins it as the
 //! platform's `manifest`), ingested like any layer (the same checks on names, links, sizes;
-//! zips checked and converted first, [`super::zipfile`]) and stored as a pack tree. An archive without a `pack.toml` at its root gets one: every executable
+//! zips checked and converted first, [`crate::registry::transfer::zipfile`]) and stored as a pack tree. An archive without a `pack.toml` at its root gets one: every executable
 //! at its root, in `bin/`, or in the one top directory (and its `bin/`) is a command, and one
 //! named `aibox-plugin-<name>` makes the pack a plugin.
 
@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex};
 use semver::Version;
 use sha2::Digest as _;
 
-use super::{LockEntry, RegistryError, Source, SourceOptions};
 use crate::fs;
 use crate::lockfile::LockedPlatform;
 use crate::manifest::pack::{PackKind, PackManifest, PackSection};
+use crate::registry::{LockEntry, RegistryError, Source, SourceOptions};
 use crate::store::budget::Limits;
 use crate::store::tree::{Entry, Tree};
 use crate::store::{PackId, Store};
@@ -65,7 +65,7 @@ pub struct ArchiveSource {
 
 /// The aibox platform an asset's file name is for (`None`: it names none, or several).
 pub fn asset_platform(file: &str) -> Option<&'static str> {
-    match super::assets::platforms(file).as_slice() {
+    match crate::registry::format::assets::platforms(file).as_slice() {
         [one] => Some(one),
         _ => None,
     }
@@ -118,7 +118,9 @@ impl ArchiveSource {
             }
         } else {
             check_http(url, opts)?;
-            if super::assets::format(file_name(url)).is_none() && !bare_executable_url(url) {
+            if crate::registry::format::assets::format(file_name(url)).is_none()
+                && !bare_executable_url(url)
+            {
                 return Err(RegistryError::bad_url(
                     url,
                     "not a release asset: an archive (`.tar.gz`, `.tgz`, `.tar.zst`, `.tar.xz`, `.tar`, `.zip`) or an executable",
@@ -147,10 +149,10 @@ impl ArchiveSource {
             .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(10))
             .read_timeout(std::time::Duration::from_secs(60))
-            .redirect(super::hops::redirect_policy(insecure))
+            .redirect(crate::registry::transfer::hops::redirect_policy(insecure))
             .build()
             .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
-        let rt = super::http::runtime()?;
+        let rt = crate::registry::transfer::http::runtime()?;
         Ok(ArchiveSource {
             url: url.to_owned(),
             kind,
@@ -170,8 +172,8 @@ impl ArchiveSource {
         let list = match &self.kind {
             Kind::Url => {
                 let file = file_name(&self.url);
-                let version = super::assets::version_in(file)
-                    .or_else(|| super::assets::version_in(&self.url))
+                let version = crate::registry::format::assets::version_in(file)
+                    .or_else(|| crate::registry::format::assets::version_in(&self.url))
                     .ok_or_else(|| {
                         RegistryError::bad_url(
                             &self.url,
@@ -197,7 +199,7 @@ impl ArchiveSource {
                 .join("github")
                 .join(format!(
                     "{}.json",
-                    super::cache::escape(&format!("{api}/{repo}"))
+                    crate::registry::transfer::cache::escape(&format!("{api}/{repo}"))
                 ))
         });
         let cached = cache.as_ref().and_then(|p| {
@@ -206,7 +208,8 @@ impl ArchiveSource {
             Some((fs::read_regular(p, MAX_API_BYTES as u64).ok()?, age))
         });
         if let Some((bytes, age)) = &cached
-            && (self.opts.offline || (!self.opts.refresh && age < &super::cache::tag_ttl()))
+            && (self.opts.offline
+                || (!self.opts.refresh && age < &crate::registry::transfer::cache::tag_ttl()))
         {
             return Ok(bytes.clone());
         }
@@ -299,7 +302,10 @@ impl ArchiveSource {
         }
         if self.opts.offline {
             return Err(RegistryError::Offline {
-                what: format!("the archive `{}`", super::url::redact(url)),
+                what: format!(
+                    "the archive `{}`",
+                    crate::registry::transfer::url::redact(url)
+                ),
             });
         }
         check_http(url, &self.opts)?;
@@ -309,7 +315,10 @@ impl ArchiveSource {
             context: format!("cannot create a file in `{}`", tmp_dir.display()),
             source: e,
         })?;
-        let what = format!("downloading `{}`", super::url::redact(url));
+        let what = format!(
+            "downloading `{}`",
+            crate::registry::transfer::url::redact(url)
+        );
         let sha256 = self.download(url, tmp.as_file_mut(), &what)?;
         let file = tmp.as_file_mut();
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -320,11 +329,11 @@ impl ArchiveSource {
         let tree = unpack(&store, name, url, file, size).map_err(|e| {
             RegistryError::Other(format!(
                 "`{}` is not a usable archive: {e}",
-                super::url::redact(url)
+                crate::registry::transfer::url::redact(url)
             ))
         })?;
         let (tree, manifest) = self.with_manifest(&store, tree, name, version, url)?;
-        super::read::check_tree(&tree, &manifest, &what)?;
+        crate::registry::backends::content::check_tree(&tree, &manifest, &what)?;
         let id = store.build_pack(name, &version.to_string(), &tree, None)?;
         let built = Built {
             sha256,
@@ -389,7 +398,7 @@ impl ArchiveSource {
         version: &Version,
         url: &str,
     ) -> Result<(Tree, PackManifest), RegistryError> {
-        let shown = super::url::redact(url);
+        let shown = crate::registry::transfer::url::redact(url);
         if let Some(Entry::File {
             hash, executable, ..
         }) = tree.entries.get("pack.toml")
@@ -445,12 +454,12 @@ fn unpack(
     file: &mut std::fs::File,
     size: u64,
 ) -> Result<Tree, Box<dyn std::error::Error + Send + Sync>> {
-    use super::assets::Format;
+    use crate::registry::format::assets::Format;
     let mut magic = [0u8; 6];
     let n = file.read(&mut magic)?;
     file.rewind()?;
     let limits = Limits::for_compressed(size);
-    let by_name = super::assets::format(file_name(url))
+    let by_name = crate::registry::format::assets::format(file_name(url))
         .or(bare_executable_url(url).then_some(Format::Executable));
     let reader = std::io::BufReader::new(&*file);
     let tree = match &magic[..n] {
@@ -465,7 +474,7 @@ fn unpack(
             // Checked and converted into a tar in the staging area, then ingested.
             let staging = store.staging()?;
             let mut tar = fs::temp_file_in(&staging)?;
-            super::zipfile::to_tar(&*file, tar.as_file_mut(), &limits)?;
+            crate::registry::transfer::zipfile::to_tar(&*file, tar.as_file_mut(), &limits)?;
             tar.as_file_mut().rewind()?;
             store.ingest_tar(std::io::BufReader::new(tar.as_file()), &limits)?
         }
@@ -582,7 +591,7 @@ fn pick<'a>(
     assets: &'a BTreeMap<String, String>,
     platform: &str,
 ) -> Option<(&'a String, &'a String)> {
-    super::assets::pick(assets.iter(), platform)
+    crate::registry::format::assets::pick(assets.iter(), platform)
 }
 
 /// The releases in a GitHub API answer (drafts and tags that are not versions left out).
@@ -609,7 +618,7 @@ fn parse_releases(bytes: &[u8]) -> Result<Vec<Release>, RegistryError> {
         .into_iter()
         .filter(|r| !r.draft)
         .filter_map(|r| {
-            let version = super::assets::version_in(&r.tag_name)?;
+            let version = crate::registry::format::assets::version_in(&r.tag_name)?;
             let assets = r
                 .assets
                 .into_iter()
@@ -632,7 +641,7 @@ fn check_http(url: &str, opts: &SourceOptions) -> Result<(), RegistryError> {
         "http" => {
             let loopback = parsed
                 .host()
-                .is_some_and(|h| super::hops::is_loopback_host(&h));
+                .is_some_and(|h| crate::registry::transfer::hops::is_loopback_host(&h));
             if loopback || opts.insecure {
                 Ok(())
             } else {
@@ -647,7 +656,7 @@ fn check_http(url: &str, opts: &SourceOptions) -> Result<(), RegistryError> {
 }
 
 fn network(e: &reqwest::Error, what: &str) -> RegistryError {
-    super::hops::network_error(e, what)
+    crate::registry::transfer::hops::network_error(e, what)
 }
 
 impl Source for ArchiveSource {
@@ -767,7 +776,10 @@ impl Source for ArchiveSource {
             && expected != &b.sha256
         {
             return Err(RegistryError::DigestMismatch {
-                what: format!("`{}` ({name}@{version})", super::url::redact(&url)),
+                what: format!(
+                    "`{}` ({name}@{version})",
+                    crate::registry::transfer::url::redact(&url)
+                ),
                 digest: expected.clone(),
                 actual: b.sha256,
             });

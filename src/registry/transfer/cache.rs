@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::artifact;
 use crate::fs;
+use crate::registry::format::artifact;
 
 /// How long tag lists and tag → digest answers are trusted (`AIBOX_TAG_TTL` seconds).
 pub fn tag_ttl() -> Duration {

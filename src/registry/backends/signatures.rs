@@ -1,15 +1,14 @@
 //! cosign signature manifests in registries and layouts: finding the `sha256-<hex>.sig`
-//! manifest of an artifact digest and reading its signatures, and writing one — appending to
-//! the signatures already there, as cosign does, never replacing them. A missing signature
+//! manifest of an artifact digest and reading its signatures, and making one — appending to
+//! the signatures already there, as cosign does, never replacing them (`oci_push` and
+//! `layout` write it). A missing signature
 //! manifest is "no signatures"; any other failure to read one is an error, never an empty list.
 
 use std::collections::BTreeMap;
 
-use super::RegistryError;
-use super::artifact::{self, Blob, Descriptor, MANIFEST_MEDIA_TYPE, Manifest};
-use super::layout::{LayoutSource, OciLayout};
-use super::oci::OciSource;
-use super::read::Backend;
+use crate::registry::RegistryError;
+use crate::registry::backends::backend::Backend;
+use crate::registry::format::artifact::{self, Blob, Descriptor, MANIFEST_MEDIA_TYPE, Manifest};
 use crate::signature::{self, Entry};
 
 /// The signatures the manifest tagged `sha256-<hex>.sig` in pack `name`'s repository holds,
@@ -46,7 +45,7 @@ fn entries(b: &dyn Backend, name: &str, m: &Manifest) -> Result<Vec<Entry>, Regi
 }
 
 /// The blobs and manifest of a signature manifest holding `entries`.
-fn build(entries: &[Entry]) -> (Vec<Blob>, Blob) {
+pub(crate) fn build(entries: &[Entry]) -> (Vec<Blob>, Blob) {
     let payloads: Vec<Blob> = entries
         .iter()
         .map(|e| Blob::new(signature::SIMPLESIGNING, e.payload.clone()))
@@ -85,7 +84,7 @@ fn build(entries: &[Entry]) -> (Vec<Blob>, Blob) {
 /// `existing` plus `new` unless `duplicate` says one already there is the same signature
 /// (cosign's check: the same payload, verifying under the same key); `None` when nothing
 /// changes.
-fn appended(
+pub(crate) fn appended(
     existing: Vec<Entry>,
     new: Entry,
     duplicate: &dyn Fn(&Entry) -> bool,
@@ -96,58 +95,4 @@ fn appended(
     let mut all = existing;
     all.push(new);
     Some(all)
-}
-
-impl OciSource {
-    /// Add a signature for `digest` of pack `name` to the registry.
-    pub fn push_signature(
-        &self,
-        name: &str,
-        digest: &str,
-        entry: Entry,
-        duplicate: &dyn Fn(&Entry) -> bool,
-    ) -> Result<bool, RegistryError> {
-        let existing = read(self, name, digest)?;
-        let Some(all) = appended(existing, entry, duplicate) else {
-            return Ok(false);
-        };
-        let (blobs, top) = build(&all);
-        self.push_parts(name, &signature::tag(digest), blobs, Vec::new(), &top)?;
-        Ok(true)
-    }
-}
-
-impl LayoutSource {
-    /// Add a signature for `digest` of pack `name` to the layout.
-    pub fn push_signature(
-        &self,
-        name: &str,
-        digest: &str,
-        entry: Entry,
-        duplicate: &dyn Fn(&Entry) -> bool,
-    ) -> Result<bool, RegistryError> {
-        let existing = read(self, name, digest)?;
-        let Some(all) = appended(existing, entry, duplicate) else {
-            return Ok(false);
-        };
-        write(self.layout(), name, digest, &all)?;
-        Ok(true)
-    }
-}
-
-/// Write a signature manifest holding `entries` into a layout (vendor copies them this way).
-pub fn write(
-    layout: &OciLayout,
-    name: &str,
-    digest: &str,
-    entries: &[Entry],
-) -> Result<(), RegistryError> {
-    let (blobs, top) = build(entries);
-    for b in blobs.iter().chain([&top]) {
-        layout.put_blob(b)?;
-    }
-    layout.set_ref(
-        &format!("{name}:{}", signature::tag(digest)),
-        top.descriptor(),
-    )
 }

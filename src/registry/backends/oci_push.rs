@@ -5,10 +5,14 @@ use futures_util::Stream;
 use oci_client::Reference;
 use oci_client::errors::OciDistributionError;
 
-use super::RegistryError;
-use super::artifact::{Blob, Body, BuiltPack, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
-use super::oci::{OciSource, map_error};
 use crate::fs;
+use crate::registry::RegistryError;
+use crate::registry::backends::oci::OciSource;
+use crate::registry::error::map_error;
+use crate::registry::format::artifact::{
+    Blob, Body, BuiltPack, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE,
+};
+use crate::signature::{self, Entry};
 
 /// The size of each upload request of a blob streamed from a file (oci-client's chunk size).
 const CHUNK: usize = 4 << 20;
@@ -66,7 +70,7 @@ impl OciSource {
                 )
                 .await
                 .map_err(|e| self.auth_hint(e))?;
-            if grant != super::token::Grant::Anonymous {
+            if grant != crate::registry::transfer::token::Grant::Anonymous {
                 self.client
                     .auth(
                         &image,
@@ -168,4 +172,24 @@ fn chunks(
         bar.inc(buf.len() as u64);
         Ok(Some((bytes::Bytes::from(buf), (file, bar))))
     })
+}
+
+impl OciSource {
+    /// Add a signature for `digest` of pack `name` to the registry.
+    pub fn push_signature(
+        &self,
+        name: &str,
+        digest: &str,
+        entry: Entry,
+        duplicate: &dyn Fn(&Entry) -> bool,
+    ) -> Result<bool, RegistryError> {
+        let existing = crate::registry::backends::signatures::read(self, name, digest)?;
+        let Some(all) = crate::registry::backends::signatures::appended(existing, entry, duplicate)
+        else {
+            return Ok(false);
+        };
+        let (blobs, top) = crate::registry::backends::signatures::build(&all);
+        self.push_parts(name, &signature::tag(digest), blobs, Vec::new(), &top)?;
+        Ok(true)
+    }
 }

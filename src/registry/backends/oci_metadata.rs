@@ -1,5 +1,5 @@
 //! The metadata of an `oci://` source — manifests, tag lists and the catalog — fetched through
-//! [`super::http`] with their limits enforced while they stream: 4 MiB per manifest, 16 MiB
+//! [`crate::registry::transfer::http`] with their limits enforced while they stream: 4 MiB per manifest, 16 MiB
 //! and 100,000 names per list. Lists are followed page by page (the `Link` header, else
 //! `last`), and a registry that never advances cannot make aibox loop.
 
@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::RegistryError;
-use super::artifact::{self, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
-use super::cache;
-use super::oci::OciSource;
+use crate::registry::RegistryError;
+use crate::registry::backends::oci::OciSource;
+use crate::registry::format::artifact::{self, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
+use crate::registry::transfer::cache;
 
 /// Largest tag list or catalog page (bytes).
 const MAX_LIST_BYTES: u64 = 16 << 20;
@@ -75,7 +75,7 @@ impl OciSource {
             .filter(|d| d.starts_with("sha256:"));
         if let Some(claimed) = claimed {
             let what = format!("manifest `{repo}:{reference}`");
-            super::digest::check_bytes(claimed, &resp.body, &what)?;
+            crate::registry::format::digest::check_bytes(claimed, &resp.body, &what)?;
         }
         let digest = artifact::sha256_digest(&resp.body);
         Ok((resp.body, digest))

@@ -97,7 +97,7 @@ fn from_user_config(host: &str, reporter: Reporter) -> Option<(RegistryAuth, Cre
     let config = crate::config::load().ok()?;
     for (name, r) in &config.registries {
         let on_host = r.url.starts_with("oci://")
-            && super::url::RegistryUrl::parse(&r.url)
+            && crate::registry::transfer::url::RegistryUrl::parse(&r.url)
                 .is_ok_and(|u| u.host.eq_ignore_ascii_case(host));
         if !on_host {
             continue;

@@ -6,14 +6,14 @@ use std::collections::BTreeSet;
 use std::io::{Read, Seek};
 use std::path::Path;
 
-use super::RegistryError;
-use super::artifact::{
+use crate::fs;
+use crate::manifest::pack::PackManifest;
+use crate::registry::RegistryError;
+use crate::registry::format::artifact::{
     ANN_ORAS_UNPACK, ANN_TITLE, CONFIG_MEDIA_TYPE, Descriptor, LAYER_TAR, LAYER_TAR_GZIP, Manifest,
     PackConfig, invalid,
 };
-use super::digest::DigestCheck;
-use crate::fs;
-use crate::manifest::pack::PackManifest;
+use crate::registry::format::digest::DigestCheck;
 use crate::store::tree::{Entry, Tree};
 use crate::store::{Store, ingest};
 
@@ -134,7 +134,8 @@ pub fn oras_tree(
     let mut root = Tree::default();
     let mut batch = store.batch();
     // One budget for the whole artifact: many layers do not get a cap each.
-    let limits = crate::store::budget::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum());
+    let limits =
+        crate::store::budget::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum());
     for layer in &manifest.layers {
         let title = layer.title().ok_or_else(|| {
             invalid(
@@ -189,7 +190,7 @@ pub fn stage_verified(
     desc: &Descriptor,
     dir: &Path,
     what: &str,
-    tee: Option<&super::tee::Tee>,
+    tee: Option<&crate::registry::transfer::tee::Tee>,
 ) -> Result<tempfile::NamedTempFile, RegistryError> {
     use std::io::Write;
     let mut check = DigestCheck::new(&desc.digest, Some(desc.size), what)?;

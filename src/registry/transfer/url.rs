@@ -4,7 +4,8 @@
 //! host `example.com`, and loopback (plain HTTP allowed) is decided on the host actually
 //! connected to.
 
-use super::RegistryError;
+use crate::registry::RegistryError;
+pub use crate::registry::error::redact;
 
 /// A parsed `oci://host[:port]/base` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +46,7 @@ impl RegistryUrl {
         let host = parsed
             .host()
             .ok_or_else(|| bad("the registry host is missing"))?;
-        let loopback = super::hops::is_loopback_host(&host);
+        let loopback = crate::registry::transfer::hops::is_loopback_host(&host);
         // The URL parser drops `:443` (https's default). A loopback registry is spoken to over
         // plain HTTP, whose default is 80: keep a port that was written.
         let authority = rest.split('/').next().unwrap_or_default();
@@ -86,20 +87,6 @@ impl RegistryUrl {
     /// Whether the host connected to is a loopback address (plain HTTP allowed).
     pub fn is_loopback(&self) -> bool {
         self.loopback
-    }
-}
-
-/// `url` safe to print: anything before an `@` in its authority (a user name, a password) is
-/// replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((s, r)) => (format!("{s}://"), r),
-        None => (String::new(), url),
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
-        None => url.to_owned(),
     }
 }
 

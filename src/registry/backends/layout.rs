@@ -9,13 +9,15 @@ use std::sync::Arc;
 
 use semver::Version;
 
-use super::RegistryError;
-use super::artifact::{
-    self, ANN_REF_NAME, Blob, Body, BuiltPack, Descriptor, INDEX_MEDIA_TYPE, Index,
-};
-use super::read::{self, Backend};
 use crate::fs;
 use crate::manifest::pack::PackManifest;
+use crate::registry::RegistryError;
+use crate::registry::backends::backend::Backend;
+use crate::registry::backends::content;
+use crate::registry::format::artifact::{
+    self, ANN_REF_NAME, Blob, Body, BuiltPack, Descriptor, INDEX_MEDIA_TYPE, Index,
+};
+use crate::signature::{self, Entry};
 use crate::store::{PackId, Store};
 
 const LAYOUT_MARKER: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -165,7 +167,7 @@ impl OciLayout {
         }
         let bytes = fs::read_regular(&path, max)
             .map_err(io_err(format!("cannot read `{}`", path.display())))?;
-        super::digest::check_bytes(digest, &bytes, &path.display().to_string())?;
+        crate::registry::format::digest::check_bytes(digest, &bytes, &path.display().to_string())?;
         Ok(bytes)
     }
 
@@ -275,7 +277,7 @@ impl LayoutSource {
         platform: &str,
         store: &Store,
     ) -> Result<(PackId, Arc<PackManifest>), RegistryError> {
-        let (id, info) = read::fetch_any(self, store, name, version, platform)?;
+        let (id, info) = content::fetch_any(self, store, name, version, platform)?;
         Ok((id, info.pack))
     }
 
@@ -380,7 +382,7 @@ impl Backend for LayoutSource {
         _name: &str,
         desc: &Descriptor,
         store: &Store,
-        tee: Option<&super::tee::Tee>,
+        tee: Option<&crate::registry::transfer::tee::Tee>,
     ) -> Result<tempfile::NamedTempFile, RegistryError> {
         let path = self.layout.blob_path(&desc.digest)?;
         let file = fs::open_regular(&path).map_err(io_err(format!(
@@ -388,7 +390,7 @@ impl Backend for LayoutSource {
             desc.digest,
             self.layout.dir.display()
         )))?;
-        artifact::stage_verified(
+        crate::registry::transfer::unpack::stage_verified(
             file,
             desc,
             &store.staging()?,
@@ -396,4 +398,54 @@ impl Backend for LayoutSource {
             tee,
         )
     }
+}
+
+/// The directory of an `oci-layout:<dir>` URL, relative paths taken from `project_root`.
+pub fn layout_dir(url: &str, project_root: &Path) -> Result<PathBuf, RegistryError> {
+    let rest = url
+        .strip_prefix("oci-layout:")
+        .ok_or_else(|| RegistryError::bad_url(url, "expected `oci-layout:<dir>`"))?;
+    if rest.is_empty() {
+        return Err(RegistryError::bad_url(
+            url,
+            "the layout directory is missing",
+        ));
+    }
+    Ok(project_root.join(rest))
+}
+
+impl LayoutSource {
+    /// Add a signature for `digest` of pack `name` to the layout.
+    pub fn push_signature(
+        &self,
+        name: &str,
+        digest: &str,
+        entry: Entry,
+        duplicate: &dyn Fn(&Entry) -> bool,
+    ) -> Result<bool, RegistryError> {
+        let existing = crate::registry::backends::signatures::read(self, name, digest)?;
+        let Some(all) = crate::registry::backends::signatures::appended(existing, entry, duplicate)
+        else {
+            return Ok(false);
+        };
+        write_signatures(self.layout(), name, digest, &all)?;
+        Ok(true)
+    }
+}
+
+/// Write a signature manifest holding `entries` into a layout (vendor copies them this way).
+pub fn write_signatures(
+    layout: &OciLayout,
+    name: &str,
+    digest: &str,
+    entries: &[Entry],
+) -> Result<(), RegistryError> {
+    let (blobs, top) = crate::registry::backends::signatures::build(entries);
+    for b in blobs.iter().chain([&top]) {
+        layout.put_blob(b)?;
+    }
+    layout.set_ref(
+        &format!("{name}:{}", signature::tag(digest)),
+        top.descriptor(),
+    )
 }

@@ -19,8 +19,8 @@ use oci_client::secrets::RegistryAuth;
 use reqwest::StatusCode;
 use reqwest::header::WWW_AUTHENTICATE;
 
-use super::RegistryError;
-use super::auth::CredentialOrigin;
+use crate::registry::RegistryError;
+use crate::registry::transfer::auth::CredentialOrigin;
 
 /// The largest token answer read.
 const MAX_TOKEN_BODY: u64 = 64 << 10;
@@ -165,7 +165,7 @@ impl Exchange {
             .get(&url)
             .send()
             .await
-            .map_err(|e| super::http::network(e, what))?;
+            .map_err(|e| crate::registry::transfer::hops::network_error(&e, what))?;
         let header = resp
             .headers()
             .get_all(WWW_AUTHENTICATE)
@@ -257,9 +257,10 @@ impl Exchange {
         let resp = req
             .send()
             .await
-            .map_err(|e| super::http::network(e, what))?;
+            .map_err(|e| crate::registry::transfer::hops::network_error(&e, what))?;
         let status = resp.status();
-        let body = super::http::read_limited(resp, MAX_TOKEN_BODY, what, true).await?;
+        let body =
+            crate::registry::transfer::body::read_limited(resp, MAX_TOKEN_BODY, what, true).await?;
         if status != StatusCode::OK {
             let detail = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
             if withheld {
