@@ -12,9 +12,10 @@
 //! 4. [`audit`], [`lockfile`], [`skill`]
 //! 5. [`registry`]
 //! 6. [`resolver`]
-//! 7. [`ops`], [`fuzz`]
-//! 8. [`web`]
-//! 9. [`cli`]
+//! 7. [`engine`], [`fuzz`]
+//! 8. [`ops`]
+//! 9. [`web`]
+//! 10. [`cli`]
 //!
 //! # A sync, top-down
 //!
@@ -72,6 +73,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod fs;
 pub mod fuzz;

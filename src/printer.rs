@@ -242,6 +242,11 @@ pub fn out(line: impl AsRef<str>) {
     write_stdout(text.as_bytes());
 }
 
+/// Print a value as pretty JSON on stdout (see [`json`]).
+pub fn print_json(value: &impl serde::Serialize) {
+    data(format!("{}\n", json(value)));
+}
+
 /// `value` as pretty JSON for stdout: exact values, with every control character escaped —
 /// JSON itself escapes those below U+0020; DEL, the C1 controls and the direction overrides
 /// (which can only occur inside strings) are written as `\uXXXX` too.

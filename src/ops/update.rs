@@ -12,12 +12,14 @@ use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::add_requirement;
 use crate::manifest::request::Request;
 
-use super::escalation::Escalation;
-use super::install::{Installed, Sources};
-use super::lock::{ProjectState, Upgrade, changes, resolve_lock};
-use super::search::newest;
-use super::sync::target_root;
-use super::{MANIFEST, Options, Target};
+use crate::engine::escalation::Escalation;
+use crate::engine::install::Installed;
+use crate::engine::lock::{Upgrade, changes, resolve_lock};
+use crate::engine::project::ProjectState;
+use crate::engine::sources::Sources;
+use crate::ops::search::newest;
+use crate::ops::sync::target_root;
+use crate::ops::{MANIFEST, Options, Target};
 
 /// How big a version change is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -190,7 +192,7 @@ pub fn update(
             return Err(e);
         }
     }
-    let mut text = super::edit::read_manifest(&root.join(MANIFEST))?;
+    let mut text = crate::ops::edit::read_manifest(&root.join(MANIFEST))?;
     let mut widened = Vec::new();
     if major {
         for o in outdated(opts, target)? {
@@ -209,7 +211,7 @@ pub fn update(
             widened.push((o.name.clone(), req.request.as_str().to_owned(), new));
         }
     }
-    let state = super::edit::state_with(&root, &text)?;
+    let state = crate::ops::edit::state_with(&root, &text)?;
     let upgrade = if names.is_empty() {
         Upgrade::All
     } else {
@@ -218,7 +220,7 @@ pub fn update(
     let sources = state.sources(opts);
     let lock = resolve_lock(&state, &sources, &upgrade)?;
     let changes = changes(Some(&old_lock), &lock);
-    let escalations = super::escalation::escalations(&old_lock, &lock, &sources)?;
+    let escalations = crate::engine::escalation::escalations(&old_lock, &lock, &sources)?;
     if dry_run || (changes.is_empty() && widened.is_empty()) {
         return Ok(Updated {
             widened,
@@ -228,9 +230,9 @@ pub fn update(
         });
     }
     approve(&escalations, confirm)?;
-    let saved = super::edit::Saved::take(&root, opts.reporter);
-    super::edit::write_edit(&root, &text, &lock.render())?;
-    let installed = saved.unless(super::edit::install_state(opts, target, &root))?;
+    let saved = crate::ops::edit::Saved::take(&root, opts.reporter);
+    crate::ops::edit::write_edit(&root, &text, &lock.render())?;
+    let installed = saved.unless(crate::ops::edit::install_state(opts, target, &root))?;
     Ok(Updated {
         widened,
         changes,
@@ -249,7 +251,7 @@ fn approve(
     }
     Err(Error::msg(format!(
         "the update asks for more than the locked versions:\n{}",
-        super::escalation::describe(escalations)
+        crate::engine::escalation::describe(escalations)
     ))
     .with_hint("nothing was changed; review the packs, then run the same command with `--yes` (a terminal outside CI is asked instead)"))
 }
@@ -324,12 +326,12 @@ pub fn auto(
     let sources = state.sources(opts);
     let lock = resolve_lock(&state, &sources, &Upgrade::Packages(names))?;
     let changes = changes(Some(&old_lock), &lock);
-    let escalations = super::escalation::escalations(&old_lock, &lock, &sources)?;
+    let escalations = crate::engine::escalation::escalations(&old_lock, &lock, &sources)?;
     approve(&escalations, confirm)?;
-    let text = super::edit::read_manifest(&root.join(MANIFEST))?;
-    let saved = super::edit::Saved::take(&root, opts.reporter);
-    super::edit::write_edit(&root, &text, &lock.render())?;
-    let installed = saved.unless(super::edit::install_state(opts, target, &root))?;
+    let text = crate::ops::edit::read_manifest(&root.join(MANIFEST))?;
+    let saved = crate::ops::edit::Saved::take(&root, opts.reporter);
+    crate::ops::edit::write_edit(&root, &text, &lock.render())?;
+    let installed = saved.unless(crate::ops::edit::install_state(opts, target, &root))?;
     Ok(Auto {
         applied: Updated {
             widened: Vec::new(),
@@ -366,9 +368,12 @@ pub fn changelogs(opts: &Options, target: Target, outdated: &[Outdated]) -> Vec<
         else {
             continue;
         };
-        let entries = super::changelog::entries(&text, Some(&current), &newest);
+        let entries = crate::ops::changelog::entries(&text, Some(&current), &newest);
         if !entries.is_empty() {
-            out.push((o.name.clone(), super::changelog::render(&o.name, &entries)));
+            out.push((
+                o.name.clone(),
+                crate::ops::changelog::render(&o.name, &entries),
+            ));
         }
     }
     out
