@@ -257,18 +257,9 @@ pub fn fsync_many(paths: &[PathBuf]) -> io::Result<()> {
     if paths.len() <= PER_THREAD {
         return paths.iter().try_for_each(|p| File::open(p)?.sync_all());
     }
-    let threads = paths.len().div_ceil(PER_THREAD).min(8);
-    let chunk = paths.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().try_for_each(|p| File::open(p)?.sync_all()))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().expect("fsync thread panicked"))
+    let chunks: Vec<&[PathBuf]> = paths.chunks(PER_THREAD).collect();
+    crate::parallel::try_for_each(&chunks, 8, |part| {
+        part.iter().try_for_each(|p| File::open(p)?.sync_all())
     })
 }
 
