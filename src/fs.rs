@@ -368,11 +368,30 @@ pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
     let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     symlink(target, &tmp)?;
+    crash_point("switch-link");
     if let Err(e) = std::fs::rename(&tmp, link) {
         let _ = std::fs::remove_file(&tmp);
         return Err(with_path(e, link));
     }
     fsync_dir(dir)
+}
+
+/// The points where a test build can be made to die (see [`crash_point`]), in the order a
+/// sync or self update reaches them.
+pub const CRASH_POINTS: [&str; 4] = ["fetched", "prepared", "switch-link", "switched"];
+
+/// Fault injection for the crash tests: a test build (debug assertions, as `cargo build` and
+/// the suite make) started with `AIBOX_TEST_CRASH_AT=<point>` dies at that point exactly as if
+/// it were killed with `kill -9` — no cleanup, no destructors. Release builds never read the
+/// variable.
+pub fn crash_point(point: &str) {
+    if cfg!(debug_assertions) && std::env::var_os("AIBOX_TEST_CRASH_AT").is_some_and(|v| v == point)
+    {
+        // SAFETY: kill(2) on our own pid with SIGKILL; nothing in this process runs after it.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
 }
 
 fn parent_of(path: &Path) -> &Path {

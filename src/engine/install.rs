@@ -161,6 +161,7 @@ pub fn install_lock(
     let fetched = fetch_all(store, &missing, &platform, sources);
     store.sync_object_dirs()?;
     fetched?;
+    crate::fs::crash_point("fetched");
 
     let mut packs = wanted
         .into_iter()
@@ -205,6 +206,7 @@ pub fn install_lock(
         .collect();
     let prepared =
         store.prepare_generation(profile, Some(lock_hash.to_owned()), &packs, &origins, files)?;
+    crate::fs::crash_point("prepared");
     let changes = diff(&previous, prepared.record());
     let who = profile.describe();
     let event = |name| {
@@ -231,6 +233,7 @@ pub fn install_lock(
     )?;
     let generation = prepared.switch()?;
     SWITCHED.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::fs::crash_point("switched");
     if let Some(p) = projector {
         p.apply(&generation.skills(), store.reporter())?;
     }
