@@ -335,31 +335,6 @@ pub fn persist_noclobber(tmp: tempfile::TempPath, dest: &Path) -> io::Result<boo
     }
 }
 
-/// Rename a finished directory into place unless the destination exists already (another
-/// process built the same content-addressed tree first). Returns `true` when this call did it.
-pub fn rename_dir_noclobber(from: &Path, to: &Path) -> io::Result<bool> {
-    match std::fs::rename(from, to) {
-        Ok(()) => Ok(true),
-        Err(e)
-            if exists(to)?
-                && matches!(
-                    e.kind(),
-                    io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty
-                ) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(io::Error::new(
-            e.kind(),
-            format!(
-                "failed to rename `{}` to `{}`: {e}",
-                from.display(),
-                to.display()
-            ),
-        )),
-    }
-}
-
 /// Point `link` at `target` atomically: a symlink under a temp name, `rename(2)` over `link`,
 /// then fsync of the directory. Readers always see the old or the new target.
 pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
@@ -399,12 +374,6 @@ fn parent_of(path: &Path) -> &Path {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
-}
-
-/// Make a file or directory read-only (keeping the executable bits).
-pub fn make_readonly(path: &Path, meta: &Metadata) -> io::Result<()> {
-    let mode = meta.permissions().mode() & 0o555;
-    set_permissions(path, Permissions::from_mode(mode))
 }
 
 /// Copy the directory `from` into `to` (created): directories, symlinks (as links) and regular

@@ -4,15 +4,6 @@
 
 use std::sync::Mutex;
 
-/// How many threads parallel work uses at most by default: the machine's parallelism, at
-/// least 2 and at most 8 (most of the work waits on the network or the disk).
-pub fn default_width() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(2, 8)
-}
-
 /// Run `f` on every item on at most `width` threads. Stops handing out items after the first
 /// error, which it returns (items already running finish).
 pub fn try_for_each<T: Sync, E: Send>(

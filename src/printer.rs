@@ -80,11 +80,6 @@ impl Reporter {
         diag(format_args!("{}", visible(question.as_ref())), false);
     }
 
-    /// Whether status output is silenced (callers skip building costly messages then).
-    pub fn is_quiet(&self) -> bool {
-        self.quiet
-    }
-
     fn paint(&self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
