@@ -102,7 +102,7 @@ impl Default for UpdateConfig {
 /// The configuration file's path: `AIBOX_CONFIG`, else `$XDG_CONFIG_HOME/aibox/config.toml`,
 /// else `~/.config/aibox/config.toml`.
 pub fn path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("AIBOX_CONFIG").filter(|p| !p.is_empty()) {
+    if let Some(p) = std::env::var_os(crate::env_vars::CONFIG).filter(|p| !p.is_empty()) {
         return std::path::absolute(PathBuf::from(p)).ok();
     }
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME")

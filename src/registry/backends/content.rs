@@ -540,7 +540,8 @@ impl<B: Backend> crate::registry::Source for B {
         version: &Version,
         platforms: Option<&[String]>,
     ) -> Result<LockEntry, RegistryError> {
-        lock_entry(self, default_store()?.as_ref(), name, version, platforms)
+        let store = default_store()?.map(|s| s.reporting(self.reporter()));
+        lock_entry(self, store.as_ref(), name, version, platforms)
     }
 
     fn signatures(

@@ -107,7 +107,7 @@ impl ArchiveSource {
                     "expected `github:<owner>/<repo>`",
                 ));
             }
-            let api = std::env::var("AIBOX_GITHUB_API")
+            let api = std::env::var(crate::env_vars::GITHUB_API)
                 .ok()
                 .filter(|a| !a.is_empty())
                 .unwrap_or_else(|| GITHUB_API.to_owned());
