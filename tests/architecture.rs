@@ -109,7 +109,9 @@ fn graph(files: &BTreeMap<ModPath, String>) -> Graph {
             Ok(n) => {
                 parsed.insert(module.clone(), n);
             }
-            Err(e) => g.problems.push(format!("{}: does not parse: {e}", shown(module))),
+            Err(e) => g
+                .problems
+                .push(format!("{}: does not parse: {e}", shown(module))),
         }
     }
     let aliases: BTreeMap<ModPath, BTreeMap<String, ModPath>> = parsed
@@ -219,7 +221,10 @@ fn the_code_layout_is_true() {
                 continue;
             }
             let (Some(lf), Some(lt)) = (readme.get(top_from), readme.get(top_to)) else {
-                violations.push(format!("{}: `{top_to}` is not in the layer map", shown(from)));
+                violations.push(format!(
+                    "{}: `{top_to}` is not in the layer map",
+                    shown(from)
+                ));
                 continue;
             };
             if lt >= lf {

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use aibox::fs::LockMode;
 use aibox::manifest::pack::PackManifest;
-use aibox::store::gc::GcOptions;
 use aibox::store::budget::Limits;
+use aibox::store::gc::GcOptions;
 use aibox::store::{PackId, Store, StoreError};
 
 fn store() -> (tempfile::TempDir, Store) {

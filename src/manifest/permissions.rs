@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::spans::Part;
 use super::problem::{Problem, check_env_name};
+use super::spans::Part;
 
 /// The variables a path in `fs.read`/`fs.write` may start with.
 pub const PATH_VARIABLES: [&str; 4] = ["$PROJECT", "$HOME", "$CACHE", "$PLUGIN_DIR"];

@@ -11,8 +11,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::agents::AgentSpec;
-use super::spans::in_order;
 use super::problem::STEERING_PREFIX;
+use super::spans::in_order;
 use super::{ManifestError, did_you_mean, validate_pack_name};
 use crate::manifest::request::Root;
 use crate::manifest::request::{Channel, Request};

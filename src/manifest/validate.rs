@@ -6,11 +6,11 @@
 
 use std::path::Path;
 
-use super::pack::{PackKind, PackManifest};
-use super::spans::{Part, locate};
 use super::error::ManifestError;
 use super::names::validate_pack_name;
+use super::pack::{PackKind, PackManifest};
 use super::problem::{Problem, STEERING_PREFIX, bad_relative_path, check_env_name};
+use super::spans::{Part, locate};
 use crate::manifest::request::Request;
 
 /// Parse and validate a `pack.toml`: TOML shape, then name syntax, dependency requests,
@@ -292,7 +292,6 @@ fn check_command_name(command: &str) -> Result<(), String> {
     }
     Ok(())
 }
-
 
 /// Fill in the message and hints for an unknown platform name.
 fn unknown_platform(mut e: Problem, platform: &str) -> Problem {

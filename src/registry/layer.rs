@@ -13,8 +13,8 @@ use super::RegistryError;
 use super::artifact::{Blob, Compression, LAYER_TAR_GZIP, LAYER_TAR_ZSTD, invalid};
 use super::tee::Tee;
 use crate::fs;
-use crate::store::tree::Tree;
 use crate::store::Store;
+use crate::store::tree::Tree;
 
 /// The zstd level of pack layers: zstd's default. Level 19 made a layer ~20% smaller but
 /// compressed at ~1 MB/s (a 60 MB tool took a minute to publish); level 3 runs at ~150 MB/s on
@@ -34,7 +34,8 @@ pub fn write(store: &Store, dir: &Path, c: Compression) -> Result<(Blob, Tree), 
     let (file, path) = tmp.into_parts();
     let (tee, reader) = Tee::new();
     let (written, tree) = std::thread::scope(|s| {
-        let ingest = s.spawn(move || store.ingest_tar(reader, &crate::store::budget::Limits::unlimited()));
+        let ingest =
+            s.spawn(move || store.ingest_tar(reader, &crate::store::budget::Limits::unlimited()));
         let sink = Hashing::new(BufWriter::with_capacity(1 << 20, file));
         let written = write_tar(dir, Both(Encoder::new(c, sink), &tee));
         // On success and on error alike: the check sees the end of the tar.

@@ -134,7 +134,8 @@ pub fn oras_tree(
     let mut root = Tree::default();
     let mut batch = store.batch();
     // One budget for the whole artifact: many layers do not get a cap each.
-    let limits = crate::store::budget::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum());
+    let limits =
+        crate::store::budget::Limits::for_compressed(manifest.layers.iter().map(|l| l.size).sum());
     for layer in &manifest.layers {
         let title = layer.title().ok_or_else(|| {
             invalid(

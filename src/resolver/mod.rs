@@ -15,11 +15,10 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-
 pub use crate::manifest::request::Root;
 pub use crate::manifest::request::{PackSpec, Request, RequestError};
-pub use index::{IndexError, PackIndex, ResolveOptions};
 use index::aibox_matches;
+pub use index::{IndexError, PackIndex, ResolveOptions};
 pub use memory::{MemoryIndex, minimal_manifest};
 pub use outcome::{Resolution, ResolveError, Resolved};
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use pubgrub::PubGrubError;
 use semver::Version;
 
-use super::provider::{Pkg, Provider, Stop};
 use super::Root;
 use super::index::{PackIndex, ResolveOptions};
 use super::outcome::{Resolution, ResolveError, Resolved};
+use super::provider::{Pkg, Provider, Stop};
 
 /// How many versions below its newest allowed version a requested pack may end before the
 /// solver takes a second look with that pack decided first.

@@ -86,4 +86,3 @@ pub(super) fn form_ok(ui: &Ui, form: &Params) -> bool {
 pub(super) fn bad_form() -> Response {
     (StatusCode::FORBIDDEN, "a missing or wrong form token").into_response()
 }
-

@@ -24,9 +24,7 @@ use axum::routing::{get, post};
 
 use crate::error::{Error, Result};
 use crate::ops::{self, Options};
-use app::{
-    Params, Shared, Ui, bad_form, blocking, failed, form_ok, html, same, target_of,
-};
+use app::{Params, Shared, Ui, bad_form, blocking, failed, form_ok, html, same, target_of};
 use pages::{Row, esc, notice, page};
 
 /// `aibox ui` settings.

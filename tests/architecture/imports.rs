@@ -218,10 +218,7 @@ impl Visitor<'_> {
 
 /// `#[cfg(test)]`.
 fn is_cfg_test(a: &syn::Attribute) -> bool {
-    a.path().is_ident("cfg")
-        && a
-            .parse_args::<syn::Ident>()
-            .is_ok_and(|i| i == "test")
+    a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test")
 }
 
 fn is_colons(trees: &[TokenTree], at: usize) -> bool {
