@@ -79,26 +79,26 @@ fn aibox_lock(data: &[u8]) {
 }
 
 fn oci_json(data: &[u8]) {
-    use crate::registry::artifact;
+    use crate::registry::format::artifact;
     if let Ok(top) = artifact::TopLevel::parse(data, "fuzz") {
         let _ = top.annotations();
     }
     let _ = artifact::parse_manifest(data, "fuzz");
-    if let Ok(config) = artifact::parse_config(data, "fuzz") {
+    if let Ok(config) = crate::registry::transfer::unpack::parse_config(data, "fuzz") {
         crate::manifest::check_pack(&config.pack).expect("a parsed config is valid");
     }
 }
 
 fn registry_url(data: &[u8]) {
     if let Some(t) = text(data) {
-        if let Ok(u) = crate::registry::url::RegistryUrl::parse(t) {
+        if let Ok(u) = crate::registry::transfer::url::RegistryUrl::parse(t) {
             assert!(!u.host.contains('@') && !u.host.is_empty(), "{t:?} → {u:?}");
             let _ = u.repo("x");
         }
         let _ = crate::registry::PackRef::parse(t);
         let _ = crate::manifest::request::Request::parse(t);
         let _ = crate::resolver::PackSpec::parse(t);
-        let redacted = crate::registry::url::redact(t);
+        let redacted = crate::registry::transfer::url::redact(t);
         if let Some((before, _)) = t.split_once('@')
             && before.contains("://")
             && !before.ends_with("://")

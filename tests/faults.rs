@@ -298,3 +298,123 @@ fn a_read_only_home_fails_clearly_and_changes_nothing() {
     assert!(!out.status.success());
     assert!(err.contains("cannot create the store directory"), "{err}");
 }
+
+/// The names under `dir`, recursively (empty when it does not exist).
+fn names_under(dir: &Path) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.unwrap();
+            let p = e.path();
+            out.insert(p.strip_prefix(dir).unwrap().display().to_string());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Top-level names of `packs/` (each pack tree, its listing and lock).
+fn pack_names(sb: &Sandbox) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(sb.home().join("store-v2/packs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".lock"))
+        .collect()
+}
+
+#[test]
+fn killed_between_staging_and_naming_names_nothing_and_the_next_sync_completes() {
+    // A sync stages objects and pack trees in tmp/, makes them durable with one barrier, then
+    // names them (SPEC §2). Killed at each step (fault injection in the test build), in both
+    // durability modes: the current generation is untouched, nothing is named before the
+    // barrier, `store verify` is clean and the next sync completes.
+    for durability in ["full", "ephemeral"] {
+        let sb = Sandbox::new();
+        let packs = sb.path().join("packs");
+        for v in ["1.0.0", "2.0.0"] {
+            bulk_pack(&packs, v, 200);
+        }
+        let root = sb.project("p", &manifest("1.0.0"));
+        let out = sb
+            .aibox(&root)
+            .env("AIBOX_DURABILITY", durability)
+            .arg("sync")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out).1);
+        std::fs::write(root.join("aibox.toml"), manifest("2.0.0")).unwrap();
+        let objects = sb.home().join("store-v2/objects");
+        for point in ["staged", "durable", "objects-named"] {
+            let (objects_before, packs_before) = (names_under(&objects), pack_names(&sb));
+            let out = sb
+                .aibox(&root)
+                .env("AIBOX_DURABILITY", durability)
+                .env("AIBOX_TEST_CRASH_AT", point)
+                .arg("sync")
+                .output()
+                .unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                out.status.signal(),
+                Some(9),
+                "{durability}/{point}: {}",
+                text(&out).1
+            );
+            assert_eq!(bulk_output(&root), "bulk 1.0.0\n", "{durability}/{point}");
+            assert_eq!(
+                pack_names(&sb),
+                packs_before,
+                "{durability}/{point}: no pack tree is named before it is committed"
+            );
+            let objects_after = names_under(&objects);
+            if point == "objects-named" {
+                assert!(
+                    objects_after.len() > objects_before.len() + 200,
+                    "{durability}/{point}: the new objects are named after the barrier"
+                );
+            } else {
+                assert_eq!(
+                    objects_after, objects_before,
+                    "{durability}/{point}: no object is named before the barrier"
+                );
+            }
+            let staged = std::fs::read_dir(sb.home().join("store-v2/tmp"))
+                .unwrap()
+                .count();
+            assert!(
+                staged > 0,
+                "{durability}/{point}: what was staged is left in tmp/"
+            );
+            verify_clean(&sb, &root);
+        }
+        let out = sb
+            .aibox(&root)
+            .env("AIBOX_DURABILITY", durability)
+            .arg("sync")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{durability}: {}", text(&out).1);
+        assert_eq!(bulk_output(&root), "bulk 2.0.0\n", "{durability}");
+        verify_clean(&sb, &root);
+        let out = sb
+            .aibox(&root)
+            .args(["gc", "--keep", "1"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{durability}: {}", text(&out).1);
+        let tmp_left = std::fs::read_dir(sb.home().join("store-v2/tmp"))
+            .unwrap()
+            .count();
+        assert_eq!(
+            tmp_left, 0,
+            "{durability}: gc removed every staging leftover"
+        );
+        verify_clean(&sb, &root);
+    }
+}

@@ -101,7 +101,7 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
         "policy.rego" => {
             let path = std::path::absolute(value)
                 .map_err(|e| Error::io(format!("cannot resolve `{value}`"), e))?;
-            super::policy::Policy::load(&path)?;
+            crate::engine::rego::Policy::load(&path)?;
             config.policy_rego = Some(path);
         }
         _ => {
@@ -121,7 +121,7 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
             match field {
                 "url" => {
                     if value.starts_with("oci://") {
-                        crate::registry::url::RegistryUrl::parse(value)?;
+                        crate::registry::transfer::url::RegistryUrl::parse(value)?;
                     }
                     entry.url = value.to_owned();
                 }

@@ -7,23 +7,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Options;
 use crate::error::{Error, Result};
 use crate::fs;
-use crate::registry::artifact::{self, BuildOptions, BuiltPack};
-use crate::registry::layout::{OciLayout, ref_name};
-use crate::registry::oci::OciSource;
-use crate::registry::{PackRef, SourceOptions, read};
+use crate::ops::Options;
+use crate::registry::backends::layout::{OciLayout, ref_name};
+use crate::registry::backends::oci::OciSource;
+use crate::registry::build::pack::BuildOptions;
+use crate::registry::format::artifact::{self, BuiltPack};
+use crate::registry::{PackRef, SourceOptions, backends::content};
 
-/// Source options from the global options (plus `--insecure`).
-pub fn source_options(opts: &Options, insecure: bool) -> SourceOptions {
-    SourceOptions {
-        offline: opts.offline,
-        refresh: opts.refresh,
-        insecure,
-        reporter: opts.reporter,
-    }
-}
+pub use crate::engine::context::source_options;
 
 /// What `pack build` / `pack publish` made.
 #[derive(Debug, Clone, Serialize)]
@@ -108,7 +101,7 @@ pub fn build(
     // a refused pack leaves no layout behind.
     let built: Vec<BuiltPack> = group_dirs(dirs, build.version.as_ref())?
         .iter()
-        .map(|group| artifact::build(&store, group, build))
+        .map(|group| crate::registry::build::pack::build(&store, group, build))
         .collect::<Result<_, _>>()?;
     built
         .iter()
@@ -142,7 +135,7 @@ pub fn publish(
     let _lock = store.lock(fs::LockMode::Shared)?;
     let built: Vec<BuiltPack> = group_dirs(dirs, build.version.as_ref())?
         .iter()
-        .map(|group| artifact::build(&store, group, build))
+        .map(|group| crate::registry::build::pack::build(&store, group, build))
         .collect::<Result<_, _>>()?;
     built
         .iter()
@@ -266,7 +259,7 @@ pub fn pull(
     let r = PackRef::parse(reference)?;
     let cwd =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
-    let source = read::open(&r.source, &cwd, src)?;
+    let source = crate::registry::open_pack_source(&r.source, &cwd, src)?;
     let version = match r.version {
         Some(v) => v,
         None => source
@@ -284,7 +277,7 @@ pub fn pull(
     };
     let store = src.store()?;
     let _lock = store.lock(fs::LockMode::Shared)?;
-    let (id, _info) = read::fetch_any(source.as_ref(), &store, &r.name, &version, platform)?;
+    let (id, _info) = content::fetch_any(source.as_ref(), &store, &r.name, &version, platform)?;
     let store_path = store.pack_path(&id);
     if let Some(out) = output {
         if fs::exists(out).unwrap_or(false)
@@ -349,7 +342,7 @@ pub struct Listed {
 pub fn list(source_url: &str, src: &SourceOptions) -> Result<Vec<Listed>> {
     let cwd =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
-    let source = read::open(source_url, &cwd, src)?;
+    let source = crate::registry::open_pack_source(source_url, &cwd, src)?;
     let mut out = Vec::new();
     for name in source.names()? {
         let mut versions = match source.versions(&name) {

@@ -5,9 +5,9 @@
 use semver::Version;
 use serde::Serialize;
 
-use super::Options;
 use crate::error::{Error, Result};
-use crate::registry::{self, RegistryError, SourceOptions, read};
+use crate::ops::Options;
+use crate::registry::{self, RegistryError, SourceOptions, backends::content};
 
 /// One search result.
 #[derive(Debug, Clone, Serialize)]
@@ -43,7 +43,7 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<Place>> {
         Error::msg("no registry to search").with_hint("pass `--registry <url>` (`oci://host/path`, `oci-layout:<dir>` or `dir:<dir>`), run inside a project whose `aibox.toml` has `[registries]`, or add one to your configuration: `aibox config set registries.<name>.url <url>`")
     };
     // Outside a project: the registries of the user configuration.
-    let Ok(project) = super::find_project(opts) else {
+    let Ok(project) = crate::ops::find_project(opts) else {
         let config = crate::config::load()?;
         let urls: Vec<Place> = config
             .registries
@@ -55,7 +55,7 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<Place>> {
         }
         return Ok(urls);
     };
-    let manifest = super::lock::ProjectState::read(&project.root)?.manifest;
+    let manifest = crate::engine::project::ProjectState::read(&project.root)?.manifest;
     let urls: Vec<Place> = manifest
         .registries
         .iter()
@@ -101,7 +101,7 @@ pub fn search(
     src: &SourceOptions,
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
-    let policy = super::trust::policy(None, src.reporter)?;
+    let policy = crate::engine::verdicts::policy(None, src.reporter)?;
     for (url, root, key) in sources {
         let source = registry::open_source(url, root, src)?;
         let names = source.names()?;
@@ -161,13 +161,15 @@ fn trust_status(
     if url.starts_with("dir:") {
         return Ok("local (`dir:` packs are not signed)".into());
     }
-    if registry::archive::is_release(url) {
+    if registry::backends::release::is_release(url) {
         return Ok("a release asset (not signed; the lock pins its SHA-256)".into());
     }
-    let oci = read::open(url, root, src)?;
-    let digest = read::resolve(oci.as_ref(), name, version)?.digest;
+    let oci = crate::registry::open_pack_source(url, root, src)?;
+    let digest = content::resolve(oci.as_ref(), name, version)?.digest;
     match oci.signatures(name, &digest) {
-        Ok(entries) => Ok(super::trust::status(policy, url, &digest, &entries)),
+        Ok(entries) => Ok(crate::engine::verdicts::status(
+            policy, url, &digest, &entries,
+        )),
         Err(RegistryError::Offline { .. }) => Ok("not checked (offline)".into()),
         Err(e) => Err(e.into()),
     }
@@ -256,8 +258,8 @@ fn version_changelog(
         None => stored_changelog_text(source, name, version)?,
     };
     let previous = versions.iter().filter(|v| *v < version).max();
-    let entries = super::changelog::entries(&text, previous, version);
-    (!entries.is_empty()).then(|| super::changelog::render(name, &entries))
+    let entries = crate::ops::changelog::entries(&text, previous, version);
+    (!entries.is_empty()).then(|| crate::ops::changelog::render(name, &entries))
 }
 
 /// The changelog of `version`'s tree in the store, if it is there.
@@ -285,7 +287,7 @@ fn stored_changelog_text(
     if !store.has_pack(&id) {
         return None;
     }
-    super::changelog::read(&store, &id.dir_name())
+    crate::ops::changelog::read(&store, &id.dir_name())
 }
 
 /// The OCI side of a pack version.
@@ -312,7 +314,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
         let source = registry::open_source(url, root, src)?;
         // A release source serves its one tool under any name a requirement gives it: here it
         // answers only to that tool's name or its registry's.
-        if registry::archive::is_release(url)
+        if registry::backends::release::is_release(url)
             && key.as_deref() != Some(name)
             && !source.names()?.iter().any(|n| n == name)
         {
@@ -355,19 +357,19 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
         let artifact = if !(url.starts_with("oci://") || url.starts_with("oci-layout:")) {
             None
         } else {
-            let oci = read::open(url, root, src)?;
-            let (resolved, pinfo) = read::manifest(oci.as_ref(), name, &v)?;
-            if let crate::registry::artifact::TopLevel::Index(_) = &resolved.top {
+            let oci = crate::registry::open_pack_source(url, root, src)?;
+            let (resolved, pinfo) = content::manifest(oci.as_ref(), name, &v)?;
+            if let crate::registry::format::artifact::TopLevel::Index(_) = &resolved.top {
                 platforms = resolved
                     .entries
                     .iter()
                     .filter_map(|(p, _)| p.clone())
                     .collect();
             }
-            let policy = super::trust::policy(None, src.reporter)?;
+            let policy = crate::engine::verdicts::policy(None, src.reporter)?;
             let (trust, signers) = match oci.signatures(name, &resolved.digest) {
                 Ok(entries) => (
-                    super::trust::status(&policy, url, &resolved.digest, &entries),
+                    crate::engine::verdicts::status(&policy, url, &resolved.digest, &entries),
                     policy.signers(url, &resolved.digest, &entries),
                 ),
                 Err(RegistryError::Offline { .. }) => ("not checked (offline)".into(), Vec::new()),
@@ -385,7 +387,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
         return Ok(Info {
             agents: Vec::new(),
             changelog,
-            permissions: super::escalation::grant_phrases(&manifest.grants()),
+            permissions: crate::engine::escalation::grant_phrases(&manifest.grants()),
             name: name.into(),
             version: v.to_string(),
             versions: versions.iter().map(ToString::to_string).collect(),

@@ -10,9 +10,9 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::fs;
 use crate::lockfile::Lockfile;
-use crate::registry::artifact::{self, TopLevel};
-use crate::registry::layout::{OciLayout, ref_name};
-use crate::registry::{SourceOptions, read};
+use crate::registry::SourceOptions;
+use crate::registry::backends::layout::{OciLayout, ref_name};
+use crate::registry::format::artifact::{self, TopLevel};
 use crate::store::Store;
 
 /// One pack to vendor.
@@ -66,7 +66,7 @@ pub fn vendor(
             done.push(vendor_dir_pack(item, root, &store, &layout)?);
             continue;
         }
-        let source = read::open(&item.source, root, src)?;
+        let source = crate::registry::open_pack_source(&item.source, root, src)?;
         let (mut top_bytes, mut digest) = source.tagged(&item.name, &item.version)?;
         if let Some(locked) = &item.digest
             && *locked != digest
@@ -113,7 +113,12 @@ pub fn vendor(
         // Its signatures travel with it, so an air-gapped sync verifies them too.
         let signatures = source.signatures(&item.name, &digest)?;
         if !signatures.is_empty() {
-            crate::registry::signatures::write(&layout, &item.name, &digest, &signatures)?;
+            crate::registry::backends::layout::write_signatures(
+                &layout,
+                &item.name,
+                &digest,
+                &signatures,
+            )?;
         }
         src.reporter.status(
             "Vendored",
@@ -145,15 +150,15 @@ fn vendor_dir_pack(
     layout: &OciLayout,
 ) -> Result<Vendored> {
     let path = item.source.strip_prefix("dir:").unwrap_or_default();
-    let source = crate::registry::dir::DirSource::open(&item.source, &root.join(path))?;
+    let source = crate::registry::backends::dir::DirSource::open(&item.source, &root.join(path))?;
     let dir = source.pack_dir(&item.name, &item.version)?.to_owned();
     // A bare skill's version is the one the `dir:` source gave it (its `metadata.version`,
     // else 0.0.0); for a `pack.toml` it is the same as written there.
-    let options = artifact::BuildOptions {
+    let options = crate::registry::build::pack::BuildOptions {
         version: Some(item.version.clone()),
-        ..artifact::BuildOptions::default()
+        ..crate::registry::build::pack::BuildOptions::default()
     };
-    let built = artifact::build(store, &[dir], &options)?;
+    let built = crate::registry::build::pack::build(store, &[dir], &options)?;
     layout.add_pack(&built)?;
     let what = format!("{}@{}", item.name, item.version);
     store.reporter().status(

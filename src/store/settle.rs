@@ -138,8 +138,13 @@ impl Store {
         if staged.is_empty() {
             return Ok(());
         }
+        // Killed from here to `durable`: nothing new is named; tmp/ holds the leftovers.
+        fs::crash_point("staged");
         self.barrier(&staged.dirty)?;
+        fs::crash_point("durable");
         self.name_objects(&mut staged)?;
+        // Killed here: the new objects are named (and durable), no pack tree is committed.
+        fs::crash_point("objects-named");
         let packs = std::mem::take(&mut staged.packs);
         self.name_packs(packs)?;
         self.name_files(&mut staged)

@@ -1,0 +1,279 @@
+//! The errors of every source: what went wrong, where, and what to do about it.
+
+use semver::Version;
+
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+
+/// Errors of every source.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("no pack `{name}` in `{source_url}`{}", crate::manifest::did_you_mean_tail(.suggestion))]
+    NotFound {
+        name: String,
+        source_url: String,
+        suggestion: Option<String>,
+    },
+    #[error("pack `{name}` has no version {version} in `{source_url}`")]
+    NoSuchVersion {
+        name: String,
+        version: Version,
+        source_url: String,
+    },
+    #[error("pack `{name}@{version}` has no artifact for platform `{platform}`")]
+    NoPlatform {
+        name: String,
+        version: Version,
+        platform: String,
+    },
+    #[error(
+        "pack `{}@{}` from `{}` does not match the lock: expected tree {}, got {}",
+        .0.name, .0.version, .0.source_url, .0.expected, .0.actual
+    )]
+    TreeMismatch(Box<Mismatch>),
+    #[error("invalid pack in `{}`: {message}", .path)]
+    InvalidPack { path: String, message: String },
+    /// A pack whose files could not be read.
+    #[error("cannot read pack `{pack}` from `{source_url}`")]
+    Unreadable {
+        pack: String,
+        source_url: String,
+        #[source]
+        source: Box<crate::store::StoreError>,
+    },
+    /// A pack whose content breaks a rule of the store (escaping links, devices, bombs, …).
+    #[error("pack `{pack}` from `{source_url}` was rejected")]
+    Rejected {
+        pack: String,
+        source_url: String,
+        #[source]
+        source: Box<crate::store::StoreError>,
+    },
+    /// `url` is always redacted ([`url::redact`]) before it is put here.
+    #[error("invalid source `{url}`: {message}")]
+    BadUrl { url: String, message: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    #[error(transparent)]
+    Skill(#[from] crate::skill::SkillError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("digest mismatch for {what}: expected {digest}, got {actual}")]
+    DigestMismatch {
+        what: String,
+        digest: String,
+        actual: String,
+    },
+    #[error("authentication failed for {what}: {message}")]
+    Auth { what: String, message: String },
+    /// The registry's token service may not have the credentials, or may not be asked at all.
+    #[error("authentication failed for {what}: {message}")]
+    TokenService {
+        what: String,
+        message: String,
+        hint: String,
+    },
+    #[error("registry error while {what}: {message}")]
+    Remote { what: String, message: String },
+    #[error("network error while {what}: {message}")]
+    Network { what: String, message: String },
+    #[error(
+        "refusing to follow {how} to `{url}` while {what}: plain HTTP is used only for loopback hosts"
+    )]
+    InsecureHop {
+        what: String,
+        url: String,
+        how: &'static str,
+    },
+    #[error("offline: {what} is not in the cache")]
+    Offline { what: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A fetched tree that is not the one the lock (or the artifact) names.
+#[derive(Debug)]
+pub struct Mismatch {
+    pub name: String,
+    pub version: Version,
+    pub source_url: String,
+    pub expected: crate::store::tree::Hash,
+    pub actual: crate::store::tree::Hash,
+}
+
+impl RegistryError {
+    /// An unusable source URL (printed without any user name or password it holds).
+    pub fn bad_url(url: &str, message: impl Into<String>) -> RegistryError {
+        RegistryError::BadUrl {
+            url: redact(url),
+            message: message.into(),
+        }
+    }
+
+    /// A tree mismatch of `name@version` from `source_url`.
+    pub fn mismatch(
+        name: &str,
+        version: &Version,
+        source_url: &str,
+        expected: crate::store::tree::Hash,
+        actual: crate::store::tree::Hash,
+    ) -> RegistryError {
+        RegistryError::TreeMismatch(Box::new(Mismatch {
+            name: name.to_owned(),
+            version: version.clone(),
+            source_url: source_url.to_owned(),
+            expected,
+            actual,
+        }))
+    }
+
+    /// A store error met while building `name@version` from `source_url`: a tree mismatch is
+    /// named after the pack, a rejected entry says which pack and source it came from.
+    pub fn building(
+        e: crate::store::StoreError,
+        name: &str,
+        version: &Version,
+        source_url: &str,
+    ) -> RegistryError {
+        RegistryError::from(e).in_pack(name, version, source_url)
+    }
+
+    /// Name the pack and source of an error met while reading that pack's content.
+    pub fn in_pack(self, name: &str, version: &Version, source_url: &str) -> RegistryError {
+        use crate::store::StoreError;
+        match self {
+            RegistryError::Store(StoreError::TreeMismatch {
+                expected, actual, ..
+            }) => RegistryError::mismatch(name, version, source_url, expected, actual),
+            RegistryError::Store(
+                e @ (StoreError::BadEntry { .. } | StoreError::TooLarge { .. }),
+            ) => RegistryError::Rejected {
+                pack: format!("{name}@{version}"),
+                source_url: source_url.to_owned(),
+                source: Box::new(e),
+            },
+            RegistryError::Store(e @ StoreError::Input { .. }) => RegistryError::Unreadable {
+                pack: format!("{name}@{version}"),
+                source_url: source_url.to_owned(),
+                source: Box::new(e),
+            },
+            other => other,
+        }
+    }
+}
+
+impl crate::error::Hint for RegistryError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            RegistryError::NotFound { .. } => {
+                vec!["check the name, or `aibox search <query>` to find packs".into()]
+            }
+            RegistryError::TreeMismatch(_) => vec![
+                "the pack's content changed since it was locked; run `aibox lock` to accept the new content".into(),
+            ],
+            RegistryError::DigestMismatch { .. } => vec![
+                "the registry or mirror served corrupted or tampered content; nothing was added to the store — report it to the registry's operator".into(),
+            ],
+            RegistryError::Auth { .. } => vec![
+                "log in with `docker login <host>` (aibox reads `~/.docker/config.json` and its credential helpers), or set `AIBOX_REGISTRY_USERNAME`, `AIBOX_REGISTRY_PASSWORD` and `AIBOX_REGISTRY_HOST` (the host they are for)".into(),
+            ],
+            RegistryError::TokenService { hint, .. } => vec![hint.clone()],
+            RegistryError::Network { .. } => vec![
+                "check that the registry is reachable and run the command again; a partly downloaded blob is resumed".into(),
+            ],
+            RegistryError::InsecureHop { .. } => vec![
+                "nothing was sent to that host: the registry (or a proxy or CDN in front of it) must send aibox to `https://` — ask its operator. A registry marked `insecure` may use plain HTTP on its own host only".into(),
+            ],
+            RegistryError::Rejected { .. } => vec![
+                "nothing from this pack was installed; its publisher must fix it (`aibox pack build` reports the same problem)".into(),
+            ],
+            RegistryError::Store(e) => e.hints(),
+            RegistryError::Skill(e) => e.hints(),
+            RegistryError::Manifest(e) => e.hints.clone(),
+            RegistryError::Unreadable { source, .. } => source.hints(),
+            RegistryError::Offline { .. } => vec![
+                "run the command once without `--offline` to fill the cache, or use an `oci-layout:` mirror made by `aibox vendor`".into(),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `url` safe to print: anything before an `@` in its authority (a user name, a password) is
+/// replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Map an `oci-client` error to a typed error naming `what` was being done.
+pub fn map_error(e: OciDistributionError, what: &str) -> RegistryError {
+    match e {
+        OciDistributionError::UnauthorizedError { url } => RegistryError::Auth {
+            what: what.into(),
+            message: format!("the registry refused access to {url} (401)"),
+        },
+        OciDistributionError::AuthenticationFailure(m) => RegistryError::Auth {
+            what: what.into(),
+            message: m,
+        },
+        OciDistributionError::RegistryError { envelope, .. } => {
+            let msg = envelope
+                .errors
+                .iter()
+                .map(|e| format!("{:?}: {}", e.code, e.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if envelope
+                .errors
+                .iter()
+                .any(|e| matches!(e.code, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+            {
+                RegistryError::Auth {
+                    what: what.into(),
+                    message: msg,
+                }
+            } else {
+                RegistryError::Remote {
+                    what: what.into(),
+                    message: msg,
+                }
+            }
+        }
+        OciDistributionError::ServerError {
+            code: code @ (401 | 403),
+            url,
+            ..
+        } => RegistryError::Auth {
+            what: what.into(),
+            message: format!("the registry refused access to {url} ({code})"),
+        },
+        OciDistributionError::RequestError(r) => {
+            let mut message = r.to_string();
+            let mut source = std::error::Error::source(&r);
+            while let Some(s) = source {
+                message = format!("{message}: {s}");
+                source = s.source();
+            }
+            RegistryError::Network {
+                what: what.into(),
+                message,
+            }
+        }
+        other => RegistryError::Remote {
+            what: what.into(),
+            message: other.to_string(),
+        },
+    }
+}

@@ -1,0 +1,16 @@
+//! Moving bytes to and from sources: the HTTP client with the plain-HTTP rule on every hop,
+//! credentials and the token exchange, verified and resumable downloads, unpacking while
+//! downloading, zip archives as tar streams, the metadata cache and registry URLs.
+
+pub mod auth;
+pub mod body;
+pub mod cache;
+pub mod client;
+pub mod fetch;
+pub mod hops;
+pub mod http;
+pub mod tee;
+pub mod token;
+pub mod unpack;
+pub mod url;
+pub mod zipfile;
