@@ -274,7 +274,7 @@ class Report:
                         f"; with `AIBOX_DURABILITY=ephemeral` {e['median'] / d['median']:.2f}×"
                     )
                 if c:
-                    line += f", and {a['median'] / c['median']:.2f}× the raw transfer"
+                    line += f"; aibox takes {a['median'] / c['median']:.2f}× the raw transfer (curl)"
                 self.out(line + ".", "")
             if name == "cold" and a:
                 pts.append((50, a["median"]))

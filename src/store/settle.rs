@@ -340,7 +340,7 @@ mod tests {
             assert!(!dest.exists(), "not named before the settle");
         }
         assert!(!dest.exists());
-        let left: Vec<_> = std::fs::read_dir(store.layout().tmp())
+        let left: Vec<_> = crate::fs::read_dir(store.layout().tmp())
             .unwrap()
             .filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
@@ -350,6 +350,6 @@ mod tests {
         store.write_record(&dest, b"{}").unwrap();
         store.settle().unwrap();
         drop(d);
-        assert_eq!(std::fs::read(&dest).unwrap(), b"{}");
+        assert_eq!(crate::fs::read(&dest).unwrap(), b"{}");
     }
 }

@@ -1,6 +1,6 @@
 //! What a store handle holds between writing files and naming them: the store directories it
 //! keeps open (every object, tree and rename is made relative to them), and — while a sync
-//! defers its flushes ([`crate::store::Store::defer`]) — the objects, pack trees and kept
+//! defers its flushes (`Store::defer`) — the objects, pack trees and kept
 //! signatures written under temporary names in `tmp/`, which get their names only after the
 //! barrier that makes them durable (store-format/SPEC.md §2).
 
