@@ -1,5 +1,6 @@
 //! Faults against the real binary: `kill -9` at random points of sync (ingest, pack build,
-//! switch) and gc, a full disk, and a read-only aibox home. After each, the previous generation
+//! switch) and gc in both durability modes, a kill at each step between staging and naming, a
+//! full disk, and a read-only aibox home. After each, the previous generation
 //! still works, `store verify` is clean and the next run completes.
 //!
 //! The disk tests mount small tmpfs filesystems inside user namespaces (no root needed; see
@@ -70,30 +71,39 @@ impl Rng {
 
 #[test]
 fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
+    kill_9_during_sync_and_gc("full");
+}
+
+#[test]
+fn kill_9_during_sync_and_gc_never_breaks_the_environment_ephemeral() {
+    // Nothing is flushed; a killed process still leaves a consistent store (the page cache
+    // holds what it wrote), so `store verify` is clean without `--repair`.
+    kill_9_during_sync_and_gc("ephemeral");
+}
+
+fn kill_9_during_sync_and_gc(durability: &str) {
     let sb = Sandbox::new();
+    let aibox = |cwd: &Path| {
+        let mut c = sb.aibox(cwd);
+        c.env("AIBOX_DURABILITY", durability);
+        c
+    };
     let packs = sb.path().join("packs");
     for v in ["1.0.0", "2.0.0"] {
         bulk_pack(&packs, v, 800);
     }
     let root = sb.project("p", &manifest("1.0.0"));
-    let out = sb.aibox(&root).arg("sync").output().unwrap();
+    let out = aibox(&root).arg("sync").output().unwrap();
     assert!(out.status.success(), "{}", text(&out).1);
     assert_eq!(bulk_output(&root), "bulk 1.0.0\n");
 
     // How long a full cold sync of the other version takes: kills land inside that window.
     std::fs::write(root.join("aibox.toml"), manifest("2.0.0")).unwrap();
     let start = Instant::now();
-    assert!(
-        sb.aibox(&root)
-            .arg("sync")
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    assert!(aibox(&root).arg("sync").output().unwrap().status.success());
     let window = start.elapsed().as_micros().max(2_000) as u64;
     assert!(
-        sb.aibox(&root)
+        aibox(&root)
             .args(["rollback"])
             .output()
             .unwrap()
@@ -101,7 +111,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
             .success()
     );
     assert!(
-        sb.aibox(&root)
+        aibox(&root)
             .args(["gc", "--keep", "1"])
             .output()
             .unwrap()
@@ -114,7 +124,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
         .unwrap()
         .as_nanos() as u64
         | 1;
-    eprintln!("seed {seed}, window {window} µs");
+    eprintln!("{durability}: seed {seed}, window {window} µs");
     let mut rng = Rng(seed);
     let bin = assert_cmd::cargo::cargo_bin("aibox");
     let mut current = "1.0.0";
@@ -127,6 +137,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
         cmd.current_dir(&root)
             .env("AIBOX_HOME", sb.home())
             .env("CI", "true")
+            .env("AIBOX_DURABILITY", durability)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         if gc {
@@ -152,7 +163,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
         verify_clean(&sb, &root);
 
         // The next run completes without any help.
-        let out = sb.aibox(&root).arg("sync").output().unwrap();
+        let out = aibox(&root).arg("sync").output().unwrap();
         assert!(
             out.status.success(),
             "iteration {i}: sync after kill:\n{}",
@@ -166,7 +177,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
         current = target;
         // Drop the other version so the next sync ingests again.
         assert!(
-            sb.aibox(&root)
+            aibox(&root)
                 .args(["gc", "--keep", "1"])
                 .output()
                 .unwrap()
