@@ -275,7 +275,7 @@ fn root_file(
             format!("its `{rel}` is larger than {max} bytes"),
         ));
     }
-    let path = store.layout().object(hash, *executable);
+    let path = store.object_path(hash, *executable);
     let text = fs::read_regular_string(&path, max).map_err(|source| RegistryError::Io {
         context: format!("cannot read `{}`", path.display()),
         source,

@@ -397,7 +397,7 @@ impl ArchiveSource {
             hash, executable, ..
         }) = tree.entries.get("pack.toml")
         {
-            let path = store.layout().object(hash, *executable);
+            let path = store.object_path(hash, *executable);
             let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES)
                 .map_err(|e| RegistryError::Io {
                 context: format!("cannot read the pack.toml of `{shown}`"),
