@@ -7,6 +7,7 @@
 //! `registry::backends::aqua`).
 
 pub mod checksum;
+pub mod coverage;
 pub mod expr;
 pub mod index;
 pub mod model;

@@ -53,7 +53,7 @@ pub struct Spec {
     pub format_overrides: Option<Vec<FormatOverride>>,
     #[serde(default)]
     pub files: Option<Vec<File>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_map")]
     pub replacements: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub overrides: Option<Vec<Override>>,
@@ -152,7 +152,7 @@ pub struct Override {
     pub append_ext: Option<bool>,
     #[serde(default)]
     pub files: Option<Vec<File>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_map")]
     pub replacements: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub checksum: Option<Checksum>,
@@ -215,7 +215,7 @@ pub struct Checksum {
     pub pattern: Option<ChecksumPattern>,
     #[serde(default)]
     pub enabled: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_map")]
     pub replacements: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub cosign: Option<Cosign>,
@@ -547,4 +547,23 @@ pub fn check_keys(entry: &serde_yaml_ng::Value) -> Option<String> {
         }
     }
     None
+}
+
+/// A map of scalars as text (`replacements` keys like `386` are numbers in YAML).
+fn scalar_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+    let raw: Option<serde_yaml_ng::Mapping> = Option::deserialize(d)?;
+    let text = |v: &serde_yaml_ng::Value| match v {
+        serde_yaml_ng::Value::String(s) => Ok(s.clone()),
+        serde_yaml_ng::Value::Number(n) => Ok(n.to_string()),
+        serde_yaml_ng::Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(serde::de::Error::custom("a replacement is a word")),
+    };
+    raw.map(|m| {
+        m.iter()
+            .map(|(k, v)| Ok((text(k)?, text(v)?)))
+            .collect::<Result<BTreeMap<_, _>, D::Error>>()
+    })
+    .transpose()
 }

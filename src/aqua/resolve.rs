@@ -19,7 +19,6 @@ pub enum Format {
     TarGz,
     TarXz,
     TarZst,
-    TarBz2,
     Tar,
     Zip,
     /// The asset is the executable.
@@ -37,7 +36,6 @@ impl Format {
             "tar.gz" | "tgz" => Format::TarGz,
             "tar.xz" | "txz" => Format::TarXz,
             "tar.zst" | "tzst" => Format::TarZst,
-            "tar.bz2" | "tbz" | "tbz2" => Format::TarBz2,
             "tar" => Format::Tar,
             "zip" => Format::Zip,
             "raw" => Format::Raw,
@@ -135,8 +133,12 @@ pub struct ChecksumPlan {
 /// A cosign verification of a blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CosignPlan {
-    /// A public key and a signature (base64) over the blob.
-    Key { key: Location, signature: Location },
+    /// A public key and a signature (base64) over the blob, or a bundle holding it.
+    Key {
+        key: Location,
+        signature: Option<Location>,
+        bundle: Option<Location>,
+    },
     /// A Fulcio certificate for an identity, with a bundle or a signature and certificate.
     Keyless {
         identity: String,
@@ -782,9 +784,14 @@ impl Effective {
         let certificate = file(&c.certificate, "certificate")?;
         let bundle = file(&c.bundle, "bundle")?;
         if let Some(key) = key {
-            let signature = signature
-                .ok_or_else(|| self.unsupported("a cosign key without a signature"))?;
-            return Ok(CosignPlan::Key { key, signature });
+            if signature.is_none() && bundle.is_none() {
+                return Err(self.unsupported("a cosign key without a signature or a bundle"));
+            }
+            return Ok(CosignPlan::Key {
+                key,
+                signature,
+                bundle,
+            });
         }
         let identity = opts
             .get("identity")

@@ -130,6 +130,27 @@ pub fn check_lock(
     let mut unverified = Vec::new();
     for pkg in &lock.packages {
         let version = pkg.version.to_string();
+        if let Some(pin) = &pkg.aqua {
+            // An aqua pack was checked by its source when it was locked: judge what passed.
+            let verdict = policy.judge_checks(&pkg.name, &version, &pkg.source, &pin.verified);
+            crate::audit::record(
+                store.layout().home(),
+                "verify",
+                Some(profile),
+                serde_json::json!({
+                    "pack": pkg.name, "version": version, "source": pkg.source,
+                    "verified": pin.verified, "unverified": pin.unverified,
+                    "verdict": if verdict.is_ok() { "allowed" } else { "refused" },
+                    "signer": pkg.signer, "policy": policy.level.as_str(),
+                }),
+                store.reporter(),
+            );
+            if let Ok(Verdict::Allowed(Some(warning))) = &verdict {
+                unverified.push(warning.clone());
+            }
+            verdict?;
+            continue;
+        }
         let subject = Subject {
             name: &pkg.name,
             version: &version,

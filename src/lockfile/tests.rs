@@ -312,6 +312,7 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
                         allowed_tools: vec!["Bash(git:*)".into(), "Read".into()],
                         scripts: vec!["scripts/run.sh".into()],
                     }),
+                    aqua: None,
                 }
             },
         );

@@ -58,10 +58,14 @@ pub trait Source: Send + Sync {
 }
 
 /// The source-specific part of a lock entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LockEntry {
     pub digest: Option<String>,
     pub platforms: std::collections::BTreeMap<String, LockedPlatform>,
+    /// An `aqua:` pack's record (entry, tag, checks).
+    pub aqua: Option<crate::lockfile::AquaPin>,
+    /// A signer the source itself verified (an aqua entry's cosign key): its fingerprint.
+    pub signer: Option<String>,
 }
 
 /// Whether a published `platform` is locked under the narrowing `wanted` (`None`: all). An
