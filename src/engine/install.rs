@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::fs::{self, LockMode};
@@ -162,6 +161,7 @@ pub fn install_lock(
     let fetched = fetch_all(store, &missing, &platform, sources);
     store.sync_object_dirs()?;
     fetched?;
+    crate::fs::crash_point("fetched");
 
     let mut packs = wanted
         .into_iter()
@@ -206,6 +206,7 @@ pub fn install_lock(
         .collect();
     let prepared =
         store.prepare_generation(profile, Some(lock_hash.to_owned()), &packs, &origins, files)?;
+    crate::fs::crash_point("prepared");
     let changes = diff(&previous, prepared.record());
     let who = profile.describe();
     let event = |name| {
@@ -232,6 +233,7 @@ pub fn install_lock(
     )?;
     let generation = prepared.switch()?;
     SWITCHED.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::fs::crash_point("switched");
     if let Some(p) = projector {
         p.apply(&generation.skills(), store.reporter())?;
     }
@@ -349,42 +351,17 @@ fn fetch_all(
     let bar = store
         .reporter()
         .progress(packages.len() as u64, "Fetching", false);
-    let queue = Mutex::new(packages.to_vec());
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    let workers = packages.len().min(8);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    if failure.lock().expect("failure lock").is_some() {
-                        return;
-                    }
-                    let Some(pkg) = queue.lock().expect("queue lock").pop() else {
-                        return;
-                    };
-                    bar.set_message(pkg.name.clone());
-                    let result = fetch_one(store, pkg, platform, sources);
-                    match result {
-                        Ok(()) => {
-                            bar.inc(1);
-                            store
-                                .reporter()
-                                .verbose(format!("fetched {}@{}", pkg.name, pkg.version));
-                        }
-                        Err(e) => {
-                            failure.lock().expect("failure lock").get_or_insert(e);
-                            return;
-                        }
-                    }
-                }
-            });
-        }
+    let result = crate::parallel::try_for_each(packages, 8, |pkg| {
+        bar.set_message(pkg.name.clone());
+        fetch_one(store, pkg, platform, sources)?;
+        bar.inc(1);
+        store
+            .reporter()
+            .verbose(format!("fetched {}@{}", pkg.name, pkg.version));
+        Ok(())
     });
     bar.finish_and_clear();
-    match failure.into_inner().expect("failure lock") {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    result
 }
 
 fn fetch_one(store: &Store, pkg: &LockedPackage, platform: &str, sources: &Sources) -> Result<()> {

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use semver::Version;
 
 use crate::error::{Error, Result};
-use crate::lockfile::{LockedPackage, Lockfile};
+use crate::lockfile::Lockfile;
 use crate::manifest::add_requirement;
 use crate::manifest::request::Request;
 
@@ -67,30 +67,13 @@ pub struct Outdated {
 
 /// The versions of each locked package, asked of its source in parallel (8 at a time).
 fn versions_of(lock: &Lockfile, sources: &Sources) -> Result<BTreeMap<String, Vec<Version>>> {
-    let queue = Mutex::new(lock.packages.iter().collect::<Vec<&LockedPackage>>());
     let out = Mutex::new(BTreeMap::new());
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..lock.packages.len().min(8) {
-            scope.spawn(|| {
-                while let Some(p) = queue.lock().expect("queue").pop() {
-                    match sources.get(&p.source).and_then(|s| s.versions(&p.name)) {
-                        Ok(v) => {
-                            out.lock().expect("out").insert(p.name.clone(), v);
-                        }
-                        Err(e) => {
-                            failure.lock().expect("failure").get_or_insert(e.into());
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    match failure.into_inner().expect("failure") {
-        Some(e) => Err(e),
-        None => Ok(out.into_inner().expect("out")),
-    }
+    crate::parallel::try_for_each(&lock.packages, 8, |p| {
+        let v = sources.get(&p.source).and_then(|s| s.versions(&p.name))?;
+        out.lock().expect("out").insert(p.name.clone(), v);
+        Ok::<(), Error>(())
+    })?;
+    Ok(out.into_inner().expect("out"))
 }
 
 fn state(opts: &Options, target: Target) -> Result<ProjectState> {

@@ -146,13 +146,10 @@ impl ArchiveSource {
                 })
             })
             .flatten();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .read_timeout(std::time::Duration::from_secs(60))
-            .redirect(crate::registry::transfer::hops::redirect_policy(insecure))
-            .build()
-            .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
+        if let Some(host) = &insecure {
+            crate::registry::transfer::hops::allow_plain_http(host);
+        }
+        let client = crate::registry::transfer::client::following()?;
         let rt = crate::registry::transfer::http::runtime()?;
         Ok(ArchiveSource {
             url: url.to_owned(),

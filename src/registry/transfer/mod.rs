@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod client;
 pub mod fetch;
 pub mod hops;
 pub mod http;
