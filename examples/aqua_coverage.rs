@@ -27,13 +27,14 @@ fn main() -> std::process::ExitCode {
             Err(e) => aibox::printer::out(format!("{}: {e}", f.display())),
         }
     }
-    let index = match aibox::aqua::Index::parse_many(texts.iter().map(|(t, o)| (t.as_str(), o.clone()))) {
-        Ok(i) => i,
-        Err(e) => {
-            aibox::printer::out(e.to_string());
-            return std::process::ExitCode::FAILURE;
-        }
-    };
+    let index =
+        match aibox::aqua::Index::parse_many(texts.iter().map(|(t, o)| (t.as_str(), o.clone()))) {
+            Ok(i) => i,
+            Err(e) => {
+                aibox::printer::out(e.to_string());
+                return std::process::ExitCode::FAILURE;
+            }
+        };
     let versions = aibox::registry::backends::aqua::checkout::newest_versions(&dir);
     let report = aibox::aqua::coverage::measure(
         &index,

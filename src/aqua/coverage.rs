@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use crate::aqua::{AquaError, Index};
 
 /// The package types that download a file (others build from source: `go_install`, `cargo`).
-pub const DOWNLOAD_TYPES: [&str; 4] = ["github_release", "http", "github_archive", "github_content"];
+pub const DOWNLOAD_TYPES: [&str; 4] =
+    ["github_release", "http", "github_archive", "github_content"];
 
 /// One platform's counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,7 +72,9 @@ pub fn measure(index: &Index, versions: &BTreeMap<String, String>, platforms: &[
         report.parsed += 1;
         let tag = versions.get(&e.aqua).map_or("v1.0.0", String::as_str);
         let effective = crate::aqua::resolve::for_version(pkg, tag);
-        let kind = effective.as_ref().map_or(pkg.kind.as_str(), |x| x.kind.as_str());
+        let kind = effective
+            .as_ref()
+            .map_or(pkg.kind.as_str(), |x| x.kind.as_str());
         if !DOWNLOAD_TYPES.contains(&kind) {
             report.from_source += 1;
             continue;
@@ -105,7 +108,10 @@ impl Report {
         let mut out = vec![
             format!("entries: {}", self.entries),
             format!("parsed: {}", self.parsed),
-            format!("built from source (go_install, go_build, cargo): {}", self.from_source),
+            format!(
+                "built from source (go_install, go_build, cargo): {}",
+                self.from_source
+            ),
         ];
         for (p, c) in &self.platforms {
             let pct = if c.with_asset == 0 {

@@ -82,13 +82,17 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
             let mut s = Vec::new();
             i += 1;
             loop {
-                let &c = b.get(i).ok_or_else(|| format!("`{src}`: a string is not closed"))?;
+                let &c = b
+                    .get(i)
+                    .ok_or_else(|| format!("`{src}`: a string is not closed"))?;
                 i += 1;
                 if c == q {
                     break;
                 }
                 if c == b'\\' && q != b'`' {
-                    let &e = b.get(i).ok_or_else(|| format!("`{src}`: a string is not closed"))?;
+                    let &e = b
+                        .get(i)
+                        .ok_or_else(|| format!("`{src}`: a string is not closed"))?;
                     i += 1;
                     s.push(match e {
                         b'n' => b'\n',
@@ -316,17 +320,24 @@ impl P<'_> {
                         }
                         "semverWithVersion" => {
                             count(2)?;
-                            Ok(V::Bool(crate::aqua::version::satisfies(&text(0)?, &text(1)?)?))
+                            Ok(V::Bool(crate::aqua::version::satisfies(
+                                &text(0)?,
+                                &text(1)?,
+                            )?))
                         }
                         "trimPrefix" => {
                             count(2)?;
                             let s = text(0)?;
-                            Ok(V::Str(s.strip_prefix(text(1)?.as_str()).unwrap_or(&s).to_owned()))
+                            Ok(V::Str(
+                                s.strip_prefix(text(1)?.as_str()).unwrap_or(&s).to_owned(),
+                            ))
                         }
                         _ => {
                             count(2)?;
                             let s = text(0)?;
-                            Ok(V::Str(s.strip_suffix(text(1)?.as_str()).unwrap_or(&s).to_owned()))
+                            Ok(V::Str(
+                                s.strip_suffix(text(1)?.as_str()).unwrap_or(&s).to_owned(),
+                            ))
                         }
                     }
                 }
@@ -365,7 +376,10 @@ mod tests {
             "latest"
         ));
         assert!(at("not Version startsWith \"cli-\"", "v2.0.0"));
-        assert!(at("Version startsWith \"cli-\" || semver(\">= 3\")", "v3.1.0"));
+        assert!(at(
+            "Version startsWith \"cli-\" || semver(\">= 3\")",
+            "v3.1.0"
+        ));
         assert!(at(
             "semverWithVersion(\">= 1.2\", trimPrefix(Version, \"cli-\"))",
             "cli-1.3.0"

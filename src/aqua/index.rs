@@ -89,7 +89,9 @@ impl Index {
             let named = |p: &Package| p.full_name();
             let package = match check_keys(raw) {
                 Some(key) => Err(format!("unknown key {key}")),
-                None => serde_yaml_ng::from_value::<Package>(raw.clone()).map_err(|e| e.to_string()),
+                None => {
+                    serde_yaml_ng::from_value::<Package>(raw.clone()).map_err(|e| e.to_string())
+                }
             };
             let aqua = match &package {
                 Ok(p) => named(p),
@@ -125,8 +127,7 @@ impl Index {
                 pack_spelling(&e.aqua)
             };
             // Pack names are at most 64 characters (`pack_spelling` makes the rest right).
-            if name.is_empty() || name.len() > 64 || !taken.insert(name.clone())
-            {
+            if name.is_empty() || name.len() > 64 || !taken.insert(name.clone()) {
                 continue;
             }
             self.names.insert(name, i);
@@ -228,6 +229,9 @@ packages:
             broken.package.as_ref().unwrap_err().contains("bogus_key"),
             "{broken:?}"
         );
-        assert!(idx.find("tool").is_none(), "ambiguous short names find nothing");
+        assert!(
+            idx.find("tool").is_none(),
+            "ambiguous short names find nothing"
+        );
     }
 }

@@ -62,10 +62,7 @@ const EXTENSIONS: &[&str] = &[
 /// `name` without its archive extension, and the format that extension names (`raw`: none).
 pub fn split_ext(name: &str) -> (&str, &str) {
     for ext in EXTENSIONS {
-        if let Some(stem) = name
-            .strip_suffix(ext)
-            .and_then(|s| s.strip_suffix('.'))
-        {
+        if let Some(stem) = name.strip_suffix(ext).and_then(|s| s.strip_suffix('.')) {
             return (stem, ext);
         }
     }
@@ -379,7 +376,12 @@ impl Effective {
         if let Some(o) = &chosen {
             model::apply_override(&mut spec, &mut kind, o);
         }
-        if spec.vars.iter().flatten().any(|v| v.required == Some(true) && v.default.is_none()) {
+        if spec
+            .vars
+            .iter()
+            .flatten()
+            .any(|v| v.required == Some(true) && v.default.is_none())
+        {
             return Err(self.unsupported("`vars` without a default (set per project in aqua)"));
         }
         let replacements = spec.replacements.clone().unwrap_or_default();
@@ -440,10 +442,9 @@ impl Effective {
         };
         let (location, asset) = match kind.as_str() {
             "github_release" => {
-                let t = spec
-                    .asset
-                    .as_deref()
-                    .ok_or_else(|| self.unsupported("a `github_release` package without `asset`"))?;
+                let t = spec.asset.as_deref().ok_or_else(|| {
+                    self.unsupported("a `github_release` package without `asset`")
+                })?;
                 let asset = append_ext(render(t, &data)?);
                 (
                     Location::Release {
@@ -527,7 +528,10 @@ impl Effective {
             commands,
             checksum,
             cosign,
-            slsa: spec.slsa_provenance.as_ref().is_some_and(model::Slsa::enabled),
+            slsa: spec
+                .slsa_provenance
+                .as_ref()
+                .is_some_and(model::Slsa::enabled),
             attestations: spec
                 .github_artifact_attestations
                 .as_ref()
@@ -581,7 +585,9 @@ impl Effective {
                 || src.starts_with('/')
                 || src.split('/').any(|p| p == ".." || p.is_empty());
             if bad {
-                return Err(self.unsupported(format!("the file path `{src}` (it must stay inside the asset)")));
+                return Err(self.unsupported(format!(
+                    "the file path `{src}` (it must stay inside the asset)"
+                )));
             }
             let name_ok = !f.name.is_empty()
                 && !f.name.starts_with(['-', '.'])
@@ -656,10 +662,9 @@ impl Effective {
         }
         let location = match c.kind.as_deref() {
             Some("github_release") => {
-                let asset = c
-                    .asset
-                    .as_deref()
-                    .ok_or_else(|| self.unsupported("a `github_release` checksum without `asset`"))?;
+                let asset = c.asset.as_deref().ok_or_else(|| {
+                    self.unsupported("a `github_release` checksum without `asset`")
+                })?;
                 Location::Release {
                     owner: self.owner.clone(),
                     repo: self.repo.clone(),
@@ -674,10 +679,9 @@ impl Effective {
                 Location::Url(render(url, &data)?)
             }
             other => {
-                return Err(self.unsupported(format!(
-                    "the checksum type `{}`",
-                    other.unwrap_or_default()
-                )));
+                return Err(
+                    self.unsupported(format!("the checksum type `{}`", other.unwrap_or_default()))
+                );
             }
         };
         let algorithm = match c.algorithm.as_deref() {
@@ -804,9 +808,9 @@ impl Effective {
             .cloned()
             .unwrap_or_default();
         if bundle.is_none() && (signature.is_none() || certificate.is_none()) {
-            return Err(self.unsupported(
-                "keyless cosign without a bundle or a signature and certificate",
-            ));
+            return Err(
+                self.unsupported("keyless cosign without a bundle or a signature and certificate")
+            );
         }
         Ok(CosignPlan::Keyless {
             identity,

@@ -85,10 +85,12 @@ pub fn render(template: &str, data: &BTreeMap<String, Val>) -> Result<String, Te
 
 /// Whether `template` parses (its functions known), without rendering it.
 pub fn check(template: &str) -> Result<(), TemplateError> {
-    parse(template).map(|_| ()).map_err(|message| TemplateError {
-        template: template.to_owned(),
-        message,
-    })
+    parse(template)
+        .map(|_| ())
+        .map_err(|message| TemplateError {
+            template: template.to_owned(),
+            message,
+        })
 }
 
 /// Split into text and actions, then build `if`/`else`/`end` blocks.
@@ -359,7 +361,11 @@ impl Parser<'_> {
     }
 }
 
-fn eval_nodes(nodes: &[Node], data: &BTreeMap<String, Val>, out: &mut String) -> Result<(), String> {
+fn eval_nodes(
+    nodes: &[Node],
+    data: &BTreeMap<String, Val>,
+    out: &mut String,
+) -> Result<(), String> {
     for n in nodes {
         match n {
             Node::Text(t) => out.push_str(t),
@@ -439,10 +445,7 @@ fn arity(f: &str, args: &[Val], n: usize) -> Result<(), String> {
     if args.len() == n {
         Ok(())
     } else {
-        Err(format!(
-            "`{f}` takes {n} argument(s), {} given",
-            args.len()
-        ))
+        Err(format!("`{f}` takes {n} argument(s), {} given", args.len()))
     }
 }
 
@@ -466,17 +469,23 @@ fn call(f: &str, args: Vec<Val>) -> Result<Val, String> {
     match f {
         "trimV" => {
             arity(f, &args, 1)?;
-            Ok(Val::Str(t(0)?.strip_prefix('v').map_or(t(0)?, str::to_owned)))
+            Ok(Val::Str(
+                t(0)?.strip_prefix('v').map_or(t(0)?, str::to_owned),
+            ))
         }
         "trimPrefix" => {
             arity(f, &args, 2)?;
             let s = t(1)?;
-            Ok(Val::Str(s.strip_prefix(t(0)?.as_str()).unwrap_or(&s).to_owned()))
+            Ok(Val::Str(
+                s.strip_prefix(t(0)?.as_str()).unwrap_or(&s).to_owned(),
+            ))
         }
         "trimSuffix" => {
             arity(f, &args, 2)?;
             let s = t(1)?;
-            Ok(Val::Str(s.strip_suffix(t(0)?.as_str()).unwrap_or(&s).to_owned()))
+            Ok(Val::Str(
+                s.strip_suffix(t(0)?.as_str()).unwrap_or(&s).to_owned(),
+            ))
         }
         "replace" => {
             arity(f, &args, 3)?;
@@ -500,8 +509,9 @@ fn call(f: &str, args: Vec<Val>) -> Result<Val, String> {
         }
         "semver" => {
             arity(f, &args, 1)?;
-            let v = crate::aqua::version::GoVersion::parse(&t(0)?)
-                .ok_or_else(|| format!("`{}` is not a semantic version", t(0).unwrap_or_default()))?;
+            let v = crate::aqua::version::GoVersion::parse(&t(0)?).ok_or_else(|| {
+                format!("`{}` is not a semantic version", t(0).unwrap_or_default())
+            })?;
             let num = |i: usize| Val::Int(v.segments.get(i).copied().unwrap_or(0) as i64);
             Ok(Val::Map(BTreeMap::from([
                 ("Major".to_owned(), num(0)),
@@ -534,7 +544,9 @@ fn call(f: &str, args: Vec<Val>) -> Result<Val, String> {
             let re = regex::Regex::new(&t(0)?).map_err(|e| format!("`regexFind`: {e}"))?;
             let s = t(1)?;
             Ok(Val::Str(
-                re.find(&s).map(|m| m.as_str().to_owned()).unwrap_or_default(),
+                re.find(&s)
+                    .map(|m| m.as_str().to_owned())
+                    .unwrap_or_default(),
             ))
         }
         "eq" | "ne" => {

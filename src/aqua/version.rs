@@ -88,7 +88,8 @@ impl Ord for GoVersion {
 /// Pre-releases part by part: numbers by value and before words, words by text; a shorter
 /// list first when one is a prefix of the other.
 fn compare_pre(a: &str, b: &str) -> Ordering {
-    let (pa, pb): (Vec<&str>, Vec<&str>) = (a.split(['.', '-']).collect(), b.split(['.', '-']).collect());
+    let (pa, pb): (Vec<&str>, Vec<&str>) =
+        (a.split(['.', '-']).collect(), b.split(['.', '-']).collect());
     for (x, y) in pa.iter().zip(&pb) {
         let o = match (x.parse::<u64>(), y.parse::<u64>()) {
             (Ok(i), Ok(j)) => i.cmp(&j),
@@ -116,8 +117,8 @@ pub fn satisfies(constraint: &str, version: &str) -> Result<bool, String> {
             .ok_or_else(|| {
                 format!("`{part}` is not a comparison (use one of >=, >, <, <=, !=, =)")
             })?;
-        let bound = GoVersion::parse(rest)
-            .ok_or_else(|| format!("`{}` is not a version", rest.trim()))?;
+        let bound =
+            GoVersion::parse(rest).ok_or_else(|| format!("`{}` is not a version", rest.trim()))?;
         let Some(v) = &v else {
             all = false;
             continue;

@@ -591,13 +591,22 @@ fn check_aqua(p: &LockedPackage, version: u32) -> Option<String> {
     }
     let printable = |s: &str| !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control);
     if !printable(&a.package) || !a.package.contains('/') && !a.package.contains('.') {
-        return Some(format!("`aqua` `{}` is not an aqua package name", a.package.escape_debug()));
+        return Some(format!(
+            "`aqua` `{}` is not an aqua package name",
+            a.package.escape_debug()
+        ));
     }
     if !printable(&a.tag) {
-        return Some(format!("`tag` `{}` is not a release tag", a.tag.escape_debug()));
+        return Some(format!(
+            "`tag` `{}` is not a release tag",
+            a.tag.escape_debug()
+        ));
     }
     for (key, list) in [("verified", &a.verified), ("unverified", &a.unverified)] {
-        if let Some(bad) = list.iter().find(|c| !super::AQUA_CHECKS.contains(&c.as_str())) {
+        if let Some(bad) = list
+            .iter()
+            .find(|c| !super::AQUA_CHECKS.contains(&c.as_str()))
+        {
             return Some(format!(
                 "`{key}`: `{}` is not a check aibox knows ({})",
                 bad.escape_debug(),

@@ -230,8 +230,10 @@ impl Policy {
             return Ok(Verdict::Allowed(None));
         }
         let has = |c: &str| verified.iter().any(|v| v == c);
-        let signed = ["cosign", "cosign-keyless", "minisign"].iter().any(|c| has(c));
-        let missing: Vec<&str> = [("a checksum", has("checksum")), ("a signature", signed)]
+        let signed = ["cosign", "cosign-keyless", "minisign"]
+            .iter()
+            .any(|c| has(c));
+        let missing: Vec<&str> = [("checksum", has("checksum")), ("signature", signed)]
             .iter()
             .filter(|(_, ok)| !ok)
             .map(|(what, _)| *what)

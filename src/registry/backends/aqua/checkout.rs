@@ -150,7 +150,8 @@ pub fn newest_versions(dir: &Path) -> BTreeMap<String, String> {
             if let Some(v) = line.strip_prefix("name:") {
                 let v = v.trim().trim_matches(['"', '\'']);
                 if let Some((name, version)) = v.rsplit_once('@') {
-                    out.entry(name.to_owned()).or_insert_with(|| version.to_owned());
+                    out.entry(name.to_owned())
+                        .or_insert_with(|| version.to_owned());
                 }
             }
         }
@@ -173,10 +174,13 @@ pub fn load_github(repo: &str, tag: &str, opts: &SourceOptions) -> Result<Index,
     let api = github_api();
     let origin = format!("github:{repo}@{tag}");
     let cache = crate::store::layout::Layout::default_home().map(|h| {
-        crate::store::layout::Layout::new(h).cache().join("aqua").join(format!(
-            "{}.yaml",
-            crate::registry::transfer::cache::escape(&format!("{api}/{repo}@{tag}"))
-        ))
+        crate::store::layout::Layout::new(h)
+            .cache()
+            .join("aqua")
+            .join(format!(
+                "{}.yaml",
+                crate::registry::transfer::cache::escape(&format!("{api}/{repo}@{tag}"))
+            ))
     });
     if let Some(p) = &cache
         && !opts.refresh
@@ -198,7 +202,11 @@ pub fn load_github(repo: &str, tag: &str, opts: &SourceOptions) -> Result<Index,
         staging.display()
     )))?;
     let url = format!("{api}/repos/{repo}/tarball/{tag}");
-    source.download(&url, tmp.as_file_mut(), &format!("downloading the aqua registry `{origin}`"))?;
+    source.download(
+        &url,
+        tmp.as_file_mut(),
+        &format!("downloading the aqua registry `{origin}`"),
+    )?;
     let size = tmp.as_file().metadata().map(|m| m.len()).unwrap_or(0);
     if size > MAX_ARCHIVE_BYTES {
         return Err(RegistryError::Other(format!(
@@ -206,9 +214,8 @@ pub fn load_github(repo: &str, tag: &str, opts: &SourceOptions) -> Result<Index,
         )));
     }
     let file = fs::File::open(tmp.path()).map_err(io("cannot read the download".into()))?;
-    let text = registry_in_archive(file.into_parts().0).map_err(|e| {
-        RegistryError::Other(format!("the source archive of `{origin}`: {e}"))
-    })?;
+    let text = registry_in_archive(file.into_parts().0)
+        .map_err(|e| RegistryError::Other(format!("the source archive of `{origin}`: {e}")))?;
     let index = Index::parse(&text, &origin).map_err(aqua)?;
     if let Some(p) = &cache
         && let Some(dir) = p.parent()
@@ -231,7 +238,9 @@ fn registry_in_archive(file: std::fs::File) -> Result<String, String> {
             && entry.header().entry_type().is_file()
         {
             if entry.size() > MAX_REGISTRY_BYTES {
-                return Err(format!("its registry.yaml is larger than {MAX_REGISTRY_BYTES} bytes"));
+                return Err(format!(
+                    "its registry.yaml is larger than {MAX_REGISTRY_BYTES} bytes"
+                ));
             }
             let mut text = String::new();
             entry

@@ -108,10 +108,9 @@ impl AquaSource {
         Ok((e.aqua.clone(), pkg))
     }
 
-    /// The description and aqua name of pack `name`, for search and info.
-    pub fn describe(&self, name: &str) -> Option<(String, Option<String>)> {
-        let (aqua, pkg) = self.entry(name).ok()?;
-        Some((aqua, pkg.description))
+    /// The pack name `name` (a pack name, an aqua name, an alias) stands for.
+    pub fn pack_name(&self, name: &str) -> Result<Option<String>, RegistryError> {
+        Ok(self.index()?.pack_name(name).map(str::to_owned))
     }
 
     fn repo_source(&self, owner: &str, repo: &str) -> Result<Arc<ArchiveSource>, RegistryError> {
@@ -136,6 +135,27 @@ impl AquaSource {
             return Ok(r.clone());
         }
         let (aqua, pkg) = self.entry(name)?;
+        // A package that builds from source (go_install, cargo) in every version is refused
+        // before GitHub is asked for its versions.
+        let types = std::iter::once(pkg.kind.as_str()).chain(
+            pkg.version_overrides
+                .iter()
+                .filter_map(|o| o.kind.as_deref()),
+        );
+        if !types
+            .into_iter()
+            .any(|t| crate::aqua::coverage::DOWNLOAD_TYPES.contains(&t))
+        {
+            return Err(crate::aqua::AquaError::Unsupported {
+                package: aqua,
+                feature: format!(
+                    "the package type `{}` (it builds from source; aibox installs the types that download a file: {})",
+                    pkg.kind,
+                    crate::aqua::coverage::DOWNLOAD_TYPES.join(", ")
+                ),
+            }
+            .into());
+        }
         let (Some(owner), Some(repo)) = (pkg.repo_owner.as_deref(), pkg.repo_name.as_deref())
         else {
             return Err(other(format!(
@@ -172,8 +192,7 @@ impl AquaSource {
             };
             // Versions the entry says cannot be installed are not offered.
             match crate::aqua::resolve::for_version(&pkg, &tag) {
-                Ok(eff)
-                    if eff.spec.no_asset != Some(true) && eff.spec.error_message.is_none() => {}
+                Ok(eff) if eff.spec.no_asset != Some(true) && eff.spec.error_message.is_none() => {}
                 Ok(_) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -277,9 +296,33 @@ impl AquaSource {
     }
 
     /// Download, check and store `name@version` for `platform` (once per run).
-    fn build(&self, name: &str, version: &Version, platform: &str) -> Result<Built, RegistryError> {
+    /// With `expected` (the lock's SHA-256 of the asset), a download that differs is refused
+    /// before any check runs or anything is stored.
+    fn build(
+        &self,
+        name: &str,
+        version: &Version,
+        platform: &str,
+        expected: Option<&str>,
+    ) -> Result<Built, RegistryError> {
         let key = format!("{name}@{version}@{platform}");
-        if let Some(b) = self.built.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(b) = self
+            .built
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            if let Some(expected) = expected
+                && expected != b.sha256
+            {
+                return Err(RegistryError::DigestMismatch {
+                    what: format!(
+                        "the asset of `{name}@{version}` for `{platform}`, as `aibox.lock` pins it"
+                    ),
+                    digest: expected.to_owned(),
+                    actual: b.sha256.clone(),
+                });
+            }
             return Ok(b.clone());
         }
         let (aqua, pkg) = self.entry(name)?;
@@ -300,11 +343,25 @@ impl AquaSource {
             source: e,
         })?;
         let what = format!("`{}` ({aqua} {} for {platform})", plan.asset, release.tag);
-        let sha256 = self
-            .downloader()?
-            .download(&url, tmp.as_file_mut(), &format!("downloading `{shown}`"))?;
-        if let Location::Content { .. } = plan.location {
+        let sha256 = self.downloader()?.download(
+            &url,
+            tmp.as_file_mut(),
+            &format!("downloading `{shown}`"),
+        )?;
+        let sha256 = if let Location::Content { .. } = plan.location {
             decode_content(tmp.as_file_mut())?;
+            sha256_of(tmp.path())?
+        } else {
+            sha256
+        };
+        if let Some(expected) = expected
+            && expected != sha256
+        {
+            return Err(RegistryError::DigestMismatch {
+                what: format!("{what}, as `aibox.lock` pins it"),
+                digest: expected.to_owned(),
+                actual: sha256,
+            });
         }
         // Every declared check passes before anything of the asset is stored.
         let checks = verify::check(
@@ -320,20 +377,16 @@ impl AquaSource {
             source: e,
         })?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let tree = unpack(&store, &plan, file, size)
-            .map_err(|e| other(format!("{what} is not a usable {:?} asset: {e}", plan.format)))?;
+        let tree = unpack(&store, &plan, file, size).map_err(|e| {
+            other(format!(
+                "{what} is not a usable {:?} asset: {e}",
+                plan.format
+            ))
+        })?;
         let (tree, manifest) = with_manifest(&store, tree, name, version, &aqua, &pkg, &plan)?;
         crate::registry::backends::content::check_tree(&tree, &manifest, &what)?;
         let id = store.build_pack(name, &version.to_string(), &tree, None)?;
-        let built = Built {
-            sha256: if let Location::Content { .. } = plan.location {
-                sha256_of(tmp.path())?
-            } else {
-                sha256
-            },
-            id,
-            checks,
-        };
+        let built = Built { sha256, id, checks };
         self.built
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -353,12 +406,23 @@ impl AquaSource {
         let release = self.release(name, version)?;
         let mut out = Vec::new();
         let mut first_error = None;
+        let mut missing = None;
         for p in crate::aqua::resolve::PLATFORMS {
             if !crate::registry::wanted_platform(p, wanted) {
                 continue;
             }
             match crate::aqua::plan(&pkg, &release.tag, p) {
-                Ok(_) => out.push(p.to_owned()),
+                // An asset the entry names but the release lacks: that platform is left out,
+                // as a pack lacking a platform is.
+                Ok(plan) => match self.url_of(&plan.location, &release) {
+                    Ok(_) => out.push(p.to_owned()),
+                    Err(e) => {
+                        self.opts
+                            .reporter
+                            .warn(format!("`{name}` is not locked for `{p}`: {e}"));
+                        missing.get_or_insert(e);
+                    }
+                },
                 Err(crate::aqua::AquaError::Platform { .. }) => {}
                 Err(e @ crate::aqua::AquaError::Unsupported { .. }) => {
                     self.opts
@@ -370,6 +434,9 @@ impl AquaSource {
             }
         }
         if out.is_empty() {
+            if let Some(e) = missing {
+                return Err(e);
+            }
             return Err(match first_error {
                 Some(e) => e.into(),
                 None => other(format!(
@@ -435,8 +502,11 @@ fn decode_content(file: &mut std::fs::File) -> Result<(), RegistryError> {
     file.rewind().map_err(io)?;
     let mut text = Vec::new();
     file.take(64 << 20).read_to_end(&mut text).map_err(io)?;
-    let c: Content = serde_json::from_slice(&text)
-        .map_err(|e| other(format!("the GitHub contents API answered something else: {e}")))?;
+    let c: Content = serde_json::from_slice(&text).map_err(|e| {
+        other(format!(
+            "the GitHub contents API answered something else: {e}"
+        ))
+    })?;
     if c.encoding != "base64" {
         return Err(other(format!(
             "the GitHub contents API answered in `{}`, not base64",
@@ -462,21 +532,22 @@ fn unpack(
 ) -> Result<Tree, Box<dyn std::error::Error + Send + Sync>> {
     let limits = Limits::for_compressed(size);
     let reader = std::io::BufReader::new(&*file);
-    let one = |r: &mut dyn Read, name: &str| -> Result<Tree, Box<dyn std::error::Error + Send + Sync>> {
-        let mut batch = store.batch();
-        let stored = batch.add_reader(r, true, &limits)?;
-        batch.commit()?;
-        let mut tree = Tree::default();
-        tree.entries.insert(
-            name.to_owned(),
-            Entry::File {
-                hash: stored.hash,
-                size: stored.size,
-                executable: true,
-            },
-        );
-        Ok(tree)
-    };
+    let one =
+        |r: &mut dyn Read, name: &str| -> Result<Tree, Box<dyn std::error::Error + Send + Sync>> {
+            let mut batch = store.batch();
+            let stored = batch.add_reader(r, true, &limits)?;
+            batch.commit()?;
+            let mut tree = Tree::default();
+            tree.entries.insert(
+                name.to_owned(),
+                Entry::File {
+                    hash: stored.hash,
+                    size: stored.size,
+                    executable: true,
+                },
+            );
+            Ok(tree)
+        };
     let stem = crate::aqua::resolve::split_ext(&plan.asset).0.to_owned();
     Ok(match plan.format {
         Format::TarGz => store.ingest_tar(flate2::read::GzDecoder::new(reader), &limits)?,
@@ -492,7 +563,9 @@ fn unpack(
         }
         Format::Raw => {
             if size > limits.max_bytes {
-                return Err(format!("the executable is larger than {} bytes", limits.max_bytes).into());
+                return Err(
+                    format!("the executable is larger than {} bytes", limits.max_bytes).into(),
+                );
             }
             one(&mut { reader }, &plan.asset)?
         }
@@ -658,6 +731,27 @@ impl Source for AquaSource {
         Ok(Arc::new(m))
     }
 
+    fn description(&self, name: &str) -> Option<String> {
+        let (aqua, pkg) = self.entry(name).ok()?;
+        Some(match &pkg.description {
+            Some(d) => format!("{} (aqua: {aqua})", d.trim()),
+            None => format!("aqua: {aqua}"),
+        })
+    }
+
+    fn declared_checks(&self, name: &str, version: &Version) -> Option<Vec<String>> {
+        let (_, pkg) = self.entry(name).ok()?;
+        let release = self.release(name, version).ok()?;
+        let host = crate::platform::host();
+        let platform = if crate::aqua::resolve::go_platform(&host).is_some() {
+            host
+        } else {
+            "linux-x86_64".to_owned()
+        };
+        let plan = crate::aqua::plan(&pkg, &release.tag, &platform).ok()?;
+        Some(verify::declared(&plan))
+    }
+
     fn lock_entry(
         &self,
         name: &str,
@@ -671,7 +765,7 @@ impl Source for AquaSource {
         let mut unverified = Vec::new();
         let mut signer = None;
         for p in self.platforms(name, version, platforms)? {
-            let b = self.build(name, version, &p)?;
+            let b = self.build(name, version, &p, None)?;
             // A check counts as passed only when it passed on every platform.
             verified = Some(match verified {
                 None => b.checks.verified.clone(),
@@ -715,16 +809,7 @@ impl Source for AquaSource {
         _store: &Store,
     ) -> Result<PackId, RegistryError> {
         let platform = crate::platform::host();
-        let b = self.build(name, version, &platform)?;
-        if let Some(expected) = &locked.manifest
-            && expected != &b.sha256
-        {
-            return Err(RegistryError::DigestMismatch {
-                what: format!("the asset of `{name}@{version}` for `{platform}`"),
-                digest: expected.clone(),
-                actual: b.sha256,
-            });
-        }
+        let b = self.build(name, version, &platform, locked.manifest.as_deref())?;
         if b.id.tree != locked.tree {
             return Err(RegistryError::mismatch(
                 name,

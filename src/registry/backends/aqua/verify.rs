@@ -49,6 +49,41 @@ impl Outcome {
     }
 }
 
+/// The checks `plan` declares, by the names the lock records (sorted): what `aibox info`
+/// shows before anything is downloaded.
+pub fn declared(plan: &Plan) -> Vec<String> {
+    let mut out = Outcome::default();
+    let cosign = |c: &CosignPlan| match c {
+        CosignPlan::Key { .. } => "cosign",
+        CosignPlan::Keyless { .. } => "cosign-keyless",
+    };
+    if let Some(c) = &plan.checksum {
+        out.pass("checksum");
+        if let Some(k) = &c.cosign {
+            out.pass(cosign(k));
+        }
+        if c.attestations.is_some() {
+            out.pass("github-attestation");
+        }
+        if c.minisign {
+            out.pass("minisign");
+        }
+    }
+    if let Some(k) = &plan.cosign {
+        out.pass(cosign(k));
+    }
+    for (declared, name) in [
+        (plan.slsa, "slsa"),
+        (plan.attestations.is_some(), "github-attestation"),
+        (plan.minisign, "minisign"),
+    ] {
+        if declared {
+            out.pass(name);
+        }
+    }
+    out.finish().verified
+}
+
 /// Download `url` and return its bytes (small files: checksums, keys, signatures).
 pub type Fetch<'a> = dyn Fn(&str, &str) -> Result<Vec<u8>, RegistryError> + 'a;
 
@@ -97,7 +132,14 @@ fn checksum_check(
     let shown = crate::registry::transfer::url::redact(&url);
     let bytes = fetch(&url, &format!("downloading the checksum file `{shown}`"))?;
     if let Some(cosign) = &c.cosign {
-        cosign_check(cosign, &bytes, &format!("the checksum file `{shown}`"), url_of, fetch, out)?;
+        cosign_check(
+            cosign,
+            &bytes,
+            &format!("the checksum file `{shown}`"),
+            url_of,
+            fetch,
+            out,
+        )?;
     }
     if c.attestations.is_some() {
         out.cannot("github-attestation");
@@ -190,11 +232,14 @@ fn cosign_check(
                 (None, Some(b)) => {
                     let u = url_of(b)?;
                     let bytes = fetch(&u, "downloading the cosign bundle")?;
-                    (u, bundle_signature(&bytes).ok_or_else(|| {
-                        RegistryError::Other(format!(
-                            "the cosign bundle of {what} holds no signature"
-                        ))
-                    })?)
+                    (
+                        u,
+                        bundle_signature(&bytes).ok_or_else(|| {
+                            RegistryError::Other(format!(
+                                "the cosign bundle of {what} holds no signature"
+                            ))
+                        })?,
+                    )
                 }
                 (None, None) => {
                     return Err(RegistryError::Other(format!(
