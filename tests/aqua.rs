@@ -742,3 +742,80 @@ fn other_platforms_and_unsupported_entries_are_clear_errors() {
     );
     assert!(!root.join("aibox.lock").exists());
 }
+
+#[test]
+fn a_registry_release_is_read_from_its_github_source_archive() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    // GitHub's source archive: one top directory named after the commit.
+    let text = std::fs::read_to_string(registry.join("registry.yaml")).unwrap();
+    let archive = targz(&[
+        ("aquaproj-aqua-registry-4d86e12/registry.yaml", &text),
+        ("aquaproj-aqua-registry-4d86e12/README.md", "the registry\n"),
+    ]);
+    gh.serve_path("/repos/aquaproj/aqua-registry/tarball/v4.554.0", archive);
+    std::fs::remove_dir_all(&registry).unwrap();
+    let root = sb.project(
+        "app",
+        &PROJECT.replace(
+            "aqua:../aqua-registry",
+            "aqua:github:aquaproj/aqua-registry@v4.554.0",
+        ),
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "fzf"]);
+    assert_eq!(out, "fzf 0.56.3 linux\n");
+    // A release that is not there is a clear error.
+    let other = sb.project(
+        "other",
+        &PROJECT.replace(
+            "aqua:../aqua-registry",
+            "aqua:github:aquaproj/aqua-registry@v9.9.9",
+        ),
+    );
+    let (ok, _, err) = run(&sb, &gh, &other, &["add", "fzf"]);
+    assert!(!ok);
+    assert!(
+        err.contains("aquaproj/aqua-registry/tarball/v9.9.9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn init_aqua_adds_the_standard_registry() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("fresh");
+    let out = sb
+        .aibox(sb.path())
+        .args(["init", "--aqua", "fresh"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out).1);
+    let manifest: toml::Table = std::fs::read_to_string(dir.join("aibox.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        manifest["registries"]["default"].as_str(),
+        Some("aqua:github:aquaproj/aqua-registry@v4.554.0")
+    );
+    let out = sb
+        .aibox(sb.path())
+        .args(["init", "--aqua", "--registry", "dir:./packs", "both"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out).1);
+    let manifest: toml::Table = std::fs::read_to_string(sb.path().join("both/aibox.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        manifest["registries"]["default"].as_str(),
+        Some("dir:./packs")
+    );
+    assert_eq!(
+        manifest["registries"]["aqua"].as_str(),
+        Some("aqua:github:aquaproj/aqua-registry@v4.554.0")
+    );
+}
