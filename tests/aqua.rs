@@ -777,7 +777,7 @@ fn a_registry_release_is_read_from_its_github_source_archive() {
     let (ok, _, err) = run(&sb, &gh, &other, &["add", "fzf"]);
     assert!(!ok);
     assert!(
-        err.contains("aquaproj/aqua-registry/tarball/v9.9.9"),
+        err.contains("the aqua registry `github:aquaproj/aqua-registry@v9.9.9`: HTTP 404"),
         "{err}"
     );
 }
