@@ -139,7 +139,7 @@ impl Index {
                     others.push(a.name.clone());
                     others.push(pack_spelling(&a.name));
                     let s = short(&a.name);
-                    if short_count.get(&s).is_none() {
+                    if !short_count.contains_key(&s) {
                         others.push(s);
                     }
                 }

@@ -13,6 +13,9 @@ use crate::aqua::model::{self, Downloaded, Package, Spec};
 use crate::aqua::template::{self, Val};
 use crate::aqua::{AquaError, expr};
 
+/// Renders a template with the given data (the plan's renderer).
+type Render<'a> = dyn Fn(&str, &BTreeMap<String, Val>) -> Result<String, AquaError> + 'a;
+
 /// How a downloaded asset is unpacked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -549,7 +552,7 @@ impl Effective {
         stem: &str,
         format: Format,
         data: &BTreeMap<String, Val>,
-        render: &dyn Fn(&str, &BTreeMap<String, Val>) -> Result<String, AquaError>,
+        render: &Render<'_>,
     ) -> Result<Vec<Command>, AquaError> {
         let default = model::File {
             name: self.default_command(),
@@ -615,7 +618,7 @@ impl Effective {
         &self,
         d: &Downloaded,
         data: &BTreeMap<String, Val>,
-        render: &dyn Fn(&str, &BTreeMap<String, Val>) -> Result<String, AquaError>,
+        render: &Render<'_>,
     ) -> Result<Location, AquaError> {
         match d.kind.as_str() {
             "github_release" => {
@@ -645,7 +648,7 @@ impl Effective {
         c: &model::Checksum,
         data: &BTreeMap<String, Val>,
         replacements: &BTreeMap<String, String>,
-        render: &dyn Fn(&str, &BTreeMap<String, Val>) -> Result<String, AquaError>,
+        render: &Render<'_>,
     ) -> Result<ChecksumPlan, AquaError> {
         let mut data = data.clone();
         if let Some(r) = &c.replacements {
@@ -741,7 +744,7 @@ impl Effective {
         &self,
         c: &model::Cosign,
         data: &BTreeMap<String, Val>,
-        render: &dyn Fn(&str, &BTreeMap<String, Val>) -> Result<String, AquaError>,
+        render: &Render<'_>,
     ) -> Result<CosignPlan, AquaError> {
         let mut opts: BTreeMap<&str, String> = BTreeMap::new();
         let mut it = c.opts.iter();

@@ -23,6 +23,9 @@ use crate::store::budget::Limits;
 use crate::store::tree::{Entry, Tree};
 use crate::store::{PackId, Store};
 
+/// A release: its tag and its files (name → download URL).
+pub type Tagged = (String, BTreeMap<String, String>);
+
 /// The largest archive downloaded.
 const MAX_ARCHIVE_BYTES: u64 = 2 << 30;
 /// The largest GitHub API answer read.
@@ -192,7 +195,7 @@ impl ArchiveSource {
 
     /// Every release of a `github:` source (tags that name no version too), newest first as
     /// the API lists them: tag → files.
-    pub fn tags(&self) -> Result<Vec<(String, BTreeMap<String, String>)>, RegistryError> {
+    pub fn tags(&self) -> Result<Vec<Tagged>, RegistryError> {
         match &self.kind {
             Kind::GitHub { api, repo } => parse_tags(&self.github_json(api, repo)?),
             Kind::Url => Ok(Vec::new()),
@@ -618,7 +621,7 @@ fn parse_releases(bytes: &[u8]) -> Result<Vec<Release>, RegistryError> {
 }
 
 /// Every release of a GitHub API answer but drafts: its tag and files (name → URL).
-pub fn parse_tags(bytes: &[u8]) -> Result<Vec<(String, BTreeMap<String, String>)>, RegistryError> {
+pub fn parse_tags(bytes: &[u8]) -> Result<Vec<Tagged>, RegistryError> {
     #[derive(serde::Deserialize)]
     struct Asset {
         name: String,
