@@ -55,6 +55,10 @@ fn cosign(dir: &Path, args: &[&str]) -> Vec<u8> {
 }
 
 /// The registry, in aqua's format. `{API}` is the mimic's address (the checksum and key URLs).
+/// ripgrep, jq and fzf are modelled on their entries in github.com/aquaproj/aqua-registry;
+/// the goimports entry is copied from it (`pkgs/golang/tools/goimports/registry.yaml`; the
+/// aqua registry is MIT-licensed, Copyright (c) 2021 Shunsuke Suzuki).
+
 const REGISTRY: &str = r#"packages:
   - type: github_release
     repo_owner: BurntSushi
@@ -577,6 +581,18 @@ fn import_maps_tool_versions_through_the_aqua_registry() {
     let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "rg"]);
     assert_eq!(out, "ripgrep 13.0.0\n");
 
+    // `outdated` sees the newer release, as for any pack.
+    let (ok, out, err) = run(&sb, &gh, &root, &["outdated"]);
+    assert!(ok, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ripgrep "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        ["ripgrep", "13.0.0", "13.0.0", "14.1.1", "major"],
+        "{out}"
+    );
     // An update is a new generation; rollback switches back to 13.0.0.
     let manifest = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
     std::fs::write(
