@@ -58,7 +58,6 @@ fn cosign(dir: &Path, args: &[&str]) -> Vec<u8> {
 /// ripgrep, jq and fzf are modelled on their entries in github.com/aquaproj/aqua-registry;
 /// the goimports entry is copied from it (`pkgs/golang/tools/goimports/registry.yaml`; the
 /// aqua registry is MIT-licensed, Copyright (c) 2021 Shunsuke Suzuki).
-
 const REGISTRY: &str = r#"packages:
   - type: github_release
     repo_owner: BurntSushi
