@@ -97,6 +97,9 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
             {
                 p.apply(&store.current(&profile)?.skills(), opts.reporter)?;
             }
+            if target == Target::Project {
+                crate::store::state_dir::mark_synced(&root);
+            }
             return Ok(SyncOutcome::UpToDate {
                 generation: store.current_id(&profile)?,
             });
@@ -104,15 +107,18 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
     }
 
     let outcome = ensure_lock(&state, opts, policy, &Upgrade::None, false)?;
-    install(
+    let installed = install(
         &store,
         &profile,
         &state,
         opts,
         &outcome.lock,
         &outcome.bytes,
-    )
-    .map(|installed| SyncOutcome::Installed(Box::new(installed)))
+    )?;
+    if target == Target::Project {
+        crate::store::state_dir::mark_synced(&root);
+    }
+    Ok(SyncOutcome::Installed(Box::new(installed)))
 }
 
 /// Install a lock (given as its model and bytes) into `profile`.
