@@ -134,7 +134,7 @@ pub fn check_lock(
             // An aqua pack was checked by its source when it was locked: judge what passed.
             let verdict = policy.judge_checks(&pkg.name, &version, &pkg.source, &pin.verified);
             crate::audit::record(
-                store.layout().home(),
+                store.layout(),
                 "verify",
                 Some(profile),
                 serde_json::json!({

@@ -173,14 +173,11 @@ pub fn github_api() -> String {
 pub fn load_github(repo: &str, tag: &str, opts: &SourceOptions) -> Result<Index, RegistryError> {
     let api = github_api();
     let origin = format!("github:{repo}@{tag}");
-    let cache = crate::store::layout::Layout::default_home().map(|h| {
-        crate::store::layout::Layout::new(h)
-            .cache()
-            .join("aqua")
-            .join(format!(
-                "{}.yaml",
-                crate::registry::transfer::cache::escape(&format!("{api}/{repo}@{tag}"))
-            ))
+    let cache = crate::store::layout::Layout::from_env().map(|layout| {
+        layout.cache().join("aqua").join(format!(
+            "{}.yaml",
+            crate::registry::transfer::cache::escape(&format!("{api}/{repo}@{tag}"))
+        ))
     });
     if let Some(p) = &cache
         && !opts.refresh
