@@ -597,7 +597,7 @@ pub fn parse_durability(text: &str) -> Result<Durability, String> {
 /// (the commands that read it report it); an `AIBOX_DURABILITY` that is neither value is an
 /// error.
 pub fn durability() -> Result<Durability, String> {
-    match std::env::var("AIBOX_DURABILITY") {
+    match std::env::var(crate::env_vars::DURABILITY) {
         Ok(v) if !v.trim().is_empty() => {
             parse_durability(&v).map_err(|e| format!("`AIBOX_DURABILITY`: {e}"))
         }

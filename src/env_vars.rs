@@ -38,6 +38,8 @@ pub const SELF_REGISTRY: &str = "AIBOX_SELF_REGISTRY";
 pub const BIN_DIR: &str = "AIBOX_BIN_DIR";
 /// `false` turns the update notice off.
 pub const UPDATE_CHECK: &str = "AIBOX_UPDATE_CHECK";
+/// Whether the store flushes what a sync writes (`full`, `ephemeral`).
+pub const DURABILITY: &str = "AIBOX_DURABILITY";
 /// The GitHub API base of `github:` release sources (a GitHub Enterprise server).
 pub const GITHUB_API: &str = "AIBOX_GITHUB_API";
 /// The Landlock ABI the sandbox acts as, for aibox's own tests (debug builds only).
@@ -86,6 +88,7 @@ pub const READ: &[&str] = &[
     SELF_REGISTRY,
     BIN_DIR,
     UPDATE_CHECK,
+    DURABILITY,
     GITHUB_API,
     SANDBOX_ABI,
     NOW,

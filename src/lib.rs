@@ -8,7 +8,7 @@
 //!
 //! 0. [`env_vars`], [`error`], [`parallel`], [`printer`], [`signature`]
 //! 1. [`fs`], [`platform`]
-//! 2. [`manifest`], [`trust`]
+//! 2. [`aqua`], [`manifest`], [`trust`]
 //! 3. [`config`], [`sandbox`], [`store`]
 //! 4. [`audit`], [`lockfile`], [`skill`]
 //! 5. [`registry`]
@@ -70,12 +70,14 @@
 //! | `aibox.lock` | `store-format/LOCKFILE.md` | [`lockfile`] |
 //! | pack artifacts (OCI manifest, config, layer, annotations, signatures) | `store-format/ARTIFACT.md` | [`registry::format::artifact`], [`registry::build::layer`], [`registry::backends::signatures`] |
 //! | `aibox.toml`, `pack.toml` | `docs/guide.md` | [`manifest`] |
+//! | aqua registry entries (read, not written) | aqua's own schema; `docs/guide.md` "Tools from the aqua registry" | [`aqua`] |
 //! | user configuration, trust policy | `docs/configuration.md`, `docs/trust.md` | [`config`], [`trust`] |
 
 // Everything `pub` is reachable from outside the crate or narrowed (`pub(crate)`, `pub(super)`),
 // so the public surface is exactly what `pub` says, and dead items show up as dead code.
 #![warn(unreachable_pub)]
 
+pub mod aqua;
 pub mod audit;
 pub mod cli;
 pub mod config;

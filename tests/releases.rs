@@ -9,12 +9,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use common::Sandbox;
-use common::fake::{FakeRegistry, Reply};
+use common::github::GitHub;
 use sha2::Digest;
 
 /// A `.tar.gz` of `files` (path, content, executable) made by the system `tar`.
@@ -43,75 +41,6 @@ fn archive(dir: &Path, name: &str, files: &[(&str, &str, bool)]) -> Vec<u8> {
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
-}
-
-/// A repository and its releases: tag → asset names.
-type Repo<'a> = (&'a str, &'a [(&'a str, &'a [&'a str])]);
-
-/// A loopback server: `/repos/<repo>/releases` answers `releases[repo]` (JSON made from
-/// tag → asset names), `/dl/<file>` serves `files[file]`.
-struct GitHub {
-    server: FakeRegistry,
-    files: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
-}
-
-impl GitHub {
-    fn start(releases: &[Repo<'_>]) -> GitHub {
-        let files: Arc<Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
-        let port = Arc::new(Mutex::new(0u16));
-        let json: BTreeMap<String, Vec<(String, Vec<String>)>> = releases
-            .iter()
-            .map(|(repo, tags)| {
-                (
-                    format!("/repos/{repo}/releases"),
-                    tags.iter()
-                        .map(|(t, assets)| {
-                            (
-                                (*t).to_owned(),
-                                assets.iter().map(|a| (*a).to_owned()).collect(),
-                            )
-                        })
-                        .collect(),
-                )
-            })
-            .collect();
-        let (f, p) = (files.clone(), port.clone());
-        let server = FakeRegistry::start(move |req| {
-            let path = req.path.split('?').next().unwrap_or_default();
-            if let Some(tags) = json.get(path) {
-                let port = *p.lock().unwrap();
-                let list: Vec<serde_json::Value> = tags
-                    .iter()
-                    .map(|(tag, assets)| {
-                        serde_json::json!({
-                            "tag_name": tag, "draft": false, "prerelease": false,
-                            "assets": assets.iter().map(|a| serde_json::json!({
-                                "name": a,
-                                "browser_download_url": format!("http://127.0.0.1:{port}/dl/{a}"),
-                            })).collect::<Vec<_>>(),
-                        })
-                    })
-                    .collect();
-                return Reply::new(200, serde_json::to_string(&list).unwrap().as_bytes());
-            }
-            if let Some(file) = path.strip_prefix("/dl/")
-                && let Some(bytes) = f.lock().unwrap().get(file)
-            {
-                return Reply::new(200, bytes);
-            }
-            Reply::new(404, b"{\"message\":\"Not Found\"}")
-        });
-        *port.lock().unwrap() = server.host().rsplit(':').next().unwrap().parse().unwrap();
-        GitHub { server, files }
-    }
-
-    fn serve(&self, file: &str, bytes: Vec<u8>) {
-        self.files.lock().unwrap().insert(file.to_owned(), bytes);
-    }
-
-    fn api(&self) -> String {
-        format!("http://{}", self.server.host())
-    }
 }
 
 fn tool_files(version: &str) -> Vec<(String, String, bool)> {

@@ -20,6 +20,10 @@ pub(super) struct InitArgs {
     /// The default registry: `oci://host/base`, `oci-layout:<dir>` or `dir:<dir>`.
     #[arg(long, value_name = "URL")]
     registry: Option<String>,
+    /// Add the standard aqua registry (its tools by their names: `aibox add ripgrep`): the
+    /// default registry, or `aqua` beside the one `--registry` names.
+    #[arg(long)]
+    aqua: bool,
 }
 
 #[derive(Debug, Args)]
@@ -86,7 +90,7 @@ pub(super) struct SyncArgs {
 }
 
 pub(super) fn init(opts: &Options, args: InitArgs) -> Result<()> {
-    ops::edit::init(opts, &args.dir, args.registry.as_deref())
+    ops::edit::init(opts, &args.dir, args.registry.as_deref(), args.aqua)
 }
 
 pub(super) fn add(opts: &Options, args: AddArgs) -> Result<()> {

@@ -129,6 +129,16 @@ pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
         crate::printer::out(format!("digest:       {}", a.digest));
         crate::printer::out(format!("trust:        {}", a.trust));
     }
+    if let Some(c) = &i.checks {
+        crate::printer::out(format!(
+            "checks:       {} (declared by its aqua entry, made before it is stored; `aibox list` shows what passed)",
+            if c.is_empty() {
+                "none".to_owned()
+            } else {
+                c.join(", ")
+            }
+        ));
+    }
     crate::printer::out(format!("may:          {}", i.permissions.join("; ")));
     if !i.agents.is_empty() {
         crate::printer::out(format!("projected to: {}", i.agents.join(", ")));

@@ -50,7 +50,24 @@ pub(super) fn list(opts: &Options, args: ViewArgs) -> Result<()> {
         } else {
             format!("  may: {}", p.may.join("; "))
         };
-        crate::printer::out(format!("{id:width$}  {what}{kind}{may}"));
+        let checked = match &p.verified {
+            None => String::new(),
+            Some(v) => {
+                let mut text = format!(
+                    "  verified: {}",
+                    if v.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        v.join(", ")
+                    }
+                );
+                if !p.unverified.is_empty() {
+                    text.push_str(&format!(" (not checked: {})", p.unverified.join(", ")));
+                }
+                text
+            }
+        };
+        crate::printer::out(format!("{id:width$}  {what}{kind}{may}{checked}"));
     }
     Ok(())
 }

@@ -98,7 +98,15 @@ pub fn resolve_lock(
         };
         let previous = old.and_then(|l| l.package(name)).filter(|_| !upgrading);
         let version_text = resolved.version.to_string();
-        let signer = if policy.verifies() {
+        let signer = if let Some(pin) = &entry.aqua {
+            // Checked by the aqua source itself: the policy judges which checks passed.
+            if let crate::trust::Verdict::Allowed(Some(w)) =
+                policy.judge_checks(name, &version_text, source.url(), &pin.verified)?
+            {
+                unverified.push(w);
+            }
+            entry.signer.clone()
+        } else if policy.verifies() {
             let subject = crate::trust::Subject {
                 name,
                 version: &version_text,
@@ -193,6 +201,7 @@ fn locked_package(
         install: resolved.manifest.install.as_ref().map(|c| c.run.clone()),
         check: resolved.manifest.check.as_ref().map(|c| c.run.clone()),
         skill: resolved.manifest.skill.clone(),
+        aqua: entry.aqua,
     }
 }
 

@@ -139,6 +139,12 @@ pub fn check_lock(
     crate::parallel::try_for_each(&indices, 8, |&i| {
         let pkg = &lock.packages[i];
         let version = pkg.version.to_string();
+        if let Some(pin) = &pkg.aqua {
+            // An aqua pack was checked by its source when it was locked: judge what passed.
+            let verdict = policy.judge_checks(&pkg.name, &version, &pkg.source, &pin.verified);
+            *verdicts[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(verdict);
+            return Ok::<_, Error>(());
+        }
         let subject = Subject {
             name: &pkg.name,
             version: &version,
@@ -166,11 +172,20 @@ pub fn check_lock(
             store.layout(),
             "verify",
             Some(profile),
-            serde_json::json!({
-                "pack": pkg.name, "version": version, "source": pkg.source,
-                "digest": pkg.digest, "verdict": outcome, "signer": signer,
-                "policy": policy.level.as_str(),
-            }),
+            match &pkg.aqua {
+                // What an aqua pack's source checked when it was locked.
+                Some(pin) => serde_json::json!({
+                    "pack": pkg.name, "version": version, "source": pkg.source,
+                    "verified": pin.verified, "unverified": pin.unverified,
+                    "verdict": outcome, "signer": pkg.signer,
+                    "policy": policy.level.as_str(),
+                }),
+                None => serde_json::json!({
+                    "pack": pkg.name, "version": version, "source": pkg.source,
+                    "digest": pkg.digest, "verdict": outcome, "signer": signer,
+                    "policy": policy.level.as_str(),
+                }),
+            },
             store.reporter(),
         );
         if let Ok(Verdict::Allowed(Some(warning))) = &verdict {

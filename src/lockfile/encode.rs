@@ -123,6 +123,14 @@ struct RawPackage {
     #[serde(default)]
     skill: Option<SkillSection>,
     #[serde(default)]
+    aqua: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    verified: Option<Vec<String>>,
+    #[serde(default)]
+    unverified: Option<Vec<String>>,
+    #[serde(default)]
     platforms: BTreeMap<String, RawPlatform>,
 }
 
@@ -260,6 +268,7 @@ impl RawLockV1 {
                     install: None,
                     check: None,
                     skill: None,
+                    aqua: None,
                 })
                 .collect(),
         }
@@ -288,6 +297,15 @@ impl RawLock {
                     install: p.install,
                     check: p.check,
                     skill: p.skill,
+                    aqua: match (p.aqua, p.tag) {
+                        (None, None) if p.verified.is_none() && p.unverified.is_none() => None,
+                        (package, tag) => Some(super::AquaPin {
+                            package: package.unwrap_or_default(),
+                            tag: tag.unwrap_or_default(),
+                            verified: p.verified.unwrap_or_default(),
+                            unverified: p.unverified.unwrap_or_default(),
+                        }),
+                    },
                 })
                 .collect(),
         }
@@ -347,7 +365,10 @@ impl Lockfile {
             let at = text
                 .find(&format!("name = {}", quote(&p.name)))
                 .unwrap_or(0);
-            if let Some(problem) = check_package(p).or_else(|| check_skill(p, version)) {
+            if let Some(problem) = check_package(p)
+                .or_else(|| check_skill(p, version))
+                .or_else(|| check_aqua(p, version))
+            {
                 return Err(invalid(
                     at,
                     format!("package `{}`: {problem}", p.name.escape_debug()),
@@ -381,8 +402,10 @@ impl Lockfile {
     /// The version this lock is written as: the oldest that can say what it holds (3, or 4
     /// when it locks a skill), so a project without skills keeps its lock byte for byte.
     pub fn written_version(&self) -> u32 {
-        if self.packages.iter().any(|p| p.kind == PackKind::Skill) {
+        if self.packages.iter().any(|p| p.aqua.is_some()) {
             VERSION
+        } else if self.packages.iter().any(|p| p.kind == PackKind::Skill) {
+            4
         } else {
             3
         }
@@ -412,6 +435,15 @@ impl Lockfile {
             }
             if let Some(s) = &p.signer {
                 let _ = writeln!(out, "signer = {}", quote(s));
+            }
+            if let Some(a) = &p.aqua {
+                let _ = writeln!(out, "aqua = {}", quote(&a.package));
+                let _ = writeln!(out, "tag = {}", quote(&a.tag));
+                for (k, list) in [("verified", &a.verified), ("unverified", &a.unverified)] {
+                    if !list.is_empty() {
+                        let _ = writeln!(out, "{k} = {}", array(list));
+                    }
+                }
             }
             if !p.dependencies.is_empty() {
                 let items: Vec<String> = p
@@ -469,6 +501,7 @@ fn check_package(p: &LockedPackage) -> Option<String> {
         ));
     }
     if ![
+        "aqua:",
         "dir:",
         "oci-layout:",
         "oci://",
@@ -538,6 +571,56 @@ fn check_skill(p: &LockedPackage, version: u32) -> Option<String> {
         }
         (false, None) => None,
     }
+}
+
+/// What is wrong with a package's aqua record, if anything: it needs lock version 5 and an
+/// `aqua:` source (and an `aqua:` source needs it), a package name and a tag, and only known
+/// checks, each once and sorted.
+fn check_aqua(p: &LockedPackage, version: u32) -> Option<String> {
+    let from_aqua = p.source.starts_with("aqua:");
+    let Some(a) = &p.aqua else {
+        return from_aqua.then(|| "a pack from an `aqua:` source needs `aqua` and `tag`".into());
+    };
+    if version < 5 {
+        return Some(format!(
+            "an aqua pack needs lock version 5, this lock is version {version}"
+        ));
+    }
+    if !from_aqua {
+        return Some("only a pack from an `aqua:` source has `aqua`, `tag`, `verified`".into());
+    }
+    let printable = |s: &str| !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control);
+    if !printable(&a.package) || !a.package.contains('/') && !a.package.contains('.') {
+        return Some(format!(
+            "`aqua` `{}` is not an aqua package name",
+            a.package.escape_debug()
+        ));
+    }
+    if !printable(&a.tag) {
+        return Some(format!(
+            "`tag` `{}` is not a release tag",
+            a.tag.escape_debug()
+        ));
+    }
+    for (key, list) in [("verified", &a.verified), ("unverified", &a.unverified)] {
+        if let Some(bad) = list
+            .iter()
+            .find(|c| !super::AQUA_CHECKS.contains(&c.as_str()))
+        {
+            return Some(format!(
+                "`{key}`: `{}` is not a check aibox knows ({})",
+                bad.escape_debug(),
+                super::AQUA_CHECKS.join(", ")
+            ));
+        }
+        if list.windows(2).any(|w| w[0] >= w[1]) {
+            return Some(format!("`{key}` must be sorted, each check once"));
+        }
+    }
+    if let Some(both) = a.verified.iter().find(|c| a.unverified.contains(c)) {
+        return Some(format!("`{both}` is both verified and unverified"));
+    }
+    None
 }
 
 /// `sha256:` and 64 lowercase hex digits (digests and key fingerprints).

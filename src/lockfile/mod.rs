@@ -15,9 +15,19 @@ use std::collections::BTreeMap;
 pub use encode::LockfileError;
 pub use fresh::Unmet;
 
-/// The newest lock format version this aibox reads and writes (a lock without skills is
-/// written as version 3: [`Lockfile::written_version`]).
-pub const VERSION: u32 = 4;
+/// The newest lock format version this aibox reads and writes (a lock without skills or aqua
+/// packages is written as version 3, one with skills as 4: [`Lockfile::written_version`]).
+pub const VERSION: u32 = 5;
+
+/// The checks an aqua pack's lock entry may record (`verified`, `unverified`).
+pub const AQUA_CHECKS: [&str; 6] = [
+    "checksum",
+    "cosign",
+    "cosign-keyless",
+    "github-attestation",
+    "minisign",
+    "slsa",
+];
 
 /// The platform key of an artifact that works on every platform (scripts, config).
 pub const ANY_PLATFORM: &str = "any";
@@ -65,6 +75,22 @@ pub struct LockedPackage {
     pub check: Option<String>,
     /// A skill's tools and scripts (`[package.skill]`, version 4 on); `None` for other kinds.
     pub skill: Option<crate::manifest::pack::SkillSection>,
+    /// Where an `aqua:` pack comes from and what was checked (version 5 on).
+    pub aqua: Option<AquaPin>,
+}
+
+/// An aqua pack's lock record: the registry entry, the release tag, and which of the entry's
+/// declared checks passed when it was locked and which could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AquaPin {
+    /// The aqua package name (`BurntSushi/ripgrep`).
+    pub package: String,
+    /// The release tag the version is (`v14.1.1`, `jq-1.7.1`).
+    pub tag: String,
+    /// Checks that passed (of [`AQUA_CHECKS`]), sorted.
+    pub verified: Vec<String>,
+    /// Checks the entry declares that aibox could not make (never counted as passed), sorted.
+    pub unverified: Vec<String>,
 }
 
 /// One platform's artifact of a package.

@@ -97,7 +97,7 @@ fn render_sorts_whatever_the_input_order() {
 #[test]
 fn rejects_bad_locks() {
     let cases: &[(&str, &str)] = &[
-        ("future_version", "version = 5\n"),
+        ("future_version", "version = 6\n"),
         ("missing_version", "platforms = []\n"),
         ("unknown_key", "version = 2\nplatfroms = []\n"),
         (
@@ -312,6 +312,7 @@ fn arb_lock() -> impl Strategy<Value = Lockfile> {
                         allowed_tools: vec!["Bash(git:*)".into(), "Read".into()],
                         scripts: vec!["scripts/run.sh".into()],
                     }),
+                    aqua: None,
                 }
             },
         );
@@ -406,4 +407,78 @@ fn skill_records_are_checked_where_they_enter() {
             .unwrap_err()
             .contains("a skill needs a `[package.skill]` table")
     );
+}
+
+/// A version 5 lock with an aqua pack: the text aibox writes reads back to the same bytes.
+const AQUA_LOCK: &str = "# This file is written by aibox. Do not edit it by hand.
+version = 5
+
+[[package]]
+name = \"fzf\"
+version = \"0.56.3\"
+kind = \"tool\"
+source = \"aqua:../aqua-registry\"
+signer = \"sha256:1111111111111111111111111111111111111111111111111111111111111111\"
+aqua = \"junegunn/fzf\"
+tag = \"v0.56.3\"
+verified = [
+    \"checksum\",
+    \"cosign\",
+]
+unverified = [
+    \"slsa\",
+]
+
+[package.platforms.linux-x86_64]
+tree = \"blake3:2222222222222222222222222222222222222222222222222222222222222222\"
+manifest = \"sha256:3333333333333333333333333333333333333333333333333333333333333333\"
+";
+
+#[test]
+fn aqua_packs_round_trip_in_version_5() {
+    let lock = Lockfile::parse(AQUA_LOCK, Path::new("aibox.lock")).unwrap();
+    let pin = lock.packages[0].aqua.as_ref().unwrap();
+    assert_eq!(
+        (pin.package.as_str(), pin.tag.as_str()),
+        ("junegunn/fzf", "v0.56.3")
+    );
+    assert_eq!(pin.verified, ["checksum", "cosign"]);
+    assert_eq!(pin.unverified, ["slsa"]);
+    assert_eq!(lock.written_version(), 5);
+    assert_eq!(lock.render(), AQUA_LOCK);
+}
+
+#[test]
+fn aqua_records_are_checked() {
+    let cases = [
+        (AQUA_LOCK.replace("version = 5", "version = 4"), "needs lock version 5"),
+        (
+            AQUA_LOCK.replace("\"cosign\",", "\"gpg\","),
+            "`gpg` is not a check aibox knows",
+        ),
+        (
+            AQUA_LOCK.replace("\"slsa\"", "\"checksum\""),
+            "`checksum` is both verified and unverified",
+        ),
+        (
+            AQUA_LOCK.replace("    \"checksum\",\n    \"cosign\",", "    \"cosign\",\n    \"checksum\","),
+            "`verified` must be sorted",
+        ),
+        (
+            AQUA_LOCK.replace(
+                "aqua = \"junegunn/fzf\"\ntag = \"v0.56.3\"\nverified = [\n    \"checksum\",\n    \"cosign\",\n]\nunverified = [\n    \"slsa\",\n]\n",
+                "",
+            ),
+            "needs `aqua` and `tag`",
+        ),
+        (
+            AQUA_LOCK.replace("source = \"aqua:../aqua-registry\"", "source = \"dir:p\""),
+            "only a pack from an `aqua:` source",
+        ),
+    ];
+    for (text, want) in cases {
+        let err = Lockfile::parse(&text, Path::new("aibox.lock")).expect_err(want);
+        let rendered = crate::error::Error::from(err).render();
+        assert!(rendered.contains(want), "{want}: {rendered}");
+    }
 }

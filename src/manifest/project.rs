@@ -174,6 +174,7 @@ const AGENT_KEYS: &[&str] = &["name", "path"];
 const REGISTRY_KEYS: &[&str] = &["url", "insecure"];
 const REQUIREMENT_KEYS: &[&str] = &["version", "registry", "channel"];
 const SCHEMES: &[&str] = &[
+    "aqua:",
     "dir:",
     "oci-layout:",
     "oci://",
@@ -556,7 +557,7 @@ impl Parser<'_> {
             if rest.is_none_or(|r| r.trim().is_empty()) {
                 return Err(self
                     .err(url_span, format!("registry `{name}` has an unsupported URL `{url}`"))
-                    .with_hint("use `dir:<path>` (pack source directories), `oci-layout:<path>` (an OCI image layout), `oci://host/base` (a registry), `https://…/tool-1.2.0-linux-x86_64.tar.gz` (a release archive) or `github:owner/repo` (its releases)"));
+                    .with_hint("use `dir:<path>` (pack source directories), `oci-layout:<path>` (an OCI image layout), `oci://host/base` (a registry), `https://…/tool-1.2.0-linux-x86_64.tar.gz` (a release archive), `github:owner/repo` (its releases) or `aqua:<dir>` (an aqua registry)"));
             }
             if let Err(reason) = check_release_url(&url) {
                 return Err(self

@@ -17,12 +17,32 @@ use crate::ops::{LOCKFILE, MANIFEST, Options, Target};
 
 /// The text of a new manifest, with `registry` as the default registry if given.
 pub fn manifest_template(registry: Option<&str>) -> String {
-    let registries = match registry {
-        Some(url) => format!("[registries]\ndefault = {}\n", toml_string(url)),
-        None => "[registries]\n# default = \"oci://ghcr.io/acme/packs\"   # an OCI registry\n\
+    manifest_template_with(registry, false)
+}
+
+/// The standard aqua registry, pinned to a release (`aibox init --aqua`).
+pub const STANDARD_AQUA: &str = "aqua:github:aquaproj/aqua-registry@v4.554.0";
+
+/// [`manifest_template`], with the standard aqua registry when `aqua` (the default registry
+/// when no other is named, else beside it as `aqua`).
+pub fn manifest_template_with(registry: Option<&str>, aqua: bool) -> String {
+    let registries = match (registry, aqua) {
+        (Some(url), true) => format!(
+            "[registries]\ndefault = {}\naqua = {}\n",
+            toml_string(url),
+            toml_string(STANDARD_AQUA)
+        ),
+        (None, true) => format!(
+            "[registries]\ndefault = {}   # the aqua registry's tools\n",
+            toml_string(STANDARD_AQUA)
+        ),
+        (Some(url), false) => format!("[registries]\ndefault = {}\n", toml_string(url)),
+        (None, false) => {
+            "[registries]\n# default = \"oci://ghcr.io/acme/packs\"   # an OCI registry\n\
                  # default = \"oci-layout:./vendor/packs\"   # an OCI image layout directory\n\
                  # default = \"dir:./packs\"                 # a directory of pack sources\n"
-            .to_owned(),
+                .to_owned()
+        }
     };
     format!(
         "# What this project needs. `aibox add <pack>` adds a pack, `aibox sync` installs them.\n\
@@ -36,14 +56,14 @@ fn toml_string(s: &str) -> String {
 }
 
 /// `aibox init`: write `aibox.toml` in `dir` (created if missing, as `cargo init` does).
-pub fn init(opts: &Options, dir: &Path, registry: Option<&str>) -> Result<()> {
+pub fn init(opts: &Options, dir: &Path, registry: Option<&str>, aqua: bool) -> Result<()> {
     let path = dir.join(MANIFEST);
     if fs::exists(&path).unwrap_or(false) {
         return Err(Error::msg(format!("`{}` already exists", path.display()))
             .with_hint("edit it, or use `aibox add <pack>` to add packs"));
     }
     // The registry is checked as `aibox.toml` will be read, before anything is written.
-    let text = manifest_template(registry);
+    let text = manifest_template_with(registry, aqua);
     let problem = match parse_project(&text, &path) {
         Err(e) => Some(e.message),
         Ok(_) => registry

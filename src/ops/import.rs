@@ -118,7 +118,7 @@ pub fn import(
         }
     };
     let manifest = crate::manifest::parse_project(&text, &path)?;
-    let catalogs = catalogs(opts, dir, &manifest)?;
+    let catalogs = catalogs(opts, dir, &manifest, &wanted)?;
 
     let mut mapped: Vec<Mapped> = Vec::new();
     let mut unmapped = Vec::new();
@@ -207,16 +207,66 @@ fn catalogs(
     opts: &Options,
     dir: &Path,
     manifest: &crate::manifest::ProjectManifest,
+    wanted: &[Wanted],
 ) -> Result<Vec<Catalog>> {
     let src = crate::engine::context::source_options(opts, false);
     let mut aliases: Vec<_> = manifest.registries.iter().collect();
     aliases.sort_by_key(|(a, _)| a.as_str() != "default");
     let mut out = Vec::new();
     for (alias, spec) in aliases {
+        if spec.url.starts_with("aqua:") {
+            out.push(aqua_catalog(alias, &spec.url, dir, &src, wanted)?);
+            continue;
+        }
         let source = registry::open_source(&spec.url, dir, &src)?;
         out.push(catalog(alias, source.as_ref())?);
     }
     Ok(out)
+}
+
+/// The asdf and mise names that differ from the aqua package's pack name (the rest are found
+/// by their own name: the repository's name, or an `aliases` entry of the registry).
+pub const AQUA_ALIASES: &[(&str, &str)] = &[
+    ("gh", "cli/cli"),
+    ("github-cli", "cli/cli"),
+    ("rg", "BurntSushi/ripgrep"),
+    ("nodejs", "nodejs/node"),
+    ("awscli", "aws/aws-cli"),
+    ("kubernetes-cli", "kubernetes/kubectl"),
+    ("golangci", "golangci/golangci-lint"),
+];
+
+/// An aqua registry's catalog, for the tools `wanted` names only (listing the versions of
+/// every package would ask GitHub about thousands of repositories).
+fn aqua_catalog(
+    alias: &str,
+    url: &str,
+    dir: &Path,
+    src: &registry::SourceOptions,
+    wanted: &[Wanted],
+) -> Result<Catalog> {
+    let source = registry::backends::aqua::source::AquaSource::open(url, dir, src)?;
+    let mut packs: Vec<(String, Vec<Version>, Vec<String>)> = Vec::new();
+    for w in wanted {
+        let tool = legacy::tool_name(&w.tool);
+        let aqua_name = AQUA_ALIASES
+            .iter()
+            .find(|(t, _)| *t == tool)
+            .map_or(tool.as_str(), |(_, a)| a);
+        let Some(pack) = source.pack_name(aqua_name)? else {
+            continue;
+        };
+        if let Some(p) = packs.iter_mut().find(|p| p.0 == pack) {
+            p.2.push(tool.clone());
+            continue;
+        }
+        let versions = source.versions(&pack)?;
+        packs.push((pack, versions, vec![tool.clone()]));
+    }
+    Ok(Catalog {
+        alias: alias.to_owned(),
+        packs,
+    })
 }
 
 /// Map one tool to a pack and request, or say why it cannot be (`Ok(Err(reason))`).

@@ -108,6 +108,17 @@ pub fn search(
         // A registry that serves one pack is also found by its name in `aibox.toml`.
         let single = names.len() == 1;
         for name in names {
+            // A source that describes its packs without listing versions (an aqua registry of
+            // thousands) is asked for versions only of the packs that match.
+            if let Some(d) = source.description(&name)
+                && score(query, &name, Some(&d), &[]) == 0
+                && !(single
+                    && key
+                        .as_deref()
+                        .is_some_and(|k| score(query, k, None, &[]) > 0))
+            {
+                continue;
+            }
             let Ok(versions) = source.versions(&name) else {
                 continue;
             };
@@ -131,7 +142,13 @@ pub fn search(
                 s = s.max(score(query, key, None, &[]));
             }
             if s > 0 && kind.is_none_or(|k| k == found) {
-                let trust = trust_status(&policy, url, root, src, &name, &newest)?;
+                let trust = match source.declared_checks(&name, &newest) {
+                    Some(c) if c.is_empty() => {
+                        "an aqua package: its entry declares no checks".into()
+                    }
+                    Some(c) => format!("an aqua package: {} checked when locked", c.join(", ")),
+                    None => trust_status(&policy, url, root, src, &name, &newest)?,
+                };
                 hits.push(Hit {
                     name,
                     version: newest.to_string(),
@@ -203,6 +220,10 @@ pub struct Info {
     /// What only OCI sources (registries, layouts) have.
     #[serde(flatten)]
     pub artifact: Option<ArtifactInfo>,
+    /// What a source checks itself before storing (an aqua entry's declared `checksum`,
+    /// `cosign`, …: made when it is locked; the lock records which passed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<String>>,
     pub source: String,
     /// What it may do: its sandbox (or none) and the code it runs unasked, as phrases.
     pub permissions: Vec<String>,
@@ -401,6 +422,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             bin: manifest.bin.clone(),
             platforms,
             artifact,
+            checks: source.declared_checks(name, &v),
             source: url.clone(),
         });
     }

@@ -20,6 +20,12 @@ pub struct ListedPack {
     /// For a skill: what it may do, as phrases (tools, scripts, packs it needs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub may: Vec<String>,
+    /// For an aqua pack: the checks its entry declares that passed when it was locked
+    /// (`checksum`, `cosign`), and those that could not be made (never counted as passed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<String>,
 }
 
 /// A node of the dependency tree.
@@ -77,6 +83,12 @@ pub fn list(opts: &Options, target: Target) -> Result<Vec<ListedPack>> {
             } else {
                 Vec::new()
             },
+            verified: p.aqua.as_ref().map(|a| a.verified.clone()),
+            unverified: p
+                .aqua
+                .as_ref()
+                .map(|a| a.unverified.clone())
+                .unwrap_or_default(),
         })
         .collect())
 }

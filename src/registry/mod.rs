@@ -45,12 +45,17 @@ pub fn open_source(
             ))
         }
         Some("oci") => Ok(Box::new(backends::oci::OciSource::open(url, opts)?)),
+        Some("aqua") => Ok(Box::new(backends::aqua::source::AquaSource::open(
+            url,
+            project_root,
+            opts,
+        )?)),
         Some("github" | "https" | "http") => {
             Ok(Box::new(backends::release::ArchiveSource::open(url, opts)?))
         }
         _ => Err(RegistryError::bad_url(
             url,
-            "unknown scheme; use `dir:<path>`, `oci-layout:<path>`, `oci://<host>/<base>`, `https://…/<archive>` or `github:<owner>/<repo>`",
+            "unknown scheme; use `dir:<path>`, `oci-layout:<path>`, `oci://<host>/<base>`, `https://…/<archive>`, `github:<owner>/<repo>` or `aqua:<dir>`",
         )),
     }
 }

@@ -41,6 +41,17 @@ pub trait Source: Send + Sync {
     ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
         Ok(Vec::new())
     }
+    /// The description of `name` when the source knows it without listing versions (an aqua
+    /// registry's entries): search filters on it before asking for versions.
+    fn description(&self, _name: &str) -> Option<String> {
+        None
+    }
+    /// The checks a source makes itself on one version before storing it, by the names the
+    /// lock records (an aqua entry's `checksum`, `cosign`, …); `None` for sources whose packs
+    /// are judged by their signatures.
+    fn declared_checks(&self, _name: &str, _version: &Version) -> Option<Vec<String>> {
+        None
+    }
     /// The `CHANGELOG.md` of one version when the source can read it without downloading the
     /// pack (a `dir:` source); others: `None`, and callers look in the store.
     fn changelog(&self, _name: &str, _version: &Version) -> Option<String> {
@@ -58,10 +69,14 @@ pub trait Source: Send + Sync {
 }
 
 /// The source-specific part of a lock entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LockEntry {
     pub digest: Option<String>,
     pub platforms: std::collections::BTreeMap<String, LockedPlatform>,
+    /// An `aqua:` pack's record (entry, tag, checks).
+    pub aqua: Option<crate::lockfile::AquaPin>,
+    /// A signer the source itself verified (an aqua entry's cosign key): its fingerprint.
+    pub signer: Option<String>,
 }
 
 /// Whether a published `platform` is locked under the narrowing `wanted` (`None`: all). An

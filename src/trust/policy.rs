@@ -215,4 +215,50 @@ impl Policy {
             )))),
         }
     }
+
+    /// Judge a pack whose source checks it itself (an `aqua:` pack): `verified` are the checks
+    /// that passed when it was locked. The enterprise policy wants a verified checksum and a
+    /// verified signature (`cosign`, `cosign-keyless` or `minisign`); `dev` warns without them.
+    pub fn judge_checks(
+        &self,
+        name: &str,
+        version: &str,
+        source: &str,
+        verified: &[String],
+    ) -> Result<Verdict, TrustError> {
+        if !self.verifies() {
+            return Ok(Verdict::Allowed(None));
+        }
+        let has = |c: &str| verified.iter().any(|v| v == c);
+        let signed = ["cosign", "cosign-keyless", "minisign"]
+            .iter()
+            .any(|c| has(c));
+        let missing: Vec<&str> = [("checksum", has("checksum")), ("signature", signed)]
+            .iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(what, _)| *what)
+            .collect();
+        if missing.is_empty() {
+            return Ok(Verdict::Allowed(None));
+        }
+        let pack = format!("{name}@{version}");
+        let reason = format!(
+            "its aqua entry gives no verified {} (verified: {})",
+            missing.join(" and no verified "),
+            if verified.is_empty() {
+                "nothing".to_owned()
+            } else {
+                verified.join(", ")
+            }
+        );
+        match self.level {
+            Level::Enterprise => Err(TrustError::Refused {
+                pack,
+                source_url: source.into(),
+                reason,
+                hint: "the enterprise policy installs aqua packs only with a checksum and a signature that aibox verified: use a pack whose aqua entry declares both (a cosign key), or publish the tool as a signed pack".into(),
+            }),
+            _ => Ok(Verdict::Allowed(Some(format!("`{pack}` from `{source}`: {reason}")))),
+        }
+    }
 }

@@ -255,6 +255,19 @@ pub fn pack(info: &Info) -> String {
         rows.push(("Size", crate::printer::human_bytes(a.size)));
         rows.push(("Digest", a.digest.clone()));
     }
+    if let Some(c) = &info.checks {
+        rows.push((
+            "Checks",
+            if c.is_empty() {
+                "none declared by its aqua entry".to_owned()
+            } else {
+                format!(
+                    "{} (declared by its aqua entry, made before it is stored)",
+                    c.join(", ")
+                )
+            },
+        ));
+    }
     rows.push(("May", info.permissions.join("; ")));
     if info.kind == "skill" {
         rows.push((

@@ -6,6 +6,7 @@
 
 pub mod evil;
 pub mod fake;
+pub mod github;
 pub mod oci;
 pub mod registry;
 pub mod userns;

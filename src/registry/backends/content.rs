@@ -193,6 +193,7 @@ pub fn lock_entry(
     Ok(LockEntry {
         digest: Some(r.digest),
         platforms: out,
+        ..Default::default()
     })
 }
 

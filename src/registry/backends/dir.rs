@@ -189,6 +189,7 @@ impl Source for DirSource {
         Ok(LockEntry {
             digest: None,
             platforms: out,
+            ..Default::default()
         })
     }
 

@@ -1,7 +1,8 @@
 //! The sources of packs, each behind [`crate::registry::Source`]: `dir:`, OCI content
 //! (`oci-layout:` and `oci://`, read through one [`backend::Backend`] interface), and release
-//! archives.
+//! archives, and aqua registries (`aqua:`).
 
+pub mod aqua;
 pub mod backend;
 pub mod content;
 pub mod dir;

@@ -23,6 +23,9 @@ use crate::store::budget::Limits;
 use crate::store::tree::{Entry, Tree};
 use crate::store::{PackId, Store};
 
+/// A release: its tag and its files (name → download URL).
+pub type Tagged = (String, BTreeMap<String, String>);
+
 /// The largest archive downloaded.
 const MAX_ARCHIVE_BYTES: u64 = 2 << 30;
 /// The largest GitHub API answer read.
@@ -38,12 +41,13 @@ struct Built {
     manifest: Arc<PackManifest>,
 }
 
-/// One release: its version and its downloadable archives.
+/// One release: its tag, the version it names and its downloadable files.
 #[derive(Debug, Clone)]
-struct Release {
-    version: Version,
+pub struct Release {
+    pub tag: String,
+    pub version: Version,
     /// Asset name → download URL.
-    assets: BTreeMap<String, String>,
+    pub assets: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -162,7 +166,7 @@ impl ArchiveSource {
     }
 
     /// The releases (GitHub: from the API or its cache; a URL: the one archive).
-    fn releases(&self) -> Result<Vec<Release>, RegistryError> {
+    pub fn releases(&self) -> Result<Vec<Release>, RegistryError> {
         if let Some(r) = self.releases.lock().expect("releases lock").as_ref() {
             return Ok(r.clone());
         }
@@ -178,6 +182,7 @@ impl ArchiveSource {
                         )
                     })?;
                 vec![Release {
+                    tag: version.to_string(),
                     version,
                     assets: BTreeMap::from([(file.to_owned(), self.url.clone())]),
                 }]
@@ -186,6 +191,15 @@ impl ArchiveSource {
         };
         *self.releases.lock().expect("releases lock") = Some(list.clone());
         Ok(list)
+    }
+
+    /// Every release of a `github:` source (tags that name no version too), newest first as
+    /// the API lists them: tag → files.
+    pub fn tags(&self) -> Result<Vec<Tagged>, RegistryError> {
+        match &self.kind {
+            Kind::GitHub { api, repo } => parse_tags(&self.github_json(api, repo)?),
+            Kind::Url => Ok(Vec::new()),
+        }
     }
 
     /// The releases JSON of `repo`: from the cache when fresh (or offline), else the API.
@@ -342,7 +356,7 @@ impl ArchiveSource {
     }
 
     /// Download `url` into `out` (at most [`MAX_ARCHIVE_BYTES`]); its sha256 digest.
-    fn download(
+    pub fn download(
         &self,
         url: &str,
         out: &mut std::fs::File,
@@ -590,6 +604,21 @@ fn pick<'a>(
 
 /// The releases in a GitHub API answer (drafts and tags that are not versions left out).
 fn parse_releases(bytes: &[u8]) -> Result<Vec<Release>, RegistryError> {
+    Ok(parse_tags(bytes)?
+        .into_iter()
+        .filter_map(|(tag, assets)| {
+            let version = crate::registry::format::assets::version_in(&tag)?;
+            Some(Release {
+                tag,
+                version,
+                assets,
+            })
+        })
+        .collect())
+}
+
+/// Every release of a GitHub API answer but drafts: its tag and files (name → URL).
+pub fn parse_tags(bytes: &[u8]) -> Result<Vec<Tagged>, RegistryError> {
     #[derive(serde::Deserialize)]
     struct Asset {
         name: String,
@@ -611,8 +640,7 @@ fn parse_releases(bytes: &[u8]) -> Result<Vec<Release>, RegistryError> {
     Ok(raw
         .into_iter()
         .filter(|r| !r.draft)
-        .filter_map(|r| {
-            let version = crate::registry::format::assets::version_in(&r.tag_name)?;
+        .map(|r| {
             let assets = r
                 .assets
                 .into_iter()
@@ -622,13 +650,13 @@ fn parse_releases(bytes: &[u8]) -> Result<Vec<Release>, RegistryError> {
                 })
                 .map(|a| (a.name, a.browser_download_url))
                 .collect();
-            Some(Release { version, assets })
+            (r.tag_name, assets)
         })
         .collect())
 }
 
 /// Plain `http://` only to loopback hosts (or a registry marked insecure).
-fn check_http(url: &str, opts: &SourceOptions) -> Result<(), RegistryError> {
+pub fn check_http(url: &str, opts: &SourceOptions) -> Result<(), RegistryError> {
     let parsed = url::Url::parse(url).map_err(|e| RegistryError::bad_url(url, e.to_string()))?;
     match parsed.scheme() {
         "https" => Ok(()),
@@ -753,6 +781,7 @@ impl Source for ArchiveSource {
         Ok(LockEntry {
             digest: None,
             platforms: out,
+            ..Default::default()
         })
     }
 

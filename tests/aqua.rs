@@ -1,0 +1,836 @@
+//! The aqua registry as a source, against the loopback GitHub mimic: a registry written in
+//! aqua's format (entries modelled on the public registry's ripgrep, jq and fzf), assets built
+//! here, checksum files computed here as the oracle and a cosign signature made by the suite's
+//! independent Python cosign. `aibox add ripgrep jq fzf` resolves, locks (checksums and the
+//! signer recorded), syncs and runs each tool; `aibox import .tool-versions` maps them. A wrong
+//! checksum, a missing signature under the enterprise policy, an asset only for another
+//! platform and an entry aibox does not support each fail clearly, with nothing locked.
+// Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::path::Path;
+
+use common::Sandbox;
+use common::github::GitHub;
+use sha2::Digest;
+
+const PASSWORD: &str = "aqua-test";
+
+/// A `.tar.gz` of `files` (path, content) made in memory, every file executable.
+fn targz(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(content.len() as u64);
+        h.set_mode(0o755);
+        h.set_cksum();
+        b.append_data(&mut h, path, content.as_bytes()).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    gz.finish().unwrap()
+}
+
+fn hex256(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn cosign(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new(common::oci::python3())
+        .arg(common::repo_root().join("tests/python/cosign.py"))
+        .args(args)
+        .current_dir(dir)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cosign.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The registry, in aqua's format. `{API}` is the mimic's address (the checksum and key URLs).
+/// ripgrep, jq and fzf are modelled on their entries in github.com/aquaproj/aqua-registry;
+/// the goimports entry is copied from it (`pkgs/golang/tools/goimports/registry.yaml`; the
+/// aqua registry is MIT-licensed, Copyright (c) 2021 Shunsuke Suzuki).
+const REGISTRY: &str = r#"packages:
+  - type: github_release
+    repo_owner: BurntSushi
+    repo_name: ripgrep
+    description: ripgrep recursively searches directories for a regex pattern
+    version_constraint: "false"
+    version_overrides:
+      - version_constraint: semver("<= 13.0.0")
+        asset: ripgrep-{{.Version}}-{{.Arch}}-{{.OS}}.{{.Format}}
+        format: tar.gz
+        files:
+          - name: rg
+            src: ripgrep-{{.Version}}-{{.Arch}}-{{.OS}}/rg
+        replacements:
+          amd64: x86_64
+          darwin: apple-darwin
+          linux: unknown-linux-musl
+      - version_constraint: "true"
+        asset: ripgrep-{{.Version}}-{{.Arch}}-{{.OS}}.{{.Format}}
+        format: tar.gz
+        files:
+          - name: rg
+            src: ripgrep-{{.Version}}-{{.Arch}}-{{.OS}}/rg
+        replacements:
+          amd64: x86_64
+          arm64: aarch64
+          darwin: apple-darwin
+        checksum:
+          type: github_release
+          asset: "{{.Asset}}.sha256"
+          algorithm: sha256
+        overrides:
+          - goos: linux
+            goarch: amd64
+            replacements:
+              linux: unknown-linux-musl
+  - type: github_release
+    repo_owner: jqlang
+    repo_name: jq
+    aliases:
+      - name: stedolan/jq
+    description: Command-line JSON processor
+    version_constraint: "false"
+    version_prefix: jq-
+    version_overrides:
+      - version_constraint: semver("<= 1.2")
+        no_asset: true
+      - version_constraint: "true"
+        asset: jq-{{.OS}}-{{.Arch}}
+        format: raw
+        replacements:
+          darwin: macos
+        checksum:
+          type: github_release
+          asset: sha256sum.txt
+          algorithm: sha256
+        github_artifact_attestations:
+          signer_workflow: jqlang/jq/.github/workflows/ci.yml
+  - type: github_release
+    repo_owner: junegunn
+    repo_name: fzf
+    description: A command-line fuzzy finder
+    asset: fzf-{{trimV .Version}}-{{.OS}}_{{.Arch}}.tar.gz
+    checksum:
+      type: github_release
+      asset: fzf_{{trimV .Version}}_checksums.txt
+      algorithm: sha256
+      cosign:
+        opts:
+          - --key
+          - "{API}/dl/fzf-cosign.pub"
+          - --signature
+          - "{API}/dl/fzf_{{trimV .Version}}_checksums.txt.sig"
+  - type: github_release
+    repo_owner: acme
+    repo_name: mactool
+    description: only for macOS
+    asset: mactool_{{.OS}}_{{.Arch}}
+    supported_envs:
+      - darwin
+  - type: github_release
+    repo_owner: acme
+    repo_name: keyless
+    description: a checksum file signed keyless, by a workflow's Fulcio certificate
+    asset: keyless_{{.OS}}_{{.Arch}}
+    format: raw
+    supported_envs:
+      - linux/amd64
+    checksum:
+      type: github_release
+      asset: checksums.txt
+      algorithm: sha256
+      cosign:
+        opts:
+          - --certificate-identity
+          - https://github.com/acme/keyless/.github/workflows/release.yml@refs/tags/{{.Version}}
+          - --certificate-oidc-issuer
+          - https://token.actions.githubusercontent.com
+          - --bundle
+          - "{API}/dl/checksums.txt.sigstore.json"
+  - type: go_install
+    name: golang/tools/goimports
+    aliases:
+      - name: golang.org/x/tools/cmd/goimports
+    path: golang.org/x/tools/cmd/goimports
+    repo_owner: golang
+    repo_name: tools
+    description: updates your Go import lines, adding missing ones and removing unreferenced ones
+    link: https://pkg.go.dev/golang.org/x/tools/cmd/goimports
+    version_source: github_tag
+    version_filter: not (Version startsWith "gopls/")
+    files:
+      - name: goimports
+"#;
+
+/// The mimic with ripgrep 13.0.0 and 14.1.1, jq 1.7.1, fzf 0.56.3 and their checksum files;
+/// returns it and the registry directory.
+fn world(sb: &Sandbox) -> (GitHub, std::path::PathBuf) {
+    let rg = |v: &str, arch: &str, os: &str| format!("ripgrep-{v}-{arch}-{os}.tar.gz");
+    let rg_new_x86 = rg("14.1.1", "x86_64", "unknown-linux-musl");
+    let rg_new_mac = rg("14.1.1", "aarch64", "apple-darwin");
+    let rg_old_x86 = rg("13.0.0", "x86_64", "unknown-linux-musl");
+    let fzf_linux = "fzf-0.56.3-linux_amd64.tar.gz";
+    let fzf_mac = "fzf-0.56.3-darwin_arm64.tar.gz";
+    let gh = GitHub::start(&[
+        (
+            "BurntSushi/ripgrep",
+            &[
+                (
+                    "14.1.1",
+                    &[
+                        rg_new_x86.as_str(),
+                        &format!("{rg_new_x86}.sha256"),
+                        rg_new_mac.as_str(),
+                        &format!("{rg_new_mac}.sha256"),
+                    ][..],
+                ),
+                ("13.0.0", &[rg_old_x86.as_str()][..]),
+            ],
+        ),
+        (
+            "jqlang/jq",
+            &[
+                (
+                    "jq-1.7.1",
+                    &["jq-linux-amd64", "jq-macos-arm64", "sha256sum.txt"][..],
+                ),
+                ("jq-1.2", &[][..]),
+            ],
+        ),
+        (
+            "junegunn/fzf",
+            &[(
+                "v0.56.3",
+                &[
+                    fzf_linux,
+                    fzf_mac,
+                    "fzf_0.56.3_checksums.txt",
+                    "fzf_0.56.3_checksums.txt.sig",
+                    "fzf-cosign.pub",
+                ][..],
+            )],
+        ),
+        ("acme/mactool", &[("v1.0.0", &["mactool_darwin_arm64"][..])]),
+        (
+            "acme/keyless",
+            &[(
+                "v2.0.0",
+                &[
+                    "keyless_linux_amd64",
+                    "checksums.txt",
+                    "checksums.txt.sigstore.json",
+                ][..],
+            )],
+        ),
+    ]);
+    for (file, dir, v) in [
+        (
+            &rg_new_x86,
+            "ripgrep-14.1.1-x86_64-unknown-linux-musl",
+            "14.1.1",
+        ),
+        (
+            &rg_new_mac,
+            "ripgrep-14.1.1-aarch64-apple-darwin",
+            "14.1.1-mac",
+        ),
+        (
+            &rg_old_x86,
+            "ripgrep-13.0.0-x86_64-unknown-linux-musl",
+            "13.0.0",
+        ),
+    ] {
+        let bytes = targz(&[(
+            &format!("{dir}/rg"),
+            &format!("#!/bin/sh\necho ripgrep {v}\n"),
+        )]);
+        gh.serve(
+            &format!("{file}.sha256"),
+            format!("{}  {file}\n", hex256(&bytes)).into_bytes(),
+        );
+        gh.serve(file, bytes);
+    }
+    let mut sums = String::new();
+    for f in ["jq-linux-amd64", "jq-macos-arm64"] {
+        let bytes = format!("#!/bin/sh\necho {f}\n").into_bytes();
+        sums.push_str(&format!("{}  {f}\n", hex256(&bytes)));
+        gh.serve(f, bytes);
+    }
+    gh.serve("sha256sum.txt", sums.into_bytes());
+    let mut sums = String::new();
+    for (f, os) in [(fzf_linux, "linux"), (fzf_mac, "darwin")] {
+        let bytes = targz(&[("fzf", &format!("#!/bin/sh\necho fzf 0.56.3 {os}\n"))]);
+        sums.push_str(&format!("{}  {f}\n", hex256(&bytes)));
+        gh.serve(f, bytes);
+    }
+    // The checksum file is signed with a cosign key by the independent implementation.
+    let keys = sb.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    cosign(&keys, &["generate-key-pair"]);
+    std::fs::write(keys.join("sums.txt"), &sums).unwrap();
+    let sig = cosign(
+        &keys,
+        &["sign-blob", "--key", "cosign.key", "--payload", "sums.txt"],
+    );
+    gh.serve("fzf_0.56.3_checksums.txt", sums.into_bytes());
+    gh.serve("fzf_0.56.3_checksums.txt.sig", sig);
+    gh.serve(
+        "fzf-cosign.pub",
+        std::fs::read(keys.join("cosign.pub")).unwrap(),
+    );
+    gh.serve("mactool_darwin_arm64", b"#!/bin/sh\necho mac\n".to_vec());
+    let keyless = b"#!/bin/sh\necho keyless 2.0.0\n".to_vec();
+    gh.serve(
+        "checksums.txt",
+        format!("{}  keyless_linux_amd64\n", hex256(&keyless)).into_bytes(),
+    );
+    gh.serve("keyless_linux_amd64", keyless);
+    gh.serve("checksums.txt.sigstore.json", b"{}".to_vec());
+
+    let registry = sb.path().join("aqua-registry");
+    std::fs::create_dir_all(&registry).unwrap();
+    std::fs::write(
+        registry.join("registry.yaml"),
+        REGISTRY.replace("{API}", &gh.api()),
+    )
+    .unwrap();
+    (gh, registry)
+}
+
+fn run(sb: &Sandbox, gh: &GitHub, root: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = sb
+        .aibox(root)
+        .args(args)
+        .env("AIBOX_GITHUB_API", gh.api())
+        .env("AIBOX_PLATFORM", "linux-x86_64")
+        .output()
+        .unwrap();
+    let (o, e) = common::text(&out);
+    (out.status.success(), o, e)
+}
+
+const PROJECT: &str = "[registries]\ndefault = \"aqua:../aqua-registry\"\n\n[policy]\nplatforms = [\"linux-x86_64\", \"macos-aarch64\"]\n\n[packs]\n";
+
+#[test]
+fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project("app", PROJECT);
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "ripgrep", "jq", "fzf"]);
+    assert!(ok, "{err}");
+    assert!(objects_containing(&sb, "echo ripgrep 14.1.1") > 0);
+    for (cmd, want) in [
+        ("rg", "ripgrep 14.1.1\n"),
+        ("jq", "jq-linux-amd64\n"),
+        ("fzf", "fzf 0.56.3 linux\n"),
+    ] {
+        let (ok, out, err) = run(&sb, &gh, &root, &["run", "--no-sync", "--", cmd]);
+        assert!(ok, "{cmd}: {err}");
+        assert_eq!(out, want, "{cmd}");
+    }
+    let text = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    let lock: toml::Table = text.parse().unwrap();
+    assert_eq!(lock["version"].as_integer(), Some(5), "{text}");
+    let pkg = |name: &str| {
+        lock["package"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+            .clone()
+    };
+    let rg = pkg("ripgrep");
+    assert_eq!(rg["aqua"].as_str(), Some("BurntSushi/ripgrep"));
+    assert_eq!(rg["tag"].as_str(), Some("14.1.1"));
+    assert_eq!(rg["source"].as_str(), Some("aqua:../aqua-registry"));
+    let verified = |p: &toml::Value| -> Vec<String> {
+        p.get("verified")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(verified(&rg), ["checksum"]);
+    // The asset's SHA-256, per platform, is what the mimic served; the tree hash is BLAKE3.
+    let platforms = rg["platforms"].as_table().unwrap();
+    assert_eq!(
+        platforms.keys().cloned().collect::<Vec<_>>(),
+        ["linux-x86_64", "macos-aarch64"]
+    );
+    for (platform, file) in [
+        (
+            "linux-x86_64",
+            "ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz",
+        ),
+        (
+            "macos-aarch64",
+            "ripgrep-14.1.1-aarch64-apple-darwin.tar.gz",
+        ),
+    ] {
+        let locked = platforms[platform].as_table().unwrap();
+        assert_eq!(
+            locked["manifest"].as_str(),
+            Some(format!("sha256:{}", hex256(&gh.file(file))).as_str()),
+            "{platform}"
+        );
+        let tree = locked["tree"].as_str().unwrap();
+        assert!(
+            tree.strip_prefix("blake3:").is_some_and(|h| h.len() == 64),
+            "{tree}"
+        );
+    }
+    assert_ne!(
+        platforms["linux-x86_64"]["tree"], platforms["macos-aarch64"]["tree"],
+        "each platform's own asset is locked"
+    );
+    let jq = pkg("jq");
+    assert_eq!(
+        (jq["tag"].as_str(), jq["version"].as_str()),
+        (Some("jq-1.7.1"), Some("1.7.1"))
+    );
+    assert_eq!(verified(&jq), ["checksum"]);
+    assert_eq!(
+        jq["unverified"].as_array().unwrap()[0].as_str(),
+        Some("github-attestation"),
+        "declared attestations are recorded as not checked, never as passed"
+    );
+    let fzf = pkg("fzf");
+    assert_eq!(verified(&fzf), ["checksum", "cosign"]);
+    let pub_pem = std::fs::read_to_string(sb.path().join("keys/cosign.pub")).unwrap();
+    let der = pem::parse(pub_pem).unwrap();
+    assert_eq!(
+        fzf["signer"].as_str(),
+        Some(format!("sha256:{}", hex256(der.contents())).as_str()),
+        "the cosign key that verified the checksum file is the recorded signer"
+    );
+    // The lock is deterministic: locking again changes nothing.
+    let (ok, _, err) = run(&sb, &gh, &root, &["lock"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("aibox.lock")).unwrap(),
+        text
+    );
+    // `info` and `list` show what was verified.
+    let (ok, out, err) = run(&sb, &gh, &root, &["list"]);
+    assert!(ok, "{err}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+            .to_owned()
+    };
+    assert!(
+        line("fzf 0.56.3").ends_with("verified: checksum, cosign"),
+        "{out}"
+    );
+    assert!(
+        line("jq 1.7.1").ends_with("verified: checksum (not checked: github-attestation)"),
+        "{out}"
+    );
+    let (ok, out, err) = run(&sb, &gh, &root, &["info", "fzf"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("checks:       checksum, cosign"), "{out}");
+    assert!(out.contains("commands:     fzf"), "{out}");
+    // A second machine syncs from the lock alone and gets the same trees.
+    let other = Sandbox::new();
+    let copy = other.path().join("app");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["aibox.toml", "aibox.lock"] {
+        std::fs::copy(root.join(f), copy.join(f)).unwrap();
+    }
+    common::copy_tree(
+        &sb.path().join("aqua-registry"),
+        &other.path().join("aqua-registry"),
+    );
+    let (ok, _, err) = run(&other, &gh, &copy, &["sync", "--locked"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&other, &gh, &copy, &["run", "--no-sync", "--", "rg"]);
+    assert!(ok);
+    assert_eq!(out, "ripgrep 14.1.1\n");
+
+    // The release is replaced afterwards, with a checksum file that matches the new asset:
+    // the lock's SHA-256 refuses it on a third machine, and nothing of it is stored.
+    let file = "fzf-0.56.3-linux_amd64.tar.gz";
+    let evil = targz(&[("fzf", "#!/bin/sh\necho evil\n")]);
+    let sums = String::from_utf8(gh.file("fzf_0.56.3_checksums.txt")).unwrap();
+    let old = hex256(&gh.file(file));
+    gh.serve(
+        "fzf_0.56.3_checksums.txt",
+        sums.replace(&old, &hex256(&evil)).into_bytes(),
+    );
+    gh.serve(file, evil);
+    let third = Sandbox::new();
+    let copy = third.path().join("app");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["aibox.toml", "aibox.lock"] {
+        std::fs::copy(root.join(f), copy.join(f)).unwrap();
+    }
+    common::copy_tree(
+        &sb.path().join("aqua-registry"),
+        &third.path().join("aqua-registry"),
+    );
+    let (ok, _, err) = run(&third, &gh, &copy, &["sync", "--locked"]);
+    assert!(!ok);
+    assert!(
+        err.contains("digest mismatch") && err.contains(&old),
+        "{err}"
+    );
+    assert_eq!(objects_containing(&third, "evil"), 0);
+}
+
+/// How many objects of the sandbox's store hold `needle`.
+fn objects_containing(sb: &Sandbox, needle: &str) -> usize {
+    let mut n = 0;
+    let mut dirs = vec![sb.home().join("store-v2/objects")];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if std::fs::read(&p).is_ok_and(|b| String::from_utf8_lossy(&b).contains(needle))
+            {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn search_lists_the_registry_s_matches_with_descriptions() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project("app", PROJECT);
+    let (ok, out, err) = run(&sb, &gh, &root, &["search", "fuzzy"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].starts_with("fzf@0.56.3  "), "{out}");
+    assert!(
+        lines[0].contains("A command-line fuzzy finder (aqua: junegunn/fzf)"),
+        "{out}"
+    );
+    let (ok, out, err) = run(&sb, &gh, &root, &["search", "rip"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("ripgrep@14.1.1  "), "{out}");
+}
+
+#[test]
+fn import_maps_tool_versions_through_the_aqua_registry() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project("app", PROJECT);
+    std::fs::write(
+        root.join(".tool-versions"),
+        "ripgrep 13.0.0\njq 1.7.1\nrg 14.1.1\nfzf 0.56.3\nnode 20.11.0\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(&sb, &gh, &root, &["import"]);
+    assert!(ok, "{err}");
+    let manifest = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    for line in [
+        "ripgrep = \"=13.0.0\"",
+        "jq = \"=1.7.1\"",
+        "fzf = \"=0.56.3\"",
+    ] {
+        assert!(manifest.contains(line), "{line} in:\n{manifest}");
+    }
+    assert!(!manifest.contains("node"), "{manifest}");
+    assert!(err.contains("node"), "the unmapped tool is named: {err}");
+    let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
+    assert!(ok, "{err}");
+    // ripgrep 13.0.0's release has no asset for macOS: that platform is left out, said so.
+    assert!(
+        err.contains("`ripgrep` is not locked for `macos-aarch64`")
+            && err.contains("ripgrep-13.0.0-arm64-apple-darwin.tar.gz"),
+        "{err}"
+    );
+    let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rg = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str() == Some("ripgrep"))
+        .unwrap();
+    assert_eq!(
+        rg["platforms"]
+            .as_table()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["linux-x86_64"]
+    );
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "rg"]);
+    assert_eq!(out, "ripgrep 13.0.0\n");
+
+    // `outdated` sees the newer release, as for any pack.
+    let (ok, out, err) = run(&sb, &gh, &root, &["outdated"]);
+    assert!(ok, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ripgrep "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        ["ripgrep", "13.0.0", "13.0.0", "14.1.1", "major"],
+        "{out}"
+    );
+    // An update is a new generation; rollback switches back to 13.0.0.
+    let manifest = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    std::fs::write(
+        root.join("aibox.toml"),
+        manifest.replace("ripgrep = \"=13.0.0\"", "ripgrep = \"^14\""),
+    )
+    .unwrap();
+    let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "rg"]);
+    assert_eq!(out, "ripgrep 14.1.1\n");
+    let (ok, _, err) = run(&sb, &gh, &root, &["rollback"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "rg"]);
+    assert_eq!(out, "ripgrep 13.0.0\n");
+}
+
+#[test]
+fn import_maps_mise_toml_through_the_aqua_registry() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project("app", PROJECT);
+    // mise's own names: a short name, a backend-prefixed aqua name, an asdf alias (`rg`).
+    std::fs::write(
+        root.join("mise.toml"),
+        "[tools]\nrg = \"14.1.1\"\n\"aqua:jqlang/jq\" = \"1.7\"\nfzf = \"latest\"\nterraform = \"1.9.0\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(&sb, &gh, &root, &["import", "--dry-run"]);
+    assert!(ok, "{err}");
+    for line in ["ripgrep = \"=14.1.1\"", "jq = \"~1.7\"", "fzf = \"*\""] {
+        assert!(out.contains(line), "{line} in:\n{out}");
+    }
+    assert!(!out.contains("terraform ="), "{out}");
+    assert!(
+        err.contains("terraform"),
+        "the unmapped tool is named: {err}"
+    );
+    assert!(
+        !std::fs::read_to_string(root.join("aibox.toml"))
+            .unwrap()
+            .contains("ripgrep"),
+        "--dry-run writes nothing"
+    );
+}
+
+#[test]
+fn a_wrong_checksum_is_refused_before_anything_is_stored() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let file = "ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz";
+    gh.serve(
+        &format!("{file}.sha256"),
+        format!("{}  {file}\n", "0".repeat(64)).into_bytes(),
+    );
+    let root = sb.project("app", PROJECT);
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "ripgrep"]);
+    assert!(!ok);
+    assert!(err.contains("digest mismatch"), "{err}");
+    assert!(err.contains(&"0".repeat(64)), "{err}");
+    assert!(!root.join("aibox.lock").exists());
+    assert!(
+        !std::fs::read_to_string(root.join("aibox.toml"))
+            .unwrap()
+            .contains("ripgrep"),
+        "the manifest is left as it was"
+    );
+    assert_eq!(
+        objects_containing(&sb, "ripgrep 14.1.1"),
+        0,
+        "nothing of the refused asset is in the store"
+    );
+}
+
+#[test]
+fn the_enterprise_policy_wants_a_checksum_and_a_signature() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project(
+        "app",
+        &PROJECT.replace("[policy]\n", "[policy]\nrequire-signed = true\n"),
+    );
+    let out = sb
+        .aibox(&root)
+        .args(["add", "jq"])
+        .env("AIBOX_GITHUB_API", gh.api())
+        .env("AIBOX_PLATFORM", "linux-x86_64")
+        .output()
+        .unwrap();
+    let err = common::text(&out).1;
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("gives no verified signature (verified: checksum)"),
+        "{err}"
+    );
+    assert!(!root.join("aibox.lock").exists());
+    // Keyless cosign needs Sigstore's trust root, which aibox does not check: never a pass.
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
+    assert!(!ok);
+    assert!(
+        err.contains("`keyless@2.0.0`")
+            && err.contains("gives no verified signature (verified: checksum)"),
+        "{err}"
+    );
+    assert!(!root.join("aibox.lock").exists());
+    // fzf's checksum file is signed with a cosign key: it passes.
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "fzf"]);
+    assert_eq!(out, "fzf 0.56.3 linux\n");
+}
+
+#[test]
+fn keyless_cosign_is_recorded_as_not_checked_never_as_passed() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project(
+        "app",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
+    assert_eq!(out, "keyless 2.0.0\n");
+    let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pkg = &lock["package"].as_array().unwrap()[0];
+    assert_eq!(pkg["verified"].as_array().unwrap().len(), 1);
+    assert_eq!(pkg["verified"][0].as_str(), Some("checksum"));
+    assert_eq!(pkg["unverified"][0].as_str(), Some("cosign-keyless"));
+    assert!(
+        pkg.get("signer").is_none(),
+        "no signer without a verified signature"
+    );
+    let (_, out, _) = run(&sb, &gh, &root, &["list"]);
+    assert!(
+        out.contains("verified: checksum (not checked: cosign-keyless)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn other_platforms_and_unsupported_entries_are_clear_errors() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project(
+        "app",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "mactool"]);
+    assert!(!ok);
+    assert!(
+        err.contains("the aqua package `acme/mactool` v1.0.0 has no asset for the platforms `aibox.toml` locks (linux-x86_64)"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "goimports"]);
+    assert!(!ok);
+    assert!(
+        err.contains("go_install"),
+        "the unsupported feature is named: {err}"
+    );
+    assert!(!root.join("aibox.lock").exists());
+}
+
+#[test]
+fn a_registry_release_is_read_from_its_github_source_archive() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    // GitHub's source archive: one top directory named after the commit.
+    let text = std::fs::read_to_string(registry.join("registry.yaml")).unwrap();
+    let archive = targz(&[
+        ("aquaproj-aqua-registry-4d86e12/registry.yaml", &text),
+        ("aquaproj-aqua-registry-4d86e12/README.md", "the registry\n"),
+    ]);
+    gh.serve_path("/repos/aquaproj/aqua-registry/tarball/v4.554.0", archive);
+    std::fs::remove_dir_all(&registry).unwrap();
+    let root = sb.project(
+        "app",
+        &PROJECT.replace(
+            "aqua:../aqua-registry",
+            "aqua:github:aquaproj/aqua-registry@v4.554.0",
+        ),
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "fzf"]);
+    assert_eq!(out, "fzf 0.56.3 linux\n");
+    // A release that is not there is a clear error.
+    let other = sb.project(
+        "other",
+        &PROJECT.replace(
+            "aqua:../aqua-registry",
+            "aqua:github:aquaproj/aqua-registry@v9.9.9",
+        ),
+    );
+    let (ok, _, err) = run(&sb, &gh, &other, &["add", "fzf"]);
+    assert!(!ok);
+    assert!(
+        err.contains("the aqua registry `github:aquaproj/aqua-registry@v9.9.9`: HTTP 404"),
+        "{err}"
+    );
+}
+
+#[test]
+fn init_aqua_adds_the_standard_registry() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("fresh");
+    let out = sb
+        .aibox(sb.path())
+        .args(["init", "--aqua", "fresh"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out).1);
+    let manifest: toml::Table = std::fs::read_to_string(dir.join("aibox.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        manifest["registries"]["default"].as_str(),
+        Some("aqua:github:aquaproj/aqua-registry@v4.554.0")
+    );
+    let out = sb
+        .aibox(sb.path())
+        .args(["init", "--aqua", "--registry", "dir:./packs", "both"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out).1);
+    let manifest: toml::Table = std::fs::read_to_string(sb.path().join("both/aibox.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        manifest["registries"]["default"].as_str(),
+        Some("dir:./packs")
+    );
+    assert_eq!(
+        manifest["registries"]["aqua"].as_str(),
+        Some("aqua:github:aquaproj/aqua-registry@v4.554.0")
+    );
+}
