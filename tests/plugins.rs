@@ -191,6 +191,8 @@ fn enterprise_policy_refuses_a_plugin_the_kernel_cannot_sandbox() {
     plugin(&work, "p", "", "echo ran > \"$AIBOX_PLUGIN_DIR/ran\"\n");
     sb.ok(&work, &["plugin", "install", "./p"]);
     sb.ok(&work, &["config", "set", "trust.policy", "enterprise"]);
+    // A local plugin is a `dir:` pack, never signed: allowed here so the kernel's part shows.
+    sb.ok(&work, &["config", "set", "trust.allow-dir", "true"]);
     let out = sb
         .aibox(&work)
         .arg("p")
@@ -627,4 +629,71 @@ fn wrappers_and_sandboxed_checks_follow_aibox_wherever_it_lives() {
     let out = direct();
     assert!(out.status.success(), "{}", text(&out).1);
     assert_eq!(text(&out).0, "walled-ran\n");
+}
+
+#[test]
+fn the_enterprise_policy_holds_when_a_plugin_starts_not_only_when_it_was_installed() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    plugin(&work, "p", "", "echo ran >> \"$AIBOX_PLUGIN_DIR/ran\"\n");
+    sb.ok(&work, &["plugin", "install", "./p"]);
+    // A plugin found on PATH, never installed.
+    let on_path = sb.path().join("on-path");
+    std::fs::create_dir_all(&on_path).unwrap();
+    let marker = sb.home().join("plugin-data/loose/ran");
+    let exe = on_path.join("aibox-plugin-loose");
+    // Outside every directory the sandbox lets a plugin read, yet it runs: its own file and
+    // directory are granted.
+    std::fs::write(&exe, "#!/bin/sh\necho ran >> \"$AIBOX_PLUGIN_DIR/ran\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", on_path.display(), std::env::var("PATH").unwrap());
+    let run = |name: &str| {
+        sb.aibox(&work)
+            .env("PATH", &path)
+            .arg(name)
+            .output()
+            .unwrap()
+    };
+    let ran = sb.home().join("plugin-data/p/ran");
+    let count = |p: &Path| std::fs::read_to_string(p).map_or(0, |t| t.lines().count());
+    // Under the default policy both run.
+    for name in ["p", "loose"] {
+        let out = run(name);
+        assert!(out.status.success(), "{name}: {}", text(&out).1);
+    }
+    assert_eq!((count(&ran), count(&marker)), (1, 1));
+
+    // The policy turns to enterprise after they were installed: neither starts.
+    sb.ok(&work, &["config", "set", "trust.policy", "enterprise"]);
+    for name in ["p", "loose"] {
+        let out = run(name);
+        assert_eq!(out.status.code(), Some(4), "{name}: {}", text(&out).1);
+    }
+    assert!(text(&run("loose")).1.contains("found on PATH"));
+    assert_eq!((count(&ran), count(&marker)), (1, 1), "nothing ran");
+
+    // Local `dir:` plugins allowed: it runs while its stored tree is the one locked...
+    sb.ok(&work, &["config", "set", "trust.allow-dir", "true"]);
+    assert!(run("p").status.success());
+    assert!(run("p").status.success());
+    assert_eq!(count(&ran), 3);
+    // ...and not once a file of it changed in the store.
+    let (dir, _) = sb.ok(&work, &["store", "path", "p", "--global"]);
+    let stored = Path::new(dir.trim()).join("bin/aibox-plugin-p");
+    std::fs::set_permissions(&stored, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        &stored,
+        "#!/bin/sh\necho tampered >> \"$AIBOX_PLUGIN_DIR/ran\"\n",
+    )
+    .unwrap();
+    let out = run("p");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out).1);
+    assert!(
+        text(&out).1.contains("not the tree it was locked as"),
+        "{}",
+        text(&out).1
+    );
+    assert_eq!(count(&ran), 3, "the changed file never ran");
 }

@@ -253,14 +253,23 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     let store = opts.store()?;
     let layout = store.layout();
     let project = find_project(opts).ok().map(|p| p.root);
+    check_run_trust(chosen, &store, project.as_deref(), opts.reporter)?;
     let plugin_dir = data_dir(layout, name)?;
     crate::engine::rego::check(&crate::engine::rego::Subject::of_found(chosen, "run"))?;
-    let sandbox = plugin_sandbox(
+    let mut sandbox = plugin_sandbox(
         layout,
         chosen.manifest.as_ref(),
         project.as_deref(),
         &plugin_dir,
     );
+    // A plugin found on PATH may live anywhere: its own executable and the directory it is in
+    // are readable (and executable), nothing else of its surroundings.
+    if chosen.origin == Origin::Path
+        && let Ok(exe) = fs::canonicalize(&chosen.path)
+        && let Some(dir) = exe.parent()
+    {
+        sandbox.allow_read(dir);
+    }
     let mut cmd = std::process::Command::new(&chosen.path);
     cmd.arg0(format!("{PREFIX}{name}")).args(args);
     let mut vars = plugin_env(layout, project.as_deref(), &plugin_dir)?;
@@ -277,10 +286,79 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
         .map_err(|e| sandbox_error(&format!("the plugin `{name}`"), e))?;
     check_enforcement(enforcement, &format!("the plugin `{name}`"), opts.reporter)?;
     let err = cmd.exec();
-    Err(Error::io(
-        format!("cannot run `{}`", chosen.path.display()),
-        err,
-    ))
+    let denied = err.kind() == std::io::ErrorKind::PermissionDenied;
+    let e = Error::io(format!("cannot run `{}`", chosen.path.display()), err);
+    Err(if denied {
+        e.with_hint(format!(
+            "the sandbox lets the plugin read and execute only its own files, the system's and those its permissions name: executing `{}` (read and execute permission) was refused; check that the file and every directory above it are readable and executable by you",
+            chosen.path.display()
+        ))
+    } else {
+        e
+    })
+}
+
+/// The trust policy applied when a plugin starts, not only when it was installed: under the
+/// enterprise policy a plugin found on PATH (never installed, so never verified) is refused,
+/// an installed one must still be signed by a key the policy trusts now (its kept signatures,
+/// no network), and its tree in the store must still be the one locked (hashed again whenever
+/// a file of it changed since the last start). Refusals exit with the policy code.
+pub fn check_run_trust(
+    found: &Found,
+    store: &crate::store::Store,
+    project: Option<&Path>,
+    reporter: crate::printer::Reporter,
+) -> Result<()> {
+    let state = match (found.origin, project) {
+        (Origin::Project, Some(root)) => Some(crate::engine::project::ProjectState::read(root)?),
+        _ => None,
+    };
+    let policy = crate::engine::verdicts::policy(state.as_ref(), reporter)?;
+    if policy.level != crate::trust::Level::Enterprise {
+        return Ok(());
+    }
+    let refuse = |why: String, hint: &str| {
+        Err(Error::msg(format!(
+            "refusing to run the plugin `{}` ({}): {why}",
+            found.name,
+            found.path.display()
+        ))
+        .with_hint(hint.to_owned())
+        .with_exit_code(crate::error::exit::POLICY))
+    };
+    let Some(pack) = &found.pack else {
+        return refuse(
+            "it was found on PATH, so no signature was ever verified for it".into(),
+            "the enterprise policy runs only installed plugins: install it signed with `aibox plugin install`, or remove it from PATH",
+        );
+    };
+    let version = pack.version.clone();
+    let source = pack.source.clone().unwrap_or_default();
+    let subject = crate::trust::policy::Subject {
+        name: &pack.name,
+        version: &version,
+        source: &source,
+        digest: pack.digest.as_deref(),
+        locked_signer: pack.signer.as_deref(),
+        retiring: None,
+    };
+    let kept = match pack.digest.as_deref() {
+        Some(d) => store.signatures(d)?.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    if let Err(e) = policy.judge(subject, &kept) {
+        return Err(Error::from(e).with_hint(format!(
+            "the plugin `{}` was not run; `aibox sync` judges the environment again",
+            found.name
+        )));
+    }
+    if let Err(reason) = store.check_tree_before_run(&pack.store, &pack.tree)? {
+        return refuse(
+            format!("its files in the store are not the tree it was locked as: {reason}"),
+            "run `aibox store verify --repair`, then `aibox sync` to fetch it again",
+        );
+    }
+    Ok(())
 }
 
 /// The variables every plugin gets (without `AIBOX_GENERATION`).

@@ -158,6 +158,12 @@ impl Layout {
         self.state.join("log").join("audit.jsonl")
     }
 
+    /// `checked/<pack dir>`: the fingerprint of a pack tree last found intact before its code
+    /// ran (store-format/SPEC.md §4).
+    pub fn checked(&self, dir_name: &str) -> PathBuf {
+        self.store().join("checked").join(dir_name)
+    }
+
     /// `link-mode`: how pack trees are made from objects on this filesystem.
     pub fn link_mode(&self) -> PathBuf {
         self.store().join("link-mode")

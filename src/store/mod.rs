@@ -2,6 +2,7 @@
 //! from them, profiles with generations and an atomic `current` (store-format/SPEC.md).
 
 pub mod budget;
+pub mod checked;
 pub mod gc;
 pub mod generations;
 pub mod ingest;

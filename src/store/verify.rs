@@ -44,7 +44,7 @@ enum Fix {
 }
 
 /// Object inode → the object it is (hash, executable), for objects whose content checked.
-type GoodInodes = HashMap<(u64, u64), (Hash, bool)>;
+pub(super) type GoodInodes = HashMap<(u64, u64), (Hash, bool)>;
 
 impl Store {
     /// Verify the store; with `repair`, remove what is corrupt (exclusive lock).
@@ -181,7 +181,7 @@ impl Store {
     }
 
     /// Check one pack tree against its listing and its name, path by path.
-    fn check_pack(&self, dir_name: &str, good: &GoodInodes) -> Result<(), String> {
+    pub(super) fn check_pack(&self, dir_name: &str, good: &GoodInodes) -> Result<(), String> {
         let listing = self.pack_listing(dir_name).map_err(|e| e.to_string())?;
         if !dir_name.starts_with(&format!("{}-", listing.tree.hex())) {
             return Err(format!("its listing describes tree {}", listing.tree));
