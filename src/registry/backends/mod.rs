@@ -1,8 +1,9 @@
 //! The sources of packs, each behind [`crate::registry::Source`]: `dir:`, OCI content
 //! (`oci-layout:` and `oci://`, read through one [`backend::Backend`] interface), and release
-//! archives.
+//! archives, ClawHub registries and the skills of GitHub repositories.
 
 pub mod backend;
+pub mod clawhub;
 pub mod content;
 pub mod dir;
 pub mod layout;
@@ -11,3 +12,4 @@ pub mod oci_metadata;
 pub mod oci_push;
 pub mod release;
 pub mod signatures;
+pub mod skill_archive;

@@ -27,6 +27,16 @@ pub enum ZipError {
 /// Write the zip read from `zip` as a tar to `out`, within `limits` (checked against the sizes
 /// the zip declares and the bytes actually decompressed).
 pub fn to_tar(zip: impl Read + Seek, out: impl Write, limits: &Limits) -> Result<(), ZipError> {
+    to_tar_within(zip, out, limits, u64::MAX)
+}
+
+/// [`to_tar`], refusing any entry that declares more than `max_file` bytes.
+pub fn to_tar_within(
+    zip: impl Read + Seek,
+    out: impl Write,
+    limits: &Limits,
+    max_file: u64,
+) -> Result<(), ZipError> {
     let mut archive = zip::ZipArchive::new(zip)?;
     archive.validate_header_consistency()?;
     if archive.len() as u64 > limits.max_entries {
@@ -68,6 +78,9 @@ pub fn to_tar(zip: impl Read + Seek, out: impl Write, limits: &Limits) -> Result
             header.set_size(0);
             tar.append_data(&mut header, name.trim_end_matches('/'), std::io::empty())?;
             continue;
+        }
+        if file.size() > max_file {
+            return Err(entry(&format!("is larger than {max_file} bytes")));
         }
         total = total.saturating_add(file.size());
         if total > limits.max_bytes {
