@@ -40,6 +40,8 @@ pub struct Sources<'a> {
     /// Sources tried first for locked content (`sync --mirror`, `AIBOX_MIRROR`, config).
     mirrors: Vec<String>,
     open: Mutex<BTreeMap<String, std::sync::Arc<dyn Source>>>,
+    /// Consent to what needs it (a suspicious skill: `ops::moderation`).
+    consent: super::Consent,
 }
 
 /// The mirrors in force: `--mirror` flags, then `AIBOX_MIRROR` (space-separated), then the
@@ -75,7 +77,19 @@ impl<'a> Sources<'a> {
             insecure,
             mirrors: Vec::new(),
             open: Mutex::new(BTreeMap::new()),
+            consent: super::Consent::default(),
         }
+    }
+
+    /// These sources, under `consent`.
+    pub fn with_consent(mut self, consent: super::Consent) -> Self {
+        self.consent = consent;
+        self
+    }
+
+    /// The consent these sources run under.
+    pub fn consent(&self) -> super::Consent {
+        self.consent
     }
 
     /// Where these sources report.

@@ -133,7 +133,7 @@ impl ProjectState {
             .filter(|r| r.insecure)
             .map(|r| r.url.clone())
             .collect();
-        Sources::new(&self.root, base, insecure)
+        Sources::new(&self.root, base, insecure).with_consent(opts.consent)
     }
 }
 
@@ -191,6 +191,8 @@ pub fn resolve_lock(
     let manifest = &state.manifest;
     let old = state.lock.as_ref().map(|(_, l)| l);
     let options = resolve_options(manifest, old, upgrade)?;
+    // What a registry blocks is never resolved (nor downloaded); what it flags needs consent.
+    super::moderation::check_requests(manifest, sources)?;
     let index = ManifestIndex { manifest, sources };
     let resolution = resolve(&manifest.roots(), &index, &options)?;
     check_sections(manifest, &resolution)?;

@@ -123,6 +123,7 @@ pub fn install(
     // Nothing unverified enters a generation: every pack is judged before anything is fetched.
     let policy = super::trust::policy(Some(state), opts.reporter)?;
     super::trust::check_lock(store, &sources, &policy, lock, &profile.describe())?;
+    super::moderation::check_lock(store, &sources, lock, &profile.describe())?;
     let verified = (lock_hash(bytes), policy.digest());
     let manifest_path = state.root.join(super::MANIFEST);
     let files = crate::fs::read_regular(&manifest_path, super::MAX_MANIFEST_BYTES)

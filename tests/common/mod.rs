@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 #![allow(dead_code)]
 
+pub mod clawhub;
 pub mod evil;
 pub mod fake;
 pub mod oci;

@@ -107,12 +107,37 @@ pub fn store_skill(
     what: &str,
 ) -> Result<(PackId, PackManifest), RegistryError> {
     check(tree, what)?;
-    let id = store
-        .build_pack(name, &version.to_string(), tree, None)
-        .map_err(|e| RegistryError::building(e, name, version, source_url))?;
-    let dir = store.pack_path(&id);
-    let manifest = if tree.entries.contains_key("pack.toml") {
-        let m = crate::skill::source_manifest(&dir, None, None)?;
+    // The `SKILL.md` and any `pack.toml` are read before anything is built.
+    let read = |file: &str| -> Result<String, RegistryError> {
+        let Some(Entry::File {
+            hash, executable, ..
+        }) = tree.entries.get(file)
+        else {
+            return Err(RegistryError::Other(format!("{what} has no `{file}` file")));
+        };
+        let path = store.layout().object(hash, *executable);
+        fs::read_regular_string(&path, crate::skill::MAX_SKILL_FILE).map_err(|e| {
+            RegistryError::Io {
+                context: format!("cannot read the {file} of {what}"),
+                source: e,
+            }
+        })
+    };
+    let front = crate::skill::front_matter::parse(
+        &read(crate::skill::SKILL_FILE)?,
+        std::path::Path::new(crate::skill::SKILL_FILE),
+    )
+    .map_err(|e| RegistryError::Other(format!("{what}: {e}")))?;
+    if !tree.entries.contains_key("pack.toml") && front.name != name {
+        return Err(RegistryError::Other(format!(
+            "{what}: its SKILL.md names the skill `{}`, not `{name}`",
+            front.name
+        )));
+    }
+    if tree.entries.contains_key("pack.toml") {
+        let text = read("pack.toml")?;
+        let m = crate::manifest::parse_pack(&text, std::path::Path::new("pack.toml"))
+            .map_err(|e| RegistryError::Other(format!("{what}: {e}")))?;
         if m.pack.kind != PackKind::Skill || m.pack.name != name || &m.pack.version != version {
             return Err(RegistryError::Other(format!(
                 "{what} has a `pack.toml` for `{}@{}` ({}), not the skill `{name}@{version}`",
@@ -121,15 +146,14 @@ pub fn store_skill(
                 m.pack.kind.as_str()
             )));
         }
-        m
+    }
+    let id = store
+        .build_pack(name, &version.to_string(), tree, None)
+        .map_err(|e| RegistryError::building(e, name, version, source_url))?;
+    let dir = store.pack_path(&id);
+    let manifest = if tree.entries.contains_key("pack.toml") {
+        crate::skill::source_manifest(&dir, None, None)?
     } else {
-        let front = crate::skill::read_front_matter(&dir)?;
-        if front.name != name {
-            return Err(RegistryError::Other(format!(
-                "{what}: its SKILL.md names the skill `{}`, not `{name}`",
-                front.name
-            )));
-        }
         crate::skill::stored_manifest(&dir, name, version)?
     };
     Ok((id, manifest))

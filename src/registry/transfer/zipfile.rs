@@ -46,14 +46,30 @@ pub fn to_tar_within(
     tar.mode(tar::HeaderMode::Deterministic);
     let mut total = 0u64;
     for i in 0..archive.len() {
+        // Read without decrypting first: an encrypted entry is named, not asked a password for.
+        {
+            let raw = archive.by_index_raw(i)?;
+            if raw.encrypted() {
+                return Err(ZipError::Entry {
+                    name: raw.name()?.into_owned(),
+                    problem: "is encrypted".into(),
+                });
+            }
+        }
         let mut file = archive.by_index(i)?;
         let name = file.name()?.into_owned();
         let entry = |problem: &str| ZipError::Entry {
             name: name.clone(),
             problem: problem.to_owned(),
         };
-        if file.encrypted() {
-            return Err(entry("is encrypted"));
+        if name.starts_with('/')
+            || name.contains('\\')
+            || name.contains('\0')
+            || name.split('/').any(|part| part == "..")
+        {
+            return Err(entry(
+                "has a path that leaves the archive (absolute, `..`, or a backslash)",
+            ));
         }
         let mode = file.unix_mode().unwrap_or(0);
         // The crate clears the special bits from `unix_mode`: read them from the raw
