@@ -7,6 +7,7 @@
 pub mod clawhub;
 pub mod evil;
 pub mod fake;
+pub mod github;
 pub mod oci;
 pub mod registry;
 pub mod userns;

@@ -6,6 +6,7 @@ pub mod backend;
 pub mod clawhub;
 pub mod content;
 pub mod dir;
+pub mod github_skills;
 pub mod layout;
 pub mod oci;
 pub mod oci_metadata;
