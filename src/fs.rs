@@ -257,18 +257,9 @@ pub fn fsync_many(paths: &[PathBuf]) -> io::Result<()> {
     if paths.len() <= PER_THREAD {
         return paths.iter().try_for_each(|p| File::open(p)?.sync_all());
     }
-    let threads = paths.len().div_ceil(PER_THREAD).min(8);
-    let chunk = paths.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().try_for_each(|p| File::open(p)?.sync_all()))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().expect("fsync thread panicked"))
+    let chunks: Vec<&[PathBuf]> = paths.chunks(PER_THREAD).collect();
+    crate::parallel::try_for_each(&chunks, 8, |part| {
+        part.iter().try_for_each(|p| File::open(p)?.sync_all())
     })
 }
 
@@ -344,31 +335,6 @@ pub fn persist_noclobber(tmp: tempfile::TempPath, dest: &Path) -> io::Result<boo
     }
 }
 
-/// Rename a finished directory into place unless the destination exists already (another
-/// process built the same content-addressed tree first). Returns `true` when this call did it.
-pub fn rename_dir_noclobber(from: &Path, to: &Path) -> io::Result<bool> {
-    match std::fs::rename(from, to) {
-        Ok(()) => Ok(true),
-        Err(e)
-            if exists(to)?
-                && matches!(
-                    e.kind(),
-                    io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty
-                ) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(io::Error::new(
-            e.kind(),
-            format!(
-                "failed to rename `{}` to `{}`: {e}",
-                from.display(),
-                to.display()
-            ),
-        )),
-    }
-}
-
 /// Point `link` at `target` atomically: a symlink under a temp name, `rename(2)` over `link`,
 /// then fsync of the directory. Readers always see the old or the new target.
 pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
@@ -377,6 +343,7 @@ pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
     let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     symlink(target, &tmp)?;
+    crash_point("switch-link");
     if let Err(e) = std::fs::rename(&tmp, link) {
         let _ = std::fs::remove_file(&tmp);
         return Err(with_path(e, link));
@@ -384,17 +351,29 @@ pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
     fsync_dir(dir)
 }
 
+/// The points where a test build can be made to die (see [`crash_point`]), in the order a
+/// sync or self update reaches them.
+pub const CRASH_POINTS: [&str; 4] = ["fetched", "prepared", "switch-link", "switched"];
+
+/// Fault injection for the crash tests: a test build (debug assertions, as `cargo build` and
+/// the suite make) started with `AIBOX_TEST_CRASH_AT=<point>` dies at that point exactly as if
+/// it were killed with `kill -9` — no cleanup, no destructors. Release builds never read the
+/// variable.
+pub fn crash_point(point: &str) {
+    if cfg!(debug_assertions) && std::env::var_os("AIBOX_TEST_CRASH_AT").is_some_and(|v| v == point)
+    {
+        // SAFETY: kill(2) on our own pid with SIGKILL; nothing in this process runs after it.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
 fn parent_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
-}
-
-/// Make a file or directory read-only (keeping the executable bits).
-pub fn make_readonly(path: &Path, meta: &Metadata) -> io::Result<()> {
-    let mode = meta.permissions().mode() & 0o555;
-    set_permissions(path, Permissions::from_mode(mode))
 }
 
 /// Copy the directory `from` into `to` (created): directories, symlinks (as links) and regular

@@ -2,35 +2,42 @@
 //! itself fetched from OCI registries (or OCI layouts, or directories), verified, stored in a
 //! BLAKE3 content-addressed store and switched to atomically as generations.
 //!
-//! Modules are in layers; a module uses only modules of lower layers (README "Code layout",
-//! kept true by `tests/architecture.rs`):
+//! Modules are in layers; a module uses only modules of lower layers, and no two files of
+//! `src/` import each other in a cycle (README "Code layout", kept true by
+//! `tests/architecture.rs`):
 //!
-//! 0. [`error`], [`platform`], [`printer`], [`signature`]
+//! 0. [`error`], [`parallel`], [`platform`], [`printer`], [`signature`]
 //! 1. [`fs`]
 //! 2. [`manifest`], [`trust`]
 //! 3. [`config`], [`sandbox`], [`store`]
 //! 4. [`audit`], [`lockfile`], [`skill`]
 //! 5. [`registry`]
 //! 6. [`resolver`]
-//! 7. [`ops`], [`fuzz`]
-//! 8. [`web`]
-//! 9. [`cli`]
+//! 7. [`engine`], [`fuzz`]
+//! 8. [`ops`]
+//! 9. [`web`]
+//! 10. [`cli`]
 //!
 //! # A sync, top-down
 //!
-//! - [`cli`] parses the command and calls one function of [`ops`] (`ops::sync`).
-//! - `ops` reads `aibox.toml` ([`manifest`]) and `aibox.lock` ([`lockfile`]). If the lock
-//!   still matches the manifest and the current generation was built from these lock bytes,
-//!   it stops there (the no-op fast path).
+//! - [`cli`] parses the command and calls one function of [`ops`] (`ops::sync`), the
+//!   commands, which run on the [`engine`].
+//! - The engine reads `aibox.toml` ([`manifest`]) and `aibox.lock` ([`lockfile`])
+//!   (`engine::project`). If the lock still matches the manifest and the current generation
+//!   was built from these lock bytes, it stops there (the no-op fast path).
 //! - Otherwise, when the manifest changed, the [`resolver`] (PubGrub over the sources'
-//!   metadata) writes a new lock; locked versions are kept where still allowed.
+//!   metadata) writes a new lock (`engine::lock`); locked versions are kept where still
+//!   allowed.
 //! - For each locked pack, [`trust`] gives a verdict on its signatures under the policy from
-//!   [`config`]; a refused pack stops the sync before anything is fetched.
+//!   [`config`] (`engine::verdicts`); a refused pack stops the sync before anything is
+//!   fetched.
 //! - What the [`store`] lacks is fetched from a [`registry`] source (OCI registry, OCI
 //!   layout, directory, archive URL), each blob checked against its digest while it streams
-//!   into a staging file (`registry::format::digest`). A pack's layer is unpacked from the same bytes
-//!   as they arrive (`registry::transfer::tee`); its content-addressed objects get their names only
-//!   after the digest matched, then a sealed pack tree is built from them. Install hooks and health checks run in the [`sandbox`].
+//!   into a staging file (`registry::format::digest`, `registry::transfer::fetch`). A pack's
+//!   layer is unpacked from the same bytes as they arrive (`registry::transfer::tee`); its
+//!   content-addressed objects get their names only after the digest matched, then a sealed
+//!   pack tree is built from them (`engine::install`). Install hooks and health checks run in
+//!   the [`sandbox`].
 //! - The store builds a generation (links to pack trees, `generation.toml`) and switches the
 //!   profile's `current` link with one atomic rename; the [`audit`] log records it.
 //!
@@ -72,12 +79,15 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod fs;
+#[cfg(feature = "fuzz")]
 pub mod fuzz;
 pub mod lockfile;
 pub mod manifest;
 pub mod ops;
+pub mod parallel;
 pub mod platform;
 pub mod printer;
 pub mod registry;

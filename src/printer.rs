@@ -80,11 +80,6 @@ impl Reporter {
         diag(format_args!("{}", visible(question.as_ref())), false);
     }
 
-    /// Whether status output is silenced (callers skip building costly messages then).
-    pub fn is_quiet(&self) -> bool {
-        self.quiet
-    }
-
     fn paint(&self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -240,6 +235,11 @@ pub fn out(line: impl AsRef<str>) {
     let mut text = visible(line.as_ref()).into_owned();
     text.push('\n');
     write_stdout(text.as_bytes());
+}
+
+/// Print a value as pretty JSON on stdout (see [`json`]).
+pub fn print_json(value: &impl serde::Serialize) {
+    data(format!("{}\n", json(value)));
 }
 
 /// `value` as pretty JSON for stdout: exact values, with every control character escaped —

@@ -93,6 +93,9 @@ struct Graph {
     edges: BTreeMap<ModPath, BTreeSet<ModPath>>,
     /// For each edge, the first place it is made (file, line).
     where_: BTreeMap<(ModPath, ModPath), usize>,
+    /// The top-level modules each file names in a path (as written, before re-exports are
+    /// followed), with the first line naming each.
+    written: BTreeMap<(ModPath, String), usize>,
     problems: Vec<String>,
 }
 
@@ -101,6 +104,7 @@ fn graph(files: &BTreeMap<ModPath, String>) -> Graph {
     let mut g = Graph {
         edges: BTreeMap::new(),
         where_: BTreeMap::new(),
+        written: BTreeMap::new(),
         problems: Vec::new(),
     };
     let mut parsed = BTreeMap::new();
@@ -127,6 +131,17 @@ fn graph(files: &BTreeMap<ModPath, String>) -> Graph {
         }
         g.edges.entry(module.clone()).or_default();
         for named in names.named {
+            // A path written through another top-level module's re-export still names that
+            // module: `crate::ops::Options` in `engine` is an upward import even though the
+            // item is defined lower down.
+            if let (Some(written), Some(own)) = (named.path.first(), module.first())
+                && written != own
+                && known.contains(&vec![written.clone()])
+            {
+                g.written
+                    .entry((module.clone(), written.clone()))
+                    .or_insert(named.line);
+            }
             let Some(to) = imports::owner(&named.path, &known, &aliases) else {
                 continue;
             };
@@ -235,6 +250,18 @@ fn the_code_layout_is_true() {
                     shown(to)
                 ));
             }
+        }
+    }
+    for ((from, written), line) in &g.written {
+        let (Some(lf), Some(lt)) = (readme.get(&from[0]), readme.get(written)) else {
+            continue;
+        };
+        if lt >= lf {
+            violations.push(format!(
+                "{}:{line}: `{}` (layer {lf}) names `{written}` (layer {lt})",
+                shown(from),
+                from[0]
+            ));
         }
     }
     violations.extend(cycle_problems(&g));

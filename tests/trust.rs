@@ -260,7 +260,15 @@ fn the_policy_decides_what_enters_a_generation() {
     ok(&env, &["config", "set", "trust.policy", "minimal"]);
     std::fs::remove_file(root.join("aibox.lock")).unwrap();
     let out = in_project(&env, &root, &["lock"]);
-    assert!(!stderr(&out).contains("warning:"), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Exactly the lock's status lines: no warning, no note about signatures.
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "    Resolved 1 packs\n      Adding tool 1.0.0\n      Locked `{}`\n",
+            root.join("aibox.lock").display()
+        )
+    );
 
     // A project may tighten the policy: require-signed refuses it again under minimal.
     let strict = project(

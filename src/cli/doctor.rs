@@ -7,7 +7,7 @@ use crate::ops::{self, Options};
 pub(super) fn run(opts: &Options) -> Result<()> {
     let checks = ops::doctor::doctor(opts);
     if opts.json {
-        super::print_json(&checks);
+        crate::printer::print_json(&checks);
     } else {
         for c in &checks {
             let mark = match c.status {

@@ -2,8 +2,8 @@
 
 use clap::{Args, ValueEnum};
 
+use crate::engine::lock::LockPolicy;
 use crate::error::Result;
-use crate::ops::lock::LockPolicy;
 use crate::ops::sync::SyncOutcome;
 use crate::ops::{self, Options, Target};
 
@@ -75,8 +75,8 @@ pub(super) fn env(opts: &Options, args: EnvArgs) -> Result<()> {
     }
     use ops::run::{ShellKind, render};
     match args.shell {
-        _ if opts.json => super::print_json(&env),
-        Shell::Json => super::print_json(&env),
+        _ if opts.json => crate::printer::print_json(&env),
+        Shell::Json => crate::printer::print_json(&env),
         Shell::Fish => crate::printer::data(render(&env, ShellKind::Fish)?),
         Shell::Bash | Shell::Zsh => crate::printer::data(render(&env, ShellKind::Posix)?),
     }

@@ -67,7 +67,7 @@ pub(super) fn list(opts: &Options, args: ListArgs) -> Result<()> {
                 Err(e) => serde_json::json!({ "id": id, "current": false, "error": e }),
             })
             .collect();
-        super::print_json(&rows);
+        crate::printer::print_json(&rows);
         return Ok(());
     }
     crate::printer::out(format!(
@@ -120,7 +120,7 @@ pub(super) fn rollback(opts: &Options, args: RollbackArgs) -> Result<()> {
 pub(super) fn diff(opts: &Options, args: DiffArgs) -> Result<()> {
     let (a, b, d) = ops::generations::diff(opts, args.profile.target(), args.a, args.b)?;
     if opts.json {
-        super::print_json(&serde_json::json!({
+        crate::printer::print_json(&serde_json::json!({
             "from": a, "to": b, "added": d.added, "removed": d.removed, "changed": d.changed,
         }));
         return Ok(());

@@ -32,7 +32,7 @@ pub(super) fn run(opts: &Options, args: ImportArgs) -> Result<()> {
         args.dry_run,
     )?;
     if opts.json {
-        super::print_json(&out);
+        crate::printer::print_json(&out);
         return Ok(());
     }
     for m in &out.mapped {

@@ -24,9 +24,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::engine::required::WrongAibox;
 use crate::error::Result;
 use crate::ops::Options;
-use crate::ops::self_update::required::WrongAibox;
 use crate::printer::{ColorChoice, Reporter};
 
 /// A tool manager for teams: `aibox.toml` + `aibox.lock` → an exact, verified environment.
@@ -207,7 +207,7 @@ impl GlobalArgs {
             manifest_path: self.manifest_path.clone(),
             mirrors: Vec::new(),
             reporter: self.reporter(),
-            consent: crate::ops::Consent {
+            consent: crate::engine::context::Consent {
                 yes: self.yes,
                 ask: interactive().then_some(ask as fn(Reporter, &str) -> bool),
             },
@@ -277,7 +277,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Config(c) => trust::config(&opts, c),
         Command::Log(a) => trust::log(&opts, a),
         Command::Doctor => doctor::run(&opts),
-        Command::Completions(a) => shell::completions(a),
+        Command::Completions(a) => shell::completions(a, Cli::command()),
         Command::Activate(a) => shell::activate(&opts, a),
         Command::Plugin(c) => plugin::run(&opts, c),
         Command::SandboxExec(a) => plugin::sandbox_exec(&opts, a),
@@ -356,7 +356,8 @@ mod interrupt {
     //! staged is left to the next run, which removes it (`Store::sweep_staging`).
 
     extern "C" fn handler(_: libc::c_int) {
-        let msg: &[u8] = if crate::ops::install::SWITCHED.load(std::sync::atomic::Ordering::SeqCst)
+        let msg: &[u8] = if crate::engine::install::SWITCHED
+            .load(std::sync::atomic::Ordering::SeqCst)
         {
             b"\ninterrupted after the switch to the new generation; `aibox sync` finishes what is left\n"
         } else {
@@ -384,7 +385,7 @@ mod interrupt {
 /// A project needs another aibox: run the newest matching one from the store in this
 /// process's place (unless this process is already one started so).
 fn run_required(wrong: &WrongAibox, reporter: Reporter) {
-    use crate::ops::self_update::required;
+    use crate::engine::required;
     if std::env::var_os(required::REEXEC_ENV).is_some() {
         return;
     }
@@ -408,9 +409,4 @@ fn builtin_commands() -> Vec<String> {
         .get_subcommands()
         .map(|c| c.get_name().to_owned())
         .collect()
-}
-
-/// Print a value as pretty JSON on stdout.
-fn print_json(value: &impl serde::Serialize) {
-    crate::printer::data(format!("{}\n", crate::printer::json(value)));
 }

@@ -144,7 +144,12 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
                     format!("{}@{} → {} ({})", r.name, r.version, r.location, r.digest),
                 );
                 if let Some(key) = &key {
-                    sign_built(key, &source, r, &ops::pack::source_options(opts, false))?;
+                    sign_built(
+                        key,
+                        &source,
+                        r,
+                        &crate::engine::context::source_options(opts, false),
+                    )?;
                 }
             }
             print_reports(opts, &reports);
@@ -157,7 +162,7 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             net,
         } => {
             let key = key.as_deref().map(ops::trust::signing_key).transpose()?;
-            let src = ops::pack::source_options(opts, net.insecure);
+            let src = crate::engine::context::source_options(opts, net.insecure);
             let reports = ops::pack::publish(&dirs, &registry, &build.options(), &src)?;
             for r in &reports {
                 opts.reporter.status(
@@ -176,7 +181,7 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             refs,
             net,
         } => {
-            let src = ops::pack::source_options(opts, net.insecure);
+            let src = crate::engine::context::source_options(opts, net.insecure);
             let dir = PathBuf::from(layout.strip_prefix("oci-layout:").unwrap_or(&layout));
             let pushed = ops::pack::push(&dir, &target, &refs, &src)?;
             for p in &pushed {
@@ -186,7 +191,7 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
                 );
             }
             if opts.json {
-                super::print_json(&pushed);
+                crate::printer::print_json(&pushed);
             }
         }
         PackCommand::Pull {
@@ -195,7 +200,7 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             platform,
             net,
         } => {
-            let src = ops::pack::source_options(opts, net.insecure);
+            let src = crate::engine::context::source_options(opts, net.insecure);
             let r = crate::registry::PackRef::parse(&reference)?;
             let output = output.unwrap_or_else(|| match &r.version {
                 Some(v) => PathBuf::from(format!("{}-{v}", r.name)),
@@ -213,11 +218,11 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
                 ),
             );
             if opts.json {
-                super::print_json(&p);
+                crate::printer::print_json(&p);
             }
         }
         PackCommand::List { source, net } => {
-            let src = ops::pack::source_options(opts, net.insecure);
+            let src = crate::engine::context::source_options(opts, net.insecure);
             // A directory holding an OCI layout is taken as `oci-layout:<dir>`, as `push` takes it.
             let is_layout = !source.contains(':')
                 && crate::fs::exists(&std::path::Path::new(&source).join("oci-layout"))
@@ -229,7 +234,7 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             };
             let packs = ops::pack::list(&source, &src)?;
             if opts.json {
-                super::print_json(&packs);
+                crate::printer::print_json(&packs);
             } else {
                 for p in &packs {
                     crate::printer::out(format!("{} {}", p.name, p.versions.join(" ")));
@@ -264,7 +269,7 @@ fn sign_built(
 /// Digests on stdout, one per pack (with `--json`, a list of reports).
 fn print_reports(opts: &Options, reports: &[ops::pack::BuildReport]) {
     if opts.json {
-        super::print_json(&reports);
+        crate::printer::print_json(&reports);
     } else {
         for r in reports {
             crate::printer::out(&r.digest);

@@ -104,7 +104,7 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
         PluginCommand::List => {
             let rows = manage::list(opts);
             if opts.json {
-                super::print_json(&rows);
+                crate::printer::print_json(&rows);
                 return Ok(());
             }
             if rows.is_empty() {
@@ -134,7 +134,7 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
         PluginCommand::Verify(a) => {
             let rows = manage::verify(opts, &a.names)?;
             if opts.json {
-                super::print_json(&rows);
+                crate::printer::print_json(&rows);
             } else {
                 for r in &rows {
                     let state = if r.intact { "intact" } else { "CORRUPT" };
@@ -192,7 +192,7 @@ pub(super) struct SandboxExecArgs {
 }
 
 pub(super) fn sandbox_exec(opts: &Options, a: SandboxExecArgs) -> Result<()> {
-    crate::ops::plugin::sandbox_exec(opts, &a.pack_dir, &a.keep, &a.argv)
+    crate::engine::plugins::sandbox_exec(opts, &a.pack_dir, &a.keep, &a.argv)
 }
 
 /// `aibox <name> [args…]` for a name that is not a built-in command.
@@ -201,13 +201,13 @@ pub(super) fn external(opts: &Options, argv: Vec<OsString>, commands: &[String])
     let name = it.next().unwrap_or_default();
     let name = name.to_string_lossy().into_owned();
     let args: Vec<OsString> = it.collect();
-    crate::ops::plugin::run(opts, &name, &args, commands)
+    crate::engine::plugins::run(opts, &name, &args, commands)
 }
 
 /// The "Plugins:" section of `aibox --help`.
 pub(super) fn help_section(opts: &Options) -> Option<String> {
     let mut seen = std::collections::BTreeSet::new();
-    let rows: Vec<String> = crate::ops::plugin::find(opts, None)
+    let rows: Vec<String> = crate::engine::plugins::find(opts, None)
         .into_iter()
         .filter(|f| seen.insert(f.name.clone()))
         .map(|f| {

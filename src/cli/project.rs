@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::engine::install::Installed;
+use crate::engine::lock::{LockPolicy, StaleLock, Upgrade, ensure_lock};
+use crate::engine::project::ProjectState;
 use crate::error::Result;
 use crate::ops::edit::{AddOptions, EditOutcome};
-use crate::ops::install::Installed;
-use crate::ops::lock::{LockPolicy, ProjectState, StaleLock, Upgrade, ensure_lock};
 use crate::ops::sync::{SyncOutcome, target_root};
 use crate::ops::{self, Options, Target};
 
@@ -137,7 +138,7 @@ enum LockAction {
 
 pub(super) fn lock(opts: &Options, args: LockArgs) -> Result<()> {
     if let Some(LockAction::Merge { base, ours, theirs }) = &args.action {
-        let merged = ops::lock::merge_files(base, ours, theirs)?;
+        let merged = crate::engine::lock::merge_files(base, ours, theirs)?;
         for name in &merged.both_changed {
             opts.reporter.warn(format!(
                 "both branches changed `{name}` in `aibox.lock`: the newer version was kept; run `aibox lock` once `aibox.toml` is merged"

@@ -56,10 +56,10 @@ pub(super) struct InfoArgs {
 
 pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
     let sources = ops::search::registries(opts, &args.registry)?;
-    let src = ops::pack::source_options(opts, args.net.insecure);
+    let src = crate::engine::context::source_options(opts, args.net.insecure);
     let hits = ops::search::search(&args.query, args.kind.map(KindArg::kind), &sources, &src)?;
     if opts.json {
-        super::print_json(&hits);
+        crate::printer::print_json(&hits);
         return Ok(());
     }
     if hits.is_empty() {
@@ -95,13 +95,13 @@ pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
 
 pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
     let sources = ops::search::registries(opts, &args.registry)?;
-    let src = ops::pack::source_options(opts, args.net.insecure);
+    let src = crate::engine::context::source_options(opts, args.net.insecure);
     let mut i = ops::search::info(&args.pack, &sources, &src)?;
     if i.kind == "skill" {
-        i.agents = ops::skills::project_folders(opts);
+        i.agents = crate::engine::skills::project_folders(opts);
     }
     if opts.json {
-        super::print_json(&i);
+        crate::printer::print_json(&i);
         return Ok(());
     }
     crate::printer::out(format!("{} {} ({})", i.name, i.version, i.kind));

@@ -71,7 +71,7 @@ pub(super) fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
     if args.check {
         let c = self_update::check(opts, request.as_ref())?;
         if opts.json {
-            super::print_json(&serde_json::json!({
+            crate::printer::print_json(&serde_json::json!({
                 "running": c.running.to_string(),
                 "available": c.chosen.to_string(),
                 "newer": c.is_newer(),

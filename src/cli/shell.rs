@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, CommandFactory, ValueEnum};
+use clap::{Args, ValueEnum};
 
 use crate::error::Result;
 use crate::ops::Options;
@@ -43,8 +43,8 @@ pub(super) struct ActivateArgs {
     bin_for: Option<PathBuf>,
 }
 
-pub(super) fn completions(args: CompletionsArgs) -> Result<()> {
-    let mut cmd = super::Cli::command();
+/// Write the completion script of `cmd` (the whole command line) for the shell `args` names.
+pub(super) fn completions(args: CompletionsArgs, mut cmd: clap::Command) -> Result<()> {
     let shell = match args.shell {
         ShellName::Bash => clap_complete::Shell::Bash,
         ShellName::Zsh => clap_complete::Shell::Zsh,

@@ -44,7 +44,7 @@ pub(super) fn gc(opts: &Options, args: GcArgs) -> Result<()> {
         },
     )?;
     if opts.json {
-        super::print_json(&report);
+        crate::printer::print_json(&report);
         return Ok(());
     }
     let verb = if report.dry_run {
@@ -84,7 +84,7 @@ pub(super) fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
         StoreCommand::Verify { repair } => {
             let report = ops::maintenance::verify(opts, repair)?;
             if opts.json {
-                super::print_json(&report);
+                crate::printer::print_json(&report);
             } else {
                 for c in &report.corrupt {
                     crate::printer::out(format!("corrupt: {}: {}", c.path.display(), c.reason));

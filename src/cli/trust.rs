@@ -104,7 +104,7 @@ pub(super) fn keygen(opts: &Options, args: KeygenArgs) -> Result<()> {
 }
 
 pub(super) fn sign(opts: &Options, args: SignArgs) -> Result<()> {
-    let src = ops::pack::source_options(opts, args.net.insecure);
+    let src = crate::engine::context::source_options(opts, args.net.insecure);
     let (digest, added) = ops::trust::sign(&args.reference, &args.key, &src)?;
     opts.reporter.status(
         if added { "Signed" } else { "Signed already" },
@@ -115,10 +115,10 @@ pub(super) fn sign(opts: &Options, args: SignArgs) -> Result<()> {
 }
 
 pub(super) fn verify(opts: &Options, args: VerifyArgs) -> Result<()> {
-    let src = ops::pack::source_options(opts, args.net.insecure);
+    let src = crate::engine::context::source_options(opts, args.net.insecure);
     let v = ops::trust::verify(&args.reference, args.key.as_deref(), &src)?;
     if opts.json {
-        super::print_json(&v);
+        crate::printer::print_json(&v);
         return Ok(());
     }
     opts.reporter.status(
@@ -153,7 +153,7 @@ pub(super) fn trust(opts: &Options, cmd: TrustCommand) -> Result<()> {
         TrustCommand::List => {
             let (level, keys) = ops::trust::trust_list()?;
             if opts.json {
-                super::print_json(&serde_json::json!({"policy": level, "keys": keys}));
+                crate::printer::print_json(&serde_json::json!({"policy": level, "keys": keys}));
                 return Ok(());
             }
             opts.reporter.status("Policy", level.as_str());
@@ -196,7 +196,7 @@ pub(super) fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
             if opts.json {
                 let map: std::collections::BTreeMap<String, String> =
                     c.entries().into_iter().collect();
-                super::print_json(&map);
+                crate::printer::print_json(&map);
             } else {
                 for (k, v) in c.entries() {
                     crate::printer::out(format!("{k} = {v}"));

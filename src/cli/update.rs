@@ -46,13 +46,13 @@ pub(super) struct UpdateArgs {
 fn confirmer(
     yes: bool,
     reporter: crate::printer::Reporter,
-) -> impl FnMut(&[ops::escalation::Escalation]) -> bool {
+) -> impl FnMut(&[crate::engine::escalation::Escalation]) -> bool {
     move |list| {
         use std::io::{BufRead, IsTerminal};
         if yes {
             reporter.warn(format!(
                 "applying updates that ask for more (--yes):\n{}",
-                ops::escalation::describe(list)
+                crate::engine::escalation::describe(list)
             ));
             return true;
         }
@@ -62,7 +62,7 @@ fn confirmer(
         }
         reporter.prompt(format!(
             "These updates ask for more than the locked versions:\n{}\nApply them? [y/N] ",
-            ops::escalation::describe(list)
+            crate::engine::escalation::describe(list)
         ));
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -104,7 +104,7 @@ pub(super) fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
         .filter(|o| o.current != o.newest || o.current != o.in_range)
         .collect();
     if opts.json {
-        super::print_json(&behind);
+        crate::printer::print_json(&behind);
         return Ok(());
     }
     if behind.is_empty() {
@@ -212,7 +212,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         if !u.escalations.is_empty() {
             opts.reporter.warn(format!(
                 "these updates ask for more (applying them needs a terminal's yes or `--yes`):\n{}",
-                ops::escalation::describe(&u.escalations)
+                crate::engine::escalation::describe(&u.escalations)
             ));
         }
     }
@@ -230,7 +230,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
 }
 
 /// What the updated packs' changelogs say happened since the replaced versions (stdout).
-fn print_changelogs(installed: &ops::install::Installed) {
+fn print_changelogs(installed: &crate::engine::install::Installed) {
     let Ok(store) = crate::store::Store::open_default() else {
         return;
     };

@@ -53,10 +53,10 @@ pub(super) fn run(opts: &Options, args: VendorArgs) -> Result<()> {
         items = ops::vendor::items_from_lock(&lock);
         root = project.root;
     }
-    let src = ops::pack::source_options(opts, args.net.insecure);
+    let src = crate::engine::context::source_options(opts, args.net.insecure);
     let done = ops::vendor::vendor(&items, &root, &args.dir, &src)?;
     if opts.json {
-        super::print_json(&done);
+        crate::printer::print_json(&done);
     } else if whole_lock {
         let dir = std::path::absolute(&args.dir).unwrap_or(args.dir.clone());
         opts.reporter.status(

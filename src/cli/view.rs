@@ -25,7 +25,7 @@ fn target(opts: &Options, args: &ViewArgs) -> Target {
 pub(super) fn list(opts: &Options, args: ViewArgs) -> Result<()> {
     let packs = ops::view::list(opts, target(opts, &args))?;
     if opts.json {
-        super::print_json(&packs);
+        crate::printer::print_json(&packs);
         return Ok(());
     }
     let width = packs
@@ -58,7 +58,7 @@ pub(super) fn list(opts: &Options, args: ViewArgs) -> Result<()> {
 pub(super) fn tree(opts: &Options, args: ViewArgs) -> Result<()> {
     let roots = ops::view::tree(opts, target(opts, &args))?;
     if opts.json {
-        super::print_json(&roots);
+        crate::printer::print_json(&roots);
         return Ok(());
     }
     for root in &roots {

@@ -111,11 +111,6 @@ impl Request {
         &self.text
     }
 
-    /// The Cargo-style requirement this request means.
-    pub fn version_req(&self) -> &VersionReq {
-        &self.req
-    }
-
     /// This request on `channel`.
     pub fn with_channel(mut self, channel: Channel) -> Request {
         self.channel = channel;

@@ -94,7 +94,7 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
         "policy.rego" => {
             let path = std::path::absolute(value)
                 .map_err(|e| Error::io(format!("cannot resolve `{value}`"), e))?;
-            super::policy::Policy::load(&path)?;
+            crate::engine::rego::Policy::load(&path)?;
             config.policy_rego = Some(path);
         }
         _ => {

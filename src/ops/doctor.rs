@@ -6,8 +6,8 @@ use crate::registry::SourceOptions;
 use crate::store::Store;
 use crate::store::profiles::project_link;
 
-use super::lock::ProjectState;
-use super::{Options, find_project};
+use crate::engine::project::ProjectState;
+use crate::ops::{Options, find_project};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -136,7 +136,7 @@ fn skill_folders(
     out: &mut Vec<Check>,
 ) {
     use crate::skill::projection::{EntryState, inspect};
-    let Ok(Some(projector)) = super::skills::projector_at(store, profile, root) else {
+    let Ok(Some(projector)) = crate::engine::skills::projector_at(store, profile, root) else {
         return;
     };
     let skills = store
@@ -324,10 +324,10 @@ fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
     // Only a project that was synced has a profile: never create one just to look.
     let synced = crate::fs::exists(&project_link(&state.root)).unwrap_or(false)
         && store.project_profile(&state.root).is_ok_and(|p| {
-            super::install::is_current(
+            crate::engine::install::is_current(
                 store,
                 &p,
-                &super::sync::lock_hash(bytes),
+                &crate::ops::sync::lock_hash(bytes),
                 &state.manifest.policy.allow_pack_env,
             )
         });
@@ -361,7 +361,8 @@ fn refused_by_policy(
     state: &ProjectState,
     lock: &crate::lockfile::Lockfile,
 ) -> Option<String> {
-    let policy = super::trust::policy(Some(state), crate::printer::Reporter::default()).ok()?;
+    let policy =
+        crate::engine::verdicts::policy(Some(state), crate::printer::Reporter::default()).ok()?;
     if !policy.verifies() {
         return None;
     }
@@ -376,7 +377,7 @@ fn refused_by_policy(
             locked_signer: pkg.signer.as_deref(),
             retiring: None,
         };
-        match super::trust::judge(Some(store), &sources, &policy, subject) {
+        match crate::engine::verdicts::judge(Some(store), &sources, &policy, subject) {
             Ok(Err(e)) => return Some(e.to_string()),
             Err(e) => return Some(e.to_string()),
             Ok(Ok(_)) => {}

@@ -9,10 +9,11 @@ use crate::fs;
 use crate::manifest::{Section, add_requirement, parse_project, remove_requirement};
 use crate::resolver::PackSpec;
 
-use super::install::Installed;
-use super::lock::{ProjectState, Upgrade, resolve_lock};
-use super::sync::{install, target_profile, target_root};
-use super::{LOCKFILE, MANIFEST, Options, Target};
+use crate::engine::install::Installed;
+use crate::engine::lock::{Upgrade, resolve_lock};
+use crate::engine::project::ProjectState;
+use crate::ops::sync::{install, target_profile, target_root};
+use crate::ops::{LOCKFILE, MANIFEST, Options, Target};
 
 /// The text of a new manifest, with `registry` as the default registry if given.
 pub fn manifest_template(registry: Option<&str>) -> String {
@@ -26,7 +27,7 @@ pub fn manifest_template(registry: Option<&str>) -> String {
     format!(
         "# What this project needs. `aibox add <pack>` adds a pack, `aibox sync` installs them.\n\
          requires-aibox = \">={}\"\n\n{registries}\n[packs]\n",
-        super::lock::aibox_version()
+        crate::engine::lock::aibox_version()
     )
 }
 
@@ -94,7 +95,7 @@ pub const STATE_DIR_IGNORE: &str = ".aibox/";
 /// Add [`STATE_DIR_IGNORE`] to `dir/.gitignore` unless a line there ignores `.aibox` already.
 fn ignore_state_dir(dir: &Path, reporter: crate::printer::Reporter) -> Result<()> {
     let path = dir.join(".gitignore");
-    let text = match fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES) {
+    let text = match fs::read_regular_string(&path, crate::ops::MAX_MANIFEST_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),
@@ -163,7 +164,7 @@ fn register_merge_driver(dir: &Path, reporter: crate::printer::Reporter) {
 fn merge_friendly_lock(dir: &Path, reporter: crate::printer::Reporter) -> Result<()> {
     register_merge_driver(dir, reporter);
     let path = dir.join(".gitattributes");
-    let text = match fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES) {
+    let text = match fs::read_regular_string(&path, crate::ops::MAX_MANIFEST_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),
@@ -416,7 +417,7 @@ pub(super) fn absolutize(url: &str) -> String {
 }
 
 pub(super) fn read_manifest(path: &Path) -> Result<String> {
-    fs::read_regular_string(path, super::MAX_MANIFEST_BYTES).map_err(|e| {
+    fs::read_regular_string(path, crate::ops::MAX_MANIFEST_BYTES).map_err(|e| {
         Error::io(format!("cannot read `{}`", path.display()), e)
             .with_hint("run `aibox init` to create a manifest")
     })

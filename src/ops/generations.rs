@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::fs::{self, LockMode};
 use crate::store::generations::{GenerationDiff, GenerationRecord, diff as diff_records};
 
-use super::{Options, Target, open_profile};
+use crate::ops::{Options, Target, open_profile};
 
 /// One kept generation: its record, or why it cannot be read.
 pub type Listed = (u64, std::result::Result<GenerationRecord, String>);
@@ -58,7 +58,7 @@ pub fn rollback(
 ) -> Result<Rollback> {
     let (store, profile) = open_profile(opts, target)?;
     let _lock = store.lock(LockMode::Shared)?;
-    let root = super::sync::target_root(opts, target)?;
+    let root = crate::ops::sync::target_root(opts, target)?;
     // The global and self profiles' manifests must follow their generations.
     let restore = restore || target != Target::Project;
     let wanted = match to {
@@ -84,12 +84,16 @@ pub fn rollback(
     // The skills of the generation rolled back to must not land on the user's files.
     let manifest_text = match (&files, restore) {
         (Some(f), true) => Some(String::from_utf8_lossy(&f.manifest).into_owned()),
-        _ => fs::read_regular_string(&root.join(super::MANIFEST), super::MAX_MANIFEST_BYTES).ok(),
+        _ => fs::read_regular_string(
+            &root.join(crate::ops::MANIFEST),
+            crate::ops::MAX_MANIFEST_BYTES,
+        )
+        .ok(),
     };
     let projector = match manifest_text {
         Some(text) => {
-            let manifest = crate::manifest::parse_project(&text, &root.join(super::MANIFEST))?;
-            super::skills::Projector::for_profile(&store, &profile, &manifest)?
+            let manifest = crate::manifest::parse_project(&text, &root.join(crate::ops::MANIFEST))?;
+            crate::engine::skills::Projector::for_profile(&store, &profile, &manifest)?
         }
         None => None,
     };
@@ -104,8 +108,8 @@ pub fn rollback(
     let mut restored = false;
     if restore && let Some(files) = &files {
         for (name, bytes) in [
-            (super::MANIFEST, &files.manifest),
-            (super::LOCKFILE, &files.lock),
+            (crate::ops::MANIFEST, &files.manifest),
+            (crate::ops::LOCKFILE, &files.lock),
         ] {
             let path = root.join(name);
             fs::write_atomic(&path, bytes)
@@ -115,7 +119,7 @@ pub fn rollback(
     }
     let lock_differs = !restored
         && files.as_ref().is_some_and(|f| {
-            fs::read(root.join(super::LOCKFILE)).ok().as_deref() != Some(f.lock.as_slice())
+            fs::read(root.join(crate::ops::LOCKFILE)).ok().as_deref() != Some(f.lock.as_slice())
         });
     crate::audit::record(
         store.layout().home(),
@@ -134,8 +138,20 @@ pub fn rollback(
         let changes = crate::store::generations::diff(&old, &new);
         let who = profile.describe();
         let project = (target == Target::Project).then_some(root.as_path());
-        let event = super::hooks::Event::new("post-rollback", &who, Some(from), to, &changes);
-        super::hooks::emit(&store, &new, &profile.paths.generation(to), project, &event)?;
+        let event = crate::engine::switch_hooks::Event::new(
+            "post-rollback",
+            &who,
+            Some(from),
+            to,
+            &changes,
+        );
+        crate::engine::switch_hooks::emit(
+            &store,
+            &new,
+            &profile.paths.generation(to),
+            project,
+            &event,
+        )?;
     }
     Ok(Rollback {
         from,

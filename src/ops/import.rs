@@ -14,7 +14,7 @@ use crate::manifest::legacy::{self, Wanted};
 use crate::manifest::{Section, add_requirement};
 use crate::registry::{self, Source};
 
-use super::{MANIFEST, Options};
+use crate::ops::{MANIFEST, Options};
 
 /// One tool mapped to a pack.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -105,7 +105,7 @@ pub fn import(
     let wanted = read_wanted(&files)?;
     // The manifest to extend (or to create), and the registries to map against.
     let path = dir.join(MANIFEST);
-    let existing = fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES).ok();
+    let existing = fs::read_regular_string(&path, crate::ops::MAX_MANIFEST_BYTES).ok();
     let mut text = match &existing {
         Some(t) => t.clone(),
         None => {
@@ -114,7 +114,7 @@ pub fn import(
                     "pass `--registry <url>` (where the packs are), or run `aibox init --registry <url>` first",
                 )
             })?;
-            super::edit::manifest_template(Some(url))
+            crate::ops::edit::manifest_template(Some(url))
         }
     };
     let manifest = crate::manifest::parse_project(&text, &path)?;
@@ -194,7 +194,7 @@ fn read_wanted(files: &[PathBuf]) -> Result<Vec<Wanted>> {
             ))
             .with_hint(format!("aibox imports {}", legacy::FILES.join(", ")))
         })?;
-        let text = fs::read_regular_string(file, super::MAX_MANIFEST_BYTES)
+        let text = fs::read_regular_string(file, crate::ops::MAX_MANIFEST_BYTES)
             .map_err(|e| Error::io(format!("cannot read `{}`", file.display()), e))?;
         wanted.extend(legacy::parse(kind, &text).map_err(Error::msg)?);
     }
@@ -208,7 +208,7 @@ fn catalogs(
     dir: &Path,
     manifest: &crate::manifest::ProjectManifest,
 ) -> Result<Vec<Catalog>> {
-    let src = super::pack::source_options(opts, false);
+    let src = crate::engine::context::source_options(opts, false);
     let mut aliases: Vec<_> = manifest.registries.iter().collect();
     aliases.sort_by_key(|(a, _)| a.as_str() != "default");
     let mut out = Vec::new();

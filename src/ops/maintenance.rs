@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::store::gc::{GcOptions, GcReport};
 use crate::store::verify::VerifyReport;
 
-use super::{Options, Target, open_profile};
+use crate::ops::{Options, Target, open_profile};
 
 /// Collect garbage.
 pub fn gc(opts: &Options, gc: GcOptions) -> Result<GcReport> {

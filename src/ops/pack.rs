@@ -7,24 +7,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Options;
 use crate::error::{Error, Result};
 use crate::fs;
+use crate::ops::Options;
 use crate::registry::backends::layout::{OciLayout, ref_name};
 use crate::registry::backends::oci::OciSource;
 use crate::registry::build::pack::BuildOptions;
 use crate::registry::format::artifact::{self, BuiltPack};
 use crate::registry::{PackRef, SourceOptions, backends::content};
 
-/// Source options from the global options (plus `--insecure`).
-pub fn source_options(opts: &Options, insecure: bool) -> SourceOptions {
-    SourceOptions {
-        offline: opts.offline,
-        refresh: opts.refresh,
-        insecure,
-        reporter: opts.reporter,
-    }
-}
+pub use crate::engine::context::source_options;
 
 /// What `pack build` / `pack publish` made.
 #[derive(Debug, Clone, Serialize)]

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::store::generations::GenerationEnv;
 
-use super::{Options, Target, open_profile};
+use crate::ops::{Options, Target, open_profile};
 
 /// The environment a generation asks for.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -30,8 +30,8 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
     let (store, profile) = open_profile(opts, target)?;
     let current = store.current(&profile)?;
     let bin_dir = profile.paths.current().join("bin");
-    let root = super::sync::target_root(opts, target)?;
-    let manifest_path = root.join(super::MANIFEST);
+    let root = crate::ops::sync::target_root(opts, target)?;
+    let manifest_path = root.join(crate::ops::MANIFEST);
     let manifest = match target {
         Target::Project => Some(read_manifest(&manifest_path)?),
         // The global and self profiles have an `aibox.toml` once something was installed.
@@ -41,16 +41,19 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
         .as_ref()
         .map(|m| m.policy.allow_pack_env.clone())
         .unwrap_or_default();
-    let mut env = resolve_env(&super::pack_env::exportable(
+    let mut env = resolve_env(&crate::engine::pack_env::exportable(
         &current.env,
         &allowed,
         opts.reporter,
     ));
     if let (Target::Project, Some(manifest)) = (target, manifest) {
         // A cheap staleness check: the lock's hash against the one the generation records.
-        let synced = crate::fs::read_regular(&root.join(super::LOCKFILE), super::MAX_LOCK_BYTES)
-            .map(|bytes| current.lock_hash.as_deref() == Some(&super::sync::lock_hash(&bytes)))
-            .unwrap_or(current.id != 0);
+        let synced =
+            crate::fs::read_regular(&root.join(crate::ops::LOCKFILE), crate::ops::MAX_LOCK_BYTES)
+                .map(|bytes| {
+                    current.lock_hash.as_deref() == Some(&crate::ops::sync::lock_hash(&bytes))
+                })
+                .unwrap_or(current.id != 0);
         if !synced {
             opts.reporter.warn(format!(
                 "the environment (generation {}) does not match `aibox.lock`; run `aibox sync`",
@@ -67,7 +70,7 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
 }
 
 fn read_manifest(path: &std::path::Path) -> Result<crate::manifest::ProjectManifest> {
-    let text = crate::fs::read_regular_string(path, super::MAX_MANIFEST_BYTES)
+    let text = crate::fs::read_regular_string(path, crate::ops::MAX_MANIFEST_BYTES)
         .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
     Ok(crate::manifest::parse_project(&text, path)?)
 }

@@ -5,8 +5,8 @@
 use semver::Version;
 use serde::Serialize;
 
-use super::Options;
 use crate::error::{Error, Result};
+use crate::ops::Options;
 use crate::registry::{self, RegistryError, SourceOptions, backends::content};
 
 /// One search result.
@@ -46,7 +46,7 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<Place>> {
         Error::msg("no registry to search").with_hint("pass `--registry <url>` (`oci://host/path`, `oci-layout:<dir>` or `dir:<dir>`), run inside a project whose `aibox.toml` has `[registries]`, or add one to your configuration: `aibox config set registries.<name>.url <url>`")
     };
     // Outside a project: the registries of the user configuration.
-    let Ok(project) = super::find_project(opts) else {
+    let Ok(project) = crate::ops::find_project(opts) else {
         let config = crate::config::load()?;
         let urls: Vec<Place> = config
             .registries
@@ -58,7 +58,7 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<Place>> {
         }
         return Ok(urls);
     };
-    let manifest = super::lock::ProjectState::read(&project.root)?.manifest;
+    let manifest = crate::engine::project::ProjectState::read(&project.root)?.manifest;
     let urls: Vec<Place> = manifest
         .registries
         .iter()
@@ -104,7 +104,7 @@ pub fn search(
     src: &SourceOptions,
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
-    let policy = super::trust::policy(None, src.reporter)?;
+    let policy = crate::engine::verdicts::policy(None, src.reporter)?;
     for (url, root, key) in sources {
         let source = registry::open_source(url, root, src)?;
         // A registry with a search of its own answers for itself (ClawHub).
@@ -196,7 +196,9 @@ fn trust_status(
     let oci = crate::registry::open_pack_source(url, root, src)?;
     let digest = content::resolve(oci.as_ref(), name, version)?.digest;
     match oci.signatures(name, &digest) {
-        Ok(entries) => Ok(super::trust::status(policy, url, &digest, &entries)),
+        Ok(entries) => Ok(crate::engine::verdicts::status(
+            policy, url, &digest, &entries,
+        )),
         Err(RegistryError::Offline { .. }) => Ok("not checked (offline)".into()),
         Err(e) => Err(e.into()),
     }
@@ -288,8 +290,8 @@ fn version_changelog(
         None => stored_changelog_text(source, name, version)?,
     };
     let previous = versions.iter().filter(|v| *v < version).max();
-    let entries = super::changelog::entries(&text, previous, version);
-    (!entries.is_empty()).then(|| super::changelog::render(name, &entries))
+    let entries = crate::ops::changelog::entries(&text, previous, version);
+    (!entries.is_empty()).then(|| crate::ops::changelog::render(name, &entries))
 }
 
 /// The changelog of `version`'s tree in the store, if it is there.
@@ -317,7 +319,7 @@ fn stored_changelog_text(
     if !store.has_pack(&id) {
         return None;
     }
-    super::changelog::read(&store, &id.dir_name())
+    crate::ops::changelog::read(&store, &id.dir_name())
 }
 
 /// The OCI side of a pack version.
@@ -423,10 +425,10 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
                     .filter_map(|(p, _)| p.clone())
                     .collect();
             }
-            let policy = super::trust::policy(None, src.reporter)?;
+            let policy = crate::engine::verdicts::policy(None, src.reporter)?;
             let (trust, signers) = match oci.signatures(name, &resolved.digest) {
                 Ok(entries) => (
-                    super::trust::status(&policy, url, &resolved.digest, &entries),
+                    crate::engine::verdicts::status(&policy, url, &resolved.digest, &entries),
                     policy.signers(url, &resolved.digest, &entries),
                 ),
                 Err(RegistryError::Offline { .. }) => ("not checked (offline)".into(), Vec::new()),
@@ -444,7 +446,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
         return Ok(Info {
             agents: Vec::new(),
             changelog,
-            permissions: super::escalation::grant_phrases(&manifest.grants()),
+            permissions: crate::engine::escalation::grant_phrases(&manifest.grants()),
             name: name.into(),
             version: v.to_string(),
             versions: versions.iter().map(ToString::to_string).collect(),

@@ -8,9 +8,10 @@ use crate::error::Result;
 use crate::store::Store;
 use crate::store::profiles::Profile;
 
-use super::install::{Installed, install_lock, is_current};
-use super::lock::{LockPolicy, ProjectState, Upgrade, ensure_lock};
-use super::{Options, Target, find_project};
+use crate::engine::install::{Installed, install_lock, is_current};
+use crate::engine::lock::{LockPolicy, Upgrade, ensure_lock};
+use crate::engine::project::ProjectState;
+use crate::ops::{Options, Target, find_project};
 use crate::store::generations::ProjectFiles;
 
 /// What a sync did.
@@ -72,20 +73,26 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
             // The environment may have been judged under another trust policy (a changed
             // configuration, a project that tightened it): judge it again before calling it
             // fresh. A policy that does not verify has nothing to say.
-            let policy = super::trust::policy(Some(&state), opts.reporter)?;
+            let policy = crate::engine::verdicts::policy(Some(&state), opts.reporter)?;
             let digest = policy.digest();
             if policy.verifies() && !store.is_verified(&profile, &hash, &digest) {
                 let (_, lock) = state.lock.as_ref().expect("matched above");
                 let sources = state
                     .sources(opts)
-                    .with_mirrors(super::install::mirrors(opts)?);
-                super::trust::check_lock(&store, &sources, &policy, lock, &profile.describe())?;
+                    .with_mirrors(crate::engine::sources::mirrors(opts)?);
+                crate::engine::verdicts::check_lock(
+                    &store,
+                    &sources,
+                    &policy,
+                    lock,
+                    &profile.describe(),
+                )?;
                 store.set_verified(&profile, &hash, &digest);
             }
             // The links into agents' folders follow `agents` and the generation; making sure
             // costs a `readlink` per link when nothing changed.
             if let Some(p) =
-                super::skills::Projector::for_profile(&store, &profile, &state.manifest)?
+                crate::engine::skills::Projector::for_profile(&store, &profile, &state.manifest)?
                 && (!state.manifest.skills.is_empty() || p.has_record())
             {
                 p.apply(&store.current(&profile)?.skills(), opts.reporter)?;
@@ -119,20 +126,20 @@ pub fn install(
 ) -> Result<Installed> {
     let sources = state
         .sources(opts)
-        .with_mirrors(super::install::mirrors(opts)?);
+        .with_mirrors(crate::engine::sources::mirrors(opts)?);
     // Nothing unverified enters a generation: every pack is judged before anything is fetched.
-    let policy = super::trust::policy(Some(state), opts.reporter)?;
-    super::trust::check_lock(store, &sources, &policy, lock, &profile.describe())?;
-    super::moderation::check_lock(store, &sources, lock, &profile.describe())?;
+    let policy = crate::engine::verdicts::policy(Some(state), opts.reporter)?;
+    crate::engine::verdicts::check_lock(store, &sources, &policy, lock, &profile.describe())?;
+    crate::engine::moderation::check_lock(store, &sources, lock, &profile.describe())?;
     let verified = (lock_hash(bytes), policy.digest());
-    let manifest_path = state.root.join(super::MANIFEST);
-    let files = crate::fs::read_regular(&manifest_path, super::MAX_MANIFEST_BYTES)
+    let manifest_path = state.root.join(crate::ops::MANIFEST);
+    let files = crate::fs::read_regular(&manifest_path, crate::ops::MAX_MANIFEST_BYTES)
         .map(|manifest| ProjectFiles {
             manifest,
             lock: bytes.to_vec(),
         })
         .ok();
-    let projector = super::skills::Projector::for_profile(store, profile, &state.manifest)?;
+    let projector = crate::engine::skills::Projector::for_profile(store, profile, &state.manifest)?;
     install_lock(
         store,
         profile,
@@ -140,7 +147,7 @@ pub fn install(
         &lock_hash(bytes),
         files.as_ref(),
         &sources,
-        super::install::Around {
+        crate::engine::install::Around {
             project: matches!(
                 profile.kind,
                 crate::store::profiles::ProfileKind::Project { .. }

@@ -8,16 +8,18 @@ use std::sync::Mutex;
 use semver::Version;
 
 use crate::error::{Error, Result};
-use crate::lockfile::{LockedPackage, Lockfile};
+use crate::lockfile::Lockfile;
 use crate::manifest::add_requirement;
 use crate::manifest::request::Request;
 
-use super::escalation::Escalation;
-use super::install::{Installed, Sources};
-use super::lock::{ProjectState, Upgrade, changes, resolve_lock};
-use super::search::newest;
-use super::sync::target_root;
-use super::{MANIFEST, Options, Target};
+use crate::engine::escalation::Escalation;
+use crate::engine::install::Installed;
+use crate::engine::lock::{Upgrade, changes, resolve_lock};
+use crate::engine::project::ProjectState;
+use crate::engine::sources::Sources;
+use crate::ops::search::newest;
+use crate::ops::sync::target_root;
+use crate::ops::{MANIFEST, Options, Target};
 
 /// How big a version change is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -68,30 +70,13 @@ pub struct Outdated {
 
 /// The versions of each locked package, asked of its source in parallel (8 at a time).
 fn versions_of(lock: &Lockfile, sources: &Sources) -> Result<BTreeMap<String, Vec<Version>>> {
-    let queue = Mutex::new(lock.packages.iter().collect::<Vec<&LockedPackage>>());
     let out = Mutex::new(BTreeMap::new());
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..lock.packages.len().min(8) {
-            scope.spawn(|| {
-                while let Some(p) = queue.lock().expect("queue").pop() {
-                    match sources.get(&p.source).and_then(|s| s.versions(&p.name)) {
-                        Ok(v) => {
-                            out.lock().expect("out").insert(p.name.clone(), v);
-                        }
-                        Err(e) => {
-                            failure.lock().expect("failure").get_or_insert(e.into());
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    match failure.into_inner().expect("failure") {
-        Some(e) => Err(e),
-        None => Ok(out.into_inner().expect("out")),
-    }
+    crate::parallel::try_for_each(&lock.packages, 8, |p| {
+        let v = sources.get(&p.source).and_then(|s| s.versions(&p.name))?;
+        out.lock().expect("out").insert(p.name.clone(), v);
+        Ok::<(), Error>(())
+    })?;
+    Ok(out.into_inner().expect("out"))
 }
 
 fn state(opts: &Options, target: Target) -> Result<ProjectState> {
@@ -195,7 +180,7 @@ pub fn update(
             return Err(e);
         }
     }
-    let mut text = super::edit::read_manifest(&root.join(MANIFEST))?;
+    let mut text = crate::ops::edit::read_manifest(&root.join(MANIFEST))?;
     let mut widened = Vec::new();
     if major {
         for o in outdated(opts, target)? {
@@ -214,7 +199,7 @@ pub fn update(
             widened.push((o.name.clone(), req.request.as_str().to_owned(), new));
         }
     }
-    let state = super::edit::state_with(&root, &text)?;
+    let state = crate::ops::edit::state_with(&root, &text)?;
     let upgrade = if names.is_empty() {
         Upgrade::All
     } else {
@@ -223,7 +208,7 @@ pub fn update(
     let sources = state.sources(opts);
     let lock = resolve_lock(&state, &sources, &upgrade)?;
     let changes = changes(Some(&old_lock), &lock);
-    let escalations = super::escalation::escalations(&old_lock, &lock, &sources)?;
+    let escalations = crate::engine::escalation::escalations(&old_lock, &lock, &sources)?;
     if dry_run || (changes.is_empty() && widened.is_empty()) {
         return Ok(Updated {
             widened,
@@ -233,9 +218,9 @@ pub fn update(
         });
     }
     approve(&escalations, confirm)?;
-    let saved = super::edit::Saved::take(&root, opts.reporter);
-    super::edit::write_edit(&root, &text, &lock.render())?;
-    let installed = saved.unless(super::edit::install_state(opts, target, &root))?;
+    let saved = crate::ops::edit::Saved::take(&root, opts.reporter);
+    crate::ops::edit::write_edit(&root, &text, &lock.render())?;
+    let installed = saved.unless(crate::ops::edit::install_state(opts, target, &root))?;
     Ok(Updated {
         widened,
         changes,
@@ -254,7 +239,7 @@ fn approve(
     }
     Err(Error::msg(format!(
         "the update asks for more than the locked versions:\n{}",
-        super::escalation::describe(escalations)
+        crate::engine::escalation::describe(escalations)
     ))
     .with_hint("nothing was changed; review the packs, then run the same command with `--yes` (a terminal outside CI is asked instead)"))
 }
@@ -329,12 +314,12 @@ pub fn auto(
     let sources = state.sources(opts);
     let lock = resolve_lock(&state, &sources, &Upgrade::Packages(names))?;
     let changes = changes(Some(&old_lock), &lock);
-    let escalations = super::escalation::escalations(&old_lock, &lock, &sources)?;
+    let escalations = crate::engine::escalation::escalations(&old_lock, &lock, &sources)?;
     approve(&escalations, confirm)?;
-    let text = super::edit::read_manifest(&root.join(MANIFEST))?;
-    let saved = super::edit::Saved::take(&root, opts.reporter);
-    super::edit::write_edit(&root, &text, &lock.render())?;
-    let installed = saved.unless(super::edit::install_state(opts, target, &root))?;
+    let text = crate::ops::edit::read_manifest(&root.join(MANIFEST))?;
+    let saved = crate::ops::edit::Saved::take(&root, opts.reporter);
+    crate::ops::edit::write_edit(&root, &text, &lock.render())?;
+    let installed = saved.unless(crate::ops::edit::install_state(opts, target, &root))?;
     Ok(Auto {
         applied: Updated {
             widened: Vec::new(),
@@ -371,9 +356,12 @@ pub fn changelogs(opts: &Options, target: Target, outdated: &[Outdated]) -> Vec<
         else {
             continue;
         };
-        let entries = super::changelog::entries(&text, Some(&current), &newest);
+        let entries = crate::ops::changelog::entries(&text, Some(&current), &newest);
         if !entries.is_empty() {
-            out.push((o.name.clone(), super::changelog::render(&o.name, &entries)));
+            out.push((
+                o.name.clone(),
+                crate::ops::changelog::render(&o.name, &entries),
+            ));
         }
     }
     out

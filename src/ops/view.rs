@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
 
-use super::lock::ProjectState;
-use super::{Options, Target};
+use crate::engine::project::ProjectState;
+use crate::ops::{Options, Target};
 
 /// One locked pack.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -35,8 +35,9 @@ pub struct TreeNode {
 
 /// The target's manifest and lock; `None` for a global profile nothing was ever installed into.
 fn state(opts: &Options, target: Target) -> Result<Option<ProjectState>> {
-    let root = super::sync::target_root(opts, target)?;
-    if target != Target::Project && !crate::fs::exists(&root.join(super::MANIFEST)).unwrap_or(true)
+    let root = crate::ops::sync::target_root(opts, target)?;
+    if target != Target::Project
+        && !crate::fs::exists(&root.join(crate::ops::MANIFEST)).unwrap_or(true)
     {
         return Ok(None);
     }
@@ -72,7 +73,7 @@ pub fn list(opts: &Options, target: Target) -> Result<Vec<ListedPack>> {
             source: p.source.clone(),
             requested: requested.contains(&p.name),
             may: if p.skill.is_some() {
-                super::escalation::grant_phrases(&p.grants())
+                crate::engine::escalation::grant_phrases(&p.grants())
             } else {
                 Vec::new()
             },

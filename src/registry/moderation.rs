@@ -1,6 +1,6 @@
 //! What a registry's moderation says of a pack (ClawHub reports a verdict per skill): clean,
 //! suspicious (taken only with consent) or blocked as malware (never taken). Data only; the
-//! operations decide what a verdict means for a sync (`ops::moderation`).
+//! operations decide what a verdict means for a sync (`engine::moderation`).
 
 use serde::Serialize;
 

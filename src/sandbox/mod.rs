@@ -185,12 +185,6 @@ impl Sandbox {
         self
     }
 
-    /// Allow TCP connections to `port`.
-    pub fn allow_port(&mut self, port: u16) -> &mut Self {
-        self.connect.insert(port);
-        self
-    }
-
     /// Pass through the variables `other` passes through.
     pub fn pass_env_from(&mut self, other: &Sandbox) -> &mut Self {
         self.pass_env.extend(other.pass_env.iter().cloned());

@@ -48,10 +48,6 @@ impl Store {
         fs::exists(&self.layout().object(hash, executable)).unwrap_or(false)
     }
 
-    /// Re-hash an object; `Ok(false)` when its content no longer matches its name.
-    pub fn check_object(&self, path: &Path, hash: &Hash) -> Result<bool, StoreError> {
-        Ok(hash_file(path)? == *hash)
-    }
 }
 
 impl Batch<'_> {

@@ -20,7 +20,7 @@ pub struct Built {
 /// Write the catalog of `registries` into `out`.
 pub fn build(opts: &Options, registries: &[String], out: &Path) -> Result<Built> {
     let sources = ops::search::registries(opts, registries)?;
-    let src = ops::pack::source_options(opts, false);
+    let src = crate::engine::context::source_options(opts, false);
     let hits = ops::search::search("", None, &sources, &src)?;
     let mut infos = Vec::new();
     for h in &hits {

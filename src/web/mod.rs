@@ -200,7 +200,7 @@ async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) -> Response
     let work = blocking(
         move || -> Result<Vec<(ops::search::Hit, Option<ops::search::Info>)>> {
             let sources = ops::search::registries(&opts, &[])?;
-            let src = ops::pack::source_options(&opts, false);
+            let src = crate::engine::context::source_options(&opts, false);
             let hits = ops::search::search(&query2, wanted, &sources, &src)?;
             Ok(hits
                 .into_iter()
@@ -262,10 +262,13 @@ async fn pack(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
                 "`{registry}` is not one of the configured registries"
             )));
         }
-        let mut info =
-            ops::search::info(&name, &sources, &ops::pack::source_options(&opts, false))?;
+        let mut info = ops::search::info(
+            &name,
+            &sources,
+            &crate::engine::context::source_options(&opts, false),
+        )?;
         if info.kind == "skill" {
-            info.agents = ops::skills::project_folders(&opts);
+            info.agents = crate::engine::skills::project_folders(&opts);
         }
         Ok(info)
     })

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::ops::escalation::Escalation;
+use crate::engine::escalation::Escalation;
 use crate::ops::search::{Hit, Info};
 use crate::ops::update::Outdated;
 use crate::store::generations::{GenerationDiff, GenerationRecord};

@@ -19,7 +19,7 @@ struct Pending {
     key: &'static str,
     title: String,
     outdated: Vec<ops::update::Outdated>,
-    escalations: Vec<ops::escalation::Escalation>,
+    escalations: Vec<crate::engine::escalation::Escalation>,
     changelogs: Vec<(String, String)>,
 }
 
@@ -119,7 +119,7 @@ pub(super) async fn update(State(ui): State<Shared>, Form(form): Form<Params>) -
     let confirmed = form.get("confirm").is_some_and(|c| c == "yes");
     let opts = ui.opts.clone();
     // Exactly as the CLI: what asks for more is applied only when confirmed.
-    let work = blocking(move || -> Result<std::result::Result<ops::update::Updated, Vec<ops::escalation::Escalation>>> {
+    let work = blocking(move || -> Result<std::result::Result<ops::update::Updated, Vec<crate::engine::escalation::Escalation>>> {
         let dry = ops::update::update(&opts, target, &names, false, true, &mut |_| false)?;
         if !dry.escalations.is_empty() && !confirmed {
             return Ok(Err(dry.escalations));

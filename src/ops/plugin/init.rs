@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::fs;
 
-use super::PREFIX;
+use crate::engine::plugins::PREFIX;
 
 /// The project templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,11 +11,11 @@ use crate::fs;
 use crate::manifest::pack::{PackKind, PackManifest};
 use crate::manifest::request::PackSpec;
 
-use super::super::edit::{AddOptions, apply_manifest, install_global, manifest_template};
-use super::super::install::Installed;
-use super::super::lock::Upgrade;
-use super::super::{MANIFEST, Options, Target};
-use super::{Found, Origin, PREFIX, find};
+use crate::engine::install::Installed;
+use crate::engine::lock::Upgrade;
+use crate::engine::plugins::{Found, Origin, PREFIX, find};
+use crate::ops::edit::{AddOptions, apply_manifest, install_global, manifest_template};
+use crate::ops::{MANIFEST, Options, Target};
 
 /// The registry name local plugins are installed from.
 pub const LOCAL_REGISTRY: &str = "local-plugins";
@@ -178,7 +178,7 @@ fn install_from(
     let path = root.join(MANIFEST);
     fs::create_dir_all(&root)
         .map_err(|e| Error::io(format!("cannot create `{}`", root.display()), e))?;
-    let text = match fs::read_regular_string(&path, super::super::MAX_MANIFEST_BYTES) {
+    let text = match fs::read_regular_string(&path, crate::ops::MAX_MANIFEST_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let t = manifest_template(None);
@@ -199,7 +199,7 @@ fn install_from(
         doc["plugins"] = toml_edit::table();
     }
     doc["plugins"][name] = toml_edit::value(entry);
-    let state = super::super::lock::ProjectState::read(&root)?;
+    let state = crate::engine::project::ProjectState::read(&root)?;
     let upgrade = match state.lock.as_ref() {
         Some((_, l)) if l.package(name).is_some() => Upgrade::Packages(vec![name.to_owned()]),
         _ => Upgrade::None,
@@ -297,11 +297,11 @@ fn binary_pack(
 pub fn uninstall(opts: &Options, name: &str, purge: bool) -> Result<Option<Installed>> {
     let store = opts.store()?;
     let root = store.layout().global_project();
-    let text = fs::read_regular_string(&root.join(MANIFEST), super::super::MAX_MANIFEST_BYTES)
+    let text = fs::read_regular_string(&root.join(MANIFEST), crate::ops::MAX_MANIFEST_BYTES)
         .unwrap_or_default();
     let manifest = crate::manifest::parse_project(&text, &root.join(MANIFEST)).ok();
     let installed = if manifest.is_some_and(|m| m.plugins.contains_key(name)) {
-        let outcome = super::super::edit::remove(opts, Target::Global, &[name.to_owned()], false)?;
+        let outcome = crate::ops::edit::remove(opts, Target::Global, &[name.to_owned()], false)?;
         let local = local_dir(store.layout().home()).join(name);
         if fs::exists(&local).unwrap_or(false) {
             store.discard_path(&local)?;
@@ -396,7 +396,7 @@ pub fn describe_permissions(manifest: Option<&PackManifest>) -> Vec<String> {
     let Some(p) = manifest.and_then(|m| m.permissions.as_ref()) else {
         return vec!["default: project read-only, own data directory, no network".into()];
     };
-    crate::ops::escalation::permission_phrases(p)
+    crate::engine::escalation::permission_phrases(p)
 }
 
 /// One row of `aibox plugin verify`.
@@ -417,7 +417,7 @@ pub struct Verified {
 /// signatures under the trust policy. Plugins on PATH are not aibox's to verify.
 pub fn verify(opts: &Options, names: &[String]) -> Result<Vec<Verified>> {
     let store = opts.store()?;
-    let policy = super::super::trust::policy(None, opts.reporter)?;
+    let policy = crate::engine::verdicts::policy(None, opts.reporter)?;
     let mut out = Vec::new();
     for f in find(opts, None) {
         let Some(pack) = &f.pack else { continue };
@@ -436,7 +436,7 @@ pub fn verify(opts: &Options, names: &[String]) -> Result<Vec<Verified>> {
         let signature = match (&pack.digest, &pack.source) {
             (Some(digest), Some(source)) => {
                 let kept = store.signatures(digest)?.unwrap_or_default();
-                super::super::trust::status(&policy, source, digest, &kept)
+                crate::engine::verdicts::status(&policy, source, digest, &kept)
             }
             _ => "not signable (a local or `dir:` source)".into(),
         };

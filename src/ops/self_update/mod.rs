@@ -8,7 +8,6 @@
 //! into `self-adopted/` and installed as a generation, so the first rollback returns to it.
 
 pub mod notice;
-pub mod required;
 
 use std::path::{Path, PathBuf};
 
@@ -20,14 +19,14 @@ use crate::manifest::pack::PackKind;
 use crate::manifest::request::Request;
 use crate::store::Store;
 
-use super::edit::{Saved, write_edit};
-use super::generations::Rollback;
-use super::install::Installed;
-use super::lock::{ProjectState, Upgrade, resolve_lock};
-use super::{MANIFEST, Options, Target};
+use crate::engine::install::Installed;
+use crate::engine::lock::{Upgrade, resolve_lock};
+use crate::engine::project::ProjectState;
+use crate::ops::edit::{Saved, write_edit};
+use crate::ops::generations::Rollback;
+use crate::ops::{MANIFEST, Options, Target};
 
-/// The name of the aibox CLI's pack.
-pub const PACK: &str = "aibox";
+pub use crate::engine::required::PACK;
 /// The environment variable naming where updates come from (before the configuration).
 pub const REGISTRY_ENV: &str = "AIBOX_SELF_REGISTRY";
 /// The registry alias, in the self profile's manifest, of adopted binaries.
@@ -38,7 +37,7 @@ pub fn registry() -> Result<Option<String>> {
     if let Ok(url) = std::env::var(REGISTRY_ENV)
         && !url.is_empty()
     {
-        return Ok(Some(super::edit::absolutize(&url)));
+        return Ok(Some(crate::ops::edit::absolutize(&url)));
     }
     Ok(crate::config::load()?.update.registry)
 }
@@ -196,8 +195,8 @@ pub fn update(opts: &Options, request: Option<&Request>) -> Result<Outcome> {
         .packs
         .iter()
         .find(|p| p.name == PACK)
-        .and_then(|p| super::changelog::read(&store, &p.store))
-        .map(|text| super::changelog::entries(&text, Some(&check.running), &check.chosen))
+        .and_then(|p| crate::ops::changelog::read(&store, &p.store))
+        .map(|text| crate::ops::changelog::entries(&text, Some(&check.running), &check.chosen))
         .unwrap_or_default();
     crate::audit::record(
         store.layout().home(),
@@ -223,7 +222,7 @@ fn apply(opts: &Options, root: &Path, text: &str) -> Result<Installed> {
     let lock = resolve_lock(&state, &state.sources(opts), &Upgrade::All)?;
     let saved = Saved::take(root, opts.reporter);
     write_edit(root, text, &lock.render())?;
-    saved.unless(super::edit::install_state(opts, Target::SelfCli, root))
+    saved.unless(crate::ops::edit::install_state(opts, Target::SelfCli, root))
 }
 
 /// Copy the running binary into `self-adopted/aibox/<version>/` and install it as a
@@ -287,7 +286,7 @@ pub fn rollback(opts: &Options) -> Result<Rollback> {
         return Err(Error::msg("there is no earlier aibox to go back to")
             .with_hint("`aibox self update` keeps the replaced version for a rollback"));
     }
-    let outcome = super::generations::rollback(opts, Target::SelfCli, None, true)?;
+    let outcome = crate::ops::generations::rollback(opts, Target::SelfCli, None, true)?;
     ensure_link(&store)?;
     Ok(outcome)
 }

@@ -83,7 +83,7 @@ pub fn after_command(quiet: bool) -> Option<String> {
     if !config.update.check {
         return None;
     }
-    let registry = super::registry().ok()??;
+    let registry = crate::ops::self_update::registry().ok()??;
     let store = Store::open_default().ok()?;
     let now = now();
     let cache = read_cache(&store).filter(|c| c.registry == registry);
@@ -130,8 +130,8 @@ fn spawn_check() {
 /// The background check: ask the registry (within [`TIMEOUT`]) and record the answer. A
 /// failed check is recorded too (no `latest`), so an unreachable registry is asked once a day,
 /// not on every command.
-pub fn refresh(opts: &super::super::Options) {
-    let Ok(Some(registry)) = super::registry() else {
+pub fn refresh(opts: &crate::ops::Options) {
+    let Ok(Some(registry)) = crate::ops::self_update::registry() else {
         return;
     };
     let Ok(store) = Store::open_default() else {
@@ -140,7 +140,11 @@ pub fn refresh(opts: &super::super::Options) {
     let (tx, rx) = std::sync::mpsc::channel();
     let opts = opts.clone();
     std::thread::spawn(move || {
-        let _ = tx.send(super::check(&opts, None).ok().map(|c| c.chosen));
+        let _ = tx.send(
+            crate::ops::self_update::check(&opts, None)
+                .ok()
+                .map(|c| c.chosen),
+        );
     });
     let latest = rx.recv_timeout(TIMEOUT).ok().flatten();
     let noticed = read_cache(&store)

@@ -526,16 +526,12 @@ impl<B: Backend> crate::registry::Source for B {
         if !self.remote() {
             return;
         }
-        // Warm the metadata cache with bounded concurrency (8 threads at a time).
-        for chunk in versions.chunks(8) {
-            std::thread::scope(|s| {
-                for v in chunk {
-                    s.spawn(move || {
-                        let _ = manifest(self, name, v);
-                    });
-                }
-            });
-        }
+        // Warm the metadata cache with bounded concurrency (8 threads at a time); a version
+        // that cannot be read now is reported when it is asked for.
+        let _ = crate::parallel::try_for_each(versions, 8, |v| {
+            let _ = manifest(self, name, v);
+            Ok::<(), ()>(())
+        });
     }
 
     fn lock_entry(

@@ -168,13 +168,10 @@ impl ArchiveSource {
                 })
             })
             .flatten();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .read_timeout(std::time::Duration::from_secs(60))
-            .redirect(crate::registry::transfer::hops::redirect_policy(insecure))
-            .build()
-            .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
+        if let Some(host) = &insecure {
+            crate::registry::transfer::hops::allow_plain_http(host);
+        }
+        let client = crate::registry::transfer::client::following()?;
         let rt = crate::registry::transfer::http::runtime()?;
         let skills = match &kind {
             Kind::GitHub { api, repo, .. } => Some(
@@ -687,9 +684,9 @@ impl ArchiveSource {
     }
 
     /// The commit `name@version` comes from when this source serves it as a skill: the URL's
-    /// revision, or the tag of its release — unless that release's assets are this
-    /// repository's tool (the name the source serves it under, with assets to install).
-    fn skill_commit(&self, name: &str, version: &Version) -> Result<Option<String>, RegistryError> {
+    /// revision, or the tag of its release when that release has no assets (a release with
+    /// assets is the repository's tool, whatever name a request gives it).
+    fn skill_commit(&self, _name: &str, version: &Version) -> Result<Option<String>, RegistryError> {
         let Some(skills) = &self.skills else {
             return Ok(None);
         };
@@ -700,8 +697,7 @@ impl ArchiveSource {
         let Some(release) = releases.iter().find(|r| &r.version == version) else {
             return Ok(None);
         };
-        let tool = !release.assets.is_empty() && self.names()?.iter().any(|n| n == name);
-        if tool {
+        if !release.assets.is_empty() {
             return Ok(None);
         }
         Ok(Some(skills.commit_of(&release.tag)?))

@@ -203,16 +203,21 @@ async fn fetch_once(
             Ok(None) => break,
             Err(e) => return Err(Failure::Transient(e.to_string())),
         };
-        check.update(&chunk).map_err(Failure::Fatal)?;
-        tmp.write_all(&chunk).map_err(|source| {
-            Failure::Fatal(RegistryError::Io {
-                context: format!("cannot write `{}`", tmp.path().display()),
-                source,
-            })
+        // Hashing, the file write and the hand-off to the unpacking thread (which waits when
+        // it is behind) block: the runtime is told, so its other tasks move to another thread.
+        tokio::task::block_in_place(|| {
+            check.update(&chunk).map_err(Failure::Fatal)?;
+            tmp.write_all(&chunk).map_err(|source| {
+                Failure::Fatal(RegistryError::Io {
+                    context: format!("cannot write `{}`", tmp.path().display()),
+                    source,
+                })
+            })?;
+            if let Some(tee) = tee {
+                tee.send(chunk.clone());
+            }
+            Ok(())
         })?;
-        if let Some(tee) = tee {
-            tee.send(chunk.clone());
-        }
         on_bytes(chunk.len() as u64);
     }
     if check.seen() < desc.size {

@@ -69,14 +69,34 @@ impl std::fmt::Display for PlainHttpHop {
 
 impl std::error::Error for PlainHttpHop {}
 
-/// The redirect policy of every HTTP client in `registry`: at most five redirects, each
-/// allowed by [`allowed`].
-pub fn redirect_policy(insecure: Option<String>) -> reqwest::redirect::Policy {
+/// The hosts (`host[:port]`) the user marked `insecure` in this process: plain HTTP to them is
+/// allowed on every hop, wherever the redirect came from.
+fn insecure_hosts() -> &'static std::sync::RwLock<Vec<String>> {
+    static HOSTS: std::sync::OnceLock<std::sync::RwLock<Vec<String>>> = std::sync::OnceLock::new();
+    HOSTS.get_or_init(Default::default)
+}
+
+/// Allow plain HTTP to `host` (`host[:port]`, a registry the user marked `insecure`) on
+/// redirect hops, for the rest of the process.
+pub fn allow_plain_http(host: &str) {
+    let mut hosts = insecure_hosts().write().expect("insecure hosts lock");
+    if !hosts.iter().any(|h| h == host) {
+        hosts.push(host.to_owned());
+    }
+}
+
+/// The redirect policy of the shared client that follows redirects: at most five
+/// redirects, each allowed by [`allowed`] for loopback or any host marked insecure.
+pub fn redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
         }
-        if allowed(attempt.url(), insecure.as_deref()) {
+        let ok = {
+            let hosts = insecure_hosts().read().expect("insecure hosts lock");
+            allowed(attempt.url(), None) || hosts.iter().any(|h| allowed(attempt.url(), Some(h)))
+        };
+        if ok {
             attempt.follow()
         } else {
             let hop = PlainHttpHop(shown(attempt.url()));

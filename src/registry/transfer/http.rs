@@ -71,15 +71,10 @@ impl Http {
         reporter: crate::printer::Reporter,
     ) -> Result<Http, RegistryError> {
         let insecure = insecure.then(|| reg.host.clone());
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .read_timeout(std::time::Duration::from_secs(60))
-            .redirect(crate::registry::transfer::hops::redirect_policy(
-                insecure.clone(),
-            ))
-            .build()
-            .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
+        if let Some(host) = &insecure {
+            crate::registry::transfer::hops::allow_plain_http(host);
+        }
+        let client = crate::registry::transfer::client::following()?;
         Ok(Http {
             client,
             scheme: if plain_http { "http" } else { "https" },

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod client;
 pub mod fetch;
 pub mod hops;
 pub mod http;

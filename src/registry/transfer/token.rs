@@ -116,14 +116,7 @@ impl Exchange {
             .iter()
             .filter_map(|s| parse("https", s))
             .collect();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .read_timeout(std::time::Duration::from_secs(60))
-            // A redirect would take the request (and its credentials) where no rule looked.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
+        let client = crate::registry::transfer::client::not_following()?;
         Ok(Exchange {
             client,
             scheme,

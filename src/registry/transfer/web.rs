@@ -84,15 +84,11 @@ impl WebClient {
     ) -> Result<WebClient, RegistryError> {
         let parsed = check_scheme(start, opts.insecure)?;
         let insecure = opts.insecure.then(|| authority(&parsed)).flatten();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .read_timeout(std::time::Duration::from_secs(60))
-            .redirect(super::hops::redirect_policy(insecure.clone()))
-            .build()
-            .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))?;
+        if let Some(host) = &insecure {
+            super::hops::allow_plain_http(host);
+        }
         Ok(WebClient {
-            client,
+            client: super::client::following()?,
             rt: super::http::runtime()?,
             opts: *opts,
             insecure,

@@ -3,6 +3,9 @@
 //! the newest matching aibox from the self profile's generations with the same arguments
 //! ([`matching_binary`]), or shows the error with a hint to install one.
 
+/// The name of the aibox CLI's own pack (kind `cli`, in the `self` profile).
+pub const PACK: &str = "aibox";
+
 use std::path::PathBuf;
 
 use semver::Version;
@@ -43,11 +46,11 @@ pub fn matching_binary(request: &Request) -> Option<(Version, PathBuf)> {
         let Ok(record) = store.generation(&profile, id) else {
             continue;
         };
-        for p in record.packs.iter().filter(|p| p.name == super::PACK) {
+        for p in record.packs.iter().filter(|p| p.name == PACK) {
             let Ok(v) = Version::parse(&p.version) else {
                 continue;
             };
-            let path = store.layout().pack(&p.store).join("bin").join(super::PACK);
+            let path = store.layout().pack(&p.store).join("bin").join(PACK);
             let usable = request.matches(&v) && crate::fs::exists(&path).unwrap_or(false);
             if usable && best.as_ref().is_none_or(|(b, _)| v > *b) {
                 best = Some((v, path));

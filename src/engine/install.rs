@@ -2,19 +2,18 @@
 //! skipping what is there), read each pack's `pack.toml` from its tree, and switch the profile
 //! to a new generation — unless the current one already is exactly that.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::fs::{self, LockMode};
 use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::pack::PackManifest;
-use crate::registry::{self, RegistryError, Source, SourceOptions};
 use crate::store::generations::{GenerationDiff, GenerationRecord, PackOrigin, ProjectFiles, diff};
 
-use super::hooks::{self, Event};
-use super::policy::Subject;
+use crate::engine::rego::Subject;
+use crate::engine::sources::Sources;
+use crate::engine::switch_hooks::{self as hooks, Event};
 use crate::store::profiles::Profile;
 use crate::store::{PackId, Store};
 
@@ -29,169 +28,6 @@ pub struct Installed {
     pub fetched: usize,
     /// What changed against the previous generation.
     pub diff: GenerationDiff,
-}
-
-/// Opened sources by URL, so each is opened (scanned, authenticated) once per run.
-pub struct Sources<'a> {
-    root: &'a Path,
-    opts: SourceOptions,
-    /// URLs of registries the manifest marks `insecure`.
-    insecure: BTreeSet<String>,
-    /// Sources tried first for locked content (`sync --mirror`, `AIBOX_MIRROR`, config).
-    mirrors: Vec<String>,
-    open: Mutex<BTreeMap<String, std::sync::Arc<dyn Source>>>,
-    /// Consent to what needs it (a suspicious skill: `ops::moderation`).
-    consent: super::Consent,
-}
-
-/// The mirrors in force: `--mirror` flags, then `AIBOX_MIRROR` (space-separated), then the
-/// user configuration's `mirrors`; each checked, duplicates dropped.
-pub fn mirrors(opts: &super::Options) -> Result<Vec<String>> {
-    let mut out: Vec<String> = Vec::new();
-    let env = std::env::var("AIBOX_MIRROR").unwrap_or_default();
-    let configured = if opts.mirrors.is_empty() && env.trim().is_empty() {
-        crate::config::load()?.mirrors
-    } else {
-        Vec::new()
-    };
-    for (m, from) in opts
-        .mirrors
-        .iter()
-        .map(|m| (m.as_str(), "--mirror"))
-        .chain(env.split_whitespace().map(|m| (m, "AIBOX_MIRROR")))
-        .chain(configured.iter().map(|m| (m.as_str(), "the configuration")))
-    {
-        crate::config::check_mirror(m).map_err(|e| Error::msg(format!("{e} (from {from})")))?;
-        if !out.iter().any(|o| o == m) {
-            out.push(m.to_owned());
-        }
-    }
-    Ok(out)
-}
-
-impl<'a> Sources<'a> {
-    pub fn new(root: &'a Path, opts: SourceOptions, insecure: BTreeSet<String>) -> Self {
-        Sources {
-            root,
-            opts,
-            insecure,
-            mirrors: Vec::new(),
-            open: Mutex::new(BTreeMap::new()),
-            consent: super::Consent::default(),
-        }
-    }
-
-    /// These sources, under `consent`.
-    pub fn with_consent(mut self, consent: super::Consent) -> Self {
-        self.consent = consent;
-        self
-    }
-
-    /// The consent these sources run under.
-    pub fn consent(&self) -> super::Consent {
-        self.consent
-    }
-
-    /// Where these sources report.
-    pub fn reporter(&self) -> crate::printer::Reporter {
-        self.opts.reporter
-    }
-
-    /// These sources, trying `mirrors` first for locked content and signatures.
-    pub fn with_mirrors(mut self, mirrors: Vec<String>) -> Self {
-        self.mirrors = mirrors;
-        self
-    }
-
-    /// Fetch one locked artifact: from the first mirror that has it, else from its origin.
-    /// A mirror's content is checked exactly as the origin's (digests, tree hash).
-    pub fn fetch(
-        &self,
-        store: &Store,
-        pkg: &LockedPackage,
-        locked: &crate::lockfile::LockedPlatform,
-    ) -> Result<PackId> {
-        for m in &self.mirrors {
-            match self
-                .get(m)
-                .and_then(|s| s.fetch(&pkg.name, &pkg.version, locked, store))
-            {
-                Ok(id) => {
-                    self.opts.reporter.verbose(format!(
-                        "{}@{} from the mirror `{m}`",
-                        pkg.name, pkg.version
-                    ));
-                    return Ok(id);
-                }
-                Err(RegistryError::NotFound { .. } | RegistryError::NoSuchVersion { .. }) => {
-                    self.opts.reporter.verbose(format!(
-                        "the mirror `{m}` has no {}@{}",
-                        pkg.name, pkg.version
-                    ));
-                }
-                Err(e) => self.opts.reporter.warn(format!(
-                    "the mirror `{m}` cannot serve {}@{} ({e}); trying the next source",
-                    pkg.name, pkg.version
-                )),
-            }
-        }
-        Ok(self
-            .get(&pkg.source)?
-            .fetch(&pkg.name, &pkg.version, locked, store)?)
-    }
-
-    /// The signatures of `digest` of `name` (from `origin`): the mirrors' and the origin's,
-    /// merged. An origin that cannot be asked (offline, gone) is not an error when a mirror
-    /// answered.
-    pub fn signatures(
-        &self,
-        origin: &str,
-        name: &str,
-        digest: &str,
-    ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
-        let mut all: Vec<crate::signature::Entry> = Vec::new();
-        let mut mirrored = false;
-        for m in &self.mirrors {
-            if let Ok(entries) = self.get(m).and_then(|s| s.signatures(name, digest)) {
-                mirrored = true;
-                for e in entries {
-                    if !all.contains(&e) {
-                        all.push(e);
-                    }
-                }
-            }
-        }
-        match self.get(origin).and_then(|s| s.signatures(name, digest)) {
-            Ok(entries) => {
-                for e in entries {
-                    if !all.contains(&e) {
-                        all.push(e);
-                    }
-                }
-                Ok(all)
-            }
-            Err(_) if mirrored => Ok(all),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The source for `url`, opened on first use.
-    pub fn get(&self, url: &str) -> Result<std::sync::Arc<dyn Source>, RegistryError> {
-        if let Some(s) = self.open.lock().expect("sources lock").get(url) {
-            return Ok(s.clone());
-        }
-        let opts = SourceOptions {
-            insecure: self.insecure.contains(url),
-            ..self.opts
-        };
-        let source: std::sync::Arc<dyn Source> =
-            registry::open_source(url, self.root, &opts)?.into();
-        self.open
-            .lock()
-            .expect("sources lock")
-            .insert(url.to_owned(), source.clone());
-        Ok(source)
-    }
 }
 
 /// The PackId each locked package must have in the store on `platform`; every package the
@@ -259,7 +95,7 @@ pub fn is_current(
         .unwrap_or_else(crate::platform::native);
     current.lock_hash.as_deref() == Some(lock_hash)
         && built_for == crate::platform::host()
-        && super::pack_env::refused(&current.env, allowed_env).is_empty()
+        && crate::engine::pack_env::refused(&current.env, allowed_env).is_empty()
         && current
             .packs
             .iter()
@@ -276,7 +112,7 @@ pub static SWITCHED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 #[derive(Clone, Copy, Default)]
 pub struct Around<'a> {
     pub project: Option<&'a Path>,
-    pub projector: Option<&'a super::skills::Projector>,
+    pub projector: Option<&'a crate::engine::skills::Projector>,
     pub manifest: Option<&'a Path>,
     pub allowed_env: &'a [String],
 }
@@ -325,6 +161,7 @@ pub fn install_lock(
     let fetched = fetch_all(store, &missing, &platform, sources);
     store.sync_object_dirs()?;
     fetched?;
+    crate::fs::crash_point("fetched");
 
     let mut packs = wanted
         .into_iter()
@@ -332,10 +169,10 @@ pub fn install_lock(
         .collect::<Result<Vec<_>>>()?;
     check_skills(lock, &packs)?;
     // What a pack exports into the user's shell is judged before anything of it runs.
-    super::pack_env::check_packs(
+    crate::engine::pack_env::check_packs(
         &packs,
         allowed_env,
-        manifest.unwrap_or(Path::new(super::MANIFEST)),
+        manifest.unwrap_or(Path::new(crate::engine::context::MANIFEST)),
     )?;
 
     // A broken `current` is repaired by the switch below (and reported there).
@@ -343,8 +180,8 @@ pub fn install_lock(
         .current(profile)
         .unwrap_or_else(|_| GenerationRecord::empty());
     // The policy judges what this install adds or changes, before any of its code runs.
-    super::policy::check_all(&new_subjects(&packs, &previous, lock))?;
-    super::materialize::run_install_hooks(store, &mut packs, project)?;
+    crate::engine::rego::check_all(&new_subjects(&packs, &previous, lock))?;
+    crate::engine::install_hooks::run_install_hooks(store, &mut packs, project)?;
 
     let unchanged = previous.lock_hash.as_deref() == Some(lock_hash)
         && previous.packs.len() == packs.len()
@@ -369,6 +206,7 @@ pub fn install_lock(
         .collect();
     let prepared =
         store.prepare_generation(profile, Some(lock_hash.to_owned()), &packs, &origins, files)?;
+    crate::fs::crash_point("prepared");
     let changes = diff(&previous, prepared.record());
     let who = profile.describe();
     let event = |name| {
@@ -395,6 +233,7 @@ pub fn install_lock(
     )?;
     let generation = prepared.switch()?;
     SWITCHED.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::fs::crash_point("switched");
     if let Some(p) = projector {
         p.apply(&generation.skills(), store.reporter())?;
     }
@@ -512,42 +351,17 @@ fn fetch_all(
     let bar = store
         .reporter()
         .progress(packages.len() as u64, "Fetching", false);
-    let queue = Mutex::new(packages.to_vec());
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    let workers = packages.len().min(8);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    if failure.lock().expect("failure lock").is_some() {
-                        return;
-                    }
-                    let Some(pkg) = queue.lock().expect("queue lock").pop() else {
-                        return;
-                    };
-                    bar.set_message(pkg.name.clone());
-                    let result = fetch_one(store, pkg, platform, sources);
-                    match result {
-                        Ok(()) => {
-                            bar.inc(1);
-                            store
-                                .reporter()
-                                .verbose(format!("fetched {}@{}", pkg.name, pkg.version));
-                        }
-                        Err(e) => {
-                            failure.lock().expect("failure lock").get_or_insert(e);
-                            return;
-                        }
-                    }
-                }
-            });
-        }
+    let result = crate::parallel::try_for_each(packages, 8, |pkg| {
+        bar.set_message(pkg.name.clone());
+        fetch_one(store, pkg, platform, sources)?;
+        bar.inc(1);
+        store
+            .reporter()
+            .verbose(format!("fetched {}@{}", pkg.name, pkg.version));
+        Ok(())
     });
     bar.finish_and_clear();
-    match failure.into_inner().expect("failure lock") {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    result
 }
 
 fn fetch_one(store: &Store, pkg: &LockedPackage, platform: &str, sources: &Sources) -> Result<()> {

@@ -15,7 +15,7 @@ use crate::registry::RegistryError;
 use crate::registry::moderation::{Moderation, Verdict};
 use crate::store::Store;
 
-use super::install::Sources;
+use crate::engine::sources::Sources;
 
 /// Suspicious skills consented to in this process (`<source> <name>`), so one command asks once.
 static ACCEPTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());

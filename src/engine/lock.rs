@@ -1,8 +1,7 @@
 //! `aibox lock`: resolve the manifest against its registries (keeping locked versions unless
-//! asked to upgrade) and write `aibox.lock` only when its bytes change. Also the shared
-//! "read the project" step every project operation starts with.
+//! asked to upgrade) and write `aibox.lock` only when its bytes change.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use semver::Version;
@@ -10,131 +9,18 @@ use semver::Version;
 use crate::error::{Error, Result};
 use crate::fs;
 use crate::lockfile::{LockedPackage, Lockfile};
+use crate::manifest::ProjectManifest;
 use crate::manifest::pack::PackManifest;
-use crate::manifest::{ProjectManifest, parse_project};
 use crate::registry::Source;
 use crate::resolver::{IndexError, PackIndex, ResolveOptions, resolve};
 
-use super::install::Sources;
-use super::{LOCKFILE, MANIFEST, Options};
+use crate::engine::context::{LOCKFILE, Options};
+use crate::engine::project::ProjectState;
+use crate::engine::sources::Sources;
 
 /// The running aibox's version.
 pub fn aibox_version() -> Version {
     crate::platform::version().clone()
-}
-
-/// A project as read from disk: manifest text and model, and the lock if there is one.
-#[derive(Debug)]
-pub struct ProjectState {
-    pub root: PathBuf,
-    pub manifest: ProjectManifest,
-    /// The lock's bytes and model, when `aibox.lock` exists.
-    pub lock: Option<(Vec<u8>, Lockfile)>,
-}
-
-impl ProjectState {
-    /// Read `aibox.toml` and (if present) `aibox.lock` under `root`.
-    pub fn read(root: &Path) -> Result<ProjectState> {
-        let mut state = ProjectState::read_manifest(root)?;
-        let lock_path = root.join(LOCKFILE);
-        state.lock = match fs::read_regular(&lock_path, super::MAX_LOCK_BYTES) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                if let Some(line) = crate::lockfile::merge::conflict_line(&text) {
-                    return Err(crate::lockfile::LockfileError::Conflict {
-                        path: lock_path,
-                        line,
-                    }
-                    .into());
-                }
-                let lock = Lockfile::parse(&text, &lock_path)?;
-                Some((bytes, lock))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(Error::io(
-                    format!("cannot read `{}`", lock_path.display()),
-                    e,
-                ));
-            }
-        };
-        Ok(state)
-    }
-
-    /// `aibox.toml` under `root`, parsed and checked for the aibox it requires.
-    fn read_manifest(root: &Path) -> Result<ProjectState> {
-        let manifest_path = root.join(MANIFEST);
-        let text =
-            fs::read_regular_string(&manifest_path, super::MAX_MANIFEST_BYTES).map_err(|e| {
-                Error::io(format!("cannot read `{}`", manifest_path.display()), e)
-                    .with_hint("run `aibox init` to create a manifest")
-            })?;
-        let manifest = parse_project(&text, &manifest_path)?;
-        // Before anything else is done: a project that needs another aibox is handed to it
-        // at the edge (ops::self_update::required).
-        if let Some(request) = &manifest.requires_aibox
-            && !request.matches(crate::platform::version())
-        {
-            return Err(super::self_update::required::WrongAibox {
-                manifest: manifest_path,
-                request: request.clone(),
-                running: crate::platform::version().clone(),
-            }
-            .into());
-        }
-        Ok(ProjectState {
-            root: root.to_owned(),
-            manifest,
-            lock: None,
-        })
-    }
-
-    /// [`ProjectState::read`] for `aibox lock`: a lock that no longer reads (a merge left
-    /// conflict markers or duplicate tables in it) is replaced by what can still be read of it,
-    /// so re-locking keeps every pin it can (with a warning naming what was dropped).
-    pub fn read_salvaging(root: &Path, reporter: crate::printer::Reporter) -> Result<ProjectState> {
-        match ProjectState::read(root) {
-            Err(e) if e.downcast_ref::<crate::lockfile::LockfileError>().is_some() => {
-                let path = root.join(LOCKFILE);
-                let bytes = fs::read_regular(&path, super::MAX_LOCK_BYTES)
-                    .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
-                let salvaged = crate::lockfile::merge::salvage(&String::from_utf8_lossy(&bytes));
-                reporter.warn(format!(
-                    "`{}` cannot be read ({e}); locking again, keeping the {} pins it still holds{}",
-                    path.display(),
-                    salvaged.lock.packages.len(),
-                    match salvaged.dropped {
-                        0 => String::new(),
-                        n => format!(" ({n} damaged tables dropped)"),
-                    }
-                ));
-                let mut state = ProjectState::read_manifest(root)?;
-                state.lock = Some((bytes, salvaged.lock));
-                Ok(state)
-            }
-            other => other,
-        }
-    }
-
-    /// Whether the lock exists and was made from this manifest.
-    pub fn lock_is_fresh(&self) -> bool {
-        self.lock
-            .as_ref()
-            .is_some_and(|(_, l)| l.satisfies(&self.manifest))
-    }
-
-    /// Sources for this project's registries (with their `insecure` flags).
-    pub fn sources(&self, opts: &Options) -> Sources<'_> {
-        let base = super::pack::source_options(opts, false);
-        let insecure = self
-            .manifest
-            .registries
-            .values()
-            .filter(|r| r.insecure)
-            .map(|r| r.url.clone())
-            .collect();
-        Sources::new(&self.root, base, insecure).with_consent(opts.consent)
-    }
 }
 
 /// Which locked versions may change.
@@ -192,13 +78,13 @@ pub fn resolve_lock(
     let old = state.lock.as_ref().map(|(_, l)| l);
     let options = resolve_options(manifest, old, upgrade)?;
     // What a registry blocks is never resolved (nor downloaded); what it flags needs consent.
-    super::moderation::check_requests(manifest, sources)?;
+    crate::engine::moderation::check_requests(manifest, sources)?;
     let index = ManifestIndex { manifest, sources };
     let resolution = resolve(&manifest.roots(), &index, &options)?;
     check_sections(manifest, &resolution)?;
 
     let platforms = manifest.policy.platforms.clone();
-    let policy = super::trust::policy(Some(state), sources.reporter())?;
+    let policy = crate::engine::verdicts::policy(Some(state), sources.reporter())?;
     let store = crate::registry::backends::content::default_store()?;
     let mut unverified = Vec::new();
     let mut packages = Vec::with_capacity(resolution.packages.len());
@@ -233,7 +119,7 @@ pub fn resolve_lock(
             let same_digest = previous
                 .filter(|p| p.digest.is_some() && p.digest == entry.digest)
                 .and_then(|p| p.signer.as_deref());
-            super::trust::lock_signer(
+            crate::engine::verdicts::lock_signer(
                 store.as_ref(),
                 sources,
                 &policy,
@@ -248,7 +134,7 @@ pub fn resolve_lock(
         };
         packages.push(locked_package(name, resolved, source.url(), entry, signer));
     }
-    super::trust::warn_unverified(&policy, &unverified, sources.reporter());
+    crate::engine::verdicts::warn_unverified(&policy, &unverified, sources.reporter());
     let mut lock = Lockfile {
         version: crate::lockfile::VERSION,
         platforms,
@@ -574,7 +460,7 @@ pub fn merge_files(
 ) -> Result<crate::lockfile::merge::Merged> {
     use crate::lockfile::merge::{merge, salvage};
     let read = |path: &Path| -> Result<Option<Lockfile>> {
-        let text = match fs::read_regular_string(path, super::MAX_LOCK_BYTES) {
+        let text = match fs::read_regular_string(path, crate::engine::context::MAX_LOCK_BYTES) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),

@@ -16,7 +16,7 @@ use crate::sandbox::{Context, Sandbox};
 use crate::store::Store;
 use crate::store::generations::{GenerationDiff, GenerationRecord};
 
-use super::plugin::{PREFIX, check_enforcement, data_dir, plugin_sandbox, sandbox_error};
+use crate::engine::plugins::{PREFIX, check_enforcement, data_dir, plugin_sandbox, sandbox_error};
 
 /// How much of a failing program's output an error shows.
 const TAIL_LINES: usize = 20;
@@ -210,7 +210,8 @@ pub fn emit(
         .iter()
         .filter(|p| p.kind == PackKind::Plugin)
     {
-        let Some(manifest) = super::plugin::stored_manifest(store.layout(), &pack.store) else {
+        let Some(manifest) = crate::engine::plugins::stored_manifest(store.layout(), &pack.store)
+        else {
             continue;
         };
         if !manifest.hooks.subscribe.iter().any(|e| e == event.event) {
@@ -223,7 +224,8 @@ pub fn emit(
             let exe = dir.join("plugins").join(format!("{PREFIX}{}", pack.name));
             let mut cmd = Command::new(&exe);
             cmd.arg(format!("--aibox-event={}", event.event));
-            let mut vars = super::plugin::plugin_env(store.layout(), project, &plugin_dir)?;
+            let mut vars =
+                crate::engine::plugins::plugin_env(store.layout(), project, &plugin_dir)?;
             vars.insert("AIBOX_EVENT".into(), event.event.into());
             vars.insert("AIBOX_GENERATION".into(), generation.id.to_string().into());
             let enforcement = sandbox

@@ -9,8 +9,6 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::manifest::pack::{PackKind, Permissions};
 
-use super::plugin::Found;
-
 /// The largest policy file read.
 const MAX_POLICY_BYTES: u64 = 1 << 20;
 /// The rule a policy defines.
@@ -32,23 +30,7 @@ pub struct Subject {
     pub permissions: Option<Permissions>,
 }
 
-impl Subject {
-    /// The subject for running a plugin that was found.
-    pub fn of_found(found: &Found, action: &str) -> Subject {
-        Subject {
-            action: action.into(),
-            name: found.name.clone(),
-            version: found.pack.as_ref().map(|p| p.version.clone()),
-            kind: PackKind::Plugin,
-            source: match &found.pack {
-                Some(p) => p.source.clone(),
-                None => Some("path".into()),
-            },
-            signer: found.pack.as_ref().and_then(|p| p.signer.clone()),
-            permissions: found.manifest.as_ref().and_then(|m| m.permissions.clone()),
-        }
-    }
-}
+impl Subject {}
 
 /// A parsed policy.
 pub struct Policy {

@@ -104,23 +104,24 @@ pub fn projector_at(
     profile: &Profile,
     root: &std::path::Path,
 ) -> Result<Option<Projector>> {
-    let path = root.join(super::MANIFEST);
-    let text = match crate::fs::read_regular_string(&path, super::MAX_MANIFEST_BYTES) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),
-    };
+    let path = root.join(crate::engine::context::MANIFEST);
+    let text =
+        match crate::fs::read_regular_string(&path, crate::engine::context::MAX_MANIFEST_BYTES) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),
+        };
     let manifest = crate::manifest::parse_project(&text, &path)?;
     Projector::for_profile(store, profile, &manifest)
 }
 
 /// The skills folders of the project found from `opts` (`.claude/skills (claude-code)`, …),
 /// for `info` and the page; empty outside a project.
-pub fn project_folders(opts: &super::Options) -> Vec<String> {
-    let Ok(project) = super::find_project(opts) else {
+pub fn project_folders(opts: &crate::engine::context::Options) -> Vec<String> {
+    let Ok(project) = crate::engine::context::find_project(opts) else {
         return Vec::new();
     };
-    let Ok(state) = super::lock::ProjectState::read(&project.root) else {
+    let Ok(state) = crate::engine::project::ProjectState::read(&project.root) else {
         return Vec::new();
     };
     let Ok(store) = opts.store() else {

@@ -86,9 +86,9 @@ pub fn run_install_hooks(
         vars.insert("TMPDIR".into(), tmp.into());
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
-            .map_err(|e| super::plugin::sandbox_error(&what, e))?;
-        super::plugin::check_enforcement(enforcement, &what, store.reporter())?;
-        super::hooks::run_captured(cmd, None, &what, store.reporter()).map_err(|e| {
+            .map_err(|e| crate::engine::plugins::sandbox_error(&what, e))?;
+        crate::engine::plugins::check_enforcement(enforcement, &what, store.reporter())?;
+        crate::engine::switch_hooks::run_captured(cmd, None, &what, store.reporter()).map_err(|e| {
             e.with_hint(format!(
                 "nothing was switched; the previous generation is still current. Ask the publisher of `{}` to fix its `[install] run`",
                 id.name

@@ -5,7 +5,7 @@
 use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::pack::{Grants, NetTarget, PackKind, Permissions};
 
-use super::install::Sources;
+use crate::engine::sources::Sources;
 use crate::error::Result;
 
 /// One pack asking for more.

@@ -1,0 +1,423 @@
+//! Plugins: finding `aibox-plugin-<name>` (the project's current generation, then the global
+//! profile, then `PATH`), and running one — sandboxed, with the aibox environment variables,
+//! replacing this process so arguments, streams, exit codes and signals pass through.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::manifest::pack::{PackKind, PackManifest};
+use crate::sandbox::{Context, Enforcement, Sandbox};
+use crate::store::generations::{GenerationPack, GenerationRecord};
+use crate::store::layout::Layout;
+use crate::store::profiles::project_link;
+
+use crate::engine::context::{Options, find_project};
+
+/// The prefix of every plugin executable.
+pub const PREFIX: &str = "aibox-plugin-";
+
+/// Where a plugin was found, in lookup order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Project,
+    Global,
+    Path,
+}
+
+impl Origin {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::Project => "the project",
+            Origin::Global => "your global profile",
+            Origin::Path => "PATH",
+        }
+    }
+}
+
+/// One plugin executable found.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub name: String,
+    pub origin: Origin,
+    pub path: PathBuf,
+    /// The generation (and its pack) it belongs to; `None` on PATH.
+    pub generation: Option<u64>,
+    pub pack: Option<GenerationPack>,
+    pub manifest: Option<PackManifest>,
+}
+
+impl Found {
+    pub fn description(&self) -> Option<&str> {
+        self.manifest.as_ref()?.pack.description.as_deref()
+    }
+}
+
+/// The current generation directories to look in, in lookup order.
+fn generation_dirs(opts: &Options, layout: &Layout) -> Vec<(Origin, PathBuf)> {
+    let mut dirs = Vec::new();
+    if let Ok(project) = find_project(opts) {
+        dirs.push((Origin::Project, project_link(&project.root)));
+    }
+    dirs.push((Origin::Global, layout.profile("global").join("current")));
+    dirs
+}
+
+fn read_record(dir: &Path) -> Option<GenerationRecord> {
+    let text = fs::read_regular_string(&dir.join("generation.toml"), 4 << 20).ok()?;
+    toml::from_str(&text).ok()
+}
+
+/// Every plugin executable named `aibox-plugin-<name>` (all names when `name` is `None`), in
+/// lookup order: for each name the first is the one `aibox <name>` runs.
+pub fn find(opts: &Options, name: Option<&str>) -> Vec<Found> {
+    let layout = match Layout::default_home() {
+        Some(home) => Layout::new(home),
+        None => return Vec::new(),
+    };
+    let mut found = Vec::new();
+    for (origin, dir) in generation_dirs(opts, &layout) {
+        let Some(record) = read_record(&dir) else {
+            continue;
+        };
+        for pack in record.packs.iter().filter(|p| p.kind == PackKind::Plugin) {
+            if name.is_some_and(|n| n != pack.name) {
+                continue;
+            }
+            let path = dir.join("plugins").join(format!("{PREFIX}{}", pack.name));
+            if !fs::exists(&path).unwrap_or(false) {
+                continue;
+            }
+            let manifest = stored_manifest(&layout, &pack.store);
+            found.push(Found {
+                name: pack.name.clone(),
+                origin,
+                path,
+                generation: Some(record.id),
+                pack: Some(pack.clone()),
+                manifest,
+            });
+        }
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut names: Vec<(String, PathBuf)> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let file = e.file_name().into_string().ok()?;
+                let plugin = file.strip_prefix(PREFIX)?.to_owned();
+                crate::manifest::validate_pack_name(&plugin).ok()?;
+                Some((plugin, e.path()))
+            })
+            .filter(|(n, p)| name.is_none_or(|want| want == n) && is_executable(p))
+            .collect();
+        names.sort();
+        for (plugin, path) in names {
+            found.push(Found {
+                name: plugin,
+                origin: Origin::Path,
+                path,
+                generation: None,
+                pack: None,
+                manifest: None,
+            });
+        }
+    }
+    found
+}
+
+/// The `pack.toml` of the pack tree `store_dir` in the store (`None`: unreadable).
+pub fn stored_manifest(layout: &Layout, store_dir: &str) -> Option<PackManifest> {
+    let path = layout.pack(store_dir).join("pack.toml");
+    let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES).ok()?;
+    crate::manifest::parse_pack(&text, &path).ok()
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The data directory of plugin `name` (created 0700 on first use).
+pub fn data_dir(layout: &Layout, name: &str) -> Result<PathBuf> {
+    let dir = layout.plugin_data(name);
+    fs::create_dir_all(&dir)
+        .and_then(|()| {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        })
+        .map_err(|e| Error::io(format!("cannot create `{}`", dir.display()), e))?;
+    Ok(dir)
+}
+
+/// The sandbox a plugin runs in: its `[permissions]`, or (none declared) the project
+/// read-only; always its own data directory writable and the store and profiles readable.
+pub fn plugin_sandbox(
+    layout: &Layout,
+    manifest: Option<&PackManifest>,
+    project: Option<&Path>,
+    plugin_dir: &Path,
+) -> Sandbox {
+    let ctx = Context {
+        project: project.map(Path::to_path_buf),
+        home: std::env::var_os("HOME").map(PathBuf::from),
+        cache: Some(layout.cache()),
+        plugin_dir: Some(plugin_dir.to_path_buf()),
+    };
+    let mut sandbox = match manifest.and_then(|m| m.permissions.as_ref()) {
+        Some(p) => Sandbox::from_permissions(p, &ctx),
+        None => {
+            let mut s = Sandbox::new();
+            if let Some(p) = project {
+                s.allow_read(p);
+            }
+            s
+        }
+    };
+    sandbox
+        .allow_write(plugin_dir)
+        .allow_read(layout.store())
+        .allow_read(layout.profiles());
+    sandbox
+}
+
+/// The error for a sandbox that cannot be made for `what`, with the sandbox's own hints.
+pub fn sandbox_error(what: &str, e: crate::sandbox::SandboxError) -> Error {
+    use crate::error::Hint;
+    let hints = e.hints();
+    hints.into_iter().fold(
+        Error::with_source(format!("cannot run {what}"), e),
+        Error::with_hint,
+    )
+}
+
+/// Refuse to go on with a sandbox the kernel cannot fully enforce under the enterprise policy;
+/// otherwise warn once about what is not enforced.
+pub fn check_enforcement(
+    enforcement: Enforcement,
+    what: &str,
+    reporter: crate::printer::Reporter,
+) -> Result<()> {
+    if enforcement == Enforcement::Full {
+        return Ok(());
+    }
+    let kernel = crate::sandbox::support();
+    let mut support = kernel.describe();
+    if !kernel.seccomp {
+        support = format!("{support}; {}", kernel.describe_seccomp());
+    }
+    let enterprise = crate::config::load()
+        .ok()
+        .and_then(|c| c.trust.policy)
+        .is_some_and(|l| l == crate::trust::Level::Enterprise);
+    if enterprise {
+        return Err(Error::msg(format!(
+            "refusing to run {what}: the sandbox cannot be fully enforced here ({support})"
+        ))
+        .with_hint("the enterprise policy runs pack code only fully sandboxed: use Linux 6.12 or newer with Landlock enabled (`lsm=…,landlock` on the kernel command line); `aibox doctor` shows the support"));
+    }
+    reporter.warn(format!("{what} runs only partly sandboxed: {support}"));
+    Ok(())
+}
+
+/// `aibox <name> [args…]`: run the plugin, replacing this process. Returns only on failure.
+/// `commands` are the built-in commands (for "did you mean" when there is no such plugin).
+pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -> Result<()> {
+    if crate::manifest::validate_pack_name(name).is_err() {
+        return Err(unknown(name, commands));
+    }
+    let all = find(opts, Some(name));
+    let Some(chosen) = all.first() else {
+        return Err(unknown(name, commands));
+    };
+    if let Some(shadowed) = all.get(1) {
+        opts.reporter.warn(format!(
+            "`{PREFIX}{name}` from {} shadows the one from {} (`{}`)",
+            chosen.origin.describe(),
+            shadowed.origin.describe(),
+            shadowed.path.display()
+        ));
+    }
+    let store = opts.store()?;
+    let layout = store.layout();
+    let project = find_project(opts).ok().map(|p| p.root);
+    let plugin_dir = data_dir(layout, name)?;
+    crate::engine::rego::check(&crate::engine::rego::Subject::of_found(chosen, "run"))?;
+    let sandbox = plugin_sandbox(
+        layout,
+        chosen.manifest.as_ref(),
+        project.as_deref(),
+        &plugin_dir,
+    );
+    let mut cmd = std::process::Command::new(&chosen.path);
+    cmd.arg0(format!("{PREFIX}{name}")).args(args);
+    let mut vars = plugin_env(layout, project.as_deref(), &plugin_dir)?;
+    vars.insert(
+        "AIBOX_GENERATION".into(),
+        chosen
+            .generation
+            .map(|g| g.to_string())
+            .unwrap_or_default()
+            .into(),
+    );
+    let enforcement = sandbox
+        .apply(&mut cmd, &vars)
+        .map_err(|e| sandbox_error(&format!("the plugin `{name}`"), e))?;
+    check_enforcement(enforcement, &format!("the plugin `{name}`"), opts.reporter)?;
+    let err = cmd.exec();
+    Err(Error::io(
+        format!("cannot run `{}`", chosen.path.display()),
+        err,
+    ))
+}
+
+/// The variables every plugin gets (without `AIBOX_GENERATION`).
+pub fn plugin_env(
+    layout: &Layout,
+    project: Option<&Path>,
+    plugin_dir: &Path,
+) -> Result<BTreeMap<String, OsString>> {
+    let tmp = plugin_dir.join("tmp");
+    fs::create_dir_all(&tmp)
+        .map_err(|e| Error::io(format!("cannot create `{}`", tmp.display()), e))?;
+    let workspace = match project {
+        Some(p) => p.to_path_buf(),
+        None => std::env::current_dir()
+            .map_err(|e| Error::io("cannot read the current directory", e))?,
+    };
+    let mut path = Vec::new();
+    if let Some(p) = project {
+        path.push(project_link(p).join("bin"));
+    }
+    path.push(layout.profile("global").join("current/bin"));
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let mut vars: BTreeMap<String, OsString> = BTreeMap::new();
+    vars.insert(
+        "PATH".into(),
+        std::env::join_paths(path).map_err(|e| Error::with_source("cannot build PATH", e))?,
+    );
+    vars.insert("AIBOX_WORKSPACE".into(), workspace.into());
+    vars.insert(
+        "AIBOX_CONFIG".into(),
+        crate::config::path().unwrap_or_default().into(),
+    );
+    vars.insert(
+        "AIBOX_VERSION".into(),
+        crate::platform::version_text().into(),
+    );
+    vars.insert("AIBOX_PLUGIN_DIR".into(), plugin_dir.into());
+    vars.insert("TMPDIR".into(), tmp.into());
+    Ok(vars)
+}
+
+/// The error for `aibox <name>` when no such command or plugin exists.
+fn unknown(name: &str, commands: &[String]) -> Error {
+    let mut e = Error::msg(format!("no such command or plugin: `{name}`"));
+    if let Some(s) = crate::manifest::did_you_mean(name, commands.iter().map(String::as_str)) {
+        e = e.with_hint(format!("did you mean `aibox {s}`?"));
+    }
+    e.with_hint(format!(
+        "a plugin is an executable `{PREFIX}{name}` in the project's environment, your global profile or PATH: `aibox plugin list` shows those found, `aibox help` the commands"
+    ))
+    .with_exit_code(crate::error::exit::USAGE)
+}
+
+/// `aibox sandbox-exec --pack-dir DIR [--keep NAME…] -- PROGRAM [ARGS…]`: what the wrapper of a
+/// command whose pack declares `[permissions]` runs. The pack must be a tree in the store; the
+/// program runs (replacing this process) in the sandbox its permissions describe, with the
+/// base variables, the declared ones, `PATH` and the generation's variables named by `keep`.
+pub fn sandbox_exec(
+    opts: &Options,
+    pack_dir: &Path,
+    keep: &[String],
+    argv: &[OsString],
+) -> Result<()> {
+    // The store is the one the pack is in (the wrapper may run without AIBOX_HOME set).
+    let bad = || {
+        Error::msg(format!("`{}` is not a pack in a store", pack_dir.display()))
+            .with_hint("run `aibox sync` to rewrite the environment's commands")
+    };
+    let dir = fs::canonicalize(pack_dir).map_err(|_| bad())?;
+    let home = dir.ancestors().nth(3).ok_or_else(bad)?.to_path_buf();
+    let layout = &Layout::new(home);
+    if dir.parent() != Some(layout.packs().as_path()) {
+        return Err(bad());
+    }
+    let name = dir
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let manifest = stored_manifest(layout, &name).ok_or_else(|| {
+        Error::msg(format!("the pack `{name}` has no readable pack.toml"))
+            .with_hint("run `aibox store verify --repair`, then `aibox sync`")
+    })?;
+    let Some(permissions) = &manifest.permissions else {
+        return Err(Error::msg(format!(
+            "`{}` declares no `[permissions]`",
+            manifest.pack.name
+        )));
+    };
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| Error::msg("no program to run").with_exit_code(crate::error::exit::USAGE))?;
+    let project = find_project(opts).ok().map(|p| p.root);
+    let ctx = Context {
+        project: project.clone(),
+        home: std::env::var_os("HOME").map(PathBuf::from),
+        cache: Some(layout.cache()),
+        plugin_dir: None,
+    };
+    let mut sandbox = Sandbox::from_permissions(permissions, &ctx);
+    sandbox
+        .allow_read(layout.store())
+        .allow_read(layout.profiles());
+    let mut vars: BTreeMap<String, OsString> = BTreeMap::new();
+    for k in keep.iter().map(String::as_str).chain(["PATH"]) {
+        if let Some(v) = std::env::var_os(k) {
+            vars.insert(k.to_owned(), v);
+        }
+    }
+    if let Some(p) = &project {
+        vars.insert("AIBOX_WORKSPACE".into(), p.into());
+    }
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args);
+    let what = format!(
+        "`{}` of `{}`",
+        program.to_string_lossy(),
+        manifest.pack.name
+    );
+    let enforcement = sandbox
+        .apply(&mut cmd, &vars)
+        .map_err(|e| sandbox_error(&what, e))?;
+    check_enforcement(enforcement, &what, opts.reporter)?;
+    let err = cmd.exec();
+    Err(Error::io(format!("cannot run {what}"), err))
+}
+
+impl crate::engine::rego::Subject {
+    /// The subject for running a plugin that was found.
+    pub fn of_found(found: &Found, action: &str) -> crate::engine::rego::Subject {
+        crate::engine::rego::Subject {
+            action: action.into(),
+            name: found.name.clone(),
+            version: found.pack.as_ref().map(|p| p.version.clone()),
+            kind: PackKind::Plugin,
+            source: match &found.pack {
+                Some(p) => p.source.clone(),
+                None => Some("path".into()),
+            },
+            signer: found.pack.as_ref().and_then(|p| p.signer.clone()),
+            permissions: found.manifest.as_ref().and_then(|m| m.permissions.clone()),
+        }
+    }
+}

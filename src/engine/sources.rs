@@ -1,0 +1,175 @@
+//! The sources of one run, opened once each by URL: the manifest's registries (with what it
+//! marks `insecure`) and the mirrors tried first for locked content.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::lockfile::LockedPackage;
+use crate::registry::{self, RegistryError, Source, SourceOptions};
+
+use crate::store::{PackId, Store};
+
+/// Opened sources by URL, so each is opened (scanned, authenticated) once per run.
+pub struct Sources<'a> {
+    root: &'a Path,
+    opts: SourceOptions,
+    /// URLs of registries the manifest marks `insecure`.
+    insecure: BTreeSet<String>,
+    /// Sources tried first for locked content (`sync --mirror`, `AIBOX_MIRROR`, config).
+    mirrors: Vec<String>,
+    open: Mutex<BTreeMap<String, std::sync::Arc<dyn Source>>>,
+    /// Consent to what needs it (a suspicious skill: `engine::moderation`).
+    consent: crate::engine::context::Consent,
+}
+
+/// The mirrors in force: `--mirror` flags, then `AIBOX_MIRROR` (space-separated), then the
+/// user configuration's `mirrors`; each checked, duplicates dropped.
+pub fn mirrors(opts: &crate::engine::context::Options) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let env = std::env::var("AIBOX_MIRROR").unwrap_or_default();
+    let configured = if opts.mirrors.is_empty() && env.trim().is_empty() {
+        crate::config::load()?.mirrors
+    } else {
+        Vec::new()
+    };
+    for (m, from) in opts
+        .mirrors
+        .iter()
+        .map(|m| (m.as_str(), "--mirror"))
+        .chain(env.split_whitespace().map(|m| (m, "AIBOX_MIRROR")))
+        .chain(configured.iter().map(|m| (m.as_str(), "the configuration")))
+    {
+        crate::config::check_mirror(m).map_err(|e| Error::msg(format!("{e} (from {from})")))?;
+        if !out.iter().any(|o| o == m) {
+            out.push(m.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+impl<'a> Sources<'a> {
+    pub fn new(root: &'a Path, opts: SourceOptions, insecure: BTreeSet<String>) -> Self {
+        Sources {
+            root,
+            opts,
+            insecure,
+            mirrors: Vec::new(),
+            open: Mutex::new(BTreeMap::new()),
+            consent: crate::engine::context::Consent::default(),
+        }
+    }
+
+    /// These sources, under `consent`.
+    pub fn with_consent(mut self, consent: crate::engine::context::Consent) -> Self {
+        self.consent = consent;
+        self
+    }
+
+    /// The consent these sources run under.
+    pub fn consent(&self) -> crate::engine::context::Consent {
+        self.consent
+    }
+
+    /// Where these sources report.
+    pub fn reporter(&self) -> crate::printer::Reporter {
+        self.opts.reporter
+    }
+
+    /// These sources, trying `mirrors` first for locked content and signatures.
+    pub fn with_mirrors(mut self, mirrors: Vec<String>) -> Self {
+        self.mirrors = mirrors;
+        self
+    }
+
+    /// Fetch one locked artifact: from the first mirror that has it, else from its origin.
+    /// A mirror's content is checked exactly as the origin's (digests, tree hash).
+    pub fn fetch(
+        &self,
+        store: &Store,
+        pkg: &LockedPackage,
+        locked: &crate::lockfile::LockedPlatform,
+    ) -> Result<PackId> {
+        for m in &self.mirrors {
+            match self
+                .get(m)
+                .and_then(|s| s.fetch(&pkg.name, &pkg.version, locked, store))
+            {
+                Ok(id) => {
+                    self.opts.reporter.verbose(format!(
+                        "{}@{} from the mirror `{m}`",
+                        pkg.name, pkg.version
+                    ));
+                    return Ok(id);
+                }
+                Err(RegistryError::NotFound { .. } | RegistryError::NoSuchVersion { .. }) => {
+                    self.opts.reporter.verbose(format!(
+                        "the mirror `{m}` has no {}@{}",
+                        pkg.name, pkg.version
+                    ));
+                }
+                Err(e) => self.opts.reporter.warn(format!(
+                    "the mirror `{m}` cannot serve {}@{} ({e}); trying the next source",
+                    pkg.name, pkg.version
+                )),
+            }
+        }
+        Ok(self
+            .get(&pkg.source)?
+            .fetch(&pkg.name, &pkg.version, locked, store)?)
+    }
+
+    /// The signatures of `digest` of `name` (from `origin`): the mirrors' and the origin's,
+    /// merged. An origin that cannot be asked (offline, gone) is not an error when a mirror
+    /// answered.
+    pub fn signatures(
+        &self,
+        origin: &str,
+        name: &str,
+        digest: &str,
+    ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
+        let mut all: Vec<crate::signature::Entry> = Vec::new();
+        let mut mirrored = false;
+        for m in &self.mirrors {
+            if let Ok(entries) = self.get(m).and_then(|s| s.signatures(name, digest)) {
+                mirrored = true;
+                for e in entries {
+                    if !all.contains(&e) {
+                        all.push(e);
+                    }
+                }
+            }
+        }
+        match self.get(origin).and_then(|s| s.signatures(name, digest)) {
+            Ok(entries) => {
+                for e in entries {
+                    if !all.contains(&e) {
+                        all.push(e);
+                    }
+                }
+                Ok(all)
+            }
+            Err(_) if mirrored => Ok(all),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The source for `url`, opened on first use.
+    pub fn get(&self, url: &str) -> Result<std::sync::Arc<dyn Source>, RegistryError> {
+        if let Some(s) = self.open.lock().expect("sources lock").get(url) {
+            return Ok(s.clone());
+        }
+        let opts = SourceOptions {
+            insecure: self.insecure.contains(url),
+            ..self.opts
+        };
+        let source: std::sync::Arc<dyn Source> =
+            registry::open_source(url, self.root, &opts)?.into();
+        self.open
+            .lock()
+            .expect("sources lock")
+            .insert(url.to_owned(), source.clone());
+        Ok(source)
+    }
+}
