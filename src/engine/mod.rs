@@ -5,6 +5,7 @@
 
 pub mod context;
 pub mod escalation;
+pub mod handover;
 pub mod install;
 pub mod install_hooks;
 pub mod lock;

@@ -519,7 +519,9 @@ impl Parser<'_> {
             if let Some(rev) = t.get("rev") {
                 return Err(self
                     .err(rev.span(), format!("`{what}.rev` needs `git`"))
-                    .with_hint("write `{ git = \"https://github.com/owner/repo\", rev = \"…\" }`"));
+                    .with_hint(
+                        "write `{ git = \"https://github.com/owner/repo\", rev = \"…\" }`",
+                    ));
             }
             return Ok(None);
         };

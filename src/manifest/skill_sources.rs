@@ -73,8 +73,7 @@ pub fn check_clawhub(url: &str) -> Result<(), &'static str> {
     let Ok(parsed) = ::url::Url::parse(base) else {
         return Err("is not `clawhub:<base-url>` (like `clawhub:https://clawhub.ai`)");
     };
-    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none_or(str::is_empty)
-    {
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none_or(str::is_empty) {
         return Err("needs an `https://` base URL (like `clawhub:https://clawhub.ai`)");
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
@@ -119,8 +118,11 @@ mod tests {
             "github:acme/skills#HEAD"
         );
         assert_eq!(
-            git_url("github:acme/skills", Some("0123456789abcdef0123456789abcdef01234567"))
-                .unwrap(),
+            git_url(
+                "github:acme/skills",
+                Some("0123456789abcdef0123456789abcdef01234567")
+            )
+            .unwrap(),
             "github:acme/skills#0123456789abcdef0123456789abcdef01234567"
         );
         assert!(git_url("https://gitlab.com/acme/skills", None).is_err());

@@ -392,7 +392,10 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             return Ok(Info {
                 agents: Vec::new(),
                 changelog: None,
-                permissions: vec![format!("not examined: its registry has it {}", m.describe())],
+                permissions: vec![format!(
+                    "not examined: its registry has it {}",
+                    m.describe()
+                )],
                 name: name.into(),
                 version: v.to_string(),
                 versions: versions.iter().map(ToString::to_string).collect(),

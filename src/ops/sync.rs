@@ -95,7 +95,9 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
                 crate::engine::skills::Projector::for_profile(&store, &profile, &state.manifest)?
                 && (!state.manifest.skills.is_empty() || p.has_record())
             {
-                p.apply(&store.current(&profile)?.skills(), opts.reporter)?;
+                let current = store.current(&profile)?;
+                crate::engine::handover::settle(&store, &p, &current)?;
+                p.apply(&current.skills(), opts.reporter)?;
             }
             return Ok(SyncOutcome::UpToDate {
                 generation: store.current_id(&profile)?,

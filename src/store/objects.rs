@@ -47,7 +47,6 @@ impl Store {
     pub fn has_object(&self, hash: &Hash, executable: bool) -> bool {
         fs::exists(&self.layout().object(hash, executable)).unwrap_or(false)
     }
-
 }
 
 impl Batch<'_> {

@@ -74,7 +74,9 @@ pub struct GitHubSkills {
 
 /// Whether `s` is a full commit id (40 lowercase hex digits).
 pub fn is_commit(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 40
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl GitHubSkills {
@@ -138,12 +140,11 @@ impl GitHubSkills {
         struct Commit {
             sha: String,
         }
-        let commit: Commit = serde_json::from_slice(&answer.body).map_err(|e| {
-            RegistryError::Remote {
+        let commit: Commit =
+            serde_json::from_slice(&answer.body).map_err(|e| RegistryError::Remote {
                 what: what.clone(),
                 message: format!("the GitHub API answered something else than a commit: {e}"),
-            }
-        })?;
+            })?;
         let sha = commit.sha.to_ascii_lowercase();
         if !is_commit(&sha) {
             return Err(RegistryError::Remote {
@@ -201,12 +202,10 @@ impl GitHubSkills {
                     let _ = entry
                         .take(crate::skill::MAX_SKILL_FILE)
                         .read_to_string(&mut text);
-                    root_skill = crate::skill::front_matter::parse(
-                        &text,
-                        std::path::Path::new("SKILL.md"),
-                    )
-                    .ok()
-                    .map(|f| f.name);
+                    root_skill =
+                        crate::skill::front_matter::parse(&text, std::path::Path::new("SKILL.md"))
+                            .ok()
+                            .map(|f| f.name);
                 }
                 _ => {}
             }
@@ -291,7 +290,12 @@ impl GitHubSkills {
     }
 
     /// Skill `name` of `commit`, stored as `name@version` (once per run).
-    pub fn skill(&self, name: &str, version: &Version, commit: &str) -> Result<Built, RegistryError> {
+    pub fn skill(
+        &self,
+        name: &str,
+        version: &Version,
+        commit: &str,
+    ) -> Result<Built, RegistryError> {
         let key = format!("{name}@{version}@{commit}");
         if let Some(b) = self.built.lock().expect("built lock").get(&key) {
             return Ok(b.clone());
@@ -439,7 +443,9 @@ fn extract(
         if let Some(e) = failure {
             return Err(e);
         }
-        builder.finish().map_err(io("cannot write a staging file"))?;
+        builder
+            .finish()
+            .map_err(io("cannot write a staging file"))?;
     }
     if !found {
         return Ok(None);
@@ -447,7 +453,10 @@ fn extract(
     out.as_file_mut()
         .rewind()
         .map_err(io("cannot read a staging file"))?;
-    let tree = store.ingest_tar(std::io::BufReader::new(out.as_file()), &skill_archive::limits())?;
+    let tree = store.ingest_tar(
+        std::io::BufReader::new(out.as_file()),
+        &skill_archive::limits(),
+    )?;
     Ok(Some(tree))
 }
 

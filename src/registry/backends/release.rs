@@ -686,7 +686,11 @@ impl ArchiveSource {
     /// The commit `name@version` comes from when this source serves it as a skill: the URL's
     /// revision, or the tag of its release when that release has no assets (a release with
     /// assets is the repository's tool, whatever name a request gives it).
-    fn skill_commit(&self, _name: &str, version: &Version) -> Result<Option<String>, RegistryError> {
+    fn skill_commit(
+        &self,
+        _name: &str,
+        version: &Version,
+    ) -> Result<Option<String>, RegistryError> {
         let Some(skills) = &self.skills else {
             return Ok(None);
         };
@@ -739,9 +743,7 @@ impl Source for ArchiveSource {
         // A release source serves one tool (under whatever name a requirement gives it): its
         // repository's name, or the file's name before its version.
         let name = match &self.kind {
-            Kind::GitHub {
-                rev: Some(rev), ..
-            } => return self.skills_at(rev),
+            Kind::GitHub { rev: Some(rev), .. } => return self.skills_at(rev),
             Kind::GitHub { repo, .. } => repo.rsplit('/').next().unwrap_or(repo).to_owned(),
             Kind::Url => {
                 let file = file_name(&self.url);
@@ -853,7 +855,10 @@ impl Source for ArchiveSource {
         _store: &Store,
     ) -> Result<PackId, RegistryError> {
         if let Some(skills) = &self.skills
-            && locked.manifest.as_deref().is_some_and(|m| m.starts_with("git:"))
+            && locked
+                .manifest
+                .as_deref()
+                .is_some_and(|m| m.starts_with("git:"))
         {
             return skills.fetch(name, version, locked);
         }

@@ -104,7 +104,8 @@ impl WebClient {
 
     /// Whether `url` may be asked at all (a URL taken from an answer is checked before use).
     pub fn allowed(&self, url: &str) -> Result<url::Url, RegistryError> {
-        let parsed = url::Url::parse(url).map_err(|e| RegistryError::bad_url(url, e.to_string()))?;
+        let parsed =
+            url::Url::parse(url).map_err(|e| RegistryError::bad_url(url, e.to_string()))?;
         if super::hops::allowed(&parsed, self.insecure.as_deref()) {
             Ok(parsed)
         } else {
@@ -175,12 +176,16 @@ impl WebClient {
     ) -> Result<Option<Vec<u8>>, RegistryError> {
         let path = self.cache_path(url);
         let cached = path.as_ref().and_then(|p| {
-            let age = fs::metadata(p).ok()?.modified().ok()?.elapsed().unwrap_or_default();
+            let age = fs::metadata(p)
+                .ok()?
+                .modified()
+                .ok()?
+                .elapsed()
+                .unwrap_or_default();
             Some((fs::read_regular(p, max as u64).ok()?, age))
         });
         if let Some((bytes, age)) = &cached
-            && (self.opts.offline
-                || (!self.opts.refresh && *age < super::cache::tag_ttl()))
+            && (self.opts.offline || (!self.opts.refresh && *age < super::cache::tag_ttl()))
         {
             return Ok(Some(bytes.clone()));
         }

@@ -104,8 +104,7 @@ impl SkillResponse {
 pub fn valid_handle(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 64
-        && h
-            .chars()
+        && h.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
@@ -175,7 +174,11 @@ mod tests {
         let m = flagged.moderation();
         assert_eq!(m.verdict, Verdict::Suspicious);
         assert_eq!(m.reasons, ["a", "b"]);
-        assert_eq!(flagged.owner_handle(), None, "a handle with a space is not passed on");
+        assert_eq!(
+            flagged.owner_handle(),
+            None,
+            "a handle with a space is not passed on"
+        );
         let blocked: SkillResponse = serde_json::from_str(
             r#"{"skill":null,"latestVersion":null,"owner":null,
                 "moderation":{"isSuspicious":true,"isMalwareBlocked":true}}"#,

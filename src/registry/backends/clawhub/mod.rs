@@ -233,7 +233,9 @@ impl ClawHubSource {
         check_sha(expected, &sha256, name, version, &self.url)?;
         let shown = format!("`{name}@{version}` from `{}`", self.url);
         if &skill_archive::magic(tmp.as_file_mut())? != b"PK\x03\x04" {
-            return Err(RegistryError::Other(format!("{shown} is not a zip archive")));
+            return Err(RegistryError::Other(format!(
+                "{shown} is not a zip archive"
+            )));
         }
         let tree = skill_archive::unpack_zip(&store, tmp.as_file_mut())
             .map_err(|e| RegistryError::Other(format!("{shown} was refused: {e}")))?;
