@@ -103,8 +103,7 @@ fn the_clawhub_cli_and_aibox_install_the_same_skill_from_the_server() {
         "the CLI read the skill's answer and downloaded its zip"
     );
     let lock: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(theirs.join(".clawhub/lock.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(theirs.join(".clawhub/lock.json")).unwrap()).unwrap();
     assert_eq!(lock["skills"]["review-pr"]["version"], "1.1.0");
     assert_eq!(lock["skills"]["review-pr"]["ownerHandle"], "acme");
 
@@ -198,7 +197,9 @@ fn a_skill_blocked_as_malware_is_refused_before_anything_is_downloaded() {
         let err = stderr(&out);
         assert!(
             err.contains("`stealer`")
-                && err.contains("blocked as malware (sends ~/.ssh away; codes: malicious.exfiltration)")
+                && err.contains(
+                    "blocked as malware (sends ~/.ssh away; codes: malicious.exfiltration)"
+                )
                 && err.contains("hint:"),
             "{err}"
         );
@@ -209,10 +210,7 @@ fn a_skill_blocked_as_malware_is_refused_before_anything_is_downloaded() {
     assert!(env.store_packs().is_empty());
     // `info` shows why.
     let info = ok(&env, &root, &["info", "stealer"]);
-    assert!(
-        info.contains("moderation:   blocked as malware"),
-        "{info}"
-    );
+    assert!(info.contains("moderation:   blocked as malware"), "{info}");
 }
 
 #[test]

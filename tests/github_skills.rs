@@ -83,7 +83,10 @@ fn a_repository_of_skills_is_versioned_by_its_release_tags() {
         &repo,
         &[
             ("README.md", "A repository of skills\n"),
-            ("skills/review-pr/SKILL.md", &skill_md("review-pr", "Version one.")),
+            (
+                "skills/review-pr/SKILL.md",
+                &skill_md("review-pr", "Version one."),
+            ),
             ("skills/review-pr/scripts/check.sh", "#!/bin/sh\necho one\n"),
             ("skills/lint-docs/SKILL.md", &skill_md("lint-docs", "Lint.")),
         ],
@@ -100,7 +103,11 @@ fn a_repository_of_skills_is_versioned_by_its_release_tags() {
         (version.as_str(), source.as_str()),
         ("1.0.0", "github:acme/skills")
     );
-    assert_eq!(manifest, format!("git:{v1}"), "the lock pins the tag's commit");
+    assert_eq!(
+        manifest,
+        format!("git:{v1}"),
+        "the lock pins the tag's commit"
+    );
     let link = root.join(".claude/skills/review-pr");
     let got = projected(&link);
     assert_eq!(
@@ -109,18 +116,25 @@ fn a_repository_of_skills_is_versioned_by_its_release_tags() {
         "exactly the skill's folder of the repository"
     );
     assert!(
-        std::fs::metadata(std::fs::canonicalize(&link).unwrap().join("scripts/check.sh"))
-            .map(|m| {
-                use std::os::unix::fs::PermissionsExt;
-                m.permissions().mode() & 0o111 != 0
-            })
-            .unwrap()
+        std::fs::metadata(
+            std::fs::canonicalize(&link)
+                .unwrap()
+                .join("scripts/check.sh")
+        )
+        .map(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode() & 0o111 != 0
+        })
+        .unwrap()
     );
 
     // A new release: `update` takes it; the archive was read at the new tag's commit.
     let v2 = commit(
         &repo,
-        &[("skills/review-pr/SKILL.md", &skill_md("review-pr", "Version two."))],
+        &[(
+            "skills/review-pr/SKILL.md",
+            &skill_md("review-pr", "Version two."),
+        )],
         "two",
         Some("v1.1.0"),
     );
@@ -143,7 +157,10 @@ fn a_repository_of_skills_is_versioned_by_its_release_tags() {
     // The tag is moved to other content: the locked commit is what a fresh machine gets.
     let moved = commit(
         &repo,
-        &[("skills/review-pr/SKILL.md", &skill_md("review-pr", "Moved tag."))],
+        &[(
+            "skills/review-pr/SKILL.md",
+            &skill_md("review-pr", "Moved tag."),
+        )],
         "moved",
         Some("v1.1.0"),
     );
@@ -262,7 +279,11 @@ fn a_git_request_is_pinned_by_commit_and_moves_only_when_asked() {
         "{ git = \"github:acme/skills\", rev = \"../x\" }",
         "{ git = \"github:acme/skills\", version = \"1\" }",
     ] {
-        std::fs::write(root.join("aibox.toml"), format!("[skills]\nlint-docs = {bad}\n")).unwrap();
+        std::fs::write(
+            root.join("aibox.toml"),
+            format!("[skills]\nlint-docs = {bad}\n"),
+        )
+        .unwrap();
         let out = run(&env, &gh, &root, &["sync"]);
         assert_eq!(out.status.code(), Some(1), "{bad}");
         assert!(
@@ -311,9 +332,5 @@ fn a_repository_that_is_one_skill_serves_it_from_its_root() {
     .unwrap();
     let out = run(&env, &gh, &root, &["sync"]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("no pack `other`"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("no pack `other`"), "{}", stderr(&out));
 }

@@ -34,7 +34,13 @@ impl ClawHub {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} with {}: {e}", script.display(), python.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} with {}: {e}",
+                    script.display(),
+                    python.display()
+                )
+            });
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -73,7 +79,9 @@ impl ClawHub {
         if !files.iter().any(|(p, _)| *p == "SKILL.md") {
             std::fs::write(
                 dir.join("SKILL.md"),
-                format!("---\nname: {slug}\ndescription: {description}\n---\n\n# {slug} {version}\n"),
+                format!(
+                    "---\nname: {slug}\ndescription: {description}\n---\n\n# {slug} {version}\n"
+                ),
             )
             .unwrap();
         }
@@ -149,7 +157,11 @@ pub fn npm_client(var: &str, bin: &str, version_args: &[&str], version: &str) ->
     let path = std::env::var_os(var)
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| super::repo_root().join("target/test-npm/node_modules/.bin").join(bin));
+        .unwrap_or_else(|| {
+            super::repo_root()
+                .join("target/test-npm/node_modules/.bin")
+                .join(bin)
+        });
     let out = Command::new(&path).args(version_args).output();
     let found = out
         .as_ref()
@@ -172,7 +184,12 @@ pub fn clawhub_cli() -> PathBuf {
 
 /// The real `skills` CLI.
 pub fn skills_cli() -> PathBuf {
-    npm_client("AIBOX_TEST_SKILLS", "skills", &["--version"], SKILLS_VERSION)
+    npm_client(
+        "AIBOX_TEST_SKILLS",
+        "skills",
+        &["--version"],
+        SKILLS_VERSION,
+    )
 }
 
 /// Run an npm client isolated from the machine: its own `HOME`, no telemetry, no colors, no

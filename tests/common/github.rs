@@ -128,11 +128,7 @@ impl GitHub {
 
     /// The paths asked for so far.
     pub fn paths(&self) -> Vec<String> {
-        self.server
-            .requests()
-            .into_iter()
-            .map(|r| r.path)
-            .collect()
+        self.server.requests().into_iter().map(|r| r.path).collect()
     }
 }
 

@@ -8,6 +8,7 @@
 //! by aibox's links, and `aibox rollback` puts them back. What each record says the skill's
 //! files hash to is checked against what aibox fetched ([`check`]).
 
+pub mod check;
 pub mod found;
 pub mod map;
 
@@ -362,27 +363,39 @@ impl Step<'_, '_> {
         let expected = e.computed_hash.clone().map(Expected::ComputedHash);
         match e.source_type.as_str() {
             "local" => {
+                // The CLI records the folder it was given: the skill's own folder, or one
+                // holding it (directly or under `skills/`). A `dir:` registry finds a skill by
+                // its folder's name in the folder it names.
                 let source = Path::new(&e.source);
-                let dir = if source.is_absolute() {
+                let given = if source.is_absolute() {
                     source.to_owned()
                 } else {
                     self.root.join(source)
                 };
-                if !crate::skill::is_skill_dir(&dir) {
-                    return Err(format!("its source `{}` is no skill folder now", e.source));
-                }
-                if dir.file_name().and_then(|n| n.to_str()) != Some(self.name) {
+                let named = |d: &Path| {
+                    d.file_name().and_then(|n| n.to_str()) == Some(self.name)
+                        && crate::skill::is_skill_dir(d)
+                };
+                let registry_dir = if named(&given) {
+                    given.parent().map(Path::to_owned)
+                } else {
+                    [given.clone(), given.join("skills")]
+                        .into_iter()
+                        .find(|d| named(&d.join(self.name)))
+                };
+                let Some(registry_dir) = registry_dir else {
                     return Err(format!(
-                        "its source folder `{}` is not named `{}` (a `dir:` registry finds a skill by its folder's name)",
+                        "its source `{}` holds no skill folder named `{}` now",
                         e.source, self.name
                     ));
-                }
-                let parent = match Path::new(&e.source).parent() {
-                    Some(p) if p.as_os_str().is_empty() => ".".to_owned(),
-                    Some(p) => p.display().to_string(),
-                    None => return Err(format!("`{}` names no folder", e.source)),
                 };
-                let url = format!("dir:{parent}");
+                // Relative to the project when inside it, as `aibox.toml` is shared.
+                let shown = match registry_dir.strip_prefix(self.root) {
+                    Ok(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
+                    Ok(rel) => rel.display().to_string(),
+                    Err(_) => registry_dir.display().to_string(),
+                };
+                let url = format!("dir:{shown}");
                 let alias = self.regs.alias(&url, "local-skills");
                 let mut p = self.plan(
                     format!("skills-lock.json (local `{}`)", e.source),
@@ -581,94 +594,4 @@ pub fn prepare(opts: &Options, root: &Path, plan: &Plan) -> Result<()> {
             .map_err(|e| Error::io("cannot write the handover record", e))?;
     }
     Ok(())
-}
-
-/// One recorded hash checked against what aibox fetched.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub name: String,
-    pub expected: Expected,
-    /// What aibox's copy hashes to (`None`: it could not be computed, with `why`).
-    pub actual: Option<String>,
-    pub matches: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
-}
-
-/// Check each skill's recorded hash against the tree `lock` pins for it in the store.
-pub fn check(opts: &Options, plan: &Plan, lock: &crate::lockfile::Lockfile) -> Result<Vec<Check>> {
-    let store = opts.store()?;
-    let mut out = Vec::new();
-    for s in &plan.skills {
-        let Some(expected) = &s.expected else {
-            continue;
-        };
-        let Some(pkg) = lock.package(&s.name) else {
-            continue;
-        };
-        let Some(locked) = pkg.for_platform(&crate::platform::host()) else {
-            continue;
-        };
-        let id = crate::store::PackId {
-            tree: locked.tree,
-            name: pkg.name.clone(),
-            version: pkg.version.to_string(),
-        };
-        let files = files_of(&store.pack_path(&id))
-            .map_err(|e| Error::io(format!("cannot read the stored `{}`", s.name), e))?;
-        let (actual, want) = match expected {
-            Expected::ComputedHash(h) => (
-                crate::skill::folder_hash::computed_hash(
-                    files
-                        .into_iter()
-                        .filter(|(p, _)| crate::skill::folder_hash::in_computed_hash(p))
-                        .collect(),
-                ),
-                h,
-            ),
-            Expected::Fingerprint(h) => (
-                crate::skill::folder_hash::fingerprint(
-                    files
-                        .into_iter()
-                        .filter(|(p, _)| crate::skill::folder_hash::in_fingerprint(p))
-                        .collect(),
-                ),
-                h,
-            ),
-        };
-        out.push(Check {
-            name: s.name.clone(),
-            expected: expected.clone(),
-            matches: actual.as_deref() == Some(want.as_str()),
-            why: actual
-                .is_none()
-                .then(|| "a path holds characters whose order aibox cannot compute here".into()),
-            actual,
-        });
-    }
-    Ok(out)
-}
-
-/// The regular files below `dir` (links not followed), with their `/`-separated paths.
-fn files_of(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![(dir.to_owned(), String::new())];
-    while let Some((d, prefix)) = stack.pop() {
-        for item in crate::fs::read_dir(&d)? {
-            let item = item?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            let meta = crate::fs::symlink_metadata(item.path())?;
-            if meta.is_dir() {
-                stack.push((item.path(), rel));
-            } else if meta.is_file() {
-                out.push((rel, crate::fs::read(item.path())?));
-            }
-        }
-    }
-    Ok(out)
 }
