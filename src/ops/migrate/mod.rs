@@ -168,7 +168,9 @@ pub fn plan(
             names.insert(map::slug_of(key).to_owned(), Some(key.clone()));
         }
     }
-    names.extend(by_name.keys().map(|k| (k.clone(), None)));
+    for k in by_name.keys() {
+        names.entry(k.clone()).or_insert(None);
+    }
     let src = crate::engine::context::source_options(opts, false);
 
     for (name, clawhub_key) in names {
@@ -250,7 +252,15 @@ pub fn plan(
         match mapped {
             Err(reason) => skip(&mut out, reason),
             Ok(mut plan) => {
-                plan.present = manifest.skills.contains_key(&name);
+                plan.present = manifest.skills.contains_key(&plan.name);
+                // The agents that had it get it from aibox.
+                for e in &entries {
+                    if let Some(agent) = agent_of(&e.folder)
+                        && !out.agents.iter().any(|a| a == agent)
+                    {
+                        out.agents.push(agent.to_owned());
+                    }
+                }
                 if plan.name == name {
                     for e in &entries {
                         let identity = crate::skill::handover::identity(&root.join(&e.rel));
@@ -266,11 +276,6 @@ pub fn plan(
                             link,
                         });
                         plan.replaces.push(e.rel.clone());
-                        if let Some(agent) = agent_of(&e.folder)
-                            && !out.agents.iter().any(|a| a == agent)
-                        {
-                            out.agents.push(agent.to_owned());
-                        }
                     }
                 } else if !entries.is_empty() {
                     plan.note = Some(format!(
