@@ -117,9 +117,35 @@ pub fn path() -> Option<PathBuf> {
         .map(|h| h.join(".config/aibox/config.toml"))
 }
 
-/// Read the configuration (no file: the defaults).
+/// The configuration as this process read it, with the path it was read from: every part of
+/// one command sees the same configuration (a file edited while a command runs cannot change
+/// its mind halfway), and it is read once. `Config::save` refreshes it.
+type Loaded = Option<(Option<PathBuf>, Result<Config, ManifestError>)>;
+
+fn loaded() -> &'static std::sync::Mutex<Loaded> {
+    static LOADED: std::sync::OnceLock<std::sync::Mutex<Loaded>> = std::sync::OnceLock::new();
+    LOADED.get_or_init(Default::default)
+}
+
+/// The configuration (no file: the defaults), read once per command. An error is the parse
+/// error, every time it is asked for: callers deciding anything about security fail closed
+/// on it.
 pub fn load() -> Result<Config, ManifestError> {
-    let Some(path) = path() else {
+    let path = path();
+    let mut cached = loaded().lock().expect("configuration lock");
+    if let Some((p, result)) = cached.as_ref()
+        && *p == path
+    {
+        return result.clone();
+    }
+    let result = read(path.clone());
+    *cached = Some((path, result.clone()));
+    result
+}
+
+/// Read the configuration at `path` from disk.
+fn read(path: Option<PathBuf>) -> Result<Config, ManifestError> {
+    let Some(path) = path else {
         return Ok(Config::default());
     };
     let text = match fs::read_regular_string(&path, 1 << 20) {
@@ -452,7 +478,15 @@ impl Config {
         if let Some(dir) = self.path.parent() {
             fs::create_dir_all(dir)?;
         }
-        fs::write_atomic(&self.path, self.render().as_bytes())
+        fs::write_atomic(&self.path, self.render().as_bytes())?;
+        let mut cached = loaded().lock().expect("configuration lock");
+        if cached
+            .as_ref()
+            .is_some_and(|(p, _)| p.as_deref() == Some(&self.path))
+        {
+            *cached = Some((Some(self.path.clone()), Ok(self.clone())));
+        }
+        Ok(())
     }
 
     /// Every setting as `key = value` pairs, in a fixed order (for `aibox config list`).

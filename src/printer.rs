@@ -56,8 +56,9 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// The reporter the global flags ask for: colors and bars only on a terminal, bars never
-    /// in CI (`CI` set) or with `--quiet`, no colors with `NO_COLOR` unless `--color always`.
+    /// The reporter the global flags ask for: colors and bars only on a terminal, and neither
+    /// with `NO_COLOR` or in CI (`CI` set) — colors still with `--color always`; no bars with
+    /// `--quiet`.
     pub fn new(quiet: bool, verbose: u8, color: ColorChoice) -> Reporter {
         let tty = std::io::stderr().is_terminal();
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
@@ -65,13 +66,13 @@ impl Reporter {
         let color = match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => tty && !no_color,
+            ColorChoice::Auto => tty && !no_color && !ci,
         };
         Reporter {
             quiet,
             verbose,
             color,
-            bars: tty && !ci && !quiet,
+            bars: tty && !ci && !no_color && !quiet,
         }
     }
 
@@ -121,13 +122,15 @@ impl Reporter {
         }
     }
 
-    /// A warning on stderr; shown even with `--quiet`.
+    /// A warning on stderr; silenced by `--quiet` (which prints only errors and data).
     pub fn warn(&self, message: impl AsRef<str>) {
-        diagln!(
-            "{} {}",
-            self.paint("1;33", "warning:"),
-            visible(message.as_ref())
-        );
+        if !self.quiet {
+            diagln!(
+                "{} {}",
+                self.paint("1;33", "warning:"),
+                visible(message.as_ref())
+            );
+        }
     }
 
     /// A notice on stderr (`note: …`), such as an available update; silenced by `--quiet`.

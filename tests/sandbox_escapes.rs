@@ -458,3 +458,81 @@ fn a_project_cannot_switch_the_sandbox_off_through_its_env() {
         "{err}"
     );
 }
+
+/// A pack command run through its wrapper (`.aibox/current/bin/<name>`), with the sandbox's
+/// environment and Landlock simulated away (`AIBOX_SANDBOX_ABI=0`, honoured by test builds).
+fn wrapper_without_landlock(sb: &Sandbox, root: &Path, name: &str) -> std::process::Output {
+    std::process::Command::new(root.join(".aibox/current/bin").join(name))
+        .current_dir(root)
+        .env("AIBOX_HOME", sb.home())
+        .env("HOME", sb.path().join("user"))
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env("AIBOX_SANDBOX_ABI", "0")
+        .env_remove("AIBOX_CONFIG")
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_configuration_that_cannot_be_read_stops_pack_code_instead_of_weakening_the_policy() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    write_pack(
+        &sb.path().join("packs"),
+        "[pack]\nname = \"marker\"\nversion = \"1.0.0\"\n[bin]\nmarker = \"bin/marker\"\n[permissions]\nfs.write = [\"$PROJECT\"]\n",
+        &[(
+            "bin/marker",
+            "#!/bin/sh\necho ran >> \"$AIBOX_WORKSPACE/ran\"\n",
+            true,
+        )],
+    );
+    sb.ok(&root, &["add", "marker"]);
+    let ran = root.join("ran");
+    // No configuration: partly sandboxed, warned, and it runs.
+    let out = wrapper_without_landlock(&sb, &root, "marker");
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "ran\n");
+
+    // The enterprise policy refuses a partial sandbox.
+    sb.ok(&root, &["config", "set", "trust.policy", "enterprise"]);
+    let out = wrapper_without_landlock(&sb, &root, "marker");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.starts_with("error: refusing to run `")
+            && text(&out)
+                .1
+                .contains("/bin/marker` of `marker`: the sandbox cannot be fully enforced here"),
+        "{}",
+        text(&out).1
+    );
+
+    // The same configuration with a typo: it cannot be read, so nothing decides by a default
+    // and the command does not run at all — it does not fall back to a warning.
+    let (path, _) = sb.ok(&root, &["config", "path"]);
+    let path = PathBuf::from(path.trim());
+    let config = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{config}\n[trust]\npolicyy = \"enterprise\"\n"),
+    )
+    .unwrap();
+    let out = wrapper_without_landlock(&sb, &root, "marker");
+    let err = text(&out).1;
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.starts_with(&format!("error: {}:", path.display())),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("hint: `") && l.contains("/bin/marker` of `marker` was not run")),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&ran).unwrap(),
+        "ran\n",
+        "it ran again"
+    );
+}

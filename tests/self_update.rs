@@ -312,26 +312,36 @@ fn corrupted_or_unsigned_releases_are_refused_and_the_old_aibox_still_runs() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "{}", stderr(&out));
-    // The error names the layer's digest and the digest of what the registry served.
-    let served = sha256_hex(&std::fs::read(&layers[0]).unwrap());
-    let expected = layers[0]
-        .parent()
-        .and_then(|d| d.file_name())
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    // The error names the digest of one of the corrupted layers and the digest of the bytes
+    // the registry served for it.
     let error = stderr(&out)
         .lines()
         .find(|l| l.starts_with("error:"))
         .unwrap_or_default()
         .to_owned();
-    assert!(
-        error.starts_with(&format!(
-            "error: digest mismatch for `bad/aibox` on {}: expected sha256:{expected}, got sha256:{served} (",
-            w.reg.host()
-        )),
-        "{}",
-        stderr(&out)
+    let prefix = format!(
+        "error: digest mismatch for `bad/aibox` on {}: expected sha256:",
+        w.reg.host()
+    );
+    let rest = error
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{error}"));
+    let (expected, rest) = rest
+        .split_once(", got sha256:")
+        .unwrap_or_else(|| panic!("{error}"));
+    let served = rest.split(' ').next().unwrap_or_default();
+    let layer = layers
+        .iter()
+        .find(|f| {
+            f.parent()
+                .and_then(|d| d.file_name())
+                .is_some_and(|n| n == expected)
+        })
+        .unwrap_or_else(|| panic!("`{expected}` is none of the corrupted layers: {error}"));
+    assert_eq!(
+        served,
+        sha256_hex(&std::fs::read(layer).unwrap()),
+        "{error}"
     );
     assert_eq!(w.version(), format!("aibox {}", old()));
     assert_eq!(w.self_generations(), generations);

@@ -204,6 +204,13 @@ pub fn check_enforcement(
     what: &str,
     reporter: crate::printer::Reporter,
 ) -> Result<()> {
+    // A configuration that cannot be read stops pack code from running: what it would have
+    // said about the policy is unknown, so nothing is decided by a default.
+    let config = crate::config::load().map_err(|e| {
+        Error::from(e).with_hint(format!(
+            "{what} was not run: fix the configuration (`aibox config path` shows where it is)"
+        ))
+    })?;
     if enforcement == Enforcement::Full {
         return Ok(());
     }
@@ -212,9 +219,9 @@ pub fn check_enforcement(
     if !kernel.seccomp {
         support = format!("{support}; {}", kernel.describe_seccomp());
     }
-    let enterprise = crate::config::load()
-        .ok()
-        .and_then(|c| c.trust.policy)
+    let enterprise = config
+        .trust
+        .policy
         .is_some_and(|l| l == crate::trust::Level::Enterprise);
     if enterprise {
         return Err(Error::msg(format!(

@@ -184,10 +184,10 @@ pub fn warn_unverified(policy: &Policy, unverified: &[String], reporter: crate::
             policy.level.as_str()
         )),
         many => reporter.warn(format!(
-            "{} packs are not verified by a trusted key (the {} policy allows them):\n  {}",
+            "{} packs are not verified by a trusted key (the {} policy allows them): {}",
             many.len(),
             policy.level.as_str(),
-            many.join("\n  ")
+            many.join("; ")
         )),
     }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// A manifest that could not be read or parsed: where, what, and how to fix it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{}:{line}:{column}: {message}", .path.display())]
 pub struct ManifestError {
     pub path: PathBuf,
