@@ -206,9 +206,7 @@ fn a_git_request_is_pinned_by_commit_and_moves_only_when_asked() {
         &[
             (
                 "skills/lint-docs/SKILL.md",
-                &format!(
-                    "---\nname: lint-docs\ndescription: Lint.\nmetadata:\n  version: \"2.1\"\n---\nFirst.\n"
-                ),
+                "---\nname: lint-docs\ndescription: Lint.\nmetadata:\n  version: \"2.1\"\n---\nFirst.\n",
             ),
             ("skills/lint-docs/references/rules.md", "# Rules\n"),
         ],

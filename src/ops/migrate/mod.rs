@@ -240,10 +240,10 @@ pub fn plan(
             Some((m, key, target)) => step.mapped(m, key, target),
             None => {
                 if let Some(e) = found.skills_lock.as_ref().and_then(|(_, l)| l.get(&name)) {
-                    step.from_skills_lock(e)
+                    step.skills_lock_entry(e)
                 } else if let Some(key) = &clawhub_key {
                     let entry = found.clawhub.as_ref().and_then(|(_, l)| l.get(key));
-                    step.from_clawhub(key, entry, &src)?
+                    step.clawhub_entry(key, entry, &src)?
                 } else {
                     step.unmanaged(&mut out.snapshots)
                 }
@@ -361,7 +361,7 @@ impl Step<'_, '_> {
         Ok(p)
     }
 
-    fn from_skills_lock(
+    fn skills_lock_entry(
         &mut self,
         e: &crate::skill::legacy_locks::SkillsEntry,
     ) -> std::result::Result<SkillPlan, String> {
@@ -441,7 +441,7 @@ impl Step<'_, '_> {
         }
     }
 
-    fn from_clawhub(
+    fn clawhub_entry(
         &mut self,
         key: &str,
         entry: Option<&crate::skill::legacy_locks::ClawhubEntry>,
