@@ -273,6 +273,30 @@ fn a_suspicious_skill_is_refused_in_ci_and_taken_with_yes() {
         outdated.contains("odd-skill") && outdated.contains("suspicious"),
         "{outdated}"
     );
+    // And the pages (the catalog is the local page's discover pages, written out).
+    let site = env.root.path().join("site");
+    ok(
+        &env,
+        &root,
+        &[
+            "catalog",
+            "build",
+            "--registry",
+            &hub.url(),
+            "-o",
+            site.to_str().unwrap(),
+        ],
+    );
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        index.contains("Moderation: suspicious (codes: suspicious.network)"),
+        "{index}"
+    );
+    let page = std::fs::read_to_string(site.join("packs/odd-skill.html")).unwrap();
+    assert!(
+        page.contains("Moderation") && page.contains("suspicious (codes: suspicious.network)"),
+        "{page}"
+    );
 }
 
 #[test]

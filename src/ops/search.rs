@@ -158,7 +158,7 @@ pub fn search(
             if s > 0 && kind.is_none_or(|k| k == found) {
                 let trust = trust_status(&policy, url, root, src, &name, &newest)?;
                 hits.push(Hit {
-                    moderation: None,
+                    moderation: source.moderation(&name)?,
                     name,
                     version: newest.to_string(),
                     kind: found.as_str().to_owned(),

@@ -347,6 +347,10 @@ impl Source for ClawHubSource {
     }
 
     fn search(&self, query: &str) -> Option<Result<Vec<Summary>, RegistryError>> {
+        // Everything (a catalog, an empty search): the listing of skills, not the search route.
+        if query.trim().is_empty() {
+            return None;
+        }
         let what = format!("searching `{}`", self.url);
         let url = self.route("api/v1/search", &[("q", query), ("limit", "25")]);
         let found = (|| {
