@@ -1,6 +1,6 @@
-//! The audit log, `$AIBOX_HOME/log/audit.jsonl` (store-format/SPEC.md §11): one JSON object per
-//! line for every install, switch, rollback, gc and verification result — who, when, what, and
-//! which signer. Each line is appended with a single `write(2)` on a file opened `O_APPEND`, so
+//! The audit log, `log/audit.jsonl` in the aibox home or the XDG state directory
+//! (store-format/SPEC.md §1, §11): one JSON object per line for every install, switch,
+//! rollback, gc and verification result — who, when, what, and which signer. Each line is appended with a single `write(2)` on a file opened `O_APPEND`, so
 //! lines from concurrent processes never interleave. Failing to log warns; it never undoes
 //! the work it describes.
 
@@ -83,19 +83,29 @@ pub fn record_to(
 
 /// Append an event to the audit log of the aibox home at `home`.
 pub fn record(
-    home: &Path,
+    layout: &crate::store::Layout,
     action: &str,
     profile: Option<&str>,
     detail: serde_json::Value,
     reporter: Reporter,
 ) {
-    record_to(
-        &crate::store::Layout::new(home).audit_log(),
-        action,
-        profile,
-        detail,
-        reporter,
-    );
+    record_to(&layout.audit_log(), action, profile, detail, reporter);
+}
+
+/// [`record`] into the default home's log; with no home (neither `AIBOX_HOME` nor `HOME`
+/// set), a warning instead — never a log somewhere else.
+pub fn record_default(
+    action: &str,
+    profile: Option<&str>,
+    detail: serde_json::Value,
+    reporter: Reporter,
+) {
+    match crate::store::Layout::from_env() {
+        Some(layout) => record(&layout, action, profile, detail, reporter),
+        None => reporter.warn(format!(
+            "no aibox home (set `AIBOX_HOME` or `HOME`): the `{action}` was not written to the audit log"
+        )),
+    }
 }
 
 /// Read the log at `path`; lines that do not parse are skipped (and counted).

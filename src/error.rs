@@ -69,7 +69,30 @@ impl std::error::Error for WithSource {
     }
 }
 
+/// The failure of a command whose output already says what failed (`doctor`'s failed checks,
+/// `plugin verify`'s corrupt plugins): under `--json` that output is the one document on
+/// stdout, so no JSON error follows it.
+#[derive(Debug)]
+pub struct ShownInOutput(pub String);
+
+impl fmt::Display for ShownInOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ShownInOutput {}
+
 impl Error {
+    /// A failure the command's output already shows ([`ShownInOutput`]).
+    pub fn shown_in_output(message: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(ShownInOutput(message.into())),
+            hints: Vec::new(),
+            exit_code: exit::FAILURE,
+        }
+    }
+
     /// An error from a plain message (for checks made at the operation level).
     pub fn msg(message: impl Into<String>) -> Self {
         Error {

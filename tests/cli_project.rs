@@ -515,12 +515,44 @@ fn global_install_list_uninstall() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&run.stdout), "Hello, x!\n");
+    // The command is linked into ~/.local/bin through the profile's `current`, and runs there.
+    let user_bin = sb.path().join("user/.local/bin");
+    let link = user_bin.join("hello");
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        sb.home().join("profiles/global/current/bin/hello")
+    );
+    let run = std::process::Command::new(&link)
+        .env("SHELLKIT", packs.join("shellkit/lib/shellkit.sh"))
+        .arg("y")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "Hello, y!\n");
     ok(&sb, cwd, &["uninstall", "hello"]);
     assert_eq!(ok(&sb, cwd, &["list"]).0, "");
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "unlinked with its pack"
+    );
     ok(&sb, cwd, &["rollback", "--global"]);
     assert_eq!(
         ok(&sb, cwd, &["list"]).0,
         "hello 1.0.0     requested\nshellkit 1.2.0  dependency\n"
+    );
+    assert!(
+        std::fs::read_link(&link).is_ok(),
+        "linked again by the rollback"
+    );
+    // A file of the user's with a command's name is left alone, and said so.
+    std::fs::remove_file(&link).unwrap();
+    std::fs::write(&link, "mine").unwrap();
+    ok(&sb, cwd, &["uninstall", "hello"]);
+    assert_eq!(std::fs::read_to_string(&link).unwrap(), "mine");
+    let (_, err) = ok(&sb, cwd, &["rollback", "--global"]);
+    assert_eq!(std::fs::read_to_string(&link).unwrap(), "mine");
+    assert!(
+        err.contains("not linked into") && err.contains("`hello`"),
+        "{err}"
     );
 }
 
@@ -888,5 +920,72 @@ fn run_after_a_failed_sync_never_falls_through_to_another_program() {
     assert!(
         stderr.contains("could not be synced first, so `hello` runs in the current environment"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn x_runs_a_pack_once_without_a_project_and_reuses_its_lock() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    // A registry that gains a version later.
+    let reg = sb.path().join("reg");
+    common::copy_tree(&packs.join("shellkit"), &reg.join("shellkit"));
+    common::copy_tree(&packs.join("hello/1.0.0"), &reg.join("hello/1.0.0"));
+    let cwd = sb.path().join("anywhere");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let registry = format!("dir:{}", reg.display());
+
+    // No registry given and none remembered: said so.
+    let (_, err) = fails(&sb, &cwd, &["x", "hello", "--", "a"]);
+    assert!(err.contains("--registry"), "{err}");
+
+    let x = |extra: &[&str]| {
+        let mut args = vec!["x", "hello", "--registry", &registry];
+        args.extend_from_slice(extra);
+        args.extend(["--", "a", "b"]);
+        ok(&sb, &cwd, &args).0
+    };
+    assert_eq!(x(&[]), "Hello, a!\n", "1.0.0 greets the first name only");
+    assert!(
+        !cwd.join("aibox.toml").exists(),
+        "no project is made where it runs"
+    );
+    let generations = || {
+        let mut n = 0;
+        for p in std::fs::read_dir(sb.home().join("profiles")).unwrap() {
+            let dir = p.unwrap().path().join("generations");
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                n += entries.count();
+            }
+        }
+        n
+    };
+    let made = generations();
+    // 1.1.0 is published: the next run keeps the locked 1.0.0 and makes nothing new.
+    common::copy_tree(&packs.join("hello/1.1.0"), &reg.join("hello/1.1.0"));
+    assert_eq!(x(&[]), "Hello, a!\n");
+    assert_eq!(generations(), made);
+    // --upgrade takes the newest in range (1.1.0 greets every name).
+    assert_eq!(
+        x(&["--upgrade"]),
+        "Hello, a! (hello 1.1.0)\nHello, b! (hello 1.1.0)\n"
+    );
+    // A request of its own is an environment of its own.
+    let out = ok(
+        &sb,
+        &cwd,
+        &["x", "hello@=1.0.0", "--registry", &registry, "--", "c", "d"],
+    )
+    .0;
+    assert_eq!(out, "Hello, c!\n");
+    // A command the pack does not have: its commands are named.
+    let (_, err) = fails(
+        &sb,
+        &cwd,
+        &["x", "hello", "--registry", &registry, "--bin", "nope"],
+    );
+    assert!(
+        err.contains("no command `nope`") && err.contains("hello"),
+        "{err}"
     );
 }

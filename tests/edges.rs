@@ -85,6 +85,79 @@ fn a_relative_aibox_home_is_taken_from_the_current_directory() {
 }
 
 #[test]
+fn without_aibox_home_the_cache_and_log_follow_xdg_and_are_moved_there_once() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("p", HELLO);
+    let user = sb.path().join("user");
+    let data = user.join(".local/share/aibox");
+    // What an earlier aibox left in the data directory: a cache file and a log line.
+    std::fs::create_dir_all(data.join("cache/github")).unwrap();
+    std::fs::write(data.join("cache/github/kept.json"), b"[]").unwrap();
+    std::fs::create_dir_all(data.join("log")).unwrap();
+    let old_line =
+        r#"{"time":"2026-01-01T00:00:00.000Z","user":"u","pid":1,"action":"gc","detail":{}}"#;
+    std::fs::write(data.join("log/audit.jsonl"), format!("{old_line}\n")).unwrap();
+    let xdg = |args: &[&str]| {
+        let out = sb
+            .aibox(&root)
+            .env_remove("AIBOX_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_STATE_HOME")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out).1);
+        text(&out).0
+    };
+    xdg(&["sync"]);
+    assert!(data.join("store-v2").is_dir());
+    assert!(!data.join("cache").exists() && !data.join("log").exists());
+    assert_eq!(
+        std::fs::read(user.join(".cache/aibox/github/kept.json")).unwrap(),
+        b"[]"
+    );
+    let log = std::fs::read_to_string(user.join(".local/state/aibox/log/audit.jsonl")).unwrap();
+    assert!(log.starts_with(old_line), "{log}");
+    assert!(log.lines().count() > 1, "the sync's events follow: {log}");
+    // `aibox log` reads the moved log: the old line and the sync's.
+    let listed = xdg(&["log", "--json"]);
+    assert_eq!(listed.lines().count(), log.lines().count(), "{listed}");
+    // With AIBOX_HOME set, a home keeps its own cache and log.
+    sb.ok(&root, &["sync"]);
+    assert!(sb.home().join("log/audit.jsonl").is_file());
+}
+
+#[test]
+fn arguments_that_are_not_utf8_pass_through_run_unchanged() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project("p", HELLO);
+    sb.ok(&root, &["sync"]);
+    let raw = std::ffi::OsStr::from_bytes(b"a\xff\xfeb");
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--", "printf", "%s"])
+        .arg(raw)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(out.stdout, b"a\xff\xfeb");
+    // And as the program's name: a clear error, not a panic.
+    let out = sb
+        .aibox(&root)
+        .args(["run", "--"])
+        .arg(raw)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out).1);
+    assert_ne!(out.status.code(), Some(101), "{}", text(&out).1);
+    assert!(text(&out).1.contains("cannot run `a"), "{}", text(&out).1);
+}
+
+#[test]
 fn manifest_path_takes_a_file_or_its_directory() {
     let sb = Sandbox::new();
     sb.repo_packs();

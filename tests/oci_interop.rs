@@ -241,3 +241,65 @@ fn skopeo_copies_a_layout_aibox_wrote() {
         .success();
     assert!(env2.work().join("h/bin/hello").exists());
 }
+
+#[test]
+fn the_run_s_unpack_budget_holds_across_every_artifact_a_lock_fetches() {
+    require_tool(
+        &common::oci::python3().display().to_string(),
+        &["-c", "import oras.client"],
+        "the PyPI package `oras`",
+    );
+    let reg = Registry::start();
+    let env = Env::new();
+    // ORAS artifacts carry no tree hash, so `lock` fetches each to compute it: four of 1 MiB.
+    let mut packs = String::new();
+    for i in 0..4 {
+        let src = env.work().join(format!("src{i}"));
+        aibox::fs::create_dir_all(&src).unwrap();
+        aibox::fs::write(
+            src.join("pack.toml"),
+            format!("[pack]\nname = \"big{i}\"\nversion = \"1.0.0\"\n"),
+        )
+        .unwrap();
+        common::oci::add_random_file(&src, "data", 1 << 20);
+        python(
+            &format!(
+                "import oras.client\nc = oras.client.OrasClient(insecure=True)\nc.push(target='{}/o/big{i}:1.0.0', files=['pack.toml', 'data'])",
+                reg.host()
+            ),
+            &src,
+        );
+        packs.push_str(&format!("big{i} = \"1\"\n"));
+    }
+    let root = env.work().join("project");
+    aibox::fs::create_dir_all(&root).unwrap();
+    aibox::fs::write(
+        root.join("aibox.toml"),
+        format!(
+            "[registries]\ndefault = \"{}\"\n[packs]\n{packs}",
+            reg.url("o")
+        ),
+    )
+    .unwrap();
+    let lock = |cap: u64| {
+        env.aibox()
+            .current_dir(&root)
+            .env("AIBOX_MAX_RUN_UNPACKED_BYTES", cap.to_string())
+            .arg("lock")
+            .output()
+            .unwrap()
+    };
+    // Each artifact is under a 3 MiB cap; together they are not.
+    let out = lock(3 << 20);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("this run's archives together"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!root.join("aibox.lock").exists());
+    let out = lock(8 << 20);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = aibox::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    assert_eq!(text.matches("[[package]]").count(), 4, "{text}");
+}

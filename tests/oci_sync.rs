@@ -74,3 +74,48 @@ fn sync_from_registry_then_vendor_for_air_gapped_sync() {
         env2.store_packs()
     );
 }
+
+#[test]
+fn remove_and_add_of_stored_packs_work_offline_and_network_errors_say_so() {
+    let mut reg = Registry::start();
+    let env = Env::new();
+    let url = reg.url("packs");
+    for (name, version) in [("hello", "1.0.0"), ("other", "2.0.0"), ("base", "1.4.0")] {
+        let dir = make_pack(&env.work(), name, version, "");
+        if name == "base" {
+            aibox::fs::write(
+                dir.join("pack.toml"),
+                "[pack]\nname = \"base\"\nversion = \"1.4.0\"\n",
+            )
+            .unwrap();
+        }
+        env.aibox()
+            .args(["pack", "publish"])
+            .arg(&dir)
+            .args(["--registry", &url])
+            .assert()
+            .success();
+    }
+    let proj = env.work().join("proj");
+    aibox::fs::create_dir_all(&proj).unwrap();
+    aibox::fs::write(
+        proj.join("aibox.toml"),
+        format!("[registries]\ndefault = \"{url}\"\n\n[packs]\nhello = \"1\"\nother = \"2\"\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| env.aibox().current_dir(&proj).args(args).output().unwrap();
+    let out = run(&["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    reg.kill();
+    // The registry is gone: a command that needs it says so and suggests --offline.
+    let out = run(&["--refresh", "remove", "other"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--offline"), "{}", stderr(&out));
+    // Everything needed is in the store and cache: --offline removes and adds back.
+    let out = run(&["--offline", "remove", "other"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!proj.join(".aibox/current/packs/other").exists());
+    let out = run(&["--offline", "add", "other@2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(proj.join(".aibox/current/packs/other").exists());
+}

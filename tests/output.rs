@@ -111,3 +111,130 @@ fn quiet_prints_only_errors_and_data() {
     assert!(!out.status.success());
     assert!(text(&out).1.starts_with("error: "), "{}", text(&out).1);
 }
+
+/// `aibox --json <args>` in `root`: its exit status and stdout parsed as one JSON document.
+fn json(sb: &Sandbox, root: &Path, args: &[&str]) -> (bool, serde_json::Value) {
+    let out = sb.aibox(root).arg("--json").args(args).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("{args:?}: stdout is not one JSON document ({e}): {stdout:?}\n{stderr}")
+    });
+    (out.status.success(), value)
+}
+
+#[test]
+fn json_reports_what_state_changing_commands_did_and_errors_as_json() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let root = sb.project(
+        "proj",
+        &format!(
+            "[registries]\ndefault = \"dir:{}\"\n\n[packs]\nhello = \"=1.0.0\"\n",
+            packs.display()
+        ),
+    );
+    let (ok, lock) = json(&sb, &root, &["lock"]);
+    assert!(ok);
+    assert_eq!(lock["written"], true);
+    assert_eq!(lock["packages"][0]["name"], "hello");
+    assert_eq!(lock["packages"][0]["version"], "1.0.0");
+
+    let (ok, sync) = json(&sb, &root, &["sync"]);
+    assert!(ok);
+    assert_eq!(sync["generation"], 1);
+    assert_eq!(sync["switched"], true);
+    // Every locked pack was fetched and added (hello and what it depends on).
+    let added = sync["added"].as_array().unwrap();
+    assert_eq!(added.len(), lock["packages"].as_array().unwrap().len());
+    assert_eq!(sync["fetched"], added.len());
+    assert!(
+        added.contains(&serde_json::json!({ "name": "hello", "version": "1.0.0" })),
+        "{sync}"
+    );
+    let (_, again) = json(&sb, &root, &["sync"]);
+    assert_eq!(
+        (again["generation"].clone(), again["switched"].clone()),
+        (1.into(), false.into())
+    );
+
+    let (ok, add) = json(&sb, &root, &["add", "json-pretty"]);
+    assert!(ok);
+    let locked: Vec<&str> = add["locked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        locked.iter().any(|l| l.starts_with("json-pretty@")),
+        "{add}"
+    );
+    assert_eq!(add["sync"]["generation"], 2);
+    assert!(
+        add["sync"]["added"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "json-pretty"),
+        "{add}"
+    );
+
+    // A newer hello exists beyond `=1.0.0`: a dry run of `--major` says what it would do.
+    let (ok, plan) = json(&sb, &root, &["update", "--major", "--dry-run"]);
+    assert!(ok);
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["widened"][0]["name"], "hello");
+    assert!(plan["sync"].is_null());
+    assert!(
+        !root
+            .join(".aibox/current/packs/hello")
+            .read_link()
+            .unwrap()
+            .to_string_lossy()
+            .contains("1.1")
+    );
+
+    // An error is a JSON object on stdout too, with the exit status it had.
+    let out = sb
+        .aibox(&root)
+        .args(["--json", "add", "no-such-pack"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success());
+    let err: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-pack"),
+        "{err}"
+    );
+    assert_eq!(err["error"]["exit_code"], out.status.code().unwrap());
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}
+
+#[test]
+fn a_failing_command_whose_json_says_why_prints_one_document() {
+    let sb = Sandbox::new();
+    let root = sb.project("proj", "[packs]\n");
+    let config = sb.path().join("config.toml");
+    std::fs::write(&config, "[trust]\npolicy = \"strict\"\n").unwrap();
+    let out = sb
+        .aibox(&root)
+        .env("AIBOX_CONFIG", &config)
+        .args(["--json", "doctor", "--offline"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let checks: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out).0));
+    assert!(
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "config" && c["status"] == "fail"),
+        "{checks}"
+    );
+}

@@ -607,3 +607,32 @@ fn a_multi_platform_release_in_an_oci_layout_installs_the_hosts_binary() {
     let registry = w.installed_ok(&["config", "get", "update.registry"]);
     assert_eq!(registry.trim(), format!("oci-layout:{}", layout.display()));
 }
+
+#[test]
+fn check_asks_the_registry_now_instead_of_a_cached_tag_list() {
+    let w = World::new();
+    w.release(Path::new(env!("CARGO_BIN_EXE_aibox")), "rel", None);
+    let out = w.install_sh("rel", &old(), None);
+    assert!(out.status.success(), "install.sh:\n{}", stderr(&out));
+    let out = w.installed_ok(&["self", "update", "--check"]);
+    assert!(
+        out.contains(&format!("aibox {} is the newest", old())),
+        "{out}"
+    );
+    // A release published a moment later (well within the tag cache's ten minutes) is seen
+    // by the next question a person asks.
+    w.release(&new_binary(), "rel", None);
+    let out = w.installed_ok(&["self", "update", "--check"]);
+    assert!(
+        out.contains(&format!("aibox {NEW} is available (you have {})", old())),
+        "{out}"
+    );
+    // Offline, the cached answer is all there is, and it is used.
+    let out = w.installed(&["self", "update", "--check", "--offline"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("aibox {NEW} is available")),
+        "{}",
+        stdout(&out)
+    );
+}

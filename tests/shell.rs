@@ -310,3 +310,52 @@ fn a_repository_s_own_aibox_never_reaches_path_in_bash_zsh_and_fish() {
         );
     }
 }
+
+#[test]
+fn activate_notices_once_when_a_pull_moves_the_lock_in_bash_zsh_and_fish() {
+    let sb = Sandbox::new();
+    sb.repo_packs();
+    let root = sb.project(
+        "p",
+        "[registries]\ndefault = \"dir:../packs\"\n[packs]\njson-pretty = \"*\"\n",
+    );
+    sb.ok(&root, &["sync"]);
+    let pulled = std::fs::read(root.join("aibox.lock")).unwrap();
+    // The environment moves on (an `add`), then a checkout brings the older lock back.
+    sb.ok(&root, &["add", "hello"]);
+    let moved = "changed since generation";
+    let hooks = |sh: &str| -> (String, String) {
+        let (source, bump) = match sh {
+            "fish" => (
+                r#""$AIBOX_BIN" activate fish | source"#,
+                r#"touch -d "@"(math (date +%s) + 5) aibox.lock"#,
+            ),
+            _ => (
+                if sh == "bash" {
+                    r#"eval "$("$AIBOX_BIN" activate bash)""#
+                } else {
+                    r#"eval "$("$AIBOX_BIN" activate zsh)""#
+                },
+                r#"touch -d "@$(( $(date +%s) + 5 ))" aibox.lock"#,
+            ),
+        };
+        std::fs::write(root.join("pulled.lock"), &pulled).unwrap();
+        let script = format!(
+            "{source}\n_aibox_hook; echo step1 >&2\n\
+             cp pulled.lock aibox.lock; {bump}\n\
+             _aibox_hook; echo step2 >&2\n_aibox_hook; echo step3 >&2\n\
+             \"$AIBOX_BIN\" sync -q\n_aibox_hook; echo step4 >&2\n"
+        );
+        shell_in(sh, &root, &sb.home(), &script)
+    };
+    for sh in ["bash", "zsh", "fish"] {
+        let (_, err) = hooks(sh);
+        let before = |step: &str| err.split(step).next().unwrap().to_owned();
+        // Nothing while the lock matches; one notice when it moved, naming the lock; no
+        // repeat at the next prompt; none once synced.
+        assert_eq!(before("step1").matches(moved).count(), 0, "{sh}: {err}");
+        assert_eq!(before("step2").matches(moved).count(), 1, "{sh}: {err}");
+        assert!(before("step2").contains("aibox.lock"), "{sh}: {err}");
+        assert_eq!(before("step4").matches(moved).count(), 1, "{sh}: {err}");
+    }
+}

@@ -23,7 +23,7 @@ pub(super) fn run(opts: &Options) -> Result<()> {
     }
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     if failed > 0 {
-        return Err(Error::msg(format!("{failed} checks failed"))
+        return Err(Error::shown_in_output(format!("{failed} checks failed"))
             .with_hint("each failed check above says how to fix it"));
     }
     Ok(())

@@ -21,8 +21,8 @@ pub(super) struct RunArgs {
     #[arg(long, conflicts_with = "no_sync")]
     frozen: bool,
     /// The command and its arguments (after `--`).
-    #[arg(required = true, allow_hyphen_values = true, value_name = "CMD")]
-    command: Vec<String>,
+    #[arg(required = true, allow_hyphen_values = true, value_name = "CMD", value_parser = clap::value_parser!(std::ffi::OsString))]
+    command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -31,6 +31,52 @@ pub(super) enum Shell {
     Zsh,
     Fish,
     Json,
+}
+
+#[derive(Debug, Args)]
+#[command(trailing_var_arg = true)]
+pub(super) struct XArgs {
+    /// The pack to run: `name` or `name@REQ` (`ruff@0.6`, `hello@=1.0.0`).
+    #[arg(value_name = "PACK[@REQ]")]
+    pack: String,
+    /// The registry to take it from (default: the one `aibox install <pack> --registry <url>` remembered).
+    #[arg(long, value_name = "URL")]
+    registry: Option<String>,
+    /// The command to run, when it is not named like the pack.
+    #[arg(long, value_name = "COMMAND")]
+    bin: Option<String>,
+    /// Lock again to the newest version the request allows (the first run locks; later runs
+    /// reuse that lock).
+    #[arg(long)]
+    upgrade: bool,
+    /// The command's arguments (after `--`).
+    #[arg(allow_hyphen_values = true, value_name = "ARGS", value_parser = clap::value_parser!(std::ffi::OsString))]
+    args: Vec<std::ffi::OsString>,
+}
+
+/// `aibox x`: a one-off environment, synced, then the command run in it.
+pub(super) fn x(opts: &Options, args: XArgs) -> Result<()> {
+    let one = ops::x::prepare(opts, &args.pack, args.registry.as_deref(), args.upgrade)?;
+    if let Some(installed) = &one.synced {
+        super::project::report_install(&one.opts, installed);
+    }
+    let command = args.bin.clone().unwrap_or_else(|| one.pack.clone());
+    let commands = ops::x::commands(&one)?;
+    if !commands.contains(&command) {
+        let err =
+            crate::error::Error::msg(format!("`{}` provides no command `{command}`", one.pack));
+        return Err(if commands.is_empty() {
+            err.with_hint("it has no commands to run")
+        } else {
+            err.with_hint(format!(
+                "its commands: {}; name one with `--bin <command>`",
+                commands.join(", ")
+            ))
+        });
+    }
+    let mut argv = vec![std::ffi::OsString::from(command)];
+    argv.extend(args.args);
+    ops::run::run(&one.opts, Target::Project, &argv, None)
 }
 
 #[derive(Debug, Args)]

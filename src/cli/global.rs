@@ -47,15 +47,6 @@ pub(super) fn install(opts: &Options, args: InstallArgs) -> Result<()> {
         },
     )?;
     super::project::report_edit(opts, &outcome);
-    let bin = opts.store()?.layout().profile("global").join("current/bin");
-    let on_path =
-        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
-    if !on_path && !args.skill {
-        opts.reporter.warn(format!(
-            "`{}` is not on your PATH; add it to use installed commands directly",
-            bin.display()
-        ));
-    }
     Ok(())
 }
 

@@ -69,7 +69,12 @@ pub(super) fn run(opts: &Options, args: ImportArgs) -> Result<()> {
         );
         return Ok(());
     }
-    super::project::run_sync(opts, ops::Target::Project, &Default::default())?;
+    // One JSON document for the whole command: the sync reports on stderr only.
+    let quiet_json = Options {
+        json: false,
+        ..opts.clone()
+    };
+    super::project::run_sync(&quiet_json, ops::Target::Project, &Default::default())?;
     let checks = match &out.skills {
         Some(plan) => ops::migrate::check::check_project(opts, &dir, plan)?,
         None => Vec::new(),

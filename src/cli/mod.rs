@@ -9,6 +9,7 @@ mod import;
 mod pack;
 mod plugin;
 mod project;
+mod report;
 mod search;
 mod selfcli;
 mod shell;
@@ -110,10 +111,13 @@ enum Command {
     Run(env::RunArgs),
     /// Print the project's environment as shell code (`eval "$(aibox env)"`) or JSON.
     Env(env::EnvArgs),
+    /// Run a pack's command once, without a project: `aibox x PACK[@REQ] -- ARGS` (an
+    /// environment of its own, locked on first use and reused).
+    X(env::XArgs),
     /// Write `aibox.toml` requests from `.tool-versions`, `mise.toml`, `.nvmrc` or
     /// `.python-version` (the files stay as they are).
     Import(import::ImportArgs),
-    /// Install packs into your global profile (on PATH via its `current/bin`).
+    /// Install packs into your global profile (their commands linked into `~/.local/bin`).
     Install(global::InstallArgs),
     /// Remove packs from your global profile.
     Uninstall(global::UninstallArgs),
@@ -254,6 +258,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sync(a) => project::sync(&opts, a),
         Command::Run(a) => env::run(&opts, a),
         Command::Env(a) => env::env(&opts, a),
+        Command::X(a) => env::x(&opts, a),
         Command::Import(a) => import::run(&opts, a),
         Command::Install(a) => global::install(&opts, a),
         Command::Uninstall(a) => global::uninstall(&opts, a),
@@ -292,11 +297,12 @@ fn run(cli: Cli) -> Result<()> {
 pub fn main() -> i32 {
     let mut command = Cli::command().version(crate::platform::version_text());
     // `aibox --help` lists the plugins found too (looked for only when help is asked for).
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Arguments may be any bytes (`aibox run -- ls $'\xff'`): never `std::env::args`.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     if matches!(args.as_slice(), [] | [_])
         && args
             .first()
-            .is_none_or(|a| ["-h", "--help", "help"].contains(&a.as_str()))
+            .is_none_or(|a| ["-h", "--help", "help"].iter().any(|h| a == h))
         && let Some(section) = plugin::help_section(&Options::default())
     {
         let text = command
@@ -319,6 +325,7 @@ pub fn main() -> i32 {
             | Command::Activate(_)
     );
     let quiet = cli.global.quiet;
+    let json = cli.global.json;
     // Ctrl-C says what it stopped. (A program aibox execs gets the default handling back; the
     // local page's server just stops.)
     if !matches!(cli.command, Command::SandboxExec(_) | Command::Ui(_)) {
@@ -346,6 +353,9 @@ pub fn main() -> i32 {
                 run_required(wrong, reporter);
             }
             reporter.error(&e.render());
+            if json && e.downcast_ref::<crate::error::ShownInOutput>().is_none() {
+                report::print_error(&e);
+            }
             e.exit_code()
         }
     }

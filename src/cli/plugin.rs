@@ -155,7 +155,7 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
             if bad.is_empty() {
                 Ok(())
             } else {
-                Err(Error::msg(format!("corrupt plugins: {}", bad.join(", ")))
+                Err(Error::shown_in_output(format!("corrupt plugins: {}", bad.join(", ")))
                     .with_hint("run `aibox store verify --repair`, then `aibox sync` (or `aibox plugin install` again)"))
             }
         }

@@ -118,6 +118,15 @@ pub(super) fn report_edit(opts: &Options, outcome: &EditOutcome) {
     if let Some(installed) = &outcome.installed {
         report_install(opts, installed);
     }
+    if opts.json {
+        crate::printer::print_json(&super::report::EditReport {
+            locked: outcome.changed.clone(),
+            sync: outcome
+                .installed
+                .as_ref()
+                .map(super::report::SyncReport::of),
+        });
+    }
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -143,6 +152,12 @@ pub(super) fn lock(opts: &Options, args: LockArgs) -> Result<()> {
             opts.reporter.warn(format!(
                 "both branches changed `{name}` in `aibox.lock`: the newer version was kept; run `aibox lock` once `aibox.toml` is merged"
             ));
+        }
+        if opts.json {
+            crate::printer::print_json(&serde_json::json!({
+                "merged": ours,
+                "both_changed": merged.both_changed,
+            }));
         }
         return Ok(());
     }
@@ -175,6 +190,20 @@ pub(super) fn lock(opts: &Options, args: LockArgs) -> Result<()> {
         opts.reporter
             .status("Unchanged", "`aibox.lock` is up to date");
     }
+    if opts.json {
+        let packages: Vec<_> = outcome
+            .lock
+            .packages
+            .iter()
+            .map(|p| serde_json::json!({ "name": p.name, "version": p.version.to_string(), "source": p.source }))
+            .collect();
+        crate::printer::print_json(&serde_json::json!({
+            "lock": root.join(crate::ops::LOCKFILE),
+            "written": outcome.written,
+            "resolved": outcome.resolved,
+            "packages": packages,
+        }));
+    }
     Ok(())
 }
 
@@ -194,14 +223,21 @@ pub(super) fn run_sync(opts: &Options, target: Target, args: &SyncArgs) -> Resul
     } else {
         LockPolicy::Update
     };
-    match ops::sync::sync(opts, target, policy)? {
+    let report = match ops::sync::sync(opts, target, policy)? {
         SyncOutcome::UpToDate { generation } => {
             opts.reporter.status(
                 "Fresh",
                 format!("generation {generation} already matches `aibox.lock`"),
             );
+            super::report::SyncReport::fresh(generation)
         }
-        SyncOutcome::Installed(installed) => report_install(opts, &installed),
+        SyncOutcome::Installed(installed) => {
+            report_install(opts, &installed);
+            super::report::SyncReport::of(&installed)
+        }
+    };
+    if opts.json {
+        crate::printer::print_json(&report);
     }
     Ok(())
 }

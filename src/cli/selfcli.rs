@@ -58,6 +58,8 @@ pub(super) fn update(opts: &Options, args: SelfUpdateArgs) -> Result<()> {
         self_update::notice::refresh(opts);
         return Ok(());
     }
+    // A person asking for the newest aibox gets the registry's answer now, not a cached one.
+    let opts = &opts.asking_for_newest();
     let request = args
         .version
         .as_deref()

@@ -4,7 +4,10 @@
 //! off when it leaves. The hook is plain shell; on entering a project with a `.aibox/current`
 //! it asks aibox (`activate --bin-for`) which directory to use: the profile's `current/bin` in
 //! the user's store when `.aibox/current` is the link aibox made there, else nothing and one
-//! warning — a repository's own `.aibox` never reaches PATH.
+//! warning — a repository's own `.aibox` never reaches PATH. When the project's `aibox.lock`
+//! is newer than its last sync (the time of its `.aibox` directory, which every sync sets), the
+//! hook asks again once and aibox prints one notice if the lock really differs from the one the
+//! environment was made from.
 
 use std::path::{Path, PathBuf};
 
@@ -90,7 +93,18 @@ fn bin_for(opts: &Options, dir: &Path) -> Result<()> {
             state_dir::hook_bin(&Layout::new(home), &root).map_err(|e| e.to_string())
         });
     match answer {
-        Ok(Some(bin)) => write_stdout(format!("{}\n", bin.display()).as_bytes()),
+        Ok(Some(bin)) => {
+            // The lock moved under the environment (never an error at a prompt).
+            if let Ok(root) = crate::fs::canonicalize(dir)
+                && let Ok(Some(id)) = crate::ops::run::lock_moved(opts, &root)
+            {
+                opts.reporter.warn(format!(
+                    "aibox: `{}` changed since generation {id} was made; run `aibox sync` to bring the environment up to date",
+                    root.join(crate::ops::LOCKFILE).display()
+                ));
+            }
+            write_stdout(format!("{}\n", bin.display()).as_bytes())
+        }
         Ok(None) => Ok(()),
         Err(reason) => {
             opts.reporter.warn(format!(
@@ -132,9 +146,10 @@ fn posix_hook(exe: &str) -> String {
 }
 
 /// bash and zsh: find the nearest `aibox.toml` at or above `$PWD`; when that project has a
-/// `.aibox/current` and is not the one handled last, ask aibox which directory (if any) to put
-/// on PATH, and swap the entry this hook added last for it (never adding one twice). aibox runs
-/// only when the project changes, not at every prompt.
+/// `.aibox/current` and is not the one handled last (or its `aibox.lock` has become newer than
+/// its environment since), ask aibox which directory (if any) to put on PATH, and swap the
+/// entry this hook added last for it (never adding one twice). aibox runs only when the
+/// project or its lock's freshness changes, not at every prompt.
 const POSIX_HOOK: &str = r#"# aibox activate: the nearest project's environment on PATH, if aibox made it.
 _aibox_hook() {
   local d="$PWD" root="" key="" bin=""
@@ -146,8 +161,10 @@ _aibox_hook() {
   if [ -n "$root" ] && { [ -e "$root/.aibox/current" ] || [ -L "$root/.aibox/current" ]; }; then
     key="$root"
   fi
-  [ "$key" = "${_AIBOX_KEY-}" ] && return 0
-  _AIBOX_KEY="$key"
+  local state="$key"
+  if [ -n "$key" ] && [ "$key/aibox.lock" -nt "$key/.aibox" ]; then state="$key (lock moved)"; fi
+  [ "$state" = "${_AIBOX_KEY-}" ] && return 0
+  _AIBOX_KEY="$state"
   if [ -n "$key" ]; then bin="$(@AIBOX@ activate --bin-for "$key")" || bin=""; fi
   local p=":$PATH:"
   if [ -n "${_AIBOX_BIN-}" ]; then p="${p//":$_AIBOX_BIN:"/:}"; fi
@@ -172,7 +189,7 @@ _aibox_hook
 "#;
 
 const FISH_HOOK: &str = r#"# aibox activate: the nearest project's environment on PATH, if aibox made it.
-function _aibox_hook --on-variable PWD
+function _aibox_hook --on-variable PWD --on-event fish_prompt
     set -l d $PWD
     set -l root ""
     while test -n "$d"
@@ -188,10 +205,14 @@ function _aibox_hook --on-variable PWD
     if test -n "$root"; and begin; test -e "$root/.aibox/current"; or test -L "$root/.aibox/current"; end
         set key $root
     end
+    set -l state $key
+    if test -n "$key"; and test "$key/aibox.lock" -nt "$key/.aibox"
+        set state "$key (lock moved)"
+    end
     set -q _aibox_key || set -g _aibox_key ""
     set -q _aibox_bin || set -g _aibox_bin ""
-    test "$key" = "$_aibox_key" && return 0
-    set -g _aibox_key $key
+    test "$state" = "$_aibox_key" && return 0
+    set -g _aibox_key $state
     set -l bin ""
     if test -n "$key"
         set bin (@AIBOX@ activate --bin-for $key)

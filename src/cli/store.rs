@@ -122,10 +122,11 @@ pub(super) fn run(opts: &Options, cmd: StoreCommand) -> Result<()> {
                 );
                 Ok(())
             } else {
-                Err(
-                    Error::msg(format!("{} corrupt store entries", report.corrupt.len()))
-                        .with_hint("run `aibox store verify --repair`, then `aibox sync`"),
-                )
+                Err(Error::shown_in_output(format!(
+                    "{} corrupt store entries",
+                    report.corrupt.len()
+                ))
+                .with_hint("run `aibox store verify --repair`, then `aibox sync`"))
             }
         }
         StoreCommand::Path { pack, profile } => {

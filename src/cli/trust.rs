@@ -229,9 +229,9 @@ pub(super) fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
 
 pub(super) fn log(opts: &Options, args: LogArgs) -> Result<()> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let home = crate::store::Layout::default_home()
-        .ok_or_else(|| Error::msg("no aibox home: set `AIBOX_HOME` or `HOME`"))?;
-    let path = crate::store::Layout::new(&home).audit_log();
+    let path = crate::store::Layout::from_env()
+        .ok_or_else(|| Error::msg("no aibox home: set `AIBOX_HOME` or `HOME`"))?
+        .audit_log();
     let (events, bad) = crate::audit::read(&path)
         .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
     let events: Vec<_> = events

@@ -44,7 +44,8 @@ pub(super) fn serve(opts: &Options, args: UiArgs) -> Result<()> {
 pub(super) fn catalog(opts: &Options, command: CatalogCommand) -> Result<()> {
     match command {
         CatalogCommand::Build { registry, output } => {
-            let built = crate::web::catalog::build(opts, &registry, &output)?;
+            // A catalog shows what the registry holds now, not a cached tag list.
+            let built = crate::web::catalog::build(&opts.asking_for_newest(), &registry, &output)?;
             opts.reporter.status(
                 "Wrote",
                 format!(

@@ -224,7 +224,18 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
     }
     if let Some(installed) = &u.installed {
         super::project::report_install(opts, installed);
-        print_changelogs(installed);
+        if !opts.json {
+            print_changelogs(installed);
+        }
+    }
+    if opts.json {
+        crate::printer::print_json(&serde_json::json!({
+            "dry_run": args.dry_run,
+            "widened": u.widened.iter().map(|(name, from, to)| serde_json::json!({ "name": name, "from": from, "to": to })).collect::<Vec<_>>(),
+            "changes": u.changes.iter().map(|(action, what)| serde_json::json!({ "action": action.to_lowercase(), "what": what })).collect::<Vec<_>>(),
+            "escalations": u.escalations.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
+            "sync": u.installed.as_ref().map(super::report::SyncReport::of),
+        }));
     }
     Ok(())
 }

@@ -37,6 +37,16 @@ pub struct Consent {
 }
 
 impl Options {
+    /// These options for a question a person asks about the newest versions (`self update`,
+    /// `catalog build`): registry tag lists are fetched again instead of taken from the cache,
+    /// unless `--offline`.
+    pub fn asking_for_newest(&self) -> Options {
+        Options {
+            refresh: !self.offline,
+            ..self.clone()
+        }
+    }
+
     /// The store at the default home, reporting through these options' reporter.
     pub fn store(&self) -> Result<Store> {
         Ok(Store::open_default()?.reporting(self.reporter))

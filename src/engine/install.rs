@@ -188,10 +188,14 @@ pub fn install_lock(
         && packs
             .iter()
             .all(|(id, _)| previous.packs.iter().any(|p| p.store == id.dir_name()));
+    let global = matches!(profile.kind, crate::store::profiles::ProfileKind::Global);
     if unchanged {
         if let Some(p) = projector {
             crate::engine::handover::settle(store, p, &previous)?;
             p.apply(&previous.skills(), store.reporter())?;
+        }
+        if global {
+            crate::engine::user_bin::refresh(store);
         }
         return Ok(Installed {
             diff: GenerationDiff::default(),
@@ -264,11 +268,14 @@ pub fn install_lock(
         crate::engine::handover::settle(store, p, &generation)?;
         p.apply(&generation.skills(), store.reporter())?;
     }
+    if global {
+        crate::engine::user_bin::refresh(store);
+    }
     let dir = profile.paths.generation(generation.id);
     let event = |name| Event::new(name, &who, Some(previous.id), generation.id, &changes);
     hooks::emit(store, &generation, &dir, project, &event("post-switch"))?;
     crate::audit::record(
-        store.layout().home(),
+        store.layout(),
         "switch",
         Some(&profile.describe()),
         serde_json::json!({

@@ -18,4 +18,5 @@ pub mod required;
 pub mod skills;
 pub mod sources;
 pub mod switch_hooks;
+pub mod user_bin;
 pub mod verdicts;

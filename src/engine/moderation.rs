@@ -116,7 +116,7 @@ pub fn check_lock(store: &Store, sources: &Sources, lock: &Lockfile, profile: &s
         };
         let judged = judge(sources, &pkg.source, &pkg.name, &m);
         crate::audit::record(
-            store.layout().home(),
+            store.layout(),
             "moderation",
             Some(profile),
             serde_json::json!({

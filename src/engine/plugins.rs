@@ -75,9 +75,8 @@ fn read_record(dir: &Path) -> Option<GenerationRecord> {
 /// Every plugin executable named `aibox-plugin-<name>` (all names when `name` is `None`), in
 /// lookup order: for each name the first is the one `aibox <name>` runs.
 pub fn find(opts: &Options, name: Option<&str>) -> Vec<Found> {
-    let layout = match Layout::default_home() {
-        Some(home) => Layout::new(home),
-        None => return Vec::new(),
+    let Some(layout) = Layout::from_env() else {
+        return Vec::new();
     };
     let mut found = Vec::new();
     for (origin, dir) in generation_dirs(opts, &layout) {

@@ -145,7 +145,7 @@ pub fn check_lock(
             Err(_) => ("refused", None),
         };
         crate::audit::record(
-            store.layout().home(),
+            store.layout(),
             "verify",
             Some(profile),
             serde_json::json!({

@@ -277,30 +277,42 @@ fn path(store: &Store, out: &mut Vec<Check>) {
         return;
     };
     let installed = store.current(&profile).is_ok_and(|g| !g.packs.is_empty());
+    // Global commands are linked into the user's bin directory; a PATH with the profile's
+    // `current/bin` itself works as well.
     let bin = profile.paths.current().join("bin");
-    let on_path =
-        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
-    match (installed, on_path) {
-        (_, true) => out.push(check(
+    let user_bin = crate::engine::user_bin::user_bin_dir();
+    let on_path = |dir: &std::path::Path| {
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == dir))
+    };
+    let found = [Some(&bin), user_bin.as_ref()]
+        .into_iter()
+        .flatten()
+        .find(|d| on_path(d))
+        .cloned();
+    match (installed, found, user_bin) {
+        (_, Some(dir), _) => out.push(check(
             "PATH",
             Status::Ok,
-            format!("has `{}`", bin.display()),
+            format!("has `{}`", dir.display()),
         )),
-        (false, false) => out.push(check("PATH", Status::Ok, "nothing installed globally")),
-        (true, false) => out.push(
-            check(
-                "PATH",
-                Status::Warn,
-                format!(
-                    "globally installed packs are in `{}`, which is not on PATH",
-                    bin.display()
-                ),
+        (false, None, _) => out.push(check("PATH", Status::Ok, "nothing installed globally")),
+        (true, None, dir) => {
+            let dir = dir.unwrap_or(bin);
+            out.push(
+                check(
+                    "PATH",
+                    Status::Warn,
+                    format!(
+                        "globally installed commands are linked into `{}`, which is not on PATH",
+                        dir.display()
+                    ),
+                )
+                .fix(format!(
+                    "add `export PATH=\"{}:$PATH\"` to your shell's startup file",
+                    dir.display()
+                )),
             )
-            .fix(format!(
-                "add `export PATH=\"{}:$PATH\"` to your shell's startup file",
-                bin.display()
-            )),
-        ),
+        }
     }
 }
 

@@ -393,7 +393,7 @@ pub fn install_global(
     }
     let outcome = add(opts, Target::Global, specs, how)?;
     crate::audit::record(
-        store.layout().home(),
+        store.layout(),
         "install",
         Some("global"),
         serde_json::json!({"packs": outcome.changed}),
@@ -493,5 +493,9 @@ pub(super) fn install_state(opts: &Options, target: Target, root: &Path) -> Resu
     let (bytes, lock) = state.lock.clone().expect("the lock was just written");
     let store = opts.store()?;
     let profile = target_profile(&store, target, root)?;
-    install(&store, &profile, &state, opts, &lock, &bytes)
+    let installed = install(&store, &profile, &state, opts, &lock, &bytes)?;
+    if target == Target::Project {
+        crate::store::state_dir::mark_synced(root);
+    }
+    Ok(installed)
 }

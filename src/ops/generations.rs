@@ -124,6 +124,9 @@ pub fn rollback(
             }
         }
     }
+    if target == Target::Global {
+        crate::engine::user_bin::refresh(&store);
+    }
     let mut restored = false;
     if restore && let Some(files) = &files {
         for (name, bytes) in [
@@ -141,7 +144,7 @@ pub fn rollback(
             fs::read(root.join(crate::ops::LOCKFILE)).ok().as_deref() != Some(f.lock.as_slice())
         });
     crate::audit::record(
-        store.layout().home(),
+        store.layout(),
         "rollback",
         Some(&profile.describe()),
         serde_json::json!({"from": from, "to": to, "restored": restored}),

@@ -14,7 +14,7 @@ pub fn gc(opts: &Options, gc: GcOptions) -> Result<GcReport> {
     let report = store.gc(gc)?;
     if !gc.dry_run {
         crate::audit::record(
-            store.layout().home(),
+            store.layout(),
             "gc",
             None,
             serde_json::json!({
@@ -33,7 +33,7 @@ pub fn verify(opts: &Options, repair: bool) -> Result<VerifyReport> {
     let store = opts.store()?;
     let report = store.verify(repair)?;
     crate::audit::record(
-        store.layout().home(),
+        store.layout(),
         "verify",
         None,
         serde_json::json!({

@@ -20,6 +20,7 @@ pub mod trust;
 pub mod update;
 pub mod vendor;
 pub mod view;
+pub mod x;
 
 pub use crate::engine::context::{
     LOCKFILE, MANIFEST, MAX_LOCK_BYTES, MAX_MANIFEST_BYTES, Options, Project, Target, find_project,

@@ -47,14 +47,7 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
         opts.reporter,
     ));
     if let (Target::Project, Some(manifest)) = (target, manifest) {
-        // A cheap staleness check: the lock's hash against the one the generation records.
-        let synced =
-            crate::fs::read_regular(&root.join(crate::ops::LOCKFILE), crate::ops::MAX_LOCK_BYTES)
-                .map(|bytes| {
-                    current.lock_hash.as_deref() == Some(&crate::ops::sync::lock_hash(&bytes))
-                })
-                .unwrap_or(current.id != 0);
-        if !synced {
+        if !lock_matches(&current, &root) {
             opts.reporter.warn(format!(
                 "the environment (generation {}) does not match `aibox.lock`; run `aibox sync`",
                 current.id
@@ -67,6 +60,29 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
     }
     env.path.push(bin_dir);
     Ok(env)
+}
+
+/// A cheap staleness check: whether the project at `root` has the `aibox.lock` generation
+/// `current` was made from (its hash against the one the generation records). A project with
+/// no readable lock matches only before its first sync.
+pub fn lock_matches(
+    current: &crate::store::record::GenerationRecord,
+    root: &std::path::Path,
+) -> bool {
+    crate::fs::read_regular(&root.join(crate::ops::LOCKFILE), crate::ops::MAX_LOCK_BYTES)
+        .map(|bytes| current.lock_hash.as_deref() == Some(&crate::ops::sync::lock_hash(&bytes)))
+        .unwrap_or(current.id == 0)
+}
+
+/// For the shell hook (`aibox activate`): the current generation's id when the project at
+/// `root` (canonical) has moved its `aibox.lock` since that generation was made — a
+/// `git pull`, a branch switch — so an `aibox sync` is due; `None` when it matches or the
+/// project has no environment yet.
+pub fn lock_moved(opts: &Options, root: &std::path::Path) -> Result<Option<u64>> {
+    let store = opts.store()?;
+    let profile = store.project_profile(root)?;
+    let current = store.current(&profile)?;
+    Ok((current.id != 0 && !lock_matches(&current, root)).then_some(current.id))
 }
 
 fn read_manifest(path: &std::path::Path) -> Result<crate::manifest::ProjectManifest> {
@@ -103,26 +119,29 @@ fn resolve_env(gen_env: &GenerationEnv) -> Environment {
 pub fn run(
     opts: &Options,
     target: Target,
-    argv: &[String],
+    argv: &[std::ffi::OsString],
     failed_sync: Option<Error>,
 ) -> Result<()> {
     let env = environment(opts, target)?;
-    let (program, args) = argv.split_first().ok_or_else(|| {
+    let (program_os, args) = argv.split_first().ok_or_else(|| {
         Error::msg("no command given").with_hint("usage: aibox run -- <command> [args...]")
     })?;
+    // Arguments go to the program as given, any bytes; the program's name is shown lossily.
+    let program = &*program_os.to_string_lossy();
+    let has_slash = program_os.as_encoded_bytes().contains(&b'/');
     // A command of the generation checks the required variables of its own pack (its wrapper
     // does, store/wrappers.rs); another command needs no pack in particular: a warning.
-    let own_command = !program.contains('/')
+    let own_command = !has_slash
         && env
             .path
             .first()
-            .is_some_and(|bin| crate::fs::exists(&bin.join(program)).unwrap_or(false));
+            .is_some_and(|bin| crate::fs::exists(&bin.join(program_os)).unwrap_or(false));
     if let Some(e) = failed_sync {
         // What the policy refuses does not run, whichever generation holds it.
         if e.exit_code() == crate::error::exit::POLICY {
             return Err(e);
         }
-        if !own_command && !program.contains('/') {
+        if !own_command && !has_slash {
             let hints = e.hints().to_vec();
             let code = e.exit_code();
             let mut err = Error::msg(format!(
@@ -158,12 +177,12 @@ pub fn run(
     let joined = std::env::join_paths(path).map_err(|e| {
         Error::with_source("a directory of the environment cannot be put on PATH", e)
     })?;
-    let mut cmd = std::process::Command::new(program);
+    let mut cmd = std::process::Command::new(program_os);
     cmd.args(args).envs(&env.vars).env("PATH", &joined);
     // Look the program up on the new PATH (Command uses the parent's PATH otherwise).
-    if !program.contains('/')
+    if !has_slash
         && let Some(found) = std::env::split_paths(&joined)
-            .map(|d| d.join(program))
+            .map(|d| d.join(program_os))
             .find(|p| crate::fs::metadata(p).is_ok_and(|m| m.is_file()))
     {
         cmd = std::process::Command::new(found);

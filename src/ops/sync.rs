@@ -99,6 +99,9 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
                 crate::engine::handover::settle(&store, &p, &current)?;
                 p.apply(&current.skills(), opts.reporter)?;
             }
+            if target == Target::Project {
+                crate::store::state_dir::mark_synced(&root);
+            }
             return Ok(SyncOutcome::UpToDate {
                 generation: store.current_id(&profile)?,
             });
@@ -106,15 +109,18 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
     }
 
     let outcome = ensure_lock(&state, opts, policy, &Upgrade::None, false)?;
-    install(
+    let installed = install(
         &store,
         &profile,
         &state,
         opts,
         &outcome.lock,
         &outcome.bytes,
-    )
-    .map(|installed| SyncOutcome::Installed(Box::new(installed)))
+    )?;
+    if target == Target::Project {
+        crate::store::state_dir::mark_synced(&root);
+    }
+    Ok(SyncOutcome::Installed(Box::new(installed)))
 }
 
 /// Install a lock (given as its model and bytes) into `profile`.

@@ -184,6 +184,7 @@ impl crate::error::Hint for RegistryError {
             RegistryError::TokenService { hint, .. } => vec![hint.clone()],
             RegistryError::Network { .. } => vec![
                 "check that the registry is reachable and run the command again; a partly downloaded blob is resumed".into(),
+                "when everything this needs was fetched before (packs in the store, tag lists and signatures in the cache), add `--offline` to work without the registry".into(),
             ],
             RegistryError::InsecureHop { .. } => vec![
                 "nothing was sent to that host: the registry (or a proxy or CDN in front of it) must send aibox to `https://` — ask its operator. A registry marked `insecure` may use plain HTTP on its own host only".into(),

@@ -1,5 +1,5 @@
-//! The only place store paths are built: `$AIBOX_HOME` and everything under it
-//! (store-format/SPEC.md §1).
+//! The only place store paths are built: `$AIBOX_HOME` and everything under it, and the cache
+//! and state directories beside it (store-format/SPEC.md §1).
 
 use std::path::{Path, PathBuf};
 
@@ -12,15 +12,58 @@ pub const STORE_DIR: &str = "store-v2";
 /// links into them (store-format/SPEC.md §9).
 pub const OLD_STORE_DIRS: &[&str] = &["store-v1"];
 
-/// Paths under one `$AIBOX_HOME`.
+/// Paths under one `$AIBOX_HOME`, its cache and its state.
 #[derive(Debug, Clone)]
 pub struct Layout {
     home: PathBuf,
+    /// Registry metadata and downloads: may be deleted at any time.
+    cache: PathBuf,
+    /// The audit log's parent.
+    state: PathBuf,
 }
 
 impl Layout {
+    /// Everything under `home` (a home named by `AIBOX_HOME` keeps its cache and log too).
     pub fn new(home: impl Into<PathBuf>) -> Self {
-        Layout { home: home.into() }
+        let home = home.into();
+        Layout {
+            cache: home.join("cache"),
+            state: home.clone(),
+            home,
+        }
+    }
+
+    /// The layout of the default home ([`Layout::default_home`]). With `AIBOX_HOME` set,
+    /// everything lives under it; otherwise the cache goes to `$XDG_CACHE_HOME/aibox`
+    /// (`~/.cache/aibox`) and the audit log under `$XDG_STATE_HOME/aibox`
+    /// (`~/.local/state/aibox`), as the XDG base directory specification asks, and a cache or
+    /// log an earlier aibox kept in the data directory is moved there once.
+    pub fn from_env() -> Option<Layout> {
+        let home = Layout::default_home()?;
+        if std::env::var_os("AIBOX_HOME").is_some_and(|h| !h.is_empty()) {
+            return Some(Layout::new(home));
+        }
+        let xdg = |var: &str, fallback: &str| {
+            std::env::var_os(var)
+                .map(PathBuf::from)
+                .filter(|x| x.is_absolute())
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .map(PathBuf::from)
+                        .filter(|h| h.is_absolute())
+                        .map(|h| h.join(fallback))
+                })
+                .map(|d| d.join("aibox"))
+        };
+        let mut layout = Layout::new(home);
+        if let Some(cache) = xdg("XDG_CACHE_HOME", ".cache") {
+            layout.cache = moved(layout.home.join("cache"), cache);
+        }
+        if let Some(state) = xdg("XDG_STATE_HOME", ".local/state") {
+            let log = moved(layout.home.join("log"), state.join("log"));
+            layout.state = log.parent().map_or(state, Path::to_path_buf);
+        }
+        Some(layout)
     }
 
     /// `$AIBOX_HOME` (a relative path is taken from the current directory), else
@@ -110,9 +153,9 @@ impl Layout {
         self.store().join("signatures")
     }
 
-    /// `log/audit.jsonl`: the audit log.
+    /// `log/audit.jsonl` in the state directory: the audit log.
     pub fn audit_log(&self) -> PathBuf {
-        self.home.join("log").join("audit.jsonl")
+        self.state.join("log").join("audit.jsonl")
     }
 
     /// `link-mode`: how pack trees are made from objects on this filesystem.
@@ -133,8 +176,9 @@ impl Layout {
         self.home.join("plugin-data").join(name)
     }
 
+    /// The cache directory (`$AIBOX_HOME/cache`, or `$XDG_CACHE_HOME/aibox`).
     pub fn cache(&self) -> PathBuf {
-        self.home.join("cache")
+        self.cache.clone()
     }
 
     /// The global profile's own project directory (`aibox install` edits its manifest).
@@ -151,6 +195,21 @@ impl Layout {
     pub fn self_adopted(&self) -> PathBuf {
         self.home.join("self-adopted")
     }
+}
+
+/// Where a directory an earlier aibox kept at `old` now lives: `new`, after moving `old`
+/// there when only `old` exists (once, atomically). When it cannot be moved (another
+/// filesystem), `old` stays in use: nothing is lost or copied half.
+fn moved(old: PathBuf, new: PathBuf) -> PathBuf {
+    let is_dir = |p: &Path| crate::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    if !is_dir(&old) || crate::fs::symlink_metadata(&new).is_ok() {
+        return new;
+    }
+    let renamed = new
+        .parent()
+        .is_some_and(|parent| crate::fs::create_dir_all(parent).is_ok())
+        && crate::fs::rename(&old, &new).is_ok();
+    if renamed { new } else { old }
 }
 
 /// Paths inside one profile directory.

@@ -127,12 +127,33 @@ impl<T> InputContext<T> for std::io::Result<T> {
     }
 }
 
+/// The bytes expanded during the current run, shared by every [`Store`] opened in it
+/// (the project's and the ones sources open to compute tree hashes), so a run's budget holds
+/// however many handles it uses. A command line is one run; the local page starts one per
+/// request ([`new_run`]).
+static RUN: std::sync::Mutex<Option<std::sync::Arc<std::sync::atomic::AtomicU64>>> =
+    std::sync::Mutex::new(None);
+
+/// The current run's counter of expanded bytes.
+pub fn run_counter() -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    RUN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get_or_insert_with(std::sync::Arc::default)
+        .clone()
+}
+
+/// Start a new run: stores opened from now on count from zero.
+pub fn new_run() {
+    *RUN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::sync::Arc::default());
+}
+
 /// An open store under one `$AIBOX_HOME`.
 #[derive(Debug)]
 pub struct Store {
     layout: Layout,
-    /// Bytes expanded from archives through this handle (one command: a whole sync).
-    unpacked: std::sync::atomic::AtomicU64,
+    /// Bytes expanded from archives in this run, by every handle ([`run_counter`]).
+    unpacked: std::sync::Arc<std::sync::atomic::AtomicU64>,
     max_unpacked: u64,
     /// Object directories whose new entries are not yet fsynced, while a sync defers that to
     /// one pass ([`Store::defer_object_dirs`]); `None`: each batch fsyncs its own.
@@ -147,7 +168,11 @@ pub const DEFAULT_MAX_RUN_UNPACKED: u64 = 32 << 30;
 impl Store {
     /// Open (creating if needed) the store at `home`.
     pub fn open(home: &Path) -> Result<Store, StoreError> {
-        let layout = Layout::new(home);
+        Store::open_layout(Layout::new(home))
+    }
+
+    /// Open (creating what is missing) the store of `layout`.
+    pub fn open_layout(layout: Layout) -> Result<Store, StoreError> {
         for dir in [
             layout.objects(),
             layout.packs(),
@@ -165,7 +190,7 @@ impl Store {
             .unwrap_or(DEFAULT_MAX_RUN_UNPACKED);
         Ok(Store {
             layout,
-            unpacked: Default::default(),
+            unpacked: run_counter(),
             max_unpacked,
             unsynced_dirs: Default::default(),
             reporter: Reporter::default(),
@@ -230,9 +255,10 @@ impl Store {
         Ok(())
     }
 
-    /// Open the store at the default home (`AIBOX_HOME`, …).
+    /// Open the store at the default home (`AIBOX_HOME`, …), with its cache and state where
+    /// [`Layout::from_env`] puts them.
     pub fn open_default() -> Result<Store, StoreError> {
-        Store::open(&Layout::default_home().ok_or(StoreError::NoHome)?)
+        Store::open_layout(Layout::from_env().ok_or(StoreError::NoHome)?)
     }
 
     pub fn layout(&self) -> &Layout {

@@ -163,6 +163,17 @@ fn owned_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Mark the project at `root` as synced now: its `.aibox` directory's modification time is
+/// set to now, so the shell hook (`aibox activate`) can tell with one `test -nt` whether the
+/// project's `aibox.lock` changed since (store-format/SPEC.md §6). Best effort: a failure only
+/// costs the hook one extra question.
+pub fn mark_synced(root: &Path) {
+    let dir = root.join(".aibox");
+    if let Ok(f) = fs::File::open(&dir) {
+        let _ = f.file().set_modified(std::time::SystemTime::now());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

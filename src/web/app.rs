@@ -57,7 +57,13 @@ pub(super) fn same(a: &str, b: &str) -> bool {
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {
-    tokio::task::spawn_blocking(f).await.ok()
+    tokio::task::spawn_blocking(|| {
+        // Each request is a run of its own: its unpack budget starts from zero.
+        crate::store::new_run();
+        f()
+    })
+    .await
+    .ok()
 }
 
 pub(super) fn html(status: StatusCode, body: String) -> Response {

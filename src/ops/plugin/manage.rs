@@ -155,7 +155,7 @@ fn install_local(
         &format!("={version}"),
     )?;
     crate::audit::record(
-        &home,
+        store.layout(),
         "install",
         Some("global"),
         serde_json::json!({"packs": [format!("{name}@{version}")], "from": source.display().to_string()}),

@@ -199,7 +199,7 @@ pub fn update(opts: &Options, request: Option<&Request>) -> Result<Outcome> {
         .map(|text| crate::ops::changelog::entries(&text, Some(&check.running), &check.chosen))
         .unwrap_or_default();
     crate::audit::record(
-        store.layout().home(),
+        store.layout(),
         "install",
         Some("self"),
         serde_json::json!({"packs": [format!("{PACK}@{}", check.chosen)], "from": check.running.to_string()}),

@@ -138,7 +138,8 @@ pub fn refresh(opts: &crate::ops::Options) {
         return;
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    let opts = opts.clone();
+    // Asked once a day: the registry's answer, not a tag list cached by another command.
+    let opts = opts.asking_for_newest();
     std::thread::spawn(move || {
         let _ = tx.send(
             crate::ops::self_update::check(&opts, None)

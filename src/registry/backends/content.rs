@@ -575,8 +575,7 @@ impl<B: Backend> PackSource for B {}
 /// The store at the default home, where the tree hashes of ORAS artifacts (which carry none)
 /// are computed by fetching them at lock time.
 pub fn default_store() -> Result<Option<Store>, RegistryError> {
-    Ok(crate::store::Layout::default_home()
-        .as_deref()
-        .map(Store::open)
+    Ok(crate::store::Layout::from_env()
+        .map(Store::open_layout)
         .transpose()?)
 }

@@ -91,8 +91,8 @@ impl OciSource {
             &token_services,
             opts.reporter,
         )?;
-        let home = crate::store::Layout::default_home().ok_or(crate::store::StoreError::NoHome)?;
-        let cache = MetaCache::new(&crate::store::Layout::new(home).cache(), &reg.host);
+        let layout = crate::store::Layout::from_env().ok_or(crate::store::StoreError::NoHome)?;
+        let cache = MetaCache::new(&layout.cache(), &reg.host);
         let http_client = crate::registry::transfer::http::Http::new(
             &reg,
             http,

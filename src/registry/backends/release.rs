@@ -221,14 +221,11 @@ impl ArchiveSource {
 
     /// The releases JSON of `repo`: from the cache when fresh (or offline), else the API.
     fn github_json(&self, api: &str, repo: &str) -> Result<Vec<u8>, RegistryError> {
-        let cache = crate::store::layout::Layout::default_home().map(|h| {
-            crate::store::layout::Layout::new(h)
-                .cache()
-                .join("github")
-                .join(format!(
-                    "{}.json",
-                    crate::registry::transfer::cache::escape(&format!("{api}/{repo}"))
-                ))
+        let cache = crate::store::layout::Layout::from_env().map(|layout| {
+            layout.cache().join("github").join(format!(
+                "{}.json",
+                crate::registry::transfer::cache::escape(&format!("{api}/{repo}"))
+            ))
         });
         let cached = cache.as_ref().and_then(|p| {
             let at = fs::metadata(p).ok()?.modified().ok()?;

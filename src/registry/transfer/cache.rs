@@ -1,4 +1,4 @@
-//! The registry metadata cache under `$AIBOX_HOME/cache/oci-v2/` (store-format/ARTIFACT.md §10):
+//! The registry metadata cache under `oci-v2/` in the cache directory (store-format/ARTIFACT.md §10):
 //! manifests and configs by digest (immutable, kept forever, re-verified on read) and, per
 //! repository, the tag list and tag → digest answers with a time-to-live.
 
@@ -74,7 +74,7 @@ pub fn escape(s: &str) -> String {
 }
 
 impl MetaCache {
-    /// The cache of `host` (`host[:port]`) under `cache_root` (`$AIBOX_HOME/cache`).
+    /// The cache of `host` (`host[:port]`) under `cache_root` (`$AIBOX_HOME/cache`, or `$XDG_CACHE_HOME/aibox`).
     pub fn new(cache_root: &Path, host: &str) -> MetaCache {
         MetaCache {
             root: cache_root.join("oci-v2"),
