@@ -6,6 +6,11 @@ Subcommands:
       Read an aibox.lock, fetch each locked platform manifest from its (loopback) registry and
       print a curl config that downloads every manifest, config and layer blob of those
       artifacts into OUTDIR: the raw transfer aibox's cold sync is compared with.
+  extract-list LOCK OUTDIR DESTDIR
+      For the same artifacts, print one line per layer: the file
+      curl-config downloads it to, the tar option for its compression (`--zstd`, `--gzip` or
+      `--no-auto-compress`) and DESTDIR/<pack name>, the directory it is extracted into
+      (scripts/bench's "download + extract" baseline runs `tar -x` on each line).
   oras-pull HOST BASE OUTDIR --version V --jobs J NAME...
       Pull HOST/BASE/<name>:<V> for every NAME with oras-py (one client per worker thread,
       J workers) into OUTDIR/<name>/.
@@ -40,20 +45,40 @@ def locked_artifacts(lock_path):
             yield host, repo, plat["manifest"]
 
 
-def cmd_curl_config(a):
-    lines = [f'header = "Accept: {MANIFEST_TYPES}"', "silent", "show-error", "fail"]
-    for host, repo, digest in locked_artifacts(a.lock):
+def artifacts(lock, outdir):
+    """(url, output file, layer media type or None, pack name) of every manifest, config and
+    layer of the locked artifacts."""
+    for host, repo, digest in locked_artifacts(lock):
         base = f"http://{host}/v2/{repo}"
         req = urllib.request.Request(f"{base}/manifests/{digest}", headers={"Accept": MANIFEST_TYPES})
         manifest = json.load(urllib.request.urlopen(req))
-        urls = [f"{base}/manifests/{digest}"]
-        for blob in [manifest["config"], *manifest.get("layers", [])]:
-            urls.append(f"{base}/blobs/{blob['digest']}")
-        for url in urls:
-            out = os.path.join(a.outdir, url.split("/v2/", 1)[1].replace("/", "_").replace(":", "_"))
-            lines.append(f'url = "{url}"')
-            lines.append(f'output = "{out}"')
+        name = repo.rsplit("/", 1)[-1]
+        blobs = [(f"{base}/manifests/{digest}", None), (f"{base}/blobs/{manifest['config']['digest']}", None)]
+        blobs += [(f"{base}/blobs/{l['digest']}", l["mediaType"]) for l in manifest.get("layers", [])]
+        for url, media in blobs:
+            out = os.path.join(outdir, url.split("/v2/", 1)[1].replace("/", "_").replace(":", "_"))
+            yield url, out, media, name
+
+
+def cmd_curl_config(a):
+    lines = [f'header = "Accept: {MANIFEST_TYPES}"', "silent", "show-error", "fail"]
+    for url, out, _, _ in artifacts(a.lock, a.outdir):
+        lines.append(f'url = "{url}"')
+        lines.append(f'output = "{out}"')
     print("\n".join(lines))
+
+
+def cmd_extract_list(a):
+    for _, out, media, name in artifacts(a.lock, a.outdir):
+        if media is None:
+            continue
+        if media.endswith("+zstd"):
+            how = "--zstd"
+        elif media.endswith("+gzip"):
+            how = "--gzip"
+        else:
+            how = "--no-auto-compress"
+        print(out, how, os.path.join(a.destdir, name))
 
 
 def cmd_oras_pull(a):
@@ -100,6 +125,10 @@ def main():
     s = sub.add_parser("curl-config")
     s.add_argument("lock")
     s.add_argument("outdir")
+    s = sub.add_parser("extract-list")
+    s.add_argument("lock")
+    s.add_argument("outdir")
+    s.add_argument("destdir")
     for cmd in ["oras-pull", "skopeo-list"]:
         s = sub.add_parser(cmd)
         s.add_argument("host")
@@ -116,6 +145,7 @@ def main():
     a = p.parse_args()
     {
         "curl-config": cmd_curl_config,
+        "extract-list": cmd_extract_list,
         "oras-pull": cmd_oras_pull,
         "skopeo-list": cmd_skopeo_list,
         "oras-push": cmd_oras_push,

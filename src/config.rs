@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use toml::de::{DeTable, DeValue};
 
-use crate::fs;
+use crate::fs::{self, Durability};
 use crate::manifest::{ManifestError, did_you_mean};
 use crate::trust::Level;
 
@@ -22,6 +22,7 @@ const TOP: &[&str] = &[
     "mirrors",
     "update",
     "policy",
+    "store",
 ];
 const POLICY: &[&str] = &["rego"];
 const TRUST: &[&str] = &["policy", "allow-dir", "keys"];
@@ -35,6 +36,7 @@ const REGISTRY: &[&str] = &[
     "token-service",
 ];
 const UPDATE: &[&str] = &["check", "registry"];
+const STORE: &[&str] = &["durability"];
 /// Version 1: flat keys.
 const TOP_V1: &[&str] = &["version", "require-signed", "trusted-keys"];
 
@@ -52,6 +54,14 @@ pub struct Config {
     pub update: UpdateConfig,
     /// A Rego policy evaluated before packs are installed and plugins run (`[policy] rego`).
     pub policy_rego: Option<PathBuf>,
+    pub store: StoreConfig,
+}
+
+/// `[store]`: how the store writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// `durability`: `None` when not set (full).
+    pub durability: Option<Durability>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,7 +112,7 @@ impl Default for UpdateConfig {
 /// The configuration file's path: `AIBOX_CONFIG`, else `$XDG_CONFIG_HOME/aibox/config.toml`,
 /// else `~/.config/aibox/config.toml`.
 pub fn path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("AIBOX_CONFIG").filter(|p| !p.is_empty()) {
+    if let Some(p) = std::env::var_os(crate::env_vars::CONFIG).filter(|p| !p.is_empty()) {
         return std::path::absolute(PathBuf::from(p)).ok();
     }
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME")
@@ -384,6 +394,17 @@ fn parse_v2(p: &P<'_>, root: &DeTable<'_>, config: &mut Config) -> Result<(), Ma
             config.policy_rego = Some(dir.join(file));
         }
     }
+    if let Some(v) = root.get("store") {
+        let t = p.table(v, "store")?;
+        p.keys(t, STORE, "in `[store]`")?;
+        if let Some(v) = t.get("durability") {
+            let text = p.string(v, "store.durability")?;
+            config.store.durability = Some(
+                parse_durability(&text)
+                    .map_err(|e| p.err(v.span(), e).with_hint(DURABILITY_HINT))?,
+            );
+        }
+    }
     if let Some(u) = root.get("update") {
         let t = p.table(u, "update")?;
         p.keys(t, UPDATE, "in `[update]`")?;
@@ -468,6 +489,11 @@ impl Config {
             t["rego"] = toml_edit::value(rego.display().to_string());
             doc["policy"] = toml_edit::Item::Table(t);
         }
+        if let Some(d) = self.store.durability {
+            let mut t = toml_edit::Table::new();
+            t["durability"] = toml_edit::value(d.as_str());
+            doc["store"] = toml_edit::Item::Table(t);
+        }
         format!(
             "# aibox user configuration; `aibox config` edits it, docs/configuration.md documents it.\n{doc}"
         )
@@ -541,7 +567,44 @@ impl Config {
         if let Some(rego) = &self.policy_rego {
             out.push(("policy.rego".into(), rego.display().to_string()));
         }
+        out.push((
+            "store.durability".into(),
+            self.store.durability.unwrap_or_default().as_str().into(),
+        ));
         out
+    }
+}
+
+/// What to do about a durability value that is neither.
+pub const DURABILITY_HINT: &str = "use `full` (the default: a crash of the machine never damages the store) or `ephemeral` (nothing is flushed: for throwaway machines such as CI runners; after a crash run `aibox store verify --repair`)";
+
+/// A `store.durability` or `AIBOX_DURABILITY` value.
+pub fn parse_durability(text: &str) -> Result<Durability, String> {
+    Durability::parse(text).ok_or_else(|| {
+        format!(
+            "durability `{text}` is not one of {}",
+            Durability::VALUES
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// The durability in force: `AIBOX_DURABILITY` when set, else the configuration's
+/// `store.durability`, else full. A configuration that cannot be read counts as unset here
+/// (the commands that read it report it); an `AIBOX_DURABILITY` that is neither value is an
+/// error.
+pub fn durability() -> Result<Durability, String> {
+    match std::env::var("AIBOX_DURABILITY") {
+        Ok(v) if !v.trim().is_empty() => {
+            parse_durability(&v).map_err(|e| format!("`AIBOX_DURABILITY`: {e}"))
+        }
+        _ => Ok(load()
+            .ok()
+            .and_then(|c| c.store.durability)
+            .unwrap_or_default()),
     }
 }
 

@@ -1,7 +1,10 @@
 //! The one place that touches the filesystem: fs-err re-exports (every error names its path),
 //! atomic writes, content-addressed "persist unless present", symlink replacement, directory
-//! fsync and the advisory file lock used by the store and profiles.
+//! fsync, durability modes, open directory handles ([`Dir`]) and the advisory file lock used by
+//! the store and profiles.
 #![allow(clippy::disallowed_methods)]
+
+mod dir;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +18,55 @@ pub use fs_err::{
 };
 pub use std::fs::{Metadata, Permissions};
 pub use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+pub use dir::Dir;
+
+/// How much of what aibox writes is flushed to the disk (`store.durability`,
+/// `AIBOX_DURABILITY`; store-format/SPEC.md §2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Everything is durable before anything names it: a crash of the machine at any point
+    /// leaves the previous state (the default).
+    #[default]
+    Full,
+    /// Nothing is flushed; a crash of the machine (not of aibox) can leave damaged files that
+    /// `aibox store verify --repair` removes. For throwaway machines such as CI runners.
+    Ephemeral,
+}
+
+impl Durability {
+    /// The values as written in the configuration and `AIBOX_DURABILITY`.
+    pub const VALUES: [&'static str; 2] = ["full", "ephemeral"];
+
+    pub fn parse(text: &str) -> Option<Durability> {
+        match text.trim() {
+            "full" => Some(Durability::Full),
+            "ephemeral" => Some(Durability::Ephemeral),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Full => "full",
+            Durability::Ephemeral => "ephemeral",
+        }
+    }
+
+    /// Whether writes are flushed.
+    pub fn flushes(self) -> bool {
+        self == Durability::Full
+    }
+}
+
+/// A new name for a temporary file or directory of this process (`.tmp-<tag>-<kind><n>`):
+/// unique within the process without a random draw, and recognised by [`sweep_staging`]
+/// once the process is gone.
+pub fn temp_name(kind: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}{kind}{n}", temp_prefix())
+}
 
 /// This process's tag: the prefix of every temporary name it makes is `.tmp-<tag>-`, so what
 /// a process that died left behind can be told from what a live one is using.
@@ -151,8 +203,20 @@ impl StagingDir {
         })
     }
 
+    /// Take charge of `path` (already made by the caller): removed on drop unless kept.
+    pub fn adopt(path: PathBuf) -> StagingDir {
+        StagingDir { path }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Keep the directory: the caller hands it on.
+    pub fn keep(self) -> PathBuf {
+        let path = self.path.clone();
+        std::mem::forget(self);
+        path
     }
 }
 
@@ -268,6 +332,14 @@ pub fn fsync_many(paths: &[PathBuf]) -> io::Result<()> {
 /// mode the user's umask allows (like any file a program creates); an existing file keeps its
 /// mode.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_as(path, bytes, Durability::Full)
+}
+
+/// [`write_atomic`], flushing only under [`Durability::Full`] (ephemeral: [`write_replace`]).
+pub fn write_atomic_as(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
+    if !durability.flushes() {
+        return write_replace(path, bytes);
+    }
     let dir = parent_of(path);
     let mut tmp = user_temp_file(path)?;
     tmp.write_all(bytes).map_err(|e| with_path(e, tmp.path()))?;
@@ -338,6 +410,11 @@ pub fn persist_noclobber(tmp: tempfile::TempPath, dest: &Path) -> io::Result<boo
 /// Point `link` at `target` atomically: a symlink under a temp name, `rename(2)` over `link`,
 /// then fsync of the directory. Readers always see the old or the new target.
 pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
+    replace_symlink_as(target, link, Durability::Full)
+}
+
+/// [`replace_symlink`], with the directory fsynced only under [`Durability::Full`].
+pub fn replace_symlink_as(target: &Path, link: &Path, durability: Durability) -> io::Result<()> {
     let dir = parent_of(link);
     let name = link.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
@@ -348,19 +425,31 @@ pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(with_path(e, link));
     }
-    fsync_dir(dir)
+    if durability.flushes() {
+        fsync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// The points where a test build can be made to die (see [`crash_point`]), in the order a
 /// sync or self update reaches them.
-pub const CRASH_POINTS: [&str; 4] = ["fetched", "prepared", "switch-link", "switched"];
+pub const CRASH_POINTS: [&str; 7] = [
+    "staged",
+    "durable",
+    "objects-named",
+    "fetched",
+    "prepared",
+    "switch-link",
+    "switched",
+];
 
 /// Fault injection for the crash tests: a test build (debug assertions, as `cargo build` and
 /// the suite make) started with `AIBOX_TEST_CRASH_AT=<point>` dies at that point exactly as if
 /// it were killed with `kill -9` — no cleanup, no destructors. Release builds never read the
 /// variable.
 pub fn crash_point(point: &str) {
-    if cfg!(debug_assertions) && std::env::var_os("AIBOX_TEST_CRASH_AT").is_some_and(|v| v == point)
+    if cfg!(debug_assertions)
+        && std::env::var_os(crate::env_vars::TEST_CRASH_AT).is_some_and(|v| v == point)
     {
         // SAFETY: kill(2) on our own pid with SIGKILL; nothing in this process runs after it.
         unsafe {
@@ -554,7 +643,7 @@ impl LockedFile {
 /// How long to wait for a lock: `AIBOX_LOCK_TIMEOUT` seconds (a number ≥ 0, fractions allowed,
 /// `inf` = forever), default 300.
 pub fn lock_timeout() -> Result<Duration, LockError> {
-    match std::env::var("AIBOX_LOCK_TIMEOUT") {
+    match std::env::var(crate::env_vars::LOCK_TIMEOUT) {
         Ok(text) if !text.trim().is_empty() => {
             parse_timeout(&text).ok_or(LockError::BadTimeout(text))
         }

@@ -6,8 +6,8 @@
 //! `src/` import each other in a cycle (README "Code layout", kept true by
 //! `tests/architecture.rs`):
 //!
-//! 0. [`error`], [`parallel`], [`platform`], [`printer`], [`signature`]
-//! 1. [`fs`]
+//! 0. [`env_vars`], [`error`], [`parallel`], [`printer`], [`signature`]
+//! 1. [`fs`], [`platform`]
 //! 2. [`manifest`], [`trust`]
 //! 3. [`config`], [`sandbox`], [`store`]
 //! 4. [`audit`], [`lockfile`], [`skill`]
@@ -80,6 +80,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod env_vars;
 pub mod error;
 pub mod fs;
 #[cfg(feature = "fuzz")]

@@ -208,3 +208,72 @@ fn security_md_lists_every_protected_variable_with_its_source() {
         missing.join("\n")
     );
 }
+
+/// Every `AIBOX_*` variable aibox reads is a row of the guide's environment table and no row
+/// names one it does not read; every variable it gives pack code is in docs/plugins.md; and no
+/// file of `src/` but `env_vars.rs` spells an `AIBOX_*` name as a string (`main.rs`'s
+/// build-time `option_env!` aside), so the list is the whole truth.
+#[test]
+fn every_aibox_variable_is_declared_once_and_documented() {
+    let root = common::repo_root();
+    let guide = std::fs::read_to_string(root.join("docs/guide.md")).unwrap();
+    let table: String = guide
+        .split("## Environment variables")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let rows: std::collections::BTreeSet<String> = table
+        .lines()
+        .flat_map(|l| l.split('|').nth(1).unwrap_or("").split('`'))
+        .filter(|w| w.starts_with("AIBOX_"))
+        .map(str::to_owned)
+        .collect();
+    let read: std::collections::BTreeSet<String> = aibox::env_vars::READ
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(rows, read, "the guide's table against env_vars::READ");
+    let plugins = std::fs::read_to_string(root.join("docs/plugins.md")).unwrap();
+    for v in aibox::env_vars::GIVEN {
+        assert!(
+            plugins.contains(&format!("`{v}`")),
+            "{v} in docs/plugins.md"
+        );
+    }
+    for v in aibox::env_vars::INTERNAL {
+        assert!(guide.contains(&format!("`{v}`")), "{v} in docs/guide.md");
+    }
+    let mut stray = Vec::new();
+    let mut stack = vec![root.join("src")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "env_vars.rs" || name == "main.rs" || !name.ends_with(".rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for (i, _) in text.match_indices("\"AIBOX_") {
+                let escaped = i > 0 && text.as_bytes()[i - 1] == b'\\';
+                let rest = &text[i + 1..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                    .unwrap_or(rest.len());
+                if !escaped && end > "AIBOX_".len() && rest[end..].starts_with('"') {
+                    stray.push(format!("{}: {}", p.display(), &rest[..end]));
+                }
+            }
+        }
+    }
+    assert!(
+        stray.is_empty(),
+        "spell these through aibox::env_vars: {stray:?}"
+    );
+}

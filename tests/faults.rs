@@ -1,5 +1,6 @@
 //! Faults against the real binary: `kill -9` at random points of sync (ingest, pack build,
-//! switch) and gc, a full disk, and a read-only aibox home. After each, the previous generation
+//! switch) and gc in both durability modes, a kill at each step between staging and naming, a
+//! full disk, and a read-only aibox home. After each, the previous generation
 //! still works, `store verify` is clean and the next run completes.
 //!
 //! The disk tests mount small tmpfs filesystems inside user namespaces (no root needed; see
@@ -70,30 +71,39 @@ impl Rng {
 
 #[test]
 fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
+    kill_9_during_sync_and_gc("full");
+}
+
+#[test]
+fn kill_9_during_sync_and_gc_never_breaks_the_environment_ephemeral() {
+    // Nothing is flushed; a killed process still leaves a consistent store (the page cache
+    // holds what it wrote), so `store verify` is clean without `--repair`.
+    kill_9_during_sync_and_gc("ephemeral");
+}
+
+fn kill_9_during_sync_and_gc(durability: &str) {
     let sb = Sandbox::new();
+    let aibox = |cwd: &Path| {
+        let mut c = sb.aibox(cwd);
+        c.env("AIBOX_DURABILITY", durability);
+        c
+    };
     let packs = sb.path().join("packs");
     for v in ["1.0.0", "2.0.0"] {
         bulk_pack(&packs, v, 800);
     }
     let root = sb.project("p", &manifest("1.0.0"));
-    let out = sb.aibox(&root).arg("sync").output().unwrap();
+    let out = aibox(&root).arg("sync").output().unwrap();
     assert!(out.status.success(), "{}", text(&out).1);
     assert_eq!(bulk_output(&root), "bulk 1.0.0\n");
 
     // How long a full cold sync of the other version takes: kills land inside that window.
     std::fs::write(root.join("aibox.toml"), manifest("2.0.0")).unwrap();
     let start = Instant::now();
-    assert!(
-        sb.aibox(&root)
-            .arg("sync")
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    assert!(aibox(&root).arg("sync").output().unwrap().status.success());
     let window = start.elapsed().as_micros().max(2_000) as u64;
     assert!(
-        sb.aibox(&root)
+        aibox(&root)
             .args(["rollback"])
             .output()
             .unwrap()
@@ -101,7 +111,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
             .success()
     );
     assert!(
-        sb.aibox(&root)
+        aibox(&root)
             .args(["gc", "--keep", "1"])
             .output()
             .unwrap()
@@ -114,7 +124,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
         .unwrap()
         .as_nanos() as u64
         | 1;
-    eprintln!("seed {seed}, window {window} µs");
+    eprintln!("{durability}: seed {seed}, window {window} µs");
     let mut rng = Rng(seed);
     let bin = assert_cmd::cargo::cargo_bin("aibox");
     let mut current = "1.0.0";
@@ -127,6 +137,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
         cmd.current_dir(&root)
             .env("AIBOX_HOME", sb.home())
             .env("CI", "true")
+            .env("AIBOX_DURABILITY", durability)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         if gc {
@@ -152,7 +163,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
         verify_clean(&sb, &root);
 
         // The next run completes without any help.
-        let out = sb.aibox(&root).arg("sync").output().unwrap();
+        let out = aibox(&root).arg("sync").output().unwrap();
         assert!(
             out.status.success(),
             "iteration {i}: sync after kill:\n{}",
@@ -166,7 +177,7 @@ fn kill_9_during_sync_and_gc_never_breaks_the_environment() {
         current = target;
         // Drop the other version so the next sync ingests again.
         assert!(
-            sb.aibox(&root)
+            aibox(&root)
                 .args(["gc", "--keep", "1"])
                 .output()
                 .unwrap()
@@ -297,4 +308,124 @@ fn a_read_only_home_fails_clearly_and_changes_nothing() {
     let err = text(&out).1;
     assert!(!out.status.success());
     assert!(err.contains("cannot create the store directory"), "{err}");
+}
+
+/// The names under `dir`, recursively (empty when it does not exist).
+fn names_under(dir: &Path) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.unwrap();
+            let p = e.path();
+            out.insert(p.strip_prefix(dir).unwrap().display().to_string());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Top-level names of `packs/` (each pack tree, its listing and lock).
+fn pack_names(sb: &Sandbox) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(sb.home().join("store-v2/packs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".lock"))
+        .collect()
+}
+
+#[test]
+fn killed_between_staging_and_naming_names_nothing_and_the_next_sync_completes() {
+    // A sync stages objects and pack trees in tmp/, makes them durable with one barrier, then
+    // names them (SPEC §2). Killed at each step (fault injection in the test build), in both
+    // durability modes: the current generation is untouched, nothing is named before the
+    // barrier, `store verify` is clean and the next sync completes.
+    for durability in ["full", "ephemeral"] {
+        let sb = Sandbox::new();
+        let packs = sb.path().join("packs");
+        for v in ["1.0.0", "2.0.0"] {
+            bulk_pack(&packs, v, 200);
+        }
+        let root = sb.project("p", &manifest("1.0.0"));
+        let out = sb
+            .aibox(&root)
+            .env("AIBOX_DURABILITY", durability)
+            .arg("sync")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out).1);
+        std::fs::write(root.join("aibox.toml"), manifest("2.0.0")).unwrap();
+        let objects = sb.home().join("store-v2/objects");
+        for point in ["staged", "durable", "objects-named"] {
+            let (objects_before, packs_before) = (names_under(&objects), pack_names(&sb));
+            let out = sb
+                .aibox(&root)
+                .env("AIBOX_DURABILITY", durability)
+                .env("AIBOX_TEST_CRASH_AT", point)
+                .arg("sync")
+                .output()
+                .unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                out.status.signal(),
+                Some(9),
+                "{durability}/{point}: {}",
+                text(&out).1
+            );
+            assert_eq!(bulk_output(&root), "bulk 1.0.0\n", "{durability}/{point}");
+            assert_eq!(
+                pack_names(&sb),
+                packs_before,
+                "{durability}/{point}: no pack tree is named before it is committed"
+            );
+            let objects_after = names_under(&objects);
+            if point == "objects-named" {
+                assert!(
+                    objects_after.len() > objects_before.len() + 200,
+                    "{durability}/{point}: the new objects are named after the barrier"
+                );
+            } else {
+                assert_eq!(
+                    objects_after, objects_before,
+                    "{durability}/{point}: no object is named before the barrier"
+                );
+            }
+            let staged = std::fs::read_dir(sb.home().join("store-v2/tmp"))
+                .unwrap()
+                .count();
+            assert!(
+                staged > 0,
+                "{durability}/{point}: what was staged is left in tmp/"
+            );
+            verify_clean(&sb, &root);
+        }
+        let out = sb
+            .aibox(&root)
+            .env("AIBOX_DURABILITY", durability)
+            .arg("sync")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{durability}: {}", text(&out).1);
+        assert_eq!(bulk_output(&root), "bulk 2.0.0\n", "{durability}");
+        verify_clean(&sb, &root);
+        let out = sb
+            .aibox(&root)
+            .args(["gc", "--keep", "1"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{durability}: {}", text(&out).1);
+        let tmp_left = std::fs::read_dir(sb.home().join("store-v2/tmp"))
+            .unwrap()
+            .count();
+        assert_eq!(
+            tmp_left, 0,
+            "{durability}: gc removed every staging leftover"
+        );
+        verify_clean(&sb, &root);
+    }
 }

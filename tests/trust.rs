@@ -713,3 +713,32 @@ fn a_stricter_policy_holds_for_environments_already_synced() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("Fresh"), "{}", stderr(&out));
 }
+
+#[test]
+fn with_no_home_the_audit_log_is_never_written_somewhere_else() {
+    let env = Env::new();
+    ok(&env, &["keygen", "--output-key-prefix", "k"]);
+    let config = env.work().join("config.toml");
+    // Neither AIBOX_HOME nor HOME: there is no home, so no log — not one in the current
+    // directory.
+    let out = aibox(&env)
+        .env_remove("AIBOX_HOME")
+        .env_remove("HOME")
+        .env_remove("XDG_STATE_HOME")
+        .env("AIBOX_CONFIG", &config)
+        .args(["trust", "add", "k.pub"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("fingerprint")
+    );
+    assert!(!env.work().join("log").exists(), "no ./log/audit.jsonl");
+    assert!(
+        stderr(&out).contains("was not written to the audit log"),
+        "{}",
+        stderr(&out)
+    );
+}

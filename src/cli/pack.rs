@@ -35,7 +35,7 @@ pub(super) enum PackCommand {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
         /// The registry: `oci://host[:port]/path` (the pack goes to `<path>/<name>:<version>`).
-        #[arg(long, env = "AIBOX_REGISTRY")]
+        #[arg(long, env = crate::env_vars::REGISTRY)]
         registry: String,
         #[command(flatten)]
         build: BuildArgs,

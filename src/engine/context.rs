@@ -47,9 +47,14 @@ impl Options {
         }
     }
 
-    /// The store at the default home, reporting through these options' reporter.
+    /// The store at the default home, reporting through these options' reporter and
+    /// flushing as `AIBOX_DURABILITY` or the configuration's `store.durability` says.
     pub fn store(&self) -> Result<Store> {
-        Ok(Store::open_default()?.reporting(self.reporter))
+        let durability = crate::config::durability()
+            .map_err(|e| Error::msg(e).with_hint(crate::config::DURABILITY_HINT))?;
+        Ok(Store::open_default()?
+            .reporting(self.reporter)
+            .with_durability(durability))
     }
 }
 

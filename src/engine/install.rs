@@ -156,10 +156,12 @@ pub fn install_lock(
         .map(|(pkg, _)| pkg)
         .collect();
 
-    // One fsync per object directory for the whole sync, before anything is switched.
-    store.defer_object_dirs();
+    // What is fetched is staged, made durable by one barrier and only then named (SPEC §2);
+    // what a failed fetch left complete is kept.
+    let deferred = store.defer();
     let fetched = fetch_all(store, &missing, &platform, sources);
-    store.sync_object_dirs()?;
+    store.settle()?;
+    drop(deferred);
     fetched?;
     crate::fs::crash_point("fetched");
 

@@ -79,7 +79,7 @@ pub fn run_install_hooks(
             "PATH".into(),
             std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
         );
-        vars.insert("AIBOX_PACK_DIR".into(), root.clone().into());
+        vars.insert(crate::env_vars::PACK_DIR.into(), root.clone().into());
         let tmp = staging.path().join("tmp");
         fs::create_dir(&tmp).map_err(|e| Error::io("cannot create a staging directory", e))?;
         sandbox.allow_write(&tmp);

@@ -265,7 +265,7 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     cmd.arg0(format!("{PREFIX}{name}")).args(args);
     let mut vars = plugin_env(layout, project.as_deref(), &plugin_dir)?;
     vars.insert(
-        "AIBOX_GENERATION".into(),
+        crate::env_vars::GENERATION.into(),
         chosen
             .generation
             .map(|g| g.to_string())
@@ -310,16 +310,16 @@ pub fn plugin_env(
         "PATH".into(),
         std::env::join_paths(path).map_err(|e| Error::with_source("cannot build PATH", e))?,
     );
-    vars.insert("AIBOX_WORKSPACE".into(), workspace.into());
+    vars.insert(crate::env_vars::WORKSPACE.into(), workspace.into());
     vars.insert(
-        "AIBOX_CONFIG".into(),
+        crate::env_vars::CONFIG.into(),
         crate::config::path().unwrap_or_default().into(),
     );
     vars.insert(
-        "AIBOX_VERSION".into(),
+        crate::env_vars::VERSION.into(),
         crate::platform::version_text().into(),
     );
-    vars.insert("AIBOX_PLUGIN_DIR".into(), plugin_dir.into());
+    vars.insert(crate::env_vars::PLUGIN_DIR.into(), plugin_dir.into());
     vars.insert("TMPDIR".into(), tmp.into());
     Ok(vars)
 }
@@ -393,7 +393,7 @@ pub fn sandbox_exec(
         }
     }
     if let Some(p) = &project {
-        vars.insert("AIBOX_WORKSPACE".into(), p.into());
+        vars.insert(crate::env_vars::WORKSPACE.into(), p.into());
     }
     let mut cmd = std::process::Command::new(program);
     cmd.args(args);

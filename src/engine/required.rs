@@ -16,7 +16,7 @@ use crate::store::Store;
 
 /// Set in the environment of an aibox started for `requires-aibox`, so it never starts
 /// another.
-pub const REEXEC_ENV: &str = "AIBOX_REQUIRED_BY";
+pub const REEXEC_ENV: &str = crate::env_vars::REQUIRED_BY;
 
 /// The running aibox does not satisfy the project's `requires-aibox`.
 #[derive(Debug, thiserror::Error)]

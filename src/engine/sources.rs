@@ -28,7 +28,7 @@ pub struct Sources<'a> {
 /// user configuration's `mirrors`; each checked, duplicates dropped.
 pub fn mirrors(opts: &crate::engine::context::Options) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
-    let env = std::env::var("AIBOX_MIRROR").unwrap_or_default();
+    let env = std::env::var(crate::env_vars::MIRROR).unwrap_or_default();
     let configured = if opts.mirrors.is_empty() && env.trim().is_empty() {
         crate::config::load()?.mirrors
     } else {
@@ -38,7 +38,7 @@ pub fn mirrors(opts: &crate::engine::context::Options) -> Result<Vec<String>> {
         .mirrors
         .iter()
         .map(|m| (m.as_str(), "--mirror"))
-        .chain(env.split_whitespace().map(|m| (m, "AIBOX_MIRROR")))
+        .chain(env.split_whitespace().map(|m| (m, crate::env_vars::MIRROR)))
         .chain(configured.iter().map(|m| (m.as_str(), "the configuration")))
     {
         crate::config::check_mirror(m).map_err(|e| Error::msg(format!("{e} (from {from})")))?;

@@ -177,9 +177,9 @@ pub fn run_checks(
             "PATH".into(),
             std::env::join_paths(path).unwrap_or_default(),
         );
-        vars.insert("AIBOX_GENERATION_DIR".into(), dir.into());
+        vars.insert(crate::env_vars::GENERATION_DIR.into(), dir.into());
         if let Some(p) = project {
-            vars.insert("AIBOX_WORKSPACE".into(), p.into());
+            vars.insert(crate::env_vars::WORKSPACE.into(), p.into());
         }
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
@@ -226,8 +226,11 @@ pub fn emit(
             cmd.arg(format!("--aibox-event={}", event.event));
             let mut vars =
                 crate::engine::plugins::plugin_env(store.layout(), project, &plugin_dir)?;
-            vars.insert("AIBOX_EVENT".into(), event.event.into());
-            vars.insert("AIBOX_GENERATION".into(), generation.id.to_string().into());
+            vars.insert(crate::env_vars::EVENT.into(), event.event.into());
+            vars.insert(
+                crate::env_vars::GENERATION.into(),
+                generation.id.to_string().into(),
+            );
             let enforcement = sandbox
                 .apply(&mut cmd, &vars)
                 .map_err(|e| sandbox_error(&what, e))?;

@@ -115,6 +115,9 @@ pub fn judge(
     Ok(policy.judge(subject, &entries))
 }
 
+/// One package's verdict, or why it was refused.
+type Judged = std::result::Result<Verdict, TrustError>;
+
 /// Judge every package of `lock` before anything is fetched: refuse what the policy refuses,
 /// warn about what it lets through unverified, and log each verdict.
 pub fn check_lock(
@@ -128,7 +131,13 @@ pub fn check_lock(
         return Ok(());
     }
     let mut unverified = Vec::new();
-    for pkg in &lock.packages {
+    // Each judgement may ask a registry for signatures (a round trip per pack): they are
+    // judged on the shared pool, then logged and acted on in the lock's order.
+    let verdicts: Vec<std::sync::Mutex<Option<Judged>>> =
+        lock.packages.iter().map(|_| Default::default()).collect();
+    let indices: Vec<usize> = (0..lock.packages.len()).collect();
+    crate::parallel::try_for_each(&indices, 8, |&i| {
+        let pkg = &lock.packages[i];
         let version = pkg.version.to_string();
         let subject = Subject {
             name: &pkg.name,
@@ -139,6 +148,15 @@ pub fn check_lock(
             retiring: None,
         };
         let verdict = judge(Some(store), sources, policy, subject)?;
+        *verdicts[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(verdict);
+        Ok::<_, Error>(())
+    })?;
+    for (pkg, verdict) in lock.packages.iter().zip(verdicts) {
+        let version = pkg.version.to_string();
+        let verdict = verdict
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .expect("every package was judged");
         let (outcome, signer) = match &verdict {
             Ok(Verdict::Signed(f)) => ("signed", Some(f.clone())),
             Ok(Verdict::Allowed(_)) => ("allowed", None),

@@ -301,7 +301,7 @@ mod tests {
             let p = protection(name).unwrap_or_else(|| panic!("{name} is not protected"));
             assert!(!p.reserved, "{name}");
         }
-        for name in ["PATH", "AIBOX_HOME", "aibox_config"] {
+        for name in ["PATH", crate::env_vars::HOME, "aibox_config"] {
             assert!(protection(name).is_some_and(|p| p.reserved), "{name}");
         }
     }

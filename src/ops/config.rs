@@ -14,6 +14,7 @@ pub const KEYS: &[&str] = &[
     "update.check",
     "update.registry",
     "policy.rego",
+    "store.durability",
     "registries.<name>.url",
     "registries.<name>.insecure",
     "registries.<name>.username",
@@ -90,6 +91,12 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
             config.mirrors = list;
         }
         "update.check" => config.update.check = boolean(key, value)?,
+        "store.durability" => {
+            config.store.durability = Some(
+                config::parse_durability(value)
+                    .map_err(|e| Error::msg(e).with_hint(config::DURABILITY_HINT))?,
+            );
+        }
         "update.registry" => config.update.registry = Some(value.to_owned()),
         "policy.rego" => {
             let path = std::path::absolute(value)

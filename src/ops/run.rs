@@ -55,8 +55,10 @@ pub fn environment(opts: &Options, target: Target) -> Result<Environment> {
         }
         // The project's own `[env]` comes last: it may set anything, even what packs may not.
         env.vars.extend(manifest.env);
-        env.vars
-            .insert("AIBOX_WORKSPACE".into(), root.display().to_string());
+        env.vars.insert(
+            crate::env_vars::WORKSPACE.into(),
+            root.display().to_string(),
+        );
     }
     env.path.push(bin_dir);
     Ok(env)

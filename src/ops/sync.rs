@@ -136,6 +136,8 @@ pub fn install(
         .sources(opts)
         .with_mirrors(crate::engine::sources::mirrors(opts)?);
     // Nothing unverified enters a generation: every pack is judged before anything is fetched.
+    // The signatures it keeps are staged with what is fetched, for one barrier (SPEC §2).
+    let _deferred = store.defer();
     let policy = crate::engine::verdicts::policy(Some(state), opts.reporter)?;
     crate::engine::verdicts::check_lock(store, &sources, &policy, lock, &profile.describe())?;
     crate::engine::moderation::check_lock(store, &sources, lock, &profile.describe())?;

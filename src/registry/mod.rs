@@ -42,7 +42,9 @@ pub fn open_source(
         }
         Some("oci-layout") => {
             let dir = backends::layout::layout_dir(url, project_root)?;
-            Ok(Box::new(backends::layout::LayoutSource::open(url, &dir)?))
+            Ok(Box::new(
+                backends::layout::LayoutSource::open(url, &dir)?.reporting(opts.reporter),
+            ))
         }
         Some("oci") => Ok(Box::new(backends::oci::OciSource::open(url, opts)?)),
         Some("clawhub") => Ok(Box::new(backends::clawhub::ClawHubSource::open(url, opts)?)),
@@ -64,7 +66,9 @@ pub fn open_pack_source(
 ) -> Result<Box<dyn PackSource>, RegistryError> {
     if url.starts_with("oci-layout:") {
         let dir = backends::layout::layout_dir(url, project_root)?;
-        Ok(Box::new(backends::layout::LayoutSource::open(url, &dir)?))
+        Ok(Box::new(
+            backends::layout::LayoutSource::open(url, &dir)?.reporting(opts.reporter),
+        ))
     } else if url.starts_with("oci://") {
         Ok(Box::new(backends::oci::OciSource::open(url, opts)?))
     } else {

@@ -342,3 +342,18 @@ pub fn without_terminal(cmd: &mut Command) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// docs/plugins.md names every directory and device a sandboxed program gets.
+    #[test]
+    fn the_system_paths_are_the_documented_ones() {
+        let doc = include_str!("../../docs/plugins.md");
+        for path in super::SYSTEM_READ.iter().chain(super::DEVICES.iter()) {
+            assert!(
+                doc.contains(&format!("`{path}`")),
+                "{path} in docs/plugins.md"
+            );
+        }
+    }
+}

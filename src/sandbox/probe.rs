@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use super::SandboxError;
 
 /// The test switch: `AIBOX_SANDBOX_ABI=0` makes aibox behave as on a kernel without Landlock.
-pub const ABI_SWITCH: &str = "AIBOX_SANDBOX_ABI";
+pub const ABI_SWITCH: &str = crate::env_vars::SANDBOX_ABI;
 
 /// Whether this build honours test switches: test builds (debug assertions on, as `cargo test`
 /// and `cargo build` make them) do; release builds — what `scripts/release` publishes and
@@ -114,7 +114,7 @@ mod tests {
         assert!(!abi_switch(Some(OsStr::new("6")), true).unwrap());
         // A release build refuses any value rather than sandbox pack code with it set.
         let e = abi_switch(Some(zero), false).unwrap_err();
-        assert!(e.to_string().contains("AIBOX_SANDBOX_ABI"), "{e}");
+        assert!(e.to_string().contains(crate::env_vars::SANDBOX_ABI), "{e}");
         assert!(abi_switch(Some(OsStr::new("6")), false).is_err());
     }
 }

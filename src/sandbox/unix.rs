@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::error::SandboxError;
 
 /// The variable naming the handed-over descriptors (space-separated, in declaration order).
-pub const FDS_VAR: &str = "AIBOX_UNIX_FDS";
+pub const FDS_VAR: &str = crate::env_vars::UNIX_FDS;
 
 /// Connect to `path`: a stream socket, or a datagram socket (such as `/dev/log`).
 fn connect(path: &Path) -> std::io::Result<OwnedFd> {

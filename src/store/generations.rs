@@ -14,6 +14,7 @@ pub use super::record::{
     ProjectFiles, Replaced, ReplacedEntry, RequiredVar, SKILLS_DIR, diff,
 };
 use super::record::{PROJECT_LOCK, PROJECT_MANIFEST, now};
+use super::staged::Dirty;
 use super::{IoContext, Store, StoreError};
 use crate::fs::{self, PermissionsExt};
 use crate::manifest::pack::{PackKind, PackManifest};
@@ -24,6 +25,15 @@ use crate::manifest::pack::{PackKind, PackManifest};
 pub(super) struct Wrapped {
     pub pack: String,
     pub sandbox: Option<(PathBuf, PathBuf)>,
+}
+
+/// What a generation directory holds besides its record: links (or wrappers) into pack
+/// trees, its directories, and the project files it was made from.
+struct GenerationParts<'a> {
+    pub links: &'a [(PathBuf, PathBuf)],
+    pub wrapped: &'a BTreeMap<PathBuf, Wrapped>,
+    pub dirs: &'a [&'a str],
+    pub files: Option<&'a ProjectFiles>,
 }
 
 /// A generation written but not yet switched to: the profile stays locked until it is
@@ -214,18 +224,20 @@ impl Store {
             replaced,
         };
         let commands = self.wrapped_commands(&sorted, owners, !record.env.is_empty())?;
-        self.write_generation(profile, &record, &links, &commands, &GENERATION_DIRS)?;
-        let prepared = Prepared {
+        let parts = GenerationParts {
+            links: &links,
+            wrapped: &commands,
+            dirs: &GENERATION_DIRS,
+            files: sources,
+        };
+        self.write_generation(profile, &record, &parts)?;
+        Ok(Prepared {
             store: self,
             profile,
             record,
             _guard: guard,
             done: false,
-        };
-        if let Some(files) = sources {
-            self.keep_project_files(profile, id, files)?;
-        }
-        Ok(prepared)
+        })
     }
 
     /// The links of a generation of `packs` (sorted by name): `bin/` and `plugins/` entries to
@@ -299,61 +311,74 @@ impl Store {
             .collect())
     }
 
-    /// Write `generations/<id>` whole: built under a temp name, then renamed into place.
-    pub(super) fn write_generation(
+    /// Write generation 0, the empty environment.
+    pub(super) fn write_empty_generation(&self, profile: &Profile) -> Result<(), StoreError> {
+        let parts = GenerationParts {
+            links: &[],
+            wrapped: &BTreeMap::new(),
+            dirs: &GENERATION_DIRS,
+            files: None,
+        };
+        self.write_generation(profile, &GenerationRecord::empty(), &parts)
+    }
+
+    /// Write `generations/<id>` whole: built under a temp name (nothing flushed on its own),
+    /// made durable by one barrier, then renamed into place and the rename flushed.
+    fn write_generation(
         &self,
         profile: &Profile,
         record: &GenerationRecord,
-        links: &[(PathBuf, PathBuf)],
-        wrapped: &BTreeMap<PathBuf, Wrapped>,
-        dirs: &[&str],
+        parts: &GenerationParts,
     ) -> Result<(), StoreError> {
         let gens = profile.paths.generations();
         let tmp = fs::temp_dir_in(&gens).ctx(|| format!("cannot write in `{}`", gens.display()))?;
-        for d in dirs {
+        let mut dirty = Dirty::default();
+        for d in parts.dirs {
             fs::create_dir(tmp.path().join(d)).ctx(|| format!("cannot create `{d}`"))?;
+            dirty.add(tmp.path().join(d));
         }
         let bin_dir = profile.paths.generation(record.id).join("bin");
-        for (link, target) in links {
+        let write = |at: &Path, bytes: &[u8], mode: u32, dirty: &mut Dirty| {
+            fs::write(at, bytes)
+                .and_then(|()| fs::set_permissions(at, fs::Permissions::from_mode(mode)))
+                .ctx(|| format!("cannot write `{}`", at.display()))?;
+            dirty.add(at.to_owned());
+            Ok::<_, StoreError>(())
+        };
+        for (link, target) in parts.links {
             let at = tmp.path().join(link);
-            if let Some(w) = wrapped.get(link) {
+            if let Some(w) = parts.wrapped.get(link) {
                 let name = link.file_name().unwrap_or_default().to_string_lossy();
                 let sandbox = w.sandbox.as_ref().map(|(a, r)| (a.as_path(), r.as_path()));
                 let text =
                     super::wrappers::script(&record.env, &w.pack, &name, &bin_dir, target, sandbox);
-                fs::write_atomic(&at, text.as_bytes())
-                    .and_then(|()| fs::set_permissions(&at, fs::Permissions::from_mode(0o555)))
-                    .ctx(|| format!("cannot write `{}`", link.display()))?;
+                write(&at, text.as_bytes(), 0o555, &mut dirty)?;
                 continue;
             }
             fs::symlink(target, &at).ctx(|| format!("cannot create `{}`", link.display()))?;
         }
         let text = toml::to_string(record).expect("generation record serializes");
-        fs::write_atomic(&tmp.path().join("generation.toml"), text.as_bytes())
-            .ctx(|| "cannot write generation.toml".into())?;
+        write(
+            &tmp.path().join("generation.toml"),
+            text.as_bytes(),
+            0o644,
+            &mut dirty,
+        )?;
+        if let Some(files) = parts.files {
+            for (name, bytes) in [
+                (PROJECT_MANIFEST, &files.manifest),
+                (PROJECT_LOCK, &files.lock),
+            ] {
+                write(&tmp.path().join(name), bytes, 0o444, &mut dirty)?;
+            }
+        }
+        dirty.add(tmp.path().to_owned());
+        self.barrier(&dirty)?;
         let dest = profile.paths.generation(record.id);
         let built = tmp.keep();
         fs::rename(&built, &dest).ctx(|| format!("cannot create `{}`", dest.display()))?;
-        fs::fsync_dir(&gens).ctx(|| format!("cannot sync `{}`", gens.display()))
-    }
-
-    /// Point `current` at generation `id` (atomic rename of a new symlink). A `current` that
-    /// Keep `files` in generation `id` (`aibox.toml` and `aibox.lock`, read-only).
-    fn keep_project_files(
-        &self,
-        profile: &Profile,
-        id: u64,
-        files: &ProjectFiles,
-    ) -> Result<(), StoreError> {
-        let dir = profile.paths.generation(id);
-        for (name, bytes) in [
-            (PROJECT_MANIFEST, &files.manifest),
-            (PROJECT_LOCK, &files.lock),
-        ] {
-            let path = dir.join(name);
-            fs::write_atomic(&path, bytes)
-                .and_then(|()| fs::set_permissions(&path, fs::Permissions::from_mode(0o444)))
-                .ctx(|| format!("cannot write `{}`", path.display()))?;
+        if self.durability().flushes() {
+            fs::fsync_dir(&gens).ctx(|| format!("cannot sync `{}`", gens.display()))?;
         }
         Ok(())
     }
@@ -369,6 +394,7 @@ impl Store {
         })
     }
 
+    /// Point `current` at generation `id` (atomic rename of a new symlink). A `current` that
     /// is not a symlink at all (a damaged profile) is moved aside first.
     pub fn switch(&self, profile: &Profile, id: u64) -> Result<(), StoreError> {
         self.generation(profile, id)?;
@@ -376,8 +402,12 @@ impl Store {
         if fs::symlink_metadata(&current).is_ok_and(|m| m.is_dir()) {
             self.discard_path(&current)?;
         }
-        fs::replace_symlink(&ProfilePaths::current_target(id), &profile.paths.current())
-            .ctx(|| format!("cannot switch `{}`", profile.paths.current().display()))
+        fs::replace_symlink_as(
+            &ProfilePaths::current_target(id),
+            &profile.paths.current(),
+            self.durability(),
+        )
+        .ctx(|| format!("cannot switch `{}`", profile.paths.current().display()))
     }
 
     /// Switch to the current generation's parent, or to `to`. Returns `(from, to)`; `from` is

@@ -297,7 +297,8 @@ impl Store {
                 tar::EntryType::Directory => Entry::Dir(Tree::default()),
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let executable = item.header().mode().unwrap_or(0o644) & 0o111 != 0;
-                    let stored = batch.add_reader(&mut item, executable, limits)?;
+                    let size = item.size();
+                    let stored = batch.add_sized(&mut item, size, executable, limits)?;
                     let e = Entry::File {
                         hash: stored.hash,
                         size: stored.size,

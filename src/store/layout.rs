@@ -40,7 +40,7 @@ impl Layout {
     /// log an earlier aibox kept in the data directory is moved there once.
     pub fn from_env() -> Option<Layout> {
         let home = Layout::default_home()?;
-        if std::env::var_os("AIBOX_HOME").is_some_and(|h| !h.is_empty()) {
+        if std::env::var_os(crate::env_vars::HOME).is_some_and(|h| !h.is_empty()) {
             return Some(Layout::new(home));
         }
         let xdg = |var: &str, fallback: &str| {
@@ -70,7 +70,7 @@ impl Layout {
     /// `$XDG_DATA_HOME/aibox` (ignored unless absolute, as the XDG spec says), else
     /// `~/.local/share/aibox`. Always absolute: generations link into it.
     pub fn default_home() -> Option<PathBuf> {
-        if let Some(h) = std::env::var_os("AIBOX_HOME").filter(|h| !h.is_empty()) {
+        if let Some(h) = std::env::var_os(crate::env_vars::HOME).filter(|h| !h.is_empty()) {
             return std::path::absolute(PathBuf::from(h)).ok();
         }
         if let Some(x) = std::env::var_os("XDG_DATA_HOME")

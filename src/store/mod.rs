@@ -11,7 +11,9 @@ pub mod objects;
 pub mod packs;
 pub mod profiles;
 pub mod record;
+pub mod settle;
 pub mod signatures;
+pub mod staged;
 pub mod state_dir;
 pub mod tree;
 pub mod verify;
@@ -155,9 +157,15 @@ pub struct Store {
     /// Bytes expanded from archives in this run, by every handle ([`run_counter`]).
     unpacked: std::sync::Arc<std::sync::atomic::AtomicU64>,
     max_unpacked: u64,
-    /// Object directories whose new entries are not yet fsynced, while a sync defers that to
-    /// one pass ([`Store::defer_object_dirs`]); `None`: each batch fsyncs its own.
-    unsynced_dirs: std::sync::Mutex<Option<std::collections::BTreeSet<PathBuf>>>,
+    /// Whether writes are flushed (`store.durability`, `AIBOX_DURABILITY`).
+    durability: fs::Durability,
+    /// `tmp/`, `objects/` and `packs/`, opened on first use.
+    dirs: std::sync::OnceLock<staged::Dirs>,
+    /// How pack trees are made from objects here (`link-mode`), read on first use.
+    link_mode: std::sync::OnceLock<staged::LinkMode>,
+    /// While a sync defers its flushes ([`Store::defer`]): what waits for the barrier, and
+    /// the number of the deferral it belongs to.
+    staged: std::sync::Mutex<Option<(u64, staged::Staged)>>,
     /// Where waits for locks and warnings (gc, unreadable records) are reported.
     reporter: Reporter,
 }
@@ -184,7 +192,7 @@ impl Store {
             fs::create_dir_all(&dir)
                 .ctx(|| format!("cannot create the store directory `{}`", dir.display()))?;
         }
-        let max_unpacked = std::env::var("AIBOX_MAX_RUN_UNPACKED_BYTES")
+        let max_unpacked = std::env::var(crate::env_vars::MAX_RUN_UNPACKED_BYTES)
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_MAX_RUN_UNPACKED);
@@ -192,7 +200,10 @@ impl Store {
             layout,
             unpacked: run_counter(),
             max_unpacked,
-            unsynced_dirs: Default::default(),
+            durability: fs::Durability::Full,
+            dirs: Default::default(),
+            link_mode: Default::default(),
+            staged: Default::default(),
             reporter: Reporter::default(),
         })
     }
@@ -208,37 +219,15 @@ impl Store {
         self.reporter
     }
 
-    /// From now until [`Store::sync_object_dirs`], batches leave the fsync of the object
-    /// directories they add to, so that a sync of many packs fsyncs each directory once
-    /// instead of once per pack. Objects are still fsynced before they get their names, and
-    /// pack trees built from them are complete on their own (their files are links to the
-    /// same inodes), so a crash before the pass can only lose names of objects, which the
-    /// next ingest of the same content recreates.
-    pub fn defer_object_dirs(&self) {
-        let mut dirs = self.unsynced_dirs.lock().expect("object dirs lock");
-        dirs.get_or_insert_with(Default::default);
+    /// This handle, flushing writes as `durability` says from now on.
+    pub fn with_durability(mut self, durability: fs::Durability) -> Store {
+        self.durability = durability;
+        self
     }
 
-    /// Fsync every object directory a batch added to since [`Store::defer_object_dirs`], and
-    /// go back to fsyncing per batch.
-    pub fn sync_object_dirs(&self) -> Result<(), StoreError> {
-        let dirs = self.unsynced_dirs.lock().expect("object dirs lock").take();
-        let dirs: Vec<PathBuf> = dirs.into_iter().flatten().collect();
-        fs::fsync_many(&dirs).ctx(|| "cannot flush new objects to disk".into())
-    }
-
-    /// Fsync `dirs` now, or remember them for [`Store::sync_object_dirs`].
-    fn object_dirs_changed(&self, dirs: Vec<PathBuf>) -> Result<(), StoreError> {
-        if let Some(set) = self
-            .unsynced_dirs
-            .lock()
-            .expect("object dirs lock")
-            .as_mut()
-        {
-            set.extend(dirs);
-            return Ok(());
-        }
-        fs::fsync_many(&dirs).ctx(|| "cannot flush new objects to disk".into())
+    /// Whether this handle flushes what it writes.
+    pub fn durability(&self) -> fs::Durability {
+        self.durability
     }
 
     /// Record `n` bytes expanded from an archive; past the run's budget it is an error, so a

@@ -10,9 +10,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::settle::{STAGED_LISTING, STAGED_TREE, object_name};
+use super::staged::{Dirty, StagedPack};
 use super::tree::{Entry, Hash, Listing, Tree};
 use super::{IoContext, Store, StoreError};
-use crate::fs::{self, PermissionsExt};
+use crate::fs::{self, Dir, PermissionsExt};
 
 /// Identity of a pack tree in the store: its tree hash, name and version.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,23 +37,7 @@ impl fmt::Display for PackId {
     }
 }
 
-/// How files get from objects into pack trees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkMode {
-    Reflink,
-    Hardlink,
-    Copy,
-}
-
-impl LinkMode {
-    fn as_str(self) -> &'static str {
-        match self {
-            LinkMode::Reflink => "reflink",
-            LinkMode::Hardlink => "hardlink",
-            LinkMode::Copy => "copy",
-        }
-    }
-}
+pub use super::staged::LinkMode;
 
 impl Store {
     /// The path of a pack tree.
@@ -112,32 +98,44 @@ impl Store {
 
     /// The link mode of this store, probed once and recorded in `link-mode`.
     pub fn link_mode(&self) -> Result<LinkMode, StoreError> {
-        let record = self.layout().link_mode();
-        if let Ok(text) = fs::read_to_string(&record) {
-            match text.trim() {
-                "reflink" => return Ok(LinkMode::Reflink),
-                "hardlink" => return Ok(LinkMode::Hardlink),
-                "copy" => return Ok(LinkMode::Copy),
-                _ => {}
-            }
+        if let Some(mode) = self.link_mode.get() {
+            return Ok(*mode);
         }
+        let record = self.layout().link_mode();
+        let recorded = fs::read_to_string(&record)
+            .ok()
+            .and_then(|text| LinkMode::parse(text.trim()));
+        let mode = match recorded {
+            Some(mode) => mode,
+            None => {
+                let mode = self.probe_link_mode()?;
+                fs::write_atomic_as(&record, mode.as_str().as_bytes(), self.durability())
+                    .ctx(|| format!("cannot write `{}`", record.display()))?;
+                mode
+            }
+        };
+        Ok(*self.link_mode.get_or_init(|| mode))
+    }
+
+    fn probe_link_mode(&self) -> Result<LinkMode, StoreError> {
         let tmp = fs::temp_dir_in(&self.staging()?).ctx(|| "cannot probe the store".into())?;
         let src = tmp.path().join("probe");
         fs::write(&src, b"probe").ctx(|| "cannot probe the store".into())?;
-        let mode = if reflink_copy::reflink(&src, tmp.path().join("reflink")).is_ok() {
-            LinkMode::Reflink
-        } else if fs::hard_link(&src, tmp.path().join("hardlink")).is_ok() {
-            LinkMode::Hardlink
-        } else {
-            LinkMode::Copy
-        };
-        fs::write_atomic(&record, mode.as_str().as_bytes())
-            .ctx(|| format!("cannot write `{}`", record.display()))?;
-        Ok(mode)
+        Ok(
+            if reflink_copy::reflink(&src, tmp.path().join("reflink")).is_ok() {
+                LinkMode::Reflink
+            } else if fs::hard_link(&src, tmp.path().join("hardlink")).is_ok() {
+                LinkMode::Hardlink
+            } else {
+                LinkMode::Copy
+            },
+        )
     }
 
-    /// Build the pack tree for `tree` (whose objects are in the store) unless it exists.
-    /// `expected` is the tree hash the caller requires (from a lock or an annotation).
+    /// Build the pack tree for `tree` (whose objects are in the store, or staged by this
+    /// handle's deferral) unless it exists. `expected` is the tree hash the caller requires
+    /// (from a lock or an annotation). Within a deferral the tree is staged and committed at
+    /// the settle; otherwise it is committed before this returns.
     pub fn build_pack(
         &self,
         name: &str,
@@ -166,40 +164,68 @@ impl Store {
             return Ok(id);
         }
         let dir_name = id.dir_name();
-        let _building = fs::LockedFile::acquire(
-            &self.layout().pack_lock(&dir_name),
-            fs::LockMode::Exclusive,
-            &format!("building {name}@{version}"),
-            fs::lock_timeout()?,
-            &|msg| self.reporter().status("Blocking", msg),
-        )?;
-        if self.has_pack(&id) {
-            return Ok(id); // another process built it while we waited
+        if self
+            .with_staged(|s| s.packs.contains_key(&dir_name))
+            .unwrap_or(false)
+        {
+            return Ok(id);
         }
-        let mode = self.link_mode()?;
-        let tmp = self.staging()?;
-        let staging = fs::StagingDir::new_in(&tmp)
-            .ctx(|| format!("cannot create a staging directory in `{}`", tmp.display()))?;
-        let root = staging.path().join("tree");
-        fs::create_dir(&root).ctx(|| format!("cannot create `{}`", root.display()))?;
-        let mut to_sync = vec![root.clone()];
-        self.materialize(tree, &root, mode, &mut to_sync)?;
-        seal_children(&root)?;
-        fs::fsync_many(&to_sync).ctx(|| "cannot flush the pack tree to disk".into())?;
-        let dest = self.pack_path(&id);
-        // Whatever sits at `dest` without a listing is an uncommitted leftover: never trusted.
-        self.discard_path(&dest)?;
-        fs::rename(&root, &dest)
-            .ctx(|| format!("cannot move the pack tree to `{}`", dest.display()))?;
-        fs::set_permissions(&dest, fs::Permissions::from_mode(0o555))
-            .ctx(|| format!("cannot set the mode of `{}`", dest.display()))?;
-        fs::fsync_dir(&dest).ctx(|| format!("cannot sync `{}`", dest.display()))?;
-        let listing = serde_json::to_vec(&tree.to_listing()).expect("listing serializes");
-        let listing_path = self.layout().pack_listing(&dir_name);
-        // The commit: write_atomic also makes the `packs/` directory durable.
-        fs::write_atomic(&listing_path, &listing)
-            .ctx(|| format!("cannot write `{}`", listing_path.display()))?;
+        let (staged, dirty) = self.stage_pack(tree)?;
+        let mut staged = Some(staged);
+        let mut dirty = Some(dirty);
+        let handed = self.with_staged(|s| {
+            if let Some(p) = staged.take() {
+                s.packs.insert(dir_name.clone(), p);
+            }
+            s.dirty.extend(dirty.take().unwrap_or_default());
+        });
+        if handed.is_none() {
+            self.barrier(&dirty.unwrap_or_default())?;
+            let mut one = std::collections::BTreeMap::new();
+            if let Some(p) = staged {
+                one.insert(dir_name, p);
+            }
+            self.name_packs(one)?;
+        }
         Ok(id)
+    }
+
+    /// Build `tree` in a new staging directory under `tmp/` (`tree/`, every directory below
+    /// its root sealed, and `listing.json`), linking files from objects (named or staged);
+    /// returns it with what a barrier must flush for it.
+    fn stage_pack(&self, tree: &Tree) -> Result<(StagedPack, Dirty), StoreError> {
+        let mode = self.link_mode()?;
+        let dirs = self.dirs()?;
+        let staging = fs::temp_name("p");
+        let at = self.layout().tmp().join(&staging);
+        dirs.tmp
+            .create_dir(&staging)
+            .ctx(|| format!("cannot create `{}`", at.display()))?;
+        // Removed on failure, handed over on success.
+        let guard = fs::StagingDir::adopt(at.clone());
+        let stage = dirs
+            .tmp
+            .open_dir(&staging)
+            .ctx(|| format!("cannot open `{}`", at.display()))?;
+        stage
+            .create_dir(STAGED_TREE)
+            .ctx(|| format!("cannot create `{}/{STAGED_TREE}`", at.display()))?;
+        let root = stage
+            .open_dir(STAGED_TREE)
+            .ctx(|| format!("cannot open `{}/{STAGED_TREE}`", at.display()))?;
+        let mut dirty = Dirty::default();
+        self.materialize(tree, &root, &at.join(STAGED_TREE), mode, &mut dirty)?;
+        dirty.add(at.join(STAGED_TREE));
+        let listing = serde_json::to_vec(&tree.to_listing()).expect("listing serializes");
+        let mut file = stage
+            .create_file(STAGED_LISTING, 0o644)
+            .ctx(|| format!("cannot write `{}/{STAGED_LISTING}`", at.display()))?;
+        std::io::Write::write_all(&mut file, &listing)
+            .ctx(|| format!("cannot write `{}/{STAGED_LISTING}`", at.display()))?;
+        dirty.add(at.join(STAGED_LISTING));
+        dirty.add(at);
+        guard.keep();
+        Ok((StagedPack { staging }, dirty))
     }
 
     /// Ingest `dir` and build its pack tree (the `dir:` source and `pack build` use this).
@@ -214,39 +240,56 @@ impl Store {
         self.build_pack(name, version, &tree, expected)
     }
 
-    /// Create `tree` under `dir`; `to_sync` collects what must be fsynced for durability (every
+    /// Create `tree` in the open directory `dir` (at `path`), sealing each directory below
+    /// it once its entries are made; `dirty` collects what a barrier must flush (every
     /// directory, and files whose data was copied).
     fn materialize(
         &self,
         tree: &Tree,
-        dir: &Path,
+        dir: &Dir,
+        path: &Path,
         mode: LinkMode,
-        to_sync: &mut Vec<PathBuf>,
+        dirty: &mut Dirty,
     ) -> Result<(), StoreError> {
+        let dirs = self.dirs()?;
         for (name, entry) in &tree.entries {
-            let path = dir.join(name);
             match entry {
                 Entry::Dir(sub) => {
-                    fs::create_dir(&path).ctx(|| format!("cannot create `{}`", path.display()))?;
-                    to_sync.push(path.clone());
-                    self.materialize(sub, &path, mode, to_sync)?;
+                    let at = path.join(name);
+                    dir.create_dir(name)
+                        .ctx(|| format!("cannot create `{}`", at.display()))?;
+                    let d = dir
+                        .open_dir(name)
+                        .ctx(|| format!("cannot open `{}`", at.display()))?;
+                    self.materialize(sub, &d, &at, mode, dirty)?;
+                    d.set_mode(0o555)
+                        .ctx(|| format!("cannot set the mode of `{}`", at.display()))?;
+                    dirty.add(at);
                 }
                 Entry::Symlink { target } => {
-                    fs::symlink(target, &path)
-                        .ctx(|| format!("cannot create `{}`", path.display()))?;
+                    dir.symlink(target, name)
+                        .ctx(|| format!("cannot create `{}`", path.join(name).display()))?;
                 }
                 Entry::File {
                     hash, executable, ..
                 } => {
-                    let object = self.layout().object(hash, *executable);
-                    if !fs::exists(&object).unwrap_or(false) {
-                        return Err(StoreError::Corrupt {
-                            path: object,
-                            reason: "object missing while building a pack tree".into(),
-                        });
-                    }
-                    if !link_file(&object, &path, mode, *executable)? {
-                        to_sync.push(path);
+                    let staged = self
+                        .with_staged(|s| s.objects.get(&(*hash, *executable)).cloned())
+                        .flatten();
+                    let (from, from_name) = match staged {
+                        Some(temp) => (&dirs.tmp, temp),
+                        None => {
+                            let (shard, file) = object_name(hash, *executable);
+                            (&dirs.objects, format!("{shard}/{file}"))
+                        }
+                    };
+                    let place = Place {
+                        dir,
+                        name,
+                        path: &path.join(name),
+                    };
+                    if !link_file(from, &from_name, &place, mode, *executable)? {
+                        dirty.add(place.path.to_owned());
                     }
                 }
             }
@@ -255,42 +298,47 @@ impl Store {
     }
 }
 
-/// Place one object at `dest`; `Ok(true)` when it is a hardlink (no new data to sync).
+/// Where a file of a tree goes: `name` in the open directory `dir`, at `path`.
+struct Place<'a> {
+    dir: &'a Dir,
+    name: &'a str,
+    path: &'a Path,
+}
+
+/// Place the object `from_name` of `from` at `to`; `Ok(true)` when it is a hardlink (no new
+/// data to flush). A missing object is a corrupt store.
 fn link_file(
-    object: &Path,
-    dest: &Path,
+    from: &Dir,
+    from_name: &str,
+    to: &Place,
     mode: LinkMode,
     executable: bool,
 ) -> Result<bool, StoreError> {
+    let source = from.path().join(from_name);
+    let missing = || StoreError::Corrupt {
+        path: source.clone(),
+        reason: "object missing while building a pack tree".into(),
+    };
     let linked = match mode {
-        LinkMode::Reflink => reflink_copy::reflink(object, dest).is_ok(),
-        // EMLINK (too many links to one object) falls back to a copy.
-        LinkMode::Hardlink => fs::hard_link(object, dest).is_ok(),
+        LinkMode::Reflink => reflink_copy::reflink(&source, to.path).is_ok(),
+        LinkMode::Hardlink => match from.hard_link(from_name, to.dir, to.name) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+            // EMLINK (too many links to one object) and the like fall back to a copy.
+            Err(_) => false,
+        },
         LinkMode::Copy => false,
     };
     if !linked {
-        fs::copy(object, dest).ctx(|| format!("cannot copy to `{}`", dest.display()))?;
+        if !fs::exists(&source).unwrap_or(false) {
+            return Err(missing());
+        }
+        fs::copy(&source, to.path).ctx(|| format!("cannot copy to `{}`", to.path.display()))?;
     }
     if mode != LinkMode::Hardlink || !linked {
         let perm = fs::Permissions::from_mode(if executable { 0o555 } else { 0o444 });
-        fs::set_permissions(dest, perm)
-            .ctx(|| format!("cannot set the mode of `{}`", dest.display()))?;
+        fs::set_permissions(to.path, perm)
+            .ctx(|| format!("cannot set the mode of `{}`", to.path.display()))?;
     }
     Ok(mode == LinkMode::Hardlink && linked)
-}
-
-/// Make every directory below `dir` read-only (children first). `dir` itself stays writable
-/// until it has been renamed into place: moving a directory to another parent rewrites its
-/// `..` entry, which needs write permission on it.
-fn seal_children(dir: &Path) -> Result<(), StoreError> {
-    for item in fs::read_dir(dir).ctx(|| format!("cannot read `{}`", dir.display()))? {
-        let item = item.ctx(|| format!("cannot read `{}`", dir.display()))?;
-        if item.file_type().ctx(|| "cannot stat".into())?.is_dir() {
-            let path = item.path();
-            seal_children(&path)?;
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o555))
-                .ctx(|| format!("cannot set the mode of `{}`", path.display()))?;
-        }
-    }
-    Ok(())
 }

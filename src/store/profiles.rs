@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::layout::ProfilePaths;
-use super::record::{GENERATION_DIRS, GenerationRecord};
 use super::{IoContext, Store, StoreError};
 use crate::fs::{self, LockMode, LockedFile};
 
@@ -87,13 +86,14 @@ impl Store {
             }
             let ignore = dir.join(".gitignore");
             if !fs::exists(&ignore).unwrap_or(true) {
-                fs::write_atomic(
+                fs::write_atomic_as(
                     &ignore,
                     b"# Created by aibox: this directory is local state.\n*\n",
+                    self.durability(),
                 )
                 .ctx(|| format!("cannot write `{}`", ignore.display()))?;
             }
-            fs::replace_symlink(&current, &link)
+            fs::replace_symlink_as(&current, &link, self.durability())
                 .ctx(|| format!("cannot link `{}`", link.display()))?;
         }
         self.open_profile(
@@ -134,19 +134,21 @@ impl Store {
             return Ok(profile);
         }
         let record = toml::to_string(&profile.kind).expect("profile kind serializes");
-        fs::write_atomic(&profile.paths.record(), record.as_bytes())
-            .ctx(|| format!("cannot write `{}`", profile.paths.record().display()))?;
+        fs::write_atomic_as(
+            &profile.paths.record(),
+            record.as_bytes(),
+            self.durability(),
+        )
+        .ctx(|| format!("cannot write `{}`", profile.paths.record().display()))?;
         if !fs::exists(&profile.paths.generation(0)).unwrap_or(false) {
-            self.write_generation(
-                &profile,
-                &GenerationRecord::empty(),
-                &[],
-                &Default::default(),
-                &GENERATION_DIRS,
-            )?;
+            self.write_empty_generation(&profile)?;
         }
-        fs::replace_symlink(&ProfilePaths::current_target(0), &profile.paths.current())
-            .ctx(|| format!("cannot create `{}`", profile.paths.current().display()))?;
+        fs::replace_symlink_as(
+            &ProfilePaths::current_target(0),
+            &profile.paths.current(),
+            self.durability(),
+        )
+        .ctx(|| format!("cannot create `{}`", profile.paths.current().display()))?;
         Ok(profile)
     }
 
@@ -193,9 +195,10 @@ impl Store {
     }
 
     /// Record that the profile's environment (lock `lock_hash`) passed trust policy `policy`.
-    /// A cache: losing it only means judging again.
+    /// A cache: losing it (or finding it damaged after a crash) only means judging again, so
+    /// it is never flushed.
     pub fn set_verified(&self, profile: &Profile, lock_hash: &str, policy: &str) {
-        let _ = fs::write_atomic(
+        let _ = fs::write_replace(
             &profile.paths.verified(),
             format!("{lock_hash} {policy}\n").as_bytes(),
         );

@@ -33,7 +33,9 @@ impl Store {
             return Ok(None);
         };
         let path = self.layout().signatures().join(format!("{hex}.json"));
-        let bytes = match fs::read_regular(&path, 4 << 20) {
+        // A record this handle staged and has not named yet is the newest.
+        let from = self.staged_file(&path).unwrap_or_else(|| path.clone());
+        let bytes = match fs::read_regular(&from, 4 << 20) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).ctx(|| format!("cannot read `{}`", path.display())),
@@ -71,10 +73,9 @@ impl Store {
             digest: digest.to_owned(),
             entries: all,
         };
-        fs::write_atomic(
+        self.write_record(
             &path,
             &serde_json::to_vec(&record).expect("signatures serialize"),
         )
-        .ctx(|| format!("cannot write `{}`", path.display()))
     }
 }

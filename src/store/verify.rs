@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use super::objects::hash_file;
 use super::profiles::{Profile, ProfileKind};
-use super::record::{GENERATION_DIRS, GenerationRecord};
 use super::tree::{Hash, ListingEntry, ListingKind, Tree};
 use super::{IoContext, Store, StoreError};
 use crate::fs::{self, LockMode, MetadataExt, PermissionsExt};
@@ -325,13 +324,7 @@ impl Store {
             self.discard_path(&dir)?;
         }
         if !fs::exists(&profile.paths.generation(0)).unwrap_or(false) {
-            self.write_generation(
-                profile,
-                &GenerationRecord::empty(),
-                &[],
-                &Default::default(),
-                &GENERATION_DIRS,
-            )?;
+            self.write_empty_generation(profile)?;
         }
         let current_ok = self
             .current_id(profile)

@@ -193,7 +193,7 @@ pub enum PasswordUse {
 /// The key password: `AIBOX_PASSWORD`, else `COSIGN_PASSWORD` (as cosign reads it), else asked
 /// on the terminal. Without a terminal and without either variable, an error says what to set.
 pub fn password(what: PasswordUse, key: &Path) -> Result<Zeroizing<String>, TrustError> {
-    for var in ["AIBOX_PASSWORD", "COSIGN_PASSWORD"] {
+    for var in [crate::env_vars::PASSWORD, "COSIGN_PASSWORD"] {
         if let Ok(p) = std::env::var(var) {
             return Ok(Zeroizing::new(p));
         }

@@ -28,7 +28,7 @@ use crate::ops::{MANIFEST, Options, Target};
 
 pub use crate::engine::required::PACK;
 /// The environment variable naming where updates come from (before the configuration).
-pub const REGISTRY_ENV: &str = "AIBOX_SELF_REGISTRY";
+pub const REGISTRY_ENV: &str = crate::env_vars::SELF_REGISTRY;
 /// The registry alias, in the self profile's manifest, of adopted binaries.
 const ADOPTED: &str = "adopted";
 
@@ -324,7 +324,7 @@ pub enum LinkOutcome {
 /// Where the `aibox` entry link lives: `$AIBOX_BIN_DIR`, else `$XDG_BIN_HOME`, else
 /// `~/.local/bin`.
 pub fn entry_link() -> Result<PathBuf> {
-    let dir = ["AIBOX_BIN_DIR", "XDG_BIN_HOME"]
+    let dir = [crate::env_vars::BIN_DIR, "XDG_BIN_HOME"]
         .iter()
         .find_map(|v| std::env::var_os(v).filter(|d| !d.is_empty()))
         .map(PathBuf::from)

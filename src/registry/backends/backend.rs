@@ -15,6 +15,8 @@ use crate::store::Store;
 pub trait Backend: Send + Sync {
     /// The source URL (for messages).
     fn url(&self) -> &str;
+    /// Where the store handles this source opens report (`--quiet`, `--color` hold there too).
+    fn reporter(&self) -> crate::printer::Reporter;
     /// Every pack name the source lists.
     fn list_names(&self) -> Result<Vec<String>, RegistryError>;
     /// The versions of `name`, sorted; [`RegistryError::NotFound`] when it has none.

@@ -275,7 +275,7 @@ fn root_file(
             format!("its `{rel}` is larger than {max} bytes"),
         ));
     }
-    let path = store.layout().object(hash, *executable);
+    let path = store.object_path(hash, *executable);
     let text = fs::read_regular_string(&path, max).map_err(|source| RegistryError::Io {
         context: format!("cannot read `{}`", path.display()),
         source,
@@ -540,7 +540,8 @@ impl<B: Backend> crate::registry::Source for B {
         version: &Version,
         platforms: Option<&[String]>,
     ) -> Result<LockEntry, RegistryError> {
-        lock_entry(self, default_store()?.as_ref(), name, version, platforms)
+        let store = default_store()?.map(|s| s.reporting(self.reporter()));
+        lock_entry(self, store.as_ref(), name, version, platforms)
     }
 
     fn signatures(

@@ -254,6 +254,7 @@ impl OciLayout {
 pub struct LayoutSource {
     url: String,
     layout: OciLayout,
+    reporter: crate::printer::Reporter,
 }
 
 impl LayoutSource {
@@ -262,7 +263,14 @@ impl LayoutSource {
         Ok(LayoutSource {
             url: url.to_owned(),
             layout: OciLayout::open(dir)?,
+            reporter: crate::printer::Reporter::default(),
         })
+    }
+
+    /// Report (the store handles it opens, warnings) through `reporter`.
+    pub fn reporting(mut self, reporter: crate::printer::Reporter) -> LayoutSource {
+        self.reporter = reporter;
+        self
     }
 
     pub fn layout(&self) -> &OciLayout {
@@ -293,6 +301,9 @@ impl LayoutSource {
 }
 
 impl Backend for LayoutSource {
+    fn reporter(&self) -> crate::printer::Reporter {
+        self.reporter
+    }
     fn url(&self) -> &str {
         &self.url
     }

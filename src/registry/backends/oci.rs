@@ -225,6 +225,9 @@ impl OciSource {
 }
 
 impl Backend for OciSource {
+    fn reporter(&self) -> crate::printer::Reporter {
+        self.opts.reporter
+    }
     fn url(&self) -> &str {
         &self.url
     }

@@ -129,7 +129,7 @@ impl ArchiveSource {
                     "expected `github:<owner>/<repo>`",
                 ));
             }
-            let api = std::env::var("AIBOX_GITHUB_API")
+            let api = std::env::var(crate::env_vars::GITHUB_API)
                 .ok()
                 .filter(|a| !a.is_empty())
                 .unwrap_or_else(|| GITHUB_API.to_owned());
@@ -428,7 +428,7 @@ impl ArchiveSource {
             hash, executable, ..
         }) = tree.entries.get("pack.toml")
         {
-            let path = store.layout().object(hash, *executable);
+            let path = store.object_path(hash, *executable);
             let text = fs::read_regular_string(&path, crate::manifest::pack::MAX_PACK_TOML_BYTES)
                 .map_err(|e| RegistryError::Io {
                 context: format!("cannot read the pack.toml of `{shown}`"),

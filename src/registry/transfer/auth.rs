@@ -62,12 +62,12 @@ fn docker_config_path() -> Option<PathBuf> {
 
 /// The credentials to use for `host` (`host[:port]`, as connected to).
 pub fn credentials(host: &str, reporter: Reporter) -> (RegistryAuth, CredentialOrigin) {
-    let user = std::env::var("AIBOX_REGISTRY_USERNAME")
+    let user = std::env::var(crate::env_vars::REGISTRY_USERNAME)
         .ok()
         .filter(|u| !u.is_empty());
-    let pass = std::env::var("AIBOX_REGISTRY_PASSWORD").ok();
+    let pass = std::env::var(crate::env_vars::REGISTRY_PASSWORD).ok();
     if let (Some(user), Some(pass)) = (user, pass) {
-        match std::env::var("AIBOX_REGISTRY_HOST") {
+        match std::env::var(crate::env_vars::REGISTRY_HOST) {
             Ok(scoped) if scoped.eq_ignore_ascii_case(host) => {
                 return (
                     RegistryAuth::Basic(user, pass),
