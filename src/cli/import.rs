@@ -10,13 +10,22 @@ use crate::ops::{self, Options};
 #[derive(Debug, Args)]
 pub(super) struct ImportArgs {
     /// Files to import: `.tool-versions`, `mise.toml`, `.mise.toml`, `.nvmrc`,
-    /// `.python-version` (default: those present in the current directory).
+    /// `.python-version`, `skills-lock.json`, `.clawhub/lock.json` (default: those present in
+    /// the current directory, and the skill folders of the agents' skills folders).
     files: Vec<PathBuf>,
     /// Where the packs are, when there is no `aibox.toml` yet (it becomes the default
     /// registry of the one written).
     #[arg(long, value_name = "URL")]
     registry: Option<String>,
-    /// Print the `aibox.toml` that would be written; write nothing.
+    /// A mapping file (TOML, or JSON when named `*.json`): which pack of the team's registries
+    /// replaces a legacy skill (a ClawHub slug, `owner/slug`, a local skill's name).
+    #[arg(long, value_name = "FILE")]
+    map: Option<PathBuf>,
+    /// Then sync: install the skills, replace the old folders by aibox's links (kept in the
+    /// store: `aibox rollback` puts them back) and check the hashes the old records hold.
+    #[arg(long, conflicts_with = "dry_run")]
+    apply: bool,
+    /// Print the plan and the `aibox.toml` that would be written; write nothing.
     #[arg(long)]
     dry_run: bool,
 }
@@ -29,12 +38,88 @@ pub(super) fn run(opts: &Options, args: ImportArgs) -> Result<()> {
         &dir,
         &args.files,
         args.registry.as_deref(),
+        args.map.as_deref(),
         args.dry_run,
     )?;
-    if opts.json {
+    if opts.json && !args.apply {
         crate::printer::print_json(&out);
         return Ok(());
     }
+    if !opts.json {
+        report(opts, &out);
+    }
+    if args.dry_run {
+        crate::printer::data(&out.manifest);
+        opts.reporter.status(
+            "Dry run",
+            format!(
+                "`{}` was not written; nothing was changed",
+                out.path.display()
+            ),
+        );
+        return Ok(());
+    }
+    let verb = if out.created { "Wrote" } else { "Updated" };
+    opts.reporter
+        .status(verb, format!("`{}`", out.path.display()));
+    if !args.apply {
+        opts.reporter.status(
+            "Hint",
+            "run `aibox sync` to install the imported packs and skills (or `aibox import --apply` next time)",
+        );
+        return Ok(());
+    }
+    // One JSON document for the whole command: the sync reports on stderr only.
+    let quiet_json = Options {
+        json: false,
+        ..opts.clone()
+    };
+    super::project::run_sync(&quiet_json, ops::Target::Project, &Default::default())?;
+    let checks = match &out.skills {
+        Some(plan) => ops::migrate::check::check_project(opts, &dir, plan)?,
+        None => Vec::new(),
+    };
+    if opts.json {
+        crate::printer::print_json(&serde_json::json!({ "import": out, "checks": checks }));
+    }
+    let mut bad = Vec::new();
+    for c in &checks {
+        let what = match &c.expected {
+            ops::migrate::Expected::ComputedHash(_) => "skills-lock.json's computedHash",
+            ops::migrate::Expected::Fingerprint(_) => "origin.json's fingerprint",
+        };
+        if c.matches {
+            opts.reporter.status(
+                "Checked",
+                format!("{}: the same files as {what} says", c.name),
+            );
+        } else {
+            bad.push(format!(
+                "  {}: {what} is {}, aibox's copy hashes to {}",
+                c.name,
+                match &c.expected {
+                    ops::migrate::Expected::ComputedHash(h)
+                    | ops::migrate::Expected::Fingerprint(h) => h,
+                },
+                c.actual
+                    .as_deref()
+                    .unwrap_or(c.why.as_deref().unwrap_or("(not computed)"))
+            ));
+        }
+    }
+    if !bad.is_empty() {
+        return Err(Error::msg(format!(
+            "{} imported skill(s) differ from what the old installer recorded:\n{}",
+            bad.len(),
+            bad.join("\n")
+        ))
+        .with_hint("aibox installed them and kept the old folders in the store: check the differences, then keep them, or run `aibox rollback` to put the old folders back"));
+    }
+    Ok(())
+}
+
+/// The import's plan, on stderr.
+fn report(opts: &Options, out: &ops::import::Imported) {
     for m in &out.mapped {
         let what = format!(
             "{} {} ({}) as {} = \"{}\"{}",
@@ -76,18 +161,57 @@ pub(super) fn run(opts: &Options, args: ImportArgs) -> Result<()> {
             lines.join("\n")
         ));
     }
-    if args.dry_run {
-        crate::printer::data(&out.manifest);
-        opts.reporter.status(
-            "Dry run",
-            format!("`{}` was not written", out.path.display()),
-        );
-    } else {
-        let verb = if out.created { "Wrote" } else { "Updated" };
-        opts.reporter
-            .status(verb, format!("`{}`", out.path.display()));
-        opts.reporter
-            .status("Hint", "run `aibox sync` to install the imported packs");
+    if let Some(plan) = &out.skills {
+        report_skills(opts, plan);
     }
-    Ok(())
+}
+
+fn report_skills(opts: &Options, plan: &ops::migrate::Plan) {
+    for (alias, url) in &plan.registries {
+        opts.reporter
+            .status("Registry", format!("{alias} = \"{url}\""));
+    }
+    for s in &plan.skills {
+        let request = match (&s.git, &s.request) {
+            (Some((git, Some(rev))), _) => format!("{git} at {rev}"),
+            (Some((git, None)), _) => git.clone(),
+            (None, r) => format!("{} from `{}`", r.as_deref().unwrap_or("*"), s.registry),
+        };
+        let legacy = if s.legacy {
+            " (legacy: a local snapshot)"
+        } else {
+            ""
+        };
+        let verb = if s.present { "Kept" } else { "Skill" };
+        opts.reporter.status(
+            verb,
+            format!("{} {request}{legacy}, from {}", s.name, s.from),
+        );
+        for r in &s.replaces {
+            opts.reporter.status(
+                "Replaces",
+                format!(
+                    "`{r}` (at the next switch; kept in the store, `aibox rollback` puts it back)"
+                ),
+            );
+        }
+        if let Some(note) = &s.note {
+            opts.reporter.warn(format!("{}: {note}", s.name));
+        }
+    }
+    if !plan.agents.is_empty() {
+        opts.reporter.status("Agents", plan.agents.join(", "));
+    }
+    if !plan.skipped.is_empty() {
+        let lines: Vec<String> = plan
+            .skipped
+            .iter()
+            .map(|u| format!("  {} ({}): {}", u.name, u.at, u.reason))
+            .collect();
+        opts.reporter.warn(format!(
+            "skills not migrated ({}, left as they are):\n{}",
+            plan.skipped.len(),
+            lines.join("\n")
+        ));
+    }
 }

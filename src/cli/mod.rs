@@ -81,6 +81,11 @@ pub struct GlobalArgs {
     /// Path to `aibox.toml` (default: the nearest one at or above the current directory).
     #[arg(long, global = true, value_name = "PATH")]
     manifest_path: Option<PathBuf>,
+    /// Take what needs consent without asking: a skill its registry flags as suspicious, an
+    /// update that asks for more. Without it a terminal is asked and anything else (CI, cron,
+    /// a pipe) is refused.
+    #[arg(long, short, global = true)]
+    yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -206,6 +211,10 @@ impl GlobalArgs {
             manifest_path: self.manifest_path.clone(),
             mirrors: Vec::new(),
             reporter: self.reporter(),
+            consent: crate::engine::context::Consent {
+                yes: self.yes,
+                ask: interactive().then_some(ask as fn(Reporter, &str) -> bool),
+            },
         }
     }
 
@@ -221,6 +230,22 @@ impl GlobalArgs {
             },
         )
     }
+}
+
+/// Whether the user can be asked: stdin and stderr are terminals, and this is not CI.
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    !ci && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Ask `question` on the terminal; yes only for `y` or `yes`.
+fn ask(reporter: Reporter, question: &str) -> bool {
+    use std::io::BufRead;
+    reporter.prompt(format!("{question} [y/N] "));
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -73,7 +73,7 @@ pub(super) struct LockArgs {
     check: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub(super) struct SyncArgs {
     /// Fail (exit code 3) if `aibox.lock` is missing or would change.
     #[arg(long, conflicts_with = "frozen")]

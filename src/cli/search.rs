@@ -79,8 +79,13 @@ pub(super) fn search(opts: &Options, args: SearchArgs) -> Result<()> {
         } else {
             format!("({}) ", h.kind)
         };
+        let flagged = h
+            .moderation
+            .as_ref()
+            .map(|m| format!("; moderation: {}", m.describe()))
+            .unwrap_or_default();
         crate::printer::out(format!(
-            "{id:<width$}  {kind}{}  [{}]",
+            "{id:<width$}  {kind}{}  [{}{flagged}]",
             h.description.as_deref().unwrap_or(""),
             h.trust
         ));
@@ -142,6 +147,9 @@ pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
     crate::printer::out(format!("may:          {}", i.permissions.join("; ")));
     if !i.agents.is_empty() {
         crate::printer::out(format!("projected to: {}", i.agents.join(", ")));
+    }
+    if let Some(m) = &i.moderation {
+        crate::printer::out(format!("moderation:   {}", m.describe()));
     }
     crate::printer::out(format!("source:       {}", i.source));
     if let Some(c) = &i.changelog {

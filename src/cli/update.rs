@@ -31,11 +31,6 @@ pub(super) struct UpdateArgs {
     /// one generation: `aibox rollback` undoes it.
     #[arg(long, conflicts_with_all = ["major", "packs"])]
     auto: bool,
-    /// Apply updates that ask for more (wider permissions, install hooks or health checks, a
-    /// changed kind, a new or missing signer) without asking. Without it a terminal is asked
-    /// and anything else (CI, cron, a pipe) is refused.
-    #[arg(long, short)]
-    yes: bool,
     /// Update aibox itself (as `aibox self update`).
     #[arg(long = "self", conflicts_with_all = ["packs", "major", "auto", "dry_run"])]
     self_: bool,
@@ -132,8 +127,14 @@ pub(super) fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
             .change
             .map(|c| format!("{c:?}").to_lowercase())
             .unwrap_or_default();
+        let flagged = o
+            .moderation
+            .as_ref()
+            .filter(|m| m.verdict != crate::registry::moderation::Verdict::Clean)
+            .map(|m| format!("  (its registry: {})", m.describe()))
+            .unwrap_or_default();
         crate::printer::out(format!(
-            "{:w$}  {:<9}  {:<9}  {:<9}  {change}",
+            "{:w$}  {:<9}  {:<9}  {:<9}  {change}{flagged}",
             o.name, o.current, o.in_range, o.newest
         ));
     }
@@ -153,7 +154,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         let a = ops::update::auto(
             opts,
             args.profile.target(),
-            &mut confirmer(args.yes, opts.reporter),
+            &mut confirmer(opts.consent.yes, opts.reporter),
             &mut |list: &[ops::update::Outdated]| ask_held(opts.reporter, list),
         )?;
         for (name, old, new) in &a.applied.widened {
@@ -192,7 +193,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         &args.packs,
         args.major,
         args.dry_run,
-        &mut confirmer(args.yes, opts.reporter),
+        &mut confirmer(opts.consent.yes, opts.reporter),
     )?;
     let verb = if args.dry_run {
         "Would widen"

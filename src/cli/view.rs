@@ -45,6 +45,11 @@ pub(super) fn list(opts: &Options, args: ViewArgs) -> Result<()> {
         } else {
             format!("  {}", p.kind)
         };
+        let kind = if p.legacy {
+            format!("{kind} (legacy: a local snapshot, move it to a registry)")
+        } else {
+            kind
+        };
         let may = if p.may.is_empty() {
             String::new()
         } else {

@@ -22,6 +22,18 @@ pub struct Options {
     pub mirrors: Vec<String>,
     /// Where progress, status lines and warnings go.
     pub reporter: crate::printer::Reporter,
+    /// Whether what needs consent (a skill its registry flags as suspicious, an update that
+    /// asks for more) may be taken, and how to ask.
+    pub consent: Consent,
+}
+
+/// Consent to what needs it: given up front (`--yes`), or asked for on a terminal outside CI.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Consent {
+    /// `--yes`: take it (with a warning naming what was taken).
+    pub yes: bool,
+    /// Ask the user (a terminal outside CI); `None`: refuse what needs consent.
+    pub ask: Option<fn(crate::printer::Reporter, &str) -> bool>,
 }
 
 impl Options {

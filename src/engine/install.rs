@@ -193,6 +193,7 @@ pub fn install_lock(
     let global = matches!(profile.kind, crate::store::profiles::ProfileKind::Global);
     if unchanged {
         if let Some(p) = projector {
+            crate::engine::handover::settle(store, p, &previous)?;
             p.apply(&previous.skills(), store.reporter())?;
         }
         if global {
@@ -210,8 +211,33 @@ pub fn install_lock(
         .iter()
         .map(|p| (p.name.clone(), origin(p)))
         .collect();
-    let prepared =
-        store.prepare_generation(profile, Some(lock_hash.to_owned()), &packs, &origins, files)?;
+    // Skill folders handed over by `aibox import`, in the way and still as imported, are kept
+    // in the store before anything else; they are replaced only after the switch.
+    let skills: Vec<String> = packs
+        .iter()
+        .filter(|(_, m)| m.pack.kind == crate::manifest::pack::PackKind::Skill)
+        .map(|(id, _)| id.name.clone())
+        .collect();
+    let replaced = match projector {
+        Some(p) => crate::engine::handover::keep(store, profile, p, &skills)?,
+        None => None,
+    };
+    let taken: Vec<std::path::PathBuf> = match (projector, &replaced) {
+        (Some(p), Some(r)) => r
+            .entries
+            .iter()
+            .map(|e| p.base().root.join(&e.path))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let prepared = store.prepare_generation(
+        profile,
+        Some(lock_hash.to_owned()),
+        &packs,
+        &origins,
+        files,
+        replaced,
+    )?;
     crate::fs::crash_point("prepared");
     let changes = diff(&previous, prepared.record());
     let who = profile.describe();
@@ -227,7 +253,7 @@ pub fn install_lock(
     // Nothing of the user's may stand where a skill is projected: checked before anything
     // runs against the new generation or is switched.
     if let Some(p) = projector {
-        p.check(&prepared.record().skills())?;
+        p.check_except(&prepared.record().skills(), &taken)?;
     }
     hooks::run_checks(store, &packs, &prepared.dir(), project)?;
     hooks::emit(
@@ -241,6 +267,7 @@ pub fn install_lock(
     SWITCHED.store(true, std::sync::atomic::Ordering::SeqCst);
     crate::fs::crash_point("switched");
     if let Some(p) = projector {
+        crate::engine::handover::settle(store, p, &generation)?;
         p.apply(&generation.skills(), store.reporter())?;
     }
     if global {

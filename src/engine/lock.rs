@@ -77,6 +77,8 @@ pub fn resolve_lock(
     let manifest = &state.manifest;
     let old = state.lock.as_ref().map(|(_, l)| l);
     let options = resolve_options(manifest, old, upgrade)?;
+    // What a registry blocks is never resolved (nor downloaded); what it flags needs consent.
+    crate::engine::moderation::check_requests(manifest, sources)?;
     let index = ManifestIndex { manifest, sources };
     let resolution = resolve(&manifest.roots(), &index, &options)?;
     check_sections(manifest, &resolution)?;

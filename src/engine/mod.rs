@@ -5,9 +5,11 @@
 
 pub mod context;
 pub mod escalation;
+pub mod handover;
 pub mod install;
 pub mod install_hooks;
 pub mod lock;
+pub mod moderation;
 pub mod pack_env;
 pub mod plugins;
 pub mod project;

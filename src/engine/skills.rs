@@ -72,7 +72,31 @@ impl Projector {
 
     /// Refuse (before a switch) when one of `skills` would land on something not aibox's.
     pub fn check(&self, skills: &[String]) -> Result<()> {
-        Ok(projection::conflicts(&self.base, &self.folders, skills)?)
+        self.check_except(skills, &[])
+    }
+
+    /// [`Projector::check`], letting `except` through (entries handed over to aibox, kept in
+    /// the store and replaced after the switch).
+    pub fn check_except(&self, skills: &[String], except: &[std::path::PathBuf]) -> Result<()> {
+        let left: Vec<_> = self
+            .in_the_way(skills)?
+            .into_iter()
+            .filter(|p| !except.contains(p))
+            .collect();
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(projection::ProjectionError::Conflict(left).into())
+        }
+    }
+
+    /// The entries, not aibox's, where `skills` would be projected.
+    pub fn in_the_way(&self, skills: &[String]) -> Result<Vec<std::path::PathBuf>> {
+        match projection::conflicts(&self.base, &self.folders, skills) {
+            Ok(()) => Ok(Vec::new()),
+            Err(projection::ProjectionError::Conflict(paths)) => Ok(paths),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Make the folders show exactly `skills` (after a switch), reporting what changed.

@@ -20,6 +20,8 @@ pub struct Sources<'a> {
     /// Sources tried first for locked content (`sync --mirror`, `AIBOX_MIRROR`, config).
     mirrors: Vec<String>,
     open: Mutex<BTreeMap<String, std::sync::Arc<dyn Source>>>,
+    /// Consent to what needs it (a suspicious skill: `engine::moderation`).
+    consent: crate::engine::context::Consent,
 }
 
 /// The mirrors in force: `--mirror` flags, then `AIBOX_MIRROR` (space-separated), then the
@@ -55,7 +57,19 @@ impl<'a> Sources<'a> {
             insecure,
             mirrors: Vec::new(),
             open: Mutex::new(BTreeMap::new()),
+            consent: crate::engine::context::Consent::default(),
         }
+    }
+
+    /// These sources, under `consent`.
+    pub fn with_consent(mut self, consent: crate::engine::context::Consent) -> Self {
+        self.consent = consent;
+        self
+    }
+
+    /// The consent these sources run under.
+    pub fn consent(&self) -> crate::engine::context::Consent {
+        self.consent
     }
 
     /// Where these sources report.

@@ -508,16 +508,34 @@ fn check_package(p: &LockedPackage) -> Option<String> {
         "https://",
         "http://",
         "github:",
+        "clawhub:",
     ]
     .iter()
     .any(|s| p.source.starts_with(s))
     {
         return Some(format!("unsupported source `{}`", p.source.escape_debug()));
     }
-    let digests = p
-        .digest
-        .iter()
-        .chain(p.platforms.values().filter_map(|l| l.manifest.as_ref()));
+    let commits = p
+        .platforms
+        .values()
+        .filter_map(|l| l.manifest.as_ref()?.strip_prefix("git:"));
+    for c in commits {
+        let ok = c.len() == 40
+            && c.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !ok || !p.source.starts_with("github:") {
+            return Some(format!(
+                "`git:{}` is not a commit of a `github:` source",
+                c.escape_debug()
+            ));
+        }
+    }
+    let digests = p.digest.iter().chain(
+        p.platforms
+            .values()
+            .filter_map(|l| l.manifest.as_ref())
+            .filter(|m| !m.starts_with("git:")),
+    );
     for d in digests {
         let ok = d.strip_prefix("sha256:").is_some_and(|h| {
             h.len() == 64

@@ -96,7 +96,8 @@ pub struct AquaPin {
 /// One platform's artifact of a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedPlatform {
-    /// The platform manifest digest (`sha256:…`) where the source is OCI.
+    /// The platform manifest digest (`sha256:…`) where the source is OCI; the archive's
+    /// SHA-256 for a release archive or a ClawHub skill; `git:<commit>` for a GitHub skill.
     pub manifest: Option<String>,
     /// The BLAKE3 tree hash the fetched tree must have.
     pub tree: Hash,

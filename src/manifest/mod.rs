@@ -13,6 +13,7 @@ mod problem;
 pub mod project;
 mod project_policy;
 pub mod request;
+pub mod skill_sources;
 mod spans;
 #[cfg(test)]
 mod tests;

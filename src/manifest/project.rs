@@ -172,7 +172,7 @@ const TOP_KEYS: &[&str] = &[
 ];
 const AGENT_KEYS: &[&str] = &["name", "path"];
 const REGISTRY_KEYS: &[&str] = &["url", "insecure"];
-const REQUIREMENT_KEYS: &[&str] = &["version", "registry", "channel"];
+const REQUIREMENT_KEYS: &[&str] = &["version", "registry", "channel", "git", "rev"];
 const SCHEMES: &[&str] = &[
     "aqua:",
     "dir:",
@@ -181,6 +181,7 @@ const SCHEMES: &[&str] = &[
     "https://",
     "http://",
     "github:",
+    "clawhub:",
 ];
 
 /// Parse and validate an `aibox.toml`.
@@ -219,16 +220,18 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
         Some(v) => p.channel(v, "channel")?,
         None => Channel::Stable,
     };
+    // `{ git = … }` requests name their repository themselves: each becomes a registry of its own.
+    let mut implicit = BTreeMap::new();
     let packs = match root.get("packs") {
-        Some(v) => p.requirements(v, "packs", &registries, channel)?,
+        Some(v) => p.requirements(v, "packs", &registries, channel, &mut implicit)?,
         None => BTreeMap::new(),
     };
     let plugins = match root.get("plugins") {
-        Some(v) => p.requirements(v, "plugins", &registries, channel)?,
+        Some(v) => p.requirements(v, "plugins", &registries, channel, &mut implicit)?,
         None => BTreeMap::new(),
     };
     let skills = match root.get("skills") {
-        Some(v) => p.requirements(v, "skills", &registries, channel)?,
+        Some(v) => p.requirements(v, "skills", &registries, channel, &mut implicit)?,
         None => BTreeMap::new(),
     };
     for (later, earlier) in [
@@ -249,6 +252,8 @@ pub fn parse_project(text: &str, path: &Path) -> Result<ProjectManifest, Manifes
             }
         }
     }
+    let mut registries = registries;
+    registries.extend(implicit);
     let agents = match root.get("agents") {
         Some(v) => Some(p.agents(v)?),
         None => None,
@@ -508,6 +513,40 @@ impl Parser<'_> {
         Ok(out)
     }
 
+    /// The registry URL of a `{ git = "…", rev = "…" }` request (`None`: not one); `git` goes
+    /// with no `version` or `registry`, and `rev` only with `git`.
+    fn git_request(&self, t: &DeTable<'_>, what: &str) -> Result<Option<String>, ManifestError> {
+        let Some(git) = t.get("git") else {
+            if let Some(rev) = t.get("rev") {
+                return Err(self
+                    .err(rev.span(), format!("`{what}.rev` needs `git`"))
+                    .with_hint(
+                        "write `{ git = \"https://github.com/owner/repo\", rev = \"…\" }`",
+                    ));
+            }
+            return Ok(None);
+        };
+        for other in ["version", "registry", "channel"] {
+            if let Some(v) = t.get(other) {
+                return Err(self
+                    .err(v.span(), format!("`{what}` has both `git` and `{other}`"))
+                    .with_hint("a `git` request is pinned by its `rev` (a commit, tag or branch): drop the other key"));
+            }
+        }
+        let git_text = self.string(git, &format!("{what}.git"))?;
+        let rev = match t.get("rev") {
+            Some(r) => Some(self.string(r, &format!("{what}.rev"))?),
+            None => None,
+        };
+        super::skill_sources::git_url(git_text, rev)
+            .map(Some)
+            .map_err(|e| {
+                self.err(git.span(), format!("`{what}`: {e}")).with_hint(
+                    "write `{ git = \"https://github.com/owner/repo\", rev = \"<commit, tag or branch>\" }`",
+                )
+            })
+    }
+
     fn registries(&self, v: &Value<'_>) -> Result<BTreeMap<String, RegistrySpec>, ManifestError> {
         let mut out = BTreeMap::new();
         for (key, value) in in_order(self.table(v, "registries")?) {
@@ -557,12 +596,21 @@ impl Parser<'_> {
             if rest.is_none_or(|r| r.trim().is_empty()) {
                 return Err(self
                     .err(url_span, format!("registry `{name}` has an unsupported URL `{url}`"))
-                    .with_hint("use `dir:<path>` (pack source directories), `oci-layout:<path>` (an OCI image layout), `oci://host/base` (a registry), `https://…/tool-1.2.0-linux-x86_64.tar.gz` (a release archive), `github:owner/repo` (its releases) or `aqua:<dir>` (an aqua registry)"));
+                    .with_hint("use `dir:<path>` (pack source directories), `oci-layout:<path>` (an OCI image layout), `oci://host/base` (a registry), `https://…/tool-1.2.0-linux-x86_64.tar.gz` (a release archive), `github:owner/repo` (its releases, or its skills) `clawhub:https://clawhub.ai` (agent skills) or `aqua:<dir>` (an aqua registry)"));
             }
             if let Err(reason) = check_release_url(&url) {
                 return Err(self
                     .err(url_span, format!("registry `{name}`: `{url}` {reason}"))
-                    .with_hint("a release source is `https://host/…/tool-1.2.0-linux-x86_64.tar.gz` (an archive or an executable) or `github:owner/repo`"));
+                    .with_hint("a release source is `https://host/…/tool-1.2.0-linux-x86_64.tar.gz` (an archive or an executable) or `github:owner/repo` (`github:owner/repo#<rev>` for its skills at one revision)"));
+            }
+            if let Some(reason) = if url.starts_with("clawhub:") {
+                super::skill_sources::check_clawhub(&url).err()
+            } else {
+                None
+            } {
+                return Err(self
+                    .err(url_span, format!("registry `{name}`: `{url}` {reason}"))
+                    .with_hint("a ClawHub registry is `clawhub:https://clawhub.ai` (or another base URL speaking ClawHub's API)"));
             }
             out.insert(name, RegistrySpec { url, insecure });
         }
@@ -575,6 +623,7 @@ impl Parser<'_> {
         section: &str,
         registries: &BTreeMap<String, RegistrySpec>,
         channel: Channel,
+        implicit: &mut BTreeMap<String, RegistrySpec>,
     ) -> Result<BTreeMap<String, Requirement>, ManifestError> {
         let mut out = BTreeMap::new();
         for (key, value) in in_order(self.table(v, section)?) {
@@ -618,6 +667,25 @@ impl Parser<'_> {
                         )),
                         None => None,
                     };
+                    if let Some(url) = self.git_request(t, &what)? {
+                        let alias = super::skill_sources::git_alias(&name);
+                        implicit.insert(
+                            alias.clone(),
+                            RegistrySpec {
+                                url,
+                                insecure: false,
+                            },
+                        );
+                        out.insert(
+                            name,
+                            Requirement {
+                                request,
+                                registry: alias,
+                                registry_explicit: true,
+                            },
+                        );
+                        continue;
+                    }
                     (request, registry)
                 }
                 _ => (self.request(value, &what)?.with_channel(channel), None),
@@ -673,22 +741,8 @@ impl Parser<'_> {
 
 /// Why a release-source URL (`https://`, `http://`, `github:`) is unusable; other schemes pass.
 fn check_release_url(url: &str) -> Result<(), &'static str> {
-    if let Some(repo) = url.strip_prefix("github:") {
-        let parts: Vec<&str> = repo.split('/').collect();
-        let ok = parts.len() == 2
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && *p != "."
-                    && *p != ".."
-                    && p.len() <= 100
-                    && p.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            });
-        return if ok {
-            Ok(())
-        } else {
-            Err("is not `github:<owner>/<repo>`")
-        };
+    if url.starts_with("github:") {
+        return super::skill_sources::check_github(url);
     }
     if url.starts_with("https://") || url.starts_with("http://") {
         // Which assets are usable (archives, bare executables) the source itself says.

@@ -97,13 +97,32 @@ pub fn rollback(
         }
         None => None,
     };
-    let skills = store.generation(&profile, wanted)?.skills();
+    let target_record = store.generation(&profile, wanted)?;
+    let skills = target_record.skills();
     if let Some(p) = &projector {
-        p.check(&skills)?;
+        // Folders that generation replaced, standing again as kept, are replaced again.
+        let standing = match &target_record.replaced {
+            Some(r) if target == Target::Project => {
+                crate::engine::handover::standing(&store, &root, r)
+            }
+            _ => Vec::new(),
+        };
+        p.check_except(&skills, &standing)?;
     }
     let (from, to) = store.rollback(&profile, Some(wanted))?;
     if let Some(p) = &projector {
+        crate::engine::handover::settle(&store, p, &target_record)?;
         p.apply(&skills, store.reporter())?;
+    }
+    // Undoing a generation that replaced folders of agents' skills puts them back.
+    if let Some(from) = from
+        && target == Target::Project
+    {
+        for undone in crate::engine::handover::undone(&store, &profile, from, to) {
+            if let Some(r) = &undone.replaced {
+                crate::engine::handover::restore(&store, &root, r)?;
+            }
+        }
     }
     if target == Target::Global {
         crate::engine::user_bin::refresh(&store);

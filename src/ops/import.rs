@@ -3,6 +3,10 @@
 //! project's registries (or `--registry`) by name or by a pack's `aliases`, its version
 //! translated to a request and checked against the versions published; what cannot be mapped is
 //! listed with the reason. The source files are left as they are.
+//!
+//! Skills installed by other tools (`skills-lock.json`, `.clawhub/lock.json`, folders in the
+//! agents' skills folders) are migrated in the same run ([`crate::ops::migrate`]); `--apply`
+//! then syncs and checks what the old records say the skills hash to.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +50,9 @@ pub struct Imported {
     pub files: Vec<String>,
     pub mapped: Vec<Mapped>,
     pub unmapped: Vec<Unmapped>,
+    /// The skills migrated from other installers (`None`: none was looked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skills: Option<crate::ops::migrate::Plan>,
     /// The `aibox.toml` written (or that would be).
     pub manifest: String,
     pub path: PathBuf,
@@ -99,9 +106,32 @@ pub fn import(
     dir: &Path,
     files: &[PathBuf],
     registry: Option<&str>,
+    map: Option<&Path>,
     dry_run: bool,
 ) -> Result<Imported> {
-    let files = files_to_read(dir, files)?;
+    use crate::ops::migrate::{self, found};
+    // The files named split into version files and skill installers' records.
+    let (records, versions): (Vec<PathBuf>, Vec<PathBuf>) =
+        files.iter().cloned().partition(|f| found::is_record(f));
+    let look_for_skills = files.is_empty() || !records.is_empty() || map.is_some();
+    let map = map.map(migrate::map::Map::read).transpose()?;
+    let found = if look_for_skills {
+        Some(found::find(dir, &records, None)?)
+    } else {
+        None
+    };
+    let skills_found = found.as_ref().is_some_and(|f| !f.is_empty());
+    let files = if !files.is_empty() && versions.is_empty() {
+        Vec::new()
+    } else {
+        match files_to_read(dir, &versions) {
+            Ok(f) => f,
+            Err(_) if skills_found => Vec::new(),
+            Err(e) => return Err(e.with_hint(
+                "aibox also migrates skills: `skills-lock.json`, `.clawhub/lock.json`, or skill folders in the agents' skills folders (none was found here)",
+            )),
+        }
+    };
     let wanted = read_wanted(&files)?;
     // The manifest to extend (or to create), and the registries to map against.
     let path = dir.join(MANIFEST);
@@ -109,16 +139,24 @@ pub fn import(
     let mut text = match &existing {
         Some(t) => t.clone(),
         None => {
-            let url = registry.ok_or_else(|| {
+            if wanted.is_empty() {
+                crate::ops::edit::manifest_template(registry)
+            } else {
+                let url = registry.ok_or_else(|| {
                 Error::msg(format!("`{}` does not exist yet", path.display())).with_hint(
                     "pass `--registry <url>` (where the packs are), or run `aibox init --registry <url>` first",
                 )
             })?;
-            crate::ops::edit::manifest_template(Some(url))
+                crate::ops::edit::manifest_template(Some(url))
+            }
         }
     };
     let manifest = crate::manifest::parse_project(&text, &path)?;
-    let catalogs = catalogs(opts, dir, &manifest, &wanted)?;
+    let catalogs = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        catalogs(opts, dir, &manifest, &wanted)?
+    };
 
     let mut mapped: Vec<Mapped> = Vec::new();
     let mut unmapped = Vec::new();
@@ -143,16 +181,34 @@ pub fn import(
         }
         mapped.push(m);
     }
+    // The skills, planned against the manifest as extended so far (found with its custom
+    // agents' folders).
+    let skills = match found {
+        Some(_) => {
+            let manifest = crate::manifest::parse_project(&text, &path)?;
+            let found = found::find(dir, &records, Some(&manifest))?;
+            let plan = migrate::plan(opts, dir, &manifest, &found, map.as_ref())?;
+            text = migrate::edit(&text, &plan)?;
+            Some(plan)
+        }
+        None => None,
+    };
     // What is written must read back as a manifest.
     crate::manifest::parse_project(&text, &path)?;
-    if !dry_run && existing.as_deref() != Some(text.as_str()) {
-        fs::write_atomic(&path, text.as_bytes())
-            .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
+    if !dry_run {
+        if let Some(plan) = &skills {
+            migrate::prepare(opts, dir, plan)?;
+        }
+        if existing.as_deref() != Some(text.as_str()) {
+            fs::write_atomic(&path, text.as_bytes())
+                .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
+        }
     }
     Ok(Imported {
         files: files.iter().map(|f| f.display().to_string()).collect(),
         mapped,
         unmapped,
+        skills,
         manifest: text,
         path,
         created: existing.is_none(),

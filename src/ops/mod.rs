@@ -9,6 +9,7 @@ pub mod edit;
 pub mod generations;
 pub mod import;
 pub mod maintenance;
+pub mod migrate;
 pub mod pack;
 pub mod plugin;
 pub mod run;

@@ -22,6 +22,9 @@ pub struct Hit {
     pub score: u32,
     /// Verified status: "signed by `<fingerprint>`, trusted", "not signed", ….
     pub trust: String,
+    /// What the registry's moderation says of it, when the registry has moderation (ClawHub).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<crate::registry::moderation::Moderation>,
 }
 
 /// Where to look: a registry URL, the directory its relative paths start from, and its name in
@@ -104,6 +107,28 @@ pub fn search(
     let policy = crate::engine::verdicts::policy(None, src.reporter)?;
     for (url, root, key) in sources {
         let source = registry::open_source(url, root, src)?;
+        // A registry with a search of its own answers for itself (ClawHub).
+        if let Some(found) = source.search(query) {
+            for summary in found? {
+                if kind.is_some_and(|k| k != summary.kind) {
+                    continue;
+                }
+                let score = score(query, &summary.name, summary.description.as_deref(), &[]);
+                hits.push(Hit {
+                    moderation: source.moderation(&summary.name)?,
+                    trust: trust_status(&policy, url, root, src, &summary.name, &summary.version)?,
+                    name: summary.name,
+                    version: summary.version.to_string(),
+                    kind: summary.kind.as_str().to_owned(),
+                    description: summary.description,
+                    keywords: Vec::new(),
+                    source: url.clone(),
+                    // Ranked by the registry: never below what it found.
+                    score: score.max(1),
+                });
+            }
+            continue;
+        }
         let names = source.names()?;
         // A registry that serves one pack is also found by its name in `aibox.toml`.
         let single = names.len() == 1;
@@ -150,6 +175,7 @@ pub fn search(
                     None => trust_status(&policy, url, root, src, &name, &newest)?,
                 };
                 hits.push(Hit {
+                    moderation: source.moderation(&name)?,
                     name,
                     version: newest.to_string(),
                     kind: found.as_str().to_owned(),
@@ -177,6 +203,9 @@ fn trust_status(
 ) -> Result<String> {
     if url.starts_with("dir:") {
         return Ok("local (`dir:` packs are not signed)".into());
+    }
+    if registry::backends::clawhub::is_clawhub(url) {
+        return Ok("a ClawHub skill (not signed; the lock pins its zip's SHA-256)".into());
     }
     if registry::backends::release::is_release(url) {
         return Ok("a release asset (not signed; the lock pins its SHA-256)".into());
@@ -234,6 +263,9 @@ pub struct Info {
     /// The version's entry in the pack's `CHANGELOG.md`, when its tree is in the store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changelog: Option<String>,
+    /// What the registry's moderation says of it, when the registry has moderation (ClawHub).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<crate::registry::moderation::Moderation>,
 }
 
 impl Info {
@@ -372,6 +404,37 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             ))
             .with_hint(format!("`aibox info {name}` shows the newest version")));
         };
+        let moderation = source.moderation(name)?;
+        if let Some(m) = moderation
+            .as_ref()
+            .filter(|m| m.verdict == crate::registry::moderation::Verdict::Blocked)
+        {
+            // Never downloaded, not even to be shown.
+            return Ok(Info {
+                agents: Vec::new(),
+                checks: None,
+                changelog: None,
+                permissions: vec![format!(
+                    "not examined: its registry has it {}",
+                    m.describe()
+                )],
+                name: name.into(),
+                version: v.to_string(),
+                versions: versions.iter().map(ToString::to_string).collect(),
+                kind: crate::manifest::pack::PackKind::Skill.as_str().into(),
+                description: None,
+                license: None,
+                homepage: None,
+                repository: None,
+                keywords: Vec::new(),
+                dependencies: Default::default(),
+                bin: Default::default(),
+                platforms: Vec::new(),
+                artifact: None,
+                source: url.clone(),
+                moderation,
+            });
+        }
         let manifest = source.manifest(name, &v)?;
         let p = &manifest.pack;
         let mut platforms = p.platforms.clone().unwrap_or_default();
@@ -424,6 +487,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             artifact,
             checks: source.declared_checks(name, &v),
             source: url.clone(),
+            moderation,
         });
     }
     Err(match last_err {

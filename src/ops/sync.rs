@@ -95,7 +95,9 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
                 crate::engine::skills::Projector::for_profile(&store, &profile, &state.manifest)?
                 && (!state.manifest.skills.is_empty() || p.has_record())
             {
-                p.apply(&store.current(&profile)?.skills(), opts.reporter)?;
+                let current = store.current(&profile)?;
+                crate::engine::handover::settle(&store, &p, &current)?;
+                p.apply(&current.skills(), opts.reporter)?;
             }
             if target == Target::Project {
                 crate::store::state_dir::mark_synced(&root);
@@ -138,6 +140,7 @@ pub fn install(
     let _deferred = store.defer();
     let policy = crate::engine::verdicts::policy(Some(state), opts.reporter)?;
     crate::engine::verdicts::check_lock(store, &sources, &policy, lock, &profile.describe())?;
+    crate::engine::moderation::check_lock(store, &sources, lock, &profile.describe())?;
     let verified = (lock_hash(bytes), policy.digest());
     let manifest_path = state.root.join(crate::ops::MANIFEST);
     let files = crate::fs::read_regular(&manifest_path, crate::ops::MAX_MANIFEST_BYTES)

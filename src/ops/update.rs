@@ -63,6 +63,9 @@ pub struct Outdated {
     pub patch: Option<String>,
     /// Named in the manifest (else a dependency).
     pub requested: bool,
+    /// What its registry's moderation says of it, when the registry has moderation (ClawHub).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<crate::registry::moderation::Moderation>,
 }
 
 /// The versions of each locked package, asked of its source in parallel (8 at a time).
@@ -89,7 +92,8 @@ fn state(opts: &Options, target: Target) -> Result<ProjectState> {
 pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
     let state = state(opts, target)?;
     let (_, lock) = state.lock.as_ref().expect("checked");
-    let versions = versions_of(lock, &state.sources(opts))?;
+    let sources = state.sources(opts);
+    let versions = versions_of(lock, &sources)?;
     let mut out = Vec::new();
     for p in &lock.packages {
         // Every request on this pack: the manifest's, and each dependent's.
@@ -135,6 +139,7 @@ pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
             change: change(&p.version, &newest),
             patch,
             requested: state.manifest.requirement(&p.name).is_some(),
+            moderation: sources.get(&p.source)?.moderation(&p.name)?,
         });
     }
     Ok(out)

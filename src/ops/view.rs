@@ -17,6 +17,10 @@ pub struct ListedPack {
     pub source: String,
     /// Named in `[packs]`, `[plugins]` or `[skills]` (else a dependency of one that is).
     pub requested: bool,
+    /// A legacy skill: a local snapshot `aibox import` made of a folder no record knew
+    /// (`.aibox/local-skills/`), to be moved to a registry.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub legacy: bool,
     /// For a skill: what it may do, as phrases (tools, scripts, packs it needs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub may: Vec<String>,
@@ -78,6 +82,7 @@ pub fn list(opts: &Options, target: Target) -> Result<Vec<ListedPack>> {
             kind: p.kind.as_str().to_owned(),
             source: p.source.clone(),
             requested: requested.contains(&p.name),
+            legacy: crate::ops::migrate::is_legacy(&p.source),
             may: if p.skill.is_some() {
                 crate::engine::escalation::grant_phrases(&p.grants())
             } else {

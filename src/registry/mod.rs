@@ -7,7 +7,8 @@
 //!   downloading, zip archives, the metadata cache, registry URLs.
 //! - [`backends`]: the sources themselves behind the one [`Source`] trait — `dir:` (pack source
 //!   directories), `oci-layout:` (an OCI image layout), `oci://` (any OCI registry, with
-//!   pushing) and release archives (`https://…`, `github:owner/repo`).
+//!   pushing), release archives (`https://…`, `github:owner/repo`), ClawHub registries of
+//!   agent skills (`clawhub:https://…`) and the skills of GitHub repositories.
 //!
 //! [`build`] makes artifacts from pack source directories (`pack build`, `pack publish`).
 
@@ -15,6 +16,7 @@ pub mod backends;
 pub mod build;
 pub mod error;
 pub mod format;
+pub mod moderation;
 pub mod source;
 pub mod transfer;
 
@@ -50,12 +52,13 @@ pub fn open_source(
             project_root,
             opts,
         )?)),
+        Some("clawhub") => Ok(Box::new(backends::clawhub::ClawHubSource::open(url, opts)?)),
         Some("github" | "https" | "http") => {
             Ok(Box::new(backends::release::ArchiveSource::open(url, opts)?))
         }
         _ => Err(RegistryError::bad_url(
             url,
-            "unknown scheme; use `dir:<path>`, `oci-layout:<path>`, `oci://<host>/<base>`, `https://…/<archive>`, `github:<owner>/<repo>` or `aqua:<dir>`",
+            "unknown scheme; use `dir:<path>`, `oci-layout:<path>`, `oci://<host>/<base>`, `https://…/<archive>`, `github:<owner>/<repo>`, `aqua:<dir>` or `clawhub:<base-url>`",
         )),
     }
 }

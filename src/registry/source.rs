@@ -57,6 +57,21 @@ pub trait Source: Send + Sync {
     fn changelog(&self, _name: &str, _version: &Version) -> Option<String> {
         None
     }
+    /// What the registry's moderation says of `name` (`None`: the source has no moderation).
+    fn moderation(
+        &self,
+        _name: &str,
+    ) -> Result<Option<crate::registry::moderation::Moderation>, RegistryError> {
+        Ok(None)
+    }
+    /// The packs matching `query` by the source's own search, when it has one (`None`: search
+    /// the names it lists).
+    fn search(
+        &self,
+        _query: &str,
+    ) -> Option<Result<Vec<crate::registry::moderation::Summary>, RegistryError>> {
+        None
+    }
     /// Fetch one locked platform artifact into the store; the tree must hash to
     /// `locked.tree` before it becomes a pack.
     fn fetch(

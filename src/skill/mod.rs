@@ -4,9 +4,14 @@
 //! matter, the version given or from `metadata.version`) or a folder with a `pack.toml` of
 //! `kind = "skill"` — derives what the skill may do (its `allowed-tools` and the files an
 //! agent may run), and projects a generation's skills into the coding agents' skills folders
-//! ([`projection`]).
+//! ([`projection`]); for migrations, the records of the `skills` and `clawhub` CLIs
+//! ([`legacy_locks`]), the hashes they keep ([`folder_hash`]) and the record of skill folders
+//! handed over to aibox by `aibox import` ([`handover`]).
 
+pub mod folder_hash;
 pub mod front_matter;
+pub mod handover;
+pub mod legacy_locks;
 pub mod projection;
 
 use std::path::{Path, PathBuf};

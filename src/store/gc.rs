@@ -236,6 +236,7 @@ impl Store {
             if id == 0 || Some(id) == current || newest.contains(&id) {
                 match self.generation(profile, id) {
                     Ok(record) => {
+                        roots.packs.extend(record.replaced.map(|r| r.store));
                         for p in record.packs {
                             roots.digests.extend(p.digest);
                             roots.packs.insert(p.store);

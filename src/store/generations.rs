@@ -11,7 +11,7 @@ use super::packs::PackId;
 use super::profiles::Profile;
 pub use super::record::{
     GENERATION_DIRS, GenerationDiff, GenerationEnv, GenerationPack, GenerationRecord, PackOrigin,
-    ProjectFiles, RequiredVar, SKILLS_DIR, diff,
+    ProjectFiles, Replaced, ReplacedEntry, RequiredVar, SKILLS_DIR, diff,
 };
 use super::record::{PROJECT_LOCK, PROJECT_MANIFEST, now};
 use super::staged::Dirty;
@@ -179,7 +179,7 @@ impl Store {
         packs: &[(PackId, PackManifest)],
         origins: &BTreeMap<String, PackOrigin>,
     ) -> Result<GenerationRecord, StoreError> {
-        self.prepare_generation(profile, lock_hash, packs, origins, None)?
+        self.prepare_generation(profile, lock_hash, packs, origins, None, None)?
             .switch()
     }
 
@@ -193,6 +193,7 @@ impl Store {
         packs: &[(PackId, PackManifest)],
         origins: &BTreeMap<String, PackOrigin>,
         sources: Option<&ProjectFiles>,
+        replaced: Option<Replaced>,
     ) -> Result<Prepared<'a>, StoreError> {
         let guard = profile.lock(self.reporter())?;
         let parent = self.current_or_repairable(profile)?.unwrap_or(0);
@@ -220,6 +221,7 @@ impl Store {
                 })
                 .collect(),
             env,
+            replaced,
         };
         let commands = self.wrapped_commands(&sorted, owners, !record.env.is_empty())?;
         let parts = GenerationParts {

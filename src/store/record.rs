@@ -44,6 +44,35 @@ pub struct GenerationRecord {
     pub packs: Vec<GenerationPack>,
     #[serde(default, skip_serializing_if = "GenerationEnv::is_empty")]
     pub env: GenerationEnv,
+    /// What this generation replaced in agents' skills folders when it was switched to (the
+    /// folders `aibox import` handed over), kept in the store: undoing this generation puts
+    /// them back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Replaced>,
+}
+
+/// Entries of agents' skills folders a generation replaced by its links, kept in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Replaced {
+    /// The pack tree holding the replaced folders at their paths (`store-v2/packs/<this>`).
+    pub store: String,
+    /// Its tree hash.
+    pub tree: Hash,
+    /// The replaced entries, sorted by path.
+    #[serde(rename = "entry")]
+    pub entries: Vec<ReplacedEntry>,
+}
+
+/// One replaced entry: a folder (its files in the pack tree at `path`) or a symbolic link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReplacedEntry {
+    /// Relative to the project root (to the home directory for the global profile), `/`-separated.
+    pub path: String,
+    /// The link's target, when the entry was a symbolic link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// One pack of a generation.
@@ -122,6 +151,7 @@ impl GenerationRecord {
             platform: None,
             packs: Vec::new(),
             env: GenerationEnv::default(),
+            replaced: None,
         }
     }
 

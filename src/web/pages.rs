@@ -225,7 +225,7 @@ pub fn discover(links: &Links, query: &str, kind: Option<&str>, rows: &[Row]) ->
             esc(&h.name),
             esc(&h.version),
             esc(&kind),
-            esc(h.description.as_deref().unwrap_or("")),
+            esc(&moderated(h.moderation.as_ref(), h.description.as_deref())),
             esc(&h.trust),
             esc(&may),
             esc(&size),
@@ -234,6 +234,18 @@ pub fn discover(links: &Links, query: &str, kind: Option<&str>, rows: &[Row]) ->
     }
     out.push_str("</tbody></table>");
     out
+}
+
+/// A hit's description, led by its registry's moderation verdict when that is not clean.
+fn moderated(
+    m: Option<&crate::registry::moderation::Moderation>,
+    description: Option<&str>,
+) -> String {
+    let description = description.unwrap_or("");
+    match m.filter(|m| m.verdict != crate::registry::moderation::Verdict::Clean) {
+        Some(m) => format!("Moderation: {}. {description}", m.describe()),
+        None => description.to_owned(),
+    }
 }
 
 /// A pack's page: everything `aibox info` shows, and the command to add it.
@@ -267,6 +279,13 @@ pub fn pack(info: &Info) -> String {
                 )
             },
         ));
+    }
+    if let Some(m) = info
+        .moderation
+        .as_ref()
+        .filter(|m| m.verdict != crate::registry::moderation::Verdict::Clean)
+    {
+        rows.push(("Moderation", m.describe()));
     }
     rows.push(("May", info.permissions.join("; ")));
     if info.kind == "skill" {

@@ -4,11 +4,13 @@
 #![allow(clippy::disallowed_methods)]
 #![allow(dead_code)]
 
+pub mod clawhub;
 pub mod evil;
 pub mod fake;
 pub mod github;
 pub mod oci;
 pub mod registry;
+pub mod skills_github;
 pub mod userns;
 
 use std::path::{Path, PathBuf};

@@ -53,7 +53,13 @@ pub struct Release {
 #[derive(Debug)]
 enum Kind {
     Url,
-    GitHub { api: String, repo: String },
+    /// A repository's releases (`github:owner/repo`), or its skills at one revision
+    /// (`github:owner/repo#<rev>`).
+    GitHub {
+        api: String,
+        repo: String,
+        rev: Option<String>,
+    },
 }
 
 /// A release-archive source.
@@ -65,6 +71,8 @@ pub struct ArchiveSource {
     rt: &'static tokio::runtime::Runtime,
     releases: Mutex<Option<Vec<Release>>>,
     built: Mutex<HashMap<String, Built>>,
+    /// The skills of a GitHub repository (`github_skills`).
+    skills: Option<crate::registry::backends::github_skills::GitHubSkills>,
 }
 
 /// The aibox platform an asset's file name is for (`None`: it names none, or several).
@@ -95,7 +103,20 @@ fn file_name(url: &str) -> &str {
 
 impl ArchiveSource {
     pub fn open(url: &str, opts: &SourceOptions) -> Result<ArchiveSource, RegistryError> {
-        let kind = if let Some(repo) = url.strip_prefix("github:") {
+        let kind = if let Some(rest) = url.strip_prefix("github:") {
+            let (repo, rev) = match rest.split_once('#') {
+                Some((repo, rev)) => (repo, Some(rev.to_owned())),
+                None => (rest, None),
+            };
+            if rev
+                .as_deref()
+                .is_some_and(|r| crate::manifest::skill_sources::bad_rev(r).is_some())
+            {
+                return Err(RegistryError::bad_url(
+                    url,
+                    "the revision after `#` is not a branch, tag or commit name",
+                ));
+            }
             let ok = repo.split('/').count() == 2
                 && repo.split('/').all(|p| {
                     !p.is_empty()
@@ -119,6 +140,7 @@ impl ArchiveSource {
             Kind::GitHub {
                 api: api.trim_end_matches('/').to_owned(),
                 repo: repo.to_owned(),
+                rev,
             }
         } else {
             check_http(url, opts)?;
@@ -154,7 +176,14 @@ impl ArchiveSource {
         }
         let client = crate::registry::transfer::client::following()?;
         let rt = crate::registry::transfer::http::runtime()?;
+        let skills = match &kind {
+            Kind::GitHub { api, repo, .. } => Some(
+                crate::registry::backends::github_skills::GitHubSkills::open(url, api, repo, opts)?,
+            ),
+            Kind::Url => None,
+        };
         Ok(ArchiveSource {
+            skills,
             url: url.to_owned(),
             kind,
             opts: *opts,
@@ -187,7 +216,7 @@ impl ArchiveSource {
                     assets: BTreeMap::from([(file.to_owned(), self.url.clone())]),
                 }]
             }
-            Kind::GitHub { api, repo } => parse_releases(&self.github_json(api, repo)?)?,
+            Kind::GitHub { api, repo, .. } => parse_releases(&self.github_json(api, repo)?)?,
         };
         *self.releases.lock().expect("releases lock") = Some(list.clone());
         Ok(list)
@@ -197,7 +226,7 @@ impl ArchiveSource {
     /// the API lists them: tag → files.
     pub fn tags(&self) -> Result<Vec<Tagged>, RegistryError> {
         match &self.kind {
-            Kind::GitHub { api, repo } => parse_tags(&self.github_json(api, repo)?),
+            Kind::GitHub { api, repo, .. } => parse_tags(&self.github_json(api, repo)?),
             Kind::Url => Ok(Vec::new()),
         }
     }
@@ -655,6 +684,49 @@ pub fn parse_tags(bytes: &[u8]) -> Result<Vec<Tagged>, RegistryError> {
         .collect())
 }
 
+/// Skills of a GitHub repository (`github_skills`): at the revision the URL names, or at the
+/// tag of a release.
+impl ArchiveSource {
+    fn rev(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::GitHub { rev, .. } => rev.as_deref(),
+            Kind::Url => None,
+        }
+    }
+
+    /// The skills at the URL's revision.
+    fn skills_at(&self, rev: &str) -> Result<Vec<String>, RegistryError> {
+        match &self.skills {
+            Some(skills) => skills.names(&skills.commit_of(rev)?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The commit `name@version` comes from when this source serves it as a skill: the URL's
+    /// revision, or the tag of its release when that release has no assets (a release with
+    /// assets is the repository's tool, whatever name a request gives it).
+    fn skill_commit(
+        &self,
+        _name: &str,
+        version: &Version,
+    ) -> Result<Option<String>, RegistryError> {
+        let Some(skills) = &self.skills else {
+            return Ok(None);
+        };
+        if let Some(rev) = self.rev() {
+            return Ok(Some(skills.commit_of(rev)?));
+        }
+        let releases = self.releases()?;
+        let Some(release) = releases.iter().find(|r| &r.version == version) else {
+            return Ok(None);
+        };
+        if !release.assets.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(skills.commit_of(&release.tag)?))
+    }
+}
+
 /// Plain `http://` only to loopback hosts (or a registry marked insecure).
 pub fn check_http(url: &str, opts: &SourceOptions) -> Result<(), RegistryError> {
     let parsed = url::Url::parse(url).map_err(|e| RegistryError::bad_url(url, e.to_string()))?;
@@ -690,6 +762,7 @@ impl Source for ArchiveSource {
         // A release source serves one tool (under whatever name a requirement gives it): its
         // repository's name, or the file's name before its version.
         let name = match &self.kind {
+            Kind::GitHub { rev: Some(rev), .. } => return self.skills_at(rev),
             Kind::GitHub { repo, .. } => repo.rsplit('/').next().unwrap_or(repo).to_owned(),
             Kind::Url => {
                 let file = file_name(&self.url);
@@ -714,11 +787,17 @@ impl Source for ArchiveSource {
             .collect())
     }
 
-    fn versions(&self, _name: &str) -> Result<Vec<Version>, RegistryError> {
+    fn versions(&self, name: &str) -> Result<Vec<Version>, RegistryError> {
+        if let (Some(rev), Some(skills)) = (self.rev(), &self.skills) {
+            return Ok(vec![skills.version_at(name, &skills.commit_of(rev)?)?]);
+        }
         Ok(self.releases()?.into_iter().map(|r| r.version).collect())
     }
 
     fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, RegistryError> {
+        if let (Some(commit), Some(skills)) = (self.skill_commit(name, version)?, &self.skills) {
+            return Ok(skills.skill(name, version, &commit)?.manifest);
+        }
         let (_, url) = self.asset(version, &crate::platform::host())?;
         Ok(self.build(name, version, &url)?.manifest)
     }
@@ -729,6 +808,9 @@ impl Source for ArchiveSource {
         version: &Version,
         platforms: Option<&[String]>,
     ) -> Result<LockEntry, RegistryError> {
+        if let (Some(commit), Some(skills)) = (self.skill_commit(name, version)?, &self.skills) {
+            return Ok(skills.skill(name, version, &commit)?.lock_entry());
+        }
         let releases = self.releases()?;
         let release = releases
             .iter()
@@ -792,6 +874,14 @@ impl Source for ArchiveSource {
         locked: &LockedPlatform,
         _store: &Store,
     ) -> Result<PackId, RegistryError> {
+        if let Some(skills) = &self.skills
+            && locked
+                .manifest
+                .as_deref()
+                .is_some_and(|m| m.starts_with("git:"))
+        {
+            return skills.fetch(name, version, locked);
+        }
         let platform = crate::platform::host();
         let (_, url) = self.asset(version, &platform)?;
         let b = self.build(name, version, &url)?;

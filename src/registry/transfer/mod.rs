@@ -1,6 +1,7 @@
 //! Moving bytes to and from sources: the HTTP client with the plain-HTTP rule on every hop,
 //! credentials and the token exchange, verified and resumable downloads, unpacking while
-//! downloading, zip archives as tar streams, the metadata cache and registry URLs.
+//! downloading, zip archives as tar streams, the metadata cache, registry URLs, and plain GETs
+//! to web APIs (ClawHub, GitHub).
 
 pub mod auth;
 pub mod body;
@@ -13,4 +14,5 @@ pub mod tee;
 pub mod token;
 pub mod unpack;
 pub mod url;
+pub mod web;
 pub mod zipfile;

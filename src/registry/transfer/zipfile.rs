@@ -27,6 +27,16 @@ pub enum ZipError {
 /// Write the zip read from `zip` as a tar to `out`, within `limits` (checked against the sizes
 /// the zip declares and the bytes actually decompressed).
 pub fn to_tar(zip: impl Read + Seek, out: impl Write, limits: &Limits) -> Result<(), ZipError> {
+    to_tar_within(zip, out, limits, u64::MAX)
+}
+
+/// [`to_tar`], refusing any entry that declares more than `max_file` bytes.
+pub fn to_tar_within(
+    zip: impl Read + Seek,
+    out: impl Write,
+    limits: &Limits,
+    max_file: u64,
+) -> Result<(), ZipError> {
     let mut archive = zip::ZipArchive::new(zip)?;
     archive.validate_header_consistency()?;
     if archive.len() as u64 > limits.max_entries {
@@ -36,14 +46,30 @@ pub fn to_tar(zip: impl Read + Seek, out: impl Write, limits: &Limits) -> Result
     tar.mode(tar::HeaderMode::Deterministic);
     let mut total = 0u64;
     for i in 0..archive.len() {
+        // Read without decrypting first: an encrypted entry is named, not asked a password for.
+        {
+            let raw = archive.by_index_raw(i)?;
+            if raw.encrypted() {
+                return Err(ZipError::Entry {
+                    name: raw.name()?.into_owned(),
+                    problem: "is encrypted".into(),
+                });
+            }
+        }
         let mut file = archive.by_index(i)?;
         let name = file.name()?.into_owned();
         let entry = |problem: &str| ZipError::Entry {
             name: name.clone(),
             problem: problem.to_owned(),
         };
-        if file.encrypted() {
-            return Err(entry("is encrypted"));
+        if name.starts_with('/')
+            || name.contains('\\')
+            || name.contains('\0')
+            || name.split('/').any(|part| part == "..")
+        {
+            return Err(entry(
+                "has a path that leaves the archive (absolute, `..`, or a backslash)",
+            ));
         }
         let mode = file.unix_mode().unwrap_or(0);
         // The crate clears the special bits from `unix_mode`: read them from the raw
@@ -68,6 +94,9 @@ pub fn to_tar(zip: impl Read + Seek, out: impl Write, limits: &Limits) -> Result
             header.set_size(0);
             tar.append_data(&mut header, name.trim_end_matches('/'), std::io::empty())?;
             continue;
+        }
+        if file.size() > max_file {
+            return Err(entry(&format!("is larger than {max_file} bytes")));
         }
         total = total.saturating_add(file.size());
         if total > limits.max_bytes {
