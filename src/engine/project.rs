@@ -120,6 +120,6 @@ impl ProjectState {
             .filter(|r| r.insecure)
             .map(|r| r.url.clone())
             .collect();
-        Sources::new(&self.root, base, insecure)
+        Sources::new(&self.root, base, insecure).pinned_by(self.lock.as_ref().map(|(_, l)| l))
     }
 }
