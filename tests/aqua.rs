@@ -797,6 +797,132 @@ fn a_registry_release_is_read_from_its_github_source_archive() {
     );
 }
 
+/// `aibox.toml` and `aibox.lock` of `root` copied into a project of a fresh home.
+fn copy_project(from: &Path, to: &Sandbox) -> std::path::PathBuf {
+    let copy = to.path().join("app");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["aibox.toml", "aibox.lock"] {
+        std::fs::copy(from.join(f), copy.join(f)).unwrap();
+    }
+    copy
+}
+
+#[test]
+fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    let text = std::fs::read_to_string(registry.join("registry.yaml")).unwrap();
+    let tarball = "/repos/aquaproj/aqua-registry/tarball/v4.554.0";
+    let archive = targz(&[("aquaproj-aqua-registry-4d86e12/registry.yaml", &text)]);
+    gh.serve_path(tarball, archive.clone());
+    std::fs::remove_dir_all(&registry).unwrap();
+    let manifest = PROJECT.replace(
+        "aqua:../aqua-registry",
+        "aqua:github:aquaproj/aqua-registry@v4.554.0",
+    );
+    let root = sb.project("app", &manifest);
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf", "jq"]);
+    assert!(ok, "{err}");
+    // Every pack from the release records the archive's SHA-256; locking again (cached or
+    // downloaded again) writes the same bytes.
+    let locked = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    let good = format!("sha256:{}", hex256(&archive));
+    assert_eq!(
+        locked
+            .matches(&format!("registry-digest = \"{good}\"\n"))
+            .count(),
+        2,
+        "{locked}"
+    );
+    for args in [&["lock"][..], &["lock", "--refresh"]] {
+        let (ok, _, err) = run(&sb, &gh, &root, args);
+        assert!(ok, "{err}");
+        assert_eq!(
+            std::fs::read_to_string(root.join("aibox.lock")).unwrap(),
+            locked
+        );
+    }
+
+    // The tag is moved: the same name now serves a registry that sends fzf elsewhere.
+    let moved = targz(&[(
+        "aquaproj-aqua-registry-9f00bad/registry.yaml",
+        &text.replace("junegunn", "mallory"),
+    )]);
+    let bad = format!("sha256:{}", hex256(&moved));
+    gh.serve_path(tarball, moved);
+    let refused = |err: &str| {
+        assert!(
+            err.contains("the aqua registry `github:aquaproj/aqua-registry` at tag `v4.554.0`")
+                && err.contains(&good)
+                && err.contains(&bad)
+                && err.contains("hint:")
+                && err.contains("pin a release you have reviewed"),
+            "{err}"
+        );
+    };
+    // A fresh home (no cache): sync, lock and a refreshed lock refuse it; nothing changes.
+    let fresh = Sandbox::new();
+    let copy = copy_project(&root, &fresh);
+    for args in [
+        &["sync"][..],
+        &["sync", "--locked"],
+        &["lock"],
+        &["lock", "--refresh"],
+    ] {
+        let (ok, _, err) = run(&fresh, &gh, &copy, args);
+        assert!(!ok, "{args:?} passed");
+        refused(&err);
+        assert_eq!(
+            std::fs::read_to_string(copy.join("aibox.lock")).unwrap(),
+            locked
+        );
+        assert_eq!(
+            std::fs::read_to_string(copy.join("aibox.toml")).unwrap(),
+            std::fs::read_to_string(root.join("aibox.toml")).unwrap()
+        );
+    }
+    assert_eq!(objects_containing(&fresh, "fzf 0.56.3"), 0);
+    let (ok, _, _) = run(&fresh, &gh, &copy, &["run", "--no-sync", "--", "fzf"]);
+    assert!(!ok);
+    // The home that locked it has the good archive cached: it still syncs from the cache, and
+    // `--refresh` (which asks GitHub again) refuses.
+    let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&sb, &gh, &root, &["lock", "--refresh"]);
+    assert!(!ok);
+    refused(&err);
+    assert_eq!(
+        std::fs::read_to_string(root.join("aibox.lock")).unwrap(),
+        locked
+    );
+
+    // A home whose cache holds the moved archive (another project locked after the move)
+    // does not use it for this lock: it asks GitHub again, and refuses; offline, it refuses
+    // what the cache holds.
+    let other = Sandbox::new();
+    let newer = other.project("newer", &manifest);
+    let (ok, _, err) = run(&other, &gh, &newer, &["add", "jq"]);
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read_to_string(newer.join("aibox.lock"))
+            .unwrap()
+            .contains(&bad)
+    );
+    let copy = copy_project(&root, &other);
+    let (ok, _, err) = run(&other, &gh, &copy, &["sync"]);
+    assert!(!ok);
+    refused(&err);
+    assert!(err.contains("GitHub now serves"), "{err}");
+    let (ok, _, err) = run(&other, &gh, &copy, &["sync", "--offline"]);
+    assert!(!ok);
+    refused(&err);
+    assert!(err.contains("the cache holds"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(copy.join("aibox.lock")).unwrap(),
+        locked
+    );
+}
+
 #[test]
 fn init_aqua_adds_the_standard_registry() {
     let sb = Sandbox::new();
