@@ -41,6 +41,10 @@ struct Built {
     checks: verify::Outcome,
 }
 
+/// A registry as read: its index, and the SHA-256 of the archive it came from (a GitHub
+/// release; `None` for a directory).
+type Loaded = (Arc<Index>, Option<String>);
+
 /// An aqua registry as a source.
 pub struct AquaSource {
     url: String,
@@ -50,7 +54,7 @@ pub struct AquaSource {
     pinned: Option<String>,
     /// The registry and the SHA-256 of the archive it was read from (a GitHub release), read
     /// once; a failure is kept as the error to give again.
-    index: OnceLock<Result<(Arc<Index>, Option<String>), RegistryError>>,
+    index: OnceLock<Result<Loaded, RegistryError>>,
     repos: Mutex<HashMap<String, Arc<ArchiveSource>>>,
     releases: Mutex<HashMap<String, Arc<BTreeMap<Version, Release>>>>,
     built: Mutex<HashMap<String, Built>>,
@@ -115,7 +119,7 @@ impl AquaSource {
     }
 
     /// The registry and its archive's digest, read once.
-    fn loaded(&self) -> Result<&(Arc<Index>, Option<String>), RegistryError> {
+    fn loaded(&self) -> Result<&Loaded, RegistryError> {
         self.index
             .get_or_init(|| match &self.place {
                 Where::Path(p) => checkout::load_path(p).map(|i| (Arc::new(i), None)),
