@@ -797,6 +797,282 @@ fn a_registry_release_is_read_from_its_github_source_archive() {
     );
 }
 
+/// The `[[package]]` table of `name` in `root`'s lock.
+fn locked(root: &Path, name: &str) -> toml::Value {
+    let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no `{name}` in the lock"))
+        .clone()
+}
+
+#[test]
+fn update_moves_an_aqua_pack_to_its_newest_release_in_range() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project("app", &format!("{PROJECT}ripgrep = \"=13.0.0\"\n"));
+    let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
+    assert!(ok, "{err}");
+    // The range now admits 14; the lock keeps 13.0.0 until asked to move.
+    let manifest = std::fs::read_to_string(root.join("aibox.toml"))
+        .unwrap()
+        .replace("ripgrep = \"=13.0.0\"", "ripgrep = \">=13, <15\"");
+    std::fs::write(root.join("aibox.toml"), &manifest).unwrap();
+    let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
+    assert!(ok, "{err}");
+    assert_eq!(locked(&root, "ripgrep")["version"].as_str(), Some("13.0.0"));
+    let before = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    let (ok, out, err) = run(&sb, &gh, &root, &["update", "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("ripgrep") && err.contains("13.0.0") && err.contains("14.1.1"),
+        "{out}{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("aibox.lock")).unwrap(),
+        before
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["update", "ripgrep"]);
+    assert!(ok, "{err}");
+    // The new version is locked like any aqua pack: its tag, its checks, each platform's
+    // asset by SHA-256 (the bytes the mimic serves); the manifest's range is kept.
+    let rg = locked(&root, "ripgrep");
+    assert_eq!(rg["version"].as_str(), Some("14.1.1"));
+    assert_eq!(rg["tag"].as_str(), Some("14.1.1"));
+    assert_eq!(rg["aqua"].as_str(), Some("BurntSushi/ripgrep"));
+    assert_eq!(
+        rg["platforms"]["linux-x86_64"]["manifest"].as_str(),
+        Some(
+            format!(
+                "sha256:{}",
+                hex256(&gh.file("ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz"))
+            )
+            .as_str()
+        )
+    );
+    assert!(rg["platforms"].get("macos-aarch64").is_some(), "{rg}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("aibox.toml")).unwrap(),
+        manifest
+    );
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "rg"]);
+    assert_eq!(out, "ripgrep 14.1.1\n");
+    // Nothing newer: a second update changes nothing; rollback goes back to 13.0.0.
+    let after = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    let (ok, _, err) = run(&sb, &gh, &root, &["update"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("aibox.lock")).unwrap(),
+        after
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["rollback"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "rg"]);
+    assert_eq!(out, "ripgrep 13.0.0\n");
+}
+
+#[test]
+fn a_named_aqua_registry_serves_the_packs_that_name_it_beside_the_default() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    // The default registry has its own `fzf` (and `hello`); the pack that names the aqua
+    // registry gets the aqua one, the others the default's.
+    let packs = sb.path().join("packs");
+    for (name, version) in [("fzf", "1.0.0"), ("hello", "1.0.0")] {
+        common::write_pack(
+            &packs,
+            &format!(
+                "[pack]\nname = \"{name}\"\nversion = \"{version}\"\nkind = \"tool\"\n[bin]\n{name} = \"bin/{name}\"\n"
+            ),
+            &[(
+                &format!("bin/{name}"),
+                &format!("#!/bin/sh\necho {name} from the default registry\n"),
+                true,
+            )],
+        );
+    }
+    let root = sb.project(
+        "app",
+        "[registries]\ndefault = \"dir:../packs\"\naqua = \"aqua:../aqua-registry\"\n\n[policy]\nplatforms = [\"linux-x86_64\", \"macos-aarch64\"]\n\n[packs]\nhello = \"^1\"\nfzf = { version = \"^0.56\", registry = \"aqua\" }\n",
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "fzf"]);
+    assert_eq!(out, "fzf 0.56.3 linux\n");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "hello"]);
+    assert_eq!(out, "hello from the default registry\n");
+    let fzf = locked(&root, "fzf");
+    assert_eq!(fzf["source"].as_str(), Some("aqua:../aqua-registry"));
+    assert_eq!(fzf["aqua"].as_str(), Some("junegunn/fzf"));
+    assert_eq!(
+        fzf["verified"].as_array().unwrap(),
+        &[toml::Value::from("checksum"), toml::Value::from("cosign")]
+    );
+    let hello = locked(&root, "hello");
+    assert_eq!(hello["source"].as_str(), Some("dir:../packs"));
+    assert!(hello.get("aqua").is_none(), "{hello}");
+    // `list` tells them apart; a second machine syncs both from the lock.
+    let (ok, out, err) = run(&sb, &gh, &root, &["list"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("verified: checksum, cosign"), "{out}");
+    let other = Sandbox::new();
+    let copy = copy_project(&root, &other);
+    common::copy_tree(&packs, &other.path().join("packs"));
+    common::copy_tree(
+        &sb.path().join("aqua-registry"),
+        &other.path().join("aqua-registry"),
+    );
+    let (ok, _, err) = run(&other, &gh, &copy, &["sync", "--locked"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&other, &gh, &copy, &["run", "--no-sync", "--", "fzf"]);
+    assert_eq!(out, "fzf 0.56.3 linux\n");
+    // Without `registry = "aqua"` the same name is the default registry's pack.
+    let manifest = std::fs::read_to_string(root.join("aibox.toml"))
+        .unwrap()
+        .replace(
+            "fzf = { version = \"^0.56\", registry = \"aqua\" }",
+            "fzf = \"^1\"",
+        );
+    std::fs::write(root.join("aibox.toml"), manifest).unwrap();
+    let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "fzf"]);
+    assert_eq!(out, "fzf from the default registry\n");
+    assert!(locked(&root, "fzf").get("aqua").is_none());
+}
+
+/// `aibox.toml` and `aibox.lock` of `root` copied into a project of a fresh home.
+fn copy_project(from: &Path, to: &Sandbox) -> std::path::PathBuf {
+    let copy = to.path().join("app");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["aibox.toml", "aibox.lock"] {
+        std::fs::copy(from.join(f), copy.join(f)).unwrap();
+    }
+    copy
+}
+
+#[test]
+fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    let text = std::fs::read_to_string(registry.join("registry.yaml")).unwrap();
+    let tarball = "/repos/aquaproj/aqua-registry/tarball/v4.554.0";
+    let archive = targz(&[("aquaproj-aqua-registry-4d86e12/registry.yaml", &text)]);
+    gh.serve_path(tarball, archive.clone());
+    std::fs::remove_dir_all(&registry).unwrap();
+    let manifest = PROJECT.replace(
+        "aqua:../aqua-registry",
+        "aqua:github:aquaproj/aqua-registry@v4.554.0",
+    );
+    let root = sb.project("app", &manifest);
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf", "jq"]);
+    assert!(ok, "{err}");
+    // Every pack from the release records the archive's SHA-256; locking again (cached or
+    // downloaded again) writes the same bytes.
+    let locked = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    let good = format!("sha256:{}", hex256(&archive));
+    assert_eq!(
+        locked
+            .matches(&format!("registry-digest = \"{good}\"\n"))
+            .count(),
+        2,
+        "{locked}"
+    );
+    for args in [&["lock"][..], &["lock", "--refresh"]] {
+        let (ok, _, err) = run(&sb, &gh, &root, args);
+        assert!(ok, "{err}");
+        assert_eq!(
+            std::fs::read_to_string(root.join("aibox.lock")).unwrap(),
+            locked
+        );
+    }
+
+    // The tag is moved: the same name now serves a registry that sends fzf elsewhere.
+    let moved = targz(&[(
+        "aquaproj-aqua-registry-9f00bad/registry.yaml",
+        &text.replace("junegunn", "mallory"),
+    )]);
+    let bad = format!("sha256:{}", hex256(&moved));
+    gh.serve_path(tarball, moved);
+    let refused = |err: &str| {
+        assert!(
+            err.contains("the aqua registry `github:aquaproj/aqua-registry` at tag `v4.554.0`")
+                && err.contains(&good)
+                && err.contains(&bad)
+                && err.contains("hint:")
+                && err.contains("pin a release you have reviewed"),
+            "{err}"
+        );
+    };
+    // A fresh home (no cache): sync, lock and a refreshed lock refuse it; nothing changes.
+    let fresh = Sandbox::new();
+    let copy = copy_project(&root, &fresh);
+    for args in [
+        &["sync"][..],
+        &["sync", "--locked"],
+        &["lock"],
+        &["lock", "--refresh"],
+    ] {
+        let (ok, _, err) = run(&fresh, &gh, &copy, args);
+        assert!(!ok, "{args:?} passed");
+        refused(&err);
+        assert_eq!(
+            std::fs::read_to_string(copy.join("aibox.lock")).unwrap(),
+            locked
+        );
+        assert_eq!(
+            std::fs::read_to_string(copy.join("aibox.toml")).unwrap(),
+            std::fs::read_to_string(root.join("aibox.toml")).unwrap()
+        );
+    }
+    assert_eq!(objects_containing(&fresh, "fzf 0.56.3"), 0);
+    let (ok, _, _) = run(&fresh, &gh, &copy, &["run", "--no-sync", "--", "fzf"]);
+    assert!(!ok);
+    // The home that locked it has the good archive cached: it still syncs from the cache, and
+    // `--refresh` (which asks GitHub again) refuses.
+    let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&sb, &gh, &root, &["lock", "--refresh"]);
+    assert!(!ok);
+    refused(&err);
+    assert_eq!(
+        std::fs::read_to_string(root.join("aibox.lock")).unwrap(),
+        locked
+    );
+
+    // A home whose cache holds the moved archive (another project locked after the move)
+    // does not use it for this lock: it asks GitHub again, and refuses; offline, it refuses
+    // what the cache holds.
+    let other = Sandbox::new();
+    let newer = other.project("newer", &manifest);
+    let (ok, _, err) = run(&other, &gh, &newer, &["add", "jq"]);
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read_to_string(newer.join("aibox.lock"))
+            .unwrap()
+            .contains(&bad)
+    );
+    let copy = copy_project(&root, &other);
+    let (ok, _, err) = run(&other, &gh, &copy, &["sync"]);
+    assert!(!ok);
+    refused(&err);
+    assert!(err.contains("GitHub now serves"), "{err}");
+    let (ok, _, err) = run(&other, &gh, &copy, &["sync", "--offline"]);
+    assert!(!ok);
+    refused(&err);
+    assert!(err.contains("the cache holds"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(copy.join("aibox.lock")).unwrap(),
+        locked
+    );
+}
+
 #[test]
 fn init_aqua_adds_the_standard_registry() {
     let sb = Sandbox::new();

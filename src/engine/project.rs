@@ -120,6 +120,8 @@ impl ProjectState {
             .filter(|r| r.insecure)
             .map(|r| r.url.clone())
             .collect();
-        Sources::new(&self.root, base, insecure).with_consent(opts.consent)
+        Sources::new(&self.root, base, insecure)
+            .with_consent(opts.consent)
+            .pinned_by(self.lock.as_ref().map(|(_, l)| l))
     }
 }

@@ -19,6 +19,8 @@ pub struct Sources<'a> {
     insecure: BTreeSet<String>,
     /// Sources tried first for locked content (`sync --mirror`, `AIBOX_MIRROR`, config).
     mirrors: Vec<String>,
+    /// The registry digests the lock records, by source URL (`aqua:github:` registries).
+    pins: BTreeMap<String, String>,
     open: Mutex<BTreeMap<String, std::sync::Arc<dyn Source>>>,
     /// Consent to what needs it (a suspicious skill: `engine::moderation`).
     consent: crate::engine::context::Consent,
@@ -56,6 +58,7 @@ impl<'a> Sources<'a> {
             opts,
             insecure,
             mirrors: Vec::new(),
+            pins: BTreeMap::new(),
             open: Mutex::new(BTreeMap::new()),
             consent: crate::engine::context::Consent::default(),
         }
@@ -70,6 +73,17 @@ impl<'a> Sources<'a> {
     /// The consent these sources run under.
     pub fn consent(&self) -> crate::engine::context::Consent {
         self.consent
+    }
+
+    /// These sources, each registry pinned to the digest `lock` records for it (an
+    /// `aqua:github:` release whose archive changed is then refused).
+    pub fn pinned_by(mut self, lock: Option<&crate::lockfile::Lockfile>) -> Self {
+        for p in lock.map(|l| l.packages.as_slice()).unwrap_or_default() {
+            if let Some(d) = p.aqua.as_ref().and_then(|a| a.registry.as_ref()) {
+                self.pins.insert(p.source.clone(), d.clone());
+            }
+        }
+        self
     }
 
     /// Where these sources report.
@@ -164,8 +178,11 @@ impl<'a> Sources<'a> {
             insecure: self.insecure.contains(url),
             ..self.opts
         };
-        let source: std::sync::Arc<dyn Source> =
-            registry::open_source(url, self.root, &opts)?.into();
+        let mut source = registry::open_source(url, self.root, &opts)?;
+        if let Some(d) = self.pins.get(url) {
+            source.pin_registry(d);
+        }
+        let source: std::sync::Arc<dyn Source> = source.into();
         self.open
             .lock()
             .expect("sources lock")

@@ -127,6 +127,8 @@ struct RawPackage {
     #[serde(default)]
     tag: Option<String>,
     #[serde(default)]
+    registry_digest: Option<String>,
+    #[serde(default)]
     verified: Option<Vec<String>>,
     #[serde(default)]
     unverified: Option<Vec<String>>,
@@ -298,10 +300,17 @@ impl RawLock {
                     check: p.check,
                     skill: p.skill,
                     aqua: match (p.aqua, p.tag) {
-                        (None, None) if p.verified.is_none() && p.unverified.is_none() => None,
+                        (None, None)
+                            if p.verified.is_none()
+                                && p.unverified.is_none()
+                                && p.registry_digest.is_none() =>
+                        {
+                            None
+                        }
                         (package, tag) => Some(super::AquaPin {
                             package: package.unwrap_or_default(),
                             tag: tag.unwrap_or_default(),
+                            registry: p.registry_digest,
                             verified: p.verified.unwrap_or_default(),
                             unverified: p.unverified.unwrap_or_default(),
                         }),
@@ -375,6 +384,26 @@ impl Lockfile {
                 ));
             }
         }
+        // One registry release is one archive: every pack locked from it names the same one.
+        let mut registries: BTreeMap<&str, &str> = BTreeMap::new();
+        for p in &lock.packages {
+            if let Some(d) = p.aqua.as_ref().and_then(|a| a.registry.as_deref())
+                && let Some(other) = registries.insert(p.source.as_str(), d)
+                && other != d
+            {
+                let at = text
+                    .find(&format!("name = {}", quote(&p.name)))
+                    .unwrap_or(0);
+                return Err(invalid(
+                    at,
+                    format!(
+                        "package `{}`: `registry-digest` {d} differs from {other}, locked for another pack of `{}`",
+                        p.name.escape_debug(),
+                        p.source.escape_debug()
+                    ),
+                ));
+            }
+        }
         if let Some(p) = lock
             .platforms
             .iter()
@@ -439,6 +468,9 @@ impl Lockfile {
             if let Some(a) = &p.aqua {
                 let _ = writeln!(out, "aqua = {}", quote(&a.package));
                 let _ = writeln!(out, "tag = {}", quote(&a.tag));
+                if let Some(d) = &a.registry {
+                    let _ = writeln!(out, "registry-digest = {}", quote(d));
+                }
                 for (k, list) in [("verified", &a.verified), ("unverified", &a.unverified)] {
                     if !list.is_empty() {
                         let _ = writeln!(out, "{k} = {}", array(list));
@@ -619,6 +651,27 @@ fn check_aqua(p: &LockedPackage, version: u32) -> Option<String> {
             "`tag` `{}` is not a release tag",
             a.tag.escape_debug()
         ));
+    }
+    let from_release = p.source.starts_with("aqua:github:");
+    match &a.registry {
+        None if from_release => {
+            return Some(
+                "a pack from an `aqua:github:` registry needs `registry-digest` (the SHA-256 of the registry's archive)"
+                    .into(),
+            );
+        }
+        Some(_) if !from_release => {
+            return Some(
+                "only a pack from an `aqua:github:` registry has `registry-digest`".into(),
+            );
+        }
+        Some(d) if !is_fingerprint(d) => {
+            return Some(format!(
+                "`registry-digest` `{}` is not `sha256:` and 64 lowercase hex digits",
+                d.escape_debug()
+            ));
+        }
+        _ => {}
     }
     for (key, list) in [("verified", &a.verified), ("unverified", &a.unverified)] {
         if let Some(bad) = list

@@ -87,6 +87,10 @@ pub struct AquaPin {
     pub package: String,
     /// The release tag the version is (`v14.1.1`, `jq-1.7.1`).
     pub tag: String,
+    /// The SHA-256 (`sha256:<hex>`) of the registry's source archive when the registry is a
+    /// GitHub release (`aqua:github:<owner>/<repo>@<tag>`): an archive fetched again for that
+    /// tag must have it. `None` for a registry read from a directory.
+    pub registry: Option<String>,
     /// Checks that passed (of [`AQUA_CHECKS`]), sorted.
     pub verified: Vec<String>,
     /// Checks the entry declares that aibox could not make (never counted as passed), sorted.

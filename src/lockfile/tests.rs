@@ -482,3 +482,75 @@ fn aqua_records_are_checked() {
         assert!(rendered.contains(want), "{want}: {rendered}");
     }
 }
+
+/// Two packs from a registry that is a GitHub release: each records the archive's digest.
+const AQUA_GITHUB_LOCK: &str = "# This file is written by aibox. Do not edit it by hand.
+version = 5
+
+[[package]]
+name = \"fzf\"
+version = \"0.56.3\"
+kind = \"tool\"
+source = \"aqua:github:aquaproj/aqua-registry@v4.554.0\"
+aqua = \"junegunn/fzf\"
+tag = \"v0.56.3\"
+registry-digest = \"sha256:4444444444444444444444444444444444444444444444444444444444444444\"
+verified = [
+    \"checksum\",
+]
+
+[package.platforms.linux-x86_64]
+tree = \"blake3:2222222222222222222222222222222222222222222222222222222222222222\"
+manifest = \"sha256:3333333333333333333333333333333333333333333333333333333333333333\"
+
+[[package]]
+name = \"jq\"
+version = \"1.7.1\"
+kind = \"tool\"
+source = \"aqua:github:aquaproj/aqua-registry@v4.554.0\"
+aqua = \"jqlang/jq\"
+tag = \"jq-1.7.1\"
+registry-digest = \"sha256:4444444444444444444444444444444444444444444444444444444444444444\"
+
+[package.platforms.linux-x86_64]
+tree = \"blake3:5555555555555555555555555555555555555555555555555555555555555555\"
+manifest = \"sha256:6666666666666666666666666666666666666666666666666666666666666666\"
+";
+
+#[test]
+fn a_registry_release_is_pinned_by_its_archive_digest() {
+    let lock = Lockfile::parse(AQUA_GITHUB_LOCK, Path::new("aibox.lock")).unwrap();
+    let pin = lock.packages[0].aqua.as_ref().unwrap();
+    assert_eq!(
+        pin.registry.as_deref(),
+        Some("sha256:4444444444444444444444444444444444444444444444444444444444444444")
+    );
+    assert_eq!(lock.render(), AQUA_GITHUB_LOCK);
+    let digest_line = "registry-digest = \"sha256:4444444444444444444444444444444444444444444444444444444444444444\"\n";
+    let cases = [
+        (
+            AQUA_GITHUB_LOCK.replacen(digest_line, "", 1),
+            "needs `registry-digest`",
+        ),
+        (
+            AQUA_GITHUB_LOCK.replacen(digest_line, "registry-digest = \"sha256:4444\"\n", 1),
+            "`registry-digest` `sha256:4444` is not `sha256:`",
+        ),
+        (
+            AQUA_GITHUB_LOCK.replacen(digest_line, &digest_line.replace('4', "7"), 1),
+            "differs from sha256:7777",
+        ),
+        (
+            AQUA_LOCK.replace(
+                "tag = \"v0.56.3\"\n",
+                &format!("tag = \"v0.56.3\"\n{digest_line}"),
+            ),
+            "only a pack from an `aqua:github:` registry has `registry-digest`",
+        ),
+    ];
+    for (text, want) in cases {
+        let err = Lockfile::parse(&text, Path::new("aibox.lock")).expect_err(want);
+        let rendered = crate::error::Error::from(err).render();
+        assert!(rendered.contains(want), "{want}: {rendered}");
+    }
+}

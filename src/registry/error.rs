@@ -91,6 +91,18 @@ pub enum RegistryError {
     },
     #[error("offline: {what} is not in the cache")]
     Offline { what: String },
+    /// A registry release whose archive is not the one the lock pins for its tag.
+    #[error(
+        "the aqua registry `{registry}` at tag `{tag}` is not the archive the lock pins: aibox.lock has {locked}, {place} {actual}"
+    )]
+    RegistryRetagged {
+        registry: String,
+        tag: String,
+        locked: String,
+        actual: String,
+        /// Where the other archive came from (`GitHub serves`, `the cache holds`).
+        place: &'static str,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -196,6 +208,10 @@ impl crate::error::Hint for RegistryError {
             RegistryError::Skill(e) => e.hints(),
             RegistryError::Manifest(e) => e.hints.clone(),
             RegistryError::Unreadable { source, .. } => source.hints(),
+            RegistryError::RegistryRetagged { registry, tag, .. } => vec![
+                format!("the tag `{tag}` of `{registry}` was moved or its archive replaced since the lock was made; nothing was read from it and nothing changed"),
+                "check the registry's releases for what changed; to move on, pin a release you have reviewed in `[registries]` of aibox.toml (`aqua:github:<owner>/<repo>@<tag>`) and run `aibox lock`".into(),
+            ],
             RegistryError::Offline { .. } => vec![
                 "run the command once without `--offline` to fill the cache, or use an `oci-layout:` mirror made by `aibox vendor`".into(),
             ],

@@ -41,6 +41,10 @@ pub trait Source: Send + Sync {
     ) -> Result<Vec<crate::signature::Entry>, RegistryError> {
         Ok(Vec::new())
     }
+    /// The digest the lock records for the registry itself (an `aqua:github:` release
+    /// archive): what is read from it must have that digest. Set before first use; sources
+    /// that are not pinned this way ignore it.
+    fn pin_registry(&mut self, _digest: &str) {}
     /// The description of `name` when the source knows it without listing versions (an aqua
     /// registry's entries): search filters on it before asking for versions.
     fn description(&self, _name: &str) -> Option<String> {

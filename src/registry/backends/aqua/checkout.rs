@@ -169,21 +169,57 @@ pub fn github_api() -> String {
         .to_owned()
 }
 
-/// The registry of release `tag` of `repo`: from the cache, else its source archive.
-pub fn load_github(repo: &str, tag: &str, opts: &SourceOptions) -> Result<Index, RegistryError> {
+/// The first line of a cached registry: the SHA-256 of the archive it was read from.
+const CACHE_HEADER: &str = "# aibox: the registry.yaml of the source archive ";
+
+/// The registry of release `tag` of `repo` and the SHA-256 of its source archive
+/// (`sha256:<hex>`): from the cache, else the archive. With `pinned` (the digest the lock
+/// records for this tag), an archive with another digest is refused before it is read, and a
+/// cached one is used only when it was read from that archive.
+pub fn load_github(
+    repo: &str,
+    tag: &str,
+    pinned: Option<&str>,
+    opts: &SourceOptions,
+) -> Result<(Index, String), RegistryError> {
     let api = github_api();
     let origin = format!("github:{repo}@{tag}");
+    let retagged = |actual: String, place: &'static str| RegistryError::RegistryRetagged {
+        registry: format!("github:{repo}"),
+        tag: tag.to_owned(),
+        locked: pinned.unwrap_or_default().to_owned(),
+        actual,
+        place,
+    };
     let cache = crate::store::layout::Layout::from_env().map(|layout| {
         layout.cache().join("aqua").join(format!(
             "{}.yaml",
             crate::registry::transfer::cache::escape(&format!("{api}/{repo}@{tag}"))
         ))
     });
-    if let Some(p) = &cache
-        && !opts.refresh
-        && let Ok(text) = fs::read_regular_string(p, MAX_REGISTRY_BYTES)
-    {
-        return Index::parse(&text, &origin).map_err(aqua);
+    // A cache entry without the archive's digest (an older aibox's) is a miss.
+    let cached = cache
+        .as_ref()
+        .filter(|_| !opts.refresh)
+        .and_then(|p| fs::read_regular_string(p, MAX_REGISTRY_BYTES).ok())
+        .and_then(|text| {
+            let (first, rest) = text.split_once('\n')?;
+            let digest = first.strip_prefix(CACHE_HEADER)?.to_owned();
+            Some((digest, rest.to_owned()))
+        });
+    if let Some((digest, text)) = cached {
+        match pinned {
+            Some(p) if p != digest => {
+                if opts.offline {
+                    return Err(retagged(digest, "the cache holds"));
+                }
+                // The cache may hold another project's (newer) archive for the tag: ask again.
+                opts.reporter.verbose(format!(
+                    "the cached aqua registry `{origin}` is {digest}, the lock pins {p}; downloading it again"
+                ));
+            }
+            _ => return Ok((Index::parse(&text, &origin).map_err(aqua)?, digest)),
+        }
     }
     if opts.offline {
         return Err(RegistryError::Offline {
@@ -199,11 +235,16 @@ pub fn load_github(repo: &str, tag: &str, opts: &SourceOptions) -> Result<Index,
         staging.display()
     )))?;
     let url = format!("{api}/repos/{repo}/tarball/{tag}");
-    source.download(
+    let digest = source.download(
         &url,
         tmp.as_file_mut(),
         &format!("downloading the aqua registry `{origin}`"),
     )?;
+    if let Some(p) = pinned
+        && p != digest
+    {
+        return Err(retagged(digest, "GitHub now serves"));
+    }
     let size = tmp.as_file().metadata().map(|m| m.len()).unwrap_or(0);
     if size > MAX_ARCHIVE_BYTES {
         return Err(RegistryError::Other(format!(
@@ -218,9 +259,10 @@ pub fn load_github(repo: &str, tag: &str, opts: &SourceOptions) -> Result<Index,
         && let Some(dir) = p.parent()
     {
         // Best effort, like every cache write.
-        let _ = fs::create_dir_all(dir).and_then(|()| fs::write_atomic(p, text.as_bytes()));
+        let body = format!("{CACHE_HEADER}{digest}\n{text}");
+        let _ = fs::create_dir_all(dir).and_then(|()| fs::write_atomic(p, body.as_bytes()));
     }
-    Ok(index)
+    Ok((index, digest))
 }
 
 /// The `registry.yaml` one directory down in a `.tar.gz` source archive.

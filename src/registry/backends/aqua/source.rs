@@ -41,12 +41,20 @@ struct Built {
     checks: verify::Outcome,
 }
 
+/// A registry as read: its index, and the SHA-256 of the archive it came from (a GitHub
+/// release; `None` for a directory).
+type Loaded = (Arc<Index>, Option<String>);
+
 /// An aqua registry as a source.
 pub struct AquaSource {
     url: String,
     place: Where,
     opts: SourceOptions,
-    index: OnceLock<Result<Arc<Index>, String>>,
+    /// The registry archive's SHA-256 the lock records (`aqua:github:` registries).
+    pinned: Option<String>,
+    /// The registry and the SHA-256 of the archive it was read from (a GitHub release), read
+    /// once; a failure is kept as the error to give again.
+    index: OnceLock<Result<Loaded, RegistryError>>,
     repos: Mutex<HashMap<String, Arc<ArchiveSource>>>,
     releases: Mutex<HashMap<String, Arc<BTreeMap<Version, Release>>>>,
     built: Mutex<HashMap<String, Built>>,
@@ -54,6 +62,41 @@ pub struct AquaSource {
 
 fn other(message: impl Into<String>) -> RegistryError {
     RegistryError::Other(message.into())
+}
+
+/// A registry-loading error given again (each use of a source that could not read its
+/// registry fails the same way): typed where its hints matter, else as its message.
+fn again(e: &RegistryError) -> RegistryError {
+    match e {
+        RegistryError::RegistryRetagged {
+            registry,
+            tag,
+            locked,
+            actual,
+            place,
+        } => RegistryError::RegistryRetagged {
+            registry: registry.clone(),
+            tag: tag.clone(),
+            locked: locked.clone(),
+            actual: actual.clone(),
+            place,
+        },
+        RegistryError::Offline { what } => RegistryError::Offline { what: what.clone() },
+        RegistryError::Network { what, message } => RegistryError::Network {
+            what: what.clone(),
+            message: message.clone(),
+        },
+        RegistryError::NotFound {
+            name,
+            source_url,
+            suggestion,
+        } => RegistryError::NotFound {
+            name: name.clone(),
+            source_url: source_url.clone(),
+            suggestion: suggestion.clone(),
+        },
+        other => RegistryError::Other(other.to_string()),
+    }
 }
 
 impl AquaSource {
@@ -67,6 +110,7 @@ impl AquaSource {
             url: url.to_owned(),
             place,
             opts: *opts,
+            pinned: None,
             index: OnceLock::new(),
             repos: Mutex::default(),
             releases: Mutex::default(),
@@ -74,19 +118,28 @@ impl AquaSource {
         })
     }
 
+    /// The registry and its archive's digest, read once.
+    fn loaded(&self) -> Result<&Loaded, RegistryError> {
+        self.index
+            .get_or_init(|| match &self.place {
+                Where::Path(p) => checkout::load_path(p).map(|i| (Arc::new(i), None)),
+                Where::GitHub { repo, tag } => {
+                    checkout::load_github(repo, tag, self.pinned.as_deref(), &self.opts)
+                        .map(|(i, d)| (Arc::new(i), Some(d)))
+                }
+            })
+            .as_ref()
+            .map_err(again)
+    }
+
     /// The registry, read once.
     pub fn index(&self) -> Result<Arc<Index>, RegistryError> {
-        self.index
-            .get_or_init(|| {
-                match &self.place {
-                    Where::Path(p) => checkout::load_path(p),
-                    Where::GitHub { repo, tag } => checkout::load_github(repo, tag, &self.opts),
-                }
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-            })
-            .clone()
-            .map_err(RegistryError::Other)
+        Ok(self.loaded()?.0.clone())
+    }
+
+    /// The SHA-256 of the registry's archive (a GitHub release), once read.
+    fn registry_digest(&self) -> Result<Option<String>, RegistryError> {
+        Ok(self.loaded()?.1.clone())
     }
 
     /// The entry pack `name` is (by pack name, aqua name or alias).
@@ -690,6 +743,10 @@ impl Source for AquaSource {
         &self.url
     }
 
+    fn pin_registry(&mut self, digest: &str) {
+        self.pinned = Some(digest.to_owned());
+    }
+
     fn names(&self) -> Result<Vec<String>, RegistryError> {
         Ok(self.index()?.names().map(str::to_owned).collect())
     }
@@ -794,6 +851,7 @@ impl Source for AquaSource {
             aqua: Some(AquaPin {
                 package: aqua,
                 tag: release.tag,
+                registry: self.registry_digest()?,
                 verified,
                 unverified,
             }),
