@@ -362,7 +362,23 @@ pub fn generations(
                 r.created.clone(),
                 r.packs
                     .iter()
-                    .map(|p| format!("{} {}", p.name, p.version))
+                    .map(|p| {
+                        // A local snapshot `aibox import` made of an unmanaged skill folder.
+                        let legacy = p
+                            .source
+                            .as_deref()
+                            .is_some_and(crate::ops::migrate::is_legacy);
+                        format!(
+                            "{} {}{}",
+                            p.name,
+                            p.version,
+                            if legacy {
+                                " (legacy: a local snapshot, move it to a registry)"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
                 r.lock_hash
@@ -530,4 +546,46 @@ fn update_form(links: &Links, target: &str, pack: Option<&str>, asks: bool) -> S
         links.post_form("/update"),
         esc(pack.unwrap_or(""))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::generations::{GenerationPack, GenerationRecord};
+
+    /// The Installed page marks a skill `aibox import` snapshotted from an unmanaged folder.
+    #[test]
+    fn legacy_skills_are_marked_on_the_installed_page() {
+        let mut record = GenerationRecord::empty();
+        record.id = 1;
+        let pack = |name: &str, source: &str| GenerationPack {
+            name: name.into(),
+            version: "1.0.0".into(),
+            kind: crate::manifest::pack::PackKind::Skill,
+            tree: crate::store::tree::Hash::of(b""),
+            store: String::new(),
+            digest: None,
+            source: Some(source.into()),
+            signer: None,
+        };
+        record.packs = vec![
+            pack("notes-helper", crate::ops::migrate::LOCAL_SKILLS_URL),
+            pack("review-pr", "oci://registry.example/skills"),
+        ];
+        let html = super::generations(
+            &super::Links::Static,
+            "project",
+            "p",
+            &[(1, Ok(record))],
+            Some(1),
+        );
+        assert!(
+            html.contains("notes-helper 1.0.0 (legacy: a local snapshot"),
+            "{html}"
+        );
+        assert!(
+            html.contains("review-pr 1.0.0,") || html.contains("review-pr 1.0.0<"),
+            "{html}"
+        );
+        assert_eq!(html.matches("legacy").count(), 1, "{html}");
+    }
 }
