@@ -119,14 +119,14 @@ pub struct PackManifest {
 }
 
 impl PackManifest {
-    /// The manifest of a skill that declares nothing but its name and version (tests and
-    /// checks of recorded skill sections).
-    pub fn skill_stub(name: &str, version: &Version) -> PackManifest {
+    /// A pack of `kind` that declares nothing but its name and version: what aibox starts from
+    /// when it makes a `pack.toml` itself (release archives, aqua packages, skills).
+    pub fn minimal(name: &str, version: &Version, kind: PackKind) -> PackManifest {
         PackManifest {
             pack: PackSection {
                 name: name.to_owned(),
                 version: version.clone(),
-                kind: PackKind::Skill,
+                kind,
                 description: None,
                 license: None,
                 authors: Vec::new(),
@@ -144,7 +144,16 @@ impl PackManifest {
             install: None,
             check: None,
             hooks: Hooks::default(),
+            skill: None,
+        }
+    }
+
+    /// The manifest of a skill that declares nothing but its name and version (tests and
+    /// checks of recorded skill sections).
+    pub fn skill_stub(name: &str, version: &Version) -> PackManifest {
+        PackManifest {
             skill: Some(SkillSection::default()),
+            ..PackManifest::minimal(name, version, PackKind::Skill)
         }
     }
 

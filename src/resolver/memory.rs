@@ -7,7 +7,7 @@ use std::sync::Arc;
 use semver::Version;
 
 use super::index::{IndexError, PackIndex};
-use crate::manifest::pack::{EnvSection, PackKind, PackManifest, PackSection};
+use crate::manifest::pack::{PackKind, PackManifest};
 
 /// Packs by name and version, reported as coming from `source_url`.
 #[derive(Debug, Clone, Default)]
@@ -54,33 +54,13 @@ pub fn minimal_manifest(
     dependencies: &[(&str, &str)],
     requires_aibox: Option<&str>,
 ) -> PackManifest {
-    PackManifest {
-        pack: PackSection {
-            name: name.to_owned(),
-            version,
-            kind: PackKind::Tool,
-            description: None,
-            license: None,
-            authors: Vec::new(),
-            homepage: None,
-            repository: None,
-            keywords: Vec::new(),
-            aliases: Vec::new(),
-            requires_aibox: requires_aibox.map(str::to_owned),
-            platforms: None,
-        },
-        dependencies: dependencies
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        bin: BTreeMap::new(),
-        env: EnvSection::default(),
-        permissions: None,
-        install: None,
-        check: None,
-        hooks: Default::default(),
-        skill: None,
-    }
+    let mut m = PackManifest::minimal(name, &version, PackKind::Tool);
+    m.pack.requires_aibox = requires_aibox.map(str::to_owned);
+    m.dependencies = dependencies
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    m
 }
 
 impl PackIndex for MemoryIndex {

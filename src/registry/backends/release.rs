@@ -17,7 +17,7 @@ use sha2::Digest as _;
 
 use crate::fs;
 use crate::lockfile::LockedPlatform;
-use crate::manifest::pack::{PackKind, PackManifest, PackSection};
+use crate::manifest::pack::{PackKind, PackManifest};
 use crate::registry::{LockEntry, RegistryError, Source, SourceOptions};
 use crate::store::budget::Limits;
 use crate::store::tree::{Entry, Tree};
@@ -594,34 +594,15 @@ fn made_manifest(
     bin: BTreeMap<String, String>,
 ) -> PackManifest {
     let plugin = bin.contains_key(&format!("aibox-plugin-{name}"));
-    PackManifest {
-        pack: PackSection {
-            name: name.to_owned(),
-            version: version.clone(),
-            kind: if plugin {
-                PackKind::Plugin
-            } else {
-                PackKind::Tool
-            },
-            description: Some(format!("from {shown}")),
-            license: None,
-            authors: Vec::new(),
-            homepage: None,
-            repository: None,
-            keywords: Vec::new(),
-            aliases: Vec::new(),
-            requires_aibox: None,
-            platforms: None,
-        },
-        dependencies: BTreeMap::new(),
-        bin,
-        env: Default::default(),
-        permissions: None,
-        install: None,
-        check: None,
-        hooks: Default::default(),
-        skill: None,
-    }
+    let kind = if plugin {
+        PackKind::Plugin
+    } else {
+        PackKind::Tool
+    };
+    let mut m = PackManifest::minimal(name, version, kind);
+    m.pack.description = Some(format!("from {shown}"));
+    m.bin = bin;
+    m
 }
 
 fn pick<'a>(

@@ -17,7 +17,7 @@ use crate::aqua::model::Package;
 use crate::aqua::resolve::{Format, Location, Plan};
 use crate::fs;
 use crate::lockfile::{AquaPin, LockedPlatform};
-use crate::manifest::pack::{PackKind, PackManifest, PackSection};
+use crate::manifest::pack::{PackKind, PackManifest};
 use crate::registry::backends::aqua::checkout::{self, Where};
 use crate::registry::backends::aqua::verify;
 use crate::registry::backends::release::ArchiveSource;
@@ -688,33 +688,14 @@ fn with_manifest(
         (Some(o), Some(r)) => Some(format!("https://github.com/{o}/{r}")),
         _ => None,
     };
-    let manifest = PackManifest {
-        pack: PackSection {
-            name: name.to_owned(),
-            version: version.clone(),
-            kind: PackKind::Tool,
-            description: Some(match &pkg.description {
-                Some(d) => format!("{} (aqua: {aqua})", d.trim()),
-                None => format!("aqua: {aqua}"),
-            }),
-            license: None,
-            authors: Vec::new(),
-            homepage: pkg.link.clone().or(repository.clone()),
-            repository,
-            keywords: Vec::new(),
-            aliases: Vec::new(),
-            requires_aibox: None,
-            platforms: None,
-        },
-        dependencies: BTreeMap::new(),
-        bin,
-        env: Default::default(),
-        permissions: None,
-        install: None,
-        check: None,
-        hooks: Default::default(),
-        skill: None,
-    };
+    let mut manifest = PackManifest::minimal(name, version, PackKind::Tool);
+    manifest.pack.description = Some(match &pkg.description {
+        Some(d) => format!("{} (aqua: {aqua})", d.trim()),
+        None => format!("aqua: {aqua}"),
+    });
+    manifest.pack.homepage = pkg.link.clone().or(repository.clone());
+    manifest.pack.repository = repository;
+    manifest.bin = bin;
     let text = toml::to_string(&manifest).map_err(|e| other(format!("pack.toml: {e}")))?;
     crate::manifest::parse_pack(&text, std::path::Path::new("pack.toml"))
         .map_err(|e| other(format!("the aqua package `{aqua}`: {e}")))?;
