@@ -17,7 +17,7 @@ use crate::aqua::model::Package;
 use crate::aqua::resolve::{Format, Location, Plan};
 use crate::fs;
 use crate::lockfile::{AquaPin, LockedPlatform};
-use crate::manifest::pack::{PackKind, PackManifest, PackSection};
+use crate::manifest::pack::{PackKind, PackManifest};
 use crate::registry::backends::aqua::checkout::{self, Where};
 use crate::registry::backends::aqua::verify;
 use crate::registry::backends::release::ArchiveSource;
@@ -46,14 +46,10 @@ pub struct AquaSource {
     url: String,
     place: Where,
     opts: SourceOptions,
-    index: OnceLock<Result<Arc<Index>, String>>,
+    index: OnceLock<Result<Arc<Index>, Arc<RegistryError>>>,
     repos: Mutex<HashMap<String, Arc<ArchiveSource>>>,
     releases: Mutex<HashMap<String, Arc<BTreeMap<Version, Release>>>>,
     built: Mutex<HashMap<String, Built>>,
-}
-
-fn other(message: impl Into<String>) -> RegistryError {
-    RegistryError::Other(message.into())
 }
 
 impl AquaSource {
@@ -83,10 +79,10 @@ impl AquaSource {
                     Where::GitHub { repo, tag } => checkout::load_github(repo, tag, &self.opts),
                 }
                 .map(Arc::new)
-                .map_err(|e| e.to_string())
+                .map_err(Arc::new)
             })
             .clone()
-            .map_err(RegistryError::Other)
+            .map_err(RegistryError::Again)
     }
 
     /// The entry pack `name` is (by pack name, aqua name or alias).
@@ -99,11 +95,9 @@ impl AquaSource {
                 suggestion: crate::manifest::did_you_mean(name, index.names()),
             });
         };
-        let pkg = e.package.clone().map_err(|why| {
-            other(format!(
-                "the aqua entry `{}` in `{}` does not read: {why}",
-                e.aqua, self.url
-            ))
+        let pkg = e.package.clone().map_err(|why| RegistryError::BadContent {
+            what: format!("the aqua entry `{}` in `{}`", e.aqua, self.url),
+            message: format!("does not read: {why}"),
         })?;
         Ok((e.aqua.clone(), pkg))
     }
@@ -158,9 +152,10 @@ impl AquaSource {
         }
         let (Some(owner), Some(repo)) = (pkg.repo_owner.as_deref(), pkg.repo_name.as_deref())
         else {
-            return Err(other(format!(
-                "the aqua package `{aqua}` names no GitHub repository, so aibox cannot list its versions"
-            )));
+            return Err(RegistryError::Unsupported {
+                what: format!("the aqua package `{aqua}`"),
+                why: "it names no GitHub repository, so aibox cannot list its versions".into(),
+            });
         };
         let prefix = pkg.spec.version_prefix.as_deref();
         let filter = pkg.spec.version_filter.as_deref();
@@ -233,13 +228,14 @@ impl AquaSource {
                         .map(|(_, a)| a)
                         .unwrap_or_default()
                 };
-                assets.get(asset).cloned().ok_or_else(|| {
-                    other(format!(
-                        "the release `{}` of `{owner}/{repo}` has no file `{asset}` (files: {})",
-                        release.tag,
-                        assets.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ))
-                })?
+                assets
+                    .get(asset)
+                    .cloned()
+                    .ok_or_else(|| RegistryError::NoAsset {
+                        what: format!("the release `{}` of `{owner}/{repo}`", release.tag),
+                        wanted: format!("file `{asset}`"),
+                        assets: assets.keys().cloned().collect(),
+                    })?
             }
             Location::Archive { owner, repo } => {
                 format!("{api}/repos/{owner}/{repo}/tarball/{}", release.tag)
@@ -377,11 +373,9 @@ impl AquaSource {
             source: e,
         })?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let tree = unpack(&store, &plan, file, size).map_err(|e| {
-            other(format!(
-                "{what} is not a usable {:?} asset: {e}",
-                plan.format
-            ))
+        let tree = unpack(&store, &plan, file, size).map_err(|e| RegistryError::BadContent {
+            what: what.clone(),
+            message: format!("is not a usable {:?} asset: {e}", plan.format),
         })?;
         let (tree, manifest) = with_manifest(&store, tree, name, version, &aqua, &pkg, &plan)?;
         crate::registry::backends::content::check_tree(&tree, &manifest, &what)?;
@@ -439,13 +433,19 @@ impl AquaSource {
             }
             return Err(match first_error {
                 Some(e) => e.into(),
-                None => other(format!(
-                    "the aqua package `{aqua}` {} has no asset for {}",
-                    release.tag,
-                    wanted.map_or("any platform aibox installs aqua packs on".into(), |w| {
-                        format!("the platforms `aibox.toml` locks ({})", w.join(", "))
-                    })
-                )),
+                None => RegistryError::NoAsset {
+                    what: format!("the aqua package `{aqua}` {}", release.tag),
+                    wanted: wanted.map_or(
+                        "asset for any platform aibox installs aqua packs on".into(),
+                        |w| {
+                            format!(
+                                "asset for the platforms `aibox.toml` locks ({})",
+                                w.join(", ")
+                            )
+                        },
+                    ),
+                    assets: Vec::new(),
+                },
             });
         }
         Ok(out)
@@ -502,21 +502,23 @@ fn decode_content(file: &mut std::fs::File) -> Result<(), RegistryError> {
     file.rewind().map_err(io)?;
     let mut text = Vec::new();
     file.take(64 << 20).read_to_end(&mut text).map_err(io)?;
-    let c: Content = serde_json::from_slice(&text).map_err(|e| {
-        other(format!(
-            "the GitHub contents API answered something else: {e}"
-        ))
+    let c: Content = serde_json::from_slice(&text).map_err(|e| RegistryError::BadAnswer {
+        from: "the GitHub contents API".into(),
+        message: format!("answered something else: {e}"),
     })?;
     if c.encoding != "base64" {
-        return Err(other(format!(
-            "the GitHub contents API answered in `{}`, not base64",
-            c.encoding
-        )));
+        return Err(RegistryError::BadAnswer {
+            from: "the GitHub contents API".into(),
+            message: format!("answered in `{}`, not base64", c.encoding),
+        });
     }
     let clean: String = c.content.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(clean)
-        .map_err(|e| other(format!("the GitHub contents answer is not base64: {e}")))?;
+        .map_err(|e| RegistryError::BadAnswer {
+            from: "the GitHub contents API".into(),
+            message: format!("answered something that is not base64: {e}"),
+        })?;
     file.set_len(0).map_err(io)?;
     file.rewind().map_err(io)?;
     file.write_all(&bytes).map_err(io)?;
@@ -605,10 +607,14 @@ fn with_manifest(
     let mut bin = BTreeMap::new();
     for c in &plan.commands {
         let Some(entry) = file_at(&mut tree, &c.src) else {
-            return Err(other(format!(
-                "the asset `{}` of `{aqua}` has no file `{}` for the command `{}` (the entry's `files`)",
-                plan.asset, c.src, c.name
-            )));
+            return Err(RegistryError::NoAsset {
+                what: format!("the asset `{}` of `{aqua}`", plan.asset),
+                wanted: format!(
+                    "file `{}` for the command `{}` (the entry's `files`)",
+                    c.src, c.name
+                ),
+                assets: Vec::new(),
+            });
         };
         if let Entry::File {
             hash,
@@ -635,54 +641,26 @@ fn with_manifest(
         (Some(o), Some(r)) => Some(format!("https://github.com/{o}/{r}")),
         _ => None,
     };
-    let manifest = PackManifest {
-        pack: PackSection {
-            name: name.to_owned(),
-            version: version.clone(),
-            kind: PackKind::Tool,
-            description: Some(match &pkg.description {
-                Some(d) => format!("{} (aqua: {aqua})", d.trim()),
-                None => format!("aqua: {aqua}"),
-            }),
-            license: None,
-            authors: Vec::new(),
-            homepage: pkg.link.clone().or(repository.clone()),
-            repository,
-            keywords: Vec::new(),
-            aliases: Vec::new(),
-            requires_aibox: None,
-            platforms: None,
-        },
-        dependencies: BTreeMap::new(),
-        bin,
-        env: Default::default(),
-        permissions: None,
-        install: None,
-        check: None,
-        hooks: Default::default(),
-        skill: None,
+    let description = match &pkg.description {
+        Some(d) => format!("{} (aqua: {aqua})", d.trim()),
+        None => format!("aqua: {aqua}"),
     };
-    let text = toml::to_string(&manifest).map_err(|e| other(format!("pack.toml: {e}")))?;
-    crate::manifest::parse_pack(&text, std::path::Path::new("pack.toml"))
-        .map_err(|e| other(format!("the aqua package `{aqua}`: {e}")))?;
-    let mut batch = store.batch();
-    let stored = batch.add_reader(text.as_bytes(), false, &Limits::new(1 << 20, 1))?;
-    batch.commit()?;
-    tree.entries.insert(
-        "pack.toml".into(),
-        Entry::File {
-            hash: stored.hash,
-            size: stored.size,
-            executable: false,
-        },
+    let mut manifest = crate::registry::backends::content::made_manifest(
+        name,
+        version,
+        PackKind::Tool,
+        description,
+        bin,
     );
+    manifest.pack.homepage = pkg.link.clone().or(repository.clone());
+    manifest.pack.repository = repository;
+    crate::registry::backends::content::add_made_manifest(
+        store,
+        &mut tree,
+        &manifest,
+        &format!("the aqua package `{aqua}`"),
+    )?;
     Ok((tree, manifest))
-}
-
-impl From<crate::aqua::AquaError> for RegistryError {
-    fn from(e: crate::aqua::AquaError) -> RegistryError {
-        RegistryError::Other(e.to_string())
-    }
 }
 
 impl Source for AquaSource {
