@@ -224,6 +224,16 @@ pub fn tree_of(
 /// What every pack tree must satisfy beyond the store's own rules, whatever its source: links
 /// resolve inside it, and every `[bin]` target is a regular executable file in it (for a
 /// pack with an install hook, once the hook has run: it may make them).
+/// A new temporary file in `store`'s staging area, for a download to land in before it is
+/// checked and ingested (removed when dropped).
+pub fn staging_file(store: &Store) -> Result<tempfile::NamedTempFile, RegistryError> {
+    let staging = store.staging()?;
+    fs::temp_file_in(&staging).map_err(|e| RegistryError::Io {
+        context: format!("cannot create a file in `{}`", staging.display()),
+        source: e,
+    })
+}
+
 /// A `pack.toml` made by aibox for content published without one: pack `name@version` of
 /// `kind` putting `bin` on PATH, everything else left out.
 pub fn made_manifest(

@@ -191,11 +191,7 @@ pub fn load_github(repo: &str, tag: &str, opts: &SourceOptions) -> Result<Index,
     let source =
         crate::registry::backends::release::ArchiveSource::open(&format!("github:{repo}"), opts)?;
     let store = opts.store()?;
-    let staging = store.staging()?;
-    let mut tmp = fs::temp_file_in(&staging).map_err(io(format!(
-        "cannot create a file in `{}`",
-        staging.display()
-    )))?;
+    let mut tmp = crate::registry::backends::content::staging_file(&store)?;
     let url = format!("{api}/repos/{repo}/tarball/{tag}");
     source.download(
         &url,

@@ -265,11 +265,7 @@ impl AquaSource {
         }
         crate::registry::backends::release::check_http(url, &self.opts)?;
         let store = self.opts.store()?;
-        let staging = store.staging()?;
-        let mut tmp = fs::temp_file_in(&staging).map_err(|e| RegistryError::Io {
-            context: format!("cannot create a file in `{}`", staging.display()),
-            source: e,
-        })?;
+        let mut tmp = crate::registry::backends::content::staging_file(&store)?;
         self.downloader()?.download(url, tmp.as_file_mut(), what)?;
         verify::read_small(tmp.path()).map_err(|e| RegistryError::Io {
             context: format!("{what}: the file is larger than expected"),
@@ -333,11 +329,7 @@ impl AquaSource {
         }
         crate::registry::backends::release::check_http(&url, &self.opts)?;
         let store = self.opts.store()?;
-        let staging = store.staging()?;
-        let mut tmp = fs::temp_file_in(&staging).map_err(|e| RegistryError::Io {
-            context: format!("cannot create a file in `{}`", staging.display()),
-            source: e,
-        })?;
+        let mut tmp = crate::registry::backends::content::staging_file(&store)?;
         let what = format!("`{}` ({aqua} {} for {platform})", plan.asset, release.tag);
         let sha256 = self.downloader()?.download(
             &url,
