@@ -123,10 +123,19 @@ impl PackManifest {
     /// checks of recorded skill sections).
     pub fn skill_stub(name: &str, version: &Version) -> PackManifest {
         PackManifest {
+            skill: Some(SkillSection::default()),
+            ..PackManifest::bare(name, version, PackKind::Skill)
+        }
+    }
+
+    /// Pack `name@version` of `kind` that declares nothing else (the start of a manifest aibox
+    /// makes itself).
+    pub fn bare(name: &str, version: &Version, kind: PackKind) -> PackManifest {
+        PackManifest {
             pack: PackSection {
                 name: name.to_owned(),
                 version: version.clone(),
-                kind: PackKind::Skill,
+                kind,
                 description: None,
                 license: None,
                 authors: Vec::new(),
@@ -144,7 +153,7 @@ impl PackManifest {
             install: None,
             check: None,
             hooks: Hooks::default(),
-            skill: Some(SkillSection::default()),
+            skill: None,
         }
     }
 

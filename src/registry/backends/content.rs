@@ -243,30 +243,10 @@ pub fn made_manifest(
     description: String,
     bin: BTreeMap<String, String>,
 ) -> PackManifest {
-    PackManifest {
-        pack: crate::manifest::pack::PackSection {
-            name: name.to_owned(),
-            version: version.clone(),
-            kind,
-            description: Some(description),
-            license: None,
-            authors: Vec::new(),
-            homepage: None,
-            repository: None,
-            keywords: Vec::new(),
-            aliases: Vec::new(),
-            requires_aibox: None,
-            platforms: None,
-        },
-        dependencies: BTreeMap::new(),
-        bin,
-        env: Default::default(),
-        permissions: None,
-        install: None,
-        check: None,
-        hooks: Default::default(),
-        skill: None,
-    }
+    let mut manifest = PackManifest::bare(name, version, kind);
+    manifest.pack.description = Some(description);
+    manifest.bin = bin;
+    manifest
 }
 
 /// Add `manifest`, made by aibox for `what` (a release archive, an aqua package that ships
