@@ -119,9 +119,9 @@ pub struct PackManifest {
 }
 
 impl PackManifest {
-    /// A pack of `kind` that declares nothing but its name and version: what aibox starts from
-    /// when it makes a `pack.toml` itself (release archives, aqua packages, skills).
-    pub fn minimal(name: &str, version: &Version, kind: PackKind) -> PackManifest {
+    /// Pack `name@version` of `kind` that declares nothing else: the start of every
+    /// `pack.toml` aibox makes itself (release archives, aqua packages, skills, test indexes).
+    pub fn bare(name: &str, version: &Version, kind: PackKind) -> PackManifest {
         PackManifest {
             pack: PackSection {
                 name: name.to_owned(),
@@ -153,7 +153,7 @@ impl PackManifest {
     pub fn skill_stub(name: &str, version: &Version) -> PackManifest {
         PackManifest {
             skill: Some(SkillSection::default()),
-            ..PackManifest::minimal(name, version, PackKind::Skill)
+            ..PackManifest::bare(name, version, PackKind::Skill)
         }
     }
 

@@ -79,8 +79,16 @@ pub enum RegistryError {
     },
     #[error("registry error while {what}: {message}")]
     Remote { what: String, message: String },
+    /// `message` is the whole chain of causes in one line (what a log or a warning shows);
+    /// `source` keeps that chain typed for callers that branch on it (timeouts, refused
+    /// connections). [`RegistryError::network`] makes both from one client error.
     #[error("network error while {what}: {message}")]
-    Network { what: String, message: String },
+    Network {
+        what: String,
+        message: String,
+        #[source]
+        source: Option<Box<reqwest::Error>>,
+    },
     #[error(
         "refusing to follow {how} to `{url}` while {what}: plain HTTP is used only for loopback hosts"
     )]
@@ -103,8 +111,60 @@ pub enum RegistryError {
         /// Where the other archive came from (`GitHub serves`, `the cache holds`).
         place: &'static str,
     },
-    #[error("{0}")]
-    Other(String),
+    /// A registry, release host or API that answered something aibox cannot use (a status, a
+    /// body that is not what the protocol promises). `from` names who answered.
+    #[error("{from} {message}")]
+    BadAnswer { from: String, message: String },
+    /// Published content (a release archive, an aqua entry, a pack.toml) that cannot be made
+    /// into a pack. `what` names it.
+    #[error("{what} {message}")]
+    BadContent { what: String, message: String },
+    /// A release or aqua package without the file aibox needs; `assets` are what it has.
+    #[error("{what} has no {wanted}{}", assets_tail(.assets))]
+    NoAsset {
+        what: String,
+        wanted: String,
+        assets: Vec<String>,
+    },
+    /// A checksum or signature check that a release declares and that does not pass.
+    #[error("{what} {message}")]
+    Unverified { what: String, message: String },
+    /// Something aibox does not do (yet): `what` names the input, `why` the missing feature.
+    #[error("{what}: {why}")]
+    Unsupported { what: String, why: String },
+    /// An input over one of aibox's limits.
+    #[error("{what} exceeds the limit of {limit} {unit}")]
+    TooLarge {
+        what: String,
+        limit: u64,
+        unit: &'static str,
+    },
+    /// A client (HTTP, OCI registry) that could not be set up.
+    #[error("cannot create the {what}")]
+    Client {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An aqua registry or package that aibox cannot use.
+    #[error(transparent)]
+    Aqua(#[from] crate::aqua::AquaError),
+    /// An error met once and kept (a source that failed to load says so again, the same).
+    #[error(transparent)]
+    Again(std::sync::Arc<RegistryError>),
+    /// A broken promise inside aibox itself (a worker that stopped, a check that contradicts
+    /// the build): never the input's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// ` (assets: a, b)`, or nothing when none is known.
+fn assets_tail(assets: &[String]) -> String {
+    if assets.is_empty() {
+        String::new()
+    } else {
+        format!(" (assets: {})", assets.join(", "))
+    }
 }
 
 /// A fetched tree that is not the one the lock (or the artifact) names.
@@ -123,6 +183,22 @@ impl RegistryError {
         RegistryError::BadUrl {
             url: redact(url),
             message: message.into(),
+        }
+    }
+
+    /// A failed request while doing `what`: its causes (connection refused, TLS, timeout) are
+    /// in the message and kept as the typed source.
+    pub fn network(e: reqwest::Error, what: &str) -> RegistryError {
+        let mut message = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            message = format!("{message}: {c}");
+            cause = c.source();
+        }
+        RegistryError::Network {
+            what: what.into(),
+            message,
+            source: Some(Box::new(e)),
         }
     }
 
@@ -215,6 +291,34 @@ impl crate::error::Hint for RegistryError {
             RegistryError::Offline { .. } => vec![
                 "run the command once without `--offline` to fill the cache, or use an `oci-layout:` mirror made by `aibox vendor`".into(),
             ],
+            RegistryError::BadAnswer { .. } => vec![
+                "check the source URL; when it is right, the server (or a proxy in front of it) is at fault — nothing was installed".into(),
+            ],
+            RegistryError::BadContent { .. } => vec![
+                "nothing from it was installed; lock another version, or ask its publisher to fix it".into(),
+            ],
+            RegistryError::NoAsset { .. } => vec![
+                "lock a version that publishes it, or leave that platform out of `platforms` in aibox.toml".into(),
+            ],
+            RegistryError::Unverified { .. } => vec![
+                "the release's checksums or signatures do not vouch for what was downloaded; nothing was installed — report it to the publisher, or lock another version".into(),
+            ],
+            RegistryError::Unsupported { .. } => vec![
+                "this is a limit of aibox, not of your setup: use another source for this pack".into(),
+            ],
+            RegistryError::TooLarge { .. } => vec![
+                "aibox refuses inputs over its limits to protect the machine; nothing was installed".into(),
+            ],
+            RegistryError::Client { .. } => vec![
+                "the TLS setup of this machine may be broken (system certificates); see the cause above".into(),
+            ],
+            RegistryError::Aqua(crate::aqua::AquaError::Unsupported { .. }) => vec![
+                "aibox installs the common aqua package types only; install this one another way".into(),
+            ],
+            RegistryError::Again(e) => e.hints(),
+            RegistryError::Internal(_) => vec![
+                "this is a bug in aibox: please report it with the command that ran".into(),
+            ],
             _ => Vec::new(),
         }
     }
@@ -276,18 +380,7 @@ pub fn map_error(e: OciDistributionError, what: &str) -> RegistryError {
             what: what.into(),
             message: format!("the registry refused access to {url} ({code})"),
         },
-        OciDistributionError::RequestError(r) => {
-            let mut message = r.to_string();
-            let mut source = std::error::Error::source(&r);
-            while let Some(s) = source {
-                message = format!("{message}: {s}");
-                source = s.source();
-            }
-            RegistryError::Network {
-                what: what.into(),
-                message,
-            }
-        }
+        OciDistributionError::RequestError(r) => RegistryError::network(r, what),
         other => RegistryError::Remote {
             what: what.into(),
             message: other.to_string(),

@@ -54,7 +54,7 @@ pub fn minimal_manifest(
     dependencies: &[(&str, &str)],
     requires_aibox: Option<&str>,
 ) -> PackManifest {
-    let mut m = PackManifest::minimal(name, &version, PackKind::Tool);
+    let mut m = PackManifest::bare(name, &version, PackKind::Tool);
     m.pack.requires_aibox = requires_aibox.map(str::to_owned);
     m.dependencies = dependencies
         .iter()

@@ -167,11 +167,10 @@ pub fn lock_entry(
                 let tree = match info.tree {
                     Some(t) => t,
                     None => {
-                        let store = store.ok_or_else(|| {
-                            RegistryError::Other(format!(
-                                "{}: an ORAS artifact's tree hash is known only after fetching it",
-                                what(name, version, b.url())
-                            ))
+                        let store = store.ok_or_else(|| RegistryError::Unsupported {
+                            what: what(name, version, b.url()),
+                            why: "an ORAS artifact's tree hash is known only after fetching it"
+                                .into(),
                         })?;
                         tree_of(b, store, name, version, &info)
                             .map_err(|e| e.in_pack(name, version, b.url()))?
@@ -225,6 +224,66 @@ pub fn tree_of(
 /// What every pack tree must satisfy beyond the store's own rules, whatever its source: links
 /// resolve inside it, and every `[bin]` target is a regular executable file in it (for a
 /// pack with an install hook, once the hook has run: it may make them).
+/// A new temporary file in `store`'s staging area, for a download to land in before it is
+/// checked and ingested (removed when dropped).
+pub fn staging_file(store: &Store) -> Result<tempfile::NamedTempFile, RegistryError> {
+    let staging = store.staging()?;
+    fs::temp_file_in(&staging).map_err(|e| RegistryError::Io {
+        context: format!("cannot create a file in `{}`", staging.display()),
+        source: e,
+    })
+}
+
+/// A `pack.toml` made by aibox for content published without one: pack `name@version` of
+/// `kind` putting `bin` on PATH, everything else left out.
+pub fn made_manifest(
+    name: &str,
+    version: &Version,
+    kind: crate::manifest::pack::PackKind,
+    description: String,
+    bin: BTreeMap<String, String>,
+) -> PackManifest {
+    let mut manifest = PackManifest::bare(name, version, kind);
+    manifest.pack.description = Some(description);
+    manifest.bin = bin;
+    manifest
+}
+
+/// Add `manifest`, made by aibox for `what` (a release archive, an aqua package that ships
+/// none), to `tree` as its `pack.toml`: written, checked to parse like any published one, and
+/// stored.
+pub fn add_made_manifest(
+    store: &Store,
+    tree: &mut Tree,
+    manifest: &PackManifest,
+    what: &str,
+) -> Result<(), RegistryError> {
+    let text = toml::to_string(manifest)
+        .map_err(|e| RegistryError::Internal(format!("a made pack.toml: {e}")))?;
+    crate::manifest::parse_pack(&text, std::path::Path::new("pack.toml")).map_err(|e| {
+        RegistryError::BadContent {
+            what: what.to_owned(),
+            message: format!("makes an invalid pack.toml: {e}"),
+        }
+    })?;
+    let mut batch = store.batch();
+    let stored = batch.add_reader(
+        text.as_bytes(),
+        false,
+        &crate::store::budget::Limits::new(1 << 20, 1),
+    )?;
+    batch.commit()?;
+    tree.entries.insert(
+        "pack.toml".into(),
+        crate::store::tree::Entry::File {
+            hash: stored.hash,
+            size: stored.size,
+            executable: false,
+        },
+    );
+    Ok(())
+}
+
 pub fn check_tree(tree: &Tree, pack: &PackManifest, what: &str) -> Result<(), RegistryError> {
     tree.check_links()?;
     if pack.install.is_some() {
@@ -408,9 +467,11 @@ fn streamed_layer(
         });
         let staged = b.stage_blob(name, layer, store, Some(&tee));
         tee.close();
-        let unpacked = unpacking
-            .join()
-            .unwrap_or_else(|_| Err(RegistryError::Other("the unpacking thread panicked".into())));
+        let unpacked = unpacking.join().unwrap_or_else(|_| {
+            Err(RegistryError::Internal(
+                "the unpacking thread panicked".into(),
+            ))
+        });
         (staged, unpacked)
     });
     let file = staged?;

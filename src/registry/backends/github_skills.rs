@@ -124,10 +124,10 @@ impl GitHubSkills {
             .web
             .get(&url, "application/vnd.github+json", MAX_JSON, &what)?;
         if answer.status == 404 || answer.status == 422 {
-            return Err(RegistryError::Other(format!(
-                "`github:{}` has no commit, branch or tag `{reference}`",
-                self.repo
-            )));
+            return Err(RegistryError::BadAnswer {
+                from: format!("`github:{}`", self.repo),
+                message: format!("has no commit, branch or tag `{reference}`"),
+            });
         }
         if !(200..300).contains(&answer.status) {
             return Err(RegistryError::Remote {
@@ -277,10 +277,10 @@ impl GitHubSkills {
                     });
                 }
                 extract(store, &archive, &self.url, "")?.ok_or_else(|| {
-                    RegistryError::Other(format!(
-                        "`{}` at {commit} has no SKILL.md at its root",
-                        self.url
-                    ))
+                    RegistryError::BadContent {
+                        what: format!("`{}` at {commit}", self.url),
+                        message: "has no SKILL.md at its root".into(),
+                    }
                 })?
             }
         };
@@ -331,11 +331,9 @@ impl GitHubSkills {
             .as_deref()
             .and_then(|m| m.strip_prefix("git:"))
             .filter(|c| is_commit(c))
-            .ok_or_else(|| {
-                RegistryError::Other(format!(
-                    "the lock names no commit of `{}` for `{name}`",
-                    self.url
-                ))
+            .ok_or_else(|| RegistryError::BadContent {
+                what: "the lock".into(),
+                message: format!("names no commit of `{}` for `{name}`", self.url),
             })?;
         let b = self.skill(name, version, commit)?;
         if b.id.tree != locked.tree {
@@ -371,7 +369,10 @@ fn walk(
     url: &str,
     mut each: impl FnMut(&str, &mut RepoEntry<'_>) -> Result<(), RegistryError>,
 ) -> Result<(), RegistryError> {
-    let bad = |m: String| RegistryError::Other(format!("the source archive of `{url}`: {m}"));
+    let bad = |m: String| RegistryError::BadContent {
+        what: format!("the source archive of `{url}`:"),
+        message: m,
+    };
     let mut file = archive.reopen().map_err(|e| RegistryError::Io {
         context: "cannot read the downloaded archive".into(),
         source: e,
@@ -485,8 +486,9 @@ fn copy_entry(
                 .unwrap_or_default();
             builder.append_link(&mut header, path, target).map_err(io)
         }
-        other => Err(RegistryError::Other(format!(
-            "`{path}` is a {other:?} entry, which a skill cannot hold"
-        ))),
+        other => Err(RegistryError::BadContent {
+            what: format!("`{path}`"),
+            message: format!("is a {other:?} entry, which a skill cannot hold"),
+        }),
     }
 }

@@ -76,8 +76,10 @@ impl OciSource {
             user_agent: concat!("aibox/", env!("CARGO_PKG_VERSION")),
             ..Default::default()
         };
-        let client = Client::try_from(config)
-            .map_err(|e| RegistryError::Other(format!("cannot create the registry client: {e}")))?;
+        let client = Client::try_from(config).map_err(|e| RegistryError::Client {
+            what: "registry client",
+            source: Box::new(e),
+        })?;
         let rt = crate::registry::transfer::http::runtime()?;
         let (auth, origin) = auth::credentials(&reg.host, opts.reporter);
         // The registry client gets no credentials: requests go out anonymous, and a 401
@@ -127,10 +129,10 @@ impl OciSource {
                 "answers, asks for credentials ({})",
                 self.token.origin()
             )),
-            code => Err(RegistryError::Other(format!(
-                "`{}` answered HTTP {code} to `GET /v2/`: not an OCI registry API",
-                self.reg.host
-            ))),
+            code => Err(RegistryError::BadAnswer {
+                from: format!("`{}`", self.reg.host),
+                message: format!("answered HTTP {code} to `GET /v2/`: not an OCI registry API"),
+            }),
         }
     }
 

@@ -102,7 +102,7 @@ impl OciSource {
             for m in &manifests {
                 let r = self.by_digest(name, &m.digest);
                 let ct = m.media_type.parse().map_err(|_| {
-                    RegistryError::Other(format!("bad media type `{}`", m.media_type))
+                    RegistryError::Internal(format!("bad media type `{}`", m.media_type))
                 })?;
                 self.client
                     .push_manifest_raw(&r, in_memory(m)?, ct)
@@ -110,7 +110,7 @@ impl OciSource {
                     .map_err(|e| self.auth_hint(map_error(e, &what)))?;
             }
             let ct = top.media_type.parse().map_err(|_| {
-                RegistryError::Other(format!("bad media type `{}`", top.media_type))
+                RegistryError::Internal(format!("bad media type `{}`", top.media_type))
             })?;
             self.client
                 .push_manifest_raw(&image, in_memory(top)?, ct)
@@ -154,7 +154,7 @@ impl OciSource {
 fn in_memory(b: &Blob) -> Result<Vec<u8>, RegistryError> {
     b.bytes()
         .map(<[u8]>::to_vec)
-        .ok_or_else(|| RegistryError::Other(format!("manifest {} is not in memory", b.digest)))
+        .ok_or_else(|| RegistryError::Internal(format!("manifest {} is not in memory", b.digest)))
 }
 
 /// A file as a stream of [`CHUNK`]-sized pieces, counted on `bar` as they are read.

@@ -267,7 +267,10 @@ impl ArchiveSource {
             {
                 req = req.bearer_auth(token);
             }
-            let resp = req.send().await.map_err(|e| network(&e, &what))?;
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| crate::registry::transfer::hops::network_error(e, &what))?;
             let status = resp.status();
             if status.as_u16() == 404 {
                 return Err(RegistryError::NotFound {
@@ -284,7 +287,11 @@ impl ArchiveSource {
             }
             let mut body = Vec::new();
             let mut resp = resp;
-            while let Some(chunk) = resp.chunk().await.map_err(|e| network(&e, &what))? {
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| crate::registry::transfer::hops::network_error(e, &what))?
+            {
                 body.extend_from_slice(&chunk);
                 if body.len() > MAX_API_BYTES {
                     return Err(RegistryError::Remote {
@@ -317,17 +324,10 @@ impl ArchiveSource {
             })?;
         pick(&release.assets, platform)
             .map(|(n, u)| (n.clone(), u.clone()))
-            .ok_or_else(|| {
-                RegistryError::Other(format!(
-                    "`{}` {version} has no archive for `{platform}` (assets: {})",
-                    self.url,
-                    release
-                        .assets
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
+            .ok_or_else(|| RegistryError::NoAsset {
+                what: format!("`{}` {version}", self.url),
+                wanted: format!("archive for `{platform}`"),
+                assets: release.assets.keys().cloned().collect(),
             })
     }
 
@@ -363,12 +363,11 @@ impl ArchiveSource {
             context: "cannot read the download".into(),
             source: e,
         })?;
-        let tree = unpack(&store, name, url, file, size).map_err(|e| {
-            RegistryError::Other(format!(
-                "`{}` is not a usable archive: {e}",
-                crate::registry::transfer::url::redact(url)
-            ))
-        })?;
+        let tree =
+            unpack(&store, name, url, file, size).map_err(|e| RegistryError::BadContent {
+                what: format!("`{}`", crate::registry::transfer::url::redact(url)),
+                message: format!("is not a usable archive: {e}"),
+            })?;
         let (tree, manifest) = self.with_manifest(&store, tree, name, version, url)?;
         crate::registry::backends::content::check_tree(&tree, &manifest, &what)?;
         let id = store.build_pack(name, &version.to_string(), &tree, None)?;
@@ -397,7 +396,7 @@ impl ArchiveSource {
                 .get(url)
                 .send()
                 .await
-                .map_err(|e| network(&e, what))?;
+                .map_err(|e| crate::registry::transfer::hops::network_error(e, what))?;
             if !resp.status().is_success() {
                 return Err(RegistryError::Remote {
                     what: what.to_owned(),
@@ -407,7 +406,11 @@ impl ArchiveSource {
             let mut resp = resp;
             let mut hasher = sha2::Sha256::new();
             let mut size = 0u64;
-            while let Some(chunk) = resp.chunk().await.map_err(|e| network(&e, what))? {
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| crate::registry::transfer::hops::network_error(e, what))?
+            {
                 size += chunk.len() as u64;
                 if size > MAX_ARCHIVE_BYTES {
                     return Err(RegistryError::Remote {
@@ -446,37 +449,32 @@ impl ArchiveSource {
                 context: format!("cannot read the pack.toml of `{shown}`"),
                 source: e,
             })?;
-            let m = crate::manifest::parse_pack(&text, std::path::Path::new(&shown))
-                .map_err(|e| RegistryError::Other(e.to_string()))?;
+            let m = crate::manifest::parse_pack(&text, std::path::Path::new(&shown))?;
             if m.pack.name != name || &m.pack.version != version {
-                return Err(RegistryError::Other(format!(
-                    "`{shown}` holds `{}@{}`, not `{name}@{version}`",
-                    m.pack.name, m.pack.version
-                )));
+                return Err(RegistryError::BadContent {
+                    what: format!("`{shown}`"),
+                    message: format!(
+                        "holds `{}@{}`, not `{name}@{version}`",
+                        m.pack.name, m.pack.version
+                    ),
+                });
             }
             return Ok((tree, m));
         }
         let bin = executables(&tree);
         if bin.is_empty() {
-            return Err(RegistryError::Other(format!(
-                "`{shown}` has no pack.toml and no executable to put on PATH"
-            )));
+            return Err(RegistryError::BadContent {
+                what: format!("`{shown}`"),
+                message: "has no pack.toml and no executable to put on PATH".into(),
+            });
         }
         let manifest = made_manifest(name, version, &shown, bin);
-        let text = toml::to_string(&manifest).expect("pack.toml serializes");
-        crate::manifest::parse_pack(&text, std::path::Path::new("pack.toml"))
-            .map_err(|e| RegistryError::Other(format!("`{shown}`: {e}")))?;
-        let mut batch = store.batch();
-        let stored = batch.add_reader(text.as_bytes(), false, &Limits::new(1 << 20, 1))?;
-        batch.commit()?;
-        tree.entries.insert(
-            "pack.toml".into(),
-            Entry::File {
-                hash: stored.hash,
-                size: stored.size,
-                executable: false,
-            },
-        );
+        crate::registry::backends::content::add_made_manifest(
+            store,
+            &mut tree,
+            &manifest,
+            &format!("`{shown}`"),
+        )?;
         Ok((tree, manifest))
     }
 }
@@ -593,16 +591,18 @@ fn made_manifest(
     shown: &str,
     bin: BTreeMap<String, String>,
 ) -> PackManifest {
-    let plugin = bin.contains_key(&format!("aibox-plugin-{name}"));
-    let kind = if plugin {
+    let kind = if bin.contains_key(&format!("aibox-plugin-{name}")) {
         PackKind::Plugin
     } else {
         PackKind::Tool
     };
-    let mut m = PackManifest::minimal(name, version, kind);
-    m.pack.description = Some(format!("from {shown}"));
-    m.bin = bin;
-    m
+    crate::registry::backends::content::made_manifest(
+        name,
+        version,
+        kind,
+        format!("from {shown}"),
+        bin,
+    )
 }
 
 fn pick<'a>(
@@ -642,10 +642,9 @@ pub fn parse_tags(bytes: &[u8]) -> Result<Vec<Tagged>, RegistryError> {
         #[serde(default)]
         assets: Vec<Asset>,
     }
-    let raw: Vec<Raw> = serde_json::from_slice(bytes).map_err(|e| {
-        RegistryError::Other(format!(
-            "the GitHub API answered something else than releases: {e}"
-        ))
+    let raw: Vec<Raw> = serde_json::from_slice(bytes).map_err(|e| RegistryError::BadAnswer {
+        from: "the GitHub API".into(),
+        message: format!("answered something else than releases: {e}"),
     })?;
     Ok(raw
         .into_iter()
@@ -728,10 +727,6 @@ pub fn check_http(url: &str, opts: &SourceOptions) -> Result<(), RegistryError> 
         }
         _ => Err(RegistryError::bad_url(url, "expected an https:// URL")),
     }
-}
-
-fn network(e: &reqwest::Error, what: &str) -> RegistryError {
-    crate::registry::transfer::hops::network_error(e, what)
 }
 
 impl Source for ArchiveSource {
@@ -819,18 +814,12 @@ impl Source for ArchiveSource {
         }
         if out.is_empty() {
             // An archive naming no platform serves every platform.
-            let (file, url) = pick(&release.assets, "any").ok_or_else(|| {
-                RegistryError::Other(format!(
-                    "`{}` {version} has no archive this aibox can choose (assets: {})",
-                    self.url,
-                    release
-                        .assets
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?;
+            let (file, url) =
+                pick(&release.assets, "any").ok_or_else(|| RegistryError::NoAsset {
+                    what: format!("`{}` {version}", self.url),
+                    wanted: "archive this aibox can choose".into(),
+                    assets: release.assets.keys().cloned().collect(),
+                })?;
             let _ = file;
             let b = self.build(name, version, url)?;
             out.insert(

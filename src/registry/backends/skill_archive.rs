@@ -48,7 +48,10 @@ pub fn unpack_zip(store: &Store, file: &mut std::fs::File) -> Result<Tree, Regis
         source: e,
     })?;
     crate::registry::transfer::zipfile::to_tar_within(&*file, tar.as_file_mut(), &limits, MAX_FILE)
-        .map_err(|e| RegistryError::Other(e.to_string()))?;
+        .map_err(|e| RegistryError::BadContent {
+            what: "the zip archive:".into(),
+            message: e.to_string(),
+        })?;
     tar.as_file_mut().rewind().map_err(|e| RegistryError::Io {
         context: "cannot read the converted archive".into(),
         source: e,
@@ -79,17 +82,19 @@ pub fn check(tree: &Tree, what: &str) -> Result<(), RegistryError> {
         tree.entries.get(crate::skill::SKILL_FILE),
         Some(Entry::File { .. })
     ) {
-        return Err(RegistryError::Other(format!(
-            "{what} is not a skill: there is no SKILL.md file at its root"
-        )));
+        return Err(RegistryError::BadContent {
+            what: what.to_string(),
+            message: "is not a skill: there is no SKILL.md file at its root".into(),
+        });
     }
     for (path, e) in tree.walk() {
         if let Entry::File { size, .. } = e
             && *size > MAX_FILE
         {
-            return Err(RegistryError::Other(format!(
-                "{what}: `{path}` is larger than {MAX_FILE} bytes"
-            )));
+            return Err(RegistryError::BadContent {
+                what: format!("{what}:"),
+                message: format!("`{path}` is larger than {MAX_FILE} bytes"),
+            });
         }
     }
     Ok(())
@@ -113,7 +118,10 @@ pub fn store_skill(
             hash, executable, ..
         }) = tree.entries.get(file)
         else {
-            return Err(RegistryError::Other(format!("{what} has no `{file}` file")));
+            return Err(RegistryError::BadContent {
+                what: what.to_string(),
+                message: format!("has no `{file}` file"),
+            });
         };
         let path = store.layout().object(hash, *executable);
         fs::read_regular_string(&path, crate::skill::MAX_SKILL_FILE).map_err(|e| {
@@ -127,24 +135,38 @@ pub fn store_skill(
         &read(crate::skill::SKILL_FILE)?,
         std::path::Path::new(crate::skill::SKILL_FILE),
     )
-    .map_err(|e| RegistryError::Other(format!("{what}: {e}")))?;
+    .map_err(|e| RegistryError::BadContent {
+        what: format!("{what}:"),
+        message: e.to_string(),
+    })?;
     if !tree.entries.contains_key("pack.toml") && front.name != name {
-        return Err(RegistryError::Other(format!(
-            "{what}: its SKILL.md names the skill `{}`, not `{name}`",
-            front.name
-        )));
+        return Err(RegistryError::BadContent {
+            what: format!("{what}:"),
+            message: format!(
+                "its SKILL.md names the skill `{}`, not `{name}`",
+                front.name
+            ),
+        });
     }
     if tree.entries.contains_key("pack.toml") {
         let text = read("pack.toml")?;
-        let m = crate::manifest::parse_pack(&text, std::path::Path::new("pack.toml"))
-            .map_err(|e| RegistryError::Other(format!("{what}: {e}")))?;
+        let m =
+            crate::manifest::parse_pack(&text, std::path::Path::new("pack.toml")).map_err(|e| {
+                RegistryError::BadContent {
+                    what: format!("{what}:"),
+                    message: e.to_string(),
+                }
+            })?;
         if m.pack.kind != PackKind::Skill || m.pack.name != name || &m.pack.version != version {
-            return Err(RegistryError::Other(format!(
-                "{what} has a `pack.toml` for `{}@{}` ({}), not the skill `{name}@{version}`",
-                m.pack.name,
-                m.pack.version,
-                m.pack.kind.as_str()
-            )));
+            return Err(RegistryError::BadContent {
+                what: what.to_string(),
+                message: format!(
+                    "has a `pack.toml` for `{}@{}` ({}), not the skill `{name}@{version}`",
+                    m.pack.name,
+                    m.pack.version,
+                    m.pack.kind.as_str()
+                ),
+            });
         }
     }
     let id = store

@@ -45,7 +45,7 @@ pub fn write(store: &Store, dir: &Path, c: Compression) -> Result<(Blob, Tree), 
         (written, ingest.join())
     });
     let tree =
-        tree.map_err(|_| RegistryError::Other("the layer check stopped unexpectedly".into()))?;
+        tree.map_err(|_| RegistryError::Internal("the layer check stopped unexpectedly".into()))?;
     let (sink, tree) = match (written, tree) {
         (Ok(sink), Ok(tree)) => (sink, tree),
         (Err(e), _) => return Err(e),

@@ -32,7 +32,7 @@ pub fn build(
     opts: &BuildOptions,
 ) -> Result<BuiltPack, RegistryError> {
     let Some(first_dir) = dirs.first() else {
-        return Err(RegistryError::Other("no pack directory given".into()));
+        return Err(RegistryError::Internal("no pack directory given".into()));
     };
     let mut blobs = Vec::new();
     let mut platform_manifests = Vec::new();
@@ -148,8 +148,8 @@ fn platform_artifact(
     crate::registry::backends::content::check_tree(&tree, pack, &dir.display().to_string())?;
     let (layer, check) = crate::registry::build::layer::write(store, dir, opts.compression)?;
     if check.hash() != tree.hash() {
-        return Err(RegistryError::Other(format!(
-            "internal error: the tar of `{}` does not reproduce its tree",
+        return Err(RegistryError::Internal(format!(
+            "the tar of `{}` does not reproduce its tree",
             dir.display()
         )));
     }

@@ -199,9 +199,10 @@ pub fn digest_hex(digest: &str) -> Result<&str, RegistryError> {
         {
             Ok(h)
         }
-        _ => Err(RegistryError::Other(format!(
-            "unsupported or malformed digest `{digest}` (only sha256 is accepted)"
-        ))),
+        _ => Err(RegistryError::Unsupported {
+            what: format!("the digest `{digest}`"),
+            why: "unsupported or malformed (only sha256 is accepted)".into(),
+        }),
     }
 }
 

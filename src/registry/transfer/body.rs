@@ -15,7 +15,7 @@ pub(crate) async fn read_limited(
     truncate: bool,
 ) -> Result<Vec<u8>, RegistryError> {
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| network_error(&e, what))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| network_error(e, what))? {
         if (body.len() + chunk.len()) as u64 > max {
             if truncate {
                 let keep = max as usize - body.len();

@@ -14,7 +14,10 @@ fn build(redirect: reqwest::redirect::Policy) -> Result<reqwest::Client, Registr
         .read_timeout(std::time::Duration::from_secs(60))
         .redirect(redirect)
         .build()
-        .map_err(|e| RegistryError::Other(format!("cannot create the HTTP client: {e}")))
+        .map_err(|e| RegistryError::Client {
+            what: "HTTP client",
+            source: Box::new(e),
+        })
 }
 
 /// The client that follows redirects, each hop allowed by [`super::hops::allowed`] (plain HTTP

@@ -133,6 +133,7 @@ pub async fn download(
     Err(RegistryError::Network {
         what: format!("fetching blob {} of {what}", desc.digest),
         message: format!("{last} (gave up after {attempts} attempts)"),
+        source: None,
     })
 }
 
@@ -159,8 +160,9 @@ async fn fetch_once(
     {
         Ok(r) => r,
         Err(e) => {
-            let err = crate::registry::transfer::hops::network_error(&e, &blob);
-            if matches!(err, RegistryError::InsecureHop { .. }) || e.is_redirect() {
+            let redirect = e.is_redirect();
+            let err = crate::registry::transfer::hops::network_error(e, &blob);
+            if matches!(err, RegistryError::InsecureHop { .. }) || redirect {
                 return Err(Failure::Fatal(err));
             }
             return Err(Failure::Transient(err.to_string()));

@@ -107,9 +107,8 @@ pub fn redirect_policy() -> reqwest::redirect::Policy {
 
 /// The error for a failed request while doing `what`: a refused hop is named as such, any
 /// other failure is a network error with its causes.
-pub fn network_error(e: &reqwest::Error, what: &str) -> RegistryError {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
+pub fn network_error(e: reqwest::Error, what: &str) -> RegistryError {
+    let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         if let Some(hop) = s.downcast_ref::<PlainHttpHop>() {
             return RegistryError::InsecureHop {
@@ -118,13 +117,9 @@ pub fn network_error(e: &reqwest::Error, what: &str) -> RegistryError {
                 how: "a redirect",
             };
         }
-        message = format!("{message}: {s}");
         source = s.source();
     }
-    RegistryError::Network {
-        what: what.into(),
-        message,
-    }
+    RegistryError::network(e, what)
 }
 
 /// Check the token service a `401` challenge in `headers` names, before any credentials go

@@ -94,7 +94,7 @@ impl Http {
             .get(&url)
             .send()
             .await
-            .map_err(|e| network(e, &what))?;
+            .map_err(|e| crate::registry::transfer::hops::network_error(e, &what))?;
         Ok(resp.status().as_u16())
     }
 
@@ -111,7 +111,7 @@ impl Http {
             .get(&url)
             .send()
             .await
-            .map_err(|e| network(e, what))?;
+            .map_err(|e| crate::registry::transfer::hops::network_error(e, what))?;
         crate::registry::transfer::hops::check_challenge(
             resp.headers(),
             self.insecure.as_deref(),
@@ -145,7 +145,10 @@ impl Http {
             if let Some(h) = self.headers.lock().expect("headers lock").get(repo) {
                 req = req.header(AUTHORIZATION, h.clone());
             }
-            let resp = req.send().await.map_err(|e| network(e, what))?;
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| crate::registry::transfer::hops::network_error(e, what))?;
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && !retried {
                 retried = true;
@@ -270,10 +273,6 @@ pub async fn answer_error(resp: reqwest::Response, what: &str) -> RegistryError 
         what: what.into(),
         message: format!("unexpected HTTP {status}"),
     })
-}
-
-pub(super) fn network(e: reqwest::Error, what: &str) -> RegistryError {
-    crate::registry::transfer::hops::network_error(&e, what)
 }
 
 impl Response {

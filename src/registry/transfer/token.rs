@@ -110,7 +110,7 @@ impl Exchange {
                 .and_then(authority)
         };
         let registry = parse(scheme, host)
-            .ok_or_else(|| RegistryError::Other(format!("`{host}` is not a registry host")))?;
+            .ok_or_else(|| RegistryError::bad_url(host, "not a registry host"))?;
         // A configured service is spoken to over HTTPS (or loopback HTTP on its written port).
         let token_services = token_services
             .iter()
@@ -158,7 +158,7 @@ impl Exchange {
             .get(&url)
             .send()
             .await
-            .map_err(|e| crate::registry::transfer::hops::network_error(&e, what))?;
+            .map_err(|e| crate::registry::transfer::hops::network_error(e, what))?;
         let header = resp
             .headers()
             .get_all(WWW_AUTHENTICATE)
@@ -250,7 +250,7 @@ impl Exchange {
         let resp = req
             .send()
             .await
-            .map_err(|e| crate::registry::transfer::hops::network_error(&e, what))?;
+            .map_err(|e| crate::registry::transfer::hops::network_error(e, what))?;
         let status = resp.status();
         let body =
             crate::registry::transfer::body::read_limited(resp, MAX_TOKEN_BODY, what, true).await?;

@@ -146,13 +146,13 @@ impl WebClient {
                 .request(url, accept)
                 .send()
                 .await
-                .map_err(|e| super::hops::network_error(&e, what))?;
+                .map_err(|e| super::hops::network_error(e, what))?;
             let status = resp.status().as_u16();
             let mut body = Vec::new();
             while let Some(chunk) = resp
                 .chunk()
                 .await
-                .map_err(|e| super::hops::network_error(&e, what))?
+                .map_err(|e| super::hops::network_error(e, what))?
             {
                 body.extend_from_slice(&chunk);
                 if body.len() > max {
@@ -241,7 +241,7 @@ impl WebClient {
                 .request(url, accept)
                 .send()
                 .await
-                .map_err(|e| super::hops::network_error(&e, what))?;
+                .map_err(|e| super::hops::network_error(e, what))?;
             if !resp.status().is_success() {
                 let status = resp.status();
                 let mut body = Vec::new();
@@ -261,7 +261,7 @@ impl WebClient {
             while let Some(chunk) = resp
                 .chunk()
                 .await
-                .map_err(|e| super::hops::network_error(&e, what))?
+                .map_err(|e| super::hops::network_error(e, what))?
             {
                 size += chunk.len() as u64;
                 if size > max {

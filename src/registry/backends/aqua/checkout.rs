@@ -72,10 +72,6 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> RegistryError {
     move |source| RegistryError::Io { context, source }
 }
 
-fn aqua(e: crate::aqua::AquaError) -> RegistryError {
-    RegistryError::Other(e.to_string())
-}
-
 /// Read a registry file, or a checkout: its top `registry.yaml`, else `pkgs/**/registry.yaml`.
 pub fn load_path(path: &Path) -> Result<Index, RegistryError> {
     let meta = fs::metadata(path).map_err(io(format!(
@@ -90,14 +86,14 @@ pub fn load_path(path: &Path) -> Result<Index, RegistryError> {
     if fs::metadata(&file).is_ok_and(|m| m.is_file()) {
         let text = fs::read_regular_string(&file, MAX_REGISTRY_BYTES)
             .map_err(io(format!("cannot read `{}`", file.display())))?;
-        return Index::parse(&text, &file.display().to_string()).map_err(aqua);
+        return Index::parse(&text, &file.display().to_string()).map_err(RegistryError::Aqua);
     }
     let files = registry_files(&path.join("pkgs"))?;
     if files.is_empty() {
-        return Err(RegistryError::Other(format!(
-            "`{}` is not an aqua registry: it has no `registry.yaml` and no `pkgs/**/registry.yaml`",
-            path.display()
-        )));
+        return Err(RegistryError::bad_url(
+            &path.display().to_string(),
+            "not an aqua registry: it has no `registry.yaml` and no `pkgs/**/registry.yaml`",
+        ));
     }
     let mut texts = Vec::with_capacity(files.len());
     for f in &files {
@@ -105,7 +101,8 @@ pub fn load_path(path: &Path) -> Result<Index, RegistryError> {
             .map_err(io(format!("cannot read `{}`", f.display())))?;
         texts.push((text, f.display().to_string()));
     }
-    Index::parse_many(texts.iter().map(|(t, o)| (t.as_str(), o.clone()))).map_err(aqua)
+    Index::parse_many(texts.iter().map(|(t, o)| (t.as_str(), o.clone())))
+        .map_err(RegistryError::Aqua)
 }
 
 /// Every `registry.yaml` under `dir` (no links followed), sorted.
@@ -121,10 +118,11 @@ pub fn registry_files(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
             } else if ft.is_file() && e.file_name() == "registry.yaml" {
                 out.push(e.path());
                 if out.len() > MAX_FILES {
-                    return Err(RegistryError::Other(format!(
-                        "`{}` holds more than {MAX_FILES} registry files",
-                        dir.display()
-                    )));
+                    return Err(RegistryError::TooLarge {
+                        what: format!("`{}`", dir.display()),
+                        limit: MAX_FILES as u64,
+                        unit: "registry files",
+                    });
                 }
             }
         }
@@ -218,7 +216,12 @@ pub fn load_github(
                     "the cached aqua registry `{origin}` is {digest}, the lock pins {p}; downloading it again"
                 ));
             }
-            _ => return Ok((Index::parse(&text, &origin).map_err(aqua)?, digest)),
+            _ => {
+                return Ok((
+                    Index::parse(&text, &origin).map_err(RegistryError::Aqua)?,
+                    digest,
+                ));
+            }
         }
     }
     if opts.offline {
@@ -229,11 +232,7 @@ pub fn load_github(
     let source =
         crate::registry::backends::release::ArchiveSource::open(&format!("github:{repo}"), opts)?;
     let store = opts.store()?;
-    let staging = store.staging()?;
-    let mut tmp = fs::temp_file_in(&staging).map_err(io(format!(
-        "cannot create a file in `{}`",
-        staging.display()
-    )))?;
+    let mut tmp = crate::registry::backends::content::staging_file(&store)?;
     let url = format!("{api}/repos/{repo}/tarball/{tag}");
     let digest = source.download(
         &url,
@@ -247,14 +246,18 @@ pub fn load_github(
     }
     let size = tmp.as_file().metadata().map(|m| m.len()).unwrap_or(0);
     if size > MAX_ARCHIVE_BYTES {
-        return Err(RegistryError::Other(format!(
-            "the source archive of `{origin}` is larger than {MAX_ARCHIVE_BYTES} bytes"
-        )));
+        return Err(RegistryError::TooLarge {
+            what: format!("the source archive of `{origin}`"),
+            limit: MAX_ARCHIVE_BYTES,
+            unit: "bytes",
+        });
     }
     let file = fs::File::open(tmp.path()).map_err(io("cannot read the download".into()))?;
-    let text = registry_in_archive(file.into_parts().0)
-        .map_err(|e| RegistryError::Other(format!("the source archive of `{origin}`: {e}")))?;
-    let index = Index::parse(&text, &origin).map_err(aqua)?;
+    let text = registry_in_archive(file.into_parts().0).map_err(|e| RegistryError::BadContent {
+        what: format!("the source archive of `{origin}`"),
+        message: format!("is not usable: {e}"),
+    })?;
+    let index = Index::parse(&text, &origin).map_err(RegistryError::Aqua)?;
     if let Some(p) = &cache
         && let Some(dir) = p.parent()
     {

@@ -53,50 +53,11 @@ pub struct AquaSource {
     /// The registry archive's SHA-256 the lock records (`aqua:github:` registries).
     pinned: Option<String>,
     /// The registry and the SHA-256 of the archive it was read from (a GitHub release), read
-    /// once; a failure is kept as the error to give again.
-    index: OnceLock<Result<Loaded, RegistryError>>,
+    /// once; a failure is kept and given again.
+    index: OnceLock<Result<Loaded, std::sync::Arc<RegistryError>>>,
     repos: Mutex<HashMap<String, Arc<ArchiveSource>>>,
     releases: Mutex<HashMap<String, Arc<BTreeMap<Version, Release>>>>,
     built: Mutex<HashMap<String, Built>>,
-}
-
-fn other(message: impl Into<String>) -> RegistryError {
-    RegistryError::Other(message.into())
-}
-
-/// A registry-loading error given again (each use of a source that could not read its
-/// registry fails the same way): typed where its hints matter, else as its message.
-fn again(e: &RegistryError) -> RegistryError {
-    match e {
-        RegistryError::RegistryRetagged {
-            registry,
-            tag,
-            locked,
-            actual,
-            place,
-        } => RegistryError::RegistryRetagged {
-            registry: registry.clone(),
-            tag: tag.clone(),
-            locked: locked.clone(),
-            actual: actual.clone(),
-            place,
-        },
-        RegistryError::Offline { what } => RegistryError::Offline { what: what.clone() },
-        RegistryError::Network { what, message } => RegistryError::Network {
-            what: what.clone(),
-            message: message.clone(),
-        },
-        RegistryError::NotFound {
-            name,
-            source_url,
-            suggestion,
-        } => RegistryError::NotFound {
-            name: name.clone(),
-            source_url: source_url.clone(),
-            suggestion: suggestion.clone(),
-        },
-        other => RegistryError::Other(other.to_string()),
-    }
 }
 
 impl AquaSource {
@@ -122,14 +83,17 @@ impl AquaSource {
     fn loaded(&self) -> Result<&Loaded, RegistryError> {
         self.index
             .get_or_init(|| match &self.place {
-                Where::Path(p) => checkout::load_path(p).map(|i| (Arc::new(i), None)),
+                Where::Path(p) => checkout::load_path(p)
+                    .map(|i| (Arc::new(i), None))
+                    .map_err(Arc::new),
                 Where::GitHub { repo, tag } => {
                     checkout::load_github(repo, tag, self.pinned.as_deref(), &self.opts)
                         .map(|(i, d)| (Arc::new(i), Some(d)))
+                        .map_err(Arc::new)
                 }
             })
             .as_ref()
-            .map_err(again)
+            .map_err(|e| RegistryError::Again(e.clone()))
     }
 
     /// The registry, read once.
@@ -152,11 +116,9 @@ impl AquaSource {
                 suggestion: crate::manifest::did_you_mean(name, index.names()),
             });
         };
-        let pkg = e.package.clone().map_err(|why| {
-            other(format!(
-                "the aqua entry `{}` in `{}` does not read: {why}",
-                e.aqua, self.url
-            ))
+        let pkg = e.package.clone().map_err(|why| RegistryError::BadContent {
+            what: format!("the aqua entry `{}` in `{}`", e.aqua, self.url),
+            message: format!("does not read: {why}"),
         })?;
         Ok((e.aqua.clone(), pkg))
     }
@@ -211,9 +173,10 @@ impl AquaSource {
         }
         let (Some(owner), Some(repo)) = (pkg.repo_owner.as_deref(), pkg.repo_name.as_deref())
         else {
-            return Err(other(format!(
-                "the aqua package `{aqua}` names no GitHub repository, so aibox cannot list its versions"
-            )));
+            return Err(RegistryError::Unsupported {
+                what: format!("the aqua package `{aqua}`"),
+                why: "it names no GitHub repository, so aibox cannot list its versions".into(),
+            });
         };
         let prefix = pkg.spec.version_prefix.as_deref();
         let filter = pkg.spec.version_filter.as_deref();
@@ -286,13 +249,14 @@ impl AquaSource {
                         .map(|(_, a)| a)
                         .unwrap_or_default()
                 };
-                assets.get(asset).cloned().ok_or_else(|| {
-                    other(format!(
-                        "the release `{}` of `{owner}/{repo}` has no file `{asset}` (files: {})",
-                        release.tag,
-                        assets.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ))
-                })?
+                assets
+                    .get(asset)
+                    .cloned()
+                    .ok_or_else(|| RegistryError::NoAsset {
+                        what: format!("the release `{}` of `{owner}/{repo}`", release.tag),
+                        wanted: format!("file `{asset}`"),
+                        assets: assets.keys().cloned().collect(),
+                    })?
             }
             Location::Archive { owner, repo } => {
                 format!("{api}/repos/{owner}/{repo}/tarball/{}", release.tag)
@@ -322,11 +286,7 @@ impl AquaSource {
         }
         crate::registry::backends::release::check_http(url, &self.opts)?;
         let store = self.opts.store()?;
-        let staging = store.staging()?;
-        let mut tmp = fs::temp_file_in(&staging).map_err(|e| RegistryError::Io {
-            context: format!("cannot create a file in `{}`", staging.display()),
-            source: e,
-        })?;
+        let mut tmp = crate::registry::backends::content::staging_file(&store)?;
         self.downloader()?.download(url, tmp.as_file_mut(), what)?;
         verify::read_small(tmp.path()).map_err(|e| RegistryError::Io {
             context: format!("{what}: the file is larger than expected"),
@@ -390,11 +350,7 @@ impl AquaSource {
         }
         crate::registry::backends::release::check_http(&url, &self.opts)?;
         let store = self.opts.store()?;
-        let staging = store.staging()?;
-        let mut tmp = fs::temp_file_in(&staging).map_err(|e| RegistryError::Io {
-            context: format!("cannot create a file in `{}`", staging.display()),
-            source: e,
-        })?;
+        let mut tmp = crate::registry::backends::content::staging_file(&store)?;
         let what = format!("`{}` ({aqua} {} for {platform})", plan.asset, release.tag);
         let sha256 = self.downloader()?.download(
             &url,
@@ -430,11 +386,9 @@ impl AquaSource {
             source: e,
         })?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let tree = unpack(&store, &plan, file, size).map_err(|e| {
-            other(format!(
-                "{what} is not a usable {:?} asset: {e}",
-                plan.format
-            ))
+        let tree = unpack(&store, &plan, file, size).map_err(|e| RegistryError::BadContent {
+            what: what.clone(),
+            message: format!("is not a usable {:?} asset: {e}", plan.format),
         })?;
         let (tree, manifest) = with_manifest(&store, tree, name, version, &aqua, &pkg, &plan)?;
         crate::registry::backends::content::check_tree(&tree, &manifest, &what)?;
@@ -492,13 +446,19 @@ impl AquaSource {
             }
             return Err(match first_error {
                 Some(e) => e.into(),
-                None => other(format!(
-                    "the aqua package `{aqua}` {} has no asset for {}",
-                    release.tag,
-                    wanted.map_or("any platform aibox installs aqua packs on".into(), |w| {
-                        format!("the platforms `aibox.toml` locks ({})", w.join(", "))
-                    })
-                )),
+                None => RegistryError::NoAsset {
+                    what: format!("the aqua package `{aqua}` {}", release.tag),
+                    wanted: wanted.map_or(
+                        "asset for any platform aibox installs aqua packs on".into(),
+                        |w| {
+                            format!(
+                                "asset for the platforms `aibox.toml` locks ({})",
+                                w.join(", ")
+                            )
+                        },
+                    ),
+                    assets: Vec::new(),
+                },
             });
         }
         Ok(out)
@@ -555,21 +515,23 @@ fn decode_content(file: &mut std::fs::File) -> Result<(), RegistryError> {
     file.rewind().map_err(io)?;
     let mut text = Vec::new();
     file.take(64 << 20).read_to_end(&mut text).map_err(io)?;
-    let c: Content = serde_json::from_slice(&text).map_err(|e| {
-        other(format!(
-            "the GitHub contents API answered something else: {e}"
-        ))
+    let c: Content = serde_json::from_slice(&text).map_err(|e| RegistryError::BadAnswer {
+        from: "the GitHub contents API".into(),
+        message: format!("answered something else: {e}"),
     })?;
     if c.encoding != "base64" {
-        return Err(other(format!(
-            "the GitHub contents API answered in `{}`, not base64",
-            c.encoding
-        )));
+        return Err(RegistryError::BadAnswer {
+            from: "the GitHub contents API".into(),
+            message: format!("answered in `{}`, not base64", c.encoding),
+        });
     }
     let clean: String = c.content.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(clean)
-        .map_err(|e| other(format!("the GitHub contents answer is not base64: {e}")))?;
+        .map_err(|e| RegistryError::BadAnswer {
+            from: "the GitHub contents API".into(),
+            message: format!("answered something that is not base64: {e}"),
+        })?;
     file.set_len(0).map_err(io)?;
     file.rewind().map_err(io)?;
     file.write_all(&bytes).map_err(io)?;
@@ -658,10 +620,14 @@ fn with_manifest(
     let mut bin = BTreeMap::new();
     for c in &plan.commands {
         let Some(entry) = file_at(&mut tree, &c.src) else {
-            return Err(other(format!(
-                "the asset `{}` of `{aqua}` has no file `{}` for the command `{}` (the entry's `files`)",
-                plan.asset, c.src, c.name
-            )));
+            return Err(RegistryError::NoAsset {
+                what: format!("the asset `{}` of `{aqua}`", plan.asset),
+                wanted: format!(
+                    "file `{}` for the command `{}` (the entry's `files`)",
+                    c.src, c.name
+                ),
+                assets: Vec::new(),
+            });
         };
         if let Entry::File {
             hash,
@@ -688,35 +654,26 @@ fn with_manifest(
         (Some(o), Some(r)) => Some(format!("https://github.com/{o}/{r}")),
         _ => None,
     };
-    let mut manifest = PackManifest::minimal(name, version, PackKind::Tool);
-    manifest.pack.description = Some(match &pkg.description {
+    let description = match &pkg.description {
         Some(d) => format!("{} (aqua: {aqua})", d.trim()),
         None => format!("aqua: {aqua}"),
-    });
+    };
+    let mut manifest = crate::registry::backends::content::made_manifest(
+        name,
+        version,
+        PackKind::Tool,
+        description,
+        bin,
+    );
     manifest.pack.homepage = pkg.link.clone().or(repository.clone());
     manifest.pack.repository = repository;
-    manifest.bin = bin;
-    let text = toml::to_string(&manifest).map_err(|e| other(format!("pack.toml: {e}")))?;
-    crate::manifest::parse_pack(&text, std::path::Path::new("pack.toml"))
-        .map_err(|e| other(format!("the aqua package `{aqua}`: {e}")))?;
-    let mut batch = store.batch();
-    let stored = batch.add_reader(text.as_bytes(), false, &Limits::new(1 << 20, 1))?;
-    batch.commit()?;
-    tree.entries.insert(
-        "pack.toml".into(),
-        Entry::File {
-            hash: stored.hash,
-            size: stored.size,
-            executable: false,
-        },
-    );
+    crate::registry::backends::content::add_made_manifest(
+        store,
+        &mut tree,
+        &manifest,
+        &format!("the aqua package `{aqua}`"),
+    )?;
     Ok((tree, manifest))
-}
-
-impl From<crate::aqua::AquaError> for RegistryError {
-    fn from(e: crate::aqua::AquaError) -> RegistryError {
-        RegistryError::Other(e.to_string())
-    }
 }
 
 impl Source for AquaSource {

@@ -154,20 +154,24 @@ fn checksum_check(
         return Ok(());
     };
     let expected = checksum::find(&text, &c.format, &plan.asset)
-        .map_err(|e| RegistryError::Other(format!("the checksum file `{shown}`: {e}")))?
-        .ok_or_else(|| {
-            RegistryError::Other(format!(
-                "the checksum file `{shown}` lists no digest for `{}`",
-                plan.asset
-            ))
+        .map_err(|e| RegistryError::Unverified {
+            what: format!("the checksum file `{shown}`"),
+            message: format!("does not read: {e}"),
+        })?
+        .ok_or_else(|| RegistryError::Unverified {
+            what: format!("the checksum file `{shown}`"),
+            message: format!("lists no digest for `{}`", plan.asset),
         })?;
     if !checksum::well_formed(&expected, c.algorithm) {
-        return Err(RegistryError::Other(format!(
-            "the checksum file `{shown}` gives `{}` for `{}`, which is not a {} digest",
-            crate::printer::visible(&expected),
-            plan.asset,
-            algorithm_name(c.algorithm)
-        )));
+        return Err(RegistryError::Unverified {
+            what: format!("the checksum file `{shown}`"),
+            message: format!(
+                "gives `{}` for `{}`, which is not a {} digest",
+                crate::printer::visible(&expected),
+                plan.asset,
+                algorithm_name(c.algorithm)
+            ),
+        });
     }
     let actual = digest_file(file, hasher).map_err(|e| RegistryError::Io {
         context: format!("cannot read {what}"),
@@ -234,28 +238,36 @@ fn cosign_check(
                     let bytes = fetch(&u, "downloading the cosign bundle")?;
                     (
                         u,
-                        bundle_signature(&bytes).ok_or_else(|| {
-                            RegistryError::Other(format!(
-                                "the cosign bundle of {what} holds no signature"
-                            ))
+                        bundle_signature(&bytes).ok_or_else(|| RegistryError::Unverified {
+                            what: format!("the cosign bundle of {what}"),
+                            message: "holds no signature".into(),
                         })?,
                     )
                 }
                 (None, None) => {
-                    return Err(RegistryError::Other(format!(
-                        "the cosign check of {what} names no signature"
-                    )));
+                    return Err(RegistryError::Unverified {
+                        what: format!("the cosign check of {what}"),
+                        message: "names no signature".into(),
+                    });
                 }
             };
             let shown = crate::registry::transfer::url::redact(&key_url);
             let key = crate::trust::PublicKey::from_pem(&String::from_utf8_lossy(&key_pem), &shown)
-                .map_err(|e| RegistryError::Other(format!("the cosign key of {what}: {e}")))?;
+                .map_err(|e| RegistryError::Unverified {
+                    what: format!("the cosign key of {what}"),
+                    message: format!("does not read: {e}"),
+                })?;
             if !key.verifies(blob, &sig) {
-                return Err(RegistryError::Other(format!(
-                    "the cosign signature `{}` of {what} does not verify with the key `{shown}` ({})",
-                    crate::registry::transfer::url::redact(&sig_url),
-                    crate::trust::keys::short(key.fingerprint())
-                )));
+                return Err(RegistryError::Unverified {
+                    what: format!(
+                        "the cosign signature `{}` of {what}",
+                        crate::registry::transfer::url::redact(&sig_url)
+                    ),
+                    message: format!(
+                        "does not verify with the key `{shown}` ({})",
+                        crate::trust::keys::short(key.fingerprint())
+                    ),
+                });
             }
             out.pass("cosign");
             out.signer = Some(key.fingerprint().to_owned());

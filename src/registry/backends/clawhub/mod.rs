@@ -100,12 +100,12 @@ impl ClawHubSource {
     }
 
     fn check_slug(&self, name: &str) -> Result<(), RegistryError> {
-        crate::manifest::validate_pack_name(name).map_err(|reason| {
-            RegistryError::Other(format!(
-                "`{}` is not a skill name aibox asks `{}` for: {reason}",
-                crate::printer::visible(name),
+        crate::manifest::validate_pack_name(name).map_err(|reason| RegistryError::BadContent {
+            what: format!("`{}`", crate::printer::visible(name)),
+            message: format!(
+                "is not a skill name aibox asks `{}` for: {reason}",
                 self.url
-            ))
+            ),
         })
     }
 
@@ -233,12 +233,17 @@ impl ClawHubSource {
         check_sha(expected, &sha256, name, version, &self.url)?;
         let shown = format!("`{name}@{version}` from `{}`", self.url);
         if &skill_archive::magic(tmp.as_file_mut())? != b"PK\x03\x04" {
-            return Err(RegistryError::Other(format!(
-                "{shown} is not a zip archive"
-            )));
+            return Err(RegistryError::BadContent {
+                what: shown,
+                message: "is not a zip archive".into(),
+            });
         }
-        let tree = skill_archive::unpack_zip(&store, tmp.as_file_mut())
-            .map_err(|e| RegistryError::Other(format!("{shown} was refused: {e}")))?;
+        let tree = skill_archive::unpack_zip(&store, tmp.as_file_mut()).map_err(|e| {
+            RegistryError::BadContent {
+                what: shown.clone(),
+                message: format!("was refused: {e}"),
+            }
+        })?;
         let (id, manifest) =
             skill_archive::store_skill(&store, &tree, name, version, &self.url, &shown)?;
         let built = Built {
