@@ -302,4 +302,16 @@ fn the_run_s_unpack_budget_holds_across_every_artifact_a_lock_fetches() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = aibox::fs::read_to_string(root.join("aibox.lock")).unwrap();
     assert_eq!(text.matches("[[package]]").count(), 4, "{text}");
+    // `--quiet` holds on these paths too (the stores the sources open report through it): a
+    // sync of the four unsigned artifacts from a fresh home says nothing, and does the work.
+    let out = env
+        .aibox()
+        .current_dir(&root)
+        .env("AIBOX_HOME", env.work().join("quiet-home"))
+        .args(["-q", "sync"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "nothing on stderr under -q");
+    assert!(root.join(".aibox/current/packs/big3").exists());
 }
