@@ -742,3 +742,74 @@ fn with_no_home_the_audit_log_is_never_written_somewhere_else() {
         stderr(&out)
     );
 }
+
+#[test]
+fn config_get_of_an_unset_key_says_so_and_an_empty_value_unsets() {
+    let env = Env::new();
+    let config = env.work().join("c.toml");
+    let run = |args: &[&str]| {
+        aibox(&env)
+            .env("AIBOX_CONFIG", &config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // A known key that is not set: said so, not "unknown … did you mean <the same key>".
+    let out = run(&["config", "get", "update.registry"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("`update.registry` is not set"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("did you mean"), "{}", stderr(&out));
+    let out = run(&["config", "get", "update.registry.x"]);
+    assert!(
+        stderr(&out).contains("unknown configuration key"),
+        "{}",
+        stderr(&out)
+    );
+    // Set, then unset with an empty value: back to the default, gone from the file.
+    for args in [
+        &["config", "set", "trust.policy", "enterprise"][..],
+        &[
+            "config",
+            "set",
+            "registries.team.url",
+            "oci://registry.example/team",
+        ],
+        &["config", "set", "registries.team.username", "bob"],
+    ] {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(
+        stdout(&run(&["config", "get", "trust.policy"])).trim(),
+        "enterprise"
+    );
+    for key in ["trust.policy", "registries.team.username"] {
+        let out = run(&["config", "set", key, ""]);
+        assert!(out.status.success(), "{key}: {}", stderr(&out));
+    }
+    // The policy is its default again; the username is not set at all.
+    assert_eq!(
+        stdout(&run(&["config", "get", "trust.policy"])).trim(),
+        "dev"
+    );
+    let out = run(&["config", "get", "registries.team.username"]);
+    assert!(stderr(&out).contains("is not set"), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        !text.contains("enterprise") && !text.contains("bob"),
+        "{text}"
+    );
+    assert!(text.contains("registry.example/team"), "{text}");
+    // A registry's url unset removes the registry.
+    assert!(
+        run(&["config", "set", "registries.team.url", ""])
+            .status
+            .success()
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(!text.contains("team"), "{text}");
+}

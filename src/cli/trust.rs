@@ -67,7 +67,8 @@ pub(super) enum TemplateArg {
 pub(super) enum ConfigCommand {
     /// Print one setting.
     Get { key: String },
-    /// Change one setting (e.g. `trust.policy enterprise`, `update.check false`).
+    /// Change one setting (e.g. `trust.policy enterprise`, `update.check false`); an empty
+    /// value (`""`) sets it back to its default.
     Set { key: String, value: String },
     /// Print every setting.
     List,
@@ -188,8 +189,13 @@ pub(super) fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
         ConfigCommand::Get { key } => crate::printer::out(ops::config::get(&key)?),
         ConfigCommand::Set { key, value } => {
             let c = ops::config::set(&key, &value)?;
-            opts.reporter
-                .status("Set", format!("{key} = {value} in `{}`", c.path.display()));
+            if value.is_empty() {
+                opts.reporter
+                    .status("Unset", format!("{key} in `{}`", c.path.display()));
+            } else {
+                opts.reporter
+                    .status("Set", format!("{key} = {value} in `{}`", c.path.display()));
+            }
         }
         ConfigCommand::List => {
             let c = crate::config::load()?;

@@ -49,7 +49,21 @@ fn boolean(key: &str, value: &str) -> Result<bool> {
     }
 }
 
-/// `aibox config get KEY`.
+/// Whether `key` is one of [`KEYS`] (a registry's fields under any name).
+fn is_known(key: &str) -> bool {
+    if KEYS.contains(&key) {
+        return true;
+    }
+    key.strip_prefix("registries.")
+        .and_then(|rest| rest.rsplit_once('.'))
+        .is_some_and(|(name, field)| {
+            !name.is_empty()
+                && !name.contains('.')
+                && KEYS.contains(&format!("registries.<name>.{field}").as_str())
+        })
+}
+
+/// `aibox config get KEY`: its value; a known key that is not set is an error saying so.
 pub fn get(key: &str) -> Result<String> {
     let config = config::load()?;
     config
@@ -58,22 +72,64 @@ pub fn get(key: &str) -> Result<String> {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)
         .ok_or_else(|| {
-            if key.starts_with("registries.") {
-                Error::msg(format!("`{key}` is not set"))
-                    .with_hint("`aibox config list` shows what is set")
+            if is_known(key) {
+                Error::msg(format!("`{key}` is not set")).with_hint(format!(
+                    "`aibox config set {key} VALUE` sets it; `aibox config list` shows what is set"
+                ))
             } else {
                 unknown(key)
             }
         })
 }
 
-/// `aibox config set KEY VALUE`. A version 1 file is written back as version 2.
+/// `aibox config set KEY ""`: back to the default (a registry without its url is removed).
+fn unset(config: &mut Config, key: &str) -> Result<()> {
+    match key {
+        "trust.policy" => config.trust.policy = None,
+        "trust.allow-dir" => config.trust.allow_dir = false,
+        "mirrors" => config.mirrors.clear(),
+        "update.check" => config.update.check = true,
+        "update.registry" => config.update.registry = None,
+        "policy.rego" => config.policy_rego = None,
+        "store.durability" => config.store.durability = None,
+        _ if is_known(key) => {
+            let (name, field) = key
+                .strip_prefix("registries.")
+                .and_then(|rest| rest.rsplit_once('.'))
+                .expect("a known registry key");
+            if let Some(entry) = config.registries.get_mut(name) {
+                match field {
+                    "url" => {
+                        config.registries.remove(name);
+                    }
+                    "insecure" => entry.insecure = false,
+                    "username" => entry.username = None,
+                    "password-env" => entry.password_env = None,
+                    "credential-helper" => entry.credential_helper = None,
+                    _ => entry.token_service = None,
+                }
+            }
+        }
+        _ => return Err(unknown(key)),
+    }
+    Ok(())
+}
+
+/// `aibox config set KEY VALUE`; an empty VALUE unsets the key. A version 1 file is written
+/// back as version 2.
 pub fn set(key: &str, value: &str) -> Result<Config> {
     let mut config = config::load()?;
     if config.path.as_os_str().is_empty() {
         return Err(Error::msg(
             "no place for the configuration: set `HOME` or `AIBOX_CONFIG`",
         ));
+    }
+    if value.is_empty() {
+        unset(&mut config, key)?;
+        config
+            .save()
+            .map_err(|e| Error::io(format!("cannot write `{}`", config.path.display()), e))?;
+        return Ok(config);
     }
     match key {
         "trust.policy" => {
