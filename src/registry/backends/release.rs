@@ -855,18 +855,16 @@ impl Source for ArchiveSource {
         let platform = crate::platform::host();
         let (_, url) = self.asset(version, &platform)?;
         let b = self.build(name, version, &url)?;
-        if let Some(expected) = &locked.manifest
-            && expected != &b.sha256
-        {
-            return Err(RegistryError::DigestMismatch {
-                what: format!(
+        crate::registry::format::digest::check_pinned(
+            locked.manifest.as_deref(),
+            &b.sha256,
+            || {
+                format!(
                     "`{}` ({name}@{version})",
                     crate::registry::transfer::url::redact(&url)
-                ),
-                digest: expected.clone(),
-                actual: b.sha256,
-            });
-        }
+                )
+            },
+        )?;
         if b.id.tree != locked.tree {
             return Err(RegistryError::mismatch(
                 name,

@@ -74,6 +74,23 @@ impl DigestCheck {
     }
 }
 
+/// Refuse downloaded bytes whose SHA-256 (`actual`, `sha256:<hex>`) is not the one the lock
+/// pins (`pinned`; nothing pinned: anything goes). `what` names the download, for the error.
+pub fn check_pinned(
+    pinned: Option<&str>,
+    actual: &str,
+    what: impl FnOnce() -> String,
+) -> Result<(), RegistryError> {
+    match pinned {
+        Some(p) if p != actual => Err(RegistryError::DigestMismatch {
+            what: what(),
+            digest: p.to_owned(),
+            actual: actual.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Check bytes held whole (a manifest, a small blob).
 pub fn check_bytes(digest: &str, bytes: &[u8], what: &str) -> Result<(), RegistryError> {
     let mut check = DigestCheck::new(digest, None, what)?;

@@ -125,6 +125,19 @@ impl WebClient {
         req
     }
 
+    /// What every GET checks first: not offline, a URL the plain-HTTP rule allows; then the
+    /// request is traced.
+    fn before_get(&self, url: &str, what: &str) -> Result<(), RegistryError> {
+        if self.opts.offline {
+            return Err(RegistryError::Offline {
+                what: what.to_owned(),
+            });
+        }
+        self.allowed(url)?;
+        self.opts.reporter.trace(format!("GET {}", redact(url)));
+        Ok(())
+    }
+
     /// GET `url` and read at most `max` bytes of its answer, whatever its status (callers tell
     /// a 404 from other failures).
     pub fn get(
@@ -134,13 +147,7 @@ impl WebClient {
         max: usize,
         what: &str,
     ) -> Result<Answer, RegistryError> {
-        if self.opts.offline {
-            return Err(RegistryError::Offline {
-                what: what.to_owned(),
-            });
-        }
-        self.allowed(url)?;
-        self.opts.reporter.trace(format!("GET {}", redact(url)));
+        self.before_get(url, what)?;
         self.rt.block_on(async {
             let mut resp = self
                 .request(url, accept)
@@ -211,9 +218,8 @@ impl WebClient {
 
     /// Where the answer of `url` is cached (`None` without an aibox home).
     fn cache_path(&self, url: &str) -> Option<PathBuf> {
-        let home = crate::store::layout::Layout::default_home()?;
         Some(
-            crate::store::layout::Layout::new(home)
+            crate::store::layout::Layout::from_env()?
                 .cache()
                 .join(self.cache)
                 .join(format!("{}.json", super::cache::escape(url))),
@@ -229,13 +235,7 @@ impl WebClient {
         max: u64,
         what: &str,
     ) -> Result<String, RegistryError> {
-        if self.opts.offline {
-            return Err(RegistryError::Offline {
-                what: what.to_owned(),
-            });
-        }
-        self.allowed(url)?;
-        self.opts.reporter.trace(format!("GET {}", redact(url)));
+        self.before_get(url, what)?;
         self.rt.block_on(async {
             let mut resp = self
                 .request(url, accept)

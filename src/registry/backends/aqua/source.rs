@@ -325,17 +325,9 @@ impl AquaSource {
             .unwrap_or_else(|e| e.into_inner())
             .get(&key)
         {
-            if let Some(expected) = expected
-                && expected != b.sha256
-            {
-                return Err(RegistryError::DigestMismatch {
-                    what: format!(
-                        "the asset of `{name}@{version}` for `{platform}`, as `aibox.lock` pins it"
-                    ),
-                    digest: expected.to_owned(),
-                    actual: b.sha256.clone(),
-                });
-            }
+            crate::registry::format::digest::check_pinned(expected, &b.sha256, || {
+                format!("the asset of `{name}@{version}` for `{platform}`, as `aibox.lock` pins it")
+            })?;
             return Ok(b.clone());
         }
         let (aqua, pkg) = self.entry(name)?;
@@ -363,15 +355,9 @@ impl AquaSource {
         } else {
             sha256
         };
-        if let Some(expected) = expected
-            && expected != sha256
-        {
-            return Err(RegistryError::DigestMismatch {
-                what: format!("{what}, as `aibox.lock` pins it"),
-                digest: expected.to_owned(),
-                actual: sha256,
-            });
-        }
+        crate::registry::format::digest::check_pinned(expected, &sha256, || {
+            format!("{what}, as `aibox.lock` pins it")
+        })?;
         // Every declared check passes before anything of the asset is stored.
         let checks = verify::check(
             &plan,

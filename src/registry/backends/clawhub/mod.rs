@@ -206,7 +206,9 @@ impl ClawHubSource {
     ) -> Result<Built, RegistryError> {
         let key = format!("{name}@{version}");
         if let Some(b) = self.built.lock().expect("built lock").get(&key) {
-            check_sha(expected, &b.sha256, name, version, &self.url)?;
+            crate::registry::format::digest::check_pinned(expected, &b.sha256, || {
+                format!("the zip of `{name}@{version}` from `{}`", self.url)
+            })?;
             return Ok(b.clone());
         }
         let detail = self.detail(name)?;
@@ -230,7 +232,9 @@ impl ClawHubSource {
             skill_archive::MAX_DOWNLOAD,
             &what,
         )?;
-        check_sha(expected, &sha256, name, version, &self.url)?;
+        crate::registry::format::digest::check_pinned(expected, &sha256, || {
+            format!("the zip of `{name}@{version}` from `{}`", self.url)
+        })?;
         let shown = format!("`{name}@{version}` from `{}`", self.url);
         if &skill_archive::magic(tmp.as_file_mut())? != b"PK\x03\x04" {
             return Err(RegistryError::BadContent {
@@ -256,24 +260,6 @@ impl ClawHubSource {
             .expect("built lock")
             .insert(key, built.clone());
         Ok(built)
-    }
-}
-
-/// Refuse a download whose SHA-256 is not the locked one.
-fn check_sha(
-    expected: Option<&str>,
-    actual: &str,
-    name: &str,
-    version: &Version,
-    url: &str,
-) -> Result<(), RegistryError> {
-    match expected {
-        Some(e) if e != actual => Err(RegistryError::DigestMismatch {
-            what: format!("the zip of `{name}@{version}` from `{url}`"),
-            digest: e.to_owned(),
-            actual: actual.to_owned(),
-        }),
-        _ => Ok(()),
     }
 }
 
