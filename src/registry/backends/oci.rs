@@ -74,6 +74,7 @@ impl OciSource {
             platform_resolver: None,
             max_concurrent_download: 8,
             user_agent: concat!("aibox/", env!("CARGO_PKG_VERSION")),
+            tls_certs_only: crate::registry::transfer::roots::oci_roots(),
             ..Default::default()
         };
         let client = Client::try_from(config).map_err(|e| RegistryError::Client {

@@ -1,14 +1,15 @@
 //! The process's HTTP clients, built once: one that follows redirects under the plain-HTTP rule
 //! of [`super::hops`] (registries, release servers, CDNs) and one that follows none (the token
 //! exchange, whose requests may carry credentials). Every source shares them, so connection
-//! pools and the TLS roots are set up once per process, not once per source.
+//! pools are set up once per process, not once per source; the TLS roots are read once for
+//! every client ([`super::roots`]).
 
 use std::sync::OnceLock;
 
 use crate::registry::RegistryError;
 
 fn build(redirect: reqwest::redirect::Policy) -> Result<reqwest::Client, RegistryError> {
-    reqwest::Client::builder()
+    super::roots::with_roots(reqwest::Client::builder())
         .user_agent(concat!("aibox/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(10))
         .read_timeout(std::time::Duration::from_secs(60))
