@@ -180,6 +180,24 @@ class Report:
                 "",
             )
 
+    def stress(self):
+        path = os.path.join(self.results, "stress.tsv")
+        if not os.path.exists(path):
+            return
+        rows = [l.rstrip("\n").split("\t") for l in open(path)][1:]
+        self.out(
+            "### Stress: kill -9 during a cold sync (10 packs), then `store verify`",
+            "",
+            "| durability | runs | killed mid-sync | completed first | refused by `store verify` "
+            "| `--repair` removed something | sync afterwards |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        )
+        for mode, runs, killed, completed, failed, repaired, final in rows:
+            rep = repaired if mode == "ephemeral" else "(not run)"
+            self.out(f"| {mode} | {runs} | {killed} | {completed} | {failed} | {rep} | {final} |")
+        ok = all(r[4] == "0" and r[6] == "ok" for r in rows)
+        self.out("", f"Every store accepted: {verdict(ok)}.", "")
+
     def warm(self):
         pts = []
         rows = []
@@ -392,6 +410,7 @@ def main():
     r.cold()
     r.publish()
     r.memory()
+    r.stress()
     r.micro()
     r.out("![sync and rollback cost against size](benchmarks.svg)", "")
     text = "\n".join(r.lines)
