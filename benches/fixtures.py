@@ -74,7 +74,7 @@ def cmd_packs(a):
             (
                 f'[pack]\nname = "{name}"\nversion = "{a.version}"\n'
                 f'description = "benchmark pack {name}"\n\n'
-                f'[bin]\n{name} = "bin/{name}"\n\n[env]\n{name.upper()}_HOME = "${{pack}}"\n'
+                f'[bin]\n{name} = "bin/{name}"\n\n[env]\n{name.upper().replace("-", "_")}_HOME = "${{pack}}"\n'
             ).encode(),
         )
         write(
