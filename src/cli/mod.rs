@@ -295,6 +295,7 @@ fn run(cli: Cli) -> Result<()> {
 
 /// Parse the command line, run it, print any error; returns the process exit code.
 pub fn main() -> i32 {
+    crate::error::report_panics();
     let mut command = Cli::command().version(crate::platform::version_text());
     // `aibox --help` lists the plugins found too (looked for only when help is asked for).
     // Arguments may be any bytes (`aibox run -- ls $'\xff'`): never `std::env::args`.
