@@ -297,25 +297,6 @@ fn io_hints(e: &std::io::Error) -> Vec<String> {
     }
 }
 
-/// Show a panic as an internal error ([`Kind::Internal`]) instead of Rust's default
-/// `thread 'main' panicked` text; the process still exits with code 101.
-pub fn report_panics() {
-    std::panic::set_hook(Box::new(|info| {
-        let what = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".into());
-        let at = info
-            .location()
-            .map(|l| format!(" (at {}:{})", l.file(), l.line()))
-            .unwrap_or_default();
-        let e = Error::internal(format!("{what}{at}"));
-        eprintln!("{}", e.render());
-    }));
-}
-
 /// The hint for a permission failure inside the aibox home.
 pub const HOME_NOT_WRITABLE: &str = "check that the aibox home (`AIBOX_HOME`, default `~/.local/share/aibox`) is writable by you, or point `AIBOX_HOME` elsewhere";
 

@@ -165,7 +165,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         }
         if let Some(installed) = &a.applied.installed {
             super::project::report_install(opts, installed);
-            print_changelogs(installed);
+            print_changelogs(opts, installed);
         }
         for o in &a.held {
             let change = o
@@ -225,7 +225,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
     if let Some(installed) = &u.installed {
         super::project::report_install(opts, installed);
         if !opts.json {
-            print_changelogs(installed);
+            print_changelogs(opts, installed);
         }
     }
     if opts.json {
@@ -241,8 +241,8 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
 }
 
 /// What the updated packs' changelogs say happened since the replaced versions (stdout).
-fn print_changelogs(installed: &crate::engine::install::Installed) {
-    let Ok(store) = crate::store::Store::open_default() else {
+fn print_changelogs(opts: &Options, installed: &crate::engine::install::Installed) {
+    let Ok(store) = opts.store() else {
         return;
     };
     for (name, entries) in
