@@ -285,7 +285,15 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
         .apply(&mut cmd, &vars)
         .map_err(|e| sandbox_error(&format!("the plugin `{name}`"), e))?;
     check_enforcement(enforcement, &format!("the plugin `{name}`"), opts.reporter)?;
-    let err = cmd.exec();
+    let cpu = chosen
+        .manifest
+        .as_ref()
+        .and_then(|m| m.permissions.as_ref())
+        .and_then(|p| p.limits.cpu_seconds);
+    let err = match crate::engine::limited::run(cmd, cpu, &format!("the plugin `{name}`")) {
+        Ok(stopped) => return Err(stopped),
+        Err(err) => err,
+    };
     let denied = err.kind() == std::io::ErrorKind::PermissionDenied;
     let e = Error::io(format!("cannot run `{}`", chosen.path.display()), err);
     Err(if denied {
@@ -484,8 +492,10 @@ pub fn sandbox_exec(
         .apply(&mut cmd, &vars)
         .map_err(|e| sandbox_error(&what, e))?;
     check_enforcement(enforcement, &what, opts.reporter)?;
-    let err = cmd.exec();
-    Err(Error::io(format!("cannot run {what}"), err))
+    match crate::engine::limited::run(cmd, permissions.limits.cpu_seconds, &what) {
+        Ok(stopped) => Err(stopped),
+        Err(err) => Err(Error::io(format!("cannot run {what}"), err)),
+    }
 }
 
 impl crate::engine::rego::Subject {
