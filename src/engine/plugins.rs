@@ -75,11 +75,11 @@ fn read_record(dir: &Path) -> Option<GenerationRecord> {
 /// Every plugin executable named `aibox-plugin-<name>` (all names when `name` is `None`), in
 /// lookup order: for each name the first is the one `aibox <name>` runs.
 pub fn find(opts: &Options, name: Option<&str>) -> Vec<Found> {
-    let Some(layout) = Layout::from_env() else {
+    let Some(layout) = opts.home.layout() else {
         return Vec::new();
     };
     let mut found = Vec::new();
-    for (origin, dir) in generation_dirs(opts, &layout) {
+    for (origin, dir) in generation_dirs(opts, layout) {
         let Some(record) = read_record(&dir) else {
             continue;
         };
@@ -91,7 +91,7 @@ pub fn find(opts: &Options, name: Option<&str>) -> Vec<Found> {
             if !fs::exists(&path).unwrap_or(false) {
                 continue;
             }
-            let manifest = stored_manifest(&layout, &pack.store);
+            let manifest = stored_manifest(layout, &pack.store);
             found.push(Found {
                 name: pack.name.clone(),
                 origin,
@@ -285,7 +285,15 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
         .apply(&mut cmd, &vars)
         .map_err(|e| sandbox_error(&format!("the plugin `{name}`"), e))?;
     check_enforcement(enforcement, &format!("the plugin `{name}`"), opts.reporter)?;
-    let err = cmd.exec();
+    let cpu = chosen
+        .manifest
+        .as_ref()
+        .and_then(|m| m.permissions.as_ref())
+        .and_then(|p| p.limits.cpu_seconds);
+    let err = match crate::engine::limited::run(cmd, cpu, &format!("the plugin `{name}`")) {
+        Ok(stopped) => return Err(stopped),
+        Err(err) => err,
+    };
     let denied = err.kind() == std::io::ErrorKind::PermissionDenied;
     let e = Error::io(format!("cannot run `{}`", chosen.path.display()), err);
     Err(if denied {
@@ -484,8 +492,10 @@ pub fn sandbox_exec(
         .apply(&mut cmd, &vars)
         .map_err(|e| sandbox_error(&what, e))?;
     check_enforcement(enforcement, &what, opts.reporter)?;
-    let err = cmd.exec();
-    Err(Error::io(format!("cannot run {what}"), err))
+    match crate::engine::limited::run(cmd, permissions.limits.cpu_seconds, &what) {
+        Ok(stopped) => Err(stopped),
+        Err(err) => Err(Error::io(format!("cannot run {what}"), err)),
+    }
 }
 
 impl crate::engine::rego::Subject {

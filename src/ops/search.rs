@@ -231,6 +231,26 @@ pub(super) fn newest(versions: &[Version]) -> Option<Version> {
         .cloned()
 }
 
+/// A pack's `requires-aibox`, as `aibox info` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequiresAibox {
+    pub request: String,
+    /// `None` when the request does not parse (the pack is then refused at lock time).
+    pub satisfied: Option<bool>,
+}
+
+impl RequiresAibox {
+    fn of(request: &str) -> RequiresAibox {
+        let running = crate::engine::lock::aibox_version();
+        RequiresAibox {
+            request: request.to_owned(),
+            satisfied: crate::manifest::request::Request::parse(request)
+                .ok()
+                .map(|r| crate::resolver::aibox_matches(&r, &running)),
+        }
+    }
+}
+
 /// Everything `aibox info` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Info {
@@ -240,6 +260,10 @@ pub struct Info {
     pub kind: String,
     pub description: Option<String>,
     pub license: Option<String>,
+    /// The aibox versions the pack says it works with (its `requires-aibox`), and whether the
+    /// running aibox is one of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requires_aibox: Option<RequiresAibox>,
     pub homepage: Option<String>,
     pub repository: Option<String>,
     pub keywords: Vec<String>,
@@ -301,6 +325,7 @@ impl Info {
 /// The entry for `version` in its changelog: read from a `dir:` source, or from the version's
 /// tree in the store for an OCI one (once installed or pulled; nothing is downloaded for it).
 fn version_changelog(
+    home: crate::store::Home,
     source: &dyn registry::Source,
     name: &str,
     version: &Version,
@@ -308,7 +333,7 @@ fn version_changelog(
 ) -> Option<String> {
     let text = match source.changelog(name, version) {
         Some(text) => text,
-        None => stored_changelog_text(source, name, version)?,
+        None => stored_changelog_text(home, source, name, version)?,
     };
     let previous = versions.iter().filter(|v| *v < version).max();
     let entries = crate::ops::changelog::entries(&text, previous, version);
@@ -317,6 +342,7 @@ fn version_changelog(
 
 /// The changelog of `version`'s tree in the store, if it is there.
 fn stored_changelog_text(
+    home: crate::store::Home,
     source: &dyn registry::Source,
     name: &str,
     version: &Version,
@@ -331,7 +357,7 @@ fn stored_changelog_text(
         .platforms
         .get(&host)
         .or_else(|| entry.platforms.get(crate::lockfile::ANY_PLATFORM))?;
-    let store = crate::store::Store::open_default().ok()?;
+    let store = crate::store::Store::open_home(home).ok()?;
     let id = crate::store::PackId {
         tree: locked.tree,
         name: name.to_owned(),
@@ -424,6 +450,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
                 kind: crate::manifest::pack::PackKind::Skill.as_str().into(),
                 description: None,
                 license: None,
+                requires_aibox: None,
                 homepage: None,
                 repository: None,
                 keywords: Vec::new(),
@@ -467,7 +494,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
                 tree: pinfo.tree.map(|t| t.to_string()),
             })
         };
-        let changelog = version_changelog(source.as_ref(), name, &v, &versions);
+        let changelog = version_changelog(src.home, source.as_ref(), name, &v, &versions);
         return Ok(Info {
             agents: Vec::new(),
             changelog,
@@ -478,6 +505,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             kind: p.kind.as_str().into(),
             description: p.description.clone(),
             license: p.license.clone(),
+            requires_aibox: p.requires_aibox.as_deref().map(RequiresAibox::of),
             homepage: p.homepage.clone(),
             repository: p.repository.clone(),
             keywords: p.keywords.clone(),
