@@ -118,12 +118,15 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
         &outcome.bytes,
     )
     .inspect_err(|e| {
-        // Refused for want of consent: the lock written for the edited manifest goes back
-        // to what it was, so the refusal changes nothing at all.
-        if outcome.written
-            && e.downcast_ref::<crate::engine::escalation::Unconsented>()
-                .is_some()
-        {
+        // Refused for want of consent, or imported skills that are not what was installed:
+        // the lock written for the edited manifest goes back to what it was, so the refusal
+        // changes nothing at all (and the next sync resolves again).
+        let refused = e
+            .downcast_ref::<crate::engine::escalation::Unconsented>()
+            .is_some()
+            || e.downcast_ref::<crate::engine::handover::NotAsInstalled>()
+                .is_some();
+        if outcome.written && refused {
             restore_lock(&root, state.lock.as_ref().map(|(b, _)| b.as_slice()), opts);
         }
     })?;
