@@ -43,7 +43,7 @@ pub fn open_source(
         Some("oci-layout") => {
             let dir = backends::layout::layout_dir(url, project_root)?;
             Ok(Box::new(
-                backends::layout::LayoutSource::open(url, &dir)?.reporting(opts.reporter),
+                backends::layout::LayoutSource::open(url, &dir)?.with_options(opts),
             ))
         }
         Some("oci") => Ok(Box::new(backends::oci::OciSource::open(url, opts)?)),
@@ -72,7 +72,7 @@ pub fn open_pack_source(
     if url.starts_with("oci-layout:") {
         let dir = backends::layout::layout_dir(url, project_root)?;
         Ok(Box::new(
-            backends::layout::LayoutSource::open(url, &dir)?.reporting(opts.reporter),
+            backends::layout::LayoutSource::open(url, &dir)?.with_options(opts),
         ))
     } else if url.starts_with("oci://") {
         Ok(Box::new(backends::oci::OciSource::open(url, opts)?))
