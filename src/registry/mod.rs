@@ -27,7 +27,7 @@ pub use error::{Mismatch, RegistryError};
 pub use source::{LockEntry, PackRef, Source, SourceOptions, wanted_platform};
 
 /// Open the source a registry URL names; relative paths are resolved against `project_root`.
-/// Registry metadata is cached under the default aibox home (`AIBOX_HOME`).
+/// Registry metadata is cached under the home the options carry.
 pub fn open_source(
     url: &str,
     project_root: &Path,
@@ -38,7 +38,11 @@ pub fn open_source(
             let path = project_root.join(url.strip_prefix("dir:").unwrap_or_default());
             // Canonical, so messages name `/work/packs/x`, not `/work/app/../packs/x`.
             let path = crate::fs::canonicalize(&path).unwrap_or(path);
-            Ok(Box::new(backends::dir::DirSource::open(url, &path)?))
+            Ok(Box::new(backends::dir::DirSource::open(
+                url,
+                &path,
+                opts.reporter,
+            )?))
         }
         Some("oci-layout") => {
             let dir = backends::layout::layout_dir(url, project_root)?;
