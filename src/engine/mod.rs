@@ -14,6 +14,7 @@ pub mod pack_env;
 pub mod plugins;
 pub mod project;
 pub mod rego;
+pub mod run_log;
 pub mod required;
 pub mod skills;
 pub mod sources;

@@ -117,14 +117,29 @@ pub fn check_all(subjects: &[Subject]) -> Result<()> {
         return Ok(());
     };
     let mut denied = Vec::new();
+    let mut records = Vec::new();
     for s in subjects {
-        for reason in policy.deny(s)? {
+        let reasons = policy.deny(s)?;
+        for reason in &reasons {
             denied.push(format!("{} `{}`: {reason}", s.action, s.name));
+        }
+        if !reasons.is_empty() {
+            records.push(serde_json::json!({
+                "action": s.action, "pack": s.name, "version": s.version, "kind": s.kind,
+                "source": s.source, "signer": s.signer, "reasons": reasons,
+            }));
         }
     }
     if denied.is_empty() {
         return Ok(());
     }
+    crate::engine::run_log::deny(
+        None,
+        "rego",
+        None,
+        serde_json::json!({"file": policy.path, "denied": records}),
+        crate::printer::Reporter::default(),
+    );
     Err(Error::msg(format!(
         "your policy (`{}`) denies:\n  {}",
         policy.path,

@@ -188,6 +188,19 @@ pub fn check_lock(
             },
             store.reporter(),
         );
+        if let Err(e) = &verdict {
+            crate::engine::run_log::deny(
+                Some(store.layout()),
+                "trust",
+                Some(profile),
+                serde_json::json!({
+                    "action": "install", "pack": pkg.name, "version": version,
+                    "source": pkg.source, "digest": pkg.digest, "reason": e.to_string(),
+                    "level": policy.level.as_str(),
+                }),
+                store.reporter(),
+            );
+        }
         if let Ok(Verdict::Allowed(Some(warning))) = &verdict {
             unverified.push(warning.clone());
         }
