@@ -95,11 +95,15 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "KiB" => 10,
         "MiB" => 20,
         "GiB" => 30,
-        _ => return Err(format!("`{text}` is not a size: write bytes (`1048576`) or `512KiB`, `10MiB`, `1GiB`")),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size: write bytes (`1048576`) or `512KiB`, `10MiB`, `1GiB`"
+            ));
+        }
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size: write bytes (`1048576`) or `512KiB`, `10MiB`, `1GiB`"))?;
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("`{text}` is not a size: write bytes (`1048576`) or `512KiB`, `10MiB`, `1GiB`")
+    })?;
     n.checked_mul(1 << shift)
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("`{text}` is not a size between 1 byte and 16 EiB"))
@@ -571,7 +575,8 @@ impl Config {
         }
         if self.audit != AuditConfig::default() {
             let mut t = toml_edit::Table::new();
-            t["max-size"] = toml_edit::value(i64::try_from(self.audit.max_size).unwrap_or(i64::MAX));
+            t["max-size"] =
+                toml_edit::value(i64::try_from(self.audit.max_size).unwrap_or(i64::MAX));
             t["keep"] = toml_edit::value(i64::from(self.audit.keep));
             doc["audit"] = toml_edit::Item::Table(t);
         }

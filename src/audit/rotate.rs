@@ -81,17 +81,20 @@ fn open_append(path: &Path) -> std::io::Result<fs::File> {
 /// line would take it past the configured size (a configuration that cannot be read counts as
 /// the defaults here; the commands that read it report it).
 pub(super) fn open(path: &Path, adding: u64) -> std::io::Result<fs::File> {
-    let limits = crate::config::load()
-        .map(|c| c.audit)
-        .unwrap_or_default();
+    let limits = crate::config::load().map(|c| c.audit).unwrap_or_default();
     let file = open_append(path)?;
     let size = file.metadata()?.len();
     if size == 0 || size.saturating_add(adding) <= limits.max_size {
         return Ok(file);
     }
     let lock_path = path.with_file_name("audit.lock");
-    let Ok(_lock) = LockedFile::acquire(&lock_path, LockMode::Exclusive, "audit log", LOCK_WAIT, &|_| {})
-    else {
+    let Ok(_lock) = LockedFile::acquire(
+        &lock_path,
+        LockMode::Exclusive,
+        "audit log",
+        LOCK_WAIT,
+        &|_| {},
+    ) else {
         // Another process is stuck rotating: append to the file as it is.
         return Ok(file);
     };

@@ -267,7 +267,13 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
             "action": "run", "pack": name, "path": chosen.path.display().to_string(),
             "origin": chosen.origin.describe(), "reason": e.to_string(),
         });
-        run_log::deny(Some(layout), "trust", profile.as_deref(), detail, opts.reporter);
+        run_log::deny(
+            Some(layout),
+            "trust",
+            profile.as_deref(),
+            detail,
+            opts.reporter,
+        );
         return Err(e);
     }
     let plugin_dir = data_dir(layout, name)?;
@@ -304,7 +310,10 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     let version = chosen.pack.as_ref().map(|p| p.version.as_str());
     run_log::RunRecord::new("plugin", name, version, &cmd, &sandbox, enforcement)
         .with("origin", chosen.origin.describe().into())
-        .with("signer", chosen.pack.as_ref().and_then(|p| p.signer.clone()).into())
+        .with(
+            "signer",
+            chosen.pack.as_ref().and_then(|p| p.signer.clone()).into(),
+        )
         .with("permissions", declared(chosen.manifest.as_ref()))
         .for_profile(profile)
         .write(layout, None, opts.reporter);

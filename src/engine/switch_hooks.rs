@@ -16,8 +16,8 @@ use crate::sandbox::{Context, Sandbox};
 use crate::store::Store;
 use crate::store::generations::{GenerationDiff, GenerationRecord};
 
-use crate::engine::run_log::{self, RunRecord};
 use crate::engine::plugins::{PREFIX, check_enforcement, data_dir, plugin_sandbox, sandbox_error};
+use crate::engine::run_log::{self, RunRecord};
 
 /// How much of a failing program's output an error shows.
 const TAIL_LINES: usize = 20;

@@ -158,8 +158,8 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
             );
         }
         "audit.max-size" => {
-            config.audit.max_size = config::parse_size(value)
-                .map_err(|e| Error::msg(format!("`{key}`: {e}")))?;
+            config.audit.max_size =
+                config::parse_size(value).map_err(|e| Error::msg(format!("`{key}`: {e}")))?;
         }
         "audit.keep" => config.audit.keep = config::parse_keep(value).map_err(Error::msg)?,
         "update.registry" => config.update.registry = Some(value.to_owned()),
