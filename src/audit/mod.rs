@@ -26,7 +26,7 @@ pub struct Event {
     pub user: String,
     pub pid: u32,
     /// `install`, `switch`, `rollback`, `gc`, `verify`, `moderation`, `sign`, `trust`, `run`,
-    /// `deny`, `health`.
+    /// `deny`, `health`, `plugin`.
     pub action: String,
     /// The profile acted on (a project root, `global`, `self`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,7 @@
 //! sandboxed.
 
 pub mod context;
+pub mod disabled;
 pub mod escalation;
 pub mod handover;
 pub mod install;

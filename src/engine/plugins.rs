@@ -260,6 +260,9 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     }
     let store = opts.store()?;
     let layout = store.layout();
+    if crate::engine::disabled::is_disabled(layout, name) {
+        return Err(crate::engine::disabled::refused(name));
+    }
     let project = find_project(opts).ok().map(|p| p.root);
     let profile = Some(run_log::profile_of(project.as_deref()));
     if let Err(e) = check_run_trust(chosen, &store, project.as_deref(), opts.reporter) {

@@ -242,7 +242,9 @@ pub fn emit(
         else {
             continue;
         };
-        if !manifest.hooks.subscribe.iter().any(|e| e == event.event) {
+        if !manifest.hooks.subscribe.iter().any(|e| e == event.event)
+            || crate::engine::disabled::is_disabled(store.layout(), &pack.name)
+        {
             continue;
         }
         let what = format!("the `{}` subscriber `{}`", event.event, pack.name);
