@@ -498,6 +498,14 @@ fn parse_v2(p: &P<'_>, root: &DeTable<'_>, config: &mut Config) -> Result<(), Ma
 }
 
 impl Config {
+    /// The URL of the registry named `default` in the user configuration
+    /// (`aibox config set registries.default.url <url>`): where `install`, `x` and
+    /// `plugin install` take packs from when nothing else names a registry, and what `init`
+    /// writes into a new `aibox.toml`.
+    pub fn default_registry(&self) -> Option<&str> {
+        self.registries.get("default").map(|r| r.url.as_str())
+    }
+
     /// Render as version 2 TOML (what `aibox config` writes, e.g. after migrating version 1).
     pub fn render(&self) -> String {
         let mut doc = toml_edit::DocumentMut::new();

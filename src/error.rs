@@ -19,7 +19,24 @@ pub mod exit {
     pub const POLICY: i32 = 4;
 }
 
-/// Extra advice a typed error can offer the user ("what to do"), and its exit code.
+/// Whose problem an error is, which decides how it is shown ([`Error::render`]):
+/// something the user asked for or gave on the command line, a file the user wrote
+/// (`aibox.toml`, the configuration, a policy), or a defect of aibox itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// What was asked cannot be done as asked (a missing pack, a refused signature, an
+    /// unreachable registry): the message and its hints say what to do.
+    #[default]
+    User,
+    /// A file the user edits is wrong: shown with the file's position, and a hint to check it.
+    Config,
+    /// A defect of aibox (a broken invariant, a panic): shown with every cause and the version,
+    /// and asked to be reported.
+    Internal,
+}
+
+/// Extra advice a typed error can offer the user ("what to do"), its exit code and its kind.
 pub trait Hint {
     fn hints(&self) -> Vec<String> {
         Vec::new()
@@ -28,13 +45,21 @@ pub trait Hint {
     fn exit_code(&self) -> i32 {
         exit::FAILURE
     }
+
+    fn kind(&self) -> Kind {
+        Kind::User
+    }
 }
+
+/// The hint every internal error ends with.
+pub const REPORT_BUG: &str = "this is a bug in aibox: please report it with the command that ran and this output (`aibox --version` says which aibox it is)";
 
 /// The one error type that crosses into `cli`: a typed cause and its hints.
 pub struct Error {
     inner: Box<dyn std::error::Error + Send + Sync + 'static>,
     hints: Vec<String>,
     exit_code: i32,
+    kind: Kind,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -90,6 +115,7 @@ impl Error {
             inner: Box::new(ShownInOutput(message.into())),
             hints: Vec::new(),
             exit_code: exit::FAILURE,
+            kind: Kind::User,
         }
     }
 
@@ -99,6 +125,7 @@ impl Error {
             inner: Box::new(Message(message.into())),
             hints: Vec::new(),
             exit_code: exit::FAILURE,
+            kind: Kind::User,
         }
     }
 
@@ -114,6 +141,7 @@ impl Error {
             }),
             hints,
             exit_code: exit::FAILURE,
+            kind: Kind::User,
         }
     }
 
@@ -133,7 +161,23 @@ impl Error {
             }),
             hints,
             exit_code: exit::FAILURE,
+            kind: Kind::User,
         }
+    }
+
+    /// A defect of aibox: an invariant that does not hold ([`Kind::Internal`]).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::msg(message).with_kind(Kind::Internal)
+    }
+
+    /// Shown as `kind` says ([`Kind`]).
+    pub fn with_kind(mut self, kind: Kind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -160,14 +204,19 @@ impl Error {
         self.inner.downcast_ref::<E>()
     }
 
-    /// Render as the CLI prints it: `error: …`, `  caused by: …` lines, `hint: …` lines.
+    /// Render as the CLI prints it: `error: …`, `  caused by: …` lines, `hint: …` lines. The
+    /// kind decides the rest: a configuration error adds where the configuration is checked
+    /// (`aibox doctor`), an internal one is headed `internal error`, shows every cause even when
+    /// the message repeats it, and asks to be reported.
     pub fn render(&self) -> String {
-        let mut out = format!("error: {}", self.inner);
+        let internal = self.kind == Kind::Internal;
+        let head = if internal { "internal error" } else { "error" };
+        let mut out = format!("{head}: {}", self.inner);
         let mut source = self.inner.source();
         let mut last = self.inner.to_string();
         while let Some(cause) = source {
             let text = cause.to_string();
-            if !last.contains(&text) {
+            if internal || !last.contains(&text) {
                 out.push_str(&format!("\n  caused by: {text}"));
             }
             last = text;
@@ -175,6 +224,13 @@ impl Error {
         }
         for hint in &self.hints {
             out.push_str(&format!("\nhint: {hint}"));
+        }
+        match self.kind {
+            Kind::User => {}
+            Kind::Config => out.push_str(
+                "\nhint: `aibox doctor` checks the project's files and your configuration; `aibox config path` says where the configuration is",
+            ),
+            Kind::Internal => out.push_str(&format!("\nhint: {REPORT_BUG}")),
         }
         out
     }
@@ -202,10 +258,12 @@ where
             hints.extend(io_hints(io));
         }
         let exit_code = e.exit_code();
+        let kind = e.kind();
         Error {
             inner: Box::new(e),
             hints,
             exit_code,
+            kind,
         }
     }
 }
@@ -248,4 +306,49 @@ pub fn is_permission(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the lock says so")]
+    struct Broken;
+
+    impl Hint for Broken {
+        fn kind(&self) -> Kind {
+            Kind::Internal
+        }
+    }
+
+    #[test]
+    fn the_kind_decides_how_an_error_is_shown() {
+        let user = Error::msg("no pack `x`").with_hint("check the name");
+        assert_eq!(user.render(), "error: no pack `x`\nhint: check the name");
+
+        let config = Error::msg("aibox.toml:1:1: bad").with_kind(Kind::Config);
+        assert!(
+            config
+                .render()
+                .starts_with("error: aibox.toml:1:1: bad\nhint: `aibox doctor`")
+        );
+
+        // Internal: its own head, every cause even when the message already says it, and the
+        // request to report it; a typed error's kind carries through `?`.
+        let internal = Error::with_source("the lock says so", Broken).with_kind(Kind::Internal);
+        assert_eq!(
+            internal.render(),
+            format!(
+                "internal error: the lock says so\n  caused by: the lock says so\nhint: {REPORT_BUG}"
+            )
+        );
+        let typed: Error = Broken.into();
+        assert_eq!(typed.kind(), Kind::Internal);
+        assert!(
+            typed
+                .render()
+                .starts_with("internal error: the lock says so")
+        );
+    }
 }

@@ -20,7 +20,8 @@
 //!
 //! # A sync, top-down
 //!
-//! - [`cli`] parses the command and calls one function of [`ops`] (`ops::sync`), the
+//! - [`cli`] parses the command, resolves the aibox home once (`store::Home`) and makes the
+//!   options every operation gets, then calls one function of [`ops`] (`ops::sync`), the
 //!   commands, which run on the [`engine`].
 //! - The engine reads `aibox.toml` ([`manifest`]) and `aibox.lock` ([`lockfile`])
 //!   (`engine::project`). If the lock still matches the manifest and the current generation

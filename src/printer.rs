@@ -149,9 +149,13 @@ impl Reporter {
         let rendered = visible(rendered);
         let mut lines = rendered.lines();
         if let Some(first) = lines.next() {
-            match first.strip_prefix("error:") {
-                Some(rest) => diagln!("{}{rest}", self.paint("1;31", "error:")),
-                None => diagln!("{first}"),
+            match (
+                first.strip_prefix("error:"),
+                first.strip_prefix("internal error:"),
+            ) {
+                (Some(rest), _) => diagln!("{}{rest}", self.paint("1;31", "error:")),
+                (_, Some(rest)) => diagln!("{}{rest}", self.paint("1;31", "internal error:")),
+                _ => diagln!("{first}"),
             }
         }
         for line in lines {

@@ -369,3 +369,39 @@ fn reporting_is_passed_down_not_global() {
     }
     assert!(printer.contains("pub struct Reporter"));
 }
+
+/// The aibox home is resolved once, by the CLI, and passed down in the options: no other file
+/// of `src/` resolves it from the environment or opens a store of its own choosing.
+#[test]
+fn the_home_is_resolved_once_by_the_cli_and_passed_down() {
+    let root = common::repo_root();
+    let mut files = Vec::new();
+    sources(&root.join("src"), &mut files);
+    let mut resolving = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&root).unwrap();
+        let text = std::fs::read_to_string(f).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if code.contains("Home::of_process()") && !rel.starts_with("src/cli") {
+            resolving.push(rel.display().to_string());
+        }
+        if rel != Path::new("src/store/layout.rs")
+            && (code.contains("Layout::from_env") || code.contains("Layout::default_home"))
+        {
+            resolving.push(rel.display().to_string());
+        }
+    }
+    assert!(
+        resolving.is_empty(),
+        "resolve the home from the environment outside the CLI: {resolving:?}"
+    );
+    let layout = std::fs::read_to_string(root.join("src/store/layout.rs")).unwrap();
+    assert!(
+        layout.contains("    fn from_env() -> Option<Layout>"),
+        "from_env stays private"
+    );
+}

@@ -376,3 +376,35 @@ fn an_unreadable_pack_source_is_not_blamed_on_the_aibox_home() {
         "{err}"
     );
 }
+
+/// One malformed `pack.toml` in a `dir:` registry is skipped with a warning naming the file;
+/// the other packs resolve, and asking for the broken one gets its error.
+#[test]
+fn a_malformed_pack_in_a_dir_registry_does_not_break_the_others() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    std::fs::create_dir_all(packs.join("broken")).unwrap();
+    std::fs::write(
+        packs.join("broken/pack.toml"),
+        "[pack]\nname = \"broken\"\nversion = 1\n",
+    )
+    .unwrap();
+    let root = sb.project(
+        "proj",
+        &format!(
+            "[registries]\ndefault = \"dir:{}\"\n\n[packs]\nhello = \"1\"\n",
+            packs.display()
+        ),
+    );
+    let (_, err) = sb.ok(&root, &["sync"]);
+    assert!(err.contains("warning: skipped the pack directory"), "{err}");
+    assert!(err.contains("broken"), "{err}");
+    assert!(root.join(".aibox/current/bin/hello").exists());
+    let (code, err) = sb.fails(&root, &["add", "broken"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("broken/pack.toml") || err.contains("invalid pack in"),
+        "{err}"
+    );
+    assert!(err.contains("version"), "{err}");
+}

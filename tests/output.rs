@@ -211,7 +211,34 @@ fn json_reports_what_state_changing_commands_did_and_errors_as_json() {
         "{err}"
     );
     assert_eq!(err["error"]["exit_code"], out.status.code().unwrap());
+    assert_eq!(err["error"]["kind"], "user", "{err}");
     assert!(stderr.starts_with("error: "), "{stderr}");
+}
+
+/// A file the user wrote that is wrong is a configuration error: shown with its position, a
+/// hint naming the commands that check and find the configuration, and `kind: config`.
+#[test]
+fn a_broken_manifest_is_shown_as_a_configuration_error() {
+    let sb = Sandbox::new();
+    let root = sb.project(
+        "proj",
+        "[packs]
+hello = \"1\"\nhello = \"2\"\n",
+    );
+    let out = sb.aibox(&root).args(["--json", "lock"]).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let err: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(err["error"]["kind"], "config", "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aibox.toml:3:"),
+        "{err}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("hint: `aibox doctor` checks"), "{stderr}");
 }
 
 #[test]
@@ -237,4 +264,82 @@ fn a_failing_command_whose_json_says_why_prints_one_document() {
             .any(|c| c["name"] == "config" && c["status"] == "fail"),
         "{checks}"
     );
+}
+
+/// `-q` on every path a team walks: each command succeeds and prints nothing on stderr (its
+/// data, if any, goes to stdout). A status line, warning or notice that ignores `-q` fails.
+#[test]
+fn quiet_is_silent_on_every_path() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let root = sb.path().join("proj");
+    std::fs::create_dir_all(&root).unwrap();
+    let quiet = |args: &[&str]| -> String {
+        let out = sb.aibox(&root).arg("-q").args(args).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "aibox -q {args:?} failed:\n{stderr}");
+        assert_eq!(stderr, "", "aibox -q {args:?} printed on stderr");
+        stdout
+    };
+    quiet(&["init"]);
+    let registry = format!("default = \"dir:{}\"", packs.display());
+    let manifest = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    let manifest = if manifest.contains("[registries]") {
+        manifest.replacen("[registries]", &format!("[registries]\n{registry}"), 1)
+    } else {
+        format!("[registries]\n{registry}\n\n{manifest}")
+    };
+    std::fs::write(root.join("aibox.toml"), manifest).unwrap();
+    std::fs::write(root.join(".tool-versions"), "hello 1.0.0\n").unwrap();
+
+    quiet(&["import"]);
+    quiet(&["lock"]);
+    quiet(&["sync"]);
+    assert!(root.join(".aibox/current/bin/hello").exists());
+    quiet(&["add", "json-pretty", "todo-scan"]);
+    assert!(quiet(&["run", "--", "hello", "team"]).contains("team"));
+    quiet(&["outdated"]);
+    quiet(&["update"]);
+    quiet(&["list"]);
+    quiet(&["tree"]);
+    quiet(&["env"]);
+    quiet(&["generations"]);
+    quiet(&["diff"]);
+    quiet(&["remove", "json-pretty"]);
+    quiet(&["rollback"]);
+    quiet(&["sync", "--locked"]);
+    quiet(&[
+        "install",
+        "editorconfig",
+        "--registry",
+        &format!("dir:{}", packs.display()),
+    ]);
+    quiet(&["uninstall", "editorconfig"]);
+    quiet(&[
+        "x",
+        "hello",
+        "--registry",
+        &format!("dir:{}", packs.display()),
+        "--",
+        "hello",
+    ]);
+    quiet(&[
+        "pack",
+        "build",
+        &packs.join("ci-tools").display().to_string(),
+        "--output",
+        &sb.path().join("built").display().to_string(),
+    ]);
+    quiet(&["vendor", &sb.path().join("vendored").display().to_string()]);
+    quiet(&[
+        "sync",
+        "--mirror",
+        &format!("oci-layout:{}", sb.path().join("vendored").display()),
+    ]);
+    quiet(&["gc"]);
+    quiet(&["store", "verify"]);
+    quiet(&["log"]);
+    quiet(&["config", "set", "update.check", "false"]);
+    quiet(&["search", "hello"]);
+    quiet(&["info", "hello"]);
 }

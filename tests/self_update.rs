@@ -204,6 +204,9 @@ fn install_update_check_and_rollback_through_a_loopback_registry() {
     );
     assert_eq!(w.self_generations(), before);
     assert_eq!(w.version(), format!("aibox {}", old()));
+    // `update --check` is the same question.
+    assert_eq!(w.installed_ok(&["update", "--check"]), out);
+    assert_eq!(w.self_generations(), before);
 
     // The update: a new generation, the changelog between the two, the new binary runs.
     let out = w.installed(&["self", "update"]);
@@ -221,13 +224,13 @@ fn install_update_check_and_rollback_through_a_loopback_registry() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(w.self_generations().len(), before.len() + 1);
 
-    // And back.
-    let out = w.installed(&["self", "rollback"]);
+    // And back (`update --rollback` is `self rollback`).
+    let out = w.installed(&["update", "--rollback"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(w.version(), format!("aibox {}", old()));
-    // Going forward again takes the stored tree; going below the running version needs
-    // --version.
-    w.installed_ok(&["self", "update"]);
+    // Going forward again (`update --all`: aibox itself, and no project here) takes the stored
+    // tree; going below the running version needs --version.
+    w.installed_ok(&["update", "--all"]);
     assert_eq!(w.version(), format!("aibox {NEW}"));
     w.installed_ok(&["self", "update", "--version", &format!("={}", old())]);
     assert_eq!(w.version(), format!("aibox {}", old()));

@@ -788,7 +788,9 @@ fn update_auto_takes_patches_and_holds_back_the_rest() {
     let (_, err) = sb.ok(&root, &["update", "--auto"]);
     assert!(err.contains("Updated tool 1.0.0 -> 1.0.1"), "{err}");
     assert!(
-        err.contains("Held back tool 1.0.0 -> 2.0.0 (major): `aibox update tool` takes it"),
+        err.contains(
+            "Held back tool 1.0.1 -> 2.0.0 (major): `aibox update tool` takes 1.2.0 (its range allows no more); `aibox update --major tool` takes 2.0.0"
+        ),
         "{err}"
     );
     assert_eq!(tool_version(&root), "tool 1.0.1");
@@ -797,6 +799,11 @@ fn update_auto_takes_patches_and_holds_back_the_rest() {
         manifest,
         "the manifest is not touched"
     );
+    // The commands the line names do take what it says (dry runs: nothing changes).
+    let (_, err) = sb.ok(&root, &["update", "tool", "--dry-run"]);
+    assert!(err.contains("tool 1.0.1 -> 1.2.0"), "{err}");
+    let (_, err) = sb.ok(&root, &["update", "--major", "tool", "--dry-run"]);
+    assert!(err.contains("tool 1.0.1 -> 2.0.0"), "{err}");
     sb.ok(&root, &["sync", "--locked"]);
     // Again: nothing more to patch; the rest is still held back.
     let (_, err) = sb.ok(&root, &["update", "--auto"]);
@@ -1035,4 +1042,38 @@ fn import_maps_tool_versions_and_mise_files_and_says_what_it_cannot() {
     let manifest = read(&fresh.join("aibox.toml"));
     assert!(manifest.contains("node = \"=22.1.0\""), "{manifest}");
     assert!(!manifest.contains("python"), "{manifest}");
+}
+
+/// `registries.default` in the user configuration serves every command that needs a registry
+/// and has none: `install` the first time, `x`, `init`, and `search`/`info` outside a project.
+#[test]
+fn a_configured_default_registry_serves_install_x_init_search_and_info() {
+    let sb = Sandbox::new();
+    let packs = sb.repo_packs();
+    let url = format!("dir:{}", packs.display());
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    // Nothing configured: the first install says how to name a registry.
+    let (_, err) = sb.fails(&work, &["install", "hello"]);
+    assert!(err.contains("registries.default.url"), "{err}");
+    sb.ok(&work, &["config", "set", "registries.default.url", &url]);
+
+    sb.ok(&work, &["install", "hello"]);
+    let linked = sb.path().join("user/.local/bin/hello");
+    let out = Std::new(&linked).arg("team").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("team"));
+    let (out, _) = sb.ok(&work, &["x", "hello", "--", "crew"]);
+    assert!(out.contains("crew"), "{out}");
+    let (out, _) = sb.ok(&work, &["search", "hello"]);
+    assert!(out.contains("hello"), "{out}");
+    let (out, _) = sb.ok(&work, &["info", "hello"]);
+    assert!(out.contains("1.1.0"), "{out}");
+    sb.ok(&work, &["init", "proj"]);
+    let manifest = read(&work.join("proj/aibox.toml"));
+    assert!(
+        manifest.contains(&format!("default = \"{url}\"")),
+        "{manifest}"
+    );
+    // The new project syncs from it with no edit.
+    sb.ok(&work.join("proj"), &["add", "hello"]);
 }

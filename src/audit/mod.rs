@@ -95,16 +95,17 @@ pub fn record(
     record_to(&layout.audit_log(), action, profile, detail, reporter);
 }
 
-/// [`record`] into the default home's log; with no home (neither `AIBOX_HOME` nor `HOME`
-/// set), a warning instead — never a log somewhere else.
-pub fn record_default(
+/// [`record`] into the log of `home` (the one the CLI resolved); with no home (neither
+/// `AIBOX_HOME` nor `HOME` set), a warning instead — never a log somewhere else.
+pub fn record_in(
+    home: crate::store::Home,
     action: &str,
     profile: Option<&str>,
     detail: serde_json::Value,
     reporter: Reporter,
 ) {
-    match crate::store::Layout::from_env() {
-        Some(layout) => record(&layout, action, profile, detail, reporter),
+    match home.layout() {
+        Some(layout) => record(layout, action, profile, detail, reporter),
         None => reporter.warn(format!(
             "no aibox home (set `AIBOX_HOME` or `HOME`): the `{action}` was not written to the audit log"
         )),

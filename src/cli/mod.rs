@@ -216,6 +216,7 @@ impl GlobalArgs {
                 yes: self.yes,
                 ask: interactive().then_some(ask as fn(Reporter, &str) -> bool),
             },
+            home: crate::store::Home::of_process(),
         }
     }
 
@@ -304,7 +305,10 @@ pub fn main() -> i32 {
         && args
             .first()
             .is_none_or(|a| ["-h", "--help", "help"].iter().any(|h| a == h))
-        && let Some(section) = plugin::help_section(&Options::default())
+        && let Some(section) = plugin::help_section(&Options {
+            home: crate::store::Home::of_process(),
+            ..Options::default()
+        })
     {
         let text = command
             .get_after_help()
@@ -317,6 +321,7 @@ pub fn main() -> i32 {
         Err(e) => e.exit(),
     };
     let reporter = cli.global.reporter();
+    report_panics(reporter);
     let notices = !matches!(
         cli.command,
         Command::SelfCli(_)
@@ -333,10 +338,10 @@ pub fn main() -> i32 {
         interrupt::on_ctrl_c();
     }
     // Wrappers exec `libexec/aibox`: keep it pointing at this aibox (once a store has one).
-    if let Some(home) = crate::store::layout::Layout::default_home()
-        && crate::fs::exists(&crate::store::layout::Layout::new(&home).aibox_link())
-            .unwrap_or(false)
-        && let Ok(store) = crate::store::Store::open(&home)
+    let home = crate::store::Home::of_process();
+    if let Some(layout) = home.layout()
+        && crate::fs::exists(&layout.aibox_link()).unwrap_or(false)
+        && let Ok(store) = crate::store::Store::open_layout(layout.clone())
     {
         let _ = store.aibox_link();
     }
@@ -344,14 +349,16 @@ pub fn main() -> i32 {
     crate::fs::release_staging();
     match result {
         Ok(()) => {
-            if notices && let Some(notice) = crate::ops::self_update::notice::after_command(quiet) {
+            if notices
+                && let Some(notice) = crate::ops::self_update::notice::after_command(quiet, home)
+            {
                 reporter.note(&notice);
             }
             0
         }
         Err(e) => {
             if let Some(wrong) = e.downcast_ref::<WrongAibox>() {
-                run_required(wrong, reporter);
+                run_required(wrong, reporter, home);
             }
             reporter.error(&e.render());
             if json && e.downcast_ref::<crate::error::ShownInOutput>().is_none() {
@@ -393,14 +400,32 @@ mod interrupt {
     }
 }
 
+/// Show a panic as an internal error ([`crate::error::Kind::Internal`]) instead of Rust's
+/// default `thread 'main' panicked` text; the process still exits with code 101.
+fn report_panics(reporter: Reporter) {
+    std::panic::set_hook(Box::new(move |info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        reporter.error(&crate::error::Error::internal(format!("{what}{at}")).render());
+    }));
+}
+
 /// A project needs another aibox: run the newest matching one from the store in this
 /// process's place (unless this process is already one started so).
-fn run_required(wrong: &WrongAibox, reporter: Reporter) {
+fn run_required(wrong: &WrongAibox, reporter: Reporter, home: crate::store::Home) {
     use crate::engine::required;
     if std::env::var_os(required::REEXEC_ENV).is_some() {
         return;
     }
-    if let Some((version, path)) = required::matching_binary(&wrong.request) {
+    if let Some((version, path)) = required::matching_binary(&wrong.request, home) {
         reporter.status(
             "Using",
             format!(

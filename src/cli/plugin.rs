@@ -249,8 +249,10 @@ pub(super) fn external(opts: &Options, argv: Vec<OsString>, commands: &[String])
 /// The "Plugins:" section of `aibox --help`.
 pub(super) fn help_section(opts: &Options) -> Option<String> {
     let mut seen = std::collections::BTreeSet::new();
-    let disabled = crate::store::Layout::from_env()
-        .map(|l| crate::engine::disabled::read(&l))
+    let disabled = opts
+        .home
+        .layout()
+        .map(crate::engine::disabled::read)
         .unwrap_or_default();
     let rows: Vec<String> = crate::engine::plugins::find(opts, None)
         .into_iter()

@@ -95,6 +95,8 @@ struct ErrorBody {
     causes: Vec<String>,
     hints: Vec<String>,
     exit_code: i32,
+    /// `user`, `config` or `internal` ([`crate::error::Kind`]).
+    kind: crate::error::Kind,
 }
 
 /// Print `e` as a JSON object on stdout.
@@ -104,8 +106,8 @@ pub(super) fn print_error(e: &Error) {
     let message = lines
         .next()
         .unwrap_or_default()
-        .trim_start_matches("error: ")
-        .to_owned();
+        .split_once(": ")
+        .map_or_else(String::new, |(_, m)| m.to_owned());
     let causes = lines
         .clone()
         .filter_map(|l| l.strip_prefix("  caused by: "))
@@ -117,6 +119,7 @@ pub(super) fn print_error(e: &Error) {
             causes,
             hints: e.hints().to_vec(),
             exit_code: e.exit_code(),
+            kind: e.kind(),
         },
     });
 }

@@ -16,7 +16,7 @@ use clap::{Args, ValueEnum};
 use crate::error::Result;
 use crate::ops::Options;
 use crate::ops::run::{ShellKind, quote};
-use crate::store::{Layout, state_dir};
+use crate::store::state_dir;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(super) enum ShellName {
@@ -86,11 +86,13 @@ pub(super) fn activate(opts: &Options, args: ActivateArgs) -> Result<()> {
 /// an error (the hook runs at a prompt): an untrusted `.aibox` is one warning naming it.
 fn bin_for(opts: &Options, dir: &Path) -> Result<()> {
     let shown = dir.join(".aibox/current/bin");
-    let answer = Layout::default_home()
+    let answer = opts
+        .home
+        .layout()
         .ok_or_else(|| "no aibox home: set `AIBOX_HOME` or `HOME`".to_owned())
-        .and_then(|home| {
+        .and_then(|layout| {
             let root = crate::fs::canonicalize(dir).map_err(|e| e.to_string())?;
-            state_dir::hook_bin(&Layout::new(home), &root).map_err(|e| e.to_string())
+            state_dir::hook_bin(layout, &root).map_err(|e| e.to_string())
         });
     match answer {
         Ok(Some(bin)) => {

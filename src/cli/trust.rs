@@ -235,9 +235,7 @@ pub(super) fn config(opts: &Options, cmd: ConfigCommand) -> Result<()> {
 
 pub(super) fn log(opts: &Options, args: LogArgs) -> Result<()> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let path = crate::store::Layout::from_env()
-        .ok_or_else(|| Error::msg("no aibox home: set `AIBOX_HOME` or `HOME`"))?
-        .audit_log();
+    let path = crate::store::Store::home_layout(opts.home)?.audit_log();
     let (events, bad) = crate::audit::read(&path)
         .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
     let events: Vec<_> = events

@@ -34,9 +34,15 @@ pub(super) struct UpdateArgs {
     /// Update aibox itself (as `aibox self update`).
     #[arg(long = "self", conflicts_with_all = ["packs", "major", "auto", "dry_run"])]
     self_: bool,
-    /// With `--self`: only say whether a newer aibox is available.
-    #[arg(long, requires = "self_")]
+    /// Only say whether a newer aibox is available (as `aibox self update --check`).
+    #[arg(long, conflicts_with_all = ["packs", "major", "auto", "dry_run"])]
     check: bool,
+    /// Switch back to the aibox the last self update replaced (as `aibox self rollback`).
+    #[arg(long, conflicts_with_all = ["packs", "major", "auto", "dry_run", "self_", "check", "version", "all"])]
+    rollback: bool,
+    /// Update everything: aibox itself (when a self registry is configured), then every pack.
+    #[arg(long, conflicts_with_all = ["packs", "auto", "self_", "check", "version"])]
+    all: bool,
     /// With `--self`: the version to install (`=0.3.1`, `^0.3`).
     #[arg(long, requires = "self_", value_name = "REQ")]
     version: Option<String>,
@@ -142,7 +148,33 @@ pub(super) fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
 }
 
 pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
-    if args.self_ {
+    if args.rollback {
+        return super::selfcli::run(opts, super::selfcli::SelfCommand::Rollback);
+    }
+    if args.all && !args.dry_run {
+        match crate::ops::self_update::registry() {
+            Ok(Some(_)) => super::selfcli::update(
+                opts,
+                super::selfcli::SelfUpdateArgs {
+                    check: false,
+                    version: None,
+                    background: false,
+                },
+            )?,
+            _ => opts.reporter.note(
+                "aibox itself is not updated: no self registry is configured (`aibox config set update.registry <url>`)",
+            ),
+        }
+        if matches!(args.profile.target(), crate::ops::Target::Project)
+            && crate::ops::find_project(opts).is_err()
+        {
+            opts.reporter.note(
+                "no `aibox.toml` here or above: no project's packs to update (`--global` updates the global profile's)",
+            );
+            return Ok(());
+        }
+    }
+    if args.self_ || args.check {
         let args = super::selfcli::SelfUpdateArgs {
             check: args.check,
             version: args.version,
@@ -165,25 +197,15 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         }
         if let Some(installed) = &a.applied.installed {
             super::project::report_install(opts, installed);
-            print_changelogs(installed);
+            print_changelogs(opts, installed);
         }
         for o in &a.held {
             let change = o
                 .change
                 .map(|c| format!("{c:?}").to_lowercase())
                 .unwrap_or_default();
-            let how = if o.in_range != o.current && o.patch.as_ref() != Some(&o.in_range) {
-                format!("`aibox update {}`", o.name)
-            } else {
-                format!("`aibox update --major {}`", o.name)
-            };
-            opts.reporter.status(
-                "Held back",
-                format!(
-                    "{} {} -> {} ({change}): {how} takes it",
-                    o.name, o.current, o.newest
-                ),
-            );
+            opts.reporter
+                .status("Held back", ops::update::held_back_line(o, &change));
         }
         return Ok(());
     }
@@ -225,7 +247,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
     if let Some(installed) = &u.installed {
         super::project::report_install(opts, installed);
         if !opts.json {
-            print_changelogs(installed);
+            print_changelogs(opts, installed);
         }
     }
     if opts.json {
@@ -241,8 +263,8 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
 }
 
 /// What the updated packs' changelogs say happened since the replaced versions (stdout).
-fn print_changelogs(installed: &crate::engine::install::Installed) {
-    let Ok(store) = crate::store::Store::open_default() else {
+fn print_changelogs(opts: &Options, installed: &crate::engine::install::Installed) {
+    let Ok(store) = opts.store() else {
         return;
     };
     for (name, entries) in

@@ -25,6 +25,8 @@ pub struct Options {
     /// Whether what needs consent (a skill its registry flags as suspicious, an update that
     /// asks for more) may be taken, and how to ask.
     pub consent: Consent,
+    /// The aibox home, resolved once by the CLI ([`crate::store::Home::of_process`]).
+    pub home: crate::store::Home,
 }
 
 /// Consent to what needs it: given up front (`--yes`), or asked for on a terminal outside CI.
@@ -47,12 +49,12 @@ impl Options {
         }
     }
 
-    /// The store at the default home, reporting through these options' reporter and
+    /// The store at the home, reporting through these options' reporter and
     /// flushing as `AIBOX_DURABILITY` or the configuration's `store.durability` says.
     pub fn store(&self) -> Result<Store> {
         let durability = crate::config::durability()
             .map_err(|e| Error::msg(e).with_hint(crate::config::DURABILITY_HINT))?;
-        Ok(Store::open_default()?
+        Ok(Store::open_home(self.home)?
             .reporting(self.reporter)
             .with_durability(durability))
     }
@@ -168,5 +170,6 @@ pub fn source_options(opts: &Options, insecure: bool) -> SourceOptions {
         refresh: opts.refresh,
         insecure,
         reporter: opts.reporter,
+        home: opts.home,
     }
 }

@@ -85,7 +85,7 @@ pub fn resolve_lock(
 
     let platforms = manifest.policy.platforms.clone();
     let policy = crate::engine::verdicts::policy(Some(state), sources.reporter())?;
-    let store = crate::registry::backends::content::default_store()?;
+    let store = crate::registry::backends::content::home_store(sources.home())?;
     let mut unverified = Vec::new();
     let mut packages = Vec::with_capacity(resolution.packages.len());
     for (name, resolved) in &resolution.packages {

@@ -76,11 +76,11 @@ fn read_record(dir: &Path) -> Option<GenerationRecord> {
 /// Every plugin executable named `aibox-plugin-<name>` (all names when `name` is `None`), in
 /// lookup order: for each name the first is the one `aibox <name>` runs.
 pub fn find(opts: &Options, name: Option<&str>) -> Vec<Found> {
-    let Some(layout) = Layout::from_env() else {
+    let Some(layout) = opts.home.layout() else {
         return Vec::new();
     };
     let mut found = Vec::new();
-    for (origin, dir) in generation_dirs(opts, &layout) {
+    for (origin, dir) in generation_dirs(opts, layout) {
         let Some(record) = read_record(&dir) else {
             continue;
         };
@@ -92,7 +92,7 @@ pub fn find(opts: &Options, name: Option<&str>) -> Vec<Found> {
             if !fs::exists(&path).unwrap_or(false) {
                 continue;
             }
-            let manifest = stored_manifest(&layout, &pack.store);
+            let manifest = stored_manifest(layout, &pack.store);
             found.push(Found {
                 name: pack.name.clone(),
                 origin,

@@ -38,8 +38,8 @@ impl Hint for WrongAibox {
 
 /// The newest aibox binary in the self profile's generations whose version matches
 /// `request`: its version and path (in the store).
-pub fn matching_binary(request: &Request) -> Option<(Version, PathBuf)> {
-    let store = Store::open_default().ok()?;
+pub fn matching_binary(request: &Request, home: crate::store::Home) -> Option<(Version, PathBuf)> {
+    let store = Store::open_home(home).ok()?;
     let profile = store.self_profile().ok()?;
     let mut best: Option<(Version, PathBuf)> = None;
     for id in store.generation_ids(&profile).ok()? {

@@ -87,6 +87,11 @@ impl<'a> Sources<'a> {
     }
 
     /// Where these sources report.
+    /// The aibox home these sources cache into and lock against.
+    pub fn home(&self) -> crate::store::Home {
+        self.opts.home
+    }
+
     pub fn reporter(&self) -> crate::printer::Reporter {
         self.opts.reporter
     }

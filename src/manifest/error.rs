@@ -18,6 +18,10 @@ impl crate::error::Hint for ManifestError {
     fn hints(&self) -> Vec<String> {
         self.hints.clone()
     }
+
+    fn kind(&self) -> crate::error::Kind {
+        crate::error::Kind::Config
+    }
 }
 
 impl ManifestError {

@@ -113,7 +113,7 @@ pub fn doctor(opts: &Options) -> Vec<Check> {
         .ok()
         .and_then(|p| ProjectState::read(&p.root).ok());
     if let (Some(state), Some(store)) = (&project, &store) {
-        project_checks(store, state, &mut out);
+        project_checks(opts, store, state, &mut out);
         if let Ok(profile) = store.project_profile(&state.root) {
             skill_folders(store, &profile, &state.root, &mut out);
         }
@@ -316,7 +316,7 @@ fn path(store: &Store, out: &mut Vec<Check>) {
     }
 }
 
-fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
+fn project_checks(opts: &Options, store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
     let name = format!("project {}", state.root.display());
     let Some((bytes, lock)) = &state.lock else {
         out.push(check(name, Status::Warn, "no `aibox.lock`").fix("run `aibox sync`"));
@@ -343,7 +343,7 @@ fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
                 &state.manifest.policy.allow_pack_env,
             )
         });
-    if synced && let Some(refused) = refused_by_policy(store, state, lock) {
+    if synced && let Some(refused) = refused_by_policy(opts, store, state, lock) {
         out.push(
             check(name, Status::Fail, format!("the environment holds what the trust policy refuses: {refused}"))
                 .fix("trust the signing key (`aibox trust add KEY.pub`), or remove the pack and run `aibox sync`; commands of this environment do not run until then"),
@@ -369,16 +369,16 @@ fn project_checks(store: &Store, state: &ProjectState, out: &mut Vec<Check>) {
 /// The first refusal the trust policy in force gives a package of `lock` (judged from the
 /// signatures kept in the store, else the registry's), if any.
 fn refused_by_policy(
+    opts: &Options,
     store: &Store,
     state: &ProjectState,
     lock: &crate::lockfile::Lockfile,
 ) -> Option<String> {
-    let policy =
-        crate::engine::verdicts::policy(Some(state), crate::printer::Reporter::default()).ok()?;
+    let policy = crate::engine::verdicts::policy(Some(state), opts.reporter).ok()?;
     if !policy.verifies() {
         return None;
     }
-    let sources = state.sources(&Options::default());
+    let sources = state.sources(opts);
     for pkg in &lock.packages {
         let version = pkg.version.to_string();
         let subject = crate::trust::Subject {
@@ -427,6 +427,7 @@ fn registries(
         let src = SourceOptions {
             refresh: true,
             reporter: opts.reporter,
+            home: opts.home,
             ..SourceOptions::default()
         };
         let result = if url.starts_with("oci://") {

@@ -62,6 +62,9 @@ pub fn init(opts: &Options, dir: &Path, registry: Option<&str>, aqua: bool) -> R
         return Err(Error::msg(format!("`{}` already exists", path.display()))
             .with_hint("edit it, or use `aibox add <pack>` to add packs"));
     }
+    // Without `--registry`: the user configuration's `registries.default`, if any.
+    let config = crate::config::load()?;
+    let registry = registry.or(config.default_registry());
     // The registry is checked as `aibox.toml` will be read, before anything is written.
     let text = manifest_template_with(registry, aqua);
     let problem = match parse_project(&text, &path) {
@@ -394,10 +397,14 @@ pub fn install_global(
     let path = root.join(MANIFEST);
     let absolute = registry.map(absolutize);
     if !fs::exists(&path).unwrap_or(false) {
-        let url = absolute.as_deref().ok_or_else(|| {
-            Error::msg("the global profile has no registry yet")
-                .with_hint("pass `--registry <url>` the first time, e.g. `aibox install hello --registry oci://ghcr.io/acme/packs`")
-        })?;
+        let config = crate::config::load()?;
+        let url = absolute
+            .as_deref()
+            .or(config.default_registry())
+            .ok_or_else(|| {
+                Error::msg("the global profile has no registry yet")
+                    .with_hint("pass `--registry <url>` the first time, e.g. `aibox install hello --registry oci://ghcr.io/acme/packs`, or configure one for every first time: `aibox config set registries.default.url <url>`")
+            })?;
         fs::create_dir_all(&root)
             .map_err(|e| Error::io(format!("cannot create `{}`", root.display()), e))?;
         fs::write_atomic(&path, manifest_template(Some(url)).as_bytes())

@@ -301,6 +301,7 @@ impl Info {
 /// The entry for `version` in its changelog: read from a `dir:` source, or from the version's
 /// tree in the store for an OCI one (once installed or pulled; nothing is downloaded for it).
 fn version_changelog(
+    home: crate::store::Home,
     source: &dyn registry::Source,
     name: &str,
     version: &Version,
@@ -308,7 +309,7 @@ fn version_changelog(
 ) -> Option<String> {
     let text = match source.changelog(name, version) {
         Some(text) => text,
-        None => stored_changelog_text(source, name, version)?,
+        None => stored_changelog_text(home, source, name, version)?,
     };
     let previous = versions.iter().filter(|v| *v < version).max();
     let entries = crate::ops::changelog::entries(&text, previous, version);
@@ -317,6 +318,7 @@ fn version_changelog(
 
 /// The changelog of `version`'s tree in the store, if it is there.
 fn stored_changelog_text(
+    home: crate::store::Home,
     source: &dyn registry::Source,
     name: &str,
     version: &Version,
@@ -331,7 +333,7 @@ fn stored_changelog_text(
         .platforms
         .get(&host)
         .or_else(|| entry.platforms.get(crate::lockfile::ANY_PLATFORM))?;
-    let store = crate::store::Store::open_default().ok()?;
+    let store = crate::store::Store::open_home(home).ok()?;
     let id = crate::store::PackId {
         tree: locked.tree,
         name: name.to_owned(),
@@ -467,7 +469,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
                 tree: pinfo.tree.map(|t| t.to_string()),
             })
         };
-        let changelog = version_changelog(source.as_ref(), name, &v, &versions);
+        let changelog = version_changelog(src.home, source.as_ref(), name, &v, &versions);
         return Ok(Info {
             agents: Vec::new(),
             changelog,

@@ -88,7 +88,8 @@ pub fn sign_digest(
         registry::backends::oci::OciSource::open(source, opts)?
             .push_signature(name, digest, entry, &duplicate)?
     };
-    crate::audit::record_default(
+    crate::audit::record_in(
+        opts.home,
         "sign",
         None,
         serde_json::json!({"pack": name, "source": source, "digest": digest, "signer": key.public().fingerprint()}),
@@ -180,7 +181,8 @@ pub fn verify(reference: &str, key: Option<&Path>, opts: &SourceOptions) -> Resu
         signatures: entries.len(),
         signers: signers.clone(),
     };
-    crate::audit::record_default(
+    crate::audit::record_in(
+        opts.home,
         "verify",
         None,
         serde_json::json!({"pack": r.name, "version": version.to_string(), "source": r.source, "digest": digest, "verdict": if signers.is_empty() { "unverified" } else { "signed" }, "signer": signers.first()}),
@@ -247,7 +249,8 @@ pub fn trust_add(opts: &Options, path: &Path, registry: Option<&str>) -> Result<
     config
         .save()
         .map_err(|e| Error::io(format!("cannot write `{}`", config.path.display()), e))?;
-    crate::audit::record_default(
+    crate::audit::record_in(
+        opts.home,
         "trust",
         None,
         serde_json::json!({"added": fingerprint, "registry": registry}),
@@ -296,7 +299,8 @@ pub fn trust_remove(opts: &Options, fingerprint: &str) -> Result<usize> {
     config
         .save()
         .map_err(|e| Error::io(format!("cannot write `{}`", config.path.display()), e))?;
-    crate::audit::record_default(
+    crate::audit::record_in(
+        opts.home,
         "trust",
         None,
         serde_json::json!({"removed": fingerprint}),

@@ -68,6 +68,31 @@ pub struct Outdated {
     pub moderation: Option<crate::registry::moderation::Moderation>,
 }
 
+/// What `update --auto` says of a pack it held back: the version it is at now (the patch this
+/// run applied, if any), the one held back, and the command that takes it — `aibox update NAME`
+/// when the manifest's range allows it, `aibox update --major NAME` when it does not (naming
+/// both when the range allows a newer minor than the patch but not the newest).
+pub fn held_back_line(o: &Outdated, change: &str) -> String {
+    let now = o.patch.as_deref().unwrap_or(&o.current);
+    let beyond_patch = o.in_range != now && o.in_range != o.current;
+    if o.newest == o.in_range {
+        format!(
+            "{} {now} -> {} ({change}): `aibox update {}` takes it",
+            o.name, o.newest, o.name
+        )
+    } else if beyond_patch {
+        format!(
+            "{} {now} -> {} ({change}): `aibox update {}` takes {} (its range allows no more); `aibox update --major {}` takes {}",
+            o.name, o.newest, o.name, o.in_range, o.name, o.newest
+        )
+    } else {
+        format!(
+            "{} {now} -> {} ({change}): `aibox update --major {}` takes it (past the range in aibox.toml)",
+            o.name, o.newest, o.name
+        )
+    }
+}
+
 /// The versions of each locked package, asked of its source in parallel (8 at a time).
 fn versions_of(lock: &Lockfile, sources: &Sources) -> Result<BTreeMap<String, Vec<Version>>> {
     let out = Mutex::new(BTreeMap::new());
@@ -365,4 +390,41 @@ pub fn changelogs(opts: &Options, target: Target, outdated: &[Outdated]) -> Vec<
         }
     }
     out
+}
+
+#[cfg(test)]
+mod held_back_tests {
+    use super::*;
+
+    fn outdated(current: &str, patch: Option<&str>, in_range: &str, newest: &str) -> Outdated {
+        Outdated {
+            name: "hello".into(),
+            current: current.into(),
+            in_range: in_range.into(),
+            newest: newest.into(),
+            change: None,
+            patch: patch.map(str::to_owned),
+            requested: true,
+            moderation: None,
+        }
+    }
+
+    #[test]
+    fn the_held_back_line_names_where_the_pack_is_now_and_a_command_that_takes_the_update() {
+        // A patch applied this run, a major held back: from the patch, and `--major`.
+        assert_eq!(
+            held_back_line(&outdated("1.0.0", Some("1.0.1"), "1.0.1", "2.0.0"), "major"),
+            "hello 1.0.1 -> 2.0.0 (major): `aibox update --major hello` takes it (past the range in aibox.toml)"
+        );
+        // In range (a minor under `^1`): the plain command.
+        assert_eq!(
+            held_back_line(&outdated("1.0.0", Some("1.0.1"), "1.2.0", "1.2.0"), "minor"),
+            "hello 1.0.1 -> 1.2.0 (minor): `aibox update hello` takes it"
+        );
+        // A newer minor in range and a major past it: both commands, each with what it takes.
+        assert_eq!(
+            held_back_line(&outdated("1.0.0", None, "1.2.0", "2.0.0"), "major"),
+            "hello 1.0.0 -> 2.0.0 (major): `aibox update hello` takes 1.2.0 (its range allows no more); `aibox update --major hello` takes 2.0.0"
+        );
+    }
 }

@@ -150,7 +150,11 @@ fn vendor_dir_pack(
     layout: &OciLayout,
 ) -> Result<Vendored> {
     let path = item.source.strip_prefix("dir:").unwrap_or_default();
-    let source = crate::registry::backends::dir::DirSource::open(&item.source, &root.join(path))?;
+    let source = crate::registry::backends::dir::DirSource::open(
+        &item.source,
+        &root.join(path),
+        store.reporter(),
+    )?;
     let dir = source.pack_dir(&item.name, &item.version)?.to_owned();
     // A bare skill's version is the one the `dir:` source gave it (its `metadata.version`,
     // else 0.0.0); for a `pack.toml` it is the same as written there.

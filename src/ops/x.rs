@@ -101,10 +101,16 @@ pub fn commands(one: &OneOff) -> Result<Vec<String>> {
 /// The default registry of the global profile (what `aibox install <pack> --registry <url>` remembered).
 fn global_default_registry(store: &crate::store::Store) -> Result<String> {
     let path = store.layout().global_project().join(MANIFEST);
-    let hint = "pass `--registry <url>`, or install something once with `aibox install <pack> --registry <url>` so aibox remembers it";
-    let text = fs::read_regular_string(&path, crate::ops::MAX_MANIFEST_BYTES).map_err(|_| {
-        Error::msg("no registry to run from: the global profile has none yet").with_hint(hint)
-    })?;
+    let hint = "pass `--registry <url>`, configure one with `aibox config set registries.default.url <url>`, or install something once with `aibox install <pack> --registry <url>` so aibox remembers it";
+    let Ok(text) = fs::read_regular_string(&path, crate::ops::MAX_MANIFEST_BYTES) else {
+        return crate::config::load()?
+            .default_registry()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::msg("no registry to run from: the global profile has none yet")
+                    .with_hint(hint)
+            });
+    };
     let manifest = crate::manifest::parse_project(&text, &path)?;
     manifest
         .registries

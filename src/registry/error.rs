@@ -154,7 +154,7 @@ pub enum RegistryError {
     Again(std::sync::Arc<RegistryError>),
     /// A broken promise inside aibox itself (a worker that stopped, a check that contradicts
     /// the build): never the input's fault.
-    #[error("internal error: {0}")]
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -316,10 +316,16 @@ impl crate::error::Hint for RegistryError {
                 "aibox installs the common aqua package types only; install this one another way".into(),
             ],
             RegistryError::Again(e) => e.hints(),
-            RegistryError::Internal(_) => vec![
-                "this is a bug in aibox: please report it with the command that ran".into(),
-            ],
             _ => Vec::new(),
+        }
+    }
+
+    fn kind(&self) -> crate::error::Kind {
+        match self {
+            RegistryError::Internal(_) => crate::error::Kind::Internal,
+            RegistryError::Manifest(_) => crate::error::Kind::Config,
+            RegistryError::Store(e) => e.kind(),
+            _ => crate::error::Kind::User,
         }
     }
 }

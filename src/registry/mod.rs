@@ -27,7 +27,7 @@ pub use error::{Mismatch, RegistryError};
 pub use source::{LockEntry, PackRef, Source, SourceOptions, wanted_platform};
 
 /// Open the source a registry URL names; relative paths are resolved against `project_root`.
-/// Registry metadata is cached under the default aibox home (`AIBOX_HOME`).
+/// Registry metadata is cached under the home the options carry.
 pub fn open_source(
     url: &str,
     project_root: &Path,
@@ -38,12 +38,16 @@ pub fn open_source(
             let path = project_root.join(url.strip_prefix("dir:").unwrap_or_default());
             // Canonical, so messages name `/work/packs/x`, not `/work/app/../packs/x`.
             let path = crate::fs::canonicalize(&path).unwrap_or(path);
-            Ok(Box::new(backends::dir::DirSource::open(url, &path)?))
+            Ok(Box::new(backends::dir::DirSource::open(
+                url,
+                &path,
+                opts.reporter,
+            )?))
         }
         Some("oci-layout") => {
             let dir = backends::layout::layout_dir(url, project_root)?;
             Ok(Box::new(
-                backends::layout::LayoutSource::open(url, &dir)?.reporting(opts.reporter),
+                backends::layout::LayoutSource::open(url, &dir)?.with_options(opts),
             ))
         }
         Some("oci") => Ok(Box::new(backends::oci::OciSource::open(url, opts)?)),
@@ -72,7 +76,7 @@ pub fn open_pack_source(
     if url.starts_with("oci-layout:") {
         let dir = backends::layout::layout_dir(url, project_root)?;
         Ok(Box::new(
-            backends::layout::LayoutSource::open(url, &dir)?.reporting(opts.reporter),
+            backends::layout::LayoutSource::open(url, &dir)?.with_options(opts),
         ))
     } else if url.starts_with("oci://") {
         Ok(Box::new(backends::oci::OciSource::open(url, opts)?))

@@ -116,12 +116,19 @@ pub struct SourceOptions {
     pub insecure: bool,
     /// Where warnings, progress and request traces go.
     pub reporter: crate::printer::Reporter,
+    /// The aibox home (its store and cache), resolved once by the CLI.
+    pub home: crate::store::Home,
 }
 
 impl SourceOptions {
-    /// The store at the default home, reporting through these options' reporter.
+    /// The store at the home, reporting through these options' reporter.
     pub fn store(&self) -> Result<Store, crate::store::StoreError> {
-        Ok(Store::open_default()?.reporting(self.reporter))
+        Ok(Store::open_home(self.home)?.reporting(self.reporter))
+    }
+
+    /// The cache directory of the home (`None` without a home: nothing is cached).
+    pub fn cache_dir(&self) -> Option<std::path::PathBuf> {
+        self.home.layout().map(|l| l.cache())
     }
 }
 

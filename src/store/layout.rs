@@ -12,6 +12,32 @@ pub const STORE_DIR: &str = "store-v2";
 /// links into them (store-format/SPEC.md §9).
 pub const OLD_STORE_DIRS: &[&str] = &["store-v1"];
 
+/// The aibox home of this process: resolved once from the environment by the CLI
+/// ([`Home::of_process`]) and passed down in the options every operation and source gets, so
+/// no layer below derives it again. `Home::default()` is no home at all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Home(Option<&'static Layout>);
+
+impl Home {
+    /// The home `AIBOX_HOME`, the XDG directories and `HOME` name ([`Layout::from_env`]),
+    /// resolved on the first call and the same afterwards (a cache or log an earlier aibox
+    /// kept in the data directory is moved once).
+    pub fn of_process() -> Home {
+        static HOME: std::sync::OnceLock<Option<Layout>> = std::sync::OnceLock::new();
+        Home(HOME.get_or_init(Layout::from_env).as_ref())
+    }
+
+    /// A home at `layout` (tests and tools that name their own).
+    pub fn at(layout: Layout) -> Home {
+        Home(Some(Box::leak(Box::new(layout))))
+    }
+
+    /// Its layout; `None` when neither `AIBOX_HOME`, the XDG directories nor `HOME` name one.
+    pub fn layout(&self) -> Option<&'static Layout> {
+        self.0
+    }
+}
+
 /// Paths under one `$AIBOX_HOME`, its cache and its state.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -38,7 +64,9 @@ impl Layout {
     /// (`~/.cache/aibox`) and the audit log under `$XDG_STATE_HOME/aibox`
     /// (`~/.local/state/aibox`), as the XDG base directory specification asks, and a cache or
     /// log an earlier aibox kept in the data directory is moved there once.
-    pub fn from_env() -> Option<Layout> {
+    ///
+    /// Only [`Home::of_process`] calls this; everything else gets the home passed down.
+    fn from_env() -> Option<Layout> {
         let home = Layout::default_home()?;
         if std::env::var_os(crate::env_vars::HOME).is_some_and(|h| !h.is_empty()) {
             return Some(Layout::new(home));
@@ -69,7 +97,7 @@ impl Layout {
     /// `$AIBOX_HOME` (a relative path is taken from the current directory), else
     /// `$XDG_DATA_HOME/aibox` (ignored unless absolute, as the XDG spec says), else
     /// `~/.local/share/aibox`. Always absolute: generations link into it.
-    pub fn default_home() -> Option<PathBuf> {
+    fn default_home() -> Option<PathBuf> {
         if let Some(h) = std::env::var_os(crate::env_vars::HOME).filter(|h| !h.is_empty()) {
             return std::path::absolute(PathBuf::from(h)).ok();
         }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use crate::fs::{self, LockMode, LockedFile};
 use crate::printer::Reporter;
-pub use layout::Layout;
+pub use layout::{Home, Layout};
 pub use packs::PackId;
 use tree::Hash;
 
@@ -245,10 +245,14 @@ impl Store {
         Ok(())
     }
 
-    /// Open the store at the default home (`AIBOX_HOME`, …), with its cache and state where
-    /// [`Layout::from_env`] puts them.
-    pub fn open_default() -> Result<Store, StoreError> {
-        Store::open_layout(Layout::from_env().ok_or(StoreError::NoHome)?)
+    /// Open the store at `home` (the one the CLI resolved and passed down).
+    pub fn open_home(home: layout::Home) -> Result<Store, StoreError> {
+        Store::open_layout(Store::home_layout(home)?.clone())
+    }
+
+    /// The layout of `home`, or the error that says how to name one.
+    pub fn home_layout(home: layout::Home) -> Result<&'static Layout, StoreError> {
+        home.layout().ok_or(StoreError::NoHome)
     }
 
     pub fn layout(&self) -> &Layout {

@@ -366,8 +366,10 @@ impl Listed {
 /// Every plugin found, in lookup order.
 pub fn list(opts: &Options) -> Vec<Listed> {
     let mut seen = std::collections::BTreeSet::new();
-    let disabled = crate::store::Layout::from_env()
-        .map(|l| crate::engine::disabled::read(&l))
+    let disabled = opts
+        .home
+        .layout()
+        .map(crate::engine::disabled::read)
         .unwrap_or_default();
     find(opts, None)
         .into_iter()

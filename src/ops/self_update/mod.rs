@@ -90,7 +90,7 @@ fn self_state(root: &Path, text: &str) -> Result<ProjectState> {
 /// The newest version at the self registry matching `request` (default: the newest stable).
 pub fn check(opts: &Options, request: Option<&Request>) -> Result<Check> {
     let registry = registry_or_hint()?;
-    let root = self_root()?;
+    let root = self_root(opts)?;
     let state = self_state(&root, &manifest_text("default", &registry, "*"))?;
     let sources = state.sources(opts);
     let source = sources.get(&registry)?;
@@ -181,7 +181,7 @@ pub fn update(opts: &Options, request: Option<&Request>) -> Result<Outcome> {
             link: None,
         });
     }
-    let root = self_root()?;
+    let root = self_root(opts)?;
     let adopted = if current_pack.is_none() && check.chosen != check.running {
         adopt(opts, &store, &root)?
     } else {
@@ -302,8 +302,8 @@ pub fn current_version(store: &Store) -> Option<String> {
         .map(|p| p.version.clone())
 }
 
-fn self_root() -> Result<PathBuf> {
-    let store = Store::open_default()?;
+fn self_root(opts: &Options) -> Result<PathBuf> {
+    let store = Store::open_home(opts.home)?;
     let root = store.layout().self_project();
     fs::create_dir_all(&root)
         .map_err(|e| Error::io(format!("cannot create `{}`", root.display()), e))?;

@@ -76,7 +76,7 @@ fn write_cache(store: &Store, cache: &Cache) {
 
 /// After a command: the notice to print, if one is due; starts a background check when the
 /// cached answer is stale. Every failure here is silent: a notice is never worth an error.
-pub fn after_command(quiet: bool) -> Option<String> {
+pub fn after_command(quiet: bool, home: crate::store::Home) -> Option<String> {
     if !wanted(quiet) {
         return None;
     }
@@ -85,7 +85,7 @@ pub fn after_command(quiet: bool) -> Option<String> {
         return None;
     }
     let registry = crate::ops::self_update::registry().ok()??;
-    let store = Store::open_default().ok()?;
+    let store = Store::open_home(home).ok()?;
     let now = now();
     let cache = read_cache(&store).filter(|c| c.registry == registry);
     let fresh = cache
@@ -135,7 +135,7 @@ pub fn refresh(opts: &crate::ops::Options) {
     let Ok(Some(registry)) = crate::ops::self_update::registry() else {
         return;
     };
-    let Ok(store) = Store::open_default() else {
+    let Ok(store) = Store::open_home(opts.home) else {
         return;
     };
     let (tx, rx) = std::sync::mpsc::channel();

@@ -17,6 +17,8 @@ pub trait Backend: Send + Sync {
     fn url(&self) -> &str;
     /// Where the store handles this source opens report (`--quiet`, `--color` hold there too).
     fn reporter(&self) -> crate::printer::Reporter;
+    /// The aibox home whose store the source's lock entries are computed in.
+    fn home(&self) -> crate::store::Home;
     /// Every pack name the source lists.
     fn list_names(&self) -> Result<Vec<String>, RegistryError>;
     /// The versions of `name`, sorted; [`RegistryError::NotFound`] when it has none.

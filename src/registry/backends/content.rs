@@ -602,7 +602,7 @@ impl<B: Backend> crate::registry::Source for B {
         version: &Version,
         platforms: Option<&[String]>,
     ) -> Result<LockEntry, RegistryError> {
-        let store = default_store()?.map(|s| s.reporting(self.reporter()));
+        let store = home_store(self.home())?.map(|s| s.reporting(self.reporter()));
         lock_entry(self, store.as_ref(), name, version, platforms)
     }
 
@@ -635,10 +635,11 @@ pub trait PackSource: Backend + crate::registry::Source {}
 
 impl<B: Backend> PackSource for B {}
 
-/// The store at the default home, where the tree hashes of ORAS artifacts (which carry none)
-/// are computed by fetching them at lock time.
-pub fn default_store() -> Result<Option<Store>, RegistryError> {
-    Ok(crate::store::Layout::from_env()
-        .map(Store::open_layout)
+/// The store at `home`, where the tree hashes of ORAS artifacts (which carry none) are
+/// computed by fetching them at lock time (`None` without a home).
+pub fn home_store(home: crate::store::Home) -> Result<Option<Store>, RegistryError> {
+    Ok(home
+        .layout()
+        .map(|l| Store::open_layout(l.clone()))
         .transpose()?)
 }

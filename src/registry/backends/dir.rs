@@ -28,11 +28,20 @@ pub struct DirSource {
     url: String,
     root: PathBuf,
     packs: BTreeMap<String, BTreeMap<Version, Found>>,
+    /// Pack directories whose `pack.toml` (or `SKILL.md`) could not be read: skipped with a
+    /// warning, so one broken pack does not break the others; asking for one of them by its
+    /// directory's name gets its error.
+    skipped: Vec<(PathBuf, crate::skill::SkillError)>,
 }
 
 impl DirSource {
-    /// Scan `root` (the URL's path resolved against the project root).
-    pub fn open(url: &str, root: &Path) -> Result<DirSource, RegistryError> {
+    /// Scan `root` (the URL's path resolved against the project root). A pack directory that
+    /// cannot be read is skipped, with a warning through `reporter` naming its file.
+    pub fn open(
+        url: &str,
+        root: &Path,
+        reporter: crate::printer::Reporter,
+    ) -> Result<DirSource, RegistryError> {
         let io = |e: std::io::Error| RegistryError::Io {
             context: format!(
                 "cannot read the pack directory `{}` (from `{url}`)",
@@ -64,9 +73,20 @@ impl DirSource {
         }
         candidates.sort();
         let unversioned = Version::new(0, 0, 0);
+        let mut skipped = Vec::new();
         for dir in candidates {
             let path = dir.join("pack.toml");
-            let manifest = crate::skill::source_manifest(&dir, None, Some(&unversioned))?;
+            let manifest = match crate::skill::source_manifest(&dir, None, Some(&unversioned)) {
+                Ok(m) => m,
+                Err(e) => {
+                    reporter.warn(format!(
+                        "skipped the pack directory `{}` of `{url}`: {e}",
+                        dir.display()
+                    ));
+                    skipped.push((dir, e));
+                    continue;
+                }
+            };
             let name = manifest.pack.name.clone();
             let version = manifest.pack.version.clone();
             let versions = packs.entry(name.clone()).or_default();
@@ -91,6 +111,7 @@ impl DirSource {
             url: url.to_owned(),
             root: root.to_owned(),
             packs,
+            skipped,
         })
     }
 
@@ -107,6 +128,17 @@ impl DirSource {
     }
 
     fn not_found(&self, name: &str) -> RegistryError {
+        // A skipped directory named like the pack: its error is the real answer.
+        if let Some((dir, e)) = self
+            .skipped
+            .iter()
+            .find(|(dir, _)| dir.iter().any(|c| c.to_str() == Some(name)))
+        {
+            return RegistryError::InvalidPack {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            };
+        }
         RegistryError::NotFound {
             name: name.to_owned(),
             source_url: self.url.clone(),

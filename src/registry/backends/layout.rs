@@ -255,6 +255,7 @@ pub struct LayoutSource {
     url: String,
     layout: OciLayout,
     reporter: crate::printer::Reporter,
+    home: crate::store::Home,
 }
 
 impl LayoutSource {
@@ -264,12 +265,15 @@ impl LayoutSource {
             url: url.to_owned(),
             layout: OciLayout::open(dir)?,
             reporter: crate::printer::Reporter::default(),
+            home: crate::store::Home::default(),
         })
     }
 
-    /// Report (the store handles it opens, warnings) through `reporter`.
-    pub fn reporting(mut self, reporter: crate::printer::Reporter) -> LayoutSource {
-        self.reporter = reporter;
+    /// Report (the store handles it opens, warnings) through the options' reporter, and
+    /// compute lock entries in the options' home.
+    pub fn with_options(mut self, opts: &crate::registry::SourceOptions) -> LayoutSource {
+        self.reporter = opts.reporter;
+        self.home = opts.home;
         self
     }
 
@@ -303,6 +307,9 @@ impl LayoutSource {
 impl Backend for LayoutSource {
     fn reporter(&self) -> crate::printer::Reporter {
         self.reporter
+    }
+    fn home(&self) -> crate::store::Home {
+        self.home
     }
     fn url(&self) -> &str {
         &self.url

@@ -93,7 +93,7 @@ impl OciSource {
             &token_services,
             opts.reporter,
         )?;
-        let layout = crate::store::Layout::from_env().ok_or(crate::store::StoreError::NoHome)?;
+        let layout = crate::store::Store::home_layout(opts.home)?;
         let cache = MetaCache::new(&layout.cache(), &reg.host);
         let http_client = crate::registry::transfer::http::Http::new(
             &reg,
@@ -229,6 +229,9 @@ impl OciSource {
 impl Backend for OciSource {
     fn reporter(&self) -> crate::printer::Reporter {
         self.opts.reporter
+    }
+    fn home(&self) -> crate::store::Home {
+        self.opts.home
     }
     fn url(&self) -> &str {
         &self.url

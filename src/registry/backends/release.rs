@@ -233,8 +233,8 @@ impl ArchiveSource {
 
     /// The releases JSON of `repo`: from the cache when fresh (or offline), else the API.
     fn github_json(&self, api: &str, repo: &str) -> Result<Vec<u8>, RegistryError> {
-        let cache = crate::store::layout::Layout::from_env().map(|layout| {
-            layout.cache().join("github").join(format!(
+        let cache = self.opts.cache_dir().map(|cache| {
+            cache.join("github").join(format!(
                 "{}.json",
                 crate::registry::transfer::cache::escape(&format!("{api}/{repo}"))
             ))

@@ -219,8 +219,8 @@ impl WebClient {
     /// Where the answer of `url` is cached (`None` without an aibox home).
     fn cache_path(&self, url: &str) -> Option<PathBuf> {
         Some(
-            crate::store::layout::Layout::from_env()?
-                .cache()
+            self.options()
+                .cache_dir()?
                 .join(self.cache)
                 .join(format!("{}.json", super::cache::escape(url))),
         )

@@ -189,8 +189,8 @@ pub fn load_github(
         actual,
         place,
     };
-    let cache = crate::store::layout::Layout::from_env().map(|layout| {
-        layout.cache().join("aqua").join(format!(
+    let cache = opts.cache_dir().map(|cache| {
+        cache.join("aqua").join(format!(
             "{}.yaml",
             crate::registry::transfer::cache::escape(&format!("{api}/{repo}@{tag}"))
         ))
