@@ -87,7 +87,12 @@ pub fn run_install_hooks(
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
             .map_err(|e| crate::engine::plugins::sandbox_error(&what, e))?;
-        crate::engine::plugins::check_enforcement(enforcement, &what, store.reporter())?;
+        crate::engine::plugins::check_enforcement(
+            enforcement,
+            &what,
+            store.layout(),
+            store.reporter(),
+        )?;
         let version = id.version.to_string();
         let record = crate::engine::run_log::RunRecord::new(
             "install-hook",

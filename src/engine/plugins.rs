@@ -202,6 +202,7 @@ pub fn sandbox_error(what: &str, e: crate::sandbox::SandboxError) -> Error {
 pub fn check_enforcement(
     enforcement: Enforcement,
     what: &str,
+    layout: &Layout,
     reporter: crate::printer::Reporter,
 ) -> Result<()> {
     // A configuration that cannot be read stops pack code from running: what it would have
@@ -225,7 +226,7 @@ pub fn check_enforcement(
         .is_some_and(|l| l == crate::trust::Level::Enterprise);
     if enterprise {
         run_log::deny(
-            None,
+            Some(layout),
             "sandbox",
             None,
             serde_json::json!({"action": "run", "what": what, "enforcement": enforcement, "support": support}),
@@ -280,7 +281,10 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
         return Err(e);
     }
     let plugin_dir = data_dir(layout, name)?;
-    crate::engine::rego::check(&crate::engine::rego::Subject::of_found(chosen, "run"))?;
+    crate::engine::rego::check(
+        &crate::engine::rego::Subject::of_found(chosen, "run"),
+        Some(layout),
+    )?;
     let mut sandbox = plugin_sandbox(
         layout,
         chosen.manifest.as_ref(),
@@ -309,7 +313,12 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     let enforcement = sandbox
         .apply(&mut cmd, &vars)
         .map_err(|e| sandbox_error(&format!("the plugin `{name}`"), e))?;
-    check_enforcement(enforcement, &format!("the plugin `{name}`"), opts.reporter)?;
+    check_enforcement(
+        enforcement,
+        &format!("the plugin `{name}`"),
+        layout,
+        opts.reporter,
+    )?;
     let version = chosen.pack.as_ref().map(|p| p.version.as_str());
     run_log::RunRecord::new("plugin", name, version, &cmd, &sandbox, enforcement)
         .with("origin", chosen.origin.describe().into())
@@ -526,7 +535,7 @@ pub fn sandbox_exec(
     let enforcement = sandbox
         .apply(&mut cmd, &vars)
         .map_err(|e| sandbox_error(&what, e))?;
-    check_enforcement(enforcement, &what, opts.reporter)?;
+    check_enforcement(enforcement, &what, layout, opts.reporter)?;
     let version = manifest.pack.version.to_string();
     run_log::RunRecord::new(
         "command",

@@ -112,7 +112,8 @@ pub fn configured() -> Result<Option<Policy>> {
 }
 
 /// Refuse `subjects` that the configured policy denies, naming every reason.
-pub fn check_all(subjects: &[Subject]) -> Result<()> {
+/// Each denial is written to the audit log of `layout`.
+pub fn check_all(subjects: &[Subject], layout: Option<&crate::store::Layout>) -> Result<()> {
     let Some(mut policy) = configured()? else {
         return Ok(());
     };
@@ -134,7 +135,7 @@ pub fn check_all(subjects: &[Subject]) -> Result<()> {
         return Ok(());
     }
     crate::engine::run_log::deny(
-        None,
+        layout,
         "rego",
         None,
         serde_json::json!({"file": policy.path, "denied": records}),
@@ -149,6 +150,6 @@ pub fn check_all(subjects: &[Subject]) -> Result<()> {
 }
 
 /// [`check_all`] for one subject.
-pub fn check(subject: &Subject) -> Result<()> {
-    check_all(std::slice::from_ref(subject))
+pub fn check(subject: &Subject, layout: Option<&crate::store::Layout>) -> Result<()> {
+    check_all(std::slice::from_ref(subject), layout)
 }

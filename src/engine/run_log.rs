@@ -98,15 +98,9 @@ pub fn deny(
     }
     match layout {
         Some(l) => crate::audit::record(l, "deny", profile, all, reporter),
-        // The home the CLI resolved for this process (callers without a store at hand: the
-        // Rego check, the sandbox's enforcement check).
-        None => crate::audit::record_in(
-            crate::store::Home::of_process(),
-            "deny",
-            profile,
-            all,
-            reporter,
-        ),
+        None => reporter.warn(format!(
+            "no aibox home (set `AIBOX_HOME` or `HOME`): the `{policy}` denial was not written to the audit log"
+        )),
     }
 }
 

@@ -189,7 +189,7 @@ pub fn run_checks(
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
             .map_err(|e| sandbox_error(&what, e))?;
-        check_enforcement(enforcement, &what, store.reporter())?;
+        check_enforcement(enforcement, &what, store.layout(), store.reporter())?;
         let profile = Some(run_log::profile_of(project));
         let version = id.version.to_string();
         let record = RunRecord::new(
@@ -264,7 +264,7 @@ pub fn emit(
             let enforcement = sandbox
                 .apply(&mut cmd, &vars)
                 .map_err(|e| sandbox_error(&what, e))?;
-            check_enforcement(enforcement, &what, store.reporter())?;
+            check_enforcement(enforcement, &what, store.layout(), store.reporter())?;
             let record = RunRecord::new(
                 "subscriber",
                 &pack.name,
