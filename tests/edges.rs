@@ -408,3 +408,32 @@ fn a_malformed_pack_in_a_dir_registry_does_not_break_the_others() {
     );
     assert!(err.contains("version"), "{err}");
 }
+
+/// `info` shows a pack's `requires-aibox` and whether the running aibox is one it accepts.
+#[test]
+fn info_shows_requires_aibox_and_whether_this_aibox_meets_it() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    for (name, req) in [("fits", ">=0.0.1"), ("future", ">=999.0.0")] {
+        let dir = packs.join(name);
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::write(
+            dir.join("pack.toml"),
+            format!("[pack]\nname = \"{name}\"\nversion = \"1.0.0\"\nrequires-aibox = \"{req}\"\n"),
+        )
+        .unwrap();
+    }
+    let registry = format!("dir:{}", packs.display());
+    let (out, _) = sb.ok(sb.path(), &["info", "fits", "--registry", &registry]);
+    assert!(
+        out.contains("requires:     aibox >=0.0.1 (this aibox is one)"),
+        "{out}"
+    );
+    let (out, _) = sb.ok(
+        sb.path(),
+        &["--json", "info", "future", "--registry", &registry],
+    );
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["requires_aibox"]["request"], ">=999.0.0", "{info}");
+    assert_eq!(info["requires_aibox"]["satisfied"], false, "{info}");
+}

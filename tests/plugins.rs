@@ -752,3 +752,38 @@ fn a_disabled_plugin_stays_installed_and_is_not_run_until_enabled() {
         ]
     );
 }
+
+/// A plugin stopped by its own `cpu-seconds` limit is named as such (not a silent end);
+/// otherwise its exit status and signals pass through as without a limit.
+#[test]
+fn a_plugin_stopped_by_its_cpu_limit_says_which_limit_ended_it() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    plugin(
+        &work,
+        "spinner",
+        "[permissions.limits]\ncpu-seconds = 1\n",
+        "case \"$1\" in\n  exit) exit \"$2\" ;;\n  signal) kill -TERM $$ ;;\n  *) while :; do :; done ;;\nesac\n",
+    );
+    sb.ok(&work, &["plugin", "install", "./spinner"]);
+    let out = sb.aibox(&work).arg("spinner").output().unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(128 + 24), "{out:?}");
+    assert!(
+        stderr.contains("the plugin `spinner` was stopped: it used up its cpu-seconds limit (1 s"),
+        "{stderr}"
+    );
+    let out = sb
+        .aibox(&work)
+        .args(["spinner", "exit", "7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    let out = sb
+        .aibox(&work)
+        .args(["spinner", "signal"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(15), "{out:?}");
+}

@@ -112,6 +112,14 @@ pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
     if let Some(l) = &i.license {
         crate::printer::out(format!("license:      {l}"));
     }
+    if let Some(r) = &i.requires_aibox {
+        let verdict = match r.satisfied {
+            Some(true) => "this aibox is one",
+            Some(false) => "not this aibox: it cannot be locked here",
+            None => "not a version request: it cannot be locked",
+        };
+        crate::printer::out(format!("requires:     aibox {} ({verdict})", r.request));
+    }
     if let Some(h) = &i.homepage {
         crate::printer::out(format!("homepage:     {h}"));
     }

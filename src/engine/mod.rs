@@ -9,6 +9,7 @@ pub mod escalation;
 pub mod handover;
 pub mod install;
 pub mod install_hooks;
+pub mod limited;
 pub mod lock;
 pub mod moderation;
 pub mod pack_env;

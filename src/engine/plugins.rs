@@ -329,7 +329,15 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
         .with("permissions", declared(chosen.manifest.as_ref()))
         .for_profile(profile)
         .write(layout, None, opts.reporter);
-    let err = cmd.exec();
+    let cpu = chosen
+        .manifest
+        .as_ref()
+        .and_then(|m| m.permissions.as_ref())
+        .and_then(|p| p.limits.cpu_seconds);
+    let err = match crate::engine::limited::run(cmd, cpu, &format!("the plugin `{name}`")) {
+        Ok(stopped) => return Err(stopped),
+        Err(err) => err,
+    };
     let denied = err.kind() == std::io::ErrorKind::PermissionDenied;
     let e = Error::io(format!("cannot run `{}`", chosen.path.display()), err);
     Err(if denied {
@@ -548,8 +556,10 @@ pub fn sandbox_exec(
     .with("permissions", declared(Some(&manifest)))
     .for_profile(Some(run_log::profile_of(project.as_deref())))
     .write(layout, None, opts.reporter);
-    let err = cmd.exec();
-    Err(Error::io(format!("cannot run {what}"), err))
+    match crate::engine::limited::run(cmd, permissions.limits.cpu_seconds, &what) {
+        Ok(stopped) => Err(stopped),
+        Err(err) => Err(Error::io(format!("cannot run {what}"), err)),
+    }
 }
 
 impl crate::engine::rego::Subject {

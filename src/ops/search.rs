@@ -231,6 +231,26 @@ pub(super) fn newest(versions: &[Version]) -> Option<Version> {
         .cloned()
 }
 
+/// A pack's `requires-aibox`, as `aibox info` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequiresAibox {
+    pub request: String,
+    /// `None` when the request does not parse (the pack is then refused at lock time).
+    pub satisfied: Option<bool>,
+}
+
+impl RequiresAibox {
+    fn of(request: &str) -> RequiresAibox {
+        let running = crate::engine::lock::aibox_version();
+        RequiresAibox {
+            request: request.to_owned(),
+            satisfied: crate::manifest::request::Request::parse(request)
+                .ok()
+                .map(|r| crate::resolver::aibox_matches(&r, &running)),
+        }
+    }
+}
+
 /// Everything `aibox info` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Info {
@@ -240,6 +260,10 @@ pub struct Info {
     pub kind: String,
     pub description: Option<String>,
     pub license: Option<String>,
+    /// The aibox versions the pack says it works with (its `requires-aibox`), and whether the
+    /// running aibox is one of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requires_aibox: Option<RequiresAibox>,
     pub homepage: Option<String>,
     pub repository: Option<String>,
     pub keywords: Vec<String>,
@@ -426,6 +450,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
                 kind: crate::manifest::pack::PackKind::Skill.as_str().into(),
                 description: None,
                 license: None,
+                requires_aibox: None,
                 homepage: None,
                 repository: None,
                 keywords: Vec::new(),
@@ -480,6 +505,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             kind: p.kind.as_str().into(),
             description: p.description.clone(),
             license: p.license.clone(),
+            requires_aibox: p.requires_aibox.as_deref().map(RequiresAibox::of),
             homepage: p.homepage.clone(),
             repository: p.repository.clone(),
             keywords: p.keywords.clone(),

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 pub use crate::manifest::request::Root;
 pub use crate::manifest::request::{PackSpec, Request, RequestError};
-use index::aibox_matches;
+pub(crate) use index::aibox_matches;
 pub use index::{IndexError, PackIndex, ResolveOptions};
 pub use memory::{MemoryIndex, minimal_manifest};
 pub use outcome::{Resolution, ResolveError, Resolved};

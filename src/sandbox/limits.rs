@@ -28,12 +28,19 @@ impl From<&Limits> for Rlimits {
 }
 
 impl Rlimits {
-    /// Lower each limit (never raise one above what this process already has).
+    /// Lower each limit (never raise one above what this process already has). CPU time's
+    /// hard limit is one second past the soft one, so the program first gets SIGXCPU (which
+    /// ends it, and by which aibox names the limit) and SIGKILL only if it catches that.
     pub(super) fn apply(&self) -> std::io::Result<()> {
         for (resource, value) in &self.0 {
             let (_, hard) = resource.get()?;
-            let value = (*value).min(hard);
-            resource.set(value, value)?;
+            let soft = (*value).min(hard);
+            let new_hard = if *resource == Resource::CPU {
+                soft.saturating_add(1).min(hard)
+            } else {
+                soft
+            };
+            resource.set(soft, new_hard)?;
         }
         Ok(())
     }
