@@ -395,3 +395,75 @@ fn import_search_and_info_see_release_sources() {
     let (ok, (_, err)) = run(&["sync"]);
     assert!(ok, "{err}");
 }
+
+/// Changing the global profile keeps the pins of what it already holds: installing a second
+/// plugin downloads no archive of the first (a release archive's tree hash would otherwise be
+/// computed again by downloading it), and works with `--offline` once everything is cached.
+#[test]
+fn a_change_to_the_global_profile_downloads_nothing_it_already_holds() {
+    let sb = Sandbox::new();
+    let gh = GitHub::start(&[
+        (
+            "acme/aibox-plugin-hello",
+            &[("v1.0.0", &["hello-1.0.0-linux-x86_64.tar.gz"][..])],
+        ),
+        (
+            "acme/aibox-plugin-bye",
+            &[("v1.0.0", &["bye-1.0.0-linux-x86_64.tar.gz"][..])],
+        ),
+    ]);
+    for name in ["hello", "bye"] {
+        let bytes = make(
+            sb.path(),
+            &format!("{name}.tgz"),
+            &[(
+                format!("aibox-plugin-{name}"),
+                format!("#!/bin/sh\necho {name}\n"),
+                true,
+            )],
+        );
+        gh.serve(&format!("{name}-1.0.0-linux-x86_64.tar.gz"), bytes);
+    }
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let install = |what: &str, extra: &[&str]| {
+        let out = sb
+            .aibox(&work)
+            .args(["plugin", "install", what])
+            .args(extra)
+            .env("AIBOX_GITHUB_API", gh.api())
+            .env("AIBOX_PLATFORM", "linux-x86_64")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", common::text(&out).1);
+    };
+    let downloads = |name: &str| {
+        gh.server
+            .requests()
+            .iter()
+            .filter(|r| r.path == format!("/dl/{name}-1.0.0-linux-x86_64.tar.gz"))
+            .count()
+    };
+    install("github:acme/aibox-plugin-hello@v1.0.0", &[]);
+    let hello = downloads("hello");
+    assert!(hello >= 1);
+    install("github:acme/aibox-plugin-bye@v1.0.0", &[]);
+    assert_eq!(
+        downloads("hello"),
+        hello,
+        "the first plugin's archive was downloaded again"
+    );
+    assert_eq!(sb.ok(&work, &["hello"]).0, "hello\n");
+    assert_eq!(sb.ok(&work, &["bye"]).0, "bye\n");
+    // Removing one changes the profile again, offline: the other's pins are kept as they are.
+    let out = sb
+        .aibox(&work)
+        .args(["--offline", "plugin", "uninstall", "bye"])
+        .env("AIBOX_GITHUB_API", gh.api())
+        .env("AIBOX_PLATFORM", "linux-x86_64")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out).1);
+    assert_eq!(downloads("hello"), hello);
+    assert_eq!(sb.ok(&work, &["hello"]).0, "hello\n");
+}

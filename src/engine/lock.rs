@@ -88,9 +88,11 @@ pub fn resolve_lock(
     let store = crate::registry::backends::content::home_store(sources.home())?;
     let mut unverified = Vec::new();
     let mut packages = Vec::with_capacity(resolution.packages.len());
+    // A previous lock of this format, for the same platforms, whose pins can be kept as they are.
+    let keepable =
+        old.filter(|l| l.version == crate::lockfile::VERSION && l.platforms == platforms);
     for (name, resolved) in &resolution.packages {
         let source = index.source_for(name)?;
-        let entry = source.lock_entry(name, &resolved.version, platforms.as_deref())?;
         // The signer: verified now, pinned by the previous lock unless this pack is upgraded
         // deliberately (`--upgrade`, `--upgrade-package`, `aibox add`).
         let upgrading = match upgrade {
@@ -99,6 +101,23 @@ pub fn resolve_lock(
             Upgrade::Packages(names) => names.contains(name),
         };
         let previous = old.and_then(|l| l.package(name)).filter(|_| !upgrading);
+        // The same version from the same source, not upgraded: its pins are kept as locked,
+        // so relocking downloads nothing for it (a release archive's tree hash is otherwise
+        // computed by downloading the archive) and works offline. Its content is still checked
+        // against these pins when it is fetched.
+        let entry = match keepable
+            .and_then(|l| l.package(name))
+            .filter(|p| !upgrading && p.version == resolved.version && p.source == source.url())
+            .filter(|p| !p.platforms.is_empty() && source.published())
+        {
+            Some(p) => crate::registry::LockEntry {
+                digest: p.digest.clone(),
+                platforms: p.platforms.clone(),
+                aqua: p.aqua.clone(),
+                signer: p.aqua.as_ref().and(p.signer.clone()),
+            },
+            None => source.lock_entry(name, &resolved.version, platforms.as_deref())?,
+        };
         let version_text = resolved.version.to_string();
         let signer = if let Some(pin) = &entry.aqua {
             // Checked by the aqua source itself: the policy judges which checks passed.

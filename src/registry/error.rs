@@ -260,9 +260,10 @@ impl crate::error::Hint for RegistryError {
             RegistryError::NotFound { .. } => {
                 vec!["check the name, or `aibox search <query>` to find packs".into()]
             }
-            RegistryError::TreeMismatch(_) => vec![
-                "the pack's content changed since it was locked; run `aibox lock` to accept the new content".into(),
-            ],
+            RegistryError::TreeMismatch(m) => vec![format!(
+                "the pack's content changed since it was locked; to accept the new content, lock it again: `aibox lock --upgrade-package {}`",
+                m.name
+            )],
             RegistryError::DigestMismatch { .. } => vec![
                 "the registry or mirror served corrupted or tampered content; nothing was added to the store — report it to the registry's operator".into(),
             ],

@@ -24,6 +24,12 @@ pub trait Source: Send + Sync {
     fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, RegistryError>;
     /// A hint that these versions' manifests will be asked for soon.
     fn prefetch(&self, _name: &str, _versions: &[Version]) {}
+    /// Whether a version's published content stays what it was locked as, so that relocking
+    /// may keep its lock entry instead of computing it again (which for a release archive
+    /// means downloading it). Not so for a directory of pack sources edited in place.
+    fn published(&self) -> bool {
+        true
+    }
     /// What the lock records for one version: its digest (if any) and, for every platform it
     /// publishes (narrowed to `platforms` when given), the artifact to fetch and its tree hash.
     fn lock_entry(

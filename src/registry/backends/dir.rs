@@ -162,6 +162,10 @@ impl Source for DirSource {
         &self.url
     }
 
+    fn published(&self) -> bool {
+        false
+    }
+
     fn names(&self) -> Result<Vec<String>, RegistryError> {
         Ok(self.packs.keys().cloned().collect())
     }

@@ -8,6 +8,8 @@
 //! at its root, in `bin/`, or in the one top directory (and its `bin/`) is a command, and one
 //! named `aibox-plugin-<name>` makes the pack a plugin.
 
+mod built;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, Write};
 use std::sync::{Arc, Mutex};
@@ -337,6 +339,17 @@ impl ArchiveSource {
         if let Some(b) = self.built.lock().expect("built lock").get(&key) {
             return Ok(b.clone());
         }
+        // Built by an earlier run and still in the store: nothing to download (`--refresh`
+        // downloads it again).
+        if !self.opts.refresh
+            && let Some(b) = self.built_before(name, version, url)
+        {
+            self.built
+                .lock()
+                .expect("built lock")
+                .insert(key, b.clone());
+            return Ok(b);
+        }
         if self.opts.offline {
             return Err(RegistryError::Offline {
                 what: format!(
@@ -376,6 +389,7 @@ impl ArchiveSource {
             id,
             manifest: Arc::new(manifest),
         };
+        self.remember_built(url, &built);
         self.built
             .lock()
             .expect("built lock")
