@@ -14,7 +14,8 @@ pub mod exit {
     /// `aibox.lock` is missing or out of date under `sync --locked` or `lock --check`; no other
     /// failure uses this code.
     pub const STALE_LOCK: i32 = 3;
-    /// A pack, plugin or skill the trust policy (or a Rego policy) refuses; no other failure
+    /// A pack, plugin or skill the trust policy (or a Rego policy) refuses, or what needs
+    /// consent (a version that may do more, a suspicious skill) without it; no other failure
     /// uses this code.
     pub const POLICY: i32 = 4;
 }

@@ -139,6 +139,12 @@ fn installed_by_the_skills_cli(env: &Env) -> PathBuf {
     root
 }
 
+/// Whether the project's current generation (if any) holds `review-pr`.
+fn switched_to_skills(root: &Path) -> bool {
+    std::fs::read_to_string(root.join(".aibox/current/generation.toml"))
+        .is_ok_and(|g| g.contains("review-pr"))
+}
+
 fn is_aibox_link(path: &Path) -> bool {
     std::fs::read_link(path)
         .map(|t| t.to_string_lossy().contains(".aibox/current/skills/"))
@@ -202,27 +208,66 @@ fn skills_cli_installs_are_taken_over_and_rollback_restores_them_byte_identical(
 }
 
 #[test]
-fn a_computed_hash_that_differs_from_what_aibox_fetched_is_reported() {
+fn a_computed_hash_that_differs_from_what_aibox_fetched_stops_the_sync_before_the_switch() {
     let env = Env::new();
     let root = installed_by_the_skills_cli(&env);
     let before = snapshot(&root, &[]);
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("skills-lock.json")).unwrap()).unwrap();
+    let recorded = lock["skills"]["review-pr"]["computedHash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // The source changed after the skills CLI installed (and hashed) it.
+    let skill_md = env.root.path().join("src/review-pr/SKILL.md");
+    let original = std::fs::read(&skill_md).unwrap();
     std::fs::write(
-        env.root.path().join("src/review-pr/SKILL.md"),
+        &skill_md,
         "---\nname: review-pr\ndescription: Something else\n---\n\n# changed\n",
     )
     .unwrap();
-    let out = run(&env, &root, &["import", "--apply"]);
+
+    // A plain import, then sync: refused before any generation is named.
+    ok(&env, &root, &["import"]);
+    let out = run(&env, &root, &["sync"]);
     let err = stderr(&out);
     assert!(!out.status.success(), "a mismatch must fail:\n{err}");
     assert!(
-        err.contains("review-pr: skills-lock.json's computedHash is")
-            && !err.contains("lint-docs: skills-lock.json's computedHash is"),
+        err.contains(&format!(
+            "review-pr@0.0.0 (from skills-lock.json (local `{}`)): skills-lock.json's computedHash is {recorded}, but the files aibox fetched hash to ",
+            env.root.path().join("src").display()
+        )),
         "{err}"
     );
-    assert!(err.contains("Checked lint-docs"), "{err}");
-    assert!(err.contains("aibox rollback"), "{err}");
-    // Nothing is lost: rollback gives the folders back.
+    assert!(!err.contains("lint-docs@"), "{err}");
+    assert!(err.contains("nothing was switched"), "{err}");
+    assert!(err.contains("`aibox sync --yes`"), "{err}");
+    // The lock that sync wrote for the import is taken back: the next sync resolves again.
+    assert!(!root.join("aibox.lock").exists());
+    // Nothing switched: no generation holds the skills, every old folder and link is as it was.
+    assert!(!switched_to_skills(&root));
+    assert_eq!(
+        snapshot(&root, &["aibox.toml", "aibox.lock", ".aibox"]),
+        before
+    );
+    // `import --apply` stops at the same place.
+    let out = run(&env, &root, &["import", "--apply"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("skills-lock.json's computedHash is"));
+    assert_eq!(
+        snapshot(&root, &["aibox.toml", "aibox.lock", ".aibox"]),
+        before
+    );
+
+    // The source as the skills CLI installed it: the same sync passes, both checked.
+    std::fs::write(&skill_md, &original).unwrap();
+    let (_, err) = ok(&env, &root, &["sync"]);
+    assert!(
+        err.contains("Checked review-pr: the same files as skills-lock.json's computedHash says"),
+        "{err}"
+    );
+    assert!(is_aibox_link(&root.join(".agents/skills/review-pr")));
+    assert!(is_aibox_link(&root.join(".claude/skills/lint-docs")));
     ok(&env, &root, &["rollback"]);
     assert_eq!(
         snapshot(&root, &["aibox.toml", "aibox.lock", ".aibox"]),
@@ -230,7 +275,32 @@ fn a_computed_hash_that_differs_from_what_aibox_fetched_is_reported() {
     );
 }
 
-/// `clawhub install <slug> --version <v>` by the real CLI into the project `root`.
+#[test]
+fn a_differing_import_is_taken_only_with_yes_and_rollback_still_restores() {
+    let env = Env::new();
+    let root = installed_by_the_skills_cli(&env);
+    let before = snapshot(&root, &[]);
+    std::fs::write(
+        env.root.path().join("src/review-pr/SKILL.md"),
+        "---\nname: review-pr\ndescription: Something else\n---\n\n# changed\n",
+    )
+    .unwrap();
+    ok(&env, &root, &["import"]);
+    let out = run(&env, &root, &["sync"]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    // Consent takes the fetched files; the old folders are kept and come back on rollback.
+    ok(&env, &root, &["sync", "--yes"]);
+    assert_eq!(
+        std::fs::read_to_string(root.join(".agents/skills/review-pr/SKILL.md")).unwrap(),
+        "---\nname: review-pr\ndescription: Something else\n---\n\n# changed\n"
+    );
+    ok(&env, &root, &["rollback"]);
+    assert_eq!(
+        snapshot(&root, &["aibox.toml", "aibox.lock", ".aibox"]),
+        before
+    );
+}
+
 fn clawhub_install(env: &Env, hub: &ClawHub, root: &Path, slug: &str, version: &str) {
     let out = run_client(
         &clawhub_cli(),
@@ -392,6 +462,176 @@ fn a_folder_no_record_knows_becomes_a_legacy_local_snapshot() {
         "{list}"
     );
     ok(&env, &root, &["rollback"]);
+    assert_eq!(
+        snapshot(&root, &["aibox.toml", "aibox.lock", ".aibox"]),
+        before
+    );
+}
+
+/// The regular files below `dir` (following the link `dir` may be), path → bytes.
+fn files_below(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_github_entry_the_skills_cli_wrote_is_synced_from_github_and_checked() {
+    use common::skills_github::{GitHub, commit, init_repo};
+    let env = Env::new();
+    let gh = GitHub::start();
+    // The repository: two skills under `skills/`, served by the loopback GitHub.
+    let repo = env.root.path().join("gh/acme/skills");
+    let review = "---\nname: review-pr\ndescription: Review PRs\n---\n\n# review-pr\n";
+    init_repo(
+        &repo,
+        &[
+            ("skills/review-pr/SKILL.md", review),
+            (
+                "skills/review-pr/scripts/check.sh",
+                "#!/bin/sh\necho checked\n",
+            ),
+            (
+                "skills/lint-docs/SKILL.md",
+                "---\nname: lint-docs\ndescription: Lint docs\n---\n\n# lint-docs\n",
+            ),
+            ("README.md", "# acme skills\n"),
+        ],
+        None,
+    );
+    gh.serve("acme/skills", &repo, &[]);
+    // The skills CLI clones `https://github.com/acme/skills.git` with git; tests reach no
+    // network, so its git (through the CLI's own HOME) is pointed at the same repository.
+    let cli_home = env.root.path().join("skills-home");
+    std::fs::create_dir_all(&cli_home).unwrap();
+    std::fs::write(
+        cli_home.join(".gitconfig"),
+        format!(
+            "[url \"file://{}\"]\n\tinsteadOf = https://github.com/acme/skills.git\n[protocol \"file\"]\n\tallow = always\n",
+            repo.display()
+        ),
+    )
+    .unwrap();
+    let root = env.work().join("app");
+    std::fs::create_dir_all(&root).unwrap();
+    let out = run_client(
+        &skills_cli(),
+        &cli_home,
+        &root,
+        &[
+            "add",
+            "acme/skills",
+            "--agent",
+            "claude-code",
+            "--agent",
+            "codex",
+            "--skill",
+            "*",
+            "--yes",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "skills add failed:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("skills-lock.json")).unwrap()).unwrap();
+    let entry = &lock["skills"]["review-pr"];
+    assert_eq!(entry["sourceType"], "github", "{lock}");
+    assert_eq!(entry["source"], "acme/skills", "{lock}");
+    assert_eq!(entry["skillPath"], "skills/review-pr/SKILL.md", "{lock}");
+    let installed = files_below(&root.join(".agents/skills/review-pr"));
+    let before = snapshot(&root, &[]);
+
+    let aibox = |args: &[&str]| {
+        env.aibox()
+            .current_dir(&root)
+            .env("AIBOX_GITHUB_API", gh.api())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // The repository moved on after the install (the entry names no ref: its default branch).
+    commit(
+        &repo,
+        &[(
+            "skills/review-pr/SKILL.md",
+            "---\nname: review-pr\ndescription: Review PRs\n---\n\n# changed upstream\n",
+        )],
+        "second",
+        None,
+    );
+    let out = aibox(&["import"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    assert!(
+        manifest.contains("review-pr = { git = \"https://github.com/acme/skills\" }"),
+        "{manifest}"
+    );
+    let out = aibox(&["sync"]);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "the moved branch must be refused:\n{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "(from skills-lock.json (GitHub `acme/skills`)): skills-lock.json's computedHash is {}",
+            entry["computedHash"].as_str().unwrap()
+        )),
+        "{err}"
+    );
+    assert!(!switched_to_skills(&root));
+    assert_eq!(
+        snapshot(&root, &["aibox.toml", "aibox.lock", ".aibox"]),
+        before
+    );
+
+    // Back to what was installed (a new commit with the old files): the same files come from
+    // the loopback GitHub, checked, and replace the CLI's folders.
+    commit(
+        &repo,
+        &[("skills/review-pr/SKILL.md", review)],
+        "revert",
+        None,
+    );
+    let out = aibox(&["sync"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Checked review-pr: the same files as skills-lock.json's computedHash says")
+            && err.contains("Checked lint-docs"),
+        "{err}"
+    );
+    assert!(
+        gh.paths()
+            .iter()
+            .any(|p| p.starts_with("/repos/acme/skills/tarball/")),
+        "{:?}",
+        gh.paths()
+    );
+    assert!(is_aibox_link(&root.join(".agents/skills/review-pr")));
+    assert!(is_aibox_link(&root.join(".claude/skills/review-pr")));
+    assert_eq!(
+        files_below(&root.join(".claude/skills/review-pr")),
+        installed
+    );
+    let out = aibox(&["rollback"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         snapshot(&root, &["aibox.toml", "aibox.lock", ".aibox"]),
         before

@@ -346,7 +346,15 @@ fn install_hooks_build_into_staging_only_and_their_output_is_stored() {
         "[pack]\nname = \"broken\"\nversion = \"1.0.0\"\n[install]\nrun = \"echo compiler exploded >&2; exit 1\"\n",
         &[],
     );
-    let (_, err) = sb.fails(&root, &["add", "broken"]);
+    // A pack new to an environment that runs an install hook asks first, as an update does.
+    let (code, err) = sb.fails(&root, &["add", "broken"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("broken 1.0.0 (new): runs an install hook: `echo compiler exploded"),
+        "{err}"
+    );
+    assert_eq!(current_generation(&root), before);
+    let (_, err) = sb.fails(&root, &["add", "broken", "--yes"]);
     assert!(
         err.contains("the install hook of `broken@1.0.0` failed"),
         "{err}"
@@ -786,4 +794,142 @@ fn a_plugin_stopped_by_its_cpu_limit_says_which_limit_ended_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.signal(), Some(15), "{out:?}");
+}
+
+/// Everything of the global profile a refused install must leave alone: its `aibox.toml`,
+/// `aibox.lock` and the generation `current` names.
+fn global_state(sb: &Sandbox) -> (String, String, String) {
+    let global = sb.home().join("global");
+    let current = sb.home().join("profiles/global/current");
+    (
+        std::fs::read_to_string(global.join("aibox.toml")).unwrap(),
+        std::fs::read_to_string(global.join("aibox.lock")).unwrap(),
+        std::fs::read_to_string(current.join("generation.toml")).unwrap(),
+    )
+}
+
+#[test]
+fn a_plugin_install_that_widens_what_the_plugin_may_do_asks_first() {
+    let sb = Sandbox::new();
+    let packs = sb.path().join("packs");
+    let registry = format!("dir:{}", packs.display());
+    let example = |version: &str, connect: &str| {
+        write_pack(
+            &packs,
+            &format!(
+                "[pack]\nname = \"example\"\nversion = \"{version}\"\nkind = \"plugin\"\n[bin]\naibox-plugin-example = \"bin/aibox-plugin-example\"\n[permissions]\nfs.read = [\"$PROJECT\"]\nnet.connect = [{connect}]\n"
+            ),
+            &[(
+                "bin/aibox-plugin-example",
+                &format!("#!/bin/sh\necho example {version}\n"),
+                true,
+            )],
+        );
+    };
+    example("1.0.0", "443");
+    example("1.1.0", "443, 22");
+    example("1.2.0", "22");
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    sb.ok(
+        &work,
+        &[
+            "plugin",
+            "install",
+            "example@1.0.0",
+            "--registry",
+            &registry,
+        ],
+    );
+    let before = global_state(&sb);
+    // `CI=true`, as every test runs: refused with the policy-refusal code, nothing changed.
+    let (code, err) = sb.fails(&work, &["plugin", "install", "example@1.1.0"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("example 1.0.0 → 1.1.0: connect to 22"),
+        "{err}"
+    );
+    assert!(err.contains("`--yes`"), "{err}");
+    assert_eq!(global_state(&sb), before);
+    assert_eq!(sb.ok(&work, &["example"]).0, "example 1.0.0\n");
+    // `--yes` takes it, saying what it took.
+    let (_, err) = sb.ok(&work, &["plugin", "install", "example@1.1.0", "--yes"]);
+    assert!(err.contains("connect to 22"), "{err}");
+    assert_eq!(sb.ok(&work, &["example"]).0, "example 1.1.0\n");
+    // A version that asks for nothing more (fewer ports) goes through unasked.
+    sb.ok(&work, &["plugin", "install", "example@1.2.0"]);
+    assert_eq!(sb.ok(&work, &["example"]).0, "example 1.2.0\n");
+}
+
+#[test]
+fn add_and_sync_after_an_edit_ask_before_widening_what_a_pack_may_do() {
+    let sb = Sandbox::new();
+    let root = project(&sb);
+    let packs = sb.path().join("packs");
+    let pack = |version: &str, permissions: &str| {
+        write_pack(
+            &packs,
+            &format!(
+                "[pack]\nname = \"fetcher\"\nversion = \"{version}\"\n[bin]\nfetcher = \"bin/fetcher\"\n[permissions]\n{permissions}"
+            ),
+            &[(
+                "bin/fetcher",
+                &format!("#!/bin/sh\necho fetcher {version}\n"),
+                true,
+            )],
+        );
+    };
+    pack("1.0.0", "net.connect = [443]\n");
+    pack("1.1.0", "net.connect = [443, 22]\n");
+    pack("1.2.0", "net.connect = [443, 22]\nfs.write = [\"$HOME\"]\n");
+    pack("1.3.0", "net.connect = [22]\nfs.write = [\"$HOME\"]\n");
+    sb.ok(&root, &["add", "fetcher@=1.0.0"]);
+    let read = |name: &str| std::fs::read_to_string(root.join(name)).unwrap();
+    let state = || {
+        (
+            read("aibox.toml"),
+            read("aibox.lock"),
+            current_generation(&root),
+        )
+    };
+    let before = state();
+
+    // `add` of a wider version: refused in CI, nothing changed; `--yes` takes it.
+    let (code, err) = sb.fails(&root, &["add", "fetcher@=1.1.0"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("fetcher 1.0.0 → 1.1.0: connect to 22"),
+        "{err}"
+    );
+    assert!(err.contains("`--yes`"), "{err}");
+    assert_eq!(state(), before);
+    sb.ok(&root, &["add", "fetcher@=1.1.0", "--yes"]);
+    assert!(read("aibox.lock").contains("version = \"1.1.0\""));
+
+    // `sync` after editing `aibox.toml` by hand: the same check, and the lock it wrote for
+    // the edit is put back.
+    let before = state();
+    let edited = read("aibox.toml").replace("=1.1.0", "=1.2.0");
+    assert_ne!(edited, before.0);
+    std::fs::write(root.join("aibox.toml"), &edited).unwrap();
+    let (code, err) = sb.fails(&root, &["sync"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("fetcher 1.1.0 → 1.2.0: write $HOME"), "{err}");
+    assert_eq!(
+        (read("aibox.lock"), current_generation(&root)),
+        (before.1.clone(), before.2.clone())
+    );
+    sb.ok(&root, &["sync", "--yes"]);
+    assert!(read("aibox.lock").contains("version = \"1.2.0\""));
+    assert_eq!(sb.ok(&root, &["run", "--", "fetcher"]).0, "fetcher 1.2.0\n");
+
+    // Nothing wider: no question. An unchanged lock under `--locked`: none either.
+    std::fs::write(
+        root.join("aibox.toml"),
+        read("aibox.toml").replace("=1.2.0", "=1.3.0"),
+    )
+    .unwrap();
+    sb.ok(&root, &["sync"]);
+    assert!(read("aibox.lock").contains("version = \"1.3.0\""));
+    sb.ok(&root, &["sync", "--locked"]);
 }

@@ -292,11 +292,12 @@ fn seccomp_keeps_an_install_hook_from_unix_sockets_and_udp_unless_declared() {
         "[permissions]\nfs.read = [\"$PROJECT\"]\n",
         &args,
     );
-    sb.ok(&root, &["add", "reader"]);
+    // A pack new to the environment that runs an install hook needs consent.
+    sb.ok(&root, &["add", "reader", "--yes"]);
     servers.assert_nothing(&hook_output("reader"));
 
     hook_pack(&sb, "talker", &servers.declared(), &args);
-    sb.ok(&root, &["add", "talker"]);
+    sb.ok(&root, &["add", "talker", "--yes"]);
     servers.assert_declared(&hook_output("talker"));
 }
 

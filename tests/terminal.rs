@@ -191,7 +191,7 @@ fn hooks_checks_and_subscribers_run_without_the_terminal() {
     let out = on_terminal(
         &sb,
         &root,
-        "test -t 2 && echo aibox-on-a-terminal; \"$AIBOX\" add --plugin listener && \"$AIBOX\" add hooked checked",
+        "test -t 2 && echo aibox-on-a-terminal; \"$AIBOX\" add --plugin listener && \"$AIBOX\" add --yes hooked checked",
     );
     assert!(out.contains("aibox-on-a-terminal"), "{out}");
     assert!(out.contains("Switched"), "{out}");

@@ -82,36 +82,12 @@ pub(super) fn run(opts: &Options, args: ImportArgs) -> Result<()> {
     if opts.json {
         crate::printer::print_json(&serde_json::json!({ "import": out, "checks": checks }));
     }
-    let mut bad = Vec::new();
-    for c in &checks {
-        let what = match &c.expected {
-            ops::migrate::Expected::ComputedHash(_) => "skills-lock.json's computedHash",
-            ops::migrate::Expected::Fingerprint(_) => "origin.json's fingerprint",
-        };
-        if c.matches {
-            opts.reporter.status(
-                "Checked",
-                format!("{}: the same files as {what} says", c.name),
-            );
-        } else {
-            bad.push(format!(
-                "  {}: {what} is {}, aibox's copy hashes to {}",
-                c.name,
-                match &c.expected {
-                    ops::migrate::Expected::ComputedHash(h)
-                    | ops::migrate::Expected::Fingerprint(h) => h,
-                },
-                c.actual
-                    .as_deref()
-                    .unwrap_or(c.why.as_deref().unwrap_or("(not computed)"))
-            ));
-        }
-    }
-    if !bad.is_empty() {
+    // The sync checked each recorded hash before it switched (engine::handover) and said so;
+    // a difference it let through was consented to (`--yes`). What remains is for `--json`.
+    let bad = checks.iter().filter(|c| !c.matches).count();
+    if bad > 0 && !opts.consent.yes {
         return Err(Error::msg(format!(
-            "{} imported skill(s) differ from what the old installer recorded:\n{}",
-            bad.len(),
-            bad.join("\n")
+            "{bad} imported skill(s) differ from what the old installer recorded"
         ))
         .with_hint("aibox installed them and kept the old folders in the store: check the differences, then keep them, or run `aibox rollback` to put the old folders back"));
     }

@@ -47,7 +47,8 @@ GITHUB_TOKEN (for `github:` sources), NO_COLOR.\n\n\
 Exit status: 0 success; 1 error; 2 usage error (the command line could not be parsed, or \
 no such command or plugin); \
 3 `aibox.lock` is missing or out of date under `sync --locked` or `lock --check`; \
-4 the trust policy refuses a pack, plugin or skill."
+4 the trust policy refuses a pack, plugin or skill, or what needs consent (a version that may do \
+more, a suspicious skill) was not given it (`--yes`)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -81,9 +82,10 @@ pub struct GlobalArgs {
     /// Path to `aibox.toml` (default: the nearest one at or above the current directory).
     #[arg(long, global = true, value_name = "PATH")]
     manifest_path: Option<PathBuf>,
-    /// Take what needs consent without asking: a skill its registry flags as suspicious, an
-    /// update that asks for more. Without it a terminal is asked and anything else (CI, cron,
-    /// a pipe) is refused.
+    /// Take what needs consent without asking: a version that may do more than the installed
+    /// one (on any add, install, sync, update or import), a skill its registry flags as
+    /// suspicious, imported skills whose files differ from what their old installer recorded.
+    /// Without it a terminal is asked and anything else (CI, cron, a pipe) is refused.
     #[arg(long, short, global = true)]
     yes: bool,
 }

@@ -48,32 +48,11 @@ pub(super) struct UpdateArgs {
     version: Option<String>,
 }
 
-/// Whether to apply updates that ask for more: `--yes`, else ask on a terminal outside CI.
-fn confirmer(
-    yes: bool,
-    reporter: crate::printer::Reporter,
-) -> impl FnMut(&[crate::engine::escalation::Escalation]) -> bool {
-    move |list| {
-        use std::io::{BufRead, IsTerminal};
-        if yes {
-            reporter.warn(format!(
-                "applying updates that ask for more (--yes):\n{}",
-                crate::engine::escalation::describe(list)
-            ));
-            return true;
-        }
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-        if ci || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return false;
-        }
-        reporter.prompt(format!(
-            "These updates ask for more than the locked versions:\n{}\nApply them? [y/N] ",
-            crate::engine::escalation::describe(list)
-        ));
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        matches!(answer.trim(), "y" | "Y" | "yes")
-    }
+/// Whether to apply updates that ask for more: the one consent rule (`--yes`, else ask on a
+/// terminal outside CI).
+fn confirmer(opts: &Options) -> impl FnMut(&[crate::engine::escalation::Escalation]) -> bool {
+    let (consent, reporter) = (opts.consent, opts.reporter);
+    move |list| crate::engine::escalation::asked(list, consent, reporter)
 }
 
 /// `update --auto` on a terminal outside CI: ask whether to take the minor and major updates
@@ -186,7 +165,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         let a = ops::update::auto(
             opts,
             args.profile.target(),
-            &mut confirmer(opts.consent.yes, opts.reporter),
+            &mut confirmer(opts),
             &mut |list: &[ops::update::Outdated]| ask_held(opts.reporter, list),
         )?;
         for (name, old, new) in &a.applied.widened {
@@ -215,7 +194,7 @@ pub(super) fn update(opts: &Options, args: UpdateArgs) -> Result<()> {
         &args.packs,
         args.major,
         args.dry_run,
-        &mut confirmer(opts.consent.yes, opts.reporter),
+        &mut confirmer(opts),
     )?;
     let verb = if args.dry_run {
         "Would widen"

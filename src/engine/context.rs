@@ -22,8 +22,9 @@ pub struct Options {
     pub mirrors: Vec<String>,
     /// Where progress, status lines and warnings go.
     pub reporter: crate::printer::Reporter,
-    /// Whether what needs consent (a skill its registry flags as suspicious, an update that
-    /// asks for more) may be taken, and how to ask.
+    /// Whether what needs consent (a skill its registry flags as suspicious, a version that
+    /// may do more than the installed one, an imported skill that differs from what was
+    /// installed) may be taken, and how to ask.
     pub consent: Consent,
     /// The aibox home, resolved once by the CLI ([`crate::store::Home::of_process`]).
     pub home: crate::store::Home,

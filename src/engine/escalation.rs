@@ -1,12 +1,22 @@
 //! What a new lock would let packs do that the old one did not: wider `[permissions]`, code that
-//! runs at install or before a switch, a changed kind, a new or missing signer. `aibox update`
-//! shows these and asks before applying them (`--yes` for scripts; refused in CI without it).
+//! runs at install or before a switch, a changed kind, a new or missing signer — and the one
+//! consent check every path that installs a lock runs ([`check_install`]: `add`, `plugin
+//! install`, `sync` after an edit, `update`, `import`, the local page): the new lock is compared
+//! with the lock the profile's current generation was made from, and what asks for more is
+//! taken only with `--yes` or a yes on a terminal outside CI; anywhere else it is refused
+//! (exit code 4) before anything is fetched.
 
 use crate::lockfile::{LockedPackage, Lockfile};
 use crate::manifest::pack::{Grants, NetTarget, PackKind, Permissions};
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use crate::engine::context::Consent;
 use crate::engine::sources::Sources;
-use crate::error::Result;
+use crate::error::{Error, Result, exit};
+use crate::store::Store;
+use crate::store::profiles::Profile;
 
 /// One pack asking for more.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -318,6 +328,134 @@ pub fn describe(list: &[Escalation]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Escalations consented to in this process (each as [`describe`] shows it), so that one
+/// command asks once: `update` asks, and the install it then runs does not ask again.
+static ACCEPTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+fn key(e: &Escalation) -> String {
+    describe(std::slice::from_ref(e))
+}
+
+/// Record `list` as consented to (by a person on the local page, or through [`consent`]).
+pub fn accept(list: &[Escalation]) {
+    let mut accepted = ACCEPTED.lock().unwrap_or_else(|e| e.into_inner());
+    accepted.extend(list.iter().map(key));
+}
+
+/// Whether `list` may be taken under `consent`: `--yes` (with a warning naming what is taken),
+/// else a yes from the person at the terminal (outside CI); anywhere else no.
+pub fn asked(list: &[Escalation], consent: Consent, reporter: crate::printer::Reporter) -> bool {
+    if consent.yes {
+        reporter.warn(format!(
+            "taking versions that ask for more than the installed ones (--yes):\n{}",
+            describe(list)
+        ));
+        return true;
+    }
+    consent.ask.is_some_and(|ask| {
+        ask(
+            reporter,
+            &format!(
+                "These versions ask for more than the installed ones:\n{}\nTake them?",
+                describe(list)
+            ),
+        )
+    })
+}
+
+/// Versions that ask for more than the installed ones, refused for want of consent (exit
+/// code 4, as every policy refusal).
+#[derive(Debug, thiserror::Error)]
+#[error("these versions ask for more than the installed ones, and nobody consented:\n{}", describe(.0))]
+pub struct Unconsented(pub Vec<Escalation>);
+
+impl crate::error::Hint for Unconsented {
+    fn hints(&self) -> Vec<String> {
+        vec![
+            "review them (`aibox info <pack>` shows what a version may do), then run the same command again with `--yes`; on a terminal outside CI you are asked instead".into(),
+            "nothing was changed: the current generation, `aibox.toml` and `aibox.lock` are as they were".into(),
+        ]
+    }
+
+    fn exit_code(&self) -> i32 {
+        exit::POLICY
+    }
+}
+
+/// The refusal of `list` for want of consent.
+pub fn refusal(list: &[Escalation]) -> Error {
+    Unconsented(list.to_vec()).into()
+}
+
+/// Go on only with consent to `list` ([`asked`]); what was consented to before in this process
+/// is not asked again. Refused: [`refusal`].
+pub fn consent(
+    list: &[Escalation],
+    consent: Consent,
+    reporter: crate::printer::Reporter,
+) -> Result<()> {
+    let open: Vec<Escalation> = {
+        let accepted = ACCEPTED.lock().unwrap_or_else(|e| e.into_inner());
+        list.iter()
+            .filter(|e| !accepted.contains(&key(e)))
+            .cloned()
+            .collect()
+    };
+    if open.is_empty() {
+        return Ok(());
+    }
+    if asked(&open, consent, reporter) {
+        accept(&open);
+        return Ok(());
+    }
+    Err(refusal(&open))
+}
+
+/// The lock `profile`'s current generation was made from: `None` when it has no generation
+/// yet, or its current generation keeps no lock (generation 0, one made by an older aibox).
+pub fn current_lock(store: &Store, profile: &Profile) -> Result<Option<Lockfile>> {
+    let Ok(id) = store.current_id(profile) else {
+        return Ok(None);
+    };
+    let Some(files) = store.project_files(profile, id) else {
+        return Ok(None);
+    };
+    let path = profile.paths.generation(id).join("aibox.lock");
+    Ok(Some(Lockfile::parse(
+        &String::from_utf8_lossy(&files.lock),
+        &path,
+    )?))
+}
+
+/// What installing `lock` into `profile` would let packs do beyond what its current
+/// generation lets them: the escalations against the lock that generation was made from.
+/// Nothing when the profile has no generation to compare with (a first install of a lock
+/// asks nothing; `aibox info` shows what each pack may do), or when `lock` is that lock.
+pub fn pending(
+    store: &Store,
+    profile: &Profile,
+    lock: &Lockfile,
+    sources: &Sources,
+) -> Result<Vec<Escalation>> {
+    match current_lock(store, profile)? {
+        Some(current) if current != *lock => escalations(&current, lock, sources),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The one consent check of every path that installs a lock into `profile` (`add`, `plugin
+/// install`, `sync`, `update`, `import`, the local page): what `lock` asks for beyond the
+/// current generation ([`pending`]) needs [`consent`]; refused, nothing is fetched or switched.
+pub fn check_install(
+    store: &Store,
+    profile: &Profile,
+    lock: &Lockfile,
+    sources: &Sources,
+) -> Result<()> {
+    let list = pending(store, profile, lock, sources)?;
+    consent(&list, sources.consent(), sources.reporter())
 }
 
 #[cfg(test)]

@@ -6,11 +6,19 @@
 //! rollback`) puts every one back byte for byte wherever nothing stands in its place; switching
 //! to it again replaces them again. Nothing the user changed since the import is ever
 //! touched: it is not what was handed over.
+//!
+//! What the old installers recorded the imported skills' files hash to (`expect` in the
+//! record) is checked against the trees aibox stored for them before the first generation
+//! holding them is named ([`check_expected`]); a mismatch stops the install there — nothing
+//! switched, the old folders untouched — unless consented to (`--yes`). Once a switch has
+//! completed with them checked, they are dropped from the record ([`forget_expected`]): later
+//! syncs (an update of the skill, say) do not check them again.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fs;
+use crate::manifest::pack::{PackKind, PackManifest};
 use crate::skill::handover::{Handover, Identity, identity};
 use crate::store::generations::{GenerationRecord, Replaced, ReplacedEntry};
 use crate::store::profiles::Profile;
@@ -77,6 +85,112 @@ pub fn keep(
             .map(|(path, link)| ReplacedEntry { path, link })
             .collect(),
     }))
+}
+
+/// Before a generation holding `packs` is prepared: each imported skill among them whose old
+/// installer recorded what its files hash to (`expect` in the profile's handover record) must
+/// hash to that in the tree aibox stored. A mismatch (or a hash that cannot be computed here)
+/// is refused — unless consented to (`--yes`, or a yes on a terminal outside CI) — before
+/// anything is prepared or switched. Returns the skills checked (or taken), for
+/// [`forget_expected`] once the switch is done.
+pub fn check_expected(
+    store: &Store,
+    profile: &Profile,
+    packs: &[(PackId, PackManifest)],
+    consent: crate::engine::context::Consent,
+) -> Result<Vec<String>> {
+    let record = Handover::read(&profile.paths.dir);
+    let mut checked = Vec::new();
+    let mut bad = Vec::new();
+    for e in &record.expected {
+        let Some((what, want)) = e.recorded() else {
+            continue;
+        };
+        let Some((id, _)) = packs
+            .iter()
+            .find(|(id, m)| id.name == e.skill && m.pack.kind == PackKind::Skill)
+        else {
+            continue;
+        };
+        let files = crate::skill::folder_hash::files_of(&store.pack_path(id)).map_err(|err| {
+            Error::io(format!("cannot read the stored `{}`", e.skill), err)
+                .with_hint("run `aibox store verify --repair`, then `aibox sync`")
+        })?;
+        match e.compute(files) {
+            Some(got) if got == want => {
+                store.reporter().status(
+                    "Checked",
+                    format!("{}: the same files as {what} says", e.skill),
+                );
+            }
+            got => bad.push(format!(
+                "  {}@{} (from {}): {what} is {want}, but the files aibox fetched hash to {}",
+                e.skill,
+                id.version,
+                e.from,
+                got.as_deref()
+                    .unwrap_or("something aibox cannot compute here (a path needs ICU ordering)")
+            )),
+        }
+        checked.push(e.skill.clone());
+    }
+    if bad.is_empty() {
+        return Ok(checked);
+    }
+    let list = bad.join("\n");
+    if consent.yes {
+        store.reporter().warn(format!(
+            "taking imported skills whose files differ from what the old installer recorded (--yes):\n{list}"
+        ));
+        return Ok(checked);
+    }
+    let question = format!(
+        "These imported skills differ from what the old installer recorded:\n{list}\nTake the files aibox fetched?"
+    );
+    if consent
+        .ask
+        .is_some_and(|ask| ask(store.reporter(), &question))
+    {
+        return Ok(checked);
+    }
+    Err(NotAsInstalled {
+        count: bad.len(),
+        list,
+    }
+    .into())
+}
+
+/// Imported skills whose fetched files differ from what their old installer recorded.
+#[derive(Debug, thiserror::Error)]
+#[error("{count} imported skill(s) are not the files the old installer installed:\n{list}")]
+pub struct NotAsInstalled {
+    pub count: usize,
+    /// One line per skill: which, from which record, expected and got.
+    pub list: String,
+}
+
+impl crate::error::Hint for NotAsInstalled {
+    fn hints(&self) -> Vec<String> {
+        vec![
+            "nothing was switched: the previous generation, the old skill folders and `aibox.lock` are as they were".into(),
+            "the source changed since it was installed: point `aibox.toml` at the revision that was installed, or review the new files and run `aibox sync --yes` to take them (the old folders are kept in the store; `aibox rollback` puts them back)".into(),
+        ]
+    }
+}
+
+/// After a switch that completed with `checked` skills checked: drop their expectations from
+/// the handover record, so later syncs do not check them again.
+pub fn forget_expected(store: &Store, profile: &Profile, checked: &[String]) {
+    if checked.is_empty() {
+        return;
+    }
+    let mut record = Handover::read(&profile.paths.dir);
+    record.expected.retain(|e| !checked.contains(&e.skill));
+    if let Err(e) = record.write(&profile.paths.dir) {
+        store
+            .reporter()
+            .warn(format!("cannot update the handover record: {e}"));
+    }
 }
 
 /// The kept tree of `replaced`, when it is still in the store.

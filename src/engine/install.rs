@@ -170,6 +170,10 @@ pub fn install_lock(
         .map(|id| stored_manifest(store, id))
         .collect::<Result<Vec<_>>>()?;
     check_skills(lock, &packs)?;
+    // Imported skills must be the files their old installer installed (checked before
+    // anything of this generation is prepared; dropped from the record once it is current).
+    let expected =
+        crate::engine::handover::check_expected(store, profile, &packs, sources.consent())?;
     // What a pack exports into the user's shell is judged before anything of it runs.
     crate::engine::pack_env::check_packs(
         &packs,
@@ -196,6 +200,7 @@ pub fn install_lock(
             crate::engine::handover::settle(store, p, &previous)?;
             p.apply(&previous.skills(), store.reporter())?;
         }
+        crate::engine::handover::forget_expected(store, profile, &expected);
         if global {
             crate::engine::user_bin::refresh(store);
         }
@@ -270,6 +275,7 @@ pub fn install_lock(
         crate::engine::handover::settle(store, p, &generation)?;
         p.apply(&generation.skills(), store.reporter())?;
     }
+    crate::engine::handover::forget_expected(store, profile, &expected);
     if global {
         crate::engine::user_bin::refresh(store);
     }

@@ -116,11 +116,41 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
         opts,
         &outcome.lock,
         &outcome.bytes,
-    )?;
+    )
+    .inspect_err(|e| {
+        // Refused for want of consent, or imported skills that are not what was installed:
+        // the lock written for the edited manifest goes back to what it was, so the refusal
+        // changes nothing at all (and the next sync resolves again).
+        let refused = e
+            .downcast_ref::<crate::engine::escalation::Unconsented>()
+            .is_some()
+            || e.downcast_ref::<crate::engine::handover::NotAsInstalled>()
+                .is_some();
+        if outcome.written && refused {
+            restore_lock(&root, state.lock.as_ref().map(|(b, _)| b.as_slice()), opts);
+        }
+    })?;
     if target == Target::Project {
         crate::store::state_dir::mark_synced(&root);
     }
     Ok(SyncOutcome::Installed(Box::new(installed)))
+}
+
+/// Put `aibox.lock` under `root` back as `bytes` (`None`: it did not exist).
+fn restore_lock(root: &std::path::Path, bytes: Option<&[u8]>, opts: &Options) {
+    let path = root.join(crate::ops::LOCKFILE);
+    let restored = match bytes {
+        Some(b) => crate::fs::write_atomic(&path, b),
+        None => crate::fs::remove_file(&path),
+    };
+    match restored {
+        Ok(()) => opts
+            .reporter
+            .status("Restored", format!("`{}` as it was", path.display())),
+        Err(e) => opts
+            .reporter
+            .warn(format!("cannot restore `{}`: {e}", path.display())),
+    }
 }
 
 /// Install a lock (given as its model and bytes) into `profile`.
@@ -141,6 +171,9 @@ pub fn install(
     let policy = crate::engine::verdicts::policy(Some(state), opts.reporter)?;
     crate::engine::verdicts::check_lock(store, &sources, &policy, lock, &profile.describe())?;
     crate::engine::moderation::check_lock(store, &sources, lock, &profile.describe())?;
+    // What asks for more than the current generation lets packs do needs consent, on every
+    // path that installs a lock (engine::escalation).
+    crate::engine::escalation::check_install(store, profile, lock, &sources)?;
     let verified = (lock_hash(bytes), policy.digest());
     let manifest_path = state.root.join(crate::ops::MANIFEST);
     let files = crate::fs::read_regular(&manifest_path, crate::ops::MAX_MANIFEST_BYTES)

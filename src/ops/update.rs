@@ -254,19 +254,17 @@ pub fn update(
     })
 }
 
-/// Go on only if `escalations` is empty or `confirm` approves it; else refuse, changing nothing.
+/// Go on only if `escalations` is empty or `confirm` approves it (then the install that
+/// follows does not ask again); else refuse, changing nothing.
 fn approve(
     escalations: &[Escalation],
     confirm: &mut dyn FnMut(&[Escalation]) -> bool,
 ) -> Result<()> {
     if escalations.is_empty() || confirm(escalations) {
+        crate::engine::escalation::accept(escalations);
         return Ok(());
     }
-    Err(Error::msg(format!(
-        "the update asks for more than the locked versions:\n{}",
-        crate::engine::escalation::describe(escalations)
-    ))
-    .with_hint("nothing was changed; review the packs, then run the same command with `--yes` (a terminal outside CI is asked instead)"))
+    Err(crate::engine::escalation::refusal(escalations))
 }
 
 /// What `update --auto` did: patch updates applied, larger ones held back for a person.

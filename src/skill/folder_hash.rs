@@ -107,6 +107,31 @@ pub fn fingerprint(files: Vec<(String, Vec<u8>)>) -> Option<String> {
     Some(hex::encode(Sha256::digest(joined.join("\n").as_bytes())))
 }
 
+/// The regular files below `dir` (links not followed), with their `/`-separated paths: what
+/// the hashes above are computed over.
+pub fn files_of(dir: &std::path::Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_owned(), String::new())];
+    while let Some((d, prefix)) = stack.pop() {
+        for item in crate::fs::read_dir(&d)? {
+            let item = item?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let meta = crate::fs::symlink_metadata(item.path())?;
+            if meta.is_dir() {
+                stack.push((item.path(), rel));
+            } else if meta.is_file() {
+                out.push((rel, crate::fs::read(item.path())?));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

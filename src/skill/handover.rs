@@ -3,7 +3,9 @@
 //! folders that `aibox import` handed to aibox — a folder (with the tree hash it had when imported) or a
 //! symbolic link (with its target). A switch may replace such an entry by aibox's link only
 //! while it is still exactly what was imported; anything else in those folders stays the
-//! user's. Reading, writing, and telling whether an entry on disk is still the one recorded.
+//! user's. It also keeps what the old installers recorded each imported skill's files hash to
+//! (`expect`), which the next switch checks before it names the new generation. Reading,
+//! writing, and telling whether an entry on disk is still the one recorded.
 
 use std::path::Path;
 
@@ -23,6 +25,58 @@ const MAX_BYTES: u64 = 4 << 20;
 pub struct Handover {
     #[serde(default, rename = "entry")]
     pub entries: Vec<HandedEntry>,
+    /// What the old installers recorded the imported skills' files hash to, still to be
+    /// checked against what aibox stores for them (dropped once a switch checked them).
+    #[serde(default, rename = "expect", skip_serializing_if = "Vec::is_empty")]
+    pub expected: Vec<Expectation>,
+}
+
+/// What another installer recorded an imported skill's files hash to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Expectation {
+    /// The skill (its name in `aibox.toml`).
+    pub skill: String,
+    /// Where the hash was recorded, for people (`skills-lock.json (local `…`)`, …).
+    pub from: String,
+    /// The `skills` CLI's `computedHash` (`skill::folder_hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_hash: Option<String>,
+    /// The `clawhub` CLI's `fingerprint` (`skill::folder_hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+impl Expectation {
+    /// What was recorded, and what it is called: `(what, hash)`.
+    pub fn recorded(&self) -> Option<(&'static str, &str)> {
+        match (&self.computed_hash, &self.fingerprint) {
+            (Some(h), None) => Some(("skills-lock.json's computedHash", h)),
+            (None, Some(h)) => Some(("origin.json's fingerprint", h)),
+            _ => None,
+        }
+    }
+
+    /// The same hash of `files` (relative `/`-separated path, bytes); `None` when it cannot be
+    /// computed here (paths whose order needs ICU).
+    pub fn compute(&self, files: Vec<(String, Vec<u8>)>) -> Option<String> {
+        use crate::skill::folder_hash as fh;
+        if self.computed_hash.is_some() {
+            fh::computed_hash(
+                files
+                    .into_iter()
+                    .filter(|(p, _)| fh::in_computed_hash(p))
+                    .collect(),
+            )
+        } else {
+            fh::fingerprint(
+                files
+                    .into_iter()
+                    .filter(|(p, _)| fh::in_fingerprint(p))
+                    .collect(),
+            )
+        }
+    }
 }
 
 /// One handed-over entry.
@@ -86,6 +140,7 @@ impl Handover {
                 h.entries.retain(|e| {
                     crate::manifest::bad_relative_path(&e.path).is_none() && e.identity().is_some()
                 });
+                h.expected.retain(|e| e.recorded().is_some());
                 h
             })
             .unwrap_or_default()
@@ -97,6 +152,8 @@ impl Handover {
         let mut sorted = self.clone();
         sorted.entries.sort_by(|a, b| a.path.cmp(&b.path));
         sorted.entries.dedup_by(|a, b| a.path == b.path);
+        sorted.expected.sort_by(|a, b| a.skill.cmp(&b.skill));
+        sorted.expected.dedup_by(|a, b| a.skill == b.skill);
         fs::create_dir_all(dir)?;
         let mut text = String::from(
             "# Entries of agents' skills folders handed to aibox by `aibox import`: a sync replaces\n\
@@ -111,6 +168,14 @@ impl Handover {
     pub fn unchanged(&self, root: &Path, rel: &str) -> Option<&HandedEntry> {
         let entry = self.entries.iter().find(|e| e.path == rel)?;
         (identity(&root.join(rel))? == entry.identity()?).then_some(entry)
+    }
+
+    /// Add (or replace, by skill) the expectations of `more`.
+    pub fn expect(&mut self, more: Vec<Expectation>) {
+        for e in more {
+            self.expected.retain(|x| x.skill != e.skill);
+            self.expected.push(e);
+        }
     }
 
     /// Add (or replace) the entries of `more`.
@@ -157,12 +222,19 @@ mod tests {
                     link: None,
                 },
             ],
+            expected: vec![Expectation {
+                skill: "review-pr".into(),
+                from: "skills-lock.json".into(),
+                computed_hash: Some("ab".repeat(32)),
+                fingerprint: None,
+            }],
         };
         let profile = root.join("profile");
         record.write(&profile).unwrap();
         let back = Handover::read(&profile);
         assert_eq!(back.entries.len(), 2);
         assert_eq!(back.entries[0].path, ".agents/skills/review-pr");
+        assert_eq!(back.expected, record.expected);
         assert!(back.unchanged(root, ".agents/skills/review-pr").is_some());
         assert!(back.unchanged(root, ".claude/skills/review-pr").is_some());
         // A changed folder is no longer the one handed over.

@@ -43,7 +43,7 @@ pub fn check(opts: &Options, plan: &Plan, lock: &crate::lockfile::Lockfile) -> R
             name: pkg.name.clone(),
             version: pkg.version.to_string(),
         };
-        let files = files_of(&store.pack_path(&id))
+        let files = crate::skill::folder_hash::files_of(&store.pack_path(&id))
             .map_err(|e| Error::io(format!("cannot read the stored `{}`", s.name), e))?;
         let (actual, want) = match expected {
             Expected::ComputedHash(h) => (
@@ -74,30 +74,6 @@ pub fn check(opts: &Options, plan: &Plan, lock: &crate::lockfile::Lockfile) -> R
                 .then(|| "a path holds characters whose order aibox cannot compute here".into()),
             actual,
         });
-    }
-    Ok(out)
-}
-
-/// The regular files below `dir` (links not followed), with their `/`-separated paths.
-fn files_of(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![(dir.to_owned(), String::new())];
-    while let Some((d, prefix)) = stack.pop() {
-        for item in crate::fs::read_dir(&d)? {
-            let item = item?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            let meta = crate::fs::symlink_metadata(item.path())?;
-            if meta.is_dir() {
-                stack.push((item.path(), rel));
-            } else if meta.is_file() {
-                out.push((rel, crate::fs::read(item.path())?));
-            }
-        }
     }
     Ok(out)
 }

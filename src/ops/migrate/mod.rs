@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::manifest::ProjectManifest;
 use crate::registry::moderation::Verdict;
-use crate::skill::handover::{HandedEntry, Identity};
+use crate::skill::handover::{Expectation, HandedEntry, Identity};
 
 use crate::ops::Options;
 use found::{FolderEntry, Found};
@@ -93,6 +93,28 @@ pub struct Plan {
     /// Local snapshots to make: (the folder, its place under `.aibox/local-skills/`).
     #[serde(skip)]
     snapshots: Vec<(PathBuf, String)>,
+}
+
+impl Plan {
+    /// What the old records say the planned skills' files hash to, for the handover record:
+    /// the next switch checks each against what aibox stored, before it names the generation.
+    fn expectations(&self) -> Vec<Expectation> {
+        self.skills
+            .iter()
+            .filter_map(|s| {
+                let (computed_hash, fingerprint) = match s.expected.clone()? {
+                    Expected::ComputedHash(h) => (Some(h), None),
+                    Expected::Fingerprint(h) => (None, Some(h)),
+                };
+                Some(Expectation {
+                    skill: s.name.clone(),
+                    from: s.from.clone(),
+                    computed_hash,
+                    fingerprint,
+                })
+            })
+            .collect()
+    }
 }
 
 /// The agent whose project folder is `folder` (`.agents/skills` is everyone's: `universal`).
@@ -573,7 +595,8 @@ pub fn edit(text: &str, plan: &Plan) -> Result<String> {
 /// Make the plan's files: the local snapshots under `.aibox/local-skills/` and the handover
 /// record in the project's profile (what a switch may replace).
 pub fn prepare(opts: &Options, root: &Path, plan: &Plan) -> Result<()> {
-    if plan.snapshots.is_empty() && plan.handed.is_empty() {
+    let expected = plan.expectations();
+    if plan.snapshots.is_empty() && plan.handed.is_empty() && expected.is_empty() {
         return Ok(());
     }
     crate::store::state_dir::check_state_dir(root)?;
@@ -589,11 +612,12 @@ pub fn prepare(opts: &Options, root: &Path, plan: &Plan) -> Result<()> {
                 )
             })?;
     }
-    if !plan.handed.is_empty() {
+    if !plan.handed.is_empty() || !expected.is_empty() {
         let store = opts.store()?;
         let profile = store.project_profile(root)?;
         let mut record = crate::skill::handover::Handover::read(&profile.paths.dir);
         record.merge(plan.handed.clone());
+        record.expect(expected);
         record
             .write(&profile.paths.dir)
             .map_err(|e| Error::io("cannot write the handover record", e))?;
