@@ -23,7 +23,9 @@ const TOP: &[&str] = &[
     "update",
     "policy",
     "store",
+    "audit",
 ];
+const AUDIT: &[&str] = &["max-size", "keep"];
 const POLICY: &[&str] = &["rego"];
 const TRUST: &[&str] = &["policy", "allow-dir", "keys"];
 const KEY: &[&str] = &["path", "fingerprint", "registry"];
@@ -55,6 +57,65 @@ pub struct Config {
     /// A Rego policy evaluated before packs are installed and plugins run (`[policy] rego`).
     pub policy_rego: Option<PathBuf>,
     pub store: StoreConfig,
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: when the audit log is rotated (store-format/SPEC.md §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// `max-size`: the size in bytes past which `audit.jsonl` is rotated.
+    pub max_size: u64,
+    /// `keep`: how many rotated files (`audit.1.jsonl` …) are kept.
+    pub keep: u32,
+}
+
+/// The audit log's default rotation size: 10 MiB.
+pub const AUDIT_MAX_SIZE: u64 = 10 << 20;
+/// The default number of rotated audit files kept.
+pub const AUDIT_KEEP: u32 = 5;
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            max_size: AUDIT_MAX_SIZE,
+            keep: AUDIT_KEEP,
+        }
+    }
+}
+
+/// A size: a whole number of bytes, or one with a `KiB`, `MiB` or `GiB` suffix (`512KiB`).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size: write bytes (`1048576`) or `512KiB`, `10MiB`, `1GiB`"
+            ));
+        }
+    };
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("`{text}` is not a size: write bytes (`1048576`) or `512KiB`, `10MiB`, `1GiB`")
+    })?;
+    n.checked_mul(1 << shift)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size between 1 byte and 16 EiB"))
+}
+
+/// A number of rotated audit files to keep: 1 to 100.
+pub fn parse_keep(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=100).contains(n))
+        .ok_or_else(|| format!("`audit.keep` is a number from 1 to 100, not `{text}`"))
 }
 
 /// `[store]`: how the store writes.
@@ -405,6 +466,24 @@ fn parse_v2(p: &P<'_>, root: &DeTable<'_>, config: &mut Config) -> Result<(), Ma
             );
         }
     }
+    if let Some(v) = root.get("audit") {
+        let t = p.table(v, "audit")?;
+        p.keys(t, AUDIT, "in `[audit]`")?;
+        if let Some(v) = t.get("max-size") {
+            let text = match v.get_ref() {
+                DeValue::Integer(i) => i.as_str().to_owned(),
+                _ => p.string(v, "audit.max-size")?,
+            };
+            config.audit.max_size = parse_size(&text).map_err(|e| p.err(v.span(), e))?;
+        }
+        if let Some(v) = t.get("keep") {
+            let text = match v.get_ref() {
+                DeValue::Integer(i) => i.as_str().to_owned(),
+                _ => p.string(v, "audit.keep")?,
+            };
+            config.audit.keep = parse_keep(&text).map_err(|e| p.err(v.span(), e))?;
+        }
+    }
     if let Some(u) = root.get("update") {
         let t = p.table(u, "update")?;
         p.keys(t, UPDATE, "in `[update]`")?;
@@ -502,6 +581,13 @@ impl Config {
             t["durability"] = toml_edit::value(d.as_str());
             doc["store"] = toml_edit::Item::Table(t);
         }
+        if self.audit != AuditConfig::default() {
+            let mut t = toml_edit::Table::new();
+            t["max-size"] =
+                toml_edit::value(i64::try_from(self.audit.max_size).unwrap_or(i64::MAX));
+            t["keep"] = toml_edit::value(i64::from(self.audit.keep));
+            doc["audit"] = toml_edit::Item::Table(t);
+        }
         format!(
             "# aibox user configuration; `aibox config` edits it, docs/configuration.md documents it.\n{doc}"
         )
@@ -579,6 +665,8 @@ impl Config {
             "store.durability".into(),
             self.store.durability.unwrap_or_default().as_str().into(),
         ));
+        out.push(("audit.max-size".into(), self.audit.max_size.to_string()));
+        out.push(("audit.keep".into(), self.audit.keep.to_string()));
         out
     }
 }

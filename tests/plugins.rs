@@ -706,6 +706,61 @@ fn the_enterprise_policy_holds_when_a_plugin_starts_not_only_when_it_was_install
     assert_eq!(count(&ran), 3, "the changed file never ran");
 }
 
+#[test]
+fn a_disabled_plugin_stays_installed_and_is_not_run_until_enabled() {
+    let sb = Sandbox::new();
+    let work = sb.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    plugin(&work, "p", "", "echo ran >> \"$AIBOX_PLUGIN_DIR/ran\"\n");
+    sb.ok(&work, &["plugin", "install", "./p"]);
+    let ran = sb.home().join("plugin-data/p/ran");
+    let count = || std::fs::read_to_string(&ran).map_or(0, |t| t.lines().count());
+    sb.ok(&work, &["p"]);
+    assert_eq!(count(), 1);
+
+    let (_, err) = sb.ok(&work, &["plugin", "disable", "p"]);
+    assert!(err.contains("Disabled"), "{err}");
+    let (code, err) = sb.fails(&work, &["p"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the plugin `p` is disabled"), "{err}");
+    assert!(err.contains("hint: `aibox plugin enable p`"), "{err}");
+    assert_eq!(count(), 1, "a disabled plugin never runs");
+    // Still installed: listed, marked, and its tree is in the store.
+    let (list, _) = sb.ok(&work, &["plugin", "list"]);
+    assert!(list.contains("p 1.0.0 (your global profile"), "{list}");
+    assert!(list.contains("[disabled]"), "{list}");
+    let (json, _) = sb.ok(&work, &["--json", "plugin", "list"]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(rows[0]["name"], "p");
+    assert_eq!(rows[0]["disabled"], true);
+    sb.ok(&work, &["store", "path", "p", "--global"]);
+
+    // Disabling what is not there is an error; enabling brings it back.
+    let (_, err) = sb.fails(&work, &["plugin", "disable", "nope"]);
+    assert!(err.contains("no plugin `nope`"), "{err}");
+    sb.ok(&work, &["plugin", "enable", "p"]);
+    sb.ok(&work, &["p"]);
+    assert_eq!(count(), 2);
+    let (json, _) = sb.ok(&work, &["--json", "plugin", "list"]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(rows[0]["disabled"], false);
+    // Both changes are in the audit log.
+    let (log, _) = sb.ok(&work, &["log", "--json"]);
+    let toggles: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == "plugin")
+        .map(|e| e["detail"].clone())
+        .collect();
+    assert_eq!(
+        toggles,
+        [
+            serde_json::json!({"name": "p", "enabled": false}),
+            serde_json::json!({"name": "p", "enabled": true})
+        ]
+    );
+}
+
 /// A plugin stopped by its own `cpu-seconds` limit is named as such (not a silent end);
 /// otherwise its exit status and signals pass through as without a limit.
 #[test]

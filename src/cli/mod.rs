@@ -164,7 +164,8 @@ enum Command {
     /// Read and change your configuration (trust policy, registries, updates).
     #[command(subcommand)]
     Config(trust::ConfigCommand),
-    /// Show the audit log: installs, switches, rollbacks, gc and verifications.
+    /// Show the audit log: installs, switches, rollbacks, gc, verifications, sandboxed runs,
+    /// policy denials and failed health checks (rotated files included).
     Log(trust::LogArgs),
     /// Check the store, profiles, configuration, PATH, the project and its registries.
     Doctor,

@@ -21,6 +21,11 @@ pub(super) enum PluginCommand {
     /// List the plugins found (project, global profile, PATH): version, source, signature,
     /// permissions.
     List,
+    /// Turn a plugin off: it stays installed, but `aibox <name>` refuses to run it and it
+    /// receives no lifecycle events.
+    Disable(ToggleArgs),
+    /// Turn a disabled plugin back on.
+    Enable(ToggleArgs),
     /// Check installed plugins: every file against the tree they were locked with, and their
     /// signatures under your trust policy.
     Verify(VerifyArgs),
@@ -50,6 +55,12 @@ pub(super) struct UninstallArgs {
     /// Also delete the plugin's data directory (`AIBOX_PLUGIN_DIR`).
     #[arg(long)]
     purge: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ToggleArgs {
+    #[arg(value_name = "NAME")]
+    name: String,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +112,33 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                 .status("Uninstalled", format!("plugin `{}`", a.name));
             Ok(())
         }
+        PluginCommand::Disable(a) => {
+            let changed = manage::set_enabled(opts, &a.name, false)?;
+            opts.reporter.status(
+                "Disabled",
+                if changed {
+                    format!(
+                        "plugin `{}`: kept installed, not run (`aibox plugin enable {}` turns it back on)",
+                        a.name, a.name
+                    )
+                } else {
+                    format!("plugin `{}` was already disabled", a.name)
+                },
+            );
+            Ok(())
+        }
+        PluginCommand::Enable(a) => {
+            let changed = manage::set_enabled(opts, &a.name, true)?;
+            opts.reporter.status(
+                "Enabled",
+                if changed {
+                    format!("plugin `{}`: run it as `aibox {}`", a.name, a.name)
+                } else {
+                    format!("plugin `{}` was not disabled", a.name)
+                },
+            );
+            Ok(())
+        }
         PluginCommand::List => {
             let rows = manage::list(opts);
             if opts.json {
@@ -121,7 +159,11 @@ pub(super) fn run(opts: &Options, cmd: PluginCommand) -> Result<()> {
                         .as_deref()
                         .map(|s| format!(", {s}"))
                         .unwrap_or_default(),
-                    if r.shadowed { " [shadowed]" } else { "" }
+                    [(r.shadowed, " [shadowed]"), (r.disabled, " [disabled]")]
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, t)| *t)
+                        .collect::<String>()
                 ));
                 if let Some(d) = &r.description {
                     crate::printer::out(format!("  {d}"));
@@ -207,14 +249,22 @@ pub(super) fn external(opts: &Options, argv: Vec<OsString>, commands: &[String])
 /// The "Plugins:" section of `aibox --help`.
 pub(super) fn help_section(opts: &Options) -> Option<String> {
     let mut seen = std::collections::BTreeSet::new();
+    let disabled = opts
+        .home
+        .layout()
+        .map(crate::engine::disabled::read)
+        .unwrap_or_default();
     let rows: Vec<String> = crate::engine::plugins::find(opts, None)
         .into_iter()
         .filter(|f| seen.insert(f.name.clone()))
         .map(|f| {
-            let desc = f
+            let mut desc = f
                 .description()
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("(from {})", f.origin.describe()));
+            if disabled.contains(&f.name) {
+                desc = format!("{desc} [disabled: `aibox plugin enable {}`]", f.name);
+            }
             format!("  {:<12} {desc}", f.name)
         })
         .collect();

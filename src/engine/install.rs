@@ -186,7 +186,7 @@ pub fn install_lock(
         .current(profile)
         .unwrap_or_else(|_| GenerationRecord::empty());
     // The policy judges what this install adds or changes, before any of its code runs.
-    crate::engine::rego::check_all(&new_subjects(&packs, &previous, lock))?;
+    crate::engine::rego::check_all(&new_subjects(&packs, &previous, lock), Some(store.layout()))?;
     crate::engine::install_hooks::run_install_hooks(store, &mut packs, project)?;
 
     let unchanged = previous.lock_hash.as_deref() == Some(lock_hash)

@@ -87,8 +87,24 @@ pub fn run_install_hooks(
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
             .map_err(|e| crate::engine::plugins::sandbox_error(&what, e))?;
-        crate::engine::plugins::check_enforcement(enforcement, &what, store.reporter())?;
-        crate::engine::switch_hooks::run_captured(cmd, None, &what, store.reporter()).map_err(|e| {
+        crate::engine::plugins::check_enforcement(
+            enforcement,
+            &what,
+            store.layout(),
+            store.reporter(),
+        )?;
+        let version = id.version.to_string();
+        let record = crate::engine::run_log::RunRecord::new(
+            "install-hook",
+            &id.name,
+            Some(&version),
+            &cmd,
+            &sandbox,
+            enforcement,
+        )
+        .for_profile(Some(crate::engine::run_log::profile_of(project)));
+        let log = (&record, store.layout());
+        crate::engine::switch_hooks::run_captured(cmd, None, &what, log, store.reporter()).map_err(|e| {
             e.with_hint(format!(
                 "nothing was switched; the previous generation is still current. Ask the publisher of `{}` to fix its `[install] run`",
                 id.name

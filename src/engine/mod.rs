@@ -4,6 +4,7 @@
 //! sandboxed.
 
 pub mod context;
+pub mod disabled;
 pub mod escalation;
 pub mod handover;
 pub mod install;
@@ -16,6 +17,7 @@ pub mod plugins;
 pub mod project;
 pub mod rego;
 pub mod required;
+pub mod run_log;
 pub mod skills;
 pub mod sources;
 pub mod switch_hooks;

@@ -16,6 +16,7 @@ use crate::store::layout::Layout;
 use crate::store::profiles::project_link;
 
 use crate::engine::context::{Options, find_project};
+use crate::engine::run_log;
 
 /// The prefix of every plugin executable.
 pub const PREFIX: &str = "aibox-plugin-";
@@ -201,6 +202,7 @@ pub fn sandbox_error(what: &str, e: crate::sandbox::SandboxError) -> Error {
 pub fn check_enforcement(
     enforcement: Enforcement,
     what: &str,
+    layout: &Layout,
     reporter: crate::printer::Reporter,
 ) -> Result<()> {
     // A configuration that cannot be read stops pack code from running: what it would have
@@ -223,6 +225,13 @@ pub fn check_enforcement(
         .policy
         .is_some_and(|l| l == crate::trust::Level::Enterprise);
     if enterprise {
+        run_log::deny(
+            Some(layout),
+            "sandbox",
+            None,
+            serde_json::json!({"action": "run", "what": what, "enforcement": enforcement, "support": support}),
+            reporter,
+        );
         return Err(Error::msg(format!(
             "refusing to run {what}: the sandbox cannot be fully enforced here ({support})"
         ))
@@ -252,10 +261,30 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     }
     let store = opts.store()?;
     let layout = store.layout();
+    if crate::engine::disabled::is_disabled(layout, name) {
+        return Err(crate::engine::disabled::refused(name));
+    }
     let project = find_project(opts).ok().map(|p| p.root);
-    check_run_trust(chosen, &store, project.as_deref(), opts.reporter)?;
+    let profile = Some(run_log::profile_of(project.as_deref()));
+    if let Err(e) = check_run_trust(chosen, &store, project.as_deref(), opts.reporter) {
+        let detail = serde_json::json!({
+            "action": "run", "pack": name, "path": chosen.path.display().to_string(),
+            "origin": chosen.origin.describe(), "reason": e.to_string(),
+        });
+        run_log::deny(
+            Some(layout),
+            "trust",
+            profile.as_deref(),
+            detail,
+            opts.reporter,
+        );
+        return Err(e);
+    }
     let plugin_dir = data_dir(layout, name)?;
-    crate::engine::rego::check(&crate::engine::rego::Subject::of_found(chosen, "run"))?;
+    crate::engine::rego::check(
+        &crate::engine::rego::Subject::of_found(chosen, "run"),
+        Some(layout),
+    )?;
     let mut sandbox = plugin_sandbox(
         layout,
         chosen.manifest.as_ref(),
@@ -284,7 +313,22 @@ pub fn run(opts: &Options, name: &str, args: &[OsString], commands: &[String]) -
     let enforcement = sandbox
         .apply(&mut cmd, &vars)
         .map_err(|e| sandbox_error(&format!("the plugin `{name}`"), e))?;
-    check_enforcement(enforcement, &format!("the plugin `{name}`"), opts.reporter)?;
+    check_enforcement(
+        enforcement,
+        &format!("the plugin `{name}`"),
+        layout,
+        opts.reporter,
+    )?;
+    let version = chosen.pack.as_ref().map(|p| p.version.as_str());
+    run_log::RunRecord::new("plugin", name, version, &cmd, &sandbox, enforcement)
+        .with("origin", chosen.origin.describe().into())
+        .with(
+            "signer",
+            chosen.pack.as_ref().and_then(|p| p.signer.clone()).into(),
+        )
+        .with("permissions", declared(chosen.manifest.as_ref()))
+        .for_profile(profile)
+        .write(layout, None, opts.reporter);
     let cpu = chosen
         .manifest
         .as_ref()
@@ -410,6 +454,14 @@ pub fn plugin_env(
     Ok(vars)
 }
 
+/// A pack's declared `[permissions]` as recorded in the audit log (`null`: none).
+fn declared(manifest: Option<&PackManifest>) -> serde_json::Value {
+    manifest
+        .and_then(|m| m.permissions.as_ref())
+        .and_then(|p| serde_json::to_value(p).ok())
+        .unwrap_or_default()
+}
+
 /// The error for `aibox <name>` when no such command or plugin exists.
 fn unknown(name: &str, commands: &[String]) -> Error {
     let mut e = Error::msg(format!("no such command or plugin: `{name}`"));
@@ -491,7 +543,19 @@ pub fn sandbox_exec(
     let enforcement = sandbox
         .apply(&mut cmd, &vars)
         .map_err(|e| sandbox_error(&what, e))?;
-    check_enforcement(enforcement, &what, opts.reporter)?;
+    check_enforcement(enforcement, &what, layout, opts.reporter)?;
+    let version = manifest.pack.version.to_string();
+    run_log::RunRecord::new(
+        "command",
+        &manifest.pack.name,
+        Some(&version),
+        &cmd,
+        &sandbox,
+        enforcement,
+    )
+    .with("permissions", declared(Some(&manifest)))
+    .for_profile(Some(run_log::profile_of(project.as_deref())))
+    .write(layout, None, opts.reporter);
     match crate::engine::limited::run(cmd, permissions.limits.cpu_seconds, &what) {
         Ok(stopped) => Err(stopped),
         Err(err) => Err(Error::io(format!("cannot run {what}"), err)),

@@ -112,19 +112,35 @@ pub fn configured() -> Result<Option<Policy>> {
 }
 
 /// Refuse `subjects` that the configured policy denies, naming every reason.
-pub fn check_all(subjects: &[Subject]) -> Result<()> {
+/// Each denial is written to the audit log of `layout`.
+pub fn check_all(subjects: &[Subject], layout: Option<&crate::store::Layout>) -> Result<()> {
     let Some(mut policy) = configured()? else {
         return Ok(());
     };
     let mut denied = Vec::new();
+    let mut records = Vec::new();
     for s in subjects {
-        for reason in policy.deny(s)? {
+        let reasons = policy.deny(s)?;
+        for reason in &reasons {
             denied.push(format!("{} `{}`: {reason}", s.action, s.name));
+        }
+        if !reasons.is_empty() {
+            records.push(serde_json::json!({
+                "action": s.action, "pack": s.name, "version": s.version, "kind": s.kind,
+                "source": s.source, "signer": s.signer, "reasons": reasons,
+            }));
         }
     }
     if denied.is_empty() {
         return Ok(());
     }
+    crate::engine::run_log::deny(
+        layout,
+        "rego",
+        None,
+        serde_json::json!({"file": policy.path, "denied": records}),
+        crate::printer::Reporter::default(),
+    );
     Err(Error::msg(format!(
         "your policy (`{}`) denies:\n  {}",
         policy.path,
@@ -134,6 +150,6 @@ pub fn check_all(subjects: &[Subject]) -> Result<()> {
 }
 
 /// [`check_all`] for one subject.
-pub fn check(subject: &Subject) -> Result<()> {
-    check_all(std::slice::from_ref(subject))
+pub fn check(subject: &Subject, layout: Option<&crate::store::Layout>) -> Result<()> {
+    check_all(std::slice::from_ref(subject), layout)
 }

@@ -17,6 +17,7 @@ use crate::store::Store;
 use crate::store::generations::{GenerationDiff, GenerationRecord};
 
 use crate::engine::plugins::{PREFIX, check_enforcement, data_dir, plugin_sandbox, sandbox_error};
+use crate::engine::run_log::{self, RunRecord};
 
 /// How much of a failing program's output an error shows.
 const TAIL_LINES: usize = 20;
@@ -81,6 +82,7 @@ pub(super) fn run_captured(
     mut cmd: Command,
     stdin: Option<&[u8]>,
     what: &str,
+    record: (&RunRecord, &crate::store::Layout),
     reporter: crate::printer::Reporter,
 ) -> Result<()> {
     cmd.stdin(if stdin.is_some() {
@@ -91,9 +93,10 @@ pub(super) fn run_captured(
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     crate::sandbox::without_terminal(&mut cmd);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| Error::io(format!("cannot run {what}"), e))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        record.0.write(record.1, Some("not started"), reporter);
+        Error::io(format!("cannot run {what}"), e)
+    })?;
     if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // A subscriber that does not read its input is not an error.
         let _ = pipe.write_all(bytes);
@@ -110,6 +113,7 @@ pub(super) fn run_captured(
         }
     }
     if out.status.success() {
+        record.0.write(record.1, Some("ok"), reporter);
         return Ok(());
     }
     let status = match (
@@ -120,6 +124,7 @@ pub(super) fn run_captured(
         (None, Some(s)) => format!("signal {s}"),
         _ => "failure".into(),
     };
+    record.0.write(record.1, Some(&status), reporter);
     let mut shown = tail(&out.stderr, TAIL_LINES);
     if shown.is_empty() {
         shown = tail(&out.stdout, TAIL_LINES);
@@ -184,13 +189,36 @@ pub fn run_checks(
         let enforcement = sandbox
             .apply(&mut cmd, &vars)
             .map_err(|e| sandbox_error(&what, e))?;
-        check_enforcement(enforcement, &what, store.reporter())?;
-        run_captured(cmd, None, &what, store.reporter()).map_err(|e| {
-            e.with_hint(format!(
+        check_enforcement(enforcement, &what, store.layout(), store.reporter())?;
+        let profile = Some(run_log::profile_of(project));
+        let version = id.version.to_string();
+        let record = RunRecord::new(
+            "health-check",
+            &id.name,
+            Some(&version),
+            &cmd,
+            &sandbox,
+            enforcement,
+        )
+        .for_profile(profile.clone());
+        let layout = store.layout();
+        if let Err(e) = run_captured(cmd, None, &what, (&record, layout), store.reporter()) {
+            crate::audit::record(
+                layout,
+                "health",
+                profile.as_deref(),
+                serde_json::json!({
+                    "pack": id.name, "version": version, "run": check.run,
+                    "generation": dir.display().to_string(), "passed": false,
+                    "error": e.to_string(),
+                }),
+                store.reporter(),
+            );
+            return Err(e.with_hint(format!(
                 "the new environment was not switched to; the previous generation is still current. Fix or remove `{}`, or ask its publisher",
                 id.name
-            ))
-        })?;
+            )));
+        }
     }
     Ok(())
 }
@@ -214,7 +242,9 @@ pub fn emit(
         else {
             continue;
         };
-        if !manifest.hooks.subscribe.iter().any(|e| e == event.event) {
+        if !manifest.hooks.subscribe.iter().any(|e| e == event.event)
+            || crate::engine::disabled::is_disabled(store.layout(), &pack.name)
+        {
             continue;
         }
         let what = format!("the `{}` subscriber `{}`", event.event, pack.name);
@@ -234,8 +264,24 @@ pub fn emit(
             let enforcement = sandbox
                 .apply(&mut cmd, &vars)
                 .map_err(|e| sandbox_error(&what, e))?;
-            check_enforcement(enforcement, &what, store.reporter())?;
-            run_captured(cmd, Some(&payload), &what, store.reporter())
+            check_enforcement(enforcement, &what, store.layout(), store.reporter())?;
+            let record = RunRecord::new(
+                "subscriber",
+                &pack.name,
+                Some(&pack.version),
+                &cmd,
+                &sandbox,
+                enforcement,
+            )
+            .with("event", event.event.into())
+            .for_profile(Some(event.profile.to_owned()));
+            run_captured(
+                cmd,
+                Some(&payload),
+                &what,
+                (&record, store.layout()),
+                store.reporter(),
+            )
         })();
         match result {
             Ok(()) => store.reporter().verbose(format!("{what} ran")),

@@ -188,6 +188,19 @@ pub fn check_lock(
             },
             store.reporter(),
         );
+        if let Err(e) = &verdict {
+            crate::engine::run_log::deny(
+                Some(store.layout()),
+                "trust",
+                Some(profile),
+                serde_json::json!({
+                    "action": "install", "pack": pkg.name, "version": version,
+                    "source": pkg.source, "digest": pkg.digest, "reason": e.to_string(),
+                    "level": policy.level.as_str(),
+                }),
+                store.reporter(),
+            );
+        }
         if let Ok(Verdict::Allowed(Some(warning))) = &verdict {
             unverified.push(warning.clone());
         }
@@ -235,7 +248,17 @@ pub fn lock_signer(
     previous_same_digest: Option<&str>,
     unverified: &mut Vec<String>,
 ) -> Result<Option<String>> {
-    match judge(store, sources, policy, subject)?? {
+    let judged = judge(store, sources, policy, subject)?;
+    if let Err(e) = &judged {
+        let detail = serde_json::json!({
+            "action": "lock", "pack": subject.name, "version": subject.version,
+            "source": subject.source, "digest": subject.digest, "reason": e.to_string(),
+            "level": policy.level.as_str(),
+        });
+        let layout = store.map(Store::layout);
+        crate::engine::run_log::deny(layout, "trust", None, detail, sources.reporter());
+    }
+    match judged? {
         Verdict::Signed(f) => Ok(Some(f)),
         Verdict::Allowed(warning) => {
             unverified.extend(warning);

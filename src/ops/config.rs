@@ -15,6 +15,8 @@ pub const KEYS: &[&str] = &[
     "update.registry",
     "policy.rego",
     "store.durability",
+    "audit.max-size",
+    "audit.keep",
     "registries.<name>.url",
     "registries.<name>.insecure",
     "registries.<name>.username",
@@ -92,6 +94,8 @@ fn unset(config: &mut Config, key: &str) -> Result<()> {
         "update.registry" => config.update.registry = None,
         "policy.rego" => config.policy_rego = None,
         "store.durability" => config.store.durability = None,
+        "audit.max-size" => config.audit.max_size = config::AUDIT_MAX_SIZE,
+        "audit.keep" => config.audit.keep = config::AUDIT_KEEP,
         _ if is_known(key) => {
             let (name, field) = key
                 .strip_prefix("registries.")
@@ -153,6 +157,11 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
                     .map_err(|e| Error::msg(e).with_hint(config::DURABILITY_HINT))?,
             );
         }
+        "audit.max-size" => {
+            config.audit.max_size =
+                config::parse_size(value).map_err(|e| Error::msg(format!("`{key}`: {e}")))?;
+        }
+        "audit.keep" => config.audit.keep = config::parse_keep(value).map_err(Error::msg)?,
         "update.registry" => config.update.registry = Some(value.to_owned()),
         "policy.rego" => {
             let path = std::path::absolute(value)

@@ -203,6 +203,24 @@ impl Sandbox {
         self
     }
 
+    /// What this sandbox grants, for the audit log: the paths readable and writable beyond
+    /// the system's, the TCP ports, the Unix sockets, UDP, the variables passed through and
+    /// the limits.
+    pub fn grants(&self) -> serde_json::Value {
+        let paths = |set: &BTreeSet<PathBuf>| -> Vec<String> {
+            set.iter().map(|p| p.display().to_string()).collect()
+        };
+        serde_json::json!({
+            "read": paths(&self.read),
+            "write": paths(&self.write),
+            "connect": self.connect.iter().collect::<Vec<_>>(),
+            "unix": self.unix.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "udp": self.udp,
+            "env": self.pass_env.iter().collect::<Vec<_>>(),
+            "limits": serde_json::to_value(&self.limits).unwrap_or_default(),
+        })
+    }
+
     pub fn ports(&self) -> impl Iterator<Item = u16> + '_ {
         self.connect.iter().copied()
     }

@@ -210,6 +210,11 @@ impl Layout {
         self.home.join("plugin-data").join(name)
     }
 
+    /// `disabled-plugins`: the plugins `aibox plugin disable` turned off, one name per line.
+    pub fn disabled_plugins(&self) -> PathBuf {
+        self.home.join("disabled-plugins")
+    }
+
     /// The cache directory (`$AIBOX_HOME/cache`, or `$XDG_CACHE_HOME/aibox`).
     pub fn cache(&self) -> PathBuf {
         self.cache.clone()

@@ -352,6 +352,8 @@ pub struct Listed {
     pub permissions: Vec<String>,
     /// Whether another plugin of the same name comes first.
     pub shadowed: bool,
+    /// Whether `aibox plugin disable` turned it off (kept, not run).
+    pub disabled: bool,
 }
 
 impl Listed {
@@ -364,16 +366,48 @@ impl Listed {
 /// Every plugin found, in lookup order.
 pub fn list(opts: &Options) -> Vec<Listed> {
     let mut seen = std::collections::BTreeSet::new();
+    let disabled = opts
+        .home
+        .layout()
+        .map(crate::engine::disabled::read)
+        .unwrap_or_default();
     find(opts, None)
         .into_iter()
         .map(|f| {
             let shadowed = !seen.insert(f.name.clone());
-            listed(f, shadowed)
+            let off = disabled.contains(&f.name);
+            listed(f, shadowed, off)
         })
         .collect()
 }
 
-fn listed(f: Found, shadowed: bool) -> Listed {
+/// `aibox plugin disable NAME` (`enabled` false) and `enable NAME`: whether anything changed.
+/// Disabling needs a plugin of that name to be found; enabling works for any name disabled.
+pub fn set_enabled(opts: &Options, name: &str, enabled: bool) -> Result<bool> {
+    let store = opts.store()?;
+    let layout = store.layout();
+    let known = crate::engine::disabled::is_disabled(layout, name)
+        || crate::manifest::validate_pack_name(name).is_ok() && !find(opts, Some(name)).is_empty();
+    if !known {
+        return Err(
+            Error::msg(format!("no plugin `{name}` is installed or on PATH"))
+                .with_hint("`aibox plugin list` shows the plugins found"),
+        );
+    }
+    let changed = crate::engine::disabled::set(layout, name, !enabled)?;
+    if changed {
+        crate::audit::record(
+            layout,
+            "plugin",
+            None,
+            serde_json::json!({"name": name, "enabled": enabled}),
+            opts.reporter,
+        );
+    }
+    Ok(changed)
+}
+
+fn listed(f: Found, shadowed: bool, disabled: bool) -> Listed {
     let permissions = describe_permissions(f.manifest.as_ref());
     Listed {
         version: f.pack.as_ref().map(|p| p.version.clone()),
@@ -385,6 +419,7 @@ fn listed(f: Found, shadowed: bool) -> Listed {
         description: f.description().map(str::to_owned),
         permissions,
         shadowed,
+        disabled,
         name: f.name,
         origin: f.origin,
         path: f.path,

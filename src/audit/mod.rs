@@ -1,8 +1,13 @@
 //! The audit log, `log/audit.jsonl` in the aibox home or the XDG state directory
-//! (store-format/SPEC.md §1, §11): one JSON object per line for every install, switch,
-//! rollback, gc and verification result — who, when, what, and which signer. Each line is appended with a single `write(2)` on a file opened `O_APPEND`, so
-//! lines from concurrent processes never interleave. Failing to log warns; it never undoes
-//! the work it describes.
+//! (store-format/SPEC.md §1, §11): one JSON object per line for every verdict — installs,
+//! switches, rollbacks, gc, verification results (who, when, what, which signer), every
+//! sandboxed run of pack code (what ran, with which grants, under which enforcement), every
+//! policy denial and failed health check. Each line is appended with a single `write(2)` on a
+//! file opened `O_APPEND`, so lines from concurrent processes never interleave. Past a size
+//! (`[audit] max-size`) the file is rotated ([`rotate`]); readers read the rotated files too.
+//! Failing to log warns; it never undoes the work it describes.
+
+mod rotate;
 
 use std::io::Write;
 use std::path::Path;
@@ -20,7 +25,8 @@ pub struct Event {
     /// The user name (`$USER`, else `uid:<n>`).
     pub user: String,
     pub pid: u32,
-    /// `install`, `switch`, `rollback`, `gc`, `verify`, `sign`, `trust`.
+    /// `install`, `switch`, `rollback`, `gc`, `verify`, `moderation`, `sign`, `trust`, `run`,
+    /// `deny`, `health`, `plugin`.
     pub action: String,
     /// The profile acted on (a project root, `global`, `self`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,10 +68,7 @@ pub fn record_to(
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
         }
-        let mut file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        let mut file = rotate::open(path, line.len() as u64)?;
         // One write: O_APPEND makes it land whole at the end, whoever else is appending.
         let n = file.write(&line)?;
         if n != line.len() {
@@ -109,19 +112,23 @@ pub fn record_in(
     }
 }
 
-/// Read the log at `path`; lines that do not parse are skipped (and counted).
+/// Read the log at `path` and the files rotated from it, oldest first; lines that do not
+/// parse are skipped (and counted).
 pub fn read(path: &Path) -> std::io::Result<(Vec<Event>, usize)> {
-    let text = match fs::read_regular_string(path, 1 << 30) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => return Err(e),
-    };
     let mut events = Vec::new();
     let mut bad = 0;
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str(line) {
-            Ok(e) => events.push(e),
-            Err(_) => bad += 1,
+    for file in rotate::files(path)? {
+        let text = match fs::read_regular_string(&file, 1 << 30) {
+            Ok(t) => t,
+            // Rotated away between the listing and the read: its lines are in the next file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            match serde_json::from_str(line) {
+                Ok(e) => events.push(e),
+                Err(_) => bad += 1,
+            }
         }
     }
     Ok((events, bad))
