@@ -940,7 +940,10 @@ fn a_named_aqua_registry_serves_the_packs_that_name_it_beside_the_default() {
             "fzf = \"^1\"",
         );
     std::fs::write(root.join("aibox.toml"), manifest).unwrap();
+    // The default registry's fzf is unsigned where the aqua one was verified: that asks first.
     let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
+    assert!(!ok && err.contains("no signature (was signed by"), "{err}");
+    let (ok, _, err) = run(&sb, &gh, &root, &["sync", "--yes"]);
     assert!(ok, "{err}");
     let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "fzf"]);
     assert_eq!(out, "fzf from the default registry\n");

@@ -255,6 +255,15 @@ fn the_log_rotates_at_the_configured_size_and_is_read_across_the_files() {
         .collect();
     names.sort();
     assert_eq!(names, ["audit.1.jsonl", "audit.2.jsonl", "audit.jsonl"]);
+    // Every file of the log is its owner's only (it names programs and their arguments).
+    for name in &names {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
     for n in &names {
         let len = std::fs::metadata(dir.join(n)).unwrap().len();
         assert!(len <= 4096, "{n} is {len} bytes");

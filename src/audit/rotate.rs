@@ -73,8 +73,15 @@ pub(super) fn files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Open for appending, created readable and writable by its owner only: the log names the
+/// programs run and their arguments, which may hold what others should not read.
 fn open_append(path: &Path) -> std::io::Result<fs::File> {
-    fs::OpenOptions::new().create(true).append(true).open(path)
+    use fs_err::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
 }
 
 /// The log at `path` opened for appending a line of `adding` bytes: rotated first when the

@@ -79,8 +79,14 @@ impl DirSource {
             let manifest = match crate::skill::source_manifest(&dir, None, Some(&unversioned)) {
                 Ok(m) => m,
                 Err(e) => {
+                    let mut why = e.to_string();
+                    let mut cause = std::error::Error::source(&e);
+                    while let Some(c) = cause {
+                        why.push_str(&format!(": {c}"));
+                        cause = c.source();
+                    }
                     reporter.warn(format!(
-                        "skipped the pack directory `{}` of `{url}`: {e}",
+                        "skipped the pack directory `{}` of `{url}`: {why}",
                         dir.display()
                     ));
                     skipped.push((dir, e));
