@@ -173,16 +173,16 @@ impl Default for UpdateConfig {
 /// The configuration file's path: `AIBOX_CONFIG`, else `$XDG_CONFIG_HOME/aibox/config.toml`,
 /// else `~/.config/aibox/config.toml`.
 pub fn path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(crate::env_vars::CONFIG).filter(|p| !p.is_empty()) {
+    if let Some(p) = crate::env_vars::var_os(crate::env_vars::CONFIG).filter(|p| !p.is_empty()) {
         return std::path::absolute(PathBuf::from(p)).ok();
     }
-    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME")
+    if let Some(x) = crate::env_vars::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
     {
         return Some(x.join("aibox/config.toml"));
     }
-    std::env::var_os("HOME")
+    crate::env_vars::var_os("HOME")
         .map(PathBuf::from)
         .filter(|h| h.is_absolute())
         .map(|h| h.join(".config/aibox/config.toml"))
@@ -693,7 +693,7 @@ pub fn parse_durability(text: &str) -> Result<Durability, String> {
 /// (the commands that read it report it); an `AIBOX_DURABILITY` that is neither value is an
 /// error.
 pub fn durability() -> Result<Durability, String> {
-    match std::env::var(crate::env_vars::DURABILITY) {
+    match crate::env_vars::var(crate::env_vars::DURABILITY) {
         Ok(v) if !v.trim().is_empty() => {
             parse_durability(&v).map_err(|e| format!("`AIBOX_DURABILITY`: {e}"))
         }

@@ -3,6 +3,11 @@
 //! (docs/plugins.md), and the ones it passes to its own processes or reads only in tests.
 //! `tests/docs.rs` keeps the lists, the docs and the code in agreement: no other file of
 //! `src/` spells an `AIBOX_*` name as a string of its own.
+//!
+//! The environment itself is read once: [`snapshot`] (the first thing `cli::main` does) takes
+//! it, and every layer reads [`var_os`]/[`var`] from that snapshot instead of the live process
+//! environment, so one run sees one environment throughout. No other file of `src/` calls
+//! `std::env::var` (tests/architecture.rs checks it).
 
 /// The store, profiles, cache and audit log.
 pub const HOME: &str = "AIBOX_HOME";
@@ -109,3 +114,29 @@ pub const GIVEN: &[&str] = &[
 /// The variables aibox passes to its own processes (the guide says so, and that they are not
 /// for users).
 pub const INTERNAL: &[&str] = &[UNIX_FDS, REQUIRED_BY];
+
+static SNAPSHOT: std::sync::OnceLock<
+    std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>,
+> = std::sync::OnceLock::new();
+
+/// Take the snapshot of the environment this run reads (a no-op after the first call).
+pub fn snapshot() {
+    let _ = environment();
+}
+
+fn environment() -> &'static std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString> {
+    SNAPSHOT.get_or_init(|| std::env::vars_os().collect())
+}
+
+/// The variable `name` as the environment had it when the run started (as `std::env::var_os`).
+pub fn var_os(name: &str) -> Option<std::ffi::OsString> {
+    environment().get(std::ffi::OsStr::new(name)).cloned()
+}
+
+/// The variable `name` as text (as `std::env::var`).
+pub fn var(name: &str) -> Result<String, std::env::VarError> {
+    var_os(name)
+        .ok_or(std::env::VarError::NotPresent)?
+        .into_string()
+        .map_err(std::env::VarError::NotUnicode)
+}

@@ -449,7 +449,7 @@ pub const CRASH_POINTS: [&str; 7] = [
 /// variable.
 pub fn crash_point(point: &str) {
     if cfg!(debug_assertions)
-        && std::env::var_os(crate::env_vars::TEST_CRASH_AT).is_some_and(|v| v == point)
+        && crate::env_vars::var_os(crate::env_vars::TEST_CRASH_AT).is_some_and(|v| v == point)
     {
         // SAFETY: kill(2) on our own pid with SIGKILL; nothing in this process runs after it.
         unsafe {
@@ -643,7 +643,7 @@ impl LockedFile {
 /// How long to wait for a lock: `AIBOX_LOCK_TIMEOUT` seconds (a number ≥ 0, fractions allowed,
 /// `inf` = forever), default 300.
 pub fn lock_timeout() -> Result<Duration, LockError> {
-    match std::env::var(crate::env_vars::LOCK_TIMEOUT) {
+    match crate::env_vars::var(crate::env_vars::LOCK_TIMEOUT) {
         Ok(text) if !text.trim().is_empty() => {
             parse_timeout(&text).ok_or(LockError::BadTimeout(text))
         }

@@ -6,8 +6,8 @@
 //! `src/` import each other in a cycle (README "Code layout", kept true by
 //! `tests/architecture.rs`):
 //!
-//! 0. [`env_vars`], [`error`], [`parallel`], [`printer`], [`signature`]
-//! 1. [`fs`], [`platform`]
+//! 0. [`env_vars`], [`error`], [`parallel`], [`signature`]
+//! 1. [`fs`], [`platform`], [`printer`]
 //! 2. [`aqua`], [`manifest`], [`trust`]
 //! 3. [`config`], [`sandbox`], [`store`]
 //! 4. [`audit`], [`lockfile`], [`skill`]

@@ -31,7 +31,7 @@ pub fn set_version(v: &str) {
 /// The platform aibox runs on, in aibox's spelling: `<os>-<arch>`. `AIBOX_PLATFORM` (one of
 /// [`KNOWN`]) stands in for it: to see what another platform would install, and in tests.
 pub fn host() -> String {
-    if let Ok(p) = std::env::var(crate::env_vars::PLATFORM)
+    if let Ok(p) = crate::env_vars::var(crate::env_vars::PLATFORM)
         && KNOWN.contains(&p.as_str())
     {
         return p;

@@ -61,8 +61,8 @@ impl Reporter {
     /// `--quiet`.
     pub fn new(quiet: bool, verbose: u8, color: ColorChoice) -> Reporter {
         let tty = std::io::stderr().is_terminal();
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let ci = crate::env_vars::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        let no_color = crate::env_vars::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let color = match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,

@@ -371,7 +371,8 @@ fn reporting_is_passed_down_not_global() {
 }
 
 /// The aibox home is resolved once, by the CLI, and passed down in the options: no other file
-/// of `src/` resolves it from the environment or opens a store of its own choosing.
+/// of `src/` resolves it from the environment or opens a store of its own choosing; and the
+/// environment is read from the one snapshot `env_vars` takes.
 #[test]
 fn the_home_is_resolved_once_by_the_cli_and_passed_down() {
     let root = common::repo_root();
@@ -391,6 +392,17 @@ fn the_home_is_resolved_once_by_the_cli_and_passed_down() {
         }
         if rel != Path::new("src/store/layout.rs")
             && (code.contains("Layout::from_env") || code.contains("Layout::default_home"))
+        {
+            resolving.push(rel.display().to_string());
+        }
+        // The environment too: read once, from the snapshot `env_vars` takes.
+        // (Code that aibox writes for others — `plugin init`'s template — is a string.)
+        let reads = |call: &str| {
+            code.match_indices(call)
+                .any(|(i, _)| !code[i + call.len()..].starts_with("\\\""))
+        };
+        if rel != Path::new("src/env_vars.rs")
+            && (reads("std::env::var(") || reads("std::env::var_os("))
         {
             resolving.push(rel.display().to_string());
         }

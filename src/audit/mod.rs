@@ -37,7 +37,7 @@ pub struct Event {
 }
 
 fn user() -> String {
-    std::env::var("USER")
+    crate::env_vars::var("USER")
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| {

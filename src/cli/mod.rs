@@ -239,7 +239,7 @@ impl GlobalArgs {
 /// Whether the user can be asked: stdin and stderr are terminals, and this is not CI.
 fn interactive() -> bool {
     use std::io::IsTerminal;
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    let ci = crate::env_vars::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
     !ci && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
@@ -299,6 +299,7 @@ fn run(cli: Cli) -> Result<()> {
 
 /// Parse the command line, run it, print any error; returns the process exit code.
 pub fn main() -> i32 {
+    crate::env_vars::snapshot();
     let mut command = Cli::command().version(crate::platform::version_text());
     // `aibox --help` lists the plugins found too (looked for only when help is asked for).
     // Arguments may be any bytes (`aibox run -- ls $'\xff'`): never `std::env::args`.
@@ -424,7 +425,7 @@ fn report_panics(reporter: Reporter) {
 /// process's place (unless this process is already one started so).
 fn run_required(wrong: &WrongAibox, reporter: Reporter, home: crate::store::Home) {
     use crate::engine::required;
-    if std::env::var_os(required::REEXEC_ENV).is_some() {
+    if crate::env_vars::var_os(required::REEXEC_ENV).is_some() {
         return;
     }
     if let Some((version, path)) = required::matching_binary(&wrong.request, home) {

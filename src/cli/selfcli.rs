@@ -151,7 +151,7 @@ fn report_link(opts: &Options, link: &LinkOutcome) {
                 format!("`{}` to the self profile", path.display()),
             );
             let dir = path.parent().unwrap_or(path);
-            let on_path = std::env::var_os("PATH")
+            let on_path = crate::env_vars::var_os("PATH")
                 .is_some_and(|p| std::env::split_paths(&p).any(|d| d == dir));
             if !on_path {
                 opts.reporter.warn(format!(

@@ -128,7 +128,7 @@ fn self_path() -> String {
     {
         return abs.display().to_string();
     }
-    let on_path = std::env::var_os("PATH").and_then(|path| {
+    let on_path = crate::env_vars::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
             .filter(|d| d.is_absolute())
             .map(|d| d.join("aibox"))

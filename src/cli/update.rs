@@ -59,7 +59,7 @@ fn confirmer(opts: &Options) -> impl FnMut(&[crate::engine::escalation::Escalati
 /// too. Anywhere else (cron, CI, a pipe) they are held back without asking.
 fn ask_held(reporter: crate::printer::Reporter, list: &[ops::update::Outdated]) -> bool {
     use std::io::{BufRead, IsTerminal};
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    let ci = crate::env_vars::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
     if ci || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return false;
     }

@@ -59,7 +59,7 @@ pub fn run_install_hooks(
             .map_err(|e| Error::io(format!("cannot copy `{}`", from.display()), e))?;
         let ctx = Context {
             project: project.map(Path::to_path_buf),
-            home: std::env::var_os("HOME").map(PathBuf::from),
+            home: crate::env_vars::var_os("HOME").map(PathBuf::from),
             cache: Some(store.layout().cache()),
             plugin_dir: None,
         };
@@ -77,7 +77,7 @@ pub fn run_install_hooks(
         let mut vars = BTreeMap::<String, OsString>::new();
         vars.insert(
             "PATH".into(),
-            std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+            crate::env_vars::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
         );
         vars.insert(crate::env_vars::PACK_DIR.into(), root.clone().into());
         let tmp = staging.path().join("tmp");

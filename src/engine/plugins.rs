@@ -103,7 +103,7 @@ pub fn find(opts: &Options, name: Option<&str>) -> Vec<Found> {
             });
         }
     }
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+    for dir in std::env::split_paths(&crate::env_vars::var_os("PATH").unwrap_or_default()) {
         let Ok(entries) = fs::read_dir(&dir) else {
             continue;
         };
@@ -166,7 +166,7 @@ pub fn plugin_sandbox(
 ) -> Sandbox {
     let ctx = Context {
         project: project.map(Path::to_path_buf),
-        home: std::env::var_os("HOME").map(PathBuf::from),
+        home: crate::env_vars::var_os("HOME").map(PathBuf::from),
         cache: Some(layout.cache()),
         plugin_dir: Some(plugin_dir.to_path_buf()),
     };
@@ -433,7 +433,7 @@ pub fn plugin_env(
     }
     path.push(layout.profile("global").join("current/bin"));
     path.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
+        &crate::env_vars::var_os("PATH").unwrap_or_default(),
     ));
     let mut vars: BTreeMap<String, OsString> = BTreeMap::new();
     vars.insert(
@@ -516,7 +516,7 @@ pub fn sandbox_exec(
     let project = find_project(opts).ok().map(|p| p.root);
     let ctx = Context {
         project: project.clone(),
-        home: std::env::var_os("HOME").map(PathBuf::from),
+        home: crate::env_vars::var_os("HOME").map(PathBuf::from),
         cache: Some(layout.cache()),
         plugin_dir: None,
     };
@@ -526,7 +526,7 @@ pub fn sandbox_exec(
         .allow_read(layout.profiles());
     let mut vars: BTreeMap<String, OsString> = BTreeMap::new();
     for k in keep.iter().map(String::as_str).chain(["PATH"]) {
-        if let Some(v) = std::env::var_os(k) {
+        if let Some(v) = crate::env_vars::var_os(k) {
             vars.insert(k.to_owned(), v);
         }
     }

@@ -30,7 +30,7 @@ pub struct Sources<'a> {
 /// user configuration's `mirrors`; each checked, duplicates dropped.
 pub fn mirrors(opts: &crate::engine::context::Options) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
-    let env = std::env::var(crate::env_vars::MIRROR).unwrap_or_default();
+    let env = crate::env_vars::var(crate::env_vars::MIRROR).unwrap_or_default();
     let configured = if opts.mirrors.is_empty() && env.trim().is_empty() {
         crate::config::load()?.mirrors
     } else {

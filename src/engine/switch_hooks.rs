@@ -140,7 +140,7 @@ pub(super) fn run_captured(
 fn context(store: &Store, project: Option<&Path>) -> Context {
     Context {
         project: project.map(Path::to_path_buf),
-        home: std::env::var_os("HOME").map(PathBuf::from),
+        home: crate::env_vars::var_os("HOME").map(PathBuf::from),
         cache: Some(store.layout().cache()),
         plugin_dir: None,
     }
@@ -176,7 +176,7 @@ pub fn run_checks(
         let mut vars = BTreeMap::<String, OsString>::new();
         let mut path = vec![dir.join("bin")];
         path.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
+            &crate::env_vars::var_os("PATH").unwrap_or_default(),
         ));
         vars.insert(
             "PATH".into(),

@@ -13,11 +13,11 @@ use crate::store::Store;
 
 /// The user's bin directory: `$XDG_BIN_HOME` when absolute, else `$HOME/.local/bin`.
 pub fn user_bin_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_BIN_HOME")
+    crate::env_vars::var_os("XDG_BIN_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| {
-            std::env::var_os("HOME")
+            crate::env_vars::var_os("HOME")
                 .map(PathBuf::from)
                 .filter(|h| h.is_absolute())
                 .map(|h| h.join(".local/bin"))
@@ -122,7 +122,7 @@ pub fn refresh(store: &Store) {
                     backticked(&l.taken)
                 ));
             }
-            let on_path = std::env::var_os("PATH")
+            let on_path = crate::env_vars::var_os("PATH")
                 .is_some_and(|p| std::env::split_paths(&p).any(|d| d == dir));
             if !l.added.is_empty() && !on_path {
                 reporter.warn(format!(

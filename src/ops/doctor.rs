@@ -282,7 +282,7 @@ fn path(store: &Store, out: &mut Vec<Check>) {
     let bin = profile.paths.current().join("bin");
     let user_bin = crate::engine::user_bin::user_bin_dir();
     let on_path = |dir: &std::path::Path| {
-        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == dir))
+        crate::env_vars::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == dir))
     };
     let found = [Some(&bin), user_bin.as_ref()]
         .into_iter()

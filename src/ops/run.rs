@@ -96,14 +96,14 @@ fn read_manifest(path: &std::path::Path) -> Result<crate::manifest::ProjectManif
 fn resolve_env(gen_env: &GenerationEnv) -> Environment {
     let mut vars = gen_env.vars.clone();
     for (k, default) in &gen_env.optional {
-        if std::env::var_os(k).is_none_or(|v| v.is_empty()) {
+        if crate::env_vars::var_os(k).is_none_or(|v| v.is_empty()) {
             vars.insert(k.clone(), default.clone());
         }
     }
     let missing = gen_env
         .required
         .iter()
-        .filter(|(k, _)| std::env::var_os(k).is_none_or(|v| v.is_empty()))
+        .filter(|(k, _)| crate::env_vars::var_os(k).is_none_or(|v| v.is_empty()))
         .map(|(k, r)| (k.clone(), (r.pack.clone(), r.description.clone())))
         .collect();
     Environment {
@@ -173,7 +173,7 @@ pub fn run(
         ));
     }
     let mut path = env.path.clone();
-    if let Some(old) = std::env::var_os("PATH") {
+    if let Some(old) = crate::env_vars::var_os("PATH") {
         path.extend(std::env::split_paths(&old));
     }
     let joined = std::env::join_paths(path).map_err(|e| {

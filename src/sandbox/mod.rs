@@ -237,7 +237,7 @@ impl Sandbox {
     ) -> Result<Enforcement, SandboxError> {
         // A test switch in a release build: refuse rather than run pack code with it.
         abi_switch(
-            std::env::var_os(ABI_SWITCH).as_deref(),
+            crate::env_vars::var_os(ABI_SWITCH).as_deref(),
             HONOURS_TEST_SWITCHES,
         )?;
         cmd.env_clear();
@@ -246,7 +246,7 @@ impl Sandbox {
             .copied()
             .chain(self.pass_env.iter().map(String::as_str))
         {
-            if let Some(v) = std::env::var_os(name) {
+            if let Some(v) = crate::env_vars::var_os(name) {
                 cmd.env(name, v);
             }
         }

@@ -77,7 +77,7 @@ pub fn support() -> Support {
     *SUPPORT.get_or_init(|| {
         let seccomp = super::seccomp::available();
         let switched_off = abi_switch(
-            std::env::var_os(ABI_SWITCH).as_deref(),
+            crate::env_vars::var_os(ABI_SWITCH).as_deref(),
             HONOURS_TEST_SWITCHES,
         )
         .unwrap_or(false);

@@ -29,15 +29,15 @@ pub struct UserDirs {
 impl UserDirs {
     /// From the environment: `HOME`, `XDG_CONFIG_HOME`, `CLAUDE_CONFIG_DIR`.
     pub fn from_env() -> Option<UserDirs> {
-        let home = PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?);
+        let home = PathBuf::from(crate::env_vars::var_os("HOME").filter(|h| !h.is_empty())?);
         if !home.is_absolute() {
             return None;
         }
-        let config = std::env::var_os("XDG_CONFIG_HOME")
+        let config = crate::env_vars::var_os("XDG_CONFIG_HOME")
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
             .unwrap_or_else(|| home.join(".config"));
-        let claude = std::env::var_os("CLAUDE_CONFIG_DIR")
+        let claude = crate::env_vars::var_os("CLAUDE_CONFIG_DIR")
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
             .unwrap_or_else(|| home.join(".claude"));

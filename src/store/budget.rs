@@ -23,7 +23,7 @@ impl Limits {
     /// The default cap for an artifact of `compressed` bytes (all its layers): the larger of
     /// 512 MiB and 20× the compressed size (overridable with `AIBOX_MAX_UNPACKED_BYTES`).
     pub fn for_compressed(compressed: u64) -> Limits {
-        let configured = std::env::var(crate::env_vars::MAX_UNPACKED_BYTES)
+        let configured = crate::env_vars::var(crate::env_vars::MAX_UNPACKED_BYTES)
             .ok()
             .and_then(|v| v.parse().ok());
         Limits {

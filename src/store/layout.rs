@@ -68,15 +68,15 @@ impl Layout {
     /// Only [`Home::of_process`] calls this; everything else gets the home passed down.
     fn from_env() -> Option<Layout> {
         let home = Layout::default_home()?;
-        if std::env::var_os(crate::env_vars::HOME).is_some_and(|h| !h.is_empty()) {
+        if crate::env_vars::var_os(crate::env_vars::HOME).is_some_and(|h| !h.is_empty()) {
             return Some(Layout::new(home));
         }
         let xdg = |var: &str, fallback: &str| {
-            std::env::var_os(var)
+            crate::env_vars::var_os(var)
                 .map(PathBuf::from)
                 .filter(|x| x.is_absolute())
                 .or_else(|| {
-                    std::env::var_os("HOME")
+                    crate::env_vars::var_os("HOME")
                         .map(PathBuf::from)
                         .filter(|h| h.is_absolute())
                         .map(|h| h.join(fallback))
@@ -98,16 +98,16 @@ impl Layout {
     /// `$XDG_DATA_HOME/aibox` (ignored unless absolute, as the XDG spec says), else
     /// `~/.local/share/aibox`. Always absolute: generations link into it.
     fn default_home() -> Option<PathBuf> {
-        if let Some(h) = std::env::var_os(crate::env_vars::HOME).filter(|h| !h.is_empty()) {
+        if let Some(h) = crate::env_vars::var_os(crate::env_vars::HOME).filter(|h| !h.is_empty()) {
             return std::path::absolute(PathBuf::from(h)).ok();
         }
-        if let Some(x) = std::env::var_os("XDG_DATA_HOME")
+        if let Some(x) = crate::env_vars::var_os("XDG_DATA_HOME")
             .map(PathBuf::from)
             .filter(|x| x.is_absolute())
         {
             return Some(x.join("aibox"));
         }
-        std::env::var_os("HOME")
+        crate::env_vars::var_os("HOME")
             .map(PathBuf::from)
             .filter(|h| h.is_absolute())
             .map(|h| h.join(".local/share/aibox"))

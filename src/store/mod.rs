@@ -193,7 +193,7 @@ impl Store {
             fs::create_dir_all(&dir)
                 .ctx(|| format!("cannot create the store directory `{}`", dir.display()))?;
         }
-        let max_unpacked = std::env::var(crate::env_vars::MAX_RUN_UNPACKED_BYTES)
+        let max_unpacked = crate::env_vars::var(crate::env_vars::MAX_RUN_UNPACKED_BYTES)
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_MAX_RUN_UNPACKED);

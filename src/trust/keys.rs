@@ -194,7 +194,7 @@ pub enum PasswordUse {
 /// on the terminal. Without a terminal and without either variable, an error says what to set.
 pub fn password(what: PasswordUse, key: &Path) -> Result<Zeroizing<String>, TrustError> {
     for var in [crate::env_vars::PASSWORD, "COSIGN_PASSWORD"] {
-        if let Ok(p) = std::env::var(var) {
+        if let Ok(p) = crate::env_vars::var(var) {
             return Ok(Zeroizing::new(p));
         }
     }

@@ -34,7 +34,7 @@ const ADOPTED: &str = "adopted";
 
 /// Where aibox updates come from: `AIBOX_SELF_REGISTRY`, else `update.registry`.
 pub fn registry() -> Result<Option<String>> {
-    if let Ok(url) = std::env::var(REGISTRY_ENV)
+    if let Ok(url) = crate::env_vars::var(REGISTRY_ENV)
         && !url.is_empty()
     {
         return Ok(Some(crate::ops::edit::absolutize(&url)));
@@ -326,7 +326,7 @@ pub enum LinkOutcome {
 pub fn entry_link() -> Result<PathBuf> {
     let dir = [crate::env_vars::BIN_DIR, "XDG_BIN_HOME"]
         .iter()
-        .find_map(|v| std::env::var_os(v).filter(|d| !d.is_empty()))
+        .find_map(|v| crate::env_vars::var_os(v).filter(|d| !d.is_empty()))
         .map(PathBuf::from)
         .or_else(|| std::env::home_dir().map(|h| h.join(".local/bin")))
         .ok_or_else(|| {

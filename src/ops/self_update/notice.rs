@@ -38,7 +38,7 @@ struct Cache {
 
 /// Now, in Unix seconds (`AIBOX_NOW` stands in for the clock).
 pub fn now() -> u64 {
-    if let Some(t) = std::env::var(crate::env_vars::NOW)
+    if let Some(t) = crate::env_vars::var(crate::env_vars::NOW)
         .ok()
         .and_then(|t| t.parse::<u64>().ok())
     {
@@ -52,9 +52,9 @@ pub fn now() -> u64 {
 /// Whether notices are wanted at all (before any file is read).
 fn wanted(quiet: bool) -> bool {
     let off = |v: &str| matches!(v, "false" | "0" | "no" | "off");
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-    let disabled =
-        std::env::var(crate::env_vars::UPDATE_CHECK).is_ok_and(|v| off(&v.to_ascii_lowercase()));
+    let ci = crate::env_vars::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    let disabled = crate::env_vars::var(crate::env_vars::UPDATE_CHECK)
+        .is_ok_and(|v| off(&v.to_ascii_lowercase()));
     !quiet && !ci && !disabled && std::io::stderr().is_terminal()
 }
 

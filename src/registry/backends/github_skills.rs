@@ -90,7 +90,9 @@ impl GitHubSkills {
         repo: &str,
         opts: &SourceOptions,
     ) -> Result<GitHubSkills, RegistryError> {
-        let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
+        let token = crate::env_vars::var("GITHUB_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty());
         let web = WebClient::new(api, opts, token, "github")?;
         Ok(GitHubSkills {
             url: url.to_owned(),

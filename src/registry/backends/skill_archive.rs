@@ -25,7 +25,7 @@ pub const MAX_ENTRIES: u64 = 20_000;
 
 /// The limits a skill archive is unpacked under (`AIBOX_MAX_UNPACKED_BYTES` lowers the total).
 pub fn limits() -> Limits {
-    let configured = std::env::var(crate::env_vars::MAX_UNPACKED_BYTES)
+    let configured = crate::env_vars::var(crate::env_vars::MAX_UNPACKED_BYTES)
         .ok()
         .and_then(|v| v.parse::<u64>().ok());
     Limits::new(

@@ -52,22 +52,22 @@ impl std::fmt::Display for CredentialOrigin {
 }
 
 fn docker_config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+    if let Some(dir) = crate::env_vars::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir).join("config.json"));
     }
-    std::env::var_os("HOME")
+    crate::env_vars::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(|h| PathBuf::from(h).join(".docker/config.json"))
 }
 
 /// The credentials to use for `host` (`host[:port]`, as connected to).
 pub fn credentials(host: &str, reporter: Reporter) -> (RegistryAuth, CredentialOrigin) {
-    let user = std::env::var(crate::env_vars::REGISTRY_USERNAME)
+    let user = crate::env_vars::var(crate::env_vars::REGISTRY_USERNAME)
         .ok()
         .filter(|u| !u.is_empty());
-    let pass = std::env::var(crate::env_vars::REGISTRY_PASSWORD).ok();
+    let pass = crate::env_vars::var(crate::env_vars::REGISTRY_PASSWORD).ok();
     if let (Some(user), Some(pass)) = (user, pass) {
-        match std::env::var(crate::env_vars::REGISTRY_HOST) {
+        match crate::env_vars::var(crate::env_vars::REGISTRY_HOST) {
             Ok(scoped) if scoped.eq_ignore_ascii_case(host) => {
                 return (
                     RegistryAuth::Basic(user, pass),
@@ -107,7 +107,7 @@ fn from_user_config(host: &str, reporter: Reporter) -> Option<(RegistryAuth, Cre
                 .map(|auth| (auth, CredentialOrigin::Helper(helper.clone())));
         }
         if let (Some(user), Some(var)) = (&r.username, &r.password_env) {
-            match std::env::var(var) {
+            match crate::env_vars::var(var) {
                 Ok(pass) => {
                     return Some((
                         RegistryAuth::Basic(user.clone(), pass),

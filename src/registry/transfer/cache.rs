@@ -13,7 +13,7 @@ use crate::registry::format::artifact;
 
 /// How long tag lists and tag → digest answers are trusted (`AIBOX_TAG_TTL` seconds).
 pub fn tag_ttl() -> Duration {
-    std::env::var(crate::env_vars::TAG_TTL)
+    crate::env_vars::var(crate::env_vars::TAG_TTL)
         .ok()
         .and_then(|s| s.parse().ok())
         .map(Duration::from_secs)

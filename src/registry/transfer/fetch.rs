@@ -21,7 +21,7 @@ use crate::registry::transfer::url::RegistryUrl;
 
 /// How many times a transient failure is retried (`AIBOX_FETCH_RETRIES`).
 pub fn max_attempts() -> u32 {
-    std::env::var(crate::env_vars::FETCH_RETRIES)
+    crate::env_vars::var(crate::env_vars::FETCH_RETRIES)
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5)

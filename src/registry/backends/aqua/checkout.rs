@@ -159,7 +159,7 @@ pub fn newest_versions(dir: &Path) -> BTreeMap<String, String> {
 
 /// The GitHub API (`AIBOX_GITHUB_API` overrides it).
 pub fn github_api() -> String {
-    std::env::var(crate::env_vars::GITHUB_API)
+    crate::env_vars::var(crate::env_vars::GITHUB_API)
         .ok()
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| "https://api.github.com".to_owned())

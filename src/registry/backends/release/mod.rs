@@ -134,7 +134,7 @@ impl ArchiveSource {
                     "expected `github:<owner>/<repo>`",
                 ));
             }
-            let api = std::env::var(crate::env_vars::GITHUB_API)
+            let api = crate::env_vars::var(crate::env_vars::GITHUB_API)
                 .ok()
                 .filter(|a| !a.is_empty())
                 .unwrap_or_else(|| GITHUB_API.to_owned());
@@ -264,7 +264,7 @@ impl ArchiveSource {
                 .client
                 .get(&url)
                 .header("Accept", "application/vnd.github+json");
-            if let Ok(token) = std::env::var("GITHUB_TOKEN")
+            if let Ok(token) = crate::env_vars::var("GITHUB_TOKEN")
                 && !token.is_empty()
             {
                 req = req.bearer_auth(token);
