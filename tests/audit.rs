@@ -7,28 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{Sandbox, write_pack};
+use common::{Sandbox, plugin, write_pack};
 use serde_json::Value;
-
-/// A plugin pack directory `<dir>/<name>` whose executable is the shell `script`.
-fn plugin(dir: &Path, name: &str, extra: &str, script: &str) -> PathBuf {
-    let root = dir.join(name);
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::write(
-        root.join("pack.toml"),
-        format!(
-            "[pack]\nname = \"{name}\"\nversion = \"1.0.0\"\nkind = \"plugin\"\n[bin]\naibox-plugin-{name} = \"bin/aibox-plugin-{name}\"\n{extra}"
-        ),
-    )
-    .unwrap();
-    let exe = root.join("bin").join(format!("aibox-plugin-{name}"));
-    std::fs::write(&exe, format!("#!/bin/sh\n{script}")).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-    root
-}
 
 /// Every record `aibox log --json` prints (each line must be one JSON object).
 fn log(sb: &Sandbox, cwd: &Path) -> Vec<Value> {

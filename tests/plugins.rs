@@ -13,26 +13,7 @@ use std::net::TcpListener;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 
-use common::{Sandbox, text, write_pack};
-
-/// A plugin pack directory `<dir>/<name>` whose executable is the shell `script`, with extra
-/// pack.toml text (`[permissions]`, `[hooks]`, …).
-fn plugin(dir: &Path, name: &str, extra: &str, script: &str) -> PathBuf {
-    let root = dir.join(name);
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::write(
-        root.join("pack.toml"),
-        format!(
-            "[pack]\nname = \"{name}\"\nversion = \"1.0.0\"\nkind = \"plugin\"\ndescription = \"test plugin {name}\"\n[bin]\naibox-plugin-{name} = \"bin/aibox-plugin-{name}\"\n{extra}"
-        ),
-    )
-    .unwrap();
-    let exe = root.join("bin").join(format!("aibox-plugin-{name}"));
-    std::fs::write(&exe, format!("#!/bin/sh\n{script}")).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-    root
-}
+use common::{Sandbox, plugin, text, write_pack};
 
 /// A loopback listener and a shell line that tries to connect to it (prints `connected` or
 /// `refused`).

@@ -13,16 +13,18 @@ use crate::fs::{self, LockMode, LockedFile, MetadataExt};
 /// How long a writer waits for another process's rotation before it appends without rotating.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
+/// The stem and extension of `path` (`audit`, `jsonl`).
+fn stem_and_ext(path: &Path) -> (String, String) {
+    let part = |p: Option<&std::ffi::OsStr>| {
+        p.map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    (part(path.file_stem()), part(path.extension()))
+}
+
 /// The `n`th rotated file beside `path` (`audit.jsonl` → `audit.<n>.jsonl`).
 pub(super) fn rotated(path: &Path, n: u32) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (stem, ext) = stem_and_ext(path);
     path.with_file_name(format!("{stem}.{n}.{ext}"))
 }
 
@@ -31,14 +33,7 @@ fn rotated_numbers(path: &Path) -> std::io::Result<Vec<u32>> {
     let Some(dir) = path.parent() else {
         return Ok(Vec::new());
     };
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (stem, ext) = stem_and_ext(path);
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -148,3 +148,22 @@ pub fn write_pack(dir: &Path, pack_toml: &str, files: &[(&str, &str, bool)]) -> 
     }
     root
 }
+
+/// A plugin pack directory `<dir>/<name>` (version 1.0.0) whose executable is the shell
+/// `script`, with extra pack.toml text (`[permissions]`, `[hooks]`, …).
+pub fn plugin(dir: &Path, name: &str, extra: &str, script: &str) -> PathBuf {
+    let root = dir.join(name);
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::write(
+        root.join("pack.toml"),
+        format!(
+            "[pack]\nname = \"{name}\"\nversion = \"1.0.0\"\nkind = \"plugin\"\ndescription = \"test plugin {name}\"\n[bin]\naibox-plugin-{name} = \"bin/aibox-plugin-{name}\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    let exe = root.join("bin").join(format!("aibox-plugin-{name}"));
+    std::fs::write(&exe, format!("#!/bin/sh\n{script}")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    root
+}
