@@ -158,9 +158,7 @@ fn compare(
                 b.version.to_string(),
                 pkg.version.to_string(),
             )),
-            None => out
-                .added
-                .push((pkg.name.clone(), pkg.version.to_string())),
+            None => out.added.push((pkg.name.clone(), pkg.version.to_string())),
         }
         let grants = escalation::grants_of(&new, pkg, &sources)?;
         out.may
@@ -178,15 +176,13 @@ fn compare(
     let store = opts.store()?;
     if let Ok(profile) = target_profile(&store, target, &state.root) {
         for e in escalation::pending(&store, &profile, &new, &sources)? {
-            if !out
-                .escalations
-                .iter()
-                .any(|x| escalation::describe(std::slice::from_ref(x)) == escalation::describe(std::slice::from_ref(&e)))
-            {
+            if !out.escalations.iter().any(|x| {
+                escalation::describe(std::slice::from_ref(x))
+                    == escalation::describe(std::slice::from_ref(&e))
+            }) {
                 out.escalations.push(e);
             }
         }
     }
     Ok(out)
 }
-

@@ -153,7 +153,13 @@ impl Filters {
 }
 
 /// A `<select>` named `name` with an empty first choice `any`.
-fn select(name: &str, label: &str, any: &str, list: &[(&str, &str)], current: Option<&str>) -> String {
+fn select(
+    name: &str,
+    label: &str,
+    any: &str,
+    list: &[(&str, &str)],
+    current: Option<&str>,
+) -> String {
     let mut options = if any.is_empty() {
         String::new()
     } else {
@@ -166,7 +172,11 @@ fn select(name: &str, label: &str, any: &str, list: &[(&str, &str)], current: Op
         let _ = write!(
             options,
             "<option value=\"{value}\"{}>{text}</option>",
-            if current == Some(*value) { " selected" } else { "" }
+            if current == Some(*value) {
+                " selected"
+            } else {
+                ""
+            }
         );
     }
     format!(
@@ -303,7 +313,8 @@ pub(super) async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) 
                     .filter(|(u, _, _)| *u == h.source)
                     .cloned()
                     .collect();
-                let info = ops::search::info(&format!("{}@={}", h.name, h.version), &roots, &src).ok();
+                let info =
+                    ops::search::info(&format!("{}@={}", h.name, h.version), &roots, &src).ok();
                 (h, info)
             })
             .collect())
@@ -322,10 +333,9 @@ pub(super) async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) 
             );
             let links = ui.links();
             let targets = ui.targets();
-            let install = targets.first().map(|(key, _, title)| InstallTo {
-                target: key,
-                title,
-            });
+            let install = targets
+                .first()
+                .map(|(key, _, title)| InstallTo { target: key, title });
             html(
                 StatusCode::OK,
                 page(

@@ -99,7 +99,13 @@ fn describe(p: &Preview) -> String {
         let _ = write!(out, "<li>adds {} {}</li>", esc(name), esc(version));
     }
     for (name, from, to) in &p.changed {
-        let _ = write!(out, "<li>changes {} {} → {}</li>", esc(name), esc(from), esc(to));
+        let _ = write!(
+            out,
+            "<li>changes {} {} → {}</li>",
+            esc(name),
+            esc(from),
+            esc(to)
+        );
     }
     for (name, version) in &p.removed {
         let _ = write!(out, "<li>removes {} {}</li>", esc(name), esc(version));
@@ -328,7 +334,9 @@ async fn handle(ui: Shared, form: Params, install: bool) -> Response {
             };
             let message = notice(
                 "ok",
-                &format!("{what}: generation {generation} is current (`aibox rollback` undoes it)."),
+                &format!(
+                    "{what}: generation {generation} is current (`aibox rollback` undoes it)."
+                ),
             );
             super::updates::refresh_count(&ui);
             return super::installed_page(&ui, Some(message)).await;
