@@ -212,7 +212,7 @@ enum Done {
     Preview(Preview),
     /// Confirmed, but what would happen now is not what was shown.
     Changed(Preview),
-    Applied(ops::edit::EditOutcome),
+    Applied(Box<ops::edit::EditOutcome>),
 }
 
 async fn handle(ui: Shared, form: Params, install: bool) -> Response {
@@ -248,7 +248,7 @@ async fn handle(ui: Shared, form: Params, install: bool) -> Response {
                 // The person saw and accepted exactly this: the install's consent check
                 // takes it as consented, and refuses anything else.
                 escalation::accept(&preview.escalations);
-                Done::Applied(edit.apply(&opts)?)
+                Done::Applied(Box::new(edit.apply(&opts)?))
             }
         };
         Ok((edit, done))
