@@ -1,6 +1,6 @@
 //! The Discover view: a search narrowed by kind, signer status and what a pack may do, sorted
 //! by relevance, name or size (all query parameters, rendered on the server), with an Install
-//! button per pack for the page's current profile ([`super::install`]); and the same table for
+//! button per pack for the page's current profile (the install module); and the same table for
 //! the static catalog, which has links per kind instead of the form.
 
 use std::fmt::Write as _;

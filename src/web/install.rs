@@ -12,72 +12,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::app::{Params, Shared, bad_form, blocking, failed, form_ok, html, target_of};
-use super::pages::{Links, esc, notice, page};
+use super::pages::{esc, notice, page};
 use crate::engine::escalation;
 use crate::error::{Error, Result};
 use crate::manifest::Section;
 use crate::ops::preview::Preview;
 use crate::ops::{self, Options, Target};
-
-/// The packs a profile's manifest names: (name, section, locked version).
-pub(super) fn requested(opts: &Options, target: Target) -> Result<Vec<(String, Section, String)>> {
-    let root = ops::sync::target_root(opts, target)?;
-    if !crate::fs::exists(&root.join(ops::MANIFEST)).unwrap_or(false) {
-        return Ok(Vec::new());
-    }
-    let state = crate::engine::project::ProjectState::read(&root)?;
-    let m = &state.manifest;
-    let mut out = Vec::new();
-    for (section, names) in [
-        (Section::Packs, &m.packs),
-        (Section::Plugins, &m.plugins),
-        (Section::Skills, &m.skills),
-    ] {
-        for name in names.keys() {
-            let version = state
-                .lock
-                .as_ref()
-                .and_then(|(_, l)| l.package(name))
-                .map_or("not locked".to_owned(), |p| p.version.to_string());
-            out.push((name.clone(), section, version));
-        }
-    }
-    Ok(out)
-}
-
-/// The Installed view's table of what a profile's manifest names, an Uninstall button each.
-pub(super) fn requested_table(
-    links: &Links,
-    target: &str,
-    title: &str,
-    list: &[(String, Section, String)],
-) -> String {
-    if list.is_empty() {
-        return notice("ok", &format!("{title}: its aibox.toml names no pack."));
-    }
-    let mut out = format!(
-        "<table><caption>Named in the aibox.toml of {}</caption><thead><tr><th scope=\"col\">Pack</th>\
-         <th scope=\"col\">Section</th><th scope=\"col\">Locked</th><th scope=\"col\">Uninstall</th></tr></thead><tbody>",
-        esc(title)
-    );
-    for (name, section, version) in list {
-        let _ = write!(
-            out,
-            "<tr><th scope=\"row\">{n}</th><td>[{s}]</td><td>{v}</td><td>{form}\
-             <input type=\"hidden\" name=\"target\" value=\"{t}\">\
-             <input type=\"hidden\" name=\"pack\" value=\"{n}\">\
-             <button type=\"submit\" aria-label=\"Uninstall {n} from {ti}\">Uninstall</button></form></td></tr>",
-            n = esc(name),
-            s = section.key(),
-            v = esc(version),
-            form = links.post_form("/uninstall"),
-            t = esc(target),
-            ti = esc(title)
-        );
-    }
-    out.push_str("</tbody></table>");
-    out
-}
 
 /// A digest of everything a preview shows, so a confirmation applies only what was seen.
 fn digest(p: &Preview) -> String {
@@ -339,7 +279,7 @@ async fn handle(ui: Shared, form: Params, install: bool) -> Response {
                 ),
             );
             super::updates::refresh_count(&ui);
-            return super::installed_page(&ui, Some(message)).await;
+            return super::installed::installed_page(&ui, Some(message)).await;
         }
     };
     html(status, page(&links, current, title, &body))

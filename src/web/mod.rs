@@ -12,6 +12,7 @@ mod app;
 pub mod catalog;
 pub mod discover;
 mod install;
+mod installed;
 pub mod pages;
 mod updates;
 
@@ -27,7 +28,7 @@ use axum::routing::{get, post};
 use crate::error::{Error, Result};
 use crate::ops::{self, Options};
 use app::{Params, Shared, Ui, bad_form, blocking, failed, form_ok, html, same, target_of};
-use pages::{esc, notice, page};
+use pages::{notice, page};
 
 /// `aibox ui` settings.
 #[derive(Debug, Clone)]
@@ -75,7 +76,7 @@ pub fn serve(opts: &Options, ui: &UiOptions) -> Result<()> {
             .route("/", get(root))
             .route("/discover", get(discover::discover))
             .route("/pack", get(pack))
-            .route("/installed", get(installed))
+            .route("/installed", get(installed::installed))
             .route("/diff", get(diff))
             .route("/updates", get(updates::updates))
             .route("/rollback", post(rollback))
@@ -223,60 +224,6 @@ async fn pack(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
     }
 }
 
-/// The installed page (each profile's requested packs with Uninstall buttons, and its
-/// generations), with `message` on top.
-async fn installed_page(ui: &Shared, message: Option<String>) -> Response {
-    let opts = ui.opts.clone();
-    let targets = ui.targets();
-    let work = blocking(move || {
-        targets
-            .into_iter()
-            .map(|(key, target, title)| {
-                (
-                    key,
-                    title,
-                    install::requested(&opts, target),
-                    ops::generations::list(&opts, target),
-                )
-            })
-            .collect::<Vec<_>>()
-    })
-    .await;
-    let Some(work) = work else {
-        return failed(
-            ui,
-            "Installed",
-            "Installed",
-            &Error::msg("listing the generations stopped"),
-        );
-    };
-    let links = ui.links();
-    let mut body = message.unwrap_or_default();
-    for (key, title, requested, listed) in work {
-        match requested {
-            Ok(r) => body.push_str(&install::requested_table(&links, key, &title, &r)),
-            Err(e) => body.push_str(&notice("warn", &e.render())),
-        }
-        match listed {
-            Ok((list, current)) => {
-                body.push_str(&pages::generations(&links, key, &title, &list, current));
-            }
-            Err(e) => {
-                body.push_str(&format!("<h2>{}</h2>", esc(&title)));
-                body.push_str(&notice("warn", &e.render()));
-            }
-        }
-    }
-    html(
-        StatusCode::OK,
-        page(&links, "Installed", "Installed", &body),
-    )
-}
-
-async fn installed(State(ui): State<Shared>) -> Response {
-    installed_page(&ui, None).await
-}
-
 async fn diff(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
     let Some(target) = target_of(&ui, q.get("target")) else {
         return failed(
@@ -344,5 +291,5 @@ async fn rollback(State(ui): State<Shared>, Form(form): Form<Params>) -> Respons
             None => notice("error", "the rollback stopped"),
         };
     updates::refresh_count(&ui);
-    installed_page(&ui, Some(message)).await
+    installed::installed_page(&ui, Some(message)).await
 }
