@@ -255,3 +255,316 @@ fn catalog_build_writes_the_discover_pages_as_a_static_site() {
         "{page}"
     );
 }
+
+/// The page's address and token, from the URL `aibox ui` printed.
+struct Page {
+    port: u16,
+    token: String,
+}
+
+impl Page {
+    fn of(url: &str) -> Page {
+        let rest = url.strip_prefix("http://127.0.0.1:").unwrap();
+        let (port, token) = rest.split_once("/?token=").unwrap();
+        Page {
+            port: port.parse().unwrap(),
+            token: token.to_owned(),
+        }
+    }
+
+    /// One HTTP/1.0 request on loopback: (status, body).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        form: &[(&str, &str)],
+    ) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("token", &self.token);
+        for (k, v) in query {
+            q.append_pair(k, v);
+        }
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form {
+            body.append_pair(k, v);
+        }
+        let body = body.finish();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path}?{} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            q.finish(),
+            self.port,
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let status = answer[9..12].parse().unwrap();
+        let body = answer.split_once("\r\n\r\n").unwrap().1.to_owned();
+        (status, body)
+    }
+
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> String {
+        let (status, body) = self.request("GET", path, query, &[]);
+        assert_eq!(status, 200, "GET {path} {query:?}: {body}");
+        body
+    }
+
+    /// The form token of a page's forms.
+    fn csrf(&self) -> String {
+        field(&self.get("/installed", &[]), "csrf")
+    }
+}
+
+/// The value of the first hidden field `name` in `html`.
+fn field(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no field {name}: {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// The packs a Discover page lists, in its order.
+fn listed(html: &str) -> Vec<String> {
+    html.split("<tr><th scope=\"row\"><a href=\"")
+        .skip(1)
+        .map(|row| {
+            let name = &row[row.find("\">").unwrap() + 2..];
+            name[..name.find("</a>").unwrap()].to_owned()
+        })
+        .collect()
+}
+
+/// A pack at `version` with `extra` pack.toml text and a changelog up to 1.1.0.
+fn pack_dir(env: &Env, name: &str, version: &str, extra: &str) -> PathBuf {
+    common::write_pack(
+        &env.work().join("src"),
+        &format!(
+            "[pack]\nname = \"{name}\"\nversion = \"{version}\"\ndescription = \"{name}\"\n{extra}"
+        ),
+        &[
+            ("bin/run", "#!/bin/sh\necho run\n", true),
+            (
+                "CHANGELOG.md",
+                "# Changelog\n\n## 1.1.0\n- scans faster\n\n## 1.0.1\n- fixes a crash\n\n## 1.0.0\n- first\n",
+                false,
+            ),
+        ],
+    )
+}
+
+/// A registry with: `fetcher` (a tool signed by a trusted key, connects to 443), `quiet`
+/// (unsigned, no network, runs an install hook), `loose` (unsigned, no sandbox) and the skill
+/// `review-pr` (unsigned); and a project that locks `fetcher` 1.0.0 (`~1.0`) and `loose`
+/// 1.0.0 (`^1.0`), synced. Returns the registry's URL and the project.
+fn catalog(env: &Env, reg: &Registry) -> (String, PathBuf) {
+    let url = reg.url("packs");
+    ok(env, &env.work(), &["keygen", "--output-key-prefix", "team"]);
+    ok(env, &env.work(), &["trust", "add", "team.pub"]);
+    let publish = |dir: &Path, signed: bool| {
+        let mut args = vec!["pack", "publish", dir.to_str().unwrap(), "--registry", &url];
+        if signed {
+            args.extend(["--key", "team.key"]);
+        }
+        ok(env, &env.work(), &args);
+    };
+    let net = "[bin]\nrun = \"bin/run\"\n[permissions]\nnet.connect = [443]\n";
+    publish(&pack_dir(env, "fetcher", "1.0.0", net), true);
+    publish(
+        &pack_dir(
+            env,
+            "quiet",
+            "1.0.0",
+            "[permissions]\nfs.read = [\"$PROJECT\"]\n[install]\nrun = \"true\"\n",
+        ),
+        false,
+    );
+    publish(&pack_dir(env, "loose", "1.0.0", ""), false);
+    let skill = env.work().join("review-pr");
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: review-pr\ndescription: Review pull requests.\n---\nSteps.\n",
+    )
+    .unwrap();
+    let args = [
+        "pack",
+        "publish",
+        skill.to_str().unwrap(),
+        "--version",
+        "1.0.0",
+        "--registry",
+        &url,
+    ];
+    ok(env, &env.work(), &args);
+    let root = env.work().join("project");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("aibox.toml"),
+        format!(
+            "[registries]\ndefault = \"{url}\"\n\n[packs]\nfetcher = \"~1.0\"\nloose = \"^1.0\"\n"
+        ),
+    )
+    .unwrap();
+    ok(env, &root, &["sync"]);
+    (url, root)
+}
+
+/// The generation the project's profile has current.
+fn current_generation(env: &Env) -> String {
+    let profile = std::fs::read_dir(env.home().join("profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.starts_with("project-"))
+        .unwrap();
+    let link = std::fs::read_link(env.home().join(format!("profiles/{profile}/current"))).unwrap();
+    link.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn the_page_filters_and_sorts_discover_by_kind_signer_and_permissions() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let (_url, root) = catalog(&env, &reg);
+    let (_server, url) = start_ui(&env, &root);
+    let page = Page::of(&url);
+    let names = |query: &[(&str, &str)]| {
+        let mut q = vec![("sort", "name")];
+        q.extend_from_slice(query);
+        listed(&page.get("/discover", &q))
+    };
+    assert_eq!(names(&[]), ["fetcher", "loose", "quiet", "review-pr"]);
+    assert_eq!(names(&[("kind", "skill")]), ["review-pr"]);
+    assert_eq!(names(&[("kind", "tool")]), ["fetcher", "loose", "quiet"]);
+    assert_eq!(names(&[("signer", "signed")]), ["fetcher"]);
+    assert_eq!(
+        names(&[("signer", "unsigned")]),
+        ["loose", "quiet", "review-pr"]
+    );
+    assert_eq!(names(&[("may", "network")]), ["fetcher", "loose"]);
+    assert_eq!(names(&[("may", "no-network")]), ["quiet", "review-pr"]);
+    assert_eq!(names(&[("may", "install-hook")]), ["quiet"]);
+    assert_eq!(names(&[("may", "no-sandbox")]), ["loose"]);
+    assert_eq!(
+        names(&[("kind", "tool"), ("signer", "unsigned"), ("may", "network")]),
+        ["loose"]
+    );
+    // The chosen filters are kept selected in the form.
+    let html = page.get("/discover", &[("may", "install-hook")]);
+    assert!(
+        html.contains("<option value=\"install-hook\" selected>"),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_page_installs_and_uninstalls_after_showing_what_it_may_do_and_counts_updates() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let (url, root) = catalog(&env, &reg);
+    // Newer versions: 1.0.1 is in `fetcher`'s range, 1.1.0 past it; `loose` 1.0.1 in range.
+    let net = "[bin]\nrun = \"bin/run\"\n[permissions]\nnet.connect = [443]\n";
+    for v in ["1.0.1", "1.1.0"] {
+        let dir = pack_dir(&env, "fetcher", v, net);
+        ok(
+            &env,
+            &env.work(),
+            &[
+                "pack",
+                "publish",
+                dir.to_str().unwrap(),
+                "--registry",
+                &url,
+                "--key",
+                "team.key",
+            ],
+        );
+    }
+    let dir = pack_dir(&env, "loose", "1.0.1", "");
+    ok(
+        &env,
+        &env.work(),
+        &["pack", "publish", dir.to_str().unwrap(), "--registry", &url],
+    );
+    let (_server, page_url) = start_ui(&env, &root);
+    let page = Page::of(&page_url);
+
+    // The count on the Updates tab: the packs the view lists; the changelog shown is the one
+    // up to the version the update moves to (1.0.1), not the newest's.
+    let updates = page.get("/updates", &[]);
+    assert!(updates.contains(">Updates (2)</a>"), "{updates}");
+    assert_eq!(
+        updates.matches("<tr><th scope=\"row\">").count(),
+        2,
+        "{updates}"
+    );
+    assert!(updates.contains("fixes a crash"), "{updates}");
+    assert!(!updates.contains("scans faster"), "{updates}");
+
+    assert_eq!(current_generation(&env), "1");
+    let csrf = page.csrf();
+    let manifest = || std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    let lock = || std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    let install = [
+        ("csrf", csrf.as_str()),
+        ("target", "project"),
+        ("pack", "quiet"),
+        ("kind", "tool"),
+        ("registry", url.as_str()),
+    ];
+    // Without the form token: refused.
+    let (status, _) = page.request("POST", "/install", &[], &install[1..]);
+    assert_eq!(status, 403);
+    // The first POST only shows what would change and what the pack may do.
+    let (status, shown) = page.request("POST", "/install", &[], &install);
+    assert_eq!(status, 200, "{shown}");
+    assert!(shown.contains("adds quiet 1.0.0"), "{shown}");
+    assert!(shown.contains("runs an install hook: `true`"), "{shown}");
+    assert!(
+        shown.contains("Asks for more than the current generation"),
+        "{shown}"
+    );
+    assert_eq!(current_generation(&env), "1");
+    assert!(!manifest().contains("quiet") && !lock().contains("quiet"));
+    // A confirmation of something else than what was shown applies nothing.
+    let mut wrong = install.to_vec();
+    wrong.push(("confirm", "0000"));
+    let (status, _) = page.request("POST", "/install", &[], &wrong);
+    assert_eq!(status, 409);
+    assert_eq!(current_generation(&env), "1");
+    // Confirmed: a new generation with the pack, through the same edit as `aibox add`.
+    let digest = field(&shown, "confirm");
+    let mut confirmed = install.to_vec();
+    confirmed.push(("confirm", digest.as_str()));
+    let (status, done) = page.request("POST", "/install", &[], &confirmed);
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(current_generation(&env), "2");
+    assert!(manifest().contains("quiet = \"^1.0.0\""), "{}", manifest());
+    assert!(lock().contains("name = \"quiet\""), "{}", lock());
+    assert!(done.contains("Uninstall quiet"), "{done}");
+
+    // Uninstall: shown first, then applied.
+    let uninstall = [
+        ("csrf", csrf.as_str()),
+        ("target", "project"),
+        ("pack", "quiet"),
+    ];
+    let (status, shown) = page.request("POST", "/uninstall", &[], &uninstall);
+    assert_eq!(status, 200, "{shown}");
+    assert!(shown.contains("removes quiet 1.0.0"), "{shown}");
+    assert_eq!(current_generation(&env), "2");
+    let digest = field(&shown, "confirm");
+    let mut confirmed = uninstall.to_vec();
+    confirmed.push(("confirm", digest.as_str()));
+    let (status, done) = page.request("POST", "/uninstall", &[], &confirmed);
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(current_generation(&env), "3");
+    assert!(!manifest().contains("quiet") && !lock().contains("quiet"));
+    // `aibox rollback` undoes it: the generation with the pack is current again.
+    ok(&env, &root, &["rollback"]);
+    assert_eq!(current_generation(&env), "2");
+}

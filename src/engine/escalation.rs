@@ -116,6 +116,32 @@ pub fn permission_phrases(p: &Permissions) -> Vec<String> {
     out
 }
 
+/// The kinds of reach the local page filters packs by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traits {
+    /// It may reach the network: declared `net` access, or no sandbox at all.
+    pub network: bool,
+    /// It runs an `[install] run` hook.
+    pub install_hook: bool,
+    /// It runs unsandboxed (a tool declaring no `[permissions]`).
+    pub unsandboxed: bool,
+}
+
+/// What [`grant_phrases`] says, as flags (skills run nothing themselves: none set but a hook).
+pub fn traits(g: &Grants) -> Traits {
+    let permissions = match (&g.permissions, g.kind) {
+        (Some(p), _) => Some(p.clone()),
+        (None, PackKind::Plugin) => Some(plugin_default()),
+        (None, _) => None,
+    };
+    let unsandboxed = g.skill.is_none() && permissions.is_none();
+    Traits {
+        network: unsandboxed || permissions.is_some_and(|p| !p.net.is_empty()),
+        install_hook: g.install.is_some(),
+        unsandboxed,
+    }
+}
+
 /// What a version may do, as phrases for people (`aibox info`, the local page): its sandbox
 /// (or that it runs unsandboxed) and the code it runs unasked; for a skill, its tools,
 /// scripts and the packs it needs.
@@ -281,7 +307,7 @@ fn signer_change(old: Option<&LockedPackage>, new: &LockedPackage) -> Option<Str
 
 /// What a locked package may do: from the lock itself when it records that (version 3 on),
 /// else from its `pack.toml` through `sources` (cached by the resolution that made the lock).
-fn grants_of(lock: &Lockfile, pkg: &LockedPackage, sources: &Sources) -> Result<Grants> {
+pub fn grants_of(lock: &Lockfile, pkg: &LockedPackage, sources: &Sources) -> Result<Grants> {
     if lock.records_grants() {
         return Ok(pkg.grants());
     }

@@ -443,7 +443,7 @@ pub(super) fn absolutize(url: &str) -> String {
     url.to_owned()
 }
 
-pub(super) fn read_manifest(path: &Path) -> Result<String> {
+pub(crate) fn read_manifest(path: &Path) -> Result<String> {
     fs::read_regular_string(path, crate::ops::MAX_MANIFEST_BYTES).map_err(|e| {
         Error::io(format!("cannot read `{}`", path.display()), e)
             .with_hint("run `aibox init` to create a manifest")

@@ -12,6 +12,7 @@ pub mod maintenance;
 pub mod migrate;
 pub mod pack;
 pub mod plugin;
+pub mod preview;
 pub mod run;
 pub mod search;
 pub mod self_update;

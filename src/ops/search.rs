@@ -290,6 +290,9 @@ pub struct Info {
     /// What the registry's moderation says of it, when the registry has moderation (ClawHub).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<crate::registry::moderation::Moderation>,
+    /// What it may do, as flags (the local page's filters).
+    #[serde(skip)]
+    pub traits: crate::engine::escalation::Traits,
 }
 
 impl Info {
@@ -460,6 +463,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
                 artifact: None,
                 source: url.clone(),
                 moderation,
+                traits: Default::default(),
             });
         }
         let manifest = source.manifest(name, &v)?;
@@ -499,6 +503,7 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             agents: Vec::new(),
             changelog,
             permissions: crate::engine::escalation::grant_phrases(&manifest.grants()),
+            traits: crate::engine::escalation::traits(&manifest.grants()),
             name: name.into(),
             version: v.to_string(),
             versions: versions.iter().map(ToString::to_string).collect(),

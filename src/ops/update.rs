@@ -354,8 +354,9 @@ pub fn auto(
     })
 }
 
-/// For each of `outdated`: the changelog entries after its current version up to its newest,
-/// as text (from its source: a `dir:` pack's `CHANGELOG.md`, an OCI version's annotation).
+/// For each of `outdated`: the changelog entries after its current version up to the version
+/// an update moves to (the newest in range; the newest of all when nothing in range is newer),
+/// as text, read from that version (from its source: a `dir:` pack's `CHANGELOG.md`, an OCI version's annotation).
 /// Packs whose source has none are left out; a source that cannot be read is skipped.
 pub fn changelogs(opts: &Options, target: Target, outdated: &[Outdated]) -> Vec<(String, String)> {
     let Ok(state) = state(opts, target) else {
@@ -365,21 +366,28 @@ pub fn changelogs(opts: &Options, target: Target, outdated: &[Outdated]) -> Vec<
     let sources = state.sources(opts);
     let mut out = Vec::new();
     for o in outdated {
-        let (Some(pkg), Ok(current), Ok(newest)) = (
+        // The version an update moves to: the newest in range; past the range only when
+        // nothing in it is newer (then `update --major` is what the row offers).
+        let to = if o.in_range != o.current {
+            &o.in_range
+        } else {
+            &o.newest
+        };
+        let (Some(pkg), Ok(current), Ok(to)) = (
             lock.package(&o.name),
             Version::parse(&o.current),
-            Version::parse(&o.newest),
+            Version::parse(to),
         ) else {
             continue;
         };
         let Some(text) = sources
             .get(&pkg.source)
             .ok()
-            .and_then(|s| s.changelog(&o.name, &newest))
+            .and_then(|s| s.changelog(&o.name, &to))
         else {
             continue;
         };
-        let entries = crate::ops::changelog::entries(&text, Some(&current), &newest);
+        let entries = crate::ops::changelog::entries(&text, Some(&current), &to);
         if !entries.is_empty() {
             out.push((
                 o.name.clone(),

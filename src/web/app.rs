@@ -16,6 +16,8 @@ pub(super) struct Ui {
     pub(super) token: String,
     pub(super) csrf: String,
     pub(super) port: u16,
+    /// How many packs the Updates view lists (shown on its tab), once known.
+    pub(super) updates: std::sync::Mutex<Option<usize>>,
 }
 
 impl Ui {
@@ -23,7 +25,13 @@ impl Ui {
         Links::Live {
             token: self.token.clone(),
             csrf: self.csrf.clone(),
+            updates: *self.updates.lock().unwrap_or_else(|e| e.into_inner()),
         }
+    }
+
+    /// Record the number of packs the Updates view lists.
+    pub(super) fn set_updates(&self, count: Option<usize>) {
+        *self.updates.lock().unwrap_or_else(|e| e.into_inner()) = count;
     }
 
     /// The profiles shown: the project's (when started inside one) and the global one.

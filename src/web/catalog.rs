@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::fs;
 use crate::ops::{self, Options};
 
-use super::pages::{self, Links, Row};
+use super::discover::{self, Filters, Row};
+use super::pages::{self, Links};
 
 /// What was written.
 #[derive(Debug)]
@@ -56,11 +57,11 @@ pub fn build(opts: &Options, registries: &[String], out: &Path) -> Result<Built>
             &links,
             "",
             &title,
-            &pages::discover(&links, "", None, &rows),
+            &discover::render(&links, &Filters::of_kind(None), &rows, None),
         ),
     )?;
     // One page per kind, linked from each: the static site's kind filter.
-    for (kind, label) in pages::KINDS {
+    for (kind, label) in discover::KINDS {
         let of_kind: Vec<Row> = rows
             .iter()
             .filter(|r| r.hit.kind == kind)
@@ -76,7 +77,7 @@ pub fn build(opts: &Options, registries: &[String], out: &Path) -> Result<Built>
                 &links,
                 "",
                 &title,
-                &pages::discover(&links, "", Some(kind), &of_kind),
+                &discover::render(&links, &Filters::of_kind(Some(kind)), &of_kind, None),
             ),
         )?;
     }

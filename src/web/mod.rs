@@ -10,6 +10,9 @@
 
 mod app;
 pub mod catalog;
+pub mod discover;
+mod install;
+mod installed;
 pub mod pages;
 mod updates;
 
@@ -25,7 +28,7 @@ use axum::routing::{get, post};
 use crate::error::{Error, Result};
 use crate::ops::{self, Options};
 use app::{Params, Shared, Ui, bad_form, blocking, failed, form_ok, html, same, target_of};
-use pages::{Row, esc, notice, page};
+use pages::{notice, page};
 
 /// `aibox ui` settings.
 #[derive(Debug, Clone)]
@@ -65,17 +68,21 @@ pub fn serve(opts: &Options, ui: &UiOptions) -> Result<()> {
             token: random_hex()?,
             csrf: random_hex()?,
             port,
+            updates: std::sync::Mutex::new(None),
         });
         let url = format!("http://127.0.0.1:{port}/?token={}", state.token);
+        updates::refresh_count(&state);
         let app = Router::new()
             .route("/", get(root))
-            .route("/discover", get(discover))
+            .route("/discover", get(discover::discover))
             .route("/pack", get(pack))
-            .route("/installed", get(installed))
+            .route("/installed", get(installed::installed))
             .route("/diff", get(diff))
             .route("/updates", get(updates::updates))
             .route("/rollback", post(rollback))
             .route("/update", post(updates::update))
+            .route("/install", post(install::install))
+            .route("/uninstall", post(install::uninstall))
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(state.clone(), guard))
             .with_state(state);
@@ -178,75 +185,6 @@ async fn root(State(ui): State<Shared>) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
 }
 
-async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
-    let query = q.get("q").cloned().unwrap_or_default();
-    // Only a known kind filters; anything else shows every kind.
-    let kind = q
-        .get("kind")
-        .and_then(|k| pages::KINDS.iter().find(|(v, _)| v == k))
-        .map(|(v, _)| *v);
-    let wanted = kind.and_then(|k| {
-        [
-            crate::manifest::pack::PackKind::Tool,
-            crate::manifest::pack::PackKind::Plugin,
-            crate::manifest::pack::PackKind::Skill,
-            crate::manifest::pack::PackKind::Cli,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == k)
-    });
-    let opts = ui.opts.clone();
-    let query2 = query.clone();
-    let work = blocking(
-        move || -> Result<Vec<(ops::search::Hit, Option<ops::search::Info>)>> {
-            let sources = ops::search::registries(&opts, &[])?;
-            let src = crate::engine::context::source_options(&opts, false);
-            let hits = ops::search::search(&query2, wanted, &sources, &src)?;
-            Ok(hits
-                .into_iter()
-                .map(|h| {
-                    let roots: Vec<_> = sources
-                        .iter()
-                        .filter(|(u, _, _)| *u == h.source)
-                        .cloned()
-                        .collect();
-                    let info =
-                        ops::search::info(&format!("{}@={}", h.name, h.version), &roots, &src).ok();
-                    (h, info)
-                })
-                .collect())
-        },
-    )
-    .await;
-    match work {
-        Some(Ok(found)) => {
-            let rows: Vec<Row> = found
-                .iter()
-                .map(|(hit, info)| Row {
-                    hit,
-                    info: info.as_ref(),
-                })
-                .collect();
-            html(
-                StatusCode::OK,
-                page(
-                    &ui.links(),
-                    "Discover",
-                    "Discover packs",
-                    &pages::discover(&ui.links(), &query, kind, &rows),
-                ),
-            )
-        }
-        Some(Err(e)) => failed(&ui, "Discover", "Discover packs", &e),
-        None => failed(
-            &ui,
-            "Discover",
-            "Discover packs",
-            &Error::msg("the search stopped"),
-        ),
-    }
-}
-
 async fn pack(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
     let name = q.get("name").cloned().unwrap_or_default();
     let registry = q.get("registry").cloned().unwrap_or_default();
@@ -284,48 +222,6 @@ async fn pack(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
         Some(Err(e)) => failed(&ui, "Discover", "Pack", &e),
         None => failed(&ui, "Discover", "Pack", &Error::msg("the lookup stopped")),
     }
-}
-
-/// The installed page, with `message` on top.
-async fn installed_page(ui: &Shared, message: Option<String>) -> Response {
-    let opts = ui.opts.clone();
-    let targets = ui.targets();
-    let work = blocking(move || {
-        targets
-            .into_iter()
-            .map(|(key, target, title)| (key, title, ops::generations::list(&opts, target)))
-            .collect::<Vec<_>>()
-    })
-    .await;
-    let Some(work) = work else {
-        return failed(
-            ui,
-            "Installed",
-            "Installed",
-            &Error::msg("listing the generations stopped"),
-        );
-    };
-    let links = ui.links();
-    let mut body = message.unwrap_or_default();
-    for (key, title, listed) in work {
-        match listed {
-            Ok((list, current)) => {
-                body.push_str(&pages::generations(&links, key, &title, &list, current));
-            }
-            Err(e) => {
-                body.push_str(&format!("<h2>{}</h2>", esc(&title)));
-                body.push_str(&notice("warn", &e.render()));
-            }
-        }
-    }
-    html(
-        StatusCode::OK,
-        page(&links, "Installed", "Installed", &body),
-    )
-}
-
-async fn installed(State(ui): State<Shared>) -> Response {
-    installed_page(&ui, None).await
 }
 
 async fn diff(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
@@ -394,5 +290,6 @@ async fn rollback(State(ui): State<Shared>, Form(form): Form<Params>) -> Respons
             Some(Err(e)) => notice("error", &e.render()),
             None => notice("error", "the rollback stopped"),
         };
-    installed_page(&ui, Some(message)).await
+    updates::refresh_count(&ui);
+    installed::installed_page(&ui, Some(message)).await
 }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::engine::escalation::Escalation;
-use crate::ops::search::{Hit, Info};
+use crate::ops::search::Info;
 use crate::ops::update::Outdated;
 use crate::store::generations::{GenerationDiff, GenerationRecord};
 
@@ -13,7 +13,12 @@ use crate::store::generations::{GenerationDiff, GenerationRecord};
 /// catalog links files.
 #[derive(Debug, Clone)]
 pub enum Links {
-    Live { token: String, csrf: String },
+    Live {
+        token: String,
+        csrf: String,
+        /// How many packs have a newer version (the Updates tab shows it), once known.
+        updates: Option<usize>,
+    },
     Static,
 }
 
@@ -34,7 +39,7 @@ impl Links {
         url
     }
 
-    fn pack(&self, name: &str, registry: &str) -> String {
+    pub(super) fn pack(&self, name: &str, registry: &str) -> String {
         match self {
             Links::Live { .. } => self.live("/pack", &[("name", name), ("registry", registry)]),
             Links::Static => format!("packs/{}.html", enc(name)),
@@ -43,7 +48,7 @@ impl Links {
 
     /// The opening tag of a state-changing form posting to `path` (the token in its URL, the
     /// CSRF token in a hidden field).
-    fn post_form(&self, path: &str) -> String {
+    pub(super) fn post_form(&self, path: &str) -> String {
         let csrf = match self {
             Links::Live { csrf, .. } => csrf.as_str(),
             Links::Static => "",
@@ -103,8 +108,14 @@ pub fn page(links: &Links, current: &str, title: &str, body: &str) -> String {
             } else {
                 ""
             };
+            let count = match links {
+                Links::Live {
+                    updates: Some(n), ..
+                } if *label == "Updates" => format!(" ({n})"),
+                _ => String::new(),
+            };
             format!(
-                "<li><a href=\"{}\"{cur}>{label}</a></li>",
+                "<li><a href=\"{}\"{cur}>{label}{count}</a></li>",
                 esc(&links.live(path, &[]))
             )
         })
@@ -129,115 +140,8 @@ pub fn notice(class: &str, text: &str) -> String {
     format!("<div class=\"{class}\" role=\"{role}\">{}</div>", esc(text))
 }
 
-/// One search hit with what its pack page knows (kind, permissions, size, signer).
-pub struct Row<'a> {
-    pub hit: &'a Hit,
-    pub info: Option<&'a Info>,
-}
-
-/// The kinds the discover page filters by: (value, label).
-pub const KINDS: [(&str, &str); 4] = [
-    ("tool", "Tools"),
-    ("plugin", "Plugins"),
-    ("skill", "Agent skills"),
-    ("cli", "aibox"),
-];
-
-/// The discover page's search form with its kind filter (live), or the links to the
-/// catalog's page of each kind (static), and the results.
-pub fn discover(links: &Links, query: &str, kind: Option<&str>, rows: &[Row]) -> String {
-    let mut out = String::new();
-    match links {
-        Links::Live { token, .. } => {
-            let mut options = format!(
-                "<option value=\"\"{}>All kinds</option>",
-                if kind.is_none() { " selected" } else { "" }
-            );
-            for (value, label) in KINDS {
-                let _ = write!(
-                    options,
-                    "<option value=\"{value}\"{}>{label}</option>",
-                    if kind == Some(value) { " selected" } else { "" }
-                );
-            }
-            let _ = write!(
-                out,
-                "<form method=\"get\" action=\"/discover\" role=\"search\">\
-                 <input type=\"hidden\" name=\"token\" value=\"{}\">\
-                 <label for=\"q\">Search packs</label> \
-                 <input id=\"q\" name=\"q\" type=\"search\" value=\"{}\"> \
-                 <label for=\"kind\">Kind</label> <select id=\"kind\" name=\"kind\">{options}</select> \
-                 <button type=\"submit\">Search</button></form>",
-                esc(token),
-                esc(query)
-            );
-        }
-        Links::Static => {
-            let mut nav = vec![if kind.is_none() {
-                "<strong>All</strong>".to_owned()
-            } else {
-                "<a href=\"index.html\">All</a>".to_owned()
-            }];
-            for (value, label) in KINDS {
-                nav.push(if kind == Some(value) {
-                    format!("<strong>{label}</strong>")
-                } else {
-                    format!("<a href=\"{value}.html\">{label}</a>")
-                });
-            }
-            let _ = write!(
-                out,
-                "<nav aria-label=\"Kinds\"><p>{}</p></nav>",
-                nav.join(" · ")
-            );
-        }
-    }
-    if rows.is_empty() {
-        out.push_str(&notice("warn", "No pack matches."));
-        return out;
-    }
-    let _ = write!(
-        out,
-        "<table><caption>{} pack{}</caption><thead><tr><th scope=\"col\">Pack</th>\
-         <th scope=\"col\">Version</th><th scope=\"col\">Kind</th><th scope=\"col\">Description</th>\
-         <th scope=\"col\">Signature</th><th scope=\"col\">May</th><th scope=\"col\">Size</th>\
-         <th scope=\"col\">Registry</th></tr></thead><tbody>",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" }
-    );
-    for r in rows {
-        let h = r.hit;
-        let (kind, may, size) = match r.info {
-            Some(i) => (
-                i.kind.clone(),
-                i.permissions.join("; "),
-                i.artifact
-                    .as_ref()
-                    .map_or("–".into(), |a| crate::printer::human_bytes(a.size)),
-            ),
-            None => ("?".into(), "?".into(), "–".into()),
-        };
-        let _ = write!(
-            out,
-            "<tr><th scope=\"row\"><a href=\"{}\">{}</a></th><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&links.pack(&h.name, &h.source)),
-            esc(&h.name),
-            esc(&h.version),
-            esc(&kind),
-            esc(&moderated(h.moderation.as_ref(), h.description.as_deref())),
-            esc(&h.trust),
-            esc(&may),
-            esc(&size),
-            esc(&h.source)
-        );
-    }
-    out.push_str("</tbody></table>");
-    out
-}
-
 /// A hit's description, led by its registry's moderation verdict when that is not clean.
-fn moderated(
+pub(super) fn moderated(
     m: Option<&crate::registry::moderation::Moderation>,
     description: Option<&str>,
 ) -> String {

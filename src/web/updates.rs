@@ -23,6 +23,37 @@ struct Pending {
     changelogs: Vec<(String, String)>,
 }
 
+/// The packs of `target` the Updates view lists: those with a newer version (in range or
+/// not); nothing when the profile has no lock.
+fn outdated(opts: &Options, target: Target) -> Result<Vec<ops::update::Outdated>> {
+    let root = ops::sync::target_root(opts, target)?;
+    if !crate::fs::exists(&root.join(ops::LOCKFILE)).unwrap_or(false) {
+        return Ok(Vec::new());
+    }
+    Ok(ops::update::outdated(opts, target)?
+        .into_iter()
+        .filter(|o| o.current != o.newest || o.current != o.in_range)
+        .collect())
+}
+
+/// Count, off the server's threads, the packs the Updates view would list, for its tab (the
+/// count is unknown until then, and when a profile cannot be read).
+pub(super) fn refresh_count(ui: &Shared) {
+    ui.set_updates(None);
+    let ui = ui.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::store::new_run();
+        let mut count = 0;
+        for (_, target, _) in ui.targets() {
+            match outdated(&ui.opts, target) {
+                Ok(list) => count += list.len(),
+                Err(_) => return,
+            }
+        }
+        ui.set_updates(Some(count));
+    });
+}
+
 fn pending(opts: &Options, key: &'static str, target: Target, title: String) -> Result<Pending> {
     let empty = Pending {
         locked: false,
@@ -36,10 +67,7 @@ fn pending(opts: &Options, key: &'static str, target: Target, title: String) -> 
     if !crate::fs::exists(&root.join(ops::LOCKFILE)).unwrap_or(false) {
         return Ok(empty); // nothing locked (e.g. a global profile nothing was installed into)
     }
-    let outdated: Vec<_> = ops::update::outdated(opts, target)?
-        .into_iter()
-        .filter(|o| o.current != o.newest || o.current != o.in_range)
-        .collect();
+    let outdated = outdated(opts, target)?;
     let escalations = if outdated.is_empty() {
         Vec::new()
     } else {
@@ -74,6 +102,12 @@ async fn updates_page(ui: &Shared, status: StatusCode, message: Option<String>) 
             &Error::msg("looking for updates stopped"),
         );
     };
+    ui.set_updates(Some(
+        work.iter()
+            .filter_map(|(_, p)| p.as_ref().ok())
+            .map(|p| p.outdated.len())
+            .sum(),
+    ));
     let links = ui.links();
     let mut body = message.unwrap_or_default();
     for (title, p) in work {

@@ -104,7 +104,7 @@ try:
     driver.save_screenshot(os.path.join(shots, "ui-pack.png"))
 
     # Updates: the permission increase is shown, and refused without confirmation.
-    click(By.LINK_TEXT, "Updates")
+    click(By.PARTIAL_LINK_TEXT, "Updates")
     page = driver.find_element(By.TAG_NAME, "main").text
     assert "write $HOME" in page and "connect to 22" in page, page
     before = open(lock_path).read()
