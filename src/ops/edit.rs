@@ -282,18 +282,7 @@ pub fn add(
         text = add_requirement(&text, section, &spec.name, request)?;
     }
     let state = state_with(&root, &text)?;
-    let upgrade = Upgrade::Packages(
-        parsed
-            .iter()
-            .filter(|s| {
-                state
-                    .lock
-                    .as_ref()
-                    .is_some_and(|(_, l)| l.package(&s.name).is_some())
-            })
-            .map(|s| s.name.clone())
-            .collect(),
-    );
+    let upgrade = upgrade_named(&state, &parsed);
     let lock = resolve_lock(&state, &state.sources(opts), &upgrade)?;
     // A bare name is written as `^<locked version>`, like `cargo add`.
     for spec in parsed.iter().filter(|s| s.request.is_any()) {
@@ -525,4 +514,21 @@ pub(super) fn install_state(opts: &Options, target: Target, root: &Path) -> Resu
         crate::store::state_dir::mark_synced(root);
     }
     Ok(installed)
+}
+
+/// What `add` relocks: the named packs the lock already has (moved to what they now ask for);
+/// everything else keeps its pin.
+pub(crate) fn upgrade_named(state: &ProjectState, named: &[PackSpec]) -> Upgrade {
+    Upgrade::Packages(
+        named
+            .iter()
+            .filter(|s| {
+                state
+                    .lock
+                    .as_ref()
+                    .is_some_and(|(_, l)| l.package(&s.name).is_some())
+            })
+            .map(|s| s.name.clone())
+            .collect(),
+    )
 }

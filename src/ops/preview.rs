@@ -94,18 +94,7 @@ pub fn add(
         },
         registry,
     )?;
-    let upgrade = Upgrade::Packages(
-        parsed
-            .iter()
-            .filter(|s| {
-                state
-                    .lock
-                    .as_ref()
-                    .is_some_and(|(_, l)| l.package(&s.name).is_some())
-            })
-            .map(|s| s.name.clone())
-            .collect(),
-    );
+    let upgrade = crate::ops::edit::upgrade_named(&state, &parsed);
     compare(opts, target, &state, &upgrade)
 }
 
