@@ -98,27 +98,10 @@ fn installed_by_the_skills_cli(env: &Env) -> PathBuf {
 
     let root = env.work().join("app");
     std::fs::create_dir_all(&root).unwrap();
-    let out = run_client(
-        &skills_cli(),
+    skills_add(
         &env.root.path().join("skills-home"),
         &root,
-        &[
-            "add",
-            src.to_str().unwrap(),
-            "--agent",
-            "claude-code",
-            "--agent",
-            "codex",
-            "--skill",
-            "*",
-            "--yes",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "skills add failed:\n{}{}",
-        stdout(&out),
-        stderr(&out)
+        src.to_str().unwrap(),
     );
     // What the CLI made: the folders in `.agents/skills/` (Codex's), links from Claude's.
     for name in ["review-pr", "lint-docs"] {
@@ -298,6 +281,33 @@ fn a_differing_import_is_taken_only_with_yes_and_rollback_still_restores() {
     assert_eq!(
         snapshot(&root, &["aibox.toml", "aibox.lock", ".aibox"]),
         before
+    );
+}
+
+/// `skills add SOURCE` for claude-code and codex, every skill, by the real `skills` CLI whose
+/// home is `home`, in `root`.
+fn skills_add(home: &Path, root: &Path, source: &str) {
+    let out = run_client(
+        &skills_cli(),
+        home,
+        root,
+        &[
+            "add",
+            source,
+            "--agent",
+            "claude-code",
+            "--agent",
+            "codex",
+            "--skill",
+            "*",
+            "--yes",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "skills add failed:\n{}{}",
+        stdout(&out),
+        stderr(&out)
     );
 }
 
@@ -526,28 +536,7 @@ fn a_github_entry_the_skills_cli_wrote_is_synced_from_github_and_checked() {
     .unwrap();
     let root = env.work().join("app");
     std::fs::create_dir_all(&root).unwrap();
-    let out = run_client(
-        &skills_cli(),
-        &cli_home,
-        &root,
-        &[
-            "add",
-            "acme/skills",
-            "--agent",
-            "claude-code",
-            "--agent",
-            "codex",
-            "--skill",
-            "*",
-            "--yes",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "skills add failed:\n{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    skills_add(&cli_home, &root, "acme/skills");
     let lock: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("skills-lock.json")).unwrap()).unwrap();
     let entry = &lock["skills"]["review-pr"];

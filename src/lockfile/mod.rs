@@ -47,6 +47,17 @@ pub struct Lockfile {
     pub packages: Vec<LockedPackage>,
 }
 
+impl Lockfile {
+    /// A lock of this version with no packages (what a profile that locked nothing has).
+    pub fn empty() -> Lockfile {
+        Lockfile {
+            version: VERSION,
+            platforms: None,
+            packages: Vec::new(),
+        }
+    }
+}
+
 /// One resolved package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedPackage {

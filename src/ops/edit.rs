@@ -273,14 +273,7 @@ pub fn add(
     if !how.agents.is_empty() {
         text = crate::manifest::add_agents(&text, &how.agents)?;
     }
-    for spec in &parsed {
-        let request = if spec.request.is_any() {
-            "*"
-        } else {
-            spec.request.as_str()
-        };
-        text = add_requirement(&text, section, &spec.name, request)?;
-    }
+    text = add_requests(&text, section, &parsed)?;
     let state = state_with(&root, &text)?;
     let upgrade = upgrade_named(&state, &parsed);
     let lock = resolve_lock(&state, &state.sources(opts), &upgrade)?;
@@ -514,6 +507,21 @@ pub(super) fn install_state(opts: &Options, target: Target, root: &Path) -> Resu
         crate::store::state_dir::mark_synced(root);
     }
     Ok(installed)
+}
+
+/// `text` with each of `specs` requested under `section` (a bare name as `*` until it is
+/// locked).
+pub(crate) fn add_requests(text: &str, section: Section, specs: &[PackSpec]) -> Result<String> {
+    let mut text = text.to_owned();
+    for spec in specs {
+        let request = if spec.request.is_any() {
+            "*"
+        } else {
+            spec.request.as_str()
+        };
+        text = add_requirement(&text, section, &spec.name, request)?;
+    }
+    Ok(text)
 }
 
 /// What `add` relocks: the named packs the lock already has (moved to what they now ask for);

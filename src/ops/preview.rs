@@ -9,7 +9,7 @@ use crate::engine::lock::{Upgrade, resolve_lock};
 use crate::engine::project::ProjectState;
 use crate::error::{Error, Result};
 use crate::fs;
-use crate::manifest::{Section, add_requirement, parse_project, remove_requirement};
+use crate::manifest::{Section, parse_project, remove_requirement};
 use crate::ops::edit::manifest_template;
 use crate::ops::sync::{target_profile, target_root};
 use crate::ops::{MANIFEST, Options, Target};
@@ -80,18 +80,7 @@ pub fn add(
     let state = state_for(
         opts,
         target,
-        |text| {
-            let mut text = text.to_owned();
-            for spec in &parsed {
-                let request = if spec.request.is_any() {
-                    "*"
-                } else {
-                    spec.request.as_str()
-                };
-                text = add_requirement(&text, section, &spec.name, request)?;
-            }
-            Ok(text)
-        },
+        |text| crate::ops::edit::add_requests(text, section, &parsed),
         registry,
     )?;
     let upgrade = crate::ops::edit::upgrade_named(&state, &parsed);
@@ -133,11 +122,7 @@ fn compare(
         .lock
         .as_ref()
         .map(|(_, l)| l.clone())
-        .unwrap_or_else(|| crate::lockfile::Lockfile {
-            version: crate::lockfile::VERSION,
-            platforms: None,
-            packages: Vec::new(),
-        });
+        .unwrap_or_else(crate::lockfile::Lockfile::empty);
     let mut out = Preview::default();
     for pkg in &new.packages {
         match old.package(&pkg.name) {

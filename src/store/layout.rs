@@ -27,11 +27,6 @@ impl Home {
         Home(HOME.get_or_init(Layout::from_env).as_ref())
     }
 
-    /// A home at `layout` (tests and tools that name their own).
-    pub fn at(layout: Layout) -> Home {
-        Home(Some(Box::leak(Box::new(layout))))
-    }
-
     /// Its layout; `None` when neither `AIBOX_HOME`, the XDG directories nor `HOME` name one.
     pub fn layout(&self) -> Option<&'static Layout> {
         self.0

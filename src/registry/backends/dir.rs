@@ -135,11 +135,11 @@ impl DirSource {
 
     fn not_found(&self, name: &str) -> RegistryError {
         // A skipped directory named like the pack: its error is the real answer.
-        if let Some((dir, e)) = self
-            .skipped
-            .iter()
-            .find(|(dir, _)| dir.iter().any(|c| c.to_str() == Some(name)))
-        {
+        if let Some((dir, e)) = self.skipped.iter().find(|(dir, _)| {
+            // Named by its directory under the registry (not by the registry's own path).
+            dir.strip_prefix(&self.root)
+                .is_ok_and(|rel| rel.iter().any(|c| c.to_str() == Some(name)))
+        }) {
             return RegistryError::InvalidPack {
                 path: dir.display().to_string(),
                 message: e.to_string(),
