@@ -1013,14 +1013,26 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
             "{err}"
         );
     };
-    // A fresh home (no cache): sync, lock and a refreshed lock refuse it; nothing changes.
+    // A fresh home (no cache): sync, lock and a refreshed lock refuse it, and so do the
+    // commands that only read the registry (`info`, `search`, `import`); nothing changes.
     let fresh = Sandbox::new();
     let copy = copy_project(&root, &fresh);
+    std::fs::write(copy.join(".tool-versions"), "fzf 0.56.3\n").unwrap();
     for args in [
         &["sync"][..],
         &["sync", "--locked"],
         &["lock"],
         &["lock", "--refresh"],
+        &["info", "fzf"],
+        &["search", "fzf"],
+        &["import", ".tool-versions"],
+        &["import", "--dry-run", ".tool-versions"],
+        &[
+            "info",
+            "--registry",
+            "aqua:github:aquaproj/aqua-registry@v4.554.0",
+            "fzf",
+        ],
     ] {
         let (ok, _, err) = run(&fresh, &gh, &copy, args);
         assert!(!ok, "{args:?} passed");
@@ -1037,10 +1049,36 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
     assert_eq!(objects_containing(&fresh, "fzf 0.56.3"), 0);
     let (ok, _, _) = run(&fresh, &gh, &copy, &["run", "--no-sync", "--", "fzf"]);
     assert!(!ok);
-    // The home that locked it has the good archive cached: it still syncs from the cache, and
-    // `--refresh` (which asks GitHub again) refuses.
+    // Outside the project, no lock pins the release: what GitHub serves now is read (it sends
+    // fzf to a repository the mimic does not have).
+    let outside = fresh.path().join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    let (ok, _, err) = run(
+        &fresh,
+        &gh,
+        &outside,
+        &[
+            "info",
+            "--registry",
+            "aqua:github:aquaproj/aqua-registry@v4.554.0",
+            "fzf",
+        ],
+    );
+    assert!(
+        !ok && err.contains("mallory/fzf") && !err.contains(&good),
+        "{err}"
+    );
+    // The home that locked it has the good archive cached: it still syncs, shows and searches
+    // from the cache, and `--refresh` (which asks GitHub again) refuses.
     let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
     assert!(ok, "{err}");
+    let (ok, out, err) = run(&sb, &gh, &root, &["info", "fzf", "--json"]);
+    assert!(
+        ok && out.contains("junegunn") && !out.contains("mallory"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&sb, &gh, &root, &["search", "fzf"]);
+    assert!(ok && out.contains("fzf"), "{out}{err}");
     let (ok, _, err) = run(&sb, &gh, &root, &["lock", "--refresh"]);
     assert!(!ok);
     refused(&err);
@@ -1062,10 +1100,12 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
             .contains(&bad)
     );
     let copy = copy_project(&root, &other);
-    let (ok, _, err) = run(&other, &gh, &copy, &["sync"]);
-    assert!(!ok);
-    refused(&err);
-    assert!(err.contains("GitHub now serves"), "{err}");
+    for args in [&["sync"][..], &["info", "fzf"]] {
+        let (ok, _, err) = run(&other, &gh, &copy, args);
+        assert!(!ok, "{args:?} passed");
+        refused(&err);
+        assert!(err.contains("GitHub now serves"), "{err}");
+    }
     let (ok, _, err) = run(&other, &gh, &copy, &["sync", "--offline"]);
     assert!(!ok);
     refused(&err);

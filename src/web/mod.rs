@@ -207,7 +207,7 @@ async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) -> Response
                 .map(|h| {
                     let roots: Vec<_> = sources
                         .iter()
-                        .filter(|(u, _, _)| *u == h.source)
+                        .filter(|(u, ..)| *u == h.source)
                         .cloned()
                         .collect();
                     let info =
@@ -255,7 +255,7 @@ async fn pack(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
         // Only the configured registries: a URL in a link never points aibox elsewhere.
         let sources: Vec<_> = ops::search::registries(&opts, &[])?
             .into_iter()
-            .filter(|(u, _, _)| *u == registry)
+            .filter(|(u, ..)| *u == registry)
             .collect();
         if sources.is_empty() {
             return Err(Error::msg(format!(
