@@ -4,7 +4,9 @@
 //! independent Python cosign. `aibox add ripgrep jq fzf` resolves, locks (checksums and the
 //! signer recorded), syncs and runs each tool; `aibox import .tool-versions` maps them. A wrong
 //! checksum, a missing signature under the enterprise policy, an asset only for another
-//! platform and an entry aibox does not support each fail clearly, with nothing locked.
+//! platform and an entry aibox does not support each fail clearly, with nothing locked. A
+//! registry release re-tagged after locking is refused by every command of the project, and
+//! git's merge driver keeps the release the merged `aibox.toml` names or stops.
 // Tests set up their fixtures with std::fs directly; only the crate goes through crate::fs.
 #![allow(clippy::disallowed_methods)]
 
@@ -1013,14 +1015,26 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
             "{err}"
         );
     };
-    // A fresh home (no cache): sync, lock and a refreshed lock refuse it; nothing changes.
+    // A fresh home (no cache): sync, lock and a refreshed lock refuse it, and so do the
+    // commands that only read the registry (`info`, `search`, `import`); nothing changes.
     let fresh = Sandbox::new();
     let copy = copy_project(&root, &fresh);
+    std::fs::write(copy.join(".tool-versions"), "fzf 0.56.3\n").unwrap();
     for args in [
         &["sync"][..],
         &["sync", "--locked"],
         &["lock"],
         &["lock", "--refresh"],
+        &["info", "fzf"],
+        &["search", "fzf"],
+        &["import", ".tool-versions"],
+        &["import", "--dry-run", ".tool-versions"],
+        &[
+            "info",
+            "--registry",
+            "aqua:github:aquaproj/aqua-registry@v4.554.0",
+            "fzf",
+        ],
     ] {
         let (ok, _, err) = run(&fresh, &gh, &copy, args);
         assert!(!ok, "{args:?} passed");
@@ -1037,10 +1051,36 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
     assert_eq!(objects_containing(&fresh, "fzf 0.56.3"), 0);
     let (ok, _, _) = run(&fresh, &gh, &copy, &["run", "--no-sync", "--", "fzf"]);
     assert!(!ok);
-    // The home that locked it has the good archive cached: it still syncs from the cache, and
-    // `--refresh` (which asks GitHub again) refuses.
+    // Outside the project, no lock pins the release: what GitHub serves now is read (it sends
+    // fzf to a repository the mimic does not have).
+    let outside = fresh.path().join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    let (ok, _, err) = run(
+        &fresh,
+        &gh,
+        &outside,
+        &[
+            "info",
+            "--registry",
+            "aqua:github:aquaproj/aqua-registry@v4.554.0",
+            "fzf",
+        ],
+    );
+    assert!(
+        !ok && err.contains("mallory/fzf") && !err.contains(&good),
+        "{err}"
+    );
+    // The home that locked it has the good archive cached: it still syncs, shows and searches
+    // from the cache, and `--refresh` (which asks GitHub again) refuses.
     let (ok, _, err) = run(&sb, &gh, &root, &["sync"]);
     assert!(ok, "{err}");
+    let (ok, out, err) = run(&sb, &gh, &root, &["info", "fzf", "--json"]);
+    assert!(
+        ok && out.contains("junegunn") && !out.contains("mallory"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&sb, &gh, &root, &["search", "fzf"]);
+    assert!(ok && out.contains("fzf"), "{out}{err}");
     let (ok, _, err) = run(&sb, &gh, &root, &["lock", "--refresh"]);
     assert!(!ok);
     refused(&err);
@@ -1062,10 +1102,12 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
             .contains(&bad)
     );
     let copy = copy_project(&root, &other);
-    let (ok, _, err) = run(&other, &gh, &copy, &["sync"]);
-    assert!(!ok);
-    refused(&err);
-    assert!(err.contains("GitHub now serves"), "{err}");
+    for args in [&["sync"][..], &["info", "fzf"]] {
+        let (ok, _, err) = run(&other, &gh, &copy, args);
+        assert!(!ok, "{args:?} passed");
+        refused(&err);
+        assert!(err.contains("GitHub now serves"), "{err}");
+    }
     let (ok, _, err) = run(&other, &gh, &copy, &["sync", "--offline"]);
     assert!(!ok);
     refused(&err);
@@ -1112,4 +1154,218 @@ fn init_aqua_adds_the_standard_registry() {
         manifest["registries"]["aqua"].as_str(),
         Some("aqua:github:aquaproj/aqua-registry@v4.554.0")
     );
+}
+
+/// `git args` in `root` as a user of `sb`, with this aibox on `PATH` (the merge driver `aibox
+/// init` registers runs it).
+fn git(sb: &Sandbox, root: &Path, args: &[&str]) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("aibox");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = std::process::Command::new("git")
+        .current_dir(root)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .env("HOME", sb.path().join("user"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("AIBOX_HOME", sb.home())
+        .env("NO_COLOR", "1")
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// A git repository `app` of `sb` whose `aibox.toml` is `manifest`, with the merge driver
+/// `aibox init` registers; `manifest` committed on `main`.
+fn merge_repo(sb: &Sandbox, gh: &GitHub, manifest: &str) -> std::path::PathBuf {
+    let root = sb.path().join("app");
+    std::fs::create_dir_all(&root).unwrap();
+    git(sb, &root, &["init", "-q", "-b", "main"]);
+    let (ok, _, err) = run(sb, gh, &root, &["init"]);
+    assert!(ok, "{err}");
+    assert!(git(sb, &root, &["config", "merge.aibox.driver"]).contains("aibox lock merge"));
+    std::fs::write(root.join("aibox.toml"), manifest).unwrap();
+    root
+}
+
+fn commit(sb: &Sandbox, root: &Path, message: &str) {
+    git(sb, root, &["add", "-A"]);
+    git(sb, root, &["commit", "-q", "-m", message]);
+}
+
+/// The aqua registry served as the source archives of two tags; returns the manifest naming
+/// the first, the registry text and the two archives' digests.
+fn two_releases(gh: &GitHub, registry: &Path) -> (String, String, String, String) {
+    let text = std::fs::read_to_string(registry.join("registry.yaml")).unwrap();
+    let mut digests = Vec::new();
+    for (tag, commit) in [("v4.554.0", "4d86e12"), ("v4.560.0", "77aa001")] {
+        let archive = targz(&[(
+            &format!("aquaproj-aqua-registry-{commit}/registry.yaml"),
+            &text,
+        )]);
+        digests.push(format!("sha256:{}", hex256(&archive)));
+        gh.serve_path(
+            &format!("/repos/aquaproj/aqua-registry/tarball/{tag}"),
+            archive,
+        );
+    }
+    std::fs::remove_dir_all(registry).unwrap();
+    let manifest = PROJECT.replace(
+        "aqua:../aqua-registry",
+        "aqua:github:aquaproj/aqua-registry@v4.554.0",
+    );
+    (manifest, text, digests[0].clone(), digests[1].clone())
+}
+
+#[test]
+fn a_merge_keeps_the_registry_release_the_merged_manifest_names() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    let (manifest, _, old, new) = two_releases(&gh, &registry);
+    let root = merge_repo(&sb, &gh, &manifest);
+    let ok = |args: &[&str]| {
+        let (ok, _, err) = run(&sb, &gh, &root, args);
+        assert!(ok, "{args:?}: {err}");
+    };
+    ok(&["add", "fzf"]);
+    commit(&sb, &root, "fzf");
+    // One branch moves the registry to a newer release and locks again…
+    git(&sb, &root, &["checkout", "-q", "-b", "bump"]);
+    let toml = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    std::fs::write(
+        root.join("aibox.toml"),
+        toml.replace("@v4.554.0", "@v4.560.0"),
+    )
+    .unwrap();
+    ok(&["lock"]);
+    commit(&sb, &root, "registry v4.560.0");
+    // …the other adds a tool from the release it still names.
+    git(&sb, &root, &["checkout", "-q", "main"]);
+    git(&sb, &root, &["checkout", "-q", "-b", "jq"]);
+    ok(&["add", "jq"]);
+    assert!(
+        std::fs::read_to_string(root.join("aibox.lock"))
+            .unwrap()
+            .contains(&old)
+    );
+    commit(&sb, &root, "jq");
+
+    let out = git(&sb, &root, &["merge", "-q", "--no-edit", "bump"]);
+    assert!(
+        !out.contains("CONFLICT"),
+        "{out}{}",
+        std::fs::read_to_string(root.join("aibox.toml")).unwrap()
+    );
+    assert!(
+        out.contains("`jq` was locked from `aqua:github:aquaproj/aqua-registry@v4.554.0`")
+            && out.contains("run `aibox lock`"),
+        "{out}"
+    );
+    // The merged manifest names the newer release; the lock keeps what was locked from it
+    // and nothing from the release the manifest left.
+    let toml = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    assert!(
+        toml.contains("@v4.560.0") && toml.contains("jq = "),
+        "{toml}"
+    );
+    let lock = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    assert!(
+        lock.contains(&new) && !lock.contains(&old) && !lock.contains("v4.554.0"),
+        "{lock}"
+    );
+    assert!(
+        locked(&root, "fzf")["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("@v4.560.0")
+    );
+    assert!(!lock.contains("name = \"jq\""), "{lock}");
+    // `sync --locked` says jq is not locked; `aibox lock` locks it from the newer release.
+    let (ok_, _, err) = run(&sb, &gh, &root, &["sync", "--locked"]);
+    assert!(!ok_ && err.contains("jq"), "{err}");
+    ok(&["lock"]);
+    let lock = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    assert_eq!(
+        lock.matches(&format!("registry-digest = \"{new}\""))
+            .count(),
+        2,
+        "{lock}"
+    );
+    assert!(!lock.contains(&old), "{lock}");
+    ok(&["sync", "--locked"]);
+}
+
+#[test]
+fn a_merge_of_one_registry_tag_locked_at_two_archives_stops() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    let (manifest, text, good, _) = two_releases(&gh, &registry);
+    let root = merge_repo(&sb, &gh, &manifest);
+    commit(&sb, &root, "registry");
+    git(&sb, &root, &["checkout", "-q", "-b", "fzf"]);
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf"]);
+    assert!(ok, "{err}");
+    commit(&sb, &root, "fzf");
+    // The tag is moved; a teammate (another home, nothing cached, no pin yet on the branch)
+    // adds jq from what the tag serves now.
+    let moved = targz(&[(
+        "aquaproj-aqua-registry-9f00bad/registry.yaml",
+        &text.replace("junegunn", "mallory"),
+    )]);
+    let bad = format!("sha256:{}", hex256(&moved));
+    gh.serve_path("/repos/aquaproj/aqua-registry/tarball/v4.554.0", moved);
+    git(&sb, &root, &["checkout", "-q", "main"]);
+    git(&sb, &root, &["checkout", "-q", "-b", "jq"]);
+    let teammate = Sandbox::new();
+    let (ok, _, err) = run(&teammate, &gh, &root, &["add", "jq"]);
+    assert!(ok, "{err}");
+    let ours = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    assert!(ours.contains(&bad), "{ours}");
+    commit(&sb, &root, "jq");
+
+    let out = git(&sb, &root, &["merge", "--no-edit", "fzf"]);
+    assert!(out.contains("Merge conflict in aibox.lock"), "{out}");
+    assert!(
+        out.contains("the aqua registry `github:aquaproj/aqua-registry`")
+            && out.contains(&good)
+            && out.contains(&bad)
+            && out.contains("the tag was moved")
+            && out.contains("hint:")
+            && out.contains("run `aibox lock`"),
+        "{out}"
+    );
+    // This branch's lock is left as it was (no markers, no mix of the two archives).
+    assert_eq!(
+        std::fs::read_to_string(root.join("aibox.lock")).unwrap(),
+        ours
+    );
+    // `aibox.toml` conflicts too (both added a pack at one place): both lines are kept.
+    let toml = std::fs::read_to_string(root.join("aibox.toml")).unwrap();
+    let kept: String = toml
+        .lines()
+        .filter(|l| !aibox::manifest::is_conflict_marker(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(root.join("aibox.toml"), kept).unwrap();
+    // Locking again against this branch's pin reads the moved release: it sends fzf elsewhere.
+    let (ok, _, err) = run(&teammate, &gh, &root, &["lock"]);
+    assert!(!ok && err.contains("mallory/fzf"), "{err}");
+    // The release reviewed is the one the other branch locked: its lock is taken, and locking
+    // again locks jq against it too (from the cache of the home that locked it).
+    git(&sb, &root, &["checkout", "--theirs", "aibox.lock"]);
+    let (ok, _, err) = run(&sb, &gh, &root, &["lock"]);
+    assert!(ok, "{err}");
+    let lock = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
+    assert_eq!(
+        lock.matches(&format!("registry-digest = \"{good}\""))
+            .count(),
+        2,
+        "{lock}"
+    );
+    assert!(!lock.contains(&bad), "{lock}");
 }

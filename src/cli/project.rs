@@ -157,10 +157,16 @@ pub(super) fn lock(opts: &Options, args: LockArgs) -> Result<()> {
                 "both branches changed `{name}` in `aibox.lock`: the newer version was kept; run `aibox lock` once `aibox.toml` is merged"
             ));
         }
+        for (name, source) in &merged.left_out {
+            opts.reporter.warn(format!(
+                "`{name}` was locked from `{source}`, a release of its registry the other branch moved away from: it is left out of `aibox.lock`; run `aibox lock` once `aibox.toml` is merged to lock it from the release `aibox.toml` names"
+            ));
+        }
         if opts.json {
             crate::printer::print_json(&serde_json::json!({
                 "merged": ours,
                 "both_changed": merged.both_changed,
+                "left_out": merged.left_out.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             }));
         }
         return Ok(());

@@ -503,7 +503,12 @@ pub fn merge_files(
     let base = read(base)?;
     let ours_lock = read(ours)?.unwrap_or_else(|| salvage("").lock);
     let theirs_lock = read(theirs)?.unwrap_or_else(|| salvage("").lock);
-    let merged = merge(base.as_ref(), &ours_lock, &theirs_lock);
+    let merged = merge(base.as_ref(), &ours_lock, &theirs_lock).map_err(|c| {
+        // `ours` is left as it was: git marks the lock conflicted and keeps this branch's.
+        Error::msg(format!("cannot merge `aibox.lock`: {c}")).with_hint(
+            "`aibox.lock` keeps this branch's lock (`git checkout --theirs aibox.lock` takes the other's); review the registry's releases, keep the lock of the one you trust or name another in `[registries]` of `aibox.toml`, then run `aibox lock` (it locks every pack against the release that lock pins) and `git add aibox.lock`",
+        )
+    })?;
     fs::write_atomic(ours, merged.lock.render().as_bytes())
         .map_err(|e| Error::io(format!("cannot write `{}`", ours.display()), e))?;
     Ok(merged)

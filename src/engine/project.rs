@@ -18,32 +18,44 @@ pub struct ProjectState {
     pub lock: Option<(Vec<u8>, Lockfile)>,
 }
 
+/// `aibox.lock` under `root`: its bytes and model, `None` when there is none.
+pub fn read_lock(root: &Path) -> Result<Option<(Vec<u8>, Lockfile)>> {
+    let lock_path = root.join(LOCKFILE);
+    match fs::read_regular(&lock_path, crate::engine::context::MAX_LOCK_BYTES) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Some(line) = crate::lockfile::merge::conflict_line(&text) {
+                return Err(crate::lockfile::LockfileError::Conflict {
+                    path: lock_path,
+                    line,
+                }
+                .into());
+            }
+            let lock = Lockfile::parse(&text, &lock_path)?;
+            Ok(Some((bytes, lock)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(
+            format!("cannot read `{}`", lock_path.display()),
+            e,
+        )),
+    }
+}
+
+/// The registry digests the lock of the project at `root` records, by source URL (none
+/// without a lock).
+pub fn registry_pins(root: &Path) -> Result<std::collections::BTreeMap<String, String>> {
+    let lock = read_lock(root)?;
+    Ok(crate::engine::sources::lock_pins(
+        lock.as_ref().map(|(_, l)| l),
+    ))
+}
+
 impl ProjectState {
     /// Read `aibox.toml` and (if present) `aibox.lock` under `root`.
     pub fn read(root: &Path) -> Result<ProjectState> {
         let mut state = ProjectState::read_manifest(root)?;
-        let lock_path = root.join(LOCKFILE);
-        state.lock = match fs::read_regular(&lock_path, crate::engine::context::MAX_LOCK_BYTES) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                if let Some(line) = crate::lockfile::merge::conflict_line(&text) {
-                    return Err(crate::lockfile::LockfileError::Conflict {
-                        path: lock_path,
-                        line,
-                    }
-                    .into());
-                }
-                let lock = Lockfile::parse(&text, &lock_path)?;
-                Some((bytes, lock))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(Error::io(
-                    format!("cannot read `{}`", lock_path.display()),
-                    e,
-                ));
-            }
-        };
+        state.lock = read_lock(root)?;
         Ok(state)
     }
 

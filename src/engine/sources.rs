@@ -51,6 +51,33 @@ pub fn mirrors(opts: &crate::engine::context::Options) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The registry digests `lock` records, by source URL (`aqua:github:` registries).
+pub fn lock_pins(lock: Option<&crate::lockfile::Lockfile>) -> BTreeMap<String, String> {
+    let mut pins = BTreeMap::new();
+    for p in lock.map(|l| l.packages.as_slice()).unwrap_or_default() {
+        if let Some(d) = p.aqua.as_ref().and_then(|a| a.registry.as_ref()) {
+            pins.insert(p.source.clone(), d.clone());
+        }
+    }
+    pins
+}
+
+/// Open the source `url` names (relative paths from `root`), its registry pinned to `pin`
+/// (the digest a lock records for it): a release re-tagged since is refused by every command
+/// that reads it, as `sync` and `lock` refuse it.
+pub fn open_pinned(
+    url: &str,
+    root: &Path,
+    opts: &SourceOptions,
+    pin: Option<&str>,
+) -> Result<Box<dyn Source>, RegistryError> {
+    let mut source = registry::open_source(url, root, opts)?;
+    if let Some(d) = pin {
+        source.pin_registry(d);
+    }
+    Ok(source)
+}
+
 impl<'a> Sources<'a> {
     pub fn new(root: &'a Path, opts: SourceOptions, insecure: BTreeSet<String>) -> Self {
         Sources {
@@ -78,11 +105,7 @@ impl<'a> Sources<'a> {
     /// These sources, each registry pinned to the digest `lock` records for it (an
     /// `aqua:github:` release whose archive changed is then refused).
     pub fn pinned_by(mut self, lock: Option<&crate::lockfile::Lockfile>) -> Self {
-        for p in lock.map(|l| l.packages.as_slice()).unwrap_or_default() {
-            if let Some(d) = p.aqua.as_ref().and_then(|a| a.registry.as_ref()) {
-                self.pins.insert(p.source.clone(), d.clone());
-            }
-        }
+        self.pins = lock_pins(lock);
         self
     }
 
@@ -183,11 +206,13 @@ impl<'a> Sources<'a> {
             insecure: self.insecure.contains(url),
             ..self.opts
         };
-        let mut source = registry::open_source(url, self.root, &opts)?;
-        if let Some(d) = self.pins.get(url) {
-            source.pin_registry(d);
-        }
-        let source: std::sync::Arc<dyn Source> = source.into();
+        let source: std::sync::Arc<dyn Source> = open_pinned(
+            url,
+            self.root,
+            &opts,
+            self.pins.get(url).map(String::as_str),
+        )?
+        .into();
         self.open
             .lock()
             .expect("sources lock")

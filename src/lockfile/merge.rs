@@ -101,12 +101,141 @@ pub struct Merged {
     pub lock: Lockfile,
     /// Packages both branches changed differently (the newer version was kept).
     pub both_changed: Vec<String>,
+    /// Packages left out because they were locked from a registry release the other branch
+    /// moved away from (`name`, the source they were locked from): `aibox lock` locks them
+    /// again from the release the merged `aibox.toml` names.
+    pub left_out: Vec<(String, String)>,
+}
+
+/// Two branches that locked one `aqua:github:` registry at releases the merge cannot choose
+/// between: the same tag with two different archives (the tag was moved between the two
+/// lockings), or each branch moved to another tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryConflict {
+    /// The registry (`aqua:github:<owner>/<repo>`).
+    pub registry: String,
+    /// This branch's (`ours`) releases of it: `tag` and `registry-digest`.
+    pub ours: Vec<(String, String)>,
+    /// The other branch's (`theirs`).
+    pub theirs: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for RegistryConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |side: &[(String, String)]| {
+            side.iter()
+                .map(|(tag, digest)| format!("`{tag}` ({digest})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let same_tag = self
+            .ours
+            .iter()
+            .any(|(t, _)| self.theirs.iter().any(|(u, _)| u == t));
+        write!(
+            f,
+            "the two branches locked the aqua registry `{}` at different releases: this branch at {}, the other at {}{}",
+            self.registry
+                .strip_prefix("aqua:")
+                .unwrap_or(&self.registry),
+            list(&self.ours),
+            list(&self.theirs),
+            if same_tag {
+                " (one tag, two archives: the tag was moved between the two lockings)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// The registry of an `aqua:github:<owner>/<repo>@<tag>` source, and its tag.
+fn aqua_release(source: &str) -> Option<(&str, &str)> {
+    source
+        .starts_with("aqua:github:")
+        .then(|| source.rsplit_once('@'))
+        .flatten()
+}
+
+/// Each `aqua:github:` registry's releases in `lock`: registry → tag → registry digest.
+fn releases(lock: &Lockfile) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for p in &lock.packages {
+        if let (Some((registry, tag)), Some(d)) = (
+            aqua_release(&p.source),
+            p.aqua.as_ref().and_then(|a| a.registry.as_ref()),
+        ) {
+            out.entry(registry.to_owned())
+                .or_default()
+                .insert(tag.to_owned(), d.clone());
+        }
+    }
+    out
+}
+
+/// Decide, for each `aqua:github:` registry both branches locked packs from, which releases
+/// the merged lock keeps: the tags of the branch that moved the registry to another tag (the
+/// tag the merged `aibox.toml` names, merged the same way), or the tags both share; packs of
+/// `packages` locked at any other tag are left out (returned). Both branches moving to
+/// different tags, or one tag with two archives, cannot be decided.
+fn settle_registries(
+    base: Option<&Lockfile>,
+    ours: &Lockfile,
+    theirs: &Lockfile,
+    packages: &mut Vec<LockedPackage>,
+) -> Result<Vec<(String, String)>, RegistryConflict> {
+    let b = base.map(releases).unwrap_or_default();
+    let (o, t) = (releases(ours), releases(theirs));
+    let mut left_out = Vec::new();
+    for (registry, ot) in &o {
+        let Some(tt) = t.get(registry) else { continue };
+        let conflict = || RegistryConflict {
+            registry: registry.clone(),
+            ours: ot.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+            theirs: tt.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+        };
+        // One tag, two archives: which one is the release cannot be told from here.
+        if ot
+            .iter()
+            .any(|(tag, d)| tt.get(tag).is_some_and(|e| e != d))
+        {
+            return Err(conflict());
+        }
+        let tags = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<BTreeSet<_>>();
+        let (ob, otags, ttags) = (
+            b.get(registry).map(tags).unwrap_or_default(),
+            tags(ot),
+            tags(tt),
+        );
+        let kept = if otags == ttags || ttags == ob {
+            otags
+        } else if otags == ob {
+            ttags
+        } else {
+            return Err(conflict());
+        };
+        packages.retain(|p| match aqua_release(&p.source) {
+            Some((r, tag)) if r == registry && !kept.contains(tag) => {
+                left_out.push((p.name.clone(), p.source.clone()));
+                false
+            }
+            _ => true,
+        });
+    }
+    Ok(left_out)
 }
 
 /// Merge `ours` and `theirs`, which both started from `base` (`None`: both added the lock),
 /// package by package: what only one side changed (added, updated, removed) is taken from that
-/// side; what both changed differently keeps the newer version.
-pub fn merge(base: Option<&Lockfile>, ours: &Lockfile, theirs: &Lockfile) -> Merged {
+/// side; what both changed differently keeps the newer version. An `aqua:github:` registry
+/// locked at different releases keeps the release of the branch that moved its tag (packs of
+/// the other release are left out, for `aibox lock` to lock again); when that cannot be
+/// decided the merge stops with a [`RegistryConflict`].
+pub fn merge(
+    base: Option<&Lockfile>,
+    ours: &Lockfile,
+    theirs: &Lockfile,
+) -> Result<Merged, RegistryConflict> {
     let by_name = |l: Option<&Lockfile>| -> BTreeMap<String, LockedPackage> {
         l.map(|l| {
             l.packages
@@ -137,6 +266,7 @@ pub fn merge(base: Option<&Lockfile>, ours: &Lockfile, theirs: &Lockfile) -> Mer
         };
         packages.extend(chosen.cloned());
     }
+    let left_out = settle_registries(base, ours, theirs, &mut packages)?;
     let platforms = if ours.platforms == theirs.platforms
         || base.is_some_and(|b| b.platforms == theirs.platforms)
     {
@@ -151,7 +281,11 @@ pub fn merge(base: Option<&Lockfile>, ours: &Lockfile, theirs: &Lockfile) -> Mer
     };
     lock.canonicalize();
     lock.version = lock.written_version();
-    Merged { lock, both_changed }
+    Ok(Merged {
+        lock,
+        both_changed,
+        left_out,
+    })
 }
 
 #[cfg(test)]
@@ -190,7 +324,7 @@ mod tests {
             ("hello", "1.1.0"),
             ("shellkit", "1.2.0"),
         ]);
-        let m = merge(Some(&base), &ours, &theirs);
+        let m = merge(Some(&base), &ours, &theirs).unwrap();
         assert_eq!(
             names(&m.lock),
             [
@@ -204,15 +338,87 @@ mod tests {
         // A removal on one side is kept.
         let removed = lock(&[("hello", "1.0.0")]);
         assert_eq!(
-            names(&merge(Some(&base), &removed, &base).lock),
+            names(&merge(Some(&base), &removed, &base).unwrap().lock),
             ["hello@1.0.0"]
         );
         // Both changed one package: the newer version.
         let a = lock(&[("hello", "1.1.0"), ("shellkit", "1.2.0")]);
         let b = lock(&[("hello", "1.2.0"), ("shellkit", "1.2.0")]);
-        let m = merge(Some(&base), &a, &b);
+        let m = merge(Some(&base), &a, &b).unwrap();
         assert_eq!(names(&m.lock), ["hello@1.2.0", "shellkit@1.2.0"]);
         assert_eq!(m.both_changed, ["hello"]);
+    }
+
+    /// A lock of `packages` (name, registry tag, digest digit) from the aqua registry release
+    /// `aqua:github:aquaproj/aqua-registry@<tag>`.
+    fn aqua(packages: &[(&str, &str, char)]) -> Lockfile {
+        let mut text = String::from("version = 5\n");
+        for (name, tag, d) in packages {
+            text.push_str(&format!(
+                "\n[[package]]\nname = \"{name}\"\nversion = \"1.0.0\"\nkind = \"tool\"\nsource = \"aqua:github:aquaproj/aqua-registry@{tag}\"\naqua = \"acme/{name}\"\ntag = \"v1.0.0\"\nregistry-digest = \"sha256:{}\"\n\n[package.platforms.linux-x86_64]\ntree = \"blake3:{}\"\nmanifest = \"sha256:{}\"\n",
+                d.to_string().repeat(64),
+                "1".repeat(64),
+                "2".repeat(64)
+            ));
+        }
+        Lockfile::parse(&text, Path::new("aibox.lock")).unwrap()
+    }
+
+    #[test]
+    fn an_aqua_registry_keeps_the_release_of_the_branch_that_moved_it() {
+        let base = aqua(&[("fzf", "v1", 'a')]);
+        // Ours moved to v2; theirs added jq at v1: jq is left out, for `aibox lock`.
+        let ours = aqua(&[("fzf", "v2", 'b')]);
+        let theirs = aqua(&[("fzf", "v1", 'a'), ("jq", "v1", 'a')]);
+        let m = merge(Some(&base), &ours, &theirs).unwrap();
+        assert_eq!(names(&m.lock), ["fzf@1.0.0"]);
+        assert!(m.lock.packages[0].source.ends_with("@v2"));
+        assert_eq!(
+            m.left_out,
+            [(
+                "jq".to_owned(),
+                "aqua:github:aquaproj/aqua-registry@v1".to_owned()
+            )]
+        );
+        // The same, the other way round.
+        let m = merge(Some(&base), &theirs, &ours).unwrap();
+        assert_eq!(names(&m.lock), ["fzf@1.0.0"]);
+        assert_eq!(m.left_out.len(), 1);
+        // A branch that removed every pack of the registry moved nothing: the other's
+        // additions stay.
+        let removed = aqua(&[]);
+        let m = merge(Some(&base), &removed, &theirs).unwrap();
+        assert_eq!(names(&m.lock), ["jq@1.0.0"]);
+        assert!(m.left_out.is_empty());
+    }
+
+    #[test]
+    fn an_aqua_registry_locked_at_releases_that_cannot_be_chosen_between_stops() {
+        let base = aqua(&[("fzf", "v1", 'a')]);
+        // Both moved, to different tags.
+        let ours = aqua(&[("fzf", "v2", 'b')]);
+        let theirs = aqua(&[("fzf", "v3", 'c')]);
+        let c = merge(Some(&base), &ours, &theirs).unwrap_err();
+        let text = c.to_string();
+        assert!(
+            text.contains("`github:aquaproj/aqua-registry`")
+                && text.contains("this branch at `v2` (sha256:bbbb")
+                && text.contains("the other at `v3` (sha256:cccc")
+                && !text.contains("moved between"),
+            "{text}"
+        );
+        // One tag, two archives (neither branch's lock had it before).
+        let ours = aqua(&[("fzf", "v1", 'a')]);
+        let theirs = aqua(&[("jq", "v1", 'd')]);
+        let c = merge(None, &ours, &theirs).unwrap_err();
+        assert!(
+            c.to_string()
+                .contains("the tag was moved between the two lockings")
+        );
+        // One side kept the base's archive; the other dropped fzf and locked jq from another
+        // archive under the same tag.
+        let theirs = aqua(&[("jq", "v1", 'd')]);
+        assert!(merge(Some(&base), &base, &theirs).is_err());
     }
 
     #[test]

@@ -266,15 +266,18 @@ fn catalogs(
     wanted: &[Wanted],
 ) -> Result<Vec<Catalog>> {
     let src = crate::engine::context::source_options(opts, false);
+    // A registry the project's lock pins is read at that pin (a re-tagged release is refused).
+    let pins = crate::engine::project::registry_pins(dir)?;
     let mut aliases: Vec<_> = manifest.registries.iter().collect();
     aliases.sort_by_key(|(a, _)| a.as_str() != "default");
     let mut out = Vec::new();
     for (alias, spec) in aliases {
+        let pin = pins.get(&spec.url).map(String::as_str);
         if spec.url.starts_with("aqua:") {
-            out.push(aqua_catalog(alias, &spec.url, dir, &src, wanted)?);
+            out.push(aqua_catalog(alias, &spec.url, dir, &src, pin, wanted)?);
             continue;
         }
-        let source = registry::open_source(&spec.url, dir, &src)?;
+        let source = crate::engine::sources::open_pinned(&spec.url, dir, &src, pin)?;
         out.push(catalog(alias, source.as_ref())?);
     }
     Ok(out)
@@ -299,9 +302,13 @@ fn aqua_catalog(
     url: &str,
     dir: &Path,
     src: &registry::SourceOptions,
+    pin: Option<&str>,
     wanted: &[Wanted],
 ) -> Result<Catalog> {
-    let source = registry::backends::aqua::source::AquaSource::open(url, dir, src)?;
+    let mut source = registry::backends::aqua::source::AquaSource::open(url, dir, src)?;
+    if let Some(d) = pin {
+        registry::Source::pin_registry(&mut source, d);
+    }
     let mut packs: Vec<(String, Vec<Version>, Vec<String>)> = Vec::new();
     for w in wanted {
         let tool = legacy::tool_name(&w.tool);

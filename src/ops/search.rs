@@ -27,9 +27,10 @@ pub struct Hit {
     pub moderation: Option<crate::registry::moderation::Moderation>,
 }
 
-/// Where to look: a registry URL, the directory its relative paths start from, and its name in
-/// `aibox.toml` (or the configuration), when it has one.
-pub type Place = (String, std::path::PathBuf, Option<String>);
+/// Where to look: a registry URL, the directory its relative paths start from, its name in
+/// `aibox.toml` (or the configuration), when it has one, and the registry digest the project's
+/// `aibox.lock` pins it to (an `aqua:github:` release), when it does.
+pub type Place = (String, std::path::PathBuf, Option<String>, Option<String>);
 
 /// The registries to search: `--registry` values, else every registry of the project's
 /// `aibox.toml`.
@@ -37,9 +38,14 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<Place>> {
     let cwd =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     if !given.is_empty() {
+        // Inside a project, a registry its lock pins is read at that pin.
+        let pins = match crate::ops::find_project(opts) {
+            Ok(project) => crate::engine::project::registry_pins(&project.root)?,
+            Err(_) => Default::default(),
+        };
         return Ok(given
             .iter()
-            .map(|g| (g.clone(), cwd.clone(), None))
+            .map(|g| (g.clone(), cwd.clone(), None, pins.get(g).cloned()))
             .collect());
     }
     let none = || {
@@ -51,18 +57,23 @@ pub fn registries(opts: &Options, given: &[String]) -> Result<Vec<Place>> {
         let urls: Vec<Place> = config
             .registries
             .iter()
-            .map(|(k, r)| (r.url.clone(), cwd.clone(), Some(k.clone())))
+            .map(|(k, r)| (r.url.clone(), cwd.clone(), Some(k.clone()), None))
             .collect();
         if urls.is_empty() {
             return Err(none());
         }
         return Ok(urls);
     };
-    let manifest = crate::engine::project::ProjectState::read(&project.root)?.manifest;
-    let urls: Vec<Place> = manifest
+    let state = crate::engine::project::ProjectState::read(&project.root)?;
+    let pins = crate::engine::sources::lock_pins(state.lock.as_ref().map(|(_, l)| l));
+    let urls: Vec<Place> = state
+        .manifest
         .registries
         .iter()
-        .map(|(k, r)| (r.url.clone(), project.root.clone(), Some(k.clone())))
+        .map(|(k, r)| {
+            let pin = pins.get(&r.url).cloned();
+            (r.url.clone(), project.root.clone(), Some(k.clone()), pin)
+        })
         .collect();
     if urls.is_empty() {
         return Err(none());
@@ -105,8 +116,8 @@ pub fn search(
 ) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     let policy = crate::engine::verdicts::policy(None, src.reporter)?;
-    for (url, root, key) in sources {
-        let source = registry::open_source(url, root, src)?;
+    for (url, root, key, pin) in sources {
+        let source = crate::engine::sources::open_pinned(url, root, src, pin.as_deref())?;
         // A registry with a search of its own answers for itself (ClawHub).
         if let Some(found) = source.search(query) {
             for summary in found? {
@@ -392,8 +403,8 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
     let name = parsed.name.as_str();
     let request = parsed.request;
     let mut last_err = None;
-    for (url, root, key) in sources {
-        let source = registry::open_source(url, root, src)?;
+    for (url, root, key, pin) in sources {
+        let source = crate::engine::sources::open_pinned(url, root, src, pin.as_deref())?;
         // A release source serves its one tool under any name a requirement gives it: here it
         // answers only to that tool's name or its registry's.
         if registry::backends::release::is_release(url)

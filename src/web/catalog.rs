@@ -27,7 +27,7 @@ pub fn build(opts: &Options, registries: &[String], out: &Path) -> Result<Built>
     for h in &hits {
         let roots: Vec<_> = sources
             .iter()
-            .filter(|(u, _, _)| *u == h.source)
+            .filter(|(u, ..)| *u == h.source)
             .cloned()
             .collect();
         infos.push(ops::search::info(

@@ -310,7 +310,7 @@ pub(super) async fn discover(State(ui): State<Shared>, Query(q): Query<Params>) 
             .map(|h| {
                 let roots: Vec<_> = sources
                     .iter()
-                    .filter(|(u, _, _)| *u == h.source)
+                    .filter(|(u, ..)| *u == h.source)
                     .cloned()
                     .collect();
                 let info =

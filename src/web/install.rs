@@ -173,7 +173,7 @@ async fn handle(ui: Shared, form: Params, install: bool) -> Response {
             // Only the configured registries: a form never points aibox elsewhere.
             if !ops::search::registries(&opts, &[])?
                 .iter()
-                .any(|(u, _, _)| u == registry)
+                .any(|(u, ..)| u == registry)
             {
                 return Err(Error::msg(format!(
                     "`{registry}` is not one of the configured registries"

@@ -193,7 +193,7 @@ async fn pack(State(ui): State<Shared>, Query(q): Query<Params>) -> Response {
         // Only the configured registries: a URL in a link never points aibox elsewhere.
         let sources: Vec<_> = ops::search::registries(&opts, &[])?
             .into_iter()
-            .filter(|(u, _, _)| *u == registry)
+            .filter(|(u, ..)| *u == registry)
             .collect();
         if sources.is_empty() {
             return Err(Error::msg(format!(
