@@ -1049,6 +1049,18 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
         );
     }
     assert_eq!(objects_containing(&fresh, "fzf 0.56.3"), 0);
+    // `doctor` reads the registry at the lock's pin too, and reports the moved release.
+    let (_, out, _) = run(&fresh, &gh, &copy, &["doctor", "--json"]);
+    let checks: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let check = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "registry aqua:github:aquaproj/aqua-registry@v4.554.0")
+        .unwrap_or_else(|| panic!("doctor checks the registry: {checks}"));
+    assert_eq!(check["status"], "fail", "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(detail.contains(&good) && detail.contains(&bad), "{check}");
     let (ok, _, _) = run(&fresh, &gh, &copy, &["run", "--no-sync", "--", "fzf"]);
     assert!(!ok);
     // Outside the project, no lock pins the release: what GitHub serves now is read (it sends

@@ -414,6 +414,9 @@ fn registries(
     }
     urls.sort();
     urls.dedup();
+    // A registry the lock pins is read at that pin: one whose release moved is reported.
+    let pins =
+        crate::engine::sources::lock_pins(project.and_then(|s| s.lock.as_ref().map(|(_, l)| l)));
     let root = project
         .map(|s| s.root.clone())
         .or_else(|| std::env::current_dir().ok())
@@ -433,7 +436,15 @@ fn registries(
         let result = if url.starts_with("oci://") {
             crate::registry::backends::oci::OciSource::open(&url, &src).and_then(|s| s.ping())
         } else {
-            crate::registry::open_source(&url, &root, &src).map(|_| "readable".to_owned())
+            let pin = pins.get(&url).map(String::as_str);
+            crate::engine::sources::open_pinned(&url, &root, &src, pin).and_then(|s| {
+                // An aqua registry is read lazily: reading its index is what checks the pin.
+                if url.starts_with("aqua:") {
+                    Ok(format!("readable, {} packages", s.names()?.len()))
+                } else {
+                    Ok("readable".to_owned())
+                }
+            })
         };
         match result {
             Ok(detail) => out.push(check(name, Status::Ok, detail)),
