@@ -395,6 +395,21 @@ fn a_failing_pre_switch_subscriber_stops_the_switch() {
             .unwrap();
     assert_eq!(event["event"], "post-rollback");
     assert_eq!(event["removed"][0]["name"], "fine");
+
+    // A disabled subscriber is not delivered any event: the switch it would stop goes ahead.
+    sb.ok(&root, &["plugin", "disable", "gate"]);
+    for e in ["pre-switch.json", "post-rollback.json"] {
+        std::fs::remove_file(data.join(e)).unwrap();
+    }
+    sb.ok(&root, &["add", "blocked"]);
+    assert_ne!(current_generation(&root), before);
+    sb.ok(&root, &["rollback"]);
+    assert!(!data.join("pre-switch.json").exists());
+    assert!(!data.join("post-rollback.json").exists());
+    // Enabled again, it stops the same switch.
+    sb.ok(&root, &["plugin", "enable", "gate"]);
+    let (_, err) = sb.fails(&root, &["sync"]);
+    assert!(err.contains("stopped by the plugin `gate`"), "{err}");
 }
 
 #[test]
