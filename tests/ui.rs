@@ -567,4 +567,46 @@ fn the_page_installs_and_uninstalls_after_showing_what_it_may_do_and_counts_upda
     // `aibox rollback` undoes it: the generation with the pack is current again.
     ok(&env, &root, &["rollback"]);
     assert_eq!(current_generation(&env), "2");
+
+    // A second registry serves another `quiet`: Install takes the pack from the registry of
+    // the hit, and the request names it (not the default registry's `quiet`).
+    let other = reg.url("other");
+    let dir = pack_dir(&env, "quiet", "2.0.0", "");
+    ok(
+        &env,
+        &env.work(),
+        &[
+            "pack",
+            "publish",
+            dir.to_str().unwrap(),
+            "--registry",
+            &other,
+        ],
+    );
+    let text = manifest().replace(
+        "[registries]\n",
+        &format!("[registries]\nother = \"{other}\"\n"),
+    );
+    std::fs::write(root.join("aibox.toml"), text).unwrap();
+    let install = [
+        ("csrf", csrf.as_str()),
+        ("target", "project"),
+        ("pack", "quiet"),
+        ("kind", "tool"),
+        ("registry", other.as_str()),
+    ];
+    let (status, shown) = page.request("POST", "/install", &[], &install);
+    assert_eq!(status, 200, "{shown}");
+    assert!(shown.contains("adds quiet 2.0.0"), "{shown}");
+    let mut confirmed = install.to_vec();
+    let digest = field(&shown, "confirm");
+    confirmed.push(("confirm", digest.as_str()));
+    let (status, done) = page.request("POST", "/install", &[], &confirmed);
+    assert_eq!(status, 200, "{done}");
+    assert!(
+        manifest().contains("quiet = { version = \"^2.0.0\", registry = \"other\" }"),
+        "{}",
+        manifest()
+    );
+    assert!(lock().contains("version = \"2.0.0\""), "{}", lock());
 }

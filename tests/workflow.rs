@@ -1077,3 +1077,45 @@ fn a_configured_default_registry_serves_install_x_init_search_and_info() {
     // The new project syncs from it with no edit.
     sb.ok(&work.join("proj"), &["add", "hello"]);
 }
+
+#[test]
+fn add_from_a_named_registry_writes_it_into_the_request_and_installs_its_pack() {
+    let sb = Sandbox::new();
+    for (dir, says) in [("packs", "default"), ("other", "other")] {
+        common::write_pack(
+            &sb.path().join(dir),
+            "[pack]\nname = \"hello\"\nversion = \"1.0.0\"\n[bin]\nhello = \"bin/hello\"\n",
+            &[("bin/hello", &format!("#!/bin/sh\necho {says}\n"), true)],
+        );
+    }
+    let manifest = "[registries]\ndefault = \"dir:../packs\"\nother = \"dir:../other\"\n[packs]\n";
+    let root = sb.project("p", manifest);
+    // A registry the manifest does not have: refused, naming those it has; nothing written.
+    let (_, err) = sb.fails(&root, &["add", "--registry", "nope", "hello"]);
+    assert!(err.contains("has no registry `nope`"), "{err}");
+    assert!(
+        err.contains("hint: its registries: `default` (dir:../packs), `other` (dir:../other)"),
+        "{err}"
+    );
+    assert_eq!(read(&root.join("aibox.toml")), manifest);
+    assert!(!root.join("aibox.lock").exists());
+    // By name: the request names the registry, and the pack is the other registry's.
+    sb.ok(&root, &["add", "--registry", "other", "hello"]);
+    assert!(
+        read(&root.join("aibox.toml"))
+            .contains("hello = { version = \"^1.0.0\", registry = \"other\" }"),
+        "{}",
+        read(&root.join("aibox.toml"))
+    );
+    let (out, _) = sb.ok(&root, &["run", "--", "hello"]);
+    assert_eq!(out.trim(), "other");
+    // By URL, naming the default registry: a plain request again, and the default's pack.
+    sb.ok(&root, &["add", "--registry", "dir:../packs", "hello"]);
+    assert!(
+        read(&root.join("aibox.toml")).contains("hello = \"^1.0.0\"\n"),
+        "{}",
+        read(&root.join("aibox.toml"))
+    );
+    let (out, _) = sb.ok(&root, &["run", "--", "hello"]);
+    assert_eq!(out.trim(), "default");
+}

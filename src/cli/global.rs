@@ -44,6 +44,7 @@ pub(super) fn install(opts: &Options, args: InstallArgs) -> Result<()> {
             },
             agents: args.agents.clone(),
             no_sync: false,
+            registry: None,
         },
     )?;
     super::project::report_edit(opts, &outcome);

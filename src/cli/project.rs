@@ -42,6 +42,10 @@ pub(super) struct AddArgs {
     /// `cursor`, `gemini-cli`, `openclaw`, … (the guide lists them).
     #[arg(long = "agent", value_name = "AGENT")]
     agents: Vec<String>,
+    /// Take the packs from this registry of the project (a key of `[registries]`, or its
+    /// URL) instead of the default one: written as `{ version = …, registry = … }`.
+    #[arg(long, value_name = "REGISTRY")]
+    registry: Option<String>,
     /// Update `aibox.toml` and `aibox.lock` but do not sync the environment.
     #[arg(long)]
     no_sync: bool,
@@ -103,6 +107,7 @@ pub(super) fn add(opts: &Options, args: AddArgs) -> Result<()> {
         },
         agents: args.agents,
         no_sync: args.no_sync,
+        registry: args.registry,
     };
     let outcome = ops::edit::add(opts, Target::Project, &args.packs, &how)?;
     report_edit(opts, &outcome);

@@ -118,6 +118,65 @@ pub fn add_requirement(
     Ok(doc.to_string())
 }
 
+/// Make the entry `name` of `section` (already there) come from the registry `registry` (a key
+/// of `[registries]`), or from the default registry (`None`): a bare request becomes
+/// `{ version = …, registry = … }` and a table keeps its other keys; without a registry, a
+/// table left with only its `version` becomes a bare request again.
+pub fn set_requirement_registry(
+    text: &str,
+    section: Section,
+    name: &str,
+    registry: Option<&str>,
+) -> Result<String, ManifestError> {
+    let mut doc = document(text)?;
+    let missing = || {
+        ManifestError::at(
+            Path::new("aibox.toml"),
+            text,
+            0,
+            format!("`{name}` is not in [{}]", section.key()),
+        )
+    };
+    let existing = doc
+        .get_mut(section.key())
+        .and_then(Item::as_table_like_mut)
+        .and_then(|t| t.get_mut(name))
+        .ok_or_else(missing)?;
+    let decor = existing.as_value().map(|v| v.decor().clone());
+    let replace = |existing: &mut Item, mut value: Value| {
+        if let Some(decor) = &decor {
+            *value.decor_mut() = decor.clone();
+        }
+        *existing = Item::Value(value);
+    };
+    match registry {
+        Some(registry) => {
+            if let Some(inline) = existing.as_inline_table_mut() {
+                inline.insert("registry", Value::from(registry));
+            } else if let Some(t) = existing.as_table_mut() {
+                t.insert("registry", toml_edit::value(registry));
+            } else {
+                let version = existing.as_str().ok_or_else(missing)?.to_owned();
+                let mut inline = toml_edit::InlineTable::new();
+                inline.insert("version", Value::from(version));
+                inline.insert("registry", Value::from(registry));
+                replace(existing, Value::InlineTable(inline));
+            }
+        }
+        None => {
+            if let Some(t) = existing.as_table_like_mut() {
+                t.remove("registry");
+                let only_version = t.len() == 1;
+                let version = t.get("version").and_then(Item::as_str).map(str::to_owned);
+                if let (true, Some(version)) = (only_version, version) {
+                    replace(existing, Value::from(version));
+                }
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
 /// Add the built-in agents `names` to the top-level `agents` list (created if missing, after
 /// the other top-level keys), keeping those already listed; each name is checked.
 pub fn add_agents(text: &str, names: &[String]) -> Result<String, ManifestError> {

@@ -20,7 +20,9 @@ mod tests;
 mod validate;
 
 pub use agents::AgentSpec;
-pub use edit::{Section, add_agents, add_requirement, remove_requirement};
+pub use edit::{
+    Section, add_agents, add_requirement, remove_requirement, set_requirement_registry,
+};
 pub use error::{ManifestError, conflict_line, is_conflict_marker, line_col};
 pub use names::{did_you_mean, did_you_mean_tail, validate_pack_name};
 pub use problem::{Problem, STEERING_PREFIX, bad_relative_path, check_env_name};

@@ -232,6 +232,9 @@ pub struct AddOptions {
     /// Built-in agents to add to the manifest's `agents` list.
     pub agents: Vec<String>,
     pub no_sync: bool,
+    /// The registry the requests come from (a key of `[registries]`, or the URL of one); none:
+    /// the manifest's default.
+    pub registry: Option<String>,
 }
 
 impl AddOptions {
@@ -241,6 +244,7 @@ impl AddOptions {
             section,
             agents: Vec::new(),
             no_sync: false,
+            registry: None,
         }
     }
 }
@@ -273,7 +277,16 @@ pub fn add(
     if !how.agents.is_empty() {
         text = crate::manifest::add_agents(&text, &how.agents)?;
     }
-    text = add_requests(&text, section, &parsed)?;
+    let registry = match &how.registry {
+        Some(r) => Some(registry_key(&manifest_path, &text, r)?),
+        None => None,
+    };
+    text = add_requests(
+        &text,
+        section,
+        &parsed,
+        registry.as_ref().map(Option::as_deref),
+    )?;
     let state = state_with(&root, &text)?;
     let upgrade = upgrade_named(&state, &parsed);
     let lock = resolve_lock(&state, &state.sources(opts), &upgrade)?;
@@ -511,7 +524,12 @@ pub(super) fn install_state(opts: &Options, target: Target, root: &Path) -> Resu
 
 /// `text` with each of `specs` requested under `section` (a bare name as `*` until it is
 /// locked).
-pub(crate) fn add_requests(text: &str, section: Section, specs: &[PackSpec]) -> Result<String> {
+pub(crate) fn add_requests(
+    text: &str,
+    section: Section,
+    specs: &[PackSpec],
+    registry: Option<Option<&str>>,
+) -> Result<String> {
     let mut text = text.to_owned();
     for spec in specs {
         let request = if spec.request.is_any() {
@@ -520,8 +538,48 @@ pub(crate) fn add_requests(text: &str, section: Section, specs: &[PackSpec]) -> 
             spec.request.as_str()
         };
         text = add_requirement(&text, section, &spec.name, request)?;
+        if let Some(registry) = registry {
+            text = crate::manifest::set_requirement_registry(&text, section, &spec.name, registry)?;
+        }
     }
     Ok(text)
+}
+
+/// The key in the manifest `text` (at `path`) of the registry `given` names (a key of
+/// `[registries]`, or the URL of one) for a request to name; `None` when it is the default
+/// registry, which a request without `registry` comes from.
+pub(crate) fn registry_key(path: &Path, text: &str, given: &str) -> Result<Option<String>> {
+    let manifest = parse_project(text, path)?;
+    let key = if manifest.registries.contains_key(given) {
+        Some(given.to_owned())
+    } else {
+        manifest
+            .registries
+            .iter()
+            .find(|(_, r)| r.url == given || r.url == absolutize(given))
+            .map(|(k, _)| k.clone())
+    };
+    if let Some(key) = key {
+        let default = manifest.default_registry().map(|(k, _)| k.to_owned());
+        return Ok((default.as_deref() != Some(key.as_str())).then_some(key));
+    }
+    let known: Vec<String> = manifest
+        .registries
+        .iter()
+        .map(|(k, r)| format!("`{k}` ({})", r.url))
+        .collect();
+    Err(Error::msg(format!(
+        "`{}` has no registry `{given}`",
+        path.display()
+    ))
+    .with_hint(if known.is_empty() {
+        "add one under `[registries]` in `aibox.toml` first".to_owned()
+    } else {
+        format!(
+            "its registries: {}; name one of them, or add `{given}` under `[registries]` first",
+            known.join(", ")
+        )
+    }))
 }
 
 /// What `add` relocks: the named packs the lock already has (moved to what they now ask for);

@@ -64,8 +64,9 @@ fn state_for(
     })
 }
 
-/// What `aibox add` (project) or `aibox install` (global) of `specs` into `section` would do.
-/// `registry`: the registry a global profile with no manifest yet would be created with.
+/// What `aibox add --registry <registry>` (project) or `aibox install` (global) of `specs`
+/// into `section` would do. `registry` (a URL) is the registry the packs come from, and the one
+/// a global profile with no manifest yet would be created with.
 pub fn add(
     opts: &Options,
     target: Target,
@@ -77,10 +78,22 @@ pub fn add(
         .iter()
         .map(|s| PackSpec::parse(s))
         .collect::<Result<_, _>>()?;
+    let path = target_root(opts, target)?.join(MANIFEST);
     let state = state_for(
         opts,
         target,
-        |text| crate::ops::edit::add_requests(text, section, &parsed),
+        |text| {
+            let key = match registry {
+                Some(r) => Some(crate::ops::edit::registry_key(&path, text, r)?),
+                None => None,
+            };
+            crate::ops::edit::add_requests(
+                text,
+                section,
+                &parsed,
+                key.as_ref().map(Option::as_deref),
+            )
+        },
         registry,
     )?;
     let upgrade = crate::ops::edit::upgrade_named(&state, &parsed);

@@ -103,6 +103,12 @@ impl Edit {
 
     fn apply(&self, opts: &Options) -> Result<ops::edit::EditOutcome> {
         let specs = std::slice::from_ref(&self.pack);
+        // The pack comes from the registry of the hit, named in the request unless it is the
+        // target's default.
+        let from = |section: Section, registry: &str| ops::edit::AddOptions {
+            registry: Some(registry.to_owned()),
+            ..ops::edit::AddOptions::to(section)
+        };
         match (&self.install, self.target) {
             (Some((section, registry)), Target::Global) => {
                 let root = ops::sync::target_root(opts, Target::Global)?;
@@ -112,11 +118,11 @@ impl Edit {
                     opts,
                     specs,
                     first.then_some(registry.as_str()),
-                    &ops::edit::AddOptions::to(*section),
+                    &from(*section, registry),
                 )
             }
-            (Some((section, _)), target) => {
-                ops::edit::add(opts, target, specs, &ops::edit::AddOptions::to(*section))
+            (Some((section, registry)), target) => {
+                ops::edit::add(opts, target, specs, &from(*section, registry))
             }
             (None, target) => ops::edit::remove(opts, target, specs, false),
         }
