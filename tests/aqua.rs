@@ -1168,28 +1168,9 @@ fn init_aqua_adds_the_standard_registry() {
     );
 }
 
-/// `git args` in `root` as a user of `sb`, with this aibox on `PATH` (the merge driver `aibox
-/// init` registers runs it).
+/// `git args` in `root` (see [`Sandbox::git`]).
 fn git(sb: &Sandbox, root: &Path, args: &[&str]) -> String {
-    let bin = assert_cmd::cargo::cargo_bin("aibox");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap()
-    );
-    let out = std::process::Command::new("git")
-        .current_dir(root)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(["-c", "commit.gpgsign=false"])
-        .args(args)
-        .env("HOME", sb.path().join("user"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("AIBOX_HOME", sb.home())
-        .env("NO_COLOR", "1")
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    sb.git(root, args)
 }
 
 /// A git repository `app` of `sb` whose `aibox.toml` is `manifest`, with the merge driver

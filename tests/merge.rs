@@ -29,30 +29,7 @@ impl Repo<'_> {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let bin = assert_cmd::cargo::cargo_bin("aibox");
-        let path = format!(
-            "{}:{}",
-            bin.parent().unwrap().display(),
-            std::env::var("PATH").unwrap()
-        );
-        let out = std::process::Command::new("git")
-            .current_dir(&self.root)
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@example.com",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .env("HOME", self.sb.path().join("user"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("AIBOX_HOME", self.sb.home())
-            .env("PATH", path)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+        self.sb.git(&self.root, args)
     }
 
     fn aibox(&self, args: &[&str]) -> String {

@@ -102,20 +102,12 @@ fn the_page_discovers_updates_with_confirmation_and_rolls_back_in_a_browser() {
         &["keygen", "--output-key-prefix", "team"],
     );
     ok(&env, &env.work(), &["trust", "add", "team.pub"]);
-    let publish = |dir: &Path| {
-        let dir = dir.to_str().unwrap();
-        let args = [
-            "pack",
-            "publish",
-            dir,
-            "--registry",
-            &url,
-            "--key",
-            "team.key",
-        ];
-        ok(&env, &env.work(), &args);
-    };
-    publish(&fetcher(&env, "1.0.0", "443", ""));
+    publish(
+        &env,
+        &fetcher(&env, "1.0.0", "443", ""),
+        &url,
+        &["--key", "team.key"],
+    );
 
     let root = env.work().join("project");
     std::fs::create_dir_all(&root).unwrap();
@@ -126,12 +118,8 @@ fn the_page_discovers_updates_with_confirmation_and_rolls_back_in_a_browser() {
     .unwrap();
     ok(&env, &root, &["sync"]);
     // The next version asks for more: another port, and writing the home directory.
-    publish(&fetcher(
-        &env,
-        "1.1.0",
-        "443, 22",
-        "fs.write = [\"$HOME\"]\n",
-    ));
+    let next = fetcher(&env, "1.1.0", "443, 22", "fs.write = [\"$HOME\"]\n");
+    publish(&env, &next, &url, &["--key", "team.key"]);
 
     let (_server, page) = start_ui(&env, &root);
     let shots = std::env::var_os("AIBOX_UI_SCREENSHOTS")
@@ -340,6 +328,13 @@ fn listed(html: &str) -> Vec<String> {
 }
 
 /// A pack at `version` with `extra` pack.toml text and a changelog up to 1.1.0.
+/// `aibox pack publish DIR --registry URL` with `extra` arguments (`--key team.key`, …).
+fn publish(env: &Env, dir: &Path, url: &str, extra: &[&str]) {
+    let mut args = vec!["pack", "publish", dir.to_str().unwrap(), "--registry", url];
+    args.extend_from_slice(extra);
+    ok(env, &env.work(), &args);
+}
+
 fn pack_dir(env: &Env, name: &str, version: &str, extra: &str) -> PathBuf {
     common::write_pack(
         &env.work().join("src"),
@@ -366,11 +361,8 @@ fn catalog(env: &Env, reg: &Registry) -> (String, PathBuf) {
     ok(env, &env.work(), &["keygen", "--output-key-prefix", "team"]);
     ok(env, &env.work(), &["trust", "add", "team.pub"]);
     let publish = |dir: &Path, signed: bool| {
-        let mut args = vec!["pack", "publish", dir.to_str().unwrap(), "--registry", &url];
-        if signed {
-            args.extend(["--key", "team.key"]);
-        }
-        ok(env, &env.work(), &args);
+        let key: &[&str] = if signed { &["--key", "team.key"] } else { &[] };
+        publish(env, dir, &url, key);
     };
     let net = "[bin]\nrun = \"bin/run\"\n[permissions]\nnet.connect = [443]\n";
     publish(&pack_dir(env, "fetcher", "1.0.0", net), true);
@@ -470,26 +462,9 @@ fn the_page_installs_and_uninstalls_after_showing_what_it_may_do_and_counts_upda
     let net = "[bin]\nrun = \"bin/run\"\n[permissions]\nnet.connect = [443]\n";
     for v in ["1.0.1", "1.1.0"] {
         let dir = pack_dir(&env, "fetcher", v, net);
-        ok(
-            &env,
-            &env.work(),
-            &[
-                "pack",
-                "publish",
-                dir.to_str().unwrap(),
-                "--registry",
-                &url,
-                "--key",
-                "team.key",
-            ],
-        );
+        publish(&env, &dir, &url, &["--key", "team.key"]);
     }
-    let dir = pack_dir(&env, "loose", "1.0.1", "");
-    ok(
-        &env,
-        &env.work(),
-        &["pack", "publish", dir.to_str().unwrap(), "--registry", &url],
-    );
+    publish(&env, &pack_dir(&env, "loose", "1.0.1", ""), &url, &[]);
     let (_server, page_url) = start_ui(&env, &root);
     let page = Page::of(&page_url);
 
@@ -571,18 +546,7 @@ fn the_page_installs_and_uninstalls_after_showing_what_it_may_do_and_counts_upda
     // A second registry serves another `quiet`: Install takes the pack from the registry of
     // the hit, and the request names it (not the default registry's `quiet`).
     let other = reg.url("other");
-    let dir = pack_dir(&env, "quiet", "2.0.0", "");
-    ok(
-        &env,
-        &env.work(),
-        &[
-            "pack",
-            "publish",
-            dir.to_str().unwrap(),
-            "--registry",
-            &other,
-        ],
-    );
+    publish(&env, &pack_dir(&env, "quiet", "2.0.0", ""), &other, &[]);
     let text = manifest().replace(
         "[registries]\n",
         &format!("[registries]\nother = \"{other}\"\n"),

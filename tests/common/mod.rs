@@ -89,6 +89,30 @@ impl Sandbox {
         dest
     }
 
+    /// `git args` in `root` as this sandbox's user, with this aibox first on `PATH` (the merge
+    /// driver `aibox init` registers runs it). Returns stdout and stderr together.
+    pub fn git(&self, root: &Path, args: &[&str]) -> String {
+        let bin = assert_cmd::cargo::cargo_bin("aibox");
+        let path = format!(
+            "{}:{}",
+            bin.parent().unwrap().display(),
+            std::env::var("PATH").unwrap()
+        );
+        let out = std::process::Command::new("git")
+            .current_dir(root)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .env("HOME", self.path().join("user"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("AIBOX_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+
     /// Write a project with the given `aibox.toml` text; returns its root.
     pub fn project(&self, name: &str, manifest: &str) -> PathBuf {
         let root = self.dir.path().join(name);
