@@ -171,6 +171,8 @@ pub fn install(
     let policy = crate::engine::verdicts::policy(Some(state), opts.reporter)?;
     crate::engine::verdicts::check_lock(store, &sources, &policy, lock, &profile.describe())?;
     crate::engine::moderation::check_lock(store, &sources, lock, &profile.describe())?;
+    // A yanked version the lock keeps, or a deprecated one, is installed with a warning.
+    crate::engine::lifecycle::warn_lock(&sources, lock);
     // What asks for more than the current generation lets packs do needs consent, on every
     // path that installs a lock (engine::escalation).
     crate::engine::escalation::check_install(store, profile, lock, &sources)?;

@@ -160,7 +160,7 @@ pub fn pack(info: &Info) -> String {
     }
     let mut rows: Vec<(&str, String)> = vec![
         ("Version", info.version.clone()),
-        ("Versions", info.versions.join(", ")),
+        ("Versions", info.versions_text()),
         ("Kind", info.kind.clone()),
     ];
     if let Some(a) = &info.artifact {
