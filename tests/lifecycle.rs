@@ -519,3 +519,43 @@ fn malformed_or_oversized_status_documents_are_ignored_with_a_warning() {
     ok(&env, &root, &["sync"]);
     assert_eq!(locked(&root), "1.0.0");
 }
+
+#[test]
+fn a_dir_source_keeps_its_marks_in_a_file_beside_the_packs() {
+    let env = Env::new();
+    let w = env.work();
+    let packs = w.join("src");
+    pack(&env, "1.0.0");
+    pack(&env, "1.1.0");
+    let root = project(&env, "proj", &format!("dir:{}", packs.display()), "\"*\"");
+    ok(
+        &env,
+        &w,
+        &[
+            "pack",
+            "yank",
+            "tool@1.1.0",
+            "--registry",
+            "dir:src",
+            "--reason",
+            "wip",
+        ],
+    );
+    let file = packs.join(".aibox-status/tool.json");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "{\"versions\":{\"1.1.0\":{\"yanked\":\"wip\"}}}\n"
+    );
+    ok(&env, &root, &["sync"]);
+    assert_eq!(locked(&root), "1.0.0");
+    assert_eq!(run_tool(&root), "tool 1.0.0");
+    // A file that is not a status document is ignored with a warning.
+    std::fs::write(&file, "not json").unwrap();
+    std::fs::remove_file(root.join("aibox.lock")).unwrap();
+    let (_, err) = ok(&env, &root, &["lock"]);
+    assert!(
+        err.contains("is refused") && err.contains("it is ignored"),
+        "{err}"
+    );
+    assert_eq!(locked(&root), "1.1.0");
+}

@@ -179,7 +179,13 @@ pub fn check_exact(
 /// Whether its document is signed was said when it was locked; it is not repeated here.
 pub fn warn_lock(sources: &crate::engine::sources::Sources, lock: &crate::lockfile::Lockfile) {
     let reporter = sources.reporter();
-    for p in &lock.packages {
+    // Only these sources keep status documents: others are not even opened for it.
+    let keeps = |url: &str| {
+        ["oci://", "oci-layout:", "dir:"]
+            .iter()
+            .any(|s| url.starts_with(s))
+    };
+    for p in lock.packages.iter().filter(|p| keeps(&p.source)) {
         let Ok(source) = sources.get(&p.source) else {
             continue;
         };

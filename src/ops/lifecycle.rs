@@ -7,6 +7,7 @@ use semver::Version;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::registry::backends::dir::DirSource;
 use crate::registry::backends::layout::{LayoutSource, layout_dir};
 use crate::registry::backends::oci::OciSource;
 use crate::registry::lifecycle::{Marks, StatusDoc, check_stage};
@@ -35,8 +36,9 @@ pub struct Marked {
     pub version: String,
     /// The version's marks now (empty: none).
     pub marks: Marks,
-    /// The digest of the status document's manifest.
-    pub status_digest: String,
+    /// The digest of the status document's manifest (none for a `dir:` file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_digest: Option<String>,
     /// The fingerprint of the key that signed it, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_by: Option<String>,
@@ -61,6 +63,8 @@ pub fn parse_target(spec: &str) -> Result<(String, Version)> {
 enum Target {
     Registry(Box<OciSource>),
     Layout(LayoutSource),
+    /// A `dir:` directory: the document is a file beside the packs, never signed.
+    Dir(DirSource),
 }
 
 impl Target {
@@ -73,11 +77,14 @@ impl Target {
             Ok(Target::Layout(
                 LayoutSource::open(registry, &dir)?.with_options(src),
             ))
+        } else if let Some(rest) = registry.strip_prefix("dir:") {
+            let dir = cwd()?.join(rest);
+            Ok(Target::Dir(DirSource::open(registry, &dir, src.reporter)?))
         } else {
             Err(Error::msg(format!(
                 "`{registry}` keeps no status documents"
             ))
-            .with_hint("yank, deprecate and promote work on `oci://host/path` registries and `oci-layout:<dir>` layouts"))
+            .with_hint("yank, deprecate and promote work on `oci://host/path` registries, `oci-layout:<dir>` layouts and `dir:<dir>` directories"))
         }
     }
 
@@ -85,13 +92,19 @@ impl Target {
         match self {
             Target::Registry(r) => r.as_ref(),
             Target::Layout(l) => l,
+            Target::Dir(d) => d,
         }
     }
 
-    fn write(&self, name: &str, doc: &StatusDoc) -> Result<String> {
+    /// Write `doc`; the digest of its manifest (`None` for a `dir:` file).
+    fn write(&self, name: &str, doc: &StatusDoc) -> Result<Option<String>> {
         Ok(match self {
-            Target::Registry(r) => r.push_status(name, doc)?,
-            Target::Layout(l) => l.write_status(name, doc)?,
+            Target::Registry(r) => Some(r.push_status(name, doc)?),
+            Target::Layout(l) => Some(l.write_status(name, doc)?),
+            Target::Dir(d) => {
+                d.write_status(name, doc)?;
+                None
+            }
         })
     }
 }
@@ -160,16 +173,22 @@ pub fn mark(
         target.write(name, &doc)?
     } else {
         match source.status(name)?.and_then(|p| p.digest) {
-            Some(d) => d,
+            Some(d) => Some(d),
             None => target.write(name, &doc)?,
         }
     };
-    let signed_by = match key {
-        Some(key) => {
-            crate::ops::trust::sign_digest(key, registry, &cwd()?, src, name, &status_digest)?;
+    let signed_by = match (key, &status_digest) {
+        (Some(key), Some(digest)) => {
+            crate::ops::trust::sign_digest(key, registry, &cwd()?, src, name, digest)?;
             Some(key.public().fingerprint().to_owned())
         }
-        None => None,
+        (Some(_), None) => {
+            src.reporter.warn(format!(
+                "`{registry}` is a directory: its status files are not signed (`--key` is unused)"
+            ));
+            None
+        }
+        (None, _) => None,
     };
     crate::audit::record_in(
         src.home,

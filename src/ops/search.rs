@@ -157,9 +157,16 @@ pub fn search(
             {
                 continue;
             }
-            let Ok(versions) = source.versions(&name) else {
+            let Ok(mut versions) = source.versions(&name) else {
                 continue;
             };
+            // What a plain request would take: not a yanked or staged version.
+            if let Some(j) =
+                crate::engine::lifecycle::judge(source.as_ref(), &name, None, src.reporter)
+            {
+                let any = crate::manifest::request::Request::any();
+                versions.retain(|v| crate::engine::lifecycle::offered(Some(&j.doc), v, &any));
+            }
             let Some(newest) = newest(&versions) else {
                 continue;
             };
@@ -315,6 +322,35 @@ pub struct Info {
 }
 
 impl Info {
+    /// An `Info` that knows only `name` and its source (to be filled in).
+    pub(crate) fn unknown(name: &str, url: &str) -> Info {
+        Info {
+            name: name.into(),
+            version: String::new(),
+            versions: Vec::new(),
+            kind: String::new(),
+            description: None,
+            license: None,
+            requires_aibox: None,
+            homepage: None,
+            repository: None,
+            keywords: Vec::new(),
+            dependencies: Default::default(),
+            bin: Default::default(),
+            platforms: Vec::new(),
+            artifact: None,
+            checks: None,
+            source: url.into(),
+            permissions: Vec::new(),
+            agents: Vec::new(),
+            changelog: None,
+            moderation: None,
+            status: BTreeMap::new(),
+            status_signed: None,
+            traits: Default::default(),
+        }
+    }
+
     /// `1.0.0, 1.1.0 (yanked: broken), 2.0.0 (beta)`: the versions with their publisher's
     /// marks.
     pub fn versions_text(&self) -> String {
@@ -468,16 +504,23 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             .cloned()
             .collect();
         let Some(v) = newest(&matching) else {
+            let listed = Info {
+                versions: versions.iter().map(ToString::to_string).collect(),
+                status: status.clone(),
+                ..Info::unknown(name, url)
+            };
+            let hint = if status.is_empty() {
+                format!("`aibox info {name}` shows the newest version")
+            } else {
+                format!(
+                    "a yanked or staged version is shown when named exactly: `aibox info {name}@<version>`"
+                )
+            };
             return Err(Error::msg(format!(
-                "no version of `{name}` in `{url}` matches `{}` (it has {})",
-                request.as_str(),
-                versions
-                    .iter()
-                    .map(Version::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "no version of `{name}` in `{url}` matches `{request}` (it has {})",
+                listed.versions_text()
             ))
-            .with_hint(format!("`aibox info {name}` shows the newest version")));
+            .with_hint(hint));
         };
         let moderation = source.moderation(name)?;
         if let Some(m) = moderation

@@ -109,6 +109,11 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
     }
 
     let outcome = ensure_lock(&state, opts, policy, &Upgrade::None, false)?;
+    // A yanked version the lock keeps, or a deprecated one, is installed with a warning;
+    // `--frozen` reads no registry metadata, status documents included.
+    if policy != LockPolicy::Frozen {
+        crate::engine::lifecycle::warn_lock(&state.sources(opts), &outcome.lock);
+    }
     let installed = install(
         &store,
         &profile,
@@ -171,8 +176,6 @@ pub fn install(
     let policy = crate::engine::verdicts::policy(Some(state), opts.reporter)?;
     crate::engine::verdicts::check_lock(store, &sources, &policy, lock, &profile.describe())?;
     crate::engine::moderation::check_lock(store, &sources, lock, &profile.describe())?;
-    // A yanked version the lock keeps, or a deprecated one, is installed with a warning.
-    crate::engine::lifecycle::warn_lock(&sources, lock);
     // What asks for more than the current generation lets packs do needs consent, on every
     // path that installs a lock (engine::escalation).
     crate::engine::escalation::check_install(store, profile, lock, &sources)?;

@@ -21,8 +21,9 @@ pub const STATUS_ARTIFACT_TYPE: &str = "application/vnd.aibox.status.v1";
 pub const STATUS_MEDIA_TYPE: &str = "application/vnd.aibox.status.v1+json";
 /// The OCI empty config (`{}`).
 pub const EMPTY_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
-/// The file a `dir:` source keeps a pack's document in, next to its pack directories.
-pub const STATUS_FILE: &str = "aibox-status.json";
+/// The directory a `dir:` source keeps its packs' documents in (`<dir>/.aibox-status/<name>.json`),
+/// beside the pack directories and never inside one.
+pub const STATUS_DIR: &str = ".aibox-status";
 /// The largest status document read.
 pub const MAX_STATUS_BYTES: u64 = 256 << 10;
 /// The most versions one document may mark.
