@@ -271,6 +271,28 @@ fn deprecated_versions_resolve_with_a_warning() {
     assert!(info["status"].get("1.0.0").is_none(), "{info}");
     let (_, err) = ok(&env, &checkout(&env, &root, "later"), &["sync"]);
     assert!(!err.contains("deprecated"), "{err}");
+
+    // Only published versions are marked.
+    let err = fails(
+        &env,
+        &env.work(),
+        &["pack", "yank", "tool@9.9.9", "--registry", &url],
+    );
+    assert!(err.contains("`tool@9.9.9` is not published in"), "{err}");
+    // With its only version yanked, `info` says so and shows it when named exactly.
+    ok(
+        &env,
+        &env.work(),
+        &["pack", "yank", "tool@1.0.0", "--registry", &url],
+    );
+    let err = fails(&env, &env.work(), &["info", "tool", "--registry", &url]);
+    assert!(
+        err.contains("(it has 1.0.0 (yanked))")
+            && err.contains("hint: a yanked or staged version is shown when named exactly"),
+        "{err}"
+    );
+    let info = info_json(&env, &url, "tool@1.0.0");
+    assert_eq!(info["version"], "1.0.0", "{info}");
 }
 
 #[test]

@@ -501,7 +501,8 @@ mod tests {
             deprecated: d.map(Into::into),
             stage: None,
         };
-        info.status.insert("1.0.0".into(), marks(None, Some("use <2>")));
+        info.status
+            .insert("1.0.0".into(), marks(None, Some("use <2>")));
         info.status.insert("1.1.0".into(), marks(Some(""), None));
         assert_eq!(
             super::badges(&info, "1.0.0"),
