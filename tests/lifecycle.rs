@@ -313,6 +313,25 @@ fn a_staged_version_waits_for_promotion_and_keeps_its_digest() {
         &["--stage", "beta", "--key", "team.key"],
     );
     let digest = registry_tag_digest(&reg, "p/tool", "2.0.0");
+    // A version already published is never staged after the fact.
+    let dir = env.work().join("src/tool-1.0.0");
+    let err = fails(
+        &env,
+        &env.work(),
+        &[
+            "pack",
+            "publish",
+            dir.to_str().unwrap(),
+            "--registry",
+            &url,
+            "--stage",
+            "beta",
+        ],
+    );
+    assert!(
+        err.contains("`--stage` applies to a new version only"),
+        "{err}"
+    );
 
     // Not taken by a plain request; taken when named exactly or on the beta channel.
     let plain = project(&env, "plain", &url, "");

@@ -180,6 +180,20 @@ fn publish_one(
         .with_hint("versions are immutable: bump `version` in pack.toml and publish again"));
     }
     if let Some(stage) = stage {
+        // A stage is set before a version first appears: one already published stays as it is.
+        if remote
+            .tags(&built.name)
+            .is_ok_and(|tags| tags.contains(&built.version.to_string()))
+        {
+            return Err(Error::msg(format!(
+                "`{}@{}` is already published in `{registry}`: `--stage` applies to a new version only",
+                built.name, built.version
+            ))
+            .with_hint(format!(
+                "publish it under a new version, or drop `--stage`; `aibox pack yank {}@{} --registry {registry}` withdraws it from new resolutions",
+                built.name, built.version
+            )));
+        }
         crate::ops::lifecycle::mark(
             registry,
             &built.name,
