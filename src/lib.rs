@@ -28,7 +28,8 @@
 //!   was built from these lock bytes, it stops there (the no-op fast path).
 //! - Otherwise, when the manifest changed, the [`resolver`] (PubGrub over the sources'
 //!   metadata) writes a new lock (`engine::lock`); locked versions are kept where still
-//!   allowed.
+//!   allowed, and versions their publisher yanked or staged are offered only as the status
+//!   document says (`engine::lifecycle`).
 //! - For each locked pack, [`trust`] gives a verdict on its signatures under the policy from
 //!   [`config`] (`engine::verdicts`); a refused pack stops the sync before anything is
 //!   fetched.
@@ -70,6 +71,7 @@
 //! | store layout, generations, listings | `store-format/SPEC.md` | [`store`] |
 //! | `aibox.lock` | `store-format/LOCKFILE.md` | [`lockfile`] |
 //! | pack artifacts (OCI manifest, config, layer, annotations, signatures) | `store-format/ARTIFACT.md` | [`registry::format::artifact`], [`registry::build::layer`], [`registry::backends::signatures`] |
+//! | status documents (yanked, deprecated and staged versions) | `store-format/ARTIFACT.md` §12 | [`registry::lifecycle`], [`registry::backends::status`] |
 //! | `aibox.toml`, `pack.toml` | `docs/guide.md` | [`manifest`] |
 //! | aqua registry entries (read, not written) | aqua's own schema; `docs/guide.md` "Tools from the aqua registry" | [`aqua`] |
 //! | user configuration, trust policy | `docs/configuration.md`, `docs/trust.md` | [`config`], [`trust`] |

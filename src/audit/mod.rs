@@ -25,8 +25,8 @@ pub struct Event {
     /// The user name (`$USER`, else `uid:<n>`).
     pub user: String,
     pub pid: u32,
-    /// `install`, `switch`, `rollback`, `gc`, `verify`, `moderation`, `sign`, `trust`, `run`,
-    /// `deny`, `health`, `plugin`.
+    /// `install`, `switch`, `rollback`, `gc`, `verify`, `moderation`, `sign`, `status`,
+    /// `trust`, `run`, `deny`, `health`, `plugin`.
     pub action: String,
     /// The profile acted on (a project root, `global`, `self`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,10 +1,12 @@
-//! `aibox pack build | publish | push | pull | list`: clap arguments and output.
+//! `aibox pack build | publish | push | pull | list | yank | deprecate | promote`: clap arguments
+//! and output.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::error::Result;
+use crate::ops::lifecycle::Change;
 use crate::ops::{self, Options};
 use crate::registry::build::pack::BuildOptions;
 use crate::registry::format::artifact::Compression;
@@ -43,8 +45,51 @@ pub(super) enum PackCommand {
         /// signature is pushed as cosign does (`sha256-<hex>.sig`).
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
+        /// Publish as a pre-release stage (`beta`, `alpha`, `rc`): the version is pushed but
+        /// marked in the pack's status document, so plain requests skip it until
+        /// `aibox pack promote` makes it stable (an exact request, or a `channel` that admits
+        /// the stage, takes it now). The status document is signed with `--key` too.
+        #[arg(long, value_name = "STAGE")]
+        stage: Option<String>,
         #[command(flatten)]
         net: NetArgs,
+    },
+    /// Yank a published version: new resolutions never choose it; a project whose lock already
+    /// holds it keeps it (with a warning), as Cargo does.
+    #[command(
+        after_help = "The mark is kept in the pack's status document (the tag `aibox-status` beside its versions); the artifact itself is not touched. `--undo` takes the yank back."
+    )]
+    Yank {
+        #[command(flatten)]
+        at: MarkArgs,
+        /// Why it was yanked (shown to everyone who locks or syncs it).
+        #[arg(long, value_name = "TEXT", conflicts_with = "undo")]
+        reason: Option<String>,
+        /// Take the yank back.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Deprecate a published version: it still resolves, with a warning carrying the message.
+    Deprecate {
+        #[command(flatten)]
+        at: MarkArgs,
+        /// What users should do instead.
+        #[arg(
+            long,
+            value_name = "TEXT",
+            required_unless_present = "undo",
+            conflicts_with = "undo"
+        )]
+        message: Option<String>,
+        /// Take the deprecation back.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Promote a version published with `--stage` to stable, without rebuilding or pushing it
+    /// again: its manifest digest (and every lock of it) stays the same.
+    Promote {
+        #[command(flatten)]
+        at: MarkArgs,
     },
     /// Push the packs of an OCI layout to a registry.
     Push {
@@ -79,6 +124,23 @@ pub(super) enum PackCommand {
         #[command(flatten)]
         net: NetArgs,
     },
+}
+
+/// Which version a status change is about, where, and who signs it.
+#[derive(Debug, Clone, Args)]
+pub(super) struct MarkArgs {
+    /// The version: `<name>@<version>`.
+    #[arg(value_name = "NAME@VERSION")]
+    target: String,
+    /// The registry or layout it is published in: `oci://host[:port]/path` or `oci-layout:<dir>`.
+    #[arg(long, env = crate::env_vars::REGISTRY)]
+    registry: String,
+    /// Sign the new status document with this cosign-format private key (password from
+    /// `AIBOX_PASSWORD` or a prompt), so policies that verify signatures can tell who marked it.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    net: NetArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -159,11 +221,16 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
             registry,
             build,
             key,
+            stage,
             net,
         } => {
             let key = key.as_deref().map(ops::trust::signing_key).transpose()?;
             let src = crate::engine::context::source_options(opts, net.insecure);
-            let reports = ops::pack::publish(&dirs, &registry, &build.options(), &src)?;
+            let stage = stage.as_deref().map(|name| ops::pack::Stage {
+                name,
+                key: key.as_ref(),
+            });
+            let reports = ops::pack::publish(&dirs, &registry, &build.options(), &src, stage)?;
             for r in &reports {
                 opts.reporter.status(
                     "Published",
@@ -172,9 +239,39 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
                 if let Some(key) = &key {
                     sign_built(key, &registry, r, &src)?;
                 }
+                if let Some(stage) = &stage {
+                    opts.reporter.status(
+                        "Staged",
+                        format!(
+                            "{}@{} as `{}` (`aibox pack promote {}@{} --registry {registry}` makes it stable)",
+                            r.name, r.version, stage.name, r.name, r.version
+                        ),
+                    );
+                }
             }
             print_reports(opts, &reports);
         }
+        PackCommand::Yank { at, reason, undo } => {
+            let change = if undo {
+                Change::Unyank
+            } else {
+                Change::Yank(reason.unwrap_or_default())
+            };
+            mark(opts, at, change, if undo { "Unyanked" } else { "Yanked" })?;
+        }
+        PackCommand::Deprecate { at, message, undo } => {
+            let change = match message {
+                Some(m) if !undo => Change::Deprecate(m),
+                _ => Change::Undeprecate,
+            };
+            mark(
+                opts,
+                at,
+                change,
+                if undo { "Undeprecated" } else { "Deprecated" },
+            )?;
+        }
+        PackCommand::Promote { at } => mark(opts, at, Change::Promote, "Promoted")?,
         PackCommand::Push {
             layout,
             target,
@@ -241,6 +338,31 @@ pub(super) fn run(opts: &Options, cmd: PackCommand) -> Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Apply one status change and report it (with `--json`, what it left).
+fn mark(opts: &Options, at: MarkArgs, change: Change, verb: &str) -> Result<()> {
+    let (name, version) = ops::lifecycle::parse_target(&at.target)?;
+    let key = at.key.as_deref().map(ops::trust::signing_key).transpose()?;
+    let src = crate::engine::context::source_options(opts, at.net.insecure);
+    let m = ops::lifecycle::mark(&at.registry, &name, &version, change, key.as_ref(), &src)?;
+    let now = m.marks.describe();
+    opts.reporter.status(
+        if m.changed { verb } else { "Unchanged" },
+        format!(
+            "{name}@{version} in {} ({}){}",
+            at.registry,
+            if now.is_empty() { "no marks" } else { &now },
+            m.signed_by
+                .as_deref()
+                .map(|f| format!(", signed with key {}", crate::trust::keys::short(f)))
+                .unwrap_or_default()
+        ),
+    );
+    if opts.json {
+        crate::printer::print_json(&m);
     }
     Ok(())
 }

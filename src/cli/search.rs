@@ -108,7 +108,7 @@ pub(super) fn info(opts: &Options, args: InfoArgs) -> Result<()> {
     if let Some(d) = &i.description {
         crate::printer::out(d);
     }
-    crate::printer::out(format!("versions:     {}", i.versions.join(", ")));
+    crate::printer::out(format!("versions:     {}", i.versions_text()));
     if let Some(l) = &i.license {
         crate::printer::out(format!("license:      {l}"));
     }

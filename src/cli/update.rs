@@ -86,7 +86,13 @@ pub(super) fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
     let list = ops::update::outdated(opts, args.profile.target())?;
     let behind: Vec<_> = list
         .into_iter()
-        .filter(|o| o.current != o.newest || o.current != o.in_range)
+        // Also shown: a current version its publisher yanked or deprecated.
+        .filter(|o| {
+            o.current != o.newest
+                || o.current != o.in_range
+                || o.yanked.is_some()
+                || o.deprecated.is_some()
+        })
         .collect();
     if opts.json {
         crate::printer::print_json(&behind);
@@ -118,6 +124,16 @@ pub(super) fn outdated(opts: &Options, args: OutdatedArgs) -> Result<()> {
             .filter(|m| m.verdict != crate::registry::moderation::Verdict::Clean)
             .map(|m| format!("  (its registry: {})", m.describe()))
             .unwrap_or_default();
+        let marks = crate::registry::lifecycle::Marks {
+            yanked: o.yanked.clone(),
+            deprecated: o.deprecated.clone(),
+            stage: None,
+        };
+        let flagged = if marks.is_empty() {
+            flagged
+        } else {
+            format!("{flagged}  ({} {})", o.current, marks.describe())
+        };
         crate::printer::out(format!(
             "{:w$}  {:<9}  {:<9}  {:<9}  {change}{flagged}",
             o.name, o.current, o.in_range, o.newest

@@ -39,6 +39,9 @@ pub enum Upgrade {
 struct ManifestIndex<'a> {
     manifest: &'a ProjectManifest,
     sources: &'a Sources<'a>,
+    /// The policy the packs' status documents are judged by.
+    policy: &'a crate::trust::Policy,
+    statuses: crate::engine::lifecycle::StatusCache,
 }
 
 impl ManifestIndex<'_> {
@@ -66,6 +69,18 @@ impl PackIndex for ManifestIndex<'_> {
             source.prefetch(name, versions);
         }
     }
+
+    fn status(&self, name: &str) -> Option<Arc<crate::registry::lifecycle::StatusDoc>> {
+        let source = self.source_for(name).ok()?;
+        self.statuses
+            .get(
+                source.as_ref(),
+                name,
+                Some(self.policy),
+                self.sources.reporter(),
+            )
+            .map(|j| j.doc)
+    }
 }
 
 /// Resolve the project and build the lock it implies (nothing is written).
@@ -79,12 +94,31 @@ pub fn resolve_lock(
     let options = resolve_options(manifest, old, upgrade)?;
     // What a registry blocks is never resolved (nor downloaded); what it flags needs consent.
     crate::engine::moderation::check_requests(manifest, sources)?;
-    let index = ManifestIndex { manifest, sources };
-    let resolution = resolve(&manifest.roots(), &index, &options)?;
+    let policy = crate::engine::verdicts::policy(Some(state), sources.reporter())?;
+    let index = ManifestIndex {
+        manifest,
+        sources,
+        policy: &policy,
+        statuses: Default::default(),
+    };
+    let roots = manifest.roots();
+    // An exact request of a yanked version is refused by name, not as "no version matches".
+    for root in &roots {
+        if let Some(doc) = index.status(&root.name) {
+            let url = index.source_for(&root.name)?.url().to_owned();
+            crate::engine::lifecycle::check_exact(
+                &root.name,
+                &root.request,
+                &doc,
+                options.preferences.get(&root.name),
+                &url,
+            )?;
+        }
+    }
+    let resolution = resolve(&roots, &index, &options)?;
     check_sections(manifest, &resolution)?;
 
     let platforms = manifest.policy.platforms.clone();
-    let policy = crate::engine::verdicts::policy(Some(state), sources.reporter())?;
     let store = crate::registry::backends::content::home_store(sources.home())?;
     let mut unverified = Vec::new();
     let mut packages = Vec::with_capacity(resolution.packages.len());

@@ -9,6 +9,7 @@ pub mod escalation;
 pub mod handover;
 pub mod install;
 pub mod install_hooks;
+pub mod lifecycle;
 pub mod limited;
 pub mod lock;
 pub mod moderation;

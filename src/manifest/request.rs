@@ -139,6 +139,22 @@ impl Request {
                 .matches(&Version::new(version.major, version.minor, version.patch))
     }
 
+    /// Whether the request names exactly `version` (`=1.2.0`, `1.2.0`).
+    pub fn is_exactly(&self, version: &Version) -> bool {
+        matches!(&self.req.comparators[..], [c] if c.op == semver::Op::Exact
+            && c.major == version.major
+            && c.minor == Some(version.minor)
+            && c.patch == Some(version.patch)
+            && c.pre == version.pre)
+    }
+
+    /// Whether a version its publisher marked with a pre-release `stage` (`beta`) satisfies
+    /// the request besides matching it: when the request names it exactly, or its channel
+    /// admits that stage (as it admits `-beta.N` pre-releases).
+    pub fn admits_stage(&self, version: &Version, stage: &str) -> bool {
+        self.is_exactly(version) || self.channel.admits(stage)
+    }
+
     /// Whether the request accepts any stable version (`latest`, `*`, empty).
     pub fn is_any(&self) -> bool {
         self.req == VersionReq::STAR

@@ -515,6 +515,8 @@ pub(super) fn install_state(opts: &Options, target: Target, root: &Path) -> Resu
     let (bytes, lock) = state.lock.clone().expect("the lock was just written");
     let store = opts.store()?;
     let profile = target_profile(&store, target, root)?;
+    // A yanked version the lock keeps, or a deprecated one, is installed with a warning.
+    crate::engine::lifecycle::warn_lock(&state.sources(opts), &lock);
     let installed = install(&store, &profile, &state, opts, &lock, &bytes)?;
     if target == Target::Project {
         crate::store::state_dir::mark_synced(root);

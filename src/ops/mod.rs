@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod edit;
 pub mod generations;
 pub mod import;
+pub mod lifecycle;
 pub mod maintenance;
 pub mod migrate;
 pub mod pack;

@@ -122,13 +122,24 @@ pub fn build(
     Ok(reports)
 }
 
+/// A pre-release stage to publish under (`pack publish --stage beta`), and the key that signs
+/// the status document marking it.
+#[derive(Clone, Copy)]
+pub struct Stage<'a> {
+    pub name: &'a str,
+    pub key: Option<&'a crate::trust::SigningKey>,
+}
+
 /// Validate and build the packs in `dirs` (see [`group_dirs`]), then push them to `registry`
-/// (`oci://host/base`). Every pack is built before the first is pushed.
+/// (`oci://host/base`). Every pack is built before the first is pushed. With a `stage`, each
+/// version is marked with it in the pack's status document before its tag is pushed, so no
+/// resolution ever sees it as stable.
 pub fn publish(
     dirs: &[PathBuf],
     registry: &str,
     build: &BuildOptions,
     src: &SourceOptions,
+    stage: Option<Stage<'_>>,
 ) -> Result<Vec<BuildReport>> {
     let store = src.store()?;
     // Held until the last layer is pushed: the layers are files under the store's `tmp/`.
@@ -143,11 +154,17 @@ pub fn publish(
     let remote = OciSource::open(registry, src)?;
     built
         .iter()
-        .map(|b| publish_one(&remote, registry, b))
+        .map(|b| publish_one(&remote, registry, b, stage, src))
         .collect()
 }
 
-fn publish_one(remote: &OciSource, registry: &str, built: &BuiltPack) -> Result<BuildReport> {
+fn publish_one(
+    remote: &OciSource,
+    registry: &str,
+    built: &BuiltPack,
+    stage: Option<Stage<'_>>,
+    src: &SourceOptions,
+) -> Result<BuildReport> {
     if let Ok(tags) = remote.tags(&built.name)
         && tags.contains(&built.version.to_string())
         && remote
@@ -161,6 +178,30 @@ fn publish_one(remote: &OciSource, registry: &str, built: &BuiltPack) -> Result<
             built.name, built.version
         ))
         .with_hint("versions are immutable: bump `version` in pack.toml and publish again"));
+    }
+    if let Some(stage) = stage {
+        // A stage is set before a version first appears: one already published stays as it is.
+        if remote
+            .tags(&built.name)
+            .is_ok_and(|tags| tags.contains(&built.version.to_string()))
+        {
+            return Err(Error::msg(format!(
+                "`{}@{}` is already published in `{registry}`: `--stage` applies to a new version only",
+                built.name, built.version
+            ))
+            .with_hint(format!(
+                "publish it under a new version, or drop `--stage`; `aibox pack yank {}@{} --registry {registry}` withdraws it from new resolutions",
+                built.name, built.version
+            )));
+        }
+        crate::ops::lifecycle::mark(
+            registry,
+            &built.name,
+            &built.version,
+            crate::ops::lifecycle::Change::Stage(stage.name.to_owned()),
+            stage.key,
+            src,
+        )?;
     }
     remote.push(built)?;
     Ok(report(

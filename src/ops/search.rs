@@ -2,6 +2,8 @@
 //! catalog API or the layout's index, descriptions and keywords from each newest version's
 //! config) ranked by name match, keywords and description; show one pack in detail.
 
+use std::collections::BTreeMap;
+
 use semver::Version;
 use serde::Serialize;
 
@@ -155,9 +157,16 @@ pub fn search(
             {
                 continue;
             }
-            let Ok(versions) = source.versions(&name) else {
+            let Ok(mut versions) = source.versions(&name) else {
                 continue;
             };
+            // What a plain request would take: not a yanked or staged version.
+            if let Some(j) =
+                crate::engine::lifecycle::judge(source.as_ref(), &name, None, src.reporter)
+            {
+                let any = crate::manifest::request::Request::any();
+                versions.retain(|v| crate::engine::lifecycle::offered(Some(&j.doc), v, &any));
+            }
             let Some(newest) = newest(&versions) else {
                 continue;
             };
@@ -301,12 +310,60 @@ pub struct Info {
     /// What the registry's moderation says of it, when the registry has moderation (ClawHub).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<crate::registry::moderation::Moderation>,
+    /// Its publisher's marks by version (yanked, deprecated, stage), from its status document.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub status: BTreeMap<String, crate::registry::lifecycle::Marks>,
+    /// Whether that document is signed by a key the trust policy trusts (absent: no document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_signed: Option<bool>,
     /// What it may do, as flags (the local page's filters).
     #[serde(skip)]
     pub traits: crate::engine::escalation::Traits,
 }
 
 impl Info {
+    /// An `Info` that knows only `name` and its source (to be filled in).
+    pub(crate) fn unknown(name: &str, url: &str) -> Info {
+        Info {
+            name: name.into(),
+            version: String::new(),
+            versions: Vec::new(),
+            kind: String::new(),
+            description: None,
+            license: None,
+            requires_aibox: None,
+            homepage: None,
+            repository: None,
+            keywords: Vec::new(),
+            dependencies: Default::default(),
+            bin: Default::default(),
+            platforms: Vec::new(),
+            artifact: None,
+            checks: None,
+            source: url.into(),
+            permissions: Vec::new(),
+            agents: Vec::new(),
+            changelog: None,
+            moderation: None,
+            status: BTreeMap::new(),
+            status_signed: None,
+            traits: Default::default(),
+        }
+    }
+
+    /// `1.0.0, 1.1.0 (yanked: broken), 2.0.0 (beta)`: the versions with their publisher's
+    /// marks.
+    pub fn versions_text(&self) -> String {
+        self.versions
+            .iter()
+            .map(|v| match self.status.get(v) {
+                Some(m) if !m.is_empty() => format!("{v} ({})", m.describe()),
+                _ => v.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// `jq ^1.6, shellkit ^1`, or `none`: as `info` and the page show them.
     pub fn dependencies_text(&self) -> String {
         let deps: Vec<String> = self
@@ -427,22 +484,43 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             Err(e) => return Err(e.into()),
         };
         versions.sort();
+        let policy = crate::engine::verdicts::policy(None, src.reporter)?;
+        let judged =
+            crate::engine::lifecycle::judge(source.as_ref(), name, Some(&policy), src.reporter);
+        let doc = judged.as_ref().map(|j| j.doc.as_ref());
+        let status: BTreeMap<String, crate::registry::lifecycle::Marks> = doc
+            .map(|d| {
+                d.versions
+                    .iter()
+                    .filter(|(v, m)| versions.contains(v) && !m.is_empty())
+                    .map(|(v, m)| (v.to_string(), m.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let status_signed = judged.as_ref().map(|j| j.verified);
         let matching: Vec<Version> = versions
             .iter()
-            .filter(|v| request.matches(v))
+            .filter(|v| request.matches(v) && crate::engine::lifecycle::offered(doc, v, &request))
             .cloned()
             .collect();
         let Some(v) = newest(&matching) else {
+            let listed = Info {
+                versions: versions.iter().map(ToString::to_string).collect(),
+                status: status.clone(),
+                ..Info::unknown(name, url)
+            };
+            let hint = if status.is_empty() {
+                format!("`aibox info {name}` shows the newest version")
+            } else {
+                format!(
+                    "a yanked or staged version is shown when named exactly: `aibox info {name}@<version>`"
+                )
+            };
             return Err(Error::msg(format!(
-                "no version of `{name}` in `{url}` matches `{}` (it has {})",
-                request.as_str(),
-                versions
-                    .iter()
-                    .map(Version::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "no version of `{name}` in `{url}` matches `{request}` (it has {})",
+                listed.versions_text()
             ))
-            .with_hint(format!("`aibox info {name}` shows the newest version")));
+            .with_hint(hint));
         };
         let moderation = source.moderation(name)?;
         if let Some(m) = moderation
@@ -474,6 +552,8 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
                 artifact: None,
                 source: url.clone(),
                 moderation,
+                status,
+                status_signed,
                 traits: Default::default(),
             });
         }
@@ -492,7 +572,6 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
                     .filter_map(|(p, _)| p.clone())
                     .collect();
             }
-            let policy = crate::engine::verdicts::policy(None, src.reporter)?;
             let (trust, signers) = match oci.signatures(name, &resolved.digest) {
                 Ok(entries) => (
                     crate::engine::verdicts::status(&policy, url, &resolved.digest, &entries),
@@ -532,6 +611,8 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
             checks: source.declared_checks(name, &v),
             source: url.clone(),
             moderation,
+            status,
+            status_signed,
         });
     }
     Err(match last_err {

@@ -109,6 +109,11 @@ pub fn sync(opts: &Options, target: Target, policy: LockPolicy) -> Result<SyncOu
     }
 
     let outcome = ensure_lock(&state, opts, policy, &Upgrade::None, false)?;
+    // A yanked version the lock keeps, or a deprecated one, is installed with a warning;
+    // `--frozen` reads no registry metadata, status documents included.
+    if policy != LockPolicy::Frozen {
+        crate::engine::lifecycle::warn_lock(&state.sources(opts), &outcome.lock);
+    }
     let installed = install(
         &store,
         &profile,

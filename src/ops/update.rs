@@ -66,6 +66,12 @@ pub struct Outdated {
     /// What its registry's moderation says of it, when the registry has moderation (ClawHub).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<crate::registry::moderation::Moderation>,
+    /// The current version was yanked by its publisher: the reason (may be empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yanked: Option<String>,
+    /// The current version is deprecated: its publisher's message (may be empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
 }
 
 /// What `update --auto` says of a pack it held back: the version it is at now (the patch this
@@ -133,7 +139,21 @@ pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
                 requests.push(r);
             }
         }
-        let all = versions.get(&p.name).map(Vec::as_slice).unwrap_or_default();
+        // Never offered: versions its publisher yanked, or staged ones no request admits.
+        let source = sources.get(&p.source)?;
+        let judged = crate::engine::lifecycle::judge(source.as_ref(), &p.name, None, opts.reporter);
+        let doc = judged.as_ref().map(|j| j.doc.as_ref());
+        let any = Request::any();
+        let first = requests.first().unwrap_or(&any);
+        let all: Vec<Version> = versions
+            .get(&p.name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|v| crate::engine::lifecycle::offered(doc, v, first))
+            .cloned()
+            .collect();
+        let all = all.as_slice();
         let matching: Vec<Version> = all
             .iter()
             .filter(|v| requests.iter().all(|r| r.matches(v)))
@@ -164,7 +184,11 @@ pub fn outdated(opts: &Options, target: Target) -> Result<Vec<Outdated>> {
             change: change(&p.version, &newest),
             patch,
             requested: state.manifest.requirement(&p.name).is_some(),
-            moderation: sources.get(&p.source)?.moderation(&p.name)?,
+            moderation: source.moderation(&p.name)?,
+            yanked: doc.and_then(|d| d.yanked(&p.version)).map(str::to_owned),
+            deprecated: doc
+                .and_then(|d| d.deprecated(&p.version))
+                .map(str::to_owned),
         });
     }
     Ok(out)
@@ -412,6 +436,8 @@ mod held_back_tests {
             patch: patch.map(str::to_owned),
             requested: true,
             moderation: None,
+            yanked: None,
+            deprecated: None,
         }
     }
 

@@ -10,12 +10,15 @@
 //!   pushing), release archives (`https://…`, `github:owner/repo`), ClawHub registries of
 //!   agent skills (`clawhub:https://…`) and the skills of GitHub repositories.
 //!
+//! [`lifecycle`] is a pack's status document (yanked, deprecated and staged versions) as data.
+//!
 //! [`build`] makes artifacts from pack source directories (`pack build`, `pack publish`).
 
 pub mod backends;
 pub mod build;
 pub mod error;
 pub mod format;
+pub mod lifecycle;
 pub mod moderation;
 pub mod source;
 pub mod transfer;

@@ -74,6 +74,14 @@ pub trait Source: Send + Sync {
     ) -> Result<Option<crate::registry::moderation::Moderation>, RegistryError> {
         Ok(None)
     }
+    /// The status document of `name` (yanked, deprecated and staged versions; `None`: it has
+    /// none, or the source keeps none — only OCI sources and `dir:` do).
+    fn status(
+        &self,
+        _name: &str,
+    ) -> Result<Option<crate::registry::lifecycle::Published>, RegistryError> {
+        Ok(None)
+    }
     /// The packs matching `query` by the source's own search, when it has one (`None`: search
     /// the names it lists).
     fn search(

@@ -20,6 +20,11 @@ pub trait PackIndex: Sync {
     fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, IndexError>;
     /// A hint that these versions' manifests will be asked for soon (fetch ahead in parallel).
     fn prefetch(&self, _name: &str, _versions: &[Version]) {}
+    /// The publisher's marks on the versions of `name` (yanked, deprecated, staged), already
+    /// judged by the caller; `None`: no marks.
+    fn status(&self, _name: &str) -> Option<Arc<crate::registry::lifecycle::StatusDoc>> {
+        None
+    }
 }
 
 /// Why pack metadata could not be read.

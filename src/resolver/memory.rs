@@ -14,6 +14,7 @@ use crate::manifest::pack::{PackKind, PackManifest};
 pub struct MemoryIndex {
     source_url: String,
     packs: BTreeMap<String, BTreeMap<Version, Arc<PackManifest>>>,
+    status: BTreeMap<String, Arc<crate::registry::lifecycle::StatusDoc>>,
 }
 
 impl MemoryIndex {
@@ -21,7 +22,13 @@ impl MemoryIndex {
         MemoryIndex {
             source_url: source_url.into(),
             packs: BTreeMap::new(),
+            status: BTreeMap::new(),
         }
+    }
+
+    /// Set the publisher's marks of pack `name`.
+    pub fn set_status(&mut self, name: &str, doc: crate::registry::lifecycle::StatusDoc) {
+        self.status.insert(name.to_owned(), Arc::new(doc));
     }
 
     /// Add (or replace) one pack version.
@@ -89,5 +96,9 @@ impl PackIndex for MemoryIndex {
                     self.source_url
                 ))
             })
+    }
+
+    fn status(&self, name: &str) -> Option<Arc<crate::registry::lifecycle::StatusDoc>> {
+        self.status.get(name).cloned()
     }
 }

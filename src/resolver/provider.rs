@@ -50,6 +50,8 @@ struct PackEntry {
     order: usize,
     /// Sorted ascending; empty for packs the index does not have.
     versions: Arc<[Version]>,
+    /// The publisher's marks: yanked and staged versions are left out of ranges.
+    status: Option<Arc<crate::registry::lifecycle::StatusDoc>>,
 }
 
 impl PackRef {
@@ -203,12 +205,14 @@ impl<'a> Provider<'a> {
             }
             Err(e) => return Err(e),
         };
+        let status = self.index.status(name);
         let mut packs = self.packs.borrow_mut();
         let name: Arc<str> = Arc::from(name);
         let pack = PackRef(Arc::new(PackEntry {
             name: name.clone(),
             order: packs.len(),
             versions,
+            status,
         }));
         packs.insert(name, pack.clone());
         Ok(pack)
@@ -238,6 +242,24 @@ impl<'a> Provider<'a> {
         }
     }
 
+    /// Whether `request` may choose `v` of `pack` as its publisher marked it: a yanked version
+    /// only when it is the locked one (as Cargo keeps a yanked pin), a staged one when the
+    /// request names it exactly or its channel admits the stage (as for a pre-release), or
+    /// when it is locked.
+    fn offered(&self, pack: &PackRef, v: &Version, request: &Request) -> bool {
+        let Some(status) = &pack.0.status else {
+            return true;
+        };
+        let locked = || self.opts.preferences.get(pack.name()) == Some(v);
+        if status.yanked(v).is_some() && !locked() {
+            return false;
+        }
+        match status.stage(v) {
+            Some(stage) => request.admits_stage(v, stage) || locked(),
+            None => true,
+        }
+    }
+
     /// The known versions of `pack` that `request` matches, as runs of positions.
     fn range_for(&self, pack: &PackRef, request: &Request) -> VS {
         let versions = &pack.0.versions;
@@ -245,7 +267,7 @@ impl<'a> Provider<'a> {
         let mut run: Option<(At, At)> = None;
         let push = |set: &mut VS, (a, b): (At, At)| *set = set.union(&VS::between(a, b + 1));
         for (i, v) in (0..).zip(versions.iter()) {
-            if request.matches(v) {
+            if request.matches(v) && self.offered(pack, v, request) {
                 run = Some(run.map_or((i, i), |(a, _)| (a, i)));
             } else if let Some(r) = run.take() {
                 push(&mut set, r);

@@ -369,3 +369,41 @@ proptest! {
         }
     }
 }
+
+/// Yanked versions are skipped unless locked; staged ones are taken only when asked for
+/// exactly, on a channel that admits the stage, or when locked.
+#[test]
+fn lifecycle_marks() {
+    use crate::manifest::request::Channel;
+    use crate::registry::lifecycle::StatusDoc;
+    let mut index = MemoryIndex::new("oci://r/p");
+    for ver in ["1.0.0", "1.1.0", "2.0.0"] {
+        index.add("hello", v(ver), &[]);
+    }
+    let mut doc = StatusDoc::default();
+    doc.edit(&v("1.1.0"), |m| m.yanked = Some("broken".into()));
+    doc.edit(&v("2.0.0"), |m| m.stage = Some("beta".into()));
+    index.set_status("hello", doc);
+    let solve = |req: Request, locked: Option<&str>| {
+        let mut opts = ResolveOptions::new(v("0.1.0"));
+        if let Some(l) = locked {
+            opts.preferences.insert("hello".into(), v(l));
+        }
+        resolve(&[Root::new("hello", req)], &index, &opts)
+            .map(|r| r.packages["hello"].version.to_string())
+            .map_err(|e| e.to_string())
+    };
+    let req = |s: &str| Request::parse(s).unwrap();
+    assert_eq!(solve(Request::any(), None).unwrap(), "1.0.0");
+    assert_eq!(solve(req("^1"), None).unwrap(), "1.0.0");
+    assert_eq!(solve(req("^1"), Some("1.1.0")).unwrap(), "1.1.0");
+    assert!(solve(req("=1.1.0"), None).is_err());
+    assert_eq!(solve(req("=2.0.0"), None).unwrap(), "2.0.0");
+    assert_eq!(solve(req("2.0.0"), None).unwrap(), "2.0.0");
+    assert!(solve(req("^2"), None).is_err());
+    assert_eq!(
+        solve(req("^2").with_channel(Channel::Beta), None).unwrap(),
+        "2.0.0"
+    );
+    assert_eq!(solve(Request::any(), Some("2.0.0")).unwrap(), "2.0.0");
+}

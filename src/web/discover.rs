@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::app::{Params, Shared, blocking, failed, html};
-use super::pages::{Links, esc, moderated, notice, page};
+use super::pages::{Links, badges, esc, moderated, notice, page};
 use crate::error::{Error, Result};
 use crate::manifest::pack::PackKind;
 use crate::ops::{self, search::Hit, search::Info};
@@ -279,11 +279,12 @@ pub fn render(links: &Links, f: &Filters, rows: &[Row], install: Option<&Install
         });
         let _ = write!(
             out,
-            "<tr><th scope=\"row\"><a href=\"{}\">{}</a></th><td>{}</td><td>{}</td><td>{}</td>\
+            "<tr><th scope=\"row\"><a href=\"{}\">{}</a></th><td>{}{}</td><td>{}</td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td>{action}</tr>",
             esc(&links.pack(&h.name, &h.source)),
             esc(&h.name),
             esc(&h.version),
+            r.info.map_or(String::new(), |i| badges(i, &h.version)),
             esc(&kind),
             esc(&moderated(h.moderation.as_ref(), h.description.as_deref())),
             esc(&h.trust),

@@ -91,7 +91,8 @@ th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:left;vertical-align:t
 th{background:#eef}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#ff0;color:#000}\
 .warn{background:#fff3cd;border:1px solid #c90;padding:.5rem 1rem}.ok{background:#e6ffed;border:1px solid #2a2;padding:.5rem 1rem}\
 .error{background:#fde;border:1px solid #c00;padding:.5rem 1rem}code,pre{background:#f4f4f4;padding:.1rem .3rem}\
-:focus{outline:3px solid #f90}button{font:inherit;padding:.2rem .8rem}";
+:focus{outline:3px solid #f90}button{font:inherit;padding:.2rem .8rem}\
+.badge{background:#fff3cd;border:1px solid #c90;border-radius:.3rem;padding:0 .3rem;margin-left:.3rem;font-size:.85em}";
 
 /// A whole page: `title`, the nav (with `current` marked) and `body`.
 pub fn page(links: &Links, current: &str, title: &str, body: &str) -> String {
@@ -152,15 +153,48 @@ pub(super) fn moderated(
     }
 }
 
+/// Badges for a version's publisher marks (`yanked`, `deprecated`, its stage), each with the
+/// publisher's text as its title; empty when it has none.
+pub(super) fn badges(info: &Info, version: &str) -> String {
+    let Some(m) = info.status.get(version) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for (word, text) in [
+        ("yanked", m.yanked.as_deref()),
+        ("deprecated", m.deprecated.as_deref()),
+        (m.stage.as_deref().unwrap_or_default(), m.stage.as_deref()),
+    ] {
+        if let Some(text) = text {
+            let title = if text == word || text.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" title=\"{}\"", esc(text.trim()))
+            };
+            let _ = write!(out, "<span class=\"badge\"{title}>{}</span>", esc(word));
+        }
+    }
+    out
+}
+
 /// A pack's page: everything `aibox info` shows, and the command to add it.
 pub fn pack(info: &Info) -> String {
     let mut out = String::new();
+    let marked = badges(info, &info.version);
+    if !marked.is_empty() {
+        let _ = write!(
+            out,
+            "<p>{} {}{marked}</p>",
+            esc(&info.name),
+            esc(&info.version)
+        );
+    }
     if let Some(d) = &info.description {
         let _ = write!(out, "<p>{}</p>", esc(d));
     }
     let mut rows: Vec<(&str, String)> = vec![
         ("Version", info.version.clone()),
-        ("Versions", info.versions.join(", ")),
+        ("Versions", info.versions_text()),
         ("Kind", info.kind.clone()),
     ];
     if let Some(a) = &info.artifact {
@@ -455,6 +489,33 @@ fn update_form(links: &Links, target: &str, pack: Option<&str>, asks: bool) -> S
 #[cfg(test)]
 mod tests {
     use crate::store::generations::{GenerationPack, GenerationRecord};
+
+    /// A pack's page and Discover rows carry a badge per publisher mark, its text as title.
+    #[test]
+    fn marked_versions_get_badges() {
+        let mut info = crate::ops::search::Info::unknown("hello", "oci://r/p");
+        info.version = "1.0.0".into();
+        info.versions = vec!["1.0.0".into(), "1.1.0".into()];
+        let marks = |y: Option<&str>, d: Option<&str>| crate::registry::lifecycle::Marks {
+            yanked: y.map(Into::into),
+            deprecated: d.map(Into::into),
+            stage: None,
+        };
+        info.status
+            .insert("1.0.0".into(), marks(None, Some("use <2>")));
+        info.status.insert("1.1.0".into(), marks(Some(""), None));
+        assert_eq!(
+            super::badges(&info, "1.0.0"),
+            "<span class=\"badge\" title=\"use &lt;2&gt;\">deprecated</span>"
+        );
+        assert_eq!(
+            super::badges(&info, "1.1.0"),
+            "<span class=\"badge\">yanked</span>"
+        );
+        let page = super::pack(&info);
+        assert!(page.contains(">deprecated</span>"), "{page}");
+        assert!(page.contains("1.1.0 (yanked)"), "{page}");
+    }
 
     /// The Installed page marks a skill `aibox import` snapshotted from an unmanaged folder.
     #[test]

@@ -39,6 +39,11 @@ pub trait Backend: Send + Sync {
         name: &str,
         tag: &str,
     ) -> Result<Option<(Vec<u8>, String)>, RegistryError>;
+    /// Whether the tag list of `name` (as cached) has `tag`; `None` when the backend cannot
+    /// tell without reading the tag itself.
+    fn lists_tag(&self, _name: &str, _tag: &str) -> Option<bool> {
+        None
+    }
     /// A small blob (config, `pack.toml`) by descriptor, verified, at most `max` bytes.
     fn small_blob(&self, name: &str, desc: &Descriptor, max: u64)
     -> Result<Vec<u8>, RegistryError>;

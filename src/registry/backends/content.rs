@@ -618,6 +618,13 @@ impl<B: Backend> crate::registry::Source for B {
         changelog(self, name, version)
     }
 
+    fn status(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::registry::lifecycle::Published>, RegistryError> {
+        crate::registry::backends::status::read(self, name)
+    }
+
     fn fetch(
         &self,
         name: &str,

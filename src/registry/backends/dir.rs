@@ -157,6 +157,33 @@ impl DirSource {
         &self.root
     }
 
+    /// The file pack `name`'s status document is kept in (ARTIFACT.md §12), if `name` is a
+    /// valid pack name.
+    pub fn status_file(&self, name: &str) -> Option<PathBuf> {
+        crate::manifest::validate_pack_name(name).ok()?;
+        Some(
+            self.root
+                .join(crate::registry::lifecycle::STATUS_DIR)
+                .join(format!("{name}.json")),
+        )
+    }
+
+    /// Write `doc` as pack `name`'s status document.
+    pub fn write_status(
+        &self,
+        name: &str,
+        doc: &crate::registry::lifecycle::StatusDoc,
+    ) -> Result<PathBuf, RegistryError> {
+        let path = self.status_file(name).ok_or_else(|| self.not_found(name))?;
+        let io = |e: std::io::Error| RegistryError::Io {
+            context: format!("cannot write `{}`", path.display()),
+            source: e,
+        };
+        fs::create_dir_all(path.parent().expect("a status file has a parent")).map_err(io)?;
+        fs::write_atomic(&path, &doc.render()).map_err(io)?;
+        Ok(path)
+    }
+
     /// The source directory of one pack version.
     pub fn pack_dir(&self, name: &str, version: &Version) -> Result<&Path, RegistryError> {
         Ok(&self.found(name, version)?.dir)
@@ -188,6 +215,38 @@ impl Source for DirSource {
 
     fn manifest(&self, name: &str, version: &Version) -> Result<Arc<PackManifest>, RegistryError> {
         Ok(self.found(name, version)?.manifest.clone())
+    }
+
+    fn status(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::registry::lifecycle::Published>, RegistryError> {
+        use crate::registry::lifecycle::{MAX_STATUS_BYTES, Published, StatusDoc};
+        let Some(path) = self.status_file(name) else {
+            return Ok(None);
+        };
+        let bad = |message: String| RegistryError::BadContent {
+            what: format!("the status document of `{name}` in `{}`", self.url),
+            message,
+        };
+        let bytes = match fs::read_regular(&path, MAX_STATUS_BYTES) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                return Err(bad(format!(
+                    "is larger than {} KiB",
+                    MAX_STATUS_BYTES >> 10
+                )));
+            }
+            Err(e) => {
+                return Err(RegistryError::Io {
+                    context: format!("cannot read `{}`", path.display()),
+                    source: e,
+                });
+            }
+        };
+        let doc = StatusDoc::parse(&bytes).map_err(|e| bad(format!("is refused: {}", e.0)))?;
+        Ok(Some(Published { doc, digest: None }))
     }
 
     fn changelog(&self, name: &str, version: &Version) -> Option<String> {

@@ -451,6 +451,27 @@ impl LayoutSource {
     }
 }
 
+impl LayoutSource {
+    /// Write `doc` as the status document of `name` (ref `<name>:aibox-status`, ARTIFACT.md
+    /// §12); returns its manifest digest.
+    pub fn write_status(
+        &self,
+        name: &str,
+        doc: &crate::registry::lifecycle::StatusDoc,
+    ) -> Result<String, RegistryError> {
+        use crate::registry::lifecycle::{STATUS_ARTIFACT_TYPE, STATUS_TAG};
+        let (blobs, top) = crate::registry::backends::status::build(doc);
+        for b in blobs.iter().chain([&top]) {
+            self.layout().put_blob(b)?;
+        }
+        let mut desc = top.descriptor();
+        desc.artifact_type = Some(STATUS_ARTIFACT_TYPE.into());
+        self.layout()
+            .set_ref(&format!("{name}:{STATUS_TAG}"), desc)?;
+        Ok(top.digest)
+    }
+}
+
 /// Write a signature manifest holding `entries` into a layout (vendor copies them this way).
 pub fn write_signatures(
     layout: &OciLayout,

@@ -16,3 +16,4 @@ pub mod oci_push;
 pub mod release;
 pub mod signatures;
 pub mod skill_archive;
+pub mod status;

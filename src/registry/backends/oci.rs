@@ -333,6 +333,10 @@ impl Backend for OciSource {
         }
     }
 
+    fn lists_tag(&self, name: &str, tag: &str) -> Option<bool> {
+        self.tags(name).ok().map(|t| t.iter().any(|x| x == tag))
+    }
+
     fn small_blob(
         &self,
         name: &str,

@@ -193,3 +193,22 @@ impl OciSource {
         Ok(true)
     }
 }
+
+impl OciSource {
+    /// Push `doc` as the status document of `name` (tag `aibox-status`, ARTIFACT.md §12);
+    /// returns its manifest digest.
+    pub fn push_status(
+        &self,
+        name: &str,
+        doc: &crate::registry::lifecycle::StatusDoc,
+    ) -> Result<String, RegistryError> {
+        let (blobs, top) = crate::registry::backends::status::build(doc);
+        self.push_parts(
+            name,
+            crate::registry::lifecycle::STATUS_TAG,
+            blobs,
+            Vec::new(),
+            &top,
+        )
+    }
+}
