@@ -56,6 +56,45 @@ fn cosign(dir: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// The suite's test Sigstore (tests/python/sigstore_peer.py) in `dir`.
+fn sigstore(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new(common::oci::python3())
+        .arg(common::repo_root().join("tests/python/sigstore_peer.py"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sigstore_peer.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The identity the keyless entry declares.
+const KEYLESS_ID: &str =
+    "https://github.com/acme/keyless/.github/workflows/release.yml@refs/tags/v2.0.0";
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// A bundle by the test Sigstore in `sb` for the file `artifact` there, with `extra` options.
+fn keyless_bundle(sb: &Sandbox, artifact: &[u8], extra: &[&str]) -> Vec<u8> {
+    let dir = sb.path().join("sigstore");
+    std::fs::write(dir.join("artifact"), artifact).unwrap();
+    let mut args = vec![
+        "sign",
+        ".",
+        "artifact",
+        "bundle.json",
+        "--identity",
+        KEYLESS_ID,
+        "--issuer",
+        GITHUB_ISSUER,
+    ];
+    args.extend_from_slice(extra);
+    sigstore(&dir, &args);
+    std::fs::read(dir.join("bundle.json")).unwrap()
+}
+
 /// The registry, in aqua's format. `{API}` is the mimic's address (the checksum and key URLs).
 /// ripgrep, jq and fzf are modelled on their entries in github.com/aquaproj/aqua-registry;
 /// the goimports entry is copied from it (`pkgs/golang/tools/goimports/registry.yaml`; the
@@ -293,12 +332,24 @@ fn world(sb: &Sandbox) -> (GitHub, std::path::PathBuf) {
     );
     gh.serve("mactool_darwin_arm64", b"#!/bin/sh\necho mac\n".to_vec());
     let keyless = b"#!/bin/sh\necho keyless 2.0.0\n".to_vec();
+    let sums = format!("{}  keyless_linux_amd64\n", hex256(&keyless)).into_bytes();
+    // The checksum file is signed keyless by the test Sigstore, whose trusted root the user
+    // configuration names.
+    let dir = sb.path().join("sigstore");
+    sigstore(sb.path(), &["init", "sigstore"]);
+    let ok = sb
+        .aibox(sb.path())
+        .args(["config", "set", "trust.sigstore-root"])
+        .arg(dir.join("trusted_root.json"))
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", common::text(&ok).1);
     gh.serve(
-        "checksums.txt",
-        format!("{}  keyless_linux_amd64\n", hex256(&keyless)).into_bytes(),
+        "checksums.txt.sigstore.json",
+        keyless_bundle(sb, &sums, &[]),
     );
+    gh.serve("checksums.txt", sums);
     gh.serve("keyless_linux_amd64", keyless);
-    gh.serve("checksums.txt.sigstore.json", b"{}".to_vec());
 
     let registry = sb.path().join("aqua-registry");
     std::fs::create_dir_all(&registry).unwrap();
@@ -690,15 +741,10 @@ fn the_enterprise_policy_wants_a_checksum_and_a_signature() {
         "{err}"
     );
     assert!(!root.join("aibox.lock").exists());
-    // Keyless cosign needs Sigstore's trust root, which aibox does not check: never a pass.
+    // A keyless cosign bundle, verified offline against the Sigstore trusted root, is a
+    // signature.
     let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
-    assert!(!ok);
-    assert!(
-        err.contains("`keyless@2.0.0`")
-            && err.contains("gives no verified signature (verified: checksum)"),
-        "{err}"
-    );
-    assert!(!root.join("aibox.lock").exists());
+    assert!(ok, "{err}");
     // fzf's checksum file is signed with a cosign key: it passes.
     let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf"]);
     assert!(ok, "{err}");
@@ -706,10 +752,89 @@ fn the_enterprise_policy_wants_a_checksum_and_a_signature() {
     assert_eq!(out, "fzf 0.56.3 linux\n");
 }
 
+fn lock_checks(root: &Path) -> (Vec<String>, Vec<String>) {
+    let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pkg = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str() == Some("keyless"))
+        .unwrap()
+        .clone();
+    let list = |k: &str| -> Vec<String> {
+        pkg.get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    assert!(
+        pkg.get("signer").is_none(),
+        "a keyless signature has no key fingerprint"
+    );
+    (list("verified"), list("unverified"))
+}
+
 #[test]
-fn keyless_cosign_is_recorded_as_not_checked_never_as_passed() {
+fn keyless_cosign_bundles_are_verified_offline_against_the_trusted_root() {
     let sb = Sandbox::new();
     let (gh, _) = world(&sb);
+    let root = sb.project(
+        "app",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    // cosign's own bundle format (what most aqua entries name).
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
+    assert_eq!(out, "keyless 2.0.0\n");
+    let (verified, unverified) = lock_checks(&root);
+    assert_eq!(verified, ["checksum", "cosign-keyless"]);
+    assert!(unverified.is_empty(), "{unverified:?}");
+    let (_, out, _) = run(&sb, &gh, &root, &["list"]);
+    assert!(out.contains("verified: checksum, cosign-keyless"), "{out}");
+    // A Sigstore bundle v0.3 (inclusion proof and signed checkpoint) verifies too.
+    let sums = gh.file("checksums.txt");
+    gh.serve(
+        "checksums.txt.sigstore.json",
+        keyless_bundle(&sb, &sums, &["--format", "v0.3"]),
+    );
+    let other = sb.project(
+        "other",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    let (ok, _, err) = run(&sb, &gh, &other, &["add", "keyless"]);
+    assert!(ok, "{err}");
+    assert_eq!(lock_checks(&other).0, ["checksum", "cosign-keyless"]);
+}
+
+#[test]
+fn keyless_cosign_without_a_log_entry_is_recorded_as_not_checked_never_as_passed() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    // The entry names a signature and a certificate, with no transparency-log entry.
+    let yaml = std::fs::read_to_string(registry.join("registry.yaml")).unwrap();
+    let yaml = yaml.replace(
+        &format!("          - --bundle\n          - \"{}/dl/checksums.txt.sigstore.json\"", gh.api()),
+        &format!(
+            "          - --signature\n          - \"{api}/dl/checksums.txt.sig\"\n          - --certificate\n          - \"{api}/dl/checksums.txt.pem\"",
+            api = gh.api()
+        ),
+    );
+    std::fs::write(registry.join("registry.yaml"), yaml).unwrap();
+    let dir = sb.path().join("sigstore");
+    let sums = gh.file("checksums.txt");
+    keyless_bundle(&sb, &sums, &["--format", "pair"]);
+    gh.serve(
+        "checksums.txt.sig",
+        std::fs::read(dir.join("bundle.json.sig")).unwrap(),
+    );
+    gh.serve(
+        "checksums.txt.pem",
+        std::fs::read(dir.join("bundle.json.pem")).unwrap(),
+    );
     let root = sb.project(
         "app",
         &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
@@ -718,23 +843,137 @@ fn keyless_cosign_is_recorded_as_not_checked_never_as_passed() {
     assert!(ok, "{err}");
     let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
     assert_eq!(out, "keyless 2.0.0\n");
-    let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let pkg = &lock["package"].as_array().unwrap()[0];
-    assert_eq!(pkg["verified"].as_array().unwrap().len(), 1);
-    assert_eq!(pkg["verified"][0].as_str(), Some("checksum"));
-    assert_eq!(pkg["unverified"][0].as_str(), Some("cosign-keyless"));
-    assert!(
-        pkg.get("signer").is_none(),
-        "no signer without a verified signature"
-    );
+    let (verified, unverified) = lock_checks(&root);
+    assert_eq!(verified, ["checksum"]);
+    assert_eq!(unverified, ["cosign-keyless"]);
     let (_, out, _) = run(&sb, &gh, &root, &["list"]);
     assert!(
         out.contains("verified: checksum (not checked: cosign-keyless)"),
         "{out}"
     );
+    // What can be checked still is: a signature by another identity is refused.
+    let bad = sb.project(
+        "bad",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    std::fs::write(dir.join("artifact"), &sums).unwrap();
+    sigstore(
+        &dir,
+        &[
+            "sign",
+            ".",
+            "artifact",
+            "bundle.json",
+            "--identity",
+            "https://github.com/evil/keyless/.github/workflows/release.yml@refs/tags/v2.0.0",
+            "--issuer",
+            GITHUB_ISSUER,
+            "--format",
+            "pair",
+        ],
+    );
+    gh.serve(
+        "checksums.txt.sig",
+        std::fs::read(dir.join("bundle.json.sig")).unwrap(),
+    );
+    gh.serve(
+        "checksums.txt.pem",
+        std::fs::read(dir.join("bundle.json.pem")).unwrap(),
+    );
+    let (ok, _, err) = run(&sb, &gh, &bad, &["add", "keyless"]);
+    assert!(!ok);
+    assert!(
+        err.contains("identity: the certificate is for `https://github.com/evil/"),
+        "{err}"
+    );
+    assert!(!bad.join("aibox.lock").exists());
+}
+
+#[test]
+fn a_keyless_bundle_that_does_not_verify_refuses_the_sync_and_changes_nothing() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project(
+        "app",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf"]);
+    assert!(ok, "{err}");
+    let lock = std::fs::read(root.join("aibox.lock")).unwrap();
+    let manifest = std::fs::read(root.join("aibox.toml")).unwrap();
+    let sums = gh.file("checksums.txt");
+    let other = "https://github.com/acme/keyless/.github/workflows/other.yml@refs/tags/v2.0.0";
+    let cases: &[(&[&str], &str)] = &[
+        (&["--identity", other], "identity: the certificate is for"),
+        (
+            &["--issuer", "https://accounts.example.com"],
+            "identity: the certificate was issued on a token of `https://accounts.example.com`",
+        ),
+        (
+            &["--foreign-ca"],
+            "certificate chain: it does not chain to a Fulcio authority",
+        ),
+        (
+            &["--tamper", "set"],
+            "transparency log: the signed entry timestamp does not verify",
+        ),
+        (
+            &["--tamper", "artifact"],
+            "signature: the signature does not verify over the artifact",
+        ),
+        (
+            &["--tamper", "body"],
+            "transparency log: the log entry is for another artifact",
+        ),
+        (
+            &["--expired"],
+            "certificate chain: the certificate was not valid at the signing time",
+        ),
+        (
+            &["--format", "v0.3", "--tamper", "proof"],
+            "transparency log: the inclusion proof does not lead to its root hash",
+        ),
+    ];
+    for (extra, expected) in cases {
+        // Later options win: the case's identity or issuer replaces the declared one.
+        gh.serve(
+            "checksums.txt.sigstore.json",
+            keyless_bundle(&sb, &sums, extra),
+        );
+        let out = sb
+            .aibox(&root)
+            .args(["add", "keyless"])
+            .env("AIBOX_GITHUB_API", gh.api())
+            .env("AIBOX_PLATFORM", "linux-x86_64")
+            .output()
+            .unwrap();
+        let err = common::text(&out).1;
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(
+            err.contains("the keyless cosign signature of the checksum file")
+                && err.contains("acme/keyless v2.0.0"),
+            "{extra:?}: {err}"
+        );
+        assert!(err.contains(expected), "{extra:?}: {err}");
+        assert!(err.contains("hint:"), "{extra:?}: {err}");
+        assert_eq!(
+            std::fs::read(root.join("aibox.lock")).unwrap(),
+            lock,
+            "{extra:?}"
+        );
+        assert_eq!(
+            std::fs::read(root.join("aibox.toml")).unwrap(),
+            manifest,
+            "{extra:?}"
+        );
+        let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "fzf"]);
+        assert_eq!(
+            out, "fzf 0.56.3 linux\n",
+            "{extra:?}: the generation is intact"
+        );
+        let (ok, _, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
+        assert!(!ok, "{extra:?}: nothing of keyless is installed");
+    }
 }
 
 #[test]

@@ -256,7 +256,7 @@ impl Policy {
                 pack,
                 source_url: source.into(),
                 reason,
-                hint: "the enterprise policy installs aqua packs only with a checksum and a signature that aibox verified: use a pack whose aqua entry declares both (a cosign key), or publish the tool as a signed pack".into(),
+                hint: "the enterprise policy installs aqua packs only with a checksum and a signature that aibox verified: use a pack whose aqua entry declares both (a cosign key, or a keyless cosign bundle), or publish the tool as a signed pack".into(),
             }),
             _ => Ok(Verdict::Allowed(Some(format!("`{pack}` from `{source}`: {reason}")))),
         }

@@ -1,9 +1,11 @@
 //! The checks an aqua entry declares, made on a downloaded asset before anything of it is
 //! stored: its digest against the release's checksum file (by the declared algorithm), a cosign
-//! signature by a public key over the checksum file or the asset, and a record of what was
-//! declared but cannot be checked here (keyless cosign, SLSA provenance, GitHub artifact
-//! attestations, minisign: each needs services or tools aibox does not reach) — never counted
-//! as passed.
+//! signature by a public key over the checksum file or the asset, a keyless cosign signature
+//! (a Fulcio certificate for the declared identity, logged in Rekor) verified offline against
+//! the Sigstore trusted root ([`crate::trust::sigstore`]), and a record of what was declared but
+//! cannot be checked here — never counted as passed: a keyless signature without a
+//! transparency-log entry (no signing time can be established offline), SLSA provenance,
+//! GitHub artifact attestations, minisign.
 
 use std::io::Read;
 use std::path::Path;
@@ -12,6 +14,8 @@ use crate::aqua::checksum::{self, Hasher};
 use crate::aqua::resolve::{Algorithm, ChecksumPlan, CosignPlan, Plan};
 use crate::fs;
 use crate::registry::RegistryError;
+use crate::trust::sigstore::{self, Matcher};
+use base64::Engine;
 
 /// The largest checksum file, key or signature read.
 const MAX_SMALL_BYTES: u64 = 16 << 20;
@@ -135,7 +139,7 @@ fn checksum_check(
         cosign_check(
             cosign,
             &bytes,
-            &format!("the checksum file `{shown}`"),
+            &format!("the checksum file `{shown}` of {what}"),
             url_of,
             fetch,
             out,
@@ -272,9 +276,80 @@ fn cosign_check(
             out.pass("cosign");
             out.signer = Some(key.fingerprint().to_owned());
         }
-        CosignPlan::Keyless { .. } => out.cannot("cosign-keyless"),
+        CosignPlan::Keyless {
+            identity,
+            identity_regexp,
+            issuer,
+            issuer_regexp,
+            bundle,
+            signature,
+            certificate,
+        } => {
+            let matcher = |s: &str, regexp: bool| {
+                if regexp {
+                    Matcher::Regexp(s.to_owned())
+                } else {
+                    Matcher::Exact(s.to_owned())
+                }
+            };
+            let policy = sigstore::Policy {
+                identity: matcher(identity, *identity_regexp),
+                issuer: (!issuer.is_empty()).then(|| matcher(issuer, *issuer_regexp)),
+            };
+            let malformed = |e: sigstore::SigstoreError| RegistryError::Unverified {
+                what: format!("the keyless cosign signature of {what}"),
+                message: format!("does not verify: {e}"),
+            };
+            let parsed = match (bundle, signature, certificate) {
+                (Some(b), _, _) => {
+                    let bytes = fetch(&url_of(b)?, "downloading the cosign bundle")?;
+                    sigstore::bundle::parse(&bytes).map_err(malformed)?
+                }
+                (None, Some(s), Some(c)) => {
+                    let sig = fetch(&url_of(s)?, "downloading the cosign signature")?;
+                    let cert = fetch(&url_of(c)?, "downloading the cosign certificate")?;
+                    let sig = base64::engine::general_purpose::STANDARD
+                        .decode(String::from_utf8_lossy(&sig).trim())
+                        .map_err(|_| {
+                            malformed(sigstore::SigstoreError::Malformed(
+                                "the signature is not base64".into(),
+                            ))
+                        })?;
+                    sigstore::Bundle {
+                        certificate: sigstore::bundle::certificate(&cert).map_err(malformed)?,
+                        content: sigstore::Content::Message { signature: sig },
+                        entry: None,
+                    }
+                }
+                _ => {
+                    return Err(RegistryError::Unverified {
+                        what: format!("the keyless cosign check of {what}"),
+                        message: "names no bundle, or no signature and certificate".into(),
+                    });
+                }
+            };
+            match sigstore::verify(&trusted_root()?, &parsed, blob, &policy).map_err(malformed)? {
+                sigstore::Verdict::Verified { .. } => out.pass("cosign-keyless"),
+                sigstore::Verdict::Unlogged { .. } => out.cannot("cosign-keyless"),
+            }
+        }
     }
     Ok(())
+}
+
+/// The Sigstore trusted root: `trust.sigstore-root` from the user configuration, or the
+/// built-in public-good root.
+fn trusted_root() -> Result<sigstore::TrustedRoot, RegistryError> {
+    let config = crate::config::load().map_err(|e| RegistryError::Unverified {
+        what: "the user configuration".into(),
+        message: format!("does not read: {e}"),
+    })?;
+    sigstore::TrustedRoot::load(config.trust.sigstore_root.as_deref()).map_err(|e| {
+        RegistryError::Unverified {
+            what: "the Sigstore trusted root".into(),
+            message: e.to_string(),
+        }
+    })
 }
 
 /// The base64 signature of a cosign bundle: `base64Signature` (cosign's own bundle) or
