@@ -1608,3 +1608,80 @@ fn a_merge_of_one_registry_tag_locked_at_two_archives_stops() {
     );
     assert!(!lock.contains(&bad), "{lock}");
 }
+
+/// The real Sigstore client, pinned (scripts/test installs it from PyPI).
+fn sigstore_python() -> std::path::PathBuf {
+    const VERSION: &str = "3.6.6";
+    let path = std::env::var_os("AIBOX_TEST_SIGSTORE")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| common::repo_root().join("target/test-sigstore/bin/sigstore"));
+    let found = std::process::Command::new(&path)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    assert_eq!(
+        found.as_deref(),
+        Some(format!("sigstore {VERSION}").as_str()),
+        "`{}` is missing or not version {VERSION}: scripts/test installs sigstore=={VERSION} from PyPI",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn the_test_sigstore_s_bundles_verify_with_sigstore_python_offline() {
+    // The suite's test Sigstore is checked against a real client: what it makes verifies
+    // there, offline, under its trust configuration; what it tampers with does not.
+    let sb = Sandbox::new();
+    sigstore(sb.path(), &["init", "sigstore"]);
+    let dir = sb.path().join("sigstore");
+    let client = sigstore_python();
+    let verify = |extra: &[&str]| -> (bool, String) {
+        keyless_bundle(&sb, b"an artifact\n", extra);
+        let out = std::process::Command::new(&client)
+            .args(["--trust-config", "trust_config.json", "verify", "identity"])
+            .args(["--offline", "--bundle", "bundle.json"])
+            .args([
+                "--cert-identity",
+                KEYLESS_ID,
+                "--cert-oidc-issuer",
+                GITHUB_ISSUER,
+            ])
+            .arg("artifact")
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            text.contains("OK: artifact") && !text.contains("FAIL"),
+            text,
+        )
+    };
+    for good in [&["--format", "v0.3"][..], &["--format", "dsse"]] {
+        let (ok, text) = verify(good);
+        assert!(ok, "{good:?}: {text}");
+    }
+    for bad in [
+        &["--format", "v0.3", "--tamper", "set"][..],
+        &["--format", "v0.3", "--tamper", "proof"],
+        &["--format", "v0.3", "--tamper", "body"],
+        &["--format", "v0.3", "--expired"],
+        &["--format", "v0.3", "--foreign-ca"],
+        &[
+            "--format",
+            "v0.3",
+            "--issuer",
+            "https://accounts.example.com",
+        ],
+    ] {
+        let (ok, text) = verify(bad);
+        assert!(!ok && text.contains("FAIL"), "{bad:?}: {text}");
+    }
+}

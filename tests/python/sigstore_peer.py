@@ -30,7 +30,8 @@ Formats, and where each comes from:
   `messageSignature` or a `dsseEnvelope` whose payload is an in-toto statement v1).
 
 Usage:
-  sigstore_peer.py init DIR                  CA, CT log, Rekor keys and DIR/trusted_root.json
+  sigstore_peer.py init DIR                  CA, CT log, Rekor keys, DIR/trusted_root.json and
+                                             DIR/trust_config.json (sigstore-python's form)
   sigstore_peer.py sign DIR ARTIFACT OUT --identity URI --issuer URL
        [--format legacy|v0.3|dsse|pair] [--tamper set|proof|body|artifact]
        [--foreign-ca] [--expired]
@@ -102,6 +103,9 @@ def ca_cert(name, key, issuer_name, issuer_key, path_len, start, end, code_signi
                         critical=True))
     if code_signing:
         b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+    b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+                        critical=False)
     return b.sign(issuer_key, hashes.SHA256())
 
 
@@ -150,6 +154,14 @@ def init(d):
     }
     with open(os.path.join(d, "trusted_root.json"), "w") as f:
         json.dump(trusted, f, indent=2)
+    # The same root as a client trust configuration (sigstore-python's `--trust-config`,
+    # protobuf-specs ClientTrustConfig with a v0.1 SigningConfig naming the test services).
+    config = {"mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+              "trustedRoot": trusted,
+              "signingConfig": {"caUrl": "https://fulcio.test", "oidcUrl": "https://oauth2.test",
+                                "tlogUrls": ["https://log.test"], "tsaUrls": []}}
+    with open(os.path.join(d, "trust_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
 
 
 def leaf_cert(d, identity, issuer, prefix, expired):
@@ -169,6 +181,9 @@ def leaf_cert(d, identity, issuer, prefix, expired):
          .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False),
                         critical=True)
          .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(inter_key.public_key()),
+                        critical=False)
          .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(identity)]),
                         critical=True)
          .add_extension(x509.UnrecognizedExtension(ISSUER_V1, issuer.encode()), critical=False)
