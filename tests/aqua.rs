@@ -348,6 +348,28 @@ fn world(sb: &Sandbox) -> (GitHub, std::path::PathBuf) {
         "checksums.txt.sigstore.json",
         keyless_bundle(sb, &sums, &[]),
     );
+    // jq's assets are attested by its release workflow, as GitHub's API serves them.
+    for f in ["jq-linux-amd64", "jq-macos-arm64"] {
+        let asset = gh.file(f);
+        let bundle = keyless_bundle(
+            sb,
+            &asset,
+            &[
+                "--format",
+                "dsse",
+                "--identity",
+                "https://github.com/jqlang/jq/.github/workflows/ci.yml@refs/tags/jq-1.7.1",
+            ],
+        );
+        let body = format!(
+            "{{\"attestations\":[{{\"bundle\":{}}}]}}",
+            String::from_utf8(bundle).unwrap()
+        );
+        gh.serve_path(
+            &format!("/repos/jqlang/jq/attestations/sha256:{}", hex256(&asset)),
+            body.into_bytes(),
+        );
+    }
     gh.serve("checksums.txt", sums);
     gh.serve("keyless_linux_amd64", keyless);
 
@@ -359,6 +381,20 @@ fn world(sb: &Sandbox) -> (GitHub, std::path::PathBuf) {
     )
     .unwrap();
     (gh, registry)
+}
+
+/// Another machine: a sandbox of its own whose user configuration trusts the test Sigstore of
+/// `world`.
+fn machine(world: &Sandbox) -> Sandbox {
+    let sb = Sandbox::new();
+    let ok = sb
+        .aibox(sb.path())
+        .args(["config", "set", "trust.sigstore-root"])
+        .arg(world.path().join("sigstore/trusted_root.json"))
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", common::text(&ok).1);
+    sb
 }
 
 fn run(sb: &Sandbox, gh: &GitHub, root: &Path, args: &[&str]) -> (bool, String, String) {
@@ -452,12 +488,12 @@ fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
         (jq["tag"].as_str(), jq["version"].as_str()),
         (Some("jq-1.7.1"), Some("1.7.1"))
     );
-    assert_eq!(verified(&jq), ["checksum"]);
     assert_eq!(
-        jq["unverified"].as_array().unwrap()[0].as_str(),
-        Some("github-attestation"),
-        "declared attestations are recorded as not checked, never as passed"
+        verified(&jq),
+        ["checksum", "github-attestation"],
+        "jq's attestations by its release workflow verified"
     );
+    assert!(jq.get("unverified").is_none(), "{jq:?}");
     let fzf = pkg("fzf");
     assert_eq!(verified(&fzf), ["checksum", "cosign"]);
     let pub_pem = std::fs::read_to_string(sb.path().join("keys/cosign.pub")).unwrap();
@@ -488,7 +524,7 @@ fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
         "{out}"
     );
     assert!(
-        line("jq 1.7.1").ends_with("verified: checksum (not checked: github-attestation)"),
+        line("jq 1.7.1").ends_with("verified: checksum, github-attestation"),
         "{out}"
     );
     let (ok, out, err) = run(&sb, &gh, &root, &["info", "fzf"]);
@@ -496,7 +532,7 @@ fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
     assert!(out.contains("checks:       checksum, cosign"), "{out}");
     assert!(out.contains("commands:     fzf"), "{out}");
     // A second machine syncs from the lock alone and gets the same trees.
-    let other = Sandbox::new();
+    let other = machine(&sb);
     let copy = other.path().join("app");
     std::fs::create_dir_all(&copy).unwrap();
     for f in ["aibox.toml", "aibox.lock"] {
@@ -523,7 +559,7 @@ fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
         sums.replace(&old, &hex256(&evil)).into_bytes(),
     );
     gh.serve(file, evil);
-    let third = Sandbox::new();
+    let third = machine(&sb);
     let copy = third.path().join("app");
     std::fs::create_dir_all(&copy).unwrap();
     for f in ["aibox.toml", "aibox.lock"] {
@@ -727,9 +763,10 @@ fn the_enterprise_policy_wants_a_checksum_and_a_signature() {
         "app",
         &PROJECT.replace("[policy]\n", "[policy]\nrequire-signed = true\n"),
     );
+    // ripgrep's entry declares a checksum file only.
     let out = sb
         .aibox(&root)
-        .args(["add", "jq"])
+        .args(["add", "ripgrep"])
         .env("AIBOX_GITHUB_API", gh.api())
         .env("AIBOX_PLATFORM", "linux-x86_64")
         .output()
@@ -741,6 +778,9 @@ fn the_enterprise_policy_wants_a_checksum_and_a_signature() {
         "{err}"
     );
     assert!(!root.join("aibox.lock").exists());
+    // A verified GitHub artifact attestation is a signature.
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "jq"]);
+    assert!(ok, "{err}");
     // A keyless cosign bundle, verified offline against the Sigstore trusted root, is a
     // signature.
     let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
@@ -1162,7 +1202,7 @@ fn a_named_aqua_registry_serves_the_packs_that_name_it_beside_the_default() {
     let (ok, out, err) = run(&sb, &gh, &root, &["list"]);
     assert!(ok, "{err}");
     assert!(out.contains("verified: checksum, cosign"), "{out}");
-    let other = Sandbox::new();
+    let other = machine(&sb);
     let copy = copy_project(&root, &other);
     common::copy_tree(&packs, &other.path().join("packs"));
     common::copy_tree(
@@ -1256,7 +1296,7 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
     };
     // A fresh home (no cache): sync, lock and a refreshed lock refuse it, and so do the
     // commands that only read the registry (`info`, `search`, `import`); nothing changes.
-    let fresh = Sandbox::new();
+    let fresh = machine(&sb);
     let copy = copy_project(&root, &fresh);
     std::fs::write(copy.join(".tool-versions"), "fzf 0.56.3\n").unwrap();
     for args in [
@@ -1331,7 +1371,7 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
     // A home whose cache holds the moved archive (another project locked after the move)
     // does not use it for this lock: it asks GitHub again, and refuses; offline, it refuses
     // what the cache holds.
-    let other = Sandbox::new();
+    let other = machine(&sb);
     let newer = other.project("newer", &manifest);
     let (ok, _, err) = run(&other, &gh, &newer, &["add", "jq"]);
     assert!(ok, "{err}");
@@ -1560,7 +1600,7 @@ fn a_merge_of_one_registry_tag_locked_at_two_archives_stops() {
     gh.serve_path("/repos/aquaproj/aqua-registry/tarball/v4.554.0", moved);
     git(&sb, &root, &["checkout", "-q", "main"]);
     git(&sb, &root, &["checkout", "-q", "-b", "jq"]);
-    let teammate = Sandbox::new();
+    let teammate = machine(&sb);
     let (ok, _, err) = run(&teammate, &gh, &root, &["add", "jq"]);
     assert!(ok, "{err}");
     let ours = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
@@ -1684,4 +1724,103 @@ fn the_test_sigstore_s_bundles_verify_with_sigstore_python_offline() {
         let (ok, text) = verify(bad);
         assert!(!ok && text.contains("FAIL"), "{bad:?}: {text}");
     }
+}
+
+/// The keyless entry, its cosign bundle replaced by GitHub artifact attestations of the asset.
+fn attested_registry(gh: &GitHub, registry: &Path) {
+    let yaml = std::fs::read_to_string(registry.join("registry.yaml")).unwrap();
+    let cosign = format!(
+        "      cosign:\n        opts:\n          - --certificate-identity\n          - https://github.com/acme/keyless/.github/workflows/release.yml@refs/tags/{{{{.Version}}}}\n          - --certificate-oidc-issuer\n          - https://token.actions.githubusercontent.com\n          - --bundle\n          - \"{}/dl/checksums.txt.sigstore.json\"\n",
+        gh.api()
+    );
+    assert!(yaml.contains(&cosign), "{yaml}");
+    let yaml = yaml.replace(&cosign, "").replace(
+        "    asset: keyless_{{.OS}}_{{.Arch}}\n",
+        "    asset: keyless_{{.OS}}_{{.Arch}}\n    github_artifact_attestations:\n      signer_workflow: acme/keyless/.github/workflows/release.yml\n",
+    );
+    std::fs::write(registry.join("registry.yaml"), yaml).unwrap();
+}
+
+/// Serve, as GitHub's API does, `bundles` as the attestations of `artifact` in acme/keyless.
+fn serve_attestations(gh: &GitHub, artifact: &[u8], bundles: &[Vec<u8>]) {
+    let list: Vec<serde_json::Value> = bundles
+        .iter()
+        .map(|b| serde_json::json!({ "bundle": serde_json::from_slice::<serde_json::Value>(b).unwrap() }))
+        .collect();
+    gh.serve_path(
+        &format!(
+            "/repos/acme/keyless/attestations/sha256:{}",
+            hex256(artifact)
+        ),
+        serde_json::to_vec(&serde_json::json!({ "attestations": list })).unwrap(),
+    );
+}
+
+#[test]
+fn github_artifact_attestations_are_fetched_and_verified_offline() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    attested_registry(&gh, &registry);
+    let asset = gh.file("keyless_linux_amd64");
+    let project = PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\"");
+    // An attestation by another workflow of the repository, then none at all: refused.
+    let other = "https://github.com/acme/keyless/.github/workflows/other.yml@refs/tags/v2.0.0";
+    let cases: &[(Vec<Vec<u8>>, &str)] = &[
+        (
+            vec![keyless_bundle(
+                &sb,
+                &asset,
+                &["--format", "dsse", "--identity", other],
+            )],
+            "identity: the certificate is for `https://github.com/acme/keyless/.github/workflows/other.yml",
+        ),
+        (
+            vec![keyless_bundle(&sb, b"another file", &["--format", "dsse"])],
+            "signature: the statement does not name the artifact's SHA-256",
+        ),
+        (vec![], "are missing: GitHub holds none for sha256:"),
+    ];
+    for (i, (bundles, expected)) in cases.iter().enumerate() {
+        serve_attestations(&gh, &asset, bundles);
+        let root = sb.project(&format!("bad{i}"), &project);
+        let out = sb
+            .aibox(&root)
+            .args(["add", "keyless"])
+            .env("AIBOX_GITHUB_API", gh.api())
+            .env("AIBOX_PLATFORM", "linux-x86_64")
+            .output()
+            .unwrap();
+        let err = common::text(&out).1;
+        assert_eq!(out.status.code(), Some(1), "{i}: {err}");
+        assert!(
+            err.contains(
+                "the GitHub artifact attestations of `keyless_linux_amd64` (acme/keyless v2.0.0"
+            ),
+            "{i}: {err}"
+        );
+        assert!(err.contains(expected), "{i}: {err}");
+        assert!(!root.join("aibox.lock").exists(), "{i}");
+    }
+    // The release workflow's attestation verifies (beside one that does not).
+    serve_attestations(
+        &gh,
+        &asset,
+        &[
+            keyless_bundle(&sb, &asset, &["--format", "dsse", "--identity", other]),
+            keyless_bundle(&sb, &asset, &["--format", "dsse"]),
+        ],
+    );
+    let root = sb.project("app", &project);
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
+    assert!(ok, "{err}");
+    let (verified, unverified) = lock_checks(&root);
+    assert_eq!(verified, ["checksum", "github-attestation"]);
+    assert!(unverified.is_empty(), "{unverified:?}");
+    let (_, out, _) = run(&sb, &gh, &root, &["list"]);
+    assert!(
+        out.contains("verified: checksum, github-attestation"),
+        "{out}"
+    );
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
+    assert_eq!(out, "keyless 2.0.0\n");
 }

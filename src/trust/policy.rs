@@ -218,7 +218,8 @@ impl Policy {
 
     /// Judge a pack whose source checks it itself (an `aqua:` pack): `verified` are the checks
     /// that passed when it was locked. The enterprise policy wants a verified checksum and a
-    /// verified signature (`cosign`, `cosign-keyless` or `minisign`); `dev` warns without them.
+    /// verified signature (`cosign`, `cosign-keyless`, `github-attestation` or `minisign`); `dev`
+    /// warns without them.
     pub fn judge_checks(
         &self,
         name: &str,
@@ -230,7 +231,7 @@ impl Policy {
             return Ok(Verdict::Allowed(None));
         }
         let has = |c: &str| verified.iter().any(|v| v == c);
-        let signed = ["cosign", "cosign-keyless", "minisign"]
+        let signed = ["cosign", "cosign-keyless", "github-attestation", "minisign"]
             .iter()
             .any(|c| has(c));
         let missing: Vec<&str> = [("checksum", has("checksum")), ("signature", signed)]

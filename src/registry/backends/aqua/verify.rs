@@ -5,7 +5,8 @@
 //! the Sigstore trusted root ([`crate::trust::sigstore`]), and a record of what was declared but
 //! cannot be checked here — never counted as passed: a keyless signature without a
 //! transparency-log entry (no signing time can be established offline), SLSA provenance,
-//! GitHub artifact attestations, minisign.
+//! minisign. GitHub artifact attestations are fetched from GitHub's API and verified offline
+//! the same way (`attest`).
 
 use std::io::Read;
 use std::path::Path;
@@ -88,34 +89,37 @@ pub fn declared(plan: &Plan) -> Vec<String> {
     out.finish().verified
 }
 
-/// Download `url` and return its bytes (small files: checksums, keys, signatures).
-pub type Fetch<'a> = dyn Fn(&str, &str) -> Result<Vec<u8>, RegistryError> + 'a;
+pub use super::attest::Fetch;
 
 /// Run every check `plan` declares on the asset downloaded to `file` (what `what` names).
 /// `url_of` turns a plan location into a URL; `fetch` downloads small files.
+/// `repo` is the entry's GitHub repository (`owner`, `name`), where its attestations are.
 pub fn check(
     plan: &Plan,
     file: &Path,
     what: &str,
+    repo: Option<(&str, &str)>,
     url_of: &dyn Fn(&crate::aqua::resolve::Location) -> Result<String, RegistryError>,
     fetch: &Fetch<'_>,
 ) -> Result<Outcome, RegistryError> {
     let mut out = Outcome::default();
     if let Some(c) = &plan.checksum {
-        checksum_check(c, plan, file, what, url_of, fetch, &mut out)?;
+        checksum_check(c, plan, file, what, repo, url_of, fetch, &mut out)?;
     }
-    if let Some(cosign) = &plan.cosign {
+    if plan.cosign.is_some() || plan.attestations.is_some() {
         let bytes = fs::read_regular(file, 4 << 30).map_err(|e| RegistryError::Io {
             context: format!("cannot read {what}"),
             source: e,
         })?;
-        cosign_check(cosign, &bytes, what, url_of, fetch, &mut out)?;
+        if let Some(cosign) = &plan.cosign {
+            cosign_check(cosign, &bytes, what, url_of, fetch, &mut out)?;
+        }
+        if let Some(workflow) = &plan.attestations {
+            attestation_check(&bytes, what, repo, workflow, fetch, &mut out)?;
+        }
     }
     if plan.slsa {
         out.cannot("slsa");
-    }
-    if plan.attestations.is_some() {
-        out.cannot("github-attestation");
     }
     if plan.minisign {
         out.cannot("minisign");
@@ -123,11 +127,13 @@ pub fn check(
     Ok(out.finish())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn checksum_check(
     c: &ChecksumPlan,
     plan: &Plan,
     file: &Path,
     what: &str,
+    repo: Option<(&str, &str)>,
     url_of: &dyn Fn(&crate::aqua::resolve::Location) -> Result<String, RegistryError>,
     fetch: &Fetch<'_>,
     out: &mut Outcome,
@@ -145,8 +151,15 @@ fn checksum_check(
             out,
         )?;
     }
-    if c.attestations.is_some() {
-        out.cannot("github-attestation");
+    if let Some(workflow) = &c.attestations {
+        attestation_check(
+            &bytes,
+            &format!("the checksum file `{shown}` of {what}"),
+            repo,
+            workflow,
+            fetch,
+            out,
+        )?;
     }
     if c.minisign {
         out.cannot("minisign");
@@ -333,6 +346,27 @@ fn cosign_check(
                 sigstore::Verdict::Unlogged { .. } => out.cannot("cosign-keyless"),
             }
         }
+    }
+    Ok(())
+}
+
+/// GitHub artifact attestations of `blob`, signed by `workflow`: verified, or recorded as not
+/// checked when the entry names no GitHub repository or no attestation has a log entry.
+fn attestation_check(
+    blob: &[u8],
+    what: &str,
+    repo: Option<(&str, &str)>,
+    workflow: &str,
+    fetch: &Fetch<'_>,
+    out: &mut Outcome,
+) -> Result<(), RegistryError> {
+    let Some(repo) = repo else {
+        out.cannot("github-attestation");
+        return Ok(());
+    };
+    match super::attest::check(blob, what, repo, workflow, &trusted_root, fetch)? {
+        super::attest::Attested::Verified => out.pass("github-attestation"),
+        super::attest::Attested::Unlogged => out.cannot("github-attestation"),
     }
     Ok(())
 }
