@@ -114,7 +114,28 @@ pub fn verify(
     artifact: &[u8],
     policy: &Policy,
 ) -> Result<Verdict, SigstoreError> {
-    let artifact_digest = Sha256::digest(artifact);
+    let digest: [u8; 32] = Sha256::digest(artifact).into();
+    check(root, bundle, Some(artifact), &digest, policy)
+}
+
+/// Verify a DSSE `bundle` for the artifact whose SHA-256 is `digest` (a message signature
+/// needs the artifact itself: [`verify`]).
+pub fn verify_digest(
+    root: &TrustedRoot,
+    bundle: &Bundle,
+    digest: &[u8; 32],
+    policy: &Policy,
+) -> Result<Verdict, SigstoreError> {
+    check(root, bundle, None, digest, policy)
+}
+
+fn check(
+    root: &TrustedRoot,
+    bundle: &Bundle,
+    artifact: Option<&[u8]>,
+    artifact_digest: &[u8; 32],
+    policy: &Policy,
+) -> Result<Verdict, SigstoreError> {
     let leaf = cert::Leaf::read(&bundle.certificate)?;
     // The signing time: the log's, or (no log) the certificate's own start, for the checks
     // that can still be made.
@@ -148,6 +169,11 @@ pub fn verify(
     // The signature, and what the log entry must agree with.
     let (signature, digest, dsse) = match &bundle.content {
         Content::Message { signature } => {
+            let Some(artifact) = artifact else {
+                return Err(SigstoreError::Signature(
+                    "a message signature is checked over the artifact itself".into(),
+                ));
+            };
             if !error::verify_raw(&leaf.spki, artifact, signature) {
                 return Err(SigstoreError::Signature(
                     "the signature does not verify over the artifact with the certificate's key"
@@ -171,7 +197,7 @@ pub fn verify(
                     "the envelope's signature does not verify with the certificate's key".into(),
                 ));
             }
-            if !statement_names(payload, &artifact_digest) {
+            if !statement_names(payload, artifact_digest) {
                 return Err(SigstoreError::Signature(
                     "the statement does not name the artifact's SHA-256".into(),
                 ));
@@ -208,4 +234,72 @@ pub fn verify(
         integrated_time: entry.integrated_time,
         identity: san.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GitHub release workflow's attestation from the public-good instance (a Sigstore
+    /// bundle v0.3 with a DSSE envelope, logged in Rekor in April 2026): public log data.
+    const PUBLIC_BUNDLE: &[u8] = include_bytes!("testdata/kubewarden-attestation.sigstore.json");
+    const SUBJECT: &str = "c811d58de79c92f03214e63aa339484e488d694ae8a6283b5f3f17a9faf50172";
+    const IDENTITY: &str = "https://github.com/kubewarden/kubewarden-controller/.github/workflows/release.yml@refs/tags/v1.34.0";
+
+    fn policy(identity: &str) -> Policy {
+        Policy {
+            identity: Matcher::Exact(identity.into()),
+            issuer: Some(Matcher::Exact(
+                "https://token.actions.githubusercontent.com".into(),
+            )),
+        }
+    }
+
+    fn subject() -> [u8; 32] {
+        hex::decode(SUBJECT).unwrap().try_into().unwrap()
+    }
+
+    #[test]
+    fn a_public_good_bundle_verifies_under_the_built_in_root() {
+        let root = TrustedRoot::public_good().unwrap();
+        let bundle = bundle::parse(PUBLIC_BUNDLE).unwrap();
+        let verdict = verify_digest(&root, &bundle, &subject(), &policy(IDENTITY)).unwrap();
+        assert!(
+            matches!(verdict, Verdict::Verified { ref identity, .. } if identity == IDENTITY),
+            "{verdict:?}"
+        );
+    }
+
+    #[test]
+    fn a_public_good_bundle_is_refused_for_another_identity_digest_or_root() {
+        let root = TrustedRoot::public_good().unwrap();
+        let bundle = bundle::parse(PUBLIC_BUNDLE).unwrap();
+        let other = IDENTITY.replace("v1.34.0", "v1.35.0");
+        assert!(matches!(
+            verify_digest(&root, &bundle, &subject(), &policy(&other)),
+            Err(SigstoreError::Identity(_))
+        ));
+        assert!(matches!(
+            verify_digest(&root, &bundle, &[0; 32], &policy(IDENTITY)),
+            Err(SigstoreError::Signature(_))
+        ));
+        let mut no_logs = root.clone();
+        no_logs.tlogs.clear();
+        assert!(matches!(
+            verify_digest(&no_logs, &bundle, &subject(), &policy(IDENTITY)),
+            Err(SigstoreError::Tlog(_))
+        ));
+        let mut no_ct = root.clone();
+        no_ct.ctlogs.clear();
+        assert!(matches!(
+            verify_digest(&no_ct, &bundle, &subject(), &policy(IDENTITY)),
+            Err(SigstoreError::Sct(_))
+        ));
+        let mut no_ca = root;
+        no_ca.authorities.clear();
+        assert!(matches!(
+            verify_digest(&no_ca, &bundle, &subject(), &policy(IDENTITY)),
+            Err(SigstoreError::Chain(_))
+        ));
+    }
 }
