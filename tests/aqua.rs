@@ -835,6 +835,38 @@ fn keyless_cosign_bundles_are_verified_offline_against_the_trusted_root() {
     assert!(unverified.is_empty(), "{unverified:?}");
     let (_, out, _) = run(&sb, &gh, &root, &["list"]);
     assert!(out.contains("verified: checksum, cosign-keyless"), "{out}");
+    let (ok, out, err) = run(&sb, &gh, &root, &["info", "keyless"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("checks:       checksum, cosign-keyless"),
+        "{out}"
+    );
+    // The trusted root is a setting of the user configuration, checked when it is set.
+    let (ok, out, err) = run(&sb, &gh, &root, &["config", "get", "trust.sigstore-root"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        sb.path()
+            .join("sigstore/trusted_root.json")
+            .display()
+            .to_string()
+    );
+    let (ok, _, err) = run(
+        &sb,
+        &gh,
+        &root,
+        &["config", "set", "trust.sigstore-root", "aibox.toml"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("the trusted root `") && err.contains("cannot be used: does not read"),
+        "{err}"
+    );
+    let (_, out, _) = run(&sb, &gh, &root, &["config", "get", "trust.sigstore-root"]);
+    assert!(
+        out.trim().ends_with("sigstore/trusted_root.json"),
+        "unchanged: {out}"
+    );
     // A Sigstore bundle v0.3 (inclusion proof and signed checkpoint) verifies too.
     let sums = gh.file("checksums.txt");
     gh.serve(
