@@ -267,3 +267,48 @@ fn sigstore_bundle(v: &serde_json::Value) -> Result<Bundle, SigstoreError> {
         entry,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn malformed(bytes: &[u8]) -> String {
+        match parse(bytes) {
+            Err(SigstoreError::Malformed(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn hostile_bundles_are_refused_by_what_is_wrong() {
+        assert!(malformed(&vec![b' '; MAX_BUNDLE_BYTES + 1]).contains("larger than"));
+        assert!(malformed(b"{").contains("does not read"));
+        // Deeper than the JSON reader goes.
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(malformed(deep.as_bytes()).contains("does not read"));
+        assert!(
+            malformed(br#"{"base64Signature":"!!","cert":"!!","rekorBundle":null}"#)
+                .contains("not base64")
+        );
+        assert!(
+            malformed(br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"k"}},"messageSignature":{"signature":""}}"#)
+                .contains("no certificate")
+        );
+        assert!(malformed(br#"{"mediaType":"application/json"}"#).contains("media type"));
+        let two = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"certificate":{"rawBytes":"MA=="},"tlogEntries":[{},{}]},"messageSignature":{"signature":"MA=="}}"#;
+        assert!(malformed(two).contains("2 transparency-log entries"));
+        let sigs = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"certificate":{"rawBytes":"MA=="}},"dsseEnvelope":{"payload":"","payloadType":"x","signatures":[]}}"#;
+        assert!(malformed(sigs).contains("0 signatures"));
+    }
+
+    #[test]
+    fn certificates_read_as_pem_base64_pem_or_der() {
+        let der = vec![0x30, 0x03, 0x02, 0x01, 0x01];
+        let pem = pem::encode(&pem::Pem::new("CERTIFICATE", der.clone()));
+        assert_eq!(certificate(pem.as_bytes()).unwrap(), der);
+        let wrapped = base64::engine::general_purpose::STANDARD.encode(&pem);
+        assert_eq!(certificate(wrapped.as_bytes()).unwrap(), der);
+        assert_eq!(certificate(&der).unwrap(), der);
+        assert!(certificate(b"not a certificate").is_err());
+    }
+}
