@@ -913,6 +913,10 @@ fn keyless_cosign_without_a_log_entry_is_recorded_as_not_checked_never_as_passed
     );
     let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
     assert!(ok, "{err}");
+    assert!(
+        err.contains("is recorded as not checked: no transparency-log entry, so no signing time can be established offline"),
+        "the reason is said: {err}"
+    );
     let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
     assert_eq!(out, "keyless 2.0.0\n");
     let (verified, unverified) = lock_checks(&root);

@@ -368,6 +368,9 @@ impl AquaSource {
             &|loc| self.url_of(loc, &release),
             &|u, w| self.fetch_small(u, w),
         )?;
+        for note in &checks.notes {
+            self.opts.reporter.warn(note);
+        }
         let file = tmp.as_file_mut();
         file.rewind().map_err(|e| RegistryError::Io {
             context: "cannot read the download".into(),

@@ -30,6 +30,8 @@ pub struct Outcome {
     pub unverified: Vec<String>,
     /// The fingerprint of the cosign key that verified, if one did.
     pub signer: Option<String>,
+    /// Why a check that was made is still not counted (shown as warnings).
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -343,7 +345,12 @@ fn cosign_check(
             };
             match sigstore::verify(&trusted_root()?, &parsed, blob, &policy).map_err(malformed)? {
                 sigstore::Verdict::Verified { .. } => out.pass("cosign-keyless"),
-                sigstore::Verdict::Unlogged { .. } => out.cannot("cosign-keyless"),
+                sigstore::Verdict::Unlogged { reason } => {
+                    out.cannot("cosign-keyless");
+                    out.notes.push(format!(
+                        "the keyless cosign signature of {what} matches its certificate and identity, but is recorded as not checked: {reason}"
+                    ));
+                }
             }
         }
     }
