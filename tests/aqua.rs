@@ -1801,6 +1801,17 @@ fn github_artifact_attestations_are_fetched_and_verified_offline() {
     let project = PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\"");
     // An attestation by another workflow of the repository, then none at all: refused.
     let other = "https://github.com/acme/keyless/.github/workflows/other.yml@refs/tags/v2.0.0";
+    // None at all: GitHub answers 404.
+    let root = sb.project("none", &project);
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "the GitHub artifact attestations of `keyless_linux_amd64` (acme/keyless v2.0.0"
+        ) && err.contains("are missing: GitHub holds none for sha256:"),
+        "{err}"
+    );
+    assert!(!root.join("aibox.lock").exists());
     let cases: &[(Vec<Vec<u8>>, &str)] = &[
         (
             vec![keyless_bundle(

@@ -49,7 +49,15 @@ pub fn check(
         what: format!("the GitHub artifact attestations of {what}"),
         message,
     };
-    let bytes = fetch(&url, "downloading the GitHub artifact attestations")?;
+    // GitHub answers 404 for a digest it holds no attestation of.
+    let bytes = match fetch(&url, "downloading the GitHub artifact attestations") {
+        Err(RegistryError::Remote { message, .. }) if message.starts_with("HTTP 404") => {
+            return Err(failed(format!(
+                "are missing: GitHub holds none for sha256:{digest}"
+            )));
+        }
+        other => other?,
+    };
     let v: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| failed(format!("do not read: {e}")))?;
     let list = v["attestations"]
