@@ -27,7 +27,7 @@ const TOP: &[&str] = &[
 ];
 const AUDIT: &[&str] = &["max-size", "keep"];
 const POLICY: &[&str] = &["rego"];
-const TRUST: &[&str] = &["policy", "allow-dir", "keys"];
+const TRUST: &[&str] = &["policy", "allow-dir", "keys", "sigstore-root"];
 const KEY: &[&str] = &["path", "fingerprint", "registry"];
 const REGISTRY: &[&str] = &[
     "url",
@@ -131,6 +131,9 @@ pub struct TrustConfig {
     pub policy: Option<Level>,
     pub allow_dir: bool,
     pub keys: Vec<KeyConfig>,
+    /// `sigstore-root`: a Sigstore `trusted_root.json` used instead of the built-in
+    /// public-good root (absolute, or relative to the configuration file).
+    pub sigstore_root: Option<PathBuf>,
 }
 
 /// A trusted public key.
@@ -370,6 +373,11 @@ fn parse_v2(p: &P<'_>, root: &DeTable<'_>, config: &mut Config) -> Result<(), Ma
         if let Some(v) = t.get("allow-dir") {
             config.trust.allow_dir = p.bool(v, "trust.allow-dir")?;
         }
+        if let Some(v) = t.get("sigstore-root") {
+            let file = PathBuf::from(p.string(v, "trust.sigstore-root")?);
+            let dir = p.path.parent().unwrap_or(Path::new("/"));
+            config.trust.sigstore_root = Some(dir.join(file));
+        }
         if let Some(v) = t.get("keys") {
             let items = v.get_ref().as_array().ok_or_else(|| {
                 p.err(
@@ -517,6 +525,9 @@ impl Config {
         if self.trust.allow_dir {
             trust["allow-dir"] = toml_edit::value(true);
         }
+        if let Some(root) = &self.trust.sigstore_root {
+            trust["sigstore-root"] = toml_edit::value(root.display().to_string());
+        }
         if !self.trust.keys.is_empty() {
             let mut keys = toml_edit::ArrayOfTables::new();
             for k in &self.trust.keys {
@@ -622,6 +633,9 @@ impl Config {
             ),
             ("trust.allow-dir".into(), self.trust.allow_dir.to_string()),
         ];
+        if let Some(root) = &self.trust.sigstore_root {
+            out.push(("trust.sigstore-root".into(), root.display().to_string()));
+        }
         for (i, k) in self.trust.keys.iter().enumerate() {
             out.push((
                 format!("trust.keys.{i}"),

@@ -56,6 +56,45 @@ fn cosign(dir: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// The suite's test Sigstore (tests/python/sigstore_peer.py) in `dir`.
+fn sigstore(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new(common::oci::python3())
+        .arg(common::repo_root().join("tests/python/sigstore_peer.py"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sigstore_peer.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The identity the keyless entry declares.
+const KEYLESS_ID: &str =
+    "https://github.com/acme/keyless/.github/workflows/release.yml@refs/tags/v2.0.0";
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// A bundle by the test Sigstore in `sb` for the file `artifact` there, with `extra` options.
+fn keyless_bundle(sb: &Sandbox, artifact: &[u8], extra: &[&str]) -> Vec<u8> {
+    let dir = sb.path().join("sigstore");
+    std::fs::write(dir.join("artifact"), artifact).unwrap();
+    let mut args = vec![
+        "sign",
+        ".",
+        "artifact",
+        "bundle.json",
+        "--identity",
+        KEYLESS_ID,
+        "--issuer",
+        GITHUB_ISSUER,
+    ];
+    args.extend_from_slice(extra);
+    sigstore(&dir, &args);
+    std::fs::read(dir.join("bundle.json")).unwrap()
+}
+
 /// The registry, in aqua's format. `{API}` is the mimic's address (the checksum and key URLs).
 /// ripgrep, jq and fzf are modelled on their entries in github.com/aquaproj/aqua-registry;
 /// the goimports entry is copied from it (`pkgs/golang/tools/goimports/registry.yaml`; the
@@ -293,12 +332,46 @@ fn world(sb: &Sandbox) -> (GitHub, std::path::PathBuf) {
     );
     gh.serve("mactool_darwin_arm64", b"#!/bin/sh\necho mac\n".to_vec());
     let keyless = b"#!/bin/sh\necho keyless 2.0.0\n".to_vec();
+    let sums = format!("{}  keyless_linux_amd64\n", hex256(&keyless)).into_bytes();
+    // The checksum file is signed keyless by the test Sigstore, whose trusted root the user
+    // configuration names.
+    let dir = sb.path().join("sigstore");
+    sigstore(sb.path(), &["init", "sigstore"]);
+    let ok = sb
+        .aibox(sb.path())
+        .args(["config", "set", "trust.sigstore-root"])
+        .arg(dir.join("trusted_root.json"))
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", common::text(&ok).1);
     gh.serve(
-        "checksums.txt",
-        format!("{}  keyless_linux_amd64\n", hex256(&keyless)).into_bytes(),
+        "checksums.txt.sigstore.json",
+        keyless_bundle(sb, &sums, &[]),
     );
+    // jq's assets are attested by its release workflow, as GitHub's API serves them.
+    for f in ["jq-linux-amd64", "jq-macos-arm64"] {
+        let asset = gh.file(f);
+        let bundle = keyless_bundle(
+            sb,
+            &asset,
+            &[
+                "--format",
+                "dsse",
+                "--identity",
+                "https://github.com/jqlang/jq/.github/workflows/ci.yml@refs/tags/jq-1.7.1",
+            ],
+        );
+        let body = format!(
+            "{{\"attestations\":[{{\"bundle\":{}}}]}}",
+            String::from_utf8(bundle).unwrap()
+        );
+        gh.serve_path(
+            &format!("/repos/jqlang/jq/attestations/sha256:{}", hex256(&asset)),
+            body.into_bytes(),
+        );
+    }
+    gh.serve("checksums.txt", sums);
     gh.serve("keyless_linux_amd64", keyless);
-    gh.serve("checksums.txt.sigstore.json", b"{}".to_vec());
 
     let registry = sb.path().join("aqua-registry");
     std::fs::create_dir_all(&registry).unwrap();
@@ -308,6 +381,20 @@ fn world(sb: &Sandbox) -> (GitHub, std::path::PathBuf) {
     )
     .unwrap();
     (gh, registry)
+}
+
+/// Another machine: a sandbox of its own whose user configuration trusts the test Sigstore of
+/// `world`.
+fn machine(world: &Sandbox) -> Sandbox {
+    let sb = Sandbox::new();
+    let ok = sb
+        .aibox(sb.path())
+        .args(["config", "set", "trust.sigstore-root"])
+        .arg(world.path().join("sigstore/trusted_root.json"))
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", common::text(&ok).1);
+    sb
 }
 
 fn run(sb: &Sandbox, gh: &GitHub, root: &Path, args: &[&str]) -> (bool, String, String) {
@@ -401,12 +488,12 @@ fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
         (jq["tag"].as_str(), jq["version"].as_str()),
         (Some("jq-1.7.1"), Some("1.7.1"))
     );
-    assert_eq!(verified(&jq), ["checksum"]);
     assert_eq!(
-        jq["unverified"].as_array().unwrap()[0].as_str(),
-        Some("github-attestation"),
-        "declared attestations are recorded as not checked, never as passed"
+        verified(&jq),
+        ["checksum", "github-attestation"],
+        "jq's attestations by its release workflow verified"
     );
+    assert!(jq.get("unverified").is_none(), "{jq:?}");
     let fzf = pkg("fzf");
     assert_eq!(verified(&fzf), ["checksum", "cosign"]);
     let pub_pem = std::fs::read_to_string(sb.path().join("keys/cosign.pub")).unwrap();
@@ -437,7 +524,7 @@ fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
         "{out}"
     );
     assert!(
-        line("jq 1.7.1").ends_with("verified: checksum (not checked: github-attestation)"),
+        line("jq 1.7.1").ends_with("verified: checksum, github-attestation"),
         "{out}"
     );
     let (ok, out, err) = run(&sb, &gh, &root, &["info", "fzf"]);
@@ -445,7 +532,7 @@ fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
     assert!(out.contains("checks:       checksum, cosign"), "{out}");
     assert!(out.contains("commands:     fzf"), "{out}");
     // A second machine syncs from the lock alone and gets the same trees.
-    let other = Sandbox::new();
+    let other = machine(&sb);
     let copy = other.path().join("app");
     std::fs::create_dir_all(&copy).unwrap();
     for f in ["aibox.toml", "aibox.lock"] {
@@ -472,7 +559,7 @@ fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
         sums.replace(&old, &hex256(&evil)).into_bytes(),
     );
     gh.serve(file, evil);
-    let third = Sandbox::new();
+    let third = machine(&sb);
     let copy = third.path().join("app");
     std::fs::create_dir_all(&copy).unwrap();
     for f in ["aibox.toml", "aibox.lock"] {
@@ -676,9 +763,10 @@ fn the_enterprise_policy_wants_a_checksum_and_a_signature() {
         "app",
         &PROJECT.replace("[policy]\n", "[policy]\nrequire-signed = true\n"),
     );
+    // ripgrep's entry declares a checksum file only.
     let out = sb
         .aibox(&root)
-        .args(["add", "jq"])
+        .args(["add", "ripgrep"])
         .env("AIBOX_GITHUB_API", gh.api())
         .env("AIBOX_PLATFORM", "linux-x86_64")
         .output()
@@ -690,15 +778,13 @@ fn the_enterprise_policy_wants_a_checksum_and_a_signature() {
         "{err}"
     );
     assert!(!root.join("aibox.lock").exists());
-    // Keyless cosign needs Sigstore's trust root, which aibox does not check: never a pass.
+    // A verified GitHub artifact attestation is a signature.
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "jq"]);
+    assert!(ok, "{err}");
+    // A keyless cosign bundle, verified offline against the Sigstore trusted root, is a
+    // signature.
     let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
-    assert!(!ok);
-    assert!(
-        err.contains("`keyless@2.0.0`")
-            && err.contains("gives no verified signature (verified: checksum)"),
-        "{err}"
-    );
-    assert!(!root.join("aibox.lock").exists());
+    assert!(ok, "{err}");
     // fzf's checksum file is signed with a cosign key: it passes.
     let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf"]);
     assert!(ok, "{err}");
@@ -706,35 +792,264 @@ fn the_enterprise_policy_wants_a_checksum_and_a_signature() {
     assert_eq!(out, "fzf 0.56.3 linux\n");
 }
 
+fn lock_checks(root: &Path) -> (Vec<String>, Vec<String>) {
+    let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pkg = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str() == Some("keyless"))
+        .unwrap()
+        .clone();
+    let list = |k: &str| -> Vec<String> {
+        pkg.get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    assert!(
+        pkg.get("signer").is_none(),
+        "a keyless signature has no key fingerprint"
+    );
+    (list("verified"), list("unverified"))
+}
+
 #[test]
-fn keyless_cosign_is_recorded_as_not_checked_never_as_passed() {
+fn keyless_cosign_bundles_are_verified_offline_against_the_trusted_root() {
     let sb = Sandbox::new();
     let (gh, _) = world(&sb);
     let root = sb.project(
         "app",
         &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
     );
+    // cosign's own bundle format (what most aqua entries name).
     let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
     assert!(ok, "{err}");
     let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
     assert_eq!(out, "keyless 2.0.0\n");
-    let lock: toml::Table = std::fs::read_to_string(root.join("aibox.lock"))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let pkg = &lock["package"].as_array().unwrap()[0];
-    assert_eq!(pkg["verified"].as_array().unwrap().len(), 1);
-    assert_eq!(pkg["verified"][0].as_str(), Some("checksum"));
-    assert_eq!(pkg["unverified"][0].as_str(), Some("cosign-keyless"));
+    let (verified, unverified) = lock_checks(&root);
+    assert_eq!(verified, ["checksum", "cosign-keyless"]);
+    assert!(unverified.is_empty(), "{unverified:?}");
+    let (_, out, _) = run(&sb, &gh, &root, &["list"]);
+    assert!(out.contains("verified: checksum, cosign-keyless"), "{out}");
+    let (ok, out, err) = run(&sb, &gh, &root, &["info", "keyless"]);
+    assert!(ok, "{err}");
     assert!(
-        pkg.get("signer").is_none(),
-        "no signer without a verified signature"
+        out.contains("checks:       checksum, cosign-keyless"),
+        "{out}"
     );
+    // The trusted root is a setting of the user configuration, checked when it is set.
+    let (ok, out, err) = run(&sb, &gh, &root, &["config", "get", "trust.sigstore-root"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        sb.path()
+            .join("sigstore/trusted_root.json")
+            .display()
+            .to_string()
+    );
+    let (ok, _, err) = run(
+        &sb,
+        &gh,
+        &root,
+        &["config", "set", "trust.sigstore-root", "aibox.toml"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("the trusted root `") && err.contains("cannot be used: does not read"),
+        "{err}"
+    );
+    let (_, out, _) = run(&sb, &gh, &root, &["config", "get", "trust.sigstore-root"]);
+    assert!(
+        out.trim().ends_with("sigstore/trusted_root.json"),
+        "unchanged: {out}"
+    );
+    // A Sigstore bundle v0.3 (inclusion proof and signed checkpoint) verifies too.
+    let sums = gh.file("checksums.txt");
+    gh.serve(
+        "checksums.txt.sigstore.json",
+        keyless_bundle(&sb, &sums, &["--format", "v0.3"]),
+    );
+    let other = sb.project(
+        "other",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    let (ok, _, err) = run(&sb, &gh, &other, &["add", "keyless"]);
+    assert!(ok, "{err}");
+    assert_eq!(lock_checks(&other).0, ["checksum", "cosign-keyless"]);
+}
+
+#[test]
+fn keyless_cosign_without_a_log_entry_is_recorded_as_not_checked_never_as_passed() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    // The entry names a signature and a certificate, with no transparency-log entry.
+    let yaml = std::fs::read_to_string(registry.join("registry.yaml")).unwrap();
+    let yaml = yaml.replace(
+        &format!("          - --bundle\n          - \"{}/dl/checksums.txt.sigstore.json\"", gh.api()),
+        &format!(
+            "          - --signature\n          - \"{api}/dl/checksums.txt.sig\"\n          - --certificate\n          - \"{api}/dl/checksums.txt.pem\"",
+            api = gh.api()
+        ),
+    );
+    std::fs::write(registry.join("registry.yaml"), yaml).unwrap();
+    let dir = sb.path().join("sigstore");
+    let sums = gh.file("checksums.txt");
+    keyless_bundle(&sb, &sums, &["--format", "pair"]);
+    gh.serve(
+        "checksums.txt.sig",
+        std::fs::read(dir.join("bundle.json.sig")).unwrap(),
+    );
+    gh.serve(
+        "checksums.txt.pem",
+        std::fs::read(dir.join("bundle.json.pem")).unwrap(),
+    );
+    let root = sb.project(
+        "app",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("is recorded as not checked: no transparency-log entry, so no signing time can be established offline"),
+        "the reason is said: {err}"
+    );
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
+    assert_eq!(out, "keyless 2.0.0\n");
+    let (verified, unverified) = lock_checks(&root);
+    assert_eq!(verified, ["checksum"]);
+    assert_eq!(unverified, ["cosign-keyless"]);
     let (_, out, _) = run(&sb, &gh, &root, &["list"]);
     assert!(
         out.contains("verified: checksum (not checked: cosign-keyless)"),
         "{out}"
     );
+    // What can be checked still is: a signature by another identity is refused.
+    let bad = sb.project(
+        "bad",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    std::fs::write(dir.join("artifact"), &sums).unwrap();
+    sigstore(
+        &dir,
+        &[
+            "sign",
+            ".",
+            "artifact",
+            "bundle.json",
+            "--identity",
+            "https://github.com/evil/keyless/.github/workflows/release.yml@refs/tags/v2.0.0",
+            "--issuer",
+            GITHUB_ISSUER,
+            "--format",
+            "pair",
+        ],
+    );
+    gh.serve(
+        "checksums.txt.sig",
+        std::fs::read(dir.join("bundle.json.sig")).unwrap(),
+    );
+    gh.serve(
+        "checksums.txt.pem",
+        std::fs::read(dir.join("bundle.json.pem")).unwrap(),
+    );
+    let (ok, _, err) = run(&sb, &gh, &bad, &["add", "keyless"]);
+    assert!(!ok);
+    assert!(
+        err.contains("identity: the certificate is for `https://github.com/evil/"),
+        "{err}"
+    );
+    assert!(!bad.join("aibox.lock").exists());
+}
+
+#[test]
+fn a_keyless_bundle_that_does_not_verify_refuses_the_sync_and_changes_nothing() {
+    let sb = Sandbox::new();
+    let (gh, _) = world(&sb);
+    let root = sb.project(
+        "app",
+        &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
+    );
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "fzf"]);
+    assert!(ok, "{err}");
+    let lock = std::fs::read(root.join("aibox.lock")).unwrap();
+    let manifest = std::fs::read(root.join("aibox.toml")).unwrap();
+    let sums = gh.file("checksums.txt");
+    let other = "https://github.com/acme/keyless/.github/workflows/other.yml@refs/tags/v2.0.0";
+    let cases: &[(&[&str], &str)] = &[
+        (&["--identity", other], "identity: the certificate is for"),
+        (
+            &["--issuer", "https://accounts.example.com"],
+            "identity: the certificate was issued on a token of `https://accounts.example.com`",
+        ),
+        (
+            &["--foreign-ca"],
+            "certificate chain: it does not chain to a Fulcio authority",
+        ),
+        (
+            &["--tamper", "set"],
+            "transparency log: the signed entry timestamp does not verify",
+        ),
+        (
+            &["--tamper", "artifact"],
+            "signature: the signature does not verify over the artifact",
+        ),
+        (
+            &["--tamper", "body"],
+            "transparency log: the log entry is for another artifact",
+        ),
+        (
+            &["--expired"],
+            "certificate chain: the certificate was not valid at the signing time",
+        ),
+        (
+            &["--format", "v0.3", "--tamper", "proof"],
+            "transparency log: the inclusion proof does not lead to its root hash",
+        ),
+    ];
+    for (extra, expected) in cases {
+        // Later options win: the case's identity or issuer replaces the declared one.
+        gh.serve(
+            "checksums.txt.sigstore.json",
+            keyless_bundle(&sb, &sums, extra),
+        );
+        let out = sb
+            .aibox(&root)
+            .args(["add", "keyless"])
+            .env("AIBOX_GITHUB_API", gh.api())
+            .env("AIBOX_PLATFORM", "linux-x86_64")
+            .output()
+            .unwrap();
+        let err = common::text(&out).1;
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(
+            err.contains("the keyless cosign signature of the checksum file")
+                && err.contains("acme/keyless v2.0.0"),
+            "{extra:?}: {err}"
+        );
+        assert!(err.contains(expected), "{extra:?}: {err}");
+        assert!(err.contains("hint:"), "{extra:?}: {err}");
+        assert_eq!(
+            std::fs::read(root.join("aibox.lock")).unwrap(),
+            lock,
+            "{extra:?}"
+        );
+        assert_eq!(
+            std::fs::read(root.join("aibox.toml")).unwrap(),
+            manifest,
+            "{extra:?}"
+        );
+        let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "fzf"]);
+        assert_eq!(
+            out, "fzf 0.56.3 linux\n",
+            "{extra:?}: the generation is intact"
+        );
+        let (ok, _, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
+        assert!(!ok, "{extra:?}: nothing of keyless is installed");
+    }
 }
 
 #[test]
@@ -923,7 +1238,7 @@ fn a_named_aqua_registry_serves_the_packs_that_name_it_beside_the_default() {
     let (ok, out, err) = run(&sb, &gh, &root, &["list"]);
     assert!(ok, "{err}");
     assert!(out.contains("verified: checksum, cosign"), "{out}");
-    let other = Sandbox::new();
+    let other = machine(&sb);
     let copy = copy_project(&root, &other);
     common::copy_tree(&packs, &other.path().join("packs"));
     common::copy_tree(
@@ -1017,7 +1332,7 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
     };
     // A fresh home (no cache): sync, lock and a refreshed lock refuse it, and so do the
     // commands that only read the registry (`info`, `search`, `import`); nothing changes.
-    let fresh = Sandbox::new();
+    let fresh = machine(&sb);
     let copy = copy_project(&root, &fresh);
     std::fs::write(copy.join(".tool-versions"), "fzf 0.56.3\n").unwrap();
     for args in [
@@ -1104,7 +1419,7 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
     // A home whose cache holds the moved archive (another project locked after the move)
     // does not use it for this lock: it asks GitHub again, and refuses; offline, it refuses
     // what the cache holds.
-    let other = Sandbox::new();
+    let other = machine(&sb);
     let newer = other.project("newer", &manifest);
     let (ok, _, err) = run(&other, &gh, &newer, &["add", "jq"]);
     assert!(ok, "{err}");
@@ -1314,7 +1629,7 @@ fn a_merge_of_one_registry_tag_locked_at_two_archives_stops() {
     gh.serve_path("/repos/aquaproj/aqua-registry/tarball/v4.554.0", moved);
     git(&sb, &root, &["checkout", "-q", "main"]);
     git(&sb, &root, &["checkout", "-q", "-b", "jq"]);
-    let teammate = Sandbox::new();
+    let teammate = machine(&sb);
     let (ok, _, err) = run(&teammate, &gh, &root, &["add", "jq"]);
     assert!(ok, "{err}");
     let ours = std::fs::read_to_string(root.join("aibox.lock")).unwrap();
@@ -1361,4 +1676,191 @@ fn a_merge_of_one_registry_tag_locked_at_two_archives_stops() {
         "{lock}"
     );
     assert!(!lock.contains(&bad), "{lock}");
+}
+
+/// The real Sigstore client, pinned (scripts/test installs it from PyPI).
+fn sigstore_python() -> std::path::PathBuf {
+    const VERSION: &str = "3.6.6";
+    let path = std::env::var_os("AIBOX_TEST_SIGSTORE")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| common::repo_root().join("target/test-sigstore/bin/sigstore"));
+    let found = std::process::Command::new(&path)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    assert_eq!(
+        found.as_deref(),
+        Some(format!("sigstore {VERSION}").as_str()),
+        "`{}` is missing or not version {VERSION}: scripts/test installs sigstore=={VERSION} from PyPI",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn the_test_sigstore_s_bundles_verify_with_sigstore_python_offline() {
+    // The suite's test Sigstore is checked against a real client: what it makes verifies
+    // there, offline, under its trust configuration; what it tampers with does not.
+    let sb = Sandbox::new();
+    sigstore(sb.path(), &["init", "sigstore"]);
+    let dir = sb.path().join("sigstore");
+    let client = sigstore_python();
+    let verify = |extra: &[&str]| -> (bool, String) {
+        keyless_bundle(&sb, b"an artifact\n", extra);
+        let out = std::process::Command::new(&client)
+            .args(["--trust-config", "trust_config.json", "verify", "identity"])
+            .args(["--offline", "--bundle", "bundle.json"])
+            .args([
+                "--cert-identity",
+                KEYLESS_ID,
+                "--cert-oidc-issuer",
+                GITHUB_ISSUER,
+            ])
+            .arg("artifact")
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            text.contains("OK: artifact") && !text.contains("FAIL"),
+            text,
+        )
+    };
+    for good in [&["--format", "v0.3"][..], &["--format", "dsse"]] {
+        let (ok, text) = verify(good);
+        assert!(ok, "{good:?}: {text}");
+    }
+    for bad in [
+        &["--format", "v0.3", "--tamper", "set"][..],
+        &["--format", "v0.3", "--tamper", "proof"],
+        &["--format", "v0.3", "--tamper", "body"],
+        &["--format", "v0.3", "--expired"],
+        &["--format", "v0.3", "--foreign-ca"],
+        &[
+            "--format",
+            "v0.3",
+            "--issuer",
+            "https://accounts.example.com",
+        ],
+    ] {
+        let (ok, text) = verify(bad);
+        assert!(!ok && text.contains("FAIL"), "{bad:?}: {text}");
+    }
+}
+
+/// The keyless entry, its cosign bundle replaced by GitHub artifact attestations of the asset.
+fn attested_registry(gh: &GitHub, registry: &Path) {
+    let yaml = std::fs::read_to_string(registry.join("registry.yaml")).unwrap();
+    let cosign = format!(
+        "      cosign:\n        opts:\n          - --certificate-identity\n          - https://github.com/acme/keyless/.github/workflows/release.yml@refs/tags/{{{{.Version}}}}\n          - --certificate-oidc-issuer\n          - https://token.actions.githubusercontent.com\n          - --bundle\n          - \"{}/dl/checksums.txt.sigstore.json\"\n",
+        gh.api()
+    );
+    assert!(yaml.contains(&cosign), "{yaml}");
+    let yaml = yaml.replace(&cosign, "").replace(
+        "    asset: keyless_{{.OS}}_{{.Arch}}\n",
+        "    asset: keyless_{{.OS}}_{{.Arch}}\n    github_artifact_attestations:\n      signer_workflow: acme/keyless/.github/workflows/release.yml\n",
+    );
+    std::fs::write(registry.join("registry.yaml"), yaml).unwrap();
+}
+
+/// Serve, as GitHub's API does, `bundles` as the attestations of `artifact` in acme/keyless.
+fn serve_attestations(gh: &GitHub, artifact: &[u8], bundles: &[Vec<u8>]) {
+    let list: Vec<serde_json::Value> = bundles
+        .iter()
+        .map(|b| serde_json::json!({ "bundle": serde_json::from_slice::<serde_json::Value>(b).unwrap() }))
+        .collect();
+    gh.serve_path(
+        &format!(
+            "/repos/acme/keyless/attestations/sha256:{}",
+            hex256(artifact)
+        ),
+        serde_json::to_vec(&serde_json::json!({ "attestations": list })).unwrap(),
+    );
+}
+
+#[test]
+fn github_artifact_attestations_are_fetched_and_verified_offline() {
+    let sb = Sandbox::new();
+    let (gh, registry) = world(&sb);
+    attested_registry(&gh, &registry);
+    let asset = gh.file("keyless_linux_amd64");
+    let project = PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\"");
+    // An attestation by another workflow of the repository, then none at all: refused.
+    let other = "https://github.com/acme/keyless/.github/workflows/other.yml@refs/tags/v2.0.0";
+    // None at all: GitHub answers 404.
+    let root = sb.project("none", &project);
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "the GitHub artifact attestations of `keyless_linux_amd64` (acme/keyless v2.0.0"
+        ) && err.contains("are missing: GitHub holds none for sha256:"),
+        "{err}"
+    );
+    assert!(!root.join("aibox.lock").exists());
+    let cases: &[(Vec<Vec<u8>>, &str)] = &[
+        (
+            vec![keyless_bundle(
+                &sb,
+                &asset,
+                &["--format", "dsse", "--identity", other],
+            )],
+            "identity: the certificate is for `https://github.com/acme/keyless/.github/workflows/other.yml",
+        ),
+        (
+            vec![keyless_bundle(&sb, b"another file", &["--format", "dsse"])],
+            "signature: the statement does not name the artifact's SHA-256",
+        ),
+        (vec![], "are missing: GitHub holds none for sha256:"),
+    ];
+    for (i, (bundles, expected)) in cases.iter().enumerate() {
+        serve_attestations(&gh, &asset, bundles);
+        let root = sb.project(&format!("bad{i}"), &project);
+        let out = sb
+            .aibox(&root)
+            .args(["add", "keyless"])
+            .env("AIBOX_GITHUB_API", gh.api())
+            .env("AIBOX_PLATFORM", "linux-x86_64")
+            .output()
+            .unwrap();
+        let err = common::text(&out).1;
+        assert_eq!(out.status.code(), Some(1), "{i}: {err}");
+        assert!(
+            err.contains(
+                "the GitHub artifact attestations of `keyless_linux_amd64` (acme/keyless v2.0.0"
+            ),
+            "{i}: {err}"
+        );
+        assert!(err.contains(expected), "{i}: {err}");
+        assert!(!root.join("aibox.lock").exists(), "{i}");
+    }
+    // The release workflow's attestation verifies (beside one that does not).
+    serve_attestations(
+        &gh,
+        &asset,
+        &[
+            keyless_bundle(&sb, &asset, &["--format", "dsse", "--identity", other]),
+            keyless_bundle(&sb, &asset, &["--format", "dsse"]),
+        ],
+    );
+    let root = sb.project("app", &project);
+    let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
+    assert!(ok, "{err}");
+    let (verified, unverified) = lock_checks(&root);
+    assert_eq!(verified, ["checksum", "github-attestation"]);
+    assert!(unverified.is_empty(), "{unverified:?}");
+    let (_, out, _) = run(&sb, &gh, &root, &["list"]);
+    assert!(
+        out.contains("verified: checksum, github-attestation"),
+        "{out}"
+    );
+    let (_, out, _) = run(&sb, &gh, &root, &["run", "--no-sync", "--", "keyless"]);
+    assert_eq!(out, "keyless 2.0.0\n");
 }

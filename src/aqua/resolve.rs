@@ -142,7 +142,12 @@ pub enum CosignPlan {
     /// A Fulcio certificate for an identity, with a bundle or a signature and certificate.
     Keyless {
         identity: String,
+        /// `identity` is a regular expression (`--certificate-identity-regexp`).
+        identity_regexp: bool,
+        /// Empty: any issuer.
         issuer: String,
+        /// `issuer` is a regular expression (`--certificate-oidc-issuer-regexp`).
+        issuer_regexp: bool,
         bundle: Option<Location>,
         signature: Option<Location>,
         certificate: Option<Location>,
@@ -817,7 +822,9 @@ impl Effective {
         }
         Ok(CosignPlan::Keyless {
             identity,
+            identity_regexp: !opts.contains_key("identity"),
             issuer,
+            issuer_regexp: !opts.contains_key("issuer") && opts.contains_key("issuer-regexp"),
             bundle,
             signature,
             certificate,

@@ -10,6 +10,7 @@ use crate::trust::Level;
 pub const KEYS: &[&str] = &[
     "trust.policy",
     "trust.allow-dir",
+    "trust.sigstore-root",
     "mirrors",
     "update.check",
     "update.registry",
@@ -89,6 +90,7 @@ fn unset(config: &mut Config, key: &str) -> Result<()> {
     match key {
         "trust.policy" => config.trust.policy = None,
         "trust.allow-dir" => config.trust.allow_dir = false,
+        "trust.sigstore-root" => config.trust.sigstore_root = None,
         "mirrors" => config.mirrors.clear(),
         "update.check" => config.update.check = true,
         "update.registry" => config.update.registry = None,
@@ -143,6 +145,13 @@ pub fn set(key: &str, value: &str) -> Result<Config> {
             })?);
         }
         "trust.allow-dir" => config.trust.allow_dir = boolean(key, value)?,
+        "trust.sigstore-root" => {
+            let path = std::path::absolute(value)
+                .map_err(|e| Error::io(format!("cannot resolve `{value}`"), e))?;
+            crate::trust::sigstore::TrustedRoot::load(Some(&path))
+                .map_err(|e| Error::msg(e.to_string()))?;
+            config.trust.sigstore_root = Some(path);
+        }
         "mirrors" => {
             let list: Vec<String> = value.split_whitespace().map(str::to_owned).collect();
             for m in &list {

@@ -1,9 +1,11 @@
-//! Trust: cosign-compatible, key-based, offline signatures (`keys`) and the policy that decides
+//! Trust: cosign-compatible, key-based, offline signatures (`keys`), offline verification of
+//! keyless Sigstore bundles against a trusted root (`sigstore`) and the policy that decides
 //! what may enter a generation (`policy`). Signatures themselves are data
 //! ([`crate::signature`]); the registry fetches and pushes them, the store keeps them.
 
 pub mod keys;
 pub mod policy;
+pub mod sigstore;
 
 pub use keys::{PublicKey, SigningKey};
 pub use policy::{Level, Policy, Subject, TrustedKey, Verdict};

@@ -218,7 +218,8 @@ impl Policy {
 
     /// Judge a pack whose source checks it itself (an `aqua:` pack): `verified` are the checks
     /// that passed when it was locked. The enterprise policy wants a verified checksum and a
-    /// verified signature (`cosign`, `cosign-keyless` or `minisign`); `dev` warns without them.
+    /// verified signature (`cosign`, `cosign-keyless`, `github-attestation` or `minisign`); `dev`
+    /// warns without them.
     pub fn judge_checks(
         &self,
         name: &str,
@@ -230,7 +231,7 @@ impl Policy {
             return Ok(Verdict::Allowed(None));
         }
         let has = |c: &str| verified.iter().any(|v| v == c);
-        let signed = ["cosign", "cosign-keyless", "minisign"]
+        let signed = ["cosign", "cosign-keyless", "github-attestation", "minisign"]
             .iter()
             .any(|c| has(c));
         let missing: Vec<&str> = [("checksum", has("checksum")), ("signature", signed)]
@@ -256,7 +257,7 @@ impl Policy {
                 pack,
                 source_url: source.into(),
                 reason,
-                hint: "the enterprise policy installs aqua packs only with a checksum and a signature that aibox verified: use a pack whose aqua entry declares both (a cosign key), or publish the tool as a signed pack".into(),
+                hint: "the enterprise policy installs aqua packs only with a checksum and a signature that aibox verified: use a pack whose aqua entry declares both (a cosign key, or a keyless cosign bundle), or publish the tool as a signed pack".into(),
             }),
             _ => Ok(Verdict::Allowed(Some(format!("`{pack}` from `{source}`: {reason}")))),
         }

@@ -359,13 +359,18 @@ impl AquaSource {
             format!("{what}, as `aibox.lock` pins it")
         })?;
         // Every declared check passes before anything of the asset is stored.
+        let repo = pkg.repo_owner.as_deref().zip(pkg.repo_name.as_deref());
         let checks = verify::check(
             &plan,
             tmp.path(),
             &what,
+            repo,
             &|loc| self.url_of(loc, &release),
             &|u, w| self.fetch_small(u, w),
         )?;
+        for note in &checks.notes {
+            self.opts.reporter.warn(note);
+        }
         let file = tmp.as_file_mut();
         file.rewind().map_err(|e| RegistryError::Io {
             context: "cannot read the download".into(),

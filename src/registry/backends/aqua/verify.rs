@@ -1,9 +1,12 @@
 //! The checks an aqua entry declares, made on a downloaded asset before anything of it is
 //! stored: its digest against the release's checksum file (by the declared algorithm), a cosign
-//! signature by a public key over the checksum file or the asset, and a record of what was
-//! declared but cannot be checked here (keyless cosign, SLSA provenance, GitHub artifact
-//! attestations, minisign: each needs services or tools aibox does not reach) — never counted
-//! as passed.
+//! signature by a public key over the checksum file or the asset, a keyless cosign signature
+//! (a Fulcio certificate for the declared identity, logged in Rekor) verified offline against
+//! the Sigstore trusted root ([`crate::trust::sigstore`]), and a record of what was declared but
+//! cannot be checked here — never counted as passed: a keyless signature without a
+//! transparency-log entry (no signing time can be established offline), SLSA provenance,
+//! minisign. GitHub artifact attestations are fetched from GitHub's API and verified offline
+//! the same way (`attest`).
 
 use std::io::Read;
 use std::path::Path;
@@ -12,6 +15,8 @@ use crate::aqua::checksum::{self, Hasher};
 use crate::aqua::resolve::{Algorithm, ChecksumPlan, CosignPlan, Plan};
 use crate::fs;
 use crate::registry::RegistryError;
+use crate::trust::sigstore::{self, Matcher};
+use base64::Engine;
 
 /// The largest checksum file, key or signature read.
 const MAX_SMALL_BYTES: u64 = 16 << 20;
@@ -25,6 +30,8 @@ pub struct Outcome {
     pub unverified: Vec<String>,
     /// The fingerprint of the cosign key that verified, if one did.
     pub signer: Option<String>,
+    /// Why a check that was made is still not counted (shown as warnings).
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -84,34 +91,37 @@ pub fn declared(plan: &Plan) -> Vec<String> {
     out.finish().verified
 }
 
-/// Download `url` and return its bytes (small files: checksums, keys, signatures).
-pub type Fetch<'a> = dyn Fn(&str, &str) -> Result<Vec<u8>, RegistryError> + 'a;
+pub use super::attest::Fetch;
 
 /// Run every check `plan` declares on the asset downloaded to `file` (what `what` names).
 /// `url_of` turns a plan location into a URL; `fetch` downloads small files.
+/// `repo` is the entry's GitHub repository (`owner`, `name`), where its attestations are.
 pub fn check(
     plan: &Plan,
     file: &Path,
     what: &str,
+    repo: Option<(&str, &str)>,
     url_of: &dyn Fn(&crate::aqua::resolve::Location) -> Result<String, RegistryError>,
     fetch: &Fetch<'_>,
 ) -> Result<Outcome, RegistryError> {
     let mut out = Outcome::default();
     if let Some(c) = &plan.checksum {
-        checksum_check(c, plan, file, what, url_of, fetch, &mut out)?;
+        checksum_check(c, plan, file, what, repo, url_of, fetch, &mut out)?;
     }
-    if let Some(cosign) = &plan.cosign {
+    if plan.cosign.is_some() || plan.attestations.is_some() {
         let bytes = fs::read_regular(file, 4 << 30).map_err(|e| RegistryError::Io {
             context: format!("cannot read {what}"),
             source: e,
         })?;
-        cosign_check(cosign, &bytes, what, url_of, fetch, &mut out)?;
+        if let Some(cosign) = &plan.cosign {
+            cosign_check(cosign, &bytes, what, url_of, fetch, &mut out)?;
+        }
+        if let Some(workflow) = &plan.attestations {
+            attestation_check(&bytes, what, repo, workflow, fetch, &mut out)?;
+        }
     }
     if plan.slsa {
         out.cannot("slsa");
-    }
-    if plan.attestations.is_some() {
-        out.cannot("github-attestation");
     }
     if plan.minisign {
         out.cannot("minisign");
@@ -119,11 +129,13 @@ pub fn check(
     Ok(out.finish())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn checksum_check(
     c: &ChecksumPlan,
     plan: &Plan,
     file: &Path,
     what: &str,
+    repo: Option<(&str, &str)>,
     url_of: &dyn Fn(&crate::aqua::resolve::Location) -> Result<String, RegistryError>,
     fetch: &Fetch<'_>,
     out: &mut Outcome,
@@ -135,14 +147,21 @@ fn checksum_check(
         cosign_check(
             cosign,
             &bytes,
-            &format!("the checksum file `{shown}`"),
+            &format!("the checksum file `{shown}` of {what}"),
             url_of,
             fetch,
             out,
         )?;
     }
-    if c.attestations.is_some() {
-        out.cannot("github-attestation");
+    if let Some(workflow) = &c.attestations {
+        attestation_check(
+            &bytes,
+            &format!("the checksum file `{shown}` of {what}"),
+            repo,
+            workflow,
+            fetch,
+            out,
+        )?;
     }
     if c.minisign {
         out.cannot("minisign");
@@ -272,9 +291,106 @@ fn cosign_check(
             out.pass("cosign");
             out.signer = Some(key.fingerprint().to_owned());
         }
-        CosignPlan::Keyless { .. } => out.cannot("cosign-keyless"),
+        CosignPlan::Keyless {
+            identity,
+            identity_regexp,
+            issuer,
+            issuer_regexp,
+            bundle,
+            signature,
+            certificate,
+        } => {
+            let matcher = |s: &str, regexp: bool| {
+                if regexp {
+                    Matcher::Regexp(s.to_owned())
+                } else {
+                    Matcher::Exact(s.to_owned())
+                }
+            };
+            let policy = sigstore::Policy {
+                identity: matcher(identity, *identity_regexp),
+                issuer: (!issuer.is_empty()).then(|| matcher(issuer, *issuer_regexp)),
+            };
+            let malformed = |e: sigstore::SigstoreError| RegistryError::Unverified {
+                what: format!("the keyless cosign signature of {what}"),
+                message: format!("does not verify: {e}"),
+            };
+            let parsed = match (bundle, signature, certificate) {
+                (Some(b), _, _) => {
+                    let bytes = fetch(&url_of(b)?, "downloading the cosign bundle")?;
+                    sigstore::bundle::parse(&bytes).map_err(malformed)?
+                }
+                (None, Some(s), Some(c)) => {
+                    let sig = fetch(&url_of(s)?, "downloading the cosign signature")?;
+                    let cert = fetch(&url_of(c)?, "downloading the cosign certificate")?;
+                    let sig = base64::engine::general_purpose::STANDARD
+                        .decode(String::from_utf8_lossy(&sig).trim())
+                        .map_err(|_| {
+                            malformed(sigstore::SigstoreError::Malformed(
+                                "the signature is not base64".into(),
+                            ))
+                        })?;
+                    sigstore::Bundle {
+                        certificate: sigstore::bundle::certificate(&cert).map_err(malformed)?,
+                        content: sigstore::Content::Message { signature: sig },
+                        entry: None,
+                    }
+                }
+                _ => {
+                    return Err(RegistryError::Unverified {
+                        what: format!("the keyless cosign check of {what}"),
+                        message: "names no bundle, or no signature and certificate".into(),
+                    });
+                }
+            };
+            match sigstore::verify(&trusted_root()?, &parsed, blob, &policy).map_err(malformed)? {
+                sigstore::Verdict::Verified { .. } => out.pass("cosign-keyless"),
+                sigstore::Verdict::Unlogged { reason } => {
+                    out.cannot("cosign-keyless");
+                    out.notes.push(format!(
+                        "the keyless cosign signature of {what} matches its certificate and identity, but is recorded as not checked: {reason}"
+                    ));
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// GitHub artifact attestations of `blob`, signed by `workflow`: verified, or recorded as not
+/// checked when the entry names no GitHub repository or no attestation has a log entry.
+fn attestation_check(
+    blob: &[u8],
+    what: &str,
+    repo: Option<(&str, &str)>,
+    workflow: &str,
+    fetch: &Fetch<'_>,
+    out: &mut Outcome,
+) -> Result<(), RegistryError> {
+    let Some(repo) = repo else {
+        out.cannot("github-attestation");
+        return Ok(());
+    };
+    match super::attest::check(blob, what, repo, workflow, &trusted_root, fetch)? {
+        super::attest::Attested::Verified => out.pass("github-attestation"),
+        super::attest::Attested::Unlogged => out.cannot("github-attestation"),
+    }
+    Ok(())
+}
+
+/// The Sigstore trusted root: `trust.sigstore-root` from the user configuration, or the
+/// built-in public-good root.
+fn trusted_root() -> Result<sigstore::TrustedRoot, RegistryError> {
+    let config = crate::config::load().map_err(|e| RegistryError::Unverified {
+        what: "the user configuration".into(),
+        message: format!("does not read: {e}"),
+    })?;
+    sigstore::TrustedRoot::load(config.trust.sigstore_root.as_deref()).map_err(|e| {
+        RegistryError::Unverified {
+            what: "the Sigstore trusted root".into(),
+            message: e.to_string(),
+        }
+    })
 }
 
 /// The base64 signature of a cosign bundle: `base64Signature` (cosign's own bundle) or
