@@ -327,7 +327,6 @@ fn listed(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// A pack at `version` with `extra` pack.toml text and a changelog up to 1.1.0.
 /// `aibox pack publish DIR --registry URL` with `extra` arguments (`--key team.key`, …).
 fn publish(env: &Env, dir: &Path, url: &str, extra: &[&str]) {
     let mut args = vec!["pack", "publish", dir.to_str().unwrap(), "--registry", url];
@@ -335,6 +334,7 @@ fn publish(env: &Env, dir: &Path, url: &str, extra: &[&str]) {
     ok(env, &env.work(), &args);
 }
 
+/// A pack at `version` with `extra` pack.toml text and a changelog up to 1.1.0.
 fn pack_dir(env: &Env, name: &str, version: &str, extra: &str) -> PathBuf {
     common::write_pack(
         &env.work().join("src"),
@@ -521,6 +521,31 @@ fn the_page_installs_and_uninstalls_after_showing_what_it_may_do_and_counts_upda
     assert!(manifest().contains("quiet = \"^1.0.0\""), "{}", manifest());
     assert!(lock().contains("name = \"quiet\""), "{}", lock());
     assert!(done.contains("Uninstall quiet"), "{done}");
+    // The Installed view says what was verified when each pack was locked: the key that
+    // signed `fetcher` (as the lock records it), and that `quiet` is unsigned.
+    let locked = lock();
+    let at = locked
+        .find("signer = \"")
+        .expect("fetcher's signer is locked")
+        + 10;
+    let signer = &locked[at..at + locked[at..].find('"').unwrap()];
+    let installed = page.get("/installed", &[]);
+    let row = |name: &str| {
+        let start = installed
+            .find(&format!("<tr><th scope=\"row\">{name}</th>"))
+            .unwrap_or_else(|| panic!("no row for {name}: {installed}"));
+        installed[start..start + installed[start..].find("</tr>").unwrap()].to_owned()
+    };
+    assert!(
+        row("fetcher").contains(&format!("<td>signed by {signer}</td>")),
+        "{}",
+        row("fetcher")
+    );
+    assert!(
+        row("quiet").contains("<td>unsigned</td>"),
+        "{}",
+        row("quiet")
+    );
 
     // Uninstall: shown first, then applied.
     let uninstall = [
