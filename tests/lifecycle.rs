@@ -41,17 +41,8 @@ fn fails(env: &Env, cwd: &Path, args: &[&str]) -> String {
     stderr(&out)
 }
 
-/// A pack `tool` at `version` printing its version.
 fn pack(env: &Env, version: &str) -> PathBuf {
-    common::write_pack(
-        &env.work().join("src"),
-        &format!("[pack]\nname = \"tool\"\nversion = \"{version}\"\n[bin]\ntool = \"bin/tool\"\n"),
-        &[(
-            "bin/tool",
-            &format!("#!/bin/sh\necho tool {version}\n"),
-            true,
-        )],
-    )
+    env.tool_pack(version)
 }
 
 fn publish(env: &Env, url: &str, version: &str, extra: &[&str]) {

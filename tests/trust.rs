@@ -48,17 +48,8 @@ fn fails(env: &Env, args: &[&str]) -> String {
     stderr(&out)
 }
 
-/// A pack `tool` at `version` (no dependencies).
 fn pack(env: &Env, version: &str) -> PathBuf {
-    common::write_pack(
-        &env.work().join("src"),
-        &format!("[pack]\nname = \"tool\"\nversion = \"{version}\"\n[bin]\ntool = \"bin/tool\"\n"),
-        &[(
-            "bin/tool",
-            &format!("#!/bin/sh\necho tool {version}\n"),
-            true,
-        )],
-    )
+    env.tool_pack(version)
 }
 
 fn publish(env: &Env, reg: &Registry, version: &str, key: Option<&str>) -> String {

@@ -529,32 +529,17 @@ pub fn info(spec: &str, sources: &[Place], src: &SourceOptions) -> Result<Info> 
         {
             // Never downloaded, not even to be shown.
             return Ok(Info {
-                agents: Vec::new(),
-                checks: None,
-                changelog: None,
                 permissions: vec![format!(
                     "not examined: its registry has it {}",
                     m.describe()
                 )],
-                name: name.into(),
                 version: v.to_string(),
                 versions: versions.iter().map(ToString::to_string).collect(),
                 kind: crate::manifest::pack::PackKind::Skill.as_str().into(),
-                description: None,
-                license: None,
-                requires_aibox: None,
-                homepage: None,
-                repository: None,
-                keywords: Vec::new(),
-                dependencies: Default::default(),
-                bin: Default::default(),
-                platforms: Vec::new(),
-                artifact: None,
-                source: url.clone(),
                 moderation,
                 status,
                 status_signed,
-                traits: Default::default(),
+                ..Info::unknown(name, url)
             });
         }
         let manifest = source.manifest(name, &v)?;

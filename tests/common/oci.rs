@@ -26,6 +26,22 @@ impl Env {
         self.root.path().join("home")
     }
 
+    /// A pack `tool` at `version` whose command prints `tool <version>`, written under
+    /// `work()/src`; returns its directory.
+    pub fn tool_pack(&self, version: &str) -> PathBuf {
+        super::write_pack(
+            &self.work().join("src"),
+            &format!(
+                "[pack]\nname = \"tool\"\nversion = \"{version}\"\n[bin]\ntool = \"bin/tool\"\n"
+            ),
+            &[(
+                "bin/tool",
+                &format!("#!/bin/sh\necho tool {version}\n"),
+                true,
+            )],
+        )
+    }
+
     pub fn work(&self) -> PathBuf {
         self.root.path().join("work")
     }
