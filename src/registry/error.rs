@@ -219,6 +219,24 @@ impl RegistryError {
         }))
     }
 
+    /// `Ok` when `actual`, the tree built for `name@version` from `source_url`, is the tree
+    /// the lock names (`expected`); the mismatch otherwise.
+    pub fn same_tree(
+        name: &str,
+        version: &Version,
+        source_url: &str,
+        expected: crate::store::tree::Hash,
+        actual: crate::store::tree::Hash,
+    ) -> Result<(), RegistryError> {
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(RegistryError::mismatch(
+                name, version, source_url, expected, actual,
+            ))
+        }
+    }
+
     /// A store error met while building `name@version` from `source_url`: a tree mismatch is
     /// named after the pack, a rejected entry says which pack and source it came from.
     pub fn building(

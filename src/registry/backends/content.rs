@@ -514,16 +514,8 @@ pub fn fetch(
         None => manifest(b, name, version)?.1.digest,
     };
     let info = platform_info(b, name, version, &digest, None)?;
-    if let Some(t) = info.tree
-        && t != locked.tree
-    {
-        return Err(RegistryError::mismatch(
-            name,
-            version,
-            b.url(),
-            locked.tree,
-            t,
-        ));
+    if let Some(t) = info.tree {
+        RegistryError::same_tree(name, version, b.url(), locked.tree, t)?;
     }
     let tree =
         tree_of(b, store, name, version, &info).map_err(|e| e.in_pack(name, version, b.url()))?;

@@ -338,15 +338,7 @@ impl GitHubSkills {
                 message: format!("names no commit of `{}` for `{name}`", self.url),
             })?;
         let b = self.skill(name, version, commit)?;
-        if b.id.tree != locked.tree {
-            return Err(RegistryError::mismatch(
-                name,
-                version,
-                &self.url,
-                locked.tree,
-                b.id.tree,
-            ));
-        }
+        RegistryError::same_tree(name, version, &self.url, locked.tree, b.id.tree)?;
         Ok(b.id)
     }
 }

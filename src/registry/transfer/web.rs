@@ -256,29 +256,40 @@ impl WebClient {
                     message: format!("HTTP {status}{}", excerpt(&body)),
                 });
             }
-            let mut hasher = sha2::Sha256::new();
-            let mut size = 0u64;
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| super::hops::network_error(e, what))?
-            {
-                size += chunk.len() as u64;
-                if size > max {
-                    return Err(RegistryError::Remote {
-                        what: what.to_owned(),
-                        message: format!("the download is larger than {max} bytes"),
-                    });
-                }
-                hasher.update(&chunk);
-                out.write_all(&chunk).map_err(|e| RegistryError::Io {
-                    context: "cannot write the download".into(),
-                    source: e,
-                })?;
-            }
-            Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+            save(resp, out, max, what).await
         })
     }
+}
+
+/// Write the body of `resp` into `out` (at most `max` bytes, else an error naming `what`);
+/// the `sha256:<hex>` of what was written.
+pub async fn save(
+    mut resp: reqwest::Response,
+    out: &mut std::fs::File,
+    max: u64,
+    what: &str,
+) -> Result<String, RegistryError> {
+    let mut hasher = sha2::Sha256::new();
+    let mut size = 0u64;
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| super::hops::network_error(e, what))?
+    {
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(RegistryError::Remote {
+                what: what.to_owned(),
+                message: format!("the download is larger than {max} bytes"),
+            });
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk).map_err(|e| RegistryError::Io {
+            context: "cannot write the download".into(),
+            source: e,
+        })?;
+    }
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
 }
 
 /// `: <the start of an error body>` (one line, at most 200 characters), or nothing.

@@ -797,15 +797,7 @@ impl Source for AquaSource {
     ) -> Result<PackId, RegistryError> {
         let platform = crate::platform::host();
         let b = self.build(name, version, &platform, locked.manifest.as_deref())?;
-        if b.id.tree != locked.tree {
-            return Err(RegistryError::mismatch(
-                name,
-                version,
-                &self.url,
-                locked.tree,
-                b.id.tree,
-            ));
-        }
+        RegistryError::same_tree(name, version, &self.url, locked.tree, b.id.tree)?;
         Ok(b.id)
     }
 }

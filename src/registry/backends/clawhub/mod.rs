@@ -378,15 +378,7 @@ impl Source for ClawHubSource {
         _store: &Store,
     ) -> Result<PackId, RegistryError> {
         let b = self.build(name, version, locked.manifest.as_deref())?;
-        if b.id.tree != locked.tree {
-            return Err(RegistryError::mismatch(
-                name,
-                version,
-                &self.url,
-                locked.tree,
-                b.id.tree,
-            ));
-        }
+        RegistryError::same_tree(name, version, &self.url, locked.tree, b.id.tree)?;
         Ok(b.id)
     }
 }

@@ -11,11 +11,10 @@
 mod built;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::sync::{Arc, Mutex};
 
 use semver::Version;
-use sha2::Digest as _;
 
 use crate::fs;
 use crate::lockfile::LockedPlatform;
@@ -417,28 +416,7 @@ impl ArchiveSource {
                     message: format!("HTTP {}", resp.status()),
                 });
             }
-            let mut resp = resp;
-            let mut hasher = sha2::Sha256::new();
-            let mut size = 0u64;
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| crate::registry::transfer::hops::network_error(e, what))?
-            {
-                size += chunk.len() as u64;
-                if size > MAX_ARCHIVE_BYTES {
-                    return Err(RegistryError::Remote {
-                        what: what.to_owned(),
-                        message: format!("the archive is larger than {MAX_ARCHIVE_BYTES} bytes"),
-                    });
-                }
-                hasher.update(&chunk);
-                out.write_all(&chunk).map_err(|e| RegistryError::Io {
-                    context: "cannot write the download".into(),
-                    source: e,
-                })?;
-            }
-            Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+            crate::registry::transfer::web::save(resp, out, MAX_ARCHIVE_BYTES, what).await
         })
     }
 
@@ -879,15 +857,7 @@ impl Source for ArchiveSource {
                 )
             },
         )?;
-        if b.id.tree != locked.tree {
-            return Err(RegistryError::mismatch(
-                name,
-                version,
-                &self.url,
-                locked.tree,
-                b.id.tree,
-            ));
-        }
+        RegistryError::same_tree(name, version, &self.url, locked.tree, b.id.tree)?;
         Ok(b.id)
     }
 }
