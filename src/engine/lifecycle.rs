@@ -185,30 +185,48 @@ pub fn warn_lock(sources: &crate::engine::sources::Sources, lock: &crate::lockfi
             .iter()
             .any(|s| url.starts_with(s))
     };
-    for p in lock.packages.iter().filter(|p| keeps(&p.source)) {
+    let packs: Vec<(usize, &crate::lockfile::LockedPackage)> = lock
+        .packages
+        .iter()
+        .filter(|p| keeps(&p.source))
+        .enumerate()
+        .collect();
+    // One round trip per pack (its tag list), on the shared pool; warnings in lock order.
+    let found: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
+    let _ = crate::parallel::try_for_each(&packs, 8, |&(i, p)| -> Result<(), ()> {
         let Ok(source) = sources.get(&p.source) else {
-            continue;
+            return Ok(());
         };
         let Some(judged) = judge(source.as_ref(), &p.name, None, reporter) else {
-            continue;
+            return Ok(());
         };
+        let mut found = found.lock().expect("warnings lock");
         if let Some(reason) = judged.doc.yanked(&p.version) {
-            reporter.warn(format!(
+            found.push((i, format!(
                 "`{}@{}` is yanked{}; the lock keeps it — `aibox lock --upgrade-package {}` moves to a version that is not",
                 p.name,
                 p.version,
                 reason_tail(reason),
                 p.name
-            ));
+            )));
         }
         if let Some(message) = judged.doc.deprecated(&p.version) {
-            reporter.warn(format!(
-                "`{}@{}` is deprecated{}",
-                p.name,
-                p.version,
-                reason_tail(message)
+            found.push((
+                i,
+                format!(
+                    "`{}@{}` is deprecated{}",
+                    p.name,
+                    p.version,
+                    reason_tail(message)
+                ),
             ));
         }
+        Ok(())
+    });
+    let mut found = found.into_inner().expect("warnings lock");
+    found.sort_by_key(|(i, _)| *i);
+    for (_, warning) in found {
+        reporter.warn(warning);
     }
 }
 
