@@ -397,6 +397,13 @@ fn machine(world: &Sandbox) -> Sandbox {
     sb
 }
 
+/// [`run`], which must fail: its stderr.
+fn fails(sb: &Sandbox, gh: &GitHub, root: &Path, args: &[&str]) -> String {
+    let (ok, _, err) = run(sb, gh, root, args);
+    assert!(!ok, "aibox {args:?} should fail");
+    err
+}
+
 fn run(sb: &Sandbox, gh: &GitHub, root: &Path, args: &[&str]) -> (bool, String, String) {
     let out = sb
         .aibox(root)
@@ -569,8 +576,7 @@ fn add_locks_syncs_and_runs_tools_from_an_aqua_registry() {
         &sb.path().join("aqua-registry"),
         &third.path().join("aqua-registry"),
     );
-    let (ok, _, err) = run(&third, &gh, &copy, &["sync", "--locked"]);
-    assert!(!ok);
+    let err = fails(&third, &gh, &copy, &["sync", "--locked"]);
     assert!(
         err.contains("digest mismatch") && err.contains(&old),
         "{err}"
@@ -737,8 +743,7 @@ fn a_wrong_checksum_is_refused_before_anything_is_stored() {
         format!("{}  {file}\n", "0".repeat(64)).into_bytes(),
     );
     let root = sb.project("app", PROJECT);
-    let (ok, _, err) = run(&sb, &gh, &root, &["add", "ripgrep"]);
-    assert!(!ok);
+    let err = fails(&sb, &gh, &root, &["add", "ripgrep"]);
     assert!(err.contains("digest mismatch"), "{err}");
     assert!(err.contains(&"0".repeat(64)), "{err}");
     assert!(!root.join("aibox.lock").exists());
@@ -851,13 +856,12 @@ fn keyless_cosign_bundles_are_verified_offline_against_the_trusted_root() {
             .display()
             .to_string()
     );
-    let (ok, _, err) = run(
+    let err = fails(
         &sb,
         &gh,
         &root,
         &["config", "set", "trust.sigstore-root", "aibox.toml"],
     );
-    assert!(!ok);
     assert!(
         err.contains("the trusted root `") && err.contains("cannot be used: does not read"),
         "{err}"
@@ -956,8 +960,7 @@ fn keyless_cosign_without_a_log_entry_is_recorded_as_not_checked_never_as_passed
         "checksums.txt.pem",
         std::fs::read(dir.join("bundle.json.pem")).unwrap(),
     );
-    let (ok, _, err) = run(&sb, &gh, &bad, &["add", "keyless"]);
-    assert!(!ok);
+    let err = fails(&sb, &gh, &bad, &["add", "keyless"]);
     assert!(
         err.contains("identity: the certificate is for `https://github.com/evil/"),
         "{err}"
@@ -1060,14 +1063,12 @@ fn other_platforms_and_unsupported_entries_are_clear_errors() {
         "app",
         &PROJECT.replace("\"linux-x86_64\", \"macos-aarch64\"", "\"linux-x86_64\""),
     );
-    let (ok, _, err) = run(&sb, &gh, &root, &["add", "mactool"]);
-    assert!(!ok);
+    let err = fails(&sb, &gh, &root, &["add", "mactool"]);
     assert!(
         err.contains("the aqua package `acme/mactool` v1.0.0 has no asset for the platforms `aibox.toml` locks (linux-x86_64)"),
         "{err}"
     );
-    let (ok, _, err) = run(&sb, &gh, &root, &["add", "goimports"]);
-    assert!(!ok);
+    let err = fails(&sb, &gh, &root, &["add", "goimports"]);
     assert!(
         err.contains("go_install"),
         "the unsupported feature is named: {err}"
@@ -1106,8 +1107,7 @@ fn a_registry_release_is_read_from_its_github_source_archive() {
             "aqua:github:aquaproj/aqua-registry@v9.9.9",
         ),
     );
-    let (ok, _, err) = run(&sb, &gh, &other, &["add", "fzf"]);
-    assert!(!ok);
+    let err = fails(&sb, &gh, &other, &["add", "fzf"]);
     assert!(
         err.contains("the aqua registry `github:aquaproj/aqua-registry@v9.9.9`: HTTP 404"),
         "{err}"
@@ -1351,8 +1351,7 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
             "fzf",
         ],
     ] {
-        let (ok, _, err) = run(&fresh, &gh, &copy, args);
-        assert!(!ok, "{args:?} passed");
+        let err = fails(&fresh, &gh, &copy, args);
         refused(&err);
         assert_eq!(
             std::fs::read_to_string(copy.join("aibox.lock")).unwrap(),
@@ -1408,8 +1407,7 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
     );
     let (ok, out, err) = run(&sb, &gh, &root, &["search", "fzf"]);
     assert!(ok && out.contains("fzf"), "{out}{err}");
-    let (ok, _, err) = run(&sb, &gh, &root, &["lock", "--refresh"]);
-    assert!(!ok);
+    let err = fails(&sb, &gh, &root, &["lock", "--refresh"]);
     refused(&err);
     assert_eq!(
         std::fs::read_to_string(root.join("aibox.lock")).unwrap(),
@@ -1430,13 +1428,11 @@ fn a_registry_release_whose_archive_changed_under_its_tag_is_refused() {
     );
     let copy = copy_project(&root, &other);
     for args in [&["sync"][..], &["info", "fzf"]] {
-        let (ok, _, err) = run(&other, &gh, &copy, args);
-        assert!(!ok, "{args:?} passed");
+        let err = fails(&other, &gh, &copy, args);
         refused(&err);
         assert!(err.contains("GitHub now serves"), "{err}");
     }
-    let (ok, _, err) = run(&other, &gh, &copy, &["sync", "--offline"]);
-    assert!(!ok);
+    let err = fails(&other, &gh, &copy, &["sync", "--offline"]);
     refused(&err);
     assert!(err.contains("the cache holds"), "{err}");
     assert_eq!(
@@ -1796,8 +1792,7 @@ fn github_artifact_attestations_are_fetched_and_verified_offline() {
     let other = "https://github.com/acme/keyless/.github/workflows/other.yml@refs/tags/v2.0.0";
     // None at all: GitHub answers 404.
     let root = sb.project("none", &project);
-    let (ok, _, err) = run(&sb, &gh, &root, &["add", "keyless"]);
-    assert!(!ok);
+    let err = fails(&sb, &gh, &root, &["add", "keyless"]);
     assert!(
         err.contains(
             "the GitHub artifact attestations of `keyless_linux_amd64` (acme/keyless v2.0.0"
